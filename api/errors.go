@@ -1,0 +1,103 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/crm"
+	"gridcrm/replication"
+)
+
+// Error codes the API adds to crm's.
+const (
+	codeUnauthenticated = "unauthenticated" // no or malformed Authorization header
+	codeInvalidToken    = "invalid_token"   // signature, user or region does not check out
+	codeTokenExpired    = "token_expired"
+	codeForbidden       = "forbidden" // the role may not do this
+	codeBadLogin        = "bad_credentials"
+	codeUnavailable     = "unavailable" // no leader, timeout, closed: retry later
+	codeUnknownRoute    = "no_route"
+	codeInternal        = "internal"
+	codeUnsupported     = "unsupported_media_type"
+)
+
+// statusOf is the one table from error code to HTTP status.
+var statusOf = map[string]int{
+	crm.CodeInvalid:     http.StatusBadRequest,
+	crm.CodeNotFound:    http.StatusNotFound,
+	crm.CodeConflict:    http.StatusConflict,
+	crm.CodeDuplicate:   http.StatusConflict,
+	crm.CodeWrongOwner:  http.StatusForbidden,
+	crm.CodeReference:   http.StatusUnprocessableEntity,
+	crm.CodeInUse:       http.StatusConflict,
+	crm.CodeTooLarge:    http.StatusRequestEntityTooLarge,
+	codeUnauthenticated: http.StatusUnauthorized,
+	codeInvalidToken:    http.StatusUnauthorized,
+	codeTokenExpired:    http.StatusUnauthorized,
+	codeBadLogin:        http.StatusUnauthorized,
+	codeForbidden:       http.StatusForbidden,
+	codeUnavailable:     http.StatusServiceUnavailable,
+	codeUnknownRoute:    http.StatusNotFound,
+	codeUnsupported:     http.StatusUnsupportedMediaType,
+	codeInternal:        http.StatusInternalServerError,
+}
+
+// errorBody is the JSON every error answers: {"error": {...}}.
+type errorBody struct {
+	Error *crm.Error `json:"error"`
+}
+
+// fail writes err as the one error shape and aborts the request.
+func fail(c *gin.Context, err error) {
+	e := toAPIError(err)
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: e})
+}
+
+func toAPIError(err error) *crm.Error {
+	var e *crm.Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, replication.ErrNoLeader), errors.Is(err, replication.ErrTimeout),
+		errors.Is(err, replication.ErrClosed), errors.Is(err, replication.ErrNotLeader):
+		return &crm.Error{Code: codeUnavailable, Message: err.Error() + "; retry shortly"}
+	}
+	var mb *http.MaxBytesError
+	if errors.As(err, &mb) {
+		return &crm.Error{Code: crm.CodeTooLarge, Message: "the request body is larger than the limit of " + byteSize(mb.Limit)}
+	}
+	return &crm.Error{Code: codeInternal, Message: err.Error()}
+}
+
+func apiErr(code, field, msg string) *crm.Error {
+	return &crm.Error{Code: code, Field: field, Message: msg}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func itoa(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for ; n > 0; n /= 10 {
+		i--
+		b[i] = byte('0' + n%10)
+	}
+	return string(b[i:])
+}

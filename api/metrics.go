@@ -1,0 +1,42 @@
+package api
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// httpMetrics are the API's collectors: requests by route, method and code,
+// and latency by route.
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(region, node string) *httpMetrics {
+	l := prometheus.Labels{"region": region, "node": node}
+	return &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridcrm_http_requests_total",
+			Help: "HTTP requests served, by route, method and status code.", ConstLabels: l}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gridcrm_http_request_duration_seconds",
+			Help: "HTTP request latency by route and method.", ConstLabels: l,
+			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
+	}
+}
+
+func (m *httpMetrics) Describe(ch chan<- *prometheus.Desc) { m.requests.Describe(ch); m.latency.Describe(ch) }
+func (m *httpMetrics) Collect(ch chan<- prometheus.Metric)  { m.requests.Collect(ch); m.latency.Collect(ch) }
+
+// observe records every request's route, code and latency.
+func (s *Server) observe(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	s.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+	s.metrics.latency.WithLabelValues(route, c.Request.Method).Observe(time.Since(start).Seconds())
+}

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/crm"
+)
+
+// op is one documented operation.
+type op struct {
+	method, path, summary string
+	roles                 []string
+	body                  any // a schema object for the request body, or nil
+	ok                    int
+	public                bool
+	query                 []string
+}
+
+// operations is the API's documentation table. It is written separately
+// from the route registration on purpose: a test checks that both list the
+// same routes, so neither can drift.
+func operations() []op {
+	ops := []op{
+		{method: "GET", path: "/healthz", summary: "Process is up", ok: 200, public: true},
+		{method: "GET", path: "/readyz", summary: "Store open, leader known, region initialised", ok: 200, public: true},
+		{method: "POST", path: "/api/v1/auth/login", summary: "Log in; answers a bearer token", ok: 200, public: true,
+			body: object(map[string]any{"username": str(), "password": str()}, "username", "password")},
+		{method: "GET", path: "/metrics", summary: "Prometheus metrics", ok: 200, roles: readRoles},
+		{method: "GET", path: "/api/v1/openapi.json", summary: "This description", ok: 200, roles: readRoles},
+		{method: "GET", path: "/api/v1/auth/me", summary: "The logged-in user", ok: 200, roles: readRoles},
+		{method: "GET", path: "/api/v1/cluster", summary: "The region's raft group: members, leader, applied index", ok: 200, roles: readRoles},
+		{method: "POST", path: "/api/v1/cluster/nodes", summary: "Add a node to the region (it catches up by log or snapshot)", ok: 200, roles: adminOnly,
+			body: object(map[string]any{"id": str(), "addr": str()}, "id", "addr")},
+		{method: "DELETE", path: "/api/v1/cluster/nodes/{id}", summary: "Remove a node from the region", ok: 200, roles: adminOnly},
+	}
+	for _, coll := range crm.Collections() {
+		kind := crm.Kinds[coll]
+		one, w, r := singularOf(coll), writeRolesOf[coll], rolesToRead(coll)
+		filters := []string{"limit", "after", "consistency"}
+		filters = append(filters, kind.Filters...)
+		ops = append(ops,
+			op{method: "GET", path: "/api/v1/" + coll, summary: "List " + coll + " (cursor pagination; filters on fields)", ok: 200, roles: r, query: filters},
+			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency"}},
+			op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: schemaOf(kind.New(), true)},
+			op{method: "DELETE", path: "/api/v1/" + coll + "/{id}", summary: "Delete a " + one, ok: 204, roles: w, query: []string{"version"}},
+		)
+		if coll == "users" {
+			ops = append(ops, op{method: "POST", path: "/api/v1/users", summary: "Create a user", ok: 201, roles: w,
+				body: object(map[string]any{"username": str(), "display_name": str(), "role": enum(crm.Roles), "region": str(), "password": str(), "disabled": map[string]any{"type": "boolean"}}, "username", "role", "password")})
+			continue
+		}
+		ops = append(ops,
+			op{method: "POST", path: "/api/v1/" + coll, summary: "Create a " + one, ok: 201, roles: w, body: schemaOf(kind.New(), false)},
+			op{method: "PUT", path: "/api/v1/" + coll + "/{id}", summary: "Replace a " + one + " (send the version you read)", ok: 200, roles: w, body: schemaOf(kind.New(), true)},
+			op{method: "POST", path: "/api/v1/" + coll + "/import", summary: "Import up to 10,000 " + coll + " (JSON array or NDJSON); all or nothing", ok: 201, roles: w,
+				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)}},
+		)
+	}
+	return ops
+}
+
+func singularOf(coll string) string {
+	if coll == "staff" {
+		return "staff member"
+	}
+	return strings.TrimSuffix(coll, "s")
+}
+
+var (
+	specOnce sync.Once
+	specJSON []byte
+)
+
+// Spec returns the OpenAPI 3 description as JSON.
+func Spec() []byte {
+	specOnce.Do(func() {
+		paths := map[string]map[string]any{}
+		for _, o := range operations() {
+			if paths[o.path] == nil {
+				paths[o.path] = map[string]any{}
+			}
+			m := map[string]any{
+				"summary":     o.summary,
+				"operationId": strings.ToLower(o.method) + strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(o.path),
+				"responses": map[string]any{
+					itoa(int64(o.ok)): map[string]any{"description": "success"},
+					"default":         map[string]any{"description": "error", "content": jsonContent(ref("Error"))},
+				},
+			}
+			if !o.public {
+				m["security"] = []any{map[string]any{"bearer": []string{}}}
+				m["description"] = "Roles: " + strings.Join(o.roles, ", ")
+			} else {
+				m["security"] = []any{}
+			}
+			var params []any
+			if strings.Contains(o.path, "{id}") {
+				params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": str()})
+			}
+			for _, q := range o.query {
+				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": str()})
+			}
+			if params != nil {
+				m["parameters"] = params
+			}
+			if o.body != nil {
+				m["requestBody"] = map[string]any{"required": true, "content": jsonContent(o.body)}
+			}
+			paths[o.path][strings.ToLower(o.method)] = m
+		}
+		spec := map[string]any{
+			"openapi": "3.0.3",
+			"info":    map[string]any{"title": "gridcrm API", "version": "v1", "description": "The same API on every tier (province, city, county)."},
+			"paths":   paths,
+			"components": map[string]any{
+				"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
+				"schemas": map[string]any{"Error": object(map[string]any{"error": object(map[string]any{
+					"code": str(), "message": str(), "field": str(), "owner": str(),
+					"rows": map[string]any{"type": "array", "items": object(map[string]any{"row": map[string]any{"type": "integer"}, "code": str(), "field": str(), "message": str()})},
+				}, "code", "message")}, "error")},
+			},
+		}
+		specJSON = mustJSON(spec)
+	})
+	return specJSON
+}
+
+func (s *Server) openapi(c *gin.Context) { c.Data(200, "application/json", Spec()) }
+
+func str() map[string]any                 { return map[string]any{"type": "string"} }
+func ref(name string) map[string]any      { return map[string]any{"$ref": "#/components/schemas/" + name} }
+func enum(vals []string) map[string]any   { return map[string]any{"type": "string", "enum": vals} }
+func jsonContent(schema any) map[string]any {
+	return map[string]any{"application/json": map[string]any{"schema": schema}}
+}
+
+func object(props map[string]any, required ...string) map[string]any {
+	o := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+	if len(required) > 0 {
+		o["required"] = required
+	}
+	return o
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// schemaOf describes a record type's client-writable fields.
+func schemaOf(rec any, withVersion bool) map[string]any {
+	props := map[string]any{}
+	var walk func(t reflect.Type)
+	walk = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if f.Anonymous {
+				continue // Meta: server-set
+			}
+			name := strings.Split(f.Tag.Get("json"), ",")[0]
+			if name == "" || name == "-" || name == "password_hash" || name == "arrears" {
+				continue
+			}
+			props[name] = typeSchema(f.Type)
+		}
+	}
+	walk(reflect.TypeOf(rec))
+	if withVersion {
+		props["version"] = map[string]any{"type": "integer", "minimum": 1}
+	}
+	return object(props)
+}
+
+func typeSchema(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t.Kind() == reflect.String:
+		return str()
+	case t.Kind() == reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case t.Kind() == reflect.Float64 || t.Kind() == reflect.Float32:
+		return map[string]any{"type": "number"}
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case t.Kind() == reflect.Slice:
+		return map[string]any{"type": "array", "items": typeSchema(t.Elem())}
+	}
+	return map[string]any{"type": "object"}
+}

@@ -1,0 +1,323 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/crm"
+)
+
+// reserved query parameters of a list; every other one is a filter.
+var reserved = map[string]bool{"limit": true, "after": true, "consistency": true}
+
+func (s *Server) list(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		q := crm.Query{Filters: map[string]string{}, After: c.Query("after")}
+		if l := c.Query("limit"); l != "" {
+			n, err := strconv.Atoi(l)
+			if err != nil || n < 1 {
+				fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
+				return
+			}
+			q.Limit = n
+		}
+		for k, v := range c.Request.URL.Query() {
+			if reserved[k] {
+				continue
+			}
+			if len(v) != 1 {
+				fail(c, apiErr(crm.CodeInvalid, k, "give a filter once"))
+				return
+			}
+			q.Filters[k] = v[0]
+		}
+		if !s.consistent(c) {
+			return
+		}
+		page, e := crm.List(s.b.Reader(), kind.Name, q)
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		var buf bytes.Buffer
+		buf.WriteString(`{"items":[`)
+		for i, it := range page.Items {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			buf.Write(kind.Public(it))
+		}
+		buf.WriteString(`],"next":`)
+		nx, _ := json.Marshal(page.Next)
+		buf.Write(nx)
+		buf.WriteByte('}')
+		c.Data(200, "application/json", buf.Bytes())
+	}
+}
+
+func (s *Server) get(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !s.consistent(c) {
+			return
+		}
+		raw, e := crm.Get(s.b.Reader(), kind.Name, c.Param("id"))
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		c.Data(200, "application/json", kind.Public(raw))
+	}
+}
+
+// propose sends cmd and writes the answer: status on success, the error
+// table otherwise.
+func (s *Server) propose(c *gin.Context, kind *crm.Kind, cmd *crm.Command, status int) {
+	p := who(c)
+	cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, s.cfg.Region, p.User.Username, time.Now().UTC()
+	res, err := s.b.Propose(c.Request.Context(), cmd)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if res.Err != nil {
+		fail(c, res.Err)
+		return
+	}
+	switch {
+	case cmd.Op == crm.OpImport:
+		c.JSON(status, gin.H{"imported": len(res.IDs), "ids": res.IDs})
+	case res.Record == nil:
+		c.Status(status)
+	default:
+		if cmd.Op == crm.OpCreate {
+			c.Header("Location", "/api/v1/"+kind.Name+"/"+cmd.ID)
+		}
+		c.Data(status, "application/json", kind.Public(res.Record))
+	}
+}
+
+func (s *Server) create(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readBody(c, s.cfg.MaxBody)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if _, e := kind.CheckNew(body, s.cfg.Region); e != nil {
+			fail(c, e)
+			return
+		}
+		s.propose(c, kind, &crm.Command{Op: crm.OpCreate, ID: crm.NewID(kind.IDPrefix, time.Now()), Body: body}, 201)
+	}
+}
+
+func (s *Server) replace(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readBody(c, s.cfg.MaxBody)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		v, e := kind.CheckReplace(body, s.cfg.Region)
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		s.propose(c, kind, &crm.Command{Op: crm.OpReplace, ID: c.Param("id"), Version: v, Body: body}, 200)
+	}
+}
+
+func (s *Server) update(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readBody(c, s.cfg.MaxBody)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		var hash string
+		if kind.Name == "users" {
+			if body, hash, err = extractPassword(body); err != nil {
+				fail(c, err)
+				return
+			}
+		}
+		v, patch, e := kind.CheckPatch(body)
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		if hash != "" {
+			var p map[string]any
+			_ = json.Unmarshal(patch, &p)
+			p["password_hash"] = hash
+			patch, _ = json.Marshal(p)
+		}
+		s.propose(c, kind, &crm.Command{Op: crm.OpUpdate, ID: c.Param("id"), Version: v, Body: patch}, 200)
+	}
+}
+
+// extractPassword takes "password" out of a users patch and hashes it.
+func extractPassword(body []byte) ([]byte, string, error) {
+	var p map[string]json.RawMessage
+	if err := json.Unmarshal(body, &p); err != nil || p == nil {
+		return body, "", nil // CheckPatch reports it
+	}
+	raw, ok := p["password"]
+	if !ok {
+		return body, "", nil
+	}
+	var pw string
+	if err := json.Unmarshal(raw, &pw); err != nil {
+		return nil, "", apiErr(crm.CodeInvalid, "password", "must be a string")
+	}
+	h, e := hashPassword(pw)
+	if e != nil {
+		return nil, "", e
+	}
+	delete(p, "password")
+	out, _ := json.Marshal(p)
+	return out, h, nil
+}
+
+func (s *Server) remove(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var v uint64
+		if q := c.Query("version"); q != "" {
+			n, err := strconv.ParseUint(q, 10, 64)
+			if err != nil || n == 0 {
+				fail(c, apiErr(crm.CodeInvalid, "version", "must be a positive whole number"))
+				return
+			}
+			v = n
+		}
+		if kind.Name == "users" && c.Param("id") == who(c).User.ID {
+			fail(c, apiErr(crm.CodeInvalid, "id", "you cannot delete yourself"))
+			return
+		}
+		s.propose(c, kind, &crm.Command{Op: crm.OpDelete, ID: c.Param("id"), Version: v}, 204)
+	}
+}
+
+// importRows takes a JSON array or an NDJSON stream of up to
+// crm.MaxImportRows new records; all of them are written or none.
+func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readBody(c, s.cfg.MaxImport)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
+		var rows []json.RawMessage
+		switch mt {
+		case "application/json", "":
+			if e := crm.DecodeStrict(body, &rows); e != nil {
+				e.Message = "an import body must be a JSON array of records: " + e.Message
+				fail(c, e)
+				return
+			}
+		case "application/x-ndjson", "application/jsonl", "application/jsonlines":
+			sc := bufio.NewScanner(bytes.NewReader(body))
+			sc.Buffer(make([]byte, 0, 64<<10), int(s.cfg.MaxBody))
+			for sc.Scan() {
+				if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
+					rows = append(rows, bytes.Clone(line))
+				}
+			}
+			if err := sc.Err(); err != nil {
+				fail(c, apiErr(crm.CodeInvalid, "", "reading NDJSON line "+strconv.Itoa(len(rows)+1)+": "+err.Error()))
+				return
+			}
+		default:
+			fail(c, apiErr(codeUnsupported, "", "send application/json (an array) or application/x-ndjson (one record a line), not "+mt))
+			return
+		}
+		if len(rows) == 0 {
+			fail(c, apiErr(crm.CodeInvalid, "rows", "no rows to import"))
+			return
+		}
+		if len(rows) > crm.MaxImportRows {
+			fail(c, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Message: fmt.Sprintf("%d rows; at most %d per request: split the import", len(rows), crm.MaxImportRows)})
+			return
+		}
+		var rowErrs []crm.RowError
+		for i, row := range rows {
+			if _, e := kind.CheckNew(row, s.cfg.Region); e != nil && len(rowErrs) < 100 {
+				rowErrs = append(rowErrs, crm.RowError{Row: i, Code: e.Code, Field: e.Field, Message: e.Message})
+			}
+		}
+		if len(rowErrs) > 0 {
+			fail(c, &crm.Error{Code: crm.CodeInvalid, Field: "rows", Rows: rowErrs,
+				Message: fmt.Sprintf("%d rows rejected (first: row %d, %s: %s); nothing was imported", len(rowErrs), rowErrs[0].Row, rowErrs[0].Field, rowErrs[0].Message)})
+			return
+		}
+		now := time.Now()
+		ids := make([]string, len(rows))
+		for i := range ids {
+			ids[i] = crm.NewID(kind.IDPrefix, now)
+		}
+		s.propose(c, kind, &crm.Command{Op: crm.OpImport, Rows: rows, IDs: ids}, 201)
+	}
+}
+
+// userInput is what a client sends to create a user.
+type userInput struct {
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name,omitempty"`
+	Role        string `json:"role"`
+	Region      string `json:"region,omitempty"`
+	Password    string `json:"password"`
+	Disabled    bool   `json:"disabled,omitempty"`
+}
+
+func (s *Server) createUser(c *gin.Context) {
+	body, err := readBody(c, s.cfg.MaxBody)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var in userInput
+	if e := crm.DecodeStrict(body, &in); e != nil {
+		fail(c, e)
+		return
+	}
+	u := crm.User{Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, Region: in.Region, Disabled: in.Disabled, PasswordHash: "-"}
+	if in.Region == "" {
+		u.Region = s.cfg.Region
+	}
+	u.Normalize()
+	if e := u.Validate(); e != nil {
+		fail(c, e)
+		return
+	}
+	h, e := hashPassword(in.Password)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	u.PasswordHash = h
+	out, _ := json.Marshal(struct {
+		Username     string `json:"username"`
+		DisplayName  string `json:"display_name,omitempty"`
+		Role         string `json:"role"`
+		Region       string `json:"region"`
+		PasswordHash string `json:"password_hash"`
+		Disabled     bool   `json:"disabled,omitempty"`
+	}{u.Username, u.DisplayName, u.Role, u.Region, u.PasswordHash, u.Disabled})
+	s.propose(c, crm.Kinds["users"], &crm.Command{Op: crm.OpCreate, ID: crm.NewID("usr", time.Now()), Body: out}, 201)
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}

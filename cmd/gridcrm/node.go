@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"gridcrm/node"
+	"gridcrm/replication"
+)
+
+func nodeCmd() *cobra.Command {
+	cfg := node.DefaultConfig()
+	var configFile, peers, join, logLevel string
+	var logJSON bool
+	c := &cobra.Command{
+		Use:   "node",
+		Short: "Run one node of a region",
+		Long: `Run one node of a region's raft group.
+
+Start a new region with --bootstrap on every initial voter, all given the
+same --peers list (id=internal-address,...). To add a node later, start it
+without --bootstrap and either pass --join with the URL of a running node's
+API (credentials from GRIDCRM_JOIN_USER / GRIDCRM_JOIN_PASSWORD), or call
+POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
+(YAML with the same names as the flags, underscores for dashes); flags win.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configFile != "" {
+				fileCfg, err := loadConfig(configFile)
+				if err != nil {
+					return err
+				}
+				mergeFlags(cmd, &fileCfg, cfg)
+				cfg = fileCfg
+			}
+			if peers != "" {
+				ps, err := parsePeers(peers)
+				if err != nil {
+					return err
+				}
+				cfg.Peers = ps
+			}
+			cfg.Logger = newLogger(logLevel, logJSON, cmd.ErrOrStderr())
+			n, err := node.Start(cfg)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "gridcrm node %s of region %s (%s): api %s, internal %s\n", cfg.NodeID, cfg.Region, n.Config().Tier, n.APIURL(), n.InternalAddr())
+			if join != "" {
+				if err := joinRegion(join, cfg.NodeID, n.InternalAddr()); err != nil {
+					n.Close()
+					return err
+				}
+			}
+			waitForSignal()
+			return n.Close()
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&configFile, "config", "", "YAML config file")
+	f.StringVar(&cfg.NodeID, "node-id", "", "node id, unique in the region (required)")
+	f.StringVar(&cfg.Region, "region", "", "GB/T 2260 region code: 32 province, 3207 city, 320722 county (required)")
+	f.StringVar(&cfg.Tier, "tier", "", "province, city or county (default: from the code's length)")
+	f.StringVar(&cfg.DataDir, "data-dir", "", "data directory (required)")
+	f.StringVar(&cfg.APIListen, "api-listen", cfg.APIListen, "public HTTP API address")
+	f.StringVar(&cfg.InternalListen, "internal-listen", cfg.InternalListen, "raft and internal HTTP address")
+	f.StringVar(&cfg.Advertise, "advertise", "", "internal address other nodes dial (default: internal-listen)")
+	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "optional token-free /metrics address for Prometheus")
+	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap a new region with --peers if this node has no state")
+	f.StringVar(&peers, "peers", "", "initial voters for --bootstrap: id=host:port,... (internal addresses)")
+	f.StringVar(&cfg.AdminPassword, "admin-password", "", "bootstrap: create user admin with this password (or GRIDCRM_ADMIN_PASSWORD)")
+	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of login tokens")
+	f.StringVar(&join, "join", "", "API URL of a running node of the region to join through")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
+	return c
+}
+
+// fileConfig is node.Config as YAML; peers are a list of {id, addr}.
+func loadConfig(path string) (node.Config, error) {
+	cfg := node.DefaultConfig()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// mergeFlags copies every flag the user set over the file's values.
+func mergeFlags(cmd *cobra.Command, dst *node.Config, src node.Config) {
+	set := func(name string) bool { return cmd.Flags().Changed(name) }
+	if set("node-id") {
+		dst.NodeID = src.NodeID
+	}
+	if set("region") {
+		dst.Region = src.Region
+	}
+	if set("tier") {
+		dst.Tier = src.Tier
+	}
+	if set("data-dir") {
+		dst.DataDir = src.DataDir
+	}
+	if set("api-listen") {
+		dst.APIListen = src.APIListen
+	}
+	if set("internal-listen") {
+		dst.InternalListen = src.InternalListen
+	}
+	if set("advertise") {
+		dst.Advertise = src.Advertise
+	}
+	if set("metrics-listen") {
+		dst.MetricsListen = src.MetricsListen
+	}
+	if set("bootstrap") {
+		dst.Bootstrap = src.Bootstrap
+	}
+	if set("admin-password") {
+		dst.AdminPassword = src.AdminPassword
+	}
+	if set("token-ttl") {
+		dst.TokenTTL = src.TokenTTL
+	}
+}
+
+func parsePeers(s string) ([]replication.Peer, error) {
+	var out []replication.Peer
+	for _, p := range strings.Split(s, ",") {
+		id, addr, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || id == "" || addr == "" {
+			return nil, fmt.Errorf("--peers: %q is not id=host:port", p)
+		}
+		out = append(out, replication.Peer{ID: id, Addr: addr})
+	}
+	return out, nil
+}
+
+func newLogger(level string, asJSON bool, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func waitForSignal() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	<-ch
+	signal.Stop(ch)
+}
+
+// joinRegion logs in at a running node and asks it to add this node.
+func joinRegion(base, id, addr string) error {
+	user, pw := os.Getenv("GRIDCRM_JOIN_USER"), os.Getenv("GRIDCRM_JOIN_PASSWORD")
+	if user == "" || pw == "" {
+		return fmt.Errorf("--join needs GRIDCRM_JOIN_USER and GRIDCRM_JOIN_PASSWORD (an admin of the region)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var tok struct{ Token string }
+	if err := postJSON(ctx, base+"/api/v1/auth/login", "", map[string]string{"username": user, "password": pw}, &tok); err != nil {
+		return fmt.Errorf("join: login at %s: %w", base, err)
+	}
+	if err := postJSON(ctx, base+"/api/v1/cluster/nodes", tok.Token, map[string]string{"id": id, "addr": addr}, nil); err != nil {
+		return fmt.Errorf("join: %w", err)
+	}
+	return nil
+}
+
+func postJSON(ctx context.Context, url, token string, body, out any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %d: %s", url, resp.StatusCode, bytes.TrimSpace(data))
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}

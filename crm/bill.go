@@ -1,0 +1,74 @@
+package crm
+
+import "math"
+
+// Bill is one customer's consumption and bill for one month (电量电费).
+type Bill struct {
+	Meta
+	CustomerID string  `json:"customer_id"`
+	Period     string  `json:"period"`               // YYYY-MM
+	KWh        float64 `json:"kwh"`                  // total energy
+	KWhPeak    float64 `json:"kwh_peak,omitempty"`   // 峰
+	KWhFlat    float64 `json:"kwh_flat,omitempty"`   // 平
+	KWhValley  float64 `json:"kwh_valley,omitempty"` // 谷
+	Billed     float64 `json:"billed"`               // amount billed, yuan
+	Paid       float64 `json:"paid"`                 // amount paid, yuan
+	PayDate    Date    `json:"pay_date,omitempty"`   // day of the (last) payment
+	Arrears    float64 `json:"arrears"`              // billed - paid, derived
+}
+
+func init() {
+	register(&Kind{Name: "bills", IDPrefix: "bil", New: func() Record { return &Bill{} },
+		Filters: []string{"customer_id", "period"}})
+}
+
+// Normalize implements Record.
+func (b *Bill) Normalize() {
+	trim(&b.CustomerID)
+	trim(&b.Period)
+	b.Billed = round2(b.Billed)
+	b.Paid = round2(b.Paid)
+	b.Arrears = round2(math.Max(0, b.Billed-b.Paid))
+}
+
+// Validate implements Record.
+func (b *Bill) Validate() *Error {
+	if b.CustomerID == "" {
+		return invalid("customer_id", "is required")
+	}
+	if !Kinds["customers"].ValidID(b.CustomerID) {
+		return invalid("customer_id", "%q is not a customer id", b.CustomerID)
+	}
+	if b.Period == "" {
+		return invalid("period", "is required (YYYY-MM)")
+	}
+	if !periodRe.MatchString(b.Period) {
+		return invalid("period", "%q is not a month of the form YYYY-MM", b.Period)
+	}
+	const maxKWh = 1e10
+	if e := firstErr(nonNegative("kwh", b.KWh, maxKWh), nonNegative("kwh_peak", b.KWhPeak, maxKWh),
+		nonNegative("kwh_flat", b.KWhFlat, maxKWh), nonNegative("kwh_valley", b.KWhValley, maxKWh),
+		nonNegative("billed", b.Billed, 1e10), nonNegative("paid", b.Paid, 1e10)); e != nil {
+		return e
+	}
+	if tou := b.KWhPeak + b.KWhFlat + b.KWhValley; tou > 0 && math.Abs(tou-b.KWh) > math.Max(0.5, b.KWh*1e-6) {
+		return invalid("kwh", "is %v but kwh_peak + kwh_flat + kwh_valley = %v; they must add up", b.KWh, tou)
+	}
+	if b.Paid > 0 && b.PayDate == "" {
+		return invalid("pay_date", "is required when paid > 0")
+	}
+	return validDate("pay_date", b.PayDate, true)
+}
+
+// Indexes implements Record.
+func (b *Bill) Indexes() []Index {
+	return []Index{{"customer_id", b.CustomerID}, {"period", b.Period}}
+}
+
+// Uniques implements Record: one bill per customer and month.
+func (b *Bill) Uniques() []Unique {
+	return []Unique{{Name: "period", Scope: b.CustomerID, Value: b.Period, Field: "period"}}
+}
+
+// Refs implements Record.
+func (b *Bill) Refs() []Ref { return []Ref{{"customer_id", "customers", b.CustomerID}} }

@@ -1,0 +1,17 @@
+// Package crm is the domain of gridcrm: the records of a power-supply
+// company's customer relationship management (customers and their 户号,
+// monthly consumption and bills, staff, contacts, interactions, users),
+// their field-level validation, and the deterministic Apply that turns one
+// replicated Command into writes on a transaction.
+//
+// crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
+// storage only through the small Txn and Reader interfaces declared in
+// txn.go, which the replication package implements on a Pebble batch. That
+// keeps the rules testable without a cluster and keeps the FSM thin.
+//
+// What crm is not: it does not authenticate, authorise by role, hash
+// passwords, assign ids or read clocks. Everything non-deterministic is done
+// by the caller before a Command is proposed (ids, timestamps, password
+// hashes), so every replica that applies the same Command reaches the same
+// state.
+package crm

@@ -1,0 +1,207 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Get returns the stored JSON of one record.
+func Get(r Reader, coll, id string) (json.RawMessage, *Error) {
+	kind, ok := Kinds[coll]
+	if !ok {
+		return nil, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no collection %q", coll)}
+	}
+	if !kind.ValidID(id) {
+		return nil, notFound(coll, id)
+	}
+	raw, err := r.Get(recordKey(coll, id))
+	if err != nil {
+		return nil, AsError(err)
+	}
+	if raw == nil {
+		return nil, notFound(coll, id)
+	}
+	return raw, nil
+}
+
+// Query selects records of one collection.
+type Query struct {
+	Filters map[string]string // JSON field → exact value
+	After   string            // cursor: the last id of the previous page
+	Limit   int               // page size; 0 means DefaultLimit
+}
+
+// Page sizes.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// Page is one page of a list.
+type Page struct {
+	Items []json.RawMessage `json:"items"`
+	Next  string            `json:"next,omitempty"` // cursor for the next page; empty at the end
+}
+
+// List returns records in id order (creation order) that match every filter.
+// One filter on an indexed field is served from its index; the others are
+// checked on the records read.
+func List(r Reader, coll string, q Query) (Page, *Error) {
+	kind, ok := Kinds[coll]
+	if !ok {
+		return Page{}, &Error{Code: CodeNotFound, Message: fmt.Sprintf("no collection %q", coll)}
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultLimit
+	}
+	if q.Limit < 0 || q.Limit > MaxLimit {
+		return Page{}, invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	for f := range q.Filters {
+		if !kind.HasField(f) {
+			return Page{}, invalid(f, "%s cannot be filtered by %q: no such field", coll, f)
+		}
+		for _, p := range kind.Private {
+			if f == p {
+				return Page{}, invalid(f, "%s cannot be filtered by %q", coll, f)
+			}
+		}
+	}
+	if q.After != "" && !kind.ValidID(q.After) {
+		return Page{}, invalid("after", "%q is not a cursor from a previous page", q.After)
+	}
+	indexed := ""
+	for _, f := range kind.Filters {
+		if v, ok := q.Filters[f]; ok && v != "" { // empty values are not indexed
+			indexed = f
+			break
+		}
+	}
+	page := Page{Items: []json.RawMessage{}}
+	var scanErr error
+	more := false
+	// take adds raw when it matches; it answers false to stop the scan, once
+	// a match beyond a full page proves there is a next page.
+	take := func(raw []byte) bool {
+		ok, err := matches(raw, q.Filters, indexed)
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		if !ok {
+			return true
+		}
+		if len(page.Items) == q.Limit {
+			more = true
+			return false
+		}
+		page.Items = append(page.Items, bytes.Clone(raw))
+		return true
+	}
+	if indexed != "" {
+		prefix := indexPrefix(coll, indexed, q.Filters[indexed])
+		start := prefix
+		if q.After != "" {
+			start = append(append([]byte(nil), prefix...), q.After+"\x00"...)
+		}
+		err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
+			id := string(k[len(prefix):])
+			raw, err := r.Get(recordKey(coll, id))
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			if raw == nil {
+				return true
+			}
+			return take(raw)
+		})
+		if err != nil {
+			return Page{}, AsError(err)
+		}
+	} else {
+		prefix := recordPrefix(coll)
+		start := prefix
+		if q.After != "" {
+			start = append(recordKey(coll, q.After), 0)
+		}
+		err := r.Iterate(start, prefixEnd(prefix), func(_, v []byte) bool {
+			return take(v)
+		})
+		if err != nil {
+			return Page{}, AsError(err)
+		}
+	}
+	if scanErr != nil {
+		return Page{}, AsError(scanErr)
+	}
+	page.Next = ""
+	if more && len(page.Items) > 0 {
+		var m Meta
+		if err := json.Unmarshal(page.Items[len(page.Items)-1], &m); err != nil {
+			return Page{}, AsError(err)
+		}
+		page.Next = m.ID
+	}
+	return page, nil
+}
+
+// matches reports whether the record holds every filter value, skipping the
+// field already selected by an index.
+func matches(raw []byte, filters map[string]string, skip string) (bool, error) {
+	if len(filters) == 0 || (len(filters) == 1 && skip != "") {
+		return true, nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return false, err
+	}
+	for f, want := range filters {
+		if f == skip {
+			continue
+		}
+		if !valueEquals(m[f], want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+func valueEquals(v any, want string) bool {
+	switch x := v.(type) {
+	case nil:
+		return want == ""
+	case string:
+		return x == want
+	case float64:
+		w, err := strconv.ParseFloat(want, 64)
+		return err == nil && w == x
+	case bool:
+		return strconv.FormatBool(x) == want
+	case []any:
+		for _, e := range x {
+			if valueEquals(e, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Public strips the kind's private fields from a stored record.
+func (k *Kind) Public(raw json.RawMessage) json.RawMessage {
+	if len(k.Private) == 0 {
+		return raw
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return raw
+	}
+	for _, p := range k.Private {
+		delete(m, p)
+	}
+	out, _ := json.Marshal(m)
+	return out
+}

@@ -1,0 +1,118 @@
+package crm
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"strings"
+	"time"
+)
+
+// Meta is carried by every record. The domain sets it in Apply; clients may
+// send only Version (the version they expect to replace).
+type Meta struct {
+	ID        string    `json:"id"`
+	Owner     string    `json:"owner"`   // the region whose raft group writes this record
+	Version   uint64    `json:"version"` // 1 on create, +1 on every update
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	CreatedBy string    `json:"created_by"`
+	UpdatedBy string    `json:"updated_by"`
+}
+
+// RecordMeta returns the record's metadata; it lets *T satisfy Record.
+func (m *Meta) RecordMeta() *Meta { return m }
+
+// Index is one secondary-index entry: the record can be listed by Field=Value.
+type Index struct{ Field, Value string }
+
+// Unique is a uniqueness constraint: no two records of the collection share
+// Value within Scope. Field names the JSON field for error messages.
+type Unique struct{ Name, Scope, Value, Field string }
+
+// Ref says that Field holds the id of a record in Collection, which must
+// exist and have the same owner.
+type Ref struct{ Field, Collection, ID string }
+
+// Child names a collection and the field in it that holds this kind's ids.
+type Child struct{ Collection, Field string }
+
+// Record is implemented by every record type (as a pointer).
+type Record interface {
+	RecordMeta() *Meta
+	// Normalize trims and canonicalises fields before validation.
+	Normalize()
+	// Validate checks the fields alone; it must be deterministic.
+	Validate() *Error
+	// Indexes lists the secondary-index entries of the record.
+	Indexes() []Index
+	// Uniques lists the record's uniqueness constraints.
+	Uniques() []Unique
+	// Refs lists the records this one points at.
+	Refs() []Ref
+}
+
+// Kind describes one collection.
+type Kind struct {
+	Name     string          // collection name, as in the URL: "customers"
+	IDPrefix string          // id prefix: "cus"
+	New      func() Record   // a zero record
+	Filters  []string        // JSON fields that List can filter by through an index
+	Private  []string        // JSON fields never returned by the API
+	Children []Child         // records that reference this one; it cannot be deleted while they exist
+	Regional bool            // the record has a "region" field that must equal its owner
+	fields   map[string]bool // JSON field names, for unknown-field errors
+}
+
+// Kinds lists every collection, by name.
+var Kinds = map[string]*Kind{}
+
+func register(k *Kind) {
+	k.fields = jsonFields(k.New())
+	Kinds[k.Name] = k
+}
+
+// HasField reports whether name is a JSON field of the kind's records.
+func (k *Kind) HasField(name string) bool { return k.fields[name] }
+
+// Collections returns the collection names in a stable order.
+func Collections() []string {
+	return []string{"customers", "bills", "staff", "contacts", "interactions", "users"}
+}
+
+// NewID returns a new record id: prefix, '_', then 26 characters of Crockford
+// base32 holding 48 bits of milliseconds and 80 random bits, so ids sort by
+// creation time. Call it before proposing, never inside Apply.
+func NewID(prefix string, t time.Time) string {
+	var b [16]byte
+	ms := uint64(t.UnixMilli())
+	binary.BigEndian.PutUint64(b[0:8], ms<<16)
+	_, _ = rand.Read(b[6:])
+	return prefix + "_" + crockford(b)
+}
+
+const crockfordAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+func crockford(b [16]byte) string {
+	hi := binary.BigEndian.Uint64(b[0:8])
+	lo := binary.BigEndian.Uint64(b[8:16])
+	var out [26]byte
+	for i := 25; i >= 0; i-- {
+		out[i] = crockfordAlphabet[lo&31]
+		lo = lo>>5 | hi<<59
+		hi >>= 5
+	}
+	return string(out[:])
+}
+
+// ValidID reports whether id looks like an id of the kind.
+func (k *Kind) ValidID(id string) bool {
+	if !strings.HasPrefix(id, k.IDPrefix+"_") || len(id) != len(k.IDPrefix)+27 {
+		return false
+	}
+	for _, c := range id[len(k.IDPrefix)+1:] {
+		if !strings.ContainsRune(crockfordAlphabet, c) {
+			return false
+		}
+	}
+	return true
+}

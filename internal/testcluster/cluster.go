@@ -1,0 +1,325 @@
+package testcluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"gridcrm/node"
+	"gridcrm/replication"
+)
+
+// AdminPassword is the bootstrap admin's password in every test cluster.
+const AdminPassword = "test-admin-pw"
+
+// Opts shape a cluster.
+type Opts struct {
+	Region string // default "320722"
+	Nodes  int    // voters at start: 1, 3 or 5 (default 3)
+	// Tune changes each node's raft config before start (e.g. snapshot thresholds).
+	Tune func(*replication.Config)
+	// Log shows node logs (default: only errors).
+	Log bool
+}
+
+// Cluster is one region of in-process nodes.
+type Cluster struct {
+	t     testing.TB
+	opts  Opts
+	mu    sync.Mutex // guards nodes
+	nodes []*node.Node
+	cfgs  []node.Config
+}
+
+// New starts a region and waits until it is ready on every node.
+func New(t testing.TB, o Opts) *Cluster {
+	t.Helper()
+	if o.Region == "" {
+		o.Region = "320722"
+	}
+	if o.Nodes == 0 {
+		o.Nodes = 3
+	}
+	c := &Cluster{t: t, opts: o}
+	base := t.TempDir()
+	var peers []replication.Peer
+	for i := 0; i < o.Nodes; i++ {
+		peers = append(peers, replication.Peer{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
+	}
+	for i, p := range peers {
+		cfg := c.config(base, p.ID, p.Addr)
+		cfg.Bootstrap, cfg.Peers = true, peers
+		_ = i
+		c.cfgs = append(c.cfgs, cfg)
+	}
+	for i := range c.cfgs {
+		c.nodes = append(c.nodes, c.start(i))
+	}
+	t.Cleanup(c.Close)
+	c.WaitReady()
+	return c
+}
+
+func (c *Cluster) config(base, id, internal string) node.Config {
+	cfg := node.DefaultConfig()
+	cfg.NodeID, cfg.Region = id, c.opts.Region
+	cfg.DataDir = filepath.Join(base, id)
+	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", internal
+	cfg.AdminPassword = AdminPassword
+	cfg.Raft.HeartbeatTimeout = 500 * time.Millisecond
+	cfg.Raft.ElectionTimeout = 500 * time.Millisecond
+	cfg.Raft.LeaderLeaseTimeout = 250 * time.Millisecond
+	cfg.Raft.ApplyTimeout = 10 * time.Second
+	if c.opts.Tune != nil {
+		c.opts.Tune(&cfg.Raft)
+	}
+	level := slog.LevelError + 4
+	if c.opts.Log {
+		level = slog.LevelInfo
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("test", c.t.Name())
+	return cfg
+}
+
+func (c *Cluster) start(i int) *node.Node {
+	c.t.Helper()
+	var n *node.Node
+	var err error
+	// A just-closed port can take a moment to be reusable.
+	for try := 0; try < 50; try++ {
+		if n, err = node.Start(c.cfgs[i]); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		c.t.Fatalf("testcluster: start %s: %v", c.cfgs[i].NodeID, err)
+	}
+	// Keep the API port across restarts so clients can reconnect.
+	c.cfgs[i].APIListen = n.APIURL()[len("http://"):]
+	return n
+}
+
+func freeAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Node returns node i (nil while it is killed).
+func (c *Cluster) Node(i int) *node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// Size is the number of node slots (live or killed).
+func (c *Cluster) Size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nodes)
+}
+
+// Live returns the running nodes.
+func (c *Cluster) Live() []*node.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*node.Node
+	for _, n := range c.nodes {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// WaitFor polls cond every 10 ms until it holds or timeout passes.
+func (c *Cluster) WaitFor(timeout time.Duration, what string, cond func() bool) {
+	c.t.Helper()
+	WaitFor(c.t, timeout, what, cond)
+}
+
+// WaitFor polls cond every 10 ms until it holds or timeout passes.
+func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("testcluster: timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// WaitReady waits until every live node answers /readyz with 200.
+func (c *Cluster) WaitReady() {
+	c.t.Helper()
+	c.WaitFor(30*time.Second, "every node ready", func() bool {
+		for _, n := range c.Live() {
+			if n.Ready() != nil {
+				return false
+			}
+			resp, err := http.Get(n.APIURL() + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// Leader waits for a leader among the live nodes and returns its index.
+func (c *Cluster) Leader() int {
+	c.t.Helper()
+	idx := -1
+	c.WaitFor(30*time.Second, "a leader", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for i, n := range c.nodes {
+			if n != nil && n.Group().IsLeader() {
+				idx = i
+				return true
+			}
+		}
+		return false
+	})
+	return idx
+}
+
+// Kill stops node i abruptly (its data stays for Restart).
+func (c *Cluster) Kill(i int) {
+	c.mu.Lock()
+	n := c.nodes[i]
+	c.nodes[i] = nil
+	c.mu.Unlock()
+	if n != nil {
+		_ = n.Close()
+	}
+}
+
+// Restart starts node i again from its data directory, on the same ports.
+func (c *Cluster) Restart(i int) *node.Node {
+	c.t.Helper()
+	n := c.start(i)
+	c.mu.Lock()
+	c.nodes[i] = n
+	c.mu.Unlock()
+	return n
+}
+
+// AddNode starts a new, empty node and adds it to the region through the
+// API of a live node; it returns the new node's index.
+func (c *Cluster) AddNode() int {
+	c.t.Helper()
+	id := fmt.Sprintf("n%d", c.Size()+1)
+	cfg := c.config(filepath.Dir(c.cfgs[0].DataDir), id, freeAddr(c.t))
+	c.mu.Lock()
+	c.cfgs = append(c.cfgs, cfg)
+	c.nodes = append(c.nodes, nil)
+	i := len(c.nodes) - 1
+	c.mu.Unlock()
+	n := c.start(i)
+	c.mu.Lock()
+	c.nodes[i] = n
+	c.mu.Unlock()
+	cl := c.Client(c.Leader())
+	if st, body := cl.Do("POST", "/api/v1/cluster/nodes", map[string]string{"id": id, "addr": n.InternalAddr()}); st != 200 {
+		c.t.Fatalf("testcluster: join %s: %d %s", id, st, body)
+	}
+	return i
+}
+
+// Close stops every node.
+func (c *Cluster) Close() {
+	for i := range c.cfgs {
+		c.Kill(i)
+	}
+}
+
+// Client is a logged-in API client of one node.
+type Client struct {
+	t     testing.TB
+	Base  string
+	Token string
+	HTTP  *http.Client
+}
+
+// Client logs in as the bootstrap admin on node i.
+func (c *Cluster) Client(i int) *Client {
+	c.t.Helper()
+	n := c.Node(i)
+	if n == nil {
+		c.t.Fatalf("testcluster: node %d is not running", i)
+	}
+	return Login(c.t, n.APIURL(), "admin", AdminPassword)
+}
+
+// Login logs in at base and returns a client carrying the token.
+func Login(t testing.TB, base, user, password string) *Client {
+	t.Helper()
+	cl := &Client{t: t, Base: base, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	var tok string
+	WaitFor(t, 30*time.Second, "login at "+base, func() bool {
+		st, body := cl.Do("POST", "/api/v1/auth/login", map[string]string{"username": user, "password": password})
+		if st != 200 {
+			return false
+		}
+		var out struct{ Token string }
+		_ = json.Unmarshal(body, &out)
+		tok = out.Token
+		return tok != ""
+	})
+	cl.Token = tok
+	return cl
+}
+
+// Do sends a request; body may be nil, []byte (sent as is) or a value sent
+// as JSON. It answers the status (0 on a transport error) and the body.
+func (cl *Client) Do(method, path string, body any) (int, []byte) {
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			cl.t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, cl.Base+path, r)
+	if err != nil {
+		cl.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if cl.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+cl.Token)
+	}
+	resp, err := cl.HTTP.Do(req)
+	if err != nil {
+		return 0, []byte(err.Error())
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}

@@ -1,0 +1,331 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gridcrm/api"
+	"gridcrm/crm"
+	"gridcrm/ops"
+	"gridcrm/replication"
+	"gridcrm/store"
+)
+
+// Tiers.
+const (
+	TierProvince = "province"
+	TierCity     = "city"
+	TierCounty   = "county"
+)
+
+// Config is everything a node needs; cmd/gridcrm fills it from flags or a
+// YAML file.
+type Config struct {
+	NodeID         string             `yaml:"node_id"`         // required: unique in the region
+	Region         string             `yaml:"region"`          // required: GB/T 2260 code
+	Tier           string             `yaml:"tier"`            // province, city or county; default from the code's length
+	DataDir        string             `yaml:"data_dir"`        // required
+	APIListen      string             `yaml:"api_listen"`      // public HTTP API; default 127.0.0.1:8400
+	InternalListen string             `yaml:"internal_listen"` // raft and internal HTTP; default 127.0.0.1:8500
+	Advertise      string             `yaml:"advertise"`       // internal address others dial; default InternalListen
+	MetricsListen  string             `yaml:"metrics_listen"`  // optional: /metrics without a token, for Prometheus
+	Bootstrap      bool               `yaml:"bootstrap"`       // start a new region (with Peers) if there is no state
+	Peers          []replication.Peer `yaml:"peers"`           // initial voters for Bootstrap
+	AdminPassword  string             `yaml:"admin_password"`  // bootstrap: create user "admin" with it (or use GRIDCRM_ADMIN_PASSWORD)
+	TokenTTL       time.Duration      `yaml:"token_ttl"`       // default 12h
+
+	Raft   replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
+	Logger *slog.Logger       `yaml:"-"`
+}
+
+// DefaultConfig returns a Config with the defaults filled in.
+func DefaultConfig() Config {
+	return Config{APIListen: "127.0.0.1:8400", InternalListen: "127.0.0.1:8500", TokenTTL: 12 * time.Hour, Raft: replication.DefaultConfig()}
+}
+
+// Validate checks the config and fills derived defaults.
+func (c *Config) Validate() error {
+	if c.NodeID == "" {
+		return errors.New("node: node_id is required")
+	}
+	if strings.ContainsAny(c.NodeID, "/ \t") {
+		return fmt.Errorf("node: node_id %q must not contain spaces or '/'", c.NodeID)
+	}
+	if !crm.ValidRegion(c.Region) {
+		return fmt.Errorf("node: region %q is not a GB/T 2260 code (2, 4 or 6 digits, e.g. 320722)", c.Region)
+	}
+	want := map[int]string{2: TierProvince, 4: TierCity, 6: TierCounty}[len(c.Region)]
+	if c.Tier == "" {
+		c.Tier = want
+	}
+	if c.Tier != want {
+		return fmt.Errorf("node: tier %q does not fit region %s (a %d-digit code is a %s)", c.Tier, c.Region, len(c.Region), want)
+	}
+	if c.DataDir == "" {
+		return errors.New("node: data_dir is required")
+	}
+	for name, a := range map[string]string{"api_listen": c.APIListen, "internal_listen": c.InternalListen} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("node: %s %q: %w", name, a, err)
+		}
+	}
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = 12 * time.Hour
+	}
+	return nil
+}
+
+// Node is one running gridcrm node.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	st    *store.Store
+	mux   *replication.Mux
+	group *replication.Group
+	api   *api.Server
+	ops   *ops.Registry
+
+	adv       string // internal address others dial
+	apiLn     net.Listener
+	apiSrv    *http.Server
+	metricsLn net.Listener
+	metricsSv *http.Server
+
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+}
+
+// Start opens the store, joins the raft group and serves the API. Listeners
+// on port 0 are resolved; APIURL and InternalAddr tell where they ended up.
+func Start(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := &Node{cfg: cfg, stop: make(chan struct{})}
+	n.log = cfg.Logger.With("region", cfg.Region, "node", cfg.NodeID)
+	ok := false
+	defer func() {
+		if !ok {
+			n.Close()
+		}
+	}()
+	var err error
+	if err = os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	sc := store.DefaultConfig()
+	sc.Dir = filepath.Join(cfg.DataDir, "pebble")
+	if n.st, err = store.Open(sc); err != nil {
+		return nil, err
+	}
+	iln, err := net.Listen("tcp", cfg.InternalListen)
+	if err != nil {
+		return nil, fmt.Errorf("node: internal listener: %w", err)
+	}
+	n.mux = replication.NewMux(iln)
+	adv := cfg.Advertise
+	if adv == "" {
+		adv = iln.Addr().String()
+	}
+	n.adv = adv
+	rc := cfg.Raft
+	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
+	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
+	if n.group, err = replication.New(rc, n.st, n.mux, replication.TCPDialer, applier{}); err != nil {
+		return nil, err
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); _ = n.mux.Serve() }()
+
+	n.ops = ops.NewRegistry()
+	n.ops.MustRegister(ops.NewRaftCollector(cfg.Region, cfg.NodeID, n.group.Raft(), n.group.Applied))
+	n.ops.MustRegister(ops.NewStoreCollector(cfg.Region, cfg.NodeID, n.st))
+	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, Logger: n.log}, n, n.ops)
+	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
+		return nil, fmt.Errorf("node: api listener: %w", err)
+	}
+	n.apiSrv = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); _ = n.apiSrv.Serve(n.apiLn) }()
+	if cfg.MetricsListen != "" {
+		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			return nil, fmt.Errorf("node: metrics listener: %w", err)
+		}
+		n.metricsSv = &http.Server{Handler: n.ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); _ = n.metricsSv.Serve(n.metricsLn) }()
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.initSystem() }()
+	ok = true
+	n.log.Info("node: started", "api", n.APIURL(), "internal", adv, "tier", cfg.Tier)
+	return n, nil
+}
+
+// initSystem runs on whichever node leads first: it makes sure the region
+// has a token signing key and, when configured, the bootstrap admin user.
+// Both writes are idempotent, so a leader change in between is harmless.
+func (n *Node) initSystem() {
+	pw := n.cfg.AdminPassword
+	if pw == "" {
+		pw = os.Getenv("GRIDCRM_ADMIN_PASSWORD")
+	}
+	for {
+		select {
+		case <-n.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		if !n.group.IsLeader() {
+			if key, _ := crm.System(n.group.Reader(), "token_key"); key != nil {
+				return // someone else initialised the region
+			}
+			continue
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		body, _ := json.Marshal(hex.EncodeToString(key))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := n.Propose(ctx, &crm.Command{Op: crm.OpInitSys, ID: "token_key", Body: body, Region: n.cfg.Region, Actor: "system", Time: time.Now().UTC()})
+		cancel()
+		if err != nil {
+			n.log.Warn("node: initialise token key", "err", err)
+			continue
+		}
+		if n.cfg.Bootstrap && pw != "" {
+			if err := n.api.EnsureUser(context.Background(), "admin", pw, crm.RoleAdmin); err != nil {
+				n.log.Warn("node: create bootstrap admin", "err", err)
+				continue
+			}
+		}
+		return
+	}
+}
+
+// Propose implements api.Backend: it commits cmd through the region's raft
+// log (via the leader) and decodes the domain's answer.
+func (n *Node) Propose(ctx context.Context, cmd *crm.Command) (crm.Result, error) {
+	data, err := encodeCommand(cmd)
+	if err != nil {
+		return crm.Result{}, err
+	}
+	resp, err := n.group.Propose(ctx, data)
+	if err != nil {
+		return crm.Result{}, err
+	}
+	var res crm.Result
+	if err := json.Unmarshal(resp, &res); err != nil {
+		return crm.Result{}, fmt.Errorf("node: undecodable answer from the state machine: %w", err)
+	}
+	return res, nil
+}
+
+// ReadBarrier implements api.Backend.
+func (n *Node) ReadBarrier(ctx context.Context) error { return n.group.ReadBarrier(ctx) }
+
+// Reader implements api.Backend: the local replica.
+func (n *Node) Reader() crm.Reader { return n.group.Reader() }
+
+// Ready implements api.Backend: the store is open and the region has a leader.
+func (n *Node) Ready() error {
+	if id, _ := n.group.Leader(); id == "" {
+		return replication.ErrNoLeader
+	}
+	if key, err := crm.System(n.group.Reader(), "token_key"); err != nil || key == nil {
+		return errors.New("node: the region is not initialised yet (no token key replicated here)")
+	}
+	return nil
+}
+
+// Cluster implements api.Backend.
+func (n *Node) Cluster() api.ClusterInfo {
+	id, addr := n.group.Leader()
+	servers, _ := n.group.Servers()
+	var members []api.Member
+	for _, s := range servers {
+		members = append(members, api.Member{ID: s.ID, Addr: s.Addr, Leader: s.ID == id})
+	}
+	return api.ClusterInfo{Region: n.cfg.Region, Tier: n.cfg.Tier, Node: n.cfg.NodeID, LeaderID: id, LeaderAddr: addr,
+		Applied: n.group.Applied(), State: n.group.Raft().State().String(), Members: members}
+}
+
+// AddVoter implements api.Backend.
+func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
+	return n.group.AddVoter(ctx, replication.Peer{ID: id, Addr: addr})
+}
+
+// RemoveServer implements api.Backend.
+func (n *Node) RemoveServer(ctx context.Context, id string) error { return n.group.RemoveServer(ctx, id) }
+
+// Group exposes the raft member (tests, status).
+func (n *Node) Group() *replication.Group { return n.group }
+
+// Store exposes the store (tests, backup).
+func (n *Node) Store() *store.Store { return n.st }
+
+// Config returns the node's configuration.
+func (n *Node) Config() Config { return n.cfg }
+
+// APIURL is the base URL of the public API, e.g. http://127.0.0.1:8401.
+func (n *Node) APIURL() string {
+	if n.apiLn == nil {
+		return ""
+	}
+	return "http://" + n.apiLn.Addr().String()
+}
+
+// InternalAddr is the address other nodes of the region dial.
+func (n *Node) InternalAddr() string { return n.adv }
+
+// MetricsURL is the URL of the token-free metrics listener, if configured.
+func (n *Node) MetricsURL() string {
+	if n.metricsLn == nil {
+		return ""
+	}
+	return "http://" + n.metricsLn.Addr().String() + "/metrics"
+}
+
+// Close stops serving and closes the store. It does not leave the region.
+func (n *Node) Close() error {
+	var errs []error
+	n.stopOnce.Do(func() {
+		close(n.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if n.apiSrv != nil {
+			_ = n.apiSrv.Shutdown(ctx)
+		} else if n.apiLn != nil {
+			n.apiLn.Close()
+		}
+		if n.metricsSv != nil {
+			_ = n.metricsSv.Shutdown(ctx)
+		}
+		if n.group != nil {
+			errs = append(errs, n.group.Close())
+		}
+		if n.mux != nil {
+			_ = n.mux.Close()
+		}
+		n.wg.Wait()
+		if n.st != nil {
+			errs = append(errs, n.st.Close())
+		}
+	})
+	return errors.Join(errs...)
+}

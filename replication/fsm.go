@@ -1,0 +1,157 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/hashicorp/raft"
+
+	"gridcrm/store"
+)
+
+// Applier is the domain side of the FSM.
+//
+// ApplyEntry executes one committed raft command on tx and answers the bytes
+// handed back to the proposer (the same bytes on every replica). It must be
+// deterministic: no clocks, no randomness, no I/O besides tx. It is called
+// from the FSM goroutine only; data belongs to raft and must not be kept.
+// An entry that is refused must leave tx untouched.
+type Applier interface {
+	ApplyEntry(tx *Txn, index uint64, data []byte) []byte
+}
+
+// appliedKey holds the last raft index the FSM applied, written in the same
+// batch as the entries' effects.
+var appliedKey = []byte("m/applied")
+
+// fsm is the thin raft FSM: it opens a batch, lets the Applier write the
+// entries into it, records the applied index in the same batch and commits.
+// After a restart it skips entries at or below the stored applied index, so
+// a node does not restore a snapshot on every start.
+type fsm struct {
+	st  *store.Store
+	app Applier
+
+	applied atomic.Uint64
+
+	mu     sync.Mutex    // guards notify
+	notify chan struct{} // closed and replaced after every applied batch
+}
+
+func newFSM(st *store.Store, app Applier) (*fsm, error) {
+	f := &fsm{st: st, app: app, notify: make(chan struct{})}
+	v, err := StateReader{r: st.DB()}.Get(appliedKey)
+	if err != nil {
+		return nil, fmt.Errorf("replication: read applied index: %w", err)
+	}
+	if len(v) == 8 {
+		f.applied.Store(binary.BigEndian.Uint64(v))
+	}
+	return f, nil
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch implements raft.BatchingFSM: one Pebble batch, one commit for
+// every entry raft hands over at once (group commit on the state side).
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	applied := f.applied.Load()
+	b := f.st.DB().NewIndexedBatch()
+	defer b.Close()
+	tx := newTxn(b)
+	last := applied
+	for i, l := range logs {
+		if l.Index <= applied {
+			continue // applied before a restart
+		}
+		if l.Type == raft.LogCommand {
+			out[i] = f.app.ApplyEntry(tx, l.Index, l.Data)
+		}
+		last = l.Index
+	}
+	if last == applied {
+		return out
+	}
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], last)
+	if err := tx.Set(appliedKey, v[:]); err != nil {
+		panic(fmt.Sprintf("replication: write applied index: %v", err))
+	}
+	// No sync: the raft log, in the same Pebble WAL, is synced on every
+	// append, and Snapshot syncs before a snapshot can truncate the log.
+	if err := b.Commit(pebble.NoSync); err != nil {
+		panic(fmt.Sprintf("replication: commit applied batch: %v", err))
+	}
+	f.applied.Store(last)
+	f.mu.Lock()
+	close(f.notify)
+	f.notify = make(chan struct{})
+	f.mu.Unlock()
+	return out
+}
+
+// waitApplied blocks until the FSM has applied index idx or ctx ends.
+func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
+	for {
+		f.mu.Lock()
+		ch := f.notify
+		f.mu.Unlock()
+		if f.applied.Load() >= idx {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for index %d, applied %d", ErrTimeout, idx, f.applied.Load())
+		}
+	}
+}
+
+// Snapshot implements raft.FSM. It syncs the store first, so the state a
+// snapshot describes is durable before raft may truncate the log behind it.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	if err := f.st.Sync(); err != nil {
+		return nil, fmt.Errorf("replication: sync before snapshot: %w", err)
+	}
+	return &fsmSnapshot{snap: f.st.DB().NewSnapshot()}, nil
+}
+
+// Restore implements raft.FSM: it replaces the whole state keyspace with
+// the snapshot's, including the applied index the snapshot carries.
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	if err := RestoreState(f.st, rc); err != nil {
+		return err
+	}
+	v, err := StateReader{r: f.st.DB()}.Get(appliedKey)
+	if err != nil {
+		return err
+	}
+	if len(v) == 8 {
+		f.applied.Store(binary.BigEndian.Uint64(v))
+	}
+	f.mu.Lock()
+	close(f.notify)
+	f.notify = make(chan struct{})
+	f.mu.Unlock()
+	return nil
+}
+
+type fsmSnapshot struct{ snap *pebble.Snapshot }
+
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := WriteState(sink, s.snap); err != nil {
+		sink.Cancel()
+		return err
+	}
+	return sink.Close()
+}
+
+func (s *fsmSnapshot) Release() { s.snap.Close() }

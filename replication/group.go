@@ -1,0 +1,642 @@
+package replication
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+
+	"gridcrm/store"
+)
+
+// Peer is one voter of the region's raft group.
+type Peer struct {
+	ID   string `json:"id" yaml:"id"`     // node id, unique in the region
+	Addr string `json:"addr" yaml:"addr"` // internal address (host:port) raft and forwarding dial
+}
+
+// Config configures a Group. Zero durations take the defaults of
+// DefaultConfig.
+type Config struct {
+	NodeID    string // required: this node's id in the region
+	Advertise string // required: the internal address other nodes dial
+	Dir       string // required: where raft keeps snapshot files
+	Bootstrap bool   // bootstrap a new region with Peers (or just this node) if it has no state
+	Peers     []Peer // initial voters when bootstrapping; must contain this node
+
+	HeartbeatTimeout   time.Duration // default 1s
+	ElectionTimeout    time.Duration // default 1s
+	LeaderLeaseTimeout time.Duration // default 500ms
+	CommitTimeout      time.Duration // default 5ms
+	MaxAppendEntries   int           // default 512: entries per append RPC and per group commit
+	SnapshotInterval   time.Duration // default 2m: how often raft checks whether to snapshot
+	SnapshotThreshold  uint64        // default 8192: entries since the last snapshot that trigger one
+	TrailingLogs       uint64        // default 10240: entries kept behind a snapshot
+	ApplyTimeout       time.Duration // default 10s: how long a write waits to commit
+
+	Logger *slog.Logger // default slog.Default()
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{
+		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
+		CommitTimeout: 5 * time.Millisecond, MaxAppendEntries: 512,
+		SnapshotInterval: 2 * time.Minute, SnapshotThreshold: 8192, TrailingLogs: 10240,
+		ApplyTimeout: 10 * time.Second,
+	}
+}
+
+func (c *Config) fill() {
+	d := DefaultConfig()
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = d.HeartbeatTimeout
+	}
+	if c.ElectionTimeout == 0 {
+		c.ElectionTimeout = d.ElectionTimeout
+	}
+	if c.LeaderLeaseTimeout == 0 {
+		c.LeaderLeaseTimeout = d.LeaderLeaseTimeout
+	}
+	if c.CommitTimeout == 0 {
+		c.CommitTimeout = d.CommitTimeout
+	}
+	if c.MaxAppendEntries == 0 {
+		c.MaxAppendEntries = d.MaxAppendEntries
+	}
+	if c.SnapshotInterval == 0 {
+		c.SnapshotInterval = d.SnapshotInterval
+	}
+	if c.SnapshotThreshold == 0 {
+		c.SnapshotThreshold = d.SnapshotThreshold
+	}
+	if c.TrailingLogs == 0 {
+		c.TrailingLogs = d.TrailingLogs
+	}
+	if c.ApplyTimeout == 0 {
+		c.ApplyTimeout = d.ApplyTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Validate checks the configuration.
+func (c Config) Validate() error {
+	if c.NodeID == "" {
+		return errors.New("replication: node id is required")
+	}
+	if c.Advertise == "" {
+		return errors.New("replication: advertise address is required")
+	}
+	if _, _, err := net.SplitHostPort(c.Advertise); err != nil {
+		return fmt.Errorf("replication: advertise address %q: %w", c.Advertise, err)
+	}
+	if c.Dir == "" {
+		return errors.New("replication: dir is required")
+	}
+	if c.Bootstrap && len(c.Peers) > 0 {
+		self, ids, addrs := false, map[string]bool{}, map[string]bool{}
+		for _, p := range c.Peers {
+			if p.ID == "" || p.Addr == "" {
+				return fmt.Errorf("replication: peer %+v needs an id and an addr", p)
+			}
+			if ids[p.ID] {
+				return fmt.Errorf("replication: peer id %q listed twice", p.ID)
+			}
+			if addrs[p.Addr] {
+				return fmt.Errorf("replication: peer address %q listed twice", p.Addr)
+			}
+			ids[p.ID], addrs[p.Addr] = true, true
+			self = self || p.ID == c.NodeID
+		}
+		if !self {
+			return fmt.Errorf("replication: peers do not include this node %q", c.NodeID)
+		}
+		if n := len(c.Peers); n != 1 && n != 3 && n != 5 {
+			return fmt.Errorf("replication: a region has 1, 3 or 5 voters, not %d", n)
+		}
+	}
+	return nil
+}
+
+// Group is this node's member of its region's raft group: it proposes
+// writes (forwarding them to the leader when it is not the leader), serves
+// linearizable read barriers, and manages membership.
+type Group struct {
+	cfg   Config
+	st    *store.Store
+	fsm   *fsm
+	raft  *raft.Raft
+	trans *raft.NetworkTransport
+	snaps *raft.FileSnapshotStore
+	mux   *Mux
+	dial  Dialer
+	http  *http.Client
+	srv   *http.Server
+	log   *slog.Logger
+
+	internal *http.ServeMux // internal endpoints; others may add theirs with Handle
+
+	leaderReady atomic.Bool // a barrier of the current leadership term has been applied
+	closed      atomic.Bool
+	wg          sync.WaitGroup
+	stop        chan struct{}
+
+	// Counters for metrics.
+	Forwarded   atomic.Uint64 // writes forwarded to the leader
+	LeaderLoss  atomic.Uint64 // times this node gained or lost leadership
+	ApplyErrors atomic.Uint64
+}
+
+// New starts the node's raft member on the internal mux. The mux must not
+// be serving yet; New registers the raft and internal HTTP kinds.
+func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Group, error) {
+	cfg.fill()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if dial == nil {
+		dial = TCPDialer
+	}
+	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{})}
+	f, err := newFSM(st, app)
+	if err != nil {
+		return nil, err
+	}
+	g.fsm = f
+
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("replication: %w", err)
+	}
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger}})
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.Dir, "snapshots"), 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("replication: snapshot store: %w", err)
+	}
+	g.snaps = snaps
+	if err := g.repairState(); err != nil {
+		return nil, err
+	}
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.NodeID)
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = cfg.LeaderLeaseTimeout
+	rc.CommitTimeout = cfg.CommitTimeout
+	rc.MaxAppendEntries = cfg.MaxAppendEntries
+	rc.BatchApplyCh = true
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.SnapshotThreshold = cfg.SnapshotThreshold
+	rc.TrailingLogs = cfg.TrailingLogs
+	rc.NoSnapshotRestoreOnStart = true // the FSM's state is durable in Pebble; see repairState
+	rc.Logger = hlog
+
+	layer := &streamLayer{Listener: mux.Handle(KindRaft), dial: dial, advertise: cfg.Advertise}
+	g.trans = raft.NewNetworkTransportWithLogger(layer, 5, 10*time.Second, hlog)
+	logs, err := raft.NewLogCache(1024, st.LogStore())
+	if err != nil {
+		return nil, err
+	}
+	r, err := raft.NewRaft(rc, f, logs, st.StableStore(), snaps, g.trans)
+	if err != nil {
+		return nil, fmt.Errorf("replication: start raft: %w", err)
+	}
+	g.raft = r
+
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(logs, st.StableStore(), snaps)
+		if err != nil {
+			return nil, err
+		}
+		if !has {
+			peers := cfg.Peers
+			if len(peers) == 0 {
+				peers = []Peer{{ID: cfg.NodeID, Addr: cfg.Advertise}}
+			}
+			var servers []raft.Server
+			for _, p := range peers {
+				servers = append(servers, raft.Server{ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Addr), Suffrage: raft.Voter})
+			}
+			if err := r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+				return nil, fmt.Errorf("replication: bootstrap: %w", err)
+			}
+		}
+	}
+
+	g.http = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return DialKind(ctx, dial, addr, KindHTTP)
+		},
+		MaxIdleConnsPerHost: 64,
+		IdleConnTimeout:     30 * time.Second,
+	}}
+	g.routes()
+	g.srv = &http.Server{Handler: g.internal, ReadHeaderTimeout: 10 * time.Second}
+	g.wg.Add(2)
+	go func() { defer g.wg.Done(); _ = g.srv.Serve(mux.Handle(KindHTTP)) }()
+	go func() { defer g.wg.Done(); g.watchLeadership() }()
+	return g, nil
+}
+
+// repairState makes sure the FSM's durable state is not behind the newest
+// local snapshot (raft starts applying after the snapshot's index).
+func (g *Group) repairState() error {
+	partial := CheckState(g.st)
+	if partial != nil && !errors.Is(partial, ErrPartialState) {
+		return partial
+	}
+	metas, err := g.snaps.List()
+	if err != nil {
+		return fmt.Errorf("replication: list snapshots: %w", err)
+	}
+	if len(metas) == 0 {
+		return partial
+	}
+	if partial == nil && g.fsm.applied.Load() >= metas[0].Index {
+		return nil
+	}
+	g.log.Warn("replication: state behind newest snapshot; restoring it", "applied", g.fsm.applied.Load(), "snapshot", metas[0].Index)
+	_, rc, err := g.snaps.Open(metas[0].ID)
+	if err != nil {
+		return fmt.Errorf("replication: open snapshot %s: %w", metas[0].ID, err)
+	}
+	return g.fsm.Restore(rc)
+}
+
+type streamLayer struct {
+	net.Listener
+	dial      Dialer
+	advertise string
+}
+
+type advAddr string
+
+func (a advAddr) Network() string { return "tcp" }
+func (a advAddr) String() string  { return string(a) }
+
+func (s *streamLayer) Addr() net.Addr { return advAddr(s.advertise) }
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return DialKind(ctx, s.dial, string(addr), KindRaft)
+}
+
+// watchLeadership runs a barrier whenever this node becomes leader, so that
+// read barriers know every entry of earlier terms is applied.
+func (g *Group) watchLeadership() {
+	ch := g.raft.LeaderCh()
+	for {
+		select {
+		case <-g.stop:
+			return
+		case isLeader := <-ch:
+			g.LeaderLoss.Add(1)
+			g.leaderReady.Store(false)
+			if isLeader {
+				if err := g.raft.Barrier(g.cfg.ApplyTimeout).Error(); err == nil {
+					g.leaderReady.Store(g.raft.State() == raft.Leader)
+				}
+			}
+			g.log.Info("replication: leadership changed", "leader", isLeader)
+		}
+	}
+}
+
+// Raft exposes the raft instance to metrics and status; do not Apply on it.
+func (g *Group) Raft() *raft.Raft { return g.raft }
+
+// IsLeader reports whether this node leads the region now.
+func (g *Group) IsLeader() bool { return g.raft.State() == raft.Leader }
+
+// Leader returns the current leader's id and internal address, empty if unknown.
+func (g *Group) Leader() (id, addr string) {
+	a, i := g.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// NodeID is this node's id.
+func (g *Group) NodeID() string { return g.cfg.NodeID }
+
+// Applied is the last index the FSM applied.
+func (g *Group) Applied() uint64 { return g.fsm.applied.Load() }
+
+// WaitApplied blocks until the FSM applied idx.
+func (g *Group) WaitApplied(ctx context.Context, idx uint64) error { return g.fsm.waitApplied(ctx, idx) }
+
+// Reader reads the local replica's current state (no consistency barrier).
+func (g *Group) Reader() StateReader { return StateReader{r: g.st.DB()} }
+
+// Handle registers an internal endpoint (served on the internal listener only).
+func (g *Group) Handle(pattern string, h http.Handler) { g.internal.Handle(pattern, h) }
+
+// InternalClient is an HTTP client that dials other nodes' internal listeners.
+func (g *Group) InternalClient() *http.Client { return g.http }
+
+// Propose commits data through the region's raft log and answers the
+// Applier's response. On a follower it forwards to the leader; it retries
+// only where the write certainly was not applied (no leader yet, leader
+// changed before accepting), until ctx ends.
+func (g *Group) Propose(ctx context.Context, data []byte) ([]byte, error) {
+	if g.closed.Load() {
+		return nil, ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
+	defer cancel()
+	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
+		resp, err := g.proposeOnce(ctx, data)
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+			return resp, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (g *Group) proposeOnce(ctx context.Context, data []byte) ([]byte, error) {
+	if g.raft.State() == raft.Leader {
+		return g.applyLocal(ctx, data)
+	}
+	_, addr := g.Leader()
+	if addr == "" {
+		return nil, ErrNoLeader
+	}
+	g.Forwarded.Add(1)
+	return g.forward(ctx, addr, "/internal/v1/propose", data)
+}
+
+func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
+	timeout := g.cfg.ApplyTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	f := g.raft.Apply(data, timeout)
+	if err := f.Error(); err != nil {
+		switch {
+		case errors.Is(err, raft.ErrNotLeader):
+			return nil, ErrNotLeader // not accepted: safe to retry
+		case errors.Is(err, raft.ErrEnqueueTimeout):
+			return nil, fmt.Errorf("%w: the leader is overloaded", ErrTimeout)
+		case errors.Is(err, raft.ErrLeadershipLost):
+			g.ApplyErrors.Add(1)
+			return nil, fmt.Errorf("%w: leadership lost while committing; the write may or may not have been applied", ErrTimeout)
+		case errors.Is(err, raft.ErrRaftShutdown):
+			return nil, ErrClosed
+		}
+		g.ApplyErrors.Add(1)
+		return nil, fmt.Errorf("replication: apply: %w", err)
+	}
+	resp, _ := f.Response().([]byte)
+	return resp, nil
+}
+
+// forward posts data to the leader's internal endpoint. A 421 answer means
+// the target is no longer leader and did not apply it.
+func (g *Group) forward(ctx context.Context, addr, path string, data []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	resp, err := g.http.Do(req)
+	if err != nil {
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			return nil, ErrNoLeader // never reached the leader: safe to retry
+		}
+		return nil, fmt.Errorf("%w: forwarding to leader %s: %v", ErrTimeout, addr, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading the leader's answer: %v", ErrTimeout, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return body, nil
+	case http.StatusMisdirectedRequest:
+		return nil, ErrNotLeader
+	case http.StatusServiceUnavailable:
+		return nil, ErrNoLeader
+	}
+	return nil, fmt.Errorf("replication: leader %s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(body))
+}
+
+// ReadBarrier returns once the local replica reflects every write committed
+// before the call (a read index): the leader confirms its leadership with a
+// quorum and answers its commit index; this node waits until it has applied
+// that index. Reads that follow are linearizable.
+func (g *Group) ReadBarrier(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
+	defer cancel()
+	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
+		idx, err := g.readIndex(ctx)
+		if err == nil {
+			return g.fsm.waitApplied(ctx, idx)
+		}
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (g *Group) readIndex(ctx context.Context) (uint64, error) {
+	if g.raft.State() == raft.Leader {
+		return g.localReadIndex()
+	}
+	_, addr := g.Leader()
+	if addr == "" {
+		return 0, ErrNoLeader
+	}
+	body, err := g.forward(ctx, addr, "/internal/v1/readindex", nil)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(string(bytes.TrimSpace(body)), 10, 64)
+}
+
+func (g *Group) localReadIndex() (uint64, error) {
+	if !g.leaderReady.Load() {
+		if err := g.raft.Barrier(g.cfg.ApplyTimeout).Error(); err != nil {
+			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+				return 0, ErrNotLeader
+			}
+			return 0, fmt.Errorf("replication: barrier: %w", err)
+		}
+	}
+	idx := g.raft.CommitIndex()
+	if err := g.raft.VerifyLeader().Error(); err != nil {
+		return 0, ErrNotLeader
+	}
+	return idx, nil
+}
+
+// Servers lists the voters of the region.
+func (g *Group) Servers() ([]Peer, error) {
+	f := g.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	var out []Peer
+	for _, s := range f.Configuration().Servers {
+		out = append(out, Peer{ID: string(s.ID), Addr: string(s.Address)})
+	}
+	return out, nil
+}
+
+type memberChange struct {
+	Op string `json:"op"` // "add" or "remove"
+	Peer
+}
+
+// AddVoter adds a node to the region (it then catches up by log or
+// snapshot); RemoveServer takes one out. Both are routed to the leader.
+func (g *Group) AddVoter(ctx context.Context, p Peer) error {
+	return g.changeMembers(ctx, memberChange{Op: "add", Peer: p})
+}
+
+// RemoveServer removes node id from the region.
+func (g *Group) RemoveServer(ctx context.Context, id string) error {
+	return g.changeMembers(ctx, memberChange{Op: "remove", Peer: Peer{ID: id}})
+}
+
+func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
+	defer cancel()
+	data, _ := json.Marshal(c)
+	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
+		var err error
+		if g.raft.State() == raft.Leader {
+			err = g.changeMembersLocal(c)
+		} else if _, addr := g.Leader(); addr == "" {
+			err = ErrNoLeader
+		} else {
+			_, err = g.forward(ctx, addr, "/internal/v1/members", data)
+		}
+		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (g *Group) changeMembersLocal(c memberChange) error {
+	var f raft.IndexFuture
+	switch c.Op {
+	case "add":
+		f = g.raft.AddVoter(raft.ServerID(c.ID), raft.ServerAddress(c.Addr), 0, g.cfg.ApplyTimeout)
+	case "remove":
+		f = g.raft.RemoveServer(raft.ServerID(c.ID), 0, g.cfg.ApplyTimeout)
+	default:
+		return fmt.Errorf("replication: unknown membership change %q", c.Op)
+	}
+	if err := f.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) {
+			return ErrNotLeader
+		}
+		return fmt.Errorf("replication: %s %s: %w", c.Op, c.ID, err)
+	}
+	return nil
+}
+
+func (g *Group) routes() {
+	g.internal.HandleFunc("POST /internal/v1/propose", func(w http.ResponseWriter, r *http.Request) {
+		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if g.raft.State() != raft.Leader {
+			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
+			return
+		}
+		resp, err := g.applyLocal(r.Context(), data)
+		internalAnswer(w, resp, err)
+	})
+	g.internal.HandleFunc("POST /internal/v1/readindex", func(w http.ResponseWriter, r *http.Request) {
+		if g.raft.State() != raft.Leader {
+			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
+			return
+		}
+		idx, err := g.localReadIndex()
+		internalAnswer(w, []byte(strconv.FormatUint(idx, 10)), err)
+	})
+	g.internal.HandleFunc("POST /internal/v1/members", func(w http.ResponseWriter, r *http.Request) {
+		var c memberChange
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if g.raft.State() != raft.Leader {
+			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
+			return
+		}
+		internalAnswer(w, nil, g.changeMembersLocal(c))
+	})
+}
+
+func internalAnswer(w http.ResponseWriter, body []byte, err error) {
+	switch {
+	case err == nil:
+		w.Write(body)
+	case errors.Is(err, ErrNotLeader):
+		http.Error(w, err.Error(), http.StatusMisdirectedRequest)
+	case errors.Is(err, ErrNoLeader):
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	default:
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// Snapshot asks raft for a snapshot now (tests and operators).
+func (g *Group) Snapshot() error { return g.raft.Snapshot().Error() }
+
+// Close leaves the raft group running state and releases the transport. It
+// does not remove the node from the region; use RemoveServer for that.
+func (g *Group) Close() error {
+	if !g.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(g.stop)
+	err := g.raft.Shutdown().Error()
+	_ = g.srv.Close()
+	_ = g.trans.Close()
+	g.http.CloseIdleConnections()
+	g.wg.Wait()
+	return err
+}
+
+// slogWriter adapts hclog's text output to slog at warn level.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Warn(string(bytes.TrimSpace(p)), "component", "raft")
+	return len(p), nil
+}

@@ -1,0 +1,84 @@
+package replication
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"gridcrm/store"
+)
+
+// pebbleGetIter is what both *pebble.DB, *pebble.Snapshot and an indexed
+// *pebble.Batch offer.
+type pebbleGetIter interface {
+	Get(key []byte) ([]byte, io.Closer, error)
+	NewIter(o *pebble.IterOptions) (*pebble.Iterator, error)
+}
+
+// StateReader reads the state keyspace (keys relative to store.StatePrefix)
+// from a DB, snapshot or batch. It satisfies crm.Reader.
+type StateReader struct{ r pebbleGetIter }
+
+func stateKey(k []byte) []byte {
+	out := make([]byte, 0, len(store.StatePrefix)+len(k))
+	return append(append(out, store.StatePrefix...), k...)
+}
+
+// Get returns a copy of the value, or (nil, nil) when the key is missing.
+func (s StateReader) Get(key []byte) ([]byte, error) {
+	v, closer, err := s.r.Get(stateKey(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := bytes.Clone(v)
+	if out == nil {
+		out = []byte{}
+	}
+	return out, closer.Close()
+}
+
+// Iterate visits [lower, upper) in key order; a nil upper means the end of
+// the state keyspace. Slices passed to fn are valid only during the call.
+func (s StateReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
+	ub := store.StateUpper
+	if upper != nil {
+		ub = stateKey(upper)
+	}
+	it, err := s.r.NewIter(&pebble.IterOptions{LowerBound: stateKey(lower), UpperBound: ub})
+	if err != nil {
+		return err
+	}
+	n := len(store.StatePrefix)
+	for ok := it.First(); ok; ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if !fn(it.Key()[n:], v) {
+			break
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
+// Txn writes the state keyspace through an indexed Pebble batch, so that
+// reads see earlier writes of the same batch. It satisfies crm.Txn. It is
+// used by the FSM goroutine only.
+type Txn struct {
+	StateReader
+	b *pebble.Batch
+}
+
+func newTxn(b *pebble.Batch) *Txn { return &Txn{StateReader: StateReader{r: b}, b: b} }
+
+// Set writes key; the batch copies the bytes.
+func (t *Txn) Set(key, value []byte) error { return t.b.Set(stateKey(key), value, nil) }
+
+// Delete removes key.
+func (t *Txn) Delete(key []byte) error { return t.b.Delete(stateKey(key), nil) }

@@ -1,0 +1,26 @@
+// Package store owns a node's single Pebble database and lays out its
+// keyspace: the raft log, raft's stable store, and the state machine's
+// keyspace share one database, one WAL and one block cache.
+//
+// The keyspace is split by a one-byte prefix:
+//
+//	'l' + 8-byte big-endian index   raft log entries (LogStore)
+//	's' ...                         state machine keyspace (records, indexes,
+//	                                change feed), written by other packages
+//	                                through DB(); bounded by StatePrefix and
+//	                                StateUpper
+//	't' + key                       raft stable store values (StableStore)
+//
+// LogStore and StableStore implement hashicorp/raft's LogStore and
+// StableStore. Every write raft sees acknowledged has been fsynced. The log
+// uses a compact hand-written encoding of raft.Log, and caches its first and
+// last index in memory, so FirstIndex and LastIndex never touch Pebble.
+//
+// What store is not: it knows nothing about records, commands, snapshots or
+// the FSM. It does not encode state machine keys, does not replicate, and
+// does not decide when the log is compacted (raft does). Writers of the 's'
+// keyspace choose their own durability: store only guarantees that what it
+// wrote itself with pebble.Sync, and what preceded a Sync call, survives a
+// crash. Store is one Pebble instance per node; it does not shard, and it
+// does not guard against use after Close.
+package store

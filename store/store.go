@@ -1,0 +1,202 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/vfs"
+)
+
+// Keyspace prefixes. Every key in the database starts with one of them.
+var (
+	// LogPrefix starts every raft log key: LogPrefix + 8-byte big-endian index.
+	LogPrefix = []byte{'l'}
+	// LogUpper is the exclusive upper bound of the raft log keyspace.
+	LogUpper = []byte{'l' + 1}
+	// StatePrefix starts every key of the state machine keyspace, which other
+	// packages own. Iterate or DeleteRange [StatePrefix, StateUpper) to cover
+	// all of it.
+	StatePrefix = []byte{'s'}
+	// StateUpper is the exclusive upper bound of the state machine keyspace.
+	StateUpper = []byte{'t'}
+	// StablePrefix starts every raft stable store key: StablePrefix + key.
+	StablePrefix = []byte{'t'}
+)
+
+// Errors returned by this package.
+var (
+	// ErrNotFound is returned by StableStore.Get and GetUint64 for a missing
+	// key. Its text is exactly "not found", without the package prefix,
+	// because hashicorp/raft compares the error text.
+	ErrNotFound = errors.New("not found")
+	// ErrInvalidConfig is wrapped by Config.Validate and Open for a bad Config.
+	ErrInvalidConfig = errors.New("store: invalid config")
+	// ErrCorrupt is wrapped when a stored log entry or stable value cannot be
+	// decoded: the database holds bytes this package did not write.
+	ErrCorrupt = errors.New("store: corrupt value")
+)
+
+const (
+	defaultCacheSize    = 64 << 20
+	defaultMemTableSize = 32 << 20
+	// maxMemTableSize is Pebble's limit (4 GiB - 1).
+	maxMemTableSize = 4<<30 - 1
+)
+
+// Config configures Open. The zero value of a field selects its default.
+type Config struct {
+	// Dir is the directory Pebble keeps its files in; it is created if
+	// missing. Required unless FS is set (then it defaults to the FS root).
+	Dir string
+	// CacheSize is the block cache size in bytes. Default 64 MiB.
+	CacheSize int64
+	// MemTableSize is the size of one memtable in bytes. Default 32 MiB;
+	// at most 4 GiB - 1.
+	MemTableSize uint64
+	// FS is the filesystem Pebble uses. Default nil: the OS filesystem.
+	// Tests pass vfs.NewMem(), or vfs.NewCrashableMem() and its CrashClone
+	// to simulate a crash.
+	FS vfs.FS
+	// Logger receives Pebble's log lines. Default: a quiet logger that drops
+	// informational lines and prints errors with the standard log package.
+	Logger pebble.Logger
+}
+
+// DefaultConfig returns a Config with every default filled in except Dir,
+// which the caller must set.
+func DefaultConfig() Config {
+	return Config{
+		CacheSize:    defaultCacheSize,
+		MemTableSize: defaultMemTableSize,
+	}
+}
+
+// Validate reports whether c can be opened. It wraps ErrInvalidConfig.
+func (c Config) Validate() error {
+	switch {
+	case c.Dir == "" && c.FS == nil:
+		return fmt.Errorf("%w: Dir is required (or set FS)", ErrInvalidConfig)
+	case c.CacheSize < 0:
+		return fmt.Errorf("%w: CacheSize %d is negative", ErrInvalidConfig, c.CacheSize)
+	case c.MemTableSize > maxMemTableSize:
+		return fmt.Errorf("%w: MemTableSize %d exceeds %d", ErrInvalidConfig, c.MemTableSize, uint64(maxMemTableSize))
+	}
+	return nil
+}
+
+// Store is a node's Pebble database. Its methods are safe for concurrent use.
+type Store struct {
+	db     *pebble.DB
+	log    LogStore
+	stable StableStore
+	closed atomic.Bool
+}
+
+// Open opens (creating if needed) the database described by cfg and loads
+// the raft log's first and last index.
+func Open(cfg Config) (*Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	db, err := pebble.Open(cfg.Dir, pebbleOptions(cfg))
+	if err != nil {
+		return nil, fmt.Errorf("store: open %q: %w", cfg.Dir, err)
+	}
+	s := &Store{db: db}
+	s.log.db = db
+	s.stable.db = db
+	if err := s.log.loadBounds(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// pebbleOptions tunes Pebble for this workload: small synced appends at the
+// tail of the log, bulk deletes at its head, and point reads of state
+// machine records.
+func pebbleOptions(cfg Config) *pebble.Options {
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = defaultCacheSize
+	}
+	if cfg.MemTableSize == 0 {
+		cfg.MemTableSize = defaultMemTableSize
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger{}
+	}
+	opts := &pebble.Options{
+		CacheSize:          cfg.CacheSize,
+		MemTableSize:       cfg.MemTableSize,
+		FS:                 cfg.FS,
+		Logger:             cfg.Logger,
+		FormatMajorVersion: pebble.FormatNewest,
+		// Two background compactions at most: this is a small machine,
+		// and raft log deletes make compactions frequent.
+		CompactionConcurrencyRange: func() (int, int) { return 1, 2 },
+	}
+	// Bloom filters pay off for point reads of state machine records in
+	// older levels; raft log reads hit the memtable or recent L0 tables.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return opts
+}
+
+// Close closes the database. It waits for nothing but Pebble's own
+// shutdown; the caller must stop every user (raft first) before. A second
+// Close returns nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// DB returns the Pebble database, for packages that own the state machine
+// keyspace [StatePrefix, StateUpper). They must not write outside it.
+// Safe for concurrent use; valid until Close.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+// Sync makes every write committed so far durable, whatever durability it
+// was committed with. Safe for concurrent use.
+func (s *Store) Sync() error {
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("store: sync: %w", err)
+	}
+	return nil
+}
+
+// Metrics returns a fresh copy of Pebble's metrics; the caller owns it.
+// Safe for concurrent use.
+func (s *Store) Metrics() *pebble.Metrics { return s.db.Metrics() }
+
+// DiskUsage returns the bytes the database occupies on its filesystem,
+// live and obsolete files included. Safe for concurrent use.
+func (s *Store) DiskUsage() uint64 { return s.db.Metrics().DiskSpaceUsage() }
+
+// LogStore returns the raft log store. Same value on every call.
+func (s *Store) LogStore() *LogStore { return &s.log }
+
+// StableStore returns the raft stable store. Same value on every call.
+func (s *Store) StableStore() *StableStore { return &s.stable }
+
+// quietLogger drops Pebble's informational lines (start-up, flushes,
+// compactions) and keeps errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+
+func (quietLogger) Errorf(format string, args ...any) {
+	pebble.DefaultLogger.Errorf("store: pebble: "+format, args...)
+}
+
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf("store: pebble: "+format, args...)
+}
