@@ -159,8 +159,8 @@ func allow(roles ...string) gin.HandlerFunc {
 
 // Who may do what. Reads of domain records: every role. Writes: see below.
 var (
-	readRoles   = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent, crm.RoleAnalyst}
-	adminOnly   = []string{crm.RoleAdmin}
+	readRoles    = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent, crm.RoleAnalyst}
+	adminOnly    = []string{crm.RoleAdmin}
 	writeRolesOf = map[string][]string{
 		"customers":    {crm.RoleAdmin, crm.RoleManager, crm.RoleAgent},
 		"bills":        {crm.RoleAdmin, crm.RoleManager, crm.RoleAgent},

@@ -26,8 +26,14 @@ func newHTTPMetrics(region, node string) *httpMetrics {
 	}
 }
 
-func (m *httpMetrics) Describe(ch chan<- *prometheus.Desc) { m.requests.Describe(ch); m.latency.Describe(ch) }
-func (m *httpMetrics) Collect(ch chan<- prometheus.Metric)  { m.requests.Collect(ch); m.latency.Collect(ch) }
+func (m *httpMetrics) Describe(ch chan<- *prometheus.Desc) {
+	m.requests.Describe(ch)
+	m.latency.Describe(ch)
+}
+func (m *httpMetrics) Collect(ch chan<- prometheus.Metric) {
+	m.requests.Collect(ch)
+	m.latency.Collect(ch)
+}
 
 // observe records every request's route, code and latency.
 func (s *Server) observe(c *gin.Context) {

@@ -132,9 +132,9 @@ func Spec() []byte {
 
 func (s *Server) openapi(c *gin.Context) { c.Data(200, "application/json", Spec()) }
 
-func str() map[string]any                 { return map[string]any{"type": "string"} }
-func ref(name string) map[string]any      { return map[string]any{"$ref": "#/components/schemas/" + name} }
-func enum(vals []string) map[string]any   { return map[string]any{"type": "string", "enum": vals} }
+func str() map[string]any               { return map[string]any{"type": "string"} }
+func ref(name string) map[string]any    { return map[string]any{"$ref": "#/components/schemas/" + name} }
+func enum(vals []string) map[string]any { return map[string]any{"type": "string", "enum": vals} }
 func jsonContent(schema any) map[string]any {
 	return map[string]any{"application/json": map[string]any{"schema": schema}}
 }

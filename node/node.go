@@ -271,7 +271,9 @@ func (n *Node) AddVoter(ctx context.Context, id, addr string) error {
 }
 
 // RemoveServer implements api.Backend.
-func (n *Node) RemoveServer(ctx context.Context, id string) error { return n.group.RemoveServer(ctx, id) }
+func (n *Node) RemoveServer(ctx context.Context, id string) error {
+	return n.group.RemoveServer(ctx, id)
+}
 
 // Group exposes the raft member (tests, status).
 func (n *Node) Group() *replication.Group { return n.group }

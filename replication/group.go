@@ -338,7 +338,9 @@ func (g *Group) NodeID() string { return g.cfg.NodeID }
 func (g *Group) Applied() uint64 { return g.fsm.applied.Load() }
 
 // WaitApplied blocks until the FSM applied idx.
-func (g *Group) WaitApplied(ctx context.Context, idx uint64) error { return g.fsm.waitApplied(ctx, idx) }
+func (g *Group) WaitApplied(ctx context.Context, idx uint64) error {
+	return g.fsm.waitApplied(ctx, idx)
+}
 
 // Reader reads the local replica's current state (no consistency barrier).
 func (g *Group) Reader() StateReader { return StateReader{r: g.st.DB()} }
