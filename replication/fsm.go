@@ -1,7 +1,6 @@
 package replication
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -38,6 +37,7 @@ type fsm struct {
 	app Applier
 
 	applied atomic.Uint64
+	entries atomic.Uint64 // entries handed to the Applier since start
 
 	mu     sync.Mutex    // guards notify
 	notify chan struct{} // closed and replaced after every applied batch
@@ -73,6 +73,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 		}
 		if l.Type == raft.LogCommand {
 			out[i] = f.app.ApplyEntry(tx, l.Index, l.Data)
+			f.entries.Add(1)
 		}
 		last = l.Index
 	}
@@ -95,23 +96,6 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.notify = make(chan struct{})
 	f.mu.Unlock()
 	return out
-}
-
-// waitApplied blocks until the FSM has applied index idx or ctx ends.
-func (f *fsm) waitApplied(ctx context.Context, idx uint64) error {
-	for {
-		f.mu.Lock()
-		ch := f.notify
-		f.mu.Unlock()
-		if f.applied.Load() >= idx {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("%w: waiting for index %d, applied %d", ErrTimeout, idx, f.applied.Load())
-		}
-	}
 }
 
 // Snapshot implements raft.FSM. It syncs the store first, so the state a

@@ -144,6 +144,7 @@ type Group struct {
 	raft  *raft.Raft
 	trans *raft.NetworkTransport
 	snaps *raft.FileSnapshotStore
+	logs  raft.LogStore
 	mux   *Mux
 	dial  Dialer
 	http  *http.Client
@@ -213,6 +214,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	if err != nil {
 		return nil, err
 	}
+	g.logs = logs
 	r, err := raft.NewRaft(rc, f, logs, st.StableStore(), snaps, g.trans)
 	if err != nil {
 		return nil, fmt.Errorf("replication: start raft: %w", err)
@@ -337,9 +339,47 @@ func (g *Group) NodeID() string { return g.cfg.NodeID }
 // Applied is the last index the FSM applied.
 func (g *Group) Applied() uint64 { return g.fsm.applied.Load() }
 
-// WaitApplied blocks until the FSM applied idx.
+// AppliedEntries counts the entries this process handed to the Applier;
+// entries a restarted node already had are not counted (nor applied).
+func (g *Group) AppliedEntries() uint64 { return g.fsm.entries.Load() }
+
+// WaitApplied blocks until the local state reflects every entry up to idx.
 func (g *Group) WaitApplied(ctx context.Context, idx uint64) error {
-	return g.fsm.waitApplied(ctx, idx)
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if g.appliedThrough(idx) >= idx {
+			return nil
+		}
+		g.fsm.mu.Lock()
+		ch := g.fsm.notify
+		g.fsm.mu.Unlock()
+		select {
+		case <-ch:
+		case <-tick.C: // no-op entries commit without touching the FSM
+		case <-ctx.Done():
+			return fmt.Errorf("%w: waiting for index %d, applied %d", ErrTimeout, idx, g.fsm.applied.Load())
+		}
+	}
+}
+
+// appliedThrough is the FSM's applied index, extended over committed log
+// entries that never reach an FSM (a new leader's no-op, barriers): the
+// state after them is the state before them. It looks no further than want.
+func (g *Group) appliedThrough(want uint64) uint64 {
+	a := g.fsm.applied.Load()
+	limit := min(g.raft.CommitIndex(), want)
+	for a < limit {
+		var l raft.Log
+		if err := g.logs.GetLog(a+1, &l); err != nil {
+			break
+		}
+		if l.Type == raft.LogCommand || l.Type == raft.LogConfiguration {
+			break // the FSM has not applied it yet
+		}
+		a++
+	}
+	return a
 }
 
 // Reader reads the local replica's current state (no consistency barrier).
@@ -452,7 +492,7 @@ func (g *Group) ReadBarrier(ctx context.Context) error {
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
 		idx, err := g.readIndex(ctx)
 		if err == nil {
-			return g.fsm.waitApplied(ctx, idx)
+			return g.WaitApplied(ctx, idx)
 		}
 		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
 			return err

@@ -275,10 +275,16 @@ func (c *Cluster) Client(i int) *Client {
 func Login(t testing.TB, base, user, password string) *Client {
 	t.Helper()
 	cl := &Client{t: t, Base: base, HTTP: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
-	var tok string
+	var tok, lastErr string
+	defer func() {
+		if tok == "" {
+			t.Logf("testcluster: last login answer at %s: %s", base, lastErr)
+		}
+	}()
 	WaitFor(t, 30*time.Second, "login at "+base, func() bool {
 		st, body := cl.Do("POST", "/api/v1/auth/login", map[string]string{"username": user, "password": password})
 		if st != 200 {
+			lastErr = fmt.Sprintf("%d %s", st, body)
 			return false
 		}
 		var out struct{ Token string }
@@ -322,4 +328,89 @@ func (cl *Client) Do(method, path string, body any) (int, []byte) {
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, out
+}
+
+// State returns node i's whole state keyspace except the FSM's own
+// bookkeeping (the applied index), as key → value.
+func (c *Cluster) State(i int) map[string]string {
+	c.t.Helper()
+	n := c.Node(i)
+	if n == nil {
+		c.t.Fatalf("testcluster: node %d is not running", i)
+	}
+	return StateOf(c.t, n)
+}
+
+// StateOf dumps a node's state keyspace (records, indexes, system values),
+// without the FSM's applied index.
+func StateOf(t testing.TB, n *node.Node) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := n.Group().Reader().Iterate(nil, nil, func(k, v []byte) bool {
+		if string(k) != "m/applied" {
+			out[string(k)] = string(v)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// WaitConverged waits until every live node holds the same state as the
+// leader, and answers that state.
+func (c *Cluster) WaitConverged(timeout time.Duration) map[string]string {
+	c.t.Helper()
+	var want map[string]string
+	var diff string
+	deadline := time.Now().Add(timeout)
+	for {
+		l := c.Leader()
+		want = c.State(l)
+		diff = ""
+		for i, n := range c.Live() {
+			if d := Diff(want, StateOf(c.t, n)); d != "" {
+				diff = fmt.Sprintf("node %d (%s) differs from the leader: %s", i, n.Config().NodeID, d)
+				break
+			}
+		}
+		if diff == "" {
+			return want
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("testcluster: replicas did not converge in %v: %s", timeout, diff)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Diff describes how got differs from want ("" when equal), naming up to
+// three keys.
+func Diff(want, got map[string]string) string {
+	var missing, extra, changed []string
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			missing = append(missing, k)
+		case g != v:
+			changed = append(changed, k)
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			extra = append(extra, k)
+		}
+	}
+	if len(missing)+len(extra)+len(changed) == 0 {
+		return ""
+	}
+	cut := func(s []string) []string {
+		if len(s) > 3 {
+			return s[:3]
+		}
+		return s
+	}
+	return fmt.Sprintf("%d missing %q, %d extra %q, %d changed %q", len(missing), cut(missing), len(extra), cut(extra), len(changed), cut(changed))
 }
