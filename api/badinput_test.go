@@ -201,8 +201,7 @@ func TestAPI_BadInput(t *testing.T) {
 	wantCustomers := admin.count("customers")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cl := admin
-			cl.t = t
+			cl := admin.on(t)
 			body := tc.body
 			switch b := body.(type) {
 			case obj:

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,12 +47,23 @@ func newCluster(t *testing.T, nodes int) *testcluster.Cluster {
 	return testcluster.New(t, testcluster.Opts{Nodes: nodes, Region: region})
 }
 
-// adminOf logs in as the bootstrap admin on node i.
+// adminOf logs in as the bootstrap admin on node i. It first waits for the
+// admin to reach the node's replica: every login attempt costs a bcrypt
+// hash (most of a second under -race), so retrying logins until the
+// bootstrap admin exists would cost seconds.
 func adminOf(t testing.TB, c *testcluster.Cluster, i int) client {
 	t.Helper()
+	n := c.Node(i)
+	c.WaitFor(30*time.Second, "the bootstrap admin", func() bool {
+		u, err := crm.UserByName(n.Reader(), "admin")
+		return err == nil && u != nil
+	})
 	cl := c.Client(i)
 	return client{t: t, base: cl.Base, auth: "Bearer " + cl.Token}
 }
+
+// on is the same client reporting to t (use it inside subtests).
+func (c client) on(t testing.TB) client { c.t = t; return c }
 
 // asToken is the same node with another token ("" for none).
 func (c client) asToken(tok string) client {
@@ -320,6 +332,44 @@ func login(t testing.TB, base, user, password string) client {
 		t.Fatalf("login %s: %d %s", user, st, out)
 	}
 	return c.asToken(ans.Token)
+}
+
+// addUsers creates users (name → role, password name+"-password") and logs
+// each in, in parallel: every step costs a bcrypt hash. It answers the
+// logged-in clients by name.
+func addUsers(t testing.TB, admin client, users map[string]string) map[string]client {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []string
+	)
+	out := map[string]client{}
+	for name, role := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pw := name + "-password"
+			st, body := admin.do("POST", "/api/v1/users", obj{"username": name, "role": role, "password": pw})
+			var ans struct{ Token string }
+			if st == 201 {
+				st, body = client{base: admin.base}.do("POST", "/api/v1/auth/login", obj{"username": name, "password": pw})
+				_ = json.Unmarshal(body, &ans)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if ans.Token == "" {
+				errs = append(errs, fmt.Sprintf("user %s: %d %s", name, st, body))
+				return
+			}
+			out[name] = client{t: t, base: admin.base}.asToken(ans.Token)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("creating users: %s", strings.Join(errs, "; "))
+	}
+	return out
 }
 
 // shadow builds a second *api.Server over node n's backend, as node.Start

@@ -72,8 +72,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 			continue // applied before a restart
 		}
 		if l.Type == raft.LogCommand {
-			out[i] = f.app.ApplyEntry(tx, l.Index, l.Data)
-			f.entries.Add(1)
+			out[i] = f.applyCommand(tx, l)
 		}
 		last = l.Index
 	}
@@ -96,6 +95,25 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.notify = make(chan struct{})
 	f.mu.Unlock()
 	return out
+}
+
+// applyCommand applies one entry, or each proposal of a group-commit batch
+// in order, and answers the Applier's response(s).
+func (f *fsm) applyCommand(tx *Txn, l *raft.Log) []byte {
+	if len(l.Data) == 0 || l.Data[0] != batchMarker {
+		f.entries.Add(1)
+		return f.app.ApplyEntry(tx, l.Index, l.Data)
+	}
+	parts, err := decodeBatch(l.Data)
+	if err != nil {
+		panic(fmt.Sprintf("replication: entry %d: %v", l.Index, err)) // the leader wrote it: a bug or corruption
+	}
+	resps := make([][]byte, len(parts))
+	for i, p := range parts {
+		resps[i] = f.app.ApplyEntry(tx, l.Index, p)
+		f.entries.Add(1)
+	}
+	return encodeResponses(resps)
 }
 
 // Snapshot implements raft.FSM. It syncs the store first, so the state a

@@ -158,7 +158,11 @@ type Group struct {
 	wg          sync.WaitGroup
 	stop        chan struct{}
 
+	queue chan *proposal // to the batcher (group commit)
+
 	// Counters for metrics.
+	Batches        atomic.Uint64 // raft entries written by the batcher
+	BatchedEntries atomic.Uint64 // proposals they carried
 	Forwarded   atomic.Uint64 // writes forwarded to the leader
 	LeaderLoss  atomic.Uint64 // times this node gained or lost leadership
 	ApplyErrors atomic.Uint64
@@ -174,7 +178,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	if dial == nil {
 		dial = TCPDialer
 	}
-	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{})}
+	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{}), queue: make(chan *proposal, 4096)}
 	f, err := newFSM(st, app)
 	if err != nil {
 		return nil, err
@@ -250,7 +254,8 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	}}
 	g.routes()
 	g.srv = &http.Server{Handler: g.internal, ReadHeaderTimeout: 10 * time.Second}
-	g.wg.Add(2)
+	g.wg.Add(3)
+	go func() { defer g.wg.Done(); g.runBatcher() }()
 	go func() { defer g.wg.Done(); _ = g.srv.Serve(mux.Handle(KindHTTP)) }()
 	go func() { defer g.wg.Done(); g.watchLeadership() }()
 	return g, nil
@@ -416,7 +421,7 @@ func (g *Group) Propose(ctx context.Context, data []byte) ([]byte, error) {
 
 func (g *Group) proposeOnce(ctx context.Context, data []byte) ([]byte, error) {
 	if g.raft.State() == raft.Leader {
-		return g.applyLocal(ctx, data)
+		return g.proposeBatched(ctx, data)
 	}
 	_, addr := g.Leader()
 	if addr == "" {
@@ -619,7 +624,7 @@ func (g *Group) routes() {
 			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
 			return
 		}
-		resp, err := g.applyLocal(r.Context(), data)
+		resp, err := g.proposeBatched(r.Context(), data)
 		internalAnswer(w, resp, err)
 	})
 	g.internal.HandleFunc("POST /internal/v1/readindex", func(w http.ResponseWriter, r *http.Request) {

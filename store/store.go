@@ -40,7 +40,7 @@ var (
 )
 
 const (
-	defaultCacheSize    = 64 << 20
+	defaultCacheSize    = 512 << 20
 	defaultMemTableSize = 32 << 20
 	// maxMemTableSize is Pebble's limit (4 GiB - 1).
 	maxMemTableSize = 4<<30 - 1

@@ -1,0 +1,139 @@
+package api_test
+
+import (
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"gridcrm/internal/testcluster"
+)
+
+// route is one served method and path, in OpenAPI syntax ({id}).
+type route struct{ method, path string }
+
+func (r route) String() string { return r.method + " " + r.path }
+
+var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
+
+// servedRoutes lists what the router serves, from (*api.Server).Routes() of
+// a server built over node 0 exactly as the node builds its own.
+func servedRoutes(t testing.TB, c *testcluster.Cluster) []route {
+	t.Helper()
+	var out []route
+	for _, r := range shadow(c.Node(0), 0).Routes() {
+		method, path, ok := strings.Cut(r, " ")
+		if !ok {
+			t.Fatalf("Routes() answered %q, not \"METHOD /path\"", r)
+		}
+		out = append(out, route{method, ginParam.ReplaceAllString(path, "{$1}")})
+	}
+	if len(out) == 0 {
+		t.Fatal("the router serves no routes")
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+// The role contract, written out here rather than read from auth.go so that
+// a change to either side shows up as a failure.
+var (
+	everyone      = []string{"admin", "manager", "agent", "analyst"}
+	adminOnly     = []string{"admin"}
+	recordWriters = map[string][]string{
+		"customers":    {"admin", "manager", "agent"},
+		"bills":        {"admin", "manager", "agent"},
+		"contacts":     {"admin", "manager", "agent"},
+		"interactions": {"admin", "manager", "agent"},
+		"staff":        {"admin", "manager"},
+		"users":        adminOnly,
+	}
+)
+
+// public reports whether a route answers without a token.
+func public(r route) bool {
+	switch r.String() {
+	case "GET /healthz", "GET /readyz", "POST /api/v1/auth/login":
+		return true
+	}
+	return false
+}
+
+// allowedRoles answers the roles that may use r; ok is false for a route
+// the contract does not know (a new route needs a line here).
+func allowedRoles(r route) (roles []string, ok bool) {
+	switch r.String() {
+	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster":
+		return everyone, true
+	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}":
+		return adminOnly, true
+	}
+	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
+	if !ok {
+		return nil, false
+	}
+	coll, _, _ := strings.Cut(rest, "/")
+	writers, ok := recordWriters[coll]
+	if !ok {
+		return nil, false
+	}
+	if coll == "users" {
+		return adminOnly, true // users are read by admins only
+	}
+	if r.method == "GET" {
+		return everyone, true
+	}
+	return writers, true
+}
+
+// collectionOf answers the collection whose {id} a path holds, or "".
+func collectionOf(path string) string {
+	rest, _ := strings.CutPrefix(path, "/api/v1/")
+	coll, _, _ := strings.Cut(rest, "/")
+	if _, ok := recordWriters[coll]; ok {
+		return coll
+	}
+	return ""
+}
+
+// concrete fills in a route's {id} with a real id of the right collection.
+// A DELETE carries a stale version so that a role that may delete gets a
+// 409 and the record stays for the next role.
+func concrete(t testing.TB, r route, s seeds) string {
+	t.Helper()
+	if !strings.Contains(r.path, "{id}") {
+		return r.path
+	}
+	if strings.HasPrefix(r.path, "/api/v1/cluster/nodes/") {
+		return strings.Replace(r.path, "{id}", "no-such-node", 1)
+	}
+	coll := collectionOf(r.path)
+	id := s.ids[coll]
+	if id == "" {
+		t.Fatalf("no seeded id for %s", r)
+	}
+	p := strings.Replace(r.path, "{id}", id, 1)
+	if r.method == "DELETE" {
+		p += "?version=999999"
+	}
+	return p
+}
+
+func bodyFor(r route) any {
+	if r.method == "GET" || r.method == "DELETE" {
+		return nil
+	}
+	return "{}"
+}
+
+// diffRoutes answers the routes of a missing from b.
+func diffRoutes(a, b []route) []route {
+	var out []route
+	for _, r := range a {
+		if !slices.Contains(b, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(`node_id: dh1
+region: "320722"
+data_dir: /var/lib/gridcrm/dh1
+api_listen: 127.0.0.1:8401
+internal_listen: 127.0.0.1:8501
+bootstrap: true
+peers:
+  - {id: dh1, addr: 127.0.0.1:8501}
+  - {id: dh2, addr: 127.0.0.1:8502}
+  - {id: dh3, addr: 127.0.0.1:8503}
+token_ttl: 8h
+`), 0o600)
+	cfg, err := loadConfig(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NodeID != "dh1" || cfg.Region != "320722" || len(cfg.Peers) != 3 || cfg.Peers[2].Addr != "127.0.0.1:8503" || cfg.TokenTTL.Hours() != 8 || !cfg.Bootstrap {
+		t.Fatalf("parsed %+v", cfg)
+	}
+	if err := cfg.Validate(); err != nil || cfg.Tier != "county" {
+		t.Fatalf("validate: %v (tier %q)", err, cfg.Tier)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("node_id: x\nregoin: \"32\"\n"), 0o600)
+	if _, err := loadConfig(bad); err == nil || !strings.Contains(err.Error(), "regoin") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	for _, c := range []struct{ region, tier, want string }{
+		{"3207", "county", "does not fit"}, {"32072", "", "not a GB/T 2260"}, {"", "", "not a GB/T 2260"},
+	} {
+		cfg := cfg
+		cfg.Region, cfg.Tier = c.region, c.tier
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("region %q tier %q: %v; want %q", c.region, c.tier, err, c.want)
+		}
+	}
+}
+
+func TestParsePeers(t *testing.T) {
+	ps, err := parsePeers("a=127.0.0.1:1, b=127.0.0.1:2")
+	if err != nil || len(ps) != 2 || ps[1].ID != "b" {
+		t.Fatalf("%v %v", ps, err)
+	}
+	if _, err := parsePeers("a127.0.0.1:1"); err == nil {
+		t.Fatal("accepted a peer without '='")
+	}
+}
