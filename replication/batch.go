@@ -16,10 +16,10 @@ import (
 // with the number of clients instead of the number of raft round trips.
 
 const (
-	batchMarker    byte = 0xB7    // first byte of a batch entry (applier entries never start with it)
-	maxBatchCount       = 1024    // proposals per batch
-	maxBatchBytes       = 4 << 20 // bytes per batch (a single larger proposal goes alone)
-	maxInFlight         = 1       // batches committing at once: the next one forms meanwhile
+	batchMarker   byte = 0xB7    // first byte of a batch entry (applier entries never start with it)
+	maxBatchCount      = 1024    // proposals per batch
+	maxBatchBytes      = 4 << 20 // bytes per batch (a single larger proposal goes alone)
+	maxInFlight        = 1       // batches committing at once: the next one forms meanwhile
 )
 
 type proposal struct {

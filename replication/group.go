@@ -163,9 +163,9 @@ type Group struct {
 	// Counters for metrics.
 	Batches        atomic.Uint64 // raft entries written by the batcher
 	BatchedEntries atomic.Uint64 // proposals they carried
-	Forwarded   atomic.Uint64 // writes forwarded to the leader
-	LeaderLoss  atomic.Uint64 // times this node gained or lost leadership
-	ApplyErrors atomic.Uint64
+	Forwarded      atomic.Uint64 // writes forwarded to the leader
+	LeaderLoss     atomic.Uint64 // times this node gained or lost leadership
+	ApplyErrors    atomic.Uint64
 }
 
 // New starts the node's raft member on the internal mux. The mux must not
