@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -22,7 +23,9 @@ import (
 const bcryptCost = 10
 
 // claims is what a token carries. The role is re-read from the user record
-// on every request, so a role change or a disabled user takes effect at once.
+// on every request: after a read barrier for linearizable reads, and the
+// FSM refuses writes of a disabled user, so a disable takes effect at once;
+// stale reads (?consistency=stale) see it within replication lag.
 type claims struct {
 	UserID   string `json:"uid"`
 	Username string `json:"sub"`
@@ -36,7 +39,10 @@ type principal struct {
 	User *crm.User
 }
 
-const principalKey = "gridcrm.principal"
+const (
+	principalKey = "gridcrm.principal"
+	barrierKey   = "gridcrm.barrier" // the request's read barrier has been passed
+)
 
 // tokenKey returns the region's signing key from the replicated state.
 func (s *Server) tokenKey() ([]byte, error) {
@@ -114,6 +120,17 @@ func (s *Server) authenticate(c *gin.Context) {
 	if e != nil {
 		fail(c, e)
 		return
+	}
+	// A read that asks for the linearizable view (the default) waits for the
+	// read barrier before the user is loaded, so a disable or role change
+	// acknowledged anywhere in the region holds here at once. Writes are
+	// checked again where they commit: the FSM refuses a disabled actor.
+	if c.Request.Method == http.MethodGet && !strings.EqualFold(c.Query("consistency"), "stale") {
+		if err := s.b.ReadBarrier(c.Request.Context()); err != nil {
+			fail(c, err)
+			return
+		}
+		c.Set(barrierKey, true)
 	}
 	raw, err := s.b.Reader().Get([]byte("r/users/" + cl.UserID))
 	if err != nil {

@@ -54,11 +54,11 @@ func newCluster(t *testing.T, nodes int) *testcluster.Cluster {
 func adminOf(t testing.TB, c *testcluster.Cluster, i int) client {
 	t.Helper()
 	n := c.Node(i)
-	c.WaitFor(30*time.Second, "the bootstrap admin", func() bool {
+	testcluster.WaitFor(t, 30*time.Second, "the bootstrap admin", func() bool {
 		u, err := crm.UserByName(n.Reader(), "admin")
 		return err == nil && u != nil
 	})
-	cl := c.Client(i)
+	cl := testcluster.Login(t, n.APIURL(), "admin", testcluster.AdminPassword)
 	return client{t: t, base: cl.Base, auth: "Bearer " + cl.Token}
 }
 
@@ -423,5 +423,3 @@ func tamper(t testing.TB, tok, claim string, value any) string {
 	_, sig, _ := strings.Cut(tok, ".")
 	return base64URL.EncodeToString(payload) + "." + sig
 }
-
-func fmtRoute(method, path string) string { return fmt.Sprintf("%s %s", method, path) }

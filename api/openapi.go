@@ -46,7 +46,7 @@ func operations() []op {
 		ops = append(ops,
 			op{method: "GET", path: "/api/v1/" + coll, summary: "List " + coll + " (cursor pagination; filters on fields)", ok: 200, roles: r, query: filters},
 			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency"}},
-			op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: schemaOf(kind.New(), true)},
+			op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind)},
 			op{method: "DELETE", path: "/api/v1/" + coll + "/{id}", summary: "Delete a " + one, ok: 204, roles: w, query: []string{"version"}},
 		)
 		if coll == "users" {
@@ -195,4 +195,13 @@ func typeSchema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "array", "items": typeSchema(t.Elem())}
 	}
 	return map[string]any{"type": "object"}
+}
+
+// patchSchema is a kind's update body; users also take a new password.
+func patchSchema(kind *crm.Kind) map[string]any {
+	sc := schemaOf(kind.New(), true)
+	if kind.Name == "users" {
+		sc["properties"].(map[string]any)["password"] = str()
+	}
+	return sc
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"strconv"
@@ -218,8 +219,11 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 		var rows []json.RawMessage
 		switch mt {
 		case "application/json", "":
+			if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '[' && string(t) != "null" {
+				fail(c, apiErr(crm.CodeInvalid, "", "an import body must be a JSON array of records, or NDJSON with Content-Type application/x-ndjson"))
+				return
+			}
 			if e := crm.DecodeStrict(body, &rows); e != nil {
-				e.Message = "an import body must be a JSON array of records: " + e.Message
 				fail(c, e)
 				return
 			}
@@ -231,7 +235,11 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 					rows = append(rows, bytes.Clone(line))
 				}
 			}
-			if err := sc.Err(); err != nil {
+			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+				fail(c, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Rows: []crm.RowError{{Row: len(rows), Code: crm.CodeTooLarge, Message: "longer than " + byteSize(s.cfg.MaxBody)}},
+					Message: "NDJSON row " + strconv.Itoa(len(rows)) + " is longer than the " + byteSize(s.cfg.MaxBody) + " a record may have"})
+				return
+			} else if err != nil {
 				fail(c, apiErr(crm.CodeInvalid, "", "reading NDJSON line "+strconv.Itoa(len(rows)+1)+": "+err.Error()))
 				return
 			}

@@ -29,6 +29,10 @@ func (applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte {
 			res.Err = &crm.Error{Code: "internal", Message: fmt.Sprintf("undecodable command: %v", err)}
 			break
 		}
+		if e := activeActor(tx, &cmd); e != nil {
+			res.Err = e
+			break
+		}
 		res = crm.Apply(tx, &cmd)
 	default:
 		res.Err = &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}
@@ -46,4 +50,21 @@ func encodeCommand(cmd *crm.Command) ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte{entryCommand}, b...), nil
+}
+
+// activeActor refuses a command whose actor is a user that is disabled (or
+// gone) in the state the command commits on: a disable takes effect for
+// writes at the moment it commits, on every node alike.
+func activeActor(tx *replication.Txn, cmd *crm.Command) *crm.Error {
+	if cmd.Actor == "system" || cmd.Op == crm.OpInitSys {
+		return nil
+	}
+	u, err := crm.UserByName(tx, cmd.Actor)
+	if err != nil {
+		return crm.AsError(err)
+	}
+	if u == nil || u.Disabled {
+		return &crm.Error{Code: "forbidden", Message: "user " + cmd.Actor + " is disabled or no longer exists; nothing was written"}
+	}
+	return nil
 }

@@ -1,0 +1,143 @@
+package replication
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+)
+
+// Change is one entry of a region's change feed: a record written or
+// deleted, by whom (origin region) and when.
+type Change struct {
+	Seq    uint64          `json:"s"`           // this region's feed sequence
+	Origin string          `json:"o"`           // the region where the change was made
+	OSeq   uint64          `json:"os"`          // the change's sequence at its origin
+	Key    string          `json:"k"`           // state key, r/<collection>/<id>
+	Value  json.RawMessage `json:"v,omitempty"` // the record; nil for a delete
+	Time   int64           `json:"t"`           // commit time at the origin, Unix ms
+}
+
+// Feed keys inside the state keyspace.
+var (
+	feedPrefix   = []byte("f/")
+	feedHeadKey  = []byte("m/feed/head")  // last sequence written
+	feedFirstKey = []byte("m/feed/first") // first sequence still kept (head+1 when empty)
+)
+
+func feedKey(seq uint64) []byte {
+	k := make([]byte, len(feedPrefix)+8)
+	copy(k, feedPrefix)
+	binary.BigEndian.PutUint64(k[len(feedPrefix):], seq)
+	return k
+}
+
+func getUint(r interface{ Get([]byte) ([]byte, error) }, key []byte) (uint64, error) {
+	v, err := r.Get(key)
+	if err != nil || len(v) != 8 {
+		return 0, err
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+func putUint(t *Txn, key []byte, v uint64) error {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return t.Set(key, b[:])
+}
+
+// GetUint reads a big-endian uint64 stored with PutUint; 0 when missing.
+func GetUint(r interface{ Get([]byte) ([]byte, error) }, key string) (uint64, error) {
+	return getUint(r, []byte(key))
+}
+
+// PutUint stores v at key as a big-endian uint64.
+func PutUint(t *Txn, key string, v uint64) error { return putUint(t, []byte(key), v) }
+
+// AppendChange adds c to the feed in tx and answers its sequence. OSeq
+// defaults to the new sequence (a change made here).
+func AppendChange(t *Txn, c Change) (uint64, error) {
+	head, err := getUint(t, feedHeadKey)
+	if err != nil {
+		return 0, err
+	}
+	c.Seq = head + 1
+	if c.OSeq == 0 {
+		c.OSeq = c.Seq
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return 0, err
+	}
+	if err := t.Set(feedKey(c.Seq), raw); err != nil {
+		return 0, err
+	}
+	if head == 0 {
+		if first, _ := getUint(t, feedFirstKey); first == 0 {
+			if err := putUint(t, feedFirstKey, 1); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return c.Seq, putUint(t, feedHeadKey, c.Seq)
+}
+
+// FeedBounds answers the first kept and the last written sequence. An empty
+// feed has first == head+1.
+func FeedBounds(r StateReader) (first, head uint64, err error) {
+	if head, err = getUint(r, feedHeadKey); err != nil {
+		return 0, 0, err
+	}
+	if first, err = getUint(r, feedFirstKey); err != nil {
+		return 0, 0, err
+	}
+	if first == 0 {
+		first = 1
+	}
+	return first, head, nil
+}
+
+// ReadFeed answers up to max changes with sequence > after that keep()
+// accepts, and the last sequence it looked at (so a caller can advance past
+// entries it filtered out). maxBytes bounds the values' total size.
+func ReadFeed(r StateReader, after uint64, max, maxBytes int, keep func(*Change) bool) ([]Change, uint64, error) {
+	var out []Change
+	scanned := after
+	size := 0
+	var derr error
+	err := r.Iterate(feedKey(after+1), feedKey(^uint64(0)), func(k, v []byte) bool {
+		if len(out) >= max || size >= maxBytes {
+			return false
+		}
+		var c Change
+		if err := json.Unmarshal(v, &c); err != nil {
+			derr = fmt.Errorf("replication: feed entry %x: %w", k, err)
+			return false
+		}
+		scanned = c.Seq
+		if keep == nil || keep(&c) {
+			size += len(c.Value) + len(c.Key) + 32
+			out = append(out, c)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return out, scanned, err
+}
+
+// PruneFeed deletes feed entries up to and including upto.
+func PruneFeed(t *Txn, upto uint64) error {
+	first, head, err := FeedBounds(t.StateReader)
+	if err != nil {
+		return err
+	}
+	upto = min(upto, head)
+	if upto < first {
+		return nil
+	}
+	if err := t.b.DeleteRange(stateKey(feedKey(first)), stateKey(feedKey(upto+1)), nil); err != nil {
+		return err
+	}
+	return putUint(t, feedFirstKey, upto+1)
+}
