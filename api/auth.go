@@ -184,6 +184,7 @@ var (
 		"contacts":     {crm.RoleAdmin, crm.RoleManager, crm.RoleAgent},
 		"interactions": {crm.RoleAdmin, crm.RoleManager, crm.RoleAgent},
 		"staff":        {crm.RoleAdmin, crm.RoleManager},
+		"directives":   {crm.RoleAdmin, crm.RoleManager},
 		"users":        adminOnly,
 	}
 	readRolesOf = map[string][]string{"users": adminOnly}

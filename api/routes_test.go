@@ -47,6 +47,7 @@ var (
 		"contacts":     {"admin", "manager", "agent"},
 		"interactions": {"admin", "manager", "agent"},
 		"staff":        {"admin", "manager"},
+		"directives":   {"admin", "manager"},
 		"users":        adminOnly,
 	}
 )

@@ -40,7 +40,9 @@ func (d *Directive) Validate() *Error {
 	if e := oneOf("kind", d.Kind, DirectiveKinds...); e != nil {
 		return e
 	}
-	if !ValidRegion(d.Scope) {
+	if d.Scope == "" && d.Owner == "" {
+		// Checked before it is proposed: Apply fills in the owner's region.
+	} else if !ValidRegion(d.Scope) {
 		return invalid("scope", "%q is not a GB/T 2260 region code", d.Scope)
 	}
 	if d.Owner != "" && !InRegion(d.Scope, d.Owner) {

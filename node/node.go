@@ -21,6 +21,7 @@ import (
 	"gridcrm/ops"
 	"gridcrm/replication"
 	"gridcrm/store"
+	"gridcrm/tiers"
 )
 
 // Tiers.
@@ -63,9 +64,11 @@ func (c *Config) Validate() error {
 	if strings.ContainsAny(c.NodeID, "/ \t") {
 		return fmt.Errorf("node: node_id %q must not contain spaces or '/'", c.NodeID)
 	}
-	if !crm.ValidRegion(c.Region) {
-		return fmt.Errorf("node: region %q is not a GB/T 2260 code (2, 4 or 6 digits, e.g. 320722)", c.Region)
+	code, err := tiers.ParseRegion(c.Region)
+	if err != nil {
+		return fmt.Errorf("node: region: %w", err)
 	}
+	c.Region = string(code)
 	want := map[int]string{2: TierProvince, 4: TierCity, 6: TierCounty}[len(c.Region)]
 	if c.Tier == "" {
 		c.Tier = want

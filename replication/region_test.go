@@ -24,6 +24,12 @@ type acked struct {
 	ids map[string]string
 }
 
+func (a *acked) len() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.ids)
+}
+
 func (a *acked) add(acc, id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -93,16 +99,12 @@ func TestRegion_KillLeaderUnderLoad(t *testing.T) {
 		}(w)
 	}
 	waitAcked := func(n int) {
-		testcluster.WaitFor(t, 60*time.Second, fmt.Sprintf("%d acknowledged writes", n), func() bool {
-			ack.mu.Lock()
-			defer ack.mu.Unlock()
-			return len(ack.ids) >= n
-		})
+		testcluster.WaitFor(t, 60*time.Second, fmt.Sprintf("%d acknowledged writes", n), func() bool { return ack.len() >= n })
 	}
 	waitAcked(200)
 	killed := c.Leader()
 	c.Kill(killed)
-	before := len(ack.ids)
+	before := ack.len()
 	waitAcked(before + 200) // the survivors elect a leader and go on
 	close(stop)
 	wg.Wait()
