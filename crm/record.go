@@ -76,7 +76,7 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order.
 func Collections() []string {
-	return []string{"customers", "bills", "staff", "contacts", "interactions", "users"}
+	return []string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users"}
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

@@ -11,7 +11,7 @@ import (
 
 var (
 	accountNoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
-	regionRe    = regexp.MustCompile(`^[1-9][0-9](?:[0-9]{2}(?:[0-9]{2})?)?$`)
+	regionRe    = regexp.MustCompile(`^[1-9][0-9](?:(?:0[1-9]|[1-9][0-9])(?:0[1-9]|[1-9][0-9])?)?$`) // 2, 4 or 6 digits; no 00 city or county part
 	periodRe    = regexp.MustCompile(`^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$`)
 	phoneRe     = regexp.MustCompile(`^\+?[0-9][0-9 -]{4,19}$`)
 	usernameRe  = regexp.MustCompile(`^[a-z][a-z0-9_.-]{1,31}$`)
