@@ -10,47 +10,97 @@ import (
 
 // Entry types: the first byte of every raft command.
 const (
-	entryCommand byte = 1 // a crm.Command as JSON
+	entryCommand  byte = 1 // a crm.Command as JSON: a write made here
+	entryUplink   byte = 2 // a linkBatch from a child
+	entryDownlink byte = 3 // a linkBatch of directives from the parent
+	entryPrune    byte = 4 // pruneFeed: drop feed entries the parent has
+	entryCanary   byte = 5 // canary: this region's heartbeat record
 )
 
-// applier turns committed raft entries into domain writes.
-type applier struct{}
+// applier turns committed raft entries into domain writes. It is called by
+// the FSM goroutine only and must be deterministic.
+type applier struct {
+	region string // this region
+	parent string // its parent region; "" for a province or a standalone region
+}
 
-// ApplyEntry implements replication.Applier. The answer is a crm.Result as
-// JSON, identical on every replica.
-func (applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte {
-	var res crm.Result
-	switch {
-	case len(data) == 0:
-		res.Err = &crm.Error{Code: "internal", Message: "empty raft entry"}
-	case data[0] == entryCommand:
+type pruneFeed struct {
+	Upto uint64 `json:"upto"`
+}
+
+type canary struct {
+	Region string `json:"region"`
+	At     int64  `json:"at"` // Unix ms, stamped by the leader that proposed it
+}
+
+// ApplyEntry implements replication.Applier. The answer is JSON: a
+// crm.Result for commands, a linkAnswer for the others.
+func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte {
+	if len(data) == 0 {
+		return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: "empty raft entry"}})
+	}
+	body := data[1:]
+	switch data[0] {
+	case entryCommand:
 		var cmd crm.Command
-		if err := json.Unmarshal(data[1:], &cmd); err != nil {
-			res.Err = &crm.Error{Code: "internal", Message: fmt.Sprintf("undecodable command: %v", err)}
-			break
+		if err := json.Unmarshal(body, &cmd); err != nil {
+			return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("undecodable command: %v", err)}})
 		}
 		if e := activeActor(tx, &cmd); e != nil {
-			res.Err = e
-			break
+			return mustJSON(crm.Result{Err: e})
 		}
-		res = crm.Apply(tx, &cmd)
-	default:
-		res.Err = &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}
+		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli()}
+		return mustJSON(crm.Apply(ct, &cmd))
+	case entryUplink, entryDownlink:
+		var b linkBatch
+		if err := json.Unmarshal(body, &b); err != nil {
+			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: fmt.Sprintf("undecodable link batch: %v", err)}})
+		}
+		dir := "up"
+		if data[0] == entryDownlink {
+			dir = "down"
+		}
+		return mustJSON(a.applyLinkBatch(tx, dir, &b))
+	case entryPrune:
+		var p pruneFeed
+		if err := json.Unmarshal(body, &p); err != nil {
+			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+		}
+		if err := replication.PruneFeed(tx, p.Upto); err != nil {
+			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+		}
+		return mustJSON(linkAnswer{Acked: p.Upto})
+	case entryCanary:
+		var c canary
+		if err := json.Unmarshal(body, &c); err != nil {
+			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+		}
+		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At}
+		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At})); err != nil {
+			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+		}
+		return mustJSON(linkAnswer{})
 	}
-	out, err := json.Marshal(res)
+	return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}})
+}
+
+func mustJSON(v any) []byte {
+	out, err := json.Marshal(v)
 	if err != nil {
 		out, _ = json.Marshal(crm.Result{Err: &crm.Error{Code: "internal", Message: err.Error()}})
 	}
 	return out
 }
 
-func encodeCommand(cmd *crm.Command) ([]byte, error) {
-	b, err := json.Marshal(cmd)
+func encodeEntry(kind byte, v any) ([]byte, error) {
+	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte{entryCommand}, b...), nil
+	return append([]byte{kind}, b...), nil
 }
+
+func encodeCommand(cmd *crm.Command) ([]byte, error) { return encodeEntry(entryCommand, cmd) }
 
 // activeActor refuses a command whose actor is a user that is disabled (or
 // gone) in the state the command commits on: a disable takes effect for

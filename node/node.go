@@ -47,6 +47,16 @@ type Config struct {
 	AdminPassword  string             `yaml:"admin_password"`  // bootstrap: create user "admin" with it (or use GRIDCRM_ADMIN_PASSWORD)
 	TokenTTL       time.Duration      `yaml:"token_ttl"`       // default 12h
 
+	Parent         *tiers.ParentLink `yaml:"parent"`          // the parent region and its nodes' internal addresses; nil for a province
+	CanaryInterval time.Duration     `yaml:"canary_interval"` // heartbeat record period; default 1s
+	DownlinkPoll   time.Duration     `yaml:"downlink_poll"`   // how often the leader pulls directives; default 200ms
+	LinkBatch      int               `yaml:"link_batch"`      // changes per uplink/downlink batch; default 2000
+	FeedRetention  int               `yaml:"feed_retention"`  // feed entries kept beyond the parent's acknowledgement; default 1,000,000
+
+	// LinkDialer dials the parent's internal addresses (tests inject faults
+	// here; tunnels replace it). Default: plain TCP.
+	LinkDialer replication.Dialer `yaml:"-"`
+
 	Raft   replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
 	Logger *slog.Logger       `yaml:"-"`
 }
@@ -87,6 +97,22 @@ func (c *Config) Validate() error {
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 12 * time.Hour
 	}
+	if c.CanaryInterval <= 0 {
+		c.CanaryInterval = time.Second
+	}
+	if c.DownlinkPoll <= 0 {
+		c.DownlinkPoll = 200 * time.Millisecond
+	}
+	if c.LinkBatch <= 0 {
+		c.LinkBatch = 2000
+	}
+	if c.FeedRetention <= 0 {
+		c.FeedRetention = 1_000_000
+	}
+	tc := tiers.Config{Region: tiers.RegionCode(c.Region), Tier: tiers.Tier(c.Tier), Parent: c.Parent}
+	if err := tc.Validate(); err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
 	return nil
 }
 
@@ -99,6 +125,7 @@ type Node struct {
 	group *replication.Group
 	api   *api.Server
 	ops   *ops.Registry
+	links *links
 
 	adv       string // internal address others dial
 	apiLn     net.Listener
@@ -150,7 +177,7 @@ func Start(cfg Config) (*Node, error) {
 	rc := cfg.Raft
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
 	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
-	if n.group, err = replication.New(rc, n.st, n.mux, replication.TCPDialer, applier{}); err != nil {
+	if n.group, err = replication.New(rc, n.st, n.mux, replication.TCPDialer, &applier{region: cfg.Region, parent: parentRegion(cfg)}); err != nil {
 		return nil, err
 	}
 	n.wg.Add(1)
@@ -174,8 +201,19 @@ func Start(cfg Config) (*Node, error) {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.metricsSv.Serve(n.metricsLn) }()
 	}
-	n.wg.Add(1)
+	n.links = newLinks(n)
+	n.linkRoutes()
+	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.initSystem() }()
+	go func() { defer n.wg.Done(); n.runCanary() }()
+	if cfg.Parent != nil {
+		n.wg.Add(2)
+		go func() { defer n.wg.Done(); n.links.runUplink() }()
+		go func() { defer n.wg.Done(); n.links.runDownlink() }()
+	} else {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.runRetention() }()
+	}
 	ok = true
 	n.log.Info("node: started", "api", n.APIURL(), "internal", adv, "tier", cfg.Tier)
 	return n, nil
@@ -333,4 +371,11 @@ func (n *Node) Close() error {
 		}
 	})
 	return errors.Join(errs...)
+}
+
+func parentRegion(c Config) string {
+	if c.Parent == nil {
+		return ""
+	}
+	return string(c.Parent.Region)
 }

@@ -82,3 +82,6 @@ func (t *Txn) Set(key, value []byte) error { return t.b.Set(stateKey(key), value
 
 // Delete removes key.
 func (t *Txn) Delete(key []byte) error { return t.b.Delete(stateKey(key), nil) }
+
+// SnapshotReader reads the state keyspace of a consistent Pebble snapshot.
+func SnapshotReader(s *pebble.Snapshot) StateReader { return StateReader{r: s} }

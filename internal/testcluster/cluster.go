@@ -17,6 +17,7 @@ import (
 
 	"gridcrm/node"
 	"gridcrm/replication"
+	"gridcrm/tiers"
 )
 
 // AdminPassword is the bootstrap admin's password in every test cluster.
@@ -30,6 +31,12 @@ type Opts struct {
 	Tune func(*replication.Config)
 	// Log shows node logs (default: only errors).
 	Log bool
+	// Parent links the region to its parent (hierarchies; see NewHierarchy).
+	Parent *tiers.ParentLink
+	// LinkDialer dials the parent (fault injection).
+	LinkDialer replication.Dialer
+	// Node changes each node's config before start.
+	Node func(*node.Config)
 }
 
 // Cluster is one region of in-process nodes.
@@ -53,8 +60,8 @@ func New(t testing.TB, o Opts) *Cluster {
 	c := &Cluster{t: t, opts: o}
 	base := t.TempDir()
 	var peers []replication.Peer
-	for i := 0; i < o.Nodes; i++ {
-		peers = append(peers, replication.Peer{ID: fmt.Sprintf("n%d", i+1), Addr: freeAddr(t)})
+	for _, a := range reserve(t, o.Nodes) {
+		peers = append(peers, replication.Peer{ID: fmt.Sprintf("n%d", len(peers)+1), Addr: a})
 	}
 	for i, p := range peers {
 		cfg := c.config(base, p.ID, p.Addr)
@@ -76,12 +83,18 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.DataDir = filepath.Join(base, id)
 	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", internal
 	cfg.AdminPassword = AdminPassword
+	cfg.Parent, cfg.LinkDialer = c.opts.Parent, c.opts.LinkDialer
+	cfg.CanaryInterval = 200 * time.Millisecond
+	cfg.DownlinkPoll = 50 * time.Millisecond
 	cfg.Raft.HeartbeatTimeout = 500 * time.Millisecond
 	cfg.Raft.ElectionTimeout = 500 * time.Millisecond
 	cfg.Raft.LeaderLeaseTimeout = 250 * time.Millisecond
 	cfg.Raft.ApplyTimeout = 10 * time.Second
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg.Raft)
+	}
+	if c.opts.Node != nil {
+		c.opts.Node(&cfg)
 	}
 	level := slog.LevelError + 4
 	if c.opts.Log {
@@ -109,6 +122,27 @@ func (c *Cluster) start(i int) *node.Node {
 	c.cfgs[i].APIListen = n.APIURL()[len("http://"):]
 	return n
 }
+
+// reserve picks n free loopback addresses.
+func reserve(t testing.TB, n int) []string {
+	var out []string
+	for i := 0; i < n; i++ {
+		out = append(out, freeAddr(t))
+	}
+	return out
+}
+
+// InternalAddrs are the internal addresses of the region's nodes.
+func (c *Cluster) InternalAddrs() []string {
+	var out []string
+	for _, cfg := range c.cfgs {
+		out = append(out, cfg.InternalListen)
+	}
+	return out
+}
+
+// Region is the cluster's region code.
+func (c *Cluster) Region() string { return c.opts.Region }
 
 func freeAddr(t testing.TB) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

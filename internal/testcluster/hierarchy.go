@@ -1,0 +1,221 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gridcrm/node"
+	"gridcrm/replication"
+	"gridcrm/tiers"
+)
+
+// RegionSpec is one region of a hierarchy.
+type RegionSpec struct {
+	Code  string
+	Nodes int // default 1
+}
+
+// HierarchyOpts shape a hierarchy.
+type HierarchyOpts struct {
+	Regions []RegionSpec
+	Node    func(*node.Config) // applied to every node
+}
+
+// Hierarchy is several regions linked child → parent, each its own
+// Cluster, with a fault switch on every link.
+type Hierarchy struct {
+	t       testing.TB
+	Regions map[string]*Cluster
+	Faults  *Faults
+}
+
+// NewHierarchy starts the regions parents first and links each to the
+// region whose code is its prefix.
+func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
+	t.Helper()
+	h := &Hierarchy{t: t, Regions: map[string]*Cluster{}, Faults: NewFaults()}
+	specs := append([]RegionSpec(nil), o.Regions...)
+	sort.Slice(specs, func(i, j int) bool { return len(specs[i].Code) < len(specs[j].Code) || (len(specs[i].Code) == len(specs[j].Code) && specs[i].Code < specs[j].Code) })
+	for _, s := range specs {
+		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node}
+		if opts.Nodes == 0 {
+			opts.Nodes = 1
+		}
+		if p := string(tiers.RegionCode(s.Code).Parent()); p != "" {
+			parent, ok := h.Regions[p]
+			if !ok {
+				t.Fatalf("testcluster: region %s has no parent %s in the hierarchy", s.Code, p)
+			}
+			opts.Parent = &tiers.ParentLink{Region: tiers.RegionCode(p), Nodes: parent.InternalAddrs()}
+			opts.LinkDialer = h.Faults.Dialer(s.Code)
+		}
+		h.Regions[s.Code] = New(t, opts)
+	}
+	return h
+}
+
+// Region returns the cluster of code.
+func (h *Hierarchy) Region(code string) *Cluster {
+	c, ok := h.Regions[code]
+	if !ok {
+		h.t.Fatalf("testcluster: no region %s", code)
+	}
+	return c
+}
+
+// Faults cuts and heals the link between a region and its parent: a cut
+// link refuses new connections and closes the open ones.
+type Faults struct {
+	mu    sync.Mutex // guards cut, conns
+	cut   map[string]bool
+	conns map[string]map[net.Conn]bool
+}
+
+// NewFaults returns a switchboard with every link up.
+func NewFaults() *Faults {
+	return &Faults{cut: map[string]bool{}, conns: map[string]map[net.Conn]bool{}}
+}
+
+// Dialer is the link dialer of child region link.
+func (f *Faults) Dialer(link string) replication.Dialer {
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		f.mu.Lock()
+		cut := f.cut[link]
+		f.mu.Unlock()
+		if cut {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("testcluster: link %s is cut", link)}
+		}
+		c, err := replication.TCPDialer(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.cut[link] {
+			c.Close()
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: fmt.Errorf("testcluster: link %s is cut", link)}
+		}
+		if f.conns[link] == nil {
+			f.conns[link] = map[net.Conn]bool{}
+		}
+		tc := &trackedConn{Conn: c, f: f, link: link}
+		f.conns[link][tc] = true
+		return tc, nil
+	}
+}
+
+// Cut takes the link of region link down.
+func (f *Faults) Cut(link string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cut[link] = true
+	for c := range f.conns[link] {
+		c.(*trackedConn).Conn.Close()
+	}
+	f.conns[link] = nil
+}
+
+// Heal brings the link of region link back.
+func (f *Faults) Heal(link string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.cut, link)
+}
+
+// IsCut reports whether the link is down.
+func (f *Faults) IsCut(link string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cut[link]
+}
+
+type trackedConn struct {
+	net.Conn
+	f    *Faults
+	link string
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.f.mu.Lock()
+		delete(c.f.conns[c.link], c)
+		c.f.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+// Records dumps the record copies (r/… keys, users and canaries excluded)
+// that node holds for records owned in region's subtree.
+func Records(t testing.TB, n *node.Node, region string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := n.Group().Reader().Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+		key := string(k)
+		if strings.HasPrefix(key, "r/users/") || strings.HasPrefix(key, "r/_canary/") {
+			return true
+		}
+		if owner := ownerOf(v); len(owner) >= len(region) && owner[:len(region)] == region {
+			out[key] = string(v)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func ownerOf(v []byte) string {
+	const marker = `"owner":"`
+	i := indexOf(v, marker)
+	if i < 0 {
+		return ""
+	}
+	rest := v[i+len(marker):]
+	j := indexOf(rest, `"`)
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// WaitReplicated waits until every node of region ancestor holds exactly
+// the records of region's subtree that region's leader holds.
+func (h *Hierarchy) WaitReplicated(region, ancestor string, timeout time.Duration) {
+	h.t.Helper()
+	src, dst := h.Region(region), h.Region(ancestor)
+	deadline := time.Now().Add(timeout)
+	for {
+		want := Records(h.t, src.Node(src.Leader()), region)
+		diff := ""
+		for _, n := range dst.Live() {
+			if d := Diff(want, Records(h.t, n, region)); d != "" {
+				diff = n.Config().NodeID + ": " + d
+				break
+			}
+		}
+		if diff == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("testcluster: %s's records at %s after %v: %s", region, ancestor, timeout, diff)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

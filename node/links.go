@@ -1,0 +1,492 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"gridcrm/crm"
+	"gridcrm/replication"
+)
+
+// LinkStatus is one link as GET /api/v1/sync/status shows it.
+type LinkStatus struct {
+	Peer        string    `json:"peer"`      // the region at the other end
+	Direction   string    `json:"direction"` // "up" (to the parent), "down" (from the parent), "from-child"
+	State       string    `json:"state"`     // "up", "down", "resyncing", "idle" (not the leader)
+	AckedSeq    uint64    `json:"acked_seq"` // up: the parent's cursor; down: this side's cursor; from-child: this side's cursor
+	HeadSeq     uint64    `json:"head_seq"`  // the sending side's feed head, as last known
+	LagEntries  uint64    `json:"lag_entries"`
+	LagSeconds  float64   `json:"lag_seconds"`  // age of the newest canary of the sender's region held by the receiver
+	LastContact time.Time `json:"last_contact"` // last successful exchange
+	Resyncs     uint64    `json:"resyncs"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// links runs this region's side of the links to its parent.
+type links struct {
+	n      *Node
+	parent string
+	nodes  []string // the parent's internal addresses
+	client *http.Client
+
+	mu   sync.Mutex // guards up, down, next
+	up   LinkStatus
+	down LinkStatus
+	next int // index in nodes to try first
+}
+
+func newLinks(n *Node) *links {
+	l := &links{n: n}
+	if p := n.cfg.Parent; p != nil {
+		l.parent, l.nodes = string(p.Region), p.Nodes
+		l.up = LinkStatus{Peer: l.parent, Direction: "up", State: "idle"}
+		l.down = LinkStatus{Peer: l.parent, Direction: "down", State: "idle"}
+	}
+	dial := n.cfg.LinkDialer
+	if dial == nil {
+		dial = replication.TCPDialer
+	}
+	l.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return replication.DialKind(ctx, dial, addr, replication.KindHTTP)
+		},
+		MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second,
+	}}
+	return l
+}
+
+// call posts body to path on one of the parent's nodes, trying each once.
+func (l *links) call(ctx context.Context, path string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	start := l.next
+	l.mu.Unlock()
+	var errs []error
+	for i := range l.nodes {
+		addr := l.nodes[(start+i)%len(l.nodes)]
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		resp, err := l.client.Do(req)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			errs = append(errs, fmt.Errorf("%s: %d %s", addr, resp.StatusCode, bytes.TrimSpace(data)))
+			continue
+		}
+		l.mu.Lock()
+		l.next = (start + i) % len(l.nodes)
+		l.mu.Unlock()
+		return json.Unmarshal(data, out)
+	}
+	return fmt.Errorf("node: parent %s unreachable: %w", l.parent, errors.Join(errs...))
+}
+
+func (l *links) setStatus(s *LinkStatus, f func(*LinkStatus)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(s)
+}
+
+// status answers copies of this side's link states.
+func (l *links) status() []LinkStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.parent == "" {
+		return nil
+	}
+	return []LinkStatus{l.up, l.down}
+}
+
+// sleep waits d or until the node stops; false when it stops.
+func (n *Node) sleep(d time.Duration) bool {
+	select {
+	case <-n.stop:
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+func (n *Node) proposeEntry(ctx context.Context, kind byte, v any) (linkAnswer, error) {
+	data, err := encodeEntry(kind, v)
+	if err != nil {
+		return linkAnswer{}, err
+	}
+	resp, err := n.group.Propose(ctx, data)
+	if err != nil {
+		return linkAnswer{}, err
+	}
+	var a linkAnswer
+	if err := json.Unmarshal(resp, &a); err != nil {
+		return linkAnswer{}, err
+	}
+	return a, nil
+}
+
+// runCanary writes this region's heartbeat record while this node leads.
+func (n *Node) runCanary() {
+	for n.sleep(n.cfg.CanaryInterval) {
+		if !n.group.IsLeader() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli()})
+		cancel()
+	}
+}
+
+// keepUp selects the feed entries that go up: this region's subtree, no users.
+func (n *Node) keepUp(c *replication.Change) bool {
+	return crm.InRegion(c.Origin, n.cfg.Region) && !strings.HasPrefix(c.Key, "r/users/")
+}
+
+// runUplink ships the feed to the parent while this node leads: it learns
+// the parent's cursor, sends (cursor, scanned] batches, resyncs by snapshot
+// when the feed no longer holds what the parent needs, and prunes what the
+// parent has acknowledged.
+func (l *links) runUplink() {
+	n := l.n
+	for n.sleep(50 * time.Millisecond) {
+		if !n.group.IsLeader() {
+			l.setStatus(&l.up, func(s *LinkStatus) { s.State = "idle" })
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var ans linkAnswer
+		err := l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region}, &ans)
+		cancel()
+		if err == nil && ans.Err != nil {
+			err = ans.Err
+		}
+		if err != nil {
+			l.fail(&l.up, err)
+			n.sleep(500 * time.Millisecond)
+			continue
+		}
+		l.shipFrom(ans.Acked)
+	}
+}
+
+func (l *links) fail(s *LinkStatus, err error) {
+	l.setStatus(s, func(s *LinkStatus) { s.State, s.LastError = "down", err.Error() })
+	l.n.log.Debug("node: link", "peer", l.parent, "direction", s.Direction, "err", err)
+}
+
+// shipFrom sends batches after cursor until the link fails or leadership
+// moves; the caller then starts over from the parent's cursor.
+func (l *links) shipFrom(cursor uint64) {
+	n := l.n
+	lastPrune := time.Now()
+	for n.group.IsLeader() {
+		select {
+		case <-n.stop:
+			return
+		default:
+		}
+		r := n.group.Reader()
+		first, head, err := replication.FeedBounds(r)
+		if err != nil {
+			l.fail(&l.up, err)
+			return
+		}
+		if cursor+1 < first {
+			if cursor, err = l.resyncUp(); err != nil {
+				l.fail(&l.up, err)
+				return
+			}
+			continue
+		}
+		changes, scanned, err := replication.ReadFeed(r, cursor, n.cfg.LinkBatch, 4<<20, n.keepUp)
+		if err != nil {
+			l.fail(&l.up, err)
+			return
+		}
+		if scanned == cursor {
+			l.setStatus(&l.up, func(s *LinkStatus) { s.State, s.AckedSeq, s.HeadSeq, s.LagEntries = "up", cursor, head, 0 })
+			if time.Since(lastPrune) > time.Second && first <= cursor {
+				l.prune(cursor)
+				lastPrune = time.Now()
+			}
+			if !n.sleep(20 * time.Millisecond) {
+				return
+			}
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var ans linkAnswer
+		err = l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region, From: cursor, To: scanned, Changes: changes}, &ans)
+		cancel()
+		if err == nil && ans.Err != nil && ans.Err.Code != "gap" {
+			err = ans.Err
+		}
+		if err != nil {
+			l.fail(&l.up, err)
+			return
+		}
+		cursor = ans.Acked // on a gap, the parent's cursor: resend from there
+		now := time.Now()
+		l.setStatus(&l.up, func(s *LinkStatus) {
+			s.State, s.AckedSeq, s.HeadSeq, s.LastContact, s.LastError = "up", cursor, head, now, ""
+			s.LagEntries = head - min(head, cursor)
+		})
+		if cursor >= first && (cursor-first > 4096 || time.Since(lastPrune) > time.Second) {
+			l.prune(cursor)
+			lastPrune = now
+		}
+	}
+}
+
+// prune drops the feed entries the parent has acknowledged; past the
+// retention window it drops older ones too (the parent will then resync).
+func (l *links) prune(acked uint64) {
+	n := l.n
+	_, head, _ := replication.FeedBounds(n.group.Reader())
+	upto := acked
+	if keep := uint64(n.cfg.FeedRetention); head > keep && head-keep > upto {
+		upto = head - keep
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
+}
+
+// runRetention bounds the feed of a region that has no parent to ship to
+// (the province, or a region run alone): children pull directives from it,
+// and one that falls behind the window is resynced.
+func (n *Node) runRetention() {
+	for n.sleep(time.Second) {
+		if !n.group.IsLeader() {
+			continue
+		}
+		first, head, err := replication.FeedBounds(n.group.Reader())
+		keep := uint64(n.cfg.FeedRetention)
+		if err != nil || head < keep || head-keep < first {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: head - keep})
+		cancel()
+	}
+}
+
+// resyncUp sends the parent a consistent snapshot of this region's subtree
+// records and answers the feed sequence the parent now has.
+func (l *links) resyncUp() (uint64, error) {
+	n := l.n
+	l.setStatus(&l.up, func(s *LinkStatus) { s.State = "resyncing" })
+	snap := n.st.DB().NewSnapshot()
+	defer snap.Close()
+	r := replication.SnapshotReader(snap)
+	_, head, err := replication.FeedBounds(r)
+	if err != nil {
+		return 0, err
+	}
+	idb := make([]byte, 8)
+	_, _ = rand.Read(idb)
+	id := hex.EncodeToString(idb)
+	part := 0
+	var items []replication.Change
+	size := 0
+	send := func(last bool) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		var ans linkAnswer
+		b := linkBatch{Link: n.cfg.Region, Resync: &resyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items}}
+		if err := l.call(ctx, "/internal/v1/uplink", b, &ans); err != nil {
+			return err
+		}
+		if ans.Err != nil {
+			return ans.Err
+		}
+		part++
+		items, size = nil, 0
+		return nil
+	}
+	var sendErr error
+	err = r.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+		key := string(k)
+		if strings.HasPrefix(key, "r/users/") {
+			return true
+		}
+		owner := crm.RecordOwner(v)
+		if strings.HasPrefix(key, "r/_canary/") {
+			owner = strings.TrimPrefix(key, "r/_canary/")
+		}
+		if !crm.InRegion(owner, n.cfg.Region) {
+			return true
+		}
+		items = append(items, replication.Change{Origin: owner, Key: key, Value: bytes.Clone(v)})
+		size += len(k) + len(v)
+		if len(items) >= 2000 || size >= 4<<20 {
+			if sendErr = send(false); sendErr != nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = sendErr
+	}
+	if err == nil {
+		err = send(true)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("node: resync to %s: %w", l.parent, err)
+	}
+	l.setStatus(&l.up, func(s *LinkStatus) { s.Resyncs++; s.State = "up" })
+	return head, nil
+}
+
+// downlinkRequest asks the parent for directives after From.
+type downlinkRequest struct {
+	For  string `json:"for"`
+	From uint64 `json:"from"`
+	Max  int    `json:"max"`
+}
+
+type downlinkAnswer struct {
+	Changes []replication.Change `json:"changes,omitempty"`
+	Scanned uint64               `json:"scanned"`
+	Head    uint64               `json:"head"`
+	Resync  *resyncPart          `json:"resync,omitempty"` // the feed no longer reaches back to From
+}
+
+// runDownlink pulls directives for this branch from the parent while this
+// node leads and applies them through this region's raft log.
+func (l *links) runDownlink() {
+	n := l.n
+	for n.sleep(n.cfg.DownlinkPoll) {
+		if !n.group.IsLeader() {
+			l.setStatus(&l.down, func(s *LinkStatus) { s.State = "idle" })
+			continue
+		}
+		cur, err := replication.GetUint(n.group.Reader(), cursorKey("down", l.parent))
+		if err != nil {
+			l.fail(&l.down, err)
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		var ans downlinkAnswer
+		err = l.call(ctx, "/internal/v1/downlink", downlinkRequest{For: n.cfg.Region, From: cur, Max: n.cfg.LinkBatch}, &ans)
+		cancel()
+		if err != nil {
+			l.fail(&l.down, err)
+			continue
+		}
+		b := linkBatch{Link: l.parent, From: cur, To: ans.Scanned, Changes: ans.Changes}
+		if ans.Resync != nil {
+			b = linkBatch{Link: l.parent, Resync: ans.Resync}
+		}
+		if b.Resync != nil || b.To > cur {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			a, err := n.proposeEntry(ctx, entryDownlink, b)
+			cancel()
+			if err == nil && a.Err != nil && a.Err.Code != "gap" {
+				err = a.Err
+			}
+			if err != nil {
+				l.fail(&l.down, err)
+				continue
+			}
+			cur = a.Acked
+			if ans.Resync != nil {
+				l.setStatus(&l.down, func(s *LinkStatus) { s.Resyncs++ })
+			}
+		}
+		now := time.Now()
+		l.setStatus(&l.down, func(s *LinkStatus) {
+			s.State, s.AckedSeq, s.HeadSeq, s.LastContact, s.LastError = "up", cur, ans.Head, now, ""
+			s.LagEntries = ans.Head - min(ans.Head, cur)
+		})
+	}
+}
+
+// routes registers the parent side of the links on the internal listener.
+func (n *Node) linkRoutes() {
+	n.group.Handle("POST /internal/v1/uplink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := n.group.Propose(r.Context(), append([]byte{entryUplink}, body...))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Write(resp)
+	}))
+	n.group.Handle("POST /internal/v1/downlink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req downlinkRequest
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		ans, err := n.downlinkFor(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Write(mustJSON(ans))
+	}))
+}
+
+// downlinkFor answers a child's pull from this node's replica: directives
+// addressed to the child's branch after From, or a snapshot of them all
+// when the feed was pruned past From.
+func (n *Node) downlinkFor(req downlinkRequest) (downlinkAnswer, error) {
+	if !crm.InRegion(req.For, n.cfg.Region) || len(req.For) != len(n.cfg.Region)+2 {
+		return downlinkAnswer{}, fmt.Errorf("node: region %q is not a child of %s", req.For, n.cfg.Region)
+	}
+	if req.Max <= 0 || req.Max > 10000 {
+		req.Max = 1000
+	}
+	snap := n.st.DB().NewSnapshot()
+	defer snap.Close()
+	r := replication.SnapshotReader(snap)
+	first, head, err := replication.FeedBounds(r)
+	if err != nil {
+		return downlinkAnswer{}, err
+	}
+	forChild := func(c *replication.Change) bool {
+		if !strings.HasPrefix(c.Key, "r/directives/") || crm.InRegion(c.Origin, req.For) {
+			return false
+		}
+		return c.Value == nil || crm.DirectiveFor(c.Value, req.For)
+	}
+	if req.From+1 < first {
+		var items []replication.Change
+		err := r.Iterate([]byte("r/directives/"), []byte("r/directives0"), func(k, v []byte) bool {
+			owner := crm.RecordOwner(v)
+			if !crm.InRegion(owner, req.For) && crm.DirectiveFor(v, req.For) {
+				items = append(items, replication.Change{Origin: owner, Key: string(k), Value: bytes.Clone(v)})
+			}
+			return true
+		})
+		idb := make([]byte, 8)
+		_, _ = rand.Read(idb)
+		return downlinkAnswer{Head: head, Scanned: head, Resync: &resyncPart{ID: hex.EncodeToString(idb), Last: true, Seq: head, Items: items}}, err
+	}
+	changes, scanned, err := replication.ReadFeed(r, req.From, req.Max, 4<<20, forChild)
+	return downlinkAnswer{Changes: changes, Scanned: scanned, Head: head}, err
+}
