@@ -41,7 +41,9 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 	t.Helper()
 	h := &Hierarchy{t: t, Regions: map[string]*Cluster{}, Faults: NewFaults()}
 	specs := append([]RegionSpec(nil), o.Regions...)
-	sort.Slice(specs, func(i, j int) bool { return len(specs[i].Code) < len(specs[j].Code) || (len(specs[i].Code) == len(specs[j].Code) && specs[i].Code < specs[j].Code) })
+	sort.Slice(specs, func(i, j int) bool {
+		return len(specs[i].Code) < len(specs[j].Code) || (len(specs[i].Code) == len(specs[j].Code) && specs[i].Code < specs[j].Code)
+	})
 	for _, s := range specs {
 		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node}
 		if opts.Nodes == 0 {

@@ -1,0 +1,192 @@
+package crm
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Aggregates are counters per owner region, kept in the state next to the
+// records and changed in the same batch as every customer or bill write
+// (local or replicated), so that a province summary reads a few hundred
+// counters instead of scanning a million customers. Key layout:
+//
+//	a/<region>/<metric>  → float64 (IEEE 754, big-endian)
+//
+// Metrics: customers; customers.category.<category>;
+// customers.voltage.<low|medium|high>; customers.status.<status>;
+// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears.
+func aggKey(region, metric string) []byte { return []byte("a/" + region + "/" + metric) }
+
+// Delta is a change to one counter.
+type Delta struct {
+	Region, Metric string
+	Value          float64
+}
+
+// VoltageClass buckets a supply voltage: low (< 1 kV), medium (< 35 kV),
+// high (35 kV and above, the big-customer threshold).
+func VoltageClass(kv float64) string {
+	switch {
+	case kv < 1:
+		return "low"
+	case kv < 35:
+		return "medium"
+	}
+	return "high"
+}
+
+func customerMetrics(c *Customer) map[string]float64 {
+	return map[string]float64{
+		"customers":                                      1,
+		"customers.category." + c.Category:               1,
+		"customers.voltage." + VoltageClass(c.VoltageKV): 1,
+		"customers.status." + c.Status:                   1,
+	}
+}
+
+func billMetrics(b *Bill) map[string]float64 {
+	return map[string]float64{"kwh." + b.Period: b.KWh, "billed." + b.Period: b.Billed, "arrears": b.Arrears}
+}
+
+// AggregateDeltas answers the counter changes that replacing old with new
+// (either may be nil) at record key brings. Records of other collections
+// bring none.
+func AggregateDeltas(key string, old, new []byte) []Delta {
+	coll, _, ok := SplitRecordKey(key)
+	if !ok || (coll != "customers" && coll != "bills") {
+		return nil
+	}
+	metrics := func(raw []byte) (string, map[string]float64) {
+		if raw == nil {
+			return "", nil
+		}
+		switch coll {
+		case "customers":
+			var c Customer
+			if json.Unmarshal(raw, &c) != nil {
+				return "", nil
+			}
+			return c.Owner, customerMetrics(&c)
+		default:
+			var b Bill
+			if json.Unmarshal(raw, &b) != nil {
+				return "", nil
+			}
+			return b.Owner, billMetrics(&b)
+		}
+	}
+	oldRegion, oldM := metrics(old)
+	newRegion, newM := metrics(new)
+	sum := map[[2]string]float64{}
+	for m, v := range oldM {
+		sum[[2]string{oldRegion, m}] -= v
+	}
+	for m, v := range newM {
+		sum[[2]string{newRegion, m}] += v
+	}
+	var out []Delta
+	for k, v := range sum {
+		if v != 0 {
+			out = append(out, Delta{Region: k[0], Metric: k[1], Value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { // deterministic write order
+		return out[i].Region+"/"+out[i].Metric < out[j].Region+"/"+out[j].Metric
+	})
+	return out
+}
+
+// ApplyDeltas adds the deltas to their counters in tx.
+func ApplyDeltas(tx Txn, ds []Delta) error {
+	for _, d := range ds {
+		k := aggKey(d.Region, d.Metric)
+		cur, err := tx.Get(k)
+		if err != nil {
+			return err
+		}
+		v := d.Value
+		if len(cur) == 8 {
+			v += math.Float64frombits(binary.BigEndian.Uint64(cur))
+		}
+		if math.Abs(v) < 1e-9 {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+			continue
+		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], math.Float64bits(v))
+		if err := tx.Set(k, b[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Summary is the answer of a stats summary over one region or a subtree.
+type Summary struct {
+	Region         string             `json:"region"`
+	Scope          string             `json:"scope"` // "region" or "subtree"
+	Customers      int64              `json:"customers"`
+	ByCategory     map[string]int64   `json:"customers_by_category"`
+	ByVoltageClass map[string]int64   `json:"customers_by_voltage_class"`
+	ByStatus       map[string]int64   `json:"customers_by_status"`
+	KWhByMonth     map[string]float64 `json:"kwh_by_month"`
+	BilledByMonth  map[string]float64 `json:"billed_by_month"`
+	Arrears        float64            `json:"arrears"`
+	Regions        []string           `json:"regions"` // regions that contributed
+}
+
+// Summarize adds up the counters of region (subtree: and every region
+// under it). It reads counters only, never records.
+func Summarize(r Reader, region string, subtree bool) (Summary, error) {
+	s := Summary{Region: region, Scope: "region", ByCategory: map[string]int64{}, ByVoltageClass: map[string]int64{},
+		ByStatus: map[string]int64{}, KWhByMonth: map[string]float64{}, BilledByMonth: map[string]float64{}}
+	prefix := []byte("a/" + region + "/")
+	if subtree {
+		s.Scope = "subtree"
+		prefix = []byte("a/" + region)
+	}
+	seen := map[string]bool{}
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+		rest := string(k[2:])
+		reg, metric, ok := strings.Cut(rest, "/")
+		if !ok || len(v) != 8 {
+			return true
+		}
+		if !subtree && reg != region {
+			return true
+		}
+		seen[reg] = true
+		x := math.Float64frombits(binary.BigEndian.Uint64(v))
+		switch {
+		case metric == "customers":
+			s.Customers += int64(math.Round(x))
+		case strings.HasPrefix(metric, "customers.category."):
+			s.ByCategory[metric[len("customers.category."):]] += int64(math.Round(x))
+		case strings.HasPrefix(metric, "customers.voltage."):
+			s.ByVoltageClass[metric[len("customers.voltage."):]] += int64(math.Round(x))
+		case strings.HasPrefix(metric, "customers.status."):
+			s.ByStatus[metric[len("customers.status."):]] += int64(math.Round(x))
+		case strings.HasPrefix(metric, "kwh."):
+			s.KWhByMonth[metric[4:]] += x
+		case strings.HasPrefix(metric, "billed."):
+			s.BilledByMonth[metric[7:]] += round2(x)
+		case metric == "arrears":
+			s.Arrears += x
+		}
+		return true
+	})
+	s.Arrears = round2(s.Arrears)
+	for reg := range seen {
+		s.Regions = append(s.Regions, reg)
+	}
+	sort.Strings(s.Regions)
+	if s.Regions == nil {
+		s.Regions = []string{}
+	}
+	return s, err
+}
