@@ -65,7 +65,7 @@ func public(r route) bool {
 // the contract does not know (a new route needs a line here).
 func allowedRoles(r route) (roles []string, ok bool) {
 	switch r.String() {
-	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster":
+	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary":
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}":
 		return adminOnly, true

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,6 +33,11 @@ type Backend interface {
 	Ready() error
 	// Cluster describes the region's raft group as this node sees it.
 	Cluster() ClusterInfo
+	// SyncStatus lists this node's links: to its parent (up, down) and from
+	// each child region it has heard from.
+	SyncStatus() []LinkStatus
+	// Freshness says how current this node's copy of each region in scope is.
+	Freshness(region string, subtree bool) map[string]Freshness
 	// AddVoter and RemoveServer change the region's membership.
 	AddVoter(ctx context.Context, id, addr string) error
 	RemoveServer(ctx context.Context, id string) error
@@ -47,6 +53,26 @@ type ClusterInfo struct {
 	LeaderAddr string   `json:"leader_addr"`
 	Applied    uint64   `json:"applied_index"`
 	Members    []Member `json:"members"`
+}
+
+// LinkStatus is one link between tiers as GET /api/v1/sync/status shows it.
+type LinkStatus struct {
+	Peer        string    `json:"peer"`      // the region at the other end
+	Direction   string    `json:"direction"` // "up" (to the parent), "down" (from the parent), "from-child"
+	State       string    `json:"state"`     // "up", "down", "resyncing", "idle" (this node does not lead)
+	AckedSeq    uint64    `json:"acked_seq"` // the receiver's cursor on the sender's feed
+	HeadSeq     uint64    `json:"head_seq"`  // the sender's feed head, as last known
+	LagEntries  uint64    `json:"lag_entries"`
+	LagSeconds  float64   `json:"lag_seconds"`  // how old the newest data the receiver holds from the sender is
+	LastContact time.Time `json:"last_contact"` // last successful exchange
+	Resyncs     uint64    `json:"resyncs"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+// Freshness is how current a node's copy of one region is.
+type Freshness struct {
+	AppliedSeq uint64   `json:"applied_seq"`           // the region's own feed sequence applied here
+	AgeSeconds *float64 `json:"age_seconds,omitempty"` // age of the region's newest heartbeat held here (0 for the own region)
 }
 
 // Member is one voter of the region.
@@ -133,6 +159,8 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/openapi.json", allow(readRoles...), s.openapi)
 	v1.GET("/auth/me", allow(readRoles...), s.me)
 	v1.GET("/cluster", allow(readRoles...), s.cluster)
+	v1.GET("/sync/status", allow(readRoles...), s.syncStatus)
+	v1.GET("/stats/summary", allow(readRoles...), s.summary)
 	v1.POST("/cluster/nodes", allow(adminOnly...), s.join)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
 	for _, coll := range crm.Collections() {
@@ -220,4 +248,57 @@ func (s *Server) leave(c *gin.Context) {
 		return
 	}
 	c.JSON(200, s.b.Cluster())
+}
+
+func (s *Server) syncStatus(c *gin.Context) {
+	links := s.b.SyncStatus()
+	if links == nil {
+		links = []LinkStatus{}
+	}
+	c.JSON(200, gin.H{"region": s.cfg.Region, "node": s.cfg.NodeID, "links": links})
+}
+
+// scopeOf reads ?region= and ?scope= (region or subtree) and checks that
+// the caller may read there: their own region and its subtree.
+func (s *Server) scopeOf(c *gin.Context) (region string, subtree bool, ok bool) {
+	region = c.DefaultQuery("region", s.cfg.Region)
+	switch c.DefaultQuery("scope", "region") {
+	case "region":
+	case "subtree":
+		subtree = true
+	default:
+		fail(c, apiErr(crm.CodeInvalid, "scope", "must be region or subtree"))
+		return "", false, false
+	}
+	if !crm.ValidRegion(region) {
+		fail(c, apiErr(crm.CodeInvalid, "region", fmt.Sprintf("%q is not a GB/T 2260 region code", region)))
+		return "", false, false
+	}
+	if u := who(c).User; !crm.InRegion(region, u.Region) {
+		fail(c, &crm.Error{Code: codeForbidden, Field: "region", Owner: region,
+			Message: fmt.Sprintf("user %s of region %s may read region %s and its subtree only, not %s", u.Username, u.Region, u.Region, region)})
+		return "", false, false
+	}
+	if !crm.InRegion(region, s.cfg.Region) {
+		fail(c, &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: region,
+			Message: fmt.Sprintf("this node serves region %s and its subtree; region %s is read at its own tier or above", s.cfg.Region, region)})
+		return "", false, false
+	}
+	return region, subtree, true
+}
+
+func (s *Server) summary(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	sum, err := crm.Summarize(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(200, gin.H{"region": sum.Region, "scope": sum.Scope, "customers": sum.Customers,
+		"customers_by_category": sum.ByCategory, "customers_by_voltage_class": sum.ByVoltageClass,
+		"customers_by_status": sum.ByStatus, "kwh_by_month": sum.KWhByMonth, "billed_by_month": sum.BilledByMonth,
+		"arrears": sum.Arrears, "regions": sum.Regions, "freshness": s.b.Freshness(region, subtree)})
 }

@@ -70,6 +70,7 @@ type linkBatch struct {
 	Link    string               `json:"link"` // the sender's region
 	From    uint64               `json:"from"`
 	To      uint64               `json:"to"`
+	Head    uint64               `json:"head,omitempty"` // the sender's feed head when it sent
 	Changes []replication.Change `json:"changes,omitempty"`
 	Resync  *resyncPart          `json:"resync,omitempty"`
 }
@@ -146,6 +147,9 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 	}
 	if err := replication.PutUint(tx, ck, b.To); err != nil {
 		return linkAnswer{Err: crm.AsError(err)}
+	}
+	if b.Head > 0 {
+		_ = replication.PutUint(tx, "m/link/"+dir+"head/"+b.Link, b.Head)
 	}
 	return linkAnswer{Acked: b.To}
 }

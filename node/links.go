@@ -15,23 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"gridcrm/api"
 	"gridcrm/crm"
 	"gridcrm/replication"
 )
 
-// LinkStatus is one link as GET /api/v1/sync/status shows it.
-type LinkStatus struct {
-	Peer        string    `json:"peer"`      // the region at the other end
-	Direction   string    `json:"direction"` // "up" (to the parent), "down" (from the parent), "from-child"
-	State       string    `json:"state"`     // "up", "down", "resyncing", "idle" (not the leader)
-	AckedSeq    uint64    `json:"acked_seq"` // up: the parent's cursor; down: this side's cursor; from-child: this side's cursor
-	HeadSeq     uint64    `json:"head_seq"`  // the sending side's feed head, as last known
-	LagEntries  uint64    `json:"lag_entries"`
-	LagSeconds  float64   `json:"lag_seconds"`  // age of the newest canary of the sender's region held by the receiver
-	LastContact time.Time `json:"last_contact"` // last successful exchange
-	Resyncs     uint64    `json:"resyncs"`
-	LastError   string    `json:"last_error,omitempty"`
-}
+// LinkStatus is api.LinkStatus: one link as the status endpoint shows it.
+type LinkStatus = api.LinkStatus
 
 // links runs this region's side of the links to its parent.
 type links struct {
@@ -234,7 +224,7 @@ func (l *links) shipFrom(cursor uint64) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		var ans linkAnswer
-		err = l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region, From: cursor, To: scanned, Changes: changes}, &ans)
+		err = l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region, From: cursor, To: scanned, Head: head, Changes: changes}, &ans)
 		cancel()
 		if err == nil && ans.Err != nil && ans.Err.Code != "gap" {
 			err = ans.Err

@@ -203,6 +203,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	n.links = newLinks(n)
 	n.linkRoutes()
+	n.ops.MustRegister(newLinkCollector(n))
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.initSystem() }()
 	go func() { defer n.wg.Done(); n.runCanary() }()

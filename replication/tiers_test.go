@@ -2,6 +2,8 @@ package replication_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,3 +50,58 @@ func dirs(t *testing.T, h *testcluster.Hierarchy, region string) int {
 	h.Region(region).Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(k, v []byte) bool { n++; return true })
 	return n
 }
+
+func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}, {Code: "320723"}}})
+	for i, county := range []string{"320722", "320723"} {
+		rows := []map[string]any{}
+		for j := 0; j < 10*(i+1); j++ {
+			rows = append(rows, countyCustomer(county, fmt.Sprintf("S%d-%03d", i, j)))
+		}
+		if st, body := h.Region(county).Client(0).Do("POST", "/api/v1/customers/import", rows); st != 201 {
+			t.Fatalf("import at %s: %d %s", county, st, body)
+		}
+	}
+	h.WaitReplicated("320722", "32", 10*time.Second)
+	h.WaitReplicated("320723", "32", 10*time.Second)
+	prov := h.Region("32").Client(0)
+	st, body := prov.Do("GET", "/api/v1/stats/summary?region=32&scope=subtree", nil)
+	var sum struct {
+		Customers int
+		Regions   []string
+		Freshness map[string]struct {
+			AppliedSeq uint64   `json:"applied_seq"`
+			AgeSeconds *float64 `json:"age_seconds"`
+		}
+	}
+	if err := json.Unmarshal(body, &sum); st != 200 || err != nil || sum.Customers != 30 {
+		t.Fatalf("province summary: %d %s", st, body)
+	}
+	if f := sum.Freshness["320723"]; f.AppliedSeq == 0 || f.AgeSeconds == nil || *f.AgeSeconds > 5 {
+		t.Fatalf("freshness of 320723 at the province: %s", body)
+	}
+	if st, body := prov.Do("GET", "/api/v1/stats/summary?region=320722", nil); st != 200 || !json.Valid(body) || !contains(body, `"customers":10`) {
+		t.Fatalf("county summary at the province: %d %s", st, body)
+	}
+	st, body = h.Region("320722").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	var status struct {
+		Links []struct {
+			Peer, Direction, State string
+			AckedSeq               uint64 `json:"acked_seq"`
+			HeadSeq                uint64 `json:"head_seq"`
+		}
+	}
+	if err := json.Unmarshal(body, &status); st != 200 || err != nil || len(status.Links) != 2 || status.Links[0].Peer != "3207" || status.Links[0].State != "up" {
+		t.Fatalf("county sync status: %d %s", st, body)
+	}
+	st, body = h.Region("3207").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	if st != 200 || !contains(body, `"direction":"from-child"`) || !contains(body, `"peer":"320723"`) {
+		t.Fatalf("city sync status: %d %s", st, body)
+	}
+	st, body = h.Region("3207").Client(0).Do("GET", "/metrics", nil)
+	if st != 200 || !contains(body, `gridcrm_link_lag_seconds{direction="from-child",node="n1",peer="320722",region="3207"}`) {
+		t.Fatalf("link metrics at the city: %d %.2000s", st, body)
+	}
+}
+
+func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }

@@ -1,0 +1,114 @@
+package node
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+
+	"gridcrm/api"
+	"gridcrm/crm"
+	"gridcrm/replication"
+)
+
+// SyncStatus implements api.Backend: this region's links to its parent,
+// then one entry per child region this region has received changes from.
+func (n *Node) SyncStatus() []api.LinkStatus {
+	out := n.links.status()
+	now := time.Now()
+	r := n.group.Reader()
+	if len(out) > 0 {
+		// The uplink's lag in seconds: how old the oldest change the parent
+		// does not have yet is (0 when it has everything).
+		up := &out[0]
+		if up.AckedSeq < up.HeadSeq {
+			if cs, _, err := replication.ReadFeed(r, up.AckedSeq, 1, 1<<20, nil); err == nil && len(cs) > 0 {
+				up.LagSeconds = seconds(now, cs[0].Time)
+			}
+		}
+		down := &out[1]
+		if down.LastContact.IsZero() {
+			down.LagSeconds = -1
+		} else {
+			down.LagSeconds = now.Sub(down.LastContact).Seconds()
+		}
+	}
+	prefix := "m/link/up/"
+	_ = r.Iterate([]byte(prefix), []byte("m/link/up0"), func(k, v []byte) bool {
+		child := strings.TrimPrefix(string(k), prefix)
+		if strings.Contains(child, "/") {
+			return true
+		}
+		acked, _ := replication.GetUint(r, string(k))
+		head, _ := replication.GetUint(r, "m/link/uphead/"+child)
+		resyncs, _ := replication.GetUint(r, "m/resyncs/up/"+child)
+		st := api.LinkStatus{Peer: child, Direction: "from-child", State: "up", AckedSeq: acked, HeadSeq: max(head, acked), Resyncs: resyncs}
+		st.LagEntries = st.HeadSeq - acked
+		if at := canaryAt(r, child); at > 0 {
+			st.LagSeconds = seconds(now, at)
+			st.LastContact = time.UnixMilli(at)
+		}
+		out = append(out, st)
+		return true
+	})
+	return out
+}
+
+func seconds(now time.Time, ms int64) float64 {
+	return math.Max(0, float64(now.UnixMilli()-ms)/1000)
+}
+
+// canaryAt is the time of the newest heartbeat of region held here (Unix
+// ms), 0 if none.
+func canaryAt(r crm.Reader, region string) int64 {
+	raw, err := r.Get([]byte("r/_canary/" + region))
+	if err != nil || raw == nil {
+		return 0
+	}
+	var c canary
+	_ = json.Unmarshal(raw, &c)
+	return c.At
+}
+
+// Freshness implements api.Backend.
+func (n *Node) Freshness(region string, subtree bool) map[string]api.Freshness {
+	r := n.group.Reader()
+	now := time.Now()
+	out := map[string]api.Freshness{}
+	add := func(reg string) {
+		var f api.Freshness
+		if reg == n.cfg.Region {
+			_, head, _ := replication.FeedBounds(r)
+			zero := 0.0
+			f = api.Freshness{AppliedSeq: head, AgeSeconds: &zero}
+		} else {
+			var fr freshness
+			if raw, _ := r.Get([]byte("m/fresh/" + reg)); raw != nil {
+				_ = json.Unmarshal(raw, &fr)
+			}
+			f.AppliedSeq = fr.AppliedSeq
+			if at := canaryAt(r, reg); at > 0 {
+				age := seconds(now, at)
+				f.AgeSeconds = &age
+			}
+		}
+		out[reg] = f
+	}
+	if !subtree {
+		add(region)
+		return out
+	}
+	p := "r/_canary/" + region
+	_ = r.Iterate([]byte(p), []byte("r/_canary0"), func(k, _ []byte) bool {
+		reg := strings.TrimPrefix(string(k), "r/_canary/")
+		if !strings.HasPrefix(reg, region) {
+			return false
+		}
+		add(reg)
+		return true
+	})
+	if _, ok := out[region]; !ok && crm.InRegion(region, n.cfg.Region) {
+		add(region)
+	}
+	return out
+}
