@@ -170,6 +170,7 @@ func (l *links) runUplink() {
 		}
 		if err != nil {
 			l.fail(&l.up, err)
+			n.enforceRetention() // the feed must not grow without bound while the parent is away
 			n.sleep(500 * time.Millisecond)
 			continue
 		}
@@ -265,18 +266,23 @@ func (l *links) prune(acked uint64) {
 // and one that falls behind the window is resynced.
 func (n *Node) runRetention() {
 	for n.sleep(time.Second) {
-		if !n.group.IsLeader() {
-			continue
-		}
-		first, head, err := replication.FeedBounds(n.group.Reader())
-		keep := uint64(n.cfg.FeedRetention)
-		if err != nil || head < keep || head-keep < first {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: head - keep})
-		cancel()
+		n.enforceRetention()
 	}
+}
+
+// enforceRetention drops feed entries beyond the retention window (leader only).
+func (n *Node) enforceRetention() {
+	if !n.group.IsLeader() {
+		return
+	}
+	first, head, err := replication.FeedBounds(n.group.Reader())
+	keep := uint64(n.cfg.FeedRetention)
+	if err != nil || head < keep || head-keep < first {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: head - keep})
 }
 
 // resyncUp sends the parent a consistent snapshot of this region's subtree
