@@ -12,12 +12,16 @@ import (
 	"path/filepath"
 	"time"
 
+	mrand "math/rand/v2"
+	"sync"
+
 	"github.com/spf13/cobra"
 
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 	"gridcrm/node"
 	"gridcrm/replication"
+	"gridcrm/tiers"
 )
 
 // demoFile is DIR/demo.json, read by scripts such as shared/tools/smoke.
@@ -41,12 +45,15 @@ func demoCmd() *cobra.Command {
 	var customers, months int
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Start a demo region of 3 nodes with sample data on this machine",
-		Long: `Start, in this one process, county 320722 (东海县) as a raft group of three
-nodes on loopback, load generated sample data (customers, 24 months of
-bills, staff, contacts, visits) through the HTTP API, write DIR/demo.json
-with the nodes' API URLs and the admin's credentials, and run until
-SIGINT or SIGTERM.`,
+		Short: "Start a demo hierarchy (province, 2 cities, 4 counties) with sample data on this machine",
+		Long: `Start, in this one process, province 32 (江苏省), cities 3207 (连云港市) and
+3208 (淮安市), and counties 320722 (东海县, a raft group of three nodes),
+320723, 320803 and 320804 (one node each), linked child to parent on
+loopback. Load generated sample data at the counties (customers, 24 months
+of bills, staff, contacts, visits) through the HTTP API, write directives at
+the province and a city, keep a light trickle of new customers going, write
+DIR/demo.json with every node's API URL and the admin's credentials, and run
+until SIGINT or SIGTERM.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if dir == "" {
@@ -58,6 +65,7 @@ SIGINT or SIGTERM.`,
 				return err
 			}
 			fmt.Fprintf(out, "\ngridcrm demo is up. Log in as %s / %s on any node:\n", d.Admin.Username, d.Admin.Password)
+			fmt.Fprintln(out, "  (the province and cities read their counties: ?region=320722 or ?region=32&scope=subtree)")
 			for _, n := range d.Nodes {
 				fmt.Fprintf(out, "  %-10s %-8s %-7s %s\n", n.Name, n.Region, n.Tier, n.API)
 			}
@@ -69,14 +77,32 @@ SIGINT or SIGTERM.`,
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "directory for the nodes' data and demo.json (required)")
-	c.Flags().IntVar(&customers, "customers", 2000, "customers to generate")
+	c.Flags().IntVar(&customers, "customers", 4000, "customers to generate across the four counties")
 	c.Flags().IntVar(&months, "months", 24, "months of bills per customer")
 	return c
 }
 
-// startDemo starts the region, loads it and writes demo.json.
+// demoRegion is one region of the demo hierarchy.
+type demoRegion struct {
+	code, name string
+	nodes      int
+	customers  int // generated at counties
+}
+
+// demoRegions: province 32, two cities, four counties; one county is a
+// 3-node raft group, the rest run one node each.
+var demoRegions = []demoRegion{
+	{"32", "江苏省", 1, 0},
+	{"3207", "连云港市", 1, 0},
+	{"3208", "淮安市", 1, 0},
+	{"320722", "东海县", 3, 0},
+	{"320723", "灌云县", 1, 0},
+	{"320803", "淮安区", 1, 0},
+	{"320804", "淮阴区", 1, 0},
+}
+
+// startDemo starts the hierarchy, loads it and writes demo.json.
 func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, func() error, error) {
-	const region = "320722"
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -84,55 +110,91 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 	_, _ = rand.Read(pw)
 	password := "demo-" + hex.EncodeToString(pw)
 
-	var peers []replication.Peer
-	var apiAddrs []string
-	for i := 0; i < 3; i++ {
-		peers = append(peers, replication.Peer{ID: fmt.Sprintf("dh%d", i+1), Addr: pickAddr(8501 + i)})
-		apiAddrs = append(apiAddrs, pickAddr(8401+i))
-	}
 	var nodes []*node.Node
+	stopTrickle := make(chan struct{})
+	var trickle sync.WaitGroup
 	stop := func() error {
+		close(stopTrickle)
+		trickle.Wait()
 		var first error
-		for _, n := range nodes {
-			if err := n.Close(); err != nil && first == nil {
+		for i := len(nodes) - 1; i >= 0; i-- { // children first
+			if err := nodes[i].Close(); err != nil && first == nil {
 				first = err
 			}
 		}
 		return first
 	}
 	logger := newLogger("warn", false, os.Stderr)
-	for i, p := range peers {
-		cfg := node.DefaultConfig()
-		cfg.NodeID, cfg.Region, cfg.DataDir = p.ID, region, filepath.Join(dir, p.ID)
-		cfg.APIListen, cfg.InternalListen = apiAddrs[i], p.Addr
-		cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
-		cfg.Logger = logger
-		n, err := node.Start(cfg)
+	internal := map[string][]string{} // region → its nodes' internal addresses
+	port := 0
+	for _, r := range demoRegions {
+		var peers []replication.Peer
+		var apis []string
+		for i := 0; i < r.nodes; i++ {
+			peers = append(peers, replication.Peer{ID: fmt.Sprintf("%s-%d", r.code, i+1), Addr: pickAddr(8501 + port)})
+			apis = append(apis, pickAddr(8401+port))
+			port++
+			internal[r.code] = append(internal[r.code], peers[i].Addr)
+		}
+		for i, p := range peers {
+			cfg := node.DefaultConfig()
+			cfg.NodeID, cfg.Region, cfg.DataDir = p.ID, r.code, filepath.Join(dir, p.ID)
+			cfg.APIListen, cfg.InternalListen = apis[i], p.Addr
+			cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
+			if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
+				cfg.Parent = &tiers.ParentLink{Region: parent, Nodes: internal[string(parent)]}
+			}
+			cfg.Logger = logger
+			n, err := node.Start(cfg)
+			if err != nil {
+				stop()
+				return nil, nil, err
+			}
+			nodes = append(nodes, n)
+		}
+	}
+	d := &demoFile{}
+	d.Admin.Username, d.Admin.Password = "admin", password
+	first := map[string]string{} // region → API of its first node
+	for _, n := range nodes {
+		c := n.Config()
+		d.Nodes = append(d.Nodes, demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()})
+		if first[c.Region] == "" {
+			first[c.Region] = n.APIURL()
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	clients := map[string]*apiClient{}
+	for _, r := range demoRegions {
+		cl, err := login(ctx, first[r.code], "admin", password)
 		if err != nil {
 			stop()
 			return nil, nil, err
 		}
-		nodes = append(nodes, n)
+		clients[r.code] = cl
+		if len(r.code) != 6 {
+			continue
+		}
+		n := customers / 4
+		if r.code == "320722" {
+			n = customers - 3*(customers/4)
+		}
+		counts, err := loadSample(ctx, cl, r.code, r.name, n, months)
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("demo: loading %s: %w", r.code, err)
+		}
+		fmt.Fprintf(log, "%s %s: %s\n", r.code, r.name, counts)
 	}
-	d := &demoFile{}
-	d.Admin.Username, d.Admin.Password = "admin", password
-	for _, n := range nodes {
-		d.Nodes = append(d.Nodes, demoNode{Name: n.Config().NodeID, Region: region, Tier: n.Config().Tier, API: n.APIURL()})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cl, err := login(ctx, d.Nodes[0].API, "admin", password)
-	if err != nil {
+	if err := demoDirectives(ctx, clients); err != nil {
 		stop()
 		return nil, nil, err
 	}
-	start := time.Now()
-	counts, err := loadSample(ctx, cl, region, customers, months)
-	if err != nil {
-		stop()
-		return nil, nil, fmt.Errorf("demo: loading sample data: %w", err)
-	}
-	fmt.Fprintf(log, "loaded %s in %.1fs\n", counts, time.Since(start).Seconds())
+	fmt.Fprintf(log, "loaded in %.1fs\n", time.Since(start).Seconds())
+	trickle.Add(1)
+	go func() { defer trickle.Done(); runTrickle(clients, stopTrickle) }()
 	raw, _ := json.MarshalIndent(d, "", "  ")
 	tmp := filepath.Join(dir, "demo.json.tmp")
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
@@ -144,6 +206,42 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 		return nil, nil, err
 	}
 	return d, stop, nil
+}
+
+// demoDirectives writes a province notice, a city tariff and a province
+// class-threshold table; the downlinks carry them to the counties.
+func demoDirectives(ctx context.Context, cl map[string]*apiClient) error {
+	for _, d := range []struct {
+		region string
+		body   map[string]any
+	}{
+		{"32", map[string]any{"kind": "notice", "title": "关于做好迎峰度夏期间有序用电工作的通知", "body": map[string]any{"text": "各单位做好重要用户保供电工作"}}},
+		{"32", map[string]any{"kind": "class_thresholds", "title": "大客户分类标准（2026版）", "body": map[string]any{"annual_kwh": 1000000, "monthly_bill": 100000, "voltage_kv": 35}}},
+		{"3207", map[string]any{"kind": "tariff", "title": "连云港市分时电价执行细则", "body": map[string]any{"peak_factor": 1.6, "valley_factor": 0.4}}},
+	} {
+		if err := cl[d.region].do(ctx, "POST", "/api/v1/directives", d.body, nil); err != nil {
+			return fmt.Errorf("demo: directive at %s: %w", d.region, err)
+		}
+	}
+	return nil
+}
+
+// runTrickle keeps a light flow of new writes going at the counties: a new
+// customer, a visit or a payment every second or so, round-robin.
+func runTrickle(cl map[string]*apiClient, stop <-chan struct{}) {
+	counties := []string{"320722", "320723", "320803", "320804"}
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return
+		case <-time.After(time.Second):
+		}
+		region := counties[i%len(counties)]
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c := sample.Customer(mrand.New(mrand.NewPCG(uint64(i), 7)), region, 900000+i)
+		_ = cl[region].do(ctx, "POST", "/api/v1/customers", c, nil)
+		cancel()
+	}
 }
 
 // pickAddr answers 127.0.0.1:port when that port is free, else a free port.
@@ -160,9 +258,9 @@ func pickAddr(port int) string {
 }
 
 // loadSample generates a region's data and imports it through the API.
-func loadSample(ctx context.Context, cl *apiClient, region string, customers, months int) (string, error) {
+func loadSample(ctx context.Context, cl *apiClient, region, name string, customers, months int) (string, error) {
 	end := time.Now().UTC().AddDate(0, -1, 0)
-	data := sample.Generate(sample.Options{Region: region, RegionName: "东海县", Customers: customers, Months: months, End: end, Seed: 20261125})
+	data := sample.Generate(sample.Options{Region: region, RegionName: name, Customers: customers, Months: months, End: end, Seed: 20261125})
 	ids, err := cl.importAll(ctx, "customers", toAny(data.Customers))
 	if err != nil {
 		return "", err
