@@ -38,7 +38,7 @@ token_ttl: 8h
 		t.Fatalf("unknown key: %v", err)
 	}
 	for _, c := range []struct{ region, tier, want string }{
-		{"3207", "county", "does not fit"}, {"32072", "", "not a GB/T 2260"}, {"", "", "not a GB/T 2260"},
+		{"3207", "county", "does not fit"}, {"32072", "", "has 5 digits"}, {"", "", "region is empty"},
 	} {
 		cfg := cfg
 		cfg.Region, cfg.Tier = c.region, c.tier
@@ -55,5 +55,22 @@ func TestParsePeers(t *testing.T) {
 	}
 	if _, err := parsePeers("a127.0.0.1:1"); err == nil {
 		t.Fatal("accepted a peer without '='")
+	}
+}
+
+// TestExampleConfigs: the README's example hierarchy parses and validates.
+func TestExampleConfigs(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/hierarchy/*.yaml")
+	if len(files) != 5 {
+		t.Fatalf("found %d example configs, want 5", len(files))
+	}
+	for _, f := range files {
+		cfg, err := loadConfig(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
