@@ -43,11 +43,11 @@ func operations() []op {
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		one, w, r := singularOf(coll), writeRolesOf[coll], rolesToRead(coll)
-		filters := []string{"limit", "after", "consistency"}
+		filters := []string{"limit", "after", "consistency", "region", "scope"}
 		filters = append(filters, kind.Filters...)
 		ops = append(ops,
 			op{method: "GET", path: "/api/v1/" + coll, summary: "List " + coll + " (cursor pagination; filters on fields)", ok: 200, roles: r, query: filters},
-			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency"}},
+			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency", "region"}},
 			op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind)},
 			op{method: "DELETE", path: "/api/v1/" + coll + "/{id}", summary: "Delete a " + one, ok: 204, roles: w, query: []string{"version"}},
 		)

@@ -16,7 +16,7 @@ import (
 )
 
 // reserved query parameters of a list; every other one is a filter.
-var reserved = map[string]bool{"limit": true, "after": true, "consistency": true}
+var reserved = map[string]bool{"limit": true, "after": true, "consistency": true, "region": true, "scope": true}
 
 func (s *Server) list(kind *crm.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -39,6 +39,14 @@ func (s *Server) list(kind *crm.Kind) gin.HandlerFunc {
 			}
 			q.Filters[k] = v[0]
 		}
+		scoped := c.Query("region") != "" || c.Query("scope") != ""
+		if scoped {
+			region, subtree, ok := s.scopeOf(c)
+			if !ok {
+				return
+			}
+			q.Owner, q.Subtree = region, subtree
+		}
 		if !s.consistent(c) {
 			return
 		}
@@ -58,6 +66,12 @@ func (s *Server) list(kind *crm.Kind) gin.HandlerFunc {
 		buf.WriteString(`],"next":`)
 		nx, _ := json.Marshal(page.Next)
 		buf.Write(nx)
+		if scoped {
+			// How current this node's copy of each region in scope is.
+			buf.WriteString(`,"freshness":`)
+			fr, _ := json.Marshal(s.b.Freshness(q.Owner, q.Subtree))
+			buf.Write(fr)
+		}
 		buf.WriteByte('}')
 		c.Data(200, "application/json", buf.Bytes())
 	}
@@ -71,6 +85,17 @@ func (s *Server) get(kind *crm.Kind) gin.HandlerFunc {
 		raw, e := crm.Get(s.b.Reader(), kind.Name, c.Param("id"))
 		if e != nil {
 			fail(c, e)
+			return
+		}
+		owner := crm.RecordOwner(raw)
+		if region := c.Query("region"); region != "" && !crm.InRegion(owner, region) {
+			fail(c, &crm.Error{Code: crm.CodeNotFound, Field: "id", Owner: owner,
+				Message: fmt.Sprintf("%s %s is owned by region %s, not in region %s", kind.Name, c.Param("id"), owner, region)})
+			return
+		}
+		if u := who(c).User; !crm.InRegion(owner, u.Region) && !(kind.Name == "directives" && crm.DirectiveFor(raw, u.Region)) {
+			fail(c, &crm.Error{Code: codeForbidden, Field: "id", Owner: owner,
+				Message: fmt.Sprintf("user %s of region %s may not read records of region %s", u.Username, u.Region, owner)})
 			return
 		}
 		c.Data(200, "application/json", kind.Public(raw))

@@ -62,7 +62,7 @@ func (b *Bill) Validate() *Error {
 
 // Indexes implements Record.
 func (b *Bill) Indexes() []Index {
-	return []Index{{"customer_id", b.CustomerID}, {"period", b.Period}}
+	return []Index{{"customer_id", b.CustomerID}, {"period", b.Period}, {OwnerIndex, b.Owner}}
 }
 
 // Uniques implements Record: one bill per customer and month.

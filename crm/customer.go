@@ -127,7 +127,7 @@ func (c *Customer) Validate() *Error {
 
 // Indexes implements Record.
 func (c *Customer) Indexes() []Index {
-	idx := []Index{{"region", c.Region}, {"category", c.Category}, {"status", c.Status}, {"account_no", c.AccountNo}}
+	idx := append(make([]Index, 0, 6), Index{"region", c.Region}, Index{"category", c.Category}, Index{"status", c.Status}, Index{"account_no", c.AccountNo}, Index{OwnerIndex, c.Owner})
 	if c.Grid != "" {
 		idx = append(idx, Index{"grid", c.Grid})
 	}

@@ -62,7 +62,9 @@ func (d *Directive) Validate() *Error {
 }
 
 // Indexes implements Record.
-func (d *Directive) Indexes() []Index { return []Index{{"kind", d.Kind}, {"scope", d.Scope}} }
+func (d *Directive) Indexes() []Index {
+	return []Index{{"kind", d.Kind}, {"scope", d.Scope}, {OwnerIndex, d.Owner}}
+}
 
 // Uniques implements Record.
 func (d *Directive) Uniques() []Unique { return nil }

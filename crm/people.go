@@ -59,7 +59,7 @@ func (s *Staff) Validate() *Error {
 
 // Indexes implements Record.
 func (s *Staff) Indexes() []Index {
-	idx := []Index{{"region", s.Region}, {"role", s.Role}}
+	idx := []Index{{"region", s.Region}, {"role", s.Role}, {OwnerIndex, s.Owner}}
 	if s.Team != "" {
 		idx = append(idx, Index{"team", s.Team})
 	}
@@ -112,7 +112,9 @@ func (c *Contact) Validate() *Error {
 }
 
 // Indexes implements Record.
-func (c *Contact) Indexes() []Index { return []Index{{"customer_id", c.CustomerID}} }
+func (c *Contact) Indexes() []Index {
+	return []Index{{"customer_id", c.CustomerID}, {OwnerIndex, c.Owner}}
+}
 
 // Uniques implements Record.
 func (c *Contact) Uniques() []Unique { return nil }
@@ -167,7 +169,7 @@ func (i *Interaction) Validate() *Error {
 
 // Indexes implements Record.
 func (i *Interaction) Indexes() []Index {
-	idx := []Index{{"customer_id", i.CustomerID}, {"kind", i.Kind}}
+	idx := []Index{{"customer_id", i.CustomerID}, {"kind", i.Kind}, {OwnerIndex, i.Owner}}
 	if i.StaffID != "" {
 		idx = append(idx, Index{"staff_id", i.StaffID})
 	}

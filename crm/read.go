@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Get returns the stored JSON of one record.
@@ -29,8 +30,10 @@ func Get(r Reader, coll, id string) (json.RawMessage, *Error) {
 // Query selects records of one collection.
 type Query struct {
 	Filters map[string]string // JSON field → exact value
-	After   string            // cursor: the last id of the previous page
+	After   string            // cursor: the Next of the previous page
 	Limit   int               // page size; 0 means DefaultLimit
+	Owner   string            // only records owned by this region ("" = any)
+	Subtree bool              // with Owner: also records owned anywhere below it
 }
 
 // Page sizes.
@@ -69,8 +72,12 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			}
 		}
 	}
-	if q.After != "" && !kind.ValidID(q.After) {
+	afterID, afterOwner, _ := strings.Cut(q.After, "@")
+	if q.After != "" && (!kind.ValidID(afterID) || (afterOwner != "" && !ValidRegion(afterOwner))) {
 		return Page{}, invalid("after", "%q is not a cursor from a previous page", q.After)
+	}
+	if q.Owner != "" {
+		return listByOwner(r, kind, q, afterID, afterOwner)
 	}
 	indexed := ""
 	for _, f := range kind.Filters {
@@ -104,7 +111,7 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 		prefix := indexPrefix(coll, indexed, q.Filters[indexed])
 		start := prefix
 		if q.After != "" {
-			start = append(append([]byte(nil), prefix...), q.After+"\x00"...)
+			start = append(append([]byte(nil), prefix...), afterID+"\x00"...)
 		}
 		err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
 			id := string(k[len(prefix):])
@@ -125,7 +132,7 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 		prefix := recordPrefix(coll)
 		start := prefix
 		if q.After != "" {
-			start = append(recordKey(coll, q.After), 0)
+			start = append(recordKey(coll, afterID), 0)
 		}
 		err := r.Iterate(start, prefixEnd(prefix), func(_, v []byte) bool {
 			return take(v)
@@ -204,4 +211,66 @@ func (k *Kind) Public(raw json.RawMessage) json.RawMessage {
 	}
 	out, _ := json.Marshal(m)
 	return out
+}
+
+// listByOwner scans the owner index: one region's records, or with Subtree
+// every region whose code starts with the owner's (codes nest by prefix),
+// in (owner, id) order. Its cursor is "id@owner".
+func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Page, *Error) {
+	coll := kind.Name
+	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + q.Owner)
+	if !q.Subtree {
+		prefix = append(prefix, 0)
+	}
+	start := prefix
+	if afterID != "" {
+		if afterOwner == "" {
+			afterOwner = q.Owner
+		}
+		start = indexKey(coll, OwnerIndex, afterOwner, afterID+"\x00")
+	}
+	page := Page{Items: []json.RawMessage{}}
+	more := false
+	var lastOwner, lastID string
+	var scanErr error
+	err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
+		rest := string(k[len("x/"+coll+"/"+OwnerIndex+"/"):])
+		owner, id, ok := strings.Cut(rest, "\x00")
+		if !ok {
+			return true
+		}
+		raw, err := r.Get(recordKey(coll, id))
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		if raw == nil {
+			return true
+		}
+		ok, err = matches(raw, q.Filters, "")
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		if !ok {
+			return true
+		}
+		if len(page.Items) == q.Limit {
+			more = true
+			return false
+		}
+		page.Items = append(page.Items, bytes.Clone(raw))
+		lastOwner, lastID = owner, id
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return Page{}, AsError(err)
+	}
+	if more {
+		page.Next = lastID + "@" + lastOwner
+	}
+	return page, nil
 }

@@ -67,10 +67,8 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	return tx.Set([]byte(key), value)
 }
 
-// withOwner is a record's indexes plus its owner index.
-func withOwner(rec Record) []Index {
-	return append(rec.Indexes(), Index{OwnerIndex, rec.RecordMeta().Owner})
-}
+// withOwner is a record's indexes (every kind indexes its owner).
+func withOwner(rec Record) []Index { return rec.Indexes() }
 
 // RecordOwner reads the owner region from a stored record ("" if none).
 func RecordOwner(raw []byte) string {

@@ -58,7 +58,7 @@ func (u *User) Validate() *Error {
 
 // Indexes implements Record.
 func (u *User) Indexes() []Index {
-	return []Index{{"role", u.Role}, {"region", u.Region}, {"username", u.Username}}
+	return []Index{{"role", u.Role}, {"region", u.Region}, {"username", u.Username}, {OwnerIndex, u.Owner}}
 }
 
 // Uniques implements Record: usernames are unique in the region's state.

@@ -105,3 +105,89 @@ func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
 }
 
 func contains(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+func TestTiers_AccessByRegion(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "3208"}, {Code: "320722"}, {Code: "320723"}}})
+	ids := map[string][]string{}
+	for _, county := range []string{"320722", "320723"} {
+		cl := h.Region(county).Client(0)
+		for i := 0; i < 7; i++ {
+			st, body := cl.Do("POST", "/api/v1/customers", countyCustomer(county, fmt.Sprintf("A%s-%d", county, i)))
+			if st != 201 {
+				t.Fatalf("create: %d %s", st, body)
+			}
+			var r struct{ ID string }
+			json.Unmarshal(body, &r)
+			ids[county] = append(ids[county], r.ID)
+		}
+		h.WaitReplicated(county, "32", 10*time.Second)
+	}
+	user := func(region, name, role string) *testcluster.Client {
+		admin := h.Region(region).Client(0)
+		if st, body := admin.Do("POST", "/api/v1/users", map[string]any{"username": name, "role": role, "password": "pw-" + name + "-123"}); st != 201 {
+			t.Fatalf("create user %s: %d %s", name, st, body)
+		}
+		return testcluster.Login(t, h.Region(region).Node(0).APIURL(), name, "pw-"+name+"-123")
+	}
+	county, city, prov := user("320722", "lin", "agent"), user("3207", "zhao", "manager"), user("32", "qian", "analyst")
+	wantErr := func(cl *testcluster.Client, method, path string, body any, status int, code, owner string) {
+		t.Helper()
+		st, out := cl.Do(method, path, body)
+		var e struct {
+			Error struct{ Code, Field, Owner, Message string }
+		}
+		json.Unmarshal(out, &e)
+		if st != status || e.Error.Code != code || (owner != "" && e.Error.Owner != owner) || e.Error.Message == "" {
+			t.Errorf("%s %s: %d %s; want %d %s owner %q", method, path, st, out, status, code, owner)
+		}
+	}
+	// A county user reads no other county, on any list route or the summary.
+	for _, coll := range []string{"customers", "bills", "staff", "contacts", "interactions", "directives"} {
+		wantErr(county, "GET", "/api/v1/"+coll+"?region=320723", nil, 403, "forbidden", "320723")
+		wantErr(county, "GET", "/api/v1/"+coll+"?region=3207&scope=subtree", nil, 403, "forbidden", "3207")
+	}
+	wantErr(county, "GET", "/api/v1/stats/summary?region=320723", nil, 403, "forbidden", "320723")
+	if st, _ := county.Do("GET", "/api/v1/customers/"+ids["320723"][0], nil); st != 404 {
+		t.Errorf("county user got another county's customer: %d", st)
+	}
+	// A city user reads its subtree from the local replica...
+	count := func(cl *testcluster.Client, q string) (n int, fresh bool) {
+		after := ""
+		for {
+			st, body := cl.Do("GET", "/api/v1/customers?limit=3&"+q+after, nil)
+			if st != 200 {
+				t.Fatalf("list %s: %d %s", q, st, body)
+			}
+			var p struct {
+				Items     []json.RawMessage
+				Next      string
+				Freshness map[string]any
+			}
+			json.Unmarshal(body, &p)
+			n += len(p.Items)
+			fresh = len(p.Freshness) > 0
+			if p.Next == "" {
+				return n, fresh
+			}
+			after = "&after=" + p.Next
+		}
+	}
+	if n, fresh := count(city, "region=3207&scope=subtree"); n != 14 || !fresh {
+		t.Errorf("city subtree list: %d customers (freshness %v); want 14", n, fresh)
+	}
+	if n, _ := count(city, "region=320722"); n != 7 {
+		t.Errorf("city list of 320722: %d; want 7", n)
+	}
+	if n, _ := count(prov, "region=32&scope=subtree"); n != 14 {
+		t.Errorf("province subtree list: %d; want 14", n)
+	}
+	if st, body := city.Do("GET", "/api/v1/customers/"+ids["320722"][0]+"?region=320722", nil); st != 200 {
+		t.Errorf("city get of a county customer: %d %s", st, body)
+	}
+	wantErr(city, "GET", "/api/v1/customers?region=3208", nil, 403, "forbidden", "3208")
+	// ...and cannot write a county's record: the error names the owner.
+	wantErr(city, "PATCH", "/api/v1/customers/"+ids["320722"][0], map[string]any{"version": 1, "name": "改名"}, 403, "wrong_owner", "320722")
+	wantErr(city, "DELETE", "/api/v1/customers/"+ids["320722"][1], nil, 403, "wrong_owner", "320722")
+	wantErr(city, "POST", "/api/v1/customers", countyCustomer("320722", "FROM-CITY"), 403, "wrong_owner", "320722")
+	wantErr(prov, "POST", "/api/v1/customers", countyCustomer("320723", "FROM-PROV"), 403, "forbidden", "")
+}
