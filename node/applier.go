@@ -49,7 +49,7 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if e := activeActor(tx, &cmd); e != nil {
 			return mustJSON(crm.Result{Err: e})
 		}
-		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli()}
+		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli(), now: cmd.Time.UnixMilli()}
 		return mustJSON(crm.Apply(ct, &cmd))
 	case entryUplink, entryDownlink:
 		var b linkBatch
@@ -75,7 +75,7 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if err := json.Unmarshal(body, &c); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
-		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At}
+		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At, now: c.At}
 		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At})); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}

@@ -22,6 +22,7 @@ type changeTxn struct {
 	origin string // region where the change was made
 	oseq   uint64 // its sequence there; 0 for a change made here
 	time   int64  // commit time at the origin, Unix ms
+	now    int64  // when this region appends it, Unix ms (from the entry, not a clock)
 }
 
 func (t *changeTxn) Set(key, value []byte) error {
@@ -55,7 +56,7 @@ func (t *changeTxn) record(key, value []byte) error {
 		return err
 	}
 	if !bytes.HasPrefix(key, []byte("r/users/")) {
-		if _, err := replication.AppendChange(t.Txn, replication.Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Value: value, Time: t.time}); err != nil {
+		if _, err := replication.AppendChange(t.Txn, replication.Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Value: value, Time: t.time, Appended: t.now}); err != nil {
 			return err
 		}
 	}
@@ -71,6 +72,7 @@ type linkBatch struct {
 	From    uint64               `json:"from"`
 	To      uint64               `json:"to"`
 	Head    uint64               `json:"head,omitempty"` // the sender's feed head when it sent
+	At      int64                `json:"at,omitempty"`   // when the receiving node proposed it, Unix ms
 	Changes []replication.Change `json:"changes,omitempty"`
 	Resync  *resyncPart          `json:"resync,omitempty"`
 }
@@ -133,7 +135,7 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 		if c.Seq <= cur {
 			continue
 		}
-		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time}
+		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time, now: b.At}
 		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
 			panic(fmt.Sprintf("node: apply replica %s: %v", c.Key, err)) // checked above: only I/O fails here
 		}
@@ -227,7 +229,7 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 	}
 	for i := range r.Items {
 		c := &r.Items[i]
-		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time}
+		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time, now: b.At}
 		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
 			panic(fmt.Sprintf("node: resync %s: %v", c.Key, err))
 		}
@@ -262,7 +264,7 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 		return linkAnswer{Err: crm.AsError(err)}
 	}
 	for _, k := range stale {
-		ct := &changeTxn{Txn: tx, origin: crm.RecordOwner(nil), time: 0}
+		ct := &changeTxn{Txn: tx, now: b.At}
 		if raw, _ := tx.Get([]byte(k)); raw != nil {
 			ct.origin = crm.RecordOwner(raw)
 		}

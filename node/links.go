@@ -275,14 +275,35 @@ func (n *Node) enforceRetention() {
 	if !n.group.IsLeader() {
 		return
 	}
-	first, head, err := replication.FeedBounds(n.group.Reader())
-	keep := uint64(n.cfg.FeedRetention)
-	if err != nil || head < keep || head-keep < first {
+	r := n.group.Reader()
+	first, head, err := replication.FeedBounds(r)
+	if err != nil || head < first {
+		return
+	}
+	var upto uint64
+	if keep := uint64(n.cfg.FeedRetention); head > keep && head-keep >= first {
+		upto = head - keep // over the size bound
+	}
+	if age := n.cfg.FeedRetentionAge; age > 0 {
+		// Over the age bound: entries appended here longer ago than that
+		// (at most 100,000 a round; the next round takes the rest).
+		cutoff := time.Now().Add(-age).UnixMilli()
+		from := max(upto, first-1)
+		_ = r.Iterate(replication.FeedKey(from+1), replication.FeedKey(head+1), func(_, v []byte) bool {
+			var c replication.Change
+			if json.Unmarshal(v, &c) != nil || c.Appended >= cutoff || c.Seq-from > 100_000 {
+				return false
+			}
+			upto = c.Seq
+			return true
+		})
+	}
+	if upto < first {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: head - keep})
+	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
 }
 
 // resyncUp sends the parent a consistent snapshot of this region's subtree
@@ -394,6 +415,7 @@ func (l *links) runDownlink() {
 			b = linkBatch{Link: l.parent, Resync: ans.Resync}
 		}
 		if b.Resync != nil || b.To > cur {
+			b.At = time.Now().UnixMilli()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			a, err := n.proposeEntry(ctx, entryDownlink, b)
 			cancel()
@@ -425,7 +447,18 @@ func (n *Node) linkRoutes() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		resp, err := n.group.Propose(r.Context(), append([]byte{entryUplink}, body...))
+		var b linkBatch
+		if err := json.Unmarshal(body, &b); err != nil {
+			http.Error(w, "node: undecodable uplink batch: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		b.At = time.Now().UnixMilli()
+		data, err := encodeEntry(entryUplink, &b)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := n.group.Propose(r.Context(), data)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return

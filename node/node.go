@@ -52,6 +52,9 @@ type Config struct {
 	DownlinkPoll   time.Duration     `yaml:"downlink_poll"`   // how often the leader pulls directives; default 200ms
 	LinkBatch      int               `yaml:"link_batch"`      // changes per uplink/downlink batch; default 2000
 	FeedRetention  int               `yaml:"feed_retention"`  // feed entries kept beyond the parent's acknowledgement; default 1,000,000
+	// FeedRetentionAge drops feed entries appended longer ago than this even
+	// when the parent has not acknowledged them (it then resyncs); 0 = no age bound. Default 7 days.
+	FeedRetentionAge time.Duration `yaml:"feed_retention_age"`
 
 	// LinkDialer dials the parent's internal addresses (tests inject faults
 	// here; tunnels replace it). Default: plain TCP.
@@ -108,6 +111,9 @@ func (c *Config) Validate() error {
 	}
 	if c.FeedRetention <= 0 {
 		c.FeedRetention = 1_000_000
+	}
+	if c.FeedRetentionAge == 0 {
+		c.FeedRetentionAge = 7 * 24 * time.Hour
 	}
 	tc := tiers.Config{Region: tiers.RegionCode(c.Region), Tier: tiers.Tier(c.Tier), Parent: c.Parent}
 	if err := tc.Validate(); err != nil {

@@ -15,6 +15,9 @@ type Change struct {
 	Key    string          `json:"k"`           // state key, r/<collection>/<id>
 	Value  json.RawMessage `json:"v,omitempty"` // the record; nil for a delete
 	Time   int64           `json:"t"`           // commit time at the origin, Unix ms
+	// Appended is when this region appended the entry (Unix ms, stamped by
+	// the proposer, so every replica agrees); feed retention by age uses it.
+	Appended int64 `json:"a,omitempty"`
 }
 
 // Feed keys inside the state keyspace.
@@ -23,6 +26,9 @@ var (
 	feedHeadKey  = []byte("m/feed/head")  // last sequence written
 	feedFirstKey = []byte("m/feed/first") // first sequence still kept (head+1 when empty)
 )
+
+// FeedKey is the state key of feed entry seq.
+func FeedKey(seq uint64) []byte { return feedKey(seq) }
 
 func feedKey(seq uint64) []byte {
 	k := make([]byte, len(feedPrefix)+8)

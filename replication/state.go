@@ -85,3 +85,13 @@ func (t *Txn) Delete(key []byte) error { return t.b.Delete(stateKey(key), nil) }
 
 // SnapshotReader reads the state keyspace of a consistent Pebble snapshot.
 func SnapshotReader(s *pebble.Snapshot) StateReader { return StateReader{r: s} }
+
+// NewBatchTxn opens a Txn on a fresh indexed batch of st, for bulk loading
+// outside raft (benchmarks, restore tools). commit writes it without sync.
+func NewBatchTxn(st *store.Store) (tx *Txn, commit func() error) {
+	b := st.DB().NewIndexedBatch()
+	return newTxn(b), func() error { defer b.Close(); return b.Commit(pebble.NoSync) }
+}
+
+// StateReaderOf reads st's state keyspace as it is now.
+func StateReaderOf(st *store.Store) StateReader { return StateReader{r: st.DB()} }

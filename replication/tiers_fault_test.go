@@ -242,3 +242,25 @@ func TestTiers_LeaderKillsDuringUplink(t *testing.T) {
 	h.WaitReplicated("320722", "3207", 60*time.Second)
 	h.WaitReplicated("320722", "32", 60*time.Second)
 }
+
+// TestTiers_RetentionByAge: while the parent is away, feed entries older
+// than the age bound are dropped; the parent then resyncs and ends equal.
+func TestTiers_RetentionByAge(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}},
+		Node: func(c *node.Config) { c.FeedRetentionAge = 300 * time.Millisecond }})
+	county := h.Region("320722")
+	h.Faults.Cut("320722")
+	cl := county.Client(0)
+	for i := 0; i < 5; i++ {
+		if st, body := cl.Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("AGE-%d", i))); st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+	}
+	_, head, _ := replication.FeedBounds(county.Node(0).Group().Reader())
+	testcluster.WaitFor(t, 10*time.Second, "entries older than the age bound to be dropped", func() bool {
+		first, _, _ := replication.FeedBounds(county.Node(0).Group().Reader())
+		return first > head-3 // the canaries keep coming; the writes are gone
+	})
+	h.Faults.Heal("320722")
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+}

@@ -49,11 +49,9 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 		if opts.Nodes == 0 {
 			opts.Nodes = 1
 		}
-		if p := string(tiers.RegionCode(s.Code).Parent()); p != "" {
-			parent, ok := h.Regions[p]
-			if !ok {
-				t.Fatalf("testcluster: region %s has no parent %s in the hierarchy", s.Code, p)
-			}
+		// A region whose parent is not in the hierarchy is a root.
+		if parent, ok := h.Regions[string(tiers.RegionCode(s.Code).Parent())]; ok {
+			p := parent.Region()
 			opts.Parent = &tiers.ParentLink{Region: tiers.RegionCode(p), Nodes: parent.InternalAddrs()}
 			opts.LinkDialer = h.Faults.Dialer(s.Code)
 		}
