@@ -35,13 +35,19 @@ demo: build
 	@rm -rf "$(DEMO_DIR)"
 	bin/gridcrm demo --dir "$(DEMO_DIR)"
 
-# Benchmarks: the raft log store (Pebble vs raft-boltdb, hashicorp/raft/bench)
-# and the HTTP API on a 3-node region. Figures go to bench/out/.
+# Benchmarks (not part of `make test`): figures go to bench/out/.
+#  - BenchmarkStore: hashicorp/raft's store benchmarks, Pebble log store vs raft-boltdb
+#  - BenchmarkAPI: a 3-node region through the HTTP API (sequential, 32 clients, bulk import)
+#  - BenchmarkPropose: the same region below HTTP (raft + group commit + FSMs)
+#  - BenchmarkRollupLag, BenchmarkCatchUp, BenchmarkSummary: the tiers
 bench: deps
 	@mkdir -p bench/out
 	$(GO) install golang.org/x/perf/cmd/benchstat@latest
 	$(GO) test -run '^$$' -bench 'BenchmarkStore' -benchmem -count 5 ./store/ | tee bench/out/store.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkAPI' -benchtime 1x -count 1 -timeout 30m ./api/ | tee bench/out/api.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkPropose' -benchtime 20000x -count 1 -timeout 30m ./node/ | tee bench/out/propose.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 

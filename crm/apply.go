@@ -65,7 +65,7 @@ func Apply(tx Txn, cmd *Command) Result {
 	return res
 }
 
-func apply(tx Txn, cmd *Command) Result {
+func apply(tx *overlay, cmd *Command) Result {
 	if cmd.Op == OpInitSys {
 		return initSys(tx, cmd)
 	}
@@ -94,7 +94,7 @@ func apply(tx Txn, cmd *Command) Result {
 	return Result{Err: &Error{Code: CodeInvalid, Field: "op", Message: fmt.Sprintf("unknown operation %q", cmd.Op)}}
 }
 
-func initSys(tx Txn, cmd *Command) Result {
+func initSys(tx *overlay, cmd *Command) Result {
 	key := []byte("m/sys/" + cmd.ID)
 	cur, err := tx.Get(key)
 	if err != nil {
@@ -103,7 +103,7 @@ func initSys(tx Txn, cmd *Command) Result {
 	if cur != nil {
 		return Result{Record: cur}
 	}
-	if err := tx.Set(key, cmd.Body); err != nil {
+	if err := tx.Set(key, bytes.Clone(cmd.Body)); err != nil {
 		return Result{Err: AsError(err)}
 	}
 	return Result{Record: cmd.Body}
@@ -112,7 +112,7 @@ func initSys(tx Txn, cmd *Command) Result {
 // System reads a system value set by OpInitSys; nil if unset.
 func System(r Reader, name string) ([]byte, error) { return r.Get([]byte("m/sys/" + name)) }
 
-func create(tx Txn, kind *Kind, id string, body []byte, cmd *Command) (json.RawMessage, *Error) {
+func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json.RawMessage, *Error) {
 	if !kind.ValidID(id) {
 		return nil, invalid("id", "%q is not a valid %s id", id, singular(kind.Name))
 	}
@@ -125,7 +125,7 @@ func create(tx Txn, kind *Kind, id string, body []byte, cmd *Command) (json.RawM
 	if kind.Regional {
 		defaultRegion(rec, cmd.Region)
 	}
-	cur, gerr := tx.Get(recordKey(kind.Name, id))
+	cur, gerr := tx.Get(tx.recordKey(kind.Name, id))
 	if gerr != nil {
 		return nil, AsError(gerr)
 	}
@@ -151,7 +151,7 @@ func create(tx Txn, kind *Kind, id string, body []byte, cmd *Command) (json.RawM
 // metadata matches.
 func replayOf(stored []byte, rec Record) bool {
 	var m Meta
-	if json.Unmarshal(stored, &m) != nil {
+	if unmarshal(stored, &m) != nil {
 		return false
 	}
 	want := rec.RecordMeta()
@@ -161,12 +161,12 @@ func replayOf(stored []byte, rec Record) bool {
 	if m.Version > 1 {
 		return true
 	}
-	raw, err := json.Marshal(rec)
+	raw, err := marshalRecord(rec)
 	return err == nil && bytes.Equal(raw, stored)
 }
 
-func update(tx Txn, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
-	raw, err := tx.Get(recordKey(kind.Name, cmd.ID))
+func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
+	raw, err := tx.Get(tx.recordKey(kind.Name, cmd.ID))
 	if err != nil {
 		return nil, AsError(err)
 	}
@@ -213,8 +213,8 @@ func update(tx Txn, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 	return write(tx, kind, rec, old)
 }
 
-func remove(tx Txn, kind *Kind, cmd *Command) *Error {
-	raw, err := tx.Get(recordKey(kind.Name, cmd.ID))
+func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
+	raw, err := tx.Get(tx.recordKey(kind.Name, cmd.ID))
 	if err != nil {
 		return AsError(err)
 	}
@@ -243,19 +243,19 @@ func remove(tx Txn, kind *Kind, cmd *Command) *Error {
 		}
 	}
 	for _, ix := range old.Indexes() {
-		if err := tx.Delete(indexKey(kind.Name, ix.Field, ix.Value, cmd.ID)); err != nil {
+		if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, cmd.ID)); err != nil {
 			return AsError(err)
 		}
 	}
 	for _, u := range old.Uniques() {
-		if err := tx.Delete(uniqueKey(kind.Name, u.Name, u.Scope, u.Value)); err != nil {
+		if err := tx.Delete(tx.uniqueKey(kind.Name, u.Name, u.Scope, u.Value)); err != nil {
 			return AsError(err)
 		}
 	}
-	return AsError(tx.Delete(recordKey(kind.Name, cmd.ID)))
+	return AsError(tx.Delete(tx.recordKey(kind.Name, cmd.ID)))
 }
 
-func importRows(tx Txn, kind *Kind, cmd *Command) Result {
+func importRows(tx *overlay, kind *Kind, cmd *Command) Result {
 	if len(cmd.Rows) == 0 {
 		return Result{Err: invalid("rows", "no rows to import")}
 	}
@@ -265,6 +265,7 @@ func importRows(tx Txn, kind *Kind, cmd *Command) Result {
 	if len(cmd.IDs) != len(cmd.Rows) {
 		return Result{Err: invalid("ids", "%d ids for %d rows", len(cmd.IDs), len(cmd.Rows))}
 	}
+	tx.reserve(8 * len(cmd.Rows)) // a row writes its record, its uniques and its indexes
 	var rowErrs []RowError
 	seen := make(map[string]int, len(cmd.IDs))
 	for i, id := range cmd.IDs {
@@ -292,7 +293,7 @@ func importRows(tx Txn, kind *Kind, cmd *Command) Result {
 
 // check validates rec against its fields and against the state: uniques,
 // references and ownership. old is the stored version on update, else nil.
-func check(tx Txn, kind *Kind, rec, old Record, region string) *Error {
+func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if e := rec.Validate(); e != nil {
 		return e
 	}
@@ -314,7 +315,7 @@ func check(tx Txn, kind *Kind, rec, old Record, region string) *Error {
 		if slices.Contains(oldU, u) {
 			continue
 		}
-		cur, err := tx.Get(uniqueKey(kind.Name, u.Name, u.Scope, u.Value))
+		cur, err := tx.Get(tx.uniqueKey(kind.Name, u.Name, u.Scope, u.Value))
 		if err != nil {
 			return AsError(err)
 		}
@@ -323,7 +324,7 @@ func check(tx Txn, kind *Kind, rec, old Record, region string) *Error {
 		}
 	}
 	for _, ref := range rec.Refs() {
-		raw, err := tx.Get(recordKey(ref.Collection, ref.ID))
+		raw, err := tx.Get(tx.recordKey(ref.Collection, ref.ID))
 		if err != nil {
 			return AsError(err)
 		}
@@ -331,7 +332,7 @@ func check(tx Txn, kind *Kind, rec, old Record, region string) *Error {
 			return &Error{Code: CodeReference, Field: ref.Field, Message: fmt.Sprintf("no %s with id %q", singular(ref.Collection), ref.ID)}
 		}
 		var m Meta
-		if err := json.Unmarshal(raw, &m); err != nil {
+		if err := unmarshal(raw, &m); err != nil {
 			return AsError(err)
 		}
 		if m.Owner != region {
@@ -342,35 +343,35 @@ func check(tx Txn, kind *Kind, rec, old Record, region string) *Error {
 	return nil
 }
 
-func write(tx Txn, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
+func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 	id := rec.RecordMeta().ID
 	if old != nil {
 		for _, ix := range old.Indexes() {
-			if err := tx.Delete(indexKey(kind.Name, ix.Field, ix.Value, id)); err != nil {
+			if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, id)); err != nil {
 				return nil, AsError(err)
 			}
 		}
 		for _, u := range old.Uniques() {
-			if err := tx.Delete(uniqueKey(kind.Name, u.Name, u.Scope, u.Value)); err != nil {
+			if err := tx.Delete(tx.uniqueKey(kind.Name, u.Name, u.Scope, u.Value)); err != nil {
 				return nil, AsError(err)
 			}
 		}
 	}
 	for _, ix := range rec.Indexes() {
-		if err := tx.Set(indexKey(kind.Name, ix.Field, ix.Value, id), nil); err != nil {
+		if err := tx.Set(tx.indexKey(kind.Name, ix.Field, ix.Value, id), nil); err != nil {
 			return nil, AsError(err)
 		}
 	}
 	for _, u := range rec.Uniques() {
-		if err := tx.Set(uniqueKey(kind.Name, u.Name, u.Scope, u.Value), []byte(id)); err != nil {
+		if err := tx.Set(tx.uniqueKey(kind.Name, u.Name, u.Scope, u.Value), tx.cat(id)); err != nil {
 			return nil, AsError(err)
 		}
 	}
-	raw, err := json.Marshal(rec)
+	raw, err := tx.marshal(rec)
 	if err != nil {
 		return nil, AsError(err)
 	}
-	if err := tx.Set(recordKey(kind.Name, id), raw); err != nil {
+	if err := tx.Set(tx.recordKey(kind.Name, id), raw); err != nil {
 		return nil, AsError(err)
 	}
 	return raw, nil
@@ -443,8 +444,13 @@ func mergePatch(stored, patch []byte) ([]byte, *Error) {
 }
 
 // DecodeStrict decodes one JSON object into v, refusing unknown fields, type
-// mismatches and trailing data with an error that names the field.
+// mismatches and trailing data with an error that names the field. A new
+// record of a registered kind is decoded by the record codec (codec.go)
+// when it can; anything else, and every error, is encoding/json's.
 func DecodeStrict(data []byte, v any) *Error {
+	if decodeFast(data, v, false) {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -460,7 +466,13 @@ func DecodeStrict(data []byte, v any) *Error {
 	return nil
 }
 
-func unmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
+// unmarshal is json.Unmarshal(raw, v) for v a new record or Meta.
+func unmarshal(raw []byte, v any) error {
+	if decodeFast(raw, v, true) {
+		return nil
+	}
+	return json.Unmarshal(raw, v)
+}
 
 // jsonError turns a encoding/json error into a field-level *Error.
 func jsonError(err error) *Error {

@@ -68,6 +68,7 @@ var Kinds = map[string]*Kind{}
 
 func register(k *Kind) {
 	k.fields = jsonFields(k.New())
+	registerCodec(k.New())
 	Kinds[k.Name] = k
 }
 
@@ -109,10 +110,19 @@ func (k *Kind) ValidID(id string) bool {
 	if !strings.HasPrefix(id, k.IDPrefix+"_") || len(id) != len(k.IDPrefix)+27 {
 		return false
 	}
-	for _, c := range id[len(k.IDPrefix)+1:] {
-		if !strings.ContainsRune(crockfordAlphabet, c) {
+	for i := len(k.IDPrefix) + 1; i < len(id); i++ {
+		if !inCrockford[id[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// inCrockford[c] reports whether byte c is in crockfordAlphabet (no byte of
+// a multi-byte UTF-8 sequence is).
+var inCrockford = func() (t [256]bool) {
+	for i := range len(crockfordAlphabet) {
+		t[crockfordAlphabet[i]] = true
+	}
+	return t
+}()

@@ -2,6 +2,9 @@ package crm
 
 import (
 	"bytes"
+	"encoding/json"
+	"hash/maphash"
+	"slices"
 	"sort"
 )
 
@@ -29,16 +32,50 @@ type Txn interface {
 // leaves nothing behind: Apply flushes it only on success. Iterate passes
 // through to the underlying Reader and does not see buffered writes; Apply
 // code reads with Get only.
+//
+// The overlay owns the keys and values it is given (Apply builds them fresh
+// for it, most in the overlay's arena), so it does not copy them; it hands
+// them to the base on flush and never reuses their memory.
 type overlay struct {
 	base   Txn
-	writes map[string][]byte // nil value = delete
-	order  []string
+	seed   maphash.Seed
+	heads  map[uint64]int32 // hash of a key → 1 + index in writes of the last write with that hash
+	writes []bufferedWrite
+	arena  []byte // the current arena chunk: len is what was handed out
+	chunk  int    // size of the next chunk
 }
 
-func newOverlay(base Txn) *overlay { return &overlay{base: base, writes: map[string][]byte{}} }
+type bufferedWrite struct {
+	key, value []byte // value nil = delete
+	next       int32  // 1 + index of the previous write with the same key hash, or 0
+}
+
+func newOverlay(base Txn) *overlay {
+	return &overlay{base: base, seed: maphash.MakeSeed(), heads: make(map[uint64]int32, 8),
+		writes: make([]bufferedWrite, 0, 8), chunk: 2 << 10}
+}
+
+// reserve makes room for n more writes.
+func (o *overlay) reserve(n int) {
+	if len(o.writes) == 0 && n > len(o.heads) {
+		o.heads = make(map[uint64]int32, n)
+		o.writes = make([]bufferedWrite, 0, n)
+	}
+}
+
+// find answers the index in o.writes of key's write, or -1.
+func (o *overlay) find(key []byte, h uint64) int {
+	for i := o.heads[h] - 1; i >= 0; i = o.writes[i].next - 1 {
+		if bytes.Equal(o.writes[i].key, key) {
+			return int(i)
+		}
+	}
+	return -1
+}
 
 func (o *overlay) Get(key []byte) ([]byte, error) {
-	if v, ok := o.writes[string(key)]; ok {
+	if i := o.find(key, maphash.Bytes(o.seed, key)); i >= 0 {
+		v := o.writes[i].value
 		if v == nil {
 			return nil, nil
 		}
@@ -51,43 +88,109 @@ func (o *overlay) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error 
 	return o.base.Iterate(lower, upper, fn)
 }
 
+// put buffers a write of value (nil = delete) to key. Both are the
+// overlay's from now on.
+func (o *overlay) put(key, value []byte) {
+	h := maphash.Bytes(o.seed, key)
+	if i := o.find(key, h); i >= 0 {
+		o.writes[i].value = value
+		return
+	}
+	o.writes = append(o.writes, bufferedWrite{key: key, value: value, next: o.heads[h]})
+	o.heads[h] = int32(len(o.writes))
+}
+
 func (o *overlay) Set(key, value []byte) error {
-	k := string(key)
-	if _, ok := o.writes[k]; !ok {
-		o.order = append(o.order, k)
+	if value == nil {
+		value = []byte{}
 	}
-	o.writes[k] = bytes.Clone(value)
-	if o.writes[k] == nil {
-		o.writes[k] = []byte{}
-	}
+	o.put(key, value)
 	return nil
 }
 
 func (o *overlay) Delete(key []byte) error {
-	k := string(key)
-	if _, ok := o.writes[k]; !ok {
-		o.order = append(o.order, k)
-	}
-	o.writes[k] = nil
+	o.put(key, nil)
 	return nil
 }
 
 // flush writes the buffered mutations to the base in key order.
 func (o *overlay) flush() error {
-	sort.Strings(o.order)
-	for _, k := range o.order {
-		v := o.writes[k]
+	order := make([]int32, len(o.writes))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(o.writes[a].key, o.writes[b].key) })
+	for _, i := range order {
+		w := &o.writes[i]
 		var err error
-		if v == nil {
-			err = o.base.Delete([]byte(k))
+		if w.value == nil {
+			err = o.base.Delete(w.key)
 		} else {
-			err = o.base.Set([]byte(k), v)
+			err = o.base.Set(w.key, w.value)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// alloc answers n bytes of the arena: memory the overlay hands out once and
+// never reuses.
+func (o *overlay) alloc(n int) []byte {
+	o.room(n)
+	l := len(o.arena)
+	o.arena = o.arena[:l+n]
+	return o.arena[l : l+n : l+n]
+}
+
+// room makes sure that the arena has n bytes free.
+func (o *overlay) room(n int) {
+	if cap(o.arena)-len(o.arena) < n {
+		o.arena = make([]byte, 0, max(n, o.chunk))
+		o.chunk = min(2*o.chunk, 64<<10)
+	}
+}
+
+// cat answers the concatenation of parts in the arena.
+func (o *overlay) cat(parts ...string) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := o.alloc(n)[:0]
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return b
+}
+
+// marshal is json.Marshal(rec), in the arena when it fits.
+func (o *overlay) marshal(rec Record) ([]byte, error) {
+	if c, p := codecFor(rec); c != nil {
+		o.room(1 << 10) // most records fit
+		l := len(o.arena)
+		if b, ok := c.appendJSON(o.arena[l:l], p); ok {
+			if len(b) > cap(o.arena)-l {
+				return b, nil // append moved it out of the arena
+			}
+			o.arena = o.arena[:l+len(b)]
+			return b[:len(b):len(b)], nil
+		}
+	}
+	return json.Marshal(rec)
+}
+
+// The keys of keys.go, built in the arena.
+
+func (o *overlay) recordKey(coll, id string) []byte { return o.cat("r/", coll, "/", id) }
+
+func (o *overlay) uniqueKey(coll, name, scope, value string) []byte {
+	return o.cat("u/", coll, "/", name, "/", scope, "\x00", value)
+}
+
+func (o *overlay) indexKey(coll, field, value, id string) []byte {
+	return o.cat("x/", coll, "/", field, "/", cleanNUL(value), "\x00", id)
 }
 
 // MemTxn is an in-memory Txn for tests and tools. Not safe for concurrent use.

@@ -3,19 +3,96 @@ package crm
 import (
 	"math"
 	"reflect"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 )
 
+// The field patterns. They are matched by hand, not by package regexp,
+// which cost more than all the rest of a record's validation; each comment
+// gives the regular expression a matcher implements exactly (Go syntax: $
+// is the end of the text), and the tests check them against it.
 var (
-	accountNoRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,31}$`)
-	regionRe    = regexp.MustCompile(`^[1-9][0-9](?:(?:0[1-9]|[1-9][0-9])(?:0[1-9]|[1-9][0-9])?)?$`) // 2, 4 or 6 digits; no 00 city or county part
-	periodRe    = regexp.MustCompile(`^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$`)
-	phoneRe     = regexp.MustCompile(`^\+?[0-9][0-9 -]{4,19}$`)
-	usernameRe  = regexp.MustCompile(`^[a-z][a-z0-9_.-]{1,31}$`)
+	accountNoRe = matcher(matchAccountNo) // ^[A-Za-z0-9][A-Za-z0-9-]{0,31}$
+	regionRe    = matcher(matchRegion)    // ^[1-9][0-9](?:(?:0[1-9]|[1-9][0-9])(?:0[1-9]|[1-9][0-9])?)?$: 2, 4 or 6 digits; no 00 city or county part
+	periodRe    = matcher(matchPeriod)    // ^(19|20)[0-9]{2}-(0[1-9]|1[0-2])$
+	phoneRe     = matcher(matchPhone)     // ^\+?[0-9][0-9 -]{4,19}$
+	usernameRe  = matcher(matchUsername)  // ^[a-z][a-z0-9_.-]{1,31}$
 )
+
+// A matcher reports whether a whole string has a pattern.
+type matcher func(string) bool
+
+// MatchString reports whether s has the pattern, as regexp.MatchString does
+// for the anchored expression.
+func (m matcher) MatchString(s string) bool { return m(s) }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+
+func isAlnum(c byte) bool { return isDigit(c) || isLower(c) || 'A' <= c && c <= 'Z' }
+
+func matchAccountNo(s string) bool {
+	if len(s) < 1 || len(s) > 32 || !isAlnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isAlnum(s[i]) && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func matchRegion(s string) bool {
+	if len(s) != 2 && len(s) != 4 && len(s) != 6 || s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	for i := 2; i < len(s); i += 2 {
+		if s[i] == '0' && s[i+1] == '0' {
+			return false
+		}
+	}
+	return true
+}
+
+func matchPeriod(s string) bool {
+	return len(s) == 7 && (s[:2] == "19" || s[:2] == "20") && isDigit(s[2]) && isDigit(s[3]) && s[4] == '-' &&
+		(s[5] == '0' && '1' <= s[6] && s[6] <= '9' || s[5] == '1' && '0' <= s[6] && s[6] <= '2')
+}
+
+func matchPhone(s string) bool {
+	if s != "" && s[0] == '+' {
+		s = s[1:]
+	}
+	if len(s) < 5 || len(s) > 20 || !isDigit(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !isDigit(s[i]) && s[i] != ' ' && s[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func matchUsername(s string) bool {
+	if len(s) < 2 || len(s) > 32 || !isLower(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !isLower(c) && !isDigit(c) && c != '_' && c != '.' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // ValidRegion reports whether code is a GB/T 2260 province (2 digits), city
 // (4) or county (6) code.

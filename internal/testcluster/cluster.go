@@ -37,6 +37,9 @@ type Opts struct {
 	LinkDialer replication.Dialer
 	// Node changes each node's config before start.
 	Node func(*node.Config)
+	// Canary is the heartbeat period; default: an hour for a lone region
+	// (so WaitConverged sees a quiet state), 200ms in a hierarchy.
+	Canary time.Duration
 }
 
 // Cluster is one region of in-process nodes.
@@ -84,7 +87,10 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", internal
 	cfg.AdminPassword = AdminPassword
 	cfg.Parent, cfg.LinkDialer = c.opts.Parent, c.opts.LinkDialer
-	cfg.CanaryInterval = 200 * time.Millisecond
+	cfg.CanaryInterval = c.opts.Canary
+	if cfg.CanaryInterval == 0 {
+		cfg.CanaryInterval = time.Hour
+	}
 	cfg.DownlinkPoll = 50 * time.Millisecond
 	cfg.Raft.HeartbeatTimeout = 500 * time.Millisecond
 	cfg.Raft.ElectionTimeout = 500 * time.Millisecond

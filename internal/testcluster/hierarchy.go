@@ -45,7 +45,7 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 		return len(specs[i].Code) < len(specs[j].Code) || (len(specs[i].Code) == len(specs[j].Code) && specs[i].Code < specs[j].Code)
 	})
 	for _, s := range specs {
-		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node}
+		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond}
 		if opts.Nodes == 0 {
 			opts.Nodes = 1
 		}
