@@ -2,7 +2,6 @@ package crm
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"math"
 	"sort"
 	"strings"
@@ -66,13 +65,13 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 		switch coll {
 		case "customers":
 			var c Customer
-			if json.Unmarshal(raw, &c) != nil {
+			if unmarshal(raw, &c) != nil {
 				return "", nil
 			}
 			return c.Owner, customerMetrics(&c)
 		default:
 			var b Bill
-			if json.Unmarshal(raw, &b) != nil {
+			if unmarshal(raw, &b) != nil {
 				return "", nil
 			}
 			return b.Owner, billMetrics(&b)

@@ -44,7 +44,7 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	}
 	if old != nil {
 		rec := kind.New()
-		if json.Unmarshal(old, rec) == nil {
+		if unmarshal(old, rec) == nil {
 			for _, ix := range withOwner(rec) {
 				if err := tx.Delete(indexKey(coll, ix.Field, ix.Value, id)); err != nil {
 					return err
@@ -56,7 +56,7 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 		return tx.Delete([]byte(key))
 	}
 	rec := kind.New()
-	if err := json.Unmarshal(value, rec); err != nil {
+	if err := unmarshal(value, rec); err != nil {
 		return invalid("value", "replica of %s is not a %s: %v", key, singular(coll), err)
 	}
 	for _, ix := range withOwner(rec) {
@@ -82,3 +82,13 @@ func RecordOwner(raw []byte) string {
 // InRegion reports whether region is code or inside code's subtree (GB/T
 // 2260 codes nest by prefix).
 func InRegion(region, code string) bool { return code != "" && strings.HasPrefix(region, code) }
+
+// ValidRecord reports whether raw decodes as a record of collection coll
+// (true for collections this version does not know).
+func ValidRecord(coll string, raw []byte) error {
+	kind := Kinds[coll]
+	if kind == nil || raw == nil {
+		return nil
+	}
+	return unmarshal(raw, kind.New())
+}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
@@ -50,12 +51,21 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 			return mustJSON(crm.Result{Err: e})
 		}
 		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli(), now: cmd.Time.UnixMilli()}
-		return mustJSON(crm.Apply(ct, &cmd))
+		res := crm.Apply(ct, &cmd)
+		if err := ct.flush(); err != nil {
+			panic(fmt.Sprintf("node: aggregates: %v", err)) // the batch is broken: only I/O fails here
+		}
+		return mustJSON(res)
 	case entryUplink, entryDownlink:
+		if len(body) < 8 {
+			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: "short link entry"}})
+		}
 		var b linkBatch
-		if err := json.Unmarshal(body, &b); err != nil {
+		b.At = int64(binary.BigEndian.Uint64(body[:8]))
+		if err := json.Unmarshal(body[8:], &b); err != nil {
 			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: fmt.Sprintf("undecodable link batch: %v", err)}})
 		}
+		b.At = int64(binary.BigEndian.Uint64(body[:8])) // the proposer's stamp wins over any in the JSON
 		dir := "up"
 		if data[0] == entryDownlink {
 			dir = "down"
@@ -79,6 +89,7 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At})); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
+		_ = ct.flush()
 		return mustJSON(linkAnswer{})
 	}
 	return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"gridcrm/crm"
@@ -23,6 +24,27 @@ type changeTxn struct {
 	oseq   uint64 // its sequence there; 0 for a change made here
 	time   int64  // commit time at the origin, Unix ms
 	now    int64  // when this region appends it, Unix ms (from the entry, not a clock)
+
+	deltas map[[2]string]float64 // aggregate changes, summed; written by flush
+}
+
+// flush writes the summed aggregate changes (once per command or batch,
+// not once per record).
+func (t *changeTxn) flush() error {
+	if len(t.deltas) == 0 {
+		return nil
+	}
+	ds := make([]crm.Delta, 0, len(t.deltas))
+	for k, v := range t.deltas {
+		if v != 0 {
+			ds = append(ds, crm.Delta{Region: k[0], Metric: k[1], Value: v})
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { // deterministic write order
+		return ds[i].Region < ds[j].Region || (ds[i].Region == ds[j].Region && ds[i].Metric < ds[j].Metric)
+	})
+	t.deltas = nil
+	return crm.ApplyDeltas(t.Txn, ds)
 }
 
 func (t *changeTxn) Set(key, value []byte) error {
@@ -60,7 +82,13 @@ func (t *changeTxn) record(key, value []byte) error {
 			return err
 		}
 	}
-	return crm.ApplyDeltas(t.Txn, crm.AggregateDeltas(string(key), old, value))
+	for _, d := range crm.AggregateDeltas(string(key), old, value) {
+		if t.deltas == nil {
+			t.deltas = map[[2]string]float64{}
+		}
+		t.deltas[[2]string{d.Region, d.Metric}] += d.Value
+	}
+	return nil
 }
 
 // linkBatch is a batch of changes crossing a link: an uplink batch from a
@@ -72,7 +100,7 @@ type linkBatch struct {
 	From    uint64               `json:"from"`
 	To      uint64               `json:"to"`
 	Head    uint64               `json:"head,omitempty"` // the sender's feed head when it sent
-	At      int64                `json:"at,omitempty"`   // when the receiving node proposed it, Unix ms
+	At      int64                `json:"-"`              // when the receiving node proposed it, Unix ms (carried before the JSON; see linkEntry)
 	Changes []replication.Change `json:"changes,omitempty"`
 	Resync  *resyncPart          `json:"resync,omitempty"`
 }
@@ -130,16 +158,20 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 		}
 	}
 	fresh := map[string]freshness{}
+	ct := &changeTxn{Txn: tx, now: b.At}
 	for i := range b.Changes {
 		c := &b.Changes[i]
 		if c.Seq <= cur {
 			continue
 		}
-		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time, now: b.At}
+		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
 		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
 			panic(fmt.Sprintf("node: apply replica %s: %v", c.Key, err)) // checked above: only I/O fails here
 		}
 		fresh[c.Origin] = freshness{AppliedSeq: c.OSeq, Time: c.Time}
+	}
+	if err := ct.flush(); err != nil {
+		return linkAnswer{Err: crm.AsError(err)}
 	}
 	for origin, f := range fresh {
 		raw, _ := json.Marshal(f)
@@ -192,8 +224,8 @@ func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Erro
 			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries directives from above only, not %s from %s", c.Key, c.Origin)}
 		}
 	}
-	if kind := crm.Kinds[coll]; kind != nil && c.Value != nil {
-		if err := json.Unmarshal(c.Value, kind.New()); err != nil {
+	if c.Value != nil {
+		if err := crm.ValidRecord(coll, c.Value); err != nil {
 			return &crm.Error{Code: crm.CodeInvalid, Field: "value", Message: fmt.Sprintf("%s is not a valid %s record: %v", c.Key, coll, err)}
 		}
 	}
@@ -227,9 +259,15 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 			return linkAnswer{Acked: cur, Err: e}
 		}
 	}
+	ct := &changeTxn{Txn: tx, now: b.At}
+	defer func() {
+		if err := ct.flush(); err != nil {
+			panic(fmt.Sprintf("node: resync aggregates: %v", err))
+		}
+	}()
 	for i := range r.Items {
 		c := &r.Items[i]
-		ct := &changeTxn{Txn: tx, origin: c.Origin, oseq: c.OSeq, time: c.Time, now: b.At}
+		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
 		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
 			panic(fmt.Sprintf("node: resync %s: %v", c.Key, err))
 		}
@@ -264,7 +302,6 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 		return linkAnswer{Err: crm.AsError(err)}
 	}
 	for _, k := range stale {
-		ct := &changeTxn{Txn: tx, now: b.At}
 		if raw, _ := tx.Get([]byte(k)); raw != nil {
 			ct.origin = crm.RecordOwner(raw)
 		}

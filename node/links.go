@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -131,6 +132,30 @@ func (n *Node) proposeEntry(ctx context.Context, kind byte, v any) (linkAnswer, 
 		return linkAnswer{}, err
 	}
 	return a, nil
+}
+
+// linkEntry is a link batch as a raft entry: the type byte, the time the
+// receiving node proposed it (8 bytes, Unix ms: when the changes are
+// appended to this region's feed), then the batch's JSON as it arrived, so
+// a large batch is decoded once, by the FSM.
+func linkEntry(kind byte, at time.Time, batchJSON []byte) []byte {
+	out := make([]byte, 9, 9+len(batchJSON))
+	out[0] = kind
+	binary.BigEndian.PutUint64(out[1:9], uint64(at.UnixMilli()))
+	return append(out, batchJSON...)
+}
+
+func (n *Node) proposeLink(ctx context.Context, kind byte, b linkBatch) (linkAnswer, error) {
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return linkAnswer{}, err
+	}
+	resp, err := n.group.Propose(ctx, linkEntry(kind, time.Now(), raw))
+	if err != nil {
+		return linkAnswer{}, err
+	}
+	var a linkAnswer
+	return a, json.Unmarshal(resp, &a)
 }
 
 // runCanary writes this region's heartbeat record while this node leads.
@@ -415,9 +440,8 @@ func (l *links) runDownlink() {
 			b = linkBatch{Link: l.parent, Resync: ans.Resync}
 		}
 		if b.Resync != nil || b.To > cur {
-			b.At = time.Now().UnixMilli()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			a, err := n.proposeEntry(ctx, entryDownlink, b)
+			a, err := n.proposeLink(ctx, entryDownlink, b)
 			cancel()
 			if err == nil && a.Err != nil && a.Err.Code != "gap" {
 				err = a.Err
@@ -447,18 +471,7 @@ func (n *Node) linkRoutes() {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		var b linkBatch
-		if err := json.Unmarshal(body, &b); err != nil {
-			http.Error(w, "node: undecodable uplink batch: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		b.At = time.Now().UnixMilli()
-		data, err := encodeEntry(entryUplink, &b)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		resp, err := n.group.Propose(r.Context(), data)
+		resp, err := n.group.Propose(r.Context(), linkEntry(entryUplink, time.Now(), body))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // Change is one entry of a region's change feed: a record written or
@@ -62,19 +63,19 @@ func PutUint(t *Txn, key string, v uint64) error { return putUint(t, []byte(key)
 // AppendChange adds c to the feed in tx and answers its sequence. OSeq
 // defaults to the new sequence (a change made here).
 func AppendChange(t *Txn, c Change) (uint64, error) {
-	head, err := getUint(t, feedHeadKey)
-	if err != nil {
-		return 0, err
+	if !t.feedKnown {
+		head, err := getUint(t, feedHeadKey)
+		if err != nil {
+			return 0, err
+		}
+		t.feedHead, t.feedKnown = head, true
 	}
+	head := t.feedHead
 	c.Seq = head + 1
 	if c.OSeq == 0 {
 		c.OSeq = c.Seq
 	}
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return 0, err
-	}
-	if err := t.Set(feedKey(c.Seq), raw); err != nil {
+	if err := t.Set(feedKey(c.Seq), appendChange(nil, &c)); err != nil {
 		return 0, err
 	}
 	if head == 0 {
@@ -84,6 +85,7 @@ func AppendChange(t *Txn, c Change) (uint64, error) {
 			}
 		}
 	}
+	t.feedHead = c.Seq
 	return c.Seq, putUint(t, feedHeadKey, c.Seq)
 }
 
@@ -146,4 +148,43 @@ func PruneFeed(t *Txn, upto uint64) error {
 		return err
 	}
 	return putUint(t, feedFirstKey, upto+1)
+}
+
+// appendChange encodes c as json.Marshal would, without re-validating
+// Value: it was produced by this process's own encoder (or checked when it
+// arrived), so it is valid, compact JSON.
+func appendChange(b []byte, c *Change) []byte {
+	b = append(b, `{"s":`...)
+	b = strconv.AppendUint(b, c.Seq, 10)
+	b = append(b, `,"o":`...)
+	b = appendString(b, c.Origin)
+	b = append(b, `,"os":`...)
+	b = strconv.AppendUint(b, c.OSeq, 10)
+	b = append(b, `,"k":`...)
+	b = appendString(b, c.Key)
+	if len(c.Value) > 0 {
+		b = append(b, `,"v":`...)
+		b = append(b, c.Value...)
+	}
+	b = append(b, `,"t":`...)
+	b = strconv.AppendInt(b, c.Time, 10)
+	if c.Appended != 0 {
+		b = append(b, `,"a":`...)
+		b = strconv.AppendInt(b, c.Appended, 10)
+	}
+	return append(b, '}')
+}
+
+// appendString quotes s for JSON; keys and region codes are plain ASCII,
+// anything else goes through encoding/json.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -73,6 +73,9 @@ func (s StateReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) err
 type Txn struct {
 	StateReader
 	b *pebble.Batch
+
+	feedHead  uint64 // cached feed head; valid when feedKnown
+	feedKnown bool
 }
 
 func newTxn(b *pebble.Batch) *Txn { return &Txn{StateReader: StateReader{r: b}, b: b} }
