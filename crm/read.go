@@ -86,27 +86,8 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			break
 		}
 	}
-	page := Page{Items: []json.RawMessage{}}
-	var scanErr error
-	more := false
-	// take adds raw when it matches; it answers false to stop the scan, once
-	// a match beyond a full page proves there is a next page.
-	take := func(raw []byte) bool {
-		ok, err := matches(raw, q.Filters, indexed)
-		if err != nil {
-			scanErr = err
-			return false
-		}
-		if !ok {
-			return true
-		}
-		if len(page.Items) == q.Limit {
-			more = true
-			return false
-		}
-		page.Items = append(page.Items, bytes.Clone(raw))
-		return true
-	}
+	pg := &pager{page: Page{Items: []json.RawMessage{}}, limit: q.Limit, filters: q.Filters, skip: indexed}
+	take := pg.take
 	if indexed != "" {
 		prefix := indexPrefix(coll, indexed, q.Filters[indexed])
 		start := prefix
@@ -117,7 +98,7 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			id := string(k[len(prefix):])
 			raw, err := r.Get(recordKey(coll, id))
 			if err != nil {
-				scanErr = err
+				pg.err = err
 				return false
 			}
 			if raw == nil {
@@ -141,11 +122,11 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			return Page{}, AsError(err)
 		}
 	}
-	if scanErr != nil {
-		return Page{}, AsError(scanErr)
+	if pg.err != nil {
+		return Page{}, AsError(pg.err)
 	}
-	page.Next = ""
-	if more && len(page.Items) > 0 {
+	page := pg.page
+	if pg.more && len(page.Items) > 0 {
 		var m Meta
 		if err := json.Unmarshal(page.Items[len(page.Items)-1], &m); err != nil {
 			return Page{}, AsError(err)
@@ -229,10 +210,8 @@ func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Pag
 		}
 		start = indexKey(coll, OwnerIndex, afterOwner, afterID+"\x00")
 	}
-	page := Page{Items: []json.RawMessage{}}
-	more := false
+	pg := &pager{page: Page{Items: []json.RawMessage{}}, limit: q.Limit, filters: q.Filters}
 	var lastOwner, lastID string
-	var scanErr error
 	err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
 		rest := string(k[len("x/"+coll+"/"+OwnerIndex+"/"):])
 		owner, id, ok := strings.Cut(rest, "\x00")
@@ -241,36 +220,58 @@ func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Pag
 		}
 		raw, err := r.Get(recordKey(coll, id))
 		if err != nil {
-			scanErr = err
+			pg.err = err
 			return false
 		}
 		if raw == nil {
 			return true
 		}
-		ok, err = matches(raw, q.Filters, "")
-		if err != nil {
-			scanErr = err
-			return false
+		n := len(pg.page.Items)
+		more := pg.take(raw)
+		if len(pg.page.Items) > n {
+			lastOwner, lastID = owner, id
 		}
-		if !ok {
-			return true
-		}
-		if len(page.Items) == q.Limit {
-			more = true
-			return false
-		}
-		page.Items = append(page.Items, bytes.Clone(raw))
-		lastOwner, lastID = owner, id
-		return true
+		return more
 	})
 	if err == nil {
-		err = scanErr
+		err = pg.err
 	}
 	if err != nil {
 		return Page{}, AsError(err)
 	}
-	if more {
+	page := pg.page
+	if pg.more {
 		page.Next = lastID + "@" + lastOwner
 	}
 	return page, nil
+}
+
+// pager fills one page: it keeps records that match the filters (but the
+// one an index already selected), and stops at the first match beyond a
+// full page, which proves there is a next one.
+type pager struct {
+	page    Page
+	limit   int
+	filters map[string]string
+	skip    string // filter already applied by the index scanned
+	more    bool   // a match beyond the page exists
+	err     error
+}
+
+// take answers false to stop the scan.
+func (p *pager) take(raw []byte) bool {
+	ok, err := matches(raw, p.filters, p.skip)
+	if err != nil {
+		p.err = err
+		return false
+	}
+	if !ok {
+		return true
+	}
+	if len(p.page.Items) == p.limit {
+		p.more = true
+		return false
+	}
+	p.page.Items = append(p.page.Items, bytes.Clone(raw))
+	return true
 }
