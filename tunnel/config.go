@@ -1,0 +1,172 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"gridcrm/tiers"
+)
+
+// Mode selects the Tunnel implementation.
+type Mode string
+
+// The three modes.
+const (
+	ModeNetstack Mode = "netstack" // wireguard-go with a gVisor netstack in the process; no privileges
+	ModeTUN      Mode = "tun"      // wireguard-go on /dev/net/tun (not implemented yet)
+	ModeKernel   Mode = "kernel"   // a kernel WireGuard link (detected; not implemented yet)
+)
+
+// Config is one node's tunnel. Build it with DefaultConfig and set the
+// node's own fields; Validate before use.
+type Config struct {
+	Mode           Mode             // default ModeNetstack
+	DeviceName     string           // interface and UAPI socket name, 1..15 of [A-Za-z0-9_.=+-]; default "gridcrm0"; unique per machine
+	PrivateKeyFile string           // required; mode 0600, written by GenerateKey or `wg genkey`
+	ListenAddr     string           // UDP endpoint "ip:port" bound to that address only; default "0.0.0.0:51820"; port 0 picks one
+	Prefix         netip.Prefix     // overlay prefix, IPv6, at most /80; default DefaultPrefix
+	Region         tiers.RegionCode // this node's region; required
+	Index          int              // this node's index in its region, 1..MaxNodeIndex; required
+	MTU            int              // device MTU; default 1420
+	Keepalive      time.Duration    // persistent keepalive to every peer, whole seconds; default 25s; 0 turns it off
+	NoUAPI         bool             // default false: expose /var/run/wireguard/DeviceName.sock for wgctrl and `wg show`
+	Peers          []PeerConfig     // the peers; the topology (tiers) decides who they are
+}
+
+// PeerConfig is one peer of this node.
+type PeerConfig struct {
+	PublicKey string           // base64, as `wg pubkey` prints it; required
+	Endpoint  string           // UDP "host:port"; "" if the peer always connects first
+	Region    tiers.RegionCode // the peer's region; required
+	Index     int              // the peer's node index; required
+}
+
+// DefaultConfig returns a Config with every default filled in and the
+// node's own fields (key file, region, index, peers) empty.
+func DefaultConfig() Config {
+	return Config{
+		Mode:       ModeNetstack,
+		DeviceName: "gridcrm0",
+		ListenAddr: "0.0.0.0:51820",
+		Prefix:     DefaultPrefix,
+		MTU:        1420,
+		Keepalive:  25 * time.Second,
+	}
+}
+
+// Addr returns this node's overlay address, or an error if Prefix, Region
+// or Index is invalid.
+func (c *Config) Addr() (netip.Addr, error) { return OverlayAddr(c.Prefix, c.Region, c.Index) }
+
+// Validate checks c and returns every problem found, joined, each wrapping
+// ErrInvalidConfig and naming the field or peer: an unknown mode, a bad
+// device name, a missing, unreadable, world-readable or malformed key file,
+// a listen address that is not "ip:port", a bad prefix, region or index, and
+// for peers: a malformed key, a key listed twice, a peer that is this node
+// (same key or same address), two peers with the same overlay address, and
+// a malformed endpoint.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...)))
+	}
+	switch c.Mode {
+	case ModeNetstack, ModeTUN, ModeKernel:
+	default:
+		bad("mode %q is not one of netstack, tun, kernel", c.Mode)
+	}
+	if !validDeviceName(c.DeviceName) {
+		bad("device name %q: want 1 to 15 characters of A-Z a-z 0-9 _ . = + -", c.DeviceName)
+	}
+	var selfPub string
+	if k, err := LoadKey(c.PrivateKeyFile); err != nil {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrInvalidConfig, err))
+	} else {
+		selfPub = k.PublicKey().String()
+	}
+	if ap, err := netip.ParseAddrPort(c.ListenAddr); err != nil {
+		bad("listen address %q: want the UDP \"ip:port\" to bind, e.g. 10.1.2.3:51820", c.ListenAddr)
+	} else if ap.Addr().Zone() != "" {
+		bad("listen address %q: zones are not supported", c.ListenAddr)
+	}
+	if c.MTU < 1280 || c.MTU > 65535 {
+		bad("mtu %d: want 1280..65535 (IPv6 needs at least 1280)", c.MTU)
+	}
+	if c.Keepalive < 0 || c.Keepalive%time.Second != 0 || c.Keepalive > 65535*time.Second {
+		bad("keepalive %s: want whole seconds, 0 to 65535s", c.Keepalive)
+	}
+	self, selfErr := c.Addr()
+	if selfErr != nil {
+		bad("this node (region %s, index %d): %s", c.Region, c.Index, selfErr.Error())
+	}
+	keys := map[string]int{}
+	addrs := map[netip.Addr]int{}
+	for i, p := range c.Peers {
+		name := fmt.Sprintf("peer %d (region %s, index %d)", i+1, p.Region, p.Index)
+		k, err := ParsePublicKey(p.PublicKey)
+		if err != nil {
+			bad("%s: %s", name, err.Error())
+		} else {
+			pub := k.String()
+			if j, dup := keys[pub]; dup {
+				bad("%s: public key %s is also peer %d's", name, pub, j+1)
+			} else {
+				keys[pub] = i
+			}
+			if pub == selfPub {
+				bad("%s: public key %s is this node's own key", name, pub)
+			}
+		}
+		a, err := OverlayAddr(c.Prefix, p.Region, p.Index)
+		if err != nil {
+			bad("%s: %s", name, err.Error())
+		} else {
+			if j, dup := addrs[a]; dup {
+				bad("%s: overlay address %s overlaps peer %d's (same region and index)", name, a, j+1)
+			} else {
+				addrs[a] = i
+			}
+			if selfErr == nil && a == self {
+				bad("%s: overlay address %s is this node's own (same region and index)", name, a)
+			}
+		}
+		if p.Endpoint != "" {
+			if msg := endpointProblem(p.Endpoint); msg != "" {
+				bad("%s: endpoint %q: %s", name, p.Endpoint, msg)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// endpointProblem says what is wrong with a peer endpoint "host:port".
+func endpointProblem(s string) string {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return "want \"host:port\", e.g. 203.0.113.7:51820"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return "port must be 1..65535"
+	}
+	return ""
+}
+
+// validDeviceName reports whether s is usable as an interface and socket name.
+func validDeviceName(s string) bool {
+	if len(s) < 1 || len(s) > 15 || s == "." || s == ".." {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '_' || r == '.' || r == '=' || r == '+' || r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
