@@ -20,7 +20,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(nodeCmd(), demoCmd(), versionCmd())
+	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), versionCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridcrm:", err)
 		os.Exit(1)

@@ -74,3 +74,23 @@ func TestExampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+func TestKeygen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "node.key")
+	c := keygenCmd()
+	var out strings.Builder
+	c.SetOut(&out)
+	c.SetArgs([]string{"--out", path})
+	if err := c.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 || len(strings.TrimSpace(out.String())) != 44 {
+		t.Fatalf("key file %v (mode %v), public key %q", err, fi.Mode(), out.String())
+	}
+	c = keygenCmd()
+	c.SetArgs([]string{"--out", path})
+	if err := c.Execute(); err == nil {
+		t.Fatal("keygen overwrote an existing key file")
+	}
+}
