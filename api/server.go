@@ -36,6 +36,8 @@ type Backend interface {
 	// SyncStatus lists this node's links: to its parent (up, down) and from
 	// each child region it has heard from.
 	SyncStatus() []LinkStatus
+	// TunnelPeers describes the WireGuard peers of this node (nil without a tunnel).
+	TunnelPeers() []TunnelPeer
 	// Freshness says how current this node's copy of each region in scope is.
 	Freshness(region string, subtree bool) map[string]Freshness
 	// AddVoter and RemoveServer change the region's membership.
@@ -67,6 +69,16 @@ type LinkStatus struct {
 	LastContact time.Time `json:"last_contact"` // last successful exchange
 	Resyncs     uint64    `json:"resyncs"`
 	LastError   string    `json:"last_error,omitempty"`
+}
+
+// TunnelPeer is one WireGuard peer of this node.
+type TunnelPeer struct {
+	PublicKey           string   `json:"public_key"`
+	Addr                string   `json:"addr"`                       // the peer's overlay address
+	Endpoint            string   `json:"endpoint"`                   // its UDP endpoint as last seen
+	HandshakeAgeSeconds *float64 `json:"last_handshake_age_seconds"` // null before the first handshake
+	RxBytes             int64    `json:"rx_bytes"`
+	TxBytes             int64    `json:"tx_bytes"`
 }
 
 // Freshness is how current a node's copy of one region is.
@@ -255,7 +267,11 @@ func (s *Server) syncStatus(c *gin.Context) {
 	if links == nil {
 		links = []LinkStatus{}
 	}
-	c.JSON(200, gin.H{"region": s.cfg.Region, "node": s.cfg.NodeID, "links": links})
+	peers := s.b.TunnelPeers()
+	if peers == nil {
+		peers = []TunnelPeer{}
+	}
+	c.JSON(200, gin.H{"region": s.cfg.Region, "node": s.cfg.NodeID, "links": links, "tunnel_peers": peers})
 }
 
 // scopeOf reads ?region= and ?scope= (region or subtree) and checks that

@@ -8,6 +8,7 @@ type linkCollector struct {
 	n *Node
 
 	acked, head, lagEntries, lagSeconds, resyncs, up *prometheus.Desc
+	handshakeAge, rxBytes, txBytes                   *prometheus.Desc
 }
 
 func newLinkCollector(n *Node) *linkCollector {
@@ -16,17 +17,20 @@ func newLinkCollector(n *Node) *linkCollector {
 		return prometheus.NewDesc("gridcrm_link_"+name, help, []string{"peer", "direction"}, l)
 	}
 	return &linkCollector{n: n,
-		acked:      d("acked_seq", "The receiver's cursor on the sender's change feed."),
-		head:       d("head_seq", "The sender's change-feed head, as last known."),
-		lagEntries: d("lag_entries", "Feed entries the receiver has not applied yet."),
-		lagSeconds: d("lag_seconds", "Age of the newest data the receiver holds from the sender (canary-based for child links)."),
-		resyncs:    d("resyncs_total", "Snapshot resyncs of the link."),
-		up:         d("up", "1 when the link's last exchange succeeded (or it is idle on a follower), else 0."),
+		acked:        d("acked_seq", "The receiver's cursor on the sender's change feed."),
+		head:         d("head_seq", "The sender's change-feed head, as last known."),
+		lagEntries:   d("lag_entries", "Feed entries the receiver has not applied yet."),
+		lagSeconds:   d("lag_seconds", "Age of the newest data the receiver holds from the sender (canary-based for child links)."),
+		resyncs:      d("resyncs_total", "Snapshot resyncs of the link."),
+		up:           d("up", "1 when the link's last exchange succeeded (or it is idle on a follower), else 0."),
+		handshakeAge: prometheus.NewDesc("gridcrm_tunnel_peer_last_handshake_age_seconds", "Seconds since the last WireGuard handshake with the peer.", []string{"peer_key", "peer_addr"}, l),
+		rxBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_receive_bytes_total", "Bytes received from the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
+		txBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_transmit_bytes_total", "Bytes sent to the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
 	}
 }
 
 func (c *linkCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up} {
+	for _, d := range []*prometheus.Desc{c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up, c.handshakeAge, c.rxBytes, c.txBytes} {
 		ch <- d
 	}
 }
@@ -44,5 +48,13 @@ func (c *linkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, lv...)
 		ch <- prometheus.MustNewConstMetric(c.resyncs, prometheus.CounterValue, float64(s.Resyncs), lv...)
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, lv...)
+	}
+	for _, p := range c.n.TunnelPeers() {
+		lv := []string{p.PublicKey, p.Addr}
+		if p.HandshakeAgeSeconds != nil {
+			ch <- prometheus.MustNewConstMetric(c.handshakeAge, prometheus.GaugeValue, *p.HandshakeAgeSeconds, lv...)
+		}
+		ch <- prometheus.MustNewConstMetric(c.rxBytes, prometheus.CounterValue, float64(p.RxBytes), lv...)
+		ch <- prometheus.MustNewConstMetric(c.txBytes, prometheus.CounterValue, float64(p.TxBytes), lv...)
 	}
 }

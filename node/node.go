@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"gridcrm/replication"
 	"gridcrm/store"
 	"gridcrm/tiers"
+	"gridcrm/tunnel"
 )
 
 // Tiers.
@@ -56,8 +58,15 @@ type Config struct {
 	// when the parent has not acknowledged them (it then resyncs); 0 = no age bound. Default 7 days.
 	FeedRetentionAge time.Duration `yaml:"feed_retention_age"`
 
+	// Tunnel, when set, brings up this node's WireGuard device: the internal
+	// endpoints also listen on its overlay address (port TunnelPort), and the
+	// links to the parent dial through it, so parent.nodes name overlay
+	// addresses. Intra-region raft stays on internal_listen.
+	Tunnel     *tunnel.Config `yaml:"tunnel"`
+	TunnelPort int            `yaml:"tunnel_port"` // default: internal_listen's port
+
 	// LinkDialer dials the parent's internal addresses (tests inject faults
-	// here; tunnels replace it). Default: plain TCP.
+	// here). Default: through the tunnel when there is one, else plain TCP.
 	LinkDialer replication.Dialer `yaml:"-"`
 
 	Raft   replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
@@ -132,6 +141,7 @@ type Node struct {
 	api   *api.Server
 	ops   *ops.Registry
 	links *links
+	tun   tunnel.Tunnel
 
 	adv       string // internal address others dial
 	apiLn     net.Listener
@@ -206,6 +216,29 @@ func Start(cfg Config) (*Node, error) {
 		n.metricsSv = &http.Server{Handler: n.ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.metricsSv.Serve(n.metricsLn) }()
+	}
+	if cfg.Tunnel != nil {
+		if n.tun, err = tunnel.New(*cfg.Tunnel); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		if err = n.tun.Up(); err != nil {
+			return nil, fmt.Errorf("node: tunnel: %w", err)
+		}
+		port := cfg.TunnelPort
+		if port == 0 {
+			_, p, _ := net.SplitHostPort(iln.Addr().String())
+			port, _ = strconv.Atoi(p)
+		}
+		tln, err := n.tun.Listen(port)
+		if err != nil {
+			return nil, fmt.Errorf("node: listen on the tunnel: %w", err)
+		}
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); _ = n.mux.ServeListener(tln) }()
+		if n.cfg.LinkDialer == nil {
+			t := n.tun
+			n.cfg.LinkDialer = func(ctx context.Context, addr string) (net.Conn, error) { return t.Dial(ctx, addr) }
+		}
 	}
 	n.links = newLinks(n)
 	n.linkRoutes()
@@ -372,6 +405,9 @@ func (n *Node) Close() error {
 		if n.mux != nil {
 			_ = n.mux.Close()
 		}
+		if n.tun != nil {
+			_ = n.tun.Close()
+		}
 		n.wg.Wait()
 		if n.st != nil {
 			errs = append(errs, n.st.Close())
@@ -386,3 +422,28 @@ func parentRegion(c Config) string {
 	}
 	return string(c.Parent.Region)
 }
+
+// TunnelPeers answers the WireGuard peers' state (nil without a tunnel).
+func (n *Node) TunnelPeers() []api.TunnelPeer {
+	if n.tun == nil {
+		return nil
+	}
+	ps, err := n.tun.Peers()
+	if err != nil {
+		return nil
+	}
+	now := time.Now()
+	out := make([]api.TunnelPeer, 0, len(ps))
+	for _, p := range ps {
+		tp := api.TunnelPeer{PublicKey: p.PublicKey, Addr: p.Addr.String(), Endpoint: p.Endpoint, RxBytes: p.RxBytes, TxBytes: p.TxBytes}
+		if !p.LastHandshake.IsZero() {
+			age := now.Sub(p.LastHandshake).Seconds()
+			tp.HandshakeAgeSeconds = &age
+		}
+		out = append(out, tp)
+	}
+	return out
+}
+
+// Tunnel exposes the node's WireGuard device (nil without one).
+func (n *Node) Tunnel() tunnel.Tunnel { return n.tun }

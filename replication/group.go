@@ -437,7 +437,7 @@ func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
 		timeout = time.Until(dl)
 	}
 	f := g.raft.Apply(data, timeout)
-	if err := f.Error(); err != nil {
+	if err := g.wait(f); err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			return nil, ErrNotLeader // not accepted: safe to retry
@@ -454,6 +454,21 @@ func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
 	}
 	resp, _ := f.Response().([]byte)
 	return resp, nil
+}
+
+// wait answers f's outcome, or ErrClosed once the group stops: raft never
+// answers a future still queued for a leader that was shut down, and Close
+// must not wait for it. (The goroutine left waiting on such a future ends
+// with the process.)
+func (g *Group) wait(f raft.ApplyFuture) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-g.stop:
+		return ErrClosed
+	}
 }
 
 // forward posts data to the leader's internal endpoint. A 421 answer means

@@ -48,9 +48,14 @@ func (m *Mux) Handle(k byte) net.Listener {
 
 // Serve accepts connections until Close, reading each one's kind byte with a
 // deadline so that a silent peer cannot hold the accept loop.
-func (m *Mux) Serve() error {
+func (m *Mux) Serve() error { return m.ServeListener(m.ln) }
+
+// ServeListener routes the connections of another listener too (a tunnel's
+// address serving the same internal endpoints). Close stops it; the caller
+// closes ln.
+func (m *Mux) ServeListener(ln net.Listener) error {
 	for {
-		c, err := m.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			select {
 			case <-m.done:

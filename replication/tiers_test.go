@@ -3,6 +3,7 @@ package replication_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,50 @@ func TestTiers_AccessByRegion(t *testing.T) {
 	wantErr(city, "DELETE", "/api/v1/customers/"+ids["320722"][1], nil, 403, "wrong_owner", "320722")
 	wantErr(city, "POST", "/api/v1/customers", countyCustomer("320722", "FROM-CITY"), 403, "wrong_owner", "320722")
 	wantErr(prov, "POST", "/api/v1/customers", countyCustomer("320723", "FROM-PROV"), 403, "forbidden", "")
+}
+
+// TestTiers_ThroughTunnels: every inter-tier link runs through netstack
+// WireGuard tunnels (the links dial the parent's overlay addresses, which
+// exist only inside the tunnels); a county whose key its city does not know
+// replicates nothing.
+func TestTiers_ThroughTunnels(t *testing.T) {
+	if _, err := os.Stat("/var/run/wireguard"); err != nil && os.MkdirAll("/var/run/wireguard", 0o755) != nil {
+		t.Skip("cannot create /var/run/wireguard for the tunnels' UAPI sockets (needs root)")
+	}
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Tunnels: true, WrongKey: "320723",
+		Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}, {Code: "320723"}}})
+	for _, county := range []string{"320722", "320723"} {
+		if st, body := h.Region(county).Client(0).Do("POST", "/api/v1/customers", countyCustomer(county, "TUN-"+county)); st != 201 {
+			t.Fatalf("create at %s: %d %s", county, st, body)
+		}
+	}
+	h.WaitReplicated("320722", "32", 20*time.Second)
+	if st, body := h.Region("32").Client(0).Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "经隧道下发"}); st != 201 {
+		t.Fatalf("directive: %d %s", st, body)
+	}
+	testcluster.WaitFor(t, 20*time.Second, "the directive through the tunnels", func() bool { return dirs(t, h, "320722") == 1 })
+	// The county's tunnel carried it: handshake done, bytes both ways.
+	st, body := h.Region("320722").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	var status struct {
+		TunnelPeers []struct {
+			HandshakeAge *float64 `json:"last_handshake_age_seconds"`
+			RxBytes      int64    `json:"rx_bytes"`
+			TxBytes      int64    `json:"tx_bytes"`
+		} `json:"tunnel_peers"`
+	}
+	json.Unmarshal(body, &status)
+	if st != 200 || len(status.TunnelPeers) != 1 || status.TunnelPeers[0].HandshakeAge == nil || status.TunnelPeers[0].RxBytes == 0 || status.TunnelPeers[0].TxBytes == 0 {
+		t.Fatalf("county tunnel peers: %d %s", st, body)
+	}
+	// The county with the wrong key: nothing of it reaches the city.
+	time.Sleep(2 * time.Second) // give a wrong handshake time to (not) happen
+	if got := testcluster.Records(t, h.Region("3207").Node(0), "320723"); len(got) != 0 {
+		t.Fatalf("the city holds %d records of the county with a wrong key", len(got))
+	}
+	st, body = h.Region("320723").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	status.TunnelPeers = nil
+	json.Unmarshal(body, &status)
+	if st != 200 || contains(body, `"state":"up"`) || len(status.TunnelPeers) != 1 || status.TunnelPeers[0].HandshakeAge != nil || status.TunnelPeers[0].RxBytes != 0 {
+		t.Fatalf("the wrong-key county: no handshake, nothing received, link not up; got %d %s", st, body)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"gridcrm/node"
 	"gridcrm/replication"
 	"gridcrm/tiers"
+	"gridcrm/tunnel"
 )
 
 // AdminPassword is the bootstrap admin's password in every test cluster.
@@ -37,6 +38,10 @@ type Opts struct {
 	LinkDialer replication.Dialer
 	// Node changes each node's config before start.
 	Node func(*node.Config)
+	// InternalAddrs fixes the nodes' internal addresses (default: free ports).
+	InternalAddrs []string
+	// Tunnel gives node i (0-based) a WireGuard tunnel config, or nil.
+	Tunnel func(i int) *tunnel.Config
 	// Canary is the heartbeat period; default: an hour for a lone region
 	// (so WaitConverged sees a quiet state), 200ms in a hierarchy.
 	Canary time.Duration
@@ -63,13 +68,19 @@ func New(t testing.TB, o Opts) *Cluster {
 	c := &Cluster{t: t, opts: o}
 	base := t.TempDir()
 	var peers []replication.Peer
-	for _, a := range reserve(t, o.Nodes) {
+	addrs := o.InternalAddrs
+	if addrs == nil {
+		addrs = reserve(t, o.Nodes)
+	}
+	for _, a := range addrs {
 		peers = append(peers, replication.Peer{ID: fmt.Sprintf("n%d", len(peers)+1), Addr: a})
 	}
 	for i, p := range peers {
 		cfg := c.config(base, p.ID, p.Addr)
 		cfg.Bootstrap, cfg.Peers = true, peers
-		_ = i
+		if o.Tunnel != nil {
+			cfg.Tunnel = o.Tunnel(i)
+		}
 		c.cfgs = append(c.cfgs, cfg)
 	}
 	for i := range c.cfgs {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 	"gridcrm/node"
 	"gridcrm/replication"
 	"gridcrm/tiers"
+	"gridcrm/tunnel"
 )
 
 // RegionSpec is one region of a hierarchy.
@@ -25,6 +29,25 @@ type RegionSpec struct {
 type HierarchyOpts struct {
 	Regions []RegionSpec
 	Node    func(*node.Config) // applied to every node
+	// Tunnels joins the tiers through netstack WireGuard tunnels: every
+	// node gets a key and an overlay address, peers follow the tree (a
+	// node peers with its parent region's nodes and its children's), and
+	// the links dial the parent's overlay addresses.
+	Tunnels bool
+	// WrongKey, with Tunnels, tells this region's peers a key its nodes do
+	// not hold, so every handshake with them fails.
+	WrongKey string
+}
+
+// tunnelNode is one node's identity in a hierarchy.
+type tunnelNode struct {
+	region   string
+	index    int
+	keyFile  string
+	pub      string // the public key its peers are told
+	udp      string
+	internal string
+	overlay  netip.Addr
 }
 
 // Hierarchy is several regions linked child → parent, each its own
@@ -44,20 +67,91 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 	sort.Slice(specs, func(i, j int) bool {
 		return len(specs[i].Code) < len(specs[j].Code) || (len(specs[i].Code) == len(specs[j].Code) && specs[i].Code < specs[j].Code)
 	})
+	inTree := map[string]bool{}
+	for i := range specs {
+		if specs[i].Nodes == 0 {
+			specs[i].Nodes = 1
+		}
+		inTree[specs[i].Code] = true
+	}
+	// Every node's identity first: a parent's tunnel must know its children.
+	nodes := map[string][]*tunnelNode{}
+	keys := t.TempDir()
+	for _, s := range specs {
+		for i := 1; i <= s.Nodes; i++ {
+			tn := &tunnelNode{region: s.Code, index: i, internal: freeAddr(t)}
+			if o.Tunnels {
+				tn.keyFile = filepath.Join(keys, fmt.Sprintf("%s-%d.key", s.Code, i))
+				pub, err := tunnel.GenerateKey(tn.keyFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tn.pub = pub
+				if s.Code == o.WrongKey { // peers are told another key than the node holds
+					if tn.pub, err = tunnel.GenerateKey(filepath.Join(keys, fmt.Sprintf("%s-%d.other", s.Code, i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				tn.udp = freeUDP(t)
+				if tn.overlay, err = tunnel.OverlayAddr(tunnel.DefaultPrefix, tiers.RegionCode(s.Code), i); err != nil {
+					t.Fatal(err)
+				}
+			}
+			nodes[s.Code] = append(nodes[s.Code], tn)
+		}
+	}
 	for _, s := range specs {
 		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond}
-		if opts.Nodes == 0 {
-			opts.Nodes = 1
+		for _, tn := range nodes[s.Code] {
+			opts.InternalAddrs = append(opts.InternalAddrs, tn.internal)
 		}
-		// A region whose parent is not in the hierarchy is a root.
-		if parent, ok := h.Regions[string(tiers.RegionCode(s.Code).Parent())]; ok {
-			p := parent.Region()
-			opts.Parent = &tiers.ParentLink{Region: tiers.RegionCode(p), Nodes: parent.InternalAddrs()}
-			opts.LinkDialer = h.Faults.Dialer(s.Code)
+		parent := string(tiers.RegionCode(s.Code).Parent())
+		if inTree[parent] { // a region whose parent is not in the hierarchy is a root
+			var addrs []string
+			for _, pn := range nodes[parent] {
+				if o.Tunnels {
+					_, port, _ := net.SplitHostPort(pn.internal)
+					addrs = append(addrs, net.JoinHostPort(pn.overlay.String(), port))
+				} else {
+					addrs = append(addrs, pn.internal)
+				}
+			}
+			opts.Parent = &tiers.ParentLink{Region: tiers.RegionCode(parent), Nodes: addrs}
+			if !o.Tunnels {
+				opts.LinkDialer = h.Faults.Dialer(s.Code)
+			}
+		}
+		if o.Tunnels {
+			code := s.Code
+			opts.Tunnel = func(i int) *tunnel.Config {
+				me := nodes[code][i]
+				cfg := tunnel.DefaultConfig()
+				cfg.DeviceName = fmt.Sprintf("g%d-%s-%d", os.Getpid()%10000, code, me.index)
+				cfg.PrivateKeyFile, cfg.ListenAddr = me.keyFile, me.udp
+				cfg.Region, cfg.Index = tiers.RegionCode(code), me.index
+				cfg.Keepalive = time.Second
+				for region, ns := range nodes { // the parent's nodes and the children's, nobody else
+					if region == string(tiers.RegionCode(code).Parent()) || string(tiers.RegionCode(region).Parent()) == code {
+						for _, pn := range ns {
+							cfg.Peers = append(cfg.Peers, tunnel.PeerConfig{PublicKey: pn.pub, Endpoint: pn.udp, Region: tiers.RegionCode(region), Index: pn.index})
+						}
+					}
+				}
+				return &cfg
+			}
 		}
 		h.Regions[s.Code] = New(t, opts)
 	}
 	return h
+}
+
+func freeUDP(t testing.TB) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().String()
 }
 
 // Region returns the cluster of code.
