@@ -95,14 +95,9 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			start = append(append([]byte(nil), prefix...), afterID+"\x00"...)
 		}
 		err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
-			id := string(k[len(prefix):])
-			raw, err := r.Get(recordKey(coll, id))
-			if err != nil {
-				pg.err = err
-				return false
-			}
-			if raw == nil {
-				return true
+			raw, ok := pg.fetch(r, coll, string(k[len(prefix):]))
+			if !ok || raw == nil {
+				return ok
 			}
 			return take(raw)
 		})
@@ -218,13 +213,9 @@ func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Pag
 		if !ok {
 			return true
 		}
-		raw, err := r.Get(recordKey(coll, id))
-		if err != nil {
-			pg.err = err
-			return false
-		}
-		if raw == nil {
-			return true
+		raw, ok := pg.fetch(r, coll, id)
+		if !ok || raw == nil {
+			return ok
 		}
 		n := len(pg.page.Items)
 		more := pg.take(raw)
@@ -256,6 +247,17 @@ type pager struct {
 	skip    string // filter already applied by the index scanned
 	more    bool   // a match beyond the page exists
 	err     error
+}
+
+// fetch reads the record an index entry points at; ok is false (and err
+// set) when the read fails; a nil record (the entry outlived it) is skipped.
+func (p *pager) fetch(r Reader, coll, id string) (raw []byte, ok bool) {
+	raw, err := r.Get(recordKey(coll, id))
+	if err != nil {
+		p.err = err
+		return nil, false
+	}
+	return raw, true
 }
 
 // take answers false to stop the scan.

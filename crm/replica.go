@@ -45,7 +45,7 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	if old != nil {
 		rec := kind.New()
 		if unmarshal(old, rec) == nil {
-			for _, ix := range withOwner(rec) {
+			for _, ix := range rec.Indexes() {
 				if err := tx.Delete(indexKey(coll, ix.Field, ix.Value, id)); err != nil {
 					return err
 				}
@@ -59,16 +59,13 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	if err := unmarshal(value, rec); err != nil {
 		return invalid("value", "replica of %s is not a %s: %v", key, singular(coll), err)
 	}
-	for _, ix := range withOwner(rec) {
+	for _, ix := range rec.Indexes() {
 		if err := tx.Set(indexKey(coll, ix.Field, ix.Value, id), nil); err != nil {
 			return err
 		}
 	}
 	return tx.Set([]byte(key), value)
 }
-
-// withOwner is a record's indexes (every kind indexes its owner).
-func withOwner(rec Record) []Index { return rec.Indexes() }
 
 // RecordOwner reads the owner region from a stored record ("" if none).
 func RecordOwner(raw []byte) string {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/crm"
 	"gridcrm/node"
 	"gridcrm/replication"
 	"gridcrm/tiers"
@@ -255,7 +256,7 @@ func Records(t testing.TB, n *node.Node, region string) map[string]string {
 		if strings.HasPrefix(key, "r/users/") || strings.HasPrefix(key, "r/_canary/") {
 			return true
 		}
-		if owner := ownerOf(v); len(owner) >= len(region) && owner[:len(region)] == region {
+		if crm.InRegion(crm.RecordOwner(v), region) {
 			out[key] = string(v)
 		}
 		return true
@@ -264,29 +265,6 @@ func Records(t testing.TB, n *node.Node, region string) map[string]string {
 		t.Fatal(err)
 	}
 	return out
-}
-
-func ownerOf(v []byte) string {
-	const marker = `"owner":"`
-	i := indexOf(v, marker)
-	if i < 0 {
-		return ""
-	}
-	rest := v[i+len(marker):]
-	j := indexOf(rest, `"`)
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
-func indexOf(b []byte, s string) int {
-	for i := 0; i+len(s) <= len(b); i++ {
-		if string(b[i:i+len(s)]) == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // WaitReplicated waits until every node of region ancestor holds exactly
