@@ -35,7 +35,8 @@ type Config struct {
 	Keepalive      time.Duration    `yaml:"keepalive"`        // persistent keepalive to every peer, whole seconds; default 25s; 0 turns it off
 	NoKeepalive    bool             `yaml:"no_keepalive"`     // FillDefaults leaves Keepalive 0 (off) instead of 25s
 	NoUAPI         bool             `yaml:"no_uapi"`          // default false: expose /var/run/wireguard/DeviceName.sock for wgctrl and `wg show`
-	Peers          []PeerConfig     `yaml:"peers"`            // the peers; the topology (tiers) decides who they are
+	IntraRegion    bool             `yaml:"intra_region"`     // default false: the region's own raft traffic goes direct; true: through the tunnel, and the region's other nodes are peers
+	Peers          []PeerConfig     `yaml:"peers"`            // the peers; only the parent's and the children's nodes (and the region's own with IntraRegion); Topology.Peers derives them
 }
 
 // PeerConfig is one peer of this node.
@@ -137,6 +138,13 @@ func (c *Config) Validate() error {
 	addrs := map[netip.Addr]int{}
 	for i, p := range c.Peers {
 		name := fmt.Sprintf("peer %d (region %s, index %d)", i+1, p.Region, p.Index)
+		if c.Region.Valid() && p.Region.Valid() && !Adjacent(c.Region, p.Region, c.IntraRegion) {
+			why := "a node peers only with its parent region's and its child regions' nodes"
+			if p.Region == c.Region {
+				why = "it is in this node's own region; set intra_region to carry the region's raft traffic through the tunnel"
+			}
+			bad("%s: unknown peer for region %s: %s", name, c.Region, why)
+		}
 		k, err := ParsePublicKey(p.PublicKey)
 		if err != nil {
 			bad("%s: %s", name, err.Error())
