@@ -319,3 +319,23 @@ func (n *Netstack) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// SetDown takes the device down (true) or brings it back up (false): down,
+// it sends and receives nothing, as if the underlay were cut, and open
+// connections through it stall until it is up again or they time out. It is
+// the operator's "ifdown" and the tests' way to cut a tunnel for real.
+func (n *Netstack) SetDown(down bool) error {
+	n.mu.Lock()
+	dev, closed, up := n.dev, n.closed, n.up
+	n.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case !up:
+		return ErrNotUp
+	}
+	if down {
+		return dev.Down()
+	}
+	return dev.Up()
+}

@@ -117,3 +117,11 @@ func parseOverlay(addr string) (netip.AddrPort, error) {
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
+
+// Switch is implemented by tunnels that can be taken down and brought back
+// up without losing their configuration (Netstack, Fake).
+type Switch interface {
+	// SetDown(true) stops all traffic through the device; SetDown(false)
+	// resumes it. Connections opened before may stall or fail meanwhile.
+	SetDown(down bool) error
+}
