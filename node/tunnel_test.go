@@ -1,12 +1,16 @@
 package node_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"gridcrm/internal/testcluster"
 	"gridcrm/node"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
@@ -150,5 +154,72 @@ func TestStart_RefusesBadTunnelConfig(t *testing.T) {
 				t.Errorf("a refused config left a data directory behind")
 			}
 		})
+	}
+}
+
+// TestRegion_IntraRegionThroughTunnel: with tunnel.intra_region the region's
+// own raft and forwarding run through WireGuard between its nodes: the
+// nodes know each other only by overlay addresses, elect a leader, and a
+// write on one node is read on another, also after the leader is killed.
+func TestRegion_IntraRegionThroughTunnel(t *testing.T) {
+	dir := t.TempDir()
+	var keys, pubs, udp, addrs []string
+	for i := 1; i <= 3; i++ {
+		path := filepath.Join(dir, fmt.Sprintf("n%d.key", i))
+		pub, err := tunnel.GenerateKey(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		udp = append(udp, c.LocalAddr().String())
+		c.Close()
+		o, _ := tunnel.OverlayAddr(tunnel.DefaultPrefix, "320722", i)
+		keys, pubs, addrs = append(keys, path), append(pubs, pub), append(addrs, net.JoinHostPort(o.String(), "8500"))
+	}
+	c := testcluster.New(t, testcluster.Opts{Nodes: 3, InternalAddrs: addrs, Tunnel: func(i int) *tunnel.Config {
+		tc := &tunnel.Config{Index: i + 1, PrivateKeyFile: keys[i], ListenAddr: udp[i], NoUAPI: true, IntraRegion: true}
+		for j := range 3 {
+			if j != i {
+				tc.Peers = append(tc.Peers, tunnel.PeerConfig{PublicKey: pubs[j], Endpoint: udp[j], Region: "320722", Index: j + 1})
+			}
+		}
+		return tc
+	}})
+	for i := range 3 {
+		if got := c.Node(i).InternalAddr(); got != addrs[i] {
+			t.Fatalf("node %d advertises %s, want its overlay address %s", i+1, got, addrs[i])
+		}
+	}
+	create := func(cl *testcluster.Client, acc string) string {
+		st, body := cl.Do("POST", "/api/v1/customers", map[string]any{"account_no": acc, "name": "客户" + acc, "category": "industrial", "voltage_kv": 10, "capacity_kva": 630, "region": "320722"})
+		if st != 201 {
+			t.Fatalf("create %s: %d %s", acc, st, body)
+		}
+		var rec struct{ ID string }
+		json.Unmarshal(body, &rec)
+		return rec.ID
+	}
+	leader := c.Leader()
+	follower := (leader + 1) % 3
+	id := create(c.Client(follower), "INTRA-1") // forwarded to the leader through the tunnel
+	if st, body := c.Client((leader+2)%3).Do("GET", "/api/v1/customers/"+id, nil); st != 200 {
+		t.Fatalf("read on a third node: %d %s", st, body)
+	}
+	c.Kill(leader)
+	id2 := create(c.Client(follower), "INTRA-2")
+	if st, body := c.Client((leader+2)%3).Do("GET", "/api/v1/customers/"+id2, nil); st != 200 {
+		t.Fatalf("read after the leader was killed: %d %s", st, body)
+	}
+	ps, err := c.Node(follower).Tunnel().Peers()
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("peers: %v %v", ps, err)
+	}
+	for _, p := range ps {
+		if p.RxBytes == 0 {
+			t.Errorf("nothing received from sibling %s: the region's traffic did not use the tunnel", p.Addr)
+		}
 	}
 }
