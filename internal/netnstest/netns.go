@@ -15,22 +15,31 @@ import (
 	"github.com/vishvananda/netns"
 )
 
-// Require skips t unless network namespaces can be made here: root, the
-// `ip` command (iproute2) with netns support, and /dev/net/tun.
+// Require skips t unless network namespaces can be made here (see Missing).
 func Require(t testing.TB) {
 	t.Helper()
+	if why := Missing(); why != "" {
+		t.Skip(why)
+	}
+}
+
+// Missing says why network namespaces with TUN devices cannot be made
+// here, or returns "": it needs root, the `ip` command (iproute2) with
+// netns support, and /dev/net/tun.
+func Missing() string {
 	if os.Geteuid() != 0 {
-		t.Skip("netnstest: needs root to create network namespaces and TUN devices (run the tests as root)")
+		return "netnstest: needs root to create network namespaces and TUN devices (run the tests as root)"
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("netnstest: no `ip` command (install iproute2)")
+		return "netnstest: no `ip` command (install iproute2)"
 	}
 	if out, err := exec.Command("ip", "netns", "list").CombinedOutput(); err != nil {
-		t.Skipf("netnstest: `ip netns` does not work here: %v: %s", err, strings.TrimSpace(string(out)))
+		return fmt.Sprintf("netnstest: `ip netns` does not work here: %v: %s", err, strings.TrimSpace(string(out)))
 	}
 	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skipf("netnstest: no /dev/net/tun (%v): load the tun module or pass the device into the container", err)
+		return fmt.Sprintf("netnstest: no /dev/net/tun (%v): load the tun module or pass the device into the container", err)
 	}
+	return ""
 }
 
 // Unique returns prefix followed by 8 random hex digits (names of
