@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -112,7 +113,12 @@ func (h *hostNet) configure() (*wgctrl.Client, error) {
 	}
 	if err := c.ConfigureDevice(h.cfg.DeviceName, conf); err != nil {
 		c.Close()
-		return nil, fmt.Errorf("tunnel: configure %s through wgctrl: %w", h.cfg.DeviceName, err)
+		hint := ""
+		// The UAPI protocol answers only an errno; wgctrl's error carries it.
+		if errors.Is(err, unix.EADDRINUSE) || strings.Contains(err.Error(), fmt.Sprintf("errno=-%d", int(unix.EADDRINUSE))) {
+			hint = fmt.Sprintf(": udp %s is in use (another device or process has the port)", h.cfg.ListenAddr)
+		}
+		return nil, fmt.Errorf("tunnel: configure %s through wgctrl: %w%s", h.cfg.DeviceName, err, hint)
 	}
 	return c, nil
 }

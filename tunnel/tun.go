@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/device"
@@ -117,9 +119,34 @@ func (t *TUN) Up() (err error) {
 	if err = dev.Up(); err != nil {
 		return fmt.Errorf("tunnel: bring up %s on udp %s: %w", name, t.cfg.ListenAddr, err)
 	}
+	if err = checkListenPort(dev, name, t.cfg.ListenAddr); err != nil {
+		return err
+	}
 	if err = t.setupLink(); err != nil {
 		return err
 	}
 	t.wg, t.teardown, t.up = wc, teardown, true
 	return nil
+}
+
+// checkListenPort returns an error if dev did not get the UDP port of
+// listen ("ip:port"; port 0 is not checked). wireguard-go comes up on its
+// own when its TUN reports "up" (netstack does at once), possibly before
+// it is configured; when a bind fails it forgets the port, and the next Up
+// binds a random one without an error.
+func checkListenPort(dev *device.Device, name, listen string) error {
+	want := netip.MustParseAddrPort(listen).Port()
+	if want == 0 {
+		return nil
+	}
+	text, err := dev.IpcGet()
+	if err != nil {
+		return fmt.Errorf("tunnel: read back %s: %w", name, err)
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, "listen_port="); ok && v == strconv.Itoa(int(want)) {
+			return nil
+		}
+	}
+	return fmt.Errorf("tunnel: bring up %s: udp %s is in use (another device or process has the port)", name, listen)
 }

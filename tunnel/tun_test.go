@@ -63,6 +63,11 @@ func pairInNamespaces(t *testing.T, mode tunnel.Mode) (county, city nsNode) {
 		if err != nil {
 			t.Fatalf("%s tunnel of %s: %v", mode, region, err)
 		}
+		switch tn.(type) {
+		case *tunnel.TUN, *tunnel.Kernel:
+		default:
+			t.Errorf("New in mode %s returned a %T", mode, tn)
+		}
 		t.Cleanup(func() { ns.Do(tn.Close) })
 		return nsNode{ns: ns, tun: tn, pub: pub}
 	}
@@ -216,5 +221,62 @@ func TestTUN_Refusals(t *testing.T) {
 		t.Fatalf("TUNAvailable as root with /dev/net/tun: %v", err)
 	default:
 		t.Log("root with /dev/net/tun: the refusal without them is not exercised here")
+	}
+}
+
+// A tun-mode Up that fails (its UDP port is taken) leaves no interface
+// and no UAPI socket behind, and says which port.
+func TestTUN_UpFailureLeavesNothing(t *testing.T) {
+	netnstest.Require(t)
+	ns := netnstest.New(t)
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	if _, err := tunnel.GenerateKey(key); err != nil {
+		t.Fatal(err)
+	}
+	c := tunnel.DefaultConfig()
+	c.Mode, c.PrivateKeyFile, c.Region, c.Index = tunnel.ModeTUN, key, "32", 1
+	// The port is taken in the host's namespace too: wireguard-go may bind
+	// from a goroutine outside ns when its TUN reports "up" (an artefact of
+	// running two namespaces in one process).
+	hostBusy, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostBusy.Close()
+	c.DeviceName, c.ListenAddr = netnstest.Unique("gct"), hostBusy.LocalAddr().String()
+	_, port, _ := net.SplitHostPort(c.ListenAddr)
+	var busy net.PacketConn
+	var upErr error
+	err = ns.Do(func() error {
+		var err error
+		if busy, err = net.ListenPacket("udp4", c.ListenAddr); err != nil {
+			return err
+		}
+		tn, err := tunnel.New(c)
+		if err != nil {
+			return err
+		}
+		if _, ok := tn.(*tunnel.TUN); !ok {
+			t.Errorf("New in tun mode returned a %T", tn)
+		}
+		upErr = tn.Up()
+		if upErr == nil {
+			tn.Close()
+		}
+		if _, err := netlink.LinkByName(c.DeviceName); err == nil {
+			t.Errorf("interface %s left behind by a failed Up", c.DeviceName)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	if upErr == nil || !strings.Contains(upErr.Error(), port) {
+		t.Errorf("Up with its UDP port taken: %v, want an error naming the port", upErr)
+	}
+	if _, err := os.Stat("/var/run/wireguard/" + c.DeviceName + ".sock"); !os.IsNotExist(err) {
+		t.Errorf("UAPI socket left behind by a failed Up: %v", err)
 	}
 }
