@@ -91,7 +91,7 @@ func (s *spec) overlay() string {
 
 // writeConfig writes the node's YAML config. mode is "direct" (no tunnel:
 // the county dials the city's internal address on the underlay),
-// "netstack" or "tun"; peer is the other node.
+// "netstack", "tun" or "kernel"; peer is the other node.
 func writeConfig(t testing.TB, dir string, s, peer *spec, mode string) string {
 	t.Helper()
 	var b strings.Builder

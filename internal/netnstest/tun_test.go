@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridcrm/internal/load"
+	"gridcrm/tunnel"
 )
 
 // A county and its city, each a `gridcrm node` process in its own network
@@ -22,11 +23,24 @@ import (
 // peer with a completed handshake.
 func TestTUN_CountyReplicatesToCityAcrossNamespaces(t *testing.T) {
 	Require(t)
+	replicateAcrossNamespaces(t, "tun")
+}
+
+// The same with kernel WireGuard links, where the kernel has the module.
+func TestKernel_CountyReplicatesToCityAcrossNamespaces(t *testing.T) {
+	Require(t)
+	if err := tunnel.KernelAvailable(); err != nil {
+		t.Skipf("kernel mode: %v", err)
+	}
+	replicateAcrossNamespaces(t, "kernel")
+}
+
+func replicateAcrossNamespaces(t *testing.T, mode string) {
 	bin := gridcrmBin(t)
 	dir := t.TempDir()
-	city, county := pair(t, bin, dir, true, "tun")
-	cityCfg := writeConfig(t, dir, city, county, "tun")
-	countyCfg := writeConfig(t, dir, county, city, "tun")
+	city, county := pair(t, bin, dir, true, mode)
+	cityCfg := writeConfig(t, dir, city, county, mode)
+	countyCfg := writeConfig(t, dir, county, city, mode)
 	cp := start(t, bin, city, cityCfg, dir)
 	kp := start(t, bin, county, countyCfg, dir)
 	cp.login()
