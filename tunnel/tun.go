@@ -92,10 +92,10 @@ func (t *TUN) Up() (err error) {
 	dev := device.NewDevice(tdev, &addrBind{addr: listen.Addr().Unmap()}, logger)
 	var uapi net.Listener
 	teardown := func() {
-		if uapi != nil {
+		if uapi != nil { // never another live device's socket
 			uapi.Close()
+			removeSocket(name)
 		}
-		removeSocket(name)
 		dev.Close() // closes the TUN file; the kernel removes the interface
 		deleteLink(name)
 	}
