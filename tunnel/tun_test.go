@@ -280,3 +280,50 @@ func TestTUN_UpFailureLeavesNothing(t *testing.T) {
 		t.Errorf("UAPI socket left behind by a failed Up: %v", err)
 	}
 }
+
+// Device names are unique per machine, not per namespace: the UAPI
+// socket directory is shared. A second device of the same name, in
+// another namespace, is refused, and the first keeps its socket.
+func TestTUN_SameNameInAnotherNamespaceRefused(t *testing.T) {
+	netnstest.Require(t)
+	a, b := netnstest.New(t), netnstest.New(t)
+	dir := t.TempDir()
+	name := netnstest.Unique("gct")
+	up := func(ns *netnstest.NS, keyName string) (tunnel.Tunnel, error) {
+		key := filepath.Join(dir, keyName)
+		if _, err := tunnel.GenerateKey(key); err != nil {
+			t.Fatal(err)
+		}
+		c := tunnel.DefaultConfig()
+		c.Mode, c.PrivateKeyFile, c.Region, c.Index = tunnel.ModeTUN, key, "32", 1
+		c.DeviceName, c.ListenAddr = name, "127.0.0.1:0"
+		var tn tunnel.Tunnel
+		err := ns.Do(func() error {
+			var err error
+			if tn, err = tunnel.New(c); err != nil {
+				return err
+			}
+			return tn.Up()
+		})
+		return tn, err
+	}
+	first, err := up(a, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Do(first.Close) })
+	second, err := up(b, "b")
+	if err == nil {
+		b.Do(second.Close)
+		t.Fatal("a second device named like a running one came up")
+	}
+	if !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "UAPI socket") {
+		t.Errorf("second device: %v, want an error naming the device and its UAPI socket", err)
+	}
+	if _, err := os.Stat("/var/run/wireguard/" + name + ".sock"); err != nil {
+		t.Errorf("the first device's socket is gone: %v", err)
+	}
+	if _, err := first.Peers(); err != nil {
+		t.Errorf("first device unreadable after the refusal: %v", err)
+	}
+}
