@@ -17,8 +17,8 @@ type Mode string
 // The three modes.
 const (
 	ModeNetstack Mode = "netstack" // wireguard-go with a gVisor netstack in the process; no privileges
-	ModeTUN      Mode = "tun"      // wireguard-go on /dev/net/tun (not implemented yet)
-	ModeKernel   Mode = "kernel"   // a kernel WireGuard link (detected; not implemented yet)
+	ModeTUN      Mode = "tun"      // wireguard-go on /dev/net/tun; root
+	ModeKernel   Mode = "kernel"   // a kernel WireGuard link; root and the wireguard module
 )
 
 // Config is one node's tunnel. Build it with DefaultConfig and set the

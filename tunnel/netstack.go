@@ -129,6 +129,9 @@ func (n *Netstack) Up() (err error) {
 	if err := dev.Up(); err != nil {
 		return fmt.Errorf("tunnel: bring up %s on udp %s: %w", n.cfg.DeviceName, n.cfg.ListenAddr, err)
 	}
+	if err := checkListenPort(dev, n.cfg.DeviceName, n.cfg.ListenAddr); err != nil {
+		return err
+	}
 	if !n.cfg.NoUAPI {
 		l, err := listenUAPI(n.cfg.DeviceName, dev)
 		if err != nil {
