@@ -23,6 +23,8 @@ const (
 	OpDelete  Op = "delete"   // Version, when non-zero, is expected
 	OpImport  Op = "import"   // Rows are new records with ids IDs; all or nothing
 	OpInitSys Op = "init_sys" // sets system value ID to Body unless it is set; answers the value held
+	OpManage  Op = "manage"   // Body is a ManageRequest: this region sets a child's management mode
+	OpResolve Op = "resolve"  // Body is a ResolveRequest: close a conflict with the chosen version
 )
 
 // MaxImportRows is the most rows one import Command may hold.
@@ -66,8 +68,13 @@ func Apply(tx Txn, cmd *Command) Result {
 }
 
 func apply(tx *overlay, cmd *Command) Result {
-	if cmd.Op == OpInitSys {
+	switch cmd.Op {
+	case OpInitSys:
 		return initSys(tx, cmd)
+	case OpManage:
+		return manage(tx, cmd)
+	case OpResolve:
+		return resolve(tx, cmd)
 	}
 	kind, ok := Kinds[cmd.Collection]
 	if !ok {
@@ -124,6 +131,14 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 	*m = Meta{ID: id, Owner: cmd.Region, Version: 1, CreatedAt: cmd.Time, UpdatedAt: cmd.Time, CreatedBy: cmd.Actor, UpdatedBy: cmd.Actor}
 	if kind.Regional {
 		defaultRegion(rec, cmd.Region)
+		if r := regionOf(rec); r != cmd.Region && parentOf(r) == cmd.Region {
+			if w, _, err := WriterOf(tx, r); err == nil && w == cmd.Region {
+				m.Owner = r // a child in full management: created here, owned there
+			}
+		}
+	}
+	if e := mayWrite(tx, kind.Name, id, m.Owner, cmd.Region); e != nil {
+		return nil, e
 	}
 	cur, gerr := tx.Get(tx.recordKey(kind.Name, id))
 	if gerr != nil {
@@ -140,7 +155,7 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 		return nil, &Error{Code: CodeDuplicate, Field: "id", Message: fmt.Sprintf("a %s with id %q exists", singular(kind.Name), id)}
 	}
 	rec.Normalize()
-	if err := check(tx, kind, rec, nil, cmd.Region); err != nil {
+	if err := check(tx, kind, rec, nil, m.Owner); err != nil {
 		return nil, err
 	}
 	return write(tx, kind, rec, nil)
@@ -178,8 +193,8 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 		return nil, AsError(err)
 	}
 	om := *old.RecordMeta()
-	if om.Owner != cmd.Region {
-		return nil, wrongOwner(kind, cmd.ID, om.Owner, cmd.Region)
+	if e := mayWrite(tx, kind.Name, cmd.ID, om.Owner, cmd.Region); e != nil {
+		return nil, e
 	}
 	if cmd.Version == 0 {
 		return nil, invalid("version", "is required: send the version you read (the stored one is %d)", om.Version)
@@ -204,10 +219,10 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 	m.Version++
 	m.UpdatedAt, m.UpdatedBy = cmd.Time, cmd.Actor
 	if kind.Regional {
-		defaultRegion(rec, cmd.Region)
+		defaultRegion(rec, om.Owner)
 	}
 	rec.Normalize()
-	if e := check(tx, kind, rec, old, cmd.Region); e != nil {
+	if e := check(tx, kind, rec, old, om.Owner); e != nil {
 		return nil, e
 	}
 	return write(tx, kind, rec, old)
@@ -226,8 +241,8 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 		return AsError(err)
 	}
 	om := old.RecordMeta()
-	if om.Owner != cmd.Region {
-		return wrongOwner(kind, cmd.ID, om.Owner, cmd.Region)
+	if e := mayWrite(tx, kind.Name, cmd.ID, om.Owner, cmd.Region); e != nil {
+		return e
 	}
 	if cmd.Version != 0 && cmd.Version != om.Version {
 		return &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d", singular(kind.Name), cmd.ID, om.Version, cmd.Version)}
@@ -242,8 +257,13 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 			return &Error{Code: CodeInUse, Field: "id", Message: fmt.Sprintf("%s %s is still referenced by %s (%s); delete those first or mark it inactive", singular(kind.Name), cmd.ID, child.Collection, child.Field)}
 		}
 	}
+	return dropRecord(tx, kind, cmd.ID, old)
+}
+
+// dropRecord deletes record id (stored as old) with its index and unique keys.
+func dropRecord(tx *overlay, kind *Kind, id string, old Record) *Error {
 	for _, ix := range old.Indexes() {
-		if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, cmd.ID)); err != nil {
+		if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, id)); err != nil {
 			return AsError(err)
 		}
 	}
@@ -252,7 +272,7 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 			return AsError(err)
 		}
 	}
-	return AsError(tx.Delete(tx.recordKey(kind.Name, cmd.ID)))
+	return AsError(tx.Delete(tx.recordKey(kind.Name, id)))
 }
 
 func importRows(tx *overlay, kind *Kind, cmd *Command) Result {

@@ -1,0 +1,251 @@
+package crm
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Management modes a parent sets for a child region.
+const (
+	ModeAutonomous = "autonomous" // the child writes its records; the parent reads the roll-up
+	ModePartial    = "partial"    // the parent may also write granted collections, through the child
+	ModeFull       = "full"       // the parent is the writer of the child's records; the child is read-only
+)
+
+// ManagedCollections are the collections a management setting can grant
+// (partial) or take over (full). Users stay in their region; directives
+// belong to the tier that writes them.
+func ManagedCollections() []string {
+	var out []string
+	for _, c := range Collections() {
+		if c != "users" && c != "directives" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Management is a child region's management setting, written by its parent
+// (Owner) through OpManage and pushed down to the child; every write raises
+// Epoch. It is stored at MgmtKey(Region) and travels like a record.
+type Management struct {
+	Owner       string    `json:"owner"`  // the parent region, which sets it
+	Region      string    `json:"region"` // the child region it governs
+	Mode        string    `json:"mode"`
+	Collections []string  `json:"collections,omitempty"` // granted (partial) collections
+	Epoch       uint64    `json:"epoch"`
+	Forced      bool      `json:"forced,omitempty"` // full mode taken without the child's acknowledgement
+	SetBy       string    `json:"set_by"`
+	SetAt       time.Time `json:"set_at"`
+}
+
+// ManagementAck is a child's acknowledgement of the setting it applied,
+// written by the child in the same batch (so after every write it made
+// before) and rolled up: the parent takes over a full-mode child only when
+// it holds the ack of that epoch.
+type ManagementAck struct {
+	Owner  string    `json:"owner"` // the child
+	Region string    `json:"region"`
+	Epoch  uint64    `json:"epoch"`
+	Mode   string    `json:"mode"`
+	At     time.Time `json:"at"`
+}
+
+// MgmtKey and AckKey are where a region's setting and its ack are stored.
+func MgmtKey(region string) string { return "r/_mgmt/" + region }
+func AckKey(region string) string  { return "r/_mack/" + region }
+
+// ManageRequest is the body of OpManage.
+type ManageRequest struct {
+	Region      string   `json:"region"`
+	Mode        string   `json:"mode"`
+	Collections []string `json:"collections,omitempty"`
+	Force       bool     `json:"force,omitempty"` // full only: take over without the child's acknowledgement (the child is unreachable)
+}
+
+// ManagementOf reads region's setting; nil when none was ever set
+// (autonomous, epoch 0).
+func ManagementOf(r Reader, region string) (*Management, error) {
+	raw, err := r.Get([]byte(MgmtKey(region)))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var m Management
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("crm: management of %s: %w", region, err)
+	}
+	return &m, nil
+}
+
+// AckOf reads region's acknowledgement; nil when none.
+func AckOf(r Reader, region string) (*ManagementAck, error) {
+	raw, err := r.Get([]byte(AckKey(region)))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var a ManagementAck
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return nil, fmt.Errorf("crm: management ack of %s: %w", region, err)
+	}
+	return &a, nil
+}
+
+// WriterOf answers which region may write the records owned by owner, as
+// this replica sees it: owner itself, unless a full-mode setting holds and
+// (at the parent) the child acknowledged its epoch or it was forced, in
+// which case the parent; "" while a handover is under way (nobody writes).
+// The same state gives the same answer on every replica; the epoch fences
+// the rest (invariant 4).
+func WriterOf(r Reader, owner string) (writer string, m *Management, err error) {
+	if m, err = ManagementOf(r, owner); err != nil || m == nil || m.Mode != ModeFull {
+		return owner, m, err
+	}
+	a, err := AckOf(r, owner)
+	if err != nil {
+		return "", m, err
+	}
+	if m.Forced || (a != nil && a.Epoch >= m.Epoch) {
+		return m.Owner, m, nil
+	}
+	return "", m, nil
+}
+
+// mayWrite refuses a write by region here to a record of collection coll
+// owned by owner unless here is the record's writer.
+func mayWrite(r Reader, coll, id, owner, here string) *Error {
+	if coll == "users" || coll == "directives" {
+		if owner != here {
+			return wrongOwner(Kinds[coll], id, owner, here)
+		}
+		return nil
+	}
+	w, m, err := WriterOf(r, owner)
+	if err != nil {
+		return AsError(err)
+	}
+	switch {
+	case w == here:
+		return nil
+	case w == "" && m == nil:
+		return wrongOwner(Kinds[coll], id, owner, here) // a record without an owner
+	case w == "" && here == owner:
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: m.Owner, Message: fmt.Sprintf("region %s is being taken into full management by region %s (epoch %d): write at %s", owner, m.Owner, m.Epoch, m.Owner)}
+	case w == "":
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: owner, Message: fmt.Sprintf("region %s has not yet acknowledged full management by %s (epoch %d); writes are held until it does, or take it over with force", owner, m.Owner, m.Epoch)}
+	case here == owner:
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: w, Message: fmt.Sprintf("region %s is under full management by region %s (epoch %d) and read-only here: write at %s", owner, w, m.Epoch, w)}
+	case m != nil && m.Mode == ModePartial && m.Owner == here && !slices.Contains(m.Collections, coll):
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: owner, Message: fmt.Sprintf("%s of region %s are not granted to %s's partial management (granted: %s): write at %s", coll, owner, here, strings.Join(m.Collections, ", "), owner)}
+	}
+	if w == owner && coll != "" {
+		return wrongOwner(Kinds[coll], id, owner, here)
+	}
+	return &Error{Code: CodeWrongOwner, Field: "id", Owner: w, Message: fmt.Sprintf("records of region %s are written by region %s, not %s: write there", owner, w, here)}
+}
+
+// manage applies OpManage: the parent (cmd.Region) sets a child's mode.
+// The epoch rises by one on every setting. Leaving full mode is refused
+// while the child has open conflicts.
+func manage(tx *overlay, cmd *Command) Result {
+	var req ManageRequest
+	if err := DecodeStrict(cmd.Body, &req); err != nil {
+		return Result{Err: err}
+	}
+	req.Mode = strings.ToLower(strings.TrimSpace(req.Mode))
+	if e := validManage(&req, cmd.Region); e != nil {
+		return Result{Err: e}
+	}
+	old, err := ManagementOf(tx, req.Region)
+	if err != nil {
+		return Result{Err: AsError(err)}
+	}
+	m := Management{Owner: cmd.Region, Region: req.Region, Mode: req.Mode, Collections: req.Collections, Epoch: 1, Forced: req.Force, SetBy: cmd.Actor, SetAt: cmd.Time}
+	if old != nil {
+		m.Epoch = old.Epoch + 1
+		if old.Mode == ModeFull && m.Mode != ModeFull {
+			if n, err := OpenConflicts(tx, req.Region); err != nil {
+				return Result{Err: AsError(err)}
+			} else if n > 0 {
+				return Result{Err: &Error{Code: CodeConflict, Field: "mode", Message: fmt.Sprintf("region %s has %d open conflicts; resolve them (GET /api/v1/conflicts?region=%s) before handing it back", req.Region, n, req.Region)}}
+			}
+		}
+	}
+	raw, _ := json.Marshal(m)
+	if err := tx.Set([]byte(MgmtKey(req.Region)), raw); err != nil {
+		return Result{Err: AsError(err)}
+	}
+	return Result{Record: raw}
+}
+
+func validManage(req *ManageRequest, here string) *Error {
+	if !ValidRegion(req.Region) {
+		return invalid("region", "%q is not a GB/T 2260 region code", req.Region)
+	}
+	if len(req.Region) != len(here)+2 || !strings.HasPrefix(req.Region, here) {
+		return &Error{Code: CodeWrongOwner, Field: "region", Owner: parentOf(req.Region),
+			Message: fmt.Sprintf("region %s can set the management of its child regions only; %s's parent is %s", here, req.Region, parentOf(req.Region))}
+	}
+	if e := oneOf("mode", req.Mode, ModeAutonomous, ModePartial, ModeFull); e != nil {
+		return e
+	}
+	seen := map[string]bool{}
+	for i, c := range req.Collections {
+		if !slices.Contains(ManagedCollections(), c) {
+			return invalid(fmt.Sprintf("collections[%d]", i), "%q cannot be granted; one of %s", c, strings.Join(ManagedCollections(), ", "))
+		}
+		if seen[c] {
+			return invalid(fmt.Sprintf("collections[%d]", i), "%q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	switch req.Mode {
+	case ModePartial:
+		if len(req.Collections) == 0 {
+			return invalid("collections", "partial management grants at least one collection")
+		}
+	default:
+		if len(req.Collections) > 0 {
+			return invalid("collections", "only partial management grants collections (%s takes none)", req.Mode)
+		}
+	}
+	if req.Force && req.Mode != ModeFull {
+		return invalid("force", "only a full takeover can be forced")
+	}
+	return nil
+}
+
+func parentOf(region string) string {
+	if len(region) <= 2 {
+		return ""
+	}
+	return region[:len(region)-2]
+}
+
+// AckManagement is called by a child when it applies its own setting from
+// the downlink: it records the acknowledgement in the same batch. raw is the
+// setting as stored.
+func AckManagement(tx Txn, region string, raw []byte) error {
+	var m Management
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Errorf("crm: management of %s: %w", region, err)
+	}
+	a, _ := json.Marshal(ManagementAck{Owner: region, Region: region, Epoch: m.Epoch, Mode: m.Mode, At: m.SetAt})
+	return tx.Set([]byte(AckKey(region)), a)
+}
+
+// OpenConflicts counts region's unresolved conflicts.
+func OpenConflicts(r Reader, region string) (int, error) {
+	n := 0
+	p := []byte(conflictPrefix + region + "/")
+	err := r.Iterate(p, prefixEnd(p), func(_, v []byte) bool {
+		var c Conflict
+		if json.Unmarshal(v, &c) == nil && c.Status == ConflictOpen {
+			n++
+		}
+		return true
+	})
+	return n, err
+}
