@@ -65,9 +65,10 @@ func public(r route) bool {
 // the contract does not know (a new route needs a line here).
 func allowedRoles(r route) (roles []string, ok bool) {
 	switch r.String() {
-	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary":
+	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary",
+		"GET /api/v1/regions", "GET /api/v1/regions/{code}", "GET /api/v1/conflicts":
 		return everyone, true
-	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}":
+	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}", "PUT /api/v1/regions/{code}/management", "POST /api/v1/conflicts/resolve":
 		return adminOnly, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")

@@ -174,6 +174,11 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/sync/status", allow(readRoles...), s.syncStatus)
 	v1.GET("/stats/summary", allow(readRoles...), s.summary)
 	v1.POST("/cluster/nodes", allow(adminOnly...), s.join)
+	v1.GET("/regions", allow(readRoles...), s.listRegions)
+	v1.GET("/regions/:code", allow(readRoles...), s.getRegion)
+	v1.PUT("/regions/:code/management", allow(adminOnly...), s.putManagement)
+	v1.GET("/conflicts", allow(readRoles...), s.listConflicts)
+	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -69,6 +70,18 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 
 // RecordOwner reads the owner region from a stored record ("" if none).
 func RecordOwner(raw []byte) string {
+	// Fast path: every stored record begins {"id":"…","owner":"…" (Meta is
+	// marshalled first), and ids and region codes need no escaping.
+	const head, mid = `{"id":"`, `","owner":"`
+	if bytes.HasPrefix(raw, []byte(head)) {
+		rest := raw[len(head):]
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.HasPrefix(rest[i:], []byte(mid)) {
+			rest = rest[i+len(mid):]
+			if j := bytes.IndexByte(rest, '"'); j >= 0 && bytes.IndexByte(rest[:j], '\\') < 0 {
+				return string(rest[:j])
+			}
+		}
+	}
 	var m struct {
 		Owner string `json:"owner"`
 	}

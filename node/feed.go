@@ -78,7 +78,11 @@ func (t *changeTxn) record(key, value []byte) error {
 		return err
 	}
 	if !bytes.HasPrefix(key, []byte("r/users/")) {
-		if _, err := replication.AppendChange(t.Txn, replication.Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Value: value, Time: t.time, Appended: t.now}); err != nil {
+		owner := value
+		if owner == nil {
+			owner = old
+		}
+		if _, err := replication.AppendChange(t.Txn, replication.Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Owner: crm.RecordOwner(owner), Value: value, Time: t.time, Appended: t.now}); err != nil {
 			return err
 		}
 	}
@@ -165,7 +169,7 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 			continue
 		}
 		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
-		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
+		if err := a.applyChange(ct, dir, b.Link, c); err != nil {
 			panic(fmt.Sprintf("node: apply replica %s: %v", c.Key, err)) // checked above: only I/O fails here
 		}
 		fresh[c.Origin] = freshness{AppliedSeq: c.OSeq, Time: c.Time}
@@ -186,6 +190,44 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 		_ = replication.PutUint(tx, "m/link/"+dir+"head/"+b.Link, b.Head)
 	}
 	return linkAnswer{Acked: b.To}
+}
+
+// applyChange applies one change of a link batch. Two cases differ from a
+// plain replica write:
+//   - down, this region's own management setting: applied, then
+//     acknowledged in the same batch (the ack rolls up after every write
+//     this region made before; from here on the setting holds here);
+//   - up, a record of a child this region took over by force and whose
+//     acknowledgement has not arrived: the child wrote it under the old
+//     epoch, so it is kept as a conflict, not applied.
+func (a *applier) applyChange(ct *changeTxn, dir, link string, c *replication.Change) error {
+	coll, _, _ := crm.SplitRecordKey(c.Key)
+	if dir == "up" && crm.Kinds[coll] != nil && c.Owner != "" {
+		w, m, err := crm.WriterOf(ct, c.Owner)
+		if err != nil {
+			return err
+		}
+		if m != nil && m.Forced && w == a.region {
+			if ack, err := crm.AckOf(ct, c.Owner); err != nil {
+				return err
+			} else if ack == nil || ack.Epoch < m.Epoch {
+				origin, oseq := ct.origin, ct.oseq
+				ct.origin, ct.oseq = a.region, 0 // the conflict is this region's record; it rolls up for supervision
+				defer func() { ct.origin, ct.oseq = origin, oseq }()
+				return crm.RecordConflict(ct, a.region, c.Owner, m.Epoch, c.OSeq, c.Key, c.Value, c.Time)
+			}
+		}
+	}
+	if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
+		return err
+	}
+	if dir == "down" && c.Key == crm.MgmtKey(a.region) && c.Value != nil {
+		origin, oseq := ct.origin, ct.oseq
+		ct.origin, ct.oseq = a.region, 0
+		defer func() { ct.origin, ct.oseq = origin, oseq }()
+		return crm.AckManagement(ct, a.region, c.Value)
+	}
+	return nil
 }
 
 // checkLink: uplinks come from this region's children, downlinks from its parent.
@@ -220,8 +262,12 @@ func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Erro
 			return &crm.Error{Code: "forbidden", Field: "key", Message: "users do not roll up"}
 		}
 	case "down":
-		if coll != "directives" || crm.InRegion(c.Origin, a.region) {
-			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries directives from above only, not %s from %s", c.Key, c.Origin)}
+		above := !crm.InRegion(c.Origin, a.region)
+		ok := above && (coll == "directives" ||
+			(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), a.region)) ||
+			(crm.Kinds[coll] != nil && coll != "users" && crm.InRegion(c.Owner, a.region)))
+		if !ok {
+			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries only directives, management settings and records of this branch written above it, not %s from %s", c.Key, c.Origin)}
 		}
 	}
 	if c.Value != nil {
@@ -268,7 +314,10 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 	for i := range r.Items {
 		c := &r.Items[i]
 		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
-		if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
+		if c.Owner == "" {
+			c.Owner = crm.RecordOwner(c.Value)
+		}
+		if err := a.applyChange(ct, dir, b.Link, c); err != nil {
 			panic(fmt.Sprintf("node: resync %s: %v", c.Key, err))
 		}
 		if err := tx.Set([]byte(marks+c.Key), nil); err != nil {
@@ -290,7 +339,16 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 		if strings.HasPrefix(string(k), "r/_canary/") {
 			owner = strings.TrimPrefix(string(k), "r/_canary/")
 		}
-		mine := (dir == "up" && crm.InRegion(owner, b.Link)) || (dir == "down" && coll == "directives" && !crm.InRegion(owner, a.region))
+		var mine bool
+		switch dir {
+		case "up":
+			// Not the records this region writes for a child it manages.
+			w, _, _ := crm.WriterOf(tx, owner)
+			mine = crm.InRegion(owner, b.Link) && !strings.HasPrefix(string(k), "r/_conflict/") && w != a.region
+		case "down":
+			mine = (coll == "directives" && !crm.InRegion(owner, a.region)) ||
+				(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(string(k), "r/_mgmt/"), a.region))
+		}
 		if mine {
 			if m, _ := tx.Get([]byte(marks + string(k))); m == nil {
 				stale = append(stale, string(k))

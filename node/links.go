@@ -499,6 +499,56 @@ func (n *Node) linkRoutes(h linkHandler) {
 	}))
 }
 
+// downFor selects what goes down to child: directives addressed to its
+// branch, the management settings of regions in its branch, and records of
+// its branch written above it (under full management, or a conflict's
+// resolution). Nothing the child's subtree wrote goes back down.
+func downFor(c *replication.Change, child string) bool {
+	if crm.InRegion(c.Origin, child) {
+		return false
+	}
+	switch {
+	case strings.HasPrefix(c.Key, "r/directives/"):
+		return c.Value == nil || crm.DirectiveFor(c.Value, child)
+	case strings.HasPrefix(c.Key, "r/_mgmt/"):
+		return crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), child)
+	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, "r/users/"):
+		return false
+	}
+	return c.Owner != "" && crm.InRegion(c.Owner, child)
+}
+
+// appendManaged adds to a downlink snapshot for child the management
+// settings of its branch and, while this region writes the child's records
+// (full management), those records as this region holds them.
+func appendManaged(r replication.StateReader, items []replication.Change, region, child string) ([]replication.Change, error) {
+	err := r.Iterate([]byte("r/_mgmt/"), []byte("r/_mgmt0"), func(k, v []byte) bool {
+		if crm.InRegion(strings.TrimPrefix(string(k), "r/_mgmt/"), child) {
+			items = append(items, replication.Change{Origin: region, Key: string(k), Value: bytes.Clone(v)})
+		}
+		return true
+	})
+	if err != nil {
+		return items, err
+	}
+	if w, _, err := crm.WriterOf(r, child); err != nil || w != region {
+		return items, err
+	}
+	for _, coll := range crm.ManagedCollections() {
+		p := []byte("r/" + coll + "/")
+		err = r.Iterate(p, append(p[:len(p)-1:len(p)-1], '0'), func(k, v []byte) bool {
+			if owner := crm.RecordOwner(v); crm.InRegion(owner, child) {
+				items = append(items, replication.Change{Origin: region, Owner: owner, Key: string(k), Value: bytes.Clone(v)})
+			}
+			return true
+		})
+		if err != nil {
+			return items, err
+		}
+	}
+	return items, nil
+}
+
 // downlinkFor answers a child's pull from this node's replica: directives
 // addressed to the child's branch after From, or a snapshot of them all
 // when the feed was pruned past From.
@@ -516,12 +566,7 @@ func (n *Node) downlinkFor(req downlinkRequest) (downlinkAnswer, error) {
 	if err != nil {
 		return downlinkAnswer{}, err
 	}
-	forChild := func(c *replication.Change) bool {
-		if !strings.HasPrefix(c.Key, "r/directives/") || crm.InRegion(c.Origin, req.For) {
-			return false
-		}
-		return c.Value == nil || crm.DirectiveFor(c.Value, req.For)
-	}
+	forChild := func(c *replication.Change) bool { return downFor(c, req.For) }
 	if req.From+1 < first {
 		var items []replication.Change
 		err := r.Iterate([]byte("r/directives/"), []byte("r/directives0"), func(k, v []byte) bool {
@@ -531,6 +576,9 @@ func (n *Node) downlinkFor(req downlinkRequest) (downlinkAnswer, error) {
 			}
 			return true
 		})
+		if err == nil {
+			items, err = appendManaged(r, items, n.cfg.Region, req.For)
+		}
 		idb := make([]byte, 8)
 		_, _ = rand.Read(idb)
 		return downlinkAnswer{Head: head, Scanned: head, Resync: &resyncPart{ID: hex.EncodeToString(idb), Last: true, Seq: head, Items: items}}, err

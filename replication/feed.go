@@ -14,6 +14,7 @@ type Change struct {
 	Origin string          `json:"o"`           // the region where the change was made
 	OSeq   uint64          `json:"os"`          // the change's sequence at its origin
 	Key    string          `json:"k"`           // state key, r/<collection>/<id>
+	Owner  string          `json:"w,omitempty"` // the record's owner region (of the old value, for a delete)
 	Value  json.RawMessage `json:"v,omitempty"` // the record; nil for a delete
 	Time   int64           `json:"t"`           // commit time at the origin, Unix ms
 	// Appended is when this region appended the entry (Unix ms, stamped by
@@ -162,6 +163,10 @@ func appendChange(b []byte, c *Change) []byte {
 	b = strconv.AppendUint(b, c.OSeq, 10)
 	b = append(b, `,"k":`...)
 	b = appendString(b, c.Key)
+	if c.Owner != "" {
+		b = append(b, `,"w":`...)
+		b = appendString(b, c.Owner)
+	}
 	if len(c.Value) > 0 {
 		b = append(b, `,"v":`...)
 		b = append(b, c.Value...)

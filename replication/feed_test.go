@@ -10,6 +10,7 @@ func TestAppendChange(t *testing.T) {
 	for _, c := range []Change{
 		{Seq: 1, Origin: "320722", OSeq: 7, Key: "r/customers/cus_01", Value: json.RawMessage(`{"a":1,"b":"东海"}`), Time: 1764000000000, Appended: 1764000000001},
 		{Seq: 2, Origin: "32", Key: "r/_canary/32", Time: 5},
+		{Seq: 4, Origin: "3207", OSeq: 4, Key: "r/customers/cus_02", Owner: "320722", Value: json.RawMessage(`{"id":"cus_02"}`), Time: 9},
 		{Seq: 3, Origin: "3207", Key: "r/x/\"<odd>&\n", Value: json.RawMessage(`null`)},
 	} {
 		want, _ := json.Marshal(c)
