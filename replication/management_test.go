@@ -157,3 +157,164 @@ func TestManagement_FullTakeoverAndRelease(t *testing.T) {
 	}
 	t.Logf("county writes: %d acknowledged, %d refused during full management", len(county.acked), len(county.refused))
 }
+
+func customerIDs(t *testing.T, h *testcluster.Hierarchy, at, county string) map[string]string {
+	out := map[string]string{}
+	for k, v := range testcluster.Records(t, h.Region(at).Node(0), county) {
+		var c struct {
+			AccountNo string `json:"account_no"`
+		}
+		if strings.HasPrefix(k, "r/customers/") && json.Unmarshal([]byte(v), &c) == nil {
+			out[c.AccountNo] = strings.TrimPrefix(k, "r/customers/")
+		}
+	}
+	return out
+}
+
+func customerAt(t *testing.T, h *testcluster.Hierarchy, at, id string) (name string, version uint64) {
+	t.Helper()
+	st, body := h.Region(at).Client(0).Do("GET", "/api/v1/customers/"+id+"?region=320722", nil)
+	if st != 200 {
+		t.Fatalf("GET customer %s at %s: %d %s", id, at, st, body)
+	}
+	var c struct {
+		Name    string
+		Version uint64
+	}
+	json.Unmarshal(body, &c)
+	return c.Name, c.Version
+}
+
+func patchName(t *testing.T, h *testcluster.Hierarchy, at, id, name string) {
+	t.Helper()
+	_, v := customerAt(t, h, at, id)
+	if st, body := h.Region(at).Client(0).Do("PATCH", "/api/v1/customers/"+id, map[string]any{"version": v, "name": name}); st != 200 {
+		t.Fatalf("PATCH %s at %s: %d %s", id, at, st, body)
+	}
+}
+
+// TestManagement_ForcedTakeoverKeepsConflicts: the city takes a cut-off
+// county over by force while the county goes on writing. After the heal
+// every write the county made under the old epoch is an open conflict at
+// the city (both versions, who, when), none is applied or lost; resolving
+// them (keep parent's, keep child's, merged) makes the replicas equal.
+func TestManagement_ForcedTakeoverKeepsConflicts(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
+	county, city := h.Region("320722").Client(0), h.Region("3207").Client(0)
+	for _, acc := range []string{"F-1", "F-2"} {
+		if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", acc)); st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	ids := customerIDs(t, h, "3207", "320722")
+
+	h.Faults.Cut("320722")
+	if r := setMode(t, h, "3207", "320722", map[string]any{"mode": "full", "force": true}); r.Epoch != 1 {
+		t.Fatalf("forced takeover: %+v", r)
+	}
+	if r := regionAt(t, h, "3207", "320722"); r.Writer != "3207" {
+		t.Fatalf("a forced takeover makes the city the writer at once: %+v", r)
+	}
+	patchName(t, h, "3207", ids["F-1"], "市里改的")
+	// The county, cut off, does not know and goes on writing.
+	patchName(t, h, "320722", ids["F-1"], "县里改的")
+	patchName(t, h, "320722", ids["F-2"], "县里也改了")
+	if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", "F-NEW")); st != 201 {
+		t.Fatalf("the cut-off county writes: %d %s", st, body)
+	}
+	h.Faults.Heal("320722")
+
+	testcluster.WaitFor(t, 30*time.Second, "the county's acknowledgement and three conflicts at the city", func() bool {
+		r := regionAt(t, h, "3207", "320722")
+		return r.AckedEpoch == 1 && r.OpenConflicts == 3
+	})
+	st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", "F-LATE"))
+	if st == 201 || !strings.Contains(string(body), "write at 3207") {
+		t.Fatalf("the county after it learned of the takeover: %d %s", st, body)
+	}
+	st, body = city.Do("GET", "/api/v1/conflicts?region=320722", nil)
+	var list struct {
+		Conflicts []struct {
+			ID      string          `json:"id"`
+			Key     string          `json:"key"`
+			Child   json.RawMessage `json:"child"`
+			Parent  json.RawMessage `json:"parent"`
+			ChildBy string          `json:"child_by"`
+			ChildAt time.Time       `json:"child_at"`
+			Status  string          `json:"status"`
+		} `json:"conflicts"`
+	}
+	if st != 200 || json.Unmarshal(body, &list) != nil || len(list.Conflicts) != 3 {
+		t.Fatalf("conflicts: %d %s", st, body)
+	}
+	byKey := map[string]string{}
+	for _, c := range list.Conflicts {
+		if c.ChildBy != "admin" || c.ChildAt.IsZero() || c.Status != "open" || len(c.Child) < 10 {
+			t.Errorf("conflict lacks who/when/version: %+v", c)
+		}
+		byKey[c.Key] = c.ID
+		switch c.Key {
+		case "r/customers/" + ids["F-1"]:
+			if !strings.Contains(string(c.Child), "县里改的") || !strings.Contains(string(c.Parent), "市里改的") {
+				t.Errorf("F-1 conflict keeps both versions: child %s parent %s", c.Child, c.Parent)
+			}
+		case "r/customers/" + ids["F-2"]:
+		default:
+			if string(c.Parent) != "null" || !strings.Contains(string(c.Child), "F-NEW") {
+				t.Errorf("the county's new customer: child %s parent %s", c.Child, c.Parent)
+			}
+		}
+	}
+	// None of the county's old-epoch writes was applied at the city.
+	if name, _ := customerAt(t, h, "3207", ids["F-1"]); name != "市里改的" {
+		t.Errorf("F-1 at the city is %q: the county's conflicting write was applied", name)
+	}
+	if _, ok := customerIDs(t, h, "3207", "320722")["F-NEW"]; ok {
+		t.Errorf("the county's new customer was applied at the city without a resolution")
+	}
+	// Release is held while conflicts are open.
+	if st, body := city.Do("PUT", "/api/v1/regions/320722/management", map[string]any{"mode": "autonomous"}); st != 409 || !strings.Contains(string(body), "3 open conflicts") {
+		t.Fatalf("release with open conflicts: %d %s", st, body)
+	}
+	resolve := func(id string, req map[string]any) {
+		t.Helper()
+		req["id"] = id
+		if st, body := city.Do("POST", "/api/v1/conflicts/resolve", req); st != 200 && st != 204 {
+			t.Fatalf("resolve %s: %d %s", id, st, body)
+		}
+	}
+	resolve(byKey["r/customers/"+ids["F-1"]], map[string]any{"keep": "parent"})
+	resolve(byKey["r/customers/"+ids["F-2"]], map[string]any{"keep": "child"})
+	for k, id := range byKey {
+		if k != "r/customers/"+ids["F-1"] && k != "r/customers/"+ids["F-2"] {
+			merged := countyCustomer("320722", "F-NEW")
+			merged["name"] = "合并后的新户"
+			resolve(id, map[string]any{"keep": "merged", "body": merged})
+		}
+	}
+	h.WaitReplicated("320722", "3207", 30*time.Second)
+	for _, at := range []string{"3207", "320722"} {
+		got := customerIDs(t, h, at, "320722")
+		if n1, _ := customerAt(t, h, at, got["F-1"]); n1 != "市里改的" {
+			t.Errorf("F-1 at %s: %q, want the parent's", at, n1)
+		}
+		if n2, _ := customerAt(t, h, at, got["F-2"]); n2 != "县里也改了" {
+			t.Errorf("F-2 at %s: %q, want the child's", at, n2)
+		}
+		if got["F-NEW"] == "" {
+			t.Errorf("F-NEW missing at %s after the merge", at)
+		} else if n3, _ := customerAt(t, h, at, got["F-NEW"]); n3 != "合并后的新户" {
+			t.Errorf("F-NEW at %s: %q, want the merged body", at, n3)
+		}
+	}
+	// Handing it back now works; the county writes again.
+	setMode(t, h, "3207", "320722", map[string]any{"mode": "autonomous"})
+	testcluster.WaitFor(t, 20*time.Second, "the county to take its records back", func() bool {
+		return regionAt(t, h, "320722", "320722").Writer == "320722"
+	})
+	if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", "F-AFTER")); st != 201 {
+		t.Fatalf("the county after release: %d %s", st, body)
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+}
