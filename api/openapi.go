@@ -43,6 +43,8 @@ func operations() []op {
 		{method: "GET", path: "/api/v1/regions/{code}", summary: "One region: the management mode and epoch that hold for it, who writes its records", ok: 200, roles: readRoles, query: []string{"consistency"}},
 		{method: "PUT", path: "/api/v1/regions/{code}/management", summary: "Set a child region's management (at its parent): autonomous, partial with granted collections, or full (force: without the child's acknowledgement)", ok: 200, roles: adminOnly,
 			body: object(map[string]any{"mode": enum([]string{crm.ModeAutonomous, crm.ModePartial, crm.ModeFull}), "collections": map[string]any{"type": "array", "items": str()}, "force": map[string]any{"type": "boolean"}}, "mode")},
+		{method: "GET", path: "/api/v1/commands", summary: "Writes forwarded to child regions under partial management, with their outcome (pending, applied, refused and why)", ok: 200, roles: readRoles, query: []string{"region", "scope", "status", "consistency"}},
+		{method: "GET", path: "/api/v1/commands/{id}", summary: "One forwarded write and its outcome", ok: 200, roles: readRoles, query: []string{"consistency"}},
 		{method: "GET", path: "/api/v1/conflicts", summary: "Writes a child made under an old epoch after a forced takeover, kept with both versions", ok: 200, roles: readRoles, query: []string{"region", "scope", "status", "consistency"}},
 		{method: "POST", path: "/api/v1/conflicts/resolve", summary: "Resolve a conflict: keep the child's, the parent's, or a merged body; the result replicates like any write", ok: 200, roles: adminOnly,
 			body: object(map[string]any{"id": str(), "keep": enum([]string{crm.KeepChild, crm.KeepParent, crm.KeepMerged}), "body": map[string]any{"type": "object"}}, "id", "keep")},

@@ -105,6 +105,10 @@ func (s *Server) get(kind *crm.Kind) gin.HandlerFunc {
 // propose sends cmd and writes the answer: status on success, the error
 // table otherwise.
 func (s *Server) propose(c *gin.Context, kind *crm.Kind, cmd *crm.Command, status int) {
+	if child := s.forwardTarget(kind, cmd); child != "" {
+		s.forwardDown(c, child, kind, cmd, status)
+		return
+	}
 	p := who(c)
 	cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, s.cfg.Region, p.User.Username, time.Now().UTC()
 	res, err := s.b.Propose(c.Request.Context(), cmd)

@@ -27,6 +27,9 @@ type RegionInfo struct {
 	AckedEpoch    uint64    `json:"acked_epoch"`    // the epoch the region acknowledged (as this node knows)
 	Writer        string    `json:"writer"`         // the region that writes its records now; "" during a handover
 	OpenConflicts int       `json:"open_conflicts"` // kept at the managing region
+	// PendingCommands counts writes forwarded to the region (partial
+	// management) whose outcome has not come back yet.
+	PendingCommands int `json:"pending_commands"`
 }
 
 func regionInfo(r crm.Reader, code string) (RegionInfo, error) {
@@ -45,7 +48,10 @@ func regionInfo(r crm.Reader, code string) (RegionInfo, error) {
 	} else if a != nil {
 		info.AckedEpoch = a.Epoch
 	}
-	info.OpenConflicts, err = crm.OpenConflicts(r, code)
+	if info.OpenConflicts, err = crm.OpenConflicts(r, code); err != nil {
+		return info, err
+	}
+	info.PendingCommands, err = crm.PendingCommands(r, code)
 	return info, err
 }
 

@@ -66,7 +66,7 @@ func public(r route) bool {
 func allowedRoles(r route) (roles []string, ok bool) {
 	switch r.String() {
 	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary",
-		"GET /api/v1/regions", "GET /api/v1/regions/{code}", "GET /api/v1/conflicts":
+		"GET /api/v1/regions", "GET /api/v1/regions/{code}", "GET /api/v1/conflicts", "GET /api/v1/commands", "GET /api/v1/commands/{id}":
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}", "PUT /api/v1/regions/{code}/management", "POST /api/v1/conflicts/resolve":
 		return adminOnly, true

@@ -102,7 +102,11 @@ type Config struct {
 	TokenTTL  time.Duration // default 12h
 	MaxBody   int64         // default 1 MiB for one record
 	MaxImport int64         // default 32 MiB for an import
-	Logger    *slog.Logger
+	// ForwardWait is how long a write forwarded to a child under partial
+	// management waits for the child's outcome before answering 202 with
+	// the pending command. Default 5s.
+	ForwardWait time.Duration
+	Logger      *slog.Logger
 }
 
 // Server is the gin engine with its routes.
@@ -121,6 +125,9 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	}
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
+	}
+	if cfg.ForwardWait <= 0 {
+		cfg.ForwardWait = 5 * time.Second
 	}
 	if cfg.MaxImport <= 0 {
 		cfg.MaxImport = 32 << 20
@@ -178,6 +185,8 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/regions/:code", allow(readRoles...), s.getRegion)
 	v1.PUT("/regions/:code/management", allow(adminOnly...), s.putManagement)
 	v1.GET("/conflicts", allow(readRoles...), s.listConflicts)
+	v1.GET("/commands", allow(readRoles...), s.listCommands)
+	v1.GET("/commands/:id", allow(readRoles...), s.getCommand)
 	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
 	for _, coll := range crm.Collections() {

@@ -25,6 +25,7 @@ const (
 	OpInitSys Op = "init_sys" // sets system value ID to Body unless it is set; answers the value held
 	OpManage  Op = "manage"   // Body is a ManageRequest: this region sets a child's management mode
 	OpResolve Op = "resolve"  // Body is a ResolveRequest: close a conflict with the chosen version
+	OpForward Op = "forward"  // Body is a ForwardRequest, ID a command id: a write of a child's record, sent down
 )
 
 // MaxImportRows is the most rows one import Command may hold.
@@ -75,6 +76,8 @@ func apply(tx *overlay, cmd *Command) Result {
 		return manage(tx, cmd)
 	case OpResolve:
 		return resolve(tx, cmd)
+	case OpForward:
+		return forward(tx, cmd)
 	}
 	kind, ok := Kinds[cmd.Collection]
 	if !ok {

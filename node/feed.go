@@ -221,11 +221,23 @@ func (a *applier) applyChange(ct *changeTxn, dir, link string, c *replication.Ch
 	if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
 		return err
 	}
-	if dir == "down" && c.Key == crm.MgmtKey(a.region) && c.Value != nil {
+	if dir != "down" || c.Value == nil {
+		return nil
+	}
+	switch {
+	case c.Key == crm.MgmtKey(a.region):
 		origin, oseq := ct.origin, ct.oseq
 		ct.origin, ct.oseq = a.region, 0
 		defer func() { ct.origin, ct.oseq = origin, oseq }()
 		return crm.AckManagement(ct, a.region, c.Value)
+	case coll == "_cmd":
+		// A write the parent forwards under partial management: executed
+		// here, as this region's own write, in the parent's order; its
+		// outcome rolls up.
+		origin, oseq := ct.origin, ct.oseq
+		ct.origin, ct.oseq = a.region, 0
+		defer func() { ct.origin, ct.oseq = origin, oseq }()
+		return crm.ExecuteForwarded(ct, a.region, c.Value)
 	}
 	return nil
 }
@@ -265,6 +277,7 @@ func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Erro
 		above := !crm.InRegion(c.Origin, a.region)
 		ok := above && (coll == "directives" ||
 			(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), a.region)) ||
+			(coll == "_cmd" && c.Value != nil && forwardedTo(c.Value) == a.region) ||
 			(crm.Kinds[coll] != nil && coll != "users" && crm.InRegion(c.Owner, a.region)))
 		if !ok {
 			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries only directives, management settings and records of this branch written above it, not %s from %s", c.Key, c.Origin)}

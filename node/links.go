@@ -512,10 +512,21 @@ func downFor(c *replication.Change, child string) bool {
 		return c.Value == nil || crm.DirectiveFor(c.Value, child)
 	case strings.HasPrefix(c.Key, "r/_mgmt/"):
 		return crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), child)
+	case strings.HasPrefix(c.Key, "r/_cmd/"):
+		return c.Value != nil && forwardedTo(c.Value) == child
 	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, "r/users/"):
 		return false
 	}
 	return c.Owner != "" && crm.InRegion(c.Owner, child)
+}
+
+// forwardedTo answers the region a stored forwarded command is for.
+func forwardedTo(raw []byte) string {
+	var c struct {
+		Region string `json:"region"`
+	}
+	_ = json.Unmarshal(raw, &c)
+	return c.Region
 }
 
 // appendManaged adds to a downlink snapshot for child the management
@@ -530,6 +541,16 @@ func appendManaged(r replication.StateReader, items []replication.Change, region
 	})
 	if err != nil {
 		return items, err
+	}
+	pending, err := crm.ForwardedCommands(r, child, crm.CommandPending)
+	if err != nil {
+		return items, err
+	}
+	for _, c := range pending {
+		if c.Region == child {
+			raw, _ := json.Marshal(c.ForwardedCommand)
+			items = append(items, replication.Change{Origin: region, Owner: region, Key: crm.CommandKey(c.ID), Value: raw})
+		}
 	}
 	if w, _, err := crm.WriterOf(r, child); err != nil || w != region {
 		return items, err

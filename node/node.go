@@ -48,6 +48,7 @@ type Config struct {
 	Peers          []replication.Peer `yaml:"peers"`           // initial voters for Bootstrap
 	AdminPassword  string             `yaml:"admin_password"`  // bootstrap: create user "admin" with it (or use GRIDCRM_ADMIN_PASSWORD)
 	TokenTTL       time.Duration      `yaml:"token_ttl"`       // default 12h
+	ForwardWait    time.Duration      `yaml:"forward_wait"`    // how long a write forwarded to a child (partial management) waits for its outcome before 202; default 5s
 
 	Parent         *tiers.ParentLink `yaml:"parent"`          // the parent region and its nodes' internal addresses; nil for a province
 	CanaryInterval time.Duration     `yaml:"canary_interval"` // heartbeat record period; default 1s
@@ -243,7 +244,7 @@ func Start(cfg Config) (*Node, error) {
 	n.ops = ops.NewRegistry()
 	n.ops.MustRegister(ops.NewRaftCollector(cfg.Region, cfg.NodeID, n.group.Raft(), n.group.Applied))
 	n.ops.MustRegister(ops.NewStoreCollector(cfg.Region, cfg.NodeID, n.st))
-	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, Logger: n.log}, n, n.ops)
+	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Logger: n.log}, n, n.ops)
 	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
 		return nil, fmt.Errorf("node: api listener: %w", err)
 	}

@@ -9,15 +9,17 @@ import (
 	"time"
 
 	"gridcrm/internal/testcluster"
+	"gridcrm/node"
 )
 
 // regionState is GET /api/v1/regions/{code} as a test reads it.
 type regionState struct {
-	Mode          string `json:"mode"`
-	Epoch         uint64 `json:"epoch"`
-	AckedEpoch    uint64 `json:"acked_epoch"`
-	Writer        string `json:"writer"`
-	OpenConflicts int    `json:"open_conflicts"`
+	Mode            string `json:"mode"`
+	Epoch           uint64 `json:"epoch"`
+	AckedEpoch      uint64 `json:"acked_epoch"`
+	Writer          string `json:"writer"`
+	OpenConflicts   int    `json:"open_conflicts"`
+	PendingCommands int    `json:"pending_commands"`
 }
 
 func regionAt(t *testing.T, h *testcluster.Hierarchy, at, code string) regionState {
@@ -317,4 +319,82 @@ func TestManagement_ForcedTakeoverKeepsConflicts(t *testing.T) {
 		t.Fatalf("the county after release: %d %s", st, body)
 	}
 	h.WaitReplicated("320722", "3207", 20*time.Second)
+}
+
+// TestManagement_PartialForwarding: under partial management the city
+// writes a granted collection of the county: the write is forwarded, applied
+// at the county as the county's own, and the county's answer comes back. A
+// refused one reports the county's reason at the city; an ungranted
+// collection is refused naming the owner. Cut off, the city's writes queue
+// durably (pending) and are applied in order when the link heals.
+func TestManagement_PartialForwarding(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}},
+		Node: func(c *node.Config) { c.ForwardWait = 1500 * time.Millisecond }})
+	county, city := h.Region("320722").Client(0), h.Region("3207").Client(0)
+	for _, acc := range []string{"P-1", "P-2"} {
+		if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", acc)); st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	ids := customerIDs(t, h, "3207", "320722")
+
+	setMode(t, h, "3207", "320722", map[string]any{"mode": "partial", "collections": []string{"interactions"}})
+	_, v := customerAt(t, h, "3207", ids["P-1"])
+	st, body := city.Do("PATCH", "/api/v1/customers/"+ids["P-1"], map[string]any{"version": v, "name": "未授权"})
+	if st == 200 || !strings.Contains(string(body), `"owner":"320722"`) || !strings.Contains(string(body), "not granted") {
+		t.Fatalf("a write in a collection not granted: %d %s", st, body)
+	}
+
+	setMode(t, h, "3207", "320722", map[string]any{"mode": "partial", "collections": []string{"customers", "interactions"}})
+	st, body = city.Do("PATCH", "/api/v1/customers/"+ids["P-1"], map[string]any{"version": v, "name": "市里转发的"})
+	if st != 200 || !strings.Contains(string(body), "市里转发的") || !strings.Contains(string(body), `"owner":"320722"`) || !strings.Contains(string(body), "admin@3207") {
+		t.Fatalf("forwarded write: %d %s", st, body)
+	}
+	if name, _ := customerAt(t, h, "320722", ids["P-1"]); name != "市里转发的" {
+		t.Fatalf("at the county: %q", name)
+	}
+	// The county refuses a stale version; the city reports the county's reason.
+	st, body = city.Do("PATCH", "/api/v1/customers/"+ids["P-1"], map[string]any{"version": v, "name": "过期版本"})
+	if st != 409 || !strings.Contains(string(body), "is at version") {
+		t.Fatalf("a forwarded write the county refuses: %d %s", st, body)
+	}
+
+	// Cut off: queued at the city, pending, applied in order on heal.
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	_, v1 := customerAt(t, h, "3207", ids["P-1"])
+	_, v2 := customerAt(t, h, "3207", ids["P-2"])
+	h.Faults.Cut("320722")
+	for _, w := range []struct {
+		id   string
+		ver  uint64
+		name string
+	}{{ids["P-1"], v1, "第一次"}, {ids["P-1"], v1 + 1, "第二次"}, {ids["P-2"], v2, "另一户"}} {
+		st, body := city.Do("PATCH", "/api/v1/customers/"+w.id, map[string]any{"version": w.ver, "name": w.name})
+		if st != 202 || !strings.Contains(string(body), `"status":"pending"`) {
+			t.Fatalf("a forwarded write while the county is cut off: %d %s", st, body)
+		}
+	}
+	if r := regionAt(t, h, "3207", "320722"); r.PendingCommands != 3 {
+		t.Fatalf("pending commands at the city: %+v", r)
+	}
+	st, body = city.Do("GET", "/api/v1/commands?region=320722&status=pending", nil)
+	if st != 200 || strings.Count(string(body), `"status":"pending"`) != 3 {
+		t.Fatalf("pending list: %d %s", st, body)
+	}
+	h.Faults.Heal("320722")
+	testcluster.WaitFor(t, 30*time.Second, "the queued writes' outcomes at the city", func() bool {
+		return regionAt(t, h, "3207", "320722").PendingCommands == 0
+	})
+	st, body = city.Do("GET", "/api/v1/commands?region=320722", nil)
+	if st != 200 || strings.Count(string(body), `"status":"applied"`) != 4 || strings.Count(string(body), `"status":"refused"`) != 1 {
+		t.Fatalf("outcomes (the second write to P-1 applies only if it came after the first): %d %s", st, body)
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	if name, _ := customerAt(t, h, "320722", ids["P-1"]); name != "第二次" {
+		t.Fatalf("P-1 at the county: %q, want the second write", name)
+	}
+	if name, _ := customerAt(t, h, "3207", ids["P-2"]); name != "另一户" {
+		t.Fatalf("P-2 at the city: %q", name)
+	}
 }

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/crm"
+)
+
+// forwardTarget answers the child region a write must be forwarded to: the
+// record (or, for a create, the region it names or the customer it belongs
+// to) is owned by a child of this region that is under partial management
+// with the collection granted. "" means: propose here as usual (and the
+// state machine refuses what this region may not write, naming the owner).
+func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
+	if kind.Name == "users" || kind.Name == "directives" {
+		return ""
+	}
+	r := s.b.Reader()
+	var owner string
+	if cmd.Op == crm.OpCreate {
+		var b struct {
+			Region     string `json:"region"`
+			CustomerID string `json:"customer_id"`
+		}
+		_ = json.Unmarshal(cmd.Body, &b)
+		owner = b.Region
+		if owner == "" && b.CustomerID != "" {
+			raw, _ := r.Get([]byte("r/customers/" + b.CustomerID))
+			owner = crm.RecordOwner(raw)
+		}
+	} else {
+		raw, _ := r.Get([]byte("r/" + kind.Name + "/" + cmd.ID))
+		owner = crm.RecordOwner(raw)
+	}
+	if owner == "" || owner == s.cfg.Region || len(owner) != len(s.cfg.Region)+2 || !crm.InRegion(owner, s.cfg.Region) {
+		return ""
+	}
+	w, m, err := crm.WriterOf(r, owner)
+	if err != nil || m == nil || m.Mode != crm.ModePartial || w != owner || !slices.Contains(m.Collections, kind.Name) {
+		return ""
+	}
+	return owner
+}
+
+// forwardDown commits the write as a command for child (durable and
+// ordered in this region's raft log; the downlink delivers it) and waits
+// for the child's outcome: the child's answer when it comes within
+// ForwardWait, else 202 with the pending command.
+func (s *Server) forwardDown(c *gin.Context, child string, kind *crm.Kind, cmd *crm.Command, status int) {
+	req := crm.ForwardRequest{Region: child, Op: cmd.Op, Collection: kind.Name, RecordID: cmd.ID, Version: cmd.Version, Body: cmd.Body}
+	body, _ := json.Marshal(req)
+	fwd := &crm.Command{Op: crm.OpForward, ID: crm.NewID("cmd", time.Now()), Body: body, Region: s.cfg.Region, Actor: who(c).User.Username, Time: time.Now().UTC()}
+	res, err := s.b.Propose(c.Request.Context(), fwd)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if res.Err != nil {
+		fail(c, res.Err)
+		return
+	}
+	c.Header("X-Gridcrm-Forwarded-To", child)
+	c.Header("X-Gridcrm-Command", fwd.ID)
+	deadline := time.Now().Add(s.cfg.ForwardWait)
+	for {
+		v, err := crm.CommandOf(s.b.Reader(), fwd.ID)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		switch {
+		case v != nil && v.Status == crm.CommandRefused:
+			fail(c, v.Error)
+			return
+		case v != nil && v.Status == crm.CommandApplied:
+			if v.Record == nil {
+				c.Status(status)
+			} else {
+				c.Data(status, "application/json", kind.Public(v.Record))
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			c.JSON(202, v)
+			return
+		}
+		select {
+		case <-c.Request.Context().Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) listCommands(c *gin.Context) {
+	region, _, ok := s.scopeOf(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	status := c.DefaultQuery("status", "")
+	if status != "" && status != crm.CommandPending && status != "done" {
+		fail(c, apiErr(crm.CodeInvalid, "status", "must be pending or done (or absent for all)"))
+		return
+	}
+	cs, err := crm.ForwardedCommands(s.b.Reader(), region, status)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if cs == nil {
+		cs = []crm.CommandView{}
+	}
+	c.JSON(200, gin.H{"commands": cs})
+}
+
+func (s *Server) getCommand(c *gin.Context) {
+	if !s.consistent(c) {
+		return
+	}
+	v, err := crm.CommandOf(s.b.Reader(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if v == nil || !crm.InRegion(v.Region, who(c).User.Region) {
+		fail(c, apiErr(crm.CodeNotFound, "id", "no forwarded command "+c.Param("id")))
+		return
+	}
+	c.JSON(200, v)
+}

@@ -1,0 +1,205 @@
+package crm
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Partial management: a parent writes a granted collection of its child by
+// forwarding the command down. OpForward stores it at the parent (through
+// the parent's raft log, so it is durable and ordered); the downlink carries
+// it to the child, which executes it as its own write in the order the
+// parent committed it, and records the outcome; the outcome rolls up.
+
+// Forward outcomes.
+const (
+	CommandPending = "pending"
+	CommandApplied = "applied"
+	CommandRefused = "refused"
+)
+
+// ForwardRequest is the body of OpForward: a write of a child's record.
+type ForwardRequest struct {
+	Region     string          `json:"region"` // the child that owns the record
+	Op         Op              `json:"op"`     // create, update, replace or delete
+	Collection string          `json:"coll"`
+	RecordID   string          `json:"record_id"`
+	Version    uint64          `json:"ver,omitempty"`
+	Body       json.RawMessage `json:"body,omitempty"`
+}
+
+// ForwardedCommand is a command the parent (Owner) forwards to Region,
+// stored at CommandKey(ID) and pushed down.
+type ForwardedCommand struct {
+	Owner string    `json:"owner"`
+	ID    string    `json:"id"`
+	Actor string    `json:"actor"`
+	At    time.Time `json:"at"`
+	ForwardRequest
+}
+
+// CommandResult is the child's outcome of a forwarded command, stored at
+// ResultKey(ID) and rolled up.
+type CommandResult struct {
+	Owner  string          `json:"owner"` // the child
+	ID     string          `json:"id"`
+	Region string          `json:"region"`
+	Status string          `json:"status"` // applied or refused
+	Error  *Error          `json:"error,omitempty"`
+	Record json.RawMessage `json:"record,omitempty"`
+}
+
+// CommandKey and ResultKey are where a forwarded command and its outcome live.
+func CommandKey(id string) string { return "r/_cmd/" + id }
+func ResultKey(id string) string  { return "r/_cres/" + id }
+
+// forward applies OpForward at the parent: the child must be under partial
+// management with the collection granted; the command is stored, pending.
+func forward(tx *overlay, cmd *Command) Result {
+	var req ForwardRequest
+	if err := DecodeStrict(cmd.Body, &req); err != nil {
+		return Result{Err: err}
+	}
+	if !strings.HasPrefix(cmd.ID, "cmd_") || len(cmd.ID) != 30 {
+		return Result{Err: invalid("id", "%q is not a command id", cmd.ID)}
+	}
+	if parentOf(req.Region) != cmd.Region {
+		return Result{Err: &Error{Code: CodeWrongOwner, Field: "region", Owner: req.Region,
+			Message: fmt.Sprintf("region %s forwards writes only to its child regions, not to %s", cmd.Region, req.Region)}}
+	}
+	switch req.Op {
+	case OpCreate, OpUpdate, OpReplace, OpDelete:
+	default:
+		return Result{Err: invalid("op", "%q cannot be forwarded (create, update, replace or delete)", req.Op)}
+	}
+	kind := Kinds[req.Collection]
+	if kind == nil {
+		return Result{Err: invalid("coll", "no collection %q", req.Collection)}
+	}
+	if !kind.ValidID(req.RecordID) {
+		return Result{Err: invalid("id", "%q is not a valid %s id", req.RecordID, singular(kind.Name))}
+	}
+	w, m, err := WriterOf(tx, req.Region)
+	if err != nil {
+		return Result{Err: AsError(err)}
+	}
+	if m == nil || m.Mode != ModePartial || w != req.Region || !slices.Contains(m.Collections, req.Collection) {
+		return Result{Err: notGranted(req.Region, cmd.Region, req.Collection, m)}
+	}
+	if cur, err := tx.Get([]byte(CommandKey(cmd.ID))); err != nil {
+		return Result{Err: AsError(err)}
+	} else if cur != nil {
+		return Result{Record: cur} // the same command proposed again
+	}
+	raw, _ := json.Marshal(ForwardedCommand{Owner: cmd.Region, ID: cmd.ID, Actor: cmd.Actor, At: cmd.Time, ForwardRequest: req})
+	if err := tx.Set([]byte(CommandKey(cmd.ID)), raw); err != nil {
+		return Result{Err: AsError(err)}
+	}
+	return Result{Record: raw}
+}
+
+func notGranted(child, here, coll string, m *Management) *Error {
+	if m == nil || m.Mode == ModeAutonomous {
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: child, Message: fmt.Sprintf("region %s is autonomous: its %s are written at %s", child, coll, child)}
+	}
+	if m.Mode == ModeFull {
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: here, Message: fmt.Sprintf("region %s is under full management by %s: write directly, nothing is forwarded", child, here)}
+	}
+	return &Error{Code: CodeWrongOwner, Field: "id", Owner: child, Message: fmt.Sprintf("%s of region %s are not granted to %s's partial management (granted: %s): write at %s", coll, child, here, strings.Join(m.Collections, ", "), child)}
+}
+
+// ExecuteForwarded runs a forwarded command at the child it is addressed
+// to, as the child's own write, once: the outcome (the record, or the
+// reason it was refused) is stored at ResultKey in the same batch. raw is
+// the stored ForwardedCommand. Deterministic: it uses the command's time.
+func ExecuteForwarded(tx Txn, region string, raw []byte) error {
+	var fc ForwardedCommand
+	if err := json.Unmarshal(raw, &fc); err != nil {
+		return fmt.Errorf("crm: forwarded command: %w", err)
+	}
+	if fc.Region != region {
+		return nil
+	}
+	if done, err := tx.Get([]byte(ResultKey(fc.ID))); err != nil || done != nil {
+		return err
+	}
+	res := Apply(tx, &Command{Op: fc.Op, Collection: fc.Collection, ID: fc.RecordID, Version: fc.Version, Body: fc.Body,
+		Region: region, Actor: fc.Actor + "@" + fc.Owner, Time: fc.At})
+	out := CommandResult{Owner: region, ID: fc.ID, Region: region, Status: CommandApplied, Record: res.Record}
+	if res.Err != nil {
+		out.Status, out.Error, out.Record = CommandRefused, res.Err, nil
+	}
+	b, _ := json.Marshal(out)
+	return tx.Set([]byte(ResultKey(fc.ID)), b)
+}
+
+// CommandView is a forwarded command with its outcome, as listed.
+type CommandView struct {
+	ForwardedCommand
+	Status string          `json:"status"`
+	Error  *Error          `json:"error,omitempty"`
+	Record json.RawMessage `json:"record,omitempty"`
+}
+
+// CommandOf reads forwarded command id with its outcome; nil if unknown.
+func CommandOf(r Reader, id string) (*CommandView, error) {
+	raw, err := r.Get([]byte(CommandKey(id)))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	v := &CommandView{Status: CommandPending}
+	if err := json.Unmarshal(raw, &v.ForwardedCommand); err != nil {
+		return nil, err
+	}
+	res, err := r.Get([]byte(ResultKey(id)))
+	if err != nil {
+		return nil, err
+	}
+	if res != nil {
+		var cr CommandResult
+		if err := json.Unmarshal(res, &cr); err != nil {
+			return nil, err
+		}
+		v.Status, v.Error, v.Record = cr.Status, cr.Error, cr.Record
+	}
+	return v, nil
+}
+
+// ForwardedCommands lists the commands forwarded to region's subtree ("" for
+// all) in the order they were made, with status "pending", "done" (applied
+// or refused) or "" for all.
+func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
+	var ids []string
+	p := []byte("r/_cmd/")
+	err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+		ids = append(ids, strings.TrimPrefix(string(k), "r/_cmd/"))
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []CommandView
+	for _, id := range ids {
+		v, err := CommandOf(r, id)
+		if err != nil {
+			return nil, err
+		}
+		if v == nil || !strings.HasPrefix(v.Region, region) {
+			continue
+		}
+		if (status == CommandPending && v.Status != CommandPending) || (status == "done" && v.Status == CommandPending) {
+			continue
+		}
+		out = append(out, *v)
+	}
+	return out, nil
+}
+
+// PendingCommands counts the commands forwarded to region still without an outcome.
+func PendingCommands(r Reader, region string) (int, error) {
+	cs, err := ForwardedCommands(r, region, CommandPending)
+	return len(cs), err
+}
