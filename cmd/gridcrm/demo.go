@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mrand "math/rand/v2"
@@ -38,6 +39,8 @@ type demoNode struct {
 	Region string `json:"region"`
 	Tier   string `json:"tier"`
 	API    string `json:"api"`
+	// Metrics is the node's token-free metrics listener (make monitor scrapes it).
+	Metrics string `json:"metrics,omitempty"`
 }
 
 func demoCmd() *cobra.Command {
@@ -140,6 +143,7 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 			cfg := node.DefaultConfig()
 			cfg.NodeID, cfg.Region, cfg.DataDir = p.ID, r.code, filepath.Join(dir, p.ID)
 			cfg.APIListen, cfg.InternalListen = apis[i], p.Addr
+			cfg.MetricsListen = pickAddr(9401 + port - r.nodes + i)
 			cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
 			if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
 				cfg.Parent = &tiers.ParentLink{Region: parent, Nodes: internal[string(parent)]}
@@ -158,7 +162,7 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 	first := map[string]string{} // region → API of its first node
 	for _, n := range nodes {
 		c := n.Config()
-		d.Nodes = append(d.Nodes, demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()})
+		d.Nodes = append(d.Nodes, demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL(), Metrics: strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")})
 		if first[c.Region] == "" {
 			first[c.Region] = n.APIURL()
 		}
