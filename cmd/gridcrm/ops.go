@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gridcrm/crm"
 	"gridcrm/replication"
 	"gridcrm/store"
 )
@@ -64,7 +65,8 @@ its state — records, indexes, aggregates, change feed, link cursors — and wr
 it to --out. The stream is the format of raft snapshots: a header, the key/value
 pairs, a count and a CRC-32C; the file is checked before it is kept, so a
 backup that was cut short never replaces a good one.`,
-		Args: cobra.NoArgs,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return errors.New("--out is required")
@@ -148,7 +150,8 @@ region had at backup time, but not its raft membership: start every node of
 the restored region with --bootstrap and the same --peers (restore the same
 file into each node's data directory). A corrupt or truncated file is refused
 before anything is written.`,
-		Args: cobra.NoArgs,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" || dataDir == "" {
 				return errors.New("--in and --data-dir are required")
@@ -187,9 +190,16 @@ func restoreBackup(in, dataDir, wantRegion string) (restored, error) {
 	if err != nil {
 		return res, fmt.Errorf("restore: %w", err)
 	}
-	res.pairs, err = replication.ReadState(bufio.NewReader(f), func(k, _ []byte) error {
+	userRegion := map[string]bool{} // users are region-local: their owner is the node's region
+	res.pairs, err = replication.ReadState(bufio.NewReader(f), func(k, v []byte) error {
 		if r, ok := strings.CutPrefix(string(k), "r/_canary/"); ok {
 			regions[r] = true
+		}
+		if strings.HasPrefix(string(k), "r/users/") {
+			if o := crm.RecordOwner(v); o != "" {
+				userRegion[o] = true
+				regions[o] = true
+			}
 		}
 		return nil
 	})
@@ -204,10 +214,18 @@ func restoreBackup(in, dataDir, wantRegion string) (restored, error) {
 		a, b := res.regions[i], res.regions[j]
 		return len(a) < len(b) || (len(a) == len(b) && a < b)
 	})
-	if len(res.regions) == 0 {
-		return res, fmt.Errorf("restore: %s holds no region heartbeat, so its region is unknown; nothing was written", in)
+	switch {
+	case len(userRegion) == 1:
+		for r := range userRegion {
+			res.region = r
+		}
+	case len(res.regions) > 0:
+		res.region = res.regions[0] // a node holds its own region and the subtree below it
+	case wantRegion != "":
+		res.region = wantRegion
+	default:
+		return res, fmt.Errorf("restore: %s holds no users and no heartbeat, so its region is unknown (pass --region); nothing was written", in)
 	}
-	res.region = res.regions[0] // a node holds its own region and the subtree below it
 	if wantRegion != "" && wantRegion != res.region {
 		return res, fmt.Errorf("restore: %s is a backup of region %s, not %s; nothing was written", in, res.region, wantRegion)
 	}

@@ -24,7 +24,8 @@ region's leader and term (carried up by its heartbeat), management mode, the
 age of its newest heartbeat here, the lag of this node's links, the raft
 members of its own region and its WireGuard peers. Read from GET
 /api/v1/cluster, /api/v1/sync/status and /api/v1/ops/regions.`,
-		Args: cobra.NoArgs,
+		Args:         cobra.NoArgs,
+		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
