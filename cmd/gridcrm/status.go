@@ -149,6 +149,10 @@ func renderStatus(w io.Writer, v statusView) {
 			fmt.Fprintf(w, "%smembers %s (applied %d)\n", detail, strings.Join(ms, " "), ci.Applied)
 		}
 		for _, l := range links[code] {
+			if l.State == "idle" && strings.ToLower(ci.State) != "leader" {
+				fmt.Fprintf(w, "%slink %-10s idle here: links run on the leader %s (ask it for lags)\n", detail, l.Direction, ci.LeaderID)
+				continue
+			}
 			fmt.Fprintf(w, "%slink %-10s %-4s lag %d entries, %s  acked %d/%d  resyncs %d", detail, l.Direction, l.State, l.LagEntries, secs(l.LagSeconds), l.AckedSeq, l.HeadSeq, l.Resyncs)
 			if l.LastError != "" {
 				fmt.Fprintf(w, "  error: %s", l.LastError)
