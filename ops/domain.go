@@ -156,6 +156,7 @@ func (c *DomainCollector) Collect(ch chan<- prometheus.Metric) {
 		newest[k] = ps[:min(len(ps), PeriodsKept)]
 	}
 	descs := map[string]*prometheus.Desc{}
+	seen := map[string]bool{} // two keys may map to one series (a.b and a_b): the first wins, or the scrape would fail
 	for _, r := range rows {
 		if p, ok := r.s.Labels["period"]; ok {
 			keep := false
@@ -181,6 +182,11 @@ func (c *DomainCollector) Collect(ch chan<- prometheus.Metric) {
 		vals := []string{r.region}
 		for _, k := range names[1:] {
 			vals = append(vals, r.s.Labels[k])
+		}
+		if sk := id + "|" + strings.Join(vals, "\xff"); seen[sk] {
+			continue
+		} else {
+			seen[sk] = true
 		}
 		m, err := prometheus.NewConstMetric(d, prometheus.GaugeValue, r.s.Value, vals...)
 		if err == nil {

@@ -93,6 +93,8 @@ func TestDomainCollector(t *testing.T) {
 		"a/320722/kwh.2026-02":                   f64(2e6),
 		"a/320722/kwh.2026-03":                   f64(3e6),
 		"a/320722/kwh.2026-04":                   f64(4e6),
+		"a/320722/stages.overdue":                f64(2),
+		"a/320722/stages_overdue":                f64(3), // maps to the same series: must not break the scrape
 		"r/customers/x":                          []byte("{}"),
 	}
 	reg := prometheus.NewPedanticRegistry()
