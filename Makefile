@@ -66,8 +66,20 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkPropose' -benchtime 20000x -count 1 -timeout 30m ./node/ | tee bench/out/propose.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
+
+# --- test-deps: external tools the tests use when present ---------------
+# Each is guarded with `command -v` (fast when present); a failed install
+# (no apt, not root) only prints a note, and the tests needing it skip.
+.PHONY: test-deps
+test-deps:
+	@command -v wg >/dev/null 2>&1 || { \
+		echo "test-deps: installing wireguard-tools (wg) for the WireGuard tests"; \
+		(apt-get update -qq && apt-get install -y --no-install-recommends wireguard-tools) \
+		|| echo "test-deps: note: could not install wireguard-tools; tests that run wg will skip"; }
+# --- end test-deps -------------------------------------------------------
 
 clean:
 	rm -rf bin .demo bench/out

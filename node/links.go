@@ -463,9 +463,15 @@ func (l *links) runDownlink() {
 	}
 }
 
-// routes registers the parent side of the links on the internal listener.
-func (n *Node) linkRoutes() {
-	n.group.Handle("POST /internal/v1/uplink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// linkHandler is where the parent side of the links is registered.
+type linkHandler interface {
+	Handle(pattern string, h http.Handler)
+}
+
+// linkRoutes registers the parent side of the links: on the internal
+// listener without a tunnel, on the tunnel's own server with one.
+func (n *Node) linkRoutes(h linkHandler) {
+	h.Handle("POST /internal/v1/uplink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -478,7 +484,7 @@ func (n *Node) linkRoutes() {
 		}
 		w.Write(resp)
 	}))
-	n.group.Handle("POST /internal/v1/downlink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h.Handle("POST /internal/v1/downlink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req downlinkRequest
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)

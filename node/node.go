@@ -62,11 +62,19 @@ type Config struct {
 	FeedRetentionAge time.Duration `yaml:"feed_retention_age"`
 
 	// Tunnel, when set, brings up this node's WireGuard device: the internal
-	// endpoints also listen on its overlay address (port TunnelPort), and the
-	// links to the parent dial through it, so parent.nodes name overlay
-	// addresses. Intra-region raft stays on internal_listen.
+	// endpoints also listen on its overlay address (port TunnelPort), the
+	// links to the parent dial through it (so parent.nodes name overlay
+	// addresses), and the link endpoints answer only there. Intra-region
+	// raft stays on internal_listen unless tunnel.intra_region is set; then
+	// the internal listener is the tunnel's and peers name overlay addresses.
 	Tunnel     *tunnel.Config `yaml:"tunnel"`
-	TunnelPort int            `yaml:"tunnel_port"` // default: internal_listen's port
+	TunnelPort int            `yaml:"tunnel_port"` // default: the topology's port for this node, else internal_listen's port
+	// TopologyFile names a YAML tunnel.Topology shared by every node; cmd
+	// reads it into Topology. From it Validate derives tunnel.peers (when
+	// empty), parent (when absent or without nodes) and tunnel_port, and
+	// refuses explicit peers it does not list.
+	TopologyFile string           `yaml:"topology"`
+	Topology     *tunnel.Topology `yaml:"-"`
 
 	// LinkDialer dials the parent's internal addresses (tests inject faults
 	// here). Default: through the tunnel when there is one, else plain TCP.
@@ -127,9 +135,17 @@ func (c *Config) Validate() error {
 	if c.FeedRetentionAge == 0 {
 		c.FeedRetentionAge = 7 * 24 * time.Hour
 	}
+	if c.Tunnel != nil {
+		if err := c.validateTunnel(); err != nil {
+			return err
+		}
+	}
 	tc := tiers.Config{Region: tiers.RegionCode(c.Region), Tier: tiers.Tier(c.Tier), Parent: c.Parent}
 	if err := tc.Validate(); err != nil {
 		return fmt.Errorf("node: %w", err)
+	}
+	if c.Tunnel != nil {
+		return c.checkOverlayAddrs()
 	}
 	return nil
 }
@@ -154,6 +170,7 @@ type Node struct {
 	apiSrv    *http.Server
 	metricsLn net.Listener
 	metricsSv *http.Server
+	closers   []func() error // extra servers (the tunnel's link server), closed before the tunnel
 
 	wg       sync.WaitGroup
 	stop     chan struct{}
@@ -186,8 +203,32 @@ func Start(cfg Config) (*Node, error) {
 	if n.st, err = store.Open(sc); err != nil {
 		return nil, err
 	}
-	iln, err := net.Listen("tcp", cfg.InternalListen)
-	if err != nil {
+	// The tunnel comes up first: with intra_region the region's raft runs
+	// through it, and a node whose tunnel cannot come up must not start.
+	var tln net.Listener
+	if cfg.Tunnel != nil {
+		if n.tun, err = tunnel.New(*cfg.Tunnel); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+		if err = n.tun.Up(); err != nil {
+			return nil, fmt.Errorf("node: tunnel: %w", err)
+		}
+	}
+	var iln net.Listener
+	dial := replication.Dialer(replication.TCPDialer)
+	if cfg.Tunnel != nil && cfg.Tunnel.IntraRegion {
+		port := cfg.TunnelPort
+		if port == 0 {
+			_, p, _ := net.SplitHostPort(cfg.InternalListen)
+			port, _ = strconv.Atoi(p)
+		}
+		if tln, err = n.tun.Listen(port); err != nil {
+			return nil, fmt.Errorf("node: listen on the tunnel: %w", err)
+		}
+		iln = tln // the region's raft and internal HTTP go through the tunnel only
+		t := n.tun
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return t.Dial(ctx, addr) }
+	} else if iln, err = net.Listen("tcp", cfg.InternalListen); err != nil {
 		return nil, fmt.Errorf("node: internal listener: %w", err)
 	}
 	n.mux = replication.NewMux(iln)
@@ -200,7 +241,7 @@ func Start(cfg Config) (*Node, error) {
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
 	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
 	n.traffic = newLinkTraffic()
-	if n.group, err = replication.New(rc, n.st, n.mux, replication.TCPDialer, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic}); err != nil {
+	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic}); err != nil {
 		return nil, err
 	}
 	n.wg.Add(1)
@@ -226,30 +267,21 @@ func Start(cfg Config) (*Node, error) {
 		go func() { defer n.wg.Done(); _ = n.metricsSv.Serve(n.metricsLn) }()
 	}
 	if cfg.Tunnel != nil {
-		if n.tun, err = tunnel.New(*cfg.Tunnel); err != nil {
-			return nil, fmt.Errorf("node: %w", err)
+		if tln == nil {
+			if err = n.serveTunnel(iln); err != nil {
+				return nil, err
+			}
+		} else {
+			n.linkRoutes(n.group) // everything internal is on the tunnel already
 		}
-		if err = n.tun.Up(); err != nil {
-			return nil, fmt.Errorf("node: tunnel: %w", err)
-		}
-		port := cfg.TunnelPort
-		if port == 0 {
-			_, p, _ := net.SplitHostPort(iln.Addr().String())
-			port, _ = strconv.Atoi(p)
-		}
-		tln, err := n.tun.Listen(port)
-		if err != nil {
-			return nil, fmt.Errorf("node: listen on the tunnel: %w", err)
-		}
-		n.wg.Add(1)
-		go func() { defer n.wg.Done(); _ = n.mux.ServeListener(tln) }()
 		if n.cfg.LinkDialer == nil {
 			t := n.tun
 			n.cfg.LinkDialer = func(ctx context.Context, addr string) (net.Conn, error) { return t.Dial(ctx, addr) }
 		}
+	} else {
+		n.linkRoutes(n.group)
 	}
 	n.links = newLinks(n)
-	n.linkRoutes()
 	n.instrumentLinks()
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.initSystem() }()
@@ -412,6 +444,9 @@ func (n *Node) Close() error {
 		}
 		if n.mux != nil {
 			_ = n.mux.Close()
+		}
+		for _, c := range n.closers {
+			_ = c()
 		}
 		if n.tun != nil {
 			_ = n.tun.Close()

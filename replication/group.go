@@ -216,7 +216,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	rc.NoSnapshotRestoreOnStart = true // the FSM's state is durable in Pebble; see repairState
 	rc.Logger = hlog
 
-	layer := &streamLayer{Listener: mux.Handle(KindRaft), dial: dial, advertise: cfg.Advertise}
+	layer := &streamLayer{Listener: mux.Handle(KindRaft), dial: dial, advertise: cfg.Advertise, dialTimeout: 2 * cfg.ElectionTimeout}
 	g.trans = raft.NewNetworkTransportWithLogger(layer, 5, 10*time.Second, hlog)
 	logs, err := raft.NewLogCache(1024, st.LogStore())
 	if err != nil {
@@ -251,6 +251,11 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 
 	g.http = &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			// A dead node refuses plain TCP at once, but through a tunnel a
+			// dial to it only times out: bound it so that a forward to a
+			// leader that just died fails fast and retries the new one.
+			ctx, cancel := context.WithTimeout(ctx, 2*cfg.ElectionTimeout)
+			defer cancel()
 			return DialKind(ctx, dial, addr, KindHTTP)
 		},
 		MaxIdleConnsPerHost: 64,
@@ -292,8 +297,9 @@ func (g *Group) repairState() error {
 
 type streamLayer struct {
 	net.Listener
-	dial      Dialer
-	advertise string
+	dial        Dialer
+	dialTimeout time.Duration // bound on a dial; 0: the transport's timeout
+	advertise   string
 }
 
 type advAddr string
@@ -304,6 +310,12 @@ func (a advAddr) String() string  { return string(a) }
 func (s *streamLayer) Addr() net.Addr { return advAddr(s.advertise) }
 
 func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	// timeout is the transport's I/O timeout (10s); a dial through a tunnel
+	// to a dead node would use all of it (no RST comes back), holding up
+	// elections and shutdown, so dials get a shorter bound.
+	if s.dialTimeout > 0 && s.dialTimeout < timeout {
+		timeout = s.dialTimeout
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return DialKind(ctx, s.dial, string(addr), KindRaft)

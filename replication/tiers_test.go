@@ -1,14 +1,20 @@
 package replication_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"gridcrm/internal/testcluster"
+	"gridcrm/replication"
+	"gridcrm/tunnel"
 )
 
 func countyCustomer(region, acc string) map[string]any {
@@ -226,6 +232,21 @@ func TestTiers_ThroughTunnels(t *testing.T) {
 	if st != 200 || len(status.TunnelPeers) != 1 || status.TunnelPeers[0].HandshakeAge == nil || status.TunnelPeers[0].RxBytes == 0 || status.TunnelPeers[0].TxBytes == 0 {
 		t.Fatalf("county tunnel peers: %d %s", st, body)
 	}
+	// The link endpoints are not served outside the tunnel: on the city's
+	// internal listener they answer 403 naming the tunnel address.
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return replication.DialKind(ctx, replication.TCPDialer, addr, replication.KindHTTP)
+	}}}
+	resp, err := hc.Post("http://"+h.Region("3207").Node(0).InternalAddr()+"/internal/v1/uplink", "application/json", strings.NewReader(`{"link":"320722"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || !contains(refusal, "answer only through its tunnel, at [fd47:7269:6463::3207:0:1]") {
+		t.Fatalf("uplink on the city's internal listener: %d %s", resp.StatusCode, refusal)
+	}
+
 	// The county with the wrong key: nothing of it reaches the city.
 	time.Sleep(2 * time.Second) // give a wrong handshake time to (not) happen
 	if got := testcluster.Records(t, h.Region("3207").Node(0), "320723"); len(got) != 0 {
@@ -236,5 +257,55 @@ func TestTiers_ThroughTunnels(t *testing.T) {
 	json.Unmarshal(body, &status)
 	if st != 200 || contains(body, `"state":"up"`) || len(status.TunnelPeers) != 1 || status.TunnelPeers[0].HandshakeAge != nil || status.TunnelPeers[0].RxBytes != 0 {
 		t.Fatalf("the wrong-key county: no handshake, nothing received, link not up; got %d %s", st, body)
+	}
+}
+
+// TestTiers_TunnelDownStopsAndResumes: with the county's WireGuard device
+// down, its uplink stops (the link reports down, the city receives none of
+// the writes the county goes on accepting); brought back up, the link
+// resumes from where the city acknowledged and the replicas end equal.
+func TestTiers_TunnelDownStopsAndResumes(t *testing.T) {
+	if _, err := os.Stat("/var/run/wireguard"); err != nil && os.MkdirAll("/var/run/wireguard", 0o755) != nil {
+		t.Skip("cannot create /var/run/wireguard for the tunnels' UAPI sockets (needs root)")
+	}
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Tunnels: true,
+		Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
+	county, city := h.Region("320722"), h.Region("3207")
+	for i := range 5 {
+		if st, body := county.Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("UP-%d", i))); st != 201 {
+			t.Fatalf("create: %d %s", st, body)
+		}
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	before := len(testcluster.Records(t, city.Node(0), "320722"))
+
+	sw, ok := county.Node(0).Tunnel().(tunnel.Switch)
+	if !ok {
+		t.Fatalf("the county's tunnel %T cannot be switched", county.Node(0).Tunnel())
+	}
+	if err := sw.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	linkDown := func() bool {
+		_, body := county.Client(0).Do("GET", "/api/v1/sync/status", nil)
+		return contains(body, `"direction":"up"`) && !contains(body, `"state":"up"`)
+	}
+	// The county goes on working while its tunnel is down.
+	for i := range 20 {
+		if st, body := county.Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("DOWN-%d", i))); st != 201 {
+			t.Fatalf("create with the tunnel down: %d %s", st, body)
+		}
+	}
+	testcluster.WaitFor(t, 30*time.Second, "the county's links to report the tunnel down", linkDown)
+	if got := len(testcluster.Records(t, city.Node(0), "320722")); got != before {
+		t.Fatalf("the city received %d records through a tunnel that is down", got-before)
+	}
+
+	if err := sw.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	h.WaitReplicated("320722", "3207", 60*time.Second)
+	if got := len(testcluster.Records(t, city.Node(0), "320722")); got != before+20 {
+		t.Fatalf("after the tunnel came back the city holds %d records of the county, want %d", got, before+20)
 	}
 }

@@ -17,32 +17,34 @@ type Mode string
 // The three modes.
 const (
 	ModeNetstack Mode = "netstack" // wireguard-go with a gVisor netstack in the process; no privileges
-	ModeTUN      Mode = "tun"      // wireguard-go on /dev/net/tun (not implemented yet)
-	ModeKernel   Mode = "kernel"   // a kernel WireGuard link (detected; not implemented yet)
+	ModeTUN      Mode = "tun"      // wireguard-go on /dev/net/tun; root
+	ModeKernel   Mode = "kernel"   // a kernel WireGuard link; root and the wireguard module
 )
 
 // Config is one node's tunnel. Build it with DefaultConfig and set the
 // node's own fields; Validate before use.
 type Config struct {
-	Mode           Mode             // default ModeNetstack
-	DeviceName     string           // interface and UAPI socket name, 1..15 of [A-Za-z0-9_.=+-]; default "gridcrm0"; unique per machine
-	PrivateKeyFile string           // required; mode 0600, written by GenerateKey or `wg genkey`
-	ListenAddr     string           // UDP endpoint "ip:port" bound to that address only; default "0.0.0.0:51820"; port 0 picks one
-	Prefix         netip.Prefix     // overlay prefix, IPv6, at most /80; default DefaultPrefix
-	Region         tiers.RegionCode // this node's region; required
-	Index          int              // this node's index in its region, 1..MaxNodeIndex; required
-	MTU            int              // device MTU; default 1420
-	Keepalive      time.Duration    // persistent keepalive to every peer, whole seconds; default 25s; 0 turns it off
-	NoUAPI         bool             // default false: expose /var/run/wireguard/DeviceName.sock for wgctrl and `wg show`
-	Peers          []PeerConfig     // the peers; the topology (tiers) decides who they are
+	Mode           Mode             `yaml:"mode"`             // default ModeNetstack
+	DeviceName     string           `yaml:"device"`           // interface and UAPI socket name, 1..15 of [A-Za-z0-9_.=+-]; default "gridcrm0"; unique per machine
+	PrivateKeyFile string           `yaml:"private_key_file"` // required; mode 0600, written by GenerateKey or `wg genkey`
+	ListenAddr     string           `yaml:"listen"`           // UDP endpoint "ip:port" bound to that address only; default "0.0.0.0:51820"; port 0 picks one
+	Prefix         netip.Prefix     `yaml:"prefix"`           // overlay prefix, IPv6, at most /80; default DefaultPrefix
+	Region         tiers.RegionCode `yaml:"region"`           // this node's region; required
+	Index          int              `yaml:"index"`            // this node's index in its region, 1..MaxNodeIndex; required
+	MTU            int              `yaml:"mtu"`              // device MTU; default 1420
+	Keepalive      time.Duration    `yaml:"keepalive"`        // persistent keepalive to every peer, whole seconds; default 25s; 0 turns it off
+	NoKeepalive    bool             `yaml:"no_keepalive"`     // FillDefaults leaves Keepalive 0 (off) instead of 25s
+	NoUAPI         bool             `yaml:"no_uapi"`          // default false: expose /var/run/wireguard/DeviceName.sock for wgctrl and `wg show`
+	IntraRegion    bool             `yaml:"intra_region"`     // default false: the region's own raft traffic goes direct; true: through the tunnel, and the region's other nodes are peers
+	Peers          []PeerConfig     `yaml:"peers"`            // the peers; only the parent's and the children's nodes (and the region's own with IntraRegion); Topology.Peers derives them
 }
 
 // PeerConfig is one peer of this node.
 type PeerConfig struct {
-	PublicKey string           // base64, as `wg pubkey` prints it; required
-	Endpoint  string           // UDP "host:port"; "" if the peer always connects first
-	Region    tiers.RegionCode // the peer's region; required
-	Index     int              // the peer's node index; required
+	PublicKey string           `yaml:"public_key"` // base64, as `wg pubkey` prints it; required
+	Endpoint  string           `yaml:"endpoint"`   // UDP "host:port"; "" if the peer always connects first
+	Region    tiers.RegionCode `yaml:"region"`     // the peer's region; required
+	Index     int              `yaml:"index"`      // the peer's node index; required
 }
 
 // DefaultConfig returns a Config with every default filled in and the
@@ -55,6 +57,35 @@ func DefaultConfig() Config {
 		Prefix:     DefaultPrefix,
 		MTU:        1420,
 		Keepalive:  25 * time.Second,
+	}
+}
+
+// FillDefaults sets every zero field that has a default (a Config read
+// from YAML starts empty): Mode netstack, DeviceName "gc<region>-<index>"
+// (so that several nodes on one machine get distinct devices), ListenAddr
+// 0.0.0.0:51820, Prefix DefaultPrefix, MTU 1420, Keepalive 25s unless
+// NoKeepalive.
+func (c *Config) FillDefaults() {
+	d := DefaultConfig()
+	if c.Mode == "" {
+		c.Mode = d.Mode
+	}
+	if c.DeviceName == "" {
+		c.DeviceName = fmt.Sprintf("gc%s-%d", c.Region, c.Index)
+	}
+	if c.ListenAddr == "" {
+		c.ListenAddr = d.ListenAddr
+	}
+	if !c.Prefix.IsValid() {
+		c.Prefix = d.Prefix
+	}
+	if c.MTU == 0 {
+		c.MTU = d.MTU
+	}
+	if c.NoKeepalive {
+		c.Keepalive = 0
+	} else if c.Keepalive == 0 {
+		c.Keepalive = d.Keepalive
 	}
 }
 
@@ -107,6 +138,13 @@ func (c *Config) Validate() error {
 	addrs := map[netip.Addr]int{}
 	for i, p := range c.Peers {
 		name := fmt.Sprintf("peer %d (region %s, index %d)", i+1, p.Region, p.Index)
+		if c.Region.Valid() && p.Region.Valid() && !Adjacent(c.Region, p.Region, c.IntraRegion) {
+			why := "a node peers only with its parent region's and its child regions' nodes"
+			if p.Region == c.Region {
+				why = "it is in this node's own region; set intra_region to carry the region's raft traffic through the tunnel"
+			}
+			bad("%s: unknown peer for region %s: %s", name, c.Region, why)
+		}
 		k, err := ParsePublicKey(p.PublicKey)
 		if err != nil {
 			bad("%s: %s", name, err.Error())

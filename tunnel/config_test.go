@@ -57,6 +57,9 @@ func TestConfig_Validate(t *testing.T) {
 		{"bad device name", func(c *Config) { c.DeviceName = "a/b" }, `device name "a/b"`},
 		{"long device name", func(c *Config) { c.DeviceName = "abcdefghijklmnop" }, "device name"},
 		{"bad mtu", func(c *Config) { c.MTU = 500 }, "mtu 500"},
+		{"unknown peer: the province", func(c *Config) { c.Peers[0].Region = "32" }, "peer 1 (region 32, index 1): unknown peer for region 320722: a node peers only with its parent region's and its child regions' nodes"},
+		{"unknown peer: a cousin county", func(c *Config) { c.Peers[0].Region = "320803" }, "peer 1 (region 320803, index 1): unknown peer"},
+		{"unknown peer: own region without intra_region", func(c *Config) { c.Peers[0].Region, c.Peers[0].Index = "320722", 2 }, "set intra_region"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := base()
@@ -78,5 +81,31 @@ func TestNew_RefusesBadConfig(t *testing.T) {
 	c.Region, c.Index = "32", 1
 	if _, err := New(c); err == nil || !strings.Contains(err.Error(), "missing.key does not exist") {
 		t.Fatalf("New: %v", err)
+	}
+}
+
+func TestConfig_IntraRegionPeersAllowed(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := testKey(t, dir, "self.key")
+	_, pub := testKey(t, dir, "sib.key")
+	c := DefaultConfig()
+	c.PrivateKeyFile, c.Region, c.Index, c.IntraRegion = key, "320722", 1, true
+	c.Peers = []PeerConfig{{PublicKey: pub, Region: "320722", Index: 2}}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a sibling peer with intra_region refused: %v", err)
+	}
+}
+
+func TestConfig_FillDefaults(t *testing.T) {
+	c := Config{Region: "320722", Index: 3}
+	c.FillDefaults()
+	if c.Mode != ModeNetstack || c.DeviceName != "gc320722-3" || c.ListenAddr != "0.0.0.0:51820" ||
+		c.Prefix != DefaultPrefix || c.MTU != 1420 || c.Keepalive != DefaultConfig().Keepalive {
+		t.Errorf("defaults not filled: %+v", c)
+	}
+	off := Config{Region: "32", Index: 1, NoKeepalive: true, Keepalive: 7e9}
+	off.FillDefaults()
+	if off.Keepalive != 0 {
+		t.Errorf("no_keepalive left keepalive %s", off.Keepalive)
 	}
 }

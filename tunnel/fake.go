@@ -296,3 +296,9 @@ func (c *fakeConn) Write(p []byte) (int, error) {
 	c.stats.tx.Add(int64(n))
 	return n, err
 }
+
+// SetDown implements Switch.
+func (f *Fake) SetDown(down bool) error {
+	f.SetLinkDown(down)
+	return nil
+}

@@ -129,6 +129,9 @@ func (n *Netstack) Up() (err error) {
 	if err := dev.Up(); err != nil {
 		return fmt.Errorf("tunnel: bring up %s on udp %s: %w", n.cfg.DeviceName, n.cfg.ListenAddr, err)
 	}
+	if err := checkListenPort(dev, n.cfg.DeviceName, n.cfg.ListenAddr); err != nil {
+		return err
+	}
 	if !n.cfg.NoUAPI {
 		l, err := listenUAPI(n.cfg.DeviceName, dev)
 		if err != nil {
@@ -318,4 +321,24 @@ func (n *Netstack) Close() error {
 		dev.Close()
 	}
 	return errors.Join(errs...)
+}
+
+// SetDown takes the device down (true) or brings it back up (false): down,
+// it sends and receives nothing, as if the underlay were cut, and open
+// connections through it stall until it is up again or they time out. It is
+// the operator's "ifdown" and the tests' way to cut a tunnel for real.
+func (n *Netstack) SetDown(down bool) error {
+	n.mu.Lock()
+	dev, closed, up := n.dev, n.closed, n.up
+	n.mu.Unlock()
+	switch {
+	case closed:
+		return ErrClosed
+	case !up:
+		return ErrNotUp
+	}
+	if down {
+		return dev.Down()
+	}
+	return dev.Up()
 }

@@ -211,3 +211,43 @@ func TestNetstack_DialBeforeUpAndAfterClose(t *testing.T) {
 		t.Errorf("Dial after Close: %v", err)
 	}
 }
+
+// TestNetstack_SetDownStopsTrafficUntilUp: a device taken down carries
+// nothing (a dial times out); brought back up, with the same keys and port,
+// traffic flows again.
+func TestNetstack_SetDownStopsTrafficUntilUp(t *testing.T) {
+	county, city := netstackPair(t, false)
+	l, err := city.Listen(7001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go echo(l)
+	dial := func(d time.Duration) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return county.Dial(ctx, "[fd47:7269:6463::3207:0:1]:7001")
+	}
+	c, err := dial(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, c, 1<<10)
+	c.Close()
+
+	if err := city.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := dial(1500 * time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("dialled the city through a tunnel that is down")
+	}
+	if err := city.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	c, err = dial(10 * time.Second)
+	if err != nil {
+		t.Fatalf("after SetDown(false): %v", err)
+	}
+	defer c.Close()
+	roundTrip(t, c, 1<<10)
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // Tunnel is one node's WireGuard device and the overlay network behind it.
-// Every implementation (netstack, fake; TUN and kernel later) keeps these
+// Every implementation (netstack, TUN, kernel, fake) keeps these
 // contracts. All methods are safe for concurrent use.
 type Tunnel interface {
 	// Up creates and configures the device and starts its UDP endpoint. It is
@@ -76,8 +76,10 @@ var (
 	// ErrKernelUnavailable means kernel mode was asked for on a machine
 	// whose kernel has no WireGuard module.
 	ErrKernelUnavailable = errors.New("tunnel: kernel WireGuard is not available on this machine (no wireguard module); use mode netstack or tun")
-	// ErrNotImplemented means the mode is recognised but not built yet.
-	ErrNotImplemented = errors.New("tunnel: mode not implemented yet")
+	// ErrTUNUnavailable means tun mode cannot run here: /dev/net/tun is
+	// missing or the process lacks root (CAP_NET_ADMIN). The error that
+	// wraps it says which.
+	ErrTUNUnavailable = errors.New("tunnel: tun mode is not available")
 	// ErrNotUp is returned by Dial, Listen and Peers before Up.
 	ErrNotUp = errors.New("tunnel: not up")
 	// ErrClosed is returned by every method after Close.
@@ -100,12 +102,9 @@ func New(cfg Config) (Tunnel, error) {
 	case ModeNetstack:
 		return newNetstack(cfg)
 	case ModeKernel:
-		if err := KernelAvailable(); err != nil {
-			return nil, err
-		}
-		return nil, errors.Join(ErrNotImplemented, errors.New("tunnel: kernel mode: the module is present but creating the link is not implemented yet; use mode netstack"))
+		return newKernel(cfg)
 	default: // ModeTUN
-		return nil, errors.Join(ErrNotImplemented, errors.New("tunnel: tun mode is not implemented yet; use mode netstack"))
+		return newTUN(cfg)
 	}
 }
 
@@ -116,4 +115,12 @@ func parseOverlay(addr string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, errors.Join(ErrNoRoute, err)
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// Switch is implemented by tunnels that can be taken down and brought back
+// up without losing their configuration (Netstack, Fake).
+type Switch interface {
+	// SetDown(true) stops all traffic through the device; SetDown(false)
+	// resumes it. Connections opened before may stall or fail meanwhile.
+	SetDown(down bool) error
 }

@@ -17,12 +17,14 @@ import (
 	"sync"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 	"gridcrm/node"
 	"gridcrm/replication"
 	"gridcrm/tiers"
+	"gridcrm/tunnel"
 )
 
 // demoFile is DIR/demo.json, read by scripts such as shared/tools/smoke.
@@ -39,6 +41,7 @@ type demoNode struct {
 	Region string `json:"region"`
 	Tier   string `json:"tier"`
 	API    string `json:"api"`
+	Device string `json:"device,omitempty"` // the node's WireGuard device, for `wg show`
 	// Metrics is the node's token-free metrics listener (make monitor scrapes it).
 	Metrics string `json:"metrics,omitempty"`
 }
@@ -46,13 +49,16 @@ type demoNode struct {
 func demoCmd() *cobra.Command {
 	var dir string
 	var customers, months int
+	var plain bool
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Start a demo hierarchy (province, 2 cities, 4 counties) with sample data on this machine",
 		Long: `Start, in this one process, province 32 (江苏省), cities 3207 (连云港市) and
 3208 (淮安市), and counties 320722 (东海县, a raft group of three nodes),
 320723, 320803 and 320804 (one node each), linked child to parent on
-loopback. Load generated sample data at the counties (customers, 24 months
+loopback through netstack WireGuard tunnels (one device per node, peers
+derived from DIR/topology.yaml; --no-tunnels links them over plain TCP).
+Load generated sample data at the counties (customers, 24 months
 of bills, staff, contacts, visits) through the HTTP API, write directives at
 the province and a city, keep a light trickle of new customers going, write
 DIR/demo.json with every node's API URL and the admin's credentials, and run
@@ -63,7 +69,7 @@ until SIGINT or SIGTERM.`,
 				return fmt.Errorf("--dir is required")
 			}
 			out := cmd.OutOrStdout()
-			d, stop, err := startDemo(dir, customers, months, out)
+			d, stop, err := startDemo(dir, customers, months, !plain, out)
 			if err != nil {
 				return err
 			}
@@ -71,6 +77,9 @@ until SIGINT or SIGTERM.`,
 			fmt.Fprintln(out, "  (the province and cities read their counties: ?region=320722 or ?region=32&scope=subtree)")
 			for _, n := range d.Nodes {
 				fmt.Fprintf(out, "  %-10s %-8s %-7s %s\n", n.Name, n.Region, n.Tier, n.API)
+			}
+			if d.Nodes[0].Device != "" {
+				fmt.Fprintf(out, "Tiers are linked through WireGuard (netstack): wg show %s (or: wg show all)\n", d.Nodes[0].Device)
 			}
 			fmt.Fprintf(out, "Try: curl -s -X POST %s/api/v1/auth/login -d '{\"username\":\"admin\",\"password\":\"%s\"}'\n", d.Nodes[0].API, d.Admin.Password)
 			fmt.Fprintf(out, "Written: %s. Stop with Ctrl-C.\n", filepath.Join(dir, "demo.json"))
@@ -82,6 +91,7 @@ until SIGINT or SIGTERM.`,
 	c.Flags().StringVar(&dir, "dir", "", "directory for the nodes' data and demo.json (required)")
 	c.Flags().IntVar(&customers, "customers", 4000, "customers to generate across the four counties")
 	c.Flags().IntVar(&months, "months", 24, "months of bills per customer")
+	c.Flags().BoolVar(&plain, "no-tunnels", false, "link the tiers over plain TCP instead of WireGuard tunnels")
 	return c
 }
 
@@ -105,7 +115,7 @@ var demoRegions = []demoRegion{
 }
 
 // startDemo starts the hierarchy, loads it and writes demo.json.
-func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, func() error, error) {
+func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (*demoFile, func() error, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -129,6 +139,18 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 	}
 	logger := newLogger("warn", false, os.Stderr)
 	internal := map[string][]string{} // region → its nodes' internal addresses
+	var top *tunnel.Topology
+	noUAPI := false
+	if tunnels {
+		var err error
+		if top, err = demoTopology(dir); err != nil {
+			return nil, nil, err
+		}
+		if err := os.MkdirAll("/var/run/wireguard", 0o755); err != nil {
+			noUAPI = true
+			fmt.Fprintf(log, "note: cannot create /var/run/wireguard (%v); the tunnels run without UAPI sockets, so wg show cannot see them\n", err)
+		}
+	}
 	port := 0
 	for _, r := range demoRegions {
 		var peers []replication.Peer
@@ -145,7 +167,12 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 			cfg.APIListen, cfg.InternalListen = apis[i], p.Addr
 			cfg.MetricsListen = pickAddr(9401 + port - r.nodes + i)
 			cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
-			if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
+			if top != nil {
+				// Peers, parent and overlay port come from the topology.
+				me, _ := top.Find(tiers.RegionCode(r.code), i+1)
+				cfg.Tunnel = &tunnel.Config{Index: i + 1, PrivateKeyFile: demoKeyFile(dir, r.code, i+1), ListenAddr: me.Endpoint, NoUAPI: noUAPI}
+				cfg.Topology, cfg.TopologyFile = top, filepath.Join(dir, "topology.yaml")
+			} else if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
 				cfg.Parent = &tiers.ParentLink{Region: parent, Nodes: internal[string(parent)]}
 			}
 			cfg.Logger = logger
@@ -162,7 +189,12 @@ func startDemo(dir string, customers, months int, log io.Writer) (*demoFile, fun
 	first := map[string]string{} // region → API of its first node
 	for _, n := range nodes {
 		c := n.Config()
-		d.Nodes = append(d.Nodes, demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL(), Metrics: strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")})
+		dn := demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
+		dn.Metrics = strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")
+		if t := n.Tunnel(); t != nil {
+			dn.Device = t.DeviceName()
+		}
+		d.Nodes = append(d.Nodes, dn)
 		if first[c.Region] == "" {
 			first[c.Region] = n.APIURL()
 		}
@@ -312,4 +344,52 @@ func toAny[T any](xs []T) []any {
 		out[i] = x
 	}
 	return out
+}
+
+func demoKeyFile(dir, region string, index int) string {
+	return filepath.Join(dir, "keys", fmt.Sprintf("%s-%d.key", region, index))
+}
+
+// demoTopology gives every demo node a key (DIR/keys, kept across restarts
+// of the demo in the same directory) and a UDP endpoint on loopback, and
+// writes DIR/topology.yaml, the file each node derives its peers from.
+func demoTopology(dir string) (*tunnel.Topology, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
+		return nil, err
+	}
+	top := &tunnel.Topology{Prefix: tunnel.DefaultPrefix}
+	k := 0
+	for _, r := range demoRegions {
+		for i := 1; i <= r.nodes; i++ {
+			path := demoKeyFile(dir, r.code, i)
+			var pub string
+			if key, err := tunnel.LoadKey(path); err == nil {
+				pub = key.PublicKey().String()
+			} else if pub, err = tunnel.GenerateKey(path); err != nil {
+				return nil, fmt.Errorf("demo: %w", err)
+			}
+			top.Nodes = append(top.Nodes, tunnel.TopologyNode{Region: tiers.RegionCode(r.code), Index: i, PublicKey: pub,
+				Endpoint: pickUDP(51820 + k), Port: 8600 + k})
+			k++
+		}
+	}
+	raw, err := yaml.Marshal(top)
+	if err != nil {
+		return nil, err
+	}
+	head := "# The demo's tunnel topology: every node's place, public key and UDP endpoint.\n# Each node derives its WireGuard peers (its parent's and children's nodes) from it.\n"
+	return top, os.WriteFile(filepath.Join(dir, "topology.yaml"), append([]byte(head), raw...), 0o644)
+}
+
+// pickUDP returns 127.0.0.1:port if that UDP port is free, else a free one.
+func pickUDP(port int) string {
+	for _, p := range []int{port, 0} {
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
+		if err == nil {
+			addr := c.LocalAddr().String()
+			c.Close()
+			return addr
+		}
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }

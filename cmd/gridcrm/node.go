@@ -20,6 +20,7 @@ import (
 	"gridcrm/node"
 	"gridcrm/ops"
 	"gridcrm/replication"
+	"gridcrm/tunnel"
 )
 
 func nodeCmd() *cobra.Command {
@@ -105,7 +106,29 @@ func loadConfig(path string) (node.Config, error) {
 	if err := dec.Decode(&cfg); err != nil && err != io.EOF {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
+	if cfg.TopologyFile != "" {
+		top, err := loadTopology(cfg.TopologyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+		cfg.Topology = top
+	}
 	return cfg, nil
+}
+
+// loadTopology reads a tunnel topology file (see tunnel.Topology).
+func loadTopology(path string) (*tunnel.Topology, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("topology: %w", err)
+	}
+	var top tunnel.Topology
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&top); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("topology %s: %w", path, err)
+	}
+	return &top, nil
 }
 
 // mergeFlags copies every flag the user set over the file's values.
