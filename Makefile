@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor
 
 all: build
 
@@ -26,6 +26,13 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# Debian's prometheus (with promtool) for the ops tests; they skip with a
+# message without it. Fast when present; non-fatal where apt is unavailable.
+test-deps:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
+	  { (apt-get update && apt-get install -y --no-install-recommends prometheus) >/dev/null 2>&1 || \
+	    echo "test-deps: could not install prometheus (promtool); the ops tests that need it will skip"; }
+
 # All tests with the race detector. Slow soak/load runs are behind `make bench`.
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
@@ -34,6 +41,17 @@ test: deps test-deps fmt-check vet
 demo: build
 	@rm -rf "$(DEMO_DIR)"
 	bin/gridcrm demo --dir "$(DEMO_DIR)"
+
+# Prometheus scraping every node of a running `make demo` (start it first,
+# in another terminal), with the alert rules in ops/alerts.yml loaded.
+# UI and API on http://$(MONITOR_LISTEN); Ctrl-C stops it. Grafana: import
+# ops/grafana-dashboard.json with this Prometheus as its data source.
+MONITOR_LISTEN ?= 127.0.0.1:9090
+monitor: build test-deps
+	@mkdir -p "$(DEMO_DIR)/prometheus"
+	bin/gridcrm monitor-config --demo-dir "$(DEMO_DIR)" --out "$(DEMO_DIR)/prometheus/prometheus.yml" --rules ops/alerts.yml
+	prometheus --config.file="$(DEMO_DIR)/prometheus/prometheus.yml" --storage.tsdb.path="$(DEMO_DIR)/prometheus/data" \
+	  --web.listen-address="$(MONITOR_LISTEN)" --log.level=warn
 
 # Benchmarks (not part of `make test`): figures go to bench/out/.
 #  - BenchmarkStore: hashicorp/raft's store benchmarks, Pebble log store vs raft-boltdb

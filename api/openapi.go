@@ -39,6 +39,12 @@ func operations() []op {
 		{method: "POST", path: "/api/v1/cluster/nodes", summary: "Add a node to the region (it catches up by log or snapshot)", ok: 200, roles: adminOnly,
 			body: object(map[string]any{"id": str(), "addr": str()}, "id", "addr")},
 		{method: "DELETE", path: "/api/v1/cluster/nodes/{id}", summary: "Remove a node from the region", ok: 200, roles: adminOnly},
+		// operations (ops.go)
+		{method: "GET", path: "/api/v1/ops/backup", summary: "A consistent snapshot of the node's state as a checksummed stream (gridcrm backup)", ok: 200, roles: adminOnly},
+		{method: "GET", path: "/api/v1/ops/regions", summary: "Regions held here with their leader, term, mode and heartbeat age (gridcrm status)", ok: 200, roles: readRoles},
+		{method: "GET", path: "/api/v1/ops/log-level", summary: "The process's log level", ok: 200, roles: adminOnly},
+		{method: "PUT", path: "/api/v1/ops/log-level", summary: "Change the process's log level at runtime", ok: 200, roles: adminOnly,
+			body: object(map[string]any{"level": enum([]string{"debug", "info", "warn", "error"})}, "level")},
 	}
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]

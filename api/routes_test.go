@@ -69,6 +69,10 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}":
 		return adminOnly, true
+	case "GET /api/v1/ops/regions":
+		return everyone, true
+	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":
+		return adminOnly, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {

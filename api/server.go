@@ -175,6 +175,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/stats/summary", allow(readRoles...), s.summary)
 	v1.POST("/cluster/nodes", allow(adminOnly...), s.join)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
+	s.opsRoutes(v1) // ops.go: backup, regions, log level
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)

@@ -165,7 +165,7 @@ func (n *Node) runCanary() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli()})
+		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli(), Leader: n.cfg.NodeID, Term: n.group.Raft().CurrentTerm()})
 		cancel()
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mrand "math/rand/v2"
@@ -41,6 +42,8 @@ type demoNode struct {
 	Tier   string `json:"tier"`
 	API    string `json:"api"`
 	Device string `json:"device,omitempty"` // the node's WireGuard device, for `wg show`
+	// Metrics is the node's token-free metrics listener (make monitor scrapes it).
+	Metrics string `json:"metrics,omitempty"`
 }
 
 func demoCmd() *cobra.Command {
@@ -162,6 +165,7 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			cfg := node.DefaultConfig()
 			cfg.NodeID, cfg.Region, cfg.DataDir = p.ID, r.code, filepath.Join(dir, p.ID)
 			cfg.APIListen, cfg.InternalListen = apis[i], p.Addr
+			cfg.MetricsListen = pickAddr(9401 + port - r.nodes + i)
 			cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
 			if top != nil {
 				// Peers, parent and overlay port come from the topology.
@@ -186,6 +190,7 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 	for _, n := range nodes {
 		c := n.Config()
 		dn := demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
+		dn.Metrics = strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")
 		if t := n.Tunnel(); t != nil {
 			dn.Device = t.DeviceName()
 		}
