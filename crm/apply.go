@@ -146,6 +146,9 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 	}
 	rec.Normalize()
 	if kind.OnCreate != nil {
+		if err := rec.Validate(); err != nil {
+			return nil, err
+		}
 		if err := kind.OnCreate(tx, rec, cmd); err != nil {
 			return nil, err
 		}

@@ -260,8 +260,27 @@ type ProjectAction struct {
 // ProjectActions lists the actions.
 var ProjectActions = []string{"complete", "pause", "resume", "assign", "cancel"}
 
+// projectAct applies a stage action, then counts every deadline again on
+// the rule set of acceptance and the calendar in force now (a calendar
+// year pushed since is picked up by the next action).
 func projectAct(r Reader, rec Record, cmd *Command) *Error {
 	p := rec.(*Project)
+	if e := projectStep(r, p, cmd); e != nil {
+		return e
+	}
+	rs, e := RuleSetByID(r, p.RuleSet)
+	if e != nil {
+		return e
+	}
+	cal, err := CalendarFor(r, p.Region)
+	if err != nil {
+		return AsError(err)
+	}
+	RecomputeProject(p, rs, cal)
+	return nil
+}
+
+func projectStep(r Reader, p *Project, cmd *Command) *Error {
 	var a ProjectAction
 	if e := decodeAction(cmd.Body, &a); e != nil {
 		return e
@@ -362,15 +381,6 @@ func projectAct(r Reader, rec Record, cmd *Command) *Error {
 		}
 		s.Pauses[len(s.Pauses)-1].To = tp(t)
 	}
-	rs, e := RuleSetByID(r, p.RuleSet)
-	if e != nil {
-		return e
-	}
-	cal, err := CalendarFor(r, p.Region)
-	if err != nil {
-		return AsError(err)
-	}
-	RecomputeProject(p, rs, cal)
 	return nil
 }
 
