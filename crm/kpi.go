@@ -229,11 +229,12 @@ func (s *supervisor) calendar(region string) *workday.Calendar {
 	return c
 }
 
-// overdueBy counts the working days from the deadline's day to now's day,
-// both included (a deadline missed this morning is 1 day overdue on a
-// working day).
+// overdueBy counts the working days that began after the deadline's
+// last moment, up to now's day: a limit that ended at midnight is 1 working
+// day overdue the next working morning; one that ended at 15:00 is 0 days
+// overdue (but overdue) until the next working day.
 func overdueBy(cal *workday.Calendar, deadline, now time.Time) (int, string) {
-	n, err := cal.WorkingDaysBetween(deadline.Add(-time.Nanosecond).AddDate(0, 0, -1), now)
+	n, err := cal.WorkingDaysBetween(deadline.Add(-time.Nanosecond), now)
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -85,9 +85,14 @@ func (o *Outage) Normalize() {
 }
 
 // derive sets NoticeDue and NoticeCompliant from the stored limits.
+// Before the rule set is set (a create's body) it leaves them alone, so
+// that client-set values are refused by outageOnCreate.
 func (o *Outage) derive() {
+	if o.RuleSet == "" {
+		return
+	}
 	o.NoticeDue, o.NoticeCompliant = nil, nil
-	if o.RuleSet == "" || o.Start.IsZero() {
+	if o.Start.IsZero() {
 		return
 	}
 	var due time.Time

@@ -255,12 +255,15 @@ func workOrderOnCreate(r Reader, rec Record, cmd *Command) *Error {
 		if raw == nil {
 			return &Error{Code: CodeReference, Field: "customer_id", Message: fmt.Sprintf("no customer with id %q here", w.CustomerID)}
 		}
+		// The region was defaulted to this one when the client gave none,
+		// so the customer's owner decides first.
 		owner := RecordOwner(raw)
-		if h, e := RouteWorkOrder(owner, w.Region, w.TakingRegion); e != nil {
+		if owner != cmd.Region {
+			return &Error{Code: CodeWrongOwner, Field: "region", Owner: owner,
+				Message: fmt.Sprintf("the order is handled by region %s, which owns customer %s (this is region %s); send it there", owner, w.CustomerID, cmd.Region)}
+		}
+		if _, e := RouteWorkOrder(owner, w.Region, w.TakingRegion); e != nil {
 			return e
-		} else if h != cmd.Region {
-			return &Error{Code: CodeWrongOwner, Field: "region", Owner: h,
-				Message: fmt.Sprintf("the order is handled by region %s (the customer's); send it there", h)}
 		}
 	}
 	rs, e := RuleSetFor(r, w.Region, dayOf(w.ReceivedAt))
