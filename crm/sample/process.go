@@ -125,8 +125,8 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		if c.VoltageKV >= 35 && i%3 == 0 {
 			supply = "dual"
 		}
-		scenario := i % 5 // 0 on time, 1 late, 2 fresh, 3 overdue, 4 paused
-		ageDays := map[int]int{0: 60 + rng.IntN(30), 1: 70 + rng.IntN(30), 2: 1 + rng.IntN(2), 3: 35 + rng.IntN(10), 4: 20 + rng.IntN(5)}[scenario]
+		scenario := i % 5 // 0 on time, 1 late, 2 due soon (warnings), 3 overdue, 4 paused
+		ageDays := map[int]int{0: 60 + rng.IntN(30), 1: 70 + rng.IntN(30), 2: 5 + rng.IntN(3), 3: 35 + rng.IntN(10), 4: 20 + rng.IntN(5)}[scenario]
 		acc := workMorning(cal, o.Now.AddDate(0, 0, -ageDays))
 		kind := "new_connection"
 		if i%4 == 3 {

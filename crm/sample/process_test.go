@@ -76,6 +76,9 @@ func TestGenerateProcesses(t *testing.T) {
 		t.Errorf("projects: %+v; want energised on time and late, open and overdue", *k.Total)
 	}
 	l, _ := crm.Supervise(tx, region, false, now)
+	if len(l.Warnings) == 0 {
+		t.Error("no stage about to fall due: the account managers' warning list is empty")
+	}
 	levels := map[string]int{}
 	for _, it := range l.Overdue {
 		levels[it.Type+"/"+it.Level]++
