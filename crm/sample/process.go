@@ -138,7 +138,10 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		path := crm.BuiltinRuleSets[1].Paths[crm.SupplyClass(c.VoltageKV, c.Category, supply)]
 		var steps []ProjectStep
 		t := acc
-		next := func(days int) time.Time { t = workMorning(cal, t.AddDate(0, 0, days)).Add(time.Duration(rng.IntN(5)) * time.Hour); return t }
+		next := func(days int) time.Time {
+			t = workMorning(cal, t.AddDate(0, 0, days)).Add(time.Duration(rng.IntN(5)) * time.Hour)
+			return t
+		}
 		for j, st := range path[1:] {
 			var at time.Time
 			switch scenario {
