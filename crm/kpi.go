@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"sort"
@@ -100,9 +101,7 @@ func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64,
 			return true
 		}
 		if strings.HasPrefix(metric, "projects.") || strings.HasPrefix(metric, "work_orders.") || strings.HasPrefix(metric, "outages.") {
-			var f [8]byte
-			copy(f[:], v)
-			out[metric] += math.Float64frombits(uint64(f[0])<<56 | uint64(f[1])<<48 | uint64(f[2])<<40 | uint64(f[3])<<32 | uint64(f[4])<<24 | uint64(f[5])<<16 | uint64(f[6])<<8 | uint64(f[7]))
+			out[metric] += math.Float64frombits(binary.BigEndian.Uint64(v))
 		}
 		return true
 	})

@@ -446,3 +446,26 @@ func TestCalendar_DirectiveOverrides(t *testing.T) {
 		t.Errorf("province 33 got years %v; the directive addresses 32 only", ys)
 	}
 }
+
+// TestProcess_CreateReplayed: a create applied twice (a proposer's retry)
+// answers the record it created, for every process kind.
+func TestProcess_CreateReplayed(t *testing.T) {
+	w := newWorld(t, "320722")
+	cus := w.customer("industrial", 10)
+	start := cst(2026, 3, 20, 8, 0)
+	for _, tc := range []struct {
+		coll, prefix string
+		body         obj
+	}{
+		{"projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 10, "capacity_kva": 400}},
+		{"work_orders", "wko", obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus}},
+		{"outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)}},
+	} {
+		id := w.ids.next(tc.prefix)
+		first := w.at(t0, crm.OpCreate, tc.coll, id, 0, tc.body)
+		again := w.at(t0, crm.OpCreate, tc.coll, id, 0, tc.body)
+		if first.Err != nil || again.Err != nil || string(first.Record) != string(again.Record) {
+			t.Errorf("%s: replayed create answered %v / %v", tc.coll, first.Err, again.Err)
+		}
+	}
+}

@@ -234,12 +234,12 @@ func projectGuard(old, new Record) *Error {
 	switch {
 	case o.CustomerID != n.CustomerID:
 		return invalid("customer_id", "cannot change after acceptance; cancel the project and accept a new one")
-	case o.Kind != n.Kind, o.VoltageKV != n.VoltageKV, o.Supply != n.Supply:
-		f := map[bool]string{true: "kind", false: "voltage_kv"}[o.Kind != n.Kind]
-		if o.Supply != n.Supply {
-			f = "supply"
-		}
-		return invalid(f, "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
+	case o.Kind != n.Kind:
+		return invalid("kind", "cannot change after acceptance; cancel and accept a new project")
+	case o.VoltageKV != n.VoltageKV:
+		return invalid("voltage_kv", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
+	case o.Supply != n.Supply:
+		return invalid("supply", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
 	case !o.AcceptedAt.Equal(n.AcceptedAt):
 		return invalid("accepted_at", "cannot change after acceptance")
 	case !sameJSON(o.derived(), n.derived()):
