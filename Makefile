@@ -40,6 +40,7 @@ demo: build
 #  - BenchmarkAPI: a 3-node region through the HTTP API (sequential, 32 clients, bulk import)
 #  - BenchmarkPropose: the same region below HTTP (raft + group commit + FSMs)
 #  - BenchmarkRollupLag, BenchmarkCatchUp, BenchmarkSummary: the tiers
+#  - BenchmarkSupervise, BenchmarkProjectAction: supervision lists, KPIs and stage actions (crm/)
 bench: deps
 	@mkdir -p bench/out
 	$(GO) install golang.org/x/perf/cmd/benchstat@latest
@@ -48,6 +49,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkPropose' -benchtime 20000x -count 1 -timeout 30m ./node/ | tee bench/out/propose.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction' -benchtime 20x -count 1 -timeout 30m ./crm/ | tee bench/out/process.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 
