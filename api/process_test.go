@@ -248,6 +248,43 @@ func TestAPI_Processes(t *testing.T) {
 		}
 	})
 
+	t.Run("calendar and rule-set directives", func(t *testing.T) {
+		before := admin.on(t).snapshot()
+		for _, tc := range []struct {
+			name, field string
+			body        obj
+		}{
+			{"bad date", "body.years.2027.holidays.元旦[0]", obj{"kind": "calendar", "title": "2027", "body": obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-02-30"}}}}}}},
+			{"duplicate day", "body.years.2027.workdays[1]", obj{"kind": "calendar", "title": "2027", "body": obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-01-01"}}, "workdays": []string{"2027-02-06", "2027-02-06"}}}}}},
+			{"year without data", "body.years.2027.holidays", obj{"kind": "calendar", "title": "2027", "body": obj{"years": obj{"2027": obj{}}}}},
+			{"no calendar body", "body", obj{"kind": "calendar", "title": "2027"}},
+			{"rule set without limits", "body.paths.residential", obj{"kind": "rule_set", "title": "x", "body": obj{"name": "x", "effective_from": "2027-01-01"}}},
+		} {
+			st, out := admin.do("POST", "/api/v1/directives", tc.body)
+			t.Run(tc.name, func(t *testing.T) { wantError(t, st, out, 400, "invalid", tc.field) })
+		}
+		admin.on(t).wantUnchanged(before)
+		// Before 2027 is loaded a limit that runs into it is flagged; a
+		// calendar directive over this county makes it count.
+		var p27 struct {
+			ClockError string `json:"clock_error"`
+			Stages     []struct {
+				Deadline string `json:"deadline"`
+			} `json:"stages"`
+		}
+		decodeJSON(t, mustRaw(t, admin, 201, "POST", "/api/v1/projects", projectBody(cus).with("accepted_at", "2026-11-20T09:00:00+08:00", "voltage_kv", 10, "supply", "dual", "capacity_kva", 2000)), &p27)
+		if !strings.Contains(p27.ClockError, "2027") {
+			t.Errorf("clock_error %q; want it to name 2027", p27.ClockError)
+		}
+		admin.create("directives", obj{"kind": "calendar", "title": "2027年部分节假日安排", "body": obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-01-01"}}}}}})
+		p27.ClockError = ""
+		decodeJSON(t, mustRaw(t, admin, 201, "POST", "/api/v1/projects", projectBody(cus).with("accepted_at", "2026-11-20T09:00:00+08:00", "voltage_kv", 10, "supply", "dual", "capacity_kva", 2000)), &p27)
+		// HV dual, 32 WD from Fri 20 Nov 2026: 29 by 31 Dec, then 4, 5, 6 Jan 2027.
+		if p27.ClockError != "" || p27.Stages[1].Deadline != "2027-01-07T00:00:00+08:00" {
+			t.Errorf("with 2027 pushed: clock_error %q deadline %q; want 2027-01-07T00:00:00+08:00", p27.ClockError, p27.Stages[1].Deadline)
+		}
+	})
+
 	t.Run("bad queries", func(t *testing.T) {
 		for _, tc := range []struct {
 			path, field string
