@@ -184,7 +184,28 @@ func (s *Server) action(kind *crm.Kind) gin.HandlerFunc {
 			fail(c, e)
 			return
 		}
-		s.propose(c, kind, &crm.Command{Op: crm.OpAction, ID: c.Param("id"), Version: v, Body: rest}, 200)
+		cmd := &crm.Command{Op: crm.OpAction, ID: c.Param("id"), Version: v, Body: rest}
+		// A record owned below (read here as a replica) is acted on by its
+		// owner: forwarded when a Forwarder is set; otherwise Apply answers
+		// wrong_owner naming the owner.
+		if f := s.forwarder(); f != nil {
+			if raw, _ := s.b.Reader().Get([]byte("r/" + kind.Name + "/" + cmd.ID)); raw != nil {
+				if owner := crm.RecordOwner(raw); owner != "" && owner != s.cfg.Region {
+					cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, owner, who(c).User.Username, time.Now().UTC()
+					res, err := f.Forward(c.Request.Context(), owner, cmd)
+					switch {
+					case err != nil:
+						fail(c, err)
+					case res.Err != nil:
+						fail(c, res.Err)
+					default:
+						c.Data(200, "application/json", kind.Public(res.Record))
+					}
+					return
+				}
+			}
+		}
+		s.propose(c, kind, cmd, 200)
 	}
 }
 

@@ -345,7 +345,7 @@ func TestAPI_ProcessTiers(t *testing.T) {
 	cus := county.create("customers", customerBody("T-1"))
 	// Residential, accepted Mon 2 Mar 2026: due with Mon 9 Mar.
 	county.create("projects", projectBody(cus).with("manager_id", mgr, "accepted_at", "2026-03-02T09:00:00+08:00"))
-	county.create("work_orders", workOrderBody(cus).with("received_at", "2026-03-02T09:00:00+08:00"))
+	orderID := county.create("work_orders", workOrderBody(cus).with("received_at", "2026-03-02T09:00:00+08:00"))
 	h.WaitReplicated(region, "32", 30*time.Second)
 	h.WaitReplicated(region, "3207", 30*time.Second)
 
@@ -399,6 +399,23 @@ func TestAPI_ProcessTiers(t *testing.T) {
 	if e := wantError(t, st, out, 403, "wrong_owner", "region"); e.Owner != region {
 		t.Errorf("the city names %q; want %s", e.Owner, region)
 	}
+	// A supervisor at the province acting on the county's order: the owner
+	// writes it (wrong_owner naming it), or the forwarding seam carries it.
+	st, out = prov.do("POST", "/api/v1/work_orders/"+orderID+"/transition", obj{"version": 1, "to": "dispatched", "assignee_id": mgr})
+	if e := wantError(t, st, out, 403, "wrong_owner", "id"); e.Owner != region {
+		t.Errorf("the transition names %q; want %s", e.Owner, region)
+	}
+	srv := shadow(h.Region("32").Node(0), time.Hour)
+	fwd := &fakeForwarder{}
+	srv.SetForwarder(fwd)
+	req := httptest.NewRequest("POST", "/api/v1/work_orders/"+orderID+"/transition", strings.NewReader(obj{"version": 1, "to": "dispatched", "assignee_id": mgr}.String()))
+	req.Header.Set("Authorization", prov.auth)
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, req)
+	if fwd.region != region || fwd.cmd == nil || fwd.cmd.Op != crm.OpAction || fwd.cmd.ID != orderID {
+		t.Errorf("the transition was not forwarded to %s: forwarder saw %q, answer %d %s", region, fwd.region, rec.Code, rec.Body)
+	}
+
 	// Taken at the province without a customer or region: the province handles it.
 	prov.create("work_orders", obj{"channel": "95598_hotline", "kind": "consultation", "subject": "new tariff"})
 
