@@ -63,7 +63,7 @@ func operations() []op {
 				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)}},
 		)
 	}
-	ops = append(ops, processOps()...) // process.go
+	ops = trimDerived(append(ops, processOps()...)) // process.go
 	return ops
 }
 

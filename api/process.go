@@ -171,6 +171,38 @@ func processOps() []op {
 	}
 }
 
+// derivedFields are the fields of the process kinds that the domain sets;
+// a create may not send them, so the create and import schemas leave them out.
+var derivedFields = map[string][]string{
+	"projects": {"class", "rule_set", "status", "stages", "energised_at", "clock_error"},
+	"work_orders": {"state", "rule_set", "contact_due", "arrival_due", "restore_due", "answer_due", "accepted_at", "arrived_at",
+		"done_at", "revisited_at", "archived_at", "satisfaction", "send_backs", "history", "clock_error"},
+	"outages": {"rule_set", "planned_notice_days", "temporary_notice_hours", "notice_due", "notice_compliant"},
+}
+
+// trimDerived drops derived fields from the create and import schemas.
+func trimDerived(ops []op) []op {
+	for _, o := range ops {
+		if o.method != "POST" {
+			continue
+		}
+		coll := strings.TrimSuffix(strings.TrimPrefix(o.path, "/api/v1/"), "/import")
+		schema, ok := o.body.(map[string]any)
+		if !ok || derivedFields[coll] == nil {
+			continue
+		}
+		if items, ok := schema["items"].(map[string]any); ok {
+			schema = items
+		}
+		if props, ok := schema["properties"].(map[string]any); ok {
+			for _, f := range derivedFields[coll] {
+				delete(props, f)
+			}
+		}
+	}
+	return ops
+}
+
 // action proposes an OpAction on one record.
 func (s *Server) action(kind *crm.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
