@@ -185,7 +185,7 @@ type Item struct {
 	Step        string    `json:"step"` // the stage, or the SLA: contact, arrival, restore, answer
 	Kind        string    `json:"kind,omitempty"`
 	Deadline    time.Time `json:"deadline,omitzero"` // absent when it cannot be counted (see Note)
-	WorkingDays int       `json:"working_days"` // overdue by (supervision) or left (warnings)
+	WorkingDays int       `json:"working_days"`      // overdue by (supervision) or left (warnings)
 	Level       string    `json:"level,omitempty"`
 	ManagerID   string    `json:"manager_id,omitempty"`
 	Responsible string    `json:"responsible,omitempty"`
