@@ -26,13 +26,6 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
-# Debian's prometheus (with promtool) for the ops tests; they skip with a
-# message without it. Fast when present; non-fatal where apt is unavailable.
-test-deps:
-	@command -v promtool >/dev/null && command -v prometheus >/dev/null || \
-	  { (apt-get update && apt-get install -y --no-install-recommends prometheus) >/dev/null 2>&1 || \
-	    echo "test-deps: could not install prometheus (promtool); the ops tests that need it will skip"; }
-
 # All tests with the race detector. Slow soak/load runs are behind `make bench`.
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
@@ -58,6 +51,7 @@ monitor: build test-deps
 #  - BenchmarkAPI: a 3-node region through the HTTP API (sequential, 32 clients, bulk import)
 #  - BenchmarkPropose: the same region below HTTP (raft + group commit + FSMs)
 #  - BenchmarkRollupLag, BenchmarkCatchUp, BenchmarkSummary: the tiers
+#  - BenchmarkSupervise, BenchmarkProjectAction: supervision lists, KPIs and stage actions (crm/)
 bench: deps
 	@mkdir -p bench/out
 	$(GO) install golang.org/x/perf/cmd/benchstat@latest
@@ -67,18 +61,18 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction' -benchtime 20x -count 1 -timeout 30m ./crm/ | tee bench/out/process.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 
 # --- test-deps: external tools the tests use when present ---------------
-# Each is guarded with `command -v` (fast when present); a failed install
-# (no apt, not root) only prints a note, and the tests needing it skip.
-.PHONY: test-deps
+# Debian packages, each guarded by a command it provides (fast when all are
+# present). A failed install (no apt, not root) only prints a note, and the
+# tests that need the tool skip with a message.
+TEST_TOOLS := wg:wireguard-tools promtool:prometheus prometheus:prometheus
 test-deps:
-	@command -v wg >/dev/null 2>&1 || { \
-		echo "test-deps: installing wireguard-tools (wg) for the WireGuard tests"; \
-		(apt-get update -qq && apt-get install -y --no-install-recommends wireguard-tools) \
-		|| echo "test-deps: note: could not install wireguard-tools; tests that run wg will skip"; }
+	@missing=""; for tp in $(TEST_TOOLS); do 		command -v "$${tp%%:*}" >/dev/null 2>&1 || missing="$$missing $${tp#*:}"; done; 	if [ -n "$$missing" ]; then 		pkgs=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); 		echo "test-deps: installing $$pkgs"; 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkgs) >/dev/null \
+		|| echo "test-deps: note: could not install $$pkgs; the tests that need them will skip"; 	fi
 # --- end test-deps -------------------------------------------------------
 
 clean:

@@ -69,6 +69,7 @@ func operations() []op {
 				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)}},
 		)
 	}
+	ops = trimDerived(append(ops, processOps()...)) // process.go
 	return ops
 }
 

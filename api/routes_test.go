@@ -49,6 +49,9 @@ var (
 		"staff":        {"admin", "manager"},
 		"directives":   {"admin", "manager"},
 		"users":        adminOnly,
+		"projects":     {"admin", "manager", "agent"},
+		"work_orders":  {"admin", "manager", "agent"},
+		"outages":      {"admin", "manager"},
 	}
 )
 
@@ -73,6 +76,9 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":
 		return adminOnly, true
+	case "GET /api/v1/supervision", "GET /api/v1/supervision/warnings",
+		"GET /api/v1/kpi/projects", "GET /api/v1/kpi/work_orders", "GET /api/v1/kpi/outages":
+		return everyone, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {

@@ -112,6 +112,7 @@ type Server struct {
 	engine  *gin.Engine
 	metrics *httpMetrics
 	key     atomic.Pointer[[]byte]
+	fwd     atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
@@ -191,6 +192,7 @@ func (s *Server) routes(reg *ops.Registry) {
 		v1.PUT("/"+coll+"/:id", write, s.replace(kind))
 		v1.POST("/"+coll+"/import", write, s.importRows(kind))
 	}
+	s.processRoutes(v1) // process.go
 }
 
 // readBody reads the request body up to limit bytes.

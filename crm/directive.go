@@ -58,7 +58,11 @@ func (d *Directive) Validate() *Error {
 			return invalid("body", "must be a JSON object")
 		}
 	}
-	return validDate("effective_from", d.EffectiveFrom, true)
+	if e := validDate("effective_from", d.EffectiveFrom, true); e != nil {
+		return e
+	}
+	return checkDirectiveBody(d) // rules.go: calendar and rule_set bodies
+
 }
 
 // Indexes implements Record.

@@ -297,6 +297,7 @@ func pickAddr(port int) string {
 func loadSample(ctx context.Context, cl *apiClient, region, name string, customers, months int) (string, error) {
 	end := time.Now().UTC().AddDate(0, -1, 0)
 	data := sample.Generate(sample.Options{Region: region, RegionName: name, Customers: customers, Months: months, End: end, Seed: 20261125})
+	sample.AssignFeeders(data.Customers, region) // outages find their customers by feeder (demo_process.go)
 	ids, err := cl.importAll(ctx, "customers", toAny(data.Customers))
 	if err != nil {
 		return "", err
@@ -335,7 +336,11 @@ func loadSample(ctx context.Context, cl *apiClient, region, name string, custome
 	if _, err := cl.importAll(ctx, "interactions", visits); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions", len(ids), len(bills), len(contacts), len(staffIDs), len(visits)), nil
+	procs, err := loadProcesses(ctx, cl, region, data.Customers, ids, staffIDs) // demo_process.go
+	if err != nil {
+		return "", fmt.Errorf("processes: %w", err)
+	}
+	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(staffIDs), len(visits), procs), nil
 }
 
 func toAny[T any](xs []T) []any {
