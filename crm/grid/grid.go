@@ -33,7 +33,7 @@ type Stats struct {
 	MaxCountDev   float64   `json:"max_count_deviation"` // max |cell count - mean| / mean
 	CellWeights   []float64 `json:"cell_kwh"`
 	CellCounts    []int     `json:"cell_counts"`
-	BestCountDev  float64   `json:"best_possible_count_deviation"`  // floor from n not divisible by k
+	BestCountDev  float64   `json:"best_possible_count_deviation"` // floor from n not divisible by k
 	BestWeightDev float64   `json:"best_possible_kwh_deviation"`   // a floor: the heaviest customer plus the lightest others of a balanced count
 }
 
