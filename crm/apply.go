@@ -297,6 +297,9 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if e := rec.Validate(); e != nil {
 		return e
 	}
+	if e := checkHooks(tx, rec, old, region); e != nil { // bigcustomer.go: state transitions, cross-record rules
+		return e
+	}
 	if kind.Regional {
 		if r := regionOf(rec); r != region {
 			if old != nil {
@@ -390,6 +393,8 @@ func regionOf(rec Record) string {
 		return r.Region
 	case *User:
 		return r.Region
+	case regional:
+		return *r.regionField()
 	}
 	return ""
 }
@@ -407,6 +412,10 @@ func defaultRegion(rec Record, region string) {
 	case *User:
 		if strings.TrimSpace(r.Region) == "" {
 			r.Region = region
+		}
+	case regional:
+		if f := r.regionField(); strings.TrimSpace(*f) == "" {
+			*f = region
 		}
 	}
 }
