@@ -320,6 +320,7 @@ func seed(c client) seeds {
 	s.ids["interactions"] = c.create("interactions", interactionBody(s.ids["customers"]))
 	s.ids["directives"] = c.create("directives", obj{"kind": "notice", "title": "迎峰度夏有序用电通知", "body": obj{"text": "7月起错峰"}})
 	s.ids["users"] = c.create("users", obj{"username": "victim", "role": "analyst", "password": "victim-pw-1"})
+	seedBigCustomer(c, s.ids) // bigcustomer_test.go
 	return s
 }
 

@@ -49,6 +49,17 @@ var (
 		"staff":        {"admin", "manager"},
 		"directives":   {"admin", "manager"},
 		"users":        adminOnly,
+		// big-customer management
+		"key_projects":     {"admin", "manager", "agent"},
+		"gold_assignments": {"admin", "manager"},
+		"service_plans":    {"admin", "manager", "agent"},
+		"service_memos":    {"admin", "manager", "agent"},
+		"bulletins":        {"admin", "manager"},
+		"backoffice_teams": {"admin", "manager"},
+		"service_requests": {"admin", "manager", "agent"},
+		"pool_entries":     {"admin", "manager"},
+		"grid_plans":       {"admin", "manager"},
+		"vip_services":     {"admin", "manager", "agent"},
 	}
 )
 
@@ -69,6 +80,10 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}":
 		return adminOnly, true
+	// big-customer reports: everyone reads; bulletin generation and grid
+	// division are the collections' writers' (below, by path).
+	case "GET /api/v1/classification", "GET /api/v1/reports/pareto":
+		return everyone, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {

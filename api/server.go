@@ -190,6 +190,7 @@ func (s *Server) routes(reg *ops.Registry) {
 		v1.PUT("/"+coll+"/:id", write, s.replace(kind))
 		v1.POST("/"+coll+"/import", write, s.importRows(kind))
 	}
+	s.bigCustomerRoutes(v1) // bigcustomer.go
 }
 
 // readBody reads the request body up to limit bytes.

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -275,4 +276,44 @@ func (v *VIPService) Refs() []Ref {
 		refs = append(refs, Ref{"staff_id", "staff", v.StaffID})
 	}
 	return refs
+}
+
+// AdmittedPool answers the ids of the customers admitted to region's pool
+// (pool entries owned by the region with status admitted), in id order.
+func AdmittedPool(r Reader, region string) ([]string, *Error) {
+	ids := []string{}
+	err := scanOwned(r, "pool_entries", region, false, func(raw []byte) error {
+		var p PoolEntry
+		if err := unmarshal(raw, &p); err != nil {
+			return err
+		}
+		if p.Status == "admitted" {
+			ids = append(ids, p.CustomerID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// RegionGridPlan answers region's grid plan, or nil.
+func RegionGridPlan(r Reader, region string) (*GridPlan, *Error) {
+	var out *GridPlan
+	err := scanOwned(r, "grid_plans", region, false, func(raw []byte) error {
+		var g GridPlan
+		if err := unmarshal(raw, &g); err != nil {
+			return err
+		}
+		if g.Region == region {
+			out = &g
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return out, nil
 }

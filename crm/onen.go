@@ -288,15 +288,13 @@ func (q *ServiceRequest) checkChange(old Record) *Error {
 		if e := taskLife.change(fmt.Sprintf("tasks[%d].status", i), o.Tasks[j].Status, t.Status); e != nil {
 			return e
 		}
-		if t.TeamID != o.Tasks[j].TeamID && o.Tasks[j].TeamID != "" {
-			return immutable(fmt.Sprintf("tasks[%d].team_id", i), o.Tasks[j].TeamID, t.TeamID)
-		}
 	}
 	return nil
 }
 
 // checkState routes every task to the region's team record that holds its
-// department, and checks the front manager.
+// department (team_id is set here, on every write, so clients need not
+// send it back), and checks the front manager.
 func (q *ServiceRequest) checkState(r Reader, region string) *Error {
 	for i := range q.Tasks {
 		t := &q.Tasks[i]
