@@ -62,7 +62,7 @@ func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
 		e := jsonError(err)
-		e.Field = "body." + e.Field
+		e.Field = strings.TrimSuffix("body."+e.Field, ".")
 		return r, e
 	}
 	for _, g := range []struct {
