@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps test-deps clean
 
 all: build
 
@@ -26,8 +26,16 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# Tools the tests use when present (they skip with a message otherwise):
+# pdftotext reads the bulletin PDFs back; a CJK TrueType font sets them in
+# Chinese. Fast when installed; non-fatal where apt is unavailable.
+test-deps:
+	@command -v pdftotext >/dev/null && [ -e /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf ] || \
+	{ command -v apt-get >/dev/null && (apt-get update -qq && apt-get install -y -qq --no-install-recommends poppler-utils fonts-droid-fallback) \
+	  || echo "test-deps: could not install poppler-utils/fonts-droid-fallback; PDF tests will skip"; }
+
 # All tests with the race detector. Slow soak/load runs are behind `make bench`.
-test: deps fmt-check vet
+test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
 
 # Starts county 320722 as a 3-node region with sample data; Ctrl-C stops it.

@@ -79,7 +79,7 @@ func TestAPI_BigCustomer_BadInputAndTransitions(t *testing.T) {
 		{"project energised without energisation", "POST", "/api/v1/key_projects", keyProjectBody(cus).with("status", "energised"), 400, "invalid", "status"},
 		{"second active gold manager", "POST", "/api/v1/gold_assignments", obj{"customer_id": cus, "staff_id": goldOf(t, admin), "from": "2026-02-01"}, 409, "duplicate", "staff_id"},
 		{"gold manager who is not gold", "POST", "/api/v1/gold_assignments", obj{"project_id": s.ids["key_projects"], "staff_id": mgr, "from": "2026-02-01"}, 400, "invalid", "staff_id"},
-		{"gold assignment starting ended", "POST", "/api/v1/gold_assignments", obj{"project_id": s.ids["key_projects"], "staff_id": goldOf(t, admin), "from": "2026-02-01", "to": "2026-02-02", "status": "ended"}, 409, "illegal_transition", "status"},
+		{"gold assignment active with a last day", "POST", "/api/v1/gold_assignments", obj{"project_id": s.ids["key_projects"], "staff_id": goldOf(t, admin), "from": "2026-02-01", "to": "2026-02-02"}, 400, "invalid", "to"},
 		{"plan missing a part", "POST", "/api/v1/service_plans", servicePlanBody(cus, mgr).with("customer_id", nil, "project_id", s.ids["key_projects"], "revisit", []obj{}), 400, "invalid", "revisit"},
 		{"second plan for a customer", "POST", "/api/v1/service_plans", servicePlanBody(cus, mgr), 409, "duplicate", "customer_id"},
 		{"memo meeting without decision", "POST", "/api/v1/service_memos", obj{"project_id": s.ids["key_projects"], "meetings": []obj{{"date": "2026-01-09", "attendees": "县政府、供电公司", "issues": "线路通道"}}}, 400, "invalid", "meetings[0].decisions"},

@@ -305,3 +305,13 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// A core or key grade makes a customer big even when the class thresholds
+// alone would not.
+func TestClassify_GradeImpliesBig(t *testing.T) {
+	rs := rules(t, `{"annual_kwh": 5000000, "grades": {"key": {"tags": ["保供民生"]}}}`)
+	c := &crm.Customer{Meta: crm.Meta{ID: "cus_x"}, VoltageKV: 10, Tags: []string{"保供民生"}}
+	if got := crm.Classify(c, crm.Figures{AnnualKWh: 1000}, rs); got.Class != "big" || got.Grade != "key" {
+		t.Errorf("tagged livelihood customer: %s/%s (%v)", got.Class, got.Grade, got.Reasons)
+	}
+}

@@ -33,7 +33,8 @@ type GradeRule struct {
 
 // ClassRules is the body of a class_thresholds directive: the top-level
 // thresholds make a customer "big" (大客户); grades.core and grades.key
-// grade every customer core / key / general (核心/重点/一般).
+// grade every customer core / key / general (核心/重点/一般), and a core or
+// key customer is big. A body without grades keeps the built-in grades.
 type ClassRules struct {
 	GradeRule
 	Grades struct {
@@ -45,9 +46,10 @@ type ClassRules struct {
 // DefaultClassRules apply where no class_thresholds directive is in force.
 func DefaultClassRules() ClassRules {
 	var r ClassRules
-	r.GradeRule = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: []string{"government_key_project", "emergency_livelihood"}}
+	tags := []string{"政府重点工程", "保供民生", "government_key_project", "emergency_livelihood"}
+	r.GradeRule = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: tags}
 	r.Grades.Core = GradeRule{AnnualKWh: 10_000_000, MonthlyBill: 1_000_000, VoltageKV: 110}
-	r.Grades.Key = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: []string{"government_key_project", "emergency_livelihood"}}
+	r.Grades.Key = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: tags}
 	return r
 }
 
@@ -77,7 +79,14 @@ func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {
 	if r.AnnualKWh == 0 && r.MonthlyBill == 0 && r.VoltageKV == 0 && len(r.Tags) == 0 {
 		return r, invalid("body", "sets no threshold: give at least one of annual_kwh, monthly_bill, voltage_kv, tags")
 	}
+	if r.Grades.Core.empty() && r.Grades.Key.empty() {
+		r.Grades = DefaultClassRules().Grades // a rule set without grades keeps the built-in grades
+	}
 	return r, nil
+}
+
+func (g *GradeRule) empty() bool {
+	return g.AnnualKWh == 0 && g.MonthlyBill == 0 && g.VoltageKV == 0 && len(g.Tags) == 0
 }
 
 // meets reports whether the figures reach any threshold of g, and why.
@@ -230,6 +239,10 @@ func Classify(c *Customer, f Figures, rs RuleSet) Classification {
 	} else if ok, why := rs.Rules.Grades.Key.meets(&f, c.Tags); ok {
 		out.Grade = "key"
 		out.Reasons = appendNew(out.Reasons, why)
+	}
+	if out.Grade != "general" && out.Class == "ordinary" {
+		out.Class = "big" // a core or key customer is a big customer, whatever the class thresholds say
+		out.Reasons = append(out.Reasons, "grade "+out.Grade)
 	}
 	return out
 }

@@ -137,16 +137,16 @@ func (p *KeyProject) Refs() []Ref {
 	return []Ref{{"customer_id", "customers", p.CustomerID}}
 }
 
-// subject is what a "four ones" record concerns: a key customer, a key
+// Subject is what a "four ones" record concerns: a key customer, a key
 // project, or both; one of them is required.
-type subject struct {
+type Subject struct {
 	CustomerID string `json:"customer_id,omitempty"`
 	ProjectID  string `json:"project_id,omitempty"`
 }
 
-func (s *subject) normalize() { trim(&s.CustomerID); trim(&s.ProjectID) }
+func (s *Subject) normalize() { trim(&s.CustomerID); trim(&s.ProjectID) }
 
-func (s *subject) validate() *Error {
+func (s *Subject) validate() *Error {
 	if s.CustomerID == "" && s.ProjectID == "" {
 		return invalid("customer_id", "a key customer (customer_id) or a key project (project_id) is required")
 	}
@@ -155,14 +155,14 @@ func (s *subject) validate() *Error {
 
 // key is the one id the record is unique for: the project when there is
 // one (a customer may have several key projects), else the customer.
-func (s *subject) key() string {
+func (s *Subject) key() string {
 	if s.ProjectID != "" {
 		return s.ProjectID
 	}
 	return s.CustomerID
 }
 
-func (s *subject) indexes() []Index {
+func (s *Subject) indexes() []Index {
 	var idx []Index
 	if s.CustomerID != "" {
 		idx = append(idx, Index{"customer_id", s.CustomerID})
@@ -173,7 +173,7 @@ func (s *subject) indexes() []Index {
 	return idx
 }
 
-func (s *subject) refs() []Ref {
+func (s *Subject) refs() []Ref {
 	var refs []Ref
 	if s.CustomerID != "" {
 		refs = append(refs, Ref{"customer_id", "customers", s.CustomerID})
@@ -184,7 +184,7 @@ func (s *subject) refs() []Ref {
 	return refs
 }
 
-func (s *subject) same(o *subject) *Error {
+func (s *Subject) same(o *Subject) *Error {
 	return firstErr(immutable("customer_id", o.CustomerID, s.CustomerID), immutable("project_id", o.ProjectID, s.ProjectID))
 }
 
@@ -193,7 +193,7 @@ func (s *subject) same(o *subject) *Error {
 // history.
 type GoldAssignment struct {
 	Meta
-	subject
+	Subject
 	StaffID string `json:"staff_id"`
 	From    Date   `json:"from"`
 	To      Date   `json:"to,omitempty"` // set when it ends
@@ -210,7 +210,7 @@ func init() {
 
 // Normalize implements Record.
 func (g *GoldAssignment) Normalize() {
-	g.subject.normalize()
+	g.Subject.normalize()
 	trim(&g.StaffID)
 	trim(&g.Note)
 	g.Status = strings.ToLower(strings.TrimSpace(g.Status))
@@ -221,7 +221,7 @@ func (g *GoldAssignment) Normalize() {
 
 // Validate implements Record.
 func (g *GoldAssignment) Validate() *Error {
-	if e := firstErr(g.subject.validate(), idField("staff_id", "staff", g.StaffID, true), validDate("from", g.From, false),
+	if e := firstErr(g.Subject.validate(), idField("staff_id", "staff", g.StaffID, true), validDate("from", g.From, false),
 		validDate("to", g.To, true), oneOf("status", g.Status, "active", "ended"), maxLen("note", g.Note, 500)); e != nil {
 		return e
 	}
@@ -240,12 +240,12 @@ func (g *GoldAssignment) Validate() *Error {
 func (g *GoldAssignment) checkChange(old Record) *Error {
 	o, ok := old.(*GoldAssignment)
 	if !ok {
-		return goldLife.change("status", "", g.Status, "active")
+		return goldLife.change("status", "", g.Status, "active", "ended") // ended: history recorded afterwards
 	}
 	if o.Status == "ended" {
 		return &Error{Code: CodeTransition, Field: "status", Message: "an ended assignment is history and cannot change; assign a new gold manager instead"}
 	}
-	return firstErr(g.subject.same(&o.subject), immutable("staff_id", o.StaffID, g.StaffID), immutable("from", string(o.From), string(g.From)),
+	return firstErr(g.Subject.same(&o.Subject), immutable("staff_id", o.StaffID, g.StaffID), immutable("from", string(o.From), string(g.From)),
 		goldLife.change("status", o.Status, g.Status))
 }
 
@@ -265,7 +265,7 @@ func (g *GoldAssignment) checkState(r Reader, _ string) *Error {
 
 // Indexes implements Record.
 func (g *GoldAssignment) Indexes() []Index {
-	return append(g.subject.indexes(), Index{"staff_id", g.StaffID}, Index{"status", g.Status}, Index{OwnerIndex, g.Owner})
+	return append(g.Subject.indexes(), Index{"staff_id", g.StaffID}, Index{"status", g.Status}, Index{OwnerIndex, g.Owner})
 }
 
 // Uniques implements Record: one active assignment per customer or project.
@@ -278,7 +278,7 @@ func (g *GoldAssignment) Uniques() []Unique {
 
 // Refs implements Record.
 func (g *GoldAssignment) Refs() []Ref {
-	return append(g.subject.refs(), Ref{"staff_id", "staff", g.StaffID})
+	return append(g.Subject.refs(), Ref{"staff_id", "staff", g.StaffID})
 }
 
 // PlanItem is one line of a service plan.
@@ -294,7 +294,7 @@ type PlanItem struct {
 // project, in its four parts.
 type ServicePlan struct {
 	Meta
-	subject
+	Subject
 	Title            string     `json:"title"`
 	Implementation   []PlanItem `json:"implementation"`    // 项目实施计划
 	InternalTracking []PlanItem `json:"internal_tracking"` // 内部跟踪计划
@@ -319,7 +319,7 @@ func (p *ServicePlan) parts() []struct {
 
 // Normalize implements Record.
 func (p *ServicePlan) Normalize() {
-	p.subject.normalize()
+	p.Subject.normalize()
 	trim(&p.Title)
 	for _, part := range [][]PlanItem{p.Implementation, p.InternalTracking, p.Revisit, p.PostEnergisation} {
 		for i := range part {
@@ -335,7 +335,7 @@ func (p *ServicePlan) Normalize() {
 
 // Validate implements Record.
 func (p *ServicePlan) Validate() *Error {
-	if e := firstErr(p.subject.validate(), required("title", p.Title, 200)); e != nil {
+	if e := firstErr(p.Subject.validate(), required("title", p.Title, 200)); e != nil {
 		return e
 	}
 	for _, part := range p.parts() {
@@ -364,7 +364,7 @@ func (p *ServicePlan) checkChange(old Record) *Error {
 	if !ok {
 		return nil
 	}
-	if e := p.subject.same(&o.subject); e != nil {
+	if e := p.Subject.same(&o.Subject); e != nil {
 		return e
 	}
 	oldParts := o.parts()
@@ -381,7 +381,7 @@ func (p *ServicePlan) checkChange(old Record) *Error {
 
 // Indexes implements Record.
 func (p *ServicePlan) Indexes() []Index {
-	return append(p.subject.indexes(), Index{OwnerIndex, p.Owner})
+	return append(p.Subject.indexes(), Index{OwnerIndex, p.Owner})
 }
 
 // Uniques implements Record: one plan per customer or project.
@@ -391,7 +391,7 @@ func (p *ServicePlan) Uniques() []Unique {
 
 // Refs implements Record.
 func (p *ServicePlan) Refs() []Ref {
-	refs := p.subject.refs()
+	refs := p.Subject.refs()
 	seen := map[string]bool{}
 	for _, part := range p.parts() {
 		for i, it := range part.items {
@@ -442,7 +442,7 @@ type AffairNote struct {
 // project, in four typed sections.
 type ServiceMemo struct {
 	Meta
-	subject
+	Subject
 	Demand         []DemandNote        `json:"demand,omitempty"`
 	Communication  []CommunicationNote `json:"communication,omitempty"`
 	Meetings       []MeetingNote       `json:"meetings,omitempty"`
@@ -456,7 +456,7 @@ func init() {
 
 // Normalize implements Record.
 func (m *ServiceMemo) Normalize() {
-	m.subject.normalize()
+	m.Subject.normalize()
 	for i := range m.Demand {
 		d := &m.Demand[i]
 		for _, p := range []*string{&d.Reliability, &d.OperatingMode, &d.PowerQuality, &d.Answers} {
@@ -481,7 +481,7 @@ func (m *ServiceMemo) Normalize() {
 
 // Validate implements Record.
 func (m *ServiceMemo) Validate() *Error {
-	if e := m.subject.validate(); e != nil {
+	if e := m.Subject.validate(); e != nil {
 		return e
 	}
 	if n := len(m.Demand) + len(m.Communication) + len(m.Meetings) + len(m.GeneralAffairs); n > 500 {
@@ -528,14 +528,14 @@ func (m *ServiceMemo) Validate() *Error {
 
 func (m *ServiceMemo) checkChange(old Record) *Error {
 	if o, ok := old.(*ServiceMemo); ok {
-		return m.subject.same(&o.subject)
+		return m.Subject.same(&o.Subject)
 	}
 	return nil
 }
 
 // Indexes implements Record.
 func (m *ServiceMemo) Indexes() []Index {
-	return append(m.subject.indexes(), Index{OwnerIndex, m.Owner})
+	return append(m.Subject.indexes(), Index{OwnerIndex, m.Owner})
 }
 
 // Uniques implements Record: one memo per customer or project.
@@ -544,7 +544,7 @@ func (m *ServiceMemo) Uniques() []Unique {
 }
 
 // Refs implements Record.
-func (m *ServiceMemo) Refs() []Ref { return m.subject.refs() }
+func (m *ServiceMemo) Refs() []Ref { return m.Subject.refs() }
 
 // Bulletin is one region's monthly work bulletin (工作简报), generated from
 // the period's key projects. HTML and PDF are served by their own routes.
