@@ -358,7 +358,15 @@ func (s *Server) divide(c *gin.Context) {
 	plan := crm.GridPlan{Region: s.cfg.Region, K: req.K, AsOf: req.Day, MaxKWhDeviation: st.MaxWeightDev, MaxCountDeviation: st.MaxCountDev,
 		RoundRobinKWhDev: rs.MaxWeightDev, RoundRobinCountDev: rs.MaxCountDev}
 	plan.Cells = cellsOf(items, d, req.Managers)
-	plan.Revisions = []crm.GridRevision{{At: req.Day, Kind: "divide", Moves: len(items)}}
+	existing, e := crm.RegionGridPlan(s.b.Reader(), s.cfg.Region)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	if existing != nil {
+		plan.Revisions = existing.Revisions // a re-division keeps the history
+	}
+	plan.Revisions = append(plan.Revisions, crm.GridRevision{At: req.Day, Kind: "divide", Moves: len(items)})
 	s.savePlan(c, &plan, req.Save, gin.H{"stats": st, "round_robin": rs})
 }
 
@@ -387,9 +395,6 @@ func (s *Server) savePlan(c *gin.Context, plan *crm.GridPlan, save bool, extra g
 	if e != nil {
 		fail(c, e)
 		return
-	}
-	if existing != nil && len(plan.Revisions) > 0 && plan.Revisions[0].Kind == "divide" {
-		plan.Revisions = append(existing.Revisions, plan.Revisions...)
 	}
 	extra["saved"] = false
 	if save {

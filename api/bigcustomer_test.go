@@ -75,6 +75,8 @@ func TestAPI_BigCustomer_BadInputAndTransitions(t *testing.T) {
 	}{
 		{"project stage unknown", "POST", "/api/v1/key_projects", keyProjectBody(cus).with("stages", []obj{{"name": "paperwork", "due": "2026-01-01"}}), 400, "invalid", "stages[0].name"},
 		{"project stage out of order", "POST", "/api/v1/key_projects", keyProjectBody(cus).with("stages", []obj{{"name": "supply_plan", "due": "2026-01-01"}, {"name": "accepted", "due": "2026-01-02"}}), 400, "invalid", "stages[1].name"},
+		{"project of another county", "POST", "/api/v1/key_projects", keyProjectBody("").with("customer_id", nil, "region", otherRegion), 403, "wrong_owner", "region"},
+		{"project of a missing customer", "POST", "/api/v1/key_projects", keyProjectBody(strings.Replace(cus, cus[len(cus)-4:], "ZZZZ", 1)), 422, "reference", "customer_id"},
 		{"project progress over 100", "POST", "/api/v1/key_projects", keyProjectBody(cus).with("progress", 120), 400, "invalid", "progress"},
 		{"project energised without energisation", "POST", "/api/v1/key_projects", keyProjectBody(cus).with("status", "energised"), 400, "invalid", "status"},
 		{"second active gold manager", "POST", "/api/v1/gold_assignments", obj{"customer_id": cus, "staff_id": goldOf(t, admin), "from": "2026-02-01"}, 409, "duplicate", "staff_id"},
@@ -290,6 +292,52 @@ func TestAPI_BigCustomer_ClassificationAndReports(t *testing.T) {
 	if n := len(reb["moves"].([]any)); n != 0 {
 		t.Errorf("rebalance of an unchanged pool proposes %d moves", n)
 	}
+	// Two customers join the pool: they are placed, and few others move.
+	for i := 10; i < 12; i++ {
+		id := admin.create("customers", customerBody(fmt.Sprintf("C-%02d", i)).with("category", "industrial", "voltage_kv", 10.0))
+		for m := 1; m <= 12; m++ {
+			admin.create("bills", obj{"customer_id": id, "period": fmt.Sprintf("2025-%02d", m), "kwh": 3000, "billed": 2100, "paid": 0})
+		}
+		admin.create("pool_entries", poolBody(id, mgr, admin.create("contacts", contactBody(id))))
+	}
+	reb = admin.must(200, "POST", "/api/v1/grid_plans/rebalance", obj{"day": "2026-01-15", "save": true})
+	moves := reb["moves"].([]any)
+	news := 0
+	for _, m := range moves {
+		if m.(map[string]any)["from"] == "(new)" {
+			news++
+		}
+	}
+	plan := reb["plan"].(map[string]any)
+	held := 0
+	for _, cell := range plan["cells"].([]any) {
+		held += len(cell.(map[string]any)["customer_ids"].([]any))
+	}
+	t.Logf("rebalance after 2 new customers: %d moves, kWh dev %v", len(moves), reb["stats"].(map[string]any)["max_kwh_deviation"])
+	if news != 2 || len(moves) > 6 || held != 12 || reb["saved"] != true || len(plan["revisions"].([]any)) != 2 {
+		t.Errorf("rebalance: %d moves (%d new), %d customers held, plan %v", len(moves), news, held, plan)
+	}
+	// A customer who leaves the pool cannot stay in a cell.
+	var pe struct {
+		Items []struct {
+			ID      string  `json:"id"`
+			Version float64 `json:"version"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(admin.must200("/api/v1/pool_entries?customer_id="+ids[3]), &pe); err != nil || len(pe.Items) != 1 {
+		t.Fatalf("pool entry of %s: %v", ids[3], err)
+	}
+	admin.must(200, "PATCH", "/api/v1/pool_entries/"+pe.Items[0].ID, obj{"version": pe.Items[0].Version, "status": "exited", "exit_reason": "企业搬迁"})
+	st2, out := admin.do("PUT", "/api/v1/grid_plans/"+plan["id"].(string), obj(plan).without("id", "owner", "created_at", "updated_at", "created_by", "updated_by"))
+	cell := -1
+	for j, cl := range plan["cells"].([]any) {
+		for _, id := range cl.(map[string]any)["customer_ids"].([]any) {
+			if id == ids[3] {
+				cell = j
+			}
+		}
+	}
+	wantError(t, st2, out, 400, "invalid", fmt.Sprintf("cells[%d].customer_ids", cell))
 
 	// The bulletin of January: the survey stage due on the 12th is overdue.
 	admin.create("key_projects", keyProjectBody(ids[0]))
