@@ -3,6 +3,7 @@ package sample_test
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -88,4 +89,83 @@ func kindOf(r crm.Record) string {
 		return "vip_services"
 	}
 	return ""
+}
+
+// sortedReader is a read-only snapshot of a MemTxn with ordered iteration
+// by binary search, close to what a Pebble iterator costs per key.
+type sortedReader struct {
+	keys []string
+	m    map[string][]byte
+}
+
+func snapshotOf(tx *crm.MemTxn) *sortedReader {
+	r := &sortedReader{m: map[string][]byte{}}
+	_ = tx.Iterate([]byte{0}, nil, func(k, v []byte) bool {
+		r.keys = append(r.keys, string(k))
+		r.m[string(k)] = v
+		return true
+	})
+	return r
+}
+
+func (r *sortedReader) Get(k []byte) ([]byte, error) { return r.m[string(k)], nil }
+
+func (r *sortedReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
+	i := sort.SearchStrings(r.keys, string(lower))
+	for ; i < len(r.keys) && (upper == nil || r.keys[i] < string(upper)); i++ {
+		if !fn([]byte(r.keys[i]), r.m[r.keys[i]]) {
+			break
+		}
+	}
+	return nil
+}
+
+// BenchmarkClassifyRegion is the cost of computing classes on read: one
+// county of 5,000 customers with 12 months of bills each, all classified.
+func BenchmarkClassifyRegion(b *testing.B) {
+	const region = "320723"
+	d := sample.Generate(sample.Options{Region: region, Customers: 5000, Months: 12, Seed: 3})
+	tx := crm.NewMemTxn()
+	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	n := 0
+	importRows := func(coll, prefix string, rows []any) []string {
+		var ids []string
+		for lo := 0; lo < len(rows); lo += crm.MaxImportRows {
+			hi := min(lo+crm.MaxImportRows, len(rows))
+			cmd := &crm.Command{Op: crm.OpImport, Collection: coll, Region: region, Actor: "bench", Time: now}
+			for _, r := range rows[lo:hi] {
+				n++
+				id := crm.NewID(prefix, now.Add(time.Duration(n)*time.Millisecond))
+				raw, _ := json.Marshal(r)
+				cmd.IDs, cmd.Rows = append(cmd.IDs, id), append(cmd.Rows, raw)
+			}
+			if res := crm.Apply(tx, cmd); res.Err != nil {
+				b.Fatalf("import %s: %v", coll, res.Err)
+			}
+			ids = append(ids, cmd.IDs...)
+		}
+		return ids
+	}
+	var rows []any
+	for i := range d.Customers {
+		rows = append(rows, &d.Customers[i])
+	}
+	ids := importRows("customers", "cus", rows)
+	rows = rows[:0]
+	for i := range d.Bills {
+		for j := range d.Bills[i] {
+			d.Bills[i][j].CustomerID = ids[i]
+			rows = append(rows, &d.Bills[i][j])
+		}
+	}
+	importRows("bills", "bil", rows)
+	r := snapshotOf(tx)
+	b.ResetTimer()
+	for b.Loop() {
+		rep, e := crm.ClassifyRegion(r, crm.ClassQuery{Region: region, Day: "2026-01-15", Class: "big"})
+		if e != nil || rep.Counts["big"]["general"]+rep.Counts["big"]["key"]+rep.Counts["big"]["core"] == 0 {
+			b.Fatalf("%v %+v", e, rep.Counts)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/5000, "ns/customer")
 }
