@@ -17,8 +17,8 @@ import (
 //	classify.go     customer class and grade from class_thresholds directives, Pareto report
 //	fourones.go     key projects, gold manager assignments, service plans and memos, bulletins
 //	onen.go         back-office teams, service requests and their tasks, pool entries
-//	gridplan.go     grid-cell divisions of a region's pool (optimiser in crm/grid)
-//	vip.go          VIP value-added services
+//	gridplan.go     grid-cell divisions of a region's pool (optimiser in crm/grid); VIP value-added services
+//	bulletin.go     the monthly work bulletin's content and HTML (PDF in report/)
 //	consumption.go  consumption analysis report of one customer
 
 // BigCustomerCollections are the collections of big-customer management.
