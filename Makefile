@@ -26,6 +26,11 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# Debian packages whose tools the tests use when present (see the script);
+# fast when installed, non-fatal where apt is unavailable.
+test-deps:
+	@scripts/test-deps.sh
+
 # All tests with the race detector. Slow soak/load runs are behind `make bench`.
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
@@ -65,15 +70,6 @@ bench: deps
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 
-# --- test-deps: external tools the tests use when present ---------------
-# Debian packages, each guarded by a command it provides (fast when all are
-# present). A failed install (no apt, not root) only prints a note, and the
-# tests that need the tool skip with a message.
-TEST_TOOLS := wg:wireguard-tools promtool:prometheus prometheus:prometheus
-test-deps:
-	@missing=""; for tp in $(TEST_TOOLS); do 		command -v "$${tp%%:*}" >/dev/null 2>&1 || missing="$$missing $${tp#*:}"; done; 	if [ -n "$$missing" ]; then 		pkgs=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); 		echo "test-deps: installing $$pkgs"; 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$pkgs) >/dev/null \
-		|| echo "test-deps: note: could not install $$pkgs; the tests that need them will skip"; 	fi
-# --- end test-deps -------------------------------------------------------
 
 clean:
 	rm -rf bin .demo bench/out

@@ -335,6 +335,7 @@ func seed(c client) seeds {
 	s.ids["projects"] = c.create("projects", projectBody(s.ids["customers"]))
 	s.ids["work_orders"] = c.create("work_orders", workOrderBody(s.ids["customers"]))
 	s.ids["outages"] = c.create("outages", outageBody())
+	seedBigCustomer(c, s.ids) // bigcustomer_test.go
 	return s
 }
 

@@ -70,7 +70,7 @@ func operations() []op {
 		)
 	}
 	ops = trimDerived(append(ops, processOps()...)) // process.go
-	return ops
+	return append(ops, bigCustomerOps()...) // bigcustomer.go
 }
 
 func singularOf(coll string) string {
@@ -169,6 +169,9 @@ func schemaOf(rec any, withVersion bool) map[string]any {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			if f.Anonymous {
+				if f.Type != reflect.TypeOf(crm.Meta{}) {
+					walk(f.Type) // an embedded group of fields (big-customer records' subject)
+				}
 				continue // Meta: server-set
 			}
 			name := strings.Split(f.Tag.Get("json"), ",")[0]
@@ -200,6 +203,8 @@ func typeSchema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "number"}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
 		return map[string]any{"type": "integer"}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return map[string]any{"type": "string", "format": "byte"}
 	case t.Kind() == reflect.Slice:
 		return map[string]any{"type": "array", "items": typeSchema(t.Elem())}
 	}

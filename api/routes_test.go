@@ -52,6 +52,17 @@ var (
 		"projects":     {"admin", "manager", "agent"},
 		"work_orders":  {"admin", "manager", "agent"},
 		"outages":      {"admin", "manager"},
+		// big-customer management
+		"key_projects":     {"admin", "manager", "agent"},
+		"gold_assignments": {"admin", "manager"},
+		"service_plans":    {"admin", "manager", "agent"},
+		"service_memos":    {"admin", "manager", "agent"},
+		"bulletins":        {"admin", "manager"},
+		"backoffice_teams": {"admin", "manager"},
+		"service_requests": {"admin", "manager", "agent"},
+		"pool_entries":     {"admin", "manager"},
+		"grid_plans":       {"admin", "manager"},
+		"vip_services":     {"admin", "manager", "agent"},
 	}
 )
 
@@ -78,6 +89,10 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return adminOnly, true
 	case "GET /api/v1/supervision", "GET /api/v1/supervision/warnings",
 		"GET /api/v1/kpi/projects", "GET /api/v1/kpi/work_orders", "GET /api/v1/kpi/outages":
+		return everyone, true
+	// big-customer reports: everyone reads; bulletin generation and grid
+	// division are the collections' writers' (below, by path).
+	case "GET /api/v1/classification", "GET /api/v1/reports/pareto":
 		return everyone, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")

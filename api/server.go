@@ -193,6 +193,7 @@ func (s *Server) routes(reg *ops.Registry) {
 		v1.POST("/"+coll+"/import", write, s.importRows(kind))
 	}
 	s.processRoutes(v1) // process.go
+	s.bigCustomerRoutes(v1) // bigcustomer.go
 }
 
 // readBody reads the request body up to limit bytes.

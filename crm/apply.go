@@ -315,6 +315,9 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if e := rec.Validate(); e != nil {
 		return e
 	}
+	if e := checkHooks(tx, rec, old, region); e != nil { // bigcustomer.go: state transitions, cross-record rules
+		return e
+	}
 	if kind.Regional {
 		if r := regionOf(rec); r != region {
 			if old != nil {

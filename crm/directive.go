@@ -58,6 +58,11 @@ func (d *Directive) Validate() *Error {
 			return invalid("body", "must be a JSON object")
 		}
 	}
+	if d.Kind == "class_thresholds" { // classify.go: the rules must parse
+		if _, e := ParseClassRules(d.Body); e != nil {
+			return e
+		}
+	}
 	if e := validDate("effective_from", d.EffectiveFrom, true); e != nil {
 		return e
 	}

@@ -86,8 +86,9 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order.
 func Collections() []string {
-	return []string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users",
-		"projects", "work_orders", "outages"} // process.go
+	return append([]string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users",
+		"projects", "work_orders", "outages"}, // process.go
+		BigCustomerCollections...) // bigcustomer.go
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

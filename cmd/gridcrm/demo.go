@@ -223,8 +223,16 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			return nil, nil, fmt.Errorf("demo: loading %s: %w", r.code, err)
 		}
 		fmt.Fprintf(log, "%s %s: %s\n", r.code, r.name, counts)
+		if err := loadBigCustomer(ctx, cl, r.code, log); err != nil { // demo_bigcustomer.go
+			stop()
+			return nil, nil, fmt.Errorf("demo: big customers at %s: %w", r.code, err)
+		}
 	}
 	if err := demoDirectives(ctx, clients); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := demoBigCustomerDirectives(ctx, clients); err != nil { // demo_bigcustomer.go
 		stop()
 		return nil, nil, err
 	}
