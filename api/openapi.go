@@ -70,7 +70,7 @@ func operations() []op {
 		)
 	}
 	ops = trimDerived(append(ops, processOps()...)) // process.go
-	return append(ops, bigCustomerOps()...) // bigcustomer.go
+	return append(ops, bigCustomerOps()...)         // bigcustomer.go
 }
 
 func singularOf(coll string) string {

@@ -192,7 +192,7 @@ func (s *Server) routes(reg *ops.Registry) {
 		v1.PUT("/"+coll+"/:id", write, s.replace(kind))
 		v1.POST("/"+coll+"/import", write, s.importRows(kind))
 	}
-	s.processRoutes(v1) // process.go
+	s.processRoutes(v1)     // process.go
 	s.bigCustomerRoutes(v1) // bigcustomer.go
 }
 

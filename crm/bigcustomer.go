@@ -29,11 +29,6 @@ var BigCustomerCollections = []string{"key_projects", "gold_assignments", "servi
 // does not allow (409).
 const CodeTransition = "illegal_transition"
 
-// regional is implemented by record kinds with Regional set (beyond the
-// core ones, which apply.go knows by type): the field that must equal the
-// owner region.
-type regional interface{ regionField() *string }
-
 // changeChecker is implemented by records with a life cycle: old is the
 // stored version (nil on create). It must be deterministic.
 type changeChecker interface{ checkChange(old Record) *Error }

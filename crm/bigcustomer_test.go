@@ -9,13 +9,13 @@ import (
 	"gridcrm/crm"
 )
 
-func rules(t *testing.T, body string) crm.RuleSet {
+func rules(t *testing.T, body string) crm.ClassRuleSet {
 	t.Helper()
 	r, e := crm.ParseClassRules(json.RawMessage(body))
 	if e != nil {
 		t.Fatalf("ParseClassRules(%s): %v", body, e)
 	}
-	return crm.RuleSet{Rules: r}
+	return crm.ClassRuleSet{Rules: r}
 }
 
 // TestClassify_Rules: one row per rule, at and just below its threshold.

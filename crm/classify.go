@@ -117,8 +117,8 @@ type RuleSource struct {
 	Title         string `json:"title,omitempty"`
 }
 
-// RuleSet is the rules in force for one region on one day.
-type RuleSet struct {
+// ClassRuleSet is the classification rules in force for one region on one day.
+type ClassRuleSet struct {
 	Rules  ClassRules `json:"rules"`
 	Source RuleSource `json:"source"`
 }
@@ -127,7 +127,7 @@ type RuleSet struct {
 // answers the rules in force for a region on a day.
 type RuleBook struct {
 	dirs  []Directive
-	cache map[string]RuleSet
+	cache map[string]ClassRuleSet
 	day   Date
 }
 
@@ -136,7 +136,7 @@ func LoadRuleBook(r Reader, today Date) (*RuleBook, *Error) {
 	if e := validDate("today", today, false); e != nil {
 		return nil, e
 	}
-	b := &RuleBook{cache: map[string]RuleSet{}, day: today}
+	b := &RuleBook{cache: map[string]ClassRuleSet{}, day: today}
 	prefix := indexPrefix("directives", "kind", "class_thresholds")
 	var ferr error
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
@@ -165,7 +165,7 @@ func LoadRuleBook(r Reader, today Date) (*RuleBook, *Error) {
 // the most specific scope wins (county over city over province), then the
 // latest effective_from, then the latest written (ids sort by time).
 // Directives whose body does not parse are skipped.
-func (b *RuleBook) For(region string) RuleSet {
+func (b *RuleBook) For(region string) ClassRuleSet {
 	if rs, ok := b.cache[region]; ok {
 		return rs
 	}
@@ -185,9 +185,9 @@ func (b *RuleBook) For(region string) RuleSet {
 			best, bestRules = d, rules
 		}
 	}
-	rs := RuleSet{Rules: DefaultClassRules()}
+	rs := ClassRuleSet{Rules: DefaultClassRules()}
 	if best != nil {
-		rs = RuleSet{Rules: bestRules, Source: RuleSource{DirectiveID: best.ID, Scope: best.Scope, EffectiveFrom: best.EffectiveFrom, Title: best.Title}}
+		rs = ClassRuleSet{Rules: bestRules, Source: RuleSource{DirectiveID: best.ID, Scope: best.Scope, EffectiveFrom: best.EffectiveFrom, Title: best.Title}}
 	}
 	b.cache[region] = rs
 	return rs
@@ -226,7 +226,7 @@ type Classification struct {
 }
 
 // Classify applies rules to a customer and its figures.
-func Classify(c *Customer, f Figures, rs RuleSet) Classification {
+func Classify(c *Customer, f Figures, rs ClassRuleSet) Classification {
 	f.VoltageKV = c.VoltageKV
 	out := Classification{CustomerID: c.ID, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category,
 		Class: "ordinary", Grade: "general", Figures: f, Rules: rs.Source}
@@ -346,7 +346,7 @@ type ClassReport struct {
 	Day     Date                      `json:"day"`
 	Window  [2]string                 `json:"window"`
 	Counts  map[string]map[string]int `json:"counts"` // class → grade → customers (all customers, before the filter)
-	Rules   map[string]RuleSet        `json:"rules"`  // per customer region
+	Rules   map[string]ClassRuleSet   `json:"rules"`  // per customer region
 	Items   []Classification          `json:"items"`
 	Matched int                       `json:"matched"`
 }
@@ -375,7 +375,7 @@ func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
 	}
 	from, to := Window(q.Day)
 	rep := &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
-		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]RuleSet{}, Items: []Classification{}}
+		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
 	for i := range custs {
 		c := &custs[i]
 		rs := book.For(c.Region)
