@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor
 
 all: build
 
@@ -26,6 +26,11 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# Debian packages whose tools the tests use when present (see the script);
+# fast when installed, non-fatal where apt is unavailable.
+test-deps:
+	@scripts/test-deps.sh
+
 # All tests with the race detector. Slow soak/load runs are behind `make bench`.
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
@@ -35,11 +40,23 @@ demo: build
 	@rm -rf "$(DEMO_DIR)"
 	bin/gridcrm demo --dir "$(DEMO_DIR)"
 
+# Prometheus scraping every node of a running `make demo` (start it first,
+# in another terminal), with the alert rules in ops/alerts.yml loaded.
+# UI and API on http://$(MONITOR_LISTEN); Ctrl-C stops it. Grafana: import
+# ops/grafana-dashboard.json with this Prometheus as its data source.
+MONITOR_LISTEN ?= 127.0.0.1:9090
+monitor: build test-deps
+	@mkdir -p "$(DEMO_DIR)/prometheus"
+	bin/gridcrm monitor-config --demo-dir "$(DEMO_DIR)" --out "$(DEMO_DIR)/prometheus/prometheus.yml" --rules ops/alerts.yml
+	prometheus --config.file="$(DEMO_DIR)/prometheus/prometheus.yml" --storage.tsdb.path="$(DEMO_DIR)/prometheus/data" \
+	  --web.listen-address="$(MONITOR_LISTEN)" --log.level=warn
+
 # Benchmarks (not part of `make test`): figures go to bench/out/.
 #  - BenchmarkStore: hashicorp/raft's store benchmarks, Pebble log store vs raft-boltdb
 #  - BenchmarkAPI: a 3-node region through the HTTP API (sequential, 32 clients, bulk import)
 #  - BenchmarkPropose: the same region below HTTP (raft + group commit + FSMs)
 #  - BenchmarkRollupLag, BenchmarkCatchUp, BenchmarkSummary: the tiers
+#  - BenchmarkSupervise, BenchmarkProjectAction: supervision lists, KPIs and stage actions (crm/)
 bench: deps
 	@mkdir -p bench/out
 	$(GO) install golang.org/x/perf/cmd/benchstat@latest
@@ -49,19 +66,10 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction' -benchtime 20x -count 1 -timeout 30m ./crm/ | tee bench/out/process.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 
-# --- test-deps: external tools the tests use when present ---------------
-# Each is guarded with `command -v` (fast when present); a failed install
-# (no apt, not root) only prints a note, and the tests needing it skip.
-.PHONY: test-deps
-test-deps:
-	@command -v wg >/dev/null 2>&1 || { \
-		echo "test-deps: installing wireguard-tools (wg) for the WireGuard tests"; \
-		(apt-get update -qq && apt-get install -y --no-install-recommends wireguard-tools) \
-		|| echo "test-deps: note: could not install wireguard-tools; tests that run wg will skip"; }
-# --- end test-deps -------------------------------------------------------
 
 clean:
 	rm -rf bin .demo bench/out

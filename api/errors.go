@@ -33,6 +33,7 @@ var statusOf = map[string]int{
 	crm.CodeReference:   http.StatusUnprocessableEntity,
 	crm.CodeInUse:       http.StatusConflict,
 	crm.CodeTooLarge:    http.StatusRequestEntityTooLarge,
+	crm.CodeTransition:  http.StatusConflict,
 	codeUnauthenticated: http.StatusUnauthorized,
 	codeInvalidToken:    http.StatusUnauthorized,
 	codeTokenExpired:    http.StatusUnauthorized,

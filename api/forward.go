@@ -46,6 +46,27 @@ func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
 	return owner
 }
 
+// actionTarget answers the region a stage action or transition on record
+// id must be forwarded to: a work order owned below this region (unified
+// acceptance, layered handling: an upper tier may act on the orders it
+// supervises), or a record of a child under partial management with the
+// collection granted. "" means: propose here.
+func (s *Server) actionTarget(kind *crm.Kind, id string) string {
+	r := s.b.Reader()
+	raw, _ := r.Get([]byte("r/" + kind.Name + "/" + id))
+	owner := crm.RecordOwner(raw)
+	if owner == "" || owner == s.cfg.Region || !crm.InRegion(owner, s.cfg.Region) {
+		return ""
+	}
+	if w, _, err := crm.WriterOf(r, owner); err != nil || w == s.cfg.Region {
+		return "" // this region writes them itself (full management)
+	}
+	if kind.Name == "work_orders" {
+		return owner
+	}
+	return s.forwardTarget(kind, &crm.Command{Op: crm.OpUpdate, ID: id})
+}
+
 // forwardDown commits the write as a command for child (durable and
 // ordered in this region's raft log; the downlink delivers it) and waits
 // for the child's outcome: the child's answer when it comes within
@@ -77,6 +98,9 @@ func (s *Server) forwardDown(c *gin.Context, child string, kind *crm.Kind, cmd *
 			fail(c, v.Error)
 			return
 		case v != nil && v.Status == crm.CommandApplied:
+			if cmd.Op == crm.OpCreate {
+				c.Header("Location", "/api/v1/"+kind.Name+"/"+cmd.ID)
+			}
 			if v.Record == nil {
 				c.Status(status)
 			} else {

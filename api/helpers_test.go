@@ -303,6 +303,18 @@ func interactionBody(customerID string) obj {
 	return obj{"customer_id": customerID, "kind": "visit", "at": "2026-03-01T09:30:00+08:00", "summary": "site visit"}
 }
 
+func projectBody(customerID string) obj {
+	return obj{"kind": "new_connection", "customer_id": customerID, "voltage_kv": 0.22, "capacity_kva": 8}
+}
+
+func workOrderBody(customerID string) obj {
+	return obj{"channel": "95598_hotline", "kind": "complaint", "subject": "meter reading disputed", "customer_id": customerID}
+}
+
+func outageBody() obj {
+	return obj{"type": "planned", "feeder": "10kV 城东线", "start": "2026-12-20T08:00:00+08:00", "end": "2026-12-20T16:00:00+08:00"}
+}
+
 // seeds holds one record of every collection.
 type seeds struct {
 	ids map[string]string // collection → id
@@ -320,6 +332,10 @@ func seed(c client) seeds {
 	s.ids["interactions"] = c.create("interactions", interactionBody(s.ids["customers"]))
 	s.ids["directives"] = c.create("directives", obj{"kind": "notice", "title": "迎峰度夏有序用电通知", "body": obj{"text": "7月起错峰"}})
 	s.ids["users"] = c.create("users", obj{"username": "victim", "role": "analyst", "password": "victim-pw-1"})
+	s.ids["projects"] = c.create("projects", projectBody(s.ids["customers"]))
+	s.ids["work_orders"] = c.create("work_orders", workOrderBody(s.ids["customers"]))
+	s.ids["outages"] = c.create("outages", outageBody())
+	seedBigCustomer(c, s.ids) // bigcustomer_test.go
 	return s
 }
 

@@ -48,6 +48,12 @@ func operations() []op {
 		{method: "GET", path: "/api/v1/conflicts", summary: "Writes a child made under an old epoch after a forced takeover, kept with both versions", ok: 200, roles: readRoles, query: []string{"region", "scope", "status", "consistency"}},
 		{method: "POST", path: "/api/v1/conflicts/resolve", summary: "Resolve a conflict: keep the child's, the parent's, or a merged body; the result replicates like any write", ok: 200, roles: adminOnly,
 			body: object(map[string]any{"id": str(), "keep": enum([]string{crm.KeepChild, crm.KeepParent, crm.KeepMerged}), "body": map[string]any{"type": "object"}}, "id", "keep")},
+		// operations (ops.go)
+		{method: "GET", path: "/api/v1/ops/backup", summary: "A consistent snapshot of the node's state as a checksummed stream (gridcrm backup)", ok: 200, roles: adminOnly},
+		{method: "GET", path: "/api/v1/ops/regions", summary: "Regions held here with their leader, term, mode and heartbeat age (gridcrm status)", ok: 200, roles: readRoles},
+		{method: "GET", path: "/api/v1/ops/log-level", summary: "The process's log level", ok: 200, roles: adminOnly},
+		{method: "PUT", path: "/api/v1/ops/log-level", summary: "Change the process's log level at runtime", ok: 200, roles: adminOnly,
+			body: object(map[string]any{"level": enum([]string{"debug", "info", "warn", "error"})}, "level")},
 	}
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
@@ -72,7 +78,8 @@ func operations() []op {
 				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)}},
 		)
 	}
-	return ops
+	ops = trimDerived(append(ops, processOps()...)) // process.go
+	return append(ops, bigCustomerOps()...)         // bigcustomer.go
 }
 
 func singularOf(coll string) string {
@@ -171,6 +178,9 @@ func schemaOf(rec any, withVersion bool) map[string]any {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			if f.Anonymous {
+				if f.Type != reflect.TypeOf(crm.Meta{}) {
+					walk(f.Type) // an embedded group of fields (big-customer records' subject)
+				}
 				continue // Meta: server-set
 			}
 			name := strings.Split(f.Tag.Get("json"), ",")[0]
@@ -202,6 +212,8 @@ func typeSchema(t reflect.Type) map[string]any {
 		return map[string]any{"type": "number"}
 	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
 		return map[string]any{"type": "integer"}
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return map[string]any{"type": "string", "format": "byte"}
 	case t.Kind() == reflect.Slice:
 		return map[string]any{"type": "array", "items": typeSchema(t.Elem())}
 	}

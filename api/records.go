@@ -140,6 +140,12 @@ func (s *Server) create(kind *crm.Kind) gin.HandlerFunc {
 			fail(c, err)
 			return
 		}
+		if hook := createHooks[kind.Name]; hook != nil { // process.go
+			var ok bool
+			if body, ok = hook(s, c, body); !ok {
+				return
+			}
+		}
 		if _, e := kind.CheckNew(body, s.cfg.Region); e != nil {
 			fail(c, e)
 			return

@@ -49,6 +49,20 @@ var (
 		"staff":        {"admin", "manager"},
 		"directives":   {"admin", "manager"},
 		"users":        adminOnly,
+		"projects":     {"admin", "manager", "agent"},
+		"work_orders":  {"admin", "manager", "agent"},
+		"outages":      {"admin", "manager"},
+		// big-customer management
+		"key_projects":     {"admin", "manager", "agent"},
+		"gold_assignments": {"admin", "manager"},
+		"service_plans":    {"admin", "manager", "agent"},
+		"service_memos":    {"admin", "manager", "agent"},
+		"bulletins":        {"admin", "manager"},
+		"backoffice_teams": {"admin", "manager"},
+		"service_requests": {"admin", "manager", "agent"},
+		"pool_entries":     {"admin", "manager"},
+		"grid_plans":       {"admin", "manager"},
+		"vip_services":     {"admin", "manager", "agent"},
 	}
 )
 
@@ -70,6 +84,17 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}", "PUT /api/v1/regions/{code}/management", "POST /api/v1/conflicts/resolve":
 		return adminOnly, true
+	case "GET /api/v1/ops/regions":
+		return everyone, true
+	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":
+		return adminOnly, true
+	case "GET /api/v1/supervision", "GET /api/v1/supervision/warnings",
+		"GET /api/v1/kpi/projects", "GET /api/v1/kpi/work_orders", "GET /api/v1/kpi/outages":
+		return everyone, true
+	// big-customer reports: everyone reads; bulletin generation and grid
+	// division are the collections' writers' (below, by path).
+	case "GET /api/v1/classification", "GET /api/v1/reports/pareto":
+		return everyone, true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {
@@ -109,6 +134,9 @@ func concrete(t testing.TB, r route, s seeds) string {
 	}
 	if strings.HasPrefix(r.path, "/api/v1/cluster/nodes/") {
 		return strings.Replace(r.path, "{id}", "no-such-node", 1)
+	}
+	if strings.HasPrefix(r.path, "/api/v1/commands/") { // a 404 still proves the role passed
+		return strings.Replace(r.path, "{id}", "cmd_00000000000000000000000000", 1)
 	}
 	coll := collectionOf(r.path)
 	id := s.ids[coll]

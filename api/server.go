@@ -116,6 +116,7 @@ type Server struct {
 	engine  *gin.Engine
 	metrics *httpMetrics
 	key     atomic.Pointer[[]byte]
+	fwd     atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
@@ -189,6 +190,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/commands/:id", allow(readRoles...), s.getCommand)
 	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
+	s.opsRoutes(v1) // ops.go: backup, regions, log level
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)
@@ -204,6 +206,8 @@ func (s *Server) routes(reg *ops.Registry) {
 		v1.PUT("/"+coll+"/:id", write, s.replace(kind))
 		v1.POST("/"+coll+"/import", write, s.importRows(kind))
 	}
+	s.processRoutes(v1)     // process.go
+	s.bigCustomerRoutes(v1) // bigcustomer.go
 }
 
 // readBody reads the request body up to limit bytes.

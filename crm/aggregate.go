@@ -16,7 +16,8 @@ import (
 //
 // Metrics: customers; customers.category.<category>;
 // customers.voltage.<low|medium|high>; customers.status.<status>;
-// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears.
+// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; and the process counters of
+// kpi.go (projects.*, work_orders.*, outages.*).
 func aggKey(region, metric string) []byte { return []byte("a/" + region + "/" + metric) }
 
 // Delta is a change to one counter.
@@ -55,7 +56,7 @@ func billMetrics(b *Bill) map[string]float64 {
 // bring none.
 func AggregateDeltas(key string, old, new []byte) []Delta {
 	coll, _, ok := SplitRecordKey(key)
-	if !ok || (coll != "customers" && coll != "bills") {
+	if !ok || (coll != "customers" && coll != "bills" && !processCollection(coll)) {
 		return nil
 	}
 	metrics := func(raw []byte) (string, map[string]float64) {
@@ -63,6 +64,8 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 			return "", nil
 		}
 		switch coll {
+		case "projects", "work_orders", "outages":
+			return processMetrics(coll, raw) // kpi.go
 		case "customers":
 			var c Customer
 			if unmarshal(raw, &c) != nil {

@@ -100,6 +100,8 @@ func apply(tx *overlay, cmd *Command) Result {
 		return Result{Err: remove(tx, kind, cmd)}
 	case OpImport:
 		return importRows(tx, kind, cmd)
+	case OpAction:
+		return act(tx, kind, cmd) // process.go
 	}
 	return Result{Err: &Error{Code: CodeInvalid, Field: "op", Message: fmt.Sprintf("unknown operation %q", cmd.Op)}}
 }
@@ -152,12 +154,23 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 		// ambiguous failure) answers the record it created: creates are
 		// idempotent by id.
 		rec.Normalize()
+		if kind.OnCreate != nil {
+			_ = kind.OnCreate(tx, rec, cmd)
+		}
 		if replayOf(cur, rec) {
 			return cur, nil
 		}
 		return nil, &Error{Code: CodeDuplicate, Field: "id", Message: fmt.Sprintf("a %s with id %q exists", singular(kind.Name), id)}
 	}
 	rec.Normalize()
+	if kind.OnCreate != nil {
+		if err := rec.Validate(); err != nil {
+			return nil, err
+		}
+		if err := kind.OnCreate(tx, rec, cmd); err != nil {
+			return nil, err
+		}
+	}
 	if err := check(tx, kind, rec, nil, m.Owner); err != nil {
 		return nil, err
 	}
@@ -225,6 +238,11 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 		defaultRegion(rec, om.Owner)
 	}
 	rec.Normalize()
+	if kind.Guard != nil {
+		if e := kind.Guard(old, rec); e != nil {
+			return nil, e
+		}
+	}
 	if e := check(tx, kind, rec, old, om.Owner); e != nil {
 		return nil, e
 	}
@@ -320,6 +338,9 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if e := rec.Validate(); e != nil {
 		return e
 	}
+	if e := checkHooks(tx, rec, old, region); e != nil { // bigcustomer.go: state transitions, cross-record rules
+		return e
+	}
 	if kind.Regional {
 		if r := regionOf(rec); r != region {
 			if old != nil {
@@ -413,9 +434,14 @@ func regionOf(rec Record) string {
 		return r.Region
 	case *User:
 		return r.Region
+	case regional:
+		return *r.regionField()
 	}
 	return ""
 }
+
+// regional is a record whose "region" field is its owner (process.go).
+type regional interface{ regionField() *string }
 
 func defaultRegion(rec Record, region string) {
 	switch r := rec.(type) {
@@ -430,6 +456,10 @@ func defaultRegion(rec Record, region string) {
 	case *User:
 		if strings.TrimSpace(r.Region) == "" {
 			r.Region = region
+		}
+	case regional:
+		if p := r.regionField(); strings.TrimSpace(*p) == "" {
+			*p = region
 		}
 	}
 }

@@ -39,11 +39,15 @@ type Customer struct {
 	Phone       string   `json:"phone,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 	Status      string   `json:"status"` // active (default), suspended, closed
+	// Where the customer is supplied from (outages find the customers they
+	// affect by these); optional.
+	Feeder          string `json:"feeder,omitempty"`           // 线路: the 10 kV feeder
+	TransformerArea string `json:"transformer_area,omitempty"` // 台区: the distribution transformer area
 }
 
 func init() {
 	register(&Kind{Name: "customers", IDPrefix: "cus", New: func() Record { return &Customer{} },
-		Filters: []string{"region", "category", "status", "grid", "account_no"}, Regional: true,
+		Filters: []string{"region", "category", "status", "grid", "account_no", "feeder", "transformer_area"}, Regional: true,
 		Children: []Child{{"bills", "customer_id"}, {"contacts", "customer_id"}, {"interactions", "customer_id"}}})
 }
 
@@ -56,6 +60,8 @@ func (c *Customer) Normalize() {
 	trim(&c.Region)
 	trim(&c.Grid)
 	trim(&c.Phone)
+	trim(&c.Feeder)
+	trim(&c.TransformerArea)
 	c.Category = strings.ToLower(strings.TrimSpace(c.Category))
 	c.Status = strings.ToLower(strings.TrimSpace(c.Status))
 	if c.Status == "" {
@@ -111,6 +117,12 @@ func (c *Customer) Validate() *Error {
 	if e := firstErr(maxLen("industry", c.Industry, 64), maxLen("address", c.Address, 200), maxLen("grid", c.Grid, 64)); e != nil {
 		return e
 	}
+	if e := firstErr(maxLen("feeder", c.Feeder, 64), maxLen("transformer_area", c.TransformerArea, 64)); e != nil {
+		return e
+	}
+	if c.TransformerArea != "" && c.Feeder == "" {
+		return invalid("feeder", "is required with transformer_area: an area is supplied by a feeder")
+	}
 	if c.Phone != "" && !phoneRe.MatchString(c.Phone) {
 		return invalid("phone", "%q is not a phone number", c.Phone)
 	}
@@ -130,6 +142,12 @@ func (c *Customer) Indexes() []Index {
 	idx := append(make([]Index, 0, 6), Index{"region", c.Region}, Index{"category", c.Category}, Index{"status", c.Status}, Index{"account_no", c.AccountNo}, Index{OwnerIndex, c.Owner})
 	if c.Grid != "" {
 		idx = append(idx, Index{"grid", c.Grid})
+	}
+	if c.Feeder != "" {
+		idx = append(idx, Index{"feeder", c.Feeder})
+	}
+	if c.TransformerArea != "" {
+		idx = append(idx, Index{"transformer_area", c.TransformerArea})
 	}
 	return idx
 }

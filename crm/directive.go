@@ -58,7 +58,16 @@ func (d *Directive) Validate() *Error {
 			return invalid("body", "must be a JSON object")
 		}
 	}
-	return validDate("effective_from", d.EffectiveFrom, true)
+	if d.Kind == "class_thresholds" { // classify.go: the rules must parse
+		if _, e := ParseClassRules(d.Body); e != nil {
+			return e
+		}
+	}
+	if e := validDate("effective_from", d.EffectiveFrom, true); e != nil {
+		return e
+	}
+	return checkDirectiveBody(d) // rules.go: calendar and rule_set bodies
+
 }
 
 // Indexes implements Record.

@@ -2,7 +2,11 @@
 // company's customer relationship management (customers and their 户号,
 // monthly consumption and bills, staff, contacts, interactions, users),
 // their field-level validation, and the deterministic Apply that turns one
-// replicated Command into writes on a transaction.
+// replicated Command into writes on a transaction. The process side —
+// connection projects, work orders and outages on working-day clocks, with
+// versioned rule sets, supervision lists and KPIs — is in rules.go,
+// project.go, workorder.go, outage.go and kpi.go; the calendar is package
+// crm/workday.
 //
 // crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
 // storage only through the small Txn and Reader interfaces declared in

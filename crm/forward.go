@@ -66,14 +66,14 @@ func forward(tx *overlay, cmd *Command) Result {
 	if !strings.HasPrefix(cmd.ID, "cmd_") || len(cmd.ID) != 30 {
 		return Result{Err: invalid("id", "%q is not a command id", cmd.ID)}
 	}
-	if parentOf(req.Region) != cmd.Region {
+	if !InRegion(req.Region, cmd.Region) || req.Region == cmd.Region {
 		return Result{Err: &Error{Code: CodeWrongOwner, Field: "region", Owner: req.Region,
-			Message: fmt.Sprintf("region %s forwards writes only to its child regions, not to %s", cmd.Region, req.Region)}}
+			Message: fmt.Sprintf("region %s forwards writes only to the regions below it, not to %s", cmd.Region, req.Region)}}
 	}
 	switch req.Op {
-	case OpCreate, OpUpdate, OpReplace, OpDelete:
+	case OpCreate, OpUpdate, OpReplace, OpDelete, OpAction:
 	default:
-		return Result{Err: invalid("op", "%q cannot be forwarded (create, update, replace or delete)", req.Op)}
+		return Result{Err: invalid("op", "%q cannot be forwarded (create, update, replace, delete or action)", req.Op)}
 	}
 	kind := Kinds[req.Collection]
 	if kind == nil {
@@ -86,7 +86,13 @@ func forward(tx *overlay, cmd *Command) Result {
 	if err != nil {
 		return Result{Err: AsError(err)}
 	}
-	if m == nil || m.Mode != ModePartial || w != req.Region || !slices.Contains(m.Collections, req.Collection) {
+	// Unified acceptance: any tier takes a work order (and acts on the
+	// orders it supervises) for the region that handles it, whatever the
+	// management mode. Anything else needs partial management of a child
+	// with the collection granted.
+	standing := req.Collection == "work_orders" && (req.Op == OpCreate || req.Op == OpAction) && w == req.Region
+	partial := m != nil && m.Mode == ModePartial && w == req.Region && parentOf(req.Region) == cmd.Region && slices.Contains(m.Collections, req.Collection)
+	if !standing && !partial {
 		return Result{Err: notGranted(req.Region, cmd.Region, req.Collection, m)}
 	}
 	if cur, err := tx.Get([]byte(CommandKey(cmd.ID))); err != nil {
@@ -121,7 +127,7 @@ func ExecuteForwarded(tx Txn, region string, raw []byte) error {
 		return fmt.Errorf("crm: forwarded command: %w", err)
 	}
 	if fc.Region != region {
-		return nil
+		return nil // passing through, to a region below
 	}
 	if done, err := tx.Get([]byte(ResultKey(fc.ID))); err != nil || done != nil {
 		return err

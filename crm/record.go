@@ -61,6 +61,15 @@ type Kind struct {
 	Children []Child         // records that reference this one; it cannot be deleted while they exist
 	Regional bool            // the record has a "region" field that must equal its owner
 	fields   map[string]bool // JSON field names, for unknown-field errors
+
+	// Process kinds (process.go): OnCreate fills the fields a create
+	// derives from the state (stages, deadlines, rule set) and refuses
+	// client-set ones; Guard refuses an update that changes what only
+	// actions may change; Act applies an OpAction to the stored record.
+	// All three must be deterministic: time is cmd.Time, never the clock.
+	OnCreate func(r Reader, rec Record, cmd *Command) *Error
+	Guard    func(old, new Record) *Error
+	Act      func(r Reader, rec Record, cmd *Command) *Error
 }
 
 // Kinds lists every collection, by name.
@@ -77,7 +86,9 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order.
 func Collections() []string {
-	return []string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users"}
+	return append([]string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users",
+		"projects", "work_orders", "outages"}, // process.go
+		BigCustomerCollections...) // bigcustomer.go
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

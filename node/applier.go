@@ -23,6 +23,8 @@ const (
 type applier struct {
 	region string // this region
 	parent string // its parent region; "" for a province or a standalone region
+
+	traffic *linkTraffic // counts applied link batches (metrics only; nil in tests)
 }
 
 type pruneFeed struct {
@@ -31,7 +33,9 @@ type pruneFeed struct {
 
 type canary struct {
 	Region string `json:"region"`
-	At     int64  `json:"at"` // Unix ms, stamped by the leader that proposed it
+	At     int64  `json:"at"`               // Unix ms, stamped by the leader that proposed it
+	Leader string `json:"leader,omitempty"` // that leader's node id (gridcrm status)
+	Term   uint64 `json:"term,omitempty"`   // its raft term when it proposed
 }
 
 // ApplyEntry implements replication.Applier. The answer is JSON: a
@@ -70,6 +74,7 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if data[0] == entryDownlink {
 			dir = "down"
 		}
+		a.traffic.applied(b.Link, map[string]string{"up": "from-child", "down": "down"}[dir], len(body), len(b.Changes))
 		return mustJSON(a.applyLinkBatch(tx, dir, &b))
 	case entryPrune:
 		var p pruneFeed
@@ -86,7 +91,7 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
 		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At, now: c.At}
-		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At})); err != nil {
+		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At, Leader: c.Leader, Term: c.Term})); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
 		_ = ct.flush()

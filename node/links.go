@@ -165,7 +165,7 @@ func (n *Node) runCanary() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli()})
+		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli(), Leader: n.cfg.NodeID, Term: n.group.Raft().CurrentTerm()})
 		cancel()
 	}
 }
@@ -513,7 +513,7 @@ func downFor(c *replication.Change, child string) bool {
 	case strings.HasPrefix(c.Key, "r/_mgmt/"):
 		return crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), child)
 	case strings.HasPrefix(c.Key, "r/_cmd/"):
-		return c.Value != nil && forwardedTo(c.Value) == child
+		return c.Value != nil && crm.InRegion(forwardedTo(c.Value), child)
 	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, "r/users/"):
 		return false
 	}
@@ -547,10 +547,8 @@ func appendManaged(r replication.StateReader, items []replication.Change, region
 		return items, err
 	}
 	for _, c := range pending {
-		if c.Region == child {
-			raw, _ := json.Marshal(c.ForwardedCommand)
-			items = append(items, replication.Change{Origin: region, Owner: region, Key: crm.CommandKey(c.ID), Value: raw})
-		}
+		raw, _ := json.Marshal(c.ForwardedCommand)
+		items = append(items, replication.Change{Origin: c.Owner, Owner: c.Owner, Key: crm.CommandKey(c.ID), Value: raw})
 	}
 	if w, _, err := crm.WriterOf(r, child); err != nil || w != region {
 		return items, err

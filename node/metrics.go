@@ -7,8 +7,8 @@ import "github.com/prometheus/client_golang/prometheus"
 type linkCollector struct {
 	n *Node
 
-	acked, head, lagEntries, lagSeconds, resyncs, up *prometheus.Desc
-	handshakeAge, rxBytes, txBytes                   *prometheus.Desc
+	acked, head, lagEntries, lagSeconds, resyncs, up, queued *prometheus.Desc
+	handshakeAge, rxBytes, txBytes                           *prometheus.Desc
 }
 
 func newLinkCollector(n *Node) *linkCollector {
@@ -23,6 +23,7 @@ func newLinkCollector(n *Node) *linkCollector {
 		lagSeconds:   d("lag_seconds", "Age of the newest data the receiver holds from the sender (canary-based for child links)."),
 		resyncs:      d("resyncs_total", "Snapshot resyncs of the link."),
 		up:           d("up", "1 when the link's last exchange succeeded (or it is idle on a follower), else 0."),
+		queued:       d("queued_commands", "Commands queued durably for the peer while it is unreachable (management-mode writes; 0 until management modes queue any)."),
 		handshakeAge: prometheus.NewDesc("gridcrm_tunnel_peer_last_handshake_age_seconds", "Seconds since the last WireGuard handshake with the peer.", []string{"peer_key", "peer_addr"}, l),
 		rxBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_receive_bytes_total", "Bytes received from the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
 		txBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_transmit_bytes_total", "Bytes sent to the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
@@ -30,7 +31,7 @@ func newLinkCollector(n *Node) *linkCollector {
 }
 
 func (c *linkCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up, c.handshakeAge, c.rxBytes, c.txBytes} {
+	for _, d := range []*prometheus.Desc{c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up, c.queued, c.handshakeAge, c.rxBytes, c.txBytes} {
 		ch <- d
 	}
 }
@@ -48,6 +49,7 @@ func (c *linkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.lagSeconds, prometheus.GaugeValue, s.LagSeconds, lv...)
 		ch <- prometheus.MustNewConstMetric(c.resyncs, prometheus.CounterValue, float64(s.Resyncs), lv...)
 		ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up, lv...)
+		ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(c.n.queuedCommands(s.Peer, s.Direction)), lv...)
 	}
 	for _, p := range c.n.TunnelPeers() {
 		lv := []string{p.PublicKey, p.Addr}

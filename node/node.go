@@ -15,7 +15,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"gridcrm/api"
 	"gridcrm/crm"
@@ -160,6 +163,9 @@ type Node struct {
 	links *links
 	tun   tunnel.Tunnel
 
+	traffic *linkTraffic              // link bytes and batches (linkstats.go)
+	raftp   atomic.Pointer[raft.Raft] // for the term in log lines; set once the group runs
+
 	adv       string // internal address others dial
 	apiLn     net.Listener
 	apiSrv    *http.Server
@@ -182,7 +188,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{cfg: cfg, stop: make(chan struct{})}
-	n.log = cfg.Logger.With("region", cfg.Region, "node", cfg.NodeID)
+	n.log = n.contextLogger(cfg.Logger) // region, node and the raft term on every line (ops.go)
 	ok := false
 	defer func() {
 		if !ok {
@@ -235,7 +241,8 @@ func Start(cfg Config) (*Node, error) {
 	rc := cfg.Raft
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
 	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
-	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg)}); err != nil {
+	n.traffic = newLinkTraffic()
+	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic}); err != nil {
 		return nil, err
 	}
 	n.wg.Add(1)
@@ -244,6 +251,7 @@ func Start(cfg Config) (*Node, error) {
 	n.ops = ops.NewRegistry()
 	n.ops.MustRegister(ops.NewRaftCollector(cfg.Region, cfg.NodeID, n.group.Raft(), n.group.Applied))
 	n.ops.MustRegister(ops.NewStoreCollector(cfg.Region, cfg.NodeID, n.st))
+	n.registerOps() // ops.go: raft group, disk, domain metrics
 	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Logger: n.log}, n, n.ops)
 	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
 		return nil, fmt.Errorf("node: api listener: %w", err)
@@ -275,7 +283,7 @@ func Start(cfg Config) (*Node, error) {
 		n.linkRoutes(n.group)
 	}
 	n.links = newLinks(n)
-	n.ops.MustRegister(newLinkCollector(n))
+	n.instrumentLinks()
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.initSystem() }()
 	go func() { defer n.wg.Done(); n.runCanary() }()

@@ -94,7 +94,7 @@ type StoreCollector struct {
 	metrics func() *pebble.Metrics
 	usage   func() uint64
 
-	diskBytes, compactions, readAmp, cacheHits, cacheMisses, walBytes *prometheus.Desc
+	diskBytes, compactions, readAmp, cacheHits, cacheMisses, cacheRatio, walBytes *prometheus.Desc
 }
 
 // PebbleStore is what StoreCollector reads.
@@ -115,13 +115,14 @@ func NewStoreCollector(region, node string, s PebbleStore) *StoreCollector {
 		readAmp:     d("read_amplification", "Pebble read amplification (sublevels to consult)."),
 		cacheHits:   d("block_cache_hits_total", "Block cache hits."),
 		cacheMisses: d("block_cache_misses_total", "Block cache misses."),
+		cacheRatio:  d("block_cache_hit_ratio", "Block cache hits over lookups since start (0 before the first lookup); for a recent rate use the _total counters."),
 		walBytes:    d("wal_bytes_written_total", "Bytes written to the write-ahead log."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *StoreCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.diskBytes, c.compactions, c.readAmp, c.cacheHits, c.cacheMisses, c.walBytes} {
+	for _, d := range []*prometheus.Desc{c.diskBytes, c.compactions, c.readAmp, c.cacheHits, c.cacheMisses, c.cacheRatio, c.walBytes} {
 		ch <- d
 	}
 }
@@ -134,5 +135,10 @@ func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.readAmp, prometheus.GaugeValue, float64(m.ReadAmp()))
 	ch <- prometheus.MustNewConstMetric(c.cacheHits, prometheus.CounterValue, float64(m.BlockCache.Hits))
 	ch <- prometheus.MustNewConstMetric(c.cacheMisses, prometheus.CounterValue, float64(m.BlockCache.Misses))
+	ratio := 0.0
+	if n := m.BlockCache.Hits + m.BlockCache.Misses; n > 0 {
+		ratio = float64(m.BlockCache.Hits) / float64(n)
+	}
+	ch <- prometheus.MustNewConstMetric(c.cacheRatio, prometheus.GaugeValue, ratio)
 	ch <- prometheus.MustNewConstMetric(c.walBytes, prometheus.CounterValue, float64(m.WAL.BytesWritten))
 }

@@ -38,6 +38,7 @@ type fsm struct {
 
 	applied atomic.Uint64
 	entries atomic.Uint64 // entries handed to the Applier since start
+	metrics *groupMetrics // set by New before raft starts; nil in bare tests
 
 	mu     sync.Mutex    // guards notify
 	notify chan struct{} // closed and replaced after every applied batch
@@ -122,6 +123,9 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err := f.st.Sync(); err != nil {
 		return nil, fmt.Errorf("replication: sync before snapshot: %w", err)
 	}
+	if f.metrics != nil {
+		f.metrics.snapshotsTaken.Add(1)
+	}
 	return &fsmSnapshot{snap: f.st.DB().NewSnapshot()}, nil
 }
 
@@ -131,6 +135,9 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	if err := RestoreState(f.st, rc); err != nil {
 		return err
+	}
+	if f.metrics != nil {
+		f.metrics.snapshotsRestored.Add(1)
 	}
 	v, err := StateReader{r: f.st.DB()}.Get(appliedKey)
 	if err != nil {

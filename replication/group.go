@@ -166,6 +166,8 @@ type Group struct {
 	Forwarded      atomic.Uint64 // writes forwarded to the leader
 	LeaderLoss     atomic.Uint64 // times this node gained or lost leadership
 	ApplyErrors    atomic.Uint64
+
+	metrics *groupMetrics // histograms and snapshot counters (metrics.go)
 }
 
 // New starts the node's raft member on the internal mux. The mux must not
@@ -184,6 +186,8 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		return nil, err
 	}
 	g.fsm = f
+	g.metrics = newGroupMetrics()
+	f.metrics = g.metrics
 
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("replication: %w", err)
@@ -416,6 +420,7 @@ func (g *Group) Propose(ctx context.Context, data []byte) ([]byte, error) {
 	if g.closed.Load() {
 		return nil, ErrClosed
 	}
+	defer func(start time.Time) { g.metrics.propose.Observe(since(start)) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
 	defer cancel()
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
@@ -448,8 +453,11 @@ func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
+	start := time.Now()
 	f := g.raft.Apply(data, timeout)
-	if err := g.wait(f); err != nil {
+	err := g.wait(f)
+	g.metrics.apply.Observe(since(start))
+	if err != nil {
 		switch {
 		case errors.Is(err, raft.ErrNotLeader):
 			return nil, ErrNotLeader // not accepted: safe to retry
@@ -519,6 +527,7 @@ func (g *Group) forward(ctx context.Context, addr, path string, data []byte) ([]
 // quorum and answers its commit index; this node waits until it has applied
 // that index. Reads that follow are linearizable.
 func (g *Group) ReadBarrier(ctx context.Context) error {
+	defer func(start time.Time) { g.metrics.propose.Observe(since(start)) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
 	defer cancel()
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {

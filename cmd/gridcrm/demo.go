@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mrand "math/rand/v2"
@@ -41,6 +42,8 @@ type demoNode struct {
 	Tier   string `json:"tier"`
 	API    string `json:"api"`
 	Device string `json:"device,omitempty"` // the node's WireGuard device, for `wg show`
+	// Metrics is the node's token-free metrics listener (make monitor scrapes it).
+	Metrics string `json:"metrics,omitempty"`
 }
 
 func demoCmd() *cobra.Command {
@@ -162,6 +165,7 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			cfg := node.DefaultConfig()
 			cfg.NodeID, cfg.Region, cfg.DataDir = p.ID, r.code, filepath.Join(dir, p.ID)
 			cfg.APIListen, cfg.InternalListen = apis[i], p.Addr
+			cfg.MetricsListen = pickAddr(9401 + port - r.nodes + i)
 			cfg.Bootstrap, cfg.Peers, cfg.AdminPassword = true, peers, password
 			if top != nil {
 				// Peers, parent and overlay port come from the topology.
@@ -186,6 +190,7 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 	for _, n := range nodes {
 		c := n.Config()
 		dn := demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
+		dn.Metrics = strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")
 		if t := n.Tunnel(); t != nil {
 			dn.Device = t.DeviceName()
 		}
@@ -218,8 +223,16 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			return nil, nil, fmt.Errorf("demo: loading %s: %w", r.code, err)
 		}
 		fmt.Fprintf(log, "%s %s: %s\n", r.code, r.name, counts)
+		if err := loadBigCustomer(ctx, cl, r.code, log); err != nil { // demo_bigcustomer.go
+			stop()
+			return nil, nil, fmt.Errorf("demo: big customers at %s: %w", r.code, err)
+		}
 	}
 	if err := demoDirectives(ctx, clients); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	if err := demoBigCustomerDirectives(ctx, clients); err != nil { // demo_bigcustomer.go
 		stop()
 		return nil, nil, err
 	}
@@ -292,6 +305,7 @@ func pickAddr(port int) string {
 func loadSample(ctx context.Context, cl *apiClient, region, name string, customers, months int) (string, error) {
 	end := time.Now().UTC().AddDate(0, -1, 0)
 	data := sample.Generate(sample.Options{Region: region, RegionName: name, Customers: customers, Months: months, End: end, Seed: 20261125})
+	sample.AssignFeeders(data.Customers, region) // outages find their customers by feeder (demo_process.go)
 	ids, err := cl.importAll(ctx, "customers", toAny(data.Customers))
 	if err != nil {
 		return "", err
@@ -330,7 +344,11 @@ func loadSample(ctx context.Context, cl *apiClient, region, name string, custome
 	if _, err := cl.importAll(ctx, "interactions", visits); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions", len(ids), len(bills), len(contacts), len(staffIDs), len(visits)), nil
+	procs, err := loadProcesses(ctx, cl, region, data.Customers, ids, staffIDs) // demo_process.go
+	if err != nil {
+		return "", fmt.Errorf("processes: %w", err)
+	}
+	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(staffIDs), len(visits), procs), nil
 }
 
 func toAny[T any](xs []T) []any {

@@ -21,6 +21,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), versionCmd())
+	root.AddCommand(statusCmd(), backupCmd(), restoreCmd(), monitorConfigCmd()) // ops.go, status.go, monitor.go
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridcrm:", err)
 		os.Exit(1)

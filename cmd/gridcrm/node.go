@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"gridcrm/node"
+	"gridcrm/ops"
 	"gridcrm/replication"
 	"gridcrm/tunnel"
 )
@@ -53,6 +54,9 @@ POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
 					return err
 				}
 				cfg.Peers = ps
+			}
+			if _, err := ops.ParseLevel(logLevel); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
 			}
 			cfg.Logger = newLogger(logLevel, logJSON, cmd.ErrOrStderr())
 			n, err := node.Start(cfg)
@@ -177,16 +181,15 @@ func parsePeers(s string) ([]replication.Peer, error) {
 	return out, nil
 }
 
+// newLogger sets the process's log level (ops.Level, changeable later
+// through PUT /api/v1/ops/log-level) and answers a logger on w.
 func newLogger(level string, asJSON bool, w io.Writer) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
+	l, err := ops.ParseLevel(level)
+	if err != nil {
 		l = slog.LevelInfo
 	}
-	opts := &slog.HandlerOptions{Level: l}
-	if asJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	ops.Level.Set(l)
+	return ops.NewLogger(w, asJSON)
 }
 
 func waitForSignal() {

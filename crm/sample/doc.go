@@ -23,6 +23,12 @@
 // use little (a 315 kVA plant often bills a few MWh a month), so their load
 // factors are lower than real ones.
 //
+// Process data (process.go): AssignFeeders puts customers on feeders and
+// transformer areas; GenerateProcesses plans connection projects with their
+// stage history, work orders of every kind and channel through their
+// states, and outages with notices, relative to a Now the caller passes, so
+// that some items are overdue, some due soon and some late when loaded.
+//
 // What it is not: a statistical model of any real region, or a source of
 // ids. Records come back with zero Meta and empty CustomerID; the caller
 // assigns ids (crm.NewID) and fills the references before importing. Output

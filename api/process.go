@@ -1,0 +1,459 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/crm"
+)
+
+// The process side (issue 7): stage actions on connection projects, state
+// transitions of work orders, outage reach, supervision lists and KPIs.
+
+func init() {
+	writeRolesOf["projects"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
+	writeRolesOf["work_orders"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
+	writeRolesOf["outages"] = []string{crm.RoleAdmin, crm.RoleManager}
+	createHooks["work_orders"] = (*Server).routeWorkOrder
+}
+
+// createHooks rewrite a create's body before it is checked and proposed;
+// false means the hook has answered the request.
+var createHooks = map[string]func(s *Server, c *gin.Context, body []byte) ([]byte, bool){}
+
+// Forwarder sends a write to the raft group of another region. It is the
+// seam for cross-tier forwarding (built in node/): a work order taken at
+// one tier and handled by another (the province hotline takes a complaint
+// about a county customer) is proposed in the handling region's group.
+// Without a Forwarder the API answers wrong_owner naming the handling
+// region, and the client (or the lead's forwarding) sends it there.
+type Forwarder interface {
+	// Forward proposes cmd (cmd.Region is the target region) in that
+	// region's raft group and answers its Result, as Backend.Propose does.
+	// It is called on request goroutines, concurrently.
+	Forward(ctx context.Context, region string, cmd *crm.Command) (crm.Result, error)
+}
+
+type forwarderBox struct{ f Forwarder }
+
+// SetForwarder installs the cross-tier forwarding of writes whose handling
+// region is not this node's (nil removes it). Safe to call at any time.
+func (s *Server) SetForwarder(f Forwarder) {
+	if f == nil {
+		s.fwd.Store(nil)
+		return
+	}
+	s.fwd.Store(&forwarderBox{f})
+}
+
+func (s *Server) forwarder() Forwarder {
+	if b := s.fwd.Load(); b != nil {
+		return b.f
+	}
+	return nil
+}
+
+// routeWorkOrder decides the handling region of a new work order
+// (crm.RouteWorkOrder: the customer's owner, else the region given, else
+// here) and writes region and taking_region into the body. An order
+// handled elsewhere is forwarded when a Forwarder is set, else refused
+// with wrong_owner naming the handling region.
+func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil || m == nil {
+		return body, true // CheckNew names the problem
+	}
+	str := func(k string) (string, bool) {
+		raw, ok := m[k]
+		if !ok {
+			return "", true
+		}
+		var v string
+		if json.Unmarshal(raw, &v) != nil {
+			return "", false
+		}
+		return strings.TrimSpace(v), true
+	}
+	cus, ok1 := str("customer_id")
+	given, ok2 := str("region")
+	taking, ok3 := str("taking_region")
+	if !ok1 || !ok2 || !ok3 {
+		return body, true // a wrong type: CheckNew names the field
+	}
+	if taking == "" {
+		taking = s.cfg.Region
+	}
+	owner := ""
+	if cus != "" && crm.Kinds["customers"].ValidID(cus) {
+		raw, err := s.b.Reader().Get([]byte("r/customers/" + cus))
+		if err != nil {
+			fail(c, err)
+			return nil, false
+		}
+		if raw == nil && given == "" {
+			fail(c, &crm.Error{Code: crm.CodeReference, Field: "customer_id",
+				Message: fmt.Sprintf("customer %s is not known in region %s or below; give the handling region in region", cus, s.cfg.Region)})
+			return nil, false
+		}
+		owner = crm.RecordOwner(raw)
+	}
+	handling, e := crm.RouteWorkOrder(owner, given, taking)
+	if e != nil {
+		fail(c, e)
+		return nil, false
+	}
+	m["region"], _ = json.Marshal(handling)
+	m["taking_region"], _ = json.Marshal(taking)
+	out, _ := json.Marshal(m)
+	if handling == s.cfg.Region {
+		return out, true
+	}
+	kind := crm.Kinds["work_orders"]
+	if _, e := kind.CheckNew(out, handling); e != nil {
+		fail(c, e)
+		return nil, false
+	}
+	cmd := &crm.Command{Op: crm.OpCreate, Collection: kind.Name, ID: crm.NewID(kind.IDPrefix, time.Now()), Body: out,
+		Region: handling, Actor: who(c).User.Username, Time: time.Now().UTC()}
+	f := s.forwarder()
+	if f == nil {
+		// Unified acceptance: the order goes down to the handling region as
+		// a forwarded command (durable here, delivered in order).
+		if !crm.InRegion(handling, s.cfg.Region) {
+			fail(c, &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: handling,
+				Message: fmt.Sprintf("the order is handled by region %s (taken here, at %s), which is not below this region; send it to region %s", handling, s.cfg.Region, handling)})
+			return nil, false
+		}
+		s.forwardDown(c, handling, kind, cmd, 201)
+		return nil, false
+	}
+	res, err := f.Forward(c.Request.Context(), handling, cmd)
+	switch {
+	case err != nil:
+		fail(c, err)
+	case res.Err != nil:
+		fail(c, res.Err)
+	default:
+		c.Header("Location", "/api/v1/work_orders/"+cmd.ID)
+		c.Data(201, "application/json", kind.Public(res.Record))
+	}
+	return nil, false
+}
+
+func (s *Server) processRoutes(v1 *gin.RouterGroup) {
+	v1.POST("/projects/:id/stage", allow(writeRolesOf["projects"]...), s.action(crm.Kinds["projects"]))
+	v1.POST("/work_orders/:id/transition", allow(writeRolesOf["work_orders"]...), s.action(crm.Kinds["work_orders"]))
+	v1.GET("/outages/:id/affected", allow(readRoles...), s.affected)
+	v1.GET("/supervision", allow(readRoles...), s.supervision)
+	v1.GET("/supervision/warnings", allow(readRoles...), s.warnings)
+	v1.GET("/kpi/projects", allow(readRoles...), s.kpiProjects)
+	v1.GET("/kpi/work_orders", allow(readRoles...), s.kpiWorkOrders)
+	v1.GET("/kpi/outages", allow(readRoles...), s.kpiOutages)
+}
+
+func processOps() []op {
+	scope := []string{"region", "scope", "consistency", "at"}
+	period := append([]string{"from", "to"}, scope...)
+	return []op{
+		{method: "POST", path: "/api/v1/projects/{id}/stage", summary: "Act on a connection project's stage: complete, pause (waiting on the customer), resume, assign, cancel (send the version you read)",
+			ok: 200, roles: writeRolesOf["projects"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "action": enum(crm.ProjectActions),
+				"stage": enum(crm.Stages), "at": map[string]any{"type": "string", "format": "date-time"}, "reason": str(), "responsible": str()}, "version", "action")},
+		{method: "POST", path: "/api/v1/work_orders/{id}/transition", summary: "Move a work order to another state (received → dispatched → accepted → on_site → done → revisited → archived, or back with a note)",
+			ok: 200, roles: writeRolesOf["work_orders"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "to": enum(crm.WorkOrderStates),
+				"at": map[string]any{"type": "string", "format": "date-time"}, "note": str(), "assignee_id": str(), "satisfaction": enum(crm.Satisfactions)}, "version", "to")},
+		{method: "GET", path: "/api/v1/outages/{id}/affected", summary: "Customers an outage reaches (by feeder and transformer area), important ones flagged", ok: 200, roles: readRoles, query: []string{"consistency"}},
+		{method: "GET", path: "/api/v1/supervision", summary: "Supervision list: overdue project stages and work-order SLAs in a region or subtree, escalated county → city → province (level: county, city, province or all; default the region's tier)",
+			ok: 200, roles: readRoles, query: append([]string{"level"}, scope...)},
+		{method: "GET", path: "/api/v1/supervision/warnings", summary: "Project stages about to fall due, for their account managers", ok: 200, roles: readRoles, query: append([]string{"manager_id"}, scope...)},
+		{method: "GET", path: "/api/v1/kpi/projects", summary: "Connection-project KPIs per region and manager: cycle days (mean, p90), on-time rate, overdue counts", ok: 200, roles: readRoles, query: period},
+		{method: "GET", path: "/api/v1/kpi/work_orders", summary: "Work-order KPIs per region and assignee: by kind and channel, SLA on-time rates, satisfaction, overdue", ok: 200, roles: readRoles, query: period},
+		{method: "GET", path: "/api/v1/kpi/outages", summary: "Outage notice compliance per region", ok: 200, roles: readRoles, query: period},
+	}
+}
+
+// derivedFields are the fields of the process kinds that the domain sets;
+// a create may not send them, so the create and import schemas leave them out.
+var derivedFields = map[string][]string{
+	"projects": {"class", "rule_set", "status", "stages", "energised_at", "clock_error"},
+	"work_orders": {"state", "rule_set", "contact_due", "arrival_due", "restore_due", "answer_due", "accepted_at", "arrived_at",
+		"done_at", "revisited_at", "archived_at", "satisfaction", "send_backs", "history", "clock_error"},
+	"outages": {"rule_set", "planned_notice_days", "temporary_notice_hours", "notice_due", "notice_compliant"},
+}
+
+// trimDerived drops derived fields from the create and import schemas.
+func trimDerived(ops []op) []op {
+	for _, o := range ops {
+		if o.method != "POST" {
+			continue
+		}
+		coll := strings.TrimSuffix(strings.TrimPrefix(o.path, "/api/v1/"), "/import")
+		schema, ok := o.body.(map[string]any)
+		if !ok || derivedFields[coll] == nil {
+			continue
+		}
+		if items, ok := schema["items"].(map[string]any); ok {
+			schema = items
+		}
+		if props, ok := schema["properties"].(map[string]any); ok {
+			for _, f := range derivedFields[coll] {
+				delete(props, f)
+			}
+		}
+	}
+	return ops
+}
+
+// action proposes an OpAction on one record.
+func (s *Server) action(kind *crm.Kind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		body, err := readBody(c, s.cfg.MaxBody)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		v, rest, e := crm.CheckAction(body)
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		cmd := &crm.Command{Op: crm.OpAction, ID: c.Param("id"), Version: v, Body: rest}
+		// A record owned below (read here as a replica) is acted on by its
+		// owner: forwarded when a Forwarder is set; otherwise Apply answers
+		// wrong_owner naming the owner.
+		if f := s.forwarder(); f == nil {
+			if owner := s.actionTarget(kind, cmd.ID); owner != "" {
+				cmd.Collection = kind.Name
+				s.forwardDown(c, owner, kind, cmd, 200)
+				return
+			}
+		} else {
+			if raw, _ := s.b.Reader().Get([]byte("r/" + kind.Name + "/" + cmd.ID)); raw != nil {
+				if owner := crm.RecordOwner(raw); owner != "" && owner != s.cfg.Region {
+					cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, owner, who(c).User.Username, time.Now().UTC()
+					res, err := f.Forward(c.Request.Context(), owner, cmd)
+					switch {
+					case err != nil:
+						fail(c, err)
+					case res.Err != nil:
+						fail(c, res.Err)
+					default:
+						c.Data(200, "application/json", kind.Public(res.Record))
+					}
+					return
+				}
+			}
+		}
+		s.propose(c, kind, cmd, 200)
+	}
+}
+
+// atOf reads ?at= (RFC 3339; default: now): the time overdue is judged at.
+func atOf(c *gin.Context) (time.Time, bool) {
+	q := c.Query("at")
+	if q == "" {
+		return time.Now(), true
+	}
+	t, err := time.Parse(time.RFC3339, q)
+	if err != nil {
+		fail(c, apiErr(crm.CodeInvalid, "at", fmt.Sprintf("%q is not an RFC 3339 time (e.g. 2026-11-25T09:30:00+08:00)", q)))
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// periodOf reads ?from= and ?to= (YYYY-MM-DD, to exclusive).
+func periodOf(c *gin.Context) (crm.Period, bool) {
+	var p crm.Period
+	for _, f := range []struct {
+		name string
+		dst  *crm.Date
+	}{{"from", &p.From}, {"to", &p.To}} {
+		v := c.Query(f.name)
+		if v == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, v); err != nil {
+			fail(c, apiErr(crm.CodeInvalid, f.name, fmt.Sprintf("%q is not a date of the form YYYY-MM-DD", v)))
+			return p, false
+		}
+		*f.dst = crm.Date(v)
+	}
+	if p.From != "" && p.To != "" && p.To <= p.From {
+		fail(c, apiErr(crm.CodeInvalid, "to", "must be after from"))
+		return p, false
+	}
+	return p, true
+}
+
+func (s *Server) readScope(c *gin.Context) (region string, subtree bool, at time.Time, ok bool) {
+	region, subtree, ok = s.scopeOf(c)
+	if !ok {
+		return
+	}
+	if at, ok = atOf(c); !ok {
+		return
+	}
+	ok = s.consistent(c)
+	return
+}
+
+func (s *Server) supervision(c *gin.Context) {
+	level := c.Query("level")
+	region, subtree, at, ok := s.readScope(c)
+	if !ok {
+		return
+	}
+	if level == "" {
+		level = crm.TierOf(region)
+	}
+	switch level {
+	case crm.TierCounty, crm.TierCity, crm.TierProvince, "all":
+	default:
+		fail(c, apiErr(crm.CodeInvalid, "level", "must be county, city, province or all"))
+		return
+	}
+	l, err := crm.Supervise(s.b.Reader(), region, subtree, at)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items := l.Overdue
+	if level != "all" {
+		items = crm.OnList(items, level)
+	}
+	byLevel := map[string]int{}
+	for _, it := range l.Overdue {
+		byLevel[it.Level]++
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "level": level, "count": len(items),
+		"overdue": items, "overdue_by_level": byLevel, "freshness": s.b.Freshness(region, subtree)})
+}
+
+func (s *Server) warnings(c *gin.Context) {
+	mgr := c.Query("manager_id")
+	region, subtree, at, ok := s.readScope(c)
+	if !ok {
+		return
+	}
+	if mgr != "" && !crm.Kinds["staff"].ValidID(mgr) {
+		fail(c, apiErr(crm.CodeInvalid, "manager_id", fmt.Sprintf("%q is not a staff id", mgr)))
+		return
+	}
+	l, err := crm.Supervise(s.b.Reader(), region, subtree, at)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	items, byMgr := []crm.Item{}, map[string]int{}
+	for _, it := range l.Warnings {
+		if mgr == "" || it.ManagerID == mgr {
+			items = append(items, it)
+			byMgr[it.ManagerID]++
+		}
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "count": len(items), "warnings": items, "by_manager": byMgr})
+}
+
+func scopeName(subtree bool) string {
+	if subtree {
+		return "subtree"
+	}
+	return "region"
+}
+
+func (s *Server) kpi(c *gin.Context, compute func(region string, subtree bool, p crm.Period, at time.Time) (any, error)) {
+	region, subtree, at, ok := s.readScope(c)
+	if !ok {
+		return
+	}
+	p, ok := periodOf(c)
+	if !ok {
+		return
+	}
+	k, err := compute(region, subtree, p, at)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	counters, err := crm.ProcessCounters(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "from": p.From, "to": p.To,
+		"kpi": k, "counters": counters, "freshness": s.b.Freshness(region, subtree)})
+}
+
+func (s *Server) kpiProjects(c *gin.Context) {
+	s.kpi(c, func(region string, subtree bool, p crm.Period, at time.Time) (any, error) {
+		return crm.ProjectKPIsOf(s.b.Reader(), region, subtree, p, at)
+	})
+}
+
+func (s *Server) kpiWorkOrders(c *gin.Context) {
+	s.kpi(c, func(region string, subtree bool, p crm.Period, at time.Time) (any, error) {
+		return crm.WorkOrderKPIsOf(s.b.Reader(), region, subtree, p, at)
+	})
+}
+
+func (s *Server) kpiOutages(c *gin.Context) {
+	s.kpi(c, func(region string, subtree bool, p crm.Period, _ time.Time) (any, error) {
+		return crm.OutageKPIsOf(s.b.Reader(), region, subtree, p)
+	})
+}
+
+// affectedCustomer is one customer an outage reaches.
+type affectedCustomer struct {
+	ID        string  `json:"id"`
+	AccountNo string  `json:"account_no"`
+	Name      string  `json:"name"`
+	Region    string  `json:"region"`
+	Area      string  `json:"transformer_area,omitempty"`
+	VoltageKV float64 `json:"voltage_kv"`
+	Phone     string  `json:"phone,omitempty"`
+	Important bool    `json:"important"`
+}
+
+func (s *Server) affected(c *gin.Context) {
+	if !s.consistent(c) {
+		return
+	}
+	raw, e := crm.Get(s.b.Reader(), "outages", c.Param("id"))
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	var o crm.Outage
+	if err := json.Unmarshal(raw, &o); err != nil {
+		fail(c, err)
+		return
+	}
+	if u := who(c).User; !crm.InRegion(o.Owner, u.Region) {
+		fail(c, &crm.Error{Code: codeForbidden, Field: "id", Owner: o.Owner,
+			Message: fmt.Sprintf("user %s of region %s may not read records of region %s", u.Username, u.Region, o.Owner)})
+		return
+	}
+	cs, err := crm.AffectedCustomers(s.b.Reader(), &o)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out, important := make([]affectedCustomer, 0, len(cs)), 0
+	for i := range cs {
+		cu := &cs[i]
+		imp := crm.ImportantCustomer(cu)
+		if imp {
+			important++
+		}
+		out = append(out, affectedCustomer{cu.ID, cu.AccountNo, cu.Name, cu.Region, cu.TransformerArea, cu.VoltageKV, cu.Phone, imp})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Important && !out[j].Important })
+	c.JSON(200, gin.H{"outage_id": o.ID, "feeder": o.Feeder, "transformer_area": o.TransformerArea, "count": len(out), "important": important,
+		"notice_compliant": o.NoticeCompliant, "customers": out})
+}

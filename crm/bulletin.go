@@ -1,0 +1,216 @@
+package crm
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"sort"
+	"time"
+)
+
+// OverdueStage is a stage of a key project that is late in the period.
+type OverdueStage struct {
+	Stage     string `json:"stage"`
+	StageName string `json:"stage_name"`
+	Due       Date   `json:"due"`
+	DoneOn    Date   `json:"done_on,omitempty"` // "" while still open
+	DaysLate  int    `json:"days_late"`         // at done_on, or at the period's end when open
+}
+
+// ProjectLine is one key project in a bulletin.
+type ProjectLine struct {
+	ID           string         `json:"id"`
+	Name         string         `json:"name"`
+	Region       string         `json:"region"`
+	Kind         string         `json:"kind"`
+	Status       string         `json:"status"`
+	Progress     int            `json:"progress"`
+	NextStage    string         `json:"next_stage,omitempty"` // the first stage not done
+	Overdue      []OverdueStage `json:"overdue,omitempty"`
+	Difficulties []string       `json:"difficulties,omitempty"`
+	ServiceInfo  []string       `json:"service_info,omitempty"`
+}
+
+// ServiceLine is a VIP service scheduled or done in the period.
+type ServiceLine struct {
+	Customer string `json:"customer"`
+	Service  string `json:"service"`
+	Title    string `json:"title"`
+	On       Date   `json:"on"`
+	Status   string `json:"status"`
+}
+
+// BulletinData is the content of a monthly work bulletin.
+type BulletinData struct {
+	Region   string        `json:"region"`
+	Period   string        `json:"period"`
+	Title    string        `json:"title"`
+	Projects []ProjectLine `json:"projects"`
+	Services []ServiceLine `json:"services"`
+	Overdue  int           `json:"overdue_stages"`
+}
+
+// VIPServiceNames are the services' Chinese names.
+var VIPServiceNames = map[string]string{
+	"information_subscription": "信息订阅", "safety_inspection": "定期安全检查", "scheduled_outage": "预约停电",
+	"energy_saving": "节能服务", "electrician_training": "电工培训",
+}
+
+// periodBounds answers the first and last day of a YYYY-MM period.
+func periodBounds(period string) (Date, Date, *Error) {
+	if !periodRe.MatchString(period) {
+		return "", "", invalid("period", "%q is not a month of the form YYYY-MM", period)
+	}
+	t, _ := time.Parse("2006-01", period)
+	return Date(t.Format("2006-01-02")), Date(t.AddDate(0, 1, -1).Format("2006-01-02")), nil
+}
+
+// overdueIn answers the stages of p late in the period [from, to]: due on
+// or before its last day and not done by the due date, and either still
+// open or done inside the period.
+func overdueIn(p *KeyProject, from, to Date) []OverdueStage {
+	var out []OverdueStage
+	for _, s := range p.Stages {
+		if s.Due > to || (s.DoneOn != "" && s.DoneOn <= s.Due) || (s.DoneOn != "" && s.DoneOn < from) {
+			continue
+		}
+		end := to
+		if s.DoneOn != "" {
+			end = s.DoneOn
+		}
+		late := int(dateOf(end).Sub(dateOf(s.Due)).Hours() / 24)
+		out = append(out, OverdueStage{Stage: s.Name, StageName: StageNames[s.Name], Due: s.Due, DoneOn: s.DoneOn, DaysLate: late})
+	}
+	return out
+}
+
+// BuildBulletin gathers the bulletin of region (and its subtree) for a
+// month: the key projects active in it, their late stages, difficulties
+// and service information, and the VIP services of the month.
+func BuildBulletin(r Reader, region, regionName, period string) (*BulletinData, *Error) {
+	from, to, e := periodBounds(period)
+	if e != nil {
+		return nil, e
+	}
+	if regionName == "" {
+		regionName = region
+	}
+	d := &BulletinData{Region: region, Period: period, Projects: []ProjectLine{}, Services: []ServiceLine{},
+		Title: fmt.Sprintf("%s 重点项目供电服务工作简报（%s）", regionName, period)}
+	err := scanOwned(r, "key_projects", region, true, func(raw []byte) error {
+		var p KeyProject
+		if err := unmarshal(raw, &p); err != nil {
+			return err
+		}
+		energised := ""
+		for _, s := range p.Stages {
+			if s.Name == "energisation" {
+				energised = string(s.DoneOn)
+			}
+		}
+		if p.Status == "energised" && energised != "" && Date(energised) < from {
+			return nil // finished before the month
+		}
+		line := ProjectLine{ID: p.ID, Name: p.Name, Region: p.Region, Kind: p.Kind, Status: p.Status, Progress: p.Progress,
+			Overdue: overdueIn(&p, from, to), Difficulties: p.Difficulties, ServiceInfo: p.ServiceInfo}
+		for _, s := range p.Stages {
+			if s.DoneOn == "" {
+				line.NextStage = StageNames[s.Name]
+				break
+			}
+		}
+		d.Overdue += len(line.Overdue)
+		d.Projects = append(d.Projects, line)
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	sort.SliceStable(d.Projects, func(i, j int) bool {
+		if len(d.Projects[i].Overdue) != len(d.Projects[j].Overdue) {
+			return len(d.Projects[i].Overdue) > len(d.Projects[j].Overdue)
+		}
+		return d.Projects[i].ID < d.Projects[j].ID
+	})
+	names := map[string]string{}
+	err = scanOwned(r, "vip_services", region, true, func(raw []byte) error {
+		var v VIPService
+		if err := unmarshal(raw, &v); err != nil {
+			return err
+		}
+		on := v.ScheduledOn
+		if v.DoneOn != "" {
+			on = v.DoneOn
+		}
+		if on < from || on > to || v.Status == "cancelled" {
+			return nil
+		}
+		if _, ok := names[v.CustomerID]; !ok {
+			var c Customer
+			if _, e := loadRecord(r, "customers", v.CustomerID, &c); e != nil {
+				return e
+			}
+			names[v.CustomerID] = c.Name
+		}
+		d.Services = append(d.Services, ServiceLine{Customer: names[v.CustomerID], Service: v.Service, Title: v.Title, On: on, Status: v.Status})
+		return nil
+	})
+	if err != nil {
+		return nil, AsError(err)
+	}
+	sort.SliceStable(d.Services, func(i, j int) bool { return d.Services[i].On < d.Services[j].On })
+	return d, nil
+}
+
+// Highlights answers one line per late stage and difficulty.
+func (d *BulletinData) Highlights() []string {
+	var out []string
+	for _, p := range d.Projects {
+		for _, o := range p.Overdue {
+			state := "未完成"
+			if o.DoneOn != "" {
+				state = "已于 " + string(o.DoneOn) + " 完成"
+			}
+			out = append(out, fmt.Sprintf("%s：%s 逾期 %d 天（期限 %s，%s）", p.Name, o.StageName, o.DaysLate, o.Due, state))
+		}
+		for _, x := range p.Difficulties {
+			out = append(out, fmt.Sprintf("%s：困难 %s", p.Name, x))
+		}
+	}
+	return out
+}
+
+var bulletinHTML = template.Must(template.New("bulletin").Funcs(template.FuncMap{
+	"stage": func(s string) string { return StageNames[s] },
+	"svc":   func(s string) string { return VIPServiceNames[s] },
+}).Parse(`<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 8px}.late{color:#b00}</style></head>
+<body>
+<h1>{{.Title}}</h1>
+<p>区域 {{.Region}}，统计期 {{.Period}}：重点项目 {{len .Projects}} 个，逾期环节 {{.Overdue}} 个。</p>
+<h2>一、重点项目进展</h2>
+<table><tr><th>项目</th><th>区域</th><th>状态</th><th>进度</th><th>下一环节</th></tr>
+{{range .Projects}}<tr><td>{{.Name}}</td><td>{{.Region}}</td><td>{{.Status}}</td><td>{{.Progress}}%</td><td>{{.NextStage}}</td></tr>
+{{end}}</table>
+<h2>二、逾期环节</h2>
+<ul class="late">{{range $p := .Projects}}{{range .Overdue}}<li>{{$p.Name}}：{{.StageName}}（{{.Stage}}）期限 {{.Due}}，逾期 {{.DaysLate}} 天{{if .DoneOn}}，已于 {{.DoneOn}} 完成{{else}}，尚未完成{{end}}</li>
+{{end}}{{end}}</ul>
+<h2>三、存在困难</h2>
+<ul>{{range $p := .Projects}}{{range .Difficulties}}<li>{{$p.Name}}：{{.}}</li>
+{{end}}{{end}}</ul>
+<h2>四、服务信息</h2>
+<ul>{{range $p := .Projects}}{{range .ServiceInfo}}<li>{{$p.Name}}：{{.}}</li>
+{{end}}{{end}}{{range .Services}}<li>{{.On}} {{.Customer}}：{{svc .Service}}（{{.Title}}，{{.Status}}）</li>
+{{end}}</ul>
+</body></html>
+`))
+
+// HTML renders the bulletin.
+func (d *BulletinData) HTML() (string, error) {
+	var buf bytes.Buffer
+	if err := bulletinHTML.Execute(&buf, d); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}

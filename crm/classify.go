@@ -1,0 +1,534 @@
+package crm
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Customer classification (客户分类) is computed when it is read, from the
+// customer, its bills and the class_thresholds directives in force on the
+// day asked about. It is not stored: a stored class would go stale at
+// midnight when a rule's effective_from arrives, with no write to trigger a
+// recomputation, and a rule pushed down to a county would have to rewrite
+// every customer below it inside the replica apply path. Computed on read,
+// the same records and the same day give the same class on every replica
+// and at every tier, a rule change is seen by the next read, and the lists
+// are filtered by class and grade in the same scan.
+
+// GradeRule lists the thresholds of one grade; a customer meets the rule
+// when it reaches any threshold that is set (zero means unused) or carries
+// any of the tags.
+type GradeRule struct {
+	AnnualKWh   float64  `json:"annual_kwh,omitempty"`
+	MonthlyBill float64  `json:"monthly_bill,omitempty"` // yuan, average over the months billed in the window
+	VoltageKV   float64  `json:"voltage_kv,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+}
+
+// ClassRules is the body of a class_thresholds directive: the top-level
+// thresholds make a customer "big" (大客户); grades.core and grades.key
+// grade every customer core / key / general (核心/重点/一般), and a core or
+// key customer is big. A body without grades keeps the built-in grades.
+type ClassRules struct {
+	GradeRule
+	Grades struct {
+		Core GradeRule `json:"core"`
+		Key  GradeRule `json:"key"`
+	} `json:"grades"`
+}
+
+// DefaultClassRules apply where no class_thresholds directive is in force.
+func DefaultClassRules() ClassRules {
+	var r ClassRules
+	tags := []string{"政府重点工程", "保供民生", "government_key_project", "emergency_livelihood"}
+	r.GradeRule = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: tags}
+	r.Grades.Core = GradeRule{AnnualKWh: 10_000_000, MonthlyBill: 1_000_000, VoltageKV: 110}
+	r.Grades.Key = GradeRule{AnnualKWh: 1_000_000, MonthlyBill: 100_000, VoltageKV: 35, Tags: tags}
+	return r
+}
+
+// ParseClassRules decodes and checks a class_thresholds body. Field names
+// in errors are prefixed with "body.".
+func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {
+	var r ClassRules
+	if len(bytes.TrimSpace(body)) == 0 {
+		return r, invalid("body", "a class_thresholds directive needs a body: {\"annual_kwh\", \"monthly_bill\", \"voltage_kv\", \"tags\", \"grades\": {\"core\": {...}, \"key\": {...}}}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		e := jsonError(err)
+		e.Field = strings.TrimSuffix("body."+e.Field, ".")
+		return r, e
+	}
+	for _, g := range []struct {
+		name string
+		r    *GradeRule
+	}{{"body.", &r.GradeRule}, {"body.grades.core.", &r.Grades.Core}, {"body.grades.key.", &r.Grades.Key}} {
+		if e := firstErr(nonNegative(g.name+"annual_kwh", g.r.AnnualKWh, 1e12), nonNegative(g.name+"monthly_bill", g.r.MonthlyBill, 1e11),
+			nonNegative(g.name+"voltage_kv", g.r.VoltageKV, 1000), textList(g.name+"tags", g.r.Tags, 20, 32)); e != nil {
+			return r, e
+		}
+	}
+	if r.AnnualKWh == 0 && r.MonthlyBill == 0 && r.VoltageKV == 0 && len(r.Tags) == 0 {
+		return r, invalid("body", "sets no threshold: give at least one of annual_kwh, monthly_bill, voltage_kv, tags")
+	}
+	if r.Grades.Core.empty() && r.Grades.Key.empty() {
+		r.Grades = DefaultClassRules().Grades // a rule set without grades keeps the built-in grades
+	}
+	return r, nil
+}
+
+func (g *GradeRule) empty() bool {
+	return g.AnnualKWh == 0 && g.MonthlyBill == 0 && g.VoltageKV == 0 && len(g.Tags) == 0
+}
+
+// meets reports whether the figures reach any threshold of g, and why.
+func (g *GradeRule) meets(f *Figures, tags []string) (bool, []string) {
+	var why []string
+	if g.AnnualKWh > 0 && f.AnnualKWh >= g.AnnualKWh {
+		why = append(why, fmt.Sprintf("annual kWh %.0f >= %.0f", f.AnnualKWh, g.AnnualKWh))
+	}
+	if g.MonthlyBill > 0 && f.MonthlyBill >= g.MonthlyBill {
+		why = append(why, fmt.Sprintf("monthly bill %.2f >= %.2f yuan", f.MonthlyBill, g.MonthlyBill))
+	}
+	if g.VoltageKV > 0 && f.VoltageKV >= g.VoltageKV {
+		why = append(why, fmt.Sprintf("supply voltage %v kV >= %v kV", f.VoltageKV, g.VoltageKV))
+	}
+	for _, t := range g.Tags {
+		if slices.Contains(tags, t) {
+			why = append(why, "tag "+t)
+		}
+	}
+	return len(why) > 0, why
+}
+
+// RuleSource says which rules were applied.
+type RuleSource struct {
+	DirectiveID   string `json:"directive_id,omitempty"` // "" for the built-in defaults
+	Scope         string `json:"scope,omitempty"`
+	EffectiveFrom Date   `json:"effective_from,omitempty"`
+	Title         string `json:"title,omitempty"`
+}
+
+// ClassRuleSet is the classification rules in force for one region on one day.
+type ClassRuleSet struct {
+	Rules  ClassRules `json:"rules"`
+	Source RuleSource `json:"source"`
+}
+
+// RuleBook holds every class_thresholds directive a reader holds, and
+// answers the rules in force for a region on a day.
+type RuleBook struct {
+	dirs  []Directive
+	cache map[string]ClassRuleSet
+	day   Date
+}
+
+// LoadRuleBook reads the class_thresholds directives.
+func LoadRuleBook(r Reader, today Date) (*RuleBook, *Error) {
+	if e := validDate("today", today, false); e != nil {
+		return nil, e
+	}
+	b := &RuleBook{cache: map[string]ClassRuleSet{}, day: today}
+	prefix := indexPrefix("directives", "kind", "class_thresholds")
+	var ferr error
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		var d Directive
+		found, e := loadRecord(r, "directives", string(k[len(prefix):]), &d)
+		if e != nil {
+			ferr = e
+			return false
+		}
+		if found {
+			b.dirs = append(b.dirs, d)
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, AsError(err)
+	}
+	return b, nil
+}
+
+// For answers the rules in force for region: among the directives whose
+// scope holds the region and whose effective_from is on or before the day,
+// the most specific scope wins (county over city over province), then the
+// latest effective_from, then the latest written (ids sort by time).
+// Directives whose body does not parse are skipped.
+func (b *RuleBook) For(region string) ClassRuleSet {
+	if rs, ok := b.cache[region]; ok {
+		return rs
+	}
+	var best *Directive
+	var bestRules ClassRules
+	for i := range b.dirs {
+		d := &b.dirs[i]
+		if !InRegion(region, d.Scope) || (d.EffectiveFrom != "" && d.EffectiveFrom > b.day) {
+			continue
+		}
+		rules, e := ParseClassRules(d.Body)
+		if e != nil {
+			continue
+		}
+		if best == nil || len(d.Scope) > len(best.Scope) ||
+			len(d.Scope) == len(best.Scope) && (d.EffectiveFrom > best.EffectiveFrom || d.EffectiveFrom == best.EffectiveFrom && d.ID > best.ID) {
+			best, bestRules = d, rules
+		}
+	}
+	rs := ClassRuleSet{Rules: DefaultClassRules()}
+	if best != nil {
+		rs = ClassRuleSet{Rules: bestRules, Source: RuleSource{DirectiveID: best.ID, Scope: best.Scope, EffectiveFrom: best.EffectiveFrom, Title: best.Title}}
+	}
+	b.cache[region] = rs
+	return rs
+}
+
+// Figures are a customer's consumption in the 12 months before the day's
+// month (the window): the basis of its class.
+type Figures struct {
+	AnnualKWh    float64 `json:"annual_kwh"`
+	AnnualBilled float64 `json:"annual_billed"`
+	MonthlyBill  float64 `json:"monthly_bill"` // average over the months billed in the window
+	Months       int     `json:"months"`       // months billed in the window
+	VoltageKV    float64 `json:"voltage_kv"`
+}
+
+// Window answers the first and last period (YYYY-MM) of the 12 months
+// before day's month.
+func Window(day Date) (from, to string) {
+	t := dateOf(day)
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return first.AddDate(0, -12, 0).Format("2006-01"), first.AddDate(0, -1, 0).Format("2006-01")
+}
+
+// Classification is one customer's class and grade.
+type Classification struct {
+	CustomerID string     `json:"customer_id"`
+	AccountNo  string     `json:"account_no"`
+	Name       string     `json:"name"`
+	Region     string     `json:"region"`
+	Category   string     `json:"category"`
+	Class      string     `json:"class"` // big, ordinary
+	Grade      string     `json:"grade"` // core, key, general
+	Reasons    []string   `json:"reasons,omitempty"`
+	Figures    Figures    `json:"figures"`
+	Rules      RuleSource `json:"rules"`
+}
+
+// Classify applies rules to a customer and its figures.
+func Classify(c *Customer, f Figures, rs ClassRuleSet) Classification {
+	f.VoltageKV = c.VoltageKV
+	out := Classification{CustomerID: c.ID, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category,
+		Class: "ordinary", Grade: "general", Figures: f, Rules: rs.Source}
+	if ok, why := rs.Rules.GradeRule.meets(&f, c.Tags); ok {
+		out.Class, out.Reasons = "big", why
+	}
+	if ok, why := rs.Rules.Grades.Core.meets(&f, c.Tags); ok {
+		out.Grade = "core"
+		out.Reasons = appendNew(out.Reasons, why)
+	} else if ok, why := rs.Rules.Grades.Key.meets(&f, c.Tags); ok {
+		out.Grade = "key"
+		out.Reasons = appendNew(out.Reasons, why)
+	}
+	if out.Grade != "general" && out.Class == "ordinary" {
+		out.Class = "big" // a core or key customer is a big customer, whatever the class thresholds say
+		out.Reasons = append(out.Reasons, "grade "+out.Grade)
+	}
+	return out
+}
+
+func appendNew(xs, ys []string) []string {
+	for _, y := range ys {
+		if !slices.Contains(xs, y) {
+			xs = append(xs, y)
+		}
+	}
+	return xs
+}
+
+// regionCustomers reads the customers owned by region (or its subtree),
+// and their figures for the window of day.
+func regionCustomers(r Reader, region string, subtree bool, day Date) ([]Customer, map[string]*Figures, *Error) {
+	from, to := Window(day)
+	var custs []Customer
+	figs := map[string]*Figures{}
+	if err := scanOwned(r, "customers", region, subtree, func(raw []byte) error {
+		var c Customer
+		if err := unmarshal(raw, &c); err != nil {
+			return err
+		}
+		custs = append(custs, c)
+		figs[c.ID] = &Figures{}
+		return nil
+	}); err != nil {
+		return nil, nil, AsError(err)
+	}
+	if err := scanOwned(r, "bills", region, subtree, func(raw []byte) error {
+		var b Bill
+		if err := unmarshal(raw, &b); err != nil {
+			return err
+		}
+		f := figs[b.CustomerID]
+		if f == nil || b.Period < from || b.Period > to {
+			return nil
+		}
+		f.AnnualKWh += b.KWh
+		f.AnnualBilled += b.Billed
+		f.Months++
+		return nil
+	}); err != nil {
+		return nil, nil, AsError(err)
+	}
+	for _, f := range figs {
+		f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
+		if f.Months > 0 {
+			f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
+		}
+	}
+	return custs, figs, nil
+}
+
+// scanOwned calls fn with every record of coll owned by region (or its
+// subtree), in (owner, id) order, through the owner index.
+func scanOwned(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
+	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + region)
+	if !subtree {
+		prefix = append(prefix, 0)
+	}
+	var ferr error
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		_, id, ok := strings.Cut(string(k[len("x/"+coll+"/"+OwnerIndex+"/"):]), "\x00")
+		if !ok {
+			return true
+		}
+		raw, err := r.Get(recordKey(coll, id))
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if raw == nil {
+			return true
+		}
+		if err := fn(raw); err != nil {
+			ferr = err
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+// ClassQuery selects classified customers.
+type ClassQuery struct {
+	Region  string
+	Subtree bool
+	Day     Date   // the rules and the window are those of this day
+	Class   string // "", big, ordinary
+	Grade   string // "", core, key, general
+}
+
+// ClassReport is the answer of ClassifyRegion.
+type ClassReport struct {
+	Region  string                    `json:"region"`
+	Day     Date                      `json:"day"`
+	Window  [2]string                 `json:"window"`
+	Counts  map[string]map[string]int `json:"counts"` // class → grade → customers (all customers, before the filter)
+	Rules   map[string]ClassRuleSet   `json:"rules"`  // per customer region
+	Items   []Classification          `json:"items"`
+	Matched int                       `json:"matched"`
+}
+
+// ClassifyRegion classifies every customer of a region (or subtree) on a
+// day; Items holds those matching the class and grade filters, biggest
+// annual kWh first.
+func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
+	if q.Class != "" {
+		if e := oneOf("class", q.Class, "big", "ordinary"); e != nil {
+			return nil, e
+		}
+	}
+	if q.Grade != "" {
+		if e := oneOf("grade", q.Grade, "core", "key", "general"); e != nil {
+			return nil, e
+		}
+	}
+	book, e := LoadRuleBook(r, q.Day)
+	if e != nil {
+		return nil, e
+	}
+	custs, figs, e := regionCustomers(r, q.Region, q.Subtree, q.Day)
+	if e != nil {
+		return nil, e
+	}
+	from, to := Window(q.Day)
+	rep := &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
+		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
+	for i := range custs {
+		c := &custs[i]
+		rs := book.For(c.Region)
+		rep.Rules[c.Region] = rs
+		cl := Classify(c, *figs[c.ID], rs)
+		rep.Counts[cl.Class][cl.Grade]++
+		if (q.Class == "" || cl.Class == q.Class) && (q.Grade == "" || cl.Grade == q.Grade) {
+			rep.Items = append(rep.Items, cl)
+		}
+	}
+	sort.SliceStable(rep.Items, func(i, j int) bool {
+		if rep.Items[i].Figures.AnnualKWh != rep.Items[j].Figures.AnnualKWh {
+			return rep.Items[i].Figures.AnnualKWh > rep.Items[j].Figures.AnnualKWh
+		}
+		return rep.Items[i].CustomerID < rep.Items[j].CustomerID
+	})
+	rep.Matched = len(rep.Items)
+	return rep, nil
+}
+
+// ClassifyCustomer classifies one customer on a day.
+func ClassifyCustomer(r Reader, id string, day Date) (*Classification, *Error) {
+	raw, e := Get(r, "customers", id)
+	if e != nil {
+		return nil, e
+	}
+	var c Customer
+	if err := unmarshal(raw, &c); err != nil {
+		return nil, AsError(err)
+	}
+	book, e := LoadRuleBook(r, day)
+	if e != nil {
+		return nil, e
+	}
+	bills, e := customerBills(r, id)
+	if e != nil {
+		return nil, e
+	}
+	from, to := Window(day)
+	var f Figures
+	for _, b := range bills {
+		if b.Period >= from && b.Period <= to {
+			f.AnnualKWh += b.KWh
+			f.AnnualBilled += b.Billed
+			f.Months++
+		}
+	}
+	f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
+	if f.Months > 0 {
+		f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
+	}
+	cl := Classify(&c, f, book.For(c.Region))
+	return &cl, nil
+}
+
+// customerBills reads a customer's bills, oldest first.
+func customerBills(r Reader, id string) ([]Bill, *Error) {
+	prefix := indexPrefix("bills", "customer_id", id)
+	var out []Bill
+	var ferr error
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		var b Bill
+		found, e := loadRecord(r, "bills", string(k[len(prefix):]), &b)
+		if e != nil {
+			ferr = e
+			return false
+		}
+		if found {
+			out = append(out, b)
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, AsError(err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
+	return out, nil
+}
+
+// ParetoShare is one measure's 20/80 figure.
+type ParetoShare struct {
+	Total          float64  `json:"total"`
+	Customers      int      `json:"customers_for_80_percent"` // fewest customers that make 80% of the total
+	CustomerShare  float64  `json:"customer_share"`           // Customers / all customers
+	TopFifthShare  float64  `json:"top_20_percent_share"`     // the share of the total the top 20% of customers make
+	TopCustomerIDs []string `json:"top_customer_ids,omitempty"`
+}
+
+// ParetoReport answers the 二八法则 for a region: the share of customers that
+// makes 80% of kWh and of revenue over the window of day.
+type ParetoReport struct {
+	Region    string      `json:"region"`
+	Day       Date        `json:"day"`
+	Window    [2]string   `json:"window"`
+	Customers int         `json:"customers"`
+	KWh       ParetoShare `json:"kwh"`
+	Revenue   ParetoShare `json:"revenue"` // billed yuan
+}
+
+// Pareto computes the report; top lists at most topN customer ids.
+func Pareto(r Reader, region string, subtree bool, day Date, topN int) (*ParetoReport, *Error) {
+	if e := validDate("day", day, false); e != nil {
+		return nil, e
+	}
+	custs, figs, e := regionCustomers(r, region, subtree, day)
+	if e != nil {
+		return nil, e
+	}
+	from, to := Window(day)
+	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}, Customers: len(custs)}
+	ids := make([]string, len(custs))
+	for i := range custs {
+		ids[i] = custs[i].ID
+	}
+	rep.KWh = paretoOf(ids, func(id string) float64 { return figs[id].AnnualKWh }, topN)
+	rep.Revenue = paretoOf(ids, func(id string) float64 { return figs[id].AnnualBilled }, topN)
+	return rep, nil
+}
+
+func paretoOf(ids []string, v func(string) float64, topN int) ParetoShare {
+	s := slices.Clone(ids)
+	sort.SliceStable(s, func(i, j int) bool {
+		if v(s[i]) != v(s[j]) {
+			return v(s[i]) > v(s[j])
+		}
+		return s[i] < s[j]
+	})
+	var out ParetoShare
+	for _, id := range s {
+		out.Total += v(id)
+	}
+	if len(s) == 0 || out.Total == 0 {
+		return out
+	}
+	cum := 0.0
+	for i, id := range s {
+		cum += v(id)
+		if cum >= 0.8*out.Total-1e-9 {
+			out.Customers = i + 1
+			break
+		}
+	}
+	fifth := int(math.Ceil(float64(len(s)) * 0.2))
+	top := 0.0
+	for _, id := range s[:fifth] {
+		top += v(id)
+	}
+	out.Total = round2(out.Total)
+	out.CustomerShare = math.Round(float64(out.Customers)/float64(len(s))*1e4) / 1e4
+	out.TopFifthShare = math.Round(top/out.Total*1e4) / 1e4
+	out.TopCustomerIDs = s[:min(topN, out.Customers)]
+	return out
+}

@@ -1,0 +1,688 @@
+package crm
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"gridcrm/crm/workday"
+)
+
+// Process counters kept in the aggregates (a/<region>/<metric>), changed in
+// the same batch as every write of a project, work order or outage, so ops
+// can export them without scanning. They count what is decided by the
+// records alone; what depends on the clock (a stage overdue now) is not a
+// counter, it is computed by Supervise at read time.
+//
+//	projects.status.<open|energised|cancelled>   projects by status
+//	projects.stages_late                          stages completed after their deadline
+//	projects.energised_on_time                    energised projects with no late stage
+//	work_orders.kind.<kind>                       work orders received, by kind
+//	work_orders.open.kind.<kind>                  work orders not archived, by kind
+//	work_orders.open.state.<state>                work orders not archived, by state
+//	work_orders.send_backs                        send-backs (回退) so far
+//	work_orders.dissatisfied                      revisits that found the customer dissatisfied
+//	outages.type.<planned|temporary|fault>        outages by type
+//	outages.notice.<compliant|noncompliant>       planned and temporary outages by notice compliance
+func processCollection(coll string) bool {
+	return coll == "projects" || coll == "work_orders" || coll == "outages"
+}
+
+func processMetrics(coll string, raw []byte) (string, map[string]float64) {
+	m := map[string]float64{}
+	switch coll {
+	case "projects":
+		var p Project
+		if json.Unmarshal(raw, &p) != nil {
+			return "", nil
+		}
+		m["projects.status."+p.Status] = 1
+		late := 0
+		for _, s := range p.Stages {
+			if s.Late {
+				late++
+			}
+		}
+		if late > 0 {
+			m["projects.stages_late"] = float64(late)
+		}
+		if p.Status == ProjectEnergised && late == 0 {
+			m["projects.energised_on_time"] = 1
+		}
+		return p.Owner, m
+	case "work_orders":
+		w, err := woJSON(raw)
+		if err != nil {
+			return "", nil
+		}
+		m["work_orders.kind."+w.Kind] = 1
+		if w.Open() {
+			m["work_orders.open.kind."+w.Kind] = 1
+			m["work_orders.open.state."+w.State] = 1
+		}
+		if w.SendBacks > 0 {
+			m["work_orders.send_backs"] = float64(w.SendBacks)
+		}
+		if w.Satisfaction == "dissatisfied" {
+			m["work_orders.dissatisfied"] = 1
+		}
+		return w.Owner, m
+	default:
+		var o Outage
+		if json.Unmarshal(raw, &o) != nil {
+			return "", nil
+		}
+		m["outages.type."+o.Type] = 1
+		if o.NoticeCompliant != nil {
+			if *o.NoticeCompliant {
+				m["outages.notice.compliant"] = 1
+			} else {
+				m["outages.notice.noncompliant"] = 1
+			}
+		}
+		return o.Owner, m
+	}
+}
+
+// ProcessCounters sums the process counters of region (subtree: and every
+// region below it) by metric name.
+func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64, error) {
+	out := map[string]float64{}
+	prefix := []byte("a/" + region + "/")
+	if subtree {
+		prefix = []byte("a/" + region)
+	}
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+		reg, metric, ok := strings.Cut(string(k[2:]), "/")
+		if !ok || len(v) != 8 || !subtree && reg != region {
+			return true
+		}
+		if strings.HasPrefix(metric, "projects.") || strings.HasPrefix(metric, "work_orders.") || strings.HasPrefix(metric, "outages.") {
+			out[metric] += math.Float64frombits(binary.BigEndian.Uint64(v))
+		}
+		return true
+	})
+	return out, err
+}
+
+// EachRecord calls fn with every record of coll owned by region (subtree:
+// or below it), in owner then id order.
+func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
+	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + region)
+	if !subtree {
+		prefix = append(prefix, 0)
+	}
+	var ids []string
+	if err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		if _, id, ok := strings.Cut(string(k), "\x00"); ok {
+			ids = append(ids, id)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		raw, err := r.Get(recordKey(coll, id))
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Tiers.
+const (
+	TierProvince = "province"
+	TierCity     = "city"
+	TierCounty   = "county"
+)
+
+// TierOf answers the tier of a region code.
+func TierOf(region string) string {
+	switch len(region) {
+	case 2:
+		return TierProvince
+	case 4:
+		return TierCity
+	}
+	return TierCounty
+}
+
+var tierRank = map[string]int{TierCounty: 0, TierCity: 1, TierProvince: 2}
+
+// Escalate answers the highest tier whose supervision list holds an item
+// owned by region that is overdue by the given working days: the owner's
+// own tier at once, the city's from CityAfter, the province's from
+// ProvinceAfter (never below the owner's tier).
+func Escalate(e Escalation, owner string, overdueWD int) string {
+	level := TierCounty
+	switch {
+	case overdueWD >= e.ProvinceAfter:
+		level = TierProvince
+	case overdueWD >= e.CityAfter:
+		level = TierCity
+	}
+	if own := TierOf(owner); tierRank[own] > tierRank[level] {
+		level = own
+	}
+	return level
+}
+
+// Item is one entry of a supervision list or a warning list.
+type Item struct {
+	Type        string    `json:"type"` // project_stage or work_order
+	ID          string    `json:"id"`
+	Region      string    `json:"region"`
+	CustomerID  string    `json:"customer_id,omitempty"`
+	Step        string    `json:"step"` // the stage, or the SLA: contact, arrival, restore, answer
+	Kind        string    `json:"kind,omitempty"`
+	Deadline    time.Time `json:"deadline,omitzero"` // absent when it cannot be counted (see Note)
+	WorkingDays int       `json:"working_days"`      // overdue by (supervision) or left (warnings)
+	Level       string    `json:"level,omitempty"`
+	ManagerID   string    `json:"manager_id,omitempty"`
+	Responsible string    `json:"responsible,omitempty"`
+	RuleSet     string    `json:"rule_set"`
+	Note        string    `json:"note,omitempty"`
+}
+
+// supervisor caches rule sets and calendars over one read.
+type supervisor struct {
+	r    Reader
+	rs   map[string]*RuleSet
+	cals map[string]*workday.Calendar
+}
+
+func newSupervisor(r Reader) *supervisor {
+	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}}
+}
+
+func (s *supervisor) ruleSet(id string) *RuleSet {
+	if rs, ok := s.rs[id]; ok {
+		return rs
+	}
+	rs, e := RuleSetByID(s.r, id)
+	if e != nil {
+		rs = &BuiltinRuleSets[len(BuiltinRuleSets)-1]
+	}
+	s.rs[id] = rs
+	return rs
+}
+
+func (s *supervisor) calendar(region string) *workday.Calendar {
+	if c, ok := s.cals[region]; ok {
+		return c
+	}
+	c, err := CalendarFor(s.r, region)
+	if err != nil {
+		c = workday.Default()
+	}
+	s.cals[region] = c
+	return c
+}
+
+// overdueBy counts the working days that began after the deadline's
+// last moment, up to now's day: a limit that ended at midnight is 1 working
+// day overdue the next working morning; one that ended at 15:00 is 0 days
+// overdue (but overdue) until the next working day.
+func overdueBy(cal *workday.Calendar, deadline, now time.Time) (int, string) {
+	n, err := cal.WorkingDaysBetween(deadline.Add(-time.Nanosecond), now)
+	if err != nil {
+		return 0, err.Error()
+	}
+	return n, ""
+}
+
+// Lists is the answer of Supervise.
+type Lists struct {
+	Overdue  []Item `json:"overdue"`
+	Warnings []Item `json:"warnings"`
+}
+
+// Supervise lists, at time now, what is overdue in region (subtree: and
+// below) — project stages past their deadline (not paused) and work-order
+// SLAs breached — each with the tier it has escalated to, and the project
+// stages about to fall due (within the rule set's warn_working_days) for
+// their account managers.
+func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, error) {
+	s := newSupervisor(r)
+	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
+	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error {
+		var p Project
+		if json.Unmarshal(raw, &p) != nil || p.Status != ProjectOpen {
+			return nil
+		}
+		i := p.Current()
+		if i < 0 {
+			return nil
+		}
+		st := p.Stages[i]
+		if n := len(st.Pauses); n > 0 && st.Pauses[n-1].To == nil {
+			return nil // off the clock
+		}
+		rs, cal := s.ruleSet(p.RuleSet), s.calendar(p.Owner)
+		it := Item{Type: "project_stage", ID: p.ID, Region: p.Owner, CustomerID: p.CustomerID, Step: st.Name, Kind: p.Class,
+			ManagerID: p.ManagerID, Responsible: st.Responsible, RuleSet: p.RuleSet}
+		if st.Deadline == nil {
+			if p.ClockError != "" {
+				it.Note = p.ClockError
+				it.Level = TierOf(p.Owner)
+				out.Overdue = append(out.Overdue, it) // flagged: its deadline cannot be counted
+			}
+			return nil
+		}
+		it.Deadline = *st.Deadline
+		if now.Before(*st.Deadline) {
+			left, err := cal.WorkingDaysBetween(now, st.Deadline.Add(-time.Nanosecond))
+			if err == nil && left <= rs.WarnWorkingDays {
+				it.WorkingDays = left
+				out.Warnings = append(out.Warnings, it)
+			}
+			return nil
+		}
+		it.WorkingDays, it.Note = overdueBy(cal, *st.Deadline, now)
+		it.Level = Escalate(rs.Escalation, p.Owner, it.WorkingDays)
+		out.Overdue = append(out.Overdue, it)
+		return nil
+	})
+	if err != nil {
+		return out, err
+	}
+	err = EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
+		w, err := woJSON(raw)
+		if err != nil || !w.Open() {
+			return nil
+		}
+		rs, cal := s.ruleSet(w.RuleSet), s.calendar(w.Owner)
+		for _, c := range []struct {
+			step string
+			due  *time.Time
+			met  bool
+		}{
+			{"contact", w.ContactDue, w.AcceptedAt != nil},
+			{"arrival", w.ArrivalDue, w.ArrivedAt != nil},
+			{"restore", w.RestoreDue, w.DoneAt != nil},
+			{"answer", w.AnswerDue, w.DoneAt != nil},
+		} {
+			if c.due == nil || c.met || now.Before(*c.due) {
+				continue
+			}
+			it := Item{Type: "work_order", ID: w.ID, Region: w.Owner, CustomerID: w.CustomerID, Step: c.step, Kind: w.Kind,
+				Deadline: *c.due, Responsible: w.AssigneeID, RuleSet: w.RuleSet}
+			it.WorkingDays, it.Note = overdueBy(cal, *c.due, now)
+			it.Level = Escalate(rs.Escalation, w.Owner, it.WorkingDays)
+			out.Overdue = append(out.Overdue, it)
+		}
+		return nil
+	})
+	sortItems(out.Overdue)
+	sortItems(out.Warnings)
+	return out, err
+}
+
+func sortItems(items []Item) {
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].Deadline.Equal(items[j].Deadline) {
+			return items[i].Deadline.Before(items[j].Deadline)
+		}
+		return items[i].ID+items[i].Step < items[j].ID+items[j].Step
+	})
+}
+
+// OnList filters overdue items to those on the supervision list of a tier:
+// escalated to it or above.
+func OnList(items []Item, tier string) []Item {
+	out := []Item{}
+	for _, it := range items {
+		if tierRank[it.Level] >= tierRank[tier] {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// Period is a half-open range of days [From, To); empty ends are open.
+type Period struct{ From, To Date }
+
+func (p Period) holds(t time.Time) bool {
+	d := dayOf(t)
+	return (p.From == "" || d >= p.From) && (p.To == "" || d < p.To)
+}
+
+// ProjectKPI is the connection-project KPI of one group (a region, a
+// manager, or all).
+type ProjectKPI struct {
+	Accepted         int      `json:"accepted"`  // accepted in the period
+	Energised        int      `json:"energised"` // energised in the period
+	OnTime           int      `json:"on_time"`   // of those, every stage within its limit (达标)
+	OnTimeRate       *float64 `json:"on_time_rate"`
+	CycleDaysMean    *float64 `json:"cycle_days_mean"` // calendar days, acceptance to energisation
+	CycleDaysP90     *float64 `json:"cycle_days_p90"`
+	CycleWorkDaysAvg *float64 `json:"cycle_working_days_mean"`
+	Open             int      `json:"open"`
+	OverdueNow       int      `json:"overdue_now"` // open projects whose current stage is past its deadline
+	LateStages       int      `json:"late_stages"` // stages done late in the period
+	cycles, wcycles  []float64
+}
+
+// ProjectKPIs is the answer of ProjectKPIsOf.
+type ProjectKPIs struct {
+	Total     *ProjectKPI            `json:"total"`
+	ByRegion  map[string]*ProjectKPI `json:"by_region"`
+	ByManager map[string]*ProjectKPI `json:"by_manager"`
+}
+
+// ProjectKPIsOf computes the connection-project KPIs of region (subtree:
+// and below) for a period at time now.
+func ProjectKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
+	s := newSupervisor(r)
+	out := ProjectKPIs{Total: &ProjectKPI{}, ByRegion: map[string]*ProjectKPI{}, ByManager: map[string]*ProjectKPI{}}
+	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error {
+		var p Project
+		if json.Unmarshal(raw, &p) != nil {
+			return nil
+		}
+		groups := []*ProjectKPI{out.Total, group(out.ByRegion, p.Owner)}
+		if p.ManagerID != "" {
+			groups = append(groups, group(out.ByManager, p.ManagerID))
+		}
+		cal := s.calendar(p.Owner)
+		late, lateIn := false, 0
+		for _, st := range p.Stages {
+			if st.Late {
+				late = true
+				if per.holds(*st.DoneAt) {
+					lateIn++
+				}
+			}
+		}
+		overdue := false
+		if i := p.Current(); p.Status == ProjectOpen && i >= 0 {
+			st := p.Stages[i]
+			paused := len(st.Pauses) > 0 && st.Pauses[len(st.Pauses)-1].To == nil
+			overdue = !paused && st.Deadline != nil && !now.Before(*st.Deadline)
+		}
+		for _, g := range groups {
+			if per.holds(p.AcceptedAt) {
+				g.Accepted++
+			}
+			g.LateStages += lateIn
+			if p.Status == ProjectOpen {
+				g.Open++
+				if overdue {
+					g.OverdueNow++
+				}
+			}
+			if p.Status == ProjectEnergised && p.EnergisedAt != nil && per.holds(*p.EnergisedAt) {
+				g.Energised++
+				if !late {
+					g.OnTime++
+				}
+				g.cycles = append(g.cycles, p.EnergisedAt.Sub(p.AcceptedAt).Hours()/24)
+				if n, err := cal.WorkingDaysBetween(p.AcceptedAt, *p.EnergisedAt); err == nil {
+					g.wcycles = append(g.wcycles, float64(n))
+				}
+			}
+		}
+		return nil
+	})
+	for _, g := range append(append([]*ProjectKPI{out.Total}, values(out.ByRegion)...), values(out.ByManager)...) {
+		g.finish()
+	}
+	return out, err
+}
+
+func group[T any](m map[string]*T, k string) *T {
+	if g, ok := m[k]; ok {
+		return g
+	}
+	g := new(T)
+	m[k] = g
+	return g
+}
+
+func values[T any](m map[string]*T) []*T {
+	out := make([]*T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func ratio(a, b int) *float64 {
+	if b == 0 {
+		return nil
+	}
+	v := math.Round(float64(a)/float64(b)*10000) / 10000
+	return &v
+}
+
+func (g *ProjectKPI) finish() {
+	g.OnTimeRate = ratio(g.OnTime, g.Energised)
+	if len(g.cycles) > 0 {
+		m, p := Mean(g.cycles), Quantile(g.cycles, 0.9)
+		m, p = math.Round(m*10)/10, math.Round(p*10)/10
+		g.CycleDaysMean, g.CycleDaysP90 = &m, &p
+	}
+	if len(g.wcycles) > 0 {
+		m := math.Round(Mean(g.wcycles)*10) / 10
+		g.CycleWorkDaysAvg = &m
+	}
+}
+
+// Mean is the arithmetic mean of xs (0 for none).
+func Mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// Quantile is the q-quantile of xs by the nearest-rank method.
+func Quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// WorkOrderKPI is the work-order KPI of one group.
+type WorkOrderKPI struct {
+	Received         int            `json:"received"` // received in the period
+	ByKind           map[string]int `json:"by_kind"`
+	ByChannel        map[string]int `json:"by_channel"`
+	Open             int            `json:"open"`
+	Archived         int            `json:"archived"`
+	OverdueNow       int            `json:"overdue_now"` // open orders with a breached SLA now
+	AnswerOnTime     int            `json:"answer_on_time"`
+	AnswerDue        int            `json:"answer_due"` // orders whose answer limit has passed or that are done
+	AnswerOnTimeRate *float64       `json:"answer_on_time_rate"`
+	ContactOnTime    int            `json:"contact_on_time"`
+	ContactDue       int            `json:"contact_due"`
+	ArrivalOnTime    int            `json:"arrival_on_time"`
+	ArrivalDue       int            `json:"arrival_due"`
+	Revisited        int            `json:"revisited"`
+	Satisfied        int            `json:"satisfied"` // satisfied or basically satisfied
+	SatisfactionRate *float64       `json:"satisfaction_rate"`
+	SendBacks        int            `json:"send_backs"`
+}
+
+// WorkOrderKPIs is the answer of WorkOrderKPIsOf.
+type WorkOrderKPIs struct {
+	Total      *WorkOrderKPI            `json:"total"`
+	ByRegion   map[string]*WorkOrderKPI `json:"by_region"`
+	ByAssignee map[string]*WorkOrderKPI `json:"by_assignee"`
+}
+
+// WorkOrderKPIsOf computes the work-order KPIs of orders received in the
+// period in region (subtree: and below) at time now.
+func WorkOrderKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
+	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
+	err := EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
+		w, err := woJSON(raw)
+		if err != nil || !per.holds(w.ReceivedAt) {
+			return nil
+		}
+		groups := []*WorkOrderKPI{out.Total, woGroup(out.ByRegion, w.Owner)}
+		if w.AssigneeID != "" {
+			groups = append(groups, woGroup(out.ByAssignee, w.AssigneeID))
+		}
+		met := func(due, at *time.Time) (counted, ok bool) {
+			if due == nil {
+				return false, false
+			}
+			if at != nil {
+				return true, !at.After(*due)
+			}
+			return !now.Before(*due), false
+		}
+		ac, aok := met(w.AnswerDue, w.DoneAt)
+		cc, cok := met(w.ContactDue, w.AcceptedAt)
+		rc, rok := met(w.ArrivalDue, w.ArrivedAt)
+		overdue := w.Open() && ((ac && !aok && w.DoneAt == nil) || (cc && !cok && w.AcceptedAt == nil) || (rc && !rok && w.ArrivedAt == nil))
+		for _, g := range groups {
+			g.Received++
+			g.ByKind[w.Kind]++
+			g.ByChannel[w.Channel]++
+			if w.Open() {
+				g.Open++
+			} else {
+				g.Archived++
+			}
+			if overdue {
+				g.OverdueNow++
+			}
+			g.AnswerDue, g.AnswerOnTime = g.AnswerDue+b2i(ac), g.AnswerOnTime+b2i(aok)
+			g.ContactDue, g.ContactOnTime = g.ContactDue+b2i(cc), g.ContactOnTime+b2i(cok)
+			g.ArrivalDue, g.ArrivalOnTime = g.ArrivalDue+b2i(rc), g.ArrivalOnTime+b2i(rok)
+			if w.Satisfaction != "" {
+				g.Revisited++
+				if w.Satisfaction != "dissatisfied" {
+					g.Satisfied++
+				}
+			}
+			g.SendBacks += w.SendBacks
+		}
+		return nil
+	})
+	for _, g := range append(append([]*WorkOrderKPI{out.Total}, values(out.ByRegion)...), values(out.ByAssignee)...) {
+		g.AnswerOnTimeRate = ratio(g.AnswerOnTime, g.AnswerDue)
+		g.SatisfactionRate = ratio(g.Satisfied, g.Revisited)
+	}
+	return out, err
+}
+
+func newWOKPI() *WorkOrderKPI {
+	return &WorkOrderKPI{ByKind: map[string]int{}, ByChannel: map[string]int{}}
+}
+
+func woGroup(m map[string]*WorkOrderKPI, k string) *WorkOrderKPI {
+	if g, ok := m[k]; ok {
+		return g
+	}
+	g := newWOKPI()
+	m[k] = g
+	return g
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// OutageKPI is the outage KPI of one region.
+type OutageKPI struct {
+	Outages        int            `json:"outages"` // starting in the period
+	ByType         map[string]int `json:"by_type"`
+	NoticeRequired int            `json:"notice_required"` // planned and temporary
+	NoticeOnTime   int            `json:"notice_on_time"`
+	ComplianceRate *float64       `json:"compliance_rate"`
+	NonCompliant   []string       `json:"non_compliant"` // ids
+}
+
+// OutageKPIs is the answer of OutageKPIsOf.
+type OutageKPIs struct {
+	Total    *OutageKPI            `json:"total"`
+	ByRegion map[string]*OutageKPI `json:"by_region"`
+}
+
+// OutageKPIsOf reports the notice compliance of outages starting in the
+// period in region (subtree: and below).
+func OutageKPIsOf(r Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
+	newK := func() *OutageKPI { return &OutageKPI{ByType: map[string]int{}, NonCompliant: []string{}} }
+	out := OutageKPIs{Total: newK(), ByRegion: map[string]*OutageKPI{}}
+	err := EachRecord(r, "outages", region, subtree, func(raw []byte) error {
+		var o Outage
+		if json.Unmarshal(raw, &o) != nil || !per.holds(o.Start) || o.Status == "cancelled" {
+			return nil
+		}
+		g := out.ByRegion[o.Owner]
+		if g == nil {
+			g = newK()
+			out.ByRegion[o.Owner] = g
+		}
+		for _, g := range []*OutageKPI{out.Total, g} {
+			g.Outages++
+			g.ByType[o.Type]++
+			if o.NoticeCompliant != nil {
+				g.NoticeRequired++
+				if *o.NoticeCompliant {
+					g.NoticeOnTime++
+				} else {
+					g.NonCompliant = append(g.NonCompliant, o.ID)
+				}
+			}
+		}
+		return nil
+	})
+	for _, g := range append([]*OutageKPI{out.Total}, values(out.ByRegion)...) {
+		g.ComplianceRate = ratio(g.NoticeOnTime, g.NoticeRequired)
+	}
+	return out, err
+}
+
+// AffectedCustomers lists the customers of region (subtree: and below) an
+// outage reaches: on its feeder and, when it names one, in its transformer
+// area.
+func AffectedCustomers(r Reader, o *Outage) ([]Customer, error) {
+	p := indexPrefix("customers", "feeder", o.Feeder)
+	var ids []string
+	if err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(p):]))
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	out := []Customer{}
+	for _, id := range ids {
+		raw, err := r.Get(recordKey("customers", id))
+		if err != nil {
+			return nil, err
+		}
+		var c Customer
+		if raw == nil || json.Unmarshal(raw, &c) != nil || !InRegion(c.Region, o.Region) {
+			continue
+		}
+		if o.TransformerArea != "" && c.TransformerArea != o.TransformerArea {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package crm
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Outage types.
+var OutageTypes = []string{"planned", "temporary", "fault"}
+
+// OutageStatuses.
+var OutageStatuses = []string{"scheduled", "in_progress", "done", "cancelled"}
+
+// NoticeChannels are the ways customers are told of an outage.
+var NoticeChannels = []string{"sms", "phone", "app", "web", "wechat", "notice_board", "media", "visit"}
+
+// NoticeAudiences: every affected customer, or the important ones.
+var NoticeAudiences = []string{"all", "important"}
+
+// Outage is a power cut on a feeder (线路) or one transformer area (台区) of
+// it: planned maintenance, temporary maintenance or a fault. Customers
+// whose feeder (and area, when given) match are affected. Compliance of the
+// advance notices is derived from the notice limits of the rule set in
+// force when it was entered (planned: notice at least planned_days ahead;
+// temporary: important customers at least temporary_hours ahead; faults
+// are exempt).
+type Outage struct {
+	Meta
+	Region          string    `json:"region"`
+	Type            string    `json:"type"`
+	Feeder          string    `json:"feeder"`
+	TransformerArea string    `json:"transformer_area,omitempty"`
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	Reason          string    `json:"reason,omitempty"`
+	Status          string    `json:"status"` // scheduled (default), in_progress, done, cancelled
+	Notices         []Notice  `json:"notices,omitempty"`
+
+	RuleSet              string     `json:"rule_set,omitempty"`               // derived
+	PlannedNoticeDays    int        `json:"planned_notice_days,omitempty"`    // derived from the rule set
+	TemporaryNoticeHours int        `json:"temporary_notice_hours,omitempty"` // derived from the rule set
+	NoticeDue            *time.Time `json:"notice_due,omitempty"`             // derived: the latest time a compliant notice may go out
+	NoticeCompliant      *bool      `json:"notice_compliant,omitempty"`       // derived; absent for faults
+}
+
+// Notice is one advance notice of an outage.
+type Notice struct {
+	Channel    string    `json:"channel"`
+	At         time.Time `json:"at"`
+	Audience   string    `json:"audience"` // all (default) or important
+	Recipients int       `json:"recipients,omitempty"`
+}
+
+func init() {
+	register(&Kind{Name: "outages", IDPrefix: "otg", New: func() Record { return &Outage{} },
+		Filters: []string{"region", "type", "feeder", "status", "transformer_area"}, Regional: true,
+		OnCreate: outageOnCreate, Guard: outageGuard})
+}
+
+func (o *Outage) regionField() *string { return &o.Region }
+
+// Normalize implements Record; it also derives the notice compliance.
+func (o *Outage) Normalize() {
+	for _, s := range []*string{&o.Region, &o.Feeder, &o.TransformerArea, &o.Reason} {
+		trim(s)
+	}
+	o.Type = strings.ToLower(strings.TrimSpace(o.Type))
+	o.Status = strings.ToLower(strings.TrimSpace(o.Status))
+	if o.Status == "" {
+		o.Status = "scheduled"
+	}
+	o.Start, o.End = o.Start.UTC(), o.End.UTC()
+	for i := range o.Notices {
+		n := &o.Notices[i]
+		n.Channel = strings.ToLower(strings.TrimSpace(n.Channel))
+		n.Audience = strings.ToLower(strings.TrimSpace(n.Audience))
+		if n.Audience == "" {
+			n.Audience = "all"
+		}
+		n.At = n.At.UTC()
+	}
+	o.derive()
+}
+
+// derive sets NoticeDue and NoticeCompliant from the stored limits.
+// Before the rule set is set (a create's body) it leaves them alone, so
+// that client-set values are refused by outageOnCreate.
+func (o *Outage) derive() {
+	if o.RuleSet == "" {
+		return
+	}
+	o.NoticeDue, o.NoticeCompliant = nil, nil
+	if o.Start.IsZero() {
+		return
+	}
+	var due time.Time
+	switch o.Type {
+	case "planned":
+		due = o.Start.Add(-time.Duration(o.PlannedNoticeDays) * 24 * time.Hour)
+	case "temporary":
+		due = o.Start.Add(-time.Duration(o.TemporaryNoticeHours) * time.Hour)
+	default:
+		return
+	}
+	ok := false
+	for _, n := range o.Notices {
+		if !n.At.After(due) && (o.Type == "temporary" || n.Audience == "all") {
+			ok = true
+		}
+	}
+	o.NoticeDue, o.NoticeCompliant = &due, &ok
+}
+
+// Validate implements Record.
+func (o *Outage) Validate() *Error {
+	if e := firstErr(regionField(o.Region), oneOf("type", o.Type, OutageTypes...), required("feeder", o.Feeder, 64),
+		maxLen("transformer_area", o.TransformerArea, 64), maxLen("reason", o.Reason, 500), oneOf("status", o.Status, OutageStatuses...)); e != nil {
+		return e
+	}
+	if o.Start.IsZero() {
+		return invalid("start", "is required (RFC 3339 time)")
+	}
+	if o.End.IsZero() {
+		return invalid("end", "is required (RFC 3339 time)")
+	}
+	if !o.End.After(o.Start) {
+		return invalid("end", "must be after start")
+	}
+	if o.End.Sub(o.Start) > 30*24*time.Hour {
+		return invalid("end", "an outage of more than 30 days is not a maintenance window")
+	}
+	if len(o.Notices) > 100 {
+		return invalid("notices", "at most 100 notices")
+	}
+	for i, n := range o.Notices {
+		f := fmt.Sprintf("notices[%d]", i)
+		if e := firstErr(oneOf(f+".channel", n.Channel, NoticeChannels...), oneOf(f+".audience", n.Audience, NoticeAudiences...)); e != nil {
+			return e
+		}
+		if n.At.IsZero() {
+			return invalid(f+".at", "is required (RFC 3339 time)")
+		}
+		if n.Recipients < 0 {
+			return invalid(f+".recipients", "must not be negative")
+		}
+	}
+	return nil
+}
+
+// Indexes implements Record.
+func (o *Outage) Indexes() []Index {
+	idx := []Index{{"region", o.Region}, {"type", o.Type}, {"feeder", o.Feeder}, {"status", o.Status}, {OwnerIndex, o.Owner}}
+	if o.TransformerArea != "" {
+		idx = append(idx, Index{"transformer_area", o.TransformerArea})
+	}
+	return idx
+}
+
+// Uniques implements Record.
+func (o *Outage) Uniques() []Unique { return nil }
+
+// Refs implements Record.
+func (o *Outage) Refs() []Ref { return nil }
+
+func outageOnCreate(r Reader, rec Record, cmd *Command) *Error {
+	o := rec.(*Outage)
+	if o.RuleSet != "" || o.PlannedNoticeDays != 0 || o.TemporaryNoticeHours != 0 || o.NoticeDue != nil || o.NoticeCompliant != nil {
+		return invalid("rule_set", "rule_set, notice limits and compliance are derived by the server and cannot be written")
+	}
+	rs, e := RuleSetFor(r, o.Region, dayOf(cmd.Time))
+	if e != nil {
+		return e
+	}
+	o.RuleSet, o.PlannedNoticeDays, o.TemporaryNoticeHours = rs.ID, rs.Outage.PlannedDays, rs.Outage.TemporaryHours
+	o.derive()
+	return nil
+}
+
+func outageGuard(old, new Record) *Error {
+	o, n := old.(*Outage), new.(*Outage)
+	if o.RuleSet != n.RuleSet || o.PlannedNoticeDays != n.PlannedNoticeDays || o.TemporaryNoticeHours != n.TemporaryNoticeHours {
+		return invalid("rule_set", "rule_set and notice limits are derived by the server and cannot be written")
+	}
+	if o.Type != n.Type {
+		return invalid("type", "cannot change; cancel this outage and enter a new one")
+	}
+	n.derive()
+	return nil
+}
+
+// ImportantCustomer reports whether a customer is important for outage
+// notices: tagged important (重要客户, VIP, 政府重点工程) or supplied at 35 kV
+// and above.
+func ImportantCustomer(c *Customer) bool {
+	if c.VoltageKV >= 35 {
+		return true
+	}
+	return slices.ContainsFunc(c.Tags, func(t string) bool {
+		switch strings.ToLower(t) {
+		case "important", "重要客户", "vip", "政府重点工程":
+			return true
+		}
+		return false
+	})
+}

@@ -1,0 +1,160 @@
+package crm_test
+
+import (
+	"testing"
+	"time"
+
+	"gridcrm/crm"
+)
+
+// TestOutage_NoticeCompliance covers the notice rules per outage type.
+func TestOutage_NoticeCompliance(t *testing.T) {
+	start := cst(2026, 3, 20, 8, 0)
+	notice := func(at time.Time, audience string) obj {
+		return obj{"channel": "sms", "at": at, "audience": audience, "recipients": 40}
+	}
+	cases := []struct {
+		name    string
+		typ     string
+		notices []obj
+		want    *bool // nil: exempt
+	}{
+		{"planned, 7 days ahead", "planned", []obj{notice(start.AddDate(0, 0, -7), "all")}, ptr(true)},
+		{"planned, 6 days ahead", "planned", []obj{notice(start.AddDate(0, 0, -6), "all")}, ptr(false)},
+		{"planned, only important customers told in time", "planned", []obj{notice(start.AddDate(0, 0, -8), "important"), notice(start.AddDate(0, 0, -2), "all")}, ptr(false)},
+		{"planned, no notice", "planned", nil, ptr(false)},
+		{"temporary, 24 h to important customers", "temporary", []obj{notice(start.Add(-24*time.Hour), "important")}, ptr(true)},
+		{"temporary, 23 h", "temporary", []obj{notice(start.Add(-23*time.Hour), "important")}, ptr(false)},
+		{"fault: exempt", "fault", nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "320722")
+			id := w.create(t0, "outages", "otg", obj{"type": tc.typ, "feeder": "10kV 城东线", "start": start, "end": start.Add(6 * time.Hour), "notices": tc.notices})
+			raw, _ := crm.Get(w.tx, "outages", id)
+			o := decode[crm.Outage](t, raw)
+			if (o.NoticeCompliant == nil) != (tc.want == nil) || tc.want != nil && *o.NoticeCompliant != *tc.want {
+				t.Errorf("notice_compliant %v; want %v", o.NoticeCompliant, tc.want)
+			}
+			if o.RuleSet != "builtin:2023-total" || tc.typ == "planned" && o.PlannedNoticeDays != 7 {
+				t.Errorf("rule set %s planned days %d", o.RuleSet, o.PlannedNoticeDays)
+			}
+		})
+	}
+	// A notice added later by an update is counted again.
+	w := newWorld(t, "320722")
+	id := w.create(t0, "outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)})
+	res := w.at(t0, crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{notice(start.AddDate(0, 0, -10), "all")}})
+	if res.Err != nil || !*decode[crm.Outage](t, res.Record).NoticeCompliant {
+		t.Errorf("after adding a notice: %v %s", res.Err, res.Record)
+	}
+	res = w.at(t0, crm.OpUpdate, "outages", id, 2, obj{"planned_notice_days": 1})
+	wantErr(t, res.Err, crm.CodeInvalid, "rule_set")
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestOutage_BadInput refuses malformed outages naming the field.
+func TestOutage_BadInput(t *testing.T) {
+	w := newWorld(t, "320722")
+	start := cst(2026, 3, 20, 8, 0)
+	good := obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)}
+	cases := []struct {
+		name, field string
+		body        obj
+	}{
+		{"no type", "type", good.with("type", nil)},
+		{"bad type", "type", good.with("type", "rolling")},
+		{"no feeder", "feeder", good.with("feeder", nil)},
+		{"no start", "start", good.with("start", nil)},
+		{"end before start", "end", good.with("end", start.Add(-time.Hour))},
+		{"a month long", "end", good.with("end", start.AddDate(0, 2, 0))},
+		{"bad status", "status", good.with("status", "maybe")},
+		{"bad notice channel", "notices[0].channel", good.with("notices", []obj{{"channel": "pigeon", "at": start}})},
+		{"bad notice audience", "notices[0].audience", good.with("notices", []obj{{"channel": "sms", "at": start, "audience": "vips"}})},
+		{"notice without time", "notices[0].at", good.with("notices", []obj{{"channel": "sms"}})},
+		{"client-set compliance", "rule_set", good.with("notice_compliant", true)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := w.at(t0, crm.OpCreate, "outages", w.ids.next("otg"), 0, tc.body)
+			wantErr(t, res.Err, crm.CodeInvalid, tc.field)
+		})
+	}
+}
+
+// TestOutage_AffectedCustomers finds customers by feeder and area.
+func TestOutage_AffectedCustomers(t *testing.T) {
+	w := newWorld(t, "320722")
+	mk := func(acct, feeder, area string, kv float64, tags []string) {
+		w.create(t0, "customers", "cus", obj{"account_no": acct, "name": acct, "category": "commercial", "voltage_kv": kv,
+			"capacity_kva": 50, "feeder": feeder, "transformer_area": area, "tags": tags})
+	}
+	mk("A1", "F1", "T1", 0.4, nil)
+	mk("A2", "F1", "T2", 0.4, []string{"重要客户"})
+	mk("A3", "F1", "", 35, nil)
+	mk("A4", "F2", "T9", 0.4, nil)
+	o := &crm.Outage{Region: "320722", Feeder: "F1"}
+	all, err := crm.AffectedCustomers(w.tx, o)
+	if err != nil || len(all) != 3 {
+		t.Fatalf("feeder F1 reaches %d customers (%v); want 3", len(all), err)
+	}
+	important := 0
+	for i := range all {
+		if crm.ImportantCustomer(&all[i]) {
+			important++
+		}
+	}
+	if important != 2 {
+		t.Errorf("%d important; want 2 (tagged 重要客户, 35 kV)", important)
+	}
+	o.TransformerArea = "T2"
+	if area, _ := crm.AffectedCustomers(w.tx, o); len(area) != 1 || area[0].AccountNo != "A2" {
+		t.Errorf("area T2 reaches %v; want A2", area)
+	}
+	// A transformer area needs a feeder on the customer.
+	res := w.at(t0, crm.OpCreate, "customers", w.ids.next("cus"), 0, obj{"account_no": "A5", "name": "x", "category": "commercial", "voltage_kv": 0.4, "transformer_area": "T1"})
+	wantErr(t, res.Err, crm.CodeInvalid, "feeder")
+}
+
+// TestProcessAggregates checks the counters a write of each process kind
+// brings.
+func TestProcessAggregates(t *testing.T) {
+	w := newWorld(t, "320722")
+	o := w.order(t0, obj{"channel": "sms", "kind": "consultation", "subject": "tariff"})
+	raw, _ := crm.Get(w.tx, "work_orders", o.ID)
+	ds := crm.AggregateDeltas("r/work_orders/"+o.ID, nil, raw)
+	got := map[string]float64{}
+	for _, d := range ds {
+		if d.Region != "320722" {
+			t.Errorf("delta for region %s", d.Region)
+		}
+		got[d.Metric] = d.Value
+	}
+	want := map[string]float64{"work_orders.kind.consultation": 1, "work_orders.open.kind.consultation": 1, "work_orders.open.state.received": 1}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v; want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+	agent := w.staff("A-5")
+	o2, e := w.move(t0, o, obj{"to": "dispatched", "assignee_id": agent})
+	if e != nil {
+		t.Fatal(e)
+	}
+	raw2, _ := crm.Get(w.tx, "work_orders", o2.ID)
+	got = map[string]float64{}
+	for _, d := range crm.AggregateDeltas("r/work_orders/"+o.ID, raw, raw2) {
+		got[d.Metric] = d.Value
+	}
+	if len(got) != 2 || got["work_orders.open.state.received"] != -1 || got["work_orders.open.state.dispatched"] != 1 {
+		t.Errorf("dispatch deltas %v; want received -1, dispatched +1", got)
+	}
+	if err := crm.ApplyDeltas(w.tx, crm.AggregateDeltas("r/work_orders/"+o.ID, nil, raw2)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := crm.ProcessCounters(w.tx, "32", true)
+	if err != nil || c["work_orders.open.state.dispatched"] != 1 {
+		t.Errorf("ProcessCounters %v %v", c, err)
+	}
+}

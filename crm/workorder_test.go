@@ -1,0 +1,461 @@
+package crm_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"gridcrm/crm"
+	"gridcrm/crm/workday"
+)
+
+func (w *world) order(now time.Time, body obj) *crm.WorkOrder {
+	w.t.Helper()
+	id := w.create(now, "work_orders", "wko", body)
+	raw, e := crm.Get(w.tx, "work_orders", id)
+	if e != nil {
+		w.t.Fatal(e)
+	}
+	return decode[crm.WorkOrder](w.t, raw)
+}
+
+func (w *world) move(now time.Time, o *crm.WorkOrder, body obj) (*crm.WorkOrder, *crm.Error) {
+	w.t.Helper()
+	res := w.at(now, crm.OpAction, "work_orders", o.ID, o.Version, body)
+	if res.Err != nil {
+		return o, res.Err
+	}
+	return decode[crm.WorkOrder](w.t, res.Record), nil
+}
+
+func fmtCST(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.In(workday.CST).Format("2006-01-02 15:04")
+}
+
+// TestWorkOrder_SLA checks the deadlines each kind gets from the rule set.
+func TestWorkOrder_SLA(t *testing.T) {
+	// Monday before National Day: 30 Sep (1), 1-8 Oct off, 9 (2), 10 (3),
+	// Saturday 11 Oct make-up (4), 13 (5), 14 (6), 15 (7), 16 (8), 17 (9).
+	recv := cst(2025, 9, 29, 15, 0)
+	cases := []struct {
+		name                              string
+		body                              obj
+		contact, arrival, answer, restore string
+	}{
+		{"complaint: contact 24 h, answer 4 WD over the holiday", obj{"kind": "complaint"}, "2025-09-30 15:00", "", "2025-10-12 00:00", ""},
+		{"report: 9 WD", obj{"kind": "report"}, "", "", "2025-10-18 00:00", ""},
+		{"repair urban 45 min", obj{"kind": "fault_repair", "site_class": "urban"}, "", "2025-09-29 15:45", "", ""},
+		{"repair rural 90 min", obj{"kind": "fault_repair", "site_class": "rural"}, "", "2025-09-29 16:30", "", ""},
+		{"repair remote 2 h", obj{"kind": "fault_repair", "site_class": "remote"}, "", "2025-09-29 17:00", "", ""},
+		{"meter anomaly 4 WD", obj{"kind": "service_application", "subtype": "meter_anomaly"}, "", "", "2025-10-12 00:00", ""},
+		{"reading anomaly 6 WD", obj{"kind": "service_application", "subtype": "reading_anomaly"}, "", "", "2025-10-15 00:00", ""},
+		{"reconnection 24 h", obj{"kind": "service_application", "subtype": "reconnection"}, "", "", "2025-09-30 15:00", ""},
+		{"praise: no limit", obj{"kind": "praise"}, "", "", "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, "320722")
+			body := tc.body.with("channel", "95598_hotline", "subject", "s", "received_at", recv)
+			o := w.order(recv.Add(time.Minute), body)
+			if o.State != crm.WOReceived || o.RuleSet != "builtin:2023-total" || len(o.History) != 1 {
+				t.Fatalf("state %s rule set %s history %d", o.State, o.RuleSet, len(o.History))
+			}
+			got := []string{fmtCST(o.ContactDue), fmtCST(o.ArrivalDue), fmtCST(o.AnswerDue), fmtCST(o.RestoreDue)}
+			want := []string{tc.contact, tc.arrival, tc.answer, tc.restore}
+			if !slices.Equal(got, want) {
+				t.Errorf("contact, arrival, answer, restore = %q; want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestWorkOrder_Transitions tries every pair of states: the legal moves
+// succeed, the others are refused with a clear error and write nothing.
+func TestWorkOrder_Transitions(t *testing.T) {
+	legal := map[[2]string]bool{}
+	for _, p := range [][2]string{
+		{"received", "dispatched"},
+		{"dispatched", "accepted"}, {"dispatched", "received"},
+		{"accepted", "on_site"}, {"accepted", "done"}, {"accepted", "dispatched"},
+		{"on_site", "done"}, {"on_site", "accepted"},
+		{"done", "revisited"}, {"done", "accepted"},
+		{"revisited", "archived"}, {"revisited", "dispatched"},
+	} {
+		legal[p] = true
+	}
+	// paths reach each state from received.
+	paths := map[string][]string{
+		"received":   nil,
+		"dispatched": {"dispatched"},
+		"accepted":   {"dispatched", "accepted"},
+		"on_site":    {"dispatched", "accepted", "on_site"},
+		"done":       {"dispatched", "accepted", "on_site", "done"},
+		"revisited":  {"dispatched", "accepted", "on_site", "done", "revisited"},
+		"archived":   {"dispatched", "accepted", "on_site", "done", "revisited", "archived"},
+	}
+	w := newWorld(t, "320722")
+	agent := w.staff("A-1")
+	body := func(to string, now time.Time, sat string) obj {
+		b := obj{"to": to, "at": now}
+		if to == "dispatched" {
+			b["assignee_id"] = agent
+		}
+		if to == "revisited" {
+			b["satisfaction"] = sat
+		}
+		if to == "received" || to == "dispatched" && sat == "back" {
+			b["note"] = "send back: wrong team"
+		}
+		return b
+	}
+	for _, from := range crm.WorkOrderStates {
+		for _, to := range crm.WorkOrderStates {
+			t.Run(from+"→"+to, func(t *testing.T) {
+				now := cst(2026, 3, 2, 8, 0)
+				o := w.order(now, obj{"channel": "app", "kind": "complaint", "subject": "no answer from the hall"})
+				for _, s := range paths[from] {
+					now = now.Add(5 * time.Minute)
+					var e *crm.Error
+					if o, e = w.move(now.Add(time.Second), o, body(s, now, "dissatisfied")); e != nil {
+						t.Fatalf("reaching %s: %s: %v", from, s, e)
+					}
+				}
+				now = now.Add(5 * time.Minute)
+				b := body(to, now, "dissatisfied")
+				if slices.Index(crm.WorkOrderStates, to) < slices.Index(crm.WorkOrderStates, from) {
+					b["note"] = "send back"
+				}
+				before := snapshot(t, w.tx)
+				got, e := w.move(now.Add(time.Second), o, b)
+				if legal[[2]string{from, to}] {
+					if e != nil {
+						t.Fatalf("legal move refused: %v", e)
+					}
+					if got.State != to || got.History[len(got.History)-1].From != from {
+						t.Errorf("state %s history %+v", got.State, got.History[len(got.History)-1])
+					}
+					return
+				}
+				wantErr(t, e, crm.CodeConflict, "to")
+				if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+					t.Errorf("a refused transition wrote:\n%s", d)
+				}
+			})
+		}
+	}
+}
+
+// TestWorkOrder_TransitionRules checks the rules beyond the state table.
+func TestWorkOrder_TransitionRules(t *testing.T) {
+	w := newWorld(t, "320722")
+	agent := w.staff("A-2")
+	now := cst(2026, 3, 2, 8, 0)
+	fresh := func(kind string) *crm.WorkOrder {
+		b := obj{"channel": "95598_ivr", "kind": kind, "subject": "s"}
+		if kind == "fault_repair" {
+			b["site_class"] = "rural"
+		}
+		return w.order(now, b)
+	}
+	step := func(o *crm.WorkOrder, b obj) *crm.WorkOrder {
+		t.Helper()
+		o, e := w.move(now, o, b)
+		if e != nil {
+			t.Fatalf("%v: %v", b, e)
+		}
+		return o
+	}
+	cases := []struct {
+		name  string
+		setup []obj
+		kind  string
+		body  obj
+		code  string
+		field string
+	}{
+		{"dispatch without assignee", nil, "complaint", obj{"to": "dispatched"}, crm.CodeInvalid, "assignee_id"},
+		{"dispatch to a bad id", nil, "complaint", obj{"to": "dispatched", "assignee_id": "bob"}, crm.CodeInvalid, "assignee_id"},
+		{"dispatch to a missing staff member", nil, "complaint", obj{"to": "dispatched", "assignee_id": crm.NewID("stf", t0)}, crm.CodeReference, "assignee_id"},
+		{"unknown state", nil, "complaint", obj{"to": "closed"}, crm.CodeInvalid, "to"},
+		{"no state", nil, "complaint", obj{}, crm.CodeInvalid, "to"},
+		{"unknown field", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "x": 1}, crm.CodeInvalid, "x"},
+		{"in the future", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(time.Hour)}, crm.CodeInvalid, "at"},
+		{"before the last step", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(-time.Hour)}, crm.CodeInvalid, "at"},
+		{"send-back without a note", []obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", obj{"to": "received"}, crm.CodeInvalid, "note"},
+		{"repair done before arriving", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}}, "fault_repair", obj{"to": "done"}, crm.CodeConflict, "to"},
+		{"revisit without satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited"}, crm.CodeInvalid, "satisfaction"},
+		{"revisit with a bad satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited", "satisfaction": "meh"}, crm.CodeInvalid, "satisfaction"},
+		{"satisfaction outside a revisit", []obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", obj{"to": "accepted", "satisfaction": "satisfied"}, crm.CodeInvalid, "satisfaction"},
+		{"satisfied revisit sent back", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}}, "complaint", obj{"to": "dispatched", "note": "again"}, crm.CodeConflict, "to"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fresh(tc.kind)
+			for _, b := range tc.setup {
+				o = step(o, b)
+			}
+			before := snapshot(t, w.tx)
+			_, e := w.move(now, o, tc.body)
+			wantErr(t, e, tc.code, tc.field)
+			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+				t.Errorf("a refused transition wrote:\n%s", d)
+			}
+		})
+	}
+	// The loop: a dissatisfied revisit goes back to dispatch, is handled
+	// again, and a satisfied revisit archives it.
+	o := fresh("complaint")
+	for _, b := range []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"},
+		{"to": "dispatched", "note": "customer not satisfied"}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}, {"to": "archived"}} {
+		o = step(o, b)
+	}
+	if o.State != crm.WOArchived || o.SendBacks != 1 || o.Satisfaction != "satisfied" || len(o.History) != 10 || o.ArchivedAt == nil {
+		t.Errorf("closed loop: state %s send-backs %d satisfaction %s history %d", o.State, o.SendBacks, o.Satisfaction, len(o.History))
+	}
+	// State cannot be patched.
+	res := w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"state": "received"})
+	wantErr(t, res.Err, crm.CodeInvalid, "state")
+	res = w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"kind": "praise"})
+	wantErr(t, res.Err, crm.CodeInvalid, "kind")
+	if res := w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"description": "details"}); res.Err != nil {
+		t.Errorf("plain update refused: %v", res.Err)
+	}
+}
+
+// TestWorkOrder_BadInput refuses malformed orders naming the field.
+func TestWorkOrder_BadInput(t *testing.T) {
+	w := newWorld(t, "320722")
+	good := obj{"channel": "95598_hotline", "kind": "complaint", "subject": "billing"}
+	cases := []struct {
+		name  string
+		body  obj
+		code  string
+		field string
+	}{
+		{"no channel", good.with("channel", nil), crm.CodeInvalid, "channel"},
+		{"bad channel", good.with("channel", "pigeon"), crm.CodeInvalid, "channel"},
+		{"bad kind", good.with("kind", "rant"), crm.CodeInvalid, "kind"},
+		{"bad urgency", good.with("urgency", "asap"), crm.CodeInvalid, "urgency"},
+		{"repair without site class", good.with("kind", "fault_repair"), crm.CodeInvalid, "site_class"},
+		{"bad site class", good.with("kind", "fault_repair", "site_class", "moon"), crm.CodeInvalid, "site_class"},
+		{"service application without subtype", good.with("kind", "service_application"), crm.CodeInvalid, "subtype"},
+		{"subtype on a complaint", good.with("subtype", "meter_anomaly"), crm.CodeInvalid, "subtype"},
+		{"no subject", good.with("subject", nil), crm.CodeInvalid, "subject"},
+		{"bad customer id", good.with("customer_id", "c1"), crm.CodeInvalid, "customer_id"},
+		{"missing customer", good.with("customer_id", crm.NewID("cus", t0)), crm.CodeReference, "customer_id"},
+		{"bad taking region", good.with("taking_region", "3x"), crm.CodeInvalid, "taking_region"},
+		{"received in the future", good.with("received_at", t0.Add(time.Hour)), crm.CodeInvalid, "received_at"},
+		{"client-set state", good.with("state", "done"), crm.CodeInvalid, "state"},
+		{"another handling region", good.with("region", "320723"), crm.CodeWrongOwner, "region"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := snapshot(t, w.tx)
+			res := w.at(t0, crm.OpCreate, "work_orders", w.ids.next("wko"), 0, tc.body)
+			wantErr(t, res.Err, tc.code, tc.field)
+			if tc.code == crm.CodeWrongOwner && res.Err.Owner != "320723" {
+				t.Errorf("wrong_owner names %q; want 320723", res.Err.Owner)
+			}
+			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+				t.Errorf("a refused create wrote:\n%s", d)
+			}
+		})
+	}
+}
+
+// TestRouteWorkOrder covers routing across tiers.
+func TestRouteWorkOrder(t *testing.T) {
+	cases := []struct {
+		name                   string
+		owner, given, taking   string
+		want, errField, errHas string
+	}{
+		{"province hotline, county customer", "320722", "", "32", "320722", "", ""},
+		{"city hall, county customer", "320803", "", "3208", "320803", "", ""},
+		{"county takes its own customer", "320722", "", "320722", "320722", "", ""},
+		{"county takes a neighbour's customer it holds", "320723", "", "320722", "320723", "", ""},
+		{"city-owned customer taken at the province", "3207", "", "32", "3207", "", ""},
+		{"given region agrees with the customer", "320722", "320722", "32", "320722", "", ""},
+		{"given region contradicts the customer", "320722", "320723", "32", "", "region", "320722"},
+		{"no customer, region given", "", "320804", "32", "320804", "", ""},
+		{"no customer, no region: where taken", "", "", "3207", "3207", "", ""},
+		{"bad given region", "", "32x", "32", "", "region", "32x"},
+		{"bad taking region", "", "", "", "", "taking_region", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, e := crm.RouteWorkOrder(tc.owner, tc.given, tc.taking)
+			if tc.errField != "" {
+				if e == nil || e.Field != tc.errField || e.Code != crm.CodeInvalid {
+					t.Fatalf("RouteWorkOrder = %q, %v; want an invalid error on %s", got, e, tc.errField)
+				}
+				if tc.errHas != "" && !strings.Contains(e.Message, tc.errHas) {
+					t.Errorf("message %q does not name %s", e.Message, tc.errHas)
+				}
+				return
+			}
+			if e != nil || got != tc.want {
+				t.Errorf("RouteWorkOrder(%q, %q, %q) = %q, %v; want %q", tc.owner, tc.given, tc.taking, got, e, tc.want)
+			}
+		})
+	}
+}
+
+// TestWorkOrder_RoutedInApply: at the province, an order for a county
+// customer (held as a replica) is refused with wrong_owner naming the
+// county; the county writes it with the province as taking region.
+func TestWorkOrder_RoutedInApply(t *testing.T) {
+	county := newWorld(t, "320722")
+	cus := county.customer("residential", 0.22)
+	raw, _ := crm.Get(county.tx, "customers", cus)
+	prov := newWorld(t, "32")
+	if err := crm.ApplyReplica(prov.tx, "r/customers/"+cus, raw); err != nil {
+		t.Fatal(err)
+	}
+	body := obj{"channel": "95598_hotline", "kind": "complaint", "subject": "bill too high", "customer_id": cus, "taking_region": "32"}
+	res := prov.at(t0, crm.OpCreate, "work_orders", prov.ids.next("wko"), 0, body)
+	wantErr(t, res.Err, crm.CodeWrongOwner, "region")
+	if res.Err.Owner != "320722" {
+		t.Errorf("wrong_owner names %q; want 320722", res.Err.Owner)
+	}
+	o := county.order(t0, body.with("region", "320722"))
+	if o.Region != "320722" || o.TakingRegion != "32" || o.Owner != "320722" {
+		t.Errorf("region %s taking %s owner %s", o.Region, o.TakingRegion, o.Owner)
+	}
+}
+
+// TestEscalate covers every escalation step.
+func TestEscalate(t *testing.T) {
+	e := crm.Escalation{CityAfter: 2, ProvinceAfter: 5}
+	cases := []struct {
+		owner string
+		days  int
+		want  string
+	}{
+		{"320722", 0, "county"}, {"320722", 1, "county"}, {"320722", 2, "city"}, {"320722", 4, "city"},
+		{"320722", 5, "province"}, {"320722", 40, "province"},
+		{"3207", 0, "city"}, {"3207", 5, "province"}, {"32", 0, "province"},
+	}
+	for _, tc := range cases {
+		if got := crm.Escalate(e, tc.owner, tc.days); got != tc.want {
+			t.Errorf("Escalate(%s, %d) = %s; want %s", tc.owner, tc.days, got, tc.want)
+		}
+	}
+}
+
+// TestSupervise walks one project stage and one complaint through time:
+// warning, overdue at the county, escalated to the city, to the province;
+// a pause takes it off the clock.
+func TestSupervise(t *testing.T) {
+	w := newWorld(t, "320722")
+	mgr := w.staff("M-7")
+	cus := w.customer("residential", 0.22)
+	id := w.create(cst(2026, 3, 2, 9, 0), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
+		"capacity_kva": 8, "manager_id": mgr, "accepted_at": cst(2026, 3, 2, 9, 0)})
+	p := w.getProject(id)
+	// Residential 5 WD from Mon 2 Mar 2026: ends with Mon 9 Mar.
+	if got := deadlineOf(p, "energisation"); got != "2026-03-10 00:00" {
+		t.Fatalf("deadline %q", got)
+	}
+	esc := crm.BuiltinRuleSets[1].Escalation // city after 2, province after 5
+	steps := []struct {
+		name     string
+		now      time.Time
+		warned   bool
+		overdue  int    // working days; -1 = not overdue
+		level    string // escalation level
+		county   int    // items on the lists of each tier
+		city     int
+		province int
+	}{
+		{"two working days left", cst(2026, 3, 5, 10, 0), false, -1, "", 0, 0, 0},
+		{"Friday, due Monday: warning", cst(2026, 3, 6, 10, 0), true, -1, "", 0, 0, 0},
+		{"due tomorrow: warning", cst(2026, 3, 8, 10, 0), true, -1, "", 0, 0, 0},
+		{"due today: warning", cst(2026, 3, 9, 10, 0), true, -1, "", 0, 0, 0},
+		{"first day overdue: county", cst(2026, 3, 10, 10, 0), false, 1, "county", 1, 0, 0},
+		{"second day: city", cst(2026, 3, 11, 10, 0), false, 2, "city", 1, 1, 0},
+		{"weekend does not count", cst(2026, 3, 15, 10, 0), false, 4, "city", 1, 1, 0},
+		{"fifth day: province", cst(2026, 3, 16, 10, 0), false, 5, "province", 1, 1, 1},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			l, err := crm.Supervise(w.tx, "320722", false, st.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.warned != (len(l.Warnings) == 1) {
+				t.Errorf("warnings %+v; want warned=%v", l.Warnings, st.warned)
+			}
+			if st.warned && l.Warnings[0].ManagerID != mgr {
+				t.Errorf("warning goes to %q; want the account manager %s", l.Warnings[0].ManagerID, mgr)
+			}
+			if st.overdue < 0 {
+				if len(l.Overdue) != 0 {
+					t.Errorf("overdue %+v; want none", l.Overdue)
+				}
+				return
+			}
+			if len(l.Overdue) != 1 || l.Overdue[0].WorkingDays != st.overdue || l.Overdue[0].Level != st.level {
+				t.Fatalf("overdue %+v; want 1 item, %d working days, level %s", l.Overdue, st.overdue, st.level)
+			}
+			if got := crm.Escalate(esc, "320722", st.overdue); got != st.level {
+				t.Errorf("Escalate = %s", got)
+			}
+			for tier, n := range map[string]int{"county": st.county, "city": st.city, "province": st.province} {
+				if got := len(crm.OnList(l.Overdue, tier)); got != n {
+					t.Errorf("%s list holds %d; want %d", tier, got, n)
+				}
+			}
+		})
+	}
+	// Paused: off the clock, on no list.
+	p = w.mustStage(cst(2026, 3, 16, 11, 0), p, obj{"action": "pause", "stage": "energisation", "reason": "customer's meter box not ready"})
+	if l, _ := crm.Supervise(w.tx, "32", true, cst(2026, 3, 17, 10, 0)); len(l.Overdue) != 0 {
+		t.Errorf("a paused stage is overdue: %+v", l.Overdue)
+	}
+	// A complaint not contacted within 24 h is overdue for contact.
+	o := w.order(cst(2026, 3, 16, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
+	l, _ := crm.Supervise(w.tx, "3207", true, cst(2026, 3, 17, 10, 0))
+	if len(l.Overdue) != 1 || l.Overdue[0].ID != o.ID || l.Overdue[0].Step != "contact" {
+		t.Errorf("overdue %+v; want the complaint's contact", l.Overdue)
+	}
+	l, _ = crm.Supervise(w.tx, "3207", true, cst(2026, 3, 23, 10, 0))
+	if len(l.Overdue) != 2 || l.Overdue[0].Step != "contact" || l.Overdue[1].Step != "answer" {
+		t.Errorf("overdue %+v; want contact and answer", l.Overdue)
+	}
+	// KPIs at the same time.
+	k, err := crm.ProjectKPIsOf(w.tx, "3207", true, crm.Period{}, cst(2026, 3, 17, 10, 0))
+	if err != nil || k.Total.Open != 1 || k.Total.OverdueNow != 0 || k.ByManager[mgr] == nil {
+		t.Errorf("project KPIs %+v %v", k.Total, err)
+	}
+}
+
+// TestProjectKPIs checks cycle days, p90 and the on-time rate.
+func TestProjectKPIs(t *testing.T) {
+	w := newWorld(t, "320722")
+	cus := w.customer("residential", 0.22)
+	// Four residential projects (2023: acceptance, energisation; 5 WD from
+	// Mon 13 Apr 2026, ending with Mon 20 Apr): energised after 2, 3, 8
+	// (late) and 11 (late) calendar days.
+	for _, days := range []int{2, 3, 8, 11} {
+		acc := cst(2026, 4, 13, 9, 0)
+		p := w.project(acc, cus, 0.22, "single")
+		w.mustStage(acc.AddDate(0, 0, days), p, obj{"action": "complete", "stage": "energisation"})
+	}
+	k, err := crm.ProjectKPIsOf(w.tx, "320722", false, crm.Period{From: "2026-04-01", To: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := k.Total
+	if g.Accepted != 4 || g.Energised != 4 || g.OnTime != 2 || *g.OnTimeRate != 0.5 || *g.CycleDaysMean != 6 || *g.CycleDaysP90 != 11 || g.LateStages != 2 {
+		t.Errorf("KPIs %+v (mean %v p90 %v rate %v)", g, *g.CycleDaysMean, *g.CycleDaysP90, *g.OnTimeRate)
+	}
+	k, _ = crm.ProjectKPIsOf(w.tx, "320722", false, crm.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	if k.Total.Energised != 0 || k.Total.OnTimeRate != nil {
+		t.Errorf("a period with nothing energised: %+v", k.Total)
+	}
+}
