@@ -30,7 +30,11 @@ type RegionStatus struct {
 	Region              string   `json:"region"`
 	Leader              string   `json:"leader"`                          // node id of the leader that wrote its newest heartbeat ("" if unknown)
 	Term                uint64   `json:"term"`                            // that leader's raft term
-	Mode                string   `json:"mode"`                            // management mode; "autonomous" until modes exist
+	Mode                string   `json:"mode"`                            // management mode set by its parent; "autonomous" when never set
+	Epoch               uint64   `json:"epoch"`                           // the setting's epoch; 0 when never set
+	Writer              string   `json:"writer"`                          // the region writing its records now; "" during a handover
+	PendingCommands     int      `json:"pending_commands"`                // writes forwarded to it awaiting their outcome
+	OpenConflicts       int      `json:"open_conflicts"`                  // its old-epoch writes kept as conflicts here
 	HeartbeatAgeSeconds *float64 `json:"heartbeat_age_seconds,omitempty"` // age of its newest heartbeat held here
 }
 

@@ -69,6 +69,12 @@ type LinkStatus struct {
 	LastContact time.Time `json:"last_contact"` // last successful exchange
 	Resyncs     uint64    `json:"resyncs"`
 	LastError   string    `json:"last_error,omitempty"`
+	// On a from-child link: the child's management mode and epoch as set
+	// here, and the writes forwarded to it (partial management) still
+	// waiting for their outcome.
+	Mode           string `json:"mode,omitempty"`
+	Epoch          uint64 `json:"epoch,omitempty"`
+	QueuedCommands int    `json:"queued_commands"`
 }
 
 // TunnelPeer is one WireGuard peer of this node.

@@ -1,6 +1,12 @@
 package node
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"encoding/json"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"gridcrm/crm"
+)
 
 // linkCollector exports the links of GET /api/v1/sync/status as metrics,
 // read at scrape time.
@@ -23,7 +29,7 @@ func newLinkCollector(n *Node) *linkCollector {
 		lagSeconds:   d("lag_seconds", "Age of the newest data the receiver holds from the sender (canary-based for child links)."),
 		resyncs:      d("resyncs_total", "Snapshot resyncs of the link."),
 		up:           d("up", "1 when the link's last exchange succeeded (or it is idle on a follower), else 0."),
-		queued:       d("queued_commands", "Commands queued durably for the peer while it is unreachable (management-mode writes; 0 until management modes queue any)."),
+		queued:       d("queued_commands", "Writes forwarded to the peer region below (partial management, work orders taken above) still waiting for its outcome; they wait durably while it is unreachable."),
 		handshakeAge: prometheus.NewDesc("gridcrm_tunnel_peer_last_handshake_age_seconds", "Seconds since the last WireGuard handshake with the peer.", []string{"peer_key", "peer_addr"}, l),
 		rxBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_receive_bytes_total", "Bytes received from the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
 		txBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_transmit_bytes_total", "Bytes sent to the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
@@ -59,4 +65,43 @@ func (c *linkCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.rxBytes, prometheus.CounterValue, float64(p.RxBytes), lv...)
 		ch <- prometheus.MustNewConstMetric(c.txBytes, prometheus.CounterValue, float64(p.TxBytes), lv...)
 	}
+}
+
+// managementCollector exports the management settings this node holds (of
+// its own region, set by its parent, and of the regions below it), with
+// the forwarded writes pending and the conflicts open for each.
+type managementCollector struct {
+	n                       *Node
+	epoch, pending, conflts *prometheus.Desc
+}
+
+func newManagementCollector(n *Node) *managementCollector {
+	l := prometheus.Labels{"region": n.cfg.Region, "node": n.cfg.NodeID}
+	return &managementCollector{n: n,
+		epoch:   prometheus.NewDesc("gridcrm_management_epoch", "Epoch of the management setting of managed_region (mode: autonomous, partial, full); raised by every change.", []string{"managed_region", "mode"}, l),
+		pending: prometheus.NewDesc("gridcrm_management_pending_commands", "Writes forwarded to managed_region (partial management, work orders) still waiting for its outcome.", []string{"managed_region"}, l),
+		conflts: prometheus.NewDesc("gridcrm_management_open_conflicts", "Writes managed_region made under an old epoch after a forced takeover, kept here unresolved.", []string{"managed_region"}, l),
+	}
+}
+
+func (c *managementCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.epoch
+	ch <- c.pending
+	ch <- c.conflts
+}
+
+func (c *managementCollector) Collect(ch chan<- prometheus.Metric) {
+	r := c.n.group.Reader()
+	_ = r.Iterate([]byte("r/_mgmt/"), []byte("r/_mgmt0"), func(k, v []byte) bool {
+		var m crm.Management
+		if json.Unmarshal(v, &m) != nil {
+			return true
+		}
+		ch <- prometheus.MustNewConstMetric(c.epoch, prometheus.GaugeValue, float64(m.Epoch), m.Region, m.Mode)
+		p, _ := crm.PendingCommands(r, m.Region)
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(p), m.Region)
+		o, _ := crm.OpenConflicts(r, m.Region)
+		ch <- prometheus.MustNewConstMetric(c.conflts, prometheus.GaugeValue, float64(o), m.Region)
+		return true
+	})
 }

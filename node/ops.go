@@ -23,10 +23,30 @@ func (n *Node) registerOps() {
 	n.ops.MustRegister(ops.NewDomainCollector(n.cfg.Region, n.cfg.NodeID, func() crm.Reader { return n.group.Reader() }))
 }
 
-// queuedCommands is how many commands wait for the peer of a link. The
-// management modes (partial mode's queue of writes for an unreachable
-// child) will answer it; until then nothing is ever queued.
-func (n *Node) queuedCommands(peer, direction string) int { return 0 }
+// queuedCommands is how many writes forwarded to the peer of a link (a
+// region below this one) still wait for their outcome.
+func (n *Node) queuedCommands(peer, direction string) int {
+	if direction != "from-child" {
+		return 0
+	}
+	k, _ := crm.PendingCommands(n.group.Reader(), peer)
+	return k
+}
+
+// management fills in what the management setting says of rs.Region.
+func management(r crm.Reader, rs *api.RegionStatus) {
+	rs.Mode, rs.Writer = crm.ModeAutonomous, rs.Region
+	w, m, err := crm.WriterOf(r, rs.Region)
+	if err != nil {
+		return
+	}
+	rs.Writer = w
+	if m != nil {
+		rs.Mode, rs.Epoch = m.Mode, m.Epoch
+	}
+	rs.PendingCommands, _ = crm.PendingCommands(r, rs.Region)
+	rs.OpenConflicts, _ = crm.OpenConflicts(r, rs.Region)
+}
 
 // Backup implements api.OpsBackend: it streams a consistent snapshot of
 // the node's state keyspace (records, indexes, aggregates, feed, cursors,
@@ -68,6 +88,9 @@ func (n *Node) Regions() []api.RegionStatus {
 	if !own {
 		id, _ := n.group.Leader()
 		out = append(out, api.RegionStatus{Region: n.cfg.Region, Leader: id, Term: n.group.Raft().CurrentTerm(), Mode: "autonomous"})
+	}
+	for i := range out {
+		management(r, &out[i])
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Region < out[j].Region })
 	return out

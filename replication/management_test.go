@@ -382,6 +382,23 @@ func TestManagement_PartialForwarding(t *testing.T) {
 	if st != 200 || strings.Count(string(body), `"status":"pending"`) != 3 {
 		t.Fatalf("pending list: %d %s", st, body)
 	}
+	// The queue shows in the link status and in the metrics.
+	if st, body := city.Do("GET", "/api/v1/sync/status", nil); st != 200 || !strings.Contains(string(body), `"mode":"partial","epoch":2,"queued_commands":3`) {
+		t.Fatalf("sync status at the city: %d %s", st, body)
+	}
+	st, body = city.Do("GET", "/metrics", nil)
+	for _, want := range []string{`gridcrm_management_pending_commands{managed_region="320722",node="n1",region="3207"} 3`,
+		`gridcrm_management_epoch{managed_region="320722",mode="partial",node="n1",region="3207"} 2`,
+		`gridcrm_link_queued_commands{direction="from-child",node="n1",peer="320722",region="3207"} 3`} {
+		if st != 200 || !strings.Contains(string(body), want) {
+			for _, l := range strings.Split(string(body), "\n") {
+				if strings.Contains(l, "management") || strings.Contains(l, "queued") {
+					t.Log(l)
+				}
+			}
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
 	h.Faults.Heal("320722")
 	testcluster.WaitFor(t, 30*time.Second, "the queued writes' outcomes at the city", func() bool {
 		return regionAt(t, h, "3207", "320722").PendingCommands == 0

@@ -127,6 +127,23 @@ func renderStatus(w io.Writer, v statusView) {
 			line += fmt.Sprintf(" (term %d)", r.Term)
 		}
 		line += "  mode " + mode
+		if r.Epoch > 0 {
+			line += fmt.Sprintf(" (epoch %d", r.Epoch)
+			if r.Writer != code {
+				w := r.Writer
+				if w == "" {
+					w = "nobody: handover"
+				}
+				line += ", written by " + w
+			}
+			line += ")"
+		}
+		if r.PendingCommands > 0 {
+			line += fmt.Sprintf("  %d forwarded writes pending", r.PendingCommands)
+		}
+		if r.OpenConflicts > 0 {
+			line += fmt.Sprintf("  %d open conflicts", r.OpenConflicts)
+		}
 		if r.HeartbeatAgeSeconds != nil && code != ci.Region {
 			line += "  heartbeat " + ago(*r.HeartbeatAgeSeconds)
 		}
