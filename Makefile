@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak
 
 all: build
 
@@ -31,7 +31,7 @@ vet: deps
 test-deps:
 	@scripts/test-deps.sh
 
-# All tests with the race detector. Slow soak/load runs are behind `make bench`.
+# All tests with the race detector. Slow soak/load runs are behind `make bench` and `make soak`.
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
 
@@ -70,6 +70,13 @@ bench: deps
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 
+
+# Long randomized runs (not part of `make test`): the management checker
+# with a long schedule, and the random link cuts, several times over.
+SOAK_STEPS ?= 200
+soak: deps
+	GRIDCRM_CHECK_STEPS=$(SOAK_STEPS) $(GO) test -race -run 'TestManagement_RandomSchedules' -count 3 -timeout 60m -v ./replication/ | grep -E '^(=== RUN|--- |\s+management_check_test)|seed|ok|FAIL'
+	$(GO) test -race -run 'TestTiers_RandomCutsAndHeals' -count 5 -timeout 30m ./replication/
 
 clean:
 	rm -rf bin .demo bench/out
