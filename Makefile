@@ -75,7 +75,7 @@ bench: deps
 # with a long schedule, and the random link cuts, several times over.
 SOAK_STEPS ?= 200
 soak: deps
-	GRIDCRM_CHECK_STEPS=$(SOAK_STEPS) $(GO) test -race -run 'TestManagement_RandomSchedules' -count 3 -timeout 60m -v ./replication/ | grep -E '^(=== RUN|--- |\s+management_check_test)|seed|ok|FAIL'
+	set -o pipefail; GRIDCRM_CHECK_STEPS=$(SOAK_STEPS) $(GO) test -race -run 'TestManagement_RandomSchedules' -count 3 -timeout 60m -v ./replication/ | grep -E '^(=== RUN|--- |\s+management_check_test)|seed|ok|FAIL'
 	$(GO) test -race -run 'TestTiers_RandomCutsAndHeals' -count 5 -timeout 30m ./replication/
 
 clean:

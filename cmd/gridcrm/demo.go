@@ -267,6 +267,12 @@ func demoDirectives(ctx context.Context, cl map[string]*apiClient) error {
 			return fmt.Errorf("demo: directive at %s: %w", d.region, err)
 		}
 	}
+	// 淮安市 manages 淮阴区 partially: the city may write its visits and work
+	// orders (forwarded to the county). The other counties stay autonomous.
+	if err := cl["3208"].do(ctx, "PUT", "/api/v1/regions/320804/management",
+		map[string]any{"mode": "partial", "collections": []string{"interactions", "work_orders"}}, nil); err != nil {
+		return fmt.Errorf("demo: management of 320804: %w", err)
+	}
 	return nil
 }
 
