@@ -92,4 +92,5 @@ func (n *Node) instrumentLinks() {
 	n.ops.RegisterLabelled(n.cfg.Region, n.cfg.NodeID, n.traffic.collectors()...)
 	n.ops.MustRegister(newLinkCollector(n))
 	n.ops.MustRegister(newManagementCollector(n))
+	n.ops.MustRegister(n.processMetrics()) // process_metrics.go
 }

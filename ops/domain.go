@@ -33,9 +33,14 @@ import (
 // customers.category.industrial → gridcrm_domain_customers_by_category{category="industrial"};
 // kwh.2026-03 → gridcrm_domain_kwh_by_period{period="2026-03"};
 // billed.2026-03 → gridcrm_domain_billed_yuan_by_period;
-// workorders.open.kind.repair.state.received →
-// gridcrm_domain_workorders_open_by_kind_state{kind="repair",state="received"};
-// stages.overdue → gridcrm_domain_stages_overdue.
+// work_orders.open.kind.complaint →
+// gridcrm_domain_work_orders_open_by_kind{kind="complaint"};
+// projects.stages_late → gridcrm_domain_projects_stages_late.
+//
+// What depends on the clock (stages overdue now) or needs two dimensions
+// of the process records at once is no aggregate: the node computes it at
+// scrape time (node/process_metrics.go: gridcrm_domain_stages_overdue,
+// gridcrm_domain_work_orders_open{kind,state}).
 //
 // Period families keep the newest PeriodsKept periods per series (older
 // months are history, which Prometheus already keeps), so the number of
