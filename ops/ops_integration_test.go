@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
 
 	"gridcrm/internal/testcluster"
 	"gridcrm/node"
@@ -27,7 +28,8 @@ import (
 // hierarchy is city 3207 above county 320722, one node each, linked
 // through netstack WireGuard tunnels, every node with a token-free metrics
 // listener, and a customer with two bills written at the county and rolled
-// up: every family the node exports has at least one series.
+// up, a connection project with an overdue stage and an open work order:
+// every family the node exports has at least one series.
 func hierarchy(t *testing.T) (*testcluster.Hierarchy, []*node.Node) {
 	t.Helper()
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{
@@ -47,6 +49,16 @@ func hierarchy(t *testing.T) (*testcluster.Hierarchy, []*node.Node) {
 		if st, body := county.Do("POST", "/api/v1/bills", map[string]any{"customer_id": c.ID, "period": p, "kwh": 1200, "billed": 635.5, "paid": 0}); st != 201 {
 			t.Fatalf("create bill: %d %s", st, body)
 		}
+	}
+	// A connection project accepted long ago, its first stage overdue now,
+	// and an open work order: the process gauges (node/process_metrics.go).
+	if st, body := county.Do("POST", "/api/v1/projects", map[string]any{"kind": "new_connection", "customer_id": c.ID,
+		"voltage_kv": 10, "capacity_kva": 630, "accepted_at": "2025-01-06T09:00:00+08:00"}); st != 201 {
+		t.Fatalf("create project: %d %s", st, body)
+	}
+	if st, body := county.Do("POST", "/api/v1/work_orders", map[string]any{"channel": "95598_hotline", "kind": "complaint",
+		"subject": "meter reading disputed", "customer_id": c.ID}); st != 201 {
+		t.Fatalf("create work order: %d %s", st, body)
 	}
 	h.WaitReplicated("320722", "3207", 30*time.Second)
 	nodes := []*node.Node{h.Region("3207").Node(0), h.Region("320722").Node(0)}
@@ -139,6 +151,7 @@ func TestOps_RealScrape(t *testing.T) {
 			"gridcrm_http_requests_total", "gridcrm_http_request_duration_seconds_bucket",
 			// domain
 			"gridcrm_domain_customers", "gridcrm_domain_customers_by_category", "gridcrm_domain_kwh_by_period", "gridcrm_domain_arrears_yuan",
+			"gridcrm_domain_stages_overdue", "gridcrm_domain_work_orders_open",
 		} {
 			if !names[want] {
 				t.Errorf("no node exports %s", want)
@@ -147,6 +160,17 @@ func TestOps_RealScrape(t *testing.T) {
 		// The city holds the county's counters as a replica.
 		if !bytes.Contains(scrapes[0], []byte(`gridcrm_domain_customers{node="n1",node_region="3207",region="320722"} 1`)) {
 			t.Errorf("the city does not export the county's customers:\n%s", grep(scrapes[0], "gridcrm_domain_customers"))
+		}
+		// The process gauges, at the county and (replica) at the city.
+		for i, nr := range []string{"3207", "320722"} {
+			want := `gridcrm_domain_stages_overdue{node="n1",node_region="` + nr + `",region="320722"} 1`
+			if !bytes.Contains(scrapes[i], []byte(want)) {
+				t.Errorf("node of %s: want %s, got:\n%s", nr, want, grep(scrapes[i], "gridcrm_domain_stages_overdue"))
+			}
+			re := regexp.MustCompile(`gridcrm_domain_work_orders_open\{kind="complaint",node="n1",node_region="` + nr + `",region="320722",state="[a-z_]+"\} 1\n`)
+			if !re.Match(scrapes[i]) || strings.Count(grep(scrapes[i], "gridcrm_domain_work_orders_open{")+"\n", "\n") != 1 {
+				t.Errorf("node of %s: want one open complaint work order of 320722, got:\n%s", nr, grep(scrapes[i], "gridcrm_domain_work_orders_open"))
+			}
 		}
 		// Link traffic counted on both sides of the link.
 		if !regexp.MustCompile(`gridcrm_link_batches_total\{direction="from-child",node="n1",peer="320722",region="3207"\} [1-9]`).Match(scrapes[0]) {
@@ -192,6 +216,24 @@ func TestOps_RealScrape(t *testing.T) {
 			for _, m := range ms {
 				if !names[m] && !prometheusMade[m] {
 					t.Errorf("panel %q: %s is not exported by any node (query %s)", e.panel, m, e.expr)
+				}
+			}
+		}
+	})
+
+	t.Run("alert rules name exported metrics", func(t *testing.T) {
+		exprs := alertExprs(t)
+		if len(exprs) < 8 {
+			t.Fatalf("alerts.yml has %d rules; expected the full set", len(exprs))
+		}
+		for _, e := range exprs {
+			ms := metricNames(e.expr)
+			if len(ms) == 0 {
+				t.Errorf("alert %s: expr names no metric: %s", e.panel, e.expr)
+			}
+			for _, m := range ms {
+				if !names[m] && !prometheusMade[m] {
+					t.Errorf("alert %s: %s is not exported by any node (expr %s)", e.panel, m, e.expr)
 				}
 			}
 		}
@@ -372,6 +414,35 @@ func dashboardExprs(t *testing.T) []panelExpr {
 		}
 		if q.Query != "" {
 			out = append(out, panelExpr{"variable " + v.Name, q.Query})
+		}
+	}
+	return out
+}
+
+// alertExprs answers the expr of every rule of alerts.yml, named by its
+// alert (or record) name.
+func alertExprs(t *testing.T) []panelExpr {
+	t.Helper()
+	raw, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Groups []struct {
+			Rules []struct {
+				Alert  string `yaml:"alert"`
+				Record string `yaml:"record"`
+				Expr   string `yaml:"expr"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("alerts.yml: %v", err)
+	}
+	var out []panelExpr
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			out = append(out, panelExpr{r.Alert + r.Record, r.Expr})
 		}
 	}
 	return out
