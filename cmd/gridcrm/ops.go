@@ -236,19 +236,37 @@ func restoreBackup(in, dataDir, wantRegion string) (restored, error) {
 	}
 	sc := store.DefaultConfig()
 	sc.Dir = filepath.Join(dataDir, "pebble")
+	undo := undoCreate(sc.Dir)
 	if err := os.MkdirAll(sc.Dir, 0o700); err != nil {
+		undo()
 		return res, fmt.Errorf("restore: %w", err)
 	}
+	res, err = restoreInto(sc, in, res)
+	if err != nil {
+		if uerr := undo(); uerr != nil {
+			return res, fmt.Errorf("%w (and removing what it wrote failed: %v; remove %s by hand)", err, uerr, sc.Dir)
+		}
+		return res, fmt.Errorf("%w; what it wrote was removed", err)
+	}
+	return res, nil
+}
+
+// restoreState is replication.RestoreState (a seam for the test of a
+// restore that fails midway).
+var restoreState = replication.RestoreState
+
+// restoreInto writes the verified backup in into a new store at sc.Dir.
+func restoreInto(sc store.Config, in string, res restored) (restored, error) {
 	st, err := store.Open(sc)
 	if err != nil {
-		return res, err
+		return res, fmt.Errorf("restore: %w", err)
 	}
-	f, err = os.Open(in)
+	f, err := os.Open(in)
 	if err != nil {
 		st.Close()
 		return res, fmt.Errorf("restore: %w", err)
 	}
-	err = replication.RestoreState(st, bufio.NewReader(f))
+	err = restoreState(st, bufio.NewReader(f))
 	f.Close()
 	if err == nil {
 		tx, commit := replication.NewBatchTxn(st)
@@ -266,4 +284,37 @@ func restoreBackup(in, dataDir, wantRegion string) (restored, error) {
 		return res, fmt.Errorf("restore: %w", err)
 	}
 	return res, nil
+}
+
+// undoCreate notes which of dir and its parents do not exist yet and
+// answers a function that removes what a failed restore created there:
+// the topmost directory it created, or, when dir already existed (empty,
+// as restore checks), only what was written inside it. Nothing that
+// existed before is removed.
+func undoCreate(dir string) func() error {
+	top := ""
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		top = d
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return func() error {
+		if top != "" {
+			return os.RemoveAll(top)
+		}
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,5 +233,82 @@ func TestRestore_RefusesDamagedBackups(t *testing.T) {
 	// The good one restores.
 	if _, err := run(t, "restore", "--in", good, "--data-dir", filepath.Join(t.TempDir(), "ok")); err != nil {
 		t.Fatalf("restore of the intact backup: %v", err)
+	}
+}
+
+// TestRestore_FailureMidwayLeavesNothing: a restore that fails after it
+// began writing (here: the backup file changes under it, so the second
+// read breaks off) removes what it created, says so, and a retry into the
+// same directory succeeds instead of finding "already holds a node".
+func TestRestore_FailureMidwayLeavesNothing(t *testing.T) {
+	src := t.TempDir()
+	sc := store.DefaultConfig()
+	sc.Dir = src
+	st, err := store.Open(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, commit := replication.NewBatchTxn(st)
+	_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
+	for i := 0; i < 200; i++ {
+		_ = tx.Set([]byte(fmt.Sprintf("r/customers/%04d", i)), []byte(strings.Repeat("x", 100)))
+	}
+	if err := commit(); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "good.snap")
+	f, _ := os.Create(good)
+	if _, err := replication.WriteState(f, st.DB()); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	st.Close()
+	raw, _ := os.ReadFile(good)
+
+	orig := restoreState
+	t.Cleanup(func() { restoreState = orig })
+
+	existing := t.TempDir() // a data directory that exists and holds something else
+	if err := os.WriteFile(filepath.Join(existing, "node.key"), []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(existing, "raft"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{
+		"new directory (and parent)": filepath.Join(t.TempDir(), "a", "data"),
+		"existing directory":         existing,
+	} {
+		t.Run(name, func(t *testing.T) {
+			// The second read of the file (the restore proper) sees it cut short.
+			restoreState = func(st *store.Store, r io.Reader) error {
+				return orig(st, io.LimitReader(r, int64(len(raw)/2)))
+			}
+			_, err := run(t, "restore", "--in", good, "--data-dir", dir)
+			if err == nil || !strings.Contains(err.Error(), "what it wrote was removed") {
+				t.Fatalf("restore failing midway: %v; want an error saying what it wrote was removed", err)
+			}
+			if dir == existing {
+				if b, err := os.ReadFile(filepath.Join(dir, "node.key")); err != nil || string(b) != "keep me" {
+					t.Errorf("a file that was there before is gone or changed: %q %v", b, err)
+				}
+				if _, err := os.Stat(filepath.Join(dir, "raft")); err != nil {
+					t.Errorf("a directory that was there before is gone: %v", err)
+				}
+				if _, err := os.Stat(filepath.Join(dir, "pebble")); !os.IsNotExist(err) {
+					t.Errorf("pebble/ is left behind (%v)", err)
+				}
+			} else if _, err := os.Stat(filepath.Dir(dir)); !os.IsNotExist(err) {
+				t.Errorf("the directories restore created are left behind (%v)", err)
+			}
+			// The retry into the same directory succeeds.
+			restoreState = orig
+			if _, err := run(t, "restore", "--in", good, "--data-dir", dir); err != nil {
+				t.Fatalf("retry after the failed restore: %v", err)
+			}
+			if got := recordsIn(t, dir); len(got) != 201 {
+				t.Errorf("the retried restore holds %d records, want 201", len(got))
+			}
+		})
 	}
 }
