@@ -149,7 +149,8 @@ build a fresh data directory from it. The restored state keeps everything the
 region had at backup time, but not its raft membership: start every node of
 the restored region with --bootstrap and the same --peers (restore the same
 file into each node's data directory). A corrupt or truncated file is refused
-before anything is written.`,
+before anything is written; a restore that fails while writing removes what it
+created.`,
 		Args:         cobra.NoArgs,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
