@@ -266,6 +266,10 @@ func (s *Server) bulletinFile(part string) gin.HandlerFunc {
 			c.Data(200, "application/pdf", b.PDF)
 			return
 		}
+		// The HTML is served from the API's origin: a sandbox CSP keeps any
+		// script in it from running with the origin's rights.
+		c.Header("Content-Security-Policy", "sandbox")
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Data(200, "text/html; charset=utf-8", []byte(b.HTML))
 	}
 }
