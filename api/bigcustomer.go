@@ -206,7 +206,8 @@ func (s *Server) generateBulletin(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	d, e := crm.BuildBulletin(s.b.Reader(), s.cfg.Region, req.RegionName, req.Period)
+	now := time.Now().UTC()
+	d, e := crm.BuildBulletin(s.b.Reader(), s.cfg.Region, req.RegionName, req.Period, now)
 	if e != nil {
 		fail(c, e)
 		return
@@ -216,7 +217,6 @@ func (s *Server) generateBulletin(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	now := time.Now().UTC()
 	pdf, font, err := report.BulletinPDF(d, report.FindCJKFont(), now)
 	if err != nil {
 		fail(c, err)
@@ -266,6 +266,10 @@ func (s *Server) bulletinFile(part string) gin.HandlerFunc {
 			c.Data(200, "application/pdf", b.PDF)
 			return
 		}
+		// The HTML is served from the API's origin: a sandbox CSP keeps any
+		// script in it from running with the origin's rights.
+		c.Header("Content-Security-Policy", "sandbox")
+		c.Header("X-Content-Type-Options", "nosniff")
 		c.Data(200, "text/html; charset=utf-8", []byte(b.HTML))
 	}
 }

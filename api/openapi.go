@@ -63,9 +63,12 @@ func operations() []op {
 		ops = append(ops,
 			op{method: "GET", path: "/api/v1/" + coll, summary: "List " + coll + " (cursor pagination; filters on fields)", ok: 200, roles: r, query: filters},
 			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency", "region"}},
-			op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind)},
 			op{method: "DELETE", path: "/api/v1/" + coll + "/{id}", summary: "Delete a " + one, ok: 204, roles: w, query: []string{"version"}},
 		)
+		if !crudWritable(coll) {
+			continue // bulletin_guard.go: written only by their generating route
+		}
+		ops = append(ops, op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind)})
 		if coll == "users" {
 			ops = append(ops, op{method: "POST", path: "/api/v1/users", summary: "Create a user", ok: 201, roles: w,
 				body: object(map[string]any{"username": str(), "display_name": str(), "role": enum(crm.Roles), "region": str(), "password": str(), "disabled": map[string]any{"type": "boolean"}}, "username", "role", "password")})

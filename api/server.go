@@ -155,7 +155,7 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 		fail(c, apiErr(codeUnknownRoute, "", "no route "+c.Request.Method+" "+c.Request.URL.Path+"; see /api/v1/openapi.json"))
 	})
 	s.engine.NoMethod(func(c *gin.Context) {
-		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: apiErr("method_not_allowed", "", "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path)})
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, errorBody{Error: apiErr("method_not_allowed", "", "method "+c.Request.Method+" is not allowed on "+c.Request.URL.Path+generatedHint(c.Request.URL.Path))})
 	})
 	s.routes(reg)
 	return s
@@ -202,8 +202,11 @@ func (s *Server) routes(reg *ops.Registry) {
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)
 		v1.GET("/"+coll, read, s.list(kind))
 		v1.GET("/"+coll+"/:id", read, s.get(kind))
-		v1.PATCH("/"+coll+"/:id", write, s.update(kind))
 		v1.DELETE("/"+coll+"/:id", write, s.remove(kind))
+		if !crudWritable(coll) {
+			continue // bulletin_guard.go: written only by their generating route
+		}
+		v1.PATCH("/"+coll+"/:id", write, s.update(kind))
 		if coll == "users" {
 			v1.POST("/users", write, s.createUser)
 			continue

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"gridcrm/crm"
 )
@@ -226,7 +227,7 @@ func TestBulletin_OverdueStages(t *testing.T) {
 			{"name": "completion_acceptance", "due": "2026-03-01"},                // later
 		},
 		"difficulties": []string{"征地拆迁进度滞后"}, "service_info": []string{"每周现场协调会"}}))
-	d, e := crm.BuildBulletin(w.tx, county, "东海县", "2026-01")
+	d, e := crm.BuildBulletin(w.tx, county, "东海县", "2026-01", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC))
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -252,7 +253,7 @@ func TestBulletin_OverdueStages(t *testing.T) {
 	if strings.Contains(html, "现场查勘（site_survey）") {
 		t.Errorf("HTML lists December's late survey")
 	}
-	if _, e := crm.BuildBulletin(w.tx, county, "", "2026-13"); e == nil || e.Field != "period" {
+	if _, e := crm.BuildBulletin(w.tx, county, "", "2026-13", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC)); e == nil || e.Field != "period" {
 		t.Errorf("bad period: %v", e)
 	}
 }

@@ -65,21 +65,27 @@ func periodBounds(period string) (Date, Date, *Error) {
 	return Date(t.Format("2006-01-02")), Date(t.AddDate(0, 1, -1).Format("2006-01-02")), nil
 }
 
-// overdueIn answers the stages of p late in the period [from, to]: due on
-// or before its last day and not done by the due date, and either still
-// open or done inside the period.
-func overdueIn(p *KeyProject, from, to Date) []OverdueStage {
+// overdueIn answers the stages of p late at cut, the day the bulletin of
+// the period starting on from is judged at (the period's last day, or the
+// generation day for the current month): due before cut and not done by
+// the due date, and either still open at cut or done inside [from, cut].
+// A stage done after cut was still open at cut, and is shown so.
+func overdueIn(p *KeyProject, from, cut Date) []OverdueStage {
 	var out []OverdueStage
 	for _, s := range p.Stages {
-		if s.Due > to || (s.DoneOn != "" && s.DoneOn <= s.Due) || (s.DoneOn != "" && s.DoneOn < from) {
+		done := s.DoneOn
+		if done > cut {
+			done = "" // done after the cut-off: open on the day judged
+		}
+		if s.Due >= cut || (done != "" && done <= s.Due) || (done != "" && done < from) {
 			continue
 		}
-		end := to
-		if s.DoneOn != "" {
-			end = s.DoneOn
+		end := cut
+		if done != "" {
+			end = done
 		}
 		late := int(dateOf(end).Sub(dateOf(s.Due)).Hours() / 24)
-		out = append(out, OverdueStage{Stage: s.Name, StageName: StageNames[s.Name], Due: s.Due, DoneOn: s.DoneOn, DaysLate: late})
+		out = append(out, OverdueStage{Stage: s.Name, StageName: StageNames[s.Name], Due: s.Due, DoneOn: done, DaysLate: late})
 	}
 	return out
 }
@@ -87,11 +93,20 @@ func overdueIn(p *KeyProject, from, to Date) []OverdueStage {
 // BuildBulletin gathers the bulletin of region (and its subtree) for a
 // month: the key projects active in it, their late stages, difficulties
 // and service information, and the VIP services of the month.
-func BuildBulletin(r Reader, region, regionName, period string) (*BulletinData, *Error) {
+//
+// now is the generation time (the caller's clock, so that the result is a
+// function of its inputs): the bulletin is judged at the earlier of the
+// period's last day and now's day in CST, and a future period is refused.
+func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (*BulletinData, *Error) {
 	from, to, e := periodBounds(period)
 	if e != nil {
 		return nil, e
 	}
+	today := dayOf(now)
+	if from > today {
+		return nil, invalid("period", "%s is a future month (today is %s): a bulletin reports a month that has begun", period, today)
+	}
+	cut := min(to, today)
 	if regionName == "" {
 		regionName = region
 	}
@@ -112,7 +127,7 @@ func BuildBulletin(r Reader, region, regionName, period string) (*BulletinData, 
 			return nil // finished before the month
 		}
 		line := ProjectLine{ID: p.ID, Name: p.Name, Region: p.Region, Kind: p.Kind, Status: p.Status, Progress: p.Progress,
-			Overdue: overdueIn(&p, from, to), Difficulties: p.Difficulties, ServiceInfo: p.ServiceInfo}
+			Overdue: overdueIn(&p, from, cut), Difficulties: p.Difficulties, ServiceInfo: p.ServiceInfo}
 		for _, s := range p.Stages {
 			if s.DoneOn == "" {
 				line.NextStage = StageNames[s.Name]

@@ -455,8 +455,13 @@ func (p *PoolEntry) Indexes() []Index {
 	return idx
 }
 
-// Uniques implements Record: a customer is in the pool once.
+// Uniques implements Record: a customer is in the pool once. An exited
+// entry (final) is history and lets go, so the customer may enter again
+// with a new entry.
 func (p *PoolEntry) Uniques() []Unique {
+	if p.Status == "exited" {
+		return nil
+	}
 	return []Unique{{Name: "customer", Scope: "", Value: p.CustomerID, Field: "customer_id"}}
 }
 

@@ -178,6 +178,13 @@ func outageOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	return nil
 }
 
+// outageLife is an outage's life cycle: scheduled → in_progress → done,
+// and cancelled before it ends; done and cancelled are final.
+var outageLife = lifecycle{
+	"scheduled":   {"in_progress", "cancelled"},
+	"in_progress": {"done", "cancelled"},
+}
+
 func outageGuard(old, new Record) *Error {
 	o, n := old.(*Outage), new.(*Outage)
 	if o.RuleSet != n.RuleSet || o.PlannedNoticeDays != n.PlannedNoticeDays || o.TemporaryNoticeHours != n.TemporaryNoticeHours {
@@ -185,6 +192,9 @@ func outageGuard(old, new Record) *Error {
 	}
 	if o.Type != n.Type {
 		return invalid("type", "cannot change; cancel this outage and enter a new one")
+	}
+	if e := outageLife.change("status", o.Status, n.Status); e != nil {
+		return e
 	}
 	n.derive()
 	return nil

@@ -409,6 +409,9 @@ func workOrderAct(r Reader, rec Record, cmd *Command) *Error {
 		}
 		w.RevisitedAt, w.Satisfaction = tp(t), a.Satisfaction
 	case WOArchived:
+		if w.Satisfaction == "dissatisfied" {
+			return &Error{Code: CodeConflict, Field: "to", Message: fmt.Sprintf("work order %s was revisited dissatisfied: it goes back to dispatch (to: dispatched, with a note), it cannot be archived", w.ID)}
+		}
 		w.ArchivedAt = tp(t)
 	}
 	if back {

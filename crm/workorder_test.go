@@ -117,10 +117,17 @@ func TestWorkOrder_Transitions(t *testing.T) {
 			t.Run(from+"→"+to, func(t *testing.T) {
 				now := cst(2026, 3, 2, 8, 0)
 				o := w.order(now, obj{"channel": "app", "kind": "complaint", "subject": "no answer from the hall"})
+				// A dissatisfied revisit may be sent back to dispatch; only a
+				// satisfied one may be archived (TestWorkOrder_TransitionRules
+				// refuses archiving a dissatisfied one).
+				sat := "dissatisfied"
+				if from == "archived" || from == "revisited" && to == "archived" {
+					sat = "satisfied"
+				}
 				for _, s := range paths[from] {
 					now = now.Add(5 * time.Minute)
 					var e *crm.Error
-					if o, e = w.move(now.Add(time.Second), o, body(s, now, "dissatisfied")); e != nil {
+					if o, e = w.move(now.Add(time.Second), o, body(s, now, sat)); e != nil {
 						t.Fatalf("reaching %s: %s: %v", from, s, e)
 					}
 				}
@@ -190,6 +197,7 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 		{"revisit without satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited"}, crm.CodeInvalid, "satisfaction"},
 		{"revisit with a bad satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited", "satisfaction": "meh"}, crm.CodeInvalid, "satisfaction"},
 		{"satisfaction outside a revisit", []obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", obj{"to": "accepted", "satisfaction": "satisfied"}, crm.CodeInvalid, "satisfaction"},
+		{"dissatisfied revisit archived", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"}}, "complaint", obj{"to": "archived"}, crm.CodeConflict, "to"},
 		{"satisfied revisit sent back", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}}, "complaint", obj{"to": "dispatched", "note": "again"}, crm.CodeConflict, "to"},
 	}
 	for _, tc := range cases {
