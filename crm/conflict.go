@@ -124,6 +124,9 @@ func resolve(tx *overlay, cmd *Command) Result {
 		if len(req.Body) == 0 || string(req.Body) == "null" {
 			return Result{Err: invalid("body", "a merged resolution needs the record's fields")}
 		}
+		if coll == "bulletins" { // generated documents: only a version that was generated may stand
+			return Result{Err: invalid("keep", "a bulletin cannot be merged by hand; keep the child's or the parent's")}
+		}
 		chosen = req.Body
 	default:
 		return Result{Err: invalid("keep", "%q is not one of child, parent, merged", req.Keep)}

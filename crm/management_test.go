@@ -173,6 +173,14 @@ func TestConflicts_KeptAndResolved(t *testing.T) {
 	id := crm.ConflictID("320722", 77)
 	wantMgmtErr(t, "bad choice", resolve("3207", obj{"id": id, "keep": "both"}), crm.CodeInvalid, "", "not one of child, parent, merged")
 	wantMgmtErr(t, "merged without body", resolve("3207", obj{"id": id, "keep": "merged"}), crm.CodeInvalid, "", "needs the record's fields")
+	bulletin := crm.ConflictID("320722", 78)
+	if err := crm.RecordConflict(f.tx, "3207", "320722", 1, 78, "r/bulletins/"+crm.NewID("bul", t0), []byte(`{"id":"x","owner":"320722"}`), t0.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	wantMgmtErr(t, "a hand-merged bulletin", resolve("3207", obj{"id": bulletin, "keep": "merged", "body": obj{"html": "<script>"}}), crm.CodeInvalid, "", "cannot be merged by hand")
+	if res := resolve("3207", obj{"id": bulletin, "keep": "parent"}); res.Err != nil {
+		t.Fatalf("keep the parent's (no) bulletin: %v", res.Err)
+	}
 	wantMgmtErr(t, "not the writer", resolve("320722", obj{"id": id, "keep": "child"}), crm.CodeWrongOwner, "3207", "read-only here")
 	wantMgmtErr(t, "unknown id", resolve("3207", obj{"id": "320722/1", "keep": "child"}), crm.CodeNotFound, "", "no conflict")
 	res := resolve("3207", obj{"id": id, "keep": "child"})
