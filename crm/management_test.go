@@ -197,7 +197,7 @@ func TestConflicts_KeptAndResolved(t *testing.T) {
 		t.Fatalf("release after resolving: %v", res.Err)
 	}
 	cs, _ := crm.Conflicts(f.tx, "32", false)
-	if len(cs) != 1 || cs[0].Status != "resolved" || cs[0].Resolution != "child" {
-		t.Fatalf("conflicts %+v", cs)
+	if len(cs) != 2 || cs[0].Status != "resolved" || cs[0].Resolution != "child" || cs[1].Resolution != "parent" {
+		t.Fatalf("conflicts %d: %s %s", len(cs), cs[0].Status, cs[0].Resolution)
 	}
 }
