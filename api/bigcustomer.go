@@ -408,15 +408,9 @@ func (s *Server) savePlan(c *gin.Context, plan *crm.GridPlan, save bool, extra g
 		if existing != nil {
 			cmd = &crm.Command{Op: crm.OpReplace, ID: existing.ID, Version: existing.Version, Body: stripMeta(raw)}
 		}
-		p := who(c)
-		cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, s.cfg.Region, p.User.Username, time.Now().UTC()
-		res, err := s.b.Propose(c.Request.Context(), cmd)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		if res.Err != nil {
-			fail(c, res.Err)
+		cmd.Collection = kind.Name
+		res, ok := s.commit(c, cmd)
+		if !ok {
 			return
 		}
 		extra["saved"] = true

@@ -74,14 +74,8 @@ func (s *Server) actionTarget(kind *crm.Kind, id string) string {
 func (s *Server) forwardDown(c *gin.Context, child string, kind *crm.Kind, cmd *crm.Command, status int) {
 	req := crm.ForwardRequest{Region: child, Op: cmd.Op, Collection: kind.Name, RecordID: cmd.ID, Version: cmd.Version, Body: cmd.Body}
 	body, _ := json.Marshal(req)
-	fwd := &crm.Command{Op: crm.OpForward, ID: crm.NewID("cmd", time.Now()), Body: body, Region: s.cfg.Region, Actor: who(c).User.Username, Time: time.Now().UTC()}
-	res, err := s.b.Propose(c.Request.Context(), fwd)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if res.Err != nil {
-		fail(c, res.Err)
+	fwd := &crm.Command{Op: crm.OpForward, ID: crm.NewID("cmd", time.Now()), Body: body}
+	if _, ok := s.commit(c, fwd); !ok {
 		return
 	}
 	c.Header("X-Gridcrm-Forwarded-To", child)

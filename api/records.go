@@ -102,6 +102,22 @@ func (s *Server) get(kind *crm.Kind) gin.HandlerFunc {
 	}
 }
 
+// commit proposes cmd as the caller, here and now: it fills in Region,
+// Actor and Time, and on failure writes the error (from the error table)
+// and answers false.
+func (s *Server) commit(c *gin.Context, cmd *crm.Command) (crm.Result, bool) {
+	cmd.Region, cmd.Actor, cmd.Time = s.cfg.Region, who(c).User.Username, time.Now().UTC()
+	res, err := s.b.Propose(c.Request.Context(), cmd)
+	if err == nil && res.Err != nil {
+		err = res.Err
+	}
+	if err != nil {
+		fail(c, err)
+		return res, false
+	}
+	return res, true
+}
+
 // propose sends cmd and writes the answer: status on success, the error
 // table otherwise.
 func (s *Server) propose(c *gin.Context, kind *crm.Kind, cmd *crm.Command, status int) {
@@ -109,15 +125,9 @@ func (s *Server) propose(c *gin.Context, kind *crm.Kind, cmd *crm.Command, statu
 		s.forwardDown(c, child, kind, cmd, status)
 		return
 	}
-	p := who(c)
-	cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, s.cfg.Region, p.User.Username, time.Now().UTC()
-	res, err := s.b.Propose(c.Request.Context(), cmd)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if res.Err != nil {
-		fail(c, res.Err)
+	cmd.Collection = kind.Name
+	res, ok := s.commit(c, cmd)
+	if !ok {
 		return
 	}
 	switch {

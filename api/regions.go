@@ -150,14 +150,8 @@ func (s *Server) putManagement(c *gin.Context) {
 // proposeOp proposes a command of op with body, here, and answers the
 // record it returns.
 func (s *Server) proposeOp(c *gin.Context, op crm.Op, body []byte) {
-	cmd := &crm.Command{Op: op, Body: body, Region: s.cfg.Region, Actor: who(c).User.Username, Time: time.Now().UTC()}
-	res, err := s.b.Propose(c.Request.Context(), cmd)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	if res.Err != nil {
-		fail(c, res.Err)
+	res, ok := s.commit(c, &crm.Command{Op: op, Body: body})
+	if !ok {
 		return
 	}
 	if res.Record == nil {
