@@ -643,22 +643,10 @@ func (k *Kind) CheckReplace(body []byte, region string) (uint64, *Error) {
 // carries and the patch without it. Field values are checked by Apply,
 // against the merged record.
 func (k *Kind) CheckPatch(body []byte) (uint64, []byte, *Error) {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(body, &p); err != nil {
-		return 0, nil, jsonError(err)
+	v, p, e := takeVersion(body)
+	if e != nil {
+		return 0, nil, e
 	}
-	if p == nil {
-		return 0, nil, invalid("", "the body must be a JSON object")
-	}
-	raw, ok := p["version"]
-	if !ok {
-		return 0, nil, invalid("version", "is required: send the version you read")
-	}
-	var v uint64
-	if err := json.Unmarshal(raw, &v); err != nil || v == 0 {
-		return 0, nil, invalid("version", "must be a positive whole number")
-	}
-	delete(p, "version")
 	for f := range p {
 		if slices.Contains(MetaFields, f) {
 			return 0, nil, invalid(f, "is set by the server and cannot be written")

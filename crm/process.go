@@ -62,6 +62,17 @@ func act(tx *overlay, kind *Kind, cmd *Command) Result {
 // CheckAction takes the version out of an action body and answers it with
 // the rest; the rest is checked by Apply against the stored record.
 func CheckAction(body []byte) (uint64, []byte, *Error) {
+	v, p, e := takeVersion(body)
+	if e != nil {
+		return 0, nil, e
+	}
+	out, _ := json.Marshal(p)
+	return v, out, nil
+}
+
+// takeVersion decodes a JSON object body and takes its required "version"
+// out of it.
+func takeVersion(body []byte) (uint64, map[string]json.RawMessage, *Error) {
 	var p map[string]json.RawMessage
 	if err := json.Unmarshal(body, &p); err != nil {
 		return 0, nil, jsonError(err)
@@ -78,8 +89,7 @@ func CheckAction(body []byte) (uint64, []byte, *Error) {
 		return 0, nil, invalid("version", "must be a positive whole number")
 	}
 	delete(p, "version")
-	out, _ := json.Marshal(p)
-	return v, out, nil
+	return v, p, nil
 }
 
 // decodeAction decodes an action body strictly into v.
