@@ -35,7 +35,8 @@ test-deps:
 test: deps test-deps fmt-check vet
 	$(GO) test -race -p $(TEST_P) -timeout 20m ./...
 
-# Starts county 320722 as a 3-node region with sample data; Ctrl-C stops it.
+# Starts the demo hierarchy (province, 2 cities, 4 counties; nine nodes linked by netstack
+# WireGuard) with sample data, printing where to look; Ctrl-C stops it.
 demo: build
 	@rm -rf "$(DEMO_DIR)"
 	bin/gridcrm demo --dir "$(DEMO_DIR)"
