@@ -518,6 +518,8 @@ func (g *Group) forward(ctx context.Context, addr, path string, data []byte) ([]
 		return nil, ErrNotLeader
 	case http.StatusServiceUnavailable:
 		return nil, ErrNoLeader
+	case http.StatusGatewayTimeout:
+		return nil, fmt.Errorf("%w: leader %s: %s", ErrTimeout, addr, bytes.TrimSpace(body))
 	}
 	return nil, fmt.Errorf("replication: leader %s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(body))
 }
@@ -566,6 +568,9 @@ func (g *Group) localReadIndex() (uint64, error) {
 		if err := g.raft.Barrier(g.cfg.ApplyTimeout).Error(); err != nil {
 			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
 				return 0, ErrNotLeader
+			}
+			if errors.Is(err, raft.ErrRaftShutdown) {
+				return 0, ErrClosed
 			}
 			return 0, fmt.Errorf("replication: barrier: %w", err)
 		}
@@ -693,6 +698,10 @@ func internalAnswer(w http.ResponseWriter, body []byte, err error) {
 		http.Error(w, err.Error(), http.StatusMisdirectedRequest)
 	case errors.Is(err, ErrNoLeader):
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+	case errors.Is(err, ErrTimeout), errors.Is(err, ErrClosed):
+		// The outcome is unknown (the leader stopped or lost leadership
+		// mid-commit): the forwarder must not retry blindly.
+		http.Error(w, err.Error(), http.StatusGatewayTimeout)
 	default:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}

@@ -89,6 +89,9 @@ func patchLoop(t *testing.T, at string, clients []*testcluster.Client, ids []str
 			}
 			json.Unmarshal(body, &e)
 			log.refuse(fmt.Sprintf("%s %d %s", at, st, e.Error.Code))
+			if st >= 500 {
+				t.Logf("%s answered %d: %s", at, st, body)
+			}
 		}
 		time.Sleep(time.Duration(5+rng.IntN(20)) * time.Millisecond)
 	}
