@@ -27,12 +27,12 @@ func init() {
 // false means the hook has answered the request.
 var createHooks = map[string]func(s *Server, c *gin.Context, body []byte) ([]byte, bool){}
 
-// Forwarder sends a write to the raft group of another region. It is the
-// seam for cross-tier forwarding (built in node/): a work order taken at
-// one tier and handled by another (the province hotline takes a complaint
-// about a county customer) is proposed in the handling region's group.
-// Without a Forwarder the API answers wrong_owner naming the handling
-// region, and the client (or the lead's forwarding) sends it there.
+// Forwarder sends a write to the raft group of another region: a work
+// order taken at one tier and handled by another (the province hotline
+// takes a complaint about a county customer) is proposed in the handling
+// region's group. Without one (the default) the API forwards it down as a
+// durable command (forward.go, management modes' path); tests install a
+// fake to see what would be sent.
 type Forwarder interface {
 	// Forward proposes cmd (cmd.Region is the target region) in that
 	// region's raft group and answers its Result, as Backend.Propose does.
