@@ -5,55 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
 )
 
-// RegionInfo is a region as GET /api/v1/regions/{code} shows it: the
-// management setting that holds for it, who writes its records, and what
-// is open.
-type RegionInfo struct {
-	Region        string    `json:"region"`
-	Mode          string    `json:"mode"`                  // autonomous when never set
-	Epoch         uint64    `json:"epoch"`                 // 0 when never set
-	Collections   []string  `json:"collections,omitempty"` // granted (partial)
-	Forced        bool      `json:"forced,omitempty"`
-	ManagedBy     string    `json:"managed_by,omitempty"` // the parent that set it
-	SetBy         string    `json:"set_by,omitempty"`
-	SetAt         time.Time `json:"set_at,omitzero"`
-	AckedEpoch    uint64    `json:"acked_epoch"`    // the epoch the region acknowledged (as this node knows)
-	Writer        string    `json:"writer"`         // the region that writes its records now; "" during a handover
-	OpenConflicts int       `json:"open_conflicts"` // kept at the managing region
-	// PendingCommands counts writes forwarded to the region (partial
-	// management) whose outcome has not come back yet.
-	PendingCommands int `json:"pending_commands"`
-}
-
-func regionInfo(r crm.Reader, code string) (RegionInfo, error) {
-	info := RegionInfo{Region: code, Mode: crm.ModeAutonomous}
-	w, m, err := crm.WriterOf(r, code)
-	if err != nil {
-		return info, err
-	}
-	info.Writer = w
-	if m != nil {
-		info.Mode, info.Epoch, info.Collections, info.Forced = m.Mode, m.Epoch, m.Collections, m.Forced
-		info.ManagedBy, info.SetBy, info.SetAt = m.Owner, m.SetBy, m.SetAt
-	}
-	if a, err := crm.AckOf(r, code); err != nil {
-		return info, err
-	} else if a != nil {
-		info.AckedEpoch = a.Epoch
-	}
-	if info.OpenConflicts, err = crm.OpenConflicts(r, code); err != nil {
-		return info, err
-	}
-	info.PendingCommands, err = crm.PendingCommands(r, code)
-	return info, err
-}
+// RegionInfo is a region as GET /api/v1/regions/{code} shows it.
+type RegionInfo = crm.RegionState
 
 // regionCode reads :code and checks that the caller may read it.
 func (s *Server) regionCode(c *gin.Context) (string, bool) {
@@ -80,7 +39,7 @@ func (s *Server) getRegion(c *gin.Context) {
 	if !ok || !s.consistent(c) {
 		return
 	}
-	info, err := regionInfo(s.b.Reader(), code)
+	info, err := crm.RegionStateOf(s.b.Reader(), code)
 	if err != nil {
 		fail(c, err)
 		return
@@ -111,7 +70,7 @@ func (s *Server) listRegions(c *gin.Context) {
 		if !crm.InRegion(code, u.Region) || !crm.InRegion(code, s.cfg.Region) {
 			continue
 		}
-		info, err := regionInfo(r, code)
+		info, err := crm.RegionStateOf(r, code)
 		if err != nil {
 			fail(c, err)
 			return

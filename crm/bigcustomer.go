@@ -129,6 +129,31 @@ func loadRecord(r Reader, coll, id string, v any) (found bool, e *Error) {
 	return true, nil
 }
 
+// byIndex loads the records of coll whose indexed field equals value, in
+// id order; an index entry whose record is gone is skipped.
+func byIndex[T any](r Reader, coll, field, value string) ([]T, *Error) {
+	p := indexPrefix(coll, field, value)
+	var ids []string
+	if err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+		ids = append(ids, string(k[len(p):]))
+		return true
+	}); err != nil {
+		return nil, AsError(err)
+	}
+	out := make([]T, 0, len(ids))
+	for _, id := range ids {
+		var v T
+		found, e := loadRecord(r, coll, id, &v)
+		if e != nil {
+			return nil, e
+		}
+		if found {
+			out = append(out, v)
+		}
+	}
+	return out, nil
+}
+
 // staffWithRole checks that staff id (when it exists) has one of roles.
 func staffWithRole(r Reader, field, id string, roles ...string) *Error {
 	if id == "" {

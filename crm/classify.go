@@ -137,26 +137,11 @@ func LoadRuleBook(r Reader, today Date) (*RuleBook, *Error) {
 		return nil, e
 	}
 	b := &RuleBook{cache: map[string]ClassRuleSet{}, day: today}
-	prefix := indexPrefix("directives", "kind", "class_thresholds")
-	var ferr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		var d Directive
-		found, e := loadRecord(r, "directives", string(k[len(prefix):]), &d)
-		if e != nil {
-			ferr = e
-			return false
-		}
-		if found {
-			b.dirs = append(b.dirs, d)
-		}
-		return true
-	})
-	if err == nil {
-		err = ferr
+	dirs, e := byIndex[Directive](r, "directives", "kind", "class_thresholds")
+	if e != nil {
+		return nil, e
 	}
-	if err != nil {
-		return nil, AsError(err)
-	}
+	b.dirs = dirs
 	return b, nil
 }
 
@@ -398,21 +383,28 @@ func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
 
 // ClassifyCustomer classifies one customer on a day.
 func ClassifyCustomer(r Reader, id string, day Date) (*Classification, *Error) {
+	cl, _, e := classifyCustomer(r, id, day)
+	return cl, e
+}
+
+// classifyCustomer also answers the customer's bills, oldest first, which
+// it reads anyway (the consumption report needs them too).
+func classifyCustomer(r Reader, id string, day Date) (*Classification, []Bill, *Error) {
 	raw, e := Get(r, "customers", id)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	var c Customer
 	if err := unmarshal(raw, &c); err != nil {
-		return nil, AsError(err)
+		return nil, nil, AsError(err)
 	}
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	bills, e := customerBills(r, id)
 	if e != nil {
-		return nil, e
+		return nil, nil, e
 	}
 	from, to := Window(day)
 	var f Figures
@@ -428,31 +420,14 @@ func ClassifyCustomer(r Reader, id string, day Date) (*Classification, *Error) {
 		f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
 	}
 	cl := Classify(&c, f, book.For(c.Region))
-	return &cl, nil
+	return &cl, bills, nil
 }
 
 // customerBills reads a customer's bills, oldest first.
 func customerBills(r Reader, id string) ([]Bill, *Error) {
-	prefix := indexPrefix("bills", "customer_id", id)
-	var out []Bill
-	var ferr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		var b Bill
-		found, e := loadRecord(r, "bills", string(k[len(prefix):]), &b)
-		if e != nil {
-			ferr = e
-			return false
-		}
-		if found {
-			out = append(out, b)
-		}
-		return true
-	})
-	if err == nil {
-		err = ferr
-	}
-	if err != nil {
-		return nil, AsError(err)
+	out, e := byIndex[Bill](r, "bills", "customer_id", id)
+	if e != nil {
+		return nil, e
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
 	return out, nil

@@ -59,11 +59,7 @@ type ConsumptionReport struct {
 // Consumption builds the report of customer id over the 12 months before
 // day's month.
 func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
-	cl, e := ClassifyCustomer(r, id, day)
-	if e != nil {
-		return nil, e
-	}
-	bills, e := customerBills(r, id)
+	cl, bills, e := classifyCustomer(r, id, day)
 	if e != nil {
 		return nil, e
 	}

@@ -156,56 +156,88 @@ func CommandOf(r Reader, id string) (*CommandView, error) {
 	if err != nil || raw == nil {
 		return nil, err
 	}
-	v := &CommandView{Status: CommandPending}
+	v := &CommandView{}
 	if err := json.Unmarshal(raw, &v.ForwardedCommand); err != nil {
 		return nil, err
 	}
-	res, err := r.Get([]byte(ResultKey(id)))
-	if err != nil {
-		return nil, err
+	return v, withOutcome(r, v)
+}
+
+// withOutcome sets v's status (pending until a result exists), error and record.
+func withOutcome(r Reader, v *CommandView) error {
+	v.Status = CommandPending
+	res, err := r.Get([]byte(ResultKey(v.ID)))
+	if err != nil || res == nil {
+		return err
 	}
-	if res != nil {
-		var cr CommandResult
-		if err := json.Unmarshal(res, &cr); err != nil {
-			return nil, err
-		}
-		v.Status, v.Error, v.Record = cr.Status, cr.Error, cr.Record
+	var cr CommandResult
+	if err := json.Unmarshal(res, &cr); err != nil {
+		return err
 	}
-	return v, nil
+	v.Status, v.Error, v.Record = cr.Status, cr.Error, cr.Record
+	return nil
 }
 
 // ForwardedCommands lists the commands forwarded to region's subtree ("" for
 // all) in the order they were made, with status "pending", "done" (applied
 // or refused) or "" for all.
 func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
-	var ids []string
-	p := []byte("r/_cmd/")
-	err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
-		ids = append(ids, strings.TrimPrefix(string(k), "r/_cmd/"))
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
 	var out []CommandView
-	for _, id := range ids {
-		v, err := CommandOf(r, id)
-		if err != nil {
-			return nil, err
+	var ferr error
+	p := []byte("r/_cmd/")
+	err := r.Iterate(p, prefixEnd(p), func(_, raw []byte) bool {
+		var v CommandView
+		if ferr = json.Unmarshal(raw, &v.ForwardedCommand); ferr != nil {
+			return false
 		}
-		if v == nil || !strings.HasPrefix(v.Region, region) {
-			continue
+		if !strings.HasPrefix(v.Region, region) {
+			return true
+		}
+		if ferr = withOutcome(r, &v); ferr != nil {
+			return false
 		}
 		if (status == CommandPending && v.Status != CommandPending) || (status == "done" && v.Status == CommandPending) {
-			continue
+			return true
 		}
-		out = append(out, *v)
+		out = append(out, v)
+		return true
+	})
+	if err == nil {
+		err = ferr
 	}
-	return out, nil
+	return out, err
 }
 
-// PendingCommands counts the commands forwarded to region still without an outcome.
+// PendingCommands counts the commands forwarded to region's subtree still
+// without an outcome.
 func PendingCommands(r Reader, region string) (int, error) {
-	cs, err := ForwardedCommands(r, region, CommandPending)
-	return len(cs), err
+	n := 0
+	var ferr error
+	p := []byte("r/_cmd/")
+	err := r.Iterate(p, prefixEnd(p), func(k, raw []byte) bool {
+		if !strings.HasPrefix(ForwardedRegion(raw), region) {
+			return true
+		}
+		var res []byte
+		if res, ferr = r.Get([]byte(ResultKey(strings.TrimPrefix(string(k), "r/_cmd/")))); ferr != nil {
+			return false
+		}
+		if res == nil {
+			n++
+		}
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	return n, err
+}
+
+// forwardedRegion answers the region a stored forwarded command is for.
+func ForwardedRegion(raw []byte) string {
+	var c struct {
+		Region string `json:"region"`
+	}
+	_ = json.Unmarshal(raw, &c)
+	return c.Region
 }

@@ -661,28 +661,15 @@ func OutageKPIsOf(r Reader, region string, subtree bool, per Period) (OutageKPIs
 // outage reaches: on its feeder and, when it names one, in its transformer
 // area.
 func AffectedCustomers(r Reader, o *Outage) ([]Customer, error) {
-	p := indexPrefix("customers", "feeder", o.Feeder)
-	var ids []string
-	if err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
-		ids = append(ids, string(k[len(p):]))
-		return true
-	}); err != nil {
-		return nil, err
+	all, e := byIndex[Customer](r, "customers", "feeder", o.Feeder)
+	if e != nil {
+		return nil, e
 	}
 	out := []Customer{}
-	for _, id := range ids {
-		raw, err := r.Get(recordKey("customers", id))
-		if err != nil {
-			return nil, err
+	for _, c := range all {
+		if InRegion(c.Region, o.Region) && (o.TransformerArea == "" || c.TransformerArea == o.TransformerArea) {
+			out = append(out, c)
 		}
-		var c Customer
-		if raw == nil || json.Unmarshal(raw, &c) != nil || !InRegion(c.Region, o.Region) {
-			continue
-		}
-		if o.TransformerArea != "" && c.TransformerArea != o.TransformerArea {
-			continue
-		}
-		out = append(out, c)
 	}
 	return out, nil
 }

@@ -249,3 +249,44 @@ func OpenConflicts(r Reader, region string) (int, error) {
 	})
 	return n, err
 }
+
+// RegionState is what holds for a region's management as one replica sees
+// it: the setting, who writes its records, and what is open.
+type RegionState struct {
+	Region          string    `json:"region"`
+	Mode            string    `json:"mode"`                  // autonomous when never set
+	Epoch           uint64    `json:"epoch"`                 // 0 when never set
+	Collections     []string  `json:"collections,omitempty"` // granted (partial)
+	Forced          bool      `json:"forced,omitempty"`
+	ManagedBy       string    `json:"managed_by,omitempty"` // the parent that set it
+	SetBy           string    `json:"set_by,omitempty"`
+	SetAt           time.Time `json:"set_at,omitzero"`
+	AckedEpoch      uint64    `json:"acked_epoch"`      // the epoch the region acknowledged (as this replica knows)
+	Writer          string    `json:"writer"`           // the region writing its records now; "" during a handover
+	OpenConflicts   int       `json:"open_conflicts"`   // its old-epoch writes kept unresolved here
+	PendingCommands int       `json:"pending_commands"` // writes forwarded to it still waiting for their outcome
+}
+
+// RegionStateOf reads code's RegionState from r.
+func RegionStateOf(r Reader, code string) (RegionState, error) {
+	st := RegionState{Region: code, Mode: ModeAutonomous}
+	w, m, err := WriterOf(r, code)
+	if err != nil {
+		return st, err
+	}
+	st.Writer = w
+	if m != nil {
+		st.Mode, st.Epoch, st.Collections, st.Forced = m.Mode, m.Epoch, m.Collections, m.Forced
+		st.ManagedBy, st.SetBy, st.SetAt = m.Owner, m.SetBy, m.SetAt
+	}
+	if a, err := AckOf(r, code); err != nil {
+		return st, err
+	} else if a != nil {
+		st.AckedEpoch = a.Epoch
+	}
+	if st.OpenConflicts, err = OpenConflicts(r, code); err != nil {
+		return st, err
+	}
+	st.PendingCommands, err = PendingCommands(r, code)
+	return st, err
+}

@@ -365,25 +365,15 @@ func workdayError(err error, field string) *Error {
 // directivesOf answers the directives of a kind that address region (their
 // scope holds it), broadest scope first, then by effective date and id.
 func directivesOf(r Reader, kind, region string) ([]Directive, error) {
-	p := indexPrefix("directives", "kind", kind)
-	var ids []string
-	if err := r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
-		ids = append(ids, string(k[len(p):]))
-		return true
-	}); err != nil {
-		return nil, err
+	all, e := byIndex[Directive](r, "directives", "kind", kind)
+	if e != nil {
+		return nil, e
 	}
 	var out []Directive
-	for _, id := range ids {
-		raw, err := r.Get(recordKey("directives", id))
-		if err != nil {
-			return nil, err
+	for _, d := range all {
+		if InRegion(region, d.Scope) {
+			out = append(out, d)
 		}
-		var d Directive
-		if raw == nil || json.Unmarshal(raw, &d) != nil || !InRegion(region, d.Scope) {
-			continue
-		}
-		out = append(out, d)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -277,7 +277,7 @@ func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Erro
 		above := !crm.InRegion(c.Origin, a.region)
 		ok := above && (coll == "directives" ||
 			(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), a.region)) ||
-			(coll == "_cmd" && c.Value != nil && crm.InRegion(forwardedTo(c.Value), a.region)) ||
+			(coll == "_cmd" && c.Value != nil && crm.InRegion(crm.ForwardedRegion(c.Value), a.region)) ||
 			(crm.Kinds[coll] != nil && coll != "users" && crm.InRegion(c.Owner, a.region)))
 		if !ok {
 			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries only directives, management settings and records of this branch written above it, not %s from %s", c.Key, c.Origin)}

@@ -513,20 +513,11 @@ func downFor(c *replication.Change, child string) bool {
 	case strings.HasPrefix(c.Key, "r/_mgmt/"):
 		return crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), child)
 	case strings.HasPrefix(c.Key, "r/_cmd/"):
-		return c.Value != nil && crm.InRegion(forwardedTo(c.Value), child)
+		return c.Value != nil && crm.InRegion(crm.ForwardedRegion(c.Value), child)
 	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, "r/users/"):
 		return false
 	}
 	return c.Owner != "" && crm.InRegion(c.Owner, child)
-}
-
-// forwardedTo answers the region a stored forwarded command is for.
-func forwardedTo(raw []byte) string {
-	var c struct {
-		Region string `json:"region"`
-	}
-	_ = json.Unmarshal(raw, &c)
-	return c.Region
 }
 
 // appendManaged adds to a downlink snapshot for child the management

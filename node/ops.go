@@ -35,17 +35,9 @@ func (n *Node) queuedCommands(peer, direction string) int {
 
 // management fills in what the management setting says of rs.Region.
 func management(r crm.Reader, rs *api.RegionStatus) {
-	rs.Mode, rs.Writer = crm.ModeAutonomous, rs.Region
-	w, m, err := crm.WriterOf(r, rs.Region)
-	if err != nil {
-		return
-	}
-	rs.Writer = w
-	if m != nil {
-		rs.Mode, rs.Epoch = m.Mode, m.Epoch
-	}
-	rs.PendingCommands, _ = crm.PendingCommands(r, rs.Region)
-	rs.OpenConflicts, _ = crm.OpenConflicts(r, rs.Region)
+	st, _ := crm.RegionStateOf(r, rs.Region)
+	rs.Mode, rs.Epoch, rs.Writer = st.Mode, st.Epoch, st.Writer
+	rs.PendingCommands, rs.OpenConflicts = st.PendingCommands, st.OpenConflicts
 }
 
 // Backup implements api.OpsBackend: it streams a consistent snapshot of

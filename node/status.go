@@ -42,11 +42,9 @@ func (n *Node) SyncStatus() []api.LinkStatus {
 		acked, _ := replication.GetUint(r, string(k))
 		head, _ := replication.GetUint(r, "m/link/uphead/"+child)
 		resyncs, _ := replication.GetUint(r, "m/resyncs/up/"+child)
-		st := api.LinkStatus{Peer: child, Direction: "from-child", State: "up", AckedSeq: acked, HeadSeq: max(head, acked), Resyncs: resyncs, Mode: crm.ModeAutonomous}
-		if m, _ := crm.ManagementOf(r, child); m != nil {
-			st.Mode, st.Epoch = m.Mode, m.Epoch
-		}
-		st.QueuedCommands, _ = crm.PendingCommands(r, child)
+		ms, _ := crm.RegionStateOf(r, child)
+		st := api.LinkStatus{Peer: child, Direction: "from-child", State: "up", AckedSeq: acked, HeadSeq: max(head, acked), Resyncs: resyncs,
+			Mode: ms.Mode, Epoch: ms.Epoch, QueuedCommands: ms.PendingCommands}
 		st.LagEntries = st.HeadSeq - acked
 		if at := canaryAt(r, child); at > 0 {
 			st.LagSeconds = seconds(now, at)

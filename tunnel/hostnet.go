@@ -39,15 +39,10 @@ type hostNet struct {
 
 // newHostNet checks what both host-stack modes need of a validated cfg.
 func newHostNet(cfg Config) (*hostNet, error) {
-	key, err := LoadKey(cfg.PrivateKeyFile)
+	cfg, key, self, err := identity(cfg)
 	if err != nil {
 		return nil, err
 	}
-	self, err := cfg.Addr()
-	if err != nil {
-		return nil, err
-	}
-	cfg.Peers = append([]PeerConfig(nil), cfg.Peers...)
 	return &hostNet{cfg: cfg, key: key, self: self, listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{}}, nil
 }
 

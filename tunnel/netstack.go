@@ -41,16 +41,26 @@ var _ Tunnel = (*Netstack)(nil)
 
 // newNetstack returns a netstack tunnel for a validated cfg.
 func newNetstack(cfg Config) (*Netstack, error) {
-	key, err := LoadKey(cfg.PrivateKeyFile)
+	cfg, key, self, err := identity(cfg)
 	if err != nil {
 		return nil, err
+	}
+	return &Netstack{cfg: cfg, key: key, self: self}, nil
+}
+
+// identity loads a validated cfg's private key and overlay address, and
+// answers cfg with a copy of its peers (the caller keeps its slice).
+func identity(cfg Config) (Config, wgtypes.Key, netip.Addr, error) {
+	key, err := LoadKey(cfg.PrivateKeyFile)
+	if err != nil {
+		return cfg, key, netip.Addr{}, err
 	}
 	self, err := cfg.Addr()
 	if err != nil {
-		return nil, err
+		return cfg, key, self, err
 	}
 	cfg.Peers = append([]PeerConfig(nil), cfg.Peers...)
-	return &Netstack{cfg: cfg, key: key, self: self}, nil
+	return cfg, key, self, nil
 }
 
 // NewNetstack validates cfg (whatever its Mode) and returns a netstack tunnel, not yet up.

@@ -176,17 +176,17 @@ func recordsOwned(all map[string]string, region string) map[string]string {
 	return out
 }
 
-// TestRestore_RefusesDamagedBackups: a truncated file, a flipped byte, and
-// something that is no backup at all are refused with a clear message, and
-// nothing is written to the data directory.
-func TestRestore_RefusesDamagedBackups(t *testing.T) {
-	src := t.TempDir()
+// smallBackup writes the backup of a small county store (a heartbeat and
+// 200 customers) and answers its path and bytes.
+func smallBackup(t *testing.T) (path string, raw []byte) {
+	t.Helper()
 	sc := store.DefaultConfig()
-	sc.Dir = src
+	sc.Dir = t.TempDir()
 	st, err := store.Open(sc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer st.Close()
 	tx, commit := replication.NewBatchTxn(st)
 	_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
 	for i := 0; i < 200; i++ {
@@ -195,14 +195,26 @@ func TestRestore_RefusesDamagedBackups(t *testing.T) {
 	if err := commit(); err != nil {
 		t.Fatal(err)
 	}
-	good := filepath.Join(t.TempDir(), "good.snap")
-	f, _ := os.Create(good)
+	path = filepath.Join(t.TempDir(), "good.snap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := replication.WriteState(f, st.DB()); err != nil {
 		t.Fatal(err)
 	}
-	f.Close()
-	st.Close()
-	raw, _ := os.ReadFile(good)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = os.ReadFile(path)
+	return path, raw
+}
+
+// TestRestore_RefusesDamagedBackups: a truncated file, a flipped byte, and
+// something that is no backup at all are refused with a clear message, and
+// nothing is written to the data directory.
+func TestRestore_RefusesDamagedBackups(t *testing.T) {
+	good, raw := smallBackup(t)
 
 	flipped := append([]byte(nil), raw...)
 	flipped[len(flipped)/2] ^= 0x40
@@ -241,29 +253,7 @@ func TestRestore_RefusesDamagedBackups(t *testing.T) {
 // read breaks off) removes what it created, says so, and a retry into the
 // same directory succeeds instead of finding "already holds a node".
 func TestRestore_FailureMidwayLeavesNothing(t *testing.T) {
-	src := t.TempDir()
-	sc := store.DefaultConfig()
-	sc.Dir = src
-	st, err := store.Open(sc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, commit := replication.NewBatchTxn(st)
-	_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
-	for i := 0; i < 200; i++ {
-		_ = tx.Set([]byte(fmt.Sprintf("r/customers/%04d", i)), []byte(strings.Repeat("x", 100)))
-	}
-	if err := commit(); err != nil {
-		t.Fatal(err)
-	}
-	good := filepath.Join(t.TempDir(), "good.snap")
-	f, _ := os.Create(good)
-	if _, err := replication.WriteState(f, st.DB()); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	st.Close()
-	raw, _ := os.ReadFile(good)
+	good, raw := smallBackup(t)
 
 	orig := restoreState
 	t.Cleanup(func() { restoreState = orig })
