@@ -22,7 +22,7 @@ func main() {
 	}
 	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), versionCmd())
 	root.AddCommand(statusCmd(), backupCmd(), restoreCmd(), monitorConfigCmd()) // ops.go, status.go, monitor.go
-	root.AddCommand(forecastCmd())
+	root.AddCommand(forecastCmd(), creditCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridcrm:", err)
 		os.Exit(1)

@@ -1,0 +1,297 @@
+package credit
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// generate makes n customers over months 2022-01..2025-12 from a small
+// hidden-health process like the one the training file documents: health
+// drifts, low health brings late and unpaid bills and, for business
+// customers, closing.
+func generate(n int, seed uint64) []Customer {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	start, _ := ParseMonth("2022-01")
+	cats := []Category{Residential, Residential, GeneralCommercial, LargeIndustrial}
+	var out []Customer
+	for i := range n {
+		c := Customer{ID: fmt.Sprintf("G%05d", i), Category: cats[rng.IntN(len(cats))]}
+		health := rng.NormFloat64() + 1
+		dd := rng.IntN(3) == 0
+		tenure := rng.IntN(120)
+		kwh := 200 + rng.Float64()*2000
+		for m := range 48 {
+			health += 0.15 * rng.NormFloat64()
+			if rng.IntN(200) == 0 {
+				health -= 2
+			}
+			b := Bill{Month: start + Month(m), Tenure: tenure + m, DirectDebit: dd, KWh: kwh * math.Exp(0.1*health+0.05*rng.NormFloat64())}
+			b.Yuan = b.KWh * 0.6
+			if p := 1 / (1 + math.Exp(3*health)); rng.Float64() < p {
+				b.DaysLate = 1 + rng.IntN(40+int(30*math.Max(0, -health)))
+				b.Unpaid = rng.Float64() < p
+			}
+			b.Violation = rng.Float64() < 0.01
+			b.Theft = rng.Float64() < 0.001
+			b.Closed = c.Category.Business() && rng.Float64() < 0.01/(1+math.Exp(2*health))
+			c.Bills = append(c.Bills, b)
+			if b.Closed {
+				break
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func toCSV(cs []Customer) string {
+	var sb strings.Builder
+	sb.WriteString(strings.Join(header, ",") + "\n")
+	for _, c := range cs {
+		for _, b := range c.Bills {
+			fmt.Fprintf(&sb, "%s,%s,%d,%d,%v,%.1f,%.2f,%d,%d,%d,%d,%d\n", c.ID, c.Category, i01(b.DirectDebit), b.Tenure, b.Month,
+				b.KWh, b.Yuan, b.DaysLate, i01(b.Unpaid), i01(b.Violation), i01(b.Theft), i01(b.Closed))
+		}
+	}
+	return sb.String()
+}
+
+func i01(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestReadCSV_PlainGzipAndRefusals(t *testing.T) {
+	cs := generate(3, 1)
+	text := toCSV(cs)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	for name, r := range map[string]*strings.Reader{"plain": strings.NewReader(text), "gzip": strings.NewReader(gz.String())} {
+		got, err := ReadCSV(r)
+		if err != nil || len(got) != 3 || len(got[1].Bills) != len(cs[1].Bills) || got[0].Bills[5].Month != cs[0].Bills[5].Month {
+			t.Fatalf("%s: %d customers, %v", name, len(got), err)
+		}
+	}
+	h := strings.Join(header, ",") + "\n"
+	for _, c := range []struct{ body, want string }{
+		{"a,residential,0,1,2024-01,1,1,0,0,0,0,0\na,residential,0,1,2024-01,1,1,0,0,0,0,0\n", "2024-01 twice"},
+		{"a,farm,0,1,2024-01,1,1,0,0,0,0,0\n", "line 2: category \"farm\""},
+		{"a,residential,2,1,2024-01,1,1,0,0,0,0,0\n", "direct_debit \"2\""},
+		{"a,residential,0,1,2024-13,1,1,0,0,0,0,0\n", "month \"2024-13\""},
+		{"a,residential,0,1,2024-01,x,1,0,0,0,0,0\n", "kwh \"x\""},
+		{"a,residential,0,1,2024-01,1,1,-1,0,0,0,0\n", "days_late \"-1\""},
+		{"a,residential,0,1,2024-01,1,1,0,0,0,0\n", "11 fields"},
+	} {
+		if _, err := ReadCSV(strings.NewReader(h + c.body)); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v; want ErrMalformed with %q", c.body, err, c.want)
+		}
+	}
+	if _, err := ReadCSV(strings.NewReader("id,cat\n")); !errors.Is(err, ErrMalformed) {
+		t.Errorf("bad header: %v", err)
+	}
+}
+
+func TestAUCAndPSI_HandComputed(t *testing.T) {
+	// positives at risk 3, 2; negatives at 2, 1: pairs (3>2),(3>1),(2=2 half),(2>1) = 3.5/4.
+	if got := AUC([]float64{3, 2, 2, 1}, []bool{true, true, false, false}); got != 0.875 {
+		t.Errorf("AUC = %v; want 0.875", got)
+	}
+	if !math.IsNaN(AUC([]float64{1, 2}, []bool{true, true})) {
+		t.Error("AUC without negatives is not NaN")
+	}
+	e := make([]float64, 1000)
+	for i := range e {
+		e[i] = float64(i)
+	}
+	if got := PSI(e, e); got != 0 {
+		t.Errorf("PSI of identical = %v", got)
+	}
+	// Move the lowest decile's mass into the top decile: two bins at 0.0001
+	// and 0.2 against 0.1 each.
+	a := slices.Clone(e)
+	for i := range 100 {
+		a[i] = 950 + float64(i)/10
+	}
+	want := (0.0001-0.1)*math.Log(0.0001/0.1) + (0.2-0.1)*math.Log(0.2/0.1)
+	if got := PSI(e, a); math.Abs(got-want) > 1e-9 {
+		t.Errorf("PSI = %v; want %v", got, want)
+	}
+}
+
+func TestFit_LearnsAndRanks(t *testing.T) {
+	cs := generate(1000, 2)
+	asOf, _ := ParseMonth("2024-12")
+	fit, judge := Split(cs, 0.5, 1)
+	cfg := DefaultFitConfig(asOf)
+	cfg.Lambdas, cfg.Folds, cfg.Stack = []float64{1, 30}, 2, nil
+	rs, err := Fit(fit, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, f := range features {
+		if f.Bad && rs.Default.Weights[j] < 0 {
+			t.Errorf("%s weight %v < 0", f.Name, rs.Default.Weights[j])
+		}
+	}
+	rep := Evaluate(rs, judge, asOf, asOf-6)
+	if rep.HoldoutAUC < 0.75 {
+		t.Errorf("holdout AUC %.3f on the generated process", rep.HoldoutAUC)
+	}
+	if a, c := rep.ByGrade[GradeA].Rate(), rep.ByGrade[GradeC].Rate(); !(c > a) {
+		t.Errorf("default rate A %.3f C %.3f", a, c)
+	}
+}
+
+// TestShippedRules_MoreLatenessNeverImprovesScore is the property test of
+// the shipped rule set: on seeded random histories, one more late payment,
+// more days late on a late one, or one more unpaid bill never raises the
+// score or improves the grade.
+func TestShippedRules_MoreLatenessNeverImprovesScore(t *testing.T) {
+	rs, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, _ := ParseMonth("2024-12")
+	rng := rand.New(rand.NewPCG(42, 42))
+	gradeRank := map[string]int{GradeA: 0, GradeB: 1, GradeC: 2}
+	cs := generate(300, 3)
+	checked := 0
+	for _, c := range cs {
+		base, ok := rs.Grade(c, asOf)
+		if !ok {
+			continue
+		}
+		for range 5 {
+			worse := Customer{ID: c.ID, Category: c.Category, Bills: slices.Clone(c.Bills)}
+			i := rng.IntN(len(upTo(worse.Bills, asOf)))
+			b := &worse.Bills[i]
+			switch rng.IntN(3) {
+			case 0:
+				b.DaysLate += 1 + rng.IntN(90)
+			case 1:
+				if b.DaysLate == 0 {
+					b.DaysLate = 1 + rng.IntN(20)
+				}
+			case 2:
+				b.Unpaid = true
+			}
+			got, _ := rs.Grade(worse, asOf)
+			if got.Score > base.Score || gradeRank[got.Grade] < gradeRank[base.Grade] {
+				t.Fatalf("%s month %v: score %d (%s) → %d (%s) after more lateness", c.ID, b.Month, base.Score, base.Grade, got.Score, got.Grade)
+			}
+			checked++
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d cases checked", checked)
+	}
+}
+
+func TestGrade_VetoesAndReasons(t *testing.T) {
+	rs, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, _ := ParseMonth("2024-12")
+	clean := Customer{ID: "c", Category: GeneralCommercial}
+	for m := asOf - 35; m <= asOf; m++ {
+		clean.Bills = append(clean.Bills, Bill{Month: m, Tenure: 100, DirectDebit: true, KWh: 1000, Yuan: 700})
+	}
+	r, _ := rs.Grade(clean, asOf)
+	if r.Grade != GradeA || math.IsNaN(r.ChurnRisk) || len(r.Reasons) != 0 {
+		t.Fatalf("clean customer: %+v", r)
+	}
+	thief := Customer{ID: "t", Category: Residential, Bills: slices.Clone(clean.Bills)}
+	thief.Bills[20].Theft = true
+	if r, _ := rs.Grade(thief, asOf); r.Grade != GradeC || r.Reasons[0] != "veto:theft_24m" || !math.IsNaN(r.ChurnRisk) {
+		t.Errorf("theft within 24 months: %+v", r)
+	}
+	old := Customer{ID: "o", Category: Residential, Bills: slices.Clone(clean.Bills)}
+	old.Bills[5].Theft = true // 30 months before as-of
+	if r, _ := rs.Grade(old, asOf); r.Grade == GradeC {
+		t.Errorf("theft 30 months ago still vetoes: %+v", r)
+	}
+	arrears := Customer{ID: "a", Category: LargeIndustrial, Bills: slices.Clone(clean.Bills)}
+	for i := 33; i < 36; i++ {
+		arrears.Bills[i].Unpaid, arrears.Bills[i].DaysLate = true, 20
+	}
+	r, _ = rs.Grade(arrears, asOf)
+	if r.Grade != GradeC || r.Reasons[0] != "veto:arrears_3m" || len(r.Reasons) < 2 || r.Score >= rs.Cutoffs.B {
+		t.Errorf("three months of arrears: %+v", r)
+	}
+	if _, ok := rs.Grade(clean, asOf-40); ok {
+		t.Error("graded a customer with no bill up to as-of")
+	}
+	if p := Recommend(GradeC, LargeIndustrial); !strings.Contains(p.Method, "prepayment") || !strings.Contains(p.Security, "deposit") {
+		t.Errorf("C business: %+v", p)
+	}
+	if p := Recommend(GradeA, Residential); !strings.Contains(p.Method, "monthly") {
+		t.Errorf("A: %+v", p)
+	}
+}
+
+func TestParseRuleSet_RefusesBadSets(t *testing.T) {
+	rs, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := *rs
+	bad.Default.Weights = slices.Clone(rs.Default.Weights)
+	bad.Default.Weights[0] = -1
+	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) || !strings.Contains(err.Error(), "late_3m") {
+		t.Errorf("negative bad-behaviour weight: %v", err)
+	}
+	bad = *rs
+	bad.Features = slices.Clone(rs.Features)
+	bad.Features[1], bad.Features[2] = bad.Features[2], bad.Features[1]
+	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) {
+		t.Errorf("reordered features: %v", err)
+	}
+	if _, err := ParseRuleSet([]byte(`{"version":"x","extra":1}`)); !errors.Is(err, ErrRuleSet) {
+		t.Errorf("unknown field: %v", err)
+	}
+}
+
+// TestShippedRules_SharedSample grades a sample of the shared training
+// file (skipped when it is absent) and checks the ranking holds.
+func TestShippedRules_SharedSample(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "..", "shared", "data", "credit", "credit_train.csv.gz"))
+	if err != nil {
+		t.Skipf("shared credit data not found (%v); it lives at ../shared/data/credit relative to the repo root", err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first 96,001 lines: 2,000 customers × 48 months, kept fast.
+	var sample strings.Builder
+	sc := bufio.NewScanner(zr)
+	for i := 0; i <= 96000 && sc.Scan(); i++ {
+		sample.WriteString(sc.Text() + "\n")
+	}
+	cs, err := ReadCSV(strings.NewReader(sample.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := Shipped()
+	asOf, _ := ParseMonth("2024-12")
+	rep := Evaluate(rs, cs, asOf, asOf-6)
+	if rep.HoldoutAUC < 0.85 || rep.PSI > 0.1 {
+		t.Errorf("shipped rules on %d training customers: AUC %.3f PSI %.3f", len(cs), rep.HoldoutAUC, rep.PSI)
+	}
+}

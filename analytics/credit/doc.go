@@ -1,0 +1,45 @@
+// Package credit grades customers' credit and quality (客户信用评价) from
+// their monthly bill and payment history, warns of churn (流失预警) for
+// business customers, and recommends a payment method and security per
+// grade (prepayment or deposit for poor credit).
+//
+// The grade comes from a versioned rule set (RuleSet, "rules v2026-12"):
+// a logistic model of default in the next 12 months (two or more bills
+// unpaid at the next bill, or a bill more than 60 days late), turned into
+// a 300..900 score (higher is better; 40 points halve the odds of
+// default); cut-offs for A, B and C; and veto rules that force C as the
+// regulations do — theft (窃电) in the last 24 months, arrears of three
+// consecutive months — shown first in the reasons. A separate logistic
+// model gives business customers a churn risk (account closed within 12
+// months).
+//
+// Features (features.go) are counts of late and unpaid bills over 3, 6,
+// 12 and 24 months, the longest and the summed days late, the current
+// arrears streak, violations (违约用电), theft, direct debit, tenure,
+// category, consumption trend and volatility, and the change of the bill
+// per kWh. Monotonicity: every bad-behaviour feature has its default
+// weight held ≥ 0 at fit time (projected coordinate descent) and checked
+// when a rule set is loaded, and no other feature reads payment columns,
+// so one more late payment, more days late or one more unpaid bill never
+// raises a score (a seeded property test checks it).
+//
+// The shipped rule set is embedded from rules_v2026-12.json: grading needs
+// no training file. It is fitted on the shared training file by
+//
+//	go generate ./analytics/credit
+//
+// (which runs `gridcrm credit fit`); a new fit is a new version, committed
+// with the evaluation it was judged by (`gridcrm credit evaluate`).
+// The L2 strength is picked by 5-fold cross-validated AUC; cut-offs are
+// score quantiles of the fitted customers no veto forces to C.
+//
+// Accounts closed at or before the as-of month are not graded by the CLI
+// by default (they have no future bills to be graded for; a flag grades
+// them anyway), and they are left out of fitting and evaluation, as are
+// customers with no bill up to the as-of month.
+//
+// What it is not: no complaints, social evaluation or contract data (the
+// input has none); no store or HTTP; not a scorecard with binned points.
+package credit
+
+//go:generate go run ../../cmd/gridcrm credit fit --csv ../../../shared/data/credit/credit_train.csv.gz --as-of 2024-12 --out rules_v2026-12.json
