@@ -25,7 +25,7 @@ type FitConfig struct {
 
 // DefaultFitConfig fits as of asOf with the defaults.
 func DefaultFitConfig(asOf Month) FitConfig {
-	return FitConfig{AsOf: asOf, Stack: []int{6, 12}, Lambdas: []float64{1, 10, 100, 300, 1000, 3000}, Folds: 5,
+	return FitConfig{AsOf: asOf, Stack: []int{6, 12}, Lambdas: []float64{1, 10, 100, 300, 1000, 3000, 10000}, Folds: 5,
 		GradeShares: [2]float64{0.60, 0.28}, Version: "v2026-12"}
 }
 
