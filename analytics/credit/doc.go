@@ -30,8 +30,15 @@
 //
 // (which runs `gridcrm credit fit`); a new fit is a new version, committed
 // with the evaluation it was judged by (`gridcrm credit evaluate`).
-// The L2 strength is picked by 5-fold cross-validated AUC; cut-offs are
-// score quantiles of the fitted customers no veto forces to C.
+// The fit stacks three as-of months (2024-12, 2024-06, 2023-12, each with
+// the 12 months after as outcome); the L2 strength is picked by 5-fold
+// cross-validated AUC with folds by customer; cut-offs are score
+// quantiles (60% A, 28% B) of the fitted customers no veto forces to C.
+// Consumption features compare a period with the same period a year
+// earlier, so that the season does not move scores (score PSI between
+// June and December 0.005; it was 0.15 with month-on-month trends).
+// Known gap: the churn model reaches AUC about 0.65 on held-out business
+// customers, below the 0.70 aimed at.
 //
 // Accounts closed at or before the as-of month are not graded by the CLI
 // by default (they have no future bills to be graded for; a flag grades
