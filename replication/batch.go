@@ -143,7 +143,7 @@ func (g *Group) proposeBatched(ctx context.Context, data []byte) ([]byte, error)
 	case r := <-p.done:
 		return r.resp, r.err
 	case <-g.stop:
-		return nil, ErrClosed
+		return nil, fmt.Errorf("%w: the node shut down while committing", ErrUnknownOutcome)
 	}
 }
 

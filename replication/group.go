@@ -143,6 +143,7 @@ type Group struct {
 	fsm   *fsm
 	raft  *raft.Raft
 	trans *raft.NetworkTransport
+	layer *streamLayer
 	snaps *raft.FileSnapshotStore
 	logs  raft.LogStore
 	mux   *Mux
@@ -168,6 +169,12 @@ type Group struct {
 	ApplyErrors    atomic.Uint64
 
 	metrics *groupMetrics // histograms and snapshot counters (metrics.go)
+
+	confirm confirmer // leadership confirmation rounds for read indexes (readindex.go)
+
+	// testHookBeforeApply, when set by a test, runs after a write passed
+	// the leader check and before it is handed to raft.
+	testHookBeforeApply func()
 }
 
 // New starts the node's raft member on the internal mux. The mux must not
@@ -216,14 +223,14 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	rc.NoSnapshotRestoreOnStart = true // the FSM's state is durable in Pebble; see repairState
 	rc.Logger = hlog
 
-	layer := &streamLayer{Listener: mux.Handle(KindRaft), dial: dial, advertise: cfg.Advertise, dialTimeout: 2 * cfg.ElectionTimeout}
-	g.trans = raft.NewNetworkTransportWithLogger(layer, 5, 10*time.Second, hlog)
+	g.layer = &streamLayer{Listener: mux.Handle(KindRaft), dial: dial, advertise: cfg.Advertise, dialTimeout: 2 * cfg.ElectionTimeout}
+	g.trans = raft.NewNetworkTransportWithLogger(g.layer, 5, 10*time.Second, hlog)
 	logs, err := raft.NewLogCache(1024, st.LogStore())
 	if err != nil {
 		return nil, err
 	}
 	g.logs = logs
-	r, err := raft.NewRaft(rc, f, logs, st.StableStore(), snaps, g.trans)
+	r, err := raft.NewRaft(rc, f, logs, st.StableStore(), snaps, serialTransport{g.trans})
 	if err != nil {
 		return nil, fmt.Errorf("replication: start raft: %w", err)
 	}
@@ -293,32 +300,6 @@ func (g *Group) repairState() error {
 		return fmt.Errorf("replication: open snapshot %s: %w", metas[0].ID, err)
 	}
 	return g.fsm.Restore(rc)
-}
-
-type streamLayer struct {
-	net.Listener
-	dial        Dialer
-	dialTimeout time.Duration // bound on a dial; 0: the transport's timeout
-	advertise   string
-}
-
-type advAddr string
-
-func (a advAddr) Network() string { return "tcp" }
-func (a advAddr) String() string  { return string(a) }
-
-func (s *streamLayer) Addr() net.Addr { return advAddr(s.advertise) }
-
-func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	// timeout is the transport's I/O timeout (10s); a dial through a tunnel
-	// to a dead node would use all of it (no RST comes back), holding up
-	// elections and shutdown, so dials get a shorter bound.
-	if s.dialTimeout > 0 && s.dialTimeout < timeout {
-		timeout = s.dialTimeout
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return DialKind(ctx, s.dial, string(addr), KindRaft)
 }
 
 // watchLeadership runs a barrier whenever this node becomes leader, so that
@@ -454,6 +435,9 @@ func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
 		timeout = time.Until(dl)
 	}
 	start := time.Now()
+	if g.testHookBeforeApply != nil {
+		g.testHookBeforeApply()
+	}
 	f := g.raft.Apply(data, timeout)
 	err := g.wait(f)
 	g.metrics.apply.Observe(since(start))
@@ -465,12 +449,12 @@ func (g *Group) applyLocal(ctx context.Context, data []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%w: the leader is overloaded", ErrTimeout)
 		case errors.Is(err, raft.ErrLeadershipLost):
 			g.ApplyErrors.Add(1)
-			return nil, fmt.Errorf("%w: leadership lost while committing; the write may or may not have been applied", ErrTimeout)
-		case errors.Is(err, raft.ErrRaftShutdown):
-			return nil, ErrClosed
+			return nil, fmt.Errorf("%w: leadership lost while committing", ErrUnknownOutcome)
+		case errors.Is(err, raft.ErrRaftShutdown), errors.Is(err, ErrClosed):
+			return nil, fmt.Errorf("%w: the node shut down while committing", ErrUnknownOutcome)
 		}
 		g.ApplyErrors.Add(1)
-		return nil, fmt.Errorf("replication: apply: %w", err)
+		return nil, fmt.Errorf("%w: apply: %v", ErrUnknownOutcome, err)
 	}
 	resp, _ := f.Response().([]byte)
 	return resp, nil
@@ -504,22 +488,23 @@ func (g *Group) forward(ctx context.Context, addr, path string, data []byte) ([]
 		if errors.As(err, &op) && op.Op == "dial" {
 			return nil, ErrNoLeader // never reached the leader: safe to retry
 		}
-		return nil, fmt.Errorf("%w: forwarding to leader %s: %v", ErrTimeout, addr, err)
+		// The request may have reached the leader (and been committed).
+		return nil, fmt.Errorf("%w: forwarding to leader %s: %v", ErrUnknownOutcome, addr, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the leader's answer: %v", ErrTimeout, err)
+		return nil, fmt.Errorf("%w: reading the leader's answer: %v", ErrUnknownOutcome, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return body, nil
 	case http.StatusMisdirectedRequest:
 		return nil, ErrNotLeader
-	case http.StatusServiceUnavailable:
-		return nil, ErrNoLeader
+	case http.StatusServiceUnavailable: // the leader says: not applied
+		return nil, fmt.Errorf("%w: leader %s: %s", ErrNoLeader, addr, bytes.TrimSpace(body))
 	case http.StatusGatewayTimeout:
-		return nil, fmt.Errorf("%w: leader %s: %s", ErrTimeout, addr, bytes.TrimSpace(body))
+		return nil, fmt.Errorf("%w: leader %s: %s", ErrUnknownOutcome, addr, bytes.TrimSpace(body))
 	}
 	return nil, fmt.Errorf("replication: leader %s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(body))
 }
@@ -546,40 +531,6 @@ func (g *Group) ReadBarrier(ctx context.Context) error {
 		case <-time.After(backoff):
 		}
 	}
-}
-
-func (g *Group) readIndex(ctx context.Context) (uint64, error) {
-	if g.raft.State() == raft.Leader {
-		return g.localReadIndex()
-	}
-	_, addr := g.Leader()
-	if addr == "" {
-		return 0, ErrNoLeader
-	}
-	body, err := g.forward(ctx, addr, "/internal/v1/readindex", nil)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.ParseUint(string(bytes.TrimSpace(body)), 10, 64)
-}
-
-func (g *Group) localReadIndex() (uint64, error) {
-	if !g.leaderReady.Load() {
-		if err := g.raft.Barrier(g.cfg.ApplyTimeout).Error(); err != nil {
-			if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-				return 0, ErrNotLeader
-			}
-			if errors.Is(err, raft.ErrRaftShutdown) {
-				return 0, ErrClosed
-			}
-			return 0, fmt.Errorf("replication: barrier: %w", err)
-		}
-	}
-	idx := g.raft.CommitIndex()
-	if err := g.raft.VerifyLeader().Error(); err != nil {
-		return 0, ErrNotLeader
-	}
-	return idx, nil
 }
 
 // Servers lists the voters of the region.
@@ -673,9 +624,10 @@ func (g *Group) routes() {
 			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
 			return
 		}
-		idx, err := g.localReadIndex()
+		idx, err := g.localReadIndex(r.Context())
 		internalAnswer(w, []byte(strconv.FormatUint(idx, 10)), err)
 	})
+	g.internal.HandleFunc("POST "+termPath, g.serveTerm)
 	g.internal.HandleFunc("POST /internal/v1/members", func(w http.ResponseWriter, r *http.Request) {
 		var c memberChange
 		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
@@ -694,14 +646,14 @@ func internalAnswer(w http.ResponseWriter, body []byte, err error) {
 	switch {
 	case err == nil:
 		w.Write(body)
+	case errors.Is(err, ErrUnknownOutcome):
+		// The leader stopped or lost leadership mid-commit: the forwarder
+		// must not retry blindly.
+		http.Error(w, err.Error(), http.StatusGatewayTimeout)
 	case errors.Is(err, ErrNotLeader):
 		http.Error(w, err.Error(), http.StatusMisdirectedRequest)
-	case errors.Is(err, ErrNoLeader):
+	case NotApplied(err):
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
-	case errors.Is(err, ErrTimeout), errors.Is(err, ErrClosed):
-		// The outcome is unknown (the leader stopped or lost leadership
-		// mid-commit): the forwarder must not retry blindly.
-		http.Error(w, err.Error(), http.StatusGatewayTimeout)
 	default:
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 	}
@@ -717,7 +669,11 @@ func (g *Group) Close() error {
 		return nil
 	}
 	close(g.stop)
-	err := g.raft.Shutdown().Error()
+	shut := g.raft.Shutdown()
+	// Replication goroutines blocked on a paused or dead peer would hold
+	// the shutdown for the transport's I/O timeout: end their connections.
+	g.layer.closeConns()
+	err := shut.Error()
 	_ = g.srv.Close()
 	_ = g.trans.Close()
 	g.http.CloseIdleConnections()

@@ -1,0 +1,116 @@
+package replication
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// raft's transport, and why it is wrapped.
+//
+// hashicorp/raft v1.8 hands heartbeats to a "fast path": the transport's
+// connection goroutine calls Raft.appendEntries directly instead of queueing
+// the RPC for raft's main goroutine, although appendEntries documents that it
+// "must only be called from the main thread". A heartbeat from a newer
+// leader then sets this node's term and state while its own leader loop is
+// still running. A leader that was paused (SIGSTOP, a long GC or I/O stall)
+// and resumes with a client write queued does exactly that: the heartbeat
+// raises its term to the new leader's, and the leader loop, which has not
+// noticed yet, appends the queued write under the *new* term at an index
+// where the new leader holds a different entry of that same term. Log
+// matching then sees no conflict, the stale entry is never truncated, and
+// once the new leader's commit index passes it the deposed node applies its
+// own entry instead of the committed one: replicas diverge and an
+// acknowledged write is missing on one of them (DESIGN.md, "Leader pauses").
+//
+// serialTransport declines the fast path (SetHeartbeatHandler does nothing),
+// so every RPC, heartbeats included, is handled by raft's main goroutine,
+// serialised with the leader loop. It embeds the NetworkTransport, so raft
+// still finds its optional interfaces (WithClose, WithPeers, WithPreVote).
+type serialTransport struct {
+	*raft.NetworkTransport
+}
+
+// SetHeartbeatHandler implements raft.Transport by ignoring the handler:
+// heartbeats then reach raft's main goroutine like any other RPC.
+func (serialTransport) SetHeartbeatHandler(func(raft.RPC)) {}
+
+// streamLayer is raft's network below the transport: the KindRaft listener
+// of the node's mux and a dialer that announces KindRaft. It remembers the
+// connections it dialed so that closeConns can end them at shutdown: a raft
+// replication goroutine blocked on a peer that is paused or gone would
+// otherwise hold raft.Shutdown for the transport's whole I/O timeout.
+type streamLayer struct {
+	net.Listener
+	dial        Dialer
+	dialTimeout time.Duration // bound on a dial; 0: the transport's timeout
+	advertise   string
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+type advAddr string
+
+func (a advAddr) Network() string { return "tcp" }
+func (a advAddr) String() string  { return string(a) }
+
+func (s *streamLayer) Addr() net.Addr { return advAddr(s.advertise) }
+
+func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	// timeout is the transport's I/O timeout (10s); a dial through a tunnel
+	// to a dead node would use all of it (no RST comes back), holding up
+	// elections and shutdown, so dials get a shorter bound.
+	if s.dialTimeout > 0 && s.dialTimeout < timeout {
+		timeout = s.dialTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := DialKind(ctx, s.dial, string(addr), KindRaft)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return nil, net.ErrClosed
+	}
+	if s.conns == nil {
+		s.conns = map[net.Conn]struct{}{}
+	}
+	tc := &trackedConn{Conn: c, s: s}
+	s.conns[tc] = struct{}{}
+	return tc, nil
+}
+
+// closeConns ends every connection the layer dialed and refuses new dials.
+func (s *streamLayer) closeConns() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.mu.Unlock()
+	for c := range conns {
+		c.Close()
+	}
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *streamLayer
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
