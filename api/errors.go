@@ -17,7 +17,8 @@ const (
 	codeTokenExpired    = "token_expired"
 	codeForbidden       = "forbidden" // the role may not do this
 	codeBadLogin        = "bad_credentials"
-	codeUnavailable     = "unavailable" // no leader, timeout, closed: retry later
+	codeUnavailable     = "unavailable"     // not applied (no leader, timeout, closed): safe to retry
+	codeOutcomeUnknown  = "outcome_unknown" // sent for commit, no answer: it may have been applied
 	codeUnknownRoute    = "no_route"
 	codeInternal        = "internal"
 	codeUnsupported     = "unsupported_media_type"
@@ -40,6 +41,7 @@ var statusOf = map[string]int{
 	codeBadLogin:        http.StatusUnauthorized,
 	codeForbidden:       http.StatusForbidden,
 	codeUnavailable:     http.StatusServiceUnavailable,
+	codeOutcomeUnknown:  http.StatusGatewayTimeout,
 	codeUnknownRoute:    http.StatusNotFound,
 	codeUnsupported:     http.StatusUnsupportedMediaType,
 	codeInternal:        http.StatusInternalServerError,
@@ -57,7 +59,22 @@ func fail(c *gin.Context, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	if status == http.StatusServiceUnavailable {
+		c.Header("Retry-After", "1")
+	}
 	c.AbortWithStatusJSON(status, errorBody{Error: e})
+}
+
+// failWrite is fail for a write of record id: an unknown outcome names the
+// id, so that the client can read whether the write was applied before it
+// retries.
+func failWrite(c *gin.Context, id string, err error) {
+	if errors.Is(err, replication.ErrUnknownOutcome) {
+		e := toAPIError(err)
+		e.ID = id
+		err = e
+	}
+	fail(c, err)
 }
 
 func toAPIError(err error) *crm.Error {
@@ -65,9 +82,11 @@ func toAPIError(err error) *crm.Error {
 	switch {
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, replication.ErrNoLeader), errors.Is(err, replication.ErrTimeout),
-		errors.Is(err, replication.ErrClosed), errors.Is(err, replication.ErrNotLeader):
-		return &crm.Error{Code: codeUnavailable, Message: err.Error() + "; retry shortly"}
+	case errors.Is(err, replication.ErrUnknownOutcome):
+		return &crm.Error{Code: codeOutcomeUnknown, Message: err.Error() +
+			"; read the record back (GET it, or look it up by its unique key) before retrying"}
+	case replication.NotApplied(err):
+		return &crm.Error{Code: codeUnavailable, Message: err.Error() + "; nothing was applied: safe to retry shortly"}
 	}
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {

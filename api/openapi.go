@@ -113,6 +113,11 @@ func Spec() []byte {
 					"default":         map[string]any{"description": "error", "content": jsonContent(ref("Error"))},
 				},
 			}
+			if o.method != "GET" {
+				r := m["responses"].(map[string]any)
+				r["503"] = map[string]any{"description": "unavailable: nothing was applied; safe to retry (Retry-After)", "content": jsonContent(ref("Error"))}
+				r["504"] = map[string]any{"description": "outcome_unknown: sent for commit, no answer; error.id names the record: read it before retrying", "content": jsonContent(ref("Error"))}
+			}
 			if !o.public {
 				m["security"] = []any{map[string]any{"bearer": []string{}}}
 				m["description"] = "Roles: " + strings.Join(o.roles, ", ")
@@ -141,7 +146,7 @@ func Spec() []byte {
 			"components": map[string]any{
 				"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 				"schemas": map[string]any{"Error": object(map[string]any{"error": object(map[string]any{
-					"code": str(), "message": str(), "field": str(), "owner": str(),
+					"code": str(), "message": str(), "field": str(), "owner": str(), "id": str(),
 					"rows": map[string]any{"type": "array", "items": object(map[string]any{"row": map[string]any{"type": "integer"}, "code": str(), "field": str(), "message": str()})},
 				}, "code", "message")}, "error")},
 			},

@@ -26,6 +26,7 @@ type Error struct {
 	Message string     `json:"message"`
 	Field   string     `json:"field,omitempty"`
 	Owner   string     `json:"owner,omitempty"`
+	ID      string     `json:"id,omitempty"` // the record a write of unknown outcome was for
 	Rows    []RowError `json:"rows,omitempty"`
 }
 
