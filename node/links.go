@@ -164,7 +164,7 @@ func (n *Node) runCanary() {
 		if !n.group.IsLeader() {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli(), Leader: n.cfg.NodeID, Term: n.group.Raft().CurrentTerm()})
 		cancel()
 	}
@@ -186,7 +186,7 @@ func (l *links) runUplink() {
 			l.setStatus(&l.up, func(s *LinkStatus) { s.State = "idle" })
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 		var ans linkAnswer
 		err := l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region}, &ans)
 		cancel()
@@ -248,7 +248,7 @@ func (l *links) shipFrom(cursor uint64) {
 			}
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 		var ans linkAnswer
 		err = l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region, From: cursor, To: scanned, Head: head, Changes: changes}, &ans)
 		cancel()
@@ -281,7 +281,7 @@ func (l *links) prune(acked uint64) {
 	if keep := uint64(n.cfg.FeedRetention); head > keep && head-keep > upto {
 		upto = head - keep
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
 }
@@ -326,7 +326,7 @@ func (n *Node) enforceRetention() {
 	if upto < first {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
 }
@@ -350,7 +350,7 @@ func (l *links) resyncUp() (uint64, error) {
 	var items []replication.Change
 	size := 0
 	send := func(last bool) error {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 60*time.Second)
 		defer cancel()
 		var ans linkAnswer
 		b := linkBatch{Link: n.cfg.Region, Resync: &resyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items}}
@@ -427,7 +427,7 @@ func (l *links) runDownlink() {
 			l.fail(&l.down, err)
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
 		var ans downlinkAnswer
 		err = l.call(ctx, "/internal/v1/downlink", downlinkRequest{For: n.cfg.Region, From: cur, Max: n.cfg.LinkBatch}, &ans)
 		cancel()
@@ -440,7 +440,7 @@ func (l *links) runDownlink() {
 			b = linkBatch{Link: l.parent, Resync: ans.Resync}
 		}
 		if b.Resync != nil || b.To > cur {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 			a, err := n.proposeLink(ctx, entryDownlink, b)
 			cancel()
 			if err == nil && a.Err != nil && a.Err.Code != "gap" {

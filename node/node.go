@@ -176,6 +176,11 @@ type Node struct {
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	stopOnce sync.Once
+	// ctx ends when the node stops: every background call (links, canary,
+	// initialisation) derives from it, so none of them holds a shutdown
+	// for its own timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // Start opens the store, joins the raft group and serves the API. Listeners
@@ -188,6 +193,7 @@ func Start(cfg Config) (*Node, error) {
 		cfg.Logger = slog.Default()
 	}
 	n := &Node{cfg: cfg, stop: make(chan struct{})}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.log = n.contextLogger(cfg.Logger) // region, node and the raft term on every line (ops.go)
 	ok := false
 	defer func() {
@@ -323,7 +329,7 @@ func (n *Node) initSystem() {
 		key := make([]byte, 32)
 		_, _ = rand.Read(key)
 		body, _ := json.Marshal(hex.EncodeToString(key))
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 		_, err := n.Propose(ctx, &crm.Command{Op: crm.OpInitSys, ID: "token_key", Body: body, Region: n.cfg.Region, Actor: "system", Time: time.Now().UTC()})
 		cancel()
 		if err != nil {
@@ -331,7 +337,7 @@ func (n *Node) initSystem() {
 			continue
 		}
 		if n.cfg.Bootstrap && pw != "" {
-			if err := n.api.EnsureUser(context.Background(), "admin", pw, crm.RoleAdmin); err != nil {
+			if err := n.api.EnsureUser(n.ctx, "admin", pw, crm.RoleAdmin); err != nil {
 				n.log.Warn("node: create bootstrap admin", "err", err)
 				continue
 			}
@@ -430,7 +436,10 @@ func (n *Node) Close() error {
 	var errs []error
 	n.stopOnce.Do(func() {
 		close(n.stop)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		n.cancel()
+		// In-flight API requests get a short grace; those still waiting
+		// for a commit then answer from the group's close (outcome unknown).
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if n.apiSrv != nil {
 			_ = n.apiSrv.Shutdown(ctx)
