@@ -1,0 +1,378 @@
+package chaos
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Evidence is everything the checks look at after the run.
+type Evidence struct {
+	Layout    Layout
+	Creates   []Create
+	Ops       []Op
+	Dumps     map[string]Dump               // by node id; stopped replicas
+	Summaries map[string]map[string]Summary // node id → region → summary read before the stop
+	T0        time.Time                     // the history's time origin
+	StoppedAt time.Time                     // when the nodes were stopped for the dumps
+}
+
+// CheckResults sums up what the after-run checks found.
+type CheckResults struct {
+	Divergences     int                   `json:"divergences"`
+	Linearizability LinearizabilityResult `json:"linearizability"`
+	RecordsPerNode  map[string]int        `json:"customers_per_node"`
+}
+
+// customerRec is the part of a customer record the checks read.
+type customerRec struct {
+	Key       string
+	ID        string `json:"id"`
+	AccountNo string `json:"account_no"`
+	Region    string `json:"region"`
+	Owner     string `json:"owner"`
+	Name      string `json:"name"`
+	Category  string `json:"category"`
+	Status    string `json:"status"`
+	Version   uint64 `json:"version"`
+}
+
+// customersOf answers the customer records of a dump, in key order.
+func customersOf(d Dump) []customerRec {
+	var out []customerRec
+	for _, k := range sortedKeys(d.Keys) {
+		if !strings.HasPrefix(k, "r/customers/") {
+			continue
+		}
+		var c customerRec
+		_ = json.Unmarshal(d.Keys[k], &c)
+		c.Key = k
+		out = append(out, c)
+	}
+	return out
+}
+
+// capped adds anomalies of one check and node, at most max of them, then
+// one line saying how many more there were.
+type capped struct {
+	a     *Anomalies
+	max   int
+	count map[string]int
+}
+
+func newCapped(a *Anomalies, max int) *capped {
+	return &capped{a: a, max: max, count: map[string]int{}}
+}
+
+func (c *capped) add(check string, at time.Time, node, format string, args ...any) {
+	k := check + "\x00" + node
+	c.count[k]++
+	if c.count[k] <= c.max {
+		c.a.Add(check, at, node, format, args...)
+	}
+}
+
+// flush adds the "and N more" lines.
+func (c *capped) flush(at time.Time) {
+	for _, k := range slices.Sorted(mapKeys(c.count)) {
+		if n := c.count[k]; n > c.max {
+			check, node, _ := strings.Cut(k, "\x00")
+			c.a.Add(check, at, node, "… and %d more like the above (%d in all)", n-c.max, n)
+		}
+	}
+}
+
+func mapKeys[M ~map[K]V, K comparable, V any](m M) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// RunChecks runs the after-run checks (1)–(6) on the evidence and adds
+// what they find to a. dir receives porcupine's visualisation when the
+// linearizability check fails.
+func RunChecks(e Evidence, a *Anomalies, dir string, linTimeout time.Duration) CheckResults {
+	res := CheckResults{RecordsPerNode: map[string]int{}}
+	c := newCapped(a, 20)
+	opByID := map[int]Op{}
+	for _, op := range e.Ops {
+		opByID[op.ID] = op
+	}
+	byAcct := map[string]Create{}
+	for _, cr := range e.Creates {
+		byAcct[cr.Account] = cr
+	}
+	for _, d := range e.Dumps {
+		res.RecordsPerNode[d.Node] = len(customersOf(d))
+	}
+	checkAcknowledged(e, c)
+	checkPhantoms(e, c, byAcct, opByID)
+	checkDuplicates(e, c)
+	res.Divergences = checkDivergence(e, c)
+	checkSummaries(e, c)
+	checkRegisterReads(e, c)
+	res.Linearizability = CheckRegisterHistories(RegisterOps(e.Ops, e.T0), linTimeout, dir)
+	switch res.Linearizability.Result {
+	case "Illegal":
+		a.Add(CheckLinearizable, e.StoppedAt, "", "porcupine: the register histories are not linearizable (keys %v); see %s",
+			res.Linearizability.Keys, res.Linearizability.Visual)
+	case "Unknown":
+		a.Add(CheckLinearizable, e.StoppedAt, "", "porcupine timed out after %v on %d operations: inconclusive", linTimeout, res.Linearizability.Ops)
+	}
+	c.flush(e.StoppedAt)
+	return res
+}
+
+// holders answers the nodes that must hold region's records: its own
+// replicas, the city's and the province's.
+func holders(l Layout, region string) []NodeSpec {
+	return append(append(l.Region(region), l.Region(City)...), l.Region(Province)...)
+}
+
+// checkAcknowledged: (1) every acknowledged create is on every replica of
+// its region and at the city and the province, under its id and with its
+// account number.
+func checkAcknowledged(e Evidence, c *capped) {
+	for _, cr := range e.Creates {
+		if cr.Outcome != Applied {
+			continue
+		}
+		for _, n := range holders(e.Layout, cr.Region) {
+			d, ok := e.Dumps[n.ID]
+			if !ok {
+				continue
+			}
+			if cr.ID == "" { // acknowledged through a duplicate: find it by account number
+				if !hasAccount(d, cr.Account) {
+					c.add(CheckLostWrite, cr.End, n.ID, "create of %s (applied: a retry at %s was refused as a duplicate) is not at %s",
+						cr.Account, cr.End.Format("15:04:05.000"), n.ID)
+				}
+				continue
+			}
+			raw, ok := d.Keys["r/customers/"+cr.ID]
+			if !ok {
+				c.add(CheckLostWrite, cr.End, n.ID, "acknowledged create %s (%s, answered %s) is missing at %s",
+					cr.ID, cr.Account, cr.End.Format("15:04:05.000"), n.ID)
+				continue
+			}
+			var rec customerRec
+			_ = json.Unmarshal(raw, &rec)
+			if rec.AccountNo != cr.Account {
+				c.add(CheckLostWrite, cr.End, n.ID, "acknowledged create %s holds account %q at %s, want %q", cr.ID, rec.AccountNo, n.ID, cr.Account)
+			}
+		}
+	}
+}
+
+func hasAccount(d Dump, acct string) bool {
+	for _, r := range customersOf(d) {
+		if r.AccountNo == acct {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPhantoms: (2) every customer on a replica was written by a client
+// whose create was acknowledged or had an unknown outcome; none whose
+// every attempt was answered "not applied" or refused; and a create
+// acknowledged through a duplicate had an attempt with an unknown outcome.
+func checkPhantoms(e Evidence, c *capped, byAcct map[string]Create, opByID map[int]Op) {
+	for _, cr := range e.Creates {
+		if !cr.ViaDuplicate {
+			continue
+		}
+		var earlier []string
+		unknown := false
+		for _, id := range cr.Attempts[:len(cr.Attempts)-1] {
+			op := opByID[id]
+			earlier = append(earlier, describeAttempt(op))
+			unknown = unknown || op.Outcome == Unknown
+		}
+		if !unknown {
+			c.add(CheckPhantom, cr.End, "", "create %s: every earlier attempt was answered not-applied [%s], yet the retry at %s found the account number taken: one of them was applied",
+				cr.Account, strings.Join(earlier, "; "), cr.End.Format("15:04:05.000"))
+		}
+	}
+	for _, node := range sortedDumpNodes(e.Dumps) {
+		d := e.Dumps[node]
+		for _, r := range customersOf(d) {
+			cr, ok := byAcct[r.AccountNo]
+			switch {
+			case !ok:
+				c.add(CheckPhantom, e.StoppedAt, node, "customer %s (account %q, owner %s) was written by no client", r.ID, r.AccountNo, r.Owner)
+			case cr.Outcome.Definite():
+				var atts []string
+				for _, id := range cr.Attempts {
+					atts = append(atts, describeAttempt(opByID[id]))
+				}
+				c.add(CheckPhantom, cr.End, node, "customer %s (account %s) is present although every attempt was answered %s: %s",
+					r.ID, r.AccountNo, cr.Outcome, strings.Join(atts, "; "))
+			case cr.Outcome == Applied && cr.ID != "" && cr.ID != r.ID:
+				c.add(CheckDuplicate, cr.End, node, "account %s was acknowledged as %s but the replica holds it as %s", r.AccountNo, cr.ID, r.ID)
+			}
+		}
+	}
+}
+
+func describeAttempt(op Op) string {
+	ans := op.Error
+	if op.Status != 0 {
+		ans = fmt.Sprintf("%d %s", op.Status, op.Code)
+	}
+	return fmt.Sprintf("#%d at %s on %s → %s (%s)", op.Attempt, op.Start.Format("15:04:05.000"), op.Node, ans, op.Outcome)
+}
+
+func sortedDumpNodes(m map[string]Dump) []string {
+	return slices.Sorted(mapKeys(m))
+}
+
+// checkDuplicates: (6) no account number held under two ids by a replica.
+func checkDuplicates(e Evidence, c *capped) {
+	for _, node := range sortedDumpNodes(e.Dumps) {
+		seen := map[string][]string{}
+		for _, r := range customersOf(e.Dumps[node]) {
+			k := r.Region + "/" + r.AccountNo
+			seen[k] = append(seen[k], r.ID)
+		}
+		for _, k := range slices.Sorted(mapKeys(seen)) {
+			if ids := seen[k]; len(ids) > 1 {
+				c.add(CheckDuplicate, e.StoppedAt, node, "account %s is held under %d ids: %v", k, len(ids), ids)
+			}
+		}
+	}
+}
+
+// checkDivergence: (3) the replicas of each county are equal key for key
+// (node-local keys aside), and the city's and the province's copies of its
+// records equal the owner's.
+func checkDivergence(e Evidence, c *capped) int {
+	total := 0
+	report := func(divs []Divergence, region string) {
+		for _, d := range divs {
+			total++
+			c.add(CheckDivergence, e.StoppedAt, d.Node, "%s: %s %s at %s (reference %s): %s | %s", region, d.Key, d.What, d.Node, d.Ref, d.RefV, d.NodV)
+		}
+	}
+	for _, region := range e.Layout.CountyRegions() {
+		var dumps []Dump
+		for _, n := range e.Layout.Region(region) {
+			if d, ok := e.Dumps[n.ID]; ok {
+				dumps = append(dumps, d)
+			}
+		}
+		if len(dumps) == 0 {
+			continue
+		}
+		report(CompareReplicas(dumps, Replicated), region)
+		for _, anc := range append(e.Layout.Region(City), e.Layout.Region(Province)...) {
+			if d, ok := e.Dumps[anc.ID]; ok {
+				report(CompareRollup(dumps[0], d, region), region)
+			}
+		}
+	}
+	return total
+}
+
+// checkSummaries: (5) each node's summary of a county (read through the
+// API just before the stop) equals the customers of that county in the
+// node's own store.
+func checkSummaries(e Evidence, c *capped) {
+	for _, node := range slices.Sorted(mapKeys(e.Summaries)) {
+		d, ok := e.Dumps[node]
+		if !ok {
+			continue
+		}
+		recs := customersOf(d)
+		for _, region := range slices.Sorted(mapKeys(e.Summaries[node])) {
+			s := e.Summaries[node][region]
+			want := Summary{ByCategory: map[string]int64{}, ByStatus: map[string]int64{}}
+			for _, r := range recs {
+				if r.Region == region {
+					want.Customers++
+					want.ByCategory[r.Category]++
+					want.ByStatus[r.Status]++
+				}
+			}
+			if s.Customers != want.Customers || !sameCounts(s.ByCategory, want.ByCategory) || !sameCounts(s.ByStatus, want.ByStatus) {
+				c.add(CheckSummary, e.StoppedAt, node, "summary of %s says %d customers %v %v; the store holds %d %v %v",
+					region, s.Customers, s.ByCategory, s.ByStatus, want.Customers, want.ByCategory, want.ByStatus)
+			}
+		}
+	}
+}
+
+func sameCounts(a, b map[string]int64) bool {
+	for k, v := range a {
+		if v != b[k] {
+			return false
+		}
+	}
+	for k, v := range b {
+		if v != a[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkRegisterReads gives the linearizability verdict timestamped
+// evidence: a read older than a version acknowledged before it began
+// (stale read), a read of a value that no acknowledged or unknown write
+// wrote under that version, and a read or final value written by an
+// update answered "not applied" or refused.
+func checkRegisterReads(e Evidence, c *capped) {
+	type ack struct {
+		at    time.Time
+		node  string
+		value string
+	}
+	acked := map[string]map[uint64]ack{}   // key → version → acknowledged write
+	possible := map[string]map[string]Op{} // key → value → the update that wrote it
+	for _, op := range e.Ops {
+		if op.Kind != OpUpdate {
+			continue
+		}
+		if possible[op.Key] == nil {
+			possible[op.Key], acked[op.Key] = map[string]Op{}, map[uint64]ack{}
+		}
+		possible[op.Key][op.Value] = op
+		if op.Outcome == Applied {
+			acked[op.Key][op.NewVersion] = ack{op.End, op.Node, op.Value}
+		}
+	}
+	for _, op := range e.Ops {
+		if op.Kind != OpRead || op.Outcome != Applied {
+			continue
+		}
+		for v, a := range acked[op.Key] {
+			if v > op.Version && a.at.Before(op.Start) {
+				c.add(CheckLinearizable, op.Start, op.Node, "stale read of %s at %s on %s: v%d %q, but v%d (%q) was acknowledged at %s by %s",
+					op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Version, op.Value, v, a.value, a.at.Format("15:04:05.000"), a.node)
+				break
+			}
+		}
+		if a, ok := acked[op.Key][op.Version]; ok && a.value != op.Value {
+			c.add(CheckLinearizable, op.Start, op.Node, "read of %s at %s on %s: v%d is %q, but v%d was acknowledged as %q",
+				op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Version, op.Value, op.Version, a.value)
+		}
+		if w, ok := possible[op.Key][op.Value]; ok && w.Outcome.Definite() {
+			c.add(CheckPhantom, op.Start, op.Node, "read of %s at %s on %s shows %q, written by an update answered %s (%s at %s on %s)",
+				op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Value, w.Outcome, describeAttempt(w), w.Start.Format("15:04:05.000"), w.Node)
+		}
+	}
+	for _, node := range sortedDumpNodes(e.Dumps) {
+		for _, r := range customersOf(e.Dumps[node]) {
+			if w, ok := possible[r.ID][r.Name]; ok && w.Outcome.Definite() {
+				c.add(CheckPhantom, w.Start, node, "%s ends with %q at %s, written by an update answered %s (%s)",
+					r.ID, r.Name, node, w.Outcome, describeAttempt(w))
+			}
+		}
+	}
+}
