@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos
 
 all: build
 
@@ -79,5 +79,23 @@ soak: deps
 	set -o pipefail; GRIDCRM_CHECK_STEPS=$(SOAK_STEPS) $(GO) test -race -run 'TestManagement_RandomSchedules' -count 3 -timeout 60m -v ./replication/ | grep -E '^(=== RUN|--- |\s+management_check_test)|seed|ok|FAIL'
 	$(GO) test -race -run 'TestTiers_RandomCutsAndHeals' -count 5 -timeout 30m ./replication/
 
+# Black-box fault harness (not part of `make test`, see internal/chaos): real
+# node processes (province, city, a 3-node and a 1-node county) under a seeded
+# schedule of kill -9, SIGSTOP, SIGTERM, tier outages, county restarts and
+# (as root, in network namespaces) partitions, with writers and readers; then
+# replicas, histories (porcupine) and summaries are checked. Exits non-zero on
+# any anomaly. CHAOS_SEED=0 draws a seed (printed); the same seed replays the
+# schedule. CHAOS_KINDS: comma-separated kinds (`bin/chaos -h` lists them).
+CHAOS_SEED ?= 0
+CHAOS_FAULTS ?= 40
+CHAOS_DURATION ?= 0
+CHAOS_KINDS ?= all
+CHAOS_DIR ?= $(CURDIR)/.chaos
+CHAOS_ARGS ?=
+chaos: build
+	$(GO) build -o bin/chaos ./cmd/chaos
+	@echo "chaos: the report goes to $(CHAOS_DIR)/<time>-seed<seed>/ (report.md, report.json, chaos.log, logs/ of every node)"
+	bin/chaos -bin bin/gridcrm -dir "$(CHAOS_DIR)" -seed $(CHAOS_SEED) -faults $(CHAOS_FAULTS) -duration $(CHAOS_DURATION) -kinds $(CHAOS_KINDS) $(CHAOS_ARGS)
+
 clean:
-	rm -rf bin .demo bench/out
+	rm -rf bin .demo bench/out .chaos
