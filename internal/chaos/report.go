@@ -163,7 +163,8 @@ func (r *Report) markdown(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %d | %d | %s |\n", k.Kind, k.Ran, k.Skipped, durOrDash(k.MaxExit))
 	}
 	fmt.Fprintf(w, "\n## Availability of writes\n\nFrom a fault's start to the next fault's start, on the writes to the region it hit (the 3-node county for tier outages and cuts). "+
-		"An attempt is answered when it was acknowledged or refused by the domain; a create is acknowledged in the end after the client's retries on other nodes.\n\n"+
+		"An attempt is answered when it was acknowledged or refused by the domain; a create is acknowledged in the end after the client's retries on other nodes. "+
+		"The longest outage includes waiting out the client timeout when every writer happens to be held by an unresponsive (paused or cut-off) node.\n\n"+
 		"| kind | windows | write attempts | answered | fraction | creates acknowledged | longest outage | began |\n|---|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, a := range r.Available {
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %.3f | %d/%d | %v | %s |\n", a.Kind, a.Windows, a.Attempts, a.Succeeded, a.Fraction,
