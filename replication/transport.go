@@ -38,6 +38,72 @@ type serialTransport struct {
 // heartbeats then reach raft's main goroutine like any other RPC.
 func (serialTransport) SetHeartbeatHandler(func(raft.RPC)) {}
 
+// AppendEntriesPipeline implements raft.Transport with a pipeline whose
+// answers are always taken off the connection (drainedPipeline).
+func (t serialTransport) AppendEntriesPipeline(id raft.ServerID, target raft.ServerAddress) (raft.AppendPipeline, error) {
+	p, err := t.NetworkTransport.AppendEntriesPipeline(id, target)
+	if err != nil {
+		return nil, err
+	}
+	return newDrainedPipeline(p), nil
+}
+
+// drainedPipeline keeps a pipeline's sender from wedging for ever.
+//
+// raft's pipelineDecode stops reading the pipeline's answers as soon as one
+// is a failure or carries a newer term; pipelineReplicate may still send
+// several more requests before it notices and closes the pipeline. The
+// NetworkTransport's decoder then blocks handing answers to nobody, its
+// in-progress queue fills, and the next send blocks for ever: that follower
+// gets no more appends from this leader, and raft.Shutdown waits for the
+// stuck goroutine without end (a node that did not exit 15 s after SIGTERM
+// in the fault campaign; DESIGN.md). drainedPipeline moves every answer of
+// the inner pipeline into a queue of its own as soon as it is decoded, and
+// hands them on to whoever reads Consumer, so the transport's side never
+// blocks; Close drops what nobody took.
+type drainedPipeline struct {
+	raft.AppendPipeline
+	out  chan raft.AppendFuture
+	done chan struct{}
+	once sync.Once
+}
+
+func newDrainedPipeline(p raft.AppendPipeline) *drainedPipeline {
+	d := &drainedPipeline{AppendPipeline: p, out: make(chan raft.AppendFuture), done: make(chan struct{})}
+	go d.pump()
+	return d
+}
+
+func (d *drainedPipeline) pump() {
+	in := d.AppendPipeline.Consumer()
+	var queue []raft.AppendFuture
+	for {
+		var out chan raft.AppendFuture
+		var next raft.AppendFuture
+		if len(queue) > 0 {
+			out, next = d.out, queue[0]
+		}
+		select {
+		case f := <-in:
+			queue = append(queue, f)
+		case out <- next:
+			queue[0] = nil
+			queue = queue[1:]
+		case <-d.done:
+			return
+		}
+	}
+}
+
+// Consumer implements raft.AppendPipeline.
+func (d *drainedPipeline) Consumer() <-chan raft.AppendFuture { return d.out }
+
+// Close implements raft.AppendPipeline.
+func (d *drainedPipeline) Close() error {
+	d.once.Do(func() { close(d.done) })
+	return d.AppendPipeline.Close()
+}
+
 // streamLayer is raft's network below the transport: the KindRaft listener
 // of the node's mux and a dialer that announces KindRaft. It remembers the
 // connections it dialed so that closeConns can end them at shutdown: a raft
