@@ -16,6 +16,13 @@
 // uses a compact hand-written encoding of raft.Log, and caches its first and
 // last index in memory, so FirstIndex and LastIndex never touch Pebble.
 //
+// Secrets at rest: on the OS filesystem the data directory ends mode 0700
+// and every file in it 0600, whatever existed before (Open tightens what it
+// finds, and Pebble's WAL, tables, manifest and options files are created
+// 0600 through a wrapper around vfs.Default); a directory or file owned by
+// another user is refused, naming it. The data is not encrypted: anyone
+// with this user's or root's rights, or the disk, reads it.
+//
 // What store is not: it knows nothing about records, commands, snapshots or
 // the FSM. It does not encode state machine keys, does not replicate, and
 // does not decide when the log is compacted (raft does). Writers of the 's'

@@ -37,6 +37,9 @@ var (
 	// ErrCorrupt is wrapped when a stored log entry or stable value cannot be
 	// decoded: the database holds bytes this package did not write.
 	ErrCorrupt = errors.New("store: corrupt value")
+	// ErrUnsafeDir is wrapped by Open and SecureDir when the data directory,
+	// or something in it, is owned by another user (or is not a directory).
+	ErrUnsafeDir = errors.New("store: unsafe data directory")
 )
 
 const (
@@ -56,9 +59,11 @@ type Config struct {
 	// MemTableSize is the size of one memtable in bytes. Default 32 MiB;
 	// at most 4 GiB - 1.
 	MemTableSize uint64
-	// FS is the filesystem Pebble uses. Default nil: the OS filesystem.
+	// FS is the filesystem Pebble uses. Default nil: the OS filesystem, with
+	// Dir made private at Open (SecureDir: 0700, files 0600, another
+	// user's directory refused) and every file Pebble creates made 0600.
 	// Tests pass vfs.NewMem(), or vfs.NewCrashableMem() and its CrashClone
-	// to simulate a crash.
+	// to simulate a crash; a given FS is used as it is.
 	FS vfs.FS
 	// Logger receives Pebble's log lines. Default: a quiet logger that drops
 	// informational lines and prints errors with the standard log package.
@@ -96,10 +101,18 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database described by cfg and loads
-// the raft log's first and last index.
+// the raft log's first and last index. On the OS filesystem (cfg.FS nil) it
+// first makes cfg.Dir private (SecureDir), and Pebble's files are created
+// 0600.
 func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.FS == nil {
+		if err := SecureDir(cfg.Dir); err != nil {
+			return nil, err
+		}
+		cfg.FS = privateFS{vfs.Default}
 	}
 	db, err := pebble.Open(cfg.Dir, pebbleOptions(cfg))
 	if err != nil {
