@@ -32,7 +32,7 @@ const (
 
 var base64URL = base64.RawURLEncoding
 
-var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+var httpClient = &http.Client{Timeout: testcluster.RequestTimeout, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 
 // client talks to one node's API. auth is the whole Authorization header
 // value ("" sends none), so tests can send malformed ones.
@@ -103,7 +103,7 @@ func (c client) send(method, path, ctype string, body any) (int, []byte) {
 		}
 		r = bytes.NewReader(j)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testcluster.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
 	if err != nil {
