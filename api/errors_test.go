@@ -1,0 +1,50 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/replication"
+)
+
+// TestWriteErrors_SayWhetherApplied: a failed write answers 503 (with
+// Retry-After) only when nothing was applied, and 504 outcome_unknown,
+// naming the record, when it may have been.
+func TestWriteErrors_SayWhetherApplied(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	cases := []struct {
+		err    error
+		status int
+		code   string
+		id     string
+	}{
+		{replication.ErrNoLeader, 503, codeUnavailable, ""},
+		{replication.ErrNotLeader, 503, codeUnavailable, ""},
+		{replication.ErrClosed, 503, codeUnavailable, ""},
+		{fmt.Errorf("%w: the leader is overloaded", replication.ErrTimeout), 503, codeUnavailable, ""},
+		{fmt.Errorf("%w: leadership lost while committing", replication.ErrUnknownOutcome), 504, codeOutcomeUnknown, "cus_1"},
+		{fmt.Errorf("%w: forwarding to leader x: EOF", replication.ErrUnknownOutcome), 504, codeOutcomeUnknown, "cus_1"},
+		{errors.New("disk on fire"), 500, codeInternal, ""},
+	}
+	for _, tc := range cases {
+		w := httptest.NewRecorder()
+		c, _ := gin.CreateTestContext(w)
+		failWrite(c, "cus_1", tc.err)
+		var body errorBody
+		if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%v: %v", tc.err, err)
+		}
+		if w.Code != tc.status || body.Error.Code != tc.code || body.Error.ID != tc.id {
+			t.Errorf("%v: answered %d %s id %q, want %d %s id %q", tc.err, w.Code, body.Error.Code, body.Error.ID, tc.status, tc.code, tc.id)
+		}
+		if got := w.Header().Get("Retry-After"); (tc.status == http.StatusServiceUnavailable) != (got != "") {
+			t.Errorf("%v: Retry-After %q", tc.err, got)
+		}
+	}
+}
