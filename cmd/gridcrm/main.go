@@ -20,7 +20,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), versionCmd())
+	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), certCmd(), versionCmd())
 	root.AddCommand(statusCmd(), backupCmd(), restoreCmd(), monitorConfigCmd()) // ops.go, status.go, monitor.go
 	root.AddCommand(forecastCmd(), creditCmd())
 	if err := root.Execute(); err != nil {
