@@ -17,6 +17,10 @@ type Evidence struct {
 	Summaries map[string]map[string]Summary // node id → region → summary read before the stop
 	T0        time.Time                     // the history's time origin
 	StoppedAt time.Time                     // when the nodes were stopped for the dumps
+	// Progress, when set, is told how long each check took.
+	Progress func(format string, args ...any)
+
+	customers map[string][]customerRec // node → its customers, parsed once by RunChecks
 }
 
 // CheckResults sums up what the after-run checks found.
@@ -108,16 +112,27 @@ func RunChecks(e Evidence, a *Anomalies, dir string, linTimeout time.Duration) C
 	for _, cr := range e.Creates {
 		byAcct[cr.Account] = cr
 	}
+	e.customers = map[string][]customerRec{}
 	for _, d := range e.Dumps {
-		res.RecordsPerNode[d.Node] = len(customersOf(d))
+		e.customers[d.Node] = customersOf(d)
+		res.RecordsPerNode[d.Node] = len(e.customers[d.Node])
 	}
-	checkAcknowledged(e, c)
-	checkPhantoms(e, c, byAcct, opByID)
-	checkDuplicates(e, c)
-	res.Divergences = checkDivergence(e, c)
-	checkSummaries(e, c)
-	checkRegisterReads(e, c)
-	res.Linearizability = CheckRegisterHistories(RegisterOps(e.Ops, e.T0), linTimeout, dir)
+	timed := func(name string, check func()) {
+		start := time.Now()
+		check()
+		if e.Progress != nil {
+			e.Progress("check %s: %v", name, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	timed("acknowledged creates", func() { checkAcknowledged(e, c) })
+	timed("phantoms", func() { checkPhantoms(e, c, byAcct, opByID) })
+	timed("duplicates", func() { checkDuplicates(e, c) })
+	timed("divergence", func() { res.Divergences = checkDivergence(e, c) })
+	timed("summaries", func() { checkSummaries(e, c) })
+	timed("register reads", func() { checkRegisterReads(e, c) })
+	timed("porcupine", func() {
+		res.Linearizability = CheckRegisterHistories(RegisterOps(e.Ops, e.T0), linTimeout, dir)
+	})
 	switch res.Linearizability.Result {
 	case "Illegal":
 		a.Add(CheckLinearizable, e.StoppedAt, "", "porcupine: the register histories are not linearizable (keys %v); see %s",
@@ -149,7 +164,7 @@ func checkAcknowledged(e Evidence, c *capped) {
 				continue
 			}
 			if cr.ID == "" { // acknowledged through a duplicate: find it by account number
-				if !hasAccount(d, cr.Account) {
+				if !hasAccount(e.customers[n.ID], cr.Account) {
 					c.add(CheckLostWrite, cr.End, n.ID, "create of %s (applied: a retry at %s was refused as a duplicate) is not at %s",
 						cr.Account, cr.End.Format("15:04:05.000"), n.ID)
 				}
@@ -170,8 +185,8 @@ func checkAcknowledged(e Evidence, c *capped) {
 	}
 }
 
-func hasAccount(d Dump, acct string) bool {
-	for _, r := range customersOf(d) {
+func hasAccount(recs []customerRec, acct string) bool {
+	for _, r := range recs {
 		if r.AccountNo == acct {
 			return true
 		}
@@ -201,8 +216,7 @@ func checkPhantoms(e Evidence, c *capped, byAcct map[string]Create, opByID map[i
 		}
 	}
 	for _, node := range sortedDumpNodes(e.Dumps) {
-		d := e.Dumps[node]
-		for _, r := range customersOf(d) {
+		for _, r := range e.customers[node] {
 			cr, ok := byAcct[r.AccountNo]
 			switch {
 			case !ok:
@@ -237,7 +251,7 @@ func sortedDumpNodes(m map[string]Dump) []string {
 func checkDuplicates(e Evidence, c *capped) {
 	for _, node := range sortedDumpNodes(e.Dumps) {
 		seen := map[string][]string{}
-		for _, r := range customersOf(e.Dumps[node]) {
+		for _, r := range e.customers[node] {
 			k := r.Region + "/" + r.AccountNo
 			seen[k] = append(seen[k], r.ID)
 		}
@@ -285,11 +299,10 @@ func checkDivergence(e Evidence, c *capped) int {
 // node's own store.
 func checkSummaries(e Evidence, c *capped) {
 	for _, node := range slices.Sorted(mapKeys(e.Summaries)) {
-		d, ok := e.Dumps[node]
+		recs, ok := e.customers[node]
 		if !ok {
 			continue
 		}
-		recs := customersOf(d)
 		for _, region := range slices.Sorted(mapKeys(e.Summaries[node])) {
 			s := e.Summaries[node][region]
 			want := Summary{ByCategory: map[string]int64{}, ByStatus: map[string]int64{}}
@@ -320,59 +333,4 @@ func sameCounts(a, b map[string]int64) bool {
 		}
 	}
 	return true
-}
-
-// checkRegisterReads gives the linearizability verdict timestamped
-// evidence: a read older than a version acknowledged before it began
-// (stale read), a read of a value that no acknowledged or unknown write
-// wrote under that version, and a read or final value written by an
-// update answered "not applied" or refused.
-func checkRegisterReads(e Evidence, c *capped) {
-	type ack struct {
-		at    time.Time
-		node  string
-		value string
-	}
-	acked := map[string]map[uint64]ack{}   // key → version → acknowledged write
-	possible := map[string]map[string]Op{} // key → value → the update that wrote it
-	for _, op := range e.Ops {
-		if op.Kind != OpUpdate {
-			continue
-		}
-		if possible[op.Key] == nil {
-			possible[op.Key], acked[op.Key] = map[string]Op{}, map[uint64]ack{}
-		}
-		possible[op.Key][op.Value] = op
-		if op.Outcome == Applied {
-			acked[op.Key][op.NewVersion] = ack{op.End, op.Node, op.Value}
-		}
-	}
-	for _, op := range e.Ops {
-		if op.Kind != OpRead || op.Outcome != Applied {
-			continue
-		}
-		for v, a := range acked[op.Key] {
-			if v > op.Version && a.at.Before(op.Start) {
-				c.add(CheckLinearizable, op.Start, op.Node, "stale read of %s at %s on %s: v%d %q, but v%d (%q) was acknowledged at %s by %s",
-					op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Version, op.Value, v, a.value, a.at.Format("15:04:05.000"), a.node)
-				break
-			}
-		}
-		if a, ok := acked[op.Key][op.Version]; ok && a.value != op.Value {
-			c.add(CheckLinearizable, op.Start, op.Node, "read of %s at %s on %s: v%d is %q, but v%d was acknowledged as %q",
-				op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Version, op.Value, op.Version, a.value)
-		}
-		if w, ok := possible[op.Key][op.Value]; ok && w.Outcome.Definite() {
-			c.add(CheckPhantom, op.Start, op.Node, "read of %s at %s on %s shows %q, written by an update answered %s (%s at %s on %s)",
-				op.Key, op.Start.Format("15:04:05.000"), op.Node, op.Value, w.Outcome, describeAttempt(w), w.Start.Format("15:04:05.000"), w.Node)
-		}
-	}
-	for _, node := range sortedDumpNodes(e.Dumps) {
-		for _, r := range customersOf(e.Dumps[node]) {
-			if w, ok := possible[r.ID][r.Name]; ok && w.Outcome.Definite() {
-				c.add(CheckPhantom, w.Start, node, "%s ends with %q at %s, written by an update answered %s (%s)",
-					r.ID, r.Name, node, w.Outcome, describeAttempt(w))
-			}
-		}
-	}
 }

@@ -146,7 +146,11 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 	r.noteCrashes()
 	dumps := r.dumpAll()
 
-	ev := Evidence{Layout: c.Layout, Creates: r.hist.Creates(), Ops: r.hist.Ops(), Dumps: dumps, Summaries: summaries, T0: r.t0, StoppedAt: time.Now()}
+	ev := Evidence{Layout: c.Layout, Creates: r.hist.Creates(), Ops: r.hist.Ops(), Dumps: dumps, Summaries: summaries, T0: r.t0,
+		StoppedAt: time.Now(), Progress: r.logf}
+	if err := writeHistory(r.dir, ev.Ops, ev.Creates); err != nil {
+		r.logf("history: %v", err)
+	}
 	r.logf("checking %d operations, %d creates, %d replicas", len(ev.Ops), len(ev.Creates), len(dumps))
 	checks := RunChecks(ev, r.anomalies, r.dir, cfg.LinTimeout)
 	faults := r.hist.Faults()
@@ -154,9 +158,6 @@ func (r *runner) run(ctx context.Context) (*Report, error) {
 		Schedule: schedule, Faults: faults, FaultKinds: kindCounts(faults), Writes: countWrites(ev.Creates, ev.Ops),
 		Available: MeasureAvailability(ev.Ops, ev.Creates, FaultWindows(c.Layout, faults, workStart, settleStart, end)),
 		Checks:    checks, Shutdowns: shutdowns, Anomalies: r.anomalies.List()}
-	if err := writeHistory(r.dir, ev.Ops, ev.Creates); err != nil {
-		r.logf("history: %v", err)
-	}
 	if len(rep.Anomalies) == 0 && !cfg.KeepData {
 		_ = os.RemoveAll(filepath.Join(r.dir, "data")) // hundreds of MB; nothing to look into
 	}
