@@ -181,6 +181,9 @@ func (r *Report) markdown(w io.Writer) {
 	lr := r.Checks.Linearizability
 	fmt.Fprintf(w, "\n## Checks\n\n- linearizability (porcupine): %s over %d operations in %v\n- replica divergences: %d\n- customers per node: %v\n- final SIGTERM exit times: %v\n\n",
 		lr.Result, lr.Ops, lr.Elapsed.Round(time.Millisecond), r.Checks.Divergences, r.Checks.RecordsPerNode, r.Shutdowns)
+	for _, warn := range r.Checks.Warnings {
+		fmt.Fprintf(w, "**Warning:** %s\n\n", warn)
+	}
 	fmt.Fprintf(w, "## Anomalies\n\n")
 	if len(r.Anomalies) == 0 {
 		fmt.Fprintf(w, "None.\n")
@@ -231,6 +234,9 @@ func (r *Report) Summary(w io.Writer) {
 	lr := r.Checks.Linearizability
 	fmt.Fprintf(w, "linearizability: %s (%d ops, %v); divergences: %d; customers per node: %v\n", lr.Result, lr.Ops,
 		lr.Elapsed.Round(time.Millisecond), r.Checks.Divergences, r.Checks.RecordsPerNode)
+	for _, warn := range r.Checks.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
+	}
 	fmt.Fprintf(w, "anomalies: %d\n", len(r.Anomalies))
 	for _, a := range r.Anomalies {
 		node := ""
