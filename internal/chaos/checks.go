@@ -125,6 +125,7 @@ func RunChecks(e Evidence, a *Anomalies, dir string, linTimeout time.Duration) C
 			e.Progress("check %s: %v", name, time.Since(start).Round(time.Millisecond))
 		}
 	}
+	e.Ops = append(e.Ops, finalReads(e)...)
 	timed("acknowledged creates", func() { checkAcknowledged(e, c) })
 	timed("phantoms", func() { checkPhantoms(e, c, byAcct, opByID) })
 	timed("duplicates", func() { checkDuplicates(e, c) })
@@ -144,6 +145,27 @@ func RunChecks(e Evidence, a *Anomalies, dir string, linTimeout time.Duration) C
 	}
 	c.flush(e.StoppedAt)
 	return res
+}
+
+// finalReads turns each register's state in its region's stopped stores
+// into one more read at the stop, so that an acknowledged update that no
+// client read afterwards still counts: it must be in the final state.
+func finalReads(e Evidence) []Op {
+	var out []Op
+	for _, op := range e.Ops {
+		if op.Kind != OpCreate || op.Key == "" || op.Outcome != Applied {
+			continue
+		}
+		for _, n := range e.Layout.Region(op.Region) {
+			for _, r := range e.customers[n.ID] {
+				if r.ID == op.Key {
+					out = append(out, Op{ID: -1, Client: -2, Kind: OpRead, Node: n.ID + " (final state)", Region: op.Region, Key: op.Key,
+						Version: r.Version, Value: r.Name, Outcome: Applied, Start: e.StoppedAt, End: e.StoppedAt})
+				}
+			}
+		}
+	}
+	return out
 }
 
 // holders answers the nodes that must hold region's records: its own
