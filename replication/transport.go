@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"gridcrm/internal/connset"
 )
 
 // raft's transport, and why it is wrapped.
@@ -106,7 +108,7 @@ func (d *drainedPipeline) Close() error {
 
 // streamLayer is raft's network below the transport: the KindRaft listener
 // of the node's mux and a dialer that announces KindRaft. It remembers the
-// connections it dialed so that closeConns can end them at shutdown: a raft
+// connections it dialed so that Close can end them at shutdown: a raft
 // replication goroutine blocked on a peer that is paused or gone would
 // otherwise hold raft.Shutdown for the transport's whole I/O timeout.
 type streamLayer struct {
@@ -114,10 +116,7 @@ type streamLayer struct {
 	dial        Dialer
 	dialTimeout time.Duration // bound on a dial; 0: the transport's timeout
 	advertise   string
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	conns       connset.Set
 }
 
 type advAddr string
@@ -140,43 +139,8 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		c.Close()
-		return nil, net.ErrClosed
-	}
-	if s.conns == nil {
-		s.conns = map[net.Conn]struct{}{}
-	}
-	tc := &trackedConn{Conn: c, s: s}
-	s.conns[tc] = struct{}{}
-	return tc, nil
+	return s.conns.Track(c)
 }
 
 // closeConns ends every connection the layer dialed and refuses new dials.
-func (s *streamLayer) closeConns() {
-	s.mu.Lock()
-	s.closed = true
-	conns := s.conns
-	s.conns = nil
-	s.mu.Unlock()
-	for c := range conns {
-		c.Close()
-	}
-}
-
-type trackedConn struct {
-	net.Conn
-	s    *streamLayer
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
-}
+func (s *streamLayer) closeConns() { s.conns.CloseAll() }

@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 	"golang.zx2c4.com/wireguard/wgctrl"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"gridcrm/internal/connset"
 )
 
 // hostNet is what the TUN and kernel modes share: a WireGuard interface in
@@ -34,7 +36,7 @@ type hostNet struct {
 	wg        *wgctrl.Client // open while up
 	teardown  func()         // removes the device; set by Up
 	listeners map[net.Listener]bool
-	conns     map[net.Conn]bool // dialed and accepted through the tunnel, until closed
+	conns     connset.Set // dialed and accepted through the tunnel, until closed
 }
 
 // newHostNet checks what both host-stack modes need of a validated cfg.
@@ -43,7 +45,7 @@ func newHostNet(cfg Config) (*hostNet, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &hostNet{cfg: cfg, key: key, self: self, listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{}}, nil
+	return &hostNet{cfg: cfg, key: key, self: self, listeners: map[net.Listener]bool{}}, nil
 }
 
 func (h *hostNet) Addr() netip.Addr   { return h.self }
@@ -235,14 +237,10 @@ func (h *hostNet) Listen(port int) (net.Listener, error) {
 // track registers c so that Close closes it; it closes c if the tunnel
 // closed meanwhile.
 func (h *hostNet) track(c net.Conn) (net.Conn, error) {
-	tc := &trackedConn{Conn: c, h: h}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		c.Close()
+	tc, err := h.conns.Track(c)
+	if err != nil {
 		return nil, ErrClosed
 	}
-	h.conns[tc] = true
 	return tc, nil
 }
 
@@ -267,21 +265,6 @@ func (l *trackedListener) Close() error {
 		l.h.mu.Unlock()
 	})
 	return l.Listener.Close()
-}
-
-type trackedConn struct {
-	net.Conn
-	h    *hostNet
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.h.mu.Lock()
-		delete(c.h.conns, c)
-		c.h.mu.Unlock()
-	})
-	return c.Conn.Close()
 }
 
 // Peers reads the device through wgctrl and answers the configured peers
@@ -334,8 +317,8 @@ func (h *hostNet) Close() error {
 		return nil
 	}
 	h.closed = true
-	ls, cs := h.listeners, h.conns
-	h.listeners, h.conns = map[net.Listener]bool{}, map[net.Conn]bool{}
+	ls := h.listeners
+	h.listeners = map[net.Listener]bool{}
 	wc, teardown := h.wg, h.teardown
 	h.mu.Unlock()
 	var errs []error
@@ -344,9 +327,7 @@ func (h *hostNet) Close() error {
 			errs = append(errs, err)
 		}
 	}
-	for c := range cs {
-		c.(*trackedConn).Conn.Close()
-	}
+	h.conns.CloseAll()
 	if wc != nil {
 		wc.Close()
 	}
