@@ -47,6 +47,7 @@ type Config struct {
 	SnapshotThreshold  uint64        // default 8192: entries since the last snapshot that trigger one
 	TrailingLogs       uint64        // default 10240: entries kept behind a snapshot
 	ApplyTimeout       time.Duration // default 10s: how long a write waits to commit
+	LeaderWait         time.Duration // default 2s: how long a write or read retries while there is no reachable leader before answering "not applied"
 
 	Logger *slog.Logger // default slog.Default()
 }
@@ -57,7 +58,7 @@ func DefaultConfig() Config {
 		HeartbeatTimeout: time.Second, ElectionTimeout: time.Second, LeaderLeaseTimeout: 500 * time.Millisecond,
 		CommitTimeout: 5 * time.Millisecond, MaxAppendEntries: 512,
 		SnapshotInterval: 2 * time.Minute, SnapshotThreshold: 8192, TrailingLogs: 10240,
-		ApplyTimeout: 10 * time.Second,
+		ApplyTimeout: 10 * time.Second, LeaderWait: 2 * time.Second,
 	}
 }
 
@@ -89,6 +90,9 @@ func (c *Config) fill() {
 	}
 	if c.ApplyTimeout == 0 {
 		c.ApplyTimeout = d.ApplyTimeout
+	}
+	if c.LeaderWait == 0 {
+		c.LeaderWait = d.LeaderWait
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -404,16 +408,32 @@ func (g *Group) Propose(ctx context.Context, data []byte) ([]byte, error) {
 	defer func(start time.Time) { g.metrics.propose.Observe(since(start)) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
 	defer cancel()
+	giveUp := time.Now().Add(g.cfg.LeaderWait)
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
 		resp, err := g.proposeOnce(ctx, data)
 		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
 			return resp, err
 		}
-		select {
-		case <-ctx.Done():
+		if !g.retryLeaderless(ctx, giveUp, backoff) {
 			return nil, err
-		case <-time.After(backoff):
 		}
+	}
+}
+
+// retryLeaderless waits backoff before another attempt of an operation
+// that found no reachable leader, and answers false once LeaderWait has
+// passed or ctx ended: the caller then answers "not applied" while a client
+// still waits for it, rather than after the client gave up (and could not
+// tell what happened).
+func (g *Group) retryLeaderless(ctx context.Context, giveUp time.Time, backoff time.Duration) bool {
+	if time.Now().Add(backoff).After(giveUp) {
+		return false
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(backoff):
+		return true
 	}
 }
 
@@ -517,6 +537,7 @@ func (g *Group) ReadBarrier(ctx context.Context) error {
 	defer func(start time.Time) { g.metrics.propose.Observe(since(start)) }(time.Now())
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.ApplyTimeout)
 	defer cancel()
+	giveUp := time.Now().Add(g.cfg.LeaderWait)
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
 		idx, err := g.readIndex(ctx)
 		if err == nil {
@@ -525,10 +546,8 @@ func (g *Group) ReadBarrier(ctx context.Context) error {
 		if !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrNoLeader) {
 			return err
 		}
-		select {
-		case <-ctx.Done():
+		if !g.retryLeaderless(ctx, giveUp, backoff) {
 			return err
-		case <-time.After(backoff):
 		}
 	}
 }

@@ -107,7 +107,8 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.Raft.HeartbeatTimeout = 500 * time.Millisecond
 	cfg.Raft.ElectionTimeout = 500 * time.Millisecond
 	cfg.Raft.LeaderLeaseTimeout = 250 * time.Millisecond
-	cfg.Raft.ApplyTimeout = time.Minute // a busy machine is slow, not broken
+	cfg.Raft.ApplyTimeout = time.Minute    // a busy machine is slow, not broken
+	cfg.Raft.LeaderWait = 30 * time.Second // tests write across elections without retrying themselves
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg.Raft)
 	}
