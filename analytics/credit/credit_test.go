@@ -151,6 +151,11 @@ func TestFit_LearnsAndRanks(t *testing.T) {
 	if rep.HoldoutAUC < 0.75 {
 		t.Errorf("holdout AUC %.3f on the generated process", rep.HoldoutAUC)
 	}
+	// Few closings in 1,000 generated customers: a loose check that the
+	// churn model ranks and is on the scale of the observed rate.
+	if rep.ChurnAUC < 0.6 || rep.ChurnMeanRisk < rep.ChurnRate/3 || rep.ChurnMeanRisk > 3*rep.ChurnRate {
+		t.Errorf("churn: %d business, rate %.3f, AUC %.3f, mean risk %.3f", rep.Business, rep.ChurnRate, rep.ChurnAUC, rep.ChurnMeanRisk)
+	}
 	if a, c := rep.ByGrade[GradeA].Rate(), rep.ByGrade[GradeC].Rate(); !(c > a) {
 		t.Errorf("default rate A %.3f C %.3f", a, c)
 	}
@@ -244,6 +249,82 @@ func TestGrade_VetoesAndReasons(t *testing.T) {
 	}
 }
 
+// TestChurnFeatures_HandComputed checks the churn inputs on histories
+// built by hand: 36 flat months, then the same with consumption down in
+// the last six months, lateness, a theft, short tenure.
+func TestChurnFeatures_HandComputed(t *testing.T) {
+	asOf, _ := ParseMonth("2024-12")
+	season := make([]float64, 12)
+	for i := range season {
+		season[i] = 0.15 * math.Sin(2*math.Pi*float64(i-3)/12)
+	}
+	flat := Customer{ID: "f", Category: GeneralCommercial}
+	for m := asOf - 35; m <= asOf; m++ {
+		flat.Bills = append(flat.Bills, Bill{Month: m, Tenure: 200 + int(m-asOf), KWh: math.Expm1(8 + season[calMonth(m)]), Yuan: 1})
+	}
+	x := churnVector(window{bills: flat.Bills, asOf: asOf, cat: flat.Category}, season)
+	want := []float64{math.Log(churnLateFloor), 0, 0, 0, 0}
+	for j := range want {
+		if math.Abs(x[j]-want[j]) > 1e-9 {
+			t.Errorf("flat: %s = %v; want %v", churnFeatures[j].Name, x[j], want[j])
+		}
+	}
+	worse := Customer{ID: "w", Category: GeneralCommercial, Bills: slices.Clone(flat.Bills)}
+	for i := 30; i < 36; i++ {
+		worse.Bills[i].KWh = math.Expm1(7.8 + season[calMonth(worse.Bills[i].Month)])
+	}
+	worse.Bills[35].DaysLate = 30
+	worse.Bills[0].DaysLate = 30 // the same days late three years earlier weigh half as much
+	worse.Bills[10].Theft = true
+	for i := range worse.Bills {
+		worse.Bills[i].Tenure -= 150 // 50 months at as-of
+		worse.Bills[i].DirectDebit = true
+	}
+	y := churnVector(window{bills: worse.Bills, asOf: asOf, cat: worse.Category}, season)
+	w36 := 0.0
+	for k := range 36 {
+		w36 += math.Exp2(-float64(k) / churnLateHL)
+	}
+	if got, want := y[0], math.Log(churnLateFloor+30*(1+math.Exp2(-35/churnLateHL))/w36); math.Abs(got-want) > 1e-9 {
+		t.Errorf("days_late_ew_log = %v; want %v", got, want)
+	}
+	if y[1] > -0.02 || y[1] < -0.2 {
+		t.Errorf("kwh_recent_vs_36m after a 20%% drop in the last 6 months = %v; want clearly below 0", y[1])
+	}
+	if want := float64(churnYoungTen-50) / 12; y[2] != want || y[3] != 1 || y[4] != 1 {
+		t.Errorf("short_tenure, direct_debit, theft_36m = %v; want %v, 1, 1", y[2:], want)
+	}
+	// The season taken out: a flat customer graded in June and in
+	// December has the same consumption input.
+	if z := churnVector(window{bills: upTo(flat.Bills, asOf-6), asOf: asOf - 6, cat: flat.Category}, season); math.Abs(z[1]) > 1e-9 {
+		t.Errorf("flat customer in June: kwh_recent_vs_36m = %v", z[1])
+	}
+}
+
+func TestFitSeason_RecoversProfile(t *testing.T) {
+	asOf, _ := ParseMonth("2024-12")
+	rng := rand.New(rand.NewPCG(5, 5))
+	var cs []Customer
+	for i := range 200 {
+		c := Customer{ID: fmt.Sprint(i)}
+		base := 5 + 3*rng.Float64()
+		for m := asOf - 47; m <= asOf+3; m++ {
+			k := base + 0.2*math.Cos(2*math.Pi*float64(calMonth(m)-6)/12) + 0.05*rng.NormFloat64()
+			c.Bills = append(c.Bills, Bill{Month: m, KWh: math.Expm1(k)})
+		}
+		cs = append(cs, c)
+	}
+	got := fitSeason(cs, asOf)
+	for i, v := range got {
+		if want := 0.2 * math.Cos(2*math.Pi*float64(i-6)/12); math.Abs(v-want) > 0.01 {
+			t.Errorf("month %d: %.3f; want %.3f", i+1, v, want)
+		}
+	}
+	if z := fitSeason(nil, asOf); len(z) != 12 || z[0] != 0 {
+		t.Errorf("no customers: %v", z)
+	}
+}
+
 func TestParseRuleSet_RefusesBadSets(t *testing.T) {
 	rs, err := Shipped()
 	if err != nil {
@@ -260,6 +341,21 @@ func TestParseRuleSet_RefusesBadSets(t *testing.T) {
 	bad.Features[1], bad.Features[2] = bad.Features[2], bad.Features[1]
 	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) {
 		t.Errorf("reordered features: %v", err)
+	}
+	bad = *rs
+	bad.ChurnFeatures = rs.ChurnFeatures[1:]
+	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) || !strings.Contains(err.Error(), "churn features") {
+		t.Errorf("churn features missing one: %v", err)
+	}
+	bad = *rs
+	bad.ChurnSeason = rs.ChurnSeason[:11]
+	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) || !strings.Contains(err.Error(), "churn_season") {
+		t.Errorf("11-month season: %v", err)
+	}
+	bad = *rs
+	bad.Churn.Weights = rs.Churn.Weights[1:]
+	if err := bad.Validate(); !errors.Is(err, ErrRuleSet) || !strings.Contains(err.Error(), "churn_model") {
+		t.Errorf("churn model short of a weight: %v", err)
 	}
 	if _, err := ParseRuleSet([]byte(`{"version":"x","extra":1}`)); !errors.Is(err, ErrRuleSet) {
 		t.Errorf("unknown field: %v", err)
@@ -293,5 +389,11 @@ func TestShippedRules_SharedSample(t *testing.T) {
 	rep := Evaluate(rs, cs, asOf, asOf-6)
 	if rep.HoldoutAUC < 0.85 || rep.PSI > 0.1 {
 		t.Errorf("shipped rules on %d training customers: AUC %.3f PSI %.3f", len(cs), rep.HoldoutAUC, rep.PSI)
+	}
+	// The churn model on the sample's business customers (about 30
+	// closings, so loose bounds): it ranks, and its mean risk is on the
+	// scale of the observed rate.
+	if rep.ChurnAUC < 0.65 || rep.ChurnMeanRisk < rep.ChurnRate/2 || rep.ChurnMeanRisk > 2*rep.ChurnRate {
+		t.Errorf("shipped churn model on %d business customers: AUC %.3f, mean risk %.3f, rate %.3f", rep.Business, rep.ChurnAUC, rep.ChurnMeanRisk, rep.ChurnRate)
 	}
 }

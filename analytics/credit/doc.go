@@ -10,8 +10,8 @@
 // default); cut-offs for A, B and C; and veto rules that force C as the
 // regulations do — theft (窃电) in the last 24 months, arrears of three
 // consecutive months — shown first in the reasons. A separate logistic
-// model gives business customers a churn risk (account closed within 12
-// months).
+// model, on inputs of its own (churn.go), gives business customers a churn
+// risk: the probability that the account closes within 12 months.
 //
 // Features (features.go) are counts of late and unpaid bills over 3, 6,
 // 12 and 24 months, the longest and the summed days late, the current
@@ -37,8 +37,24 @@
 // Consumption features compare a period with the same period a year
 // earlier, so that the season does not move scores (score PSI between
 // June and December 0.005; it was 0.15 with month-on-month trends).
-// Known gap: the churn model reaches AUC about 0.65 on held-out business
-// customers, below the 0.70 aimed at.
+//
+// Churn (流失预警): the default model's inputs ranked closings at AUC
+// about 0.65 on held-out business customers (as of 2024-12). Closing
+// follows the persistent part of the hidden health, so the churn model
+// reads the whole graded history (36 months): days late weighted with a
+// 36-month half-life (log), deseasonalised consumption of the last year
+// against the customer's own 36-month level, short tenure, direct debit
+// and theft. Held out (half the customers, seeds 1–5) it reaches AUC
+// about 0.70 as of 2024-12 and 0.74 as of 2023-12 (5-fold cross-validated
+// 0.70 and 0.74). What lifts it is the long window and the log of days
+// late; short windows (3/6 months, year on year, last 3 months against
+// the previous 9, slope of log kWh, months since the last late payment,
+// rising days late), bill per kWh (a flat tariff in the data), unpaid
+// bills, violations, interactions with direct debit, boosted stumps and
+// trees and a hidden-Markov health filter did no better. The churn risk
+// is the model's logistic output, fitted on the stacked as-of months:
+// calibrated on average (the evaluation prints the mean risk against the
+// observed rate), not per segment.
 //
 // Accounts closed at or before the as-of month are not graded by the CLI
 // by default (they have no future bills to be graded for; a flag grades

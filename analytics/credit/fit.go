@@ -33,13 +33,14 @@ func DefaultFitConfig(asOf Month) FitConfig {
 type sample struct {
 	asOf Month
 	c    Customer
-	x    []float64
+	x    []float64 // default model inputs
+	xc   []float64 // churn model inputs, business customers only
 	out  Outcome
 }
 
 // samples are the customers with bills up to asOf, not closed by then and
-// with a known outcome.
-func samples(cs []Customer, asOf Month) []sample {
+// with a known outcome; season is the churn inputs' kWh profile.
+func samples(cs []Customer, asOf Month, season []float64) []sample {
 	var out []sample
 	for _, c := range cs {
 		x, w, ok := vector(c, asOf)
@@ -50,7 +51,11 @@ func samples(cs []Customer, asOf Month) []sample {
 		if !o.Known {
 			continue
 		}
-		out = append(out, sample{asOf: asOf, c: c, x: x, out: o})
+		s := sample{asOf: asOf, c: c, x: x, out: o}
+		if c.Category.Business() {
+			s.xc = churnVector(w, season)
+		}
+		out = append(out, s)
 	}
 	return out
 }
@@ -61,15 +66,17 @@ func samples(cs []Customer, asOf Month) []sample {
 // (no sign constraints), the cut-offs at the configured grade shares of
 // the fitted customers, and DefaultVetoes.
 func Fit(cs []Customer, cfg FitConfig) (*RuleSet, error) {
-	ss := samples(cs, cfg.AsOf)
+	season := fitSeason(cs, cfg.AsOf)
+	ss := samples(cs, cfg.AsOf, season)
 	for _, back := range cfg.Stack {
-		ss = append(ss, samples(cs, cfg.AsOf-Month(back))...)
+		ss = append(ss, samples(cs, cfg.AsOf-Month(back), season)...)
 	}
 	if len(ss) < 50 {
 		return nil, fmt.Errorf("credit: %d customers with an outcome after %v; too few to fit", len(ss), cfg.AsOf)
 	}
-	rs := &RuleSet{Version: cfg.Version, Features: featureNames(), Vetoes: DefaultVetoes(), Fit: map[string]float64{}}
-	rs.About = "Customer credit grade (客户信用评价): logistic default model with bad-behaviour weights held ≥ 0, cut-offs by grade shares, veto rules; churn model for business customers."
+	rs := &RuleSet{Version: cfg.Version, Features: featureNames(), ChurnFeatures: churnFeatureNames(), ChurnSeason: season,
+		Vetoes: DefaultVetoes(), Fit: map[string]float64{}}
+	rs.About = "Customer credit grade (客户信用评价): logistic default model with bad-behaviour weights held ≥ 0, cut-offs by grade shares, veto rules; churn model for business customers on its own inputs (lateness and consumption over 36 months)."
 	rs.FittedOn = fmt.Sprintf("%s, as of %v stacked with %v months before, %d customer-months", cfg.Source, cfg.AsOf, cfg.Stack, len(ss))
 	nonNeg := make([]bool, len(features))
 	for j, f := range features {
@@ -86,7 +93,7 @@ func Fit(cs []Customer, cfg FitConfig) (*RuleSet, error) {
 		def = append(def, s.out.Default)
 		fold = append(fold, k)
 		if s.c.Category.Business() {
-			xb = append(xb, s.x)
+			xb = append(xb, s.xc)
 			churn = append(churn, s.out.Churn)
 			foldB = append(foldB, k)
 		}
@@ -96,15 +103,18 @@ func Fit(cs []Customer, cfg FitConfig) (*RuleSet, error) {
 	rs.Fit["default_cv_auc"] = cvAUC
 	rs.Fit["default_lambda"] = rs.Default.Lambda
 	rs.Fit["default_train_auc"] = AUC(etas(rs.Default, x), def)
-	if len(xb) >= 50 {
-		rs.Churn, cvAUC = fitCV(xb, churn, foldB, make([]bool, len(features)), cfg)
+	if len(xb) >= 50 && rate(churn) > 0 && rate(churn) < 1 {
+		rs.Churn, cvAUC = fitCV(xb, churn, foldB, make([]bool, len(churnFeatures)), cfg)
 		rs.Fit["churn_cv_auc"] = cvAUC
 		rs.Fit["churn_lambda"] = rs.Churn.Lambda
 		rs.Fit["churn_train_auc"] = AUC(etas(rs.Churn, xb), churn)
 	} else {
-		rs.Churn = rs.Default // too few business customers: reuse, flagged
-		rs.Fit["churn_reuses_default"] = 1
+		// Too few business customers or closings to fit: the observed
+		// rate for everyone, flagged.
+		rs.Churn = constantLogit(len(churnFeatures), rate(churn), len(xb))
+		rs.Fit["churn_constant"] = 1
 	}
+	rs.Fit["churn_rate"] = rate(churn)
 	// Cut-offs: by score quantiles of the customers no veto forces to C,
 	// at the main as-of month.
 	rs.Cutoffs.A, rs.Cutoffs.B = 900, 899
@@ -192,6 +202,7 @@ type Report struct {
 	Business             int
 	ChurnRate            float64
 	ChurnAUC, ChurnTrain float64
+	ChurnMeanRisk        float64 // mean predicted churn risk of the judged business customers (against ChurnRate)
 	PSIFrom              Month
 	PSI                  float64 // score of the judged customers at PSIFrom against AsOf
 }
@@ -212,7 +223,7 @@ func Evaluate(rs *RuleSet, cs []Customer, asOf, psiFrom Month) Report {
 	var risk, crisk []float64
 	var def, churn []bool
 	var now, before []float64
-	for _, s := range samples(cs, asOf) {
+	for _, s := range samples(cs, asOf, rs.ChurnSeason) {
 		r, _ := rs.Grade(s.c, asOf)
 		risk = append(risk, -float64(r.Score))
 		def = append(def, s.out.Default)
@@ -240,6 +251,9 @@ func Evaluate(rs *RuleSet, cs []Customer, asOf, psiFrom Month) Report {
 	rep.Business = len(churn)
 	rep.ChurnRate = rate(churn)
 	rep.ChurnAUC = AUC(crisk, churn)
+	for _, p := range crisk {
+		rep.ChurnMeanRisk += p / float64(len(crisk))
+	}
 	if len(before) > 0 && len(now) > 0 {
 		rep.PSI = PSI(before, now)
 	}

@@ -115,3 +115,14 @@ func fitLogit(x [][]float64, y []bool, nonNeg []bool, lambda float64) logit {
 	}
 	return m
 }
+
+// constantLogit answers rate for everyone: p inputs, all weights 0.
+func constantLogit(p int, rate float64, n int) logit {
+	m := logit{Mean: make([]float64, p), Scale: make([]float64, p), Weights: make([]float64, p)}
+	for j := range m.Scale {
+		m.Scale[j] = 1
+	}
+	r := (rate*float64(n) + 0.5) / (float64(n) + 1) // never 0 or 1
+	m.Intercept = math.Log(r / (1 - r))
+	return m
+}

@@ -39,7 +39,12 @@ type RuleSet struct {
 	FittedOn string   `json:"fitted_on"` // file, as-of month, customers
 	Features []string `json:"features"`  // names, in the order of the weights
 	Default  logit    `json:"default_model"`
-	Churn    logit    `json:"churn_model"` // business customers only
+	// ChurnFeatures name the churn model's inputs (churn.go), in the order
+	// of its weights; ChurnSeason is the calendar-month profile of log kWh
+	// (January first) that its consumption input takes out.
+	ChurnFeatures []string  `json:"churn_features"`
+	ChurnSeason   []float64 `json:"churn_season"`
+	Churn         logit     `json:"churn_model"` // business customers only
 	// Cutoffs: score ≥ A is grade A, ≥ B is B, below is C.
 	Cutoffs struct {
 		A int `json:"A"`
@@ -80,12 +85,19 @@ func (rs *RuleSet) Validate() error {
 	if !slices.Equal(rs.Features, names) {
 		return fmt.Errorf("%w: %s: features %v; this code computes %v", ErrRuleSet, rs.Version, rs.Features, names)
 	}
+	if cn := churnFeatureNames(); !slices.Equal(rs.ChurnFeatures, cn) {
+		return fmt.Errorf("%w: %s: churn features %v; this code computes %v", ErrRuleSet, rs.Version, rs.ChurnFeatures, cn)
+	}
+	if len(rs.ChurnSeason) != 12 {
+		return fmt.Errorf("%w: %s: churn_season has %d months; want 12", ErrRuleSet, rs.Version, len(rs.ChurnSeason))
+	}
 	for _, m := range []struct {
 		name string
 		l    logit
-	}{{"default_model", rs.Default}, {"churn_model", rs.Churn}} {
-		if len(m.l.Weights) != len(names) || len(m.l.Mean) != len(names) || len(m.l.Scale) != len(names) {
-			return fmt.Errorf("%w: %s: %s has %d weights; want %d", ErrRuleSet, rs.Version, m.name, len(m.l.Weights), len(names))
+		p    int
+	}{{"default_model", rs.Default, len(names)}, {"churn_model", rs.Churn, len(churnFeatures)}} {
+		if len(m.l.Weights) != m.p || len(m.l.Mean) != m.p || len(m.l.Scale) != m.p {
+			return fmt.Errorf("%w: %s: %s has %d weights; want %d", ErrRuleSet, rs.Version, m.name, len(m.l.Weights), m.p)
 		}
 		for j, s := range m.l.Scale {
 			if !(s > 0) {
@@ -135,7 +147,8 @@ type Result struct {
 	Grade    string // A, B or C
 	PD       float64
 	// ChurnRisk is the probability of closing within 12 months for
-	// business customers; NaN for residential.
+	// business customers (the churn model's logistic output, fitted on
+	// stacked as-of months: calibrated on average); NaN for residential.
 	ChurnRisk float64
 	Reasons   []string // veto codes first ("veto:theft_24m"), then the factors that lowered the score most
 	Closed    bool     // the account closed at or before as-of
@@ -176,7 +189,7 @@ func (rs *RuleSet) Grade(c Customer, asOf Month) (r Result, ok bool) {
 	}
 	r.Reasons = append(r.Reasons, rs.reasons(x)...)
 	if c.Category.Business() {
-		r.ChurnRisk = sigmoid(rs.Churn.eta(x))
+		r.ChurnRisk = sigmoid(rs.Churn.eta(churnVector(w, rs.ChurnSeason)))
 	}
 	return r, true
 }
