@@ -205,5 +205,6 @@ func renderCreditReport(w io.Writer, rs *credit.RuleSet, r credit.Report, nFit, 
 	a, c := r.ByGrade[credit.GradeA].Rate(), r.ByGrade[credit.GradeC].Rate()
 	fmt.Fprintf(w, "C/A default-rate ratio: %.1f; vetoed to C: %d\n", c/math.Max(a, 1e-9), r.Vetoed)
 	fmt.Fprintf(w, "churn (business customers, closed within 12 months): %d customers, rate %.2f%%, AUC train %.4f  holdout %.4f\n", r.Business, 100*r.ChurnRate, r.ChurnTrain, r.ChurnAUC)
+	fmt.Fprintf(w, "churn model: L2 lambda %g (5-fold CV AUC %.4f); mean predicted risk %.2f%% against the observed rate\n", rs.Churn.Lambda, rs.Fit["churn_cv_auc"], 100*r.ChurnMeanRisk)
 	fmt.Fprintf(w, "PSI of the score, %v against %v: %.4f\n", r.PSIFrom, r.AsOf, r.PSI)
 }
