@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos fuzz
 
 all: build
 
@@ -96,6 +96,20 @@ chaos: build
 	$(GO) build -o bin/chaos ./cmd/chaos
 	@echo "chaos: the report goes to $(CHAOS_DIR)/<time>-seed<seed>/ (report.md, report.json, chaos.log, logs/ of every node)"
 	bin/chaos -bin bin/gridcrm -dir "$(CHAOS_DIR)" -seed $(CHAOS_SEED) -faults $(CHAOS_FAULTS) -duration $(CHAOS_DURATION) -kinds $(CHAOS_KINDS) $(CHAOS_ARGS)
+
+# Fuzzing (not part of `make test`, which runs the seed corpora): each target
+# for FUZZTIME; prints its executions and crashes. A crashing input is written
+# to <package>/testdata/fuzz/<target>/ and from then on fails `make test`.
+FUZZTIME ?= 30s
+FUZZ_TARGETS ?= ./node/:FuzzApplyEntry ./node/:FuzzLinkBatch
+fuzz: deps
+	@status=0; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+	  out=$$($(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+	  execs=$$(echo "$$out" | grep -o 'execs: [0-9]*' | tail -1 | grep -o '[0-9]*'); crashes=0; \
+	  if [ $$rc -ne 0 ]; then status=1; echo "$$out" | tail -20; echo "$$out" | grep -q 'Failing input' && crashes=1; fi; \
+	  note=""; [ $$rc -ne 0 ] && [ $$crashes -eq 0 ] && note=" (it did not run: see above)"; \
+	  echo "fuzz $$pkg $$name: $${execs:-0} executions, $$crashes crashes$$note"; \
+	done; exit $$status
 
 clean:
 	rm -rf bin .demo bench/out .chaos

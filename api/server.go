@@ -75,6 +75,21 @@ type LinkStatus struct {
 	Mode           string `json:"mode,omitempty"`
 	Epoch          uint64 `json:"epoch,omitempty"`
 	QueuedCommands int    `json:"queued_commands"`
+	// Rejected counts the link's batches and changes this node refused
+	// since it started: before proposing them, or when applying them
+	// (nothing of those was written); Rejections are the latest.
+	Rejected   uint64          `json:"rejected"`
+	Rejections []LinkRejection `json:"rejections,omitempty"`
+}
+
+// LinkRejection is one batch or change a node refused on a link.
+type LinkRejection struct {
+	Seq     uint64    `json:"seq"`           // the sender's feed sequence (0 for a resync item)
+	Key     string    `json:"key,omitempty"` // the record; "" for a whole batch
+	Reason  string    `json:"reason"`        // link, range, invalid, owner, authority
+	Message string    `json:"message"`
+	Stage   string    `json:"stage"` // proposal (refused before it was proposed) or apply (committed, rejected on apply)
+	At      time.Time `json:"at"`
 }
 
 // TunnelPeer is one WireGuard peer of this node.

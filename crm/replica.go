@@ -3,6 +3,8 @@ package crm
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -23,10 +25,10 @@ func SplitRecordKey(key string) (coll, id string, ok bool) {
 // ApplyReplica writes a copy of a record owned by another region (rolled up
 // from below or pushed down from above) together with the indexes this
 // replica derives from it; value nil deletes it. It does not validate or
-// check ownership: the owner did, and the copy must follow the owner
-// exactly. Unique constraints are the owner's business and are not kept
-// for copies. Keys of collections this version does not know are stored as
-// they come (so a newer child can roll up to an older parent).
+// check ownership: the link checks both first (ValidRecord), and the copy
+// must follow the owner exactly. Unique constraints are the owner's
+// business and are not kept for copies. Internal records (ValidRecord
+// lists them) have no indexes and are stored as they come.
 func ApplyReplica(tx Txn, key string, value []byte) error {
 	coll, id, ok := SplitRecordKey(key)
 	if !ok {
@@ -93,12 +95,158 @@ func RecordOwner(raw []byte) string {
 // 2260 codes nest by prefix).
 func InRegion(region, code string) bool { return code != "" && strings.HasPrefix(region, code) }
 
-// ValidRecord reports whether raw decodes as a record of collection coll
-// (true for collections this version does not know).
-func ValidRecord(coll string, raw []byte) error {
-	kind := Kinds[coll]
-	if kind == nil || raw == nil {
-		return nil
+// ValidRecord checks a record copy that arrives over a link, before it is
+// stored, and answers the record's owner region. key must be
+// r/<collection>/<id> of a collection this version knows, and raw a JSON
+// object of it:
+//
+//   - a domain collection: the record decodes, passes its field validation,
+//     carries the key's id and names a valid owner region;
+//   - an internal one, whose regions must agree with the key:
+//     _mgmt/<region> a Management set by the region's parent (its Owner);
+//     _mack/<region> the region's own ManagementAck; _canary/<region> the
+//     region's Canary (owned by the region); _cmd/<id> a ForwardedCommand
+//     from its Owner to a region below it; _cres/<id> the CommandResult of
+//     the region that executed it; _conflict/<region>/<seq> a Conflict kept
+//     by its Owner about its child region.
+//
+// A collection this version does not know is refused: a newer child rolls
+// up to its parent once the parent runs its version. ValidRecord reads no
+// state; whether the sender may write that owner's records is the link's
+// business.
+func ValidRecord(key string, raw []byte) (owner string, err error) {
+	coll, id, ok := SplitRecordKey(key)
+	if !ok {
+		return "", invalid("key", "%q is not a record key", key)
 	}
-	return unmarshal(raw, kind.New())
+	if kind := Kinds[coll]; kind != nil {
+		rec := kind.New()
+		if err := unmarshal(raw, rec); err != nil {
+			return "", invalid("value", "%s is not a %s: %v", key, singular(coll), err)
+		}
+		m := rec.RecordMeta()
+		if m.ID != id {
+			return "", invalid("id", "%s holds a record with id %q", key, m.ID)
+		}
+		if !ValidRegion(m.Owner) {
+			return "", invalid("owner", "%s: %q is not an owner region", key, m.Owner)
+		}
+		if e := rec.Validate(); e != nil {
+			return "", e
+		}
+		return m.Owner, nil
+	}
+	check := internalRecords[coll]
+	if check == nil {
+		return "", invalid("key", "%s: no collection %q in this version", key, coll)
+	}
+	owner, msg := check(id, raw)
+	if msg != "" {
+		return "", invalid("value", "%s is not a valid %s record: %s", key, coll, msg)
+	}
+	return owner, nil
+}
+
+// internalRecords check the records of the internal collections: each
+// answers the owner, or what is wrong.
+var internalRecords = map[string]func(id string, raw []byte) (owner, wrong string){
+	"_mgmt": func(id string, raw []byte) (string, string) {
+		var m Management
+		switch {
+		case json.Unmarshal(raw, &m) != nil:
+			return "", "not a management setting"
+		case m.Region != id || !ValidRegion(id) || m.Owner != parentOf(id):
+			return "", fmt.Sprintf("region %q set by %q; want %s set by its parent", m.Region, m.Owner, id)
+		case !validMode(m.Mode) || m.Epoch == 0:
+			return "", fmt.Sprintf("mode %q, epoch %d", m.Mode, m.Epoch)
+		}
+		for _, c := range m.Collections {
+			if !slices.Contains(ManagedCollections(), c) {
+				return "", fmt.Sprintf("collection %q cannot be granted", c)
+			}
+		}
+		return m.Owner, ""
+	},
+	"_mack": func(id string, raw []byte) (string, string) {
+		var a ManagementAck
+		switch {
+		case json.Unmarshal(raw, &a) != nil:
+			return "", "not a management acknowledgement"
+		case a.Region != id || a.Owner != id || !ValidRegion(id):
+			return "", fmt.Sprintf("region %q, owner %q; want both %s", a.Region, a.Owner, id)
+		case !validMode(a.Mode) || a.Epoch == 0:
+			return "", fmt.Sprintf("mode %q, epoch %d", a.Mode, a.Epoch)
+		}
+		return a.Owner, ""
+	},
+	"_canary": func(id string, raw []byte) (string, string) {
+		var c Canary
+		switch {
+		case json.Unmarshal(raw, &c) != nil:
+			return "", "not a heartbeat"
+		case c.Region != id || !ValidRegion(id):
+			return "", fmt.Sprintf("region %q; want %s", c.Region, id)
+		case c.At <= 0:
+			return "", fmt.Sprintf("time %d", c.At)
+		}
+		return c.Region, ""
+	},
+	"_cmd": func(id string, raw []byte) (string, string) {
+		var c ForwardedCommand
+		switch {
+		case json.Unmarshal(raw, &c) != nil:
+			return "", "not a forwarded command"
+		case c.ID != id:
+			return "", fmt.Sprintf("id %q", c.ID)
+		case !ValidRegion(c.Owner) || !ValidRegion(c.Region) || !InRegion(c.Region, c.Owner) || c.Region == c.Owner:
+			return "", fmt.Sprintf("forwarded by %q to %q; want a region below the one forwarding", c.Owner, c.Region)
+		case Kinds[c.Collection] == nil || !slices.Contains([]Op{OpCreate, OpUpdate, OpReplace, OpDelete, OpAction}, c.Op):
+			return "", fmt.Sprintf("%s of %q cannot be forwarded", c.Op, c.Collection)
+		}
+		return c.Owner, ""
+	},
+	"_cres": func(id string, raw []byte) (string, string) {
+		var r CommandResult
+		switch {
+		case json.Unmarshal(raw, &r) != nil:
+			return "", "not a command result"
+		case r.ID != id:
+			return "", fmt.Sprintf("id %q", r.ID)
+		case r.Owner != r.Region || !ValidRegion(r.Owner):
+			return "", fmt.Sprintf("owner %q, region %q; want the region that executed it", r.Owner, r.Region)
+		case r.Status != CommandApplied && r.Status != CommandRefused:
+			return "", fmt.Sprintf("status %q", r.Status)
+		}
+		return r.Owner, ""
+	},
+	"_conflict": func(id string, raw []byte) (string, string) {
+		var c Conflict
+		switch {
+		case json.Unmarshal(raw, &c) != nil:
+			return "", "not a conflict"
+		case c.ID != id || !strings.HasPrefix(id, c.Region+"/"):
+			return "", fmt.Sprintf("id %q of region %q", c.ID, c.Region)
+		case !ValidRegion(c.Owner) || !ValidRegion(c.Region) || !InRegion(c.Region, c.Owner) || c.Region == c.Owner:
+			return "", fmt.Sprintf("kept by %q about %q; want a parent about a region below it", c.Owner, c.Region)
+		case c.Status != ConflictOpen && c.Status != ConflictResolved:
+			return "", fmt.Sprintf("status %q", c.Status)
+		}
+		if _, _, ok := SplitRecordKey(c.Key); !ok {
+			return "", fmt.Sprintf("key %q", c.Key)
+		}
+		return c.Owner, ""
+	},
+}
+
+func validMode(mode string) bool {
+	return mode == ModeAutonomous || mode == ModePartial || mode == ModeFull
+}
+
+// StoredOwner answers the owner region of the record stored at key as raw
+// (a heartbeat is owned by the region its key names); "" when it names none.
+func StoredOwner(key string, raw []byte) string {
+	if region, ok := strings.CutPrefix(key, CanaryPrefix); ok {
+		return region
+	}
+	return RecordOwner(raw)
 }

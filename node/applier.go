@@ -19,23 +19,20 @@ const (
 )
 
 // applier turns committed raft entries into domain writes. It is called by
-// the FSM goroutine only and must be deterministic.
+// the FSM goroutine only and must be deterministic. Content never stops it:
+// an entry it cannot use is answered with an error (and leaves nothing
+// behind); a link change it must not apply is rejected, counted and skipped.
+// Only the store failing makes it panic (mustStore).
 type applier struct {
 	region string // this region
 	parent string // its parent region; "" for a province or a standalone region
 
 	traffic *linkTraffic // counts applied link batches (metrics only; nil in tests)
+	rejects *linkRejects // counts and logs rejected link changes (nil in tests)
 }
 
 type pruneFeed struct {
 	Upto uint64 `json:"upto"`
-}
-
-type canary struct {
-	Region string `json:"region"`
-	At     int64  `json:"at"`               // Unix ms, stamped by the leader that proposed it
-	Leader string `json:"leader,omitempty"` // that leader's node id (gridcrm status)
-	Term   uint64 `json:"term,omitempty"`   // its raft term when it proposed
 }
 
 // ApplyEntry implements replication.Applier. The answer is JSON: a
@@ -56,48 +53,53 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		}
 		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli(), now: cmd.Time.UnixMilli()}
 		res := crm.Apply(ct, &cmd)
-		if err := ct.flush(); err != nil {
-			panic(fmt.Sprintf("node: aggregates: %v", err)) // the batch is broken: only I/O fails here
-		}
+		mustStore("aggregates", ct.flush())
 		return mustJSON(res)
 	case entryUplink, entryDownlink:
 		if len(body) < 8 {
 			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: "short link entry"}})
 		}
 		var b linkBatch
-		b.At = int64(binary.BigEndian.Uint64(body[:8]))
 		if err := json.Unmarshal(body[8:], &b); err != nil {
 			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: fmt.Sprintf("undecodable link batch: %v", err)}})
 		}
-		b.At = int64(binary.BigEndian.Uint64(body[:8])) // the proposer's stamp wins over any in the JSON
+		b.At = int64(binary.BigEndian.Uint64(body[:8])) // the proposer's stamp
 		dir := "up"
 		if data[0] == entryDownlink {
 			dir = "down"
 		}
-		a.traffic.applied(b.Link, map[string]string{"up": "from-child", "down": "down"}[dir], len(body), len(b.Changes))
+		a.traffic.applied(peerLabel(a.region, a.parent, b.Link), directionOf(dir), len(body), len(b.Changes))
 		return mustJSON(a.applyLinkBatch(tx, dir, &b))
 	case entryPrune:
 		var p pruneFeed
 		if err := json.Unmarshal(body, &p); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
-		if err := replication.PruneFeed(tx, p.Upto); err != nil {
-			return mustJSON(linkAnswer{Err: crm.AsError(err)})
-		}
+		mustStore("prune the feed", replication.PruneFeed(tx, p.Upto))
 		return mustJSON(linkAnswer{Acked: p.Upto})
 	case entryCanary:
-		var c canary
+		var c crm.Canary
 		if err := json.Unmarshal(body, &c); err != nil {
 			return mustJSON(linkAnswer{Err: crm.AsError(err)})
 		}
-		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At, now: c.At}
-		if err := ct.Set([]byte("r/_canary/"+a.region), mustJSON(canary{Region: a.region, At: c.At, Leader: c.Leader, Term: c.Term})); err != nil {
-			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+		if c.At <= 0 {
+			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Field: "at", Message: "a heartbeat needs its time"}})
 		}
-		_ = ct.flush()
+		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At, now: c.At}
+		mustStore("heartbeat", ct.Set([]byte(crm.CanaryKey(a.region)), mustJSON(crm.Canary{Region: a.region, At: c.At, Leader: c.Leader, Term: c.Term})))
+		mustStore("heartbeat aggregates", ct.flush())
 		return mustJSON(linkAnswer{})
 	}
 	return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}})
+}
+
+// mustStore stops the node when its store fails: the batch the entry was
+// being applied on is broken, and the replica would no longer be what its
+// raft log says. It is the only reason the applier panics.
+func mustStore(what string, err error) {
+	if err != nil {
+		panic(fmt.Sprintf("node: %s: the store failed: %v", what, err))
+	}
 }
 
 func mustJSON(v any) []byte {

@@ -98,7 +98,7 @@ func (t *changeTxn) record(key, value []byte) error {
 // linkBatch is a batch of changes crossing a link: an uplink batch from a
 // child, or a downlink batch of directives from the parent. It covers the
 // sender's feed sequences (From, To]; Changes are the ones in that range
-// meant for the receiver.
+// meant for the receiver (checkRange says how they must fit).
 type linkBatch struct {
 	Link    string               `json:"link"` // the sender's region
 	From    uint64               `json:"from"`
@@ -121,8 +121,9 @@ type resyncPart struct {
 
 // linkAnswer is the receiver's answer to a link batch.
 type linkAnswer struct {
-	Acked uint64     `json:"acked"` // the receiver's cursor for the link after the batch
-	Err   *crm.Error `json:"error,omitempty"`
+	Acked    uint64     `json:"acked"`              // the receiver's cursor for the link after the batch
+	Rejected int        `json:"rejected,omitempty"` // changes rejected on apply: not written, the cursor moved past them
+	Err      *crm.Error `json:"error,omitempty"`
 }
 
 // freshness is what a node knows of how current its copy of a region is.
@@ -136,60 +137,79 @@ func cursorKey(dir, region string) string { return "m/link/" + dir + "/" + regio
 // applyLinkBatch applies an uplink (dir "up": from a child) or downlink
 // (dir "down": from the parent) batch idempotently: changes at or below the
 // link's cursor are skipped, a batch that starts past it is refused as a
-// gap, and the cursor moves in the same batch as the changes.
+// gap, and the cursor moves in the same batch as the changes. A change the
+// rules refuse (linkcheck.go) is rejected: not written, counted, logged;
+// the cursor moves past it, so the link goes on. A batch that does not fit
+// its own range is refused whole.
 func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) linkAnswer {
-	if e := a.checkLink(dir, b.Link); e != nil {
-		return linkAnswer{Err: e}
+	if rj := checkLink(a.region, a.parent, dir, b.Link); rj != nil {
+		a.rejects.add(peerLabel(a.region, a.parent, b.Link), dir, b.To, "", rj, "apply")
+		return linkAnswer{Err: rj.err}
 	}
 	ck := cursorKey(dir, b.Link)
 	cur, err := replication.GetUint(tx, ck)
-	if err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
+	mustStore("read the link cursor", err)
 	if b.Resync != nil {
 		return a.applyResync(tx, dir, b, cur)
 	}
 	if b.From > cur {
-		return linkAnswer{Acked: cur, Err: &crm.Error{Code: "gap", Message: fmt.Sprintf("batch starts after %d but this side has applied through %d; resend from %d", b.From, cur, cur)}}
+		return linkAnswer{Acked: cur, Err: &crm.Error{Code: "gap", Message: "the batch starts after what this side has applied; resend from the acknowledged sequence"}}
 	}
 	if b.To <= cur {
 		return linkAnswer{Acked: cur} // a duplicate
 	}
-	// Check everything before writing anything: a refused batch leaves no trace.
-	for i := range b.Changes {
-		if e := a.checkChange(dir, b.Link, &b.Changes[i]); e != nil {
-			return linkAnswer{Acked: cur, Err: e}
-		}
+	if rj := checkRange(dir, b); rj != nil {
+		a.rejects.add(b.Link, dir, b.To, "", rj, "apply")
+		return linkAnswer{Acked: cur, Err: rj.err}
 	}
+	chk, err := newChangeCheck(tx, a.region, dir, b.Link)
+	mustStore("read the management setting", err)
 	fresh := map[string]freshness{}
 	ct := &changeTxn{Txn: tx, now: b.At}
+	st := &stage{base: ct}
+	rejected := 0
 	for i := range b.Changes {
 		c := &b.Changes[i]
 		if c.Seq <= cur {
 			continue
 		}
-		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
-		if err := a.applyChange(ct, dir, b.Link, c); err != nil {
-			panic(fmt.Sprintf("node: apply replica %s: %v", c.Key, err)) // checked above: only I/O fails here
+		ct.time = c.Time
+		if rj := a.applyChecked(chk, st, dir, c); rj != nil {
+			a.rejects.add(b.Link, dir, c.Seq, c.Key, rj, "apply")
+			rejected++
+			continue
 		}
 		fresh[c.Origin] = freshness{AppliedSeq: c.OSeq, Time: c.Time}
 	}
-	if err := ct.flush(); err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
+	mustStore("aggregates", ct.flush())
 	for origin, f := range fresh {
 		raw, _ := json.Marshal(f)
-		if err := tx.Set([]byte("m/fresh/"+origin), raw); err != nil {
-			return linkAnswer{Err: crm.AsError(err)}
-		}
+		mustStore("freshness", tx.Set([]byte("m/fresh/"+origin), raw))
 	}
-	if err := replication.PutUint(tx, ck, b.To); err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
+	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
 	if b.Head > 0 {
-		_ = replication.PutUint(tx, "m/link/"+dir+"head/"+b.Link, b.Head)
+		mustStore("link head", replication.PutUint(tx, "m/link/"+dir+"head/"+b.Link, b.Head))
 	}
-	return linkAnswer{Acked: b.To}
+	return linkAnswer{Acked: b.To, Rejected: rejected}
+}
+
+// applyChecked checks change c and applies it on st; it answers why it was
+// rejected, in which case nothing of it is written.
+func (a *applier) applyChecked(chk *changeCheck, st *stage, dir string, c *replication.Change) *reject {
+	rj, err := chk.check(c)
+	mustStore("check a link change", err)
+	if rj != nil {
+		return rj
+	}
+	st.reset(c.Origin, c.OSeq)
+	if err := a.applyChange(st, dir, c); err != nil {
+		mustStore("apply "+c.Key, st.failed)
+		// The checks missed what the domain refused: still content, so
+		// still a rejection, with nothing of it written.
+		return &reject{reason: rejectInvalid, err: crm.AsError(err)}
+	}
+	mustStore("apply "+c.Key, st.flush())
+	return nil
 }
 
 // applyChange applies one change of a link batch. Two cases differ from a
@@ -200,25 +220,27 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 //   - up, a record of a child this region took over by force and whose
 //     acknowledgement has not arrived: the child wrote it under the old
 //     epoch, so it is kept as a conflict, not applied.
-func (a *applier) applyChange(ct *changeTxn, dir, link string, c *replication.Change) error {
+func (a *applier) applyChange(st *stage, dir string, c *replication.Change) error {
 	coll, _, _ := crm.SplitRecordKey(c.Key)
-	if dir == "up" && crm.Kinds[coll] != nil && c.Owner != "" {
-		w, m, err := crm.WriterOf(ct, c.Owner)
+	owner := c.Owner
+	if owner == "" {
+		owner = crm.StoredOwner(c.Key, c.Value)
+	}
+	if dir == "up" && crm.Kinds[coll] != nil && owner != "" {
+		w, m, err := crm.WriterOf(st, owner)
 		if err != nil {
 			return err
 		}
 		if m != nil && m.Forced && w == a.region {
-			if ack, err := crm.AckOf(ct, c.Owner); err != nil {
+			if ack, err := crm.AckOf(st, owner); err != nil {
 				return err
 			} else if ack == nil || ack.Epoch < m.Epoch {
-				origin, oseq := ct.origin, ct.oseq
-				ct.origin, ct.oseq = a.region, 0 // the conflict is this region's record; it rolls up for supervision
-				defer func() { ct.origin, ct.oseq = origin, oseq }()
-				return crm.RecordConflict(ct, a.region, c.Owner, m.Epoch, c.OSeq, c.Key, c.Value, c.Time)
+				st.origin, st.oseq = a.region, 0 // the conflict is this region's record; it rolls up for supervision
+				return crm.RecordConflict(st, a.region, owner, m.Epoch, c.OSeq, c.Key, c.Value, c.Time)
 			}
 		}
 	}
-	if err := crm.ApplyReplica(ct, c.Key, c.Value); err != nil {
+	if err := crm.ApplyReplica(st, c.Key, c.Value); err != nil {
 		return err
 	}
 	if dir != "down" || c.Value == nil {
@@ -226,66 +248,103 @@ func (a *applier) applyChange(ct *changeTxn, dir, link string, c *replication.Ch
 	}
 	switch {
 	case c.Key == crm.MgmtKey(a.region):
-		origin, oseq := ct.origin, ct.oseq
-		ct.origin, ct.oseq = a.region, 0
-		defer func() { ct.origin, ct.oseq = origin, oseq }()
-		return crm.AckManagement(ct, a.region, c.Value)
+		st.origin, st.oseq = a.region, 0
+		return crm.AckManagement(st, a.region, c.Value)
 	case coll == "_cmd":
 		// A write the parent forwards under partial management: executed
 		// here, as this region's own write, in the parent's order; its
 		// outcome rolls up.
-		origin, oseq := ct.origin, ct.oseq
-		ct.origin, ct.oseq = a.region, 0
-		defer func() { ct.origin, ct.oseq = origin, oseq }()
-		return crm.ExecuteForwarded(ct, a.region, c.Value)
+		st.origin, st.oseq = a.region, 0
+		return crm.ExecuteForwarded(st, a.region, c.Value)
 	}
 	return nil
 }
 
-// checkLink: uplinks come from this region's children, downlinks from its parent.
-func (a *applier) checkLink(dir, link string) *crm.Error {
-	switch dir {
-	case "up":
-		if len(link) <= len(a.region) || !crm.InRegion(link, a.region) || len(link) != len(a.region)+2 {
-			return &crm.Error{Code: "forbidden", Field: "link", Message: fmt.Sprintf("region %s is not a child of %s", link, a.region)}
-		}
-	case "down":
-		if link != a.parent {
-			return &crm.Error{Code: "forbidden", Field: "link", Message: fmt.Sprintf("region %s is not the parent of %s (%s is)", link, a.region, a.parent)}
-		}
+// stage holds the writes of one link change until it has been applied
+// whole, so that a change the domain refuses half-way leaves nothing; it
+// tells a failing store (failed) from refused content. Each write keeps the
+// origin it is fed under (origin, oseq at the time of the write). Iterate
+// reads the batch without the staged writes (the domain's replica and
+// management code reads with Get).
+type stage struct {
+	base   *changeTxn
+	origin string // the origin the next writes are fed under
+	oseq   uint64
+	failed error // the first error of the store
+
+	writes []stagedWrite
+	index  map[string]int // key → its write in writes
+}
+
+type stagedWrite struct {
+	key, value []byte // value nil: delete
+	origin     string
+	oseq       uint64
+}
+
+func (s *stage) reset(origin string, oseq uint64) {
+	s.origin, s.oseq, s.failed = origin, oseq, nil
+	s.writes = s.writes[:0]
+	clear(s.index)
+}
+
+func (s *stage) store(err error) error {
+	if err != nil && s.failed == nil {
+		s.failed = err
 	}
+	return err
+}
+
+func (s *stage) Get(key []byte) ([]byte, error) {
+	if i, ok := s.index[string(key)]; ok {
+		return bytes.Clone(s.writes[i].value), nil
+	}
+	v, err := s.base.Get(key)
+	return v, s.store(err)
+}
+
+func (s *stage) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
+	return s.store(s.base.Iterate(lower, upper, fn))
+}
+
+func (s *stage) put(key, value []byte) {
+	w := stagedWrite{key: bytes.Clone(key), value: value, origin: s.origin, oseq: s.oseq}
+	if i, ok := s.index[string(key)]; ok {
+		s.writes[i] = w
+		return
+	}
+	if s.index == nil {
+		s.index = map[string]int{}
+	}
+	s.index[string(key)] = len(s.writes)
+	s.writes = append(s.writes, w)
+}
+
+func (s *stage) Set(key, value []byte) error {
+	s.put(key, append([]byte{}, value...))
 	return nil
 }
 
-// checkChange: an uplink may only carry records of the child's subtree; a
-// downlink only directives from above addressed to this region's branch.
-// Every value must be a record of its collection.
-func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Error {
-	coll, _, ok := crm.SplitRecordKey(c.Key)
-	if !ok {
-		return &crm.Error{Code: crm.CodeInvalid, Field: "key", Message: fmt.Sprintf("%q is not a record key", c.Key)}
-	}
-	switch dir {
-	case "up":
-		if !crm.InRegion(c.Origin, link) {
-			return &crm.Error{Code: "forbidden", Field: "origin", Message: fmt.Sprintf("child %s may not send changes of region %s", link, c.Origin)}
+func (s *stage) Delete(key []byte) error {
+	s.put(key, nil)
+	return nil
+}
+
+// flush writes the staged writes to the batch, in the order they were made.
+func (s *stage) flush() error {
+	ct := s.base
+	origin, oseq := ct.origin, ct.oseq
+	defer func() { ct.origin, ct.oseq = origin, oseq }()
+	for _, w := range s.writes {
+		ct.origin, ct.oseq = w.origin, w.oseq
+		var err error
+		if w.value == nil {
+			err = ct.Delete(w.key)
+		} else {
+			err = ct.Set(w.key, w.value)
 		}
-		if coll == "users" {
-			return &crm.Error{Code: "forbidden", Field: "key", Message: "users do not roll up"}
-		}
-	case "down":
-		above := !crm.InRegion(c.Origin, a.region)
-		ok := above && (coll == "directives" ||
-			(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), a.region)) ||
-			(coll == "_cmd" && c.Value != nil && crm.InRegion(crm.ForwardedRegion(c.Value), a.region)) ||
-			(crm.Kinds[coll] != nil && coll != "users" && crm.InRegion(c.Owner, a.region)))
-		if !ok {
-			return &crm.Error{Code: "forbidden", Field: "key", Message: fmt.Sprintf("a downlink carries only directives, management settings and records of this branch written above it, not %s from %s", c.Key, c.Origin)}
-		}
-	}
-	if c.Value != nil {
-		if err := crm.ValidRecord(coll, c.Value); err != nil {
-			return &crm.Error{Code: crm.CodeInvalid, Field: "value", Message: fmt.Sprintf("%s is not a valid %s record: %v", c.Key, coll, err)}
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -293,65 +352,53 @@ func (a *applier) checkChange(dir, link string, c *replication.Change) *crm.Erro
 
 // applyResync applies one part of a snapshot resync. Part 0 clears the
 // marks of an earlier, unfinished resync; every part marks the keys it
-// carries; the last part deletes the replica's records of the sender's
-// subtree that the snapshot did not carry, and moves the cursor to the
-// snapshot's sequence.
+// carries (items the rules refuse are rejected, as in a batch); the last
+// part deletes the replica's records of the sender's side that the
+// snapshot did not carry, and moves the cursor to the snapshot's sequence.
 func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur uint64) linkAnswer {
 	r := b.Resync
 	progress := "m/resync/" + dir + "/" + b.Link
-	state, _ := tx.Get([]byte(progress))
+	state, err := tx.Get([]byte(progress))
+	mustStore("resync progress", err)
 	want := fmt.Sprintf("%s:%d", r.ID, r.Part)
 	if r.Part > 0 && string(state) != want {
 		if string(state) == fmt.Sprintf("%s:%d", r.ID, r.Part+1) || string(state) == r.ID+":done" {
 			return linkAnswer{Acked: cur} // a duplicate part
 		}
-		return linkAnswer{Acked: cur, Err: &crm.Error{Code: "gap", Message: fmt.Sprintf("resync part %d of %s out of order (have %q)", r.Part, r.ID, state)}}
+		return linkAnswer{Acked: cur, Err: &crm.Error{Code: "gap", Message: fmt.Sprintf("resync part %d of %s is out of order; start the resync again", r.Part, r.ID)}}
 	}
 	marks := "m/rsmark/" + dir + "/" + b.Link + "/"
 	if r.Part == 0 {
-		if err := deletePrefix(tx, marks); err != nil {
-			return linkAnswer{Err: crm.AsError(err)}
-		}
+		mustStore("resync marks", deletePrefix(tx, marks))
 	}
-	for i := range r.Items {
-		if e := a.checkChange(dir, b.Link, &r.Items[i]); e != nil {
-			return linkAnswer{Acked: cur, Err: e}
-		}
-	}
+	chk, err := newChangeCheck(tx, a.region, dir, b.Link)
+	mustStore("read the management setting", err)
 	ct := &changeTxn{Txn: tx, now: b.At}
-	defer func() {
-		if err := ct.flush(); err != nil {
-			panic(fmt.Sprintf("node: resync aggregates: %v", err))
-		}
-	}()
+	st := &stage{base: ct}
+	rejected := 0
 	for i := range r.Items {
 		c := &r.Items[i]
-		ct.origin, ct.oseq, ct.time = c.Origin, c.OSeq, c.Time
-		if c.Owner == "" {
-			c.Owner = crm.RecordOwner(c.Value)
+		ct.time = c.Time
+		if rj := a.applyChecked(chk, st, dir, c); rj != nil {
+			a.rejects.add(b.Link, dir, c.Seq, c.Key, rj, "apply")
+			rejected++
+			continue
 		}
-		if err := a.applyChange(ct, dir, b.Link, c); err != nil {
-			panic(fmt.Sprintf("node: resync %s: %v", c.Key, err))
-		}
-		if err := tx.Set([]byte(marks+c.Key), nil); err != nil {
-			return linkAnswer{Err: crm.AsError(err)}
-		}
+		mustStore("resync mark", tx.Set([]byte(marks+c.Key), nil))
 	}
 	if !r.Last {
-		_ = tx.Set([]byte(progress), []byte(fmt.Sprintf("%s:%d", r.ID, r.Part+1)))
-		return linkAnswer{Acked: cur}
+		mustStore("aggregates", ct.flush())
+		mustStore("resync progress", tx.Set([]byte(progress), []byte(fmt.Sprintf("%s:%d", r.ID, r.Part+1))))
+		return linkAnswer{Acked: cur, Rejected: rejected}
 	}
 	// Drop the records of the sender's side that the snapshot did not carry.
 	var stale []string
-	err := tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+	err = tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
 		coll, _, _ := crm.SplitRecordKey(string(k))
 		if coll == "users" {
 			return true
 		}
-		owner := crm.RecordOwner(v)
-		if strings.HasPrefix(string(k), "r/_canary/") {
-			owner = strings.TrimPrefix(string(k), "r/_canary/")
-		}
+		owner := crm.StoredOwner(string(k), v)
 		var mine bool
 		switch dir {
 		case "up":
@@ -359,8 +406,7 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 			w, _, _ := crm.WriterOf(tx, owner)
 			mine = crm.InRegion(owner, b.Link) && !strings.HasPrefix(string(k), "r/_conflict/") && w != a.region
 		case "down":
-			mine = (coll == "directives" && !crm.InRegion(owner, a.region)) ||
-				(coll == "_mgmt" && crm.InRegion(strings.TrimPrefix(string(k), "r/_mgmt/"), a.region))
+			mine = (coll == "directives" && !crm.InRegion(owner, a.region)) || string(k) == crm.MgmtKey(a.region)
 		}
 		if mine {
 			if m, _ := tx.Get([]byte(marks + string(k))); m == nil {
@@ -369,27 +415,21 @@ func (a *applier) applyResync(tx *replication.Txn, dir string, b *linkBatch, cur
 		}
 		return true
 	})
-	if err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
+	mustStore("resync scan", err)
 	for _, k := range stale {
-		if raw, _ := tx.Get([]byte(k)); raw != nil {
-			ct.origin = crm.RecordOwner(raw)
-		}
-		if err := crm.ApplyReplica(ct, k, nil); err != nil {
-			panic(fmt.Sprintf("node: resync delete %s: %v", k, err))
-		}
+		raw, err := tx.Get([]byte(k))
+		mustStore("resync scan", err)
+		ct.origin, ct.oseq = crm.StoredOwner(k, raw), 0
+		mustStore("resync delete "+k, crm.ApplyReplica(ct, k, nil))
 	}
-	if err := deletePrefix(tx, marks); err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
-	_ = tx.Set([]byte(progress), []byte(r.ID+":done"))
-	n, _ := replication.GetUint(tx, "m/resyncs/"+dir+"/"+b.Link)
-	_ = replication.PutUint(tx, "m/resyncs/"+dir+"/"+b.Link, n+1)
-	if err := replication.PutUint(tx, cursorKey(dir, b.Link), r.Seq); err != nil {
-		return linkAnswer{Err: crm.AsError(err)}
-	}
-	return linkAnswer{Acked: r.Seq}
+	mustStore("aggregates", ct.flush())
+	mustStore("resync marks", deletePrefix(tx, marks))
+	mustStore("resync progress", tx.Set([]byte(progress), []byte(r.ID+":done")))
+	n, err := replication.GetUint(tx, "m/resyncs/"+dir+"/"+b.Link)
+	mustStore("resync count", err)
+	mustStore("resync count", replication.PutUint(tx, "m/resyncs/"+dir+"/"+b.Link, n+1))
+	mustStore("link cursor", replication.PutUint(tx, cursorKey(dir, b.Link), r.Seq))
+	return linkAnswer{Acked: r.Seq, Rejected: rejected}
 }
 
 func deletePrefix(tx *replication.Txn, prefix string) error {

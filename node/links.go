@@ -165,7 +165,7 @@ func (n *Node) runCanary() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-		_, _ = n.proposeEntry(ctx, entryCanary, canary{Region: n.cfg.Region, At: time.Now().UnixMilli(), Leader: n.cfg.NodeID, Term: n.group.Raft().CurrentTerm()})
+		_, _ = n.proposeEntry(ctx, entryCanary, crm.Canary{Region: n.cfg.Region, At: time.Now().UnixMilli(), Leader: n.cfg.NodeID, Term: n.group.Raft().CurrentTerm()})
 		cancel()
 	}
 }
@@ -209,7 +209,8 @@ func (l *links) fail(s *LinkStatus, err error) {
 }
 
 // shipFrom sends batches after cursor until the link fails or leadership
-// moves; the caller then starts over from the parent's cursor.
+// moves; the caller then starts over from the parent's cursor. A batch ends
+// at the last change it carries (checkRange).
 func (l *links) shipFrom(cursor uint64) {
 	n := l.n
 	lastPrune := time.Now()
@@ -225,6 +226,17 @@ func (l *links) shipFrom(cursor uint64) {
 			l.fail(&l.up, err)
 			return
 		}
+		if cursor > head && l.pastHead(cursor) {
+			// The parent holds more of this feed than it has: its cursor is
+			// not of this feed (a restored or rebuilt region, or a forged
+			// batch). A snapshot makes its copy this region's again.
+			n.log.Warn("node: the parent's cursor is past this feed's head; resyncing it", "peer", l.parent, "direction", "up", "cursor", cursor, "head", head)
+			if cursor, err = l.resyncUp(); err != nil {
+				l.fail(&l.up, err)
+				return
+			}
+			continue
+		}
 		if cursor+1 < first {
 			if cursor, err = l.resyncUp(); err != nil {
 				l.fail(&l.up, err)
@@ -232,13 +244,15 @@ func (l *links) shipFrom(cursor uint64) {
 			}
 			continue
 		}
-		changes, scanned, err := replication.ReadFeed(r, cursor, n.cfg.LinkBatch, 4<<20, n.keepUp)
+		changes, _, err := replication.ReadFeed(r, cursor, n.cfg.LinkBatch, 4<<20, n.keepUp)
 		if err != nil {
 			l.fail(&l.up, err)
 			return
 		}
-		if scanned == cursor {
-			l.setStatus(&l.up, func(s *LinkStatus) { s.State, s.AckedSeq, s.HeadSeq, s.LagEntries = "up", cursor, head, 0 })
+		if len(changes) == 0 {
+			l.setStatus(&l.up, func(s *LinkStatus) {
+				s.State, s.AckedSeq, s.HeadSeq, s.LagEntries = "up", cursor, head, head-min(head, cursor)
+			})
 			if time.Since(lastPrune) > time.Second && first <= cursor {
 				l.prune(cursor)
 				lastPrune = time.Now()
@@ -250,7 +264,8 @@ func (l *links) shipFrom(cursor uint64) {
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 		var ans linkAnswer
-		err = l.call(ctx, "/internal/v1/uplink", linkBatch{Link: n.cfg.Region, From: cursor, To: scanned, Head: head, Changes: changes}, &ans)
+		b := linkBatch{Link: n.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes}
+		err = l.call(ctx, "/internal/v1/uplink", b, &ans)
 		cancel()
 		if err == nil && ans.Err != nil && ans.Err.Code != "gap" {
 			err = ans.Err
@@ -270,6 +285,19 @@ func (l *links) shipFrom(cursor uint64) {
 			lastPrune = now
 		}
 	}
+}
+
+// pastHead confirms, after a read barrier (a new leader may not have
+// applied everything its predecessor shipped), that cursor is past this
+// region's feed head.
+func (l *links) pastHead(cursor uint64) bool {
+	ctx, cancel := context.WithTimeout(l.n.ctx, 10*time.Second)
+	defer cancel()
+	if l.n.group.ReadBarrier(ctx) != nil {
+		return false
+	}
+	_, head, err := replication.FeedBounds(l.n.group.Reader())
+	return err == nil && cursor > head
 }
 
 // prune drops the feed entries the parent has acknowledged; past the
@@ -414,7 +442,8 @@ type downlinkAnswer struct {
 }
 
 // runDownlink pulls directives for this branch from the parent while this
-// node leads and applies them through this region's raft log.
+// node leads, screens them (screenDownlink) and applies them through this
+// region's raft log.
 func (l *links) runDownlink() {
 	n := l.n
 	for n.sleep(n.cfg.DownlinkPoll) {
@@ -435,11 +464,19 @@ func (l *links) runDownlink() {
 			l.fail(&l.down, err)
 			continue
 		}
-		b := linkBatch{Link: l.parent, From: cur, To: ans.Scanned, Changes: ans.Changes}
+		b := linkBatch{Link: l.parent, From: cur, To: ans.Scanned, Head: ans.Head, Changes: ans.Changes}
 		if ans.Resync != nil {
 			b = linkBatch{Link: l.parent, Resync: ans.Resync}
 		}
 		if b.Resync != nil || b.To > cur {
+			ok, err := n.screenDownlink(&b)
+			if err == nil && !ok {
+				err = errors.New("node: the parent's downlink answer does not fit its range")
+			}
+			if err != nil {
+				l.fail(&l.down, err)
+				continue
+			}
 			ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 			a, err := n.proposeLink(ctx, entryDownlink, b)
 			cancel()
@@ -469,12 +506,38 @@ type linkHandler interface {
 }
 
 // linkRoutes registers the parent side of the links: on the internal
-// listener without a tunnel, on the tunnel's own server with one.
+// listener without a tunnel, on the tunnel's own server with one. A
+// request that does not speak for a child region (authorizeLink) is
+// refused before anything of this region's state is read.
 func (n *Node) linkRoutes(h linkHandler) {
 	h.Handle("POST /internal/v1/uplink", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var b linkBatch
+		if err := json.Unmarshal(body, &b); err != nil {
+			refuse(w, http.StatusBadRequest, &crm.Error{Code: crm.CodeInvalid, Message: fmt.Sprintf("undecodable link batch: %v", err)})
+			return
+		}
+		if rj := n.authorizeLink(r, b.Link); rj != nil {
+			n.rejects.add(peerLabel(n.cfg.Region, "", b.Link), "up", b.To, "", rj, "proposal")
+			refuse(w, http.StatusForbidden, rj.err)
+			return
+		}
+		rj, c, err := n.screenUplink(&b)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if rj != nil {
+			seq, key := b.To, ""
+			if c != nil {
+				seq, key = c.Seq, c.Key
+			}
+			n.rejects.add(b.Link, "up", seq, key, rj, "proposal")
+			refuse(w, http.StatusUnprocessableEntity, rj.err)
 			return
 		}
 		resp, err := n.group.Propose(r.Context(), linkEntry(entryUplink, time.Now(), body))
@@ -490,13 +553,27 @@ func (n *Node) linkRoutes(h linkHandler) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if rj := n.authorizeLink(r, req.For); rj != nil {
+			refuse(w, http.StatusForbidden, rj.err)
+			return
+		}
 		ans, err := n.downlinkFor(req)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		w.Write(mustJSON(ans))
 	}))
+}
+
+// refuse answers a link request that is not proposed: the error alone,
+// no cursor.
+func refuse(w http.ResponseWriter, status int, e *crm.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(mustJSON(struct {
+		Err *crm.Error `json:"error"`
+	}{e}))
 }
 
 // downFor selects what goes down to child: directives addressed to its
@@ -511,7 +588,7 @@ func downFor(c *replication.Change, child string) bool {
 	case strings.HasPrefix(c.Key, "r/directives/"):
 		return c.Value == nil || crm.DirectiveFor(c.Value, child)
 	case strings.HasPrefix(c.Key, "r/_mgmt/"):
-		return crm.InRegion(strings.TrimPrefix(c.Key, "r/_mgmt/"), child)
+		return c.Key == crm.MgmtKey(child) // a region's setting comes from its parent alone
 	case strings.HasPrefix(c.Key, "r/_cmd/"):
 		return c.Value != nil && crm.InRegion(crm.ForwardedRegion(c.Value), child)
 	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, "r/users/"):
@@ -520,24 +597,26 @@ func downFor(c *replication.Change, child string) bool {
 	return c.Owner != "" && crm.InRegion(c.Owner, child)
 }
 
-// appendManaged adds to a downlink snapshot for child the management
-// settings of its branch and, while this region writes the child's records
-// (full management), those records as this region holds them.
+// appendManaged adds to a downlink snapshot for child its management
+// setting, the commands forwarded to its branch still pending, and, while
+// this region writes the child's records (full management), those records
+// as this region holds them.
 func appendManaged(r replication.StateReader, items []replication.Change, region, child string) ([]replication.Change, error) {
-	err := r.Iterate([]byte("r/_mgmt/"), []byte("r/_mgmt0"), func(k, v []byte) bool {
-		if crm.InRegion(strings.TrimPrefix(string(k), "r/_mgmt/"), child) {
-			items = append(items, replication.Change{Origin: region, Key: string(k), Value: bytes.Clone(v)})
-		}
-		return true
-	})
+	v, err := r.Get([]byte(crm.MgmtKey(child)))
 	if err != nil {
 		return items, err
+	}
+	if v != nil {
+		items = append(items, replication.Change{Origin: region, Key: crm.MgmtKey(child), Value: v})
 	}
 	pending, err := crm.ForwardedCommands(r, child, crm.CommandPending)
 	if err != nil {
 		return items, err
 	}
 	for _, c := range pending {
+		if crm.InRegion(c.Owner, child) {
+			continue // the child's own, rolled up: nothing comes back down
+		}
 		raw, _ := json.Marshal(c.ForwardedCommand)
 		items = append(items, replication.Change{Origin: c.Owner, Owner: c.Owner, Key: crm.CommandKey(c.ID), Value: raw})
 	}
@@ -559,13 +638,10 @@ func appendManaged(r replication.StateReader, items []replication.Change, region
 	return items, nil
 }
 
-// downlinkFor answers a child's pull from this node's replica: directives
-// addressed to the child's branch after From, or a snapshot of them all
-// when the feed was pruned past From.
+// downlinkFor answers a child's pull (authorizeLink let it in) from this
+// node's replica: directives addressed to the child's branch after From,
+// or a snapshot of them all when the feed was pruned past From.
 func (n *Node) downlinkFor(req downlinkRequest) (downlinkAnswer, error) {
-	if !crm.InRegion(req.For, n.cfg.Region) || len(req.For) != len(n.cfg.Region)+2 {
-		return downlinkAnswer{}, fmt.Errorf("node: region %q is not a child of %s", req.For, n.cfg.Region)
-	}
 	if req.Max <= 0 || req.Max > 10000 {
 		req.Max = 1000
 	}

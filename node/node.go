@@ -164,6 +164,7 @@ type Node struct {
 	tun   tunnel.Tunnel
 
 	traffic *linkTraffic              // link bytes and batches (linkstats.go)
+	rejects *linkRejects              // link changes refused (linkstats.go)
 	raftp   atomic.Pointer[raft.Raft] // for the term in log lines; set once the group runs
 
 	adv       string // internal address others dial
@@ -247,8 +248,8 @@ func Start(cfg Config) (*Node, error) {
 	rc := cfg.Raft
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
 	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
-	n.traffic = newLinkTraffic()
-	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic}); err != nil {
+	n.traffic, n.rejects = newLinkTraffic(), newLinkRejects(n.log)
+	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic, rejects: n.rejects}); err != nil {
 		return nil, err
 	}
 	n.wg.Add(1)

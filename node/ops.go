@@ -57,7 +57,7 @@ func (n *Node) Regions() []api.RegionStatus {
 	now := time.Now()
 	var out []api.RegionStatus
 	_ = r.Iterate([]byte("r/_canary/"), []byte("r/_canary0"), func(k, v []byte) bool {
-		var c canary
+		var c crm.Canary
 		if json.Unmarshal(v, &c) != nil {
 			return true
 		}

@@ -53,6 +53,9 @@ func (n *Node) SyncStatus() []api.LinkStatus {
 		out = append(out, st)
 		return true
 	})
+	for i := range out {
+		out[i].Rejected, out[i].Rejections = n.rejects.of(out[i].Peer, out[i].Direction)
+	}
 	return out
 }
 
@@ -63,11 +66,11 @@ func seconds(now time.Time, ms int64) float64 {
 // canaryAt is the time of the newest heartbeat of region held here (Unix
 // ms), 0 if none.
 func canaryAt(r crm.Reader, region string) int64 {
-	raw, err := r.Get([]byte("r/_canary/" + region))
+	raw, err := r.Get([]byte(crm.CanaryKey(region)))
 	if err != nil || raw == nil {
 		return 0
 	}
-	var c canary
+	var c crm.Canary
 	_ = json.Unmarshal(raw, &c)
 	return c.At
 }
