@@ -107,6 +107,10 @@ type linkBatch struct {
 	At      int64                `json:"-"`              // when the receiving node proposed it, Unix ms (carried before the JSON; see linkEntry)
 	Changes []replication.Change `json:"changes,omitempty"`
 	Resync  *resyncPart          `json:"resync,omitempty"`
+	// DownAcked, on an uplink, is the sender's downlink cursor on the
+	// receiver's feed: a middle tier keeps the entries its children have
+	// not pulled yet, whatever its own parent has acknowledged.
+	DownAcked uint64 `json:"down_acked,omitempty"`
 }
 
 // resyncPart is one step of a snapshot resync: the sender's records in
@@ -133,6 +137,10 @@ type freshness struct {
 }
 
 func cursorKey(dir, region string) string { return "m/link/" + dir + "/" + region }
+
+// downAckedPrefix holds each child's downlink cursor on this region's feed,
+// as the child last reported it on its uplink.
+const downAckedPrefix = "m/link/downacked/"
 
 // applyLinkBatch applies an uplink (dir "up": from a child) or downlink
 // (dir "down": from the parent) batch idempotently: changes at or below the
@@ -189,6 +197,11 @@ func (a *applier) applyLinkBatch(tx *replication.Txn, dir string, b *linkBatch) 
 	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
 	if b.Head > 0 {
 		mustStore("link head", replication.PutUint(tx, "m/link/"+dir+"head/"+b.Link, b.Head))
+	}
+	if dir == "up" && b.DownAcked > 0 {
+		_, head, err := replication.FeedBounds(tx.StateReader)
+		mustStore("feed bounds", err)
+		mustStore("child's downlink cursor", replication.PutUint(tx, downAckedPrefix+b.Link, min(b.DownAcked, head)))
 	}
 	return linkAnswer{Acked: b.To, Rejected: rejected}
 }

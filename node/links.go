@@ -210,7 +210,8 @@ func (l *links) fail(s *LinkStatus, err error) {
 
 // shipFrom sends batches after cursor until the link fails or leadership
 // moves; the caller then starts over from the parent's cursor. A batch ends
-// at the last change it carries (checkRange).
+// at the last change it carries (checkRange), and tells the parent how far
+// this region's downlink has pulled its feed (DownAcked).
 func (l *links) shipFrom(cursor uint64) {
 	n := l.n
 	lastPrune := time.Now()
@@ -262,9 +263,14 @@ func (l *links) shipFrom(cursor uint64) {
 			}
 			continue
 		}
+		down, err := replication.GetUint(r, cursorKey("down", l.parent))
+		if err != nil {
+			l.fail(&l.up, err)
+			return
+		}
 		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
 		var ans linkAnswer
-		b := linkBatch{Link: n.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes}
+		b := linkBatch{Link: n.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes, DownAcked: down}
 		err = l.call(ctx, "/internal/v1/uplink", b, &ans)
 		cancel()
 		if err == nil && ans.Err != nil && ans.Err.Code != "gap" {
@@ -300,18 +306,37 @@ func (l *links) pastHead(cursor uint64) bool {
 	return err == nil && cursor > head
 }
 
-// prune drops the feed entries the parent has acknowledged; past the
-// retention window it drops older ones too (the parent will then resync).
+// prune drops the feed entries the parent has acknowledged and every
+// child's downlink has pulled (a child pulls directives, settings and
+// forwarded commands from this feed); past the retention bounds it drops
+// older ones too (whoever still needed them then resyncs).
 func (l *links) prune(acked uint64) {
 	n := l.n
-	_, head, _ := replication.FeedBounds(n.group.Reader())
-	upto := acked
-	if keep := uint64(n.cfg.FeedRetention); head > keep && head-keep > upto {
-		upto = head - keep
+	r := n.group.Reader()
+	first, head, err := replication.FeedBounds(r)
+	if err != nil {
+		return
+	}
+	upto := max(min(acked, childrenPulled(r)), n.retentionFloor(r, first, head))
+	if upto < first {
+		return
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
 	defer cancel()
 	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
+}
+
+// childrenPulled is the least downlink cursor the children reported on
+// their uplinks (no bound when none did).
+func childrenPulled(r replication.StateReader) uint64 {
+	least := ^uint64(0)
+	_ = r.Iterate([]byte(downAckedPrefix), []byte("m/link/downacked0"), func(_, v []byte) bool {
+		if len(v) == 8 {
+			least = min(least, binary.BigEndian.Uint64(v))
+		}
+		return true
+	})
+	return least
 }
 
 // runRetention bounds the feed of a region that has no parent to ship to
@@ -333,13 +358,25 @@ func (n *Node) enforceRetention() {
 	if err != nil || head < first {
 		return
 	}
+	upto := n.retentionFloor(r, first, head)
+	if upto < first {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+	defer cancel()
+	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
+}
+
+// retentionFloor is the last feed entry the retention bounds drop whoever
+// still needs it: over feed_retention entries, or appended longer ago than
+// feed_retention_age (at most 100,000 a round; the next round takes the
+// rest). 0 when nothing is over the bounds.
+func (n *Node) retentionFloor(r replication.StateReader, first, head uint64) uint64 {
 	var upto uint64
 	if keep := uint64(n.cfg.FeedRetention); head > keep && head-keep >= first {
 		upto = head - keep // over the size bound
 	}
-	if age := n.cfg.FeedRetentionAge; age > 0 {
-		// Over the age bound: entries appended here longer ago than that
-		// (at most 100,000 a round; the next round takes the rest).
+	if age := n.cfg.FeedRetentionAge; age > 0 && head >= first {
 		cutoff := time.Now().Add(-age).UnixMilli()
 		from := max(upto, first-1)
 		_ = r.Iterate(replication.FeedKey(from+1), replication.FeedKey(head+1), func(_, v []byte) bool {
@@ -351,12 +388,7 @@ func (n *Node) enforceRetention() {
 			return true
 		})
 	}
-	if upto < first {
-		return
-	}
-	ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-	defer cancel()
-	_, _ = n.proposeEntry(ctx, entryPrune, pruneFeed{Upto: upto})
+	return upto
 }
 
 // resyncUp sends the parent a consistent snapshot of this region's subtree

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -319,5 +320,49 @@ func TestUplink_RefusesForgedBatches(t *testing.T) {
 	}
 	if sum < 3 {
 		t.Errorf("gridcrm_link_rejected_total for 320722 at the city sums to %v, want ≥ 3", sum)
+	}
+}
+
+// An idle three-tier hierarchy never resyncs: a middle tier keeps the feed
+// entries its children's downlinks have not pulled, although its own
+// parent has them.
+func TestDownlink_IdleHierarchyDoesNotResync(t *testing.T) {
+	idle := 20 * time.Second
+	if s, err := strconv.Atoi(os.Getenv("GRIDCRM_IDLE_SECONDS")); err == nil {
+		idle = time.Duration(s) * time.Second
+	}
+	regions := []string{"3207", "320722", "320723"}
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}, {Code: "320723"}}})
+	resyncs := func() map[string]uint64 {
+		out := map[string]uint64{}
+		for _, code := range regions {
+			c := h.Region(code)
+			out[code] = uint64At(testcluster.StateOf(t, c.Node(0)), "m/resyncs/down/"+code[:len(code)-2])
+		}
+		return out
+	}
+	for _, code := range regions {
+		n := h.Region(code).Node(0)
+		testcluster.WaitFor(t, 10*time.Second, code+"'s links up", func() bool {
+			d, _ := linkOf(t, n, code[:len(code)-2], "down")
+			u, _ := linkOf(t, n, code[:len(code)-2], "up")
+			return d.State == "up" && u.State == "up"
+		})
+	}
+	city := h.Region("3207").Node(0)
+	firstBefore, _, _ := replication.FeedBounds(city.Group().Reader())
+	before := resyncs()
+	time.Sleep(idle) // idle on purpose: the hierarchy runs only its heartbeats
+	after := resyncs()
+	first, head, _ := replication.FeedBounds(city.Group().Reader())
+	t.Logf("the city's feed: first %d → %d, head %d", firstBefore, first, head)
+	if first <= firstBefore {
+		t.Errorf("the city's feed was not pruned while idle (first %d → %d)", firstBefore, first)
+	}
+	for _, code := range regions {
+		t.Logf("%s: %d downlink resyncs in %v idle", code, after[code]-before[code], idle)
+		if after[code] != before[code] {
+			t.Errorf("%s's downlink resynced %d times in %v of idleness", code, after[code]-before[code], idle)
+		}
 	}
 }
