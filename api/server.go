@@ -62,6 +62,7 @@ type LinkStatus struct {
 	Peer        string    `json:"peer"`      // the region at the other end
 	Direction   string    `json:"direction"` // "up" (to the parent), "down" (from the parent), "from-child"
 	State       string    `json:"state"`     // "up", "down", "resyncing", "idle" (this node does not lead)
+	Running     bool      `json:"running"`   // this node runs the link (up, down: the region's leader; from-child: every node); false: no figures here, ask the leader
 	AckedSeq    uint64    `json:"acked_seq"` // the receiver's cursor on the sender's feed
 	HeadSeq     uint64    `json:"head_seq"`  // the sender's feed head, as last known
 	LagEntries  uint64    `json:"lag_entries"`

@@ -183,7 +183,7 @@ func (l *links) runUplink() {
 	n := l.n
 	for n.sleep(50 * time.Millisecond) {
 		if !n.group.IsLeader() {
-			l.setStatus(&l.up, func(s *LinkStatus) { s.State = "idle" })
+			l.idle(&l.up)
 			continue
 		}
 		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
@@ -201,6 +201,12 @@ func (l *links) runUplink() {
 		}
 		l.shipFrom(ans.Acked)
 	}
+}
+
+// idle clears a link's state when this node stops leading: the figures it
+// had are no longer its to show (status() lists the link as not running).
+func (l *links) idle(s *LinkStatus) {
+	l.setStatus(s, func(s *LinkStatus) { *s = LinkStatus{Peer: s.Peer, Direction: s.Direction, State: "idle"} })
 }
 
 func (l *links) fail(s *LinkStatus, err error) {
@@ -480,7 +486,7 @@ func (l *links) runDownlink() {
 	n := l.n
 	for n.sleep(n.cfg.DownlinkPoll) {
 		if !n.group.IsLeader() {
-			l.setStatus(&l.down, func(s *LinkStatus) { s.State = "idle" })
+			l.idle(&l.down)
 			continue
 		}
 		cur, err := replication.GetUint(n.group.Reader(), cursorKey("down", l.parent))

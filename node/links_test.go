@@ -366,3 +366,89 @@ func TestDownlink_IdleHierarchyDoesNotResync(t *testing.T) {
 		}
 	}
 }
+
+// With its parent cut off, a county's uplink shows how much has not been
+// shipped, in entries and in seconds, in its status and its metrics.
+func TestUplink_CutLinkShowsLag(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Node: withMetrics})
+	county := h.Region("320722")
+	create(t, county.Client(0), countyCustomer("320722", "CUT-0"))
+	h.WaitReplicated("320722", "3207", 10*time.Second)
+	h.Faults.Cut("320722")
+	n := county.Node(0)
+	testcluster.WaitFor(t, 10*time.Second, "the uplink down", func() bool {
+		l, _ := linkOf(t, n, "3207", "up")
+		return l.State == "down"
+	})
+	for i := 1; i <= 5; i++ {
+		create(t, county.Client(0), countyCustomer("320722", fmt.Sprintf("CUT-%d", i)))
+	}
+	time.Sleep(1500 * time.Millisecond)
+	l, _ := linkOf(t, n, "3207", "up")
+	t.Logf("cut uplink: %+v", l)
+	if l.State != "down" || l.LagEntries < 5 || l.HeadSeq-l.AckedSeq != l.LagEntries || l.LagSeconds < 1 {
+		t.Fatalf("cut uplink %+v; want down, ≥ 5 entries behind, over a second old", l)
+	}
+	if v, _ := metric(t, n, "gridcrm_link_lag_entries", `direction="up"`); v < 5 {
+		t.Errorf("gridcrm_link_lag_entries{direction=up} = %v, want ≥ 5", v)
+	}
+	if v, _ := metric(t, n, "gridcrm_link_lag_seconds", `direction="up"`); v < 1 {
+		t.Errorf("gridcrm_link_lag_seconds{direction=up} = %v, want ≥ 1", v)
+	}
+	if v, ok := metric(t, n, "gridcrm_link_up", `direction="up"`); !ok || v != 0 {
+		t.Errorf("gridcrm_link_up{direction=up} = %v (%v), want 0", v, ok)
+	}
+	h.Faults.Heal("320722")
+	h.WaitReplicated("320722", "3207", 10*time.Second)
+	testcluster.WaitFor(t, 10*time.Second, "the uplink's lag back under a second", func() bool {
+		l, _ := linkOf(t, n, "3207", "up")
+		return l.State == "up" && l.LagSeconds < 1
+	})
+}
+
+// A follower does not run its region's links: it says so, with no figures,
+// and exports no link_up or lag series for them, even after it led.
+func TestLinks_FollowerReportsNotRunning(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722", Nodes: 3}}, Node: withMetrics})
+	county := h.Region("320722")
+	old := county.Node(county.Leader())
+	testcluster.WaitFor(t, 10*time.Second, "the downlink up", func() bool {
+		l, _ := linkOf(t, old, "3207", "down")
+		return l.State == "up"
+	})
+	if err := old.Group().Raft().LeadershipTransfer().Error(); err != nil {
+		t.Fatal(err)
+	}
+	leader := county.Node(county.Leader())
+	if leader == old {
+		t.Fatal("leadership did not move")
+	}
+	testcluster.WaitFor(t, 10*time.Second, "the new leader's downlink up", func() bool {
+		l, _ := linkOf(t, leader, "3207", "down")
+		return l.State == "up" && l.Running != nil && *l.Running
+	})
+	time.Sleep(1200 * time.Millisecond)
+	for _, n := range county.Live() {
+		if n == leader {
+			continue
+		}
+		for _, dir := range []string{"up", "down"} {
+			l, ok := linkOf(t, n, "3207", dir)
+			if !ok || l.Running == nil || *l.Running || l.LagSeconds != 0 || l.LagEntries != 0 || l.AckedSeq != 0 || l.HeadSeq != 0 {
+				t.Errorf("%s (follower): %s link %+v; want it listed as not running, without figures", n.Config().NodeID, dir, l)
+			}
+			if v, ok := metric(t, n, "gridcrm_link_up", `direction="`+dir+`"`); ok {
+				t.Errorf("%s (follower): gridcrm_link_up{direction=%s} = %v; want no series", n.Config().NodeID, dir, v)
+			}
+			if v, ok := metric(t, n, "gridcrm_link_lag_seconds", `direction="`+dir+`"`); ok {
+				t.Errorf("%s (follower): gridcrm_link_lag_seconds{direction=%s} = %v; want no series", n.Config().NodeID, dir, v)
+			}
+			if v, ok := metric(t, n, "gridcrm_link_running", `direction="`+dir+`"`); !ok || v != 0 {
+				t.Errorf("%s (follower): gridcrm_link_running{direction=%s} = %v (%v); want 0", n.Config().NodeID, dir, v, ok)
+			}
+		}
+	}
+	if v, ok := metric(t, leader, "gridcrm_link_running", `direction="down"`); !ok || v != 1 {
+		t.Errorf("leader: gridcrm_link_running{direction=down} = %v (%v); want 1", v, ok)
+	}
+}

@@ -13,8 +13,8 @@ import (
 type linkCollector struct {
 	n *Node
 
-	acked, head, lagEntries, lagSeconds, resyncs, up, queued *prometheus.Desc
-	handshakeAge, rxBytes, txBytes                           *prometheus.Desc
+	running, acked, head, lagEntries, lagSeconds, resyncs, up, queued *prometheus.Desc
+	handshakeAge, rxBytes, txBytes                                    *prometheus.Desc
 }
 
 func newLinkCollector(n *Node) *linkCollector {
@@ -23,12 +23,13 @@ func newLinkCollector(n *Node) *linkCollector {
 		return prometheus.NewDesc("gridcrm_link_"+name, help, []string{"peer", "direction"}, l)
 	}
 	return &linkCollector{n: n,
+		running:      d("running", "1 when this node runs the link (up and down: the region's leader; from-child: every node), else 0. The other link series exist only where it runs."),
 		acked:        d("acked_seq", "The receiver's cursor on the sender's change feed."),
 		head:         d("head_seq", "The sender's change-feed head, as last known."),
-		lagEntries:   d("lag_entries", "Feed entries the receiver has not applied yet."),
-		lagSeconds:   d("lag_seconds", "Age of the newest data the receiver holds from the sender (canary-based for child links)."),
+		lagEntries:   d("lag_entries", "Feed entries the receiver has not applied yet (up: this region's feed head minus what the parent acknowledged, also while the link is cut)."),
+		lagSeconds:   d("lag_seconds", "up: age of the oldest change not shipped to the parent; down: seconds since the last exchange with the parent; from-child: age of the child's newest heartbeat held here."),
 		resyncs:      d("resyncs_total", "Snapshot resyncs of the link."),
-		up:           d("up", "1 when the link's last exchange succeeded (or it is idle on a follower), else 0."),
+		up:           d("up", "1 when the link's last exchange succeeded, else 0."),
 		queued:       d("queued_commands", "Writes forwarded to the peer region below (partial management, work orders taken above) still waiting for its outcome; they wait durably while it is unreachable."),
 		handshakeAge: prometheus.NewDesc("gridcrm_tunnel_peer_last_handshake_age_seconds", "Seconds since the last WireGuard handshake with the peer.", []string{"peer_key", "peer_addr"}, l),
 		rxBytes:      prometheus.NewDesc("gridcrm_tunnel_peer_receive_bytes_total", "Bytes received from the WireGuard peer.", []string{"peer_key", "peer_addr"}, l),
@@ -37,7 +38,7 @@ func newLinkCollector(n *Node) *linkCollector {
 }
 
 func (c *linkCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up, c.queued, c.handshakeAge, c.rxBytes, c.txBytes} {
+	for _, d := range []*prometheus.Desc{c.running, c.acked, c.head, c.lagEntries, c.lagSeconds, c.resyncs, c.up, c.queued, c.handshakeAge, c.rxBytes, c.txBytes} {
 		ch <- d
 	}
 }
@@ -45,8 +46,13 @@ func (c *linkCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *linkCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range c.n.SyncStatus() {
 		lv := []string{s.Peer, s.Direction}
+		if !s.Running {
+			ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, 0, lv...)
+			continue // its figures are the leader's to export
+		}
+		ch <- prometheus.MustNewConstMetric(c.running, prometheus.GaugeValue, 1, lv...)
 		up := 0.0
-		if s.State == "up" || s.State == "idle" {
+		if s.State == "up" {
 			up = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.acked, prometheus.GaugeValue, float64(s.AckedSeq), lv...)

@@ -13,20 +13,40 @@ import (
 
 // SyncStatus implements api.Backend: this region's links to its parent,
 // then one entry per child region this region has received changes from.
+// The links to the parent run on the region's leader; another node lists
+// them as idle and not running, without figures (they would be stale).
+// Every entry carries the rejections this node counted on that link.
 func (n *Node) SyncStatus() []api.LinkStatus {
 	out := n.links.status()
 	now := time.Now()
 	r := n.group.Reader()
-	if len(out) > 0 {
-		// The uplink's lag in seconds: how old the oldest change the parent
-		// does not have yet is (0 when it has everything).
+	if len(out) > 0 && !n.group.IsLeader() {
+		for i := range out {
+			out[i] = api.LinkStatus{Peer: out[i].Peer, Direction: out[i].Direction, State: "idle"}
+		}
+	} else if len(out) > 0 {
+		// The uplink's figures come from this region's feed, whatever the
+		// link's state (a cut link still lags): its head, what the parent
+		// has acknowledged (at least what the feed no longer keeps), and
+		// how long ago the oldest change not shipped was appended.
 		up := &out[0]
-		if up.AckedSeq < up.HeadSeq {
-			if cs, _, err := replication.ReadFeed(r, up.AckedSeq, 1, 1<<20, nil); err == nil && len(cs) > 0 {
-				up.LagSeconds = seconds(now, cs[0].Time)
+		up.Running = true
+		if first, head, err := replication.FeedBounds(r); err == nil {
+			up.HeadSeq = head
+			up.AckedSeq = min(head, max(up.AckedSeq, first-1))
+			up.LagEntries, up.LagSeconds = head-up.AckedSeq, 0
+			if up.LagEntries > 0 {
+				if cs, _, err := replication.ReadFeed(r, up.AckedSeq, 1, 1<<20, n.keepUp); err == nil && len(cs) > 0 {
+					at := cs[0].Appended
+					if at == 0 {
+						at = cs[0].Time
+					}
+					up.LagSeconds = seconds(now, at)
+				}
 			}
 		}
 		down := &out[1]
+		down.Running = true
 		if down.LastContact.IsZero() {
 			down.LagSeconds = -1
 		} else {
@@ -43,7 +63,7 @@ func (n *Node) SyncStatus() []api.LinkStatus {
 		head, _ := replication.GetUint(r, "m/link/uphead/"+child)
 		resyncs, _ := replication.GetUint(r, "m/resyncs/up/"+child)
 		ms, _ := crm.RegionStateOf(r, child)
-		st := api.LinkStatus{Peer: child, Direction: "from-child", State: "up", AckedSeq: acked, HeadSeq: max(head, acked), Resyncs: resyncs,
+		st := api.LinkStatus{Peer: child, Direction: "from-child", State: "up", Running: true, AckedSeq: acked, HeadSeq: max(head, acked), Resyncs: resyncs,
 			Mode: ms.Mode, Epoch: ms.Epoch, QueuedCommands: ms.PendingCommands}
 		st.LagEntries = st.HeadSeq - acked
 		if at := canaryAt(r, child); at > 0 {
