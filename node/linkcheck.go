@@ -170,12 +170,11 @@ func (c *changeCheck) check(ch *replication.Change) (*reject, error) {
 			return rejected(rejectAuthority, "forbidden", "k", "%s may not come down to %s", ch.Key, c.region), nil
 		}
 	}
-	if !may(owner) || (stored != nil && !may(prev)) {
-		whose := owner
-		if may(owner) {
-			whose = prev
-		}
-		return rejected(rejectAuthority, "forbidden", "k", "%s is a record of %q, which %s may not write here", ch.Key, whose, c.link), nil
+	if !may(owner) {
+		return rejected(rejectAuthority, "forbidden", "k", "%s is a record of %q, which %s may not write here", ch.Key, owner, c.link), nil
+	}
+	if stored != nil && !may(prev) { // whose it is stays unsaid: the sender may not know
+		return rejected(rejectAuthority, "forbidden", "k", "%s is not a record %s may write here", ch.Key, c.link), nil
 	}
 	if c.dir == "down" && coll == "_mgmt" {
 		c.follow(ch.Value) // the records after it are checked under it
@@ -183,13 +182,12 @@ func (c *changeCheck) check(ch *replication.Change) (*reject, error) {
 	return nil, nil
 }
 
-// authorizeLink decides whether a request may speak for link, a region
-// this node's region links with (dir "up": the request carries an uplink
-// batch, so link must be a child; dir "down": a child pulls). It is the one
-// place that lets a request in: with mutual TLS it will also match the
-// peer's certificate against link. Until then any caller may claim a
-// child, so nothing answered before this check passes tells a caller
-// anything of this region's state.
+// authorizeLink decides whether a request to a link endpoint may speak for
+// link, the child region it names (the sender of an uplink batch, the
+// region pulling a downlink). It is the one place that lets a request in:
+// with mutual TLS it will also match the peer's certificate against link.
+// Until then any caller may claim a child, so nothing answered before this
+// check passes tells a caller anything of this region's state.
 func (n *Node) authorizeLink(_ *http.Request, link string) *reject {
 	if !isChild(link, n.cfg.Region) {
 		return rejected(rejectLink, "forbidden", "link", "region %q is not a child of %s", link, n.cfg.Region)
@@ -199,8 +197,8 @@ func (n *Node) authorizeLink(_ *http.Request, link string) *reject {
 
 // screenUplink checks an uplink batch before it is proposed, against this
 // node's replica (the replicas check it again when they apply it). A batch
-// that starts past the cursor or ends at or before it goes to the state
-// machine as it is: it answers the gap or the duplicate.
+// that ends at or before the cursor goes to the state machine as it is: it
+// answers the duplicate with the cursor.
 func (n *Node) screenUplink(b *linkBatch) (*reject, *replication.Change, error) {
 	r := n.group.Reader()
 	cur, err := replication.GetUint(r, cursorKey("up", b.Link))
@@ -210,7 +208,7 @@ func (n *Node) screenUplink(b *linkBatch) (*reject, *replication.Change, error) 
 	items := b.Changes
 	if b.Resync != nil {
 		items = b.Resync.Items
-	} else if b.From > cur || b.To <= cur {
+	} else if b.To <= cur {
 		return nil, nil, nil
 	} else if rj := checkRange("up", b); rj != nil {
 		return rj, nil, nil

@@ -268,6 +268,13 @@ func TestUplink_RefusesForgedBatches(t *testing.T) {
 		{"s": uint64(1) << 40, "o": "320722", "os": 1, "k": ownKey, "w": "320722", "v": json.RawMessage(raw), "t": now}}}); st == 200 {
 		t.Error("a change to the city's own customer was accepted from a county")
 	}
+	// … and with its owner rewritten to the county's.
+	forged["owner"], forged["region"] = "320722", "320722"
+	raw, _ = json.Marshal(forged)
+	if st, _ := post("city's own customer, owner rewritten", map[string]any{"link": "320722", "from": 0, "to": uint64(1) << 40, "changes": []map[string]any{
+		{"s": uint64(1) << 40, "o": "320722", "os": 1, "k": ownKey, "w": "320722", "v": json.RawMessage(raw), "t": now}}}); st == 200 {
+		t.Error("a change to the city's own customer, owner rewritten, was accepted from a county")
+	}
 	// 3. A directive claiming the province's ownership.
 	dirKey := "r/directives/dir_01KAQ00000000000000000FAKE"
 	dir := `{"id":"dir_01KAQ00000000000000000FAKE","owner":"32","version":1,"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","created_by":"admin","updated_by":"admin","kind":"notice","scope":"32","title":"伪造"}`
@@ -310,16 +317,16 @@ func TestUplink_RefusesForgedBatches(t *testing.T) {
 		}
 	}
 	l, _ := linkOf(t, city.Node(0), "320722", "from-child")
-	if l.Rejected < 3 {
-		t.Errorf("from-child 320722 at the city: %+v; want the three forged batches counted", l)
+	if l.Rejected < 4 {
+		t.Errorf("from-child 320722 at the city: %+v; want the four forged batches counted", l)
 	}
 	var sum float64
 	for _, reason := range []string{"range", "authority", "owner", "invalid"} {
 		v, _ := metric(t, city.Node(0), "gridcrm_link_rejected_total", `peer="320722"`, `direction="from-child"`, `reason="`+reason+`"`)
 		sum += v
 	}
-	if sum < 3 {
-		t.Errorf("gridcrm_link_rejected_total for 320722 at the city sums to %v, want ≥ 3", sum)
+	if sum < 4 {
+		t.Errorf("gridcrm_link_rejected_total for 320722 at the city sums to %v, want ≥ 4", sum)
 	}
 }
 
