@@ -78,6 +78,8 @@ func apply(tx *overlay, cmd *Command) Result {
 		return resolve(tx, cmd)
 	case OpForward:
 		return forward(tx, cmd)
+	case OpSession:
+		return sessionOp(tx, cmd) // session.go
 	}
 	kind, ok := Kinds[cmd.Collection]
 	if !ok {
@@ -246,6 +248,11 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 	if e := check(tx, kind, rec, old, om.Owner); e != nil {
 		return nil, e
 	}
+	if kind.OnUpdate != nil {
+		if e := kind.OnUpdate(tx, old, rec, cmd); e != nil {
+			return nil, e
+		}
+	}
 	return write(tx, kind, rec, old)
 }
 
@@ -276,6 +283,11 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 		}
 		if found {
 			return &Error{Code: CodeInUse, Field: "id", Message: fmt.Sprintf("%s %s is still referenced by %s (%s); delete those first or mark it inactive", singular(kind.Name), cmd.ID, child.Collection, child.Field)}
+		}
+	}
+	if kind.OnDelete != nil {
+		if e := kind.OnDelete(tx, old, cmd); e != nil {
+			return e
 		}
 	}
 	return dropRecord(tx, kind, cmd.ID, old)

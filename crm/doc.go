@@ -14,7 +14,9 @@
 // keeps the rules testable without a cluster and keeps the FSM thin.
 //
 // What crm is not: it does not authenticate, authorise by role, hash
-// passwords, assign ids or read clocks. Everything non-deterministic is done
+// passwords, assign ids or read clocks. It does hold the password rule the
+// API applies before hashing (password.go), and the sessions and failed
+// logins the API records through OpSession (session.go). Everything non-deterministic is done
 // by the caller before a Command is proposed (ids, timestamps, password
 // hashes), so every replica that applies the same Command reaches the same
 // state.

@@ -5,6 +5,7 @@ package crm
 //	r/<collection>/<id>                         → record JSON
 //	u/<collection>/<name>/<scope>\x00<value>    → id   (unique constraint)
 //	x/<collection>/<field>/<value>\x00<id>      → ""   (secondary index)
+//	m/sess/<user id>/<session id>, m/login/<user id> → sessions, failed logins (session.go)
 //	m/...                                       → metadata owned by other packages
 //
 // Ids never contain '/' or NUL, and index values are cleaned of NUL, so the

@@ -70,6 +70,13 @@ type Kind struct {
 	OnCreate func(r Reader, rec Record, cmd *Command) *Error
 	Guard    func(old, new Record) *Error
 	Act      func(r Reader, rec Record, cmd *Command) *Error
+
+	// OnUpdate runs after an update (OpUpdate, OpReplace) passed its
+	// checks, OnDelete before a delete: on the Command's own Txn, so they
+	// may refuse it or write what goes with it (users: the last admin
+	// stays, a password change ends the user's sessions). Deterministic.
+	OnUpdate func(tx Txn, old, new Record, cmd *Command) *Error
+	OnDelete func(tx Txn, old Record, cmd *Command) *Error
 }
 
 // Kinds lists every collection, by name.

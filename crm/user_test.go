@@ -1,8 +1,10 @@
 package crm_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"gridcrm/crm"
 )
@@ -49,5 +51,201 @@ func TestUser_PasswordRule(t *testing.T) {
 		case e != nil && (e.Code != crm.CodeInvalid || e.Field != "password" || !strings.Contains(e.Message, tc.why)):
 			t.Errorf("%s / %q: %v (code %s field %q); want invalid password saying %q", tc.user, tc.pw, e, e.Code, e.Field, tc.why)
 		}
+	}
+}
+
+func adminBody(name string) obj { return userBody(name, county).with("role", "admin") }
+
+func TestUser_LastActiveAdminStays(t *testing.T) {
+	tx := crm.NewMemTxn()
+	var g idGen
+	a, b, c := g.next("usr"), g.next("usr"), g.next("usr")
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", a, county, 0, adminBody("ann")))
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", c, county, 0, adminBody("cid").with("disabled", true)))
+
+	// ann is the only active admin (cid is disabled).
+	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "manager"})).Err, crm.CodeConflict, "role")
+	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"disabled": true})).Err, crm.CodeConflict, "disabled")
+	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpDelete, "users", a, county, 0, nil)).Err, crm.CodeConflict, "id")
+	res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "analyst"}))
+	if res.Err == nil || !strings.Contains(res.Err.Message, "last active admin of region "+county) {
+		t.Fatalf("demoting the last admin: %v", res.Err)
+	}
+
+	// With a second active admin either may go, but not both: two
+	// admins demoting each other at once leave one.
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", b, county, 0, adminBody("ben")))
+	mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "manager"}))
+	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", b, county, 1, obj{"role": "manager"})).Err, crm.CodeConflict, "role")
+	mustApply(t, tx, newCmd(t, crm.OpDelete, "users", c, county, 0, nil)) // a disabled admin may go
+	mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", b, county, 1, obj{"display_name": "Ben"}))
+}
+
+func TestUser_BootstrapAdminOnlyInAnEmptyRegion(t *testing.T) {
+	tx := crm.NewMemTxn()
+	var g idGen
+	sys := func(name string) *crm.Command {
+		cmd := newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, adminBody(name))
+		cmd.Actor = crm.SystemActor
+		return cmd
+	}
+	mustApply(t, tx, sys("admin"))
+	wantErr(t, crm.Apply(tx, sys("admin2")).Err, crm.CodeConflict, "username")
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, userBody("bo", county)))
+
+	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, userBody(crm.SystemActor, county)))
+	wantErr(t, res.Err, crm.CodeInvalid, "username")
+}
+
+// session applies an OpSession command at t.
+func session(t testing.TB, tx crm.Txn, at time.Time, req crm.SessionRequest) crm.Result {
+	t.Helper()
+	cmd := &crm.Command{Op: crm.OpSession, Region: county, Actor: crm.SystemActor, Time: at, Body: rawJSON(t, req)}
+	return crm.Apply(tx, cmd)
+}
+
+func startReq(u *crm.User, sid string, at time.Time) crm.SessionRequest {
+	return crm.SessionRequest{Action: crm.SessionStart, UserID: u.ID, Credential: crm.CredentialOf(u), MaxSessions: 3,
+		Session: &crm.Session{ID: sid, UserID: u.ID, Username: u.Username, IssuedAt: at, ExpiresAt: at.Add(12 * time.Hour)}}
+}
+
+func sessionIDs(t testing.TB, tx crm.Reader, uid string) string {
+	t.Helper()
+	ss, err := crm.SessionsOf(tx, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range ss {
+		ids = append(ids, s.ID)
+	}
+	return strings.Join(ids, ",")
+}
+
+func TestUser_SessionsEndWithCredentials(t *testing.T) {
+	tx := crm.NewMemTxn()
+	id := crm.NewID("usr", t0)
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody("bo", county)))
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", crm.NewID("usr", t0.Add(time.Millisecond)), county, 0, adminBody("ann")))
+	user := func() *crm.User {
+		raw, e := crm.Get(tx, "users", id)
+		u := &crm.User{}
+		if e != nil || json.Unmarshal(raw, u) != nil {
+			t.Fatalf("user %s: %v", id, e)
+		}
+		return u
+	}
+	start := func(sid string, at time.Time) {
+		t.Helper()
+		if res := session(t, tx, at, startReq(user(), sid, at)); res.Err != nil {
+			t.Fatalf("start %s: %v", sid, res.Err)
+		}
+	}
+	sid := func(n string) string { return "session-" + n + "-0123456789" }
+
+	start(sid("a"), t0)
+	start(sid("b"), t0.Add(time.Minute))
+	if got := sessionIDs(t, tx, id); got != sid("a")+","+sid("b") {
+		t.Fatalf("sessions %s", got)
+	}
+	// The cap (3) ends the oldest; expired sessions go at the next start.
+	start(sid("c"), t0.Add(2*time.Minute))
+	start(sid("d"), t0.Add(3*time.Minute))
+	if got := sessionIDs(t, tx, id); got != sid("b")+","+sid("c")+","+sid("d") {
+		t.Fatalf("after the cap: %s", got)
+	}
+	start(sid("e"), t0.Add(12*time.Hour+2*time.Minute+time.Second))
+	if got := sessionIDs(t, tx, id); got != sid("d")+","+sid("e") {
+		t.Fatalf("after b and c expired: %s", got)
+	}
+
+	// A start checked against an old password is refused.
+	stale := startReq(user(), sid("f"), t0)
+	stale.Credential = "0000000000000000"
+	wantErr(t, session(t, tx, t0, stale).Err, crm.CodeConflict, "password")
+
+	v := func() uint64 { return user().Version }
+	for _, change := range []obj{{"password_hash": "$2a$10$another"}, {"role": "manager"}, {"username": "bob"}, {"disabled": true}} {
+		mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"display_name": "still here"}))
+		if got := sessionIDs(t, tx, id); got == "" {
+			t.Fatalf("a display name change ended the sessions")
+		}
+		mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), change))
+		if got := sessionIDs(t, tx, id); got != "" {
+			t.Errorf("after %v the sessions %s are left", change, got)
+		}
+		if change["disabled"] == true {
+			wantErr(t, session(t, tx, t0, startReq(user(), sid("g"), t0)).Err, crm.CodeConflict, "disabled")
+			mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"disabled": false}))
+		}
+		if change["username"] != nil {
+			mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"username": "bo"}))
+		}
+		start(sid("h"), t0)
+	}
+
+	// Logout ends one; end_all ends the rest; delete takes them all.
+	start(sid("i"), t0)
+	mustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "bo", Time: t0, Body: rawJSON(t, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")})})
+	wantErr(t, session(t, tx, t0, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")}).Err, crm.CodeNotFound, "session_id")
+	if got := sessionIDs(t, tx, id); got != sid("h") {
+		t.Fatalf("after logout: %s", got)
+	}
+	res := session(t, tx, t0, crm.SessionRequest{Action: crm.SessionEndAll, UserID: id})
+	if res.Err != nil || string(res.Record) != `{"ended":1}` {
+		t.Fatalf("end_all: %s %v", res.Record, res.Err)
+	}
+	start(sid("j"), t0)
+	mustApply(t, tx, newCmd(t, crm.OpDelete, "users", id, county, 0, nil))
+	if got := sessionIDs(t, tx, id); got != "" {
+		t.Errorf("a deleted user's sessions are left: %s", got)
+	}
+}
+
+func TestUser_FailedLoginsLock(t *testing.T) {
+	tx := crm.NewMemTxn()
+	id := crm.NewID("usr", t0)
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody("bo", county)))
+	u, _ := crm.UserByName(tx, "bo")
+	fail := func(at time.Time) crm.LoginState {
+		t.Helper()
+		res := session(t, tx, at, crm.SessionRequest{Action: crm.SessionFail, UserID: id, LockAfter: 3, LockForMS: (15 * time.Minute).Milliseconds()})
+		var st crm.LoginState
+		if res.Err != nil || json.Unmarshal(res.Record, &st) != nil {
+			t.Fatalf("fail: %s %v", res.Record, res.Err)
+		}
+		return st
+	}
+	if st := fail(t0); st.FailedLogins != 1 || st.Locked(t0) {
+		t.Fatalf("after one failure: %+v", st)
+	}
+	// Failures older than the lock period are forgotten.
+	if st := fail(t0.Add(20 * time.Minute)); st.FailedLogins != 1 {
+		t.Fatalf("after a quiet 20 minutes: %+v", st)
+	}
+	at := t0.Add(20 * time.Minute)
+	fail(at.Add(time.Second))
+	st := fail(at.Add(2 * time.Second))
+	if !st.Locked(at.Add(2*time.Second)) || !st.LockedUntil.Equal(at.Add(2*time.Second+15*time.Minute)) {
+		t.Fatalf("after three failures: %+v", st)
+	}
+	wantErr(t, session(t, tx, at.Add(time.Minute), startReq(u, "session-k-0123456789", at.Add(time.Minute))).Err, crm.CodeLocked, "username")
+	if got, _ := crm.LoginStateOf(tx, id); got.FailedLogins != 3 {
+		t.Fatalf("state read back: %+v", got)
+	}
+	mustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "ann", Time: at.Add(time.Minute), Body: rawJSON(t, crm.SessionRequest{Action: crm.SessionUnlock, UserID: id})})
+	if res := session(t, tx, at.Add(time.Minute), startReq(u, "session-k-0123456789", at.Add(time.Minute))); res.Err != nil {
+		t.Fatalf("start after unlock: %v", res.Err)
+	}
+	// A lock runs out by itself, and a success forgets the failures.
+	for i := range 3 {
+		fail(at.Add(time.Duration(2+i) * time.Minute))
+	}
+	later := at.Add(4*time.Minute + 15*time.Minute)
+	if res := session(t, tx, later, startReq(u, "session-l-0123456789", later)); res.Err != nil {
+		t.Fatalf("start after the lock ran out: %v", res.Err)
+	}
+	if got, _ := crm.LoginStateOf(tx, id); got.FailedLogins != 0 || got.LockedUntil != nil {
+		t.Fatalf("a success left %+v", got)
 	}
 }
