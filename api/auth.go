@@ -3,13 +3,16 @@ package api
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,20 +26,26 @@ import (
 const bcryptCost = 10
 
 // claims is what a token carries. The role is re-read from the user record
-// on every request: after a read barrier for linearizable reads, and the
-// FSM refuses writes of a disabled user, so a disable takes effect at once;
-// stale reads (?consistency=stale) see it within replication lag.
+// on every request, and the session the token names must still be in the
+// replicated state (crm.SessionOf): after a read barrier for linearizable
+// reads, so a logout, a session ended by an admin, a password or role
+// change, a disable or a delete acknowledged anywhere in the region holds
+// at once on every node. Other requests read the local replica: they see
+// it within replication lag (and the FSM refuses writes of a disabled or
+// deleted user where they commit).
 type claims struct {
 	UserID   string `json:"uid"`
 	Username string `json:"sub"`
 	Region   string `json:"rgn"` // the region whose key signed it
+	Session  string `json:"sid"` // the session (crm.Session) the login started
 	Issued   int64  `json:"iat"`
 	Expires  int64  `json:"exp"`
 }
 
 // principal is the authenticated caller of a request.
 type principal struct {
-	User *crm.User
+	User    *crm.User
+	Session string // the token's session id
 }
 
 const (
@@ -101,11 +110,22 @@ func (s *Server) verify(token string) (*claims, *crm.Error) {
 	if err != nil || json.Unmarshal(payload, &c) != nil {
 		return nil, apiErr(codeInvalidToken, "", "the token is malformed")
 	}
-	if time.Now().Unix() >= c.Expires {
+	now := time.Now()
+	if life := time.Duration(c.Expires-c.Issued) * time.Second; life > s.cfg.MaxTokenLifetime {
+		return nil, apiErr(codeInvalidToken, "", fmt.Sprintf("the token claims to live %s, longer than the %s this server accepts: log in again", life, s.cfg.MaxTokenLifetime))
+	}
+	if c.Issued > now.Add(maxClockSkew).Unix() {
+		return nil, apiErr(codeInvalidToken, "", "the token was issued in the future: log in again")
+	}
+	if now.Unix() >= c.Expires {
 		return nil, apiErr(codeTokenExpired, "", "the token expired at "+time.Unix(c.Expires, 0).UTC().Format(time.RFC3339)+": log in again")
 	}
 	return &c, nil
 }
+
+// maxClockSkew is how far in the future a token's iat may be (another
+// node of the region signed it with a clock ahead of this one).
+const maxClockSkew = 5 * time.Minute
 
 // authenticate is the middleware on every route but /healthz, /readyz and
 // login: it checks the bearer token and loads the user.
@@ -122,32 +142,80 @@ func (s *Server) authenticate(c *gin.Context) {
 		return
 	}
 	// A read that asks for the linearizable view (the default) waits for the
-	// read barrier before the user is loaded, so a disable or role change
-	// acknowledged anywhere in the region holds here at once. Writes are
-	// checked again where they commit: the FSM refuses a disabled actor.
-	if c.Request.Method == http.MethodGet && !strings.EqualFold(c.Query("consistency"), "stale") {
-		if err := s.b.ReadBarrier(c.Request.Context()); err != nil {
-			fail(c, err)
+	// read barrier before the user and session are loaded, so a disable, a
+	// role change or an ended session acknowledged anywhere in the region
+	// holds here at once. Other requests read the local replica, and wait
+	// for the barrier only when the user or session is missing there (a
+	// login a moment ago through another node may not have reached it).
+	// Writes are checked again where they commit: the FSM refuses a
+	// disabled or deleted actor.
+	barrier := c.Request.Method == http.MethodGet && !strings.EqualFold(c.Query("consistency"), "stale")
+	for {
+		if barrier {
+			if err := s.b.ReadBarrier(c.Request.Context()); err != nil {
+				fail(c, err)
+				return
+			}
+			c.Set(barrierKey, true)
+		}
+		u, e := s.caller(s.b.Reader(), cl)
+		if e != nil && e.Code == codeInvalidToken && !barrier {
+			barrier = true // missing here: look again once this replica has caught up
+			continue
+		}
+		if e != nil {
+			fail(c, e)
 			return
 		}
-		c.Set(barrierKey, true)
+		c.Set(principalKey, &principal{User: u, Session: cl.Session})
+		c.Next()
+		return
 	}
-	raw, err := s.b.Reader().Get([]byte("r/users/" + cl.UserID))
+}
+
+// caller loads the token's user and checks its session from r.
+func (s *Server) caller(r crm.Reader, cl *claims) (*crm.User, *crm.Error) {
+	raw, err := r.Get([]byte("r/users/" + cl.UserID))
 	if err != nil {
-		fail(c, err)
-		return
+		return nil, toAPIError(err)
 	}
-	u := &crm.User{}
-	if raw == nil || json.Unmarshal(raw, u) != nil || u.Username != cl.Username {
-		fail(c, apiErr(codeInvalidToken, "", "the token's user no longer exists here"))
-		return
+	var u *crm.User
+	if raw != nil {
+		u, err = s.auth.user(cl.UserID, raw)
+	}
+	if raw == nil || err != nil || u.Username != cl.Username {
+		return nil, apiErr(codeInvalidToken, "", "the token's user no longer exists here")
 	}
 	if u.Disabled {
-		fail(c, apiErr(codeInvalidToken, "", "user "+u.Username+" is disabled"))
-		return
+		return nil, apiErr(codeInvalidToken, "", "user "+u.Username+" is disabled")
 	}
-	c.Set(principalKey, &principal{User: u})
-	c.Next()
+	if e := s.liveSession(r, cl); e != nil {
+		return nil, e
+	}
+	return u, nil
+}
+
+// liveSession checks that the token's session has not ended: one point
+// read of the local replica.
+func (s *Server) liveSession(r crm.Reader, cl *claims) *crm.Error {
+	if cl.Session == "" {
+		return apiErr(codeInvalidToken, "", "the token names no session (it was issued before sessions were kept): log in again")
+	}
+	raw, err := r.Get(crm.SessionKey(cl.UserID, cl.Session))
+	if err != nil {
+		return toAPIError(err)
+	}
+	var expires time.Time
+	if raw != nil {
+		expires, err = s.auth.sessionExpiry(cl.Session, raw)
+	}
+	if raw == nil || err != nil {
+		return apiErr(codeInvalidToken, "", "the session has ended (logged out, ended by an admin, or the user's password, role or account changed): log in again")
+	}
+	if !time.Now().Before(expires) {
+		return apiErr(codeTokenExpired, "", "the session expired at "+expires.UTC().Format(time.RFC3339)+": log in again")
+	}
+	return nil
 }
 
 func who(c *gin.Context) *principal {
@@ -205,6 +273,15 @@ type loginRequest struct {
 // dummyHash makes a login for an unknown user cost as much as a real one.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("gridcrm-no-such-user"), bcryptCost)
 
+// login checks a username and password and starts a session. In order:
+// the source address's failures on this node (429 too_many_attempts with
+// Retry-After), one login per username at a time on this node (others
+// wait their turn), the user's lock and failures in the replicated state
+// (429 account_locked, or too_many_attempts while a delay runs), then the
+// bcrypt check. A failure is counted for the address and, for a known
+// user, in the replicated state (the LockAfter-th locks the user); every
+// outcome is logged (user, source, outcome) and counted in
+// gridcrm_logins_total{outcome}.
 func (s *Server) login(c *gin.Context) {
 	body, err := readBody(c, 64<<10)
 	if err != nil {
@@ -224,40 +301,177 @@ func (s *Server) login(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "password", "is required"))
 		return
 	}
+	name, src, pol := strings.ToLower(strings.TrimSpace(req.Username)), c.RemoteIP(), s.cfg.Logins
+	if w := s.throttle.addrWait(pol, src, time.Now()); w > 0 {
+		s.refuseLogin(c, name, src, loginThrottled, w, "too many failed logins from "+src)
+		return
+	}
+	release, ok := s.throttle.take(c.Request.Context(), name)
+	if !ok {
+		s.refuseLogin(c, name, src, loginThrottled, time.Second, "too many logins of "+name+" at once")
+		return
+	}
+	defer release()
 	if err := s.b.ReadBarrier(c.Request.Context()); err != nil {
 		fail(c, err)
 		return
 	}
-	u, err := crm.UserByName(s.b.Reader(), req.Username)
+	r := s.b.Reader()
+	u, err := crm.UserByName(r, name)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	hash := dummyHash
 	if u != nil {
+		if s.refuseTooSoon(c, r, u, src) {
+			return
+		}
 		hash = []byte(u.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || u == nil || u.Disabled {
+	bad := bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil
+	outcome := ""
+	switch {
+	case u == nil:
+		outcome = loginUnknownUser
+	case u.Disabled:
+		outcome = loginDisabled
+	case bad:
+		outcome = loginBadPassword
+	}
+	if outcome != "" {
+		s.loginFailed(c, u, name, src, outcome)
 		fail(c, apiErr(codeBadLogin, "", "wrong username or password, or the user is disabled"))
 		return
 	}
-	now := time.Now()
-	tok, err := s.sign(claims{UserID: u.ID, Username: u.Username, Region: s.cfg.Region, Issued: now.Unix(), Expires: now.Add(s.cfg.TokenTTL).Unix()})
+	tok, sess, err := s.startSession(c.Request.Context(), u, src)
 	if err != nil {
-		fail(c, apiErr(codeUnavailable, "", err.Error()))
+		if e := toAPIError(err); e.Code == crm.CodeLocked && s.refuseTooSoon(c, s.b.Reader(), u, src) {
+			return // locked since the check above
+		}
+		fail(c, err)
 		return
 	}
-	c.JSON(200, gin.H{"token": tok, "expires_at": now.Add(s.cfg.TokenTTL).UTC().Format(time.RFC3339),
+	s.logLogin(name, src, loginSuccess, "session", sess.ID)
+	c.JSON(200, gin.H{"token": tok, "expires_at": sess.ExpiresAt.UTC().Format(time.RFC3339), "session_id": sess.ID,
 		"user": gin.H{"id": u.ID, "username": u.Username, "role": u.Role, "region": u.Region}})
 }
 
-// hashPassword checks the password rule and hashes it.
-func hashPassword(pw string) (string, *crm.Error) {
-	if len(pw) < 8 {
-		return "", apiErr(crm.CodeInvalid, "password", "must be at least 8 characters")
+// refuseTooSoon answers 429 and true when u is locked, or when its last
+// failures ask for a wait that has not run out.
+func (s *Server) refuseTooSoon(c *gin.Context, r crm.Reader, u *crm.User, src string) bool {
+	st, err := crm.LoginStateOf(r, u.ID)
+	if err != nil {
+		fail(c, err)
+		return true
 	}
-	if len(pw) > 72 {
-		return "", apiErr(crm.CodeInvalid, "password", "must be at most 72 bytes")
+	now := time.Now()
+	if st.Locked(now) {
+		c.Header("Retry-After", retryAfter(st.LockedUntil.Sub(now)))
+		s.logLogin(u.Username, src, loginLocked, "locked_until", st.LockedUntil.UTC().Format(time.RFC3339))
+		fail(c, &crm.Error{Code: crm.CodeLocked, Field: "username", Message: fmt.Sprintf(
+			"user %s is locked after %d failed logins until %s: wait, or ask an admin to lift it (POST /api/v1/users/%s/unlock)",
+			u.Username, st.FailedLogins, st.LockedUntil.UTC().Format(time.RFC3339), u.ID)})
+		return true
+	}
+	if st.LastFailedAt != nil {
+		if w := s.cfg.Logins.wait(st.FailedLogins, s.cfg.Logins.UserFreeFailures, *st.LastFailedAt, now); w > 0 {
+			s.refuseLogin(c, u.Username, src, loginThrottled, w, fmt.Sprintf("%d failed logins of user %s", st.FailedLogins, u.Username))
+			return true
+		}
+	}
+	return false
+}
+
+// refuseLogin answers 429 too_many_attempts with Retry-After.
+func (s *Server) refuseLogin(c *gin.Context, name, src, outcome string, wait time.Duration, why string) {
+	ra := retryAfter(wait)
+	s.logLogin(name, src, outcome, "retry_after", ra)
+	c.Header("Retry-After", ra)
+	fail(c, apiErr(codeThrottled, "", why+": retry in "+ra+" s"))
+}
+
+// loginFailed counts a failed login: for the address here, and for a known
+// user in the replicated state, which may lock it.
+func (s *Server) loginFailed(c *gin.Context, u *crm.User, name, src, outcome string) {
+	s.throttle.addrFailed(s.cfg.Logins, src, time.Now())
+	if outcome != loginBadPassword {
+		s.logLogin(name, src, outcome)
+		return
+	}
+	st, err := s.countFailure(c.Request.Context(), u)
+	switch {
+	case err != nil:
+		s.logLogin(name, src, outcome, "err", err.Error())
+	case st.LockedUntil != nil:
+		s.logLogin(name, src, outcome, "failed_logins", st.FailedLogins, "locked_until", st.LockedUntil.UTC().Format(time.RFC3339))
+	default:
+		s.logLogin(name, src, outcome, "failed_logins", st.FailedLogins)
+	}
+}
+
+// countFailure commits a failed login of u (crm.SessionFail).
+func (s *Server) countFailure(ctx context.Context, u *crm.User) (crm.LoginState, error) {
+	pol := s.cfg.Logins
+	var st crm.LoginState
+	res, err := s.b.Propose(ctx, &crm.Command{Op: crm.OpSession, Region: s.cfg.Region, Actor: crm.SystemActor, Time: time.Now().UTC(),
+		Body: mustJSON(crm.SessionRequest{Action: crm.SessionFail, UserID: u.ID, LockAfter: pol.LockAfter, LockForMS: pol.LockFor.Milliseconds()})})
+	if err == nil && res.Err != nil {
+		err = res.Err
+	}
+	if err == nil {
+		err = json.Unmarshal(res.Record, &st)
+	}
+	return st, err
+}
+
+// startSession commits a new session of u and answers its signed token.
+func (s *Server) startSession(ctx context.Context, u *crm.User, src string) (string, crm.Session, error) {
+	now := time.Now().UTC()
+	var id [24]byte
+	_, _ = rand.Read(id[:])
+	sess := crm.Session{ID: base64.RawURLEncoding.EncodeToString(id[:]), UserID: u.ID, Username: u.Username,
+		IssuedAt: now, ExpiresAt: now.Add(s.cfg.TokenTTL), Source: src, Node: s.cfg.NodeID}
+	res, err := s.b.Propose(ctx, &crm.Command{Op: crm.OpSession, Region: s.cfg.Region, Actor: crm.SystemActor, Time: now,
+		Body: mustJSON(crm.SessionRequest{Action: crm.SessionStart, UserID: u.ID, Session: &sess, Credential: crm.CredentialOf(u), MaxSessions: s.cfg.Logins.MaxSessions})})
+	if err == nil && res.Err != nil {
+		err = res.Err
+	}
+	if err != nil {
+		return "", sess, err
+	}
+	tok, err := s.sign(claims{UserID: u.ID, Username: u.Username, Region: s.cfg.Region, Session: sess.ID, Issued: now.Unix(), Expires: sess.ExpiresAt.Unix()})
+	if err != nil {
+		return "", sess, apiErr(codeUnavailable, "", err.Error())
+	}
+	return tok, sess, nil
+}
+
+// logLogin writes one line per login: user, source, outcome; successes at
+// info, the rest at warn. It also counts the outcome.
+func (s *Server) logLogin(name, src, outcome string, attrs ...any) {
+	s.metrics.logins.WithLabelValues(outcome).Inc()
+	level := slog.LevelWarn
+	if outcome == loginSuccess {
+		level = slog.LevelInfo
+	}
+	s.cfg.Logger.Log(context.Background(), level, "api: login", append([]any{"user", name, "source", src, "outcome", outcome}, attrs...)...)
+}
+
+// retryAfter is a wait in whole seconds, at least 1, for Retry-After.
+func retryAfter(d time.Duration) string {
+	n := int64((d + time.Second - 1) / time.Second)
+	if n < 1 {
+		n = 1
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// hashPassword checks the password rule (crm.CheckPassword) for username
+// and hashes it.
+func hashPassword(username, pw string) (string, *crm.Error) {
+	if e := crm.CheckPassword(username, pw); e != nil {
+		return "", e
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
 	if err != nil {
@@ -266,24 +480,40 @@ func hashPassword(pw string) (string, *crm.Error) {
 	return string(h), nil
 }
 
-// EnsureUser creates a user with the given password unless one with that
-// name exists (used for the bootstrap admin).
-func (s *Server) EnsureUser(ctx context.Context, username, password, role string) error {
-	if u, err := crm.UserByName(s.b.Reader(), username); err != nil || u != nil {
-		return err
+// BootstrapAdmin creates user admin with password when the region has no
+// user at all, and answers whether it did. Apply decides "no user" where
+// the create commits (crm: a user created by the system actor), so nodes
+// racing at start create one admin, and a password given again on a later
+// restart changes nothing. The password must pass crm.CheckPassword.
+func (s *Server) BootstrapAdmin(ctx context.Context, password string) (bool, error) {
+	if err := s.b.ReadBarrier(ctx); err != nil {
+		return false, err
 	}
-	h, e := hashPassword(password)
+	if has, err := crm.AnyUser(s.b.Reader()); err != nil || has {
+		return false, err
+	}
+	h, e := hashPassword("admin", password)
 	if e != nil {
-		return e
+		return false, e
 	}
-	body, _ := json.Marshal(crm.User{Username: username, Role: role, Region: s.cfg.Region, PasswordHash: h, DisplayName: "Administrator"})
+	body, _ := json.Marshal(crm.User{Username: "admin", Role: crm.RoleAdmin, Region: s.cfg.Region, PasswordHash: h, DisplayName: "Administrator"})
 	res, err := s.b.Propose(ctx, &crm.Command{Op: crm.OpCreate, Collection: "users", ID: crm.NewID("usr", time.Now()), Body: body,
-		Region: s.cfg.Region, Actor: "system", Time: time.Now().UTC()})
+		Region: s.cfg.Region, Actor: crm.SystemActor, Time: time.Now().UTC()})
 	if err != nil {
-		return err
+		return false, err
 	}
-	if res.Err != nil && res.Err.Code != crm.CodeDuplicate {
-		return res.Err
+	if res.Err != nil {
+		if res.Err.Code == crm.CodeConflict || res.Err.Code == crm.CodeDuplicate {
+			return false, nil // another node's bootstrap, or a user, came first
+		}
+		return false, res.Err
 	}
-	return nil
+	return true, nil
+}
+
+// EnsureUser creates the bootstrap admin through BootstrapAdmin (node's
+// initSystem calls it; username and role are admin's).
+func (s *Server) EnsureUser(ctx context.Context, _, password, _ string) error {
+	_, err := s.BootstrapAdmin(ctx, password)
+	return err
 }

@@ -22,6 +22,7 @@ const (
 	codeUnknownRoute    = "no_route"
 	codeInternal        = "internal"
 	codeUnsupported     = "unsupported_media_type"
+	codeThrottled       = "too_many_attempts" // logins too soon after failures (Retry-After)
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -45,6 +46,8 @@ var statusOf = map[string]int{
 	codeUnknownRoute:    http.StatusNotFound,
 	codeUnsupported:     http.StatusUnsupportedMediaType,
 	codeInternal:        http.StatusInternalServerError,
+	codeThrottled:       http.StatusTooManyRequests,
+	crm.CodeLocked:      http.StatusTooManyRequests,
 }
 
 // errorBody is the JSON every error answers: {"error": {...}}.

@@ -331,7 +331,7 @@ func seed(c client) seeds {
 	s.ids["contacts"] = c.create("contacts", contactBody(s.ids["customers"]))
 	s.ids["interactions"] = c.create("interactions", interactionBody(s.ids["customers"]))
 	s.ids["directives"] = c.create("directives", obj{"kind": "notice", "title": "迎峰度夏有序用电通知", "body": obj{"text": "7月起错峰"}})
-	s.ids["users"] = c.create("users", obj{"username": "victim", "role": "analyst", "password": "victim-pw-1"})
+	s.ids["users"] = c.create("users", obj{"username": "victim", "role": "analyst", "password": userPassword})
 	s.ids["projects"] = c.create("projects", projectBody(s.ids["customers"]))
 	s.ids["work_orders"] = c.create("work_orders", workOrderBody(s.ids["customers"]))
 	s.ids["outages"] = c.create("outages", outageBody())
@@ -351,7 +351,11 @@ func login(t testing.TB, base, user, password string) client {
 	return c.asToken(ans.Token)
 }
 
-// addUsers creates users (name → role, password name+"-password") and logs
+// userPassword is the password addUsers gives every user: one the password
+// rule accepts for any of the tests' usernames.
+const userPassword = "Lantern-quartz-42"
+
+// addUsers creates users (name → role, password userPassword) and logs
 // each in, in parallel: every step costs a bcrypt hash. It answers the
 // logged-in clients by name.
 func addUsers(t testing.TB, admin client, users map[string]string) map[string]client {
@@ -366,7 +370,7 @@ func addUsers(t testing.TB, admin client, users map[string]string) map[string]cl
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pw := name + "-password"
+			pw := userPassword
 			st, body := admin.do("POST", "/api/v1/users", obj{"username": name, "role": role, "password": pw})
 			var ans struct{ Token string }
 			if st == 201 {

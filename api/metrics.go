@@ -9,30 +9,39 @@ import (
 )
 
 // httpMetrics are the API's collectors: requests by route, method and code,
-// and latency by route.
+// latency by route, and logins by outcome.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
 }
 
 func newHTTPMetrics(region, node string) *httpMetrics {
 	l := prometheus.Labels{"region": region, "node": node}
-	return &httpMetrics{
+	m := &httpMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridcrm_http_requests_total",
 			Help: "HTTP requests served, by route, method and status code.", ConstLabels: l}, []string{"route", "method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gridcrm_http_request_duration_seconds",
 			Help: "HTTP request latency by route and method.", ConstLabels: l,
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridcrm_logins_total",
+			Help: "Login attempts answered by this node, by outcome: success, bad_password, unknown_user, disabled, locked, throttled.", ConstLabels: l}, []string{"outcome"}),
 	}
+	for _, o := range loginOutcomes {
+		m.logins.WithLabelValues(o) // every outcome is exported from the start, at 0
+	}
+	return m
 }
 
 func (m *httpMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.requests.Describe(ch)
 	m.latency.Describe(ch)
+	m.logins.Describe(ch)
 }
 func (m *httpMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.requests.Collect(ch)
 	m.latency.Collect(ch)
+	m.logins.Collect(ch)
 }
 
 // observe records every request's route, code and latency.

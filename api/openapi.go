@@ -2,6 +2,7 @@ package api
 
 import (
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -28,8 +29,15 @@ func operations() []op {
 	ops := []op{
 		{method: "GET", path: "/healthz", summary: "Process is up", ok: 200, public: true},
 		{method: "GET", path: "/readyz", summary: "Store open, leader known, region initialised", ok: 200, public: true},
-		{method: "POST", path: "/api/v1/auth/login", summary: "Log in; answers a bearer token", ok: 200, public: true,
+		{method: "POST", path: "/api/v1/auth/login", summary: "Log in; answers a bearer token naming a new session. Failed logins slow down (429 too_many_attempts, Retry-After) and lock the user (429 account_locked)", ok: 200, public: true,
 			body: object(map[string]any{"username": str(), "password": str()}, "username", "password")},
+		{method: "POST", path: "/api/v1/auth/logout", summary: "End the caller's session, on every node of the region", ok: 204, roles: readRoles},
+		{method: "POST", path: "/api/v1/auth/password", summary: "Change your own password given the current one; ends every session of yours and answers a new login", ok: 200, roles: readRoles,
+			body: object(map[string]any{"old_password": str(), "password": str()}, "old_password", "password")},
+		{method: "GET", path: "/api/v1/users/{id}/sessions", summary: "A user's live sessions (issued, expires, source, node) and failed logins, lock", ok: 200, roles: adminOnly, query: []string{"consistency"}},
+		{method: "DELETE", path: "/api/v1/users/{id}/sessions", summary: "End every session of a user", ok: 200, roles: adminOnly},
+		{method: "DELETE", path: "/api/v1/users/{id}/sessions/{sid}", summary: "End one session of a user", ok: 204, roles: adminOnly},
+		{method: "POST", path: "/api/v1/users/{id}/unlock", summary: "Lift a user's lock after failed logins and forget the failures", ok: 200, roles: adminOnly},
 		{method: "GET", path: "/metrics", summary: "Prometheus metrics", ok: 200, roles: readRoles},
 		{method: "GET", path: "/api/v1/openapi.json", summary: "This description", ok: 200, roles: readRoles},
 		{method: "GET", path: "/api/v1/auth/me", summary: "The logged-in user", ok: 200, roles: readRoles},
@@ -93,8 +101,9 @@ func singularOf(coll string) string {
 }
 
 var (
-	specOnce sync.Once
-	specJSON []byte
+	specOnce  sync.Once
+	specJSON  []byte
+	pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 )
 
 // Spec returns the OpenAPI 3 description as JSON.
@@ -125,8 +134,8 @@ func Spec() []byte {
 				m["security"] = []any{}
 			}
 			var params []any
-			if strings.Contains(o.path, "{id}") {
-				params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": str()})
+			for _, p := range pathParam.FindAllStringSubmatch(o.path, -1) {
+				params = append(params, map[string]any{"name": p[1], "in": "path", "required": true, "schema": str()})
 			}
 			for _, q := range o.query {
 				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": str()})

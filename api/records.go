@@ -189,7 +189,7 @@ func (s *Server) update(kind *crm.Kind) gin.HandlerFunc {
 		}
 		var hash string
 		if kind.Name == "users" {
-			if body, hash, err = extractPassword(body); err != nil {
+			if body, hash, err = s.extractPassword(c, body); err != nil { // users.go
 				fail(c, err)
 				return
 			}
@@ -207,29 +207,6 @@ func (s *Server) update(kind *crm.Kind) gin.HandlerFunc {
 		}
 		s.propose(c, kind, &crm.Command{Op: crm.OpUpdate, ID: c.Param("id"), Version: v, Body: patch}, 200)
 	}
-}
-
-// extractPassword takes "password" out of a users patch and hashes it.
-func extractPassword(body []byte) ([]byte, string, error) {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(body, &p); err != nil || p == nil {
-		return body, "", nil // CheckPatch reports it
-	}
-	raw, ok := p["password"]
-	if !ok {
-		return body, "", nil
-	}
-	var pw string
-	if err := json.Unmarshal(raw, &pw); err != nil {
-		return nil, "", apiErr(crm.CodeInvalid, "password", "must be a string")
-	}
-	h, e := hashPassword(pw)
-	if e != nil {
-		return nil, "", e
-	}
-	delete(p, "password")
-	out, _ := json.Marshal(p)
-	return out, h, nil
 }
 
 func (s *Server) remove(kind *crm.Kind) gin.HandlerFunc {
@@ -318,53 +295,6 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 		}
 		s.propose(c, kind, &crm.Command{Op: crm.OpImport, Rows: rows, IDs: ids}, 201)
 	}
-}
-
-// userInput is what a client sends to create a user.
-type userInput struct {
-	Username    string `json:"username"`
-	DisplayName string `json:"display_name,omitempty"`
-	Role        string `json:"role"`
-	Region      string `json:"region,omitempty"`
-	Password    string `json:"password"`
-	Disabled    bool   `json:"disabled,omitempty"`
-}
-
-func (s *Server) createUser(c *gin.Context) {
-	body, err := readBody(c, s.cfg.MaxBody)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var in userInput
-	if e := crm.DecodeStrict(body, &in); e != nil {
-		fail(c, e)
-		return
-	}
-	u := crm.User{Username: in.Username, DisplayName: in.DisplayName, Role: in.Role, Region: in.Region, Disabled: in.Disabled, PasswordHash: "-"}
-	if in.Region == "" {
-		u.Region = s.cfg.Region
-	}
-	u.Normalize()
-	if e := u.Validate(); e != nil {
-		fail(c, e)
-		return
-	}
-	h, e := hashPassword(in.Password)
-	if e != nil {
-		fail(c, e)
-		return
-	}
-	u.PasswordHash = h
-	out, _ := json.Marshal(struct {
-		Username     string `json:"username"`
-		DisplayName  string `json:"display_name,omitempty"`
-		Role         string `json:"role"`
-		Region       string `json:"region"`
-		PasswordHash string `json:"password_hash"`
-		Disabled     bool   `json:"disabled,omitempty"`
-	}{u.Username, u.DisplayName, u.Role, u.Region, u.PasswordHash, u.Disabled})
-	s.propose(c, crm.Kinds["users"], &crm.Command{Op: crm.OpCreate, ID: crm.NewID("usr", time.Now()), Body: out}, 201)
 }
 
 func mustJSON(v any) []byte {

@@ -128,17 +128,24 @@ type Config struct {
 	// management waits for the child's outcome before answering 202 with
 	// the pending command. Default 5s.
 	ForwardWait time.Duration
-	Logger      *slog.Logger
+	// MaxTokenLifetime refuses a token whose exp is further than this from
+	// its iat, whatever it says. Default 24h, or TokenTTL if longer.
+	MaxTokenLifetime time.Duration
+	// Logins slows down and locks failed logins (users_login.go).
+	Logins LoginPolicy
+	Logger *slog.Logger
 }
 
 // Server is the gin engine with its routes.
 type Server struct {
-	cfg     Config
-	b       Backend
-	engine  *gin.Engine
-	metrics *httpMetrics
-	key     atomic.Pointer[[]byte]
-	fwd     atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
+	cfg      Config
+	b        Backend
+	engine   *gin.Engine
+	metrics  *httpMetrics
+	key      atomic.Pointer[[]byte]
+	fwd      atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
+	throttle *throttle                    // failed logins per address, one login per name at a time (users_login.go)
+	auth     *authCache                   // decoded users and sessions of recent requests (users_cache.go)
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
@@ -158,8 +165,12 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.MaxTokenLifetime <= 0 {
+		cfg.MaxTokenLifetime = max(24*time.Hour, cfg.TokenTTL)
+	}
+	cfg.Logins = cfg.Logins.withDefaults()
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, b: b, engine: gin.New(), metrics: newHTTPMetrics(cfg.Region, cfg.NodeID)}
+	s := &Server{cfg: cfg, b: b, engine: gin.New(), metrics: newHTTPMetrics(cfg.Region, cfg.NodeID), throttle: newThrottle(), auth: newAuthCache()}
 	reg.MustRegister(s.metrics)
 	s.engine.ContextWithFallback = true
 	s.engine.HandleMethodNotAllowed = true
@@ -212,7 +223,8 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/commands/:id", allow(readRoles...), s.getCommand)
 	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
-	s.opsRoutes(v1) // ops.go: backup, regions, log level
+	s.opsRoutes(v1)     // ops.go: backup, regions, log level
+	s.accountRoutes(v1) // users.go: logout, own password, sessions, unlock
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)

@@ -17,18 +17,19 @@ func wantNoSecret(t testing.TB, what string, body []byte) {
 }
 
 // TestAPI_Users checks that no users answer carries a password hash, that a
-// wrong password is refused, and that disabling a user ends its session.
+// wrong password is refused, and that a password change or disabling a
+// user ends its session.
 func TestAPI_Users(t *testing.T) {
 	c := newCluster(t, 1)
 	admin := adminOf(t, c, 0)
 
-	st, out := admin.do("POST", "/api/v1/users", obj{"username": "ursula", "display_name": "Ursula", "role": "agent", "password": "ursula-pw-1"})
+	st, out := admin.do("POST", "/api/v1/users", obj{"username": "ursula", "display_name": "Ursula", "role": "agent", "password": "Umbra-lantern-1"})
 	if st != 201 {
 		t.Fatalf("create user: %d %s", st, out)
 	}
 	wantNoSecret(t, "POST /api/v1/users", out)
 	id := admin.must(200, "GET", "/api/v1/users?username=ursula", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
-	st, out = client{base: admin.base}.do("POST", "/api/v1/auth/login", obj{"username": "ursula", "password": "ursula-pw-1"})
+	st, out = client{base: admin.base}.do("POST", "/api/v1/auth/login", obj{"username": "ursula", "password": "Umbra-lantern-1"})
 	var ans struct{ Token string }
 	if st != 200 || json.Unmarshal(out, &ans) != nil || ans.Token == "" {
 		t.Fatalf("login: %d %s", st, out)
@@ -65,19 +66,22 @@ func TestAPI_Users(t *testing.T) {
 
 	t.Run("password change", func(t *testing.T) {
 		v := admin.on(t).must(200, "GET", "/api/v1/users/"+id, nil)["version"]
-		st, out := admin.do("PATCH", "/api/v1/users/"+id, obj{"version": v, "password": "ursula-pw-2"})
+		st, out := admin.do("PATCH", "/api/v1/users/"+id, obj{"version": v, "password": "Umbra-lantern-2"})
 		if st != 200 {
 			t.Fatalf("PATCH password: %d %s", st, out)
 		}
 		wantNoSecret(t, "PATCH password", out)
-		login(t, admin.base, "ursula", "ursula-pw-2")
+		// The change ended ursula's session; she logs in with the new one.
+		st, out = ursula.on(t).do("GET", "/api/v1/auth/me", nil)
+		wantError(t, st, out, 401, "invalid_token", "")
+		ursula = login(t, admin.base, "ursula", "Umbra-lantern-2")
 	})
 
 	t.Run("wrong password", func(t *testing.T) {
 		anon := client{t: t, base: admin.base}
 		for _, body := range []obj{
-			{"username": "ursula", "password": "ursula-pw-1"}, // the old one
-			{"username": "nobody", "password": "ursula-pw-1"},
+			{"username": "ursula", "password": "Umbra-lantern-1"}, // the old one
+			{"username": "nobody", "password": "Umbra-lantern-1"},
 		} {
 			st, out := anon.do("POST", "/api/v1/auth/login", body)
 			wantError(t, st, out, 401, "bad_credentials", "")
@@ -97,7 +101,7 @@ func TestAPI_Users(t *testing.T) {
 			st, out := u.do("GET", p, nil)
 			wantError(t, st, out, 401, "invalid_token", "")
 		}
-		st, out = client{base: admin.base}.do("POST", "/api/v1/auth/login", obj{"username": "ursula", "password": "ursula-pw-2"})
+		st, out = client{base: admin.base}.do("POST", "/api/v1/auth/login", obj{"username": "ursula", "password": "Umbra-lantern-2"})
 		wantError(t, st, out, 401, "bad_credentials", "")
 	})
 }

@@ -131,10 +131,11 @@ func TestTiers_AccessByRegion(t *testing.T) {
 	}
 	user := func(region, name, role string) *testcluster.Client {
 		admin := h.Region(region).Client(0)
-		if st, body := admin.Do("POST", "/api/v1/users", map[string]any{"username": name, "role": role, "password": "pw-" + name + "-123"}); st != 201 {
+		const pw = "Lantern-quartz-42" // crm.CheckPassword: must not contain the username
+		if st, body := admin.Do("POST", "/api/v1/users", map[string]any{"username": name, "role": role, "password": pw}); st != 201 {
 			t.Fatalf("create user %s: %d %s", name, st, body)
 		}
-		return testcluster.Login(t, h.Region(region).Node(0).APIURL(), name, "pw-"+name+"-123")
+		return testcluster.Login(t, h.Region(region).Node(0).APIURL(), name, pw)
 	}
 	county, city, prov := user("320722", "lin", "agent"), user("3207", "zhao", "manager"), user("32", "qian", "analyst")
 	wantErr := func(cl *testcluster.Client, method, path string, body any, status int, code, owner string) {

@@ -30,7 +30,7 @@ type Config struct {
 	ReadyWait    time.Duration // a node not ready this long after a fault healed is an anomaly; default 45s
 	LinTimeout   time.Duration // porcupine's time limit; default 2m
 	LogLevel     string        // the nodes' log level; default info
-	Password     string        // the admin password of every region; default chaos-admin-password
+	Password     string        // the admin password of every region; default chaos-root-pw-7
 	KeepData     bool          // keep the nodes' data directories after a run without anomalies (kept anyway otherwise)
 	Workload     WorkloadConfig
 	Out          io.Writer // progress; default os.Stdout
@@ -79,7 +79,7 @@ func (c *Config) fill() {
 		c.LogLevel = "info"
 	}
 	if c.Password == "" {
-		c.Password = "chaos-admin-password"
+		c.Password = "chaos-root-pw-7" // crm.CheckPassword: not containing the username
 	}
 	if c.Out == nil {
 		c.Out = os.Stdout

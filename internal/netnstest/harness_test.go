@@ -22,7 +22,7 @@ import (
 	"gridcrm/tunnel"
 )
 
-const adminPassword = "netns-admin-pw"
+const adminPassword = "netns-root-pw-7"
 
 var (
 	buildOnce sync.Once

@@ -23,7 +23,7 @@ import (
 )
 
 // AdminPassword is the bootstrap admin's password in every test cluster.
-const AdminPassword = "test-admin-pw"
+const AdminPassword = "test-root-pw-7"
 
 // Opts shape a cluster.
 type Opts struct {
