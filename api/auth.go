@@ -510,10 +510,3 @@ func (s *Server) BootstrapAdmin(ctx context.Context, password string) (bool, err
 	}
 	return true, nil
 }
-
-// EnsureUser creates the bootstrap admin through BootstrapAdmin (node's
-// initSystem calls it; username and role are admin's).
-func (s *Server) EnsureUser(ctx context.Context, _, password, _ string) error {
-	_, err := s.BootstrapAdmin(ctx, password)
-	return err
-}

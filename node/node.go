@@ -2,8 +2,6 @@ package node
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,9 +47,15 @@ type Config struct {
 	MetricsListen  string             `yaml:"metrics_listen"`  // optional: /metrics without a token, for Prometheus
 	Bootstrap      bool               `yaml:"bootstrap"`       // start a new region (with Peers) if there is no state
 	Peers          []replication.Peer `yaml:"peers"`           // initial voters for Bootstrap
-	AdminPassword  string             `yaml:"admin_password"`  // bootstrap: create user "admin" with it (or use GRIDCRM_ADMIN_PASSWORD)
+	AdminPassword  string             `yaml:"admin_password"`  // create user "admin" with it in a region without users (bootstrap.go); prefer admin_password_file
 	TokenTTL       time.Duration      `yaml:"token_ttl"`       // default 12h
 	ForwardWait    time.Duration      `yaml:"forward_wait"`    // how long a write forwarded to a child (partial management) waits for its outcome before 202; default 5s
+
+	// AdminPasswordFile names a file holding AdminPassword; cmd reads it
+	// (as it reads GRIDCRM_ADMIN_PASSWORD; never a flag) and says where the
+	// password came from in AdminPasswordFrom, for error messages.
+	AdminPasswordFile string `yaml:"admin_password_file"`
+	AdminPasswordFrom string `yaml:"-"`
 
 	Parent         *tiers.ParentLink `yaml:"parent"`          // the parent region and its nodes' internal addresses; nil for a province
 	CanaryInterval time.Duration     `yaml:"canary_interval"` // heartbeat record period; default 1s
@@ -120,6 +124,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 12 * time.Hour
+	}
+	if err := c.validateBootstrap(); err != nil { // bootstrap.go
+		return err
 	}
 	if c.CanaryInterval <= 0 {
 		c.CanaryInterval = time.Second
@@ -305,46 +312,6 @@ func Start(cfg Config) (*Node, error) {
 	ok = true
 	n.log.Info("node: started", "api", n.APIURL(), "internal", adv, "tier", cfg.Tier)
 	return n, nil
-}
-
-// initSystem runs on whichever node leads first: it makes sure the region
-// has a token signing key and, when configured, the bootstrap admin user.
-// Both writes are idempotent, so a leader change in between is harmless.
-func (n *Node) initSystem() {
-	pw := n.cfg.AdminPassword
-	if pw == "" {
-		pw = os.Getenv("GRIDCRM_ADMIN_PASSWORD")
-	}
-	for {
-		select {
-		case <-n.stop:
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-		if !n.group.IsLeader() {
-			if key, _ := crm.System(n.group.Reader(), "token_key"); key != nil {
-				return // someone else initialised the region
-			}
-			continue
-		}
-		key := make([]byte, 32)
-		_, _ = rand.Read(key)
-		body, _ := json.Marshal(hex.EncodeToString(key))
-		ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-		_, err := n.Propose(ctx, &crm.Command{Op: crm.OpInitSys, ID: "token_key", Body: body, Region: n.cfg.Region, Actor: "system", Time: time.Now().UTC()})
-		cancel()
-		if err != nil {
-			n.log.Warn("node: initialise token key", "err", err)
-			continue
-		}
-		if n.cfg.Bootstrap && pw != "" {
-			if err := n.api.EnsureUser(n.ctx, "admin", pw, crm.RoleAdmin); err != nil {
-				n.log.Warn("node: create bootstrap admin", "err", err)
-				continue
-			}
-		}
-		return
-	}
 }
 
 // Propose implements api.Backend: it commits cmd through the region's raft

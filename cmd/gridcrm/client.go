@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -36,14 +37,40 @@ func login(ctx context.Context, base, user, password string) (*apiClient, error)
 	}
 }
 
+// do sends one request and decodes a 2xx answer into out. A 503 answer
+// says that nothing was applied (no leader, an election, a node shutting
+// down): do waits and sends the request again, for up to two minutes. Any
+// other failure, a 504 "outcome unknown" included, is the caller's.
 func (cl *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		r = bytes.NewReader(b)
+	}
+	giveUp := time.Now().Add(2 * time.Minute)
+	for backoff := 100 * time.Millisecond; ; backoff = min(2*backoff, 2*time.Second) {
+		err := cl.once(ctx, method, path, b, out)
+		var u errUnavailable
+		if !errors.As(err, &u) || time.Now().Add(backoff).After(giveUp) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// errUnavailable is a 503 answer: not applied, safe to send again.
+type errUnavailable struct{ error }
+
+func (cl *apiClient) once(ctx context.Context, method, path string, body []byte, out any) error {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, cl.base+path, r)
 	if err != nil {
@@ -60,7 +87,11 @@ func (cl *apiClient) do(ctx context.Context, method, path string, body, out any)
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+		err := fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(data))
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			return errUnavailable{err}
+		}
+		return err
 	}
 	if out != nil {
 		return json.Unmarshal(data, out)
