@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,7 +26,7 @@ import (
 
 func nodeCmd() *cobra.Command {
 	cfg := node.DefaultConfig()
-	var configFile, peers, join, logLevel string
+	var configFile, peers, join, logLevel, adminPasswordFlag string
 	var logJSON bool
 	c := &cobra.Command{
 		Use:   "node",
@@ -37,7 +38,11 @@ same --peers list (id=internal-address,...). To add a node later, start it
 without --bootstrap and either pass --join with the URL of a running node's
 API (credentials from GRIDCRM_JOIN_USER / GRIDCRM_JOIN_PASSWORD), or call
 POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
-(YAML with the same names as the flags, underscores for dashes); flags win.`,
+(YAML with the same names as the flags, underscores for dashes); flags win.
+
+A region without users gets user admin from the admin password, read from
+--admin-password-file or GRIDCRM_ADMIN_PASSWORD (never from the command
+line, which every user of the machine can read).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if configFile != "" {
@@ -47,6 +52,12 @@ POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
 				}
 				mergeFlags(cmd, &fileCfg, cfg)
 				cfg = fileCfg
+			}
+			if cmd.Flags().Changed("admin-password") {
+				return errAdminPasswordFlag
+			}
+			if err := readAdminPassword(&cfg); err != nil {
+				return err
 			}
 			if peers != "" {
 				ps, err := parsePeers(peers)
@@ -86,7 +97,9 @@ POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
 	f.StringVar(&cfg.MetricsListen, "metrics-listen", "", "optional token-free /metrics address for Prometheus")
 	f.BoolVar(&cfg.Bootstrap, "bootstrap", false, "bootstrap a new region with --peers if this node has no state")
 	f.StringVar(&peers, "peers", "", "initial voters for --bootstrap: id=host:port,... (internal addresses)")
-	f.StringVar(&cfg.AdminPassword, "admin-password", "", "bootstrap: create user admin with this password (or GRIDCRM_ADMIN_PASSWORD)")
+	f.StringVar(&cfg.AdminPasswordFile, "admin-password-file", "", "file holding the password of user admin, created in a region without users (default: $GRIDCRM_ADMIN_PASSWORD)")
+	f.StringVar(&adminPasswordFlag, "admin-password", "", "refused: use --admin-password-file or GRIDCRM_ADMIN_PASSWORD")
+	_ = f.MarkHidden("admin-password")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of login tokens")
 	f.StringVar(&join, "join", "", "API URL of a running node of the region to join through")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -161,12 +174,49 @@ func mergeFlags(cmd *cobra.Command, dst *node.Config, src node.Config) {
 	if set("bootstrap") {
 		dst.Bootstrap = src.Bootstrap
 	}
-	if set("admin-password") {
-		dst.AdminPassword = src.AdminPassword
+	if set("admin-password-file") {
+		dst.AdminPasswordFile = src.AdminPasswordFile
 	}
 	if set("token-ttl") {
 		dst.TokenTTL = src.TokenTTL
 	}
+}
+
+// errAdminPasswordFlag refuses --admin-password: a command line is
+// readable by every user of the machine (/proc/<pid>/cmdline, ps).
+var errAdminPasswordFlag = errors.New("--admin-password is not accepted: a command line is visible to every user of the machine (ps, /proc/<pid>/cmdline); put the password in a file readable only by this user and pass --admin-password-file, or set GRIDCRM_ADMIN_PASSWORD")
+
+// readAdminPassword fills cfg.AdminPassword from admin_password_file (flag
+// or YAML) or else GRIDCRM_ADMIN_PASSWORD, and notes where it came from so
+// that node's validation names the right setting. A password file others
+// may read is refused.
+func readAdminPassword(cfg *node.Config) error {
+	switch {
+	case cfg.AdminPasswordFile != "":
+		if cfg.AdminPassword != "" {
+			return errors.New("admin_password and admin_password_file are both set: keep admin_password_file")
+		}
+		fi, err := os.Stat(cfg.AdminPasswordFile)
+		if err != nil {
+			return fmt.Errorf("admin_password_file: %w", err)
+		}
+		if fi.Mode().Perm()&0o007 != 0 {
+			return fmt.Errorf("admin_password_file %s: other users may read it (mode %v): chmod o-rwx %s", cfg.AdminPasswordFile, fi.Mode().Perm(), cfg.AdminPasswordFile)
+		}
+		raw, err := os.ReadFile(cfg.AdminPasswordFile)
+		if err != nil {
+			return fmt.Errorf("admin_password_file: %w", err)
+		}
+		if cfg.AdminPassword = strings.TrimSpace(string(raw)); cfg.AdminPassword == "" {
+			return fmt.Errorf("admin_password_file %s is empty", cfg.AdminPasswordFile)
+		}
+		cfg.AdminPasswordFrom = "admin_password_file " + cfg.AdminPasswordFile
+	case cfg.AdminPassword != "":
+		cfg.AdminPasswordFrom = "admin_password (in --config)"
+	case os.Getenv("GRIDCRM_ADMIN_PASSWORD") != "":
+		cfg.AdminPassword, cfg.AdminPasswordFrom = os.Getenv("GRIDCRM_ADMIN_PASSWORD"), "GRIDCRM_ADMIN_PASSWORD"
+	}
+	return nil
 }
 
 func parsePeers(s string) ([]replication.Peer, error) {
