@@ -14,13 +14,16 @@ import (
 func TestStatus_Hierarchy(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722", Nodes: 3}}})
 	county := h.Region("320722")
-	leader := county.Node(county.Leader()).Config().NodeID
+	// Leadership may move on a busy machine: each wait checks against the
+	// county's leader of the moment.
+	var leader string
+	countyLeader := func() string { leader = county.Node(county.Leader()).Config().NodeID; return leader }
 	t.Setenv("GRIDCRM_PASSWORD", testcluster.AdminPassword)
 	var out string
 	testcluster.WaitFor(t, 30*time.Second, "the county's heartbeat at the city", func() bool {
 		var err error
 		out, err = run(t, "status", "--url", h.Region("3207").Node(0).APIURL())
-		return err == nil && strings.Contains(out, "└── 320722 county  leader "+leader)
+		return err == nil && strings.Contains(out, "└── 320722 county  leader "+countyLeader())
 	})
 	t.Logf("\n%s", out)
 	for _, want := range []string{
@@ -40,7 +43,7 @@ func TestStatus_Hierarchy(t *testing.T) {
 	testcluster.WaitFor(t, 30*time.Second, "status at the county (its admin replicated)", func() bool {
 		var err error
 		out, err = run(t, "status", "--url", county.Node(0).APIURL())
-		return err == nil && strings.Contains(out, "link down")
+		return err == nil && strings.Contains(out, "link down") && strings.Contains(out, "320722 county  leader "+countyLeader())
 	})
 	for _, want := range []string{"320722 county  leader " + leader, "link up", "link down", "members "} {
 		if !strings.Contains(out, want) {
