@@ -14,15 +14,20 @@ func Healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Write([]byte(`{"status":"ok"}`))
 }
 
-// Readyz answers 200 when ready() is nil, else 503 with the reason.
-func Readyz(ready func() error) http.HandlerFunc {
+// Readyz answers 200 when ready() is nil, else 503 with the reason. Either
+// way it lists warnings, standing conditions an operator must see though
+// they do not stop the node serving (a plaintext internal listener).
+func Readyz(ready func() error, warnings ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
+		out := map[string]any{"status": "ready"}
+		if len(warnings) > 0 {
+			out["warnings"] = warnings
+		}
 		if err := ready(); err != nil {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			json.NewEncoder(w).Encode(map[string]string{"status": "not ready", "reason": err.Error()})
-			return
+			out["status"], out["reason"] = "not ready", err.Error()
 		}
-		w.Write([]byte(`{"status":"ready"}`))
+		json.NewEncoder(w).Encode(out)
 	}
 }

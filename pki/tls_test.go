@@ -496,3 +496,44 @@ func TestKeypair_Renew(t *testing.T) {
 		t.Errorf("swapping in another identity: %v", err)
 	}
 }
+
+// TestDialConfig_ByIdentity: DialConfig accepts a server of the identity its
+// Authorizer wants whatever name was dialled (no SAN lists the address),
+// refuses another region's server, another root's, and a revoked one.
+func TestDialConfig_ByIdentity(t *testing.T) {
+	root := newTestRoot(t, "32")
+	dh1, dh2, gn1 := issue(t, root.ca, "320722", "dh1"), issue(t, root.ca, "320722", "dh2"), issue(t, root.ca, "320723", "gn1")
+	self := dh2.identity(t)
+	dial := func(is *Issued) *tls.Config {
+		c, err := DialConfig(root.trust, keypair(t, is), func(p Identity) error { return AuthorizeDial(ServiceRaft, self, p) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if _, err := DialConfig(root.trust, keypair(t, dh2), nil); err == nil {
+		t.Error("DialConfig without an Authorizer accepted")
+	}
+	srv, cli := handshake(t, serverConfig(t, root.trust, dh1, nil), dial(dh2), "10.9.9.9")
+	if srv.err != nil || cli.err != nil {
+		t.Fatalf("same region, address not in SANs: server %v; client %v", srv.err, cli.err)
+	}
+	if _, cli = handshake(t, serverConfig(t, root.trust, gn1, nil), dial(dh2), "127.0.0.1"); !errors.Is(cli.err, ErrForbidden) {
+		t.Errorf("dialler accepted a server of another region: %v", cli.err)
+	}
+	other := newTestRoot(t, "32")
+	foreign := issue(t, other.ca, "320722", "dh1")
+	if _, cli = handshake(t, serverConfig(t, other.trust, foreign, nil), dial(dh2), "127.0.0.1"); !errors.Is(cli.err, ErrUntrusted) {
+		t.Errorf("dialler accepted a server of another root: %v", cli.err)
+	}
+	rl, err := root.ca.SignCRL(root.trust.CRL(root.ca.Cert), []*big.Int{dh1.Cert.SerialNumber}, CRLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.trust.UpdateCRL(rl); err != nil {
+		t.Fatal(err)
+	}
+	if _, cli = handshake(t, serverConfig2(root.trust, dh1), dial(dh2), "127.0.0.1"); !errors.Is(cli.err, ErrRevoked) {
+		t.Errorf("dialler accepted a revoked server: %v", cli.err)
+	}
+}

@@ -243,3 +243,37 @@ func PeerIdentity(cs tls.ConnectionState) (Identity, error) {
 	}
 	return Identity{}, first
 }
+
+// DialConfig is ClientConfig for dialling a node by address when what
+// matters is who answers, not the name dialled: node addresses are raft
+// advertise addresses, tunnel overlay addresses or ports on loopback, none
+// of which a certificate needs to list. crypto/tls's host-name check is off
+// (InsecureSkipVerify) and VerifyConnection does the whole verification
+// instead: the chain the server presents against t's root for server auth,
+// revocation and region scope (Trust.Verify), then authorize, which must
+// say which identities the dialler accepts (AuthorizeDial). This is how
+// SPIFFE verifies peers by URI identity. authorize must not be nil.
+func DialConfig(t *Trust, kp *Keypair, authorize Authorizer) (*tls.Config, error) {
+	if err := checkSelf(t, kp); err != nil {
+		return nil, err
+	}
+	if authorize == nil {
+		return nil, fmt.Errorf("%w: DialConfig needs an Authorizer: without a host-name check, only the identity rule says who may answer", ErrUntrusted)
+	}
+	return &tls.Config{
+		MinVersion:           tls.VersionTLS13,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return kp.current(), nil },
+		InsecureSkipVerify:   true, // verified in VerifyConnection, by identity
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if cs.Version != tls.VersionTLS13 {
+				return fmt.Errorf("%w: TLS version %x; want 1.3", ErrUntrusted, cs.Version)
+			}
+			id, err := t.Verify(cs.PeerCertificates, x509.ExtKeyUsageServerAuth)
+			if err != nil {
+				return err
+			}
+			return authorize(id)
+		},
+		Time: t.now,
+	}, nil
+}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
+	"gridcrm/pki"
 	"gridcrm/store"
 )
 
@@ -50,6 +51,13 @@ type Config struct {
 	LeaderWait         time.Duration // default 2s: how long a write or read retries while there is no reachable leader before answering "not applied"
 
 	Logger *slog.Logger // default slog.Default()
+
+	// Security, when set, is mutual TLS on raft and the internal HTTP
+	// endpoints (security.go): the mux must be Secure'd with the same
+	// value, dials complete a handshake that accepts only this region's
+	// nodes, and each endpoint checks its caller's identity. Nil is
+	// plaintext.
+	Security *Security
 }
 
 // DefaultConfig returns the defaults.
@@ -191,6 +199,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	if dial == nil {
 		dial = TCPDialer
 	}
+	dial = cfg.Security.Dialer(dial, pki.ServiceRaft) // this region's nodes only (nil: plaintext)
 	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{}), queue: make(chan *proposal, 4096)}
 	f, err := newFSM(st, app)
 	if err != nil {
@@ -625,7 +634,8 @@ func (g *Group) changeMembersLocal(c memberChange) error {
 }
 
 func (g *Group) routes() {
-	g.internal.HandleFunc("POST /internal/v1/propose", func(w http.ResponseWriter, r *http.Request) {
+	sec := g.cfg.Security
+	g.internal.Handle("POST /internal/v1/propose", sec.Require(pki.ServicePropose, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -637,17 +647,17 @@ func (g *Group) routes() {
 		}
 		resp, err := g.proposeBatched(r.Context(), data)
 		internalAnswer(w, resp, err)
-	})
-	g.internal.HandleFunc("POST /internal/v1/readindex", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	g.internal.Handle("POST /internal/v1/readindex", sec.Require(pki.ServiceReadIndex, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if g.raft.State() != raft.Leader {
 			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
 			return
 		}
 		idx, err := g.localReadIndex(r.Context())
 		internalAnswer(w, []byte(strconv.FormatUint(idx, 10)), err)
-	})
-	g.internal.HandleFunc("POST "+termPath, g.serveTerm)
-	g.internal.HandleFunc("POST /internal/v1/members", func(w http.ResponseWriter, r *http.Request) {
+	})))
+	g.internal.Handle("POST "+termPath, sec.Require(pki.ServiceReadIndex, http.HandlerFunc(g.serveTerm)))
+	g.internal.Handle("POST /internal/v1/members", sec.Require(pki.ServiceMembership, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var c memberChange
 		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -658,7 +668,7 @@ func (g *Group) routes() {
 			return
 		}
 		internalAnswer(w, nil, g.changeMembersLocal(c))
-	})
+	})))
 }
 
 func internalAnswer(w http.ResponseWriter, body []byte, err error) {

@@ -20,7 +20,8 @@ const (
 // so that raft and the internal HTTP endpoints share an address (and, later,
 // a tunnel port). It never touches the public API listener.
 type Mux struct {
-	ln net.Listener
+	ln  net.Listener
+	sec *Security // nil: plaintext
 
 	mu   sync.Mutex // guards subs
 	subs map[byte]*subListener
@@ -33,6 +34,11 @@ type Mux struct {
 func NewMux(ln net.Listener) *Mux {
 	return &Mux{ln: ln, subs: map[byte]*subListener{}, done: make(chan struct{})}
 }
+
+// Secure makes every connection complete a mutual-TLS handshake (and
+// raft connections pass sec's region rule) before it is routed. Call it
+// before Serve; a nil sec keeps the mux plaintext.
+func (m *Mux) Secure(sec *Security) { m.sec = sec }
 
 // Addr is the address of the shared listener.
 func (m *Mux) Addr() net.Addr { return m.ln.Addr() }
@@ -73,15 +79,26 @@ func (m *Mux) ServeListener(ln net.Listener) error {
 }
 
 func (m *Mux) route(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	var b [1]byte
-	if _, err := io.ReadFull(c, b[:]); err != nil {
-		c.Close()
-		return
+	var kind byte
+	if m.sec != nil {
+		tc, k, err := m.sec.accept(c)
+		if err != nil {
+			m.sec.refuse(c, err)
+			return
+		}
+		c, kind = tc, k
+	} else {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var b [1]byte
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			c.Close()
+			return
+		}
+		_ = c.SetReadDeadline(time.Time{})
+		kind = b[0]
 	}
-	_ = c.SetReadDeadline(time.Time{})
 	m.mu.Lock()
-	s := m.subs[b[0]]
+	s := m.subs[kind]
 	m.mu.Unlock()
 	if s == nil {
 		c.Close()

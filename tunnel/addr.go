@@ -3,6 +3,7 @@ package tunnel
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"gridcrm/tiers"
 )
@@ -59,4 +60,41 @@ func OverlayAddr(prefix netip.Prefix, region tiers.RegionCode, nodeIndex int) (n
 	put(12, code[4:])
 	put(14, fmt.Sprintf("%04d", nodeIndex))
 	return netip.AddrFrom16(b), nil
+}
+
+// OverlayRegion is OverlayAddr's inverse: the region and node index whose
+// overlay address in prefix a is. It refuses an address outside prefix or
+// one that no valid (region, index) pair maps to.
+func OverlayRegion(prefix netip.Prefix, a netip.Addr) (tiers.RegionCode, int, error) {
+	if !prefix.IsValid() || !prefix.Contains(a) {
+		return "", 0, fmt.Errorf("tunnel: %s is not in the overlay prefix %s", a, prefix)
+	}
+	b := a.As16()
+	digits := func(i int) (string, bool) {
+		s := fmt.Sprintf("%04x", uint16(b[i])<<8|uint16(b[i+1]))
+		for _, c := range s {
+			if c < '0' || c > '9' {
+				return "", false
+			}
+		}
+		return s, true
+	}
+	hi, ok1 := digits(10)
+	lo, ok2 := digits(12)
+	ix, ok3 := digits(14)
+	if !ok1 || !ok2 || !ok3 || lo[:2] != "00" {
+		return "", 0, fmt.Errorf("tunnel: %s is not an overlay address of any node", a)
+	}
+	code := hi + lo[2:]
+	for _, n := range []int{2, 4, 6} { // the shortest code that pads to the digits
+		if c := tiers.RegionCode(code[:n]); c.Valid() && strings.TrimRight(code[n:], "0") == "" {
+			idx := 0
+			fmt.Sscanf(ix, "%d", &idx)
+			if back, err := OverlayAddr(prefix, c, idx); err == nil && back == a {
+				return c, idx, nil
+			}
+			break
+		}
+	}
+	return "", 0, fmt.Errorf("tunnel: %s is not an overlay address of any node", a)
 }

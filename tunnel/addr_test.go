@@ -126,3 +126,29 @@ func TestOverlayAddr_NoCollisionsAnyCodes(t *testing.T) {
 }
 
 func tiersCode(s string) tiers.RegionCode { return tiers.RegionCode(s) }
+
+// TestOverlayRegion_RoundTrip: OverlayRegion inverts OverlayAddr for each
+// tier, and refuses addresses outside the prefix or of no node.
+func TestOverlayRegion_RoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		region tiers.RegionCode
+		idx    int
+	}{{"32", 1}, {"32", 9999}, {"3207", 3}, {"320722", 2}, {"320700", 1}, {"110101", 12}} {
+		if !c.region.Valid() {
+			continue
+		}
+		a, err := OverlayAddr(DefaultPrefix, c.region, c.idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, i, err := OverlayRegion(DefaultPrefix, a)
+		if err != nil || r != c.region || i != c.idx {
+			t.Errorf("%s: OverlayRegion(%s) = %s, %d, %v", c.region, a, r, i, err)
+		}
+	}
+	for _, s := range []string{"fd47:7269:6463::3207:22:0", "fd47:7269:6463::3207:2a:1", "fd47:7269:6463::3207:2200:1", "fd00::3207:22:1", "fd47:7269:6463::ff:0:1"} {
+		if r, i, err := OverlayRegion(DefaultPrefix, netip.MustParseAddr(s)); err == nil {
+			t.Errorf("%s: OverlayRegion accepted as %s node %d", s, r, i)
+		}
+	}
+}
