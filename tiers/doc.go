@@ -1,5 +1,6 @@
-// Package tiers knows the shape of the company: the region tree of a
-// provincial power-supply company and how one node is linked to its parent.
+// Package tiers knows the shape of the company and its rules: the region
+// tree of a provincial power-supply company, how one node is linked to its
+// parent, who writes a record, where a write goes and what crosses a link.
 //
 // Regions are GB/T 2260 administrative codes that nest by prefix: province
 // "32" (江苏省), city "3207" (连云港市), county "320722" (东海县). [RegionCode]
@@ -9,11 +10,31 @@
 // its tier and the internal addresses of its parent region's nodes; its
 // Validate method produces the messages an operator reads at start-up.
 //
-// What tiers is not, yet: the architecture also gives this package the
-// management modes (autonomous, partial, full), ownership epochs and the
-// routing of writes to the owner region. None of that is built; the region
-// tree and the link configuration are what exists today. tiers does no I/O
-// and imports only the standard library.
+// The rules of the hierarchy are pure functions here, each tested by a
+// table, so that every replica and every tier computes them alike from the
+// state it holds:
+//
+//   - who writes a record: [Writer] and [MayWrite], from the owner region,
+//     the region writing and the owner's [Management] (mode autonomous,
+//     partial or full, epoch, forced, the acknowledged epoch); [Fenced]
+//     says when a child's change must be kept as a conflict after a forced
+//     takeover;
+//   - where a write goes: [RouteWrite] answers [Local], [Forward] (to the
+//     owner, as a command: [MayForward]) or [Refuse];
+//   - what crosses a link: [Link.Admit] decides each change by [Direction]
+//     (up: what was made and owned in the child's subtree; down: directives
+//     for the child's branch, its own setting, commands forwarded into its
+//     subtree, its records under full management), and [RegionCode.ChildOf]
+//     who may be a link's other end.
+//
+// tiers knows no collections, records or storage: the domain (crm) reads
+// the state, says what a record is ([Class], Write.Managed,
+// Write.Standing), calls the rule and words the refusal. crm's write check
+// (mayWrite, WriterOf), its forwarding (OpForward) and the API's routing
+// call these functions. The link mechanism does not yet: its checks
+// (node/linkcheck.go, moving to replication/link) still spell the same
+// rules themselves; [Link.Admit] is written to replace them unchanged.
+// tiers does no I/O and imports only the standard library.
 //
 // The built-in name table covers Jiangsu: the province, its 13 cities, and
 // the counties and districts of every city except 南通 (3206), whose codes
