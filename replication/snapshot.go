@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -93,16 +94,14 @@ func ReadState(r io.Reader, fn func(k, v []byte) error) (uint64, error) {
 		if kl > 1<<20 {
 			return n, fmt.Errorf("%w: key of %d bytes", ErrCorruptState, kl)
 		}
-		k = grow(k, int(kl))
-		if _, err := io.ReadFull(tr, k); err != nil {
+		if k, err = readN(tr, k, int(kl)); err != nil {
 			return n, fmt.Errorf("%w: after %d pairs: %v", ErrCorruptState, n, err)
 		}
 		vl, err := binary.ReadUvarint(byteR)
 		if err != nil || vl > 1<<30 {
 			return n, fmt.Errorf("%w: after %d pairs: bad value length", ErrCorruptState, n)
 		}
-		v = grow(v, int(vl))
-		if _, err := io.ReadFull(tr, v); err != nil {
+		if v, err = readN(tr, v, int(vl)); err != nil {
 			return n, fmt.Errorf("%w: after %d pairs: %v", ErrCorruptState, n, err)
 		}
 		if err := fn(k, v); err != nil {
@@ -125,6 +124,9 @@ func ReadState(r io.Reader, fn func(k, v []byte) error) (uint64, error) {
 	if got := binary.BigEndian.Uint32(sum[:]); got != want {
 		return n, fmt.Errorf("%w: checksum %08x, computed %08x", ErrCorruptState, got, want)
 	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return n, fmt.Errorf("%w: data after the checksum", ErrCorruptState)
+	}
 	return n, nil
 }
 
@@ -136,11 +138,20 @@ func (t *teeByteReader) ReadByte() (byte, error) {
 	return b[0], err
 }
 
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		return make([]byte, n)
+// readN reads n bytes into b (reused), growing it as the bytes arrive: a
+// corrupt length costs no more memory than the stream holds.
+func readN(r io.Reader, b []byte, n int) ([]byte, error) {
+	b = b[:0]
+	for len(b) < n {
+		chunk := min(n-len(b), 1<<20)
+		b = slices.Grow(b, chunk)
+		m, err := io.ReadFull(r, b[len(b):len(b)+chunk])
+		b = b[:len(b)+m]
+		if err != nil {
+			return b, err
+		}
 	}
-	return b[:n]
+	return b, nil
 }
 
 // RestoreState replaces st's state keyspace with the stream's. While it

@@ -1,0 +1,180 @@
+package replication
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"runtime/metrics"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"gridcrm/store"
+)
+
+// Fuzz targets for the state stream (raft snapshots and backups). `go test`
+// runs the seeds; `make fuzz` runs each target for FUZZTIME.
+
+// encodeState writes pairs as a state stream, in the order given.
+func encodeState(pairs [][2]string) []byte {
+	var b bytes.Buffer
+	b.WriteString(stateMagic)
+	for _, p := range pairs {
+		b.Write(binary.AppendUvarint(nil, uint64(len(p[0]))))
+		b.WriteString(p[0])
+		b.Write(binary.AppendUvarint(nil, uint64(len(p[1]))))
+		b.WriteString(p[1])
+	}
+	b.WriteByte(0)
+	b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(pairs))))
+	return binary.BigEndian.AppendUint32(b.Bytes(), crc32.Checksum(b.Bytes(), crcTable))
+}
+
+var fuzzPairs = [][2]string{
+	{"m/applied", "\x00\x00\x00\x00\x00\x00\x00\x07"},
+	{"r/customers/cus_01KAQ00000000000000000C1TY", `{"id":"cus_01KAQ00000000000000000C1TY","owner":"3207","version":1}`},
+	{"r/_canary/3207", `{"region":"3207","at":1}`},
+	{"x/customers/owner/3207\x00cus_01KAQ00000000000000000C1TY", ""},
+}
+
+// stateSeeds are valid streams and known-bad ones: truncated at every kind
+// of boundary, a flipped bit, a wrong count, lengths that claim far more
+// than the stream holds, data after the checksum.
+func stateSeeds() [][]byte {
+	good := encodeState(fuzzPairs)
+	flip := bytes.Clone(good)
+	flip[20] ^= 1
+	badCount := encodeState(fuzzPairs)
+	binary.BigEndian.PutUint64(badCount[len(badCount)-12:], 3)
+	huge := append([]byte(stateMagic), 1, 'k')
+	huge = binary.AppendUvarint(huge, 1<<30)
+	seeds := [][]byte{
+		good,
+		encodeState(nil),
+		encodeState([][2]string{{"k", ""}, {"k", "again"}}),
+		encodeState([][2]string{{"m/restoring", ""}, {"a", "b"}}),
+		good[:len(good)-1], good[:len(good)-4], good[:len(good)-12], good[:len(stateMagic)+3], good[:len(stateMagic)], good[:4], nil,
+		flip, badCount,
+		append(bytes.Clone(good), 0),
+		append(bytes.Clone(good), good...),
+		huge,
+		append(append([]byte(stateMagic), binary.AppendUvarint(nil, 1<<20+1)...), 'k'),
+		append([]byte(stateMagic), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),
+		[]byte("GRIDSNAP\x02\x00"),
+	}
+	return seeds
+}
+
+// allocated is the bytes allocated on the heap so far (without stopping
+// the world, as runtime.ReadMemStats would).
+func allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// checkReadState: ReadState of any bytes never panics and allocates in
+// proportion to what it reads, not to the lengths the stream claims; it
+// refuses with ErrCorruptState, or accepts exactly the stream that writes
+// the pairs it read (nothing before, after or in between).
+func checkReadState(t *testing.T, in []byte) [][2]string {
+	before := allocated()
+	var pairs [][2]string
+	n, err := ReadState(bytes.NewReader(in), func(k, v []byte) error {
+		pairs = append(pairs, [2]string{string(k), string(v)})
+		return nil
+	})
+	if alloc := allocated() - before; alloc > 64<<20+8*uint64(len(in)) {
+		t.Fatalf("reading %d bytes allocated %d", len(in), alloc)
+	}
+	if n != uint64(len(pairs)) {
+		t.Fatalf("answered %d pairs, passed %d", n, len(pairs))
+	}
+	if err != nil {
+		if !errors.Is(err, ErrCorruptState) {
+			t.Fatalf("refused %q with %v, not ErrCorruptState", in, err)
+		}
+		return nil
+	}
+	if want := encodeState(pairs); !bytes.Equal(in, want) {
+		t.Fatalf("accepted %q; the pairs it read are %q", in, want)
+	}
+	return pairs
+}
+
+// TestReadState_Seeds: the good seeds are accepted and the others refused.
+func TestReadState_Seeds(t *testing.T) {
+	for i, in := range stateSeeds() {
+		_, err := ReadState(bytes.NewReader(in), func(k, v []byte) error { return nil })
+		if good := i < 4; good != (err == nil) {
+			t.Errorf("seed %d: %v", i, err)
+		}
+		checkReadState(t, in)
+	}
+}
+
+// FuzzReadState: any bytes as a state stream.
+func FuzzReadState(f *testing.F) {
+	for _, s := range stateSeeds() {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		checkReadState(t, in)
+	})
+}
+
+// FuzzRestoreState: any bytes restored over a store that holds a state. A
+// stream that is refused leaves the store marked partial (CheckState says
+// so at the next start: never a silently half-restored state); one that
+// is accepted leaves exactly its pairs.
+func FuzzRestoreState(f *testing.F) {
+	for _, s := range stateSeeds() {
+		f.Add(s)
+	}
+	cfg := store.DefaultConfig()
+	cfg.FS = vfs.NewMem()
+	st, err := store.Open(cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	f.Fuzz(func(t *testing.T, in []byte) {
+		pairs := checkReadState(t, in)
+		tx, commit := NewBatchTxn(st) // the state before: what a restore replaces
+		tx.Set([]byte("r/old/1"), []byte("before"))
+		tx.Set([]byte("m/applied"), []byte("9"))
+		tx.Delete(restoringKey)
+		if err := commit(); err != nil {
+			t.Fatal(err)
+		}
+		err := RestoreState(st, bytes.NewReader(in))
+		if (err == nil) != (pairs != nil || bytes.Equal(in, encodeState(nil))) {
+			t.Fatalf("ReadState and RestoreState disagree on %q: %v", in, err)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrCorruptState) {
+				t.Fatalf("refused with %v, not ErrCorruptState", err)
+			}
+			if cerr := CheckState(st); !errors.Is(cerr, ErrPartialState) {
+				t.Fatalf("a refused restore is not reported as partial: %v", cerr)
+			}
+			return
+		}
+		if err := CheckState(st); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for _, p := range pairs {
+			if p[0] != string(restoringKey) {
+				want[p[0]] = p[1]
+			}
+		}
+		got := map[string]string{}
+		StateReaderOf(st).Iterate(nil, nil, func(k, v []byte) bool { got[string(k)] = string(v); return true })
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("restored %q; the stream holds %q", got, want)
+		}
+	})
+}
