@@ -57,6 +57,9 @@ type Result struct {
 // same state gives the same writes and Result on every replica. A Command
 // that fails leaves tx untouched.
 func Apply(tx Txn, cmd *Command) Result {
+	if cmd.Op != OpInitSys && !ValidRegion(cmd.Region) { // a system value belongs to no region
+		return Result{Err: invalid("region", "%q is not a region code: a command names the region that applies it", cmd.Region)}
+	}
 	o := newOverlay(tx)
 	res := apply(o, cmd)
 	if res.Err != nil {
@@ -482,6 +485,9 @@ func mergePatch(stored, patch []byte) ([]byte, *Error) {
 	var cur map[string]json.RawMessage
 	if err := json.Unmarshal(stored, &cur); err != nil {
 		return nil, AsError(err)
+	}
+	if cur == nil {
+		return nil, &Error{Code: "internal", Message: "the stored record is not a JSON object"}
 	}
 	var p map[string]json.RawMessage
 	if err := json.Unmarshal(patch, &p); err != nil {
