@@ -1,42 +1,49 @@
 package node
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
 	"gridcrm/crm"
 	"gridcrm/replication"
+	"gridcrm/replication/link"
 )
 
-// Entry types: the first byte of every raft command.
+// Entry types: the first byte of every raft command. The link's (2–4) are
+// replication/link's; node dispatches them there.
 const (
-	entryCommand  byte = 1 // a crm.Command as JSON: a write made here
-	entryUplink   byte = 2 // a linkBatch from a child
-	entryDownlink byte = 3 // a linkBatch of directives from the parent
-	entryPrune    byte = 4 // pruneFeed: drop feed entries the parent has
-	entryCanary   byte = 5 // canary: this region's heartbeat record
+	entryCommand  byte = 1                  // a crm.Command as JSON: a write made here
+	entryUplink        = link.EntryUplink   // a link.Batch from a child
+	entryDownlink      = link.EntryDownlink // a link.Batch from the parent
+	entryPrune         = link.EntryPrune    // link.Prune: drop feed entries nobody needs
+	entryCanary   byte = 5                  // canary: this region's heartbeat record
 )
 
-// applier turns committed raft entries into domain writes. It is called by
-// the FSM goroutine only and must be deterministic. Content never stops it:
-// an entry it cannot use is answered with an error (and leaves nothing
-// behind); a link change it must not apply is rejected, counted and skipped.
-// Only the store failing makes it panic (mustStore).
+// applier turns committed raft entries into domain writes: commands and
+// heartbeats through crm (on a link.FeedTxn, so every record write is fed
+// and aggregated), link entries through the link package's Applier. It is
+// called by the FSM goroutine only and must be deterministic. Content never
+// stops it: an entry it cannot use is answered with an error (and leaves
+// nothing behind); a link change it must not apply is rejected, counted and
+// skipped. Only the store failing makes it panic (mustStore).
 type applier struct {
 	region string // this region
-	parent string // its parent region; "" for a province or a standalone region
-
-	traffic *linkTraffic // counts applied link batches (metrics only; nil in tests)
-	rejects *linkRejects // counts and logs rejected link changes (nil in tests)
+	link   *link.Applier
 }
 
-type pruneFeed struct {
-	Upto uint64 `json:"upto"`
+// newApplier returns the applier of region (parent: its parent, "" for
+// none), counting link traffic and refusals on m (nil: not counted).
+func newApplier(region, parent string, m *link.Metrics) *applier {
+	return &applier{region: region, link: link.NewApplier(region, parent, linkDomain{}, m)}
+}
+
+// feedTxn wraps tx for writes made here at ms (Unix ms).
+func (a *applier) feedTxn(tx *replication.Txn, ms int64) *link.FeedTxn {
+	return link.NewFeedTxn(tx, linkDomain{}, a.region, ms, ms)
 }
 
 // ApplyEntry implements replication.Applier. The answer is JSON: a
-// crm.Result for commands, a linkAnswer for the others.
+// crm.Result for commands, a link.Answer for the others.
 func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte {
 	if len(data) == 0 {
 		return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: "empty raft entry"}})
@@ -51,44 +58,24 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if e := activeActor(tx, &cmd); e != nil {
 			return mustJSON(crm.Result{Err: e})
 		}
-		ct := &changeTxn{Txn: tx, origin: a.region, time: cmd.Time.UnixMilli(), now: cmd.Time.UnixMilli()}
+		ct := a.feedTxn(tx, cmd.Time.UnixMilli())
 		res := crm.Apply(ct, &cmd)
-		mustStore("aggregates", ct.flush())
+		mustStore("aggregates", ct.Flush())
 		return mustJSON(res)
-	case entryUplink, entryDownlink:
-		if len(body) < 8 {
-			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: "short link entry"}})
-		}
-		var b linkBatch
-		if err := json.Unmarshal(body[8:], &b); err != nil {
-			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Message: fmt.Sprintf("undecodable link batch: %v", err)}})
-		}
-		b.At = int64(binary.BigEndian.Uint64(body[:8])) // the proposer's stamp
-		dir := "up"
-		if data[0] == entryDownlink {
-			dir = "down"
-		}
-		a.traffic.applied(peerLabel(a.region, a.parent, b.Link), directionOf(dir), len(body), len(b.Changes))
-		return mustJSON(a.applyLinkBatch(tx, dir, &b))
-	case entryPrune:
-		var p pruneFeed
-		if err := json.Unmarshal(body, &p); err != nil {
-			return mustJSON(linkAnswer{Err: crm.AsError(err)})
-		}
-		mustStore("prune the feed", replication.PruneFeed(tx, p.Upto))
-		return mustJSON(linkAnswer{Acked: p.Upto})
+	case entryUplink, entryDownlink, entryPrune:
+		return a.link.Apply(tx, data[0], body)
 	case entryCanary:
 		var c crm.Canary
 		if err := json.Unmarshal(body, &c); err != nil {
-			return mustJSON(linkAnswer{Err: crm.AsError(err)})
+			return mustJSON(link.Answer{Err: &link.Error{Code: "internal", Message: err.Error()}})
 		}
 		if c.At <= 0 {
-			return mustJSON(linkAnswer{Err: &crm.Error{Code: crm.CodeInvalid, Field: "at", Message: "a heartbeat needs its time"}})
+			return mustJSON(link.Answer{Err: &link.Error{Code: crm.CodeInvalid, Field: "at", Message: "a heartbeat needs its time"}})
 		}
-		ct := &changeTxn{Txn: tx, origin: a.region, time: c.At, now: c.At}
+		ct := a.feedTxn(tx, c.At)
 		mustStore("heartbeat", ct.Set([]byte(crm.CanaryKey(a.region)), mustJSON(crm.Canary{Region: a.region, At: c.At, Leader: c.Leader, Term: c.Term})))
-		mustStore("heartbeat aggregates", ct.flush())
-		return mustJSON(linkAnswer{})
+		mustStore("heartbeat aggregates", ct.Flush())
+		return mustJSON(link.Answer{})
 	}
 	return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("unknown entry type %d", data[0])}})
 }

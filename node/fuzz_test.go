@@ -12,6 +12,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/replication"
+	"gridcrm/replication/link"
 	"gridcrm/store"
 )
 
@@ -41,7 +42,7 @@ func fuzzState(tb testing.TB) (*store.Store, *applier) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	a := &applier{region: "3207", parent: "32"}
+	a := newApplier("3207", "32", nil)
 	tx, commit := replication.NewBatchTxn(st)
 	at := time.UnixMilli(fuzzAt).UTC()
 	for _, cmd := range []crm.Command{
@@ -55,7 +56,7 @@ func fuzzState(tb testing.TB) (*store.Store, *applier) {
 			tb.Fatalf("fuzz state: %s: %s", cmd.Op, out)
 		}
 	}
-	if out := a.ApplyEntry(tx, 2, linkEntry(entryUplink, time.UnixMilli(fuzzAt), []byte(fuzzUplinkOK))); bytes.Contains(out, []byte(`"error"`)) {
+	if out := a.ApplyEntry(tx, 2, link.Entry(entryUplink, time.UnixMilli(fuzzAt), []byte(fuzzUplinkOK))); bytes.Contains(out, []byte(`"error"`)) {
 		tb.Fatalf("fuzz state: uplink: %s", out)
 	}
 	if err := commit(); err != nil {
@@ -161,10 +162,10 @@ func TestLinkRules(t *testing.T) {
 			kind = entryUplink
 		}
 		tx, _ := replication.NewBatchTxn(st)
-		if out := a.ApplyEntry(tx, 3, linkEntry(kind, time.UnixMilli(fuzzAt), []byte(s.batch))); string(out) != s.answer {
+		if out := a.ApplyEntry(tx, 3, link.Entry(kind, time.UnixMilli(fuzzAt), []byte(s.batch))); string(out) != s.answer {
 			t.Errorf("seed %d answered %s, want %s", i, out, s.answer)
 		}
-		var ans linkAnswer
+		var ans link.Answer
 		json.Unmarshal([]byte(s.answer), &ans)
 		if ans.Err == nil && ans.Rejected == 0 {
 			continue
@@ -184,7 +185,7 @@ func FuzzApplyEntry(f *testing.F) {
 		if s.up {
 			kind = entryUplink
 		}
-		f.Add(linkEntry(kind, time.UnixMilli(fuzzAt), []byte(s.batch)))
+		f.Add(link.Entry(kind, time.UnixMilli(fuzzAt), []byte(s.batch)))
 	}
 	cmd, _ := encodeCommand(&crm.Command{Op: crm.OpCreate, Collection: "customers", Region: "3207", Actor: "system", Time: time.UnixMilli(fuzzAt),
 		ID: "cus_01KAQ00000000000000000NEW1", Body: json.RawMessage(`{"account_no":"N-1","name":"新客户","category":"industrial","voltage_kv":10,"capacity_kva":630,"region":"3207"}`)})
@@ -212,6 +213,6 @@ func FuzzLinkBatch(f *testing.F) {
 		if up {
 			kind = entryUplink
 		}
-		applyChecked(t, st, a, linkEntry(kind, time.UnixMilli(fuzzAt), batch))
+		applyChecked(t, st, a, link.Entry(kind, time.UnixMilli(fuzzAt), batch))
 	})
 }

@@ -22,6 +22,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/ops"
 	"gridcrm/replication"
+	"gridcrm/replication/link"
 	"gridcrm/store"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
@@ -170,9 +171,8 @@ type Node struct {
 	links *links
 	tun   tunnel.Tunnel
 
-	traffic *linkTraffic              // link bytes and batches (linkstats.go)
-	rejects *linkRejects              // link changes refused (linkstats.go)
-	raftp   atomic.Pointer[raft.Raft] // for the term in log lines; set once the group runs
+	linkm *link.Metrics             // link traffic and refusals, shared by the applier and the links
+	raftp atomic.Pointer[raft.Raft] // for the term in log lines; set once the group runs
 
 	adv       string // internal address others dial
 	apiLn     net.Listener
@@ -255,8 +255,11 @@ func Start(cfg Config) (*Node, error) {
 	rc := cfg.Raft
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
 	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
-	n.traffic, n.rejects = newLinkTraffic(), newLinkRejects(n.log)
-	if n.group, err = replication.New(rc, n.st, n.mux, dial, &applier{region: cfg.Region, parent: parentRegion(cfg), traffic: n.traffic, rejects: n.rejects}); err != nil {
+	n.linkm = link.NewMetrics(n.log)
+	if n.group, err = replication.New(rc, n.st, n.mux, dial, newApplier(cfg.Region, parentRegion(cfg), n.linkm)); err != nil {
+		return nil, err
+	}
+	if n.links, err = newLinks(n); err != nil { // links.go: before the routes are registered
 		return nil, err
 	}
 	n.wg.Add(1)
@@ -296,7 +299,6 @@ func Start(cfg Config) (*Node, error) {
 	} else {
 		n.linkRoutes(n.group)
 	}
-	n.links = newLinks(n)
 	n.instrumentLinks()
 	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.initSystem() }()

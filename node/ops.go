@@ -23,16 +23,6 @@ func (n *Node) registerOps() {
 	n.ops.MustRegister(ops.NewDomainCollector(n.cfg.Region, n.cfg.NodeID, func() crm.Reader { return n.group.Reader() }))
 }
 
-// queuedCommands is how many writes forwarded to the peer of a link (a
-// region below this one) still wait for their outcome.
-func (n *Node) queuedCommands(peer, direction string) int {
-	if direction != "from-child" {
-		return 0
-	}
-	k, _ := crm.PendingCommands(n.group.Reader(), peer)
-	return k
-}
-
 // management fills in what the management setting says of rs.Region.
 func management(r crm.Reader, rs *api.RegionStatus) {
 	st, _ := crm.RegionStateOf(r, rs.Region)

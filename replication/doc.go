@@ -8,8 +8,13 @@
 // connection mux that lets raft and the internal HTTP endpoints share one
 // internal address.
 //
-// It is not the domain: it never decodes a command. It does not decide who
-// may write what (api, tiers), and it does not open the store (node does).
-// Inter-tier replication (change feed, uplink, downlink) will live here too;
-// see DESIGN.md for the reasoning and the invariants.
+// It also keeps the region's change feed (feed.go: Change, AppendChange,
+// ReadFeed, PruneFeed), the log that inter-tier replication ships. The link
+// protocol itself (uplink, downlink, cursors, resyncs, retention) is the
+// subpackage replication/link.
+//
+// It is not the domain: it never decodes a command, and neither it nor
+// replication/link imports crm or api (a test checks). It does not decide
+// who may write what (api, tiers), and it does not open the store (node
+// does). See DESIGN.md for the reasoning and the invariants.
 package replication

@@ -1,0 +1,112 @@
+package node
+
+import (
+	"encoding/json"
+	"errors"
+
+	"gridcrm/crm"
+	"gridcrm/replication/link"
+)
+
+// linkDomain is crm as the link protocol sees it (link.Domain): the replica
+// semantics of the records that cross links. Every method is a thin call
+// into crm; refusals come back as *link.Error carrying crm's message.
+type linkDomain struct{}
+
+var _ link.Domain = linkDomain{}
+
+// asLinkError keeps a domain refusal's code, field and message for the
+// link's rejection log; nil stays nil.
+func asLinkError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *crm.Error
+	if errors.As(err, &e) {
+		return &link.Error{Code: e.Code, Message: e.Message, Field: e.Field}
+	}
+	return err
+}
+
+func (linkDomain) RecordOwner(v []byte) string               { return crm.RecordOwner(v) }
+func (linkDomain) StoredOwner(key string, v []byte) string   { return crm.StoredOwner(key, v) }
+func (linkDomain) IsKind(coll string) bool                   { return crm.Kinds[coll] != nil }
+func (linkDomain) ManagedCollections() []string              { return crm.ManagedCollections() }
+func (linkDomain) DirectiveFor(v []byte, region string) bool { return crm.DirectiveFor(v, region) }
+func (linkDomain) ForwardedRegion(v []byte) string           { return crm.ForwardedRegion(v) }
+
+func (linkDomain) Validate(key string, v []byte) (string, error) { return crm.ValidRecord(key, v) }
+
+func (linkDomain) FullManagement(setting []byte) bool {
+	var m crm.Management
+	return setting != nil && json.Unmarshal(setting, &m) == nil && m.Mode == crm.ModeFull
+}
+
+func (linkDomain) WriterOf(r link.Reader, owner string) (string, error) {
+	w, _, err := crm.WriterOf(r, owner)
+	return w, err
+}
+
+// OpenTakeover: region took owner over by force (it writes owner's records
+// under a forced full setting) and owner's acknowledgement of that epoch
+// has not arrived.
+func (linkDomain) OpenTakeover(r link.Reader, region, owner string) (uint64, bool, error) {
+	w, m, err := crm.WriterOf(r, owner)
+	if err != nil {
+		return 0, false, asLinkError(err)
+	}
+	if m == nil || !m.Forced || w != region {
+		return 0, false, nil
+	}
+	ack, err := crm.AckOf(r, owner)
+	if err != nil {
+		return 0, false, asLinkError(err)
+	}
+	return m.Epoch, ack == nil || ack.Epoch < m.Epoch, nil
+}
+
+func (linkDomain) RecordConflict(tx link.Txn, region, owner string, epoch, oseq uint64, key string, v []byte, at int64) error {
+	return asLinkError(crm.RecordConflict(tx, region, owner, epoch, oseq, key, v, at))
+}
+
+func (linkDomain) ApplyReplica(tx link.Txn, key string, v []byte) error {
+	return asLinkError(crm.ApplyReplica(tx, key, v))
+}
+
+func (linkDomain) AckManagement(tx link.Txn, region string, setting []byte) error {
+	return asLinkError(crm.AckManagement(tx, region, setting))
+}
+
+func (linkDomain) ExecuteForwarded(tx link.Txn, region string, cmd []byte) error {
+	return asLinkError(crm.ExecuteForwarded(tx, region, cmd))
+}
+
+func (linkDomain) PendingForwarded(r link.Reader, child string) ([]link.Change, error) {
+	pending, err := crm.ForwardedCommands(r, child, crm.CommandPending)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]link.Change, 0, len(pending))
+	for _, c := range pending {
+		raw, _ := json.Marshal(c.ForwardedCommand)
+		out = append(out, link.Change{Origin: c.Owner, Owner: c.Owner, Key: crm.CommandKey(c.ID), Value: raw})
+	}
+	return out, nil
+}
+
+func (linkDomain) Deltas(key string, old, new []byte) []link.Delta {
+	ds := crm.AggregateDeltas(key, old, new)
+	out := make([]link.Delta, len(ds))
+	for i, d := range ds {
+		out[i] = link.Delta{Region: d.Region, Metric: d.Metric, Value: d.Value}
+	}
+	return out
+}
+
+func (linkDomain) ApplyDeltas(tx link.Txn, ds []link.Delta) error {
+	cds := make([]crm.Delta, len(ds))
+	for i, d := range ds {
+		cds[i] = crm.Delta{Region: d.Region, Metric: d.Metric, Value: d.Value}
+	}
+	return crm.ApplyDeltas(tx, cds)
+}

@@ -1,0 +1,168 @@
+package link
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gridcrm/replication"
+)
+
+// Change is one entry of a region's change feed, as it crosses a link.
+type Change = replication.Change
+
+// Direction is which way a batch travelled to the region that applies it.
+type Direction uint8
+
+// The two directions, as the receiving region sees them.
+const (
+	Up   Direction = 1 // from a child: an uplink batch (the child's feed, rolled up)
+	Down Direction = 2 // from the parent: a downlink batch (directives, settings, forwarded commands)
+)
+
+// String names d as the store keys do ("up", "down": m/link/<dir>/<peer>).
+func (d Direction) String() string {
+	switch d {
+	case Up:
+		return "up"
+	case Down:
+		return "down"
+	}
+	return fmt.Sprintf("direction(%d)", uint8(d))
+}
+
+// Label names d as the status and the metrics of the receiving side do:
+// "from-child" for a batch from a child, "down" for one from the parent.
+func (d Direction) Label() string {
+	if d == Up {
+		return "from-child"
+	}
+	return d.String()
+}
+
+// Entry types: the first byte of the raft entries this package proposes
+// and applies. The applier of the region (node) dispatches on them; the
+// other values (1: a domain command, 5: a heartbeat) are node's.
+const (
+	EntryUplink   byte = 2 // a Batch from a child (Entry: the proposal time, then the JSON)
+	EntryDownlink byte = 3 // a Batch from the parent
+	EntryPrune    byte = 4 // Prune: drop feed entries nobody needs any longer
+)
+
+// Entry is a link batch as a raft entry: the type byte, the time the
+// receiving node proposed it (8 bytes, Unix ms: when the changes are
+// appended to this region's feed), then the batch's JSON as it arrived, so
+// a large batch is decoded once, by the FSM.
+func Entry(kind byte, at time.Time, batchJSON []byte) []byte {
+	out := make([]byte, 9, 9+len(batchJSON))
+	out[0] = kind
+	binary.BigEndian.PutUint64(out[1:9], uint64(at.UnixMilli()))
+	return append(out, batchJSON...)
+}
+
+// Batch is a batch of changes crossing a link: an uplink batch from a
+// child, or a downlink batch from the parent. It covers the sender's feed
+// sequences (From, To]; Changes are the ones in that range meant for the
+// receiver (checkRange says how they must fit).
+type Batch struct {
+	Link    string      `json:"link"` // the sender's region
+	From    uint64      `json:"from"`
+	To      uint64      `json:"to"`
+	Head    uint64      `json:"head,omitempty"` // the sender's feed head when it sent
+	At      int64       `json:"-"`              // when the receiving node proposed it, Unix ms (carried before the JSON; see Entry)
+	Changes []Change    `json:"changes,omitempty"`
+	Resync  *ResyncPart `json:"resync,omitempty"`
+	// DownAcked, on an uplink, is the sender's downlink cursor on the
+	// receiver's feed: a middle tier keeps the entries its children have
+	// not pulled yet, whatever its own parent has acknowledged.
+	DownAcked uint64 `json:"down_acked,omitempty"`
+}
+
+// ResyncPart is one step of a snapshot resync: the sender's records in key
+// order, and, on the last part, the feed sequence the snapshot is at.
+type ResyncPart struct {
+	ID    string   `json:"id"`    // one resync, for idempotent parts
+	Part  int      `json:"part"`  // 0, 1, 2 … in order
+	Last  bool     `json:"last"`  // the final part: drop what was not sent, set the cursor
+	Seq   uint64   `json:"seq"`   // the sender's feed sequence the snapshot reflects
+	Items []Change `json:"items"` // records (Key, Value, Origin)
+}
+
+// Answer is the receiver's answer to a link batch (and to a prune).
+type Answer struct {
+	Acked    uint64 `json:"acked"`              // the receiver's cursor for the link after the batch
+	Rejected int    `json:"rejected,omitempty"` // changes rejected on apply: not written, the cursor moved past them
+	Err      *Error `json:"error,omitempty"`
+}
+
+// DownlinkRequest asks the parent for what goes down after From.
+type DownlinkRequest struct {
+	For  string `json:"for"` // the child region pulling
+	From uint64 `json:"from"`
+	Max  int    `json:"max"`
+}
+
+// DownlinkAnswer is the parent's answer to a DownlinkRequest.
+type DownlinkAnswer struct {
+	Changes []Change    `json:"changes,omitempty"`
+	Scanned uint64      `json:"scanned"`
+	Head    uint64      `json:"head"`
+	Resync  *ResyncPart `json:"resync,omitempty"` // the feed no longer reaches back to From
+}
+
+// Prune is the body of an EntryPrune: drop feed entries up to Upto.
+type Prune struct {
+	Upto uint64 `json:"upto"`
+}
+
+// Freshness is what a node knows of how current its copy of a region is,
+// stored at m/fresh/<region>.
+type Freshness struct {
+	AppliedSeq uint64 `json:"applied_seq"` // the region's own feed sequence applied here
+	Time       int64  `json:"time"`        // commit time of that change, Unix ms
+}
+
+// Error is a link error as it crosses the wire: the same JSON shape as the
+// domain's errors (code, message, field).
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Error codes of the link protocol.
+const (
+	CodeGap       = "gap"       // the batch starts after the receiver's cursor: resend from Answer.Acked
+	CodeInvalid   = "invalid"   // the batch or a change is malformed
+	CodeForbidden = "forbidden" // the sender may not send this (not a child or parent, no authority)
+)
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("link: %s: %s", e.Field, e.Message)
+	}
+	return "link: " + e.Message
+}
+
+// mustJSON marshals an answer; it cannot fail for this package's types.
+func mustJSON(v any) []byte {
+	out, err := json.Marshal(v)
+	if err != nil {
+		out, _ = json.Marshal(Answer{Err: &Error{Code: "internal", Message: err.Error()}})
+	}
+	return out
+}
+
+// cursorKey is the receiver's cursor on peer's feed.
+func cursorKey(dir Direction, peer string) string { return "m/link/" + dir.String() + "/" + peer }
+
+// headKey is the sender's feed head as last reported.
+func headKey(dir Direction, peer string) string { return "m/link/" + dir.String() + "head/" + peer }
+
+// downAckedPrefix holds each child's downlink cursor on this region's feed,
+// as the child last reported it on its uplink.
+const downAckedPrefix = "m/link/downacked/"
+
+// freshKey holds a region's Freshness.
+func freshKey(region string) string { return "m/fresh/" + region }
