@@ -9,6 +9,7 @@ import (
 
 	"gridcrm/api"
 	"gridcrm/crm"
+	"gridcrm/pki"
 	"gridcrm/replication"
 	"gridcrm/replication/link"
 )
@@ -32,7 +33,7 @@ func newLinks(n *Node) (*links, error) {
 		Region: n.cfg.Region, Parent: parentRegion(n.cfg), ParentNodes: parentNodes(n.cfg),
 		Group: n.group, Store: n.st, Domain: linkDomain{}, Metrics: n.linkm, Logger: n.log,
 		Client:       n.linkClient(),
-		Authenticate: nil, // plaintext: every caller may claim a child (mutual TLS wires its check here)
+		Authenticate: n.authenticateLink, // security.go: the caller's certificate and overlay address are the child's
 		Batch:        n.cfg.LinkBatch, DownlinkPoll: n.cfg.DownlinkPoll,
 		FeedRetention: n.cfg.FeedRetention, FeedRetentionAge: n.cfg.FeedRetentionAge,
 	})
@@ -52,7 +53,8 @@ func (n *Node) linkClient() *http.Client {
 			if dial == nil {
 				dial = replication.TCPDialer
 			}
-			return replication.DialKind(ctx, dial, addr, replication.KindHTTP)
+			// With mutual TLS only a node of the parent region may answer.
+			return replication.DialKind(ctx, n.sec.Dialer(dial, pki.ServiceUplink), addr, replication.KindHTTP)
 		},
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second,
 	}}

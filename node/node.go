@@ -82,6 +82,16 @@ type Config struct {
 	TopologyFile string           `yaml:"topology"`
 	Topology     *tunnel.Topology `yaml:"-"`
 
+	// TLS makes every node-to-node connection (raft, forwarding, read
+	// index, membership, links) mutual TLS 1.3 with this node's certificate
+	// (security.go). Without it, a node whose internal endpoints are not on
+	// loopback refuses to start unless InsecureInternal is set, and then
+	// warns at every start and in /readyz.
+	TLS              *TLSFiles `yaml:"tls"`
+	InsecureInternal bool      `yaml:"insecure_internal"`
+	// Security is mutual TLS built in memory (tests); it stands for TLS.
+	Security *replication.Security `yaml:"-"`
+
 	// LinkDialer dials the parent's internal addresses (tests inject faults
 	// here). Default: through the tunnel when there is one, else plain TCP.
 	LinkDialer replication.Dialer `yaml:"-"`
@@ -154,9 +164,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	if c.Tunnel != nil {
-		return c.checkOverlayAddrs()
+		if err := c.checkOverlayAddrs(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return c.validateSecurity() // security.go
 }
 
 // Node is one running gridcrm node.
@@ -170,6 +182,7 @@ type Node struct {
 	ops   *ops.Registry
 	links *links
 	tun   tunnel.Tunnel
+	sec   *replication.Security // nil: plaintext node-to-node connections
 
 	linkm *link.Metrics             // link traffic and refusals, shared by the applier and the links
 	raftp atomic.Pointer[raft.Raft] // for the term in log lines; set once the group runs
@@ -210,6 +223,12 @@ func Start(cfg Config) (*Node, error) {
 		}
 	}()
 	var err error
+	if n.sec, err = cfg.loadSecurity(); err != nil {
+		return nil, err
+	}
+	if n.sec == nil && cfg.InsecureInternal {
+		n.log.Warn("node: " + insecureWarning)
+	}
 	if err = os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
@@ -247,6 +266,7 @@ func Start(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("node: internal listener: %w", err)
 	}
 	n.mux = replication.NewMux(iln)
+	n.mux.Secure(n.sec)
 	adv := cfg.Advertise
 	if adv == "" {
 		adv = iln.Addr().String()
@@ -254,7 +274,7 @@ func Start(cfg Config) (*Node, error) {
 	n.adv = adv
 	rc := cfg.Raft
 	rc.NodeID, rc.Advertise, rc.Dir = cfg.NodeID, adv, filepath.Join(cfg.DataDir, "raft")
-	rc.Bootstrap, rc.Peers, rc.Logger = cfg.Bootstrap, cfg.Peers, n.log
+	rc.Bootstrap, rc.Peers, rc.Logger, rc.Security = cfg.Bootstrap, cfg.Peers, n.log, n.sec
 	n.linkm = link.NewMetrics(n.log)
 	if n.group, err = replication.New(rc, n.st, n.mux, dial, newApplier(cfg.Region, parentRegion(cfg), n.linkm)); err != nil {
 		return nil, err
@@ -269,7 +289,11 @@ func Start(cfg Config) (*Node, error) {
 	n.ops.MustRegister(ops.NewRaftCollector(cfg.Region, cfg.NodeID, n.group.Raft(), n.group.Applied))
 	n.ops.MustRegister(ops.NewStoreCollector(cfg.Region, cfg.NodeID, n.st))
 	n.registerOps() // ops.go: raft group, disk, domain metrics
-	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Logger: n.log}, n, n.ops)
+	var warnings []string
+	if n.sec == nil && cfg.InsecureInternal {
+		warnings = append(warnings, insecureWarning)
+	}
+	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Warnings: warnings, Logger: n.log}, n, n.ops)
 	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
 		return nil, fmt.Errorf("node: api listener: %w", err)
 	}
@@ -311,8 +335,12 @@ func Start(cfg Config) (*Node, error) {
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.runRetention() }()
 	}
+	if n.sec != nil && cfg.TLS != nil {
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.reloadSecurity(n.sec) }()
+	}
 	ok = true
-	n.log.Info("node: started", "api", n.APIURL(), "internal", adv, "tier", cfg.Tier)
+	n.log.Info("node: started", "api", n.APIURL(), "internal", adv, "tier", cfg.Tier, "mtls", n.sec != nil)
 	return n, nil
 }
 

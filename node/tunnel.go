@@ -155,6 +155,7 @@ func (n *Node) serveTunnel(iln net.Listener) error {
 		return fmt.Errorf("node: listen on the tunnel: %w", err)
 	}
 	tmux := replication.NewMux(tln) // children announce KindHTTP like any internal client
+	tmux.Secure(n.sec)
 	links := http.NewServeMux()
 	n.linkRoutes(links)
 	srv := &http.Server{Handler: links, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}

@@ -49,6 +49,7 @@ func (f *tunnelFixture) config(t *testing.T) node.Config {
 	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Tunnel = &tunnel.Config{Index: 1, PrivateKeyFile: f.keys["320722/1"], ListenAddr: "127.0.0.1:0", NoUAPI: true}
 	cfg.Topology = f.top
+	cfg.Security = testcluster.Security(t, "320722", "n1") // a tunnel needs mutual TLS (or insecure_internal)
 	return cfg
 }
 

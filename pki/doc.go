@@ -34,8 +34,13 @@
 // directories 0700, an index of everything issued, and an exclusive lock
 // per operation. Loaders refuse key files readable by group or others.
 //
-// What pki is not: it is not wired into the transport yet (replication's
-// listeners and dialers do not call it), it does not distribute
+// Nodes dial each other with DialConfig: the server is verified by the
+// identity its certificate names, checked by AuthorizeDial, not by the
+// address dialled (raft addresses, tunnel overlay addresses and loopback
+// ports need not be in any SAN). replication.Security wires these
+// configurations into every node-to-node connection.
+//
+// What pki is not: it does not distribute
 // certificates or lists to nodes, does not renew automatically, and does
 // not speak OCSP or ACME. Nothing here reads flags. Tested by table tests
 // for identities and authorisation, in-memory handshakes (same root,

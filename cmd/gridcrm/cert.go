@@ -157,8 +157,10 @@ func certIssueCmd() *cobra.Command {
 		Long: `Issue a node certificate and a new key, written to
 D/nodes/<region>/<node>.crt and .key (0600). The certificate names the node
 in a URI SAN (e.g. gridcrm://32/3207/320722/dh1), is valid for server and
-client auth, and carries the --ip and --dns names peers dial the node at
-(its internal or tunnel addresses): a dialling node checks them.
+client auth, and optionally carries --ip and --dns names. Nodes verify each
+other by the identity in the URI SAN (the region decides what a peer may
+do), not by the address dialled, so the names are only for tools that
+dial a node by name with ordinary TLS.
 It is signed by the nearest intermediate above the region (init-ca), or the root.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -179,17 +181,14 @@ It is signed by the nearest intermediate above the region (init-ca), or the root
 				return err
 			}
 			printIssued(cmd.OutOrStdout(), a, id, is)
-			if len(ipList) == 0 && len(dns) == 0 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "note: no --ip or --dns given; peers dialling this node will refuse it (they check the name they dial); renew with --ip to add them")
-			}
 			return nil
 		},
 	}
 	c.Flags().StringVar(&dir, "dir", "", "CA directory (required)")
 	c.Flags().StringVar(&region, "region", "", "the node's region code, e.g. 320722 (required)")
 	c.Flags().StringVar(&node, "node", "", "the node id, e.g. dh1 (required)")
-	c.Flags().StringSliceVar(&ips, "ip", nil, "IP SAN: an address peers dial the node at (repeat or comma-separate)")
-	c.Flags().StringSliceVar(&dns, "dns", nil, "DNS SAN: a name peers dial the node at (repeat or comma-separate)")
+	c.Flags().StringSliceVar(&ips, "ip", nil, "IP SAN: an address tools may dial the node at (optional; repeat or comma-separate)")
+	c.Flags().StringSliceVar(&dns, "dns", nil, "DNS SAN: a name tools may dial the node at (optional; repeat or comma-separate)")
 	c.Flags().IntVar(&days, "days", 0, fmt.Sprintf("validity in days (default %d, at most %d)", pki.DefaultNodeDays, pki.MaxNodeDays))
 	return c
 }

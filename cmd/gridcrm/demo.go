@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 	"gridcrm/node"
+	"gridcrm/pki"
 	"gridcrm/replication"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
@@ -151,6 +153,10 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			fmt.Fprintf(log, "note: cannot create /var/run/wireguard (%v); the tunnels run without UAPI sockets, so wg show cannot see them\n", err)
 		}
 	}
+	certFor, err := demoCertificates(dir)
+	if err != nil {
+		return nil, nil, err
+	}
 	port := 0
 	for _, r := range demoRegions {
 		var peers []replication.Peer
@@ -174,6 +180,10 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 				cfg.Topology, cfg.TopologyFile = top, filepath.Join(dir, "topology.yaml")
 			} else if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
 				cfg.Parent = &tiers.ParentLink{Region: parent, Nodes: internal[string(parent)]}
+			}
+			if cfg.TLS, err = certFor(r.code, p.ID); err != nil {
+				stop()
+				return nil, nil, err
 			}
 			cfg.Logger = logger
 			n, err := node.Start(cfg)
@@ -411,4 +421,42 @@ func pickUDP(port int) string {
 		}
 	}
 	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// demoCertificates makes the demo's province CA in DIR/pki (kept across
+// restarts of the demo in the same directory, like the tunnel keys) and a
+// node certificate for each demo node, so that every node-to-node
+// connection of the demo is mutual TLS as in production. The nodes read
+// DIR/pki as their trust directory (production copies it without keys).
+func demoCertificates(dir string) (func(region, nodeID string) (*node.TLSFiles, error), error) {
+	ca := filepath.Join(dir, "pki")
+	auth, err := pki.OpenAuthority(ca)
+	if errors.Is(err, pki.ErrAuthority) {
+		if _, serr := os.Stat(filepath.Join(ca, "root.crt")); os.IsNotExist(serr) {
+			auth, err = pki.InitRoot(ca, "32", pki.RootOptions{})
+		}
+	}
+	if err == nil {
+		_, err = auth.RefreshCRLs(pki.CRLOptions{}) // a demo directory reused after weeks keeps working
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo: certificate authority: %w", err)
+	}
+	return func(region, nodeID string) (*node.TLSFiles, error) {
+		id, err := pki.NewIdentity(region, nodeID)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		cert, key := auth.NodeFiles(id)
+		if _, err := pki.LoadKeypair(cert, key); err != nil {
+			if _, serr := os.Stat(cert); serr == nil {
+				if _, _, err = auth.Renew(id, false, pki.RenewRequest{}); err != nil {
+					return nil, fmt.Errorf("demo: renew %s: %w", id, err)
+				}
+			} else if _, err = auth.Issue(pki.NodeRequest{Identity: id, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}}); err != nil {
+				return nil, fmt.Errorf("demo: issue %s: %w", id, err)
+			}
+		}
+		return &node.TLSFiles{Cert: cert, Key: key, CA: ca}, nil
+	}, nil
 }

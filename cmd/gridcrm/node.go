@@ -28,6 +28,7 @@ func nodeCmd() *cobra.Command {
 	cfg := node.DefaultConfig()
 	var configFile, peers, join, logLevel, adminPasswordFlag string
 	var logJSON bool
+	var tlsFiles node.TLSFiles
 	c := &cobra.Command{
 		Use:   "node",
 		Short: "Run one node of a region",
@@ -42,9 +43,17 @@ POST /api/v1/cluster/nodes yourself. Settings come from flags or --config
 
 A region without users gets user admin from the admin password, read from
 --admin-password-file or GRIDCRM_ADMIN_PASSWORD (never from the command
-line, which every user of the machine can read).`,
+line, which every user of the machine can read).
+
+Node-to-node connections (raft, forwarding, the links between tiers) are
+mutual TLS 1.3 with --tls-cert, --tls-key and --tls-ca (from gridcrm cert).
+A node whose internal listener is not loopback, or that runs a tunnel,
+refuses to start without them unless --insecure-internal is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if fl := cmd.Flags(); fl.Changed("tls-cert") || fl.Changed("tls-key") || fl.Changed("tls-ca") {
+				cfg.TLS = &tlsFiles
+			}
 			if configFile != "" {
 				fileCfg, err := loadConfig(configFile)
 				if err != nil {
@@ -101,6 +110,10 @@ line, which every user of the machine can read).`,
 	f.StringVar(&adminPasswordFlag, "admin-password", "", "refused: use --admin-password-file or GRIDCRM_ADMIN_PASSWORD")
 	_ = f.MarkHidden("admin-password")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of login tokens")
+	f.StringVar(&tlsFiles.Cert, "tls-cert", "", "node certificate for mutual TLS between nodes (gridcrm cert issue)")
+	f.StringVar(&tlsFiles.Key, "tls-key", "", "the node certificate's key (mode 0600)")
+	f.StringVar(&tlsFiles.CA, "tls-ca", "", "trust directory: root.crt, root.crl, ca/<region>.crt and .crl")
+	f.BoolVar(&cfg.InsecureInternal, "insecure-internal", false, "allow plaintext node-to-node connections on a non-loopback internal listener or tunnel (warns at every start)")
 	f.StringVar(&join, "join", "", "API URL of a running node of the region to join through")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.BoolVar(&logJSON, "log-json", false, "log JSON lines instead of text")
@@ -179,6 +192,23 @@ func mergeFlags(cmd *cobra.Command, dst *node.Config, src node.Config) {
 	}
 	if set("token-ttl") {
 		dst.TokenTTL = src.TokenTTL
+	}
+	if set("insecure-internal") {
+		dst.InsecureInternal = src.InsecureInternal
+	}
+	if set("tls-cert") || set("tls-key") || set("tls-ca") {
+		if dst.TLS == nil {
+			dst.TLS = &node.TLSFiles{}
+		}
+		if set("tls-cert") {
+			dst.TLS.Cert = src.TLS.Cert
+		}
+		if set("tls-key") {
+			dst.TLS.Key = src.TLS.Key
+		}
+		if set("tls-ca") {
+			dst.TLS.CA = src.TLS.CA
+		}
 	}
 }
 

@@ -8,6 +8,9 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"gridcrm/pki"
+	"gridcrm/tiers"
 )
 
 // The regions the harness runs: province 32 (江苏), city 3207 (连云港),
@@ -111,6 +114,13 @@ type nodeYAML struct {
 	Bootstrap      bool       `yaml:"bootstrap"`
 	Peers          []peerYAML `yaml:"peers"`
 	Parent         *parentYML `yaml:"parent,omitempty"`
+	TLS            *tlsYAML   `yaml:"tls,omitempty"`
+}
+
+type tlsYAML struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	CA   string `yaml:"ca"`
 }
 
 type peerYAML struct {
@@ -123,12 +133,35 @@ type parentYML struct {
 	Nodes  []string `yaml:"nodes"`
 }
 
-// WriteConfigs writes one YAML config per node (plain internal listeners,
-// no tunnels) and creates the data and log directories.
+// WriteConfigs writes one YAML config per node (internal listeners on the
+// namespaces' addresses, no tunnels, mutual TLS between nodes with
+// certificates from a province CA made in <dir>/pki) and creates the data
+// and log directories.
 func (l Layout) WriteConfigs() error {
+	if len(l.Nodes) == 0 {
+		return nil
+	}
+	caDir := filepath.Join(filepath.Dir(filepath.Dir(l.Nodes[0].Config)), "pki")
+	auth, err := pki.OpenAuthority(caDir)
+	if err != nil {
+		if auth, err = pki.InitRoot(caDir, tiers.RegionCode(l.Nodes[0].Region[:2]), pki.RootOptions{}); err != nil {
+			return fmt.Errorf("chaos: certificate authority: %w", err)
+		}
+	}
 	for _, n := range l.Nodes {
 		c := nodeYAML{NodeID: n.ID, Region: n.Region, DataDir: n.DataDir, APIListen: n.APIAddr(),
 			InternalListen: n.InternalAddr(), Bootstrap: true}
+		id, err := pki.NewIdentity(n.Region, n.ID)
+		if err != nil {
+			return fmt.Errorf("chaos: %w", err)
+		}
+		cert, key := auth.NodeFiles(id)
+		if _, serr := os.Stat(cert); serr != nil {
+			if _, err := auth.Issue(pki.NodeRequest{Identity: id}); err != nil {
+				return fmt.Errorf("chaos: issue %s: %w", id, err)
+			}
+		}
+		c.TLS = &tlsYAML{Cert: cert, Key: key, CA: caDir}
 		for _, p := range l.Region(n.Region) {
 			c.Peers = append(c.Peers, peerYAML{ID: p.ID, Addr: p.InternalAddr()})
 		}

@@ -46,7 +46,14 @@ type Opts struct {
 	// Canary is the heartbeat period; default: an hour for a lone region
 	// (so WaitConverged sees a quiet state), 200ms in a hierarchy.
 	Canary time.Duration
+	// Plaintext runs the node-to-node connections without TLS. By default
+	// every node has a certificate from the test root of its province
+	// (pki.go) and every connection between nodes is mutual TLS.
+	Plaintext bool
+	MTLS      bool // TEMPORARY while link tests move: force mTLS
 }
+
+const interimPlaintext = true // TEMPORARY
 
 // Cluster is one region of in-process nodes.
 type Cluster struct {
@@ -99,6 +106,11 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", internal
 	cfg.AdminPassword = AdminPassword
 	cfg.Parent, cfg.LinkDialer = c.opts.Parent, c.opts.LinkDialer
+	if !c.opts.Plaintext && (!interimPlaintext || c.opts.MTLS) {
+		cfg.Security = Security(c.t, c.opts.Region, id)
+	} else {
+		cfg.InsecureInternal = true // plaintext on purpose (a tunnel would otherwise need TLS)
+	}
 	cfg.CanaryInterval = c.opts.Canary
 	if cfg.CanaryInterval == 0 {
 		cfg.CanaryInterval = time.Hour

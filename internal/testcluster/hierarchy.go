@@ -38,6 +38,9 @@ type HierarchyOpts struct {
 	// WrongKey, with Tunnels, tells this region's peers a key its nodes do
 	// not hold, so every handshake with them fails.
 	WrongKey string
+	// Plaintext runs every node-to-node connection without TLS (Opts).
+	Plaintext bool
+	MTLS      bool // TEMPORARY (see Opts.MTLS)
 }
 
 // tunnelNode is one node's identity in a hierarchy.
@@ -102,7 +105,7 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 		}
 	}
 	for _, s := range specs {
-		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond}
+		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond, Plaintext: o.Plaintext, MTLS: o.MTLS}
 		for _, tn := range nodes[s.Code] {
 			opts.InternalAddrs = append(opts.InternalAddrs, tn.internal)
 		}

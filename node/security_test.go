@@ -1,0 +1,173 @@
+package node_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gridcrm/internal/testcluster"
+	"gridcrm/node"
+	"gridcrm/pki"
+	"gridcrm/replication"
+)
+
+// TestConfig_PlaintextRefusedOffLoopback: a node whose internal listener
+// others can reach refuses to start without certificates, naming the
+// setting and the way out; loopback, TLS, or an explicit insecure setting
+// pass; TLS and insecure together are refused.
+func TestConfig_PlaintextRefusedOffLoopback(t *testing.T) {
+	base := func(listen string) node.Config {
+		cfg := node.DefaultConfig()
+		cfg.NodeID, cfg.Region, cfg.DataDir = "dh1", "320722", t.TempDir()
+		cfg.InternalListen = listen
+		return cfg
+	}
+	for _, listen := range []string{"0.0.0.0:8500", ":8500", "10.1.2.3:8500", "[::]:8500"} {
+		cfg := base(listen)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "insecure_internal") || !strings.Contains(err.Error(), "gridcrm cert issue --region 320722 --node dh1") {
+			t.Errorf("%s without tls: %v; want a refusal naming insecure_internal and the cert command", listen, err)
+		}
+		cfg.InsecureInternal = true
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s with insecure_internal: %v", listen, err)
+		}
+		cfg.TLS = &node.TLSFiles{Cert: "a", Key: "b", CA: "c"}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "choose one") {
+			t.Errorf("%s with tls and insecure_internal: %v", listen, err)
+		}
+		cfg.InsecureInternal = false
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s with tls: %v", listen, err)
+		}
+		cfg.TLS.CA = ""
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "tls.ca") {
+			t.Errorf("%s with tls but no ca: %v", listen, err)
+		}
+	}
+	for _, listen := range []string{"127.0.0.1:8500", "[::1]:8500", "localhost:8500", "127.0.0.2:0"} {
+		cfg := base(listen)
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%s (loopback) without tls: %v", listen, err)
+		}
+	}
+}
+
+// TestStart_InsecureInternalWarns: a plaintext node on a non-loopback
+// listener started knowingly warns in its log and in /readyz.
+func TestStart_InsecureInternalWarns(t *testing.T) {
+	log := &logSink{}
+	cfg := loneNode(t, t.TempDir(), log)
+	_, port, _ := net.SplitHostPort(cfg.InternalListen)
+	cfg.InternalListen = "0.0.0.0:" + port
+	cfg.Peers[0].Addr = "127.0.0.1:" + port
+	cfg.Advertise = cfg.Peers[0].Addr
+	cfg.InsecureInternal = true
+	cfg.AdminPassword = testcluster.AdminPassword
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	testcluster.WaitFor(t, 30*time.Second, "the node ready", func() bool { return n.Ready() == nil })
+	if !strings.Contains(log.String(), "PLAINTEXT") {
+		t.Errorf("no warning in the log:\n%s", log.String())
+	}
+	resp, err := http.Get(n.APIURL() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status   string   `json:"status"`
+		Warnings []string `json:"warnings"`
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &body); err != nil || body.Status != "ready" || len(body.Warnings) != 1 || !strings.Contains(body.Warnings[0], "PLAINTEXT") {
+		t.Errorf("/readyz: %s", raw)
+	}
+}
+
+// TestStart_CertificateMustBeTheNodes: a node refuses to start with a
+// certificate naming another node or region.
+func TestStart_CertificateMustBeTheNodes(t *testing.T) {
+	for _, who := range [][2]string{{"320722", "n2"}, {"320723", "n1"}} {
+		cfg := loneNode(t, t.TempDir(), &logSink{})
+		cfg.Security = testcluster.Security(t, who[0], who[1])
+		n, err := node.Start(cfg)
+		if err == nil {
+			n.Close()
+			t.Errorf("node n1 of 320722 started with the certificate of %s/%s", who[0], who[1])
+			continue
+		}
+		if !strings.Contains(err.Error(), "a node presents its own certificate") {
+			t.Errorf("%s/%s: %v", who[0], who[1], err)
+		}
+	}
+}
+
+// TestStart_TLSFromCertFiles: the files `gridcrm cert` writes (a CA
+// directory, a node certificate and key) start a node whose internal
+// listener accepts only mutual TLS: a plaintext client's connection fails,
+// a node of the region with a certificate of the same root is served.
+func TestStart_TLSFromCertFiles(t *testing.T) {
+	ca := filepath.Join(t.TempDir(), "ca")
+	auth, err := pki.InitRoot(ca, "32", pki.RootOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issue := func(node string) (string, string) {
+		id, _ := pki.NewIdentity("320722", node)
+		if _, err := auth.Issue(pki.NodeRequest{Identity: id}); err != nil {
+			t.Fatal(err)
+		}
+		return auth.NodeFiles(id)
+	}
+	cert, key := issue("n1")
+	cfg := loneNode(t, t.TempDir(), &logSink{})
+	cfg.AdminPassword = testcluster.AdminPassword
+	cfg.TLS = &node.TLSFiles{Cert: cert, Key: key, CA: ca}
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	testcluster.WaitFor(t, 30*time.Second, "the node ready", func() bool { return n.Ready() == nil })
+
+	get := func(d replication.Dialer) (int, error) {
+		cl := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, a string) (net.Conn, error) {
+			return replication.DialKind(ctx, d, a, replication.KindHTTP)
+		}}}
+		resp, err := cl.Post("http://"+n.InternalAddr()+"/internal/v1/readindex", "text/plain", nil)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get(replication.TCPDialer); err == nil {
+		t.Errorf("plaintext read index answered %d", code)
+	}
+	trust, err := pki.LoadTrust(ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, k2 := issue("n2")
+	kp, err := pki.LoadKeypair(c2, k2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := replication.NewSecurity(trust, kp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := get(sec.Dialer(replication.TCPDialer, pki.ServiceReadIndex)); err != nil || code != http.StatusOK {
+		t.Errorf("read index from n2 of the region: %d %v", code, err)
+	}
+}
