@@ -28,12 +28,22 @@ func asLinkError(err error) error {
 	return err
 }
 
-func (linkDomain) RecordOwner(v []byte) string               { return crm.RecordOwner(v) }
-func (linkDomain) StoredOwner(key string, v []byte) string   { return crm.StoredOwner(key, v) }
-func (linkDomain) IsKind(coll string) bool                   { return crm.Kinds[coll] != nil }
-func (linkDomain) ManagedCollections() []string              { return crm.ManagedCollections() }
-func (linkDomain) DirectiveFor(v []byte, region string) bool { return crm.DirectiveFor(v, region) }
-func (linkDomain) ForwardedRegion(v []byte) string           { return crm.ForwardedRegion(v) }
+func (linkDomain) RecordOwner(v []byte) string             { return crm.RecordOwner(v) }
+func (linkDomain) StoredOwner(key string, v []byte) string { return crm.StoredOwner(key, v) }
+func (linkDomain) IsKind(coll string) bool                 { return crm.Kinds[coll] != nil }
+func (linkDomain) ManagedCollections() []string            { return crm.ManagedCollections() }
+func (linkDomain) ForwardedRegion(v []byte) string         { return crm.ForwardedRegion(v) }
+
+// DirectiveScope reads a directive's scope as crm.DirectiveFor does.
+func (linkDomain) DirectiveScope(v []byte) string {
+	var d struct {
+		Scope string `json:"scope"`
+	}
+	if json.Unmarshal(v, &d) != nil {
+		return ""
+	}
+	return d.Scope
+}
 
 func (linkDomain) Validate(key string, v []byte) (string, error) { return crm.ValidRecord(key, v) }
 

@@ -55,9 +55,9 @@ type Domain interface {
 	// ManagedCollections lists the collections a parent writes under full
 	// management, for a downlink snapshot.
 	ManagedCollections() []string
-	// DirectiveFor reports whether the directive value is addressed to
-	// region's branch (its scope contains region or lies inside it).
-	DirectiveFor(value []byte, region string) bool
+	// DirectiveScope answers the region (and subtree) a directive value
+	// is addressed to, "" if it names none.
+	DirectiveScope(value []byte) string
 	// ForwardedRegion answers the region a forwarded command value is for.
 	ForwardedRegion(value []byte) string
 	// FullManagement reports whether a stored management setting (nil: none)

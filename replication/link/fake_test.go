@@ -97,9 +97,9 @@ func (fakeDomain) Validate(key string, v []byte) (string, error) {
 
 func (fakeDomain) IsKind(coll string) bool      { return coll == "customers" }
 func (fakeDomain) ManagedCollections() []string { return []string{"customers"} }
-func (fakeDomain) DirectiveFor(v []byte, region string) bool {
-	r, err := decodeFake(v)
-	return err == nil && r.Scope != "" && (inRegion(region, r.Scope) || inRegion(r.Scope, region))
+func (fakeDomain) DirectiveScope(v []byte) string {
+	r, _ := decodeFake(v)
+	return r.Scope
 }
 
 func (fakeDomain) ForwardedRegion(v []byte) string {

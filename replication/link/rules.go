@@ -70,10 +70,17 @@ func mgmtKey(region string) string { return recordKey(collMgmt, region) }
 // inRegion reports whether region is code or lies below it.
 func inRegion(region, code string) bool { return code != "" && strings.HasPrefix(region, code) }
 
-// isChild reports whether link is a region directly below region.
+// isChild reports whether link is a region directly below region
+// (tiers.RegionCode.ChildOf).
 func isChild(link, region string) bool {
-	c := tiers.RegionCode(link)
-	return c.Valid() && region != "" && c.Parent() == tiers.RegionCode(region)
+	return tiers.RegionCode(link).ChildOf(tiers.RegionCode(region))
+}
+
+// addressedTo reports whether a directive of scope is addressed to
+// region's branch: the scope contains region or lies inside it (the rule
+// tiers.Link.Admit applies to a directive that comes down).
+func addressedTo(scope, region string) bool {
+	return scope != "" && (inRegion(region, scope) || inRegion(scope, region))
 }
 
 // checkLink: uplinks come from this region's children, downlinks from its parent.
@@ -133,8 +140,27 @@ func newChangeCheck(d Domain, r Reader, region string, dir Direction, link strin
 	return c, nil
 }
 
+// class is what a change to coll carries, for the tier rules.
+func (c *changeCheck) class(coll string) tiers.Class {
+	switch {
+	case coll == collUsers:
+		return tiers.ClassUser
+	case coll == collDirectives:
+		return tiers.ClassDirective
+	case coll == collMgmt:
+		return tiers.ClassSetting
+	case coll == collCmd:
+		return tiers.ClassCommand
+	case c.d.IsKind(coll):
+		return tiers.ClassRecord
+	}
+	return tiers.ClassOther
+}
+
 // check answers why ch may not be applied, nil if it may; the error is
-// the store's. On an uplink the child may send every change of its
+// the store's. It checks the key and the value (the Domain's Validate),
+// then asks the tier rules (tiers.Link.Admit) whether the change crosses.
+// On an uplink the child may send every change of its
 // subtree except users: records whose owner, before and after, is inside
 // it. On a downlink the parent may send only what it has authority over:
 // directives of this region's ancestors addressed to its branch, this
@@ -145,7 +171,7 @@ func (c *changeCheck) check(ch *Change) (*Reject, error) {
 	if !ok {
 		return rejected(ReasonInvalid, CodeInvalid, "key", "%q is not a record key", ch.Key), nil
 	}
-	if coll == collUsers {
+	if coll == collUsers { // tiers.UserStays, said before the value is decoded
 		return rejected(ReasonAuthority, CodeForbidden, "key", "users do not cross links"), nil
 	}
 	owner := ch.Owner
@@ -170,41 +196,43 @@ func (c *changeCheck) check(ch *Change) (*Reject, error) {
 	if ch.Value == nil && owner == "" {
 		owner = prev // a delete names the owner of what it deletes
 	}
-	var may func(owner string) bool
-	switch c.dir {
-	case Up:
-		if !inRegion(ch.Origin, c.link) {
+	l := tiers.Link{Dir: tiers.Up, Here: tiers.RegionCode(c.region), Peer: tiers.RegionCode(c.link), Full: c.full}
+	if c.dir == Down {
+		l.Dir = tiers.Down
+	}
+	tc := tiers.Change{Class: c.class(coll), Origin: tiers.RegionCode(ch.Origin), Owner: tiers.RegionCode(owner), Delete: ch.Value == nil,
+		Held: stored != nil, Prev: tiers.RegionCode(prev)}
+	switch tc.Class {
+	case tiers.ClassSetting:
+		tc.For = tiers.RegionCode(id)
+	case tiers.ClassCommand:
+		if ch.Value != nil {
+			tc.For = tiers.RegionCode(c.d.ForwardedRegion(ch.Value))
+		}
+	case tiers.ClassDirective:
+		if ch.Value != nil {
+			tc.Scope = tiers.RegionCode(c.d.DirectiveScope(ch.Value))
+		}
+	}
+	switch l.Admit(tc) {
+	case tiers.Crosses:
+	case tiers.UserStays:
+		return rejected(ReasonAuthority, CodeForbidden, "key", "users do not cross links"), nil
+	case tiers.ForeignOrigin:
+		if c.dir == Up {
 			return rejected(ReasonAuthority, CodeForbidden, "o", "child %s may not send changes made in %q", c.link, ch.Origin), nil
 		}
-		may = func(o string) bool { return inRegion(o, c.link) }
-	case Down:
-		if inRegion(ch.Origin, c.region) {
-			return rejected(ReasonAuthority, CodeForbidden, "o", "a change made in %q does not come down to %s", ch.Origin, c.region), nil
-		}
-		ancestor := func(o string) bool { return o != "" && inRegion(c.link, o) }
-		switch {
-		case coll == collDirectives:
-			may = ancestor
-			if ch.Value != nil && !c.d.DirectiveFor(ch.Value, c.region) {
-				return rejected(ReasonAuthority, CodeForbidden, "v", "%s is not addressed to %s's branch", ch.Key, c.region), nil
-			}
-		case coll == collMgmt && id == c.region && ch.Value != nil:
-			may = func(o string) bool { return o == c.link }
-		case coll == collCmd && ch.Value != nil && inRegion(c.d.ForwardedRegion(ch.Value), c.region):
-			may = ancestor
-		case c.d.IsKind(coll) && c.full:
-			may = func(o string) bool { return o == c.region }
-		default:
-			return rejected(ReasonAuthority, CodeForbidden, "k", "%s may not come down to %s", ch.Key, c.region), nil
-		}
-	default:
-		return rejected(ReasonLink, CodeInvalid, "", "unknown link direction %v", c.dir), nil
-	}
-	if !may(owner) {
+		return rejected(ReasonAuthority, CodeForbidden, "o", "a change made in %q does not come down to %s", ch.Origin, c.region), nil
+	case tiers.NotAddressed:
+		return rejected(ReasonAuthority, CodeForbidden, "v", "%s is not addressed to %s's branch", ch.Key, c.region), nil
+	case tiers.NotCarried:
+		return rejected(ReasonAuthority, CodeForbidden, "k", "%s may not come down to %s", ch.Key, c.region), nil
+	case tiers.ForeignOwner:
 		return rejected(ReasonAuthority, CodeForbidden, "k", "%s is a record of %q, which %s may not write here", ch.Key, owner, c.link), nil
-	}
-	if stored != nil && !may(prev) { // whose it is stays unsaid: the sender may not know
+	case tiers.ForeignCopy: // whose it is stays unsaid: the sender may not know
 		return rejected(ReasonAuthority, CodeForbidden, "k", "%s is not a record %s may write here", ch.Key, c.link), nil
+	default:
+		return rejected(ReasonAuthority, CodeForbidden, "k", "%s may not cross to %s", ch.Key, c.region), nil
 	}
 	if c.dir == Down && coll == collMgmt {
 		c.full = c.d.FullManagement(ch.Value) // the records after it are checked under it
@@ -231,7 +259,7 @@ func downFor(d Domain, c *Change, child string) bool {
 	}
 	switch {
 	case strings.HasPrefix(c.Key, "r/"+collDirectives+"/"):
-		return c.Value == nil || d.DirectiveFor(c.Value, child)
+		return c.Value == nil || addressedTo(d.DirectiveScope(c.Value), child)
 	case strings.HasPrefix(c.Key, "r/"+collMgmt+"/"):
 		return c.Key == mgmtKey(child) // a region's setting comes from its parent alone
 	case strings.HasPrefix(c.Key, "r/"+collCmd+"/"):

@@ -168,7 +168,7 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 		p := []byte("r/" + collDirectives + "/")
 		err := r.Iterate(p, []byte("r/"+collDirectives+"0"), func(k, v []byte) bool {
 			owner := d.RecordOwner(v)
-			if !inRegion(owner, req.For) && d.DirectiveFor(v, req.For) {
+			if !inRegion(owner, req.For) && addressedTo(d.DirectiveScope(v), req.For) {
 				items = append(items, Change{Origin: owner, Key: string(k), Value: bytes.Clone(v)})
 			}
 			return true
