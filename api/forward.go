@@ -2,21 +2,22 @@ package api
 
 import (
 	"encoding/json"
-	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/tiers"
 )
 
 // forwardTarget answers the child region a write must be forwarded to: the
 // record (or, for a create, the region it names or the customer it belongs
-// to) is owned by a child of this region that is under partial management
-// with the collection granted. "" means: propose here as usual (and the
+// to) is owned below this region and the tier rules route the write there
+// (tiers.RouteWrite: a child under partial management with the collection
+// granted, or a standing write). "" means: propose here as usual (and the
 // state machine refuses what this region may not write, naming the owner).
 func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
-	if kind.Name == "users" || kind.Name == "directives" {
+	if !crm.Managed(kind.Name) {
 		return ""
 	}
 	r := s.b.Reader()
@@ -36,14 +37,7 @@ func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
 		raw, _ := r.Get([]byte("r/" + kind.Name + "/" + cmd.ID))
 		owner = crm.RecordOwner(raw)
 	}
-	if owner == "" || owner == s.cfg.Region || len(owner) != len(s.cfg.Region)+2 || !crm.InRegion(owner, s.cfg.Region) {
-		return ""
-	}
-	w, m, err := crm.WriterOf(r, owner)
-	if err != nil || m == nil || m.Mode != crm.ModePartial || w != owner || !slices.Contains(m.Collections, kind.Name) {
-		return ""
-	}
-	return owner
+	return s.routeTo(owner, kind.Name, cmd.Op)
 }
 
 // actionTarget answers the region a stage action or transition on record
@@ -52,19 +46,21 @@ func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
 // supervises), or a record of a child under partial management with the
 // collection granted. "" means: propose here.
 func (s *Server) actionTarget(kind *crm.Kind, id string) string {
-	r := s.b.Reader()
-	raw, _ := r.Get([]byte("r/" + kind.Name + "/" + id))
-	owner := crm.RecordOwner(raw)
+	raw, _ := s.b.Reader().Get([]byte("r/" + kind.Name + "/" + id))
+	return s.routeTo(crm.RecordOwner(raw), kind.Name, crm.OpAction)
+}
+
+// routeTo answers owner when the tier rules forward a write of op to a
+// record of coll owned by owner from this region; "" otherwise (also when
+// the management cannot be read: the state machine then decides).
+func (s *Server) routeTo(owner, coll string, op crm.Op) string {
 	if owner == "" || owner == s.cfg.Region || !crm.InRegion(owner, s.cfg.Region) {
 		return ""
 	}
-	if w, _, err := crm.WriterOf(r, owner); err != nil || w == s.cfg.Region {
-		return "" // this region writes them itself (full management)
+	if route, err := crm.RouteOf(s.b.Reader(), s.cfg.Region, owner, coll, op); err != nil || route != tiers.Forward {
+		return ""
 	}
-	if kind.Name == "work_orders" {
-		return owner
-	}
-	return s.forwardTarget(kind, &crm.Command{Op: crm.OpUpdate, ID: id})
+	return owner
 }
 
 // forwardDown commits the write as a command for child (durable and

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/tiers"
 )
 
 // The process side (issue 7): stage actions on connection projects, state
@@ -310,11 +311,9 @@ func (s *Server) supervision(c *gin.Context) {
 		return
 	}
 	if level == "" {
-		level = crm.TierOf(region)
+		level = string(tiers.RegionCode(region).Tier())
 	}
-	switch level {
-	case crm.TierCounty, crm.TierCity, crm.TierProvince, "all":
-	default:
+	if level != "all" && !tiers.Tier(level).Valid() {
 		fail(c, apiErr(crm.CodeInvalid, "level", "must be county, city, province or all"))
 		return
 	}
@@ -325,9 +324,9 @@ func (s *Server) supervision(c *gin.Context) {
 	}
 	items := l.Overdue
 	if level != "all" {
-		items = crm.OnList(items, level)
+		items = crm.OnList(items, tiers.Tier(level))
 	}
-	byLevel := map[string]int{}
+	byLevel := map[tiers.Tier]int{}
 	for _, it := range l.Overdue {
 		byLevel[it.Level]++
 	}

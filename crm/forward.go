@@ -3,9 +3,10 @@ package crm
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/tiers"
 )
 
 // Partial management: a parent writes a granted collection of its child by
@@ -82,17 +83,15 @@ func forward(tx *overlay, cmd *Command) Result {
 	if !kind.ValidID(req.RecordID) {
 		return Result{Err: invalid("id", "%q is not a valid %s id", req.RecordID, singular(kind.Name))}
 	}
-	w, m, err := WriterOf(tx, req.Region)
+	tm, m, err := managementRules(tx, req.Region)
 	if err != nil {
 		return Result{Err: AsError(err)}
 	}
 	// Unified acceptance: any tier takes a work order (and acts on the
 	// orders it supervises) for the region that handles it, whatever the
-	// management mode. Anything else needs partial management of a child
-	// with the collection granted.
-	standing := req.Collection == "work_orders" && (req.Op == OpCreate || req.Op == OpAction) && w == req.Region
-	partial := m != nil && m.Mode == ModePartial && w == req.Region && parentOf(req.Region) == cmd.Region && slices.Contains(m.Collections, req.Collection)
-	if !standing && !partial {
+	// management mode (Standing). Anything else needs partial management of
+	// a child with the collection granted (tiers.MayForward).
+	if !tiers.MayForward(ForwardWrite(cmd.Region, req.Region, req.Collection, req.Op), tm) {
 		return Result{Err: notGranted(req.Region, cmd.Region, req.Collection, m)}
 	}
 	if cur, err := tx.Get([]byte(CommandKey(cmd.ID))); err != nil {
@@ -105,6 +104,29 @@ func forward(tx *overlay, cmd *Command) Result {
 		return Result{Err: AsError(err)}
 	}
 	return Result{Record: raw}
+}
+
+// Standing reports whether a write of op to coll may be forwarded to the
+// region that handles it from any region above, whatever the management
+// mode: a work order's creation and its actions (unified acceptance).
+func Standing(coll string, op Op) bool {
+	return coll == "work_orders" && (op == OpCreate || op == OpAction)
+}
+
+// ForwardWrite describes, for the tier rules, a write of op to a record of
+// coll owned by owner, made at here (tiers.MayForward, tiers.RouteWrite).
+func ForwardWrite(here, owner, coll string, op Op) tiers.Write {
+	return tiers.Write{Here: tiers.RegionCode(here), Owner: tiers.RegionCode(owner), Collection: coll, Managed: Managed(coll), Standing: Standing(coll, op)}
+}
+
+// RouteOf answers where a write of op by here to a record of coll owned by
+// owner goes (tiers.RouteWrite), reading owner's management from r.
+func RouteOf(r Reader, here, owner, coll string, op Op) (tiers.Route, error) {
+	tm, _, err := managementRules(r, owner)
+	if err != nil {
+		return tiers.Refuse, err
+	}
+	return tiers.RouteWrite(ForwardWrite(here, owner, coll, op), tm), nil
 }
 
 func notGranted(child, here, coll string, m *Management) *Error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridcrm/crm/workday"
+	"gridcrm/tiers"
 )
 
 // Process counters kept in the aggregates (a/<region>/<metric>), changed in
@@ -138,39 +139,23 @@ func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte)
 	return nil
 }
 
-// Tiers.
-const (
-	TierProvince = "province"
-	TierCity     = "city"
-	TierCounty   = "county"
-)
-
-// TierOf answers the tier of a region code.
-func TierOf(region string) string {
-	switch len(region) {
-	case 2:
-		return TierProvince
-	case 4:
-		return TierCity
-	}
-	return TierCounty
-}
-
-var tierRank = map[string]int{TierCounty: 0, TierCity: 1, TierProvince: 2}
+// tierRank orders the tiers for escalation: county, city, province;
+// anything else ranks with the county ("all" on OnList: every level).
+var tierRank = map[tiers.Tier]int{tiers.County: 0, tiers.City: 1, tiers.Province: 2}
 
 // Escalate answers the highest tier whose supervision list holds an item
 // owned by region that is overdue by the given working days: the owner's
 // own tier at once, the city's from CityAfter, the province's from
 // ProvinceAfter (never below the owner's tier).
-func Escalate(e Escalation, owner string, overdueWD int) string {
-	level := TierCounty
+func Escalate(e Escalation, owner string, overdueWD int) tiers.Tier {
+	level := tiers.County
 	switch {
 	case overdueWD >= e.ProvinceAfter:
-		level = TierProvince
+		level = tiers.Province
 	case overdueWD >= e.CityAfter:
-		level = TierCity
+		level = tiers.City
 	}
-	if own := TierOf(owner); tierRank[own] > tierRank[level] {
+	if own := tiers.RegionCode(owner).Tier(); tierRank[own] > tierRank[level] {
 		level = own
 	}
 	return level
@@ -178,19 +163,19 @@ func Escalate(e Escalation, owner string, overdueWD int) string {
 
 // Item is one entry of a supervision list or a warning list.
 type Item struct {
-	Type        string    `json:"type"` // project_stage or work_order
-	ID          string    `json:"id"`
-	Region      string    `json:"region"`
-	CustomerID  string    `json:"customer_id,omitempty"`
-	Step        string    `json:"step"` // the stage, or the SLA: contact, arrival, restore, answer
-	Kind        string    `json:"kind,omitempty"`
-	Deadline    time.Time `json:"deadline,omitzero"` // absent when it cannot be counted (see Note)
-	WorkingDays int       `json:"working_days"`      // overdue by (supervision) or left (warnings)
-	Level       string    `json:"level,omitempty"`
-	ManagerID   string    `json:"manager_id,omitempty"`
-	Responsible string    `json:"responsible,omitempty"`
-	RuleSet     string    `json:"rule_set"`
-	Note        string    `json:"note,omitempty"`
+	Type        string     `json:"type"` // project_stage or work_order
+	ID          string     `json:"id"`
+	Region      string     `json:"region"`
+	CustomerID  string     `json:"customer_id,omitempty"`
+	Step        string     `json:"step"` // the stage, or the SLA: contact, arrival, restore, answer
+	Kind        string     `json:"kind,omitempty"`
+	Deadline    time.Time  `json:"deadline,omitzero"` // absent when it cannot be counted (see Note)
+	WorkingDays int        `json:"working_days"`      // overdue by (supervision) or left (warnings)
+	Level       tiers.Tier `json:"level,omitempty"`
+	ManagerID   string     `json:"manager_id,omitempty"`
+	Responsible string     `json:"responsible,omitempty"`
+	RuleSet     string     `json:"rule_set"`
+	Note        string     `json:"note,omitempty"`
 }
 
 // supervisor caches rule sets and calendars over one read.
@@ -273,7 +258,7 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 		if st.Deadline == nil {
 			if p.ClockError != "" {
 				it.Note = p.ClockError
-				it.Level = TierOf(p.Owner)
+				it.Level = tiers.RegionCode(p.Owner).Tier()
 				out.Overdue = append(out.Overdue, it) // flagged: its deadline cannot be counted
 			}
 			return nil
@@ -338,7 +323,7 @@ func sortItems(items []Item) {
 
 // OnList filters overdue items to those on the supervision list of a tier:
 // escalated to it or above.
-func OnList(items []Item, tier string) []Item {
+func OnList(items []Item, tier tiers.Tier) []Item {
 	out := []Item{}
 	for _, it := range items {
 		if tierRank[it.Level] >= tierRank[tier] {

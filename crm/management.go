@@ -6,13 +6,16 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/tiers"
 )
 
 // Management modes a parent sets for a child region.
+// They are tiers' modes, spelled as the strings Management stores.
 const (
-	ModeAutonomous = "autonomous" // the child writes its records; the parent reads the roll-up
-	ModePartial    = "partial"    // the parent may also write granted collections, through the child
-	ModeFull       = "full"       // the parent is the writer of the child's records; the child is read-only
+	ModeAutonomous = string(tiers.Autonomous) // the child writes its records; the parent reads the roll-up
+	ModePartial    = string(tiers.Partial)    // the parent may also write granted collections, through the child
+	ModeFull       = string(tiers.Full)       // the parent is the writer of the child's records; the child is read-only
 )
 
 // ManagedCollections are the collections a management setting can grant
@@ -94,56 +97,80 @@ func AckOf(r Reader, region string) (*ManagementAck, error) {
 }
 
 // WriterOf answers which region may write the records owned by owner, as
-// this replica sees it: owner itself, unless a full-mode setting holds and
-// (at the parent) the child acknowledged its epoch or it was forced, in
-// which case the parent; "" while a handover is under way (nobody writes).
-// The same state gives the same answer on every replica; the epoch fences
-// the rest (invariant 4).
+// this replica sees it (tiers.Writer): owner itself, unless a full-mode
+// setting holds and (at the parent) the child acknowledged its epoch or it
+// was forced, in which case the parent; "" while a handover is under way
+// (nobody writes). The same state gives the same answer on every replica;
+// the epoch fences the rest (invariant 4).
 func WriterOf(r Reader, owner string) (writer string, m *Management, err error) {
-	if m, err = ManagementOf(r, owner); err != nil || m == nil || m.Mode != ModeFull {
-		return owner, m, err
-	}
-	a, err := AckOf(r, owner)
+	tm, m, err := managementRules(r, owner)
 	if err != nil {
 		return "", m, err
 	}
-	if m.Forced || (a != nil && a.Epoch >= m.Epoch) {
-		return m.Owner, m, nil
-	}
-	return "", m, nil
+	return string(tiers.Writer(tiers.RegionCode(owner), tm)), m, nil
 }
 
-// mayWrite refuses a write by region here to a record of collection coll
-// owned by owner unless here is the record's writer.
-func mayWrite(r Reader, coll, id, owner, here string) *Error {
-	if coll == "users" || coll == "directives" {
-		if owner != here {
-			return wrongOwner(Kinds[coll], id, owner, here)
+// managementRules reads owner's setting (nil when never set) and, under
+// full mode only, owner's acknowledgement, as the tier rules take them. The
+// acknowledgement matters to no other mode, so the write path reads it only
+// then.
+func managementRules(r Reader, owner string) (tiers.Management, *Management, error) {
+	m, err := ManagementOf(r, owner)
+	if err != nil || m == nil {
+		return tiers.Management{}, m, err
+	}
+	tm := m.rules()
+	if m.Mode == ModeFull {
+		a, err := AckOf(r, owner)
+		if err != nil {
+			return tm, m, err
 		}
-		return nil
+		if a != nil {
+			tm.Acked = a.Epoch
+		}
 	}
-	w, m, err := WriterOf(r, owner)
-	if err != nil {
-		return AsError(err)
+	return tm, m, nil
+}
+
+// rules is m as the tier rules take it, without the acknowledgement.
+func (m *Management) rules() tiers.Management {
+	return tiers.Management{Manager: tiers.RegionCode(m.Owner), Mode: tiers.Mode(m.Mode), Epoch: m.Epoch, Forced: m.Forced, Granted: m.Collections}
+}
+
+// Managed reports whether management moves the writer of coll's records:
+// not users (credentials of one region) nor directives (the tier that
+// writes them owns them).
+func Managed(coll string) bool { return coll != "users" && coll != "directives" }
+
+// mayWrite refuses a write by region here to a record of collection coll
+// owned by owner unless here is the record's writer (tiers.MayWrite), with
+// an error that says where to write.
+func mayWrite(r Reader, coll, id, owner, here string) *Error {
+	w := tiers.Write{Here: tiers.RegionCode(here), Owner: tiers.RegionCode(owner), Collection: coll, Managed: Managed(coll)}
+	var tm tiers.Management
+	var m *Management
+	if w.Managed {
+		var err error
+		if tm, m, err = managementRules(r, owner); err != nil {
+			return AsError(err)
+		}
 	}
-	switch {
-	case w == here:
+	writer := string(tiers.Writer(w.Owner, tm))
+	switch tiers.MayWrite(w, tm) {
+	case tiers.Allowed:
 		return nil
-	case w == "" && m == nil:
-		return wrongOwner(Kinds[coll], id, owner, here) // a record without an owner
-	case w == "" && here == owner:
+	case tiers.NotOwner:
+		return wrongOwner(Kinds[coll], id, owner, here)
+	case tiers.InHandover:
 		return &Error{Code: CodeWrongOwner, Field: "id", Owner: m.Owner, Message: fmt.Sprintf("region %s is being taken into full management by region %s (epoch %d): write at %s", owner, m.Owner, m.Epoch, m.Owner)}
-	case w == "":
+	case tiers.AwaitingAck:
 		return &Error{Code: CodeWrongOwner, Field: "id", Owner: owner, Message: fmt.Sprintf("region %s has not yet acknowledged full management by %s (epoch %d); writes are held until it does, or take it over with force", owner, m.Owner, m.Epoch)}
-	case here == owner:
-		return &Error{Code: CodeWrongOwner, Field: "id", Owner: w, Message: fmt.Sprintf("region %s is under full management by region %s (epoch %d) and read-only here: write at %s", owner, w, m.Epoch, w)}
-	case m != nil && m.Mode == ModePartial && m.Owner == here && !slices.Contains(m.Collections, coll):
+	case tiers.ReadOnly:
+		return &Error{Code: CodeWrongOwner, Field: "id", Owner: writer, Message: fmt.Sprintf("region %s is under full management by region %s (epoch %d) and read-only here: write at %s", owner, writer, m.Epoch, writer)}
+	case tiers.NotGranted:
 		return &Error{Code: CodeWrongOwner, Field: "id", Owner: owner, Message: fmt.Sprintf("%s of region %s are not granted to %s's partial management (granted: %s): write at %s", coll, owner, here, strings.Join(m.Collections, ", "), owner)}
 	}
-	if w == owner && coll != "" {
-		return wrongOwner(Kinds[coll], id, owner, here)
-	}
-	return &Error{Code: CodeWrongOwner, Field: "id", Owner: w, Message: fmt.Sprintf("records of region %s are written by region %s, not %s: write there", owner, w, here)}
+	return &Error{Code: CodeWrongOwner, Field: "id", Owner: writer, Message: fmt.Sprintf("records of region %s are written by region %s, not %s: write there", owner, writer, here)}
 }
 
 // manage applies OpManage: the parent (cmd.Region) sets a child's mode.
@@ -184,7 +211,7 @@ func validManage(req *ManageRequest, here string) *Error {
 	if !ValidRegion(req.Region) {
 		return invalid("region", "%q is not a GB/T 2260 region code", req.Region)
 	}
-	if len(req.Region) != len(here)+2 || !strings.HasPrefix(req.Region, here) {
+	if !tiers.RegionCode(req.Region).ChildOf(tiers.RegionCode(here)) {
 		return &Error{Code: CodeWrongOwner, Field: "region", Owner: parentOf(req.Region),
 			Message: fmt.Sprintf("region %s can set the management of its child regions only; %s's parent is %s", here, req.Region, parentOf(req.Region))}
 	}

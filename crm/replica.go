@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"gridcrm/tiers"
 )
 
 // OwnerIndex is the index every record carries on its owner region, so
@@ -157,7 +159,7 @@ var internalRecords = map[string]func(id string, raw []byte) (owner, wrong strin
 			return "", "not a management setting"
 		case m.Region != id || !ValidRegion(id) || m.Owner != parentOf(id):
 			return "", fmt.Sprintf("region %q set by %q; want %s set by its parent", m.Region, m.Owner, id)
-		case !validMode(m.Mode) || m.Epoch == 0:
+		case !tiers.Mode(m.Mode).Valid() || m.Epoch == 0:
 			return "", fmt.Sprintf("mode %q, epoch %d", m.Mode, m.Epoch)
 		}
 		for _, c := range m.Collections {
@@ -174,7 +176,7 @@ var internalRecords = map[string]func(id string, raw []byte) (owner, wrong strin
 			return "", "not a management acknowledgement"
 		case a.Region != id || a.Owner != id || !ValidRegion(id):
 			return "", fmt.Sprintf("region %q, owner %q; want both %s", a.Region, a.Owner, id)
-		case !validMode(a.Mode) || a.Epoch == 0:
+		case !tiers.Mode(a.Mode).Valid() || a.Epoch == 0:
 			return "", fmt.Sprintf("mode %q, epoch %d", a.Mode, a.Epoch)
 		}
 		return a.Owner, ""
@@ -236,10 +238,6 @@ var internalRecords = map[string]func(id string, raw []byte) (owner, wrong strin
 		}
 		return c.Owner, ""
 	},
-}
-
-func validMode(mode string) bool {
-	return mode == ModeAutonomous || mode == ModePartial || mode == ModeFull
 }
 
 // StoredOwner answers the owner region of the record stored at key as raw

@@ -8,6 +8,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/tiers"
 )
 
 func (w *world) order(now time.Time, body obj) *crm.WorkOrder {
@@ -349,7 +350,7 @@ func TestEscalate(t *testing.T) {
 		{"3207", 0, "city"}, {"3207", 5, "province"}, {"32", 0, "province"},
 	}
 	for _, tc := range cases {
-		if got := crm.Escalate(e, tc.owner, tc.days); got != tc.want {
+		if got := crm.Escalate(e, tc.owner, tc.days); string(got) != tc.want {
 			t.Errorf("Escalate(%s, %d) = %s; want %s", tc.owner, tc.days, got, tc.want)
 		}
 	}
@@ -407,13 +408,13 @@ func TestSupervise(t *testing.T) {
 				}
 				return
 			}
-			if len(l.Overdue) != 1 || l.Overdue[0].WorkingDays != st.overdue || l.Overdue[0].Level != st.level {
+			if len(l.Overdue) != 1 || l.Overdue[0].WorkingDays != st.overdue || string(l.Overdue[0].Level) != st.level {
 				t.Fatalf("overdue %+v; want 1 item, %d working days, level %s", l.Overdue, st.overdue, st.level)
 			}
-			if got := crm.Escalate(esc, "320722", st.overdue); got != st.level {
+			if got := crm.Escalate(esc, "320722", st.overdue); string(got) != st.level {
 				t.Errorf("Escalate = %s", got)
 			}
-			for tier, n := range map[string]int{"county": st.county, "city": st.city, "province": st.province} {
+			for tier, n := range map[tiers.Tier]int{tiers.County: st.county, tiers.City: st.city, tiers.Province: st.province} {
 				if got := len(crm.OnList(l.Overdue, tier)); got != n {
 					t.Errorf("%s list holds %d; want %d", tier, got, n)
 				}
