@@ -87,5 +87,10 @@ func parseKey(s string) (wgtypes.Key, error) {
 	if len(b) != wgtypes.KeyLen {
 		return wgtypes.Key{}, fmt.Errorf("%d bytes, want %d", len(b), wgtypes.KeyLen)
 	}
+	if base64.StdEncoding.EncodeToString(b) != s {
+		// the decoder skips line breaks and ignores the last character's
+		// spare bits: another spelling of a key is not that key's name
+		return wgtypes.Key{}, errors.New("not in canonical base64 (line breaks, or stray bits in the last character)")
+	}
 	return wgtypes.NewKey(b)
 }
