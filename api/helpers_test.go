@@ -219,6 +219,7 @@ type apiError struct {
 	Owner   string `json:"owner"`
 	Rows    []struct {
 		Row     int    `json:"row"`
+		Line    int    `json:"line"`
 		Code    string `json:"code"`
 		Field   string `json:"field"`
 		Message string `json:"message"`

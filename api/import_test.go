@@ -157,6 +157,10 @@ func TestAPI_Import(t *testing.T) {
 						if r.Row != tc.row || r.Code != tc.rowCode || r.Field != tc.rowField || r.Message == "" {
 							t.Errorf("error.rows[0] = %+v, want row %d code %s field %s with a message", r, tc.row, tc.rowCode, tc.rowField)
 						}
+						// a row the API refuses names its NDJSON line (one row a line here)
+						if wantLine := map[bool]int{true: tc.row + 1}[enc.name == "ndjson" && tc.rowCode == crm.CodeInvalid]; r.Line != wantLine {
+							t.Errorf("error.rows[0].line = %d, want %d", r.Line, wantLine)
+						}
 					}
 					if n := cl.count("customers"); n != before {
 						t.Errorf("a rejected import wrote: %d customers before, %d after", before, n)

@@ -238,54 +238,12 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 			return
 		}
 		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-		var rows []json.RawMessage
-		switch mt {
-		case "application/json", "":
-			if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '[' && string(t) != "null" {
-				fail(c, apiErr(crm.CodeInvalid, "", "an import body must be a JSON array of records, or NDJSON with Content-Type application/x-ndjson"))
-				return
-			}
-			if e := crm.DecodeStrict(body, &rows); e != nil {
-				fail(c, e)
-				return
-			}
-		case "application/x-ndjson", "application/jsonl", "application/jsonlines":
-			sc := bufio.NewScanner(bytes.NewReader(body))
-			sc.Buffer(make([]byte, 0, 64<<10), int(s.cfg.MaxBody))
-			for sc.Scan() {
-				if line := bytes.TrimSpace(sc.Bytes()); len(line) > 0 {
-					rows = append(rows, bytes.Clone(line))
-				}
-			}
-			if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
-				fail(c, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Rows: []crm.RowError{{Row: len(rows), Code: crm.CodeTooLarge, Message: "longer than " + byteSize(s.cfg.MaxBody)}},
-					Message: "NDJSON row " + strconv.Itoa(len(rows)) + " is longer than the " + byteSize(s.cfg.MaxBody) + " a record may have"})
-				return
-			} else if err != nil {
-				fail(c, apiErr(crm.CodeInvalid, "", "reading NDJSON line "+strconv.Itoa(len(rows)+1)+": "+err.Error()))
-				return
-			}
-		default:
-			fail(c, apiErr(codeUnsupported, "", "send application/json (an array) or application/x-ndjson (one record a line), not "+mt))
-			return
+		rows, lines, e := decodeImport(body, mt, s.cfg.MaxBody)
+		if e == nil {
+			e = checkImport(kind, rows, lines, s.cfg.Region)
 		}
-		if len(rows) == 0 {
-			fail(c, apiErr(crm.CodeInvalid, "rows", "no rows to import"))
-			return
-		}
-		if len(rows) > crm.MaxImportRows {
-			fail(c, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Message: fmt.Sprintf("%d rows; at most %d per request: split the import", len(rows), crm.MaxImportRows)})
-			return
-		}
-		var rowErrs []crm.RowError
-		for i, row := range rows {
-			if _, e := kind.CheckNew(row, s.cfg.Region); e != nil && len(rowErrs) < 100 {
-				rowErrs = append(rowErrs, crm.RowError{Row: i, Code: e.Code, Field: e.Field, Message: e.Message})
-			}
-		}
-		if len(rowErrs) > 0 {
-			fail(c, &crm.Error{Code: crm.CodeInvalid, Field: "rows", Rows: rowErrs,
-				Message: fmt.Sprintf("%d rows rejected (first: row %d, %s: %s); nothing was imported", len(rowErrs), rowErrs[0].Row, rowErrs[0].Field, rowErrs[0].Message)})
+		if e != nil {
+			fail(c, e)
 			return
 		}
 		now := time.Now()
@@ -295,6 +253,73 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 		}
 		s.propose(c, kind, &crm.Command{Op: crm.OpImport, Rows: rows, IDs: ids}, 201)
 	}
+}
+
+// decodeImport splits an import body of media type mt into its rows: a
+// JSON array, or NDJSON (one record a line, blank lines skipped, none
+// longer than maxRow bytes), when lines holds the line (from 1) each row
+// is on.
+func decodeImport(body []byte, mt string, maxRow int64) (rows []json.RawMessage, lines []int, e *crm.Error) {
+	switch mt {
+	case "application/json", "":
+		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '[' && string(t) != "null" {
+			return nil, nil, apiErr(crm.CodeInvalid, "", "an import body must be a JSON array of records, or NDJSON with Content-Type application/x-ndjson")
+		}
+		if e := crm.DecodeStrict(body, &rows); e != nil {
+			return nil, nil, e
+		}
+	case "application/x-ndjson", "application/jsonl", "application/jsonlines":
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(make([]byte, 0, 64<<10), int(maxRow))
+		line := 0
+		for sc.Scan() {
+			line++
+			if t := bytes.TrimSpace(sc.Bytes()); len(t) > 0 {
+				rows = append(rows, bytes.Clone(t))
+				lines = append(lines, line)
+			}
+		}
+		if err := sc.Err(); errors.Is(err, bufio.ErrTooLong) {
+			return nil, nil, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Rows: []crm.RowError{{Row: len(rows), Line: line + 1, Code: crm.CodeTooLarge, Message: "longer than " + byteSize(maxRow)}},
+				Message: "NDJSON row " + strconv.Itoa(len(rows)) + " (line " + strconv.Itoa(line+1) + ") is longer than the " + byteSize(maxRow) + " a record may have"}
+		} else if err != nil {
+			return nil, nil, apiErr(crm.CodeInvalid, "", "reading NDJSON line "+strconv.Itoa(line+1)+": "+err.Error())
+		}
+	default:
+		return nil, nil, apiErr(codeUnsupported, "", "send application/json (an array) or application/x-ndjson (one record a line), not "+mt)
+	}
+	if len(rows) == 0 {
+		return nil, nil, apiErr(crm.CodeInvalid, "rows", "no rows to import")
+	}
+	if len(rows) > crm.MaxImportRows {
+		return nil, nil, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Message: fmt.Sprintf("%d rows; at most %d per request: split the import", len(rows), crm.MaxImportRows)}
+	}
+	return rows, lines, nil
+}
+
+// checkImport checks each row as a new record of kind in region; the
+// error lists the first 100 rows refused, each with its field and, for
+// NDJSON (lines not nil), its line.
+func checkImport(kind *crm.Kind, rows []json.RawMessage, lines []int, region string) *crm.Error {
+	var rowErrs []crm.RowError
+	for i, row := range rows {
+		if _, e := kind.CheckNew(row, region); e != nil && len(rowErrs) < 100 {
+			re := crm.RowError{Row: i, Code: e.Code, Field: e.Field, Message: e.Message}
+			if lines != nil {
+				re.Line = lines[i]
+			}
+			rowErrs = append(rowErrs, re)
+		}
+	}
+	if len(rowErrs) == 0 {
+		return nil
+	}
+	first := "row " + strconv.Itoa(rowErrs[0].Row)
+	if rowErrs[0].Line > 0 {
+		first += " (line " + strconv.Itoa(rowErrs[0].Line) + ")"
+	}
+	return &crm.Error{Code: crm.CodeInvalid, Field: "rows", Rows: rowErrs,
+		Message: fmt.Sprintf("%d rows rejected (first: %s, %s: %s); nothing was imported", len(rowErrs), first, rowErrs[0].Field, rowErrs[0].Message)}
 }
 
 func mustJSON(v any) []byte {

@@ -30,9 +30,11 @@ type Error struct {
 	Rows    []RowError `json:"rows,omitempty"`
 }
 
-// RowError is one rejected row of a bulk import; Row counts from 0.
+// RowError is one rejected row of a bulk import; Row counts from 0. Line
+// is the row's line (from 1) in an NDJSON body, when the API knows it.
 type RowError struct {
 	Row     int    `json:"row"`
+	Line    int    `json:"line,omitempty"`
 	Code    string `json:"code"`
 	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
