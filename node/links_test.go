@@ -104,8 +104,12 @@ func metric(t *testing.T, n *node.Node, name string, labels ...string) (float64,
 	return 0, false
 }
 
-// internalPost posts body to path on a node's internal listener, as a peer
-// region's node would.
+// internalPost posts body to path on a node's internal listener as a node
+// of the child region the body claims to speak for (its "link", or "for")
+// would: over mutual TLS with a valid certificate of that region, so that
+// what is tested is the check of the content, the attack of a child region
+// gone rogue or of a stolen child certificate. A body claiming no region
+// presents a certificate of county 320722.
 func internalPost(t *testing.T, addr, path string, body any) (int, []byte) {
 	t.Helper()
 	raw, ok := body.([]byte)
@@ -115,8 +119,15 @@ func internalPost(t *testing.T, addr, path string, body any) (int, []byte) {
 			t.Fatal(err)
 		}
 	}
+	var claim struct{ Link, For string }
+	json.Unmarshal(raw, &claim)
+	region := claim.Link + claim.For
+	if _, err := tiers.ParseRegion(region); err != nil {
+		region = "320722"
+	}
+	dial := testcluster.RogueDialer(t, region, "rogue1", nil)
 	cl := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, a string) (net.Conn, error) {
-		return replication.DialKind(ctx, replication.TCPDialer, a, replication.KindHTTP)
+		return replication.DialKind(ctx, dial, a, replication.KindHTTP)
 	}}}
 	resp, err := cl.Post("http://"+addr+path, "application/json", bytes.NewReader(raw))
 	if err != nil {

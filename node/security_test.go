@@ -171,3 +171,83 @@ func TestStart_TLSFromCertFiles(t *testing.T) {
 		t.Errorf("read index from n2 of the region: %d %v", code, err)
 	}
 }
+
+// postVia posts body to path at addr through dial (which decides what the
+// caller presents and which network it comes from).
+func postVia(t *testing.T, dial replication.Dialer, addr, path, body string) (int, string, error) {
+	t.Helper()
+	cl := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, a string) (net.Conn, error) {
+		return replication.DialKind(ctx, dial, a, replication.KindHTTP)
+	}}}
+	resp, err := cl.Post("http://"+addr+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw), nil
+}
+
+// TestLinks_ChildSpeaksOnlyForItself is issue 13's "a certificate of region A
+// cannot ship as region B": a valid certificate of county 320723 cannot
+// ship an uplink batch nor pull the downlink of its sibling 320722 at their
+// city; a county's certificate cannot call the province (not its parent);
+// a caller without a certificate cannot connect. Refusals are 403 without
+// a cursor, counted with reason "auth"; the real link goes on.
+func TestLinks_ChildSpeaksOnlyForItself(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}, {Code: "320723"}},
+		Node: withMetrics})
+	city, prov := h.Region("3207").Node(0), h.Region("32").Node(0)
+	batch := `{"link":"320722","from":0,"to":1,"changes":[{"s":1,"o":"320722","os":1,"k":"r/_canary/320722","v":{"region":"320722","at":1},"t":1}]}`
+	sibling := testcluster.RogueDialer(t, "320723", "gn1", nil)
+	for _, c := range []struct{ what, addr, path, body string }{
+		{"sibling's uplink", city.InternalAddr(), "/internal/v1/uplink", batch},
+		{"sibling's downlink", city.InternalAddr(), "/internal/v1/downlink", `{"for":"320722","from":0}`},
+	} {
+		code, body, err := postVia(t, sibling, c.addr, c.path, c.body)
+		if err != nil || code != http.StatusForbidden || strings.Contains(body, `"acked"`) {
+			t.Errorf("%s with 320723's certificate: %d %s %v; want 403 without a cursor", c.what, code, body, err)
+		}
+	}
+	county := testcluster.RogueDialer(t, "320722", "dh9", nil)
+	if code, body, err := postVia(t, county, prov.InternalAddr(), "/internal/v1/uplink", batch); err != nil || code != http.StatusForbidden {
+		t.Errorf("a county's uplink to the province: %d %s %v; want 403", code, body, err)
+	}
+	if code, body, err := postVia(t, replication.TCPDialer, city.InternalAddr(), "/internal/v1/uplink", batch); err == nil {
+		t.Errorf("plaintext uplink answered %d %s", code, body)
+	}
+	if v, _ := metric(t, city, "gridcrm_link_rejected_total", `peer="320722"`, `reason="auth"`); v < 2 {
+		t.Errorf("gridcrm_link_rejected_total{peer=320722,reason=auth} at the city = %v; want ≥ 2", v)
+	}
+	create(t, h.Region("320722").Client(0), countyCustomer("320722", "AUTH-1"))
+	h.WaitReplicated("320722", "32", 30*time.Second)
+}
+
+// TestLinks_TunnelSourceMustBeTheRegion: through WireGuard tunnels, a link
+// call must also come from an overlay address of the region it claims. A
+// county that holds its sibling's certificate (stolen) and calls through
+// its own tunnel is refused by its address; with its own certificate
+// claiming the sibling, by the certificate; speaking for itself it passes.
+func TestLinks_TunnelSourceMustBeTheRegion(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}, {Code: "320723"}}, Tunnels: true})
+	h.WaitReplicated("320723", "3207", 30*time.Second)
+	gn := h.Region("320723").Node(0)
+	tun := gn.Tunnel()
+	viaTunnel := func(ctx context.Context, addr string) (net.Conn, error) { return tun.Dial(ctx, addr) }
+	cityAddr := gn.Config().Parent.Nodes[0] // the city's overlay address
+	batch := func(region string) string {
+		return `{"link":"` + region + `","from":0,"to":1,"changes":[{"s":1,"o":"` + region + `","os":1,"k":"r/_canary/` + region + `","v":{"region":"` + region + `","at":1},"t":1}]}`
+	}
+	stolen := testcluster.RogueDialer(t, "320722", "dh9", viaTunnel)
+	code, body, err := postVia(t, stolen, cityAddr, "/internal/v1/uplink", batch("320722"))
+	if err != nil || code != http.StatusForbidden {
+		t.Errorf("320722's certificate from 320723's tunnel address: %d %s %v; want 403", code, body, err)
+	}
+	own := testcluster.RogueDialer(t, "320723", "gn9", viaTunnel)
+	if code, body, err = postVia(t, own, cityAddr, "/internal/v1/uplink", batch("320722")); err != nil || code != http.StatusForbidden {
+		t.Errorf("320723's certificate claiming 320722: %d %s %v; want 403", code, body, err)
+	}
+	if code, body, err = postVia(t, own, cityAddr, "/internal/v1/uplink", batch("320723")); err != nil || code == http.StatusForbidden {
+		t.Errorf("320723 speaking for itself through its tunnel: %d %s %v; want it past the authentication", code, body, err)
+	}
+}

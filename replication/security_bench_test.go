@@ -29,7 +29,7 @@ func BenchmarkMTLS(b *testing.B) {
 	for _, mode := range []string{"plain", "mtls"} {
 		plain := mode == "plain"
 		b.Run("transport="+mode, func(b *testing.B) {
-			c := testcluster.New(b, testcluster.Opts{Nodes: 3, Plaintext: plain, MTLS: !plain})
+			c := testcluster.New(b, testcluster.Opts{Nodes: 3, Plaintext: plain})
 			var targets []load.Target
 			for i := 0; i < 3; i++ {
 				targets = append(targets, load.Target{URL: c.Node(i).APIURL(), Token: c.Client(i).Token})
@@ -66,7 +66,7 @@ func BenchmarkMTLS(b *testing.B) {
 // and answers the rate at which the city applied them.
 func catchUp(b *testing.B, plain bool, changes int) float64 {
 	b.StopTimer()
-	h := testcluster.NewHierarchy(b, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Plaintext: plain, MTLS: !plain})
+	h := testcluster.NewHierarchy(b, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Plaintext: plain})
 	h.Faults.Cut("320722")
 	h.Region("320722").Client(0) // the admin exists once a login works
 	county := h.Region("320722").Node(0)

@@ -89,7 +89,7 @@ func fakeAppend(t *testing.T, d replication.Dialer, target string) error {
 // Nothing the refused callers sent is applied, and the region's raft term
 // is untouched by the fake leader.
 func TestSecurity_InternalEndpointsNeedRegionCertificate(t *testing.T) {
-	c := testcluster.New(t, testcluster.Opts{Nodes: 3, MTLS: true})
+	c := testcluster.New(t, testcluster.Opts{Nodes: 3})
 	leader := c.Leader()
 	addr := c.InternalAddrs()[leader]
 	follower := c.InternalAddrs()[(leader+1)%3]
@@ -115,7 +115,7 @@ func TestSecurity_InternalEndpointsNeedRegionCertificate(t *testing.T) {
 	// region's node as the answerer, so they dial with their own rule
 	// relaxed: the server's refusal is what is tested.
 	for _, who := range []struct{ region, node string }{{"320723", "gn1"}, {"3207", "hy1"}, {"32", "gy1"}} {
-		d := anyPeer(t, who.region, who.node)
+		d := testcluster.RogueDialer(t, who.region, who.node, nil)
 		cl := internalClient(d)
 		for _, p := range []struct{ path, body string }{
 			{"/internal/v1/propose", string(systemEntry(t, "sibling_forgery"))},
@@ -133,7 +133,7 @@ func TestSecurity_InternalEndpointsNeedRegionCertificate(t *testing.T) {
 	}
 
 	// A node of the region is served (the same request as the forgeries).
-	own := anyPeer(t, "320722", "n7")
+	own := testcluster.RogueDialer(t, "320722", "n7", nil)
 	if code, body, err := post(internalClient(own), addr, "/internal/v1/readindex", nil); err != nil || code != http.StatusOK {
 		t.Fatalf("read index from a node of the region: %d %s %v", code, body, err)
 	}
@@ -164,21 +164,6 @@ func TestSecurity_InternalEndpointsNeedRegionCertificate(t *testing.T) {
 	if refused == 0 {
 		t.Error("no refusal was counted")
 	}
-}
-
-// anyPeer dials presenting a certificate of region/node and accepts any
-// server of the test root: an attacker's client, or a test's own.
-func anyPeer(t *testing.T, region, node string) replication.Dialer {
-	_, tr := testcluster.Root(t, region)
-	kp, err := pki.NewKeypair(testcluster.Issue(t, region, node))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := pki.DialConfig(tr, kp, func(pki.Identity) error { return nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tlsDialer(cfg)
 }
 
 // foreignPeer presents a node certificate of region/node from a root that

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gridcrm/internal/testcluster"
+	"gridcrm/pki"
 	"gridcrm/replication"
 	"gridcrm/tunnel"
 )
@@ -236,7 +237,7 @@ func TestTiers_ThroughTunnels(t *testing.T) {
 	// The link endpoints are not served outside the tunnel: on the city's
 	// internal listener they answer 403 naming the tunnel address.
 	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-		return replication.DialKind(ctx, replication.TCPDialer, addr, replication.KindHTTP)
+		return replication.DialKind(ctx, testcluster.Security(t, "320722", "dh9").Dialer(replication.TCPDialer, pki.ServiceUplink), addr, replication.KindHTTP)
 	}}}
 	resp, err := hc.Post("http://"+h.Region("3207").Node(0).InternalAddr()+"/internal/v1/uplink", "application/json", strings.NewReader(`{"link":"320722"}`))
 	if err != nil {

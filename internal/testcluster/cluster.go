@@ -18,6 +18,7 @@ import (
 
 	"gridcrm/node"
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
 )
@@ -50,10 +51,7 @@ type Opts struct {
 	// every node has a certificate from the test root of its province
 	// (pki.go) and every connection between nodes is mutual TLS.
 	Plaintext bool
-	MTLS      bool // TEMPORARY while link tests move: force mTLS
 }
-
-const interimPlaintext = true // TEMPORARY
 
 // Cluster is one region of in-process nodes.
 type Cluster struct {
@@ -106,7 +104,7 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.APIListen, cfg.InternalListen = "127.0.0.1:0", internal
 	cfg.AdminPassword = AdminPassword
 	cfg.Parent, cfg.LinkDialer = c.opts.Parent, c.opts.LinkDialer
-	if !c.opts.Plaintext && (!interimPlaintext || c.opts.MTLS) {
+	if !c.opts.Plaintext {
 		cfg.Security = Security(c.t, c.opts.Region, id)
 	} else {
 		cfg.InsecureInternal = true // plaintext on purpose (a tunnel would otherwise need TLS)
@@ -429,7 +427,7 @@ func StateOf(t testing.TB, n *node.Node) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := n.Group().Reader().Iterate(nil, nil, func(k, v []byte) bool {
-		if string(k) != "m/applied" {
+		if string(k) != keyspace.AppliedKey {
 			out[string(k)] = string(v)
 		}
 		return true

@@ -16,6 +16,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/node"
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
 )
@@ -40,7 +41,6 @@ type HierarchyOpts struct {
 	WrongKey string
 	// Plaintext runs every node-to-node connection without TLS (Opts).
 	Plaintext bool
-	MTLS      bool // TEMPORARY (see Opts.MTLS)
 }
 
 // tunnelNode is one node's identity in a hierarchy.
@@ -105,7 +105,7 @@ func NewHierarchy(t testing.TB, o HierarchyOpts) *Hierarchy {
 		}
 	}
 	for _, s := range specs {
-		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond, Plaintext: o.Plaintext, MTLS: o.MTLS}
+		opts := Opts{Region: s.Code, Nodes: s.Nodes, Node: o.Node, Canary: 200 * time.Millisecond, Plaintext: o.Plaintext}
 		for _, tn := range nodes[s.Code] {
 			opts.InternalAddrs = append(opts.InternalAddrs, tn.internal)
 		}
@@ -254,9 +254,9 @@ func (c *trackedConn) Close() error {
 func Records(t testing.TB, n *node.Node, region string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := n.Group().Reader().Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+	err := n.Group().Reader().Iterate([]byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix)), func(k, v []byte) bool {
 		key := string(k)
-		if strings.HasPrefix(key, "r/users/") || strings.HasPrefix(key, "r/_canary/") {
+		if strings.HasPrefix(key, keyspace.UsersPrefix) || strings.HasPrefix(key, keyspace.CanaryPrefix) {
 			return true
 		}
 		if crm.InRegion(crm.RecordOwner(v), region) {

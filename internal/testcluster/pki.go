@@ -1,6 +1,8 @@
 package testcluster
 
 import (
+	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"os"
@@ -89,4 +91,37 @@ func Security(t testing.TB, region, node string) *replication.Security {
 		t.Fatalf("testcluster: security: %v", err)
 	}
 	return sec
+}
+
+// RogueDialer dials presenting a fresh certificate of node of region from
+// the test root and accepts any server of that root: what a node gone
+// rogue (or whoever stole its key) can do, so that only the server's checks
+// stand between it and the region it calls. It dials through base (a
+// tunnel's dialer, say), or plain TCP when base is nil.
+func RogueDialer(t testing.TB, region, node string, base replication.Dialer) replication.Dialer {
+	t.Helper()
+	_, tr := Root(t, region)
+	kp, err := pki.NewKeypair(Issue(t, region, node))
+	if err != nil {
+		t.Fatalf("testcluster: keypair: %v", err)
+	}
+	cfg, err := pki.DialConfig(tr, kp, func(pki.Identity) error { return nil })
+	if err != nil {
+		t.Fatalf("testcluster: %v", err)
+	}
+	if base == nil {
+		base = replication.TCPDialer
+	}
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		c, err := base(ctx, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(c, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return tc, nil
+	}
 }

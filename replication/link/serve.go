@@ -78,6 +78,8 @@ func (s *Service) serveDownlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rj := s.authorize(r, req.For); rj != nil {
+		// Counted on the child's link as the parent sees it (from-child).
+		s.m.reject(peerLabel(s.cfg.Region, "", req.For), Up, req.From, "", rj, "downlink request")
 		refuse(w, http.StatusForbidden, rj.Err)
 		return
 	}

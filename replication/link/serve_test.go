@@ -76,8 +76,8 @@ func TestRoutes_Authenticate(t *testing.T) {
 			if strings.Join(asked, ",") != UplinkPath+" 320722,"+DownlinkPath+" 320722" {
 				t.Errorf("hook asked %v", asked)
 			}
-			if n, items := m.Rejections("320722", "from-child"); n != 1 || items[0].Reason != ReasonAuth {
-				t.Errorf("rejections %d %+v; want one, reason auth", n, items)
+			if n, items := m.Rejections("320722", "from-child"); n != 2 || items[0].Reason != ReasonAuth || items[1].Reason != ReasonAuth {
+				t.Errorf("rejections %d %+v; want two (uplink, downlink request), reason auth", n, items)
 			}
 			continue
 		}
