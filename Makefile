@@ -66,10 +66,13 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkPropose' -benchtime 20000x -count 1 -timeout 30m ./node/ | tee bench/out/propose.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkRollupLag|BenchmarkCatchUp' -benchtime 1x -count 1 -timeout 30m ./replication/ | tee bench/out/tiers.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSummary' -benchtime 20x -count 1 -timeout 30m ./replication/ | tee -a bench/out/tiers.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkMTLS' -benchtime 1x -count 3 -timeout 60m ./replication/ | tee bench/out/mtls.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction' -benchtime 20x -count 1 -timeout 30m ./crm/ | tee bench/out/process.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
+	@echo; echo "== node-to-node mutual TLS vs plaintext (same run, interleaved) =="
+	$$($(GO) env GOPATH)/bin/benchstat -col /transport bench/out/mtls.txt
 
 
 # Long randomized runs (not part of `make test`): the management checker
@@ -100,8 +103,10 @@ chaos: build
 # Fuzzing (not part of `make test`, which runs the seed corpora): each target
 # for FUZZTIME; prints its executions and crashes. A crashing input is written
 # to <package>/testdata/fuzz/<target>/ and from then on fails `make test`.
+# The targets are every func Fuzz* in a _test.go file (FUZZ_TARGETS picks
+# some: FUZZ_TARGETS="./crm/:FuzzApply ./api/:FuzzImportNDJSON").
 FUZZTIME ?= 30s
-FUZZ_TARGETS ?= ./node/:FuzzApplyEntry ./node/:FuzzLinkBatch
+FUZZ_TARGETS ?= $(shell grep -r --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's|^\./(.*)/[^/]*_test\.go:func (Fuzz.*)|./\1/:\2|' | sort)
 fuzz: deps
 	@status=0; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
 	  out=$$($(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
