@@ -20,6 +20,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 )
 
 // bcryptCost is the work factor for password hashes (about 50 ms here).
@@ -176,7 +177,7 @@ func (s *Server) authenticate(c *gin.Context) {
 
 // caller loads the token's user and checks its session from r.
 func (s *Server) caller(r crm.Reader, cl *claims) (*crm.User, *crm.Error) {
-	raw, err := r.Get([]byte("r/users/" + cl.UserID))
+	raw, err := r.Get([]byte(keyspace.Record("users", cl.UserID)))
 	if err != nil {
 		return nil, toAPIError(err)
 	}

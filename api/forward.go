@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -30,11 +31,11 @@ func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
 		_ = json.Unmarshal(cmd.Body, &b)
 		owner = b.Region
 		if owner == "" && b.CustomerID != "" {
-			raw, _ := r.Get([]byte("r/customers/" + b.CustomerID))
+			raw, _ := r.Get([]byte(keyspace.Record("customers", b.CustomerID)))
 			owner = crm.RecordOwner(raw)
 		}
 	} else {
-		raw, _ := r.Get([]byte("r/" + kind.Name + "/" + cmd.ID))
+		raw, _ := r.Get([]byte(keyspace.Record(kind.Name, cmd.ID)))
 		owner = crm.RecordOwner(raw)
 	}
 	return s.routeTo(owner, kind.Name, cmd.Op)
@@ -46,7 +47,7 @@ func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
 // supervises), or a record of a child under partial management with the
 // collection granted. "" means: propose here.
 func (s *Server) actionTarget(kind *crm.Kind, id string) string {
-	raw, _ := s.b.Reader().Get([]byte("r/" + kind.Name + "/" + id))
+	raw, _ := s.b.Reader().Get([]byte(keyspace.Record(kind.Name, id)))
 	return s.routeTo(crm.RecordOwner(raw), kind.Name, crm.OpAction)
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -92,7 +93,7 @@ func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 	}
 	owner := ""
 	if cus != "" && crm.Kinds["customers"].ValidID(cus) {
-		raw, err := s.b.Reader().Get([]byte("r/customers/" + cus))
+		raw, err := s.b.Reader().Get([]byte(keyspace.Record("customers", cus)))
 		if err != nil {
 			fail(c, err)
 			return nil, false
@@ -234,7 +235,7 @@ func (s *Server) action(kind *crm.Kind) gin.HandlerFunc {
 				return
 			}
 		} else {
-			if raw, _ := s.b.Reader().Get([]byte("r/" + kind.Name + "/" + cmd.ID)); raw != nil {
+			if raw, _ := s.b.Reader().Get([]byte(keyspace.Record(kind.Name, cmd.ID))); raw != nil {
 				if owner := crm.RecordOwner(raw); owner != "" && owner != s.cfg.Region {
 					cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, owner, who(c).User.Username, time.Now().UTC()
 					res, err := f.Forward(c.Request.Context(), owner, cmd)

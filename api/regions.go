@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 )
 
 // RegionInfo is a region as GET /api/v1/regions/{code} shows it.
@@ -55,8 +56,8 @@ func (s *Server) listRegions(c *gin.Context) {
 	}
 	r := s.b.Reader()
 	codes := map[string]bool{s.cfg.Region: true}
-	_ = r.Iterate([]byte("r/_mgmt/"), []byte("r/_mgmt0"), func(k, _ []byte) bool {
-		codes[strings.TrimPrefix(string(k), "r/_mgmt/")] = true
+	_ = r.Iterate([]byte(keyspace.MgmtPrefix), []byte(keyspace.End(keyspace.MgmtPrefix)), func(k, _ []byte) bool {
+		codes[strings.TrimPrefix(string(k), keyspace.MgmtPrefix)] = true
 		return true
 	})
 	if sum, err := crm.Summarize(r, s.cfg.Region, true); err == nil {

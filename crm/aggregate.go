@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"gridcrm/store/keyspace"
 )
 
 // Aggregates are counters per owner region, kept in the state next to the
@@ -18,7 +20,7 @@ import (
 // customers.voltage.<low|medium|high>; customers.status.<status>;
 // kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; and the process counters of
 // kpi.go (projects.*, work_orders.*, outages.*).
-func aggKey(region, metric string) []byte { return []byte("a/" + region + "/" + metric) }
+func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
 
 // Delta is a change to one counter.
 type Delta struct {
@@ -147,10 +149,10 @@ type Summary struct {
 func Summarize(r Reader, region string, subtree bool) (Summary, error) {
 	s := Summary{Region: region, Scope: "region", ByCategory: map[string]int64{}, ByVoltageClass: map[string]int64{},
 		ByStatus: map[string]int64{}, KWhByMonth: map[string]float64{}, BilledByMonth: map[string]float64{}}
-	prefix := []byte("a/" + region + "/")
+	prefix := []byte(keyspace.AggregatesOf(region))
 	if subtree {
 		s.Scope = "subtree"
-		prefix = []byte("a/" + region)
+		prefix = []byte(keyspace.AggregatePrefix + region)
 	}
 	seen := map[string]bool{}
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 	"strings"
+
+	"gridcrm/store/keyspace"
 )
 
 // ForEachAggregate calls fn for every materialised counter held in r
@@ -11,7 +13,7 @@ import (
 // tier, the replicated counters of every region below it. Operations
 // export them as Prometheus gauges (ops.DomainCollector).
 func ForEachAggregate(r Reader, fn func(region, metric string, v float64)) error {
-	return r.Iterate([]byte("a/"), []byte("a0"), func(k, v []byte) bool {
+	return r.Iterate([]byte(keyspace.AggregatePrefix), []byte(keyspace.End(keyspace.AggregatePrefix)), func(k, v []byte) bool {
 		region, metric, ok := strings.Cut(string(k[2:]), "/")
 		if ok && len(v) == 8 {
 			fn(region, metric, math.Float64frombits(binary.BigEndian.Uint64(v)))

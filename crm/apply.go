@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/store/keyspace"
 )
 
 // Op is what a Command does.
@@ -112,7 +114,7 @@ func apply(tx *overlay, cmd *Command) Result {
 }
 
 func initSys(tx *overlay, cmd *Command) Result {
-	key := []byte("m/sys/" + cmd.ID)
+	key := []byte(keyspace.Sys(cmd.ID))
 	cur, err := tx.Get(key)
 	if err != nil {
 		return Result{Err: AsError(err)}
@@ -127,7 +129,7 @@ func initSys(tx *overlay, cmd *Command) Result {
 }
 
 // System reads a system value set by OpInitSys; nil if unset.
-func System(r Reader, name string) ([]byte, error) { return r.Get([]byte("m/sys/" + name)) }
+func System(r Reader, name string) ([]byte, error) { return r.Get([]byte(keyspace.Sys(name))) }
 
 func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json.RawMessage, *Error) {
 	if !kind.ValidID(id) {

@@ -1,5 +1,7 @@
 package crm
 
+import "gridcrm/store/keyspace"
+
 // Canary is a region's heartbeat record, stored at CanaryKey(Region): its
 // leader writes one every canary interval and it rolls up like data, so
 // the age of the newest one a node holds for a region is how current that
@@ -12,7 +14,7 @@ type Canary struct {
 }
 
 // CanaryPrefix is where heartbeats are stored, one per region.
-const CanaryPrefix = "r/_canary/"
+const CanaryPrefix = keyspace.CanaryPrefix
 
 // CanaryKey is where region's heartbeat is stored.
 func CanaryKey(region string) string { return CanaryPrefix + region }

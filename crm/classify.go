@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gridcrm/store/keyspace"
 )
 
 // Customer classification (客户分类) is computed when it is read, from the
@@ -286,13 +288,13 @@ func regionCustomers(r Reader, region string, subtree bool, day Date) ([]Custome
 // scanOwned calls fn with every record of coll owned by region (or its
 // subtree), in (owner, id) order, through the owner index.
 func scanOwned(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
-	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + region)
+	prefix := []byte(keyspace.IndexField(coll, OwnerIndex) + region)
 	if !subtree {
 		prefix = append(prefix, 0)
 	}
 	var ferr error
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		_, id, ok := strings.Cut(string(k[len("x/"+coll+"/"+OwnerIndex+"/"):]), "\x00")
+		_, id, ok := strings.Cut(string(k[len(keyspace.IndexField(coll, OwnerIndex)):]), "\x00")
 		if !ok {
 			return true
 		}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"gridcrm/store/keyspace"
 )
 
 // Conflict states and resolutions.
@@ -18,7 +20,7 @@ const (
 	KeepMerged = "merged"
 )
 
-const conflictPrefix = "r/_conflict/"
+const conflictPrefix = keyspace.ConflictPrefix
 
 // Conflict is a write a child made under an old epoch, after its parent
 // took it over by force: kept at the parent with both versions, never

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -54,8 +55,8 @@ type CommandResult struct {
 }
 
 // CommandKey and ResultKey are where a forwarded command and its outcome live.
-func CommandKey(id string) string { return "r/_cmd/" + id }
-func ResultKey(id string) string  { return "r/_cres/" + id }
+func CommandKey(id string) string { return keyspace.Command(id) }
+func ResultKey(id string) string  { return keyspace.Result(id) }
 
 // forward applies OpForward at the parent: the child must be under partial
 // management with the collection granted; the command is stored, pending.
@@ -206,7 +207,7 @@ func withOutcome(r Reader, v *CommandView) error {
 func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
 	var out []CommandView
 	var ferr error
-	p := []byte("r/_cmd/")
+	p := []byte(keyspace.CommandPrefix)
 	err := r.Iterate(p, prefixEnd(p), func(_, raw []byte) bool {
 		var v CommandView
 		if ferr = json.Unmarshal(raw, &v.ForwardedCommand); ferr != nil {
@@ -235,13 +236,13 @@ func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
 func PendingCommands(r Reader, region string) (int, error) {
 	n := 0
 	var ferr error
-	p := []byte("r/_cmd/")
+	p := []byte(keyspace.CommandPrefix)
 	err := r.Iterate(p, prefixEnd(p), func(k, raw []byte) bool {
 		if !strings.HasPrefix(ForwardedRegion(raw), region) {
 			return true
 		}
 		var res []byte
-		if res, ferr = r.Get([]byte(ResultKey(strings.TrimPrefix(string(k), "r/_cmd/")))); ferr != nil {
+		if res, ferr = r.Get([]byte(ResultKey(strings.TrimPrefix(string(k), keyspace.CommandPrefix)))); ferr != nil {
 			return false
 		}
 		if res == nil {

@@ -1,30 +1,34 @@
 package crm
 
-// Key layout inside the state keyspace (the replication package prefixes it):
+import "gridcrm/store/keyspace"
+
+// The keys crm writes in the state keyspace, built from the one map of it
+// (gridcrm/store/keyspace, which lists every prefix, its writer and whether
+// it crosses a link):
 //
 //	r/<collection>/<id>                         → record JSON
 //	u/<collection>/<name>/<scope>\x00<value>    → id   (unique constraint)
 //	x/<collection>/<field>/<value>\x00<id>      → ""   (secondary index)
-//	m/sess/<user id>/<session id>, m/login/<user id> → sessions, failed logins (session.go)
-//	m/...                                       → metadata owned by other packages
+//	a/<region>/<metric>                         → counter (aggregate.go)
+//	m/sys/<name>, m/sess/<user id>/<session id>, m/login/<user id> → system values, sessions, failed logins
 //
 // Ids never contain '/' or NUL, and index values are cleaned of NUL, so the
 // layout is unambiguous.
 
-func recordKey(coll, id string) []byte { return []byte("r/" + coll + "/" + id) }
+func recordKey(coll, id string) []byte { return []byte(keyspace.Record(coll, id)) }
 
-func recordPrefix(coll string) []byte { return []byte("r/" + coll + "/") }
+func recordPrefix(coll string) []byte { return []byte(keyspace.Collection(coll)) }
 
 func uniqueKey(coll, name, scope, value string) []byte {
-	return []byte("u/" + coll + "/" + name + "/" + scope + "\x00" + value)
+	return []byte(keyspace.Unique(coll, name, scope, value))
 }
 
 func indexKey(coll, field, value, id string) []byte {
-	return []byte("x/" + coll + "/" + field + "/" + cleanNUL(value) + "\x00" + id)
+	return []byte(keyspace.Index(coll, field, cleanNUL(value), id))
 }
 
 func indexPrefix(coll, field, value string) []byte {
-	return []byte("x/" + coll + "/" + field + "/" + cleanNUL(value) + "\x00")
+	return []byte(keyspace.IndexValue(coll, field, cleanNUL(value)))
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridcrm/crm/workday"
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -92,9 +93,9 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 // region below it) by metric name.
 func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64, error) {
 	out := map[string]float64{}
-	prefix := []byte("a/" + region + "/")
+	prefix := []byte(keyspace.AggregatesOf(region))
 	if subtree {
-		prefix = []byte("a/" + region)
+		prefix = []byte(keyspace.AggregatePrefix + region)
 	}
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
 		reg, metric, ok := strings.Cut(string(k[2:]), "/")
@@ -112,7 +113,7 @@ func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64,
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
 func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
-	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + region)
+	prefix := []byte(keyspace.IndexField(coll, OwnerIndex) + region)
 	if !subtree {
 		prefix = append(prefix, 0)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -58,8 +59,8 @@ type ManagementAck struct {
 }
 
 // MgmtKey and AckKey are where a region's setting and its ack are stored.
-func MgmtKey(region string) string { return "r/_mgmt/" + region }
-func AckKey(region string) string  { return "r/_mack/" + region }
+func MgmtKey(region string) string { return keyspace.Mgmt(region) }
+func AckKey(region string) string  { return keyspace.Ack(region) }
 
 // ManageRequest is the body of OpManage.
 type ManageRequest struct {
@@ -266,7 +267,7 @@ func AckManagement(tx Txn, region string, raw []byte) error {
 // OpenConflicts counts region's unresolved conflicts.
 func OpenConflicts(r Reader, region string) (int, error) {
 	n := 0
-	p := []byte(conflictPrefix + region + "/")
+	p := []byte(keyspace.ConflictsOf(region))
 	err := r.Iterate(p, prefixEnd(p), func(_, v []byte) bool {
 		var c Conflict
 		if json.Unmarshal(v, &c) == nil && c.Status == ConflictOpen {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"gridcrm/store/keyspace"
 )
 
 // Get returns the stored JSON of one record.
@@ -194,7 +196,7 @@ func (k *Kind) Public(raw json.RawMessage) json.RawMessage {
 // in (owner, id) order. Its cursor is "id@owner".
 func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Page, *Error) {
 	coll := kind.Name
-	prefix := []byte("x/" + coll + "/" + OwnerIndex + "/" + q.Owner)
+	prefix := []byte(keyspace.IndexField(coll, OwnerIndex) + q.Owner)
 	if !q.Subtree {
 		prefix = append(prefix, 0)
 	}
@@ -208,7 +210,7 @@ func listByOwner(r Reader, kind *Kind, q Query, afterID, afterOwner string) (Pag
 	pg := &pager{page: Page{Items: []json.RawMessage{}}, limit: q.Limit, filters: q.Filters}
 	var lastOwner, lastID string
 	err := r.Iterate(start, prefixEnd(prefix), func(k, _ []byte) bool {
-		rest := string(k[len("x/"+coll+"/"+OwnerIndex+"/"):])
+		rest := string(k[len(keyspace.IndexField(coll, OwnerIndex)):])
 		owner, id, ok := strings.Cut(rest, "\x00")
 		if !ok {
 			return true

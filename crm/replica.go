@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -16,7 +17,7 @@ const OwnerIndex = "owner"
 
 // SplitRecordKey parses r/<collection>/<id>.
 func SplitRecordKey(key string) (coll, id string, ok bool) {
-	rest, ok := strings.CutPrefix(key, "r/")
+	rest, ok := strings.CutPrefix(key, keyspace.RecordPrefix)
 	if !ok {
 		return "", "", false
 	}

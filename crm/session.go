@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"gridcrm/store/keyspace"
 )
 
 // Sessions and login failures are replicated state of the region, beside
@@ -82,11 +84,11 @@ type SessionRequest struct {
 var sessionIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{16,64}$`)
 
 // SessionKey is where session sid of user uid is kept.
-func SessionKey(uid, sid string) []byte { return []byte("m/sess/" + uid + "/" + sid) }
+func SessionKey(uid, sid string) []byte { return []byte(keyspace.Session(uid, sid)) }
 
-func sessionPrefix(uid string) []byte { return []byte("m/sess/" + uid + "/") }
+func sessionPrefix(uid string) []byte { return []byte(keyspace.SessionsOf(uid)) }
 
-func loginKey(uid string) []byte { return []byte("m/login/" + uid) }
+func loginKey(uid string) []byte { return []byte(keyspace.Login(uid)) }
 
 // CredentialOf fingerprints u's password hash (not the hash itself).
 func CredentialOf(u *User) string {

@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"slices"
 	"sort"
+
+	"gridcrm/store/keyspace"
 )
 
 // Reader is the read side of the state the domain needs. Keys are relative
@@ -183,14 +185,16 @@ func (o *overlay) marshal(rec Record) ([]byte, error) {
 
 // The keys of keys.go, built in the arena.
 
-func (o *overlay) recordKey(coll, id string) []byte { return o.cat("r/", coll, "/", id) }
+func (o *overlay) recordKey(coll, id string) []byte {
+	return o.cat(keyspace.RecordPrefix, coll, "/", id)
+}
 
 func (o *overlay) uniqueKey(coll, name, scope, value string) []byte {
-	return o.cat("u/", coll, "/", name, "/", scope, "\x00", value)
+	return o.cat(keyspace.UniquePrefix, coll, "/", name, "/", scope, "\x00", value)
 }
 
 func (o *overlay) indexKey(coll, field, value, id string) []byte {
-	return o.cat("x/", coll, "/", field, "/", cleanNUL(value), "\x00", id)
+	return o.cat(keyspace.IndexPrefix, coll, "/", field, "/", cleanNUL(value), "\x00", id)
 }
 
 // MemTxn is an in-memory Txn for tests and tools. Not safe for concurrent use.

@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 )
 
 // nodeLabels are the constant labels of this node's collectors.
@@ -71,7 +72,7 @@ func (c *managementCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *managementCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.n.group.Reader()
-	_ = r.Iterate([]byte("r/_mgmt/"), []byte("r/_mgmt0"), func(k, v []byte) bool {
+	_ = r.Iterate([]byte(keyspace.MgmtPrefix), []byte(keyspace.End(keyspace.MgmtPrefix)), func(k, v []byte) bool {
 		var m crm.Management
 		if json.Unmarshal(v, &m) != nil {
 			return true

@@ -12,6 +12,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/ops"
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // registerOps adds the collectors that need the raft group and the data
@@ -46,12 +47,12 @@ func (n *Node) Regions() []api.RegionStatus {
 	r := n.group.Reader()
 	now := time.Now()
 	var out []api.RegionStatus
-	_ = r.Iterate([]byte("r/_canary/"), []byte("r/_canary0"), func(k, v []byte) bool {
+	_ = r.Iterate([]byte(keyspace.CanaryPrefix), []byte(keyspace.End(keyspace.CanaryPrefix)), func(k, v []byte) bool {
 		var c crm.Canary
 		if json.Unmarshal(v, &c) != nil {
 			return true
 		}
-		rs := api.RegionStatus{Region: strings.TrimPrefix(string(k), "r/_canary/"), Leader: c.Leader, Term: c.Term, Mode: "autonomous"}
+		rs := api.RegionStatus{Region: strings.TrimPrefix(string(k), keyspace.CanaryPrefix), Leader: c.Leader, Term: c.Term, Mode: "autonomous"}
 		if c.At > 0 {
 			age := seconds(now, c.At)
 			rs.HeartbeatAgeSeconds = &age

@@ -9,6 +9,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/replication"
 	"gridcrm/replication/link"
+	"gridcrm/store/keyspace"
 )
 
 // SyncStatus implements api.Backend: this region's links to its parent,
@@ -96,9 +97,9 @@ func (n *Node) Freshness(region string, subtree bool) map[string]api.Freshness {
 		add(region)
 		return out
 	}
-	p := "r/_canary/" + region
-	_ = r.Iterate([]byte(p), []byte("r/_canary0"), func(k, _ []byte) bool {
-		reg := strings.TrimPrefix(string(k), "r/_canary/")
+	p := keyspace.Canary(region)
+	_ = r.Iterate([]byte(p), []byte(keyspace.End(keyspace.CanaryPrefix)), func(k, _ []byte) bool {
+		reg := strings.TrimPrefix(string(k), keyspace.CanaryPrefix)
 		if !strings.HasPrefix(reg, region) {
 			return false
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"gridcrm/store/keyspace"
 )
 
 // Change is one entry of a region's change feed: a record written or
@@ -24,9 +26,9 @@ type Change struct {
 
 // Feed keys inside the state keyspace.
 var (
-	feedPrefix   = []byte("f/")
-	feedHeadKey  = []byte("m/feed/head")  // last sequence written
-	feedFirstKey = []byte("m/feed/first") // first sequence still kept (head+1 when empty)
+	feedPrefix   = []byte(keyspace.FeedPrefix)
+	feedHeadKey  = []byte(keyspace.FeedHeadKey)  // last sequence written
+	feedFirstKey = []byte(keyspace.FeedFirstKey) // first sequence still kept (head+1 when empty)
 )
 
 // FeedKey is the state key of feed entry seq.

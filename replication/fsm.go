@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"gridcrm/store"
+	"gridcrm/store/keyspace"
 )
 
 // Applier is the domain side of the FSM.
@@ -26,7 +27,7 @@ type Applier interface {
 
 // appliedKey holds the last raft index the FSM applied, written in the same
 // batch as the entries' effects.
-var appliedKey = []byte("m/applied")
+var appliedKey = []byte(keyspace.AppliedKey)
 
 // fsm is the thin raft FSM: it opens a batch, lets the Applier write the
 // entries into it, records the applied index in the same batch and commits.

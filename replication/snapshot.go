@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 
 	"gridcrm/store"
+	"gridcrm/store/keyspace"
 )
 
 // The state stream, used for raft snapshots and backups:
@@ -31,7 +32,7 @@ var ErrCorruptState = errors.New("replication: state stream is corrupt or trunca
 
 // restoringKey marks a state keyspace that is being replaced; a node that
 // finds it at start-up knows its state is partial.
-var restoringKey = []byte("m/restoring")
+var restoringKey = []byte(keyspace.RestoringKey)
 
 // WriteState streams the whole state keyspace of r (a consistent Pebble
 // snapshot) to w and answers the number of pairs written.

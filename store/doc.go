@@ -11,6 +11,12 @@
 //	                                StateUpper
 //	't' + key                       raft stable store values (StableStore)
 //
+// Inside 's', the state machine's keys are laid out by package
+// gridcrm/store/keyspace, the one map of every prefix (records, indexes,
+// aggregates, feed, metadata), who writes it and whether it crosses a link.
+// It is a separate package so that crm, which must not import Pebble, can
+// use it.
+//
 // LogStore and StableStore implement hashicorp/raft's LogStore and
 // StableStore. Every write raft sees acknowledged has been fsynced. The log
 // uses a compact hand-written encoding of raft.Log, and caches its first and

@@ -18,6 +18,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/replication"
 	"gridcrm/store"
+	"gridcrm/store/keyspace"
 )
 
 // credentials are how the operations commands log in: --user, and the
@@ -193,10 +194,10 @@ func restoreBackup(in, dataDir, wantRegion string) (restored, error) {
 	}
 	userRegion := map[string]bool{} // users are region-local: their owner is the node's region
 	res.pairs, err = replication.ReadState(bufio.NewReader(f), func(k, v []byte) error {
-		if r, ok := strings.CutPrefix(string(k), "r/_canary/"); ok {
+		if r, ok := strings.CutPrefix(string(k), keyspace.CanaryPrefix); ok {
 			regions[r] = true
 		}
-		if strings.HasPrefix(string(k), "r/users/") {
+		if strings.HasPrefix(string(k), keyspace.UsersPrefix) {
 			if o := crm.RecordOwner(v); o != "" {
 				userRegion[o] = true
 				regions[o] = true
@@ -271,7 +272,7 @@ func restoreInto(sc store.Config, in string, res restored) (restored, error) {
 	f.Close()
 	if err == nil {
 		tx, commit := replication.NewBatchTxn(st)
-		if err = tx.Delete([]byte("m/applied")); err == nil {
+		if err = tx.Delete([]byte(keyspace.AppliedKey)); err == nil {
 			err = commit()
 		}
 	}

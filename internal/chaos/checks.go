@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/store/keyspace"
 )
 
 // Evidence is everything the checks look at after the run.
@@ -48,7 +50,7 @@ type customerRec struct {
 func customersOf(d Dump) []customerRec {
 	var out []customerRec
 	for _, k := range sortedKeys(d.Keys) {
-		if !strings.HasPrefix(k, "r/customers/") {
+		if !strings.HasPrefix(k, keyspace.Collection("customers")) {
 			continue
 		}
 		var c customerRec
@@ -194,7 +196,7 @@ func checkAcknowledged(e Evidence, c *capped) {
 				}
 				continue
 			}
-			raw, ok := d.Keys["r/customers/"+cr.ID]
+			raw, ok := d.Keys[keyspace.Record("customers", cr.ID)]
 			if !ok {
 				c.add(CheckLostWrite, cr.End, n.ID, "acknowledged create %s (%s, answered %s) is missing at %s",
 					cr.ID, cr.Account, cr.End.Format("15:04:05.000"), n.ID)

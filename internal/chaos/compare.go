@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"gridcrm/store/keyspace"
 )
 
 // Dump is one replica's state keyspace as read from its stopped store:
@@ -32,12 +34,12 @@ type Divergence struct {
 //   - f/: the change feed, trimmed by each node when its parent acknowledges;
 //   - r/_canary/: the heartbeat record the leader rewrites every second;
 //     the last one need not have reached every replica before the stop.
-var nodeLocal = []string{"m/", "f/", "r/_canary/"}
+var nodeLocal = []string{keyspace.MetaPrefix, keyspace.FeedPrefix, keyspace.CanaryPrefix}
 
 // Replicated reports whether key is part of the state every replica of a
 // region must hold identically (records, unique keys, indexes, aggregates).
 func Replicated(key string) bool {
-	if strings.HasPrefix(key, "m/sys/") {
+	if strings.HasPrefix(key, keyspace.SysPrefix) {
 		return true
 	}
 	for _, p := range nodeLocal {
@@ -51,7 +53,7 @@ func Replicated(key string) bool {
 // IsRecord reports whether key is a record key r/<collection>/<id>
 // (heartbeats excluded).
 func IsRecord(key string) bool {
-	return strings.HasPrefix(key, "r/") && !strings.HasPrefix(key, "r/_canary/")
+	return strings.HasPrefix(key, keyspace.RecordPrefix) && !strings.HasPrefix(key, keyspace.CanaryPrefix)
 }
 
 // CompareReplicas compares every replica with the first one, key by key
@@ -75,7 +77,7 @@ func CompareReplicas(dumps []Dump, keep func(string) bool) []Divergence {
 // own); other keys (indexes, aggregates) are laid out per tier and are not
 // compared.
 func CompareRollup(owner, ancestor Dump, region string) []Divergence {
-	keep := func(k string) bool { return IsRecord(k) && !strings.HasPrefix(k, "r/users/") }
+	keep := func(k string) bool { return IsRecord(k) && !strings.HasPrefix(k, keyspace.UsersPrefix) }
 	a := ownedBy(owner.Keys, region)
 	b := ownedBy(ancestor.Keys, region)
 	return diff(owner.Node, a, ancestor.Node, b, keep)
