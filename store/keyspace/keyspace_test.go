@@ -158,21 +158,12 @@ func TestKeys(t *testing.T) {
 
 // stillSpelled are the files outside store/ that may still spell key
 // literals, each with the reason. Shrink it; never grow it.
-var stillSpelled = map[string]string{
-	// The link protocol, moving out of node/ into replication/link by
-	// another change; it switches to this map after the move.
-	"node/links.go":      "link protocol, moving to replication/link",
-	"node/feed.go":       "link protocol, moving to replication/link",
-	"node/applier.go":    "link protocol, moving to replication/link",
-	"node/linkcheck.go":  "link protocol, moving to replication/link",
-	"node/linkstats.go":  "link protocol, moving to replication/link",
-	"node/linkdomain.go": "link protocol, moving to replication/link",
-}
+var stillSpelled = map[string]string{}
 
 // stillSpelledDirs are directories (with everything below them) that may
 // still spell key literals, with the reason.
 var stillSpelledDirs = map[string]string{
-	"replication/link": "the link protocol's new package, being written by another change",
+	"replication/link": "the link protocol, moved out of node/ by another change; its keys (m/link/, m/fresh/, m/resync/, m/rsmark/, m/resyncs/, r/) are in this map, to switch to",
 }
 
 // topLevel are the first bytes of every key; a string literal starting
