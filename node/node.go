@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -229,8 +228,13 @@ func Start(cfg Config) (*Node, error) {
 	if n.sec == nil && cfg.InsecureInternal {
 		n.log.Warn("node: " + insecureWarning)
 	}
-	if err = os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+	// The whole data directory is private, whatever existed before: the
+	// store's files hold the token keys and password hashes, raft's
+	// snapshots the same state. SecureDir tightens what is there; files
+	// raft writes later are created under 0700 directories (and gridcrm
+	// node runs with umask 077).
+	if err = store.SecureDir(cfg.DataDir); err != nil {
+		return nil, fmt.Errorf("node: data_dir: %w", err)
 	}
 	sc := store.DefaultConfig()
 	sc.Dir = filepath.Join(cfg.DataDir, "pebble")

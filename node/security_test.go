@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -249,5 +250,42 @@ func TestLinks_TunnelSourceMustBeTheRegion(t *testing.T) {
 	}
 	if code, body, err = postVia(t, own, cityAddr, "/internal/v1/uplink", batch("320723")); err != nil || code == http.StatusForbidden {
 		t.Errorf("320723 speaking for itself through its tunnel: %d %s %v; want it past the authentication", code, body, err)
+	}
+}
+
+// TestStart_DataDirMadePrivate: a data directory that existed 0755 with
+// files 0644 (an old raft snapshot, say) ends 0700 with every file 0600
+// once the node has started.
+func TestStart_DataDirMadePrivate(t *testing.T) {
+	cfg := loneNode(t, t.TempDir(), &logSink{})
+	old := filepath.Join(cfg.DataDir, "raft", "snapshots", "old")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(cfg.DataDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(old, "state.bin"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := node.Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	err = filepath.Walk(cfg.DataDir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		switch mode := fi.Mode(); {
+		case fi.IsDir() && mode.Perm() != 0o700:
+			t.Errorf("%s: mode %v; want 0700", p, mode.Perm())
+		case mode.IsRegular() && mode.Perm()&0o077 != 0:
+			t.Errorf("%s: mode %v; want 0600", p, mode.Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

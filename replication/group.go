@@ -156,7 +156,7 @@ type Group struct {
 	raft  *raft.Raft
 	trans *raft.NetworkTransport
 	layer *streamLayer
-	snaps *raft.FileSnapshotStore
+	snaps *privateSnapshots
 	logs  raft.LogStore
 	mux   *Mux
 	dial  Dialer
@@ -213,7 +213,12 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		return nil, fmt.Errorf("replication: %w", err)
 	}
 	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{cfg.Logger}})
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(filepath.Join(cfg.Dir, "snapshots"), 2, hlog)
+	snapDir := filepath.Join(cfg.Dir, "snapshots")
+	fsnaps, err := raft.NewFileSnapshotStoreWithLogger(snapDir, 2, hlog)
+	if err != nil {
+		return nil, fmt.Errorf("replication: snapshot store: %w", err)
+	}
+	snaps, err := newPrivateSnapshots(snapDir, fsnaps) // snapfiles.go
 	if err != nil {
 		return nil, fmt.Errorf("replication: snapshot store: %w", err)
 	}

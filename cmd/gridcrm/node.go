@@ -79,6 +79,7 @@ refuses to start without them unless --insecure-internal is given.`,
 				return fmt.Errorf("--log-level: %w", err)
 			}
 			cfg.Logger = newLogger(logLevel, logJSON, cmd.ErrOrStderr())
+			privateUmask()
 			n, err := node.Start(cfg)
 			if err != nil {
 				return err
