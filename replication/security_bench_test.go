@@ -10,6 +10,7 @@ import (
 	"gridcrm/crm"
 	"gridcrm/internal/load"
 	"gridcrm/internal/testcluster"
+	"gridcrm/node"
 	"gridcrm/replication"
 )
 
@@ -29,7 +30,7 @@ func BenchmarkMTLS(b *testing.B) {
 	for _, mode := range []string{"plain", "mtls"} {
 		plain := mode == "plain"
 		b.Run("transport="+mode, func(b *testing.B) {
-			c := testcluster.New(b, testcluster.Opts{Nodes: 3, Plaintext: plain})
+			c := testcluster.New(b, testcluster.Opts{Nodes: 3, Plaintext: plain, Tune: productionTimeouts})
 			var targets []load.Target
 			for i := 0; i < 3; i++ {
 				targets = append(targets, load.Target{URL: c.Node(i).APIURL(), Token: c.Client(i).Token})
@@ -66,7 +67,8 @@ func BenchmarkMTLS(b *testing.B) {
 // and answers the rate at which the city applied them.
 func catchUp(b *testing.B, plain bool, changes int) float64 {
 	b.StopTimer()
-	h := testcluster.NewHierarchy(b, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Plaintext: plain})
+	h := testcluster.NewHierarchy(b, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Plaintext: plain,
+		Node: func(c *node.Config) { productionTimeouts(&c.Raft) }})
 	h.Faults.Cut("320722")
 	h.Region("320722").Client(0) // the admin exists once a login works
 	county := h.Region("320722").Node(0)
@@ -92,4 +94,12 @@ func catchUp(b *testing.B, plain bool, changes int) float64 {
 		return cur >= head
 	})
 	return float64(head) / time.Since(start).Seconds()
+}
+
+// productionTimeouts puts back the default raft timeouts (test clusters
+// shorten them so that failover tests run fast; a loaded 2-core machine then
+// loses leaders under a benchmark's load).
+func productionTimeouts(c *replication.Config) {
+	d := replication.DefaultConfig()
+	c.HeartbeatTimeout, c.ElectionTimeout, c.LeaderLeaseTimeout = d.HeartbeatTimeout, d.ElectionTimeout, d.LeaderLeaseTimeout
 }
