@@ -27,13 +27,6 @@ import (
 	"gridcrm/tunnel"
 )
 
-// Tiers.
-const (
-	TierProvince = "province"
-	TierCity     = "city"
-	TierCounty   = "county"
-)
-
 // Config is everything a node needs; cmd/gridcrm fills it from flags or a
 // YAML file.
 type Config struct {
@@ -117,7 +110,7 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("node: region: %w", err)
 	}
 	c.Region = string(code)
-	want := map[int]string{2: TierProvince, 4: TierCity, 6: TierCounty}[len(c.Region)]
+	want := string(code.Tier()) // tiers decides: the code's length
 	if c.Tier == "" {
 		c.Tier = want
 	}

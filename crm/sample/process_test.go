@@ -81,7 +81,7 @@ func TestGenerateProcesses(t *testing.T) {
 	}
 	levels := map[string]int{}
 	for _, it := range l.Overdue {
-		levels[it.Type+"/"+it.Level]++
+		levels[it.Type+"/"+string(it.Level)]++
 	}
 	if levels["project_stage/province"]+levels["project_stage/city"] == 0 || levels["work_order/county"]+levels["work_order/city"]+levels["work_order/province"] == 0 {
 		t.Errorf("overdue by type and level %v; want escalated project stages and overdue work orders", levels)
