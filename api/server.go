@@ -133,7 +133,9 @@ type Config struct {
 	MaxTokenLifetime time.Duration
 	// Logins slows down and locks failed logins (users_login.go).
 	Logins LoginPolicy
-	Logger *slog.Logger
+	// Warnings are shown by /readyz (e.g. a plaintext internal listener).
+	Warnings []string
+	Logger   *slog.Logger
 }
 
 // Server is the gin engine with its routes.
@@ -203,7 +205,7 @@ func (s *Server) Routes() []string {
 func (s *Server) routes(reg *ops.Registry) {
 	e := s.engine
 	e.GET("/healthz", gin.WrapF(ops.Healthz))
-	e.GET("/readyz", gin.WrapF(ops.Readyz(s.b.Ready)))
+	e.GET("/readyz", gin.WrapF(ops.Readyz(s.b.Ready, s.cfg.Warnings...)))
 	e.POST("/api/v1/auth/login", s.login)
 
 	authed := e.Group("", s.authenticate)
