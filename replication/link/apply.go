@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // Applier applies the link's committed raft entries (EntryUplink,
@@ -117,7 +118,7 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 	mustStore("aggregates", ct.Flush())
 	for origin, f := range fresh {
 		raw, _ := json.Marshal(f)
-		mustStore("freshness", tx.Set([]byte(freshKey(origin)), raw))
+		mustStore("freshness", tx.Set([]byte(keyspace.Fresh(origin)), raw))
 	}
 	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
 	if b.Head > 0 {
@@ -126,7 +127,7 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 	if dir == Up && b.DownAcked > 0 {
 		_, head, err := replication.FeedBounds(tx.StateReader)
 		mustStore("feed bounds", err)
-		mustStore("child's downlink cursor", replication.PutUint(tx, downAckedPrefix+b.Link, min(b.DownAcked, head)))
+		mustStore("child's downlink cursor", replication.PutUint(tx, keyspace.DownAcked(b.Link), min(b.DownAcked, head)))
 	}
 	return Answer{Acked: b.To, Rejected: rejected}
 }
@@ -201,7 +202,7 @@ func (a *Applier) applyChange(st *stage, dir Direction, c *Change) error {
 // snapshot did not carry, and moves the cursor to the snapshot's sequence.
 func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur uint64) Answer {
 	r := b.Resync
-	progress := "m/resync/" + dir.String() + "/" + b.Link
+	progress := keyspace.Resync(dir.String(), b.Link)
 	state, err := tx.Get([]byte(progress))
 	mustStore("resync progress", err)
 	want := fmt.Sprintf("%s:%d", r.ID, r.Part)
@@ -211,7 +212,7 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 		}
 		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: fmt.Sprintf("resync part %d of %s is out of order; start the resync again", r.Part, r.ID)}}
 	}
-	marks := "m/rsmark/" + dir.String() + "/" + b.Link + "/"
+	marks := keyspace.ResyncMarks(dir.String(), b.Link)
 	if r.Part == 0 {
 		mustStore("resync marks", deletePrefix(tx, marks))
 	}
@@ -237,7 +238,7 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 	}
 	// Drop the records of the sender's side that the snapshot did not carry.
 	var stale []string
-	err = tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+	err = tx.Iterate([]byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix)), func(k, v []byte) bool {
 		coll, _, _ := splitKey(string(k))
 		if coll == collUsers {
 			return true
@@ -248,7 +249,7 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 		case Up:
 			// Not the records this region writes for a child it manages.
 			w, _ := a.d.WriterOf(tx, owner)
-			mine = inRegion(owner, b.Link) && !strings.HasPrefix(string(k), "r/"+collConflict+"/") && w != a.region
+			mine = inRegion(owner, b.Link) && !strings.HasPrefix(string(k), keyspace.ConflictPrefix) && w != a.region
 		case Down:
 			mine = (coll == collDirectives && !inRegion(owner, a.region)) || string(k) == mgmtKey(a.region)
 		}
@@ -276,14 +277,12 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 	return Answer{Acked: r.Seq, Rejected: rejected}
 }
 
-// resyncsKey counts the resyncs a link applied.
-func resyncsKey(dir Direction, peer string) string { return "m/resyncs/" + dir.String() + "/" + peer }
+// resyncsKey counts the resyncs a link applied (keyspace.ResyncCount).
+func resyncsKey(dir Direction, peer string) string { return keyspace.ResyncCount(dir.String(), peer) }
 
 func deletePrefix(tx *replication.Txn, prefix string) error {
 	var keys [][]byte
-	end := []byte(prefix)
-	end[len(end)-1]++
-	if err := tx.Iterate([]byte(prefix), end, func(k, _ []byte) bool {
+	if err := tx.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, _ []byte) bool {
 		keys = append(keys, bytes.Clone(k))
 		return true
 	}); err != nil {

@@ -5,13 +5,14 @@ import (
 	"sort"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
-var recordPrefix = []byte("r/")
+var recordPrefix = []byte(keyspace.RecordPrefix)
 
 // usersPrefix: users are region-local (password hashes do not travel);
 // their changes are neither fed nor sent.
-const usersPrefix = "r/users/"
+const usersPrefix = keyspace.UsersPrefix
 
 // FeedTxn is the FSM's transaction as the domain sees it: every write of a
 // record (r/…) is also appended to the region's change feed and folded into

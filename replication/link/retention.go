@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // The feed is kept while someone needs it: the parent until it has
@@ -38,7 +39,7 @@ func (s *Service) prune(ctx context.Context, acked uint64) {
 // their uplinks (no bound when none did).
 func childrenPulled(r Reader) uint64 {
 	least := ^uint64(0)
-	_ = r.Iterate([]byte(downAckedPrefix), []byte("m/link/downacked0"), func(_, v []byte) bool {
+	_ = r.Iterate([]byte(keyspace.DownAckedPrefix), []byte(keyspace.End(keyspace.DownAckedPrefix)), func(_, v []byte) bool {
 		if len(v) == 8 {
 			least = min(least, binary.BigEndian.Uint64(v))
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
 
@@ -48,13 +49,11 @@ const (
 	collDirectives = "directives"
 	collMgmt       = "_mgmt"
 	collCmd        = "_cmd"
-	collConflict   = "_conflict"
-	collCanary     = "_canary"
 )
 
 // splitKey splits a record key r/<collection>/<id>.
 func splitKey(key string) (coll, id string, ok bool) {
-	rest, ok := strings.CutPrefix(key, "r/")
+	rest, ok := strings.CutPrefix(key, keyspace.RecordPrefix)
 	if !ok {
 		return "", "", false
 	}
@@ -62,10 +61,8 @@ func splitKey(key string) (coll, id string, ok bool) {
 	return coll, id, ok && coll != "" && id != ""
 }
 
-func recordKey(coll, id string) string { return "r/" + coll + "/" + id }
-
 // mgmtKey is where region's management setting is stored.
-func mgmtKey(region string) string { return recordKey(collMgmt, region) }
+func mgmtKey(region string) string { return keyspace.Mgmt(region) }
 
 // inRegion reports whether region is code or lies below it.
 func inRegion(region, code string) bool { return code != "" && strings.HasPrefix(region, code) }
@@ -258,13 +255,13 @@ func downFor(d Domain, c *Change, child string) bool {
 		return false
 	}
 	switch {
-	case strings.HasPrefix(c.Key, "r/"+collDirectives+"/"):
+	case strings.HasPrefix(c.Key, keyspace.Collection(collDirectives)):
 		return c.Value == nil || addressedTo(d.DirectiveScope(c.Value), child)
-	case strings.HasPrefix(c.Key, "r/"+collMgmt+"/"):
+	case strings.HasPrefix(c.Key, keyspace.MgmtPrefix):
 		return c.Key == mgmtKey(child) // a region's setting comes from its parent alone
-	case strings.HasPrefix(c.Key, "r/"+collCmd+"/"):
+	case strings.HasPrefix(c.Key, keyspace.CommandPrefix):
 		return c.Value != nil && inRegion(d.ForwardedRegion(c.Value), child)
-	case strings.HasPrefix(c.Key, "r/_"), strings.HasPrefix(c.Key, usersPrefix):
+	case strings.HasPrefix(c.Key, keyspace.InternalPrefix), strings.HasPrefix(c.Key, usersPrefix):
 		return false
 	}
 	return c.Owner != "" && inRegion(c.Owner, child)

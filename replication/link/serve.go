@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // Handler is where the parent side of the links is registered (an
@@ -167,8 +168,8 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 	}
 	if req.From+1 < first {
 		var items []Change
-		p := []byte("r/" + collDirectives + "/")
-		err := r.Iterate(p, []byte("r/"+collDirectives+"0"), func(k, v []byte) bool {
+		p := keyspace.Collection(collDirectives)
+		err := r.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, v []byte) bool {
 			owner := d.RecordOwner(v)
 			if !inRegion(owner, req.For) && addressedTo(d.DirectiveScope(v), req.For) {
 				items = append(items, Change{Origin: owner, Key: string(k), Value: bytes.Clone(v)})
@@ -211,8 +212,8 @@ func appendManaged(d Domain, r Reader, items []Change, region, child string) ([]
 		return items, err
 	}
 	for _, coll := range d.ManagedCollections() {
-		p := []byte("r/" + coll + "/")
-		err = r.Iterate(p, append(p[:len(p)-1:len(p)-1], '0'), func(k, v []byte) bool {
+		p := keyspace.Collection(coll)
+		err = r.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, v []byte) bool {
 			if owner := d.RecordOwner(v); inRegion(owner, child) {
 				items = append(items, Change{Origin: region, Owner: owner, Key: string(k), Value: bytes.Clone(v)})
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // Link states, as the status shows them.
@@ -88,8 +89,8 @@ func (s *Service) Status() []Status {
 			down.LagSeconds = now.Sub(down.LastContact).Seconds()
 		}
 	}
-	prefix := "m/link/" + Up.String() + "/"
-	_ = r.Iterate([]byte(prefix), []byte("m/link/up0"), func(k, v []byte) bool {
+	prefix := keyspace.LinkCursorsOf(Up.String())
+	_ = r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, v []byte) bool {
 		child := strings.TrimPrefix(string(k), prefix)
 		if strings.Contains(child, "/") {
 			return true
@@ -117,7 +118,7 @@ func Seconds(now time.Time, ms int64) float64 {
 // (zero when nothing of it arrived over a link).
 func FreshnessOf(r Reader, region string) Freshness {
 	var f Freshness
-	if raw, _ := r.Get([]byte(freshKey(region))); raw != nil {
+	if raw, _ := r.Get([]byte(keyspace.Fresh(region))); raw != nil {
 		_ = json.Unmarshal(raw, &f)
 	}
 	return f

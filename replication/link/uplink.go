@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // RunUplink ships the feed to the parent while this node leads, until ctx
@@ -210,7 +211,7 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 // snapshotUp visits, in key order, the records of r that a resync sends
 // up from region: its subtree's, no users.
 func snapshotUp(r Reader, d Domain, region string, fn func(Change) bool) error {
-	return r.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+	return r.Iterate([]byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix)), func(k, v []byte) bool {
 		key := string(k)
 		if bytes.HasPrefix(k, []byte(usersPrefix)) {
 			return true

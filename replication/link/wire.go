@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // Change is one entry of a region's change feed, as it crosses a link.
@@ -117,7 +118,7 @@ type Prune struct {
 }
 
 // Freshness is what a node knows of how current its copy of a region is,
-// stored at m/fresh/<region>.
+// stored at m/fresh/<region> (keyspace.Fresh).
 type Freshness struct {
 	AppliedSeq uint64 `json:"applied_seq"` // the region's own feed sequence applied here
 	Time       int64  `json:"time"`        // commit time of that change, Unix ms
@@ -154,15 +155,8 @@ func mustJSON(v any) []byte {
 	return out
 }
 
-// cursorKey is the receiver's cursor on peer's feed.
-func cursorKey(dir Direction, peer string) string { return "m/link/" + dir.String() + "/" + peer }
+// cursorKey is the receiver's cursor on peer's feed (keyspace.LinkCursor).
+func cursorKey(dir Direction, peer string) string { return keyspace.LinkCursor(dir.String(), peer) }
 
-// headKey is the sender's feed head as last reported.
-func headKey(dir Direction, peer string) string { return "m/link/" + dir.String() + "head/" + peer }
-
-// downAckedPrefix holds each child's downlink cursor on this region's feed,
-// as the child last reported it on its uplink.
-const downAckedPrefix = "m/link/downacked/"
-
-// freshKey holds a region's Freshness.
-func freshKey(region string) string { return "m/fresh/" + region }
+// headKey is the sender's feed head as last reported (keyspace.LinkHead).
+func headKey(dir Direction, peer string) string { return keyspace.LinkHead(dir.String(), peer) }

@@ -11,6 +11,7 @@
 //	prefix / key                     layout                                    written by                      crosses a link
 //	r/                               r/<collection>/<id> → record JSON         crm (Apply), the link applier   records roll up; some come down (tiers.Link.Admit)
 //	  r/users/                       r/users/<id>                              crm                             never: credentials stay in their region
+//	  r/_                            r/_<collection>/<id>: internal records    (each below)                    (each below)
 //	  r/_mgmt/                       r/_mgmt/<child region> → Management       crm (OpManage), at the parent   down to that child; up as the parent's record
 //	  r/_mack/                       r/_mack/<region> → ManagementAck          crm, the child applying _mgmt   up
 //	  r/_canary/                     r/_canary/<region> → Canary               node (heartbeat)                up

@@ -13,15 +13,17 @@ const (
 )
 
 // Record prefixes of the internal collections and of users, nested in
-// RecordPrefix.
+// RecordPrefix. The internal collections' names start with '_', so their
+// records are all under InternalPrefix.
 const (
-	UsersPrefix    = RecordPrefix + "users/"     // never crosses a link
-	MgmtPrefix     = RecordPrefix + "_mgmt/"     // management settings, by child region
-	AckPrefix      = RecordPrefix + "_mack/"     // acknowledgements of settings, by region
-	CanaryPrefix   = RecordPrefix + "_canary/"   // heartbeats, by region
-	CommandPrefix  = RecordPrefix + "_cmd/"      // forwarded commands, by id
-	ResultPrefix   = RecordPrefix + "_cres/"     // outcomes of forwarded commands, by id
-	ConflictPrefix = RecordPrefix + "_conflict/" // conflicts, by region/seq
+	UsersPrefix    = RecordPrefix + "users/"      // never crosses a link
+	InternalPrefix = RecordPrefix + "_"           // every internal collection's records (_mgmt, _mack, …)
+	MgmtPrefix     = InternalPrefix + "mgmt/"     // management settings, by child region
+	AckPrefix      = InternalPrefix + "mack/"     // acknowledgements of settings, by region
+	CanaryPrefix   = InternalPrefix + "canary/"   // heartbeats, by region
+	CommandPrefix  = InternalPrefix + "cmd/"      // forwarded commands, by id
+	ResultPrefix   = InternalPrefix + "cres/"     // outcomes of forwarded commands, by id
+	ConflictPrefix = InternalPrefix + "conflict/" // conflicts, by region/seq
 )
 
 // Metadata prefixes and keys, nested in MetaPrefix.

@@ -24,12 +24,13 @@ var every = []struct {
 	{"FeedPrefix", FeedPrefix, ""},
 	{"MetaPrefix", MetaPrefix, ""},
 	{"UsersPrefix", UsersPrefix, RecordPrefix},
-	{"MgmtPrefix", MgmtPrefix, RecordPrefix},
-	{"AckPrefix", AckPrefix, RecordPrefix},
-	{"CanaryPrefix", CanaryPrefix, RecordPrefix},
-	{"CommandPrefix", CommandPrefix, RecordPrefix},
-	{"ResultPrefix", ResultPrefix, RecordPrefix},
-	{"ConflictPrefix", ConflictPrefix, RecordPrefix},
+	{"InternalPrefix", InternalPrefix, RecordPrefix},
+	{"MgmtPrefix", MgmtPrefix, InternalPrefix},
+	{"AckPrefix", AckPrefix, InternalPrefix},
+	{"CanaryPrefix", CanaryPrefix, InternalPrefix},
+	{"CommandPrefix", CommandPrefix, InternalPrefix},
+	{"ResultPrefix", ResultPrefix, InternalPrefix},
+	{"ConflictPrefix", ConflictPrefix, InternalPrefix},
 	{"SysPrefix", SysPrefix, MetaPrefix},
 	{"SessionPrefix", SessionPrefix, MetaPrefix},
 	{"LoginPrefix", LoginPrefix, MetaPrefix},
@@ -110,6 +111,16 @@ func TestKeys(t *testing.T) {
 		{Record("customers", "cus_1"), "r/customers/cus_1"},
 		{Collection("customers"), "r/customers/"},
 		{Collection("users"), UsersPrefix},
+		{InternalPrefix, "r/_"},
+		{MgmtPrefix, "r/_mgmt/"},
+		{AckPrefix, "r/_mack/"},
+		{CanaryPrefix, "r/_canary/"},
+		{CommandPrefix, "r/_cmd/"},
+		{ResultPrefix, "r/_cres/"},
+		{ConflictPrefix, "r/_conflict/"},
+		{Collection("directives"), "r/directives/"},
+		{End(Collection("directives")), "r/directives0"},
+		{End(DownAckedPrefix), "m/link/downacked0"},
 		{Mgmt("320722"), "r/_mgmt/320722"},
 		{Ack("320722"), "r/_mack/320722"},
 		{Canary("3207"), "r/_canary/3207"},
@@ -162,9 +173,7 @@ var stillSpelled = map[string]string{}
 
 // stillSpelledDirs are directories (with everything below them) that may
 // still spell key literals, with the reason.
-var stillSpelledDirs = map[string]string{
-	"replication/link": "the link protocol, moved out of node/ by another change; its keys (m/link/, m/fresh/, m/resync/, m/rsmark/, m/resyncs/, r/) are in this map, to switch to",
-}
+var stillSpelledDirs = map[string]string{}
 
 // topLevel are the first bytes of every key; a string literal starting
 // with one of them, or equal to the end bound of one ("r0"), spells a key.
