@@ -64,7 +64,10 @@ func splitKey(key string) (coll, id string, ok bool) {
 // mgmtKey is where region's management setting is stored.
 func mgmtKey(region string) string { return keyspace.Mgmt(region) }
 
-// inRegion reports whether region is code or lies below it.
+// inRegion reports whether region is code or lies below it. It is not
+// tiers.RegionCode.Contains, which also requires both codes to be valid:
+// like the tier rules' own subtree test it compares strings, and the
+// codes it is given are checked where they are written or received.
 func inRegion(region, code string) bool { return code != "" && strings.HasPrefix(region, code) }
 
 // isChild reports whether link is a region directly below region
@@ -75,7 +78,9 @@ func isChild(link, region string) bool {
 
 // addressedTo reports whether a directive of scope is addressed to
 // region's branch: the scope contains region or lies inside it (the rule
-// tiers.Link.Admit applies to a directive that comes down).
+// tiers.Link.Admit applies to a directive that comes down). The parent's
+// side (downFor, a downlink snapshot) asks it of a scope alone, before any
+// change is built, so it stays a copy of that one case of Admit.
 func addressedTo(scope, region string) bool {
 	return scope != "" && (inRegion(region, scope) || inRegion(scope, region))
 }
@@ -193,10 +198,7 @@ func (c *changeCheck) check(ch *Change) (*Reject, error) {
 	if ch.Value == nil && owner == "" {
 		owner = prev // a delete names the owner of what it deletes
 	}
-	l := tiers.Link{Dir: tiers.Up, Here: tiers.RegionCode(c.region), Peer: tiers.RegionCode(c.link), Full: c.full}
-	if c.dir == Down {
-		l.Dir = tiers.Down
-	}
+	l := tiers.Link{Dir: c.dir.Rule(), Here: tiers.RegionCode(c.region), Peer: tiers.RegionCode(c.link), Full: c.full}
 	tc := tiers.Change{Class: c.class(coll), Origin: tiers.RegionCode(ch.Origin), Owner: tiers.RegionCode(owner), Delete: ch.Value == nil,
 		Held: stored != nil, Prev: tiers.RegionCode(prev)}
 	switch tc.Class {
@@ -250,6 +252,11 @@ func errMessage(err error) string {
 // branch, the management settings of regions in its branch, and records of
 // its branch written above it (under full management, or a conflict's
 // resolution). Nothing the child's subtree wrote goes back down.
+//
+// It is the sender's filter, not tiers.Link.Admit: it reads neither the
+// child's setting nor the owners' authority (a record of the child's
+// branch written above it goes down whatever the mode); the child's Admit
+// decides those when it applies the batch.
 func downFor(d Domain, c *Change, child string) bool {
 	if inRegion(c.Origin, child) {
 		return false
@@ -268,7 +275,8 @@ func downFor(d Domain, c *Change, child string) bool {
 }
 
 // upFor selects the feed entries that go up from region: its subtree's,
-// no users.
+// no users. It is the sender's filter, not tiers.Link.Admit: the owners a
+// change names are the parent's Admit to judge.
 func upFor(c *Change, region string) bool {
 	return inRegion(c.Origin, region) && !strings.HasPrefix(c.Key, usersPrefix)
 }

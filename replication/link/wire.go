@@ -8,6 +8,7 @@ import (
 
 	"gridcrm/replication"
 	"gridcrm/store/keyspace"
+	"gridcrm/tiers"
 )
 
 // Change is one entry of a region's change feed, as it crosses a link.
@@ -31,6 +32,18 @@ func (d Direction) String() string {
 		return "down"
 	}
 	return fmt.Sprintf("direction(%d)", uint8(d))
+}
+
+// Rule is d as the tier rules name it (tiers.Up, tiers.Down); "" (which
+// tiers.Link.Admit carries nothing for) when d is neither.
+func (d Direction) Rule() tiers.Direction {
+	switch d {
+	case Up:
+		return tiers.Up
+	case Down:
+		return tiers.Down
+	}
+	return ""
 }
 
 // Label names d as the status and the metrics of the receiving side do:
