@@ -111,6 +111,18 @@ func WriterOf(r Reader, owner string) (writer string, m *Management, err error) 
 	return string(tiers.Writer(tiers.RegionCode(owner), tm)), m, nil
 }
 
+// Fenced answers whether a change to owner's records that region here
+// receives up its link must be kept as a conflict rather than applied
+// (tiers.Fenced: here took owner over by force and does not hold owner's
+// acknowledgement of that epoch yet), and if so the epoch of the setting.
+func Fenced(r Reader, here, owner string) (epoch uint64, fenced bool, err error) {
+	tm, m, err := managementRules(r, owner)
+	if err != nil || m == nil || !tiers.Fenced(tiers.RegionCode(here), tiers.RegionCode(owner), tm) {
+		return 0, false, err
+	}
+	return m.Epoch, true, nil
+}
+
 // managementRules reads owner's setting (nil when never set) and, under
 // full mode only, owner's acknowledgement, as the tier rules take them. The
 // acknowledgement matters to no other mode, so the write path reads it only

@@ -105,6 +105,44 @@ func TestManagement_ForcedIsImmediate(t *testing.T) {
 	}
 }
 
+// TestManagement_Fenced: the parent keeps a child's uplinked changes aside
+// from a forced takeover until the child acknowledges its epoch; never
+// under a takeover that waited for the acknowledgement, nor elsewhere.
+func TestManagement_Fenced(t *testing.T) {
+	fenced := func(f *mgmtFixture, here string) (uint64, bool) {
+		t.Helper()
+		epoch, ok, err := crm.Fenced(f.tx, here, "320722")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return epoch, ok
+	}
+	f := newMgmtFixture(t)
+	if _, ok := fenced(f, "3207"); ok {
+		t.Fatal("fenced without a setting")
+	}
+	if res := f.manage("3207", obj{"region": "320722", "mode": "full", "force": true}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if epoch, ok := fenced(f, "3207"); !ok || epoch != 1 {
+		t.Fatalf("after a forced takeover: fenced %v at epoch %d; want true at 1", ok, epoch)
+	}
+	if _, ok := fenced(f, "32"); ok {
+		t.Fatal("fenced at a region that is not the writer")
+	}
+	f.ack()
+	if _, ok := fenced(f, "3207"); ok {
+		t.Fatal("still fenced after the acknowledgement")
+	}
+	g := newMgmtFixture(t)
+	if res := g.manage("3207", obj{"region": "320722", "mode": "full"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if _, ok := fenced(g, "3207"); ok {
+		t.Fatal("fenced under a takeover that waits for the acknowledgement")
+	}
+}
+
 func TestManagement_PartialGrants(t *testing.T) {
 	f := newMgmtFixture(t)
 	if res := f.manage("3207", obj{"region": "320722", "mode": "partial", "collections": []string{"interactions"}}); res.Err != nil {

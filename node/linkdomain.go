@@ -59,20 +59,10 @@ func (linkDomain) WriterOf(r link.Reader, owner string) (string, error) {
 
 // OpenTakeover: region took owner over by force (it writes owner's records
 // under a forced full setting) and owner's acknowledgement of that epoch
-// has not arrived.
+// has not arrived (tiers.Fenced, through crm.Fenced).
 func (linkDomain) OpenTakeover(r link.Reader, region, owner string) (uint64, bool, error) {
-	w, m, err := crm.WriterOf(r, owner)
-	if err != nil {
-		return 0, false, asLinkError(err)
-	}
-	if m == nil || !m.Forced || w != region {
-		return 0, false, nil
-	}
-	ack, err := crm.AckOf(r, owner)
-	if err != nil {
-		return 0, false, asLinkError(err)
-	}
-	return m.Epoch, ack == nil || ack.Epoch < m.Epoch, nil
+	epoch, open, err := crm.Fenced(r, region, owner)
+	return epoch, open, asLinkError(err)
 }
 
 func (linkDomain) RecordConflict(tx link.Txn, region, owner string, epoch, oseq uint64, key string, v []byte, at int64) error {
