@@ -22,6 +22,7 @@ func (n *Node) registerOps() {
 	n.ops.RegisterLabelled(n.cfg.Region, n.cfg.NodeID, n.group)
 	n.ops.MustRegister(ops.NewDiskCollector(n.cfg.Region, n.cfg.NodeID, n.cfg.DataDir))
 	n.ops.MustRegister(ops.NewDomainCollector(n.cfg.Region, n.cfg.NodeID, func() crm.Reader { return n.group.Reader() }))
+	n.ops.MustRegister(newSecurityCollector(n)) // security.go
 }
 
 // management fills in what the management setting says of rs.Region.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gridcrm/pki"
 	"gridcrm/replication"
 	"gridcrm/tiers"
@@ -174,4 +176,48 @@ func (n *Node) overlaySourceIs(remote, claimed string) error {
 		return fmt.Errorf("%w: link call from %s, an overlay address of region %s, speaking for %s", replication.ErrForbidden, ap.Addr(), region, claimed)
 	}
 	return nil
+}
+
+// securityCollector exports the state of the node-to-node trust: whether
+// it is mutual TLS at all, refusals, and when this node's certificate and
+// the revocation lists it holds expire (both fail closed: an expired
+// certificate or list stops every connection through it).
+type securityCollector struct {
+	n                       *Node
+	mtls, refused           *prometheus.Desc
+	certExpiry, crlNextUpdt *prometheus.Desc
+}
+
+func newSecurityCollector(n *Node) *securityCollector {
+	l := nodeLabels(n)
+	return &securityCollector{n: n,
+		mtls:        prometheus.NewDesc("gridcrm_internal_mtls", "1 if this node's node-to-node connections are mutual TLS, 0 if plaintext.", nil, l),
+		refused:     prometheus.NewDesc("gridcrm_internal_refused_total", "Node-to-node connections (TLS handshake, or raft from another region) and internal calls refused by identity.", []string{"what"}, l),
+		certExpiry:  prometheus.NewDesc("gridcrm_tls_cert_expiry_timestamp_seconds", "When this node's certificate expires (Unix seconds).", nil, l),
+		crlNextUpdt: prometheus.NewDesc("gridcrm_tls_crl_next_update_timestamp_seconds", "When the earliest revocation list this node holds expires (Unix seconds); past it, connections through that CA are refused.", nil, l),
+	}
+}
+
+func (c *securityCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.mtls
+	ch <- c.refused
+	ch <- c.certExpiry
+	ch <- c.crlNextUpdt
+}
+
+func (c *securityCollector) Collect(ch chan<- prometheus.Metric) {
+	sec := c.n.sec
+	if sec == nil {
+		ch <- prometheus.MustNewConstMetric(c.mtls, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.mtls, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(sec.Refused.Load()), "connection")
+	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(sec.RefusedCalls.Load()), "call")
+	if chain := sec.Keypair().Chain(); len(chain) > 0 {
+		ch <- prometheus.MustNewConstMetric(c.certExpiry, prometheus.GaugeValue, float64(chain[0].NotAfter.Unix()))
+	}
+	if t := sec.Trust().NextCRLExpiry(); !t.IsZero() {
+		ch <- prometheus.MustNewConstMetric(c.crlNextUpdt, prometheus.GaugeValue, float64(t.Unix()))
+	}
 }
