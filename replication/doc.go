@@ -15,6 +15,8 @@
 //
 // It is not the domain: it never decodes a command, and neither it nor
 // replication/link imports crm or api (a test checks). It does not decide
-// who may write what (api, tiers), and it does not open the store (node
-// does). See DESIGN.md for the reasoning and the invariants.
+// who may write what (crm, by the rules in tiers), and it does not open the
+// store (node does). Its node-to-node connections are mutual TLS
+// (security.go: Security), and raft's snapshot files are kept private
+// (snapfiles.go). See DESIGN.md for the reasoning and the invariants.
 package replication

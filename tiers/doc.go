@@ -31,9 +31,14 @@
 // the state, says what a record is ([Class], Write.Managed,
 // Write.Standing), calls the rule and words the refusal. crm's write check
 // (mayWrite, WriterOf), its forwarding (OpForward) and the API's routing
-// call these functions. The link mechanism does not yet: its checks
-// (node/linkcheck.go, moving to replication/link) still spell the same
-// rules themselves; [Link.Admit] is written to replace them unchanged.
+// call these functions, and so does the link mechanism (replication/link):
+// every change a link carries is judged by [Link.Admit] (on the receiving
+// node before it proposes the batch, and again by every replica that
+// applies it), an uplink is taken from a [RegionCode.ChildOf] this region
+// only, and a change of a child taken over by force is kept as a conflict
+// when [Fenced] says so (crm.Fenced, through the link's Domain). What the
+// link keeps of its own are the sender's filters of what it sends (the
+// receiver's Admit judges it again) and a subtree test by string prefix.
 // tiers does no I/O and imports only the standard library.
 //
 // The built-in name table covers Jiangsu: the province, its 13 cities, and

@@ -21,8 +21,11 @@
 // same functions: by the receiving node before it proposes a batch, and by
 // every replica when it applies it, so a committed change that breaks them
 // is rejected alike everywhere (nothing written, counted, logged) and the
-// link goes on. Content never panics the applier; only a failing store
-// does.
+// link goes on. The rules are the tier rules (tiers.Link.Admit for each
+// change, tiers.RegionCode.ChildOf for who sends uplinks); rules.go keeps
+// the key and value checks, the reasons and the messages. Content never
+// panics the applier; only a failing store does. The keys the link keeps
+// (cursors, heads, freshness, resync progress) are named by store/keyspace.
 //
 // What link is not: it does not know the domain's records. Validating a
 // record, applying a replica write, management acknowledgements, forwarded
