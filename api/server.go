@@ -87,7 +87,7 @@ type LinkStatus struct {
 type LinkRejection struct {
 	Seq     uint64    `json:"seq"`           // the sender's feed sequence (0 for a resync item)
 	Key     string    `json:"key,omitempty"` // the record; "" for a whole batch
-	Reason  string    `json:"reason"`        // link, range, invalid, owner, authority
+	Reason  string    `json:"reason"`        // auth, link, range, invalid, owner, authority (link.Reason)
 	Message string    `json:"message"`
 	Stage   string    `json:"stage"` // proposal (refused before it was proposed) or apply (committed, rejected on apply)
 	At      time.Time `json:"at"`
