@@ -55,6 +55,12 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 		if err := json.Unmarshal(body, &cmd); err != nil {
 			return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: fmt.Sprintf("undecodable command: %v", err)}})
 		}
+		if cmd.Region != a.region {
+			// Writes made here are this region's: a command claiming another
+			// region (the parent's, a sibling's) would write as that owner.
+			// Forwarded commands arrive by the downlink, not as entries.
+			return mustJSON(crm.Result{Err: &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: a.region, Message: fmt.Sprintf("a command of region %q cannot be applied in region %s", cmd.Region, a.region)}})
+		}
 		if e := activeActor(tx, &cmd); e != nil {
 			return mustJSON(crm.Result{Err: e})
 		}

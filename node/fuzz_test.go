@@ -178,6 +178,27 @@ func TestLinkRules(t *testing.T) {
 	}
 }
 
+// TestApplyEntry_CommandOfAnotherRegion: a committed command naming a
+// region other than this one (the parent's, a child's, a sibling's) is
+// refused the same way on every replica and writes nothing; this region's
+// own command is applied.
+func TestApplyEntry_CommandOfAnotherRegion(t *testing.T) {
+	st, a := fuzzState(t)
+	for _, region := range []string{"32", "320722", "3208", ""} {
+		cmd := crm.Command{Op: crm.OpInitSys, ID: "probe", Body: json.RawMessage(`"x"`), Region: region, Actor: crm.SystemActor, Time: time.UnixMilli(fuzzAt)}
+		raw, _ := json.Marshal(&cmd)
+		out := applyChecked(t, st, a, append([]byte{entryCommand}, raw...))
+		if !strings.Contains(string(out), `"code":"wrong_owner"`) || !strings.Contains(string(out), `"field":"region"`) {
+			t.Errorf("command of region %q applied in 3207: %s", region, out)
+		}
+	}
+	cmd := crm.Command{Op: crm.OpInitSys, ID: "probe", Body: json.RawMessage(`"x"`), Region: "3207", Actor: crm.SystemActor, Time: time.UnixMilli(fuzzAt)}
+	raw, _ := json.Marshal(&cmd)
+	if out := applyChecked(t, st, a, append([]byte{entryCommand}, raw...)); strings.Contains(string(out), `"error"`) {
+		t.Errorf("the region's own command refused: %s", out)
+	}
+}
+
 // FuzzApplyEntry: any raft entry, of any type.
 func FuzzApplyEntry(f *testing.F) {
 	for _, s := range fuzzBatches {
