@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,6 +39,9 @@ type claims struct {
 	Session  string `json:"sid"` // the session (crm.Session) the login started
 	Issued   int64  `json:"iat"`
 	Expires  int64  `json:"exp"`
+	// KeyID names the region's key that signed it (tokenkeys.go); empty
+	// for the region's first key (crm.TokenKeyLegacy).
+	KeyID string `json:"kid,omitempty"`
 }
 
 // principal is the authenticated caller of a request.
@@ -54,50 +55,42 @@ const (
 	barrierKey   = "gridcrm.barrier" // the request's read barrier has been passed
 )
 
-// tokenKey returns the region's signing key from the replicated state.
-func (s *Server) tokenKey() ([]byte, error) {
-	if k := s.key.Load(); k != nil {
-		return *k, nil
-	}
-	raw, err := crm.System(s.b.Reader(), "token_key")
-	if err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		return nil, errors.New("api: the region has no token key yet (not initialised)")
-	}
-	var hexKey string
-	if err := json.Unmarshal(raw, &hexKey); err != nil {
-		return nil, err
-	}
-	k, err := hex.DecodeString(hexKey)
-	if err != nil || len(k) < 16 {
-		return nil, errors.New("api: the region's token key is malformed")
-	}
-	s.key.Store(&k)
-	return k, nil
-}
-
+// sign signs c with the region's current key; its id goes in the kid
+// claim (none for the region's first key, crm.TokenKeyLegacy, so tokens
+// of a region that never rotated read as before).
 func (s *Server) sign(c claims) (string, error) {
-	key, err := s.tokenKey()
+	keys, err := s.signingKeys()
 	if err != nil {
 		return "", err
 	}
+	c.KeyID = keys.ring.Current
+	if c.KeyID == crm.TokenKeyLegacy {
+		c.KeyID = ""
+	}
 	payload, _ := json.Marshal(c)
 	p := base64.RawURLEncoding.EncodeToString(payload)
-	m := hmac.New(sha256.New, key)
+	m := hmac.New(sha256.New, keys.keys[keys.ring.Current])
 	m.Write([]byte(p))
 	return p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
 }
 
-func (s *Server) verify(token string) (*claims, *crm.Error) {
+// verify checks a token: the key its kid names (the legacy key without
+// one), the signature, the key's retirement, the lifetime and expiry.
+func (s *Server) verify(ctx context.Context, token string) (*claims, *crm.Error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
 		return nil, apiErr(codeInvalidToken, "", "the token is malformed")
 	}
-	key, err := s.tokenKey()
-	if err != nil {
-		return nil, apiErr(codeUnavailable, "", err.Error())
+	// The payload is read before the signature is checked only to learn
+	// which key to check it with; nothing else of it is trusted until then.
+	payload, err := base64.RawURLEncoding.DecodeString(p)
+	var c claims
+	if err != nil || json.Unmarshal(payload, &c) != nil {
+		return nil, apiErr(codeInvalidToken, "", "the token is malformed")
+	}
+	tk, key, e := s.signingKey(ctx, c.KeyID)
+	if e != nil {
+		return nil, e
 	}
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(p))
@@ -107,12 +100,10 @@ func (s *Server) verify(token string) (*claims, *crm.Error) {
 	if !hmac.Equal([]byte(sig), []byte(want)) {
 		return nil, apiErr(codeInvalidToken, "", "the token's signature does not check out: log in again")
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(p)
-	var c claims
-	if err != nil || json.Unmarshal(payload, &c) != nil {
-		return nil, apiErr(codeInvalidToken, "", "the token is malformed")
-	}
 	now := time.Now()
+	if tk.Retired(now) {
+		return nil, apiErr(codeInvalidToken, "", fmt.Sprintf("token key retired; log in again (key %s was rotated out and retired at %s)", tk.ID, tk.RetireAt.UTC().Format(time.RFC3339)))
+	}
 	if life := time.Duration(c.Expires-c.Issued) * time.Second; life > s.cfg.MaxTokenLifetime {
 		return nil, apiErr(codeInvalidToken, "", fmt.Sprintf("the token claims to live %s, longer than the %s this server accepts: log in again", life, s.cfg.MaxTokenLifetime))
 	}
@@ -138,15 +129,17 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, apiErr(codeUnauthenticated, "", "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login"))
 		return
 	}
-	cl, e := s.verify(strings.TrimSpace(tok))
+	tok = strings.TrimSpace(tok)
+	cl, e := s.verify(c.Request.Context(), tok)
 	if e != nil {
 		fail(c, e)
 		return
 	}
 	// A read that asks for the linearizable view (the default) waits for the
-	// read barrier before the user and session are loaded, so a disable, a
-	// role change or an ended session acknowledged anywhere in the region
-	// holds here at once. Other requests read the local replica, and wait
+	// read barrier before the user and session are loaded (and the token is
+	// checked again), so a disable, a role change, an ended session or a
+	// token key rotated out acknowledged anywhere in the region holds here
+	// at once. Other requests read the local replica, and wait
 	// for the barrier only when the user or session is missing there (a
 	// login a moment ago through another node may not have reached it).
 	// Writes are checked again where they commit: the FSM refuses a
@@ -159,6 +152,12 @@ func (s *Server) authenticate(c *gin.Context) {
 				return
 			}
 			c.Set(barrierKey, true)
+			// The token again, on the state the barrier reached: a key
+			// rotation acknowledged anywhere in the region holds here too.
+			if cl, e = s.verify(c.Request.Context(), tok); e != nil {
+				fail(c, e)
+				return
+			}
 		}
 		u, e := s.caller(s.b.Reader(), cl)
 		if e != nil && e.Code == codeInvalidToken && !barrier {

@@ -86,6 +86,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}", "PUT /api/v1/regions/{code}/management", "POST /api/v1/conflicts/resolve":
 		return adminOnly, true
+	case "GET /api/v1/auth/keys", "POST /api/v1/auth/keys/rotate":
+		return adminOnly, true
 	case "GET /api/v1/ops/regions":
 		return everyone, true
 	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":

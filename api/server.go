@@ -144,7 +144,7 @@ type Server struct {
 	b        Backend
 	engine   *gin.Engine
 	metrics  *httpMetrics
-	key      atomic.Pointer[[]byte]
+	key      atomic.Pointer[signingKeys]  // the token key ring as last read (tokenkeys.go)
 	fwd      atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
 	throttle *throttle                    // failed logins per address, one login per name at a time (users_login.go)
 	auth     *authCache                   // decoded users and sessions of recent requests (users_cache.go)
@@ -225,8 +225,9 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/commands/:id", allow(readRoles...), s.getCommand)
 	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
-	s.opsRoutes(v1)     // ops.go: backup, regions, log level
-	s.accountRoutes(v1) // users.go: logout, own password, sessions, unlock
+	s.opsRoutes(v1)      // ops.go: backup, regions, log level
+	s.accountRoutes(v1)  // users.go: logout, own password, sessions, unlock
+	s.tokenKeyRoutes(v1) // tokenkeys.go: list and rotate the token signing keys
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)

@@ -85,6 +85,8 @@ func apply(tx *overlay, cmd *Command) Result {
 		return forward(tx, cmd)
 	case OpSession:
 		return sessionOp(tx, cmd) // session.go
+	case OpTokenKey:
+		return rotateTokenKey(tx, cmd) // tokenkey.go
 	}
 	kind, ok := Kinds[cmd.Collection]
 	if !ok {
