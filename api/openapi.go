@@ -93,7 +93,8 @@ func operations() []op {
 		)
 	}
 	ops = trimDerived(append(ops, processOps()...)) // process.go
-	return append(ops, bigCustomerOps()...)         // bigcustomer.go
+	ops = append(ops, bigCustomerOps()...)          // bigcustomer.go
+	return append(ops, consoleOps()...)             // console.go
 }
 
 func singularOf(coll string) string {

@@ -69,7 +69,8 @@ var (
 // public reports whether a route answers without a token.
 func public(r route) bool {
 	switch r.String() {
-	case "GET /healthz", "GET /readyz", "POST /api/v1/auth/login":
+	case "GET /healthz", "GET /readyz", "POST /api/v1/auth/login",
+		"GET /", "GET /console", "GET /console/{file}": // the console's files hold no data
 		return true
 	}
 	return false
@@ -81,7 +82,7 @@ func allowedRoles(r route) (roles []string, ok bool) {
 	switch r.String() {
 	case "POST /api/v1/auth/logout", "POST /api/v1/auth/password":
 		return everyone, true
-	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary",
+	case "GET /metrics", "GET /api/v1/openapi.json", "GET /api/v1/auth/me", "GET /api/v1/cluster", "GET /api/v1/sync/status", "GET /api/v1/stats/summary", "GET /api/v1/stats/overview",
 		"GET /api/v1/regions", "GET /api/v1/regions/{code}", "GET /api/v1/conflicts", "GET /api/v1/commands", "GET /api/v1/commands/{id}":
 		return everyone, true
 	case "POST /api/v1/cluster/nodes", "DELETE /api/v1/cluster/nodes/{id}", "PUT /api/v1/regions/{code}/management", "POST /api/v1/conflicts/resolve":

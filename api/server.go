@@ -248,6 +248,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	}
 	s.processRoutes(v1)     // process.go
 	s.bigCustomerRoutes(v1) // bigcustomer.go
+	s.consoleRoutes(e, v1)  // console.go: the web console and its overview figures
 }
 
 // readBody reads the request body up to limit bytes.
