@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/pki"
 	"gridcrm/tiers"
 	"gridcrm/tunnel"
 )
@@ -118,6 +119,8 @@ func writeConfig(t testing.TB, dir string, s, peer *spec, mode string) string {
 		}
 		fmt.Fprintf(&b, "parent:\n  region: \"3207\"\n  nodes: [%q]\n", parent)
 	}
+	certFile, keyFile, caDir := nodeCert(t, dir, s.region, "n"+s.region)
+	fmt.Fprintf(&b, "tls:\n  cert: %s\n  key: %s\n  ca: %s\n", certFile, keyFile, caDir)
 	path := filepath.Join(dir, s.region+".yaml")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -329,4 +332,29 @@ func pair(t testing.TB, bin, dir string, netns bool, mode string) (city, county 
 		s.device = Unique("gcn")
 	}
 	return city, county
+}
+
+// nodeCert gives node of region a certificate from a province CA kept in
+// dir/pki (made on first use): the nodes of a test talk mutual TLS as in
+// production, through the tunnels as well as directly.
+func nodeCert(t testing.TB, dir, region, node string) (cert, key, ca string) {
+	t.Helper()
+	ca = filepath.Join(dir, "pki")
+	auth, err := pki.OpenAuthority(ca)
+	if err != nil {
+		if auth, err = pki.InitRoot(ca, tiers.RegionCode(region[:2]), pki.RootOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id, err := pki.NewIdentity(region, node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key = auth.NodeFiles(id)
+	if _, err := os.Stat(cert); err != nil {
+		if _, err := auth.Issue(pki.NodeRequest{Identity: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cert, key, ca
 }
