@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos fuzz
+.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
 
 all: build
 
@@ -25,6 +25,12 @@ fmt-check:
 
 vet: deps
 	$(GO) vet ./...
+
+# The web console's vendored assets (console/static/vendor: Apache ECharts at a
+# pinned version, with its licence) are committed; this re-fetches them with
+# npm's client and checks their checksums (CHECK=1: only check, no network).
+console-assets:
+	@scripts/console-assets.sh $(if $(CHECK),--check)
 
 # Debian packages whose tools the tests use when present (see the script);
 # fast when installed, non-fatal where apt is unavailable.

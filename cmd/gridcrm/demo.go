@@ -83,6 +83,14 @@ until SIGINT or SIGTERM.`,
 			if d.Nodes[0].Device != "" {
 				fmt.Fprintf(out, "Tiers are linked through WireGuard (netstack): wg show %s (or: wg show all)\n", d.Nodes[0].Device)
 			}
+			fmt.Fprintln(out, "Web console (中文), one per region; log in with the same user:")
+			seen := map[string]bool{}
+			for _, n := range d.Nodes {
+				if !seen[n.Region] {
+					seen[n.Region] = true
+					fmt.Fprintf(out, "  %-8s %-7s %s/console/\n", n.Region, n.Tier, n.API)
+				}
+			}
 			fmt.Fprintf(out, "Try: curl -s -X POST %s/api/v1/auth/login -d '{\"username\":\"admin\",\"password\":\"%s\"}'\n", d.Nodes[0].API, d.Admin.Password)
 			fmt.Fprintf(out, "Written: %s. Stop with Ctrl-C.\n", filepath.Join(dir, "demo.json"))
 			waitForSignal()
