@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/ops"
 )
 
 // Fuzz targets for what the API decodes from a user: an NDJSON import and
@@ -166,4 +169,73 @@ func TestImport_NamesLines(t *testing.T) {
 	if !strings.Contains(b.String(), `"row":1,"line":4,`) {
 		t.Fatalf("answered %s", b.String())
 	}
+}
+
+// tokenBackend is the little of a Backend that checking a token reads: the
+// region's state, with its token key.
+type tokenBackend struct {
+	Backend
+	tx *crm.MemTxn
+}
+
+func (b tokenBackend) Reader() crm.Reader                    { return b.tx }
+func (b tokenBackend) ReadBarrier(ctx context.Context) error { return nil }
+
+// fuzzTokenServer is a server of region 3207 whose key signed fuzzToken, a
+// token that lives a century (so the seeds and crashers stay meaningful).
+func fuzzTokenServer(tb testing.TB) (*Server, string) {
+	tx := crm.NewMemTxn()
+	if res := crm.Apply(tx, &crm.Command{Op: crm.OpInitSys, ID: "token_key", Body: json.RawMessage(`"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"`),
+		Region: fuzzRegion, Actor: "system"}); res.Err != nil {
+		tb.Fatal(res.Err)
+	}
+	s := New(Config{Region: fuzzRegion, NodeID: "n1", MaxTokenLifetime: 101 * 365 * 24 * time.Hour}, tokenBackend{tx: tx}, ops.NewRegistry())
+	iat := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tok, err := s.sign(claims{UserID: "usr_01KAQ0000000000000000000A1", Username: "ann", Region: fuzzRegion, Session: "ses_1",
+		Issued: iat.Unix(), Expires: iat.AddDate(100, 0, 0).Unix()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, tok
+}
+
+// tokenSeeds are the issued token and tokens made from it.
+func tokenSeeds(tok string) []string {
+	p, sig, _ := strings.Cut(tok, ".")
+	last := func(s string, c byte) string { return s[:len(s)-1] + string(c) }
+	other := base64.RawURLEncoding.EncodeToString([]byte(`{"uid":"usr_01KAQ0000000000000000000A1","sub":"admin","rgn":"3207","sid":"ses_1","iat":1767225600,"exp":4922899200}`))
+	return []string{
+		tok,
+		last(tok, tok[len(tok)-1]^1), last(tok, tok[len(tok)-1]+1), // the signature's spare bits
+		p + "." + sig + "=", p + "." + sig[:20] + "\n" + sig[20:], p + "=." + sig, p + "." + sig + ".x",
+		tok[:len(tok)-1], p + ".", "." + sig, p, "", ".", "..",
+		other + "." + sig, strings.ToUpper(tok),
+		strings.NewReplacer("-", "+", "_", "/").Replace(tok),
+		"e30." + sig,
+	}
+}
+
+// FuzzVerifyToken: any bearer token. Only the exact token the server
+// issued verifies; every other string, however close, is refused with
+// an invalid-token error.
+func FuzzVerifyToken(f *testing.F) {
+	s, tok := fuzzTokenServer(f)
+	for _, t := range tokenSeeds(tok) {
+		f.Add(t)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, e := s.verify(context.Background(), in)
+		if in == tok {
+			if e != nil || c.Username != "ann" {
+				t.Fatalf("the issued token: %v", e)
+			}
+			return
+		}
+		if e == nil {
+			t.Fatalf("%q verifies (%+v); only %q was issued", in, c, tok)
+		}
+		if e.Code != codeInvalidToken && e.Code != codeTokenExpired {
+			t.Fatalf("%q: refused with %s: %v", in, e.Code, e)
+		}
+	})
 }
