@@ -23,6 +23,7 @@ const (
 	codeInternal        = "internal"
 	codeUnsupported     = "unsupported_media_type"
 	codeThrottled       = "too_many_attempts" // logins too soon after failures (Retry-After)
+	codeInsufficient    = "insufficient_data" // the data held cannot answer: too short a history, no grades stored (analytics.go)
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -48,6 +49,7 @@ var statusOf = map[string]int{
 	codeInternal:        http.StatusInternalServerError,
 	codeThrottled:       http.StatusTooManyRequests,
 	crm.CodeLocked:      http.StatusTooManyRequests,
+	codeInsufficient:    http.StatusUnprocessableEntity,
 }
 
 // errorBody is the JSON every error answers: {"error": {...}}.

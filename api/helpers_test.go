@@ -337,6 +337,7 @@ func seed(c client) seeds {
 	s.ids["work_orders"] = c.create("work_orders", workOrderBody(s.ids["customers"]))
 	s.ids["outages"] = c.create("outages", outageBody())
 	seedBigCustomer(c, s.ids) // bigcustomer_test.go
+	seedAnalytics(c, s.ids)   // analytics_test.go
 	return s
 }
 

@@ -63,6 +63,9 @@ var (
 		"pool_entries":     {"admin", "manager"},
 		"grid_plans":       {"admin", "manager"},
 		"vip_services":     {"admin", "manager", "agent"},
+		// analytics: grades are written by the grade run only
+		"credit_grades": {"admin", "manager"},
+		"warning_acks":  {"admin", "manager", "agent"},
 	}
 )
 
@@ -100,6 +103,11 @@ func allowedRoles(r route) (roles []string, ok bool) {
 	// division are the collections' writers' (below, by path).
 	case "GET /api/v1/classification", "GET /api/v1/reports/pareto":
 		return everyone, true
+	// analytics: everyone reads; the grade run is the grades' writers'.
+	case "GET /api/v1/forecast/demand", "GET /api/v1/credit/distribution", "GET /api/v1/warnings/abnormal", "GET /api/v1/warnings/churn":
+		return everyone, true
+	case "POST /api/v1/credit/grades/run":
+		return recordWriters["credit_grades"], true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {

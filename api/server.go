@@ -249,6 +249,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.processRoutes(v1)     // process.go
 	s.bigCustomerRoutes(v1) // bigcustomer.go
 	s.consoleRoutes(e, v1)  // console.go: the web console and its overview figures
+	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
 }
 
 // readBody reads the request body up to limit bytes.

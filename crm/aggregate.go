@@ -18,8 +18,9 @@ import (
 //
 // Metrics: customers; customers.category.<category>;
 // customers.voltage.<low|medium|high>; customers.status.<status>;
-// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; and the process counters of
-// kpi.go (projects.*, work_orders.*, outages.*).
+// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; the process counters of
+// kpi.go (projects.*, work_orders.*, outages.*); and the credit grades of
+// analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month).
 func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
 
 // Delta is a change to one counter.
@@ -58,7 +59,7 @@ func billMetrics(b *Bill) map[string]float64 {
 // bring none.
 func AggregateDeltas(key string, old, new []byte) []Delta {
 	coll, _, ok := SplitRecordKey(key)
-	if !ok || (coll != "customers" && coll != "bills" && !processCollection(coll)) {
+	if !ok || (coll != "customers" && coll != "bills" && coll != "credit_grades" && !processCollection(coll)) {
 		return nil
 	}
 	metrics := func(raw []byte) (string, map[string]float64) {
@@ -74,6 +75,12 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 				return "", nil
 			}
 			return c.Owner, customerMetrics(&c)
+		case "credit_grades":
+			var g CreditGrade
+			if unmarshal(raw, &g) != nil {
+				return "", nil
+			}
+			return g.Owner, creditMetrics(&g) // analytics.go
 		default:
 			var b Bill
 			if unmarshal(raw, &b) != nil {

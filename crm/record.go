@@ -93,9 +93,10 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order.
 func Collections() []string {
-	return append([]string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users",
+	out := append([]string{"customers", "bills", "staff", "contacts", "interactions", "directives", "users",
 		"projects", "work_orders", "outages"}, // process.go
 		BigCustomerCollections...) // bigcustomer.go
+	return append(out, AnalyticsCollections...) // analytics.go
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

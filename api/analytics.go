@@ -1,0 +1,873 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/analytics/credit"
+	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/warning"
+	"gridcrm/crm"
+)
+
+// Analytics: demand forecasts, credit grades and the warning lists
+// (analytics/forecast, analytics/credit, analytics/warning). The same
+// routes at every tier, scoped like every read (?region=, scope=subtree,
+// the caller's own subtree only). Where each figure is computed:
+//
+//   - a region's (or subtree's) forecast reads the kwh.<YYYY-MM> counters
+//     of the aggregates, never the customers' bills: at a province that is
+//     a few thousand counters, whatever the number of customers;
+//   - a customer's forecast and credit grade read that customer's bills
+//     (its customer_id index), at whichever tier holds them;
+//   - grades are computed where the customer is owned, by the grade run,
+//     and stored as credit_grades records that replicate up and count in
+//     the aggregates (credit.<YYYY-MM>.<grade>): the distribution at any
+//     tier reads counters;
+//   - the churn list reads the stored grades of a month; the abnormal
+//     list reads the bills of the big customers in scope (see README).
+//
+// Registered by routes() through analyticsRoutes; documented in
+// analyticsOps.
+
+func init() {
+	writeRolesOf["credit_grades"] = []string{crm.RoleAdmin, crm.RoleManager}
+	writeRolesOf["warning_acks"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
+	generatedOnly["credit_grades"] = "POST /api/v1/credit/grades/run"
+}
+
+func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
+	read := allow(readRoles...)
+	v1.GET("/forecast/demand", read, s.regionForecast)
+	v1.GET("/customers/:id/forecast", read, s.customerForecast)
+	v1.GET("/customers/:id/credit", read, s.customerCredit)
+	v1.GET("/credit/distribution", read, s.creditDistribution)
+	v1.POST("/credit/grades/run", allow(writeRolesOf["credit_grades"]...), s.gradeRun)
+	v1.GET("/warnings/abnormal", read, s.abnormalWarnings)
+	v1.GET("/warnings/churn", read, s.churnWarnings)
+}
+
+func analyticsOps() []op {
+	scoped := func(q ...string) []string { return append([]string{"region", "scope", "consistency"}, q...) }
+	return []op{
+		{method: "GET", path: "/api/v1/forecast/demand", summary: "Monthly energy forecast (kWh) of a region or subtree, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals, from the materialised monthly kWh aggregates (never the bills)", ok: 200, roles: readRoles,
+			query: scoped("horizon", "as_of")},
+		{method: "GET", path: "/api/v1/customers/{id}/forecast", summary: "Monthly energy forecast (kWh) of one customer from its own bills, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals", ok: 200, roles: readRoles,
+			query: []string{"horizon", "as_of", "consistency"}},
+		{method: "GET", path: "/api/v1/customers/{id}/credit", summary: "One customer's credit grade as of a month from its bills: score (300-900), grade (A/B/C), reasons (vetoes first), churn risk (business customers), recommended payment method and security; and the stored grade of that month if the grade run wrote one", ok: 200, roles: readRoles,
+			query: []string{"as_of", "consistency"}},
+		{method: "GET", path: "/api/v1/credit/distribution", summary: "Credit-grade distribution of a region or subtree by graded month, with the change against the month graded before, from the materialised grade counters", ok: 200, roles: readRoles,
+			query: scoped("period")},
+		{method: "POST", path: "/api/v1/credit/grades/run", summary: "Grade this region's own customers as of period (bills up to it) and store the grades as credit_grades records (replicated and counted like any record); customers already graded for period are skipped", ok: 200, roles: writeRolesOf["credit_grades"],
+			body: object(map[string]any{"period": str()}, "period")},
+		{method: "GET", path: "/api/v1/warnings/abnormal", summary: "Abnormal consumption of big customers in a month: zero, or month-on-month / year-on-year change beyond threshold, with the answer (warning_acks) if any. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
+			query: scoped("period", "threshold", "min_kva", "status")},
+		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings: business customers whose stored grade of period has churn risk at or above threshold, with reasons and the answer (warning_acks) if any. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
+			query: scoped("period", "threshold", "status")},
+	}
+}
+
+// queryInt reads an optional whole-number parameter within lo..hi.
+func queryInt(c *gin.Context, name string, def, lo, hi int) (int, bool) {
+	q, ok := c.GetQuery(name)
+	if !ok {
+		return def, true
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < lo || n > hi {
+		fail(c, apiErr(crm.CodeInvalid, name, fmt.Sprintf("%q: want a whole number from %d to %d", q, lo, hi)))
+		return 0, false
+	}
+	return n, true
+}
+
+// queryFloat reads an optional number parameter within (lo, hi].
+func queryFloat(c *gin.Context, name string, def, lo, hi float64) (float64, bool) {
+	q, ok := c.GetQuery(name)
+	if !ok {
+		return def, true
+	}
+	v, err := strconv.ParseFloat(q, 64)
+	if err != nil || !(v > lo && v <= hi) {
+		fail(c, apiErr(crm.CodeInvalid, name, fmt.Sprintf("%q: want a number above %v and at most %v", q, lo, hi)))
+		return 0, false
+	}
+	return v, true
+}
+
+// queryMonth reads an optional YYYY-MM parameter; ok with "" when absent.
+func queryMonth(c *gin.Context, name string) (forecast.Month, string, bool) {
+	q := c.Query(name)
+	if q == "" {
+		return 0, "", true
+	}
+	m, err := credit.ParseMonth(q)
+	if err != nil {
+		fail(c, apiErr(crm.CodeInvalid, name, fmt.Sprintf("%q is not a month of the form YYYY-MM", q)))
+		return 0, "", false
+	}
+	return forecast.Month(m), q, true
+}
+
+// queryStatus reads ?status= of a warning list: open (default), all,
+// acknowledged or dismissed.
+func queryStatus(c *gin.Context) (string, bool) {
+	st := c.DefaultQuery("status", "open")
+	switch st {
+	case "open", "all", crm.AckAcknowledged, crm.AckDismissed:
+		return st, true
+	}
+	fail(c, apiErr(crm.CodeInvalid, "status", "must be open, all, acknowledged or dismissed"))
+	return "", false
+}
+
+func monthOf(period string) (forecast.Month, bool) {
+	m, err := credit.ParseMonth(period)
+	return forecast.Month(m), err == nil
+}
+
+// ForecastAnswer is a demand forecast as the routes answer it (kWh).
+type ForecastAnswer struct {
+	Region     string               `json:"region,omitempty"`
+	Scope      string               `json:"scope,omitempty"`
+	CustomerID string               `json:"customer_id,omitempty"`
+	Source     string               `json:"source"` // aggregates or bills
+	Unit       string               `json:"unit"`
+	Method     string               `json:"method"`
+	Origin     string               `json:"origin"` // last month of history used
+	Horizon    int                  `json:"horizon"`
+	History    int                  `json:"history_months"`
+	Residuals  int                  `json:"interval_residuals"` // out-of-sample errors behind the intervals (< 12: the seasonal naive's spread stands in)
+	Months     []ForecastMonth      `json:"months"`
+	Quarters   []ForecastTotal      `json:"quarters"`
+	Years      []ForecastTotal      `json:"years"`
+	Regions    []string             `json:"regions,omitempty"`
+	Freshness  map[string]Freshness `json:"freshness,omitempty"`
+}
+
+// ForecastMonth is one forecast month with its 80% and 95% intervals.
+type ForecastMonth struct {
+	Month string  `json:"month"`
+	KWh   float64 `json:"kwh"`
+	Lo80  float64 `json:"lo80"`
+	Hi80  float64 `json:"hi80"`
+	Lo95  float64 `json:"lo95"`
+	Hi95  float64 `json:"hi95"`
+}
+
+// ForecastTotal is a calendar quarter or year: known months as actuals,
+// the rest forecast.
+type ForecastTotal struct {
+	Period    string  `json:"period"`
+	KWh       float64 `json:"kwh"`
+	Known     int     `json:"known_months"`
+	Forecast  int     `json:"forecast_months"`
+	Truncated bool    `json:"truncated"` // the horizon ends before the period does
+	Lo80      float64 `json:"lo80"`
+	Hi80      float64 `json:"hi80"`
+	Lo95      float64 `json:"lo95"`
+	Hi95      float64 `json:"hi95"`
+}
+
+// monthlySeries turns kWh by month into a forecast series ending at asOf
+// (0: the last month with a reading). A month without a reading, or with
+// zero, is missing (NaN): the method fills it for fitting only.
+func monthlySeries(name string, kwh map[forecast.Month]float64, asOf forecast.Month) (forecast.Series, error) {
+	var first, last forecast.Month = -1, -1
+	for m, v := range kwh {
+		if v <= 0 || (asOf > 0 && m > asOf) {
+			continue
+		}
+		if first < 0 || m < first {
+			first = m
+		}
+		if m > last {
+			last = m
+		}
+	}
+	if first < 0 {
+		return forecast.Series{}, fmt.Errorf("%w: %s has no consumption", forecast.ErrShortHistory, name)
+	}
+	if asOf > 0 && last != asOf {
+		return forecast.Series{}, fmt.Errorf("%w: %s has no consumption in %s (the last is %s)", forecast.ErrShortHistory, name, asOf, last)
+	}
+	n := int(last-first) + 1
+	s := forecast.Series{Name: name, Start: first, Energy: make([]float64, n), Peak: make([]float64, n), Hours: make([]int, n)}
+	for i := range n {
+		s.Peak[i] = math.NaN()
+		if v, ok := kwh[first+forecast.Month(i)]; ok && v > 0 {
+			s.Energy[i] = v
+		} else {
+			s.Energy[i] = math.NaN()
+		}
+	}
+	return s, nil
+}
+
+// forecastOf forecasts s and shapes the answer; a short history answers
+// 422 naming field.
+func forecastOf(s forecast.Series, horizon int, field string) (ForecastAnswer, *crm.Error) {
+	m := forecast.Default()
+	out, err := forecast.Forecast(s, m, forecast.Config{Horizon: horizon})
+	if errors.Is(err, forecast.ErrShortHistory) {
+		return ForecastAnswer{}, &crm.Error{Code: codeInsufficient, Field: field,
+			Message: fmt.Sprintf("%v; a forecast needs at least %d months of consumption", err, m.MinHistory())}
+	}
+	if err != nil {
+		return ForecastAnswer{}, apiErr(codeInternal, "", err.Error())
+	}
+	method := m.Name()
+	if s.Len() < 24 {
+		method = forecast.SeasonalNaive{}.Name() // the default's fallback under two years
+	}
+	a := ForecastAnswer{Unit: "kWh", Method: method, Origin: out.Origin.String(), Horizon: horizon, History: s.Len(),
+		Residuals: out.Energy.Residuals, Months: []ForecastMonth{}}
+	e := out.Energy
+	for h := range e.Point {
+		a.Months = append(a.Months, ForecastMonth{Month: (e.Start + forecast.Month(h)).String(), KWh: r2(e.Point[h]),
+			Lo80: r2(e.Lo[0][h]), Hi80: r2(e.Hi[0][h]), Lo95: r2(e.Lo[1][h]), Hi95: r2(e.Hi[1][h])})
+	}
+	totals := func(ts []forecast.Total) []ForecastTotal {
+		out := []ForecastTotal{}
+		for _, t := range ts {
+			out = append(out, ForecastTotal{Period: t.Label, KWh: r2(t.Point), Known: t.Known, Forecast: t.Forecast, Truncated: t.Truncated,
+				Lo80: r2(t.Lo[0]), Hi80: r2(t.Hi[0]), Lo95: r2(t.Lo[1]), Hi95: r2(t.Hi[1])})
+		}
+		return out
+	}
+	a.Quarters, a.Years = totals(out.Quarters), totals(out.Years)
+	return a, nil
+}
+
+func r2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// regionForecast forecasts a region (scope=subtree: with every region
+// under it) from the kwh.<YYYY-MM> aggregate counters.
+func (s *Server) regionForecast(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	horizon, ok := queryInt(c, "horizon", 12, 1, 12)
+	if !ok {
+		return
+	}
+	asOf, _, ok := queryMonth(c, "as_of")
+	if !ok || !s.consistent(c) {
+		return
+	}
+	sum, err := crm.Summarize(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	kwh := map[forecast.Month]float64{}
+	for p, v := range sum.KWhByMonth {
+		if m, ok := monthOf(p); ok {
+			kwh[m] += v
+		}
+	}
+	if len(kwh) == 0 {
+		fail(c, apiErr(crm.CodeInvalid, "region", fmt.Sprintf("no consumption is held for region %s (scope %s): not a region with customers here", region, sum.Scope)))
+		return
+	}
+	series, err := monthlySeries("region "+region, kwh, asOf)
+	if err != nil {
+		fail(c, &crm.Error{Code: codeInsufficient, Field: "as_of", Message: err.Error()})
+		return
+	}
+	a, e := forecastOf(series, horizon, "region")
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	a.Region, a.Scope, a.Source, a.Regions, a.Freshness = region, sum.Scope, "aggregates", sum.Regions, s.b.Freshness(region, subtree)
+	c.JSON(200, a)
+}
+
+// customerForecast forecasts one customer from its own bills.
+func (s *Server) customerForecast(c *gin.Context) {
+	horizon, ok := queryInt(c, "horizon", 12, 1, 12)
+	if !ok {
+		return
+	}
+	asOf, _, ok := queryMonth(c, "as_of")
+	if !ok || !s.consistent(c) || !s.customerOf(c) {
+		return
+	}
+	id := c.Param("id")
+	bills, e := crm.CustomerBills(s.b.Reader(), id)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	kwh := map[forecast.Month]float64{}
+	for _, b := range bills {
+		if m, ok := monthOf(b.Period); ok {
+			kwh[m] = b.KWh
+		}
+	}
+	series, err := monthlySeries("customer "+id, kwh, asOf)
+	if err != nil {
+		fail(c, &crm.Error{Code: codeInsufficient, Field: "id", Message: err.Error()})
+		return
+	}
+	a, e := forecastOf(series, horizon, "id")
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	a.CustomerID, a.Source = id, "bills"
+	c.JSON(200, a)
+}
+
+// dueDay is when a month's bill falls due: the last day of the month
+// after it (the bill is read and issued in that month). Days late count
+// from it.
+func dueDay(m forecast.Month) time.Time {
+	return time.Date(m.Year(), m.Calendar()+2, 0, 0, 0, 0, 0, time.UTC)
+}
+
+// creditCategory maps a customer category to the credit model's: the
+// model knows residential, general commercial and large industrial;
+// agricultural and public customers are graded as commercial.
+func creditCategory(cat string) credit.Category {
+	switch cat {
+	case crm.CategoryResidential:
+		return credit.Residential
+	case crm.CategoryIndustrial:
+		return credit.LargeIndustrial
+	}
+	return credit.GeneralCommercial
+}
+
+// creditCustomer turns a customer and its bills into the credit model's
+// input. What the records hold: kWh, billed, pay date and arrears per
+// month. What they do not, and how it is read (README, issue 15): days
+// late from the pay date against the due day (dueDay), or, unpaid, up to
+// the end of the as-of month; a bill with arrears is unpaid at the next
+// bill; tenure counts months since the first bill; direct debit is the
+// tag "direct_debit"; violations and theft are not recorded yet (false);
+// a closed customer's last bill closes the account.
+func creditCustomer(cu *crm.Customer, bills []crm.Bill, asOf forecast.Month) credit.Customer {
+	out := credit.Customer{ID: cu.ID, Category: creditCategory(cu.Category)}
+	var first forecast.Month = -1
+	dd := false
+	for _, t := range cu.Tags {
+		dd = dd || t == "direct_debit" || t == "代扣"
+	}
+	asOfEnd := time.Date(asOf.Year(), asOf.Calendar()+1, 0, 0, 0, 0, 0, time.UTC)
+	for _, b := range bills {
+		m, ok := monthOf(b.Period)
+		if !ok || m > asOf {
+			continue
+		}
+		if first < 0 {
+			first = m
+		}
+		cb := credit.Bill{Month: credit.Month(m), Tenure: int(m - first), DirectDebit: dd, KWh: b.KWh, Yuan: b.Billed,
+			Unpaid: b.Arrears > 0}
+		due := dueDay(m)
+		paid := asOfEnd
+		if b.Arrears == 0 && b.PayDate != "" {
+			if t, err := time.Parse("2006-01-02", string(b.PayDate)); err == nil {
+				paid = t
+			}
+		}
+		if b.Billed > 0 && paid.After(due) {
+			cb.DaysLate = int(paid.Sub(due).Hours() / 24)
+		}
+		out.Bills = append(out.Bills, cb)
+	}
+	if n := len(out.Bills); n > 0 && cu.Status == crm.StatusClosed {
+		out.Bills[n-1].Closed = true
+	}
+	return out
+}
+
+// CreditAnswer is one customer's grade as the routes answer it.
+type CreditAnswer struct {
+	CustomerID string           `json:"customer_id"`
+	AsOf       string           `json:"as_of"`
+	Rules      string           `json:"rules"`
+	Score      int              `json:"score"`
+	Grade      string           `json:"grade"`
+	PD         float64          `json:"default_probability"`
+	ChurnRisk  *float64         `json:"churn_risk,omitempty"`
+	Reasons    []string         `json:"reasons"`
+	Payment    string           `json:"payment"`
+	Security   string           `json:"security"`
+	Bills      int              `json:"bills_read"`
+	Stored     *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
+}
+
+// gradeOf grades a customer as of asOf; ok is false without bills.
+func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf forecast.Month) (CreditAnswer, bool) {
+	in := creditCustomer(cu, bills, asOf)
+	r, ok := rs.Grade(in, credit.Month(asOf))
+	if !ok {
+		return CreditAnswer{}, false
+	}
+	p := credit.Recommend(r.Grade, in.Category)
+	a := CreditAnswer{CustomerID: cu.ID, AsOf: asOf.String(), Rules: rs.Version, Score: r.Score, Grade: r.Grade,
+		PD: math.Round(r.PD*1e4) / 1e4, Reasons: r.Reasons, Payment: p.Method, Security: p.Security, Bills: len(in.Bills)}
+	if a.Reasons == nil {
+		a.Reasons = []string{}
+	}
+	if !math.IsNaN(r.ChurnRisk) {
+		v := math.Round(r.ChurnRisk*1e4) / 1e4
+		a.ChurnRisk = &v
+	}
+	return a, true
+}
+
+// lastPeriod is the latest period of bills, 0 without any.
+func lastPeriod(bills []crm.Bill) forecast.Month {
+	var last forecast.Month
+	for _, b := range bills {
+		if m, ok := monthOf(b.Period); ok && m > last {
+			last = m
+		}
+	}
+	return last
+}
+
+func loadCustomer(r crm.Reader, id string) (*crm.Customer, *crm.Error) {
+	raw, e := crm.Get(r, "customers", id)
+	if e != nil {
+		return nil, e
+	}
+	var cu crm.Customer
+	if err := json.Unmarshal(raw, &cu); err != nil {
+		return nil, crm.AsError(err)
+	}
+	return &cu, nil
+}
+
+func (s *Server) customerCredit(c *gin.Context) {
+	asOf, _, ok := queryMonth(c, "as_of")
+	if !ok || !s.consistent(c) || !s.customerOf(c) {
+		return
+	}
+	rs, err := credit.Shipped()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r, id := s.b.Reader(), c.Param("id")
+	cu, e := loadCustomer(r, id)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	bills, e := crm.CustomerBills(r, id)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	if asOf == 0 {
+		asOf = lastPeriod(bills)
+	}
+	a, ok := gradeOf(rs, cu, bills, asOf)
+	if !ok {
+		fail(c, &crm.Error{Code: codeInsufficient, Field: "as_of", Message: fmt.Sprintf("customer %s has no bill up to %s: nothing to grade", id, asOf)})
+		return
+	}
+	if st, e := storedGrade(r, id, asOf.String()); e == nil {
+		a.Stored = st
+	}
+	c.JSON(200, a)
+}
+
+// storedGrade is the grade run's record of customer id and period, or nil.
+func storedGrade(r crm.Reader, id, period string) (*crm.CreditGrade, *crm.Error) {
+	pg, e := crm.List(r, "credit_grades", crm.Query{Filters: map[string]string{"customer_id": id, "period": period}, Limit: 1})
+	if e != nil || len(pg.Items) == 0 {
+		return nil, e
+	}
+	var g crm.CreditGrade
+	if err := json.Unmarshal(pg.Items[0], &g); err != nil {
+		return nil, crm.AsError(err)
+	}
+	return &g, nil
+}
+
+// forEach pages through coll with q and calls fn on every record.
+func forEach(r crm.Reader, coll string, q crm.Query, fn func(raw json.RawMessage) *crm.Error) *crm.Error {
+	q.Limit = crm.MaxLimit
+	for {
+		pg, e := crm.List(r, coll, q)
+		if e != nil {
+			return e
+		}
+		for _, raw := range pg.Items {
+			if e := fn(raw); e != nil {
+				return e
+			}
+		}
+		if pg.Next == "" {
+			return nil
+		}
+		q.After = pg.Next
+	}
+}
+
+type gradeRunRequest struct {
+	Period string `json:"period"`
+}
+
+// gradeRun grades the customers this region owns as of a month and stores
+// the grades, up to crm.MaxImportRows records a command.
+func (s *Server) gradeRun(c *gin.Context) {
+	body, err := readBody(c, 64<<10)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var req gradeRunRequest
+	if e := crm.DecodeStrict(body, &req); e != nil {
+		fail(c, e)
+		return
+	}
+	asOf, ok := monthOf(req.Period)
+	if !ok {
+		fail(c, apiErr(crm.CodeInvalid, "period", fmt.Sprintf("%q is not a month of the form YYYY-MM", req.Period)))
+		return
+	}
+	if !s.consistent(c) {
+		return
+	}
+	rs, err := credit.Shipped()
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	r := s.b.Reader()
+	done := map[string]bool{}
+	if e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": req.Period}, Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
+		var g crm.CreditGrade
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return crm.AsError(err)
+		}
+		done[g.CustomerID] = true
+		return nil
+	}); e != nil {
+		fail(c, e)
+		return
+	}
+	var rows []json.RawMessage
+	skipped, noBills := 0, 0
+	dist := map[string]int{}
+	if e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
+		var cu crm.Customer
+		if err := json.Unmarshal(raw, &cu); err != nil {
+			return crm.AsError(err)
+		}
+		if done[cu.ID] {
+			skipped++
+			return nil
+		}
+		bills, e := crm.CustomerBills(r, cu.ID)
+		if e != nil {
+			return e
+		}
+		a, ok := gradeOf(rs, &cu, bills, asOf)
+		if !ok {
+			noBills++
+			return nil
+		}
+		dist[a.Grade]++
+		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: req.Period, Score: a.Score, Grade: a.Grade,
+			ChurnRisk: a.ChurnRisk, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
+		return nil
+	}); e != nil {
+		fail(c, e)
+		return
+	}
+	written := 0
+	for len(rows) > 0 {
+		n := min(len(rows), crm.MaxImportRows)
+		now := time.Now()
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = crm.NewID("crg", now)
+		}
+		if _, ok := s.commit(c, &crm.Command{Op: crm.OpImport, Collection: "credit_grades", Rows: rows[:n], IDs: ids}); !ok {
+			return
+		}
+		written += n
+		rows = rows[n:]
+	}
+	c.JSON(200, gin.H{"region": s.cfg.Region, "period": req.Period, "rules": rs.Version, "graded": written,
+		"skipped_already_graded": skipped, "without_bills": noBills, "by_grade": dist})
+}
+
+// creditDistribution answers the grade counts of every graded month (or
+// one, ?period=) with the change against the month graded before.
+func (s *Server) creditDistribution(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, period, ok := queryMonth(c, "period")
+	if !ok || !s.consistent(c) {
+		return
+	}
+	counts, regions, err := crm.CreditDistribution(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	months := make([]string, 0, len(counts))
+	for m := range counts {
+		months = append(months, m)
+	}
+	sort.Strings(months)
+	type line struct {
+		Period    string             `json:"period"`
+		Customers int64              `json:"customers"`
+		ByGrade   map[string]int64   `json:"by_grade"`
+		Share     map[string]float64 `json:"share"`
+		Previous  string             `json:"previous,omitempty"`
+		Change    map[string]float64 `json:"share_change,omitempty"` // share points against the previous graded month
+	}
+	out := []line{}
+	var prev *line
+	for _, m := range months {
+		l := line{Period: m, ByGrade: map[string]int64{}, Share: map[string]float64{}}
+		for _, g := range crm.CreditGrades {
+			l.ByGrade[g] = counts[m][g]
+			l.Customers += counts[m][g]
+		}
+		for _, g := range crm.CreditGrades {
+			if l.Customers > 0 {
+				l.Share[g] = math.Round(float64(l.ByGrade[g])/float64(l.Customers)*1e4) / 1e4
+			}
+		}
+		if prev != nil {
+			l.Previous, l.Change = prev.Period, map[string]float64{}
+			for _, g := range crm.CreditGrades {
+				l.Change[g] = math.Round((l.Share[g]-prev.Share[g])*1e4) / 1e4
+			}
+		}
+		if period == "" || m == period {
+			out = append(out, l)
+		}
+		prev = &l
+	}
+	scope := "region"
+	if subtree {
+		scope = "subtree"
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scope, "source": "aggregates", "months": out, "regions": regions,
+		"freshness": s.b.Freshness(region, subtree)})
+}
+
+// Warning is one entry of a warning list.
+type Warning struct {
+	CustomerID  string   `json:"customer_id"`
+	Name        string   `json:"name"`
+	Region      string   `json:"region"`
+	Category    string   `json:"category"`
+	CapacityKVA float64  `json:"capacity_kva"`
+	Period      string   `json:"period"`
+	Reasons     []string `json:"reasons"`
+	KWh         *float64 `json:"kwh,omitempty"`
+	Previous    *float64 `json:"previous_kwh,omitempty"`
+	YearAgo     *float64 `json:"year_ago_kwh,omitempty"`
+	MoM         *float64 `json:"mom,omitempty"`
+	YoY         *float64 `json:"yoy,omitempty"`
+	ChurnRisk   *float64 `json:"churn_risk,omitempty"`
+	Grade       string   `json:"grade,omitempty"`
+	Status      string   `json:"status"` // open, acknowledged, dismissed
+	AckID       string   `json:"ack_id,omitempty"`
+	Note        string   `json:"note,omitempty"`
+}
+
+// ackOf fills the answer an account manager gave to w, if any.
+func ackOf(r crm.Reader, w *Warning, kind string) *crm.Error {
+	w.Status = "open"
+	return forEach(r, "warning_acks", crm.Query{Filters: map[string]string{"customer_id": w.CustomerID, "period": w.Period, "kind": kind}}, func(raw json.RawMessage) *crm.Error {
+		var a crm.WarningAck
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return crm.AsError(err)
+		}
+		w.Status, w.AckID, w.Note = a.Status, a.ID, a.Note
+		return nil
+	})
+}
+
+func keepStatus(want, got string) bool { return want == "all" || want == got }
+
+// bigCustomer is the warning lists' big customer: a commercial or
+// industrial customer with at least minKVA contracted, or any customer
+// supplied at 35 kV and above.
+func bigCustomer(cu *crm.Customer, minKVA float64) bool {
+	if crm.VoltageClass(cu.VoltageKV) == "high" {
+		return true
+	}
+	return (cu.Category == crm.CategoryIndustrial || cu.Category == crm.CategoryCommercial) && cu.CapacityKVA >= minKVA
+}
+
+func round4p(v *float64) *float64 {
+	if v == nil {
+		return nil
+	}
+	x := math.Round(*v*1e4) / 1e4
+	return &x
+}
+
+// abnormalWarnings lists the big customers in scope whose consumption of
+// period changed beyond threshold (default: the last month billed in
+// scope, read from the aggregates).
+func (s *Server) abnormalWarnings(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, period, ok := queryMonth(c, "period")
+	if !ok {
+		return
+	}
+	threshold, ok := queryFloat(c, "threshold", warning.DefaultThreshold, 0, 10)
+	if !ok {
+		return
+	}
+	minKVA, ok := queryFloat(c, "min_kva", 315, -1, 1e7)
+	if !ok {
+		return
+	}
+	status, ok := queryStatus(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	r := s.b.Reader()
+	if period == "" {
+		sum, err := crm.Summarize(r, region, subtree)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for p := range sum.KWhByMonth {
+			period = max(period, p)
+		}
+		if period == "" {
+			c.JSON(200, gin.H{"region": region, "period": nil, "threshold": threshold, "warnings": []Warning{}})
+			return
+		}
+	}
+	at, _ := monthOf(period)
+	out := []Warning{}
+	e := forEach(r, "customers", crm.Query{Owner: region, Subtree: subtree}, func(raw json.RawMessage) *crm.Error {
+		var cu crm.Customer
+		if err := json.Unmarshal(raw, &cu); err != nil {
+			return crm.AsError(err)
+		}
+		if !bigCustomer(&cu, minKVA) {
+			return nil
+		}
+		bills, e := crm.CustomerBills(r, cu.ID)
+		if e != nil {
+			return e
+		}
+		kwh := map[int]float64{}
+		for _, b := range bills {
+			if m, ok := monthOf(b.Period); ok {
+				kwh[int(m)] = b.KWh
+			}
+		}
+		chk, err := warning.Abnormal(func(m int) (float64, bool) { v, ok := kwh[m]; return v, ok }, int(at), threshold)
+		if err != nil || len(chk.Reasons) == 0 {
+			return nil // no reading that month, or nothing abnormal
+		}
+		w := Warning{CustomerID: cu.ID, Name: cu.Name, Region: cu.Region, Category: cu.Category, CapacityKVA: cu.CapacityKVA, Period: period,
+			Reasons: chk.Reasons, KWh: &chk.KWh, Previous: chk.Previous, YearAgo: chk.YearAgo, MoM: round4p(chk.MoM), YoY: round4p(chk.YoY)}
+		if e := ackOf(r, &w, crm.WarningAbnormal); e != nil {
+			return e
+		}
+		if keepStatus(status, w.Status) {
+			out = append(out, w)
+		}
+		return nil
+	})
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	c.JSON(200, gin.H{"region": region, "period": period, "threshold": threshold, "min_kva": minKVA, "warnings": out})
+}
+
+// churnWarnings lists the stored grades of period in scope whose churn
+// risk is at or above threshold, riskiest first.
+func (s *Server) churnWarnings(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, period, ok := queryMonth(c, "period")
+	if !ok {
+		return
+	}
+	threshold, ok := queryFloat(c, "threshold", 0.2, 0, 1)
+	if !ok {
+		return
+	}
+	status, ok := queryStatus(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	r := s.b.Reader()
+	if period == "" {
+		counts, _, err := crm.CreditDistribution(r, region, subtree)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for m := range counts {
+			period = max(period, m)
+		}
+		if period == "" {
+			fail(c, &crm.Error{Code: codeInsufficient, Field: "period", Message: "no grades are stored in scope: run POST /api/v1/credit/grades/run where the customers are owned"})
+			return
+		}
+	}
+	out := []Warning{}
+	e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": period}}, func(raw json.RawMessage) *crm.Error {
+		owner := crm.RecordOwner(raw)
+		if owner != region && (!subtree || !crm.InRegion(owner, region)) {
+			return nil
+		}
+		var g crm.CreditGrade
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return crm.AsError(err)
+		}
+		if g.ChurnRisk == nil || *g.ChurnRisk < threshold {
+			return nil
+		}
+		w := Warning{CustomerID: g.CustomerID, Region: owner, Period: period, Reasons: append([]string{"churn_risk"}, g.Reasons...),
+			ChurnRisk: g.ChurnRisk, Grade: g.Grade}
+		if cu, e := loadCustomer(r, g.CustomerID); e == nil {
+			w.Name, w.Region, w.Category, w.CapacityKVA = cu.Name, cu.Region, cu.Category, cu.CapacityKVA
+		}
+		if e := ackOf(r, &w, crm.WarningChurn); e != nil {
+			return e
+		}
+		if keepStatus(status, w.Status) {
+			out = append(out, w)
+		}
+		return nil
+	})
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
+	c.JSON(200, gin.H{"region": region, "period": period, "threshold": threshold, "source": "credit_grades", "warnings": out})
+}

@@ -1,0 +1,266 @@
+package api_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"gridcrm/analytics/forecast"
+)
+
+// seasonal is a customer's kWh in month i of the test history: a yearly
+// shape with a small trend, no noise, so that the forecast is checkable.
+func seasonal(i int, scale float64) float64 {
+	return math.Round(scale * (1 + 0.25*math.Sin(2*math.Pi*float64(i)/12)) * (1 + 0.002*float64(i)))
+}
+
+// period of month i of the test history (2023-01 + i).
+func period(i int) string {
+	return time.Date(2023, time.Month(1+i), 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+}
+
+// billsFor imports n months of bills for customer id; kwh(i) is the
+// month's energy and late(i) the days after the due day it was paid (-1:
+// unpaid).
+func billsFor(c client, id string, n int, kwh func(int) float64, late func(int) int) {
+	c.t.Helper()
+	rows := []obj{}
+	for i := range n {
+		k := kwh(i)
+		b := obj{"customer_id": id, "period": period(i), "kwh": k, "billed": math.Round(k * 60), "paid": 0}
+		switch d := late(i); {
+		case d < 0:
+		default:
+			due := time.Date(2023, time.Month(1+i+2), 0, 0, 0, 0, 0, time.UTC) // last day of the next month
+			b = b.with("paid", math.Round(k*60), "pay_date", due.AddDate(0, 0, d-10).Format("2006-01-02"))
+			if d > 0 {
+				b = b.with("pay_date", due.AddDate(0, 0, d).Format("2006-01-02"))
+			}
+		}
+		rows = append(rows, b)
+	}
+	c.must(201, "POST", "/api/v1/bills/import", rows)
+}
+
+func onTime(int) int { return 0 }
+
+// seedAnalytics grades the seeded customer's month and answers a warning
+// of it: one record of each analytics collection, for the role contract.
+func seedAnalytics(c client, ids map[string]string) {
+	c.t.Helper()
+	c.must(200, "POST", "/api/v1/credit/grades/run", obj{"period": "2026-01"})
+	page := c.must(200, "GET", "/api/v1/credit_grades?customer_id="+ids["customers"], nil)
+	items, _ := page["items"].([]any)
+	if len(items) != 1 {
+		c.t.Fatalf("the grade run stored %v", page)
+	}
+	ids["credit_grades"] = items[0].(map[string]any)["id"].(string)
+	ids["warning_acks"] = c.create("warning_acks", obj{"customer_id": ids["customers"], "kind": "churn", "period": "2026-01", "status": "dismissed"})
+}
+
+type fcAnswer struct {
+	Source, Method, Origin string
+	Horizon                int
+	Months                 []struct {
+		Month                       string
+		KWh, Lo80, Hi80, Lo95, Hi95 float64
+	}
+	Quarters, Years []struct {
+		Period                 string
+		KWh                    float64
+		KnownMonths            int `json:"known_months"`
+		ForecastMonths         int `json:"forecast_months"`
+		Truncated              bool
+		Lo80, Hi80, Lo95, Hi95 float64
+	}
+}
+
+func decode[T any](t *testing.T, m map[string]any) T {
+	t.Helper()
+	raw, _ := json.Marshal(m)
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatalf("decoding %s: %v", raw, err)
+	}
+	return v
+}
+
+func TestAPI_Analytics(t *testing.T) {
+	cl := newCluster(t, 1)
+	admin := adminOf(t, cl, 0)
+	const months = 36 // 2023-01 .. 2025-12
+
+	// Two customers: a big industrial one, steady and on time until its
+	// last month halves; a residential one three months unpaid.
+	big := admin.create("customers", customerBody("AN-1").with("category", "industrial", "voltage_kv", 10, "capacity_kva", 1000, "name", "硅材料厂"))
+	billsFor(admin, big, months, func(i int) float64 {
+		if i == months-1 {
+			return math.Round(seasonal(i, 50000) / 2)
+		}
+		return seasonal(i, 50000)
+	}, onTime)
+	res := admin.create("customers", customerBody("AN-2"))
+	billsFor(admin, res, months, func(i int) float64 { return seasonal(i, 200) }, func(i int) int {
+		if i >= months-3 {
+			return -1
+		}
+		return 0
+	})
+
+	t.Run("region forecast from the aggregates", func(t *testing.T) {
+		a := decode[fcAnswer](t, admin.on(t).must(200, "GET", "/api/v1/forecast/demand?region="+region+"&horizon=12&as_of=2025-11", nil))
+		if a.Source != "aggregates" || a.Origin != "2025-11" || len(a.Months) != 12 || a.Months[0].Month != "2025-12" {
+			t.Fatalf("answer %+v", a)
+		}
+		// The same series through the package: the route adds nothing.
+		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
+		for i := range months - 1 {
+			s.Energy = append(s.Energy, seasonal(i, 50000)+seasonal(i, 200))
+			s.Peak = append(s.Peak, math.NaN())
+			s.Hours = append(s.Hours, 0)
+		}
+		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 12})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h, m := range a.Months {
+			if math.Abs(m.KWh-want.Energy.Point[h]) > 0.01 || !(m.Lo95 <= m.Lo80 && m.Lo80 <= m.KWh && m.KWh <= m.Hi80 && m.Hi80 <= m.Hi95) {
+				t.Errorf("month %s: %+v; want point %.2f and nested intervals", m.Month, m, want.Energy.Point[h])
+			}
+		}
+		// A noiseless seasonal series: the forecast is within 3% of the truth.
+		if got, truth := a.Months[0].KWh, seasonal(35, 50000)+seasonal(35, 200); math.Abs(got/truth-1) > 0.03 {
+			t.Errorf("2025-12: %.0f kWh, truth %.0f", got, truth)
+		}
+		// 2025-Q4: October and November known, December forecast.
+		q := a.Quarters[0]
+		if q.Period != "2025-Q4" || q.KnownMonths != 2 || q.ForecastMonths != 1 {
+			t.Fatalf("first quarter %+v", q)
+		}
+		if wantQ := seasonal(33, 50000) + seasonal(33, 200) + seasonal(34, 50000) + seasonal(34, 200) + a.Months[0].KWh; math.Abs(q.KWh-wantQ) > 0.05 {
+			t.Errorf("2025-Q4 = %.2f, want %.2f", q.KWh, wantQ)
+		}
+		if len(a.Years) != 2 || a.Years[1].Period != "2026" || a.Years[1].ForecastMonths != 11 || !a.Years[1].Truncated {
+			t.Errorf("years %+v", a.Years)
+		}
+	})
+
+	t.Run("customer forecast from its bills", func(t *testing.T) {
+		a := decode[fcAnswer](t, admin.on(t).must(200, "GET", "/api/v1/customers/"+res+"/forecast?horizon=3", nil))
+		if a.Source != "bills" || a.Origin != "2025-12" || len(a.Months) != 3 {
+			t.Fatalf("answer %+v", a)
+		}
+		if got, truth := a.Months[0].KWh, seasonal(36, 200); math.Abs(got/truth-1) > 0.03 {
+			t.Errorf("2026-01: %.0f kWh, truth %.0f", got, truth)
+		}
+	})
+
+	t.Run("credit grade of a customer", func(t *testing.T) {
+		bad := admin.on(t).must(200, "GET", "/api/v1/customers/"+res+"/credit", nil)
+		if bad["grade"] != "C" || fmt.Sprint(bad["reasons"].([]any)[0]) != "veto:arrears_3m" || bad["as_of"] != "2025-12" {
+			t.Errorf("three months unpaid: %v", bad)
+		}
+		good := admin.on(t).must(200, "GET", "/api/v1/customers/"+res+"/credit?as_of=2025-09", nil)
+		if good["grade"] == "C" || good["churn_risk"] != nil {
+			t.Errorf("paid on time up to 2025-09: %v", good)
+		}
+		ind := admin.on(t).must(200, "GET", "/api/v1/customers/"+big+"/credit", nil)
+		if r, ok := ind["churn_risk"].(float64); !ok || r < 0 || r > 1 || ind["payment"] == "" {
+			t.Errorf("industrial customer: %v", ind)
+		}
+	})
+
+	t.Run("grade run, distribution and churn list", func(t *testing.T) {
+		run := admin.on(t).must(200, "POST", "/api/v1/credit/grades/run", obj{"period": "2025-12"})
+		if run["graded"] != 2.0 {
+			t.Fatalf("run: %v", run)
+		}
+		again := admin.on(t).must(200, "POST", "/api/v1/credit/grades/run", obj{"period": "2025-12"})
+		if again["graded"] != 0.0 || again["skipped_already_graded"] != 2.0 {
+			t.Errorf("second run: %v", again)
+		}
+		admin.on(t).must(200, "POST", "/api/v1/credit/grades/run", obj{"period": "2025-09"})
+		d := admin.on(t).must(200, "GET", "/api/v1/credit/distribution?region="+region+"&scope=subtree", nil)
+		ms := d["months"].([]any)
+		if len(ms) != 2 {
+			t.Fatalf("distribution: %v", d)
+		}
+		dec := ms[1].(map[string]any)
+		if dec["period"] != "2025-12" || dec["customers"] != 2.0 || dec["by_grade"].(map[string]any)["C"].(float64) < 1 || dec["previous"] != "2025-09" {
+			t.Errorf("2025-12: %v", dec)
+		}
+		stored := admin.on(t).must(200, "GET", "/api/v1/customers/"+res+"/credit?as_of=2025-12", nil)
+		if st, ok := stored["stored"].(map[string]any); !ok || st["grade"] != "C" {
+			t.Errorf("stored grade: %v", stored)
+		}
+		ch := admin.on(t).must(200, "GET", "/api/v1/warnings/churn?threshold=0.000001", nil)
+		ws := ch["warnings"].([]any)
+		if ch["period"] != "2025-12" || len(ws) != 1 || ws[0].(map[string]any)["customer_id"] != big {
+			t.Errorf("churn list (business customers only): %v", ch)
+		}
+		// A client cannot write a grade.
+		st, out := admin.on(t).do("POST", "/api/v1/credit_grades", obj{"customer_id": big, "period": "2025-11", "score": 900, "grade": "A", "rules": "x"})
+		if st != 405 {
+			t.Errorf("POST /credit_grades: %d %s", st, out)
+		}
+	})
+
+	t.Run("abnormal list, acknowledged", func(t *testing.T) {
+		a := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?region="+region+"&scope=subtree", nil)
+		ws := a["warnings"].([]any)
+		if a["period"] != "2025-12" || len(ws) != 1 {
+			t.Fatalf("abnormal: %v", a)
+		}
+		w := ws[0].(map[string]any)
+		if w["customer_id"] != big || w["status"] != "open" || fmt.Sprint(w["reasons"]) != "[drop_mom drop_yoy]" || w["mom"].(float64) > -0.4 {
+			t.Errorf("warning %v", w)
+		}
+		admin.on(t).create("warning_acks", obj{"customer_id": big, "kind": "abnormal", "period": "2025-12", "status": "acknowledged", "note": "检修停产半月"})
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal", nil)["warnings"].([]any); len(ws) != 0 {
+			t.Errorf("open list after the ack: %v", ws)
+		}
+		all := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?status=all", nil)["warnings"].([]any)
+		if len(all) != 1 || all[0].(map[string]any)["status"] != "acknowledged" || all[0].(map[string]any)["note"] != "检修停产半月" {
+			t.Errorf("all: %v", all)
+		}
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?period=2025-11", nil)["warnings"].([]any); len(ws) != 0 {
+			t.Errorf("2025-11 is steady: %v", ws)
+		}
+	})
+
+	t.Run("scope: a county user sees no sibling", func(t *testing.T) {
+		for _, path := range []string{"/api/v1/forecast/demand", "/api/v1/credit/distribution", "/api/v1/warnings/abnormal", "/api/v1/warnings/churn"} {
+			st, out := admin.on(t).do("GET", path+"?region="+otherRegion, nil)
+			wantError(t, st, out, 403, "forbidden", "region")
+		}
+	})
+
+	t.Run("bad parameters name the field", func(t *testing.T) {
+		for _, tc := range []struct{ path, field string }{
+			{"/api/v1/forecast/demand?horizon=0", "horizon"},
+			{"/api/v1/forecast/demand?horizon=13", "horizon"},
+			{"/api/v1/forecast/demand?horizon=x", "horizon"},
+			{"/api/v1/forecast/demand?region=32x", "region"},
+			{"/api/v1/forecast/demand?region=" + region + "01", "region"}, // a township below: nothing held
+			{"/api/v1/forecast/demand?as_of=2025-13", "as_of"},
+			{"/api/v1/forecast/demand?scope=all", "scope"},
+			{"/api/v1/customers/" + big + "/forecast?horizon=0", "horizon"},
+			{"/api/v1/customers/" + big + "/forecast?horizon=13", "horizon"},
+			{"/api/v1/customers/" + big + "/credit?as_of=25-12", "as_of"},
+			{"/api/v1/credit/distribution?region=nowhere", "region"},
+			{"/api/v1/warnings/abnormal?threshold=0", "threshold"},
+			{"/api/v1/warnings/abnormal?period=2025", "period"},
+			{"/api/v1/warnings/churn?threshold=2", "threshold"},
+			{"/api/v1/warnings/churn?status=maybe", "status"},
+		} {
+			st, out := admin.on(t).do("GET", tc.path, nil)
+			wantError(t, st, out, 400, "invalid", tc.field)
+		}
+		st, out := admin.on(t).do("POST", "/api/v1/credit/grades/run", obj{"period": "December"})
+		wantError(t, st, out, 400, "invalid", "period")
+		st, out = admin.on(t).do("GET", "/api/v1/forecast/demand?as_of=2022-12", nil)
+		wantError(t, st, out, 422, "insufficient_data", "as_of")
+	})
+}
