@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -315,7 +316,12 @@ func (s *Server) join(c *gin.Context) {
 }
 
 func (s *Server) leave(c *gin.Context) {
-	if err := s.b.RemoveServer(c.Request.Context(), c.Param("id")); err != nil {
+	id := c.Param("id")
+	if !slices.ContainsFunc(s.b.Cluster().Members, func(m Member) bool { return m.ID == id }) {
+		fail(c, apiErr(crm.CodeNotFound, "id", fmt.Sprintf("node %q is not a member of region %s's raft group (GET /api/v1/cluster lists them)", id, s.cfg.Region)))
+		return
+	}
+	if err := s.b.RemoveServer(c.Request.Context(), id); err != nil {
 		fail(c, err)
 		return
 	}
@@ -378,3 +384,5 @@ func (s *Server) summary(c *gin.Context) {
 		"customers_by_status": sum.ByStatus, "kwh_by_month": sum.KWhByMonth, "billed_by_month": sum.BilledByMonth,
 		"arrears": sum.Arrears, "regions": sum.Regions, "freshness": s.b.Freshness(region, subtree)})
 }
+// leave removes a member of the region's raft group; a node that is not a
+// member answers 404 naming it (raft itself would accept and do nothing).
