@@ -46,6 +46,7 @@ type Command struct {
 	Region     string            `json:"region"` // region of the raft group that applies it
 	Actor      string            `json:"actor"`  // username, for created_by/updated_by
 	Time       time.Time         `json:"time"`
+	Audit      *AuditContext     `json:"audit,omitempty"` // the request it came from: Apply writes its audit entry (audit.go)
 }
 
 // Result is what Apply answers; exactly one of Err and the others is set.
@@ -53,6 +54,7 @@ type Result struct {
 	Record json.RawMessage `json:"record,omitempty"` // the record as stored
 	IDs    []string        `json:"ids,omitempty"`    // ids of imported rows
 	Err    *Error          `json:"error,omitempty"`
+	Audit  uint64          `json:"audit,omitempty"` // the seq of the audit entry written for it, 0 for none
 }
 
 // Apply executes cmd on tx. It is deterministic: the same Command on the
@@ -65,7 +67,11 @@ func Apply(tx Txn, cmd *Command) Result {
 	o := newOverlay(tx)
 	res := apply(o, cmd)
 	if res.Err != nil {
+		auditRefused(tx, cmd, &res) // audit.go: the refusal is audited, nothing else is written
 		return res
+	}
+	if e := auditApplied(o, cmd, &res); e != nil { // audit.go: the entry commits with the write
+		return Result{Err: e}
 	}
 	if err := o.flush(); err != nil {
 		return Result{Err: AsError(err)}
@@ -87,6 +93,8 @@ func apply(tx *overlay, cmd *Command) Result {
 		return sessionOp(tx, cmd) // session.go
 	case OpTokenKey:
 		return rotateTokenKey(tx, cmd) // tokenkey.go
+	case OpAudit:
+		return auditEvents(tx, cmd) // audit.go
 	}
 	kind, ok := Kinds[cmd.Collection]
 	if !ok {

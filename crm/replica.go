@@ -37,6 +37,9 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	if !ok {
 		return invalid("key", "%q is not a record key", key)
 	}
+	if coll == auditColl {
+		return applyAuditReplica(tx, key, value) // audit.go: indexed, never deleted
+	}
 	kind := Kinds[coll]
 	if kind == nil {
 		if value == nil {
@@ -111,7 +114,8 @@ func InRegion(region, code string) bool { return code != "" && strings.HasPrefix
 //     region's Canary (owned by the region); _cmd/<id> a ForwardedCommand
 //     from its Owner to a region below it; _cres/<id> the CommandResult of
 //     the region that executed it; _conflict/<region>/<seq> a Conflict kept
-//     by its Owner about its child region.
+//     by its Owner about its child region; _audit/<region>/<seq> an
+//     AuditEntry of the region's chain, sealed by its own hash.
 //
 // A collection this version does not know is refused: a newer child rolls
 // up to its parent once the parent runs its version. ValidRecord reads no
@@ -222,6 +226,7 @@ var internalRecords = map[string]func(id string, raw []byte) (owner, wrong strin
 		}
 		return r.Owner, ""
 	},
+	auditColl: validAudit, // audit.go
 	"_conflict": func(id string, raw []byte) (string, string) {
 		var c Conflict
 		switch {

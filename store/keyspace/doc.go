@@ -18,6 +18,7 @@
 //	  r/_cmd/                        r/_cmd/<command id> → ForwardedCommand    crm (OpForward)                 down to the target's branch; up
 //	  r/_cres/                       r/_cres/<command id> → CommandResult      crm, the target executing it    up
 //	  r/_conflict/                   r/_conflict/<region>/<seq> → Conflict     the link applier (crm)          up
+//	  r/_audit/                      r/_audit/<region>/<seq> → AuditEntry      crm (Apply, OpAudit): append    up (never down); never deleted
 //	u/                               u/<coll>/<name>/<scope>\x00<value> → id   crm: unique constraints         never (the owner's business)
 //	x/                               x/<coll>/<field>/<value>\x00<id>          crm: secondary indexes          never (each replica derives them)
 //	a/                               a/<region>/<metric> → counter             crm: aggregates                 never (each replica derives them)
@@ -26,6 +27,7 @@
 //	  m/sys/                         m/sys/<name> → system value, token keys   crm (OpInitSys, token keys)     never
 //	  m/sess/                        m/sess/<user id>/<session id>             crm (OpSession)                 never
 //	  m/login/                       m/login/<user id> → failed logins         crm (OpSession)                 never
+//	  m/audit/                       m/audit/<region> → chain's seq and hash   crm (Apply, ApplyReplica)       never (each replica keeps its own)
 //	  m/applied                      last raft index applied                   replication (FSM)               never
 //	  m/restoring                    a state being replaced by a snapshot      replication (restore)           never; not in snapshots
 //	  m/feed/head, m/feed/first      the feed's last and first sequence        replication (feed)              never

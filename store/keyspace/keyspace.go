@@ -24,6 +24,7 @@ const (
 	CommandPrefix  = InternalPrefix + "cmd/"      // forwarded commands, by id
 	ResultPrefix   = InternalPrefix + "cres/"     // outcomes of forwarded commands, by id
 	ConflictPrefix = InternalPrefix + "conflict/" // conflicts, by region/seq
+	AuditPrefix    = InternalPrefix + "audit/"    // audit entries, by region/seq: never deleted
 )
 
 // Metadata prefixes and keys, nested in MetaPrefix.
@@ -31,6 +32,7 @@ const (
 	SysPrefix         = MetaPrefix + "sys/"       // system values
 	SessionPrefix     = MetaPrefix + "sess/"      // sessions, by user then session
 	LoginPrefix       = MetaPrefix + "login/"     // failed logins, by user
+	AuditHeadPrefix   = MetaPrefix + "audit/"     // each audit chain's last entry held here, by region
 	AppliedKey        = MetaPrefix + "applied"    // the FSM's last applied raft index
 	RestoringKey      = MetaPrefix + "restoring"  // present while a snapshot replaces the state
 	FeedHeadKey       = MetaPrefix + "feed/head"  // the feed's last sequence
@@ -69,6 +71,17 @@ func Conflict(id string) string { return ConflictPrefix + id }
 
 // ConflictsOf is the prefix of region's conflicts: r/_conflict/<region>/.
 func ConflictsOf(region string) string { return ConflictPrefix + region + "/" }
+
+// Audit is the key of audit entry id (<region>/<seq>, seq as 16 decimal
+// digits so keys sort by it): r/_audit/<id>.
+func Audit(id string) string { return AuditPrefix + id }
+
+// AuditOf is the prefix of region's audit chain: r/_audit/<region>/.
+func AuditOf(region string) string { return AuditPrefix + region + "/" }
+
+// AuditHead is the key of the last entry of region's audit chain held on
+// this replica (its seq and hash): m/audit/<region>.
+func AuditHead(region string) string { return AuditHeadPrefix + region }
 
 // Unique is the key of a unique constraint: u/<coll>/<name>/<scope>\x00<value>.
 func Unique(coll, name, scope, value string) string {
