@@ -9,32 +9,14 @@ import (
 	"io"
 	"net/http"
 	"time"
-
-	"gridcrm/crm"
 )
 
-// apiClient is a minimal logged-in client of one node's API.
+// apiClient is a minimal logged-in client of one node's API, for the
+// operations commands (credentials.login in ops.go logs it in). The demo
+// loader has its own (internal/demo).
 type apiClient struct {
 	base, token string
 	http        *http.Client
-}
-
-func login(ctx context.Context, base, user, password string) (*apiClient, error) {
-	cl := &apiClient{base: base, http: &http.Client{Timeout: 2 * time.Minute}}
-	var lastErr error
-	for {
-		var out struct{ Token string }
-		lastErr = cl.do(ctx, "POST", "/api/v1/auth/login", map[string]string{"username": user, "password": password}, &out)
-		if lastErr == nil {
-			cl.token = out.Token
-			return cl, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("login at %s: %w", base, lastErr)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // do sends one request and decodes a 2xx answer into out. A 503 answer
@@ -97,20 +79,4 @@ func (cl *apiClient) once(ctx context.Context, method, path string, body []byte,
 		return json.Unmarshal(data, out)
 	}
 	return nil
-}
-
-// importAll imports rows in requests of at most crm.MaxImportRows and
-// answers the new ids in row order.
-func (cl *apiClient) importAll(ctx context.Context, coll string, rows []any) ([]string, error) {
-	var ids []string
-	for len(rows) > 0 {
-		n := min(len(rows), crm.MaxImportRows)
-		var out struct{ IDs []string }
-		if err := cl.do(ctx, "POST", "/api/v1/"+coll+"/import", rows[:n], &out); err != nil {
-			return nil, err
-		}
-		ids = append(ids, out.IDs...)
-		rows = rows[n:]
-	}
-	return ids, nil
 }

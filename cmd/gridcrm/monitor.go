@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"gridcrm/internal/demo"
 	"gridcrm/ops"
 )
 
@@ -29,7 +30,7 @@ alert rule files loaded. make monitor runs it, then Debian's prometheus.`,
 			if err != nil {
 				return fmt.Errorf("monitor-config: %w (is make demo running?)", err)
 			}
-			var d demoFile
+			var d demo.File
 			if err := json.Unmarshal(raw, &d); err != nil {
 				return fmt.Errorf("monitor-config: %s/demo.json: %w", demoDir, err)
 			}

@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gridcrm/internal/demo"
 )
 
 // TestMonitorConfig: the config make monitor generates from demo.json
 // scrapes every node and passes promtool check config (rules included).
 func TestMonitorConfig(t *testing.T) {
 	dir := t.TempDir()
-	d := demoFile{Nodes: []demoNode{
+	d := demo.File{Nodes: []demo.Node{
 		{Name: "32-1", Region: "32", Tier: "province", API: "http://127.0.0.1:8401", Metrics: "127.0.0.1:9401"},
 		{Name: "320722-1", Region: "320722", Tier: "county", API: "http://127.0.0.1:8404", Metrics: "127.0.0.1:9404"},
 	}}

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // the "four ones" (gold managers, service plans and memos), service
 // requests, VIP services, a grid division of the pool and last month's
 // work bulletin.
-func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.Writer) error {
+func loadBigCustomer(ctx context.Context, cl *Client, region string, log io.Writer) error {
 	day := time.Now().UTC()
 	var st sample.BigStaff
 	var staff []crm.Staff
@@ -58,7 +58,7 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 	var classes struct {
 		Items []crm.Classification `json:"items"`
 	}
-	if err := cl.do(ctx, "GET", "/api/v1/classification?limit=1000", nil, &classes); err != nil {
+	if err := cl.Do(ctx, "GET", "/api/v1/classification?limit=1000", nil, &classes); err != nil {
 		return err
 	}
 	kwh := map[string]float64{}
@@ -70,15 +70,15 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 		cands = append(cands, sample.PoolCandidate{ID: c.ID, Name: c.Name, Category: c.Category, VoltageKV: c.VoltageKV, Tags: c.Tags, AnnualKWh: kwh[c.ID], ContactID: contactOf[c.ID]})
 	}
 
-	if _, err := cl.importAll(ctx, "backoffice_teams", toAny(sample.BackofficeTeams(region, st))); err != nil {
+	if _, err := cl.ImportAll(ctx, "backoffice_teams", toAny(sample.BackofficeTeams(region, st))); err != nil {
 		return err
 	}
 	pool := sample.PoolEntries(20261125, cands, st, day, 80)
-	if _, err := cl.importAll(ctx, "pool_entries", toAny(pool)); err != nil {
+	if _, err := cl.ImportAll(ctx, "pool_entries", toAny(pool)); err != nil {
 		return err
 	}
 	projects := sample.KeyProjects(20261125, region, cands, day, 6)
-	pids, err := cl.importAll(ctx, "key_projects", toAny(projects))
+	pids, err := cl.ImportAll(ctx, "key_projects", toAny(projects))
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 		"gold_assignments": toAny(sample.GoldAssignments(pids, cids, st, day)),
 		"service_plans":    toAny(plans), "service_memos": toAny(memos),
 	} {
-		if _, err := cl.importAll(ctx, coll, rows); err != nil {
+		if _, err := cl.ImportAll(ctx, coll, rows); err != nil {
 			return err
 		}
 	}
@@ -105,7 +105,7 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 		}
 	}
 	n := min(20, len(admitted))
-	if _, err := cl.importAll(ctx, "service_requests", toAny(sample.ServiceRequests(20261125, admitted[:n], st.Managers))); err != nil {
+	if _, err := cl.ImportAll(ctx, "service_requests", toAny(sample.ServiceRequests(20261125, admitted[:n], st.Managers))); err != nil {
 		return err
 	}
 	if err := loadVIPServices(ctx, cl, sample.VIPServices(20261125, admitted[:min(15, n)], st.Managers, day)); err != nil {
@@ -116,12 +116,12 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 		Stats      map[string]any `json:"stats"`
 		RoundRobin map[string]any `json:"round_robin"`
 	}
-	if err := cl.do(ctx, "POST", "/api/v1/grid_plans/divide", map[string]any{"k": k, "managers": st.Managers[:k], "save": true}, &div); err != nil {
+	if err := cl.Do(ctx, "POST", "/api/v1/grid_plans/divide", map[string]any{"k": k, "managers": st.Managers[:k], "save": true}, &div); err != nil {
 		return err
 	}
 	period := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0).Format("2006-01")
 	var b crm.Bulletin
-	if err := cl.do(ctx, "POST", "/api/v1/bulletins/generate", map[string]any{"period": period}, &b); err != nil {
+	if err := cl.Do(ctx, "POST", "/api/v1/bulletins/generate", map[string]any{"period": period}, &b); err != nil {
 		return err
 	}
 	fmt.Fprintf(log, "%s big customers: %d in the pool, %d grid cells (kWh deviation %.2f%%, count %.2f%%; round-robin %.2f%%, %.2f%%), %d key projects, bulletin %s with %d overdue stages\n",
@@ -133,7 +133,7 @@ func loadBigCustomer(ctx context.Context, cl *apiClient, region string, log io.W
 // loadVIPServices creates the services as planned or confirmed (where a
 // service's life starts) and walks the others through their legal
 // transitions to the state the sample gives them.
-func loadVIPServices(ctx context.Context, cl *apiClient, svcs []crm.VIPService) error {
+func loadVIPServices(ctx context.Context, cl *Client, svcs []crm.VIPService) error {
 	target := make([]crm.VIPService, len(svcs))
 	copy(target, svcs)
 	for i := range svcs {
@@ -141,7 +141,7 @@ func loadVIPServices(ctx context.Context, cl *apiClient, svcs []crm.VIPService) 
 			svcs[i].Status, svcs[i].DoneOn = "confirmed", ""
 		}
 	}
-	ids, err := cl.importAll(ctx, "vip_services", toAny(svcs))
+	ids, err := cl.ImportAll(ctx, "vip_services", toAny(svcs))
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func loadVIPServices(ctx context.Context, cl *apiClient, svcs []crm.VIPService) 
 		}[want.Status]
 		for v, step := range steps {
 			step["version"] = v + 1
-			if err := cl.do(ctx, "PATCH", "/api/v1/vip_services/"+ids[i], step, nil); err != nil {
+			if err := cl.Do(ctx, "PATCH", "/api/v1/vip_services/"+ids[i], step, nil); err != nil {
 				return err
 			}
 		}
@@ -188,7 +188,7 @@ func cellsFor(ids []string, kwh map[string]float64, managers int) int {
 func num(v any) float64 { f, _ := v.(float64); return f }
 
 // listAll pages through a collection of the node's own region.
-func listAll[T any](ctx context.Context, cl *apiClient, path string, out *[]T) error {
+func listAll[T any](ctx context.Context, cl *Client, path string, out *[]T) error {
 	after := ""
 	for {
 		var page struct {
@@ -199,7 +199,7 @@ func listAll[T any](ctx context.Context, cl *apiClient, path string, out *[]T) e
 		if after != "" {
 			p += "&after=" + url.QueryEscape(after)
 		}
-		if err := cl.do(ctx, "GET", p, nil, &page); err != nil {
+		if err := cl.Do(ctx, "GET", p, nil, &page); err != nil {
 			return err
 		}
 		*out = append(*out, page.Items...)
@@ -210,15 +210,15 @@ func listAll[T any](ctx context.Context, cl *apiClient, path string, out *[]T) e
 	}
 }
 
-// demoBigCustomerDirectives writes city 3207's class thresholds (more
+// loadBigCustomerDirectives writes city 3207's class thresholds (more
 // specific than the province's, so they win in its counties) from the
 // start of the year.
-func demoBigCustomerDirectives(ctx context.Context, cl map[string]*apiClient) error {
+func loadBigCustomerDirectives(ctx context.Context, cl map[string]*Client) error {
 	body := map[string]any{"kind": "class_thresholds", "title": "连云港市大客户分级标准", "scope": "3207",
 		"effective_from": time.Now().UTC().Format("2006") + "-01-01",
 		"body": json.RawMessage(`{"annual_kwh": 800000, "monthly_bill": 80000, "voltage_kv": 35, "tags": ["政府重点工程", "保供民生"],
 			"grades": {"core": {"annual_kwh": 8000000, "voltage_kv": 110, "tags": ["政府重点工程"]}, "key": {"annual_kwh": 2000000, "monthly_bill": 150000, "tags": ["保供民生"]}}}`)}
-	if err := cl["3207"].do(ctx, "POST", "/api/v1/directives", body, nil); err != nil {
+	if err := cl["3207"].Do(ctx, "POST", "/api/v1/directives", body, nil); err != nil {
 		return fmt.Errorf("demo: class thresholds at 3207: %w", err)
 	}
 	return nil

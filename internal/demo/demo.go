@@ -1,4 +1,19 @@
-package main
+// Package demo starts gridcrm's demo hierarchy in one process and loads it
+// with generated sample data through the HTTP API: province 32, cities 3207
+// and 3208, four counties (one a three-node raft group), linked child to
+// parent through netstack WireGuard tunnels (or plain TCP), every
+// node-to-node connection mutual TLS from a demo certificate authority.
+//
+// The loader (client.go) is a client of the public API like any other: it
+// sends a request again after a transient failure (503 unavailable, 429
+// with Retry-After, a connection that could not be made), with backoff;
+// after a 504 outcome_unknown (or a connection lost once the request was
+// sent) it first reads the record back, so that nothing is written twice;
+// and the whole load runs under one deadline (Options.LoadTimeout) whose
+// expiry is a clear error naming the request and its last failure.
+//
+// cmd/gridcrm's demo command turns its flags into Options and calls Start.
+package demo
 
 import (
 	"context"
@@ -8,19 +23,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	mrand "math/rand/v2"
-	"sync"
 
-	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
-	"gridcrm/crm"
 	"gridcrm/crm/sample"
 	"gridcrm/node"
 	"gridcrm/pki"
@@ -29,16 +43,18 @@ import (
 	"gridcrm/tunnel"
 )
 
-// demoFile is DIR/demo.json, read by scripts such as shared/tools/smoke.
-type demoFile struct {
-	Nodes []demoNode `json:"nodes"`
+// File is DIR/demo.json, read by scripts such as shared/tools/smoke and by
+// gridcrm monitor-config.
+type File struct {
+	Nodes []Node `json:"nodes"`
 	Admin struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
 	} `json:"admin"`
 }
 
-type demoNode struct {
+// Node is one demo node as demo.json lists it.
+type Node struct {
 	Name   string `json:"name"`
 	Region string `json:"region"`
 	Tier   string `json:"tier"`
@@ -48,73 +64,34 @@ type demoNode struct {
 	Metrics string `json:"metrics,omitempty"`
 }
 
-func demoCmd() *cobra.Command {
-	var dir string
-	var customers, months int
-	var plain bool
-	c := &cobra.Command{
-		Use:   "demo",
-		Short: "Start a demo hierarchy (province, 2 cities, 4 counties) with sample data on this machine",
-		Long: `Start, in this one process, province 32 (江苏省), cities 3207 (连云港市) and
-3208 (淮安市), and counties 320722 (东海县, a raft group of three nodes),
-320723, 320803 and 320804 (one node each), linked child to parent on
-loopback through netstack WireGuard tunnels (one device per node, peers
-derived from DIR/topology.yaml; --no-tunnels links them over plain TCP).
-Load generated sample data at the counties (customers, 24 months
-of bills, staff, contacts, visits) through the HTTP API, write directives at
-the province and a city, keep a light trickle of new customers going, write
-DIR/demo.json with every node's API URL and the admin's credentials, and run
-until SIGINT or SIGTERM.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if dir == "" {
-				return fmt.Errorf("--dir is required")
-			}
-			out := cmd.OutOrStdout()
-			d, stop, err := startDemo(dir, customers, months, !plain, out)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "\ngridcrm demo is up. Log in as %s / %s on any node:\n", d.Admin.Username, d.Admin.Password)
-			fmt.Fprintln(out, "  (the province and cities read their counties: ?region=320722 or ?region=32&scope=subtree)")
-			for _, n := range d.Nodes {
-				fmt.Fprintf(out, "  %-10s %-8s %-7s %s\n", n.Name, n.Region, n.Tier, n.API)
-			}
-			if d.Nodes[0].Device != "" {
-				fmt.Fprintf(out, "Tiers are linked through WireGuard (netstack): wg show %s (or: wg show all)\n", d.Nodes[0].Device)
-			}
-			fmt.Fprintln(out, "Web console (中文), one per region; log in with the same user:")
-			seen := map[string]bool{}
-			for _, n := range d.Nodes {
-				if !seen[n.Region] {
-					seen[n.Region] = true
-					fmt.Fprintf(out, "  %-8s %-7s %s/console/\n", n.Region, n.Tier, n.API)
-				}
-			}
-			fmt.Fprintf(out, "Try: curl -s -X POST %s/api/v1/auth/login -d '{\"username\":\"admin\",\"password\":\"%s\"}'\n", d.Nodes[0].API, d.Admin.Password)
-			fmt.Fprintf(out, "Written: %s. Stop with Ctrl-C.\n", filepath.Join(dir, "demo.json"))
-			waitForSignal()
-			fmt.Fprintln(out, "gridcrm demo: stopping")
-			return stop()
-		},
-	}
-	c.Flags().StringVar(&dir, "dir", "", "directory for the nodes' data and demo.json (required)")
-	c.Flags().IntVar(&customers, "customers", 4000, "customers to generate across the four counties")
-	c.Flags().IntVar(&months, "months", 24, "months of bills per customer")
-	c.Flags().BoolVar(&plain, "no-tunnels", false, "link the tiers over plain TCP instead of WireGuard tunnels")
-	return c
+// DefaultLoadTimeout bounds loading the sample data when Options.LoadTimeout is 0.
+const DefaultLoadTimeout = 5 * time.Minute
+
+// Options are what Start needs.
+type Options struct {
+	Dir       string // the nodes' data directories, keys, pki/, topology.yaml and demo.json
+	Customers int    // customers to generate across the four counties
+	Months    int    // months of bills per customer
+	Tunnels   bool   // link the tiers through WireGuard tunnels (else plain TCP)
+	// Log receives a line per loaded region and the load's duration.
+	Log io.Writer
+	// Logger is the nodes' logger (nil: warnings to stderr).
+	Logger *slog.Logger
+	// LoadTimeout bounds logging in and loading the sample data, retries
+	// included (0: DefaultLoadTimeout).
+	LoadTimeout time.Duration
 }
 
-// demoRegion is one region of the demo hierarchy.
-type demoRegion struct {
+// region is one region of the demo hierarchy.
+type region struct {
 	code, name string
 	nodes      int
 	customers  int // generated at counties
 }
 
-// demoRegions: province 32, two cities, four counties; one county is a
+// regions: province 32, two cities, four counties; one county is a
 // 3-node raft group, the rest run one node each.
-var demoRegions = []demoRegion{
+var regions = []region{
 	{"32", "江苏省", 1, 0},
 	{"3207", "连云港市", 1, 0},
 	{"3208", "淮安市", 1, 0},
@@ -124,8 +101,21 @@ var demoRegions = []demoRegion{
 	{"320804", "淮阴区", 1, 0},
 }
 
-// startDemo starts the hierarchy, loads it and writes demo.json.
-func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (*demoFile, func() error, error) {
+// Start starts the hierarchy, loads it and writes DIR/demo.json. The
+// function it answers stops the trickle of writes and the nodes.
+func Start(o Options) (*File, func() error, error) {
+	dir := o.Dir
+	if dir == "" {
+		return nil, nil, errors.New("demo: no directory")
+	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, err
 	}
@@ -147,13 +137,12 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 		}
 		return first
 	}
-	logger := newLogger("warn", false, os.Stderr)
 	internal := map[string][]string{} // region → its nodes' internal addresses
 	var top *tunnel.Topology
 	noUAPI := false
-	if tunnels {
+	if o.Tunnels {
 		var err error
-		if top, err = demoTopology(dir); err != nil {
+		if top, err = writeTopology(dir); err != nil {
 			return nil, nil, err
 		}
 		if err := os.MkdirAll("/var/run/wireguard", 0o755); err != nil {
@@ -161,12 +150,12 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			fmt.Fprintf(log, "note: cannot create /var/run/wireguard (%v); the tunnels run without UAPI sockets, so wg show cannot see them\n", err)
 		}
 	}
-	certFor, err := demoCertificates(dir)
+	certFor, err := certificates(dir)
 	if err != nil {
 		return nil, nil, err
 	}
 	port := 0
-	for _, r := range demoRegions {
+	for _, r := range regions {
 		var peers []replication.Peer
 		var apis []string
 		for i := 0; i < r.nodes; i++ {
@@ -184,7 +173,7 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			if top != nil {
 				// Peers, parent and overlay port come from the topology.
 				me, _ := top.Find(tiers.RegionCode(r.code), i+1)
-				cfg.Tunnel = &tunnel.Config{Index: i + 1, PrivateKeyFile: demoKeyFile(dir, r.code, i+1), ListenAddr: me.Endpoint, NoUAPI: noUAPI}
+				cfg.Tunnel = &tunnel.Config{Index: i + 1, PrivateKeyFile: keyFile(dir, r.code, i+1), ListenAddr: me.Endpoint, NoUAPI: noUAPI}
 				cfg.Topology, cfg.TopologyFile = top, filepath.Join(dir, "topology.yaml")
 			} else if parent := tiers.RegionCode(r.code).Parent(); parent != "" {
 				cfg.Parent = &tiers.ParentLink{Region: parent, Nodes: internal[string(parent)]}
@@ -202,12 +191,12 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			nodes = append(nodes, n)
 		}
 	}
-	d := &demoFile{}
+	d := &File{}
 	d.Admin.Username, d.Admin.Password = "admin", password
 	first := map[string]string{} // region → API of its first node
 	for _, n := range nodes {
 		c := n.Config()
-		dn := demoNode{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
+		dn := Node{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
 		dn.Metrics = strings.TrimSuffix(strings.TrimPrefix(n.MetricsURL(), "http://"), "/metrics")
 		if t := n.Tunnel(); t != nil {
 			dn.Device = t.DeviceName()
@@ -217,44 +206,11 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 			first[c.Region] = n.APIURL()
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	start := time.Now()
-	clients := map[string]*apiClient{}
-	for _, r := range demoRegions {
-		cl, err := login(ctx, first[r.code], "admin", password)
-		if err != nil {
-			stop()
-			return nil, nil, err
-		}
-		clients[r.code] = cl
-		if len(r.code) != 6 {
-			continue
-		}
-		n := customers / 4
-		if r.code == "320722" {
-			n = customers - 3*(customers/4)
-		}
-		counts, err := loadSample(ctx, cl, r.code, r.name, n, months)
-		if err != nil {
-			stop()
-			return nil, nil, fmt.Errorf("demo: loading %s: %w", r.code, err)
-		}
-		fmt.Fprintf(log, "%s %s: %s\n", r.code, r.name, counts)
-		if err := loadBigCustomer(ctx, cl, r.code, log); err != nil { // demo_bigcustomer.go
-			stop()
-			return nil, nil, fmt.Errorf("demo: big customers at %s: %w", r.code, err)
-		}
-	}
-	if err := demoDirectives(ctx, clients); err != nil {
+	clients, err := Load(first, "admin", password, o.Customers, o.Months, o.LoadTimeout, log)
+	if err != nil {
 		stop()
 		return nil, nil, err
 	}
-	if err := demoBigCustomerDirectives(ctx, clients); err != nil { // demo_bigcustomer.go
-		stop()
-		return nil, nil, err
-	}
-	fmt.Fprintf(log, "loaded in %.1fs\n", time.Since(start).Seconds())
 	trickle.Add(1)
 	go func() { defer trickle.Done(); runTrickle(clients, stopTrickle) }()
 	raw, _ := json.MarshalIndent(d, "", "  ")
@@ -270,9 +226,60 @@ func startDemo(dir string, customers, months int, tunnels bool, log io.Writer) (
 	return d, stop, nil
 }
 
-// demoDirectives writes a province notice, a city tariff and a province
+// ErrDeadline is the cause of a load that did not finish within its
+// deadline (errors.Is matches it).
+var ErrDeadline = errors.New("demo: the load did not finish in time")
+
+// Load logs in as user at every region's API (apis: region → URL) and
+// loads it: sample data and big-customer management at the counties
+// (customers split between them), directives at the province and a city.
+// It answers a logged-in client per region. It runs within timeout (0:
+// DefaultLoadTimeout), retries included; past it, the error wraps
+// ErrDeadline and names the request that was waiting and its last failure.
+func Load(apis map[string]string, user, password string, customers, months int, timeout time.Duration, log io.Writer) (map[string]*Client, error) {
+	if timeout <= 0 {
+		timeout = DefaultLoadTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout,
+		fmt.Errorf("%w: loading took longer than %s (the demo's --load-timeout)", ErrDeadline, timeout))
+	defer cancel()
+	start := time.Now()
+	clients := map[string]*Client{}
+	for _, r := range regions {
+		cl := NewClient(apis[r.code])
+		if err := cl.Login(ctx, user, password); err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		clients[r.code] = cl
+		if len(r.code) != 6 {
+			continue
+		}
+		n := customers / 4
+		if r.code == "320722" {
+			n = customers - 3*(customers/4)
+		}
+		counts, err := loadSample(ctx, cl, r.code, r.name, n, months)
+		if err != nil {
+			return nil, fmt.Errorf("demo: loading %s: %w", r.code, err)
+		}
+		fmt.Fprintf(log, "%s %s: %s\n", r.code, r.name, counts)
+		if err := loadBigCustomer(ctx, cl, r.code, log); err != nil { // bigcustomer.go
+			return nil, fmt.Errorf("demo: big customers at %s: %w", r.code, err)
+		}
+	}
+	if err := loadDirectives(ctx, clients); err != nil {
+		return nil, err
+	}
+	if err := loadBigCustomerDirectives(ctx, clients); err != nil { // bigcustomer.go
+		return nil, err
+	}
+	fmt.Fprintf(log, "loaded in %.1fs\n", time.Since(start).Seconds())
+	return clients, nil
+}
+
+// loadDirectives writes a province notice, a city tariff and a province
 // class-threshold table; the downlinks carry them to the counties.
-func demoDirectives(ctx context.Context, cl map[string]*apiClient) error {
+func loadDirectives(ctx context.Context, cl map[string]*Client) error {
 	for _, d := range []struct {
 		region string
 		body   map[string]any
@@ -281,13 +288,13 @@ func demoDirectives(ctx context.Context, cl map[string]*apiClient) error {
 		{"32", map[string]any{"kind": "class_thresholds", "title": "大客户分类标准（2026版）", "body": map[string]any{"annual_kwh": 1000000, "monthly_bill": 100000, "voltage_kv": 35}}},
 		{"3207", map[string]any{"kind": "tariff", "title": "连云港市分时电价执行细则", "body": map[string]any{"peak_factor": 1.6, "valley_factor": 0.4}}},
 	} {
-		if err := cl[d.region].do(ctx, "POST", "/api/v1/directives", d.body, nil); err != nil {
+		if err := cl[d.region].Do(ctx, "POST", "/api/v1/directives", d.body, nil); err != nil {
 			return fmt.Errorf("demo: directive at %s: %w", d.region, err)
 		}
 	}
 	// 淮安市 manages 淮阴区 partially: the city may write its visits and work
 	// orders (forwarded to the county). The other counties stay autonomous.
-	if err := cl["3208"].do(ctx, "PUT", "/api/v1/regions/320804/management",
+	if err := cl["3208"].Do(ctx, "PUT", "/api/v1/regions/320804/management",
 		map[string]any{"mode": "partial", "collections": []string{"interactions", "work_orders"}}, nil); err != nil {
 		return fmt.Errorf("demo: management of 320804: %w", err)
 	}
@@ -296,7 +303,7 @@ func demoDirectives(ctx context.Context, cl map[string]*apiClient) error {
 
 // runTrickle keeps a light flow of new writes going at the counties: a new
 // customer, a visit or a payment every second or so, round-robin.
-func runTrickle(cl map[string]*apiClient, stop <-chan struct{}) {
+func runTrickle(cl map[string]*Client, stop <-chan struct{}) {
 	counties := []string{"320722", "320723", "320803", "320804"}
 	for i := 0; ; i++ {
 		select {
@@ -307,7 +314,7 @@ func runTrickle(cl map[string]*apiClient, stop <-chan struct{}) {
 		region := counties[i%len(counties)]
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c := sample.Customer(mrand.New(mrand.NewPCG(uint64(i), 7)), region, 900000+i)
-		_ = cl[region].do(ctx, "POST", "/api/v1/customers", c, nil)
+		_ = cl[region].Do(ctx, "POST", "/api/v1/customers", c, nil)
 		cancel()
 	}
 }
@@ -325,80 +332,22 @@ func pickAddr(port int) string {
 	return "127.0.0.1:0"
 }
 
-// loadSample generates a region's data and imports it through the API.
-func loadSample(ctx context.Context, cl *apiClient, region, name string, customers, months int) (string, error) {
-	end := time.Now().UTC().AddDate(0, -1, 0)
-	data := sample.Generate(sample.Options{Region: region, RegionName: name, Customers: customers, Months: months, End: end, Seed: 20261125})
-	sample.AssignFeeders(data.Customers, region) // outages find their customers by feeder (demo_process.go)
-	ids, err := cl.importAll(ctx, "customers", toAny(data.Customers))
-	if err != nil {
-		return "", err
-	}
-	var bills, contacts []any
-	for i, id := range ids {
-		for _, b := range data.Bills[i] {
-			b.CustomerID = id
-			bills = append(bills, b)
-		}
-		for _, c := range data.Contacts[i] {
-			c.CustomerID = id
-			contacts = append(contacts, c)
-		}
-	}
-	if _, err := cl.importAll(ctx, "bills", bills); err != nil {
-		return "", err
-	}
-	if _, err := cl.importAll(ctx, "contacts", contacts); err != nil {
-		return "", err
-	}
-	staffIDs, err := cl.importAll(ctx, "staff", toAny(data.Staff))
-	if err != nil {
-		return "", err
-	}
-	// A visit or call for every non-residential customer, by an account manager.
-	var visits []any
-	kinds := []string{"visit", "call", "meeting"}
-	for i, c := range data.Customers {
-		if c.Category == crm.CategoryResidential || len(staffIDs) == 0 {
-			continue
-		}
-		visits = append(visits, crm.Interaction{CustomerID: ids[i], StaffID: staffIDs[i%len(staffIDs)], Kind: kinds[i%3],
-			At: end.AddDate(0, 0, -(i % 60)), Summary: "走访了解用电需求与电费缴纳情况", Outcome: "客户用电正常，无新增诉求"})
-	}
-	if _, err := cl.importAll(ctx, "interactions", visits); err != nil {
-		return "", err
-	}
-	procs, err := loadProcesses(ctx, cl, region, data.Customers, ids, staffIDs) // demo_process.go
-	if err != nil {
-		return "", fmt.Errorf("processes: %w", err)
-	}
-	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(staffIDs), len(visits), procs), nil
-}
-
-func toAny[T any](xs []T) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
-}
-
-func demoKeyFile(dir, region string, index int) string {
+func keyFile(dir, region string, index int) string {
 	return filepath.Join(dir, "keys", fmt.Sprintf("%s-%d.key", region, index))
 }
 
-// demoTopology gives every demo node a key (DIR/keys, kept across restarts
+// writeTopology gives every demo node a key (DIR/keys, kept across restarts
 // of the demo in the same directory) and a UDP endpoint on loopback, and
 // writes DIR/topology.yaml, the file each node derives its peers from.
-func demoTopology(dir string) (*tunnel.Topology, error) {
+func writeTopology(dir string) (*tunnel.Topology, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "keys"), 0o700); err != nil {
 		return nil, err
 	}
 	top := &tunnel.Topology{Prefix: tunnel.DefaultPrefix}
 	k := 0
-	for _, r := range demoRegions {
+	for _, r := range regions {
 		for i := 1; i <= r.nodes; i++ {
-			path := demoKeyFile(dir, r.code, i)
+			path := keyFile(dir, r.code, i)
 			var pub string
 			if key, err := tunnel.LoadKey(path); err == nil {
 				pub = key.PublicKey().String()
@@ -431,12 +380,12 @@ func pickUDP(port int) string {
 	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
-// demoCertificates makes the demo's province CA in DIR/pki (kept across
+// certificates makes the demo's province CA in DIR/pki (kept across
 // restarts of the demo in the same directory, like the tunnel keys) and a
 // node certificate for each demo node, so that every node-to-node
 // connection of the demo is mutual TLS as in production. The nodes read
 // DIR/pki as their trust directory (production copies it without keys).
-func demoCertificates(dir string) (func(region, nodeID string) (*node.TLSFiles, error), error) {
+func certificates(dir string) (func(region, nodeID string) (*node.TLSFiles, error), error) {
 	ca := filepath.Join(dir, "pki")
 	auth, err := pki.OpenAuthority(ca)
 	if errors.Is(err, pki.ErrAuthority) {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // created, then its stage actions or transitions are applied in order,
 // carrying the version each answer returns. Some items are left overdue on
 // purpose, so the supervision lists and KPIs have something to show.
-func loadProcesses(ctx context.Context, cl *apiClient, region string, customers []crm.Customer, ids, staffIDs []string) (string, error) {
+func loadProcesses(ctx context.Context, cl *Client, region string, customers []crm.Customer, ids, staffIDs []string) (string, error) {
 	cs := make([]crm.Customer, len(customers))
 	copy(cs, customers)
 	for i := range cs {
@@ -31,11 +31,11 @@ func loadProcesses(ctx context.Context, cl *apiClient, region string, customers 
 		raw, _ := json.Marshal(step)
 		_ = json.Unmarshal(raw, &body)
 		body["version"] = r.Version
-		return cl.do(ctx, "POST", path+"/"+r.ID+"/"+map[bool]string{true: "stage", false: "transition"}[path == "/api/v1/projects"], body, r)
+		return cl.Do(ctx, "POST", path+"/"+r.ID+"/"+map[bool]string{true: "stage", false: "transition"}[path == "/api/v1/projects"], body, r)
 	}
 	for _, p := range plan.Projects {
 		var r rec
-		if err := cl.do(ctx, "POST", "/api/v1/projects", p.Project, &r); err != nil {
+		if err := cl.Do(ctx, "POST", "/api/v1/projects", p.Project, &r); err != nil {
 			return "", err
 		}
 		for _, s := range p.Steps {
@@ -46,7 +46,7 @@ func loadProcesses(ctx context.Context, cl *apiClient, region string, customers 
 	}
 	for _, o := range plan.Orders {
 		var r rec
-		if err := cl.do(ctx, "POST", "/api/v1/work_orders", o.Order, &r); err != nil {
+		if err := cl.Do(ctx, "POST", "/api/v1/work_orders", o.Order, &r); err != nil {
 			return "", err
 		}
 		for _, s := range o.Steps {
@@ -56,7 +56,7 @@ func loadProcesses(ctx context.Context, cl *apiClient, region string, customers 
 		}
 	}
 	for _, o := range plan.Outages {
-		if err := cl.do(ctx, "POST", "/api/v1/outages", o, nil); err != nil {
+		if err := cl.Do(ctx, "POST", "/api/v1/outages", o, nil); err != nil {
 			return "", err
 		}
 	}

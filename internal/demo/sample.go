@@ -1,0 +1,68 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gridcrm/crm"
+	"gridcrm/crm/sample"
+)
+
+// loadSample generates a region's data and imports it through the API.
+func loadSample(ctx context.Context, cl *Client, region, name string, customers, months int) (string, error) {
+	end := time.Now().UTC().AddDate(0, -1, 0)
+	data := sample.Generate(sample.Options{Region: region, RegionName: name, Customers: customers, Months: months, End: end, Seed: 20261125})
+	sample.AssignFeeders(data.Customers, region) // outages find their customers by feeder (process.go)
+	ids, err := cl.ImportAll(ctx, "customers", toAny(data.Customers))
+	if err != nil {
+		return "", err
+	}
+	var bills, contacts []any
+	for i, id := range ids {
+		for _, b := range data.Bills[i] {
+			b.CustomerID = id
+			bills = append(bills, b)
+		}
+		for _, c := range data.Contacts[i] {
+			c.CustomerID = id
+			contacts = append(contacts, c)
+		}
+	}
+	if _, err := cl.ImportAll(ctx, "bills", bills); err != nil {
+		return "", err
+	}
+	if _, err := cl.ImportAll(ctx, "contacts", contacts); err != nil {
+		return "", err
+	}
+	staffIDs, err := cl.ImportAll(ctx, "staff", toAny(data.Staff))
+	if err != nil {
+		return "", err
+	}
+	// A visit or call for every non-residential customer, by an account manager.
+	var visits []any
+	kinds := []string{"visit", "call", "meeting"}
+	for i, c := range data.Customers {
+		if c.Category == crm.CategoryResidential || len(staffIDs) == 0 {
+			continue
+		}
+		visits = append(visits, crm.Interaction{CustomerID: ids[i], StaffID: staffIDs[i%len(staffIDs)], Kind: kinds[i%3],
+			At: end.AddDate(0, 0, -(i % 60)), Summary: "走访了解用电需求与电费缴纳情况", Outcome: "客户用电正常，无新增诉求"})
+	}
+	if _, err := cl.ImportAll(ctx, "interactions", visits); err != nil {
+		return "", err
+	}
+	procs, err := loadProcesses(ctx, cl, region, data.Customers, ids, staffIDs) // process.go
+	if err != nil {
+		return "", fmt.Errorf("processes: %w", err)
+	}
+	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(staffIDs), len(visits), procs), nil
+}
+
+func toAny[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
