@@ -56,7 +56,7 @@ type Notice struct {
 func init() {
 	register(&Kind{Name: "outages", IDPrefix: "otg", New: func() Record { return &Outage{} },
 		Filters: []string{"region", "type", "feeder", "status", "transformer_area"}, Regional: true,
-		OnCreate: outageOnCreate, Guard: outageGuard})
+		OnCreate: outageOnCreate, Guard: outageGuard, OnUpdate: outageOnUpdate})
 }
 
 func (o *Outage) regionField() *string { return &o.Region }
@@ -169,6 +169,9 @@ func outageOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	if o.RuleSet != "" || o.PlannedNoticeDays != 0 || o.TemporaryNoticeHours != 0 || o.NoticeDue != nil || o.NoticeCompliant != nil {
 		return invalid("rule_set", "rule_set, notice limits and compliance are derived by the server and cannot be written")
 	}
+	if e := sentNotices(o.Notices, nil, cmd.Time); e != nil {
+		return e
+	}
 	rs, e := RuleSetFor(r, o.Region, dayOf(cmd.Time))
 	if e != nil {
 		return e
@@ -176,6 +179,28 @@ func outageOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	o.RuleSet, o.PlannedNoticeDays, o.TemporaryNoticeHours = rs.ID, rs.Outage.PlannedDays, rs.Outage.TemporaryHours
 	o.derive()
 	return nil
+}
+
+// NoticeClockSkew is how far ahead of the command's time a notice may be
+// dated (the writer's clock may run a little ahead of the leader's).
+const NoticeClockSkew = 5 * time.Minute
+
+// sentNotices refuses a notice dated after now (the command's time): a
+// notice records one that went out. Notices already stored (in old) were
+// checked when they were written.
+func sentNotices(notices, old []Notice, now time.Time) *Error {
+	for i, n := range notices {
+		if !n.At.After(now.Add(NoticeClockSkew)) || slices.ContainsFunc(old, func(o Notice) bool { return o.At.Equal(n.At) && o.Channel == n.Channel && o.Audience == n.Audience }) {
+			continue
+		}
+		return invalid(fmt.Sprintf("notices[%d].at", i), "%s is in the future (now %s): a notice records one that was sent; add it once it has gone out",
+			n.At.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func outageOnUpdate(_ Txn, old, new Record, cmd *Command) *Error {
+	return sentNotices(new.(*Outage).Notices, old.(*Outage).Notices, cmd.Time)
 }
 
 // outageLife is an outage's life cycle: scheduled → in_progress → done,

@@ -30,7 +30,7 @@ func TestOutage_NoticeCompliance(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, "320722")
-			id := w.create(t0, "outages", "otg", obj{"type": tc.typ, "feeder": "10kV 城东线", "start": start, "end": start.Add(6 * time.Hour), "notices": tc.notices})
+			id := w.create(start.Add(-time.Hour), "outages", "otg", obj{"type": tc.typ, "feeder": "10kV 城东线", "start": start, "end": start.Add(6 * time.Hour), "notices": tc.notices})
 			raw, _ := crm.Get(w.tx, "outages", id)
 			o := decode[crm.Outage](t, raw)
 			if (o.NoticeCompliant == nil) != (tc.want == nil) || tc.want != nil && *o.NoticeCompliant != *tc.want {
@@ -44,12 +44,40 @@ func TestOutage_NoticeCompliance(t *testing.T) {
 	// A notice added later by an update is counted again.
 	w := newWorld(t, "320722")
 	id := w.create(t0, "outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)})
-	res := w.at(t0, crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{notice(start.AddDate(0, 0, -10), "all")}})
+	res := w.at(start.AddDate(0, 0, -9), crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{notice(start.AddDate(0, 0, -10), "all")}})
 	if res.Err != nil || !*decode[crm.Outage](t, res.Record).NoticeCompliant {
 		t.Errorf("after adding a notice: %v %s", res.Err, res.Record)
 	}
 	res = w.at(t0, crm.OpUpdate, "outages", id, 2, obj{"planned_notice_days": 1})
 	wantErr(t, res.Err, crm.CodeInvalid, "rule_set")
+}
+
+// TestOutage_FutureNotice: a notice records one that was sent, so one
+// dated after the command's time (beyond crm.NoticeClockSkew) is refused,
+// on create and when added by an update, naming the notice; the notices
+// already stored stay acceptable as time passes.
+func TestOutage_FutureNotice(t *testing.T) {
+	w := newWorld(t, "320722")
+	now := cst(2026, 3, 2, 9, 30)
+	start := now.AddDate(0, 0, 20)
+	sent := obj{"channel": "sms", "at": now.Add(-time.Hour), "audience": "all"}
+	future := obj{"channel": "sms", "at": now.AddDate(0, 0, 3), "audience": "all"}
+	body := obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)}
+	before := snapshot(t, w.tx)
+	res := w.at(now, crm.OpCreate, "outages", w.ids.next("otg"), 0, body.with("notices", []obj{future}))
+	wantErr(t, res.Err, crm.CodeInvalid, "notices[0].at")
+	if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+		t.Errorf("a refused outage wrote:\n%s", d)
+	}
+	// Within the clock skew: accepted.
+	skewed := obj{"channel": "app", "at": now.Add(crm.NoticeClockSkew), "audience": "all"}
+	id := w.create(now, "outages", "otg", body.with("notices", []obj{sent, skewed}))
+	res = w.at(now, crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{sent, skewed, future}})
+	wantErr(t, res.Err, crm.CodeInvalid, "notices[2].at")
+	// Three days on, the same notice has gone out: added.
+	if res = w.at(now.AddDate(0, 0, 3), crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{sent, skewed, future}}); res.Err != nil {
+		t.Errorf("a notice sent by now: %v", res.Err)
+	}
 }
 
 func ptr[T any](v T) *T { return &v }
