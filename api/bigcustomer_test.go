@@ -54,7 +54,7 @@ func servicePlanBody(cus, owner string) obj {
 
 func poolBody(cus, mgr, contact string) obj {
 	return obj{"customer_id": cus, "status": "admitted", "front_manager_id": mgr, "contact_id": contact,
-		"assessment": obj{"score": 86, "annual_kwh": 1500000, "credit": "A", "reason": "35kV 专线用户", "assessed_by": mgr, "assessed_on": "2026-01-10"}}
+		"assessment": obj{"score": 86, "annual_kwh": 0, "credit": "A", "reason": "35kV 专线用户", "assessed_by": mgr, "assessed_on": "2026-01-10"}}
 }
 
 // TestAPI_BigCustomer_BadInputAndTransitions refuses bad input and every

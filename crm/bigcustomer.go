@@ -49,9 +49,21 @@ func checkHooks(r Reader, rec, old Record, region string) *Error {
 		}
 	}
 	if c, ok := rec.(stateChecker); ok {
-		return c.checkState(r, region)
+		if e := c.checkState(r, region); e != nil {
+			return e
+		}
+	}
+	if c, ok := rec.(stateChangeChecker); ok {
+		return c.checkStateChange(r, old)
 	}
 	return nil
+}
+
+// stateChangeChecker is implemented by records whose rules read other
+// records only when a field changes (a pool entry's assessment against the
+// customer's bills): old is the stored version (nil on create).
+type stateChangeChecker interface {
+	checkStateChange(r Reader, old Record) *Error
 }
 
 // lifecycle lists, per state, the states it may move to; a state with no

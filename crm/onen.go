@@ -446,6 +446,47 @@ func (p *PoolEntry) checkState(r Reader, _ string) *Error {
 	return staffWithRole(r, "front_manager_id", p.FrontManagerID, "account_manager", "gold_manager")
 }
 
+// AssessmentGrowth is how far an assessment's annual_kwh may exceed the
+// customer's billed consumption (annualised over the months billed in the
+// 12 months before assessed_on): 1.5 allows for a load that is growing.
+const AssessmentGrowth = 1.5
+
+// checkStateChange: an assessment that is new or changed states an annual
+// consumption the customer's bills back (at most AssessmentGrowth times
+// the kWh billed in the 12 months before assessed_on, annualised); a
+// customer with no bills in those months is assessed with annual_kwh 0.
+func (p *PoolEntry) checkStateChange(r Reader, old Record) *Error {
+	a := p.Assessment
+	if a == nil || a.AnnualKWh == 0 {
+		return nil
+	}
+	if o, ok := old.(*PoolEntry); ok && sameJSON(o.Assessment, a) {
+		return nil
+	}
+	bills, e := customerBills(r, p.CustomerID)
+	if e != nil {
+		return e
+	}
+	from, to := Window(a.AssessedOn)
+	kwh, months := 0.0, 0
+	for _, b := range bills {
+		if b.Period >= from && b.Period <= to {
+			kwh += b.KWh
+			months++
+		}
+	}
+	if months == 0 {
+		return invalid("assessment.annual_kwh", "is %.0f kWh, but customer %s has no bills from %s to %s (the 12 months before assessed_on %s): nothing backs it; give 0, or load the bills first",
+			a.AnnualKWh, p.CustomerID, from, to, a.AssessedOn)
+	}
+	annual := kwh / float64(months) * 12
+	if limit := annual * AssessmentGrowth; a.AnnualKWh > limit+0.005 {
+		return invalid("assessment.annual_kwh", "is %.0f kWh, but customer %s was billed %.0f kWh in %d months from %s to %s (%.0f kWh a year): an assessment states at most %.1f times that, %.0f kWh",
+			a.AnnualKWh, p.CustomerID, kwh, months, from, to, annual, AssessmentGrowth, limit)
+	}
+	return nil
+}
+
 // Indexes implements Record.
 func (p *PoolEntry) Indexes() []Index {
 	idx := []Index{{"customer_id", p.CustomerID}, {"status", p.Status}, {OwnerIndex, p.Owner}}
