@@ -138,6 +138,19 @@ func initSys(tx *overlay, cmd *Command) Result {
 	return Result{Record: cmd.Body}
 }
 
+// StampOf answers how a write by cmd's actor is stamped (created_by,
+// updated_by) on a record owned by owner: the username when the owner's
+// own raft group writes it, else username@region of the region that wrote
+// it (a parent writing a child under full management), as a write a
+// parent forwards is stamped by the child (ExecuteForwarded). An actor
+// already naming its region, and the system, stay as they are.
+func StampOf(cmd *Command, owner string) string {
+	if owner == "" || owner == cmd.Region || cmd.Actor == SystemActor || strings.Contains(cmd.Actor, "@") {
+		return cmd.Actor
+	}
+	return cmd.Actor + "@" + cmd.Region
+}
+
 // System reads a system value set by OpInitSys; nil if unset.
 func System(r Reader, name string) ([]byte, error) { return r.Get([]byte(keyspace.Sys(name))) }
 
@@ -159,6 +172,8 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 			}
 		}
 	}
+	m.CreatedBy = StampOf(cmd, m.Owner)
+	m.UpdatedBy = m.CreatedBy
 	if e := mayWrite(tx, kind.Name, id, m.Owner, cmd.Region); e != nil {
 		return nil, e
 	}
@@ -250,7 +265,7 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 	m := rec.RecordMeta()
 	*m = om
 	m.Version++
-	m.UpdatedAt, m.UpdatedBy = cmd.Time, cmd.Actor
+	m.UpdatedAt, m.UpdatedBy = cmd.Time, StampOf(cmd, om.Owner)
 	if kind.Regional {
 		defaultRegion(rec, om.Owner)
 	}

@@ -165,9 +165,9 @@ func resolve(tx *overlay, cmd *Command) Result {
 			return Result{Err: e}
 		}
 		m := rec.RecordMeta()
-		*m = Meta{ID: id, Owner: c.Region, Version: version + 1, CreatedAt: created.CreatedAt, CreatedBy: created.CreatedBy, UpdatedAt: cmd.Time, UpdatedBy: cmd.Actor}
+		*m = Meta{ID: id, Owner: c.Region, Version: version + 1, CreatedAt: created.CreatedAt, CreatedBy: created.CreatedBy, UpdatedAt: cmd.Time, UpdatedBy: StampOf(cmd, c.Region)}
 		if m.CreatedAt.IsZero() {
-			m.CreatedAt, m.CreatedBy = cmd.Time, cmd.Actor
+			m.CreatedAt, m.CreatedBy = cmd.Time, m.UpdatedBy
 		}
 		rec.Normalize()
 		var old Record

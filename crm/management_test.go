@@ -227,7 +227,7 @@ func TestConflicts_KeptAndResolved(t *testing.T) {
 	}
 	var got crm.Customer
 	json.Unmarshal(res.Record, &got)
-	if got.Name != "县里改的" || got.Version != 3 || got.Owner != "320722" || got.UpdatedBy != actor {
+	if got.Name != "县里改的" || got.Version != 3 || got.Owner != "320722" || got.UpdatedBy != actor+"@3207" { // written by the parent
 		t.Fatalf("resolved record %s", res.Record)
 	}
 	wantMgmtErr(t, "resolved twice", resolve("3207", obj{"id": id, "keep": "parent"}), crm.CodeConflict, "", "already resolved")
