@@ -70,13 +70,17 @@ func fail(c *gin.Context, err error) {
 	c.AbortWithStatusJSON(status, errorBody{Error: e})
 }
 
-// failWrite is fail for a write of record id: an unknown outcome names the
-// id, so that the client can read whether the write was applied before it
+// failWrite is fail for a write of record id (an import: of records ids):
+// an unknown outcome names the id (an import's first, and all its ids), so
+// that the client can read whether the write was applied before it
 // retries.
-func failWrite(c *gin.Context, id string, err error) {
+func failWrite(c *gin.Context, id string, err error, ids ...string) {
 	if errors.Is(err, replication.ErrUnknownOutcome) {
 		e := toAPIError(err)
-		e.ID = id
+		if id == "" && len(ids) > 0 {
+			id = ids[0]
+		}
+		e.ID, e.IDs = id, ids
 		err = e
 	}
 	fail(c, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gin-gonic/gin"
@@ -46,5 +47,14 @@ func TestWriteErrors_SayWhetherApplied(t *testing.T) {
 		if got := w.Header().Get("Retry-After"); (tc.status == http.StatusServiceUnavailable) != (got != "") {
 			t.Errorf("%v: Retry-After %q", tc.err, got)
 		}
+	}
+	// An import of unknown outcome names its records, the first as id
+	// (all or nothing: reading it tells whether the import was applied).
+	w := httptest.NewRecorder()
+	c, _ := gin.CreateTestContext(w)
+	failWrite(c, "", fmt.Errorf("%w: leadership lost while committing", replication.ErrUnknownOutcome), "bil_1", "bil_2")
+	var body errorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 504 || body.Error.ID != "bil_1" || strings.Join(body.Error.IDs, ",") != "bil_1,bil_2" {
+		t.Errorf("an import of unknown outcome answered %d %s (%v); want 504 naming bil_1 and every id", w.Code, w.Body, err)
 	}
 }

@@ -160,7 +160,7 @@ func Spec() []byte {
 			"components": map[string]any{
 				"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 				"schemas": map[string]any{"Error": object(map[string]any{"error": object(map[string]any{
-					"code": str(), "message": str(), "field": str(), "owner": str(), "id": str(),
+					"code": str(), "message": str(), "field": str(), "owner": str(), "id": str(), "ids": map[string]any{"type": "array", "items": str()},
 					"rows": map[string]any{"type": "array", "items": object(map[string]any{"row": map[string]any{"type": "integer"}, "line": map[string]any{"type": "integer", "description": "the row's line in an NDJSON body (from 1)"}, "code": str(), "field": str(), "message": str()})},
 				}, "code", "message")}, "error")},
 			},

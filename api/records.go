@@ -112,7 +112,7 @@ func (s *Server) commit(c *gin.Context, cmd *crm.Command) (crm.Result, bool) {
 		err = res.Err
 	}
 	if err != nil {
-		failWrite(c, cmd.ID, err)
+		failWrite(c, cmd.ID, err, cmd.IDs...)
 		return res, false
 	}
 	return res, true

@@ -26,7 +26,8 @@ type Error struct {
 	Message string     `json:"message"`
 	Field   string     `json:"field,omitempty"`
 	Owner   string     `json:"owner,omitempty"`
-	ID      string     `json:"id,omitempty"` // the record a write of unknown outcome was for
+	ID      string     `json:"id,omitempty"`  // the record a write of unknown outcome was for
+	IDs     []string   `json:"ids,omitempty"` // an import of unknown outcome: its records (all or nothing, so ID, the first, tells)
 	Rows    []RowError `json:"rows,omitempty"`
 }
 
