@@ -393,7 +393,8 @@ func cellsOf(items []grid.Item, d grid.Division, managers []string) []crm.GridCe
 }
 
 // savePlan answers the plan with extra fields; with save it stores it
-// first, replacing the region's plan when there is one.
+// first, replacing the region's plan when there is one. An unsaved plan is
+// answered without its record fields (id, owner, version, times).
 func (s *Server) savePlan(c *gin.Context, plan *crm.GridPlan, save bool, extra gin.H) {
 	existing, e := crm.RegionGridPlan(s.b.Reader(), s.cfg.Region)
 	if e != nil {
@@ -418,7 +419,14 @@ func (s *Server) savePlan(c *gin.Context, plan *crm.GridPlan, save bool, extra g
 		c.JSON(200, extra)
 		return
 	}
-	extra["plan"] = plan
+	// A plan not saved is a proposal, not a record: no id, owner, version
+	// or times (they would be empty); replaces names the stored plan that
+	// saving it would replace.
+	raw, _ := json.Marshal(plan)
+	extra["plan"] = json.RawMessage(stripMeta(raw))
+	if existing != nil {
+		extra["replaces"] = existing.ID
+	}
 	c.JSON(200, extra)
 }
 

@@ -292,6 +292,16 @@ func TestAPI_BigCustomer_ClassificationAndReports(t *testing.T) {
 	if n := len(reb["moves"].([]any)); n != 0 {
 		t.Errorf("rebalance of an unchanged pool proposes %d moves", n)
 	}
+	// Not saved: a proposal without empty record fields, naming the plan it would replace.
+	saved := div["plan"].(map[string]any)
+	for _, f := range []string{"id", "owner", "version", "created_at", "updated_at", "created_by", "updated_by"} {
+		if v, ok := reb["plan"].(map[string]any)[f]; ok {
+			t.Errorf("an unsaved rebalance answers plan.%s = %v", f, v)
+		}
+	}
+	if reb["replaces"] != saved["id"] || reb["saved"] != false {
+		t.Errorf("an unsaved rebalance: replaces %v, saved %v; want %v, false", reb["replaces"], reb["saved"], saved["id"])
+	}
 	// Two customers join the pool: they are placed, and few others move.
 	for i := 10; i < 12; i++ {
 		id := admin.create("customers", customerBody(fmt.Sprintf("C-%02d", i)).with("category", "industrial", "voltage_kv", 10.0))
