@@ -8,5 +8,8 @@
 // each package's metrics.go); ops registers them and serves the result. It
 // holds no business logic and decides nothing about readiness itself: the
 // node tells it what "ready" means. Backups are made by the node (a Pebble
-// snapshot in the replication state format) and served by the API.
+// snapshot in the replication state format) and served by the API; a
+// backup file is checked (VerifyBackup) and restored into a new data
+// directory (RestoreBackup, restore.go) here, `gridcrm backup` and
+// `gridcrm restore` being their flags.
 package ops

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,12 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"gridcrm/replication"
 	"gridcrm/tunnel"
 )
 
 // Fuzz targets for the files an operator hands the gridcrm command: the
-// tunnel topology and a backup to restore. `go test` runs the seeds; `make
+// tunnel topology (a backup to restore: ops.FuzzRestoreBackup). `go test` runs the seeds; `make
 // fuzz` runs each target for FUZZTIME.
 
 const (
@@ -106,76 +102,6 @@ func FuzzLoadTopology(f *testing.F) {
 					t.Fatalf("node %s/%d: address %q", n.Region, n.Index, a)
 				}
 			}
-		}
-	})
-}
-
-// backupSeeds are a valid backup of region 3207 and broken ones.
-func backupSeeds() [][]byte {
-	enc := func(pairs ...string) []byte {
-		var b bytes.Buffer
-		b.WriteString("GRIDSNAP\x01")
-		for _, s := range pairs {
-			b.Write(binary.AppendUvarint(nil, uint64(len(s))))
-			b.WriteString(s)
-		}
-		b.WriteByte(0)
-		b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(pairs)/2)))
-		return binary.BigEndian.AppendUint32(b.Bytes(), crc32.Checksum(b.Bytes(), crc32.MakeTable(crc32.Castagnoli)))
-	}
-	good := enc("m/applied", "\x00\x00\x00\x00\x00\x00\x00\x09",
-		"r/_canary/3207", `{"region":"3207","at":1}`,
-		"r/users/usr_01KAQ0000000000000000000A1", `{"id":"usr_01KAQ0000000000000000000A1","owner":"3207","version":1,"username":"admin"}`)
-	flip := bytes.Clone(good)
-	flip[15] ^= 0x40
-	return [][]byte{
-		good,
-		enc("r/_canary/320722", `{"region":"320722","at":1}`),
-		enc(),
-		good[:len(good)-1], good[:len(good)/2], good[:9], nil, flip,
-		append(bytes.Clone(good), '\n'),
-		enc("r/users/a", `{"owner":"3207"}`, "r/users/b", `{"owner":"3201"}`),
-	}
-}
-
-// FuzzRestoreBackup: any bytes as the backup file given to `gridcrm
-// restore`. A file that does not check out is refused with an error
-// saying nothing was written, and the data directory stays as it was; one
-// that is accepted is the stream ReadState accepts, restored whole.
-func FuzzRestoreBackup(f *testing.F) {
-	for _, s := range backupSeeds() {
-		f.Add(s)
-	}
-	root := f.TempDir()
-	n := 0
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		n++
-		in := filepath.Join(root, "backup")
-		if err := os.WriteFile(in, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		dataDir := filepath.Join(root, "data"+strconv.Itoa(n))
-		defer os.RemoveAll(dataDir)
-		var pairs uint64
-		_, rerr := replication.ReadState(bytes.NewReader(raw), func(k, v []byte) error { pairs++; return nil })
-		res, err := restoreBackup(in, dataDir, "")
-		if err != nil {
-			if _, serr := os.Stat(dataDir); !errors.Is(serr, os.ErrNotExist) {
-				t.Fatalf("refused (%v), yet %s was created", err, dataDir)
-			}
-			if rerr != nil && !strings.Contains(err.Error(), "nothing was written") {
-				t.Fatalf("refused a corrupt file with %v: want it to say nothing was written", err)
-			}
-			return
-		}
-		if rerr != nil {
-			t.Fatalf("restored %d pairs from a stream ReadState refuses: %v", res.pairs, rerr)
-		}
-		if res.pairs != pairs || res.region == "" {
-			t.Fatalf("restored %d pairs of region %q; the stream holds %d", res.pairs, res.region, pairs)
-		}
-		if _, serr := os.Stat(filepath.Join(dataDir, "pebble")); serr != nil {
-			t.Fatalf("restored, yet: %v", serr)
 		}
 	})
 }
