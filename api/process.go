@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,9 +89,11 @@ func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 	if !ok1 || !ok2 || !ok3 {
 		return body, true // a wrong type: CheckNew names the field
 	}
-	if taking == "" {
-		taking = s.cfg.Region
+	if e := takenHere(taking, s.cfg.Region, "taking_region"); e != nil {
+		fail(c, e)
+		return nil, false
 	}
+	taking = s.cfg.Region
 	owner := ""
 	if cus != "" && crm.Kinds["customers"].ValidID(cus) {
 		raw, err := s.b.Reader().Get([]byte(keyspace.Record("customers", cus)))
@@ -146,6 +149,50 @@ func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 		c.Data(201, "application/json", kind.Public(res.Record))
 	}
 	return nil, false
+}
+
+// takenHere is the rule for a work order's taking_region: the server
+// decides it, as the region of the node that takes the order (unified
+// acceptance: an order taken at the province's 95598 is posted to a
+// province node and forwarded down). A client may leave it out or give
+// this region; any other value is refused, naming field.
+func takenHere(given, here, field string) *crm.Error {
+	if given == "" || given == here {
+		return nil
+	}
+	return apiErr(crm.CodeInvalid, field, fmt.Sprintf("is %q, but the server decides it: an order is taken at the region of the node that receives it (here, %s); leave it out, or post the order to a node of region %s", given, here, given))
+}
+
+// takeImported applies takenHere to each row of a work-order import and
+// writes this region into the rows as their taking_region; other
+// collections pass. A refused row is named as checkImport names one.
+func (s *Server) takeImported(kind *crm.Kind, rows []json.RawMessage, lines []int) *crm.Error {
+	if kind.Name != "work_orders" {
+		return nil
+	}
+	for i, row := range rows {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(row, &m) != nil || m == nil {
+			continue // checkImport names the problem
+		}
+		var given string
+		if raw, ok := m["taking_region"]; ok && json.Unmarshal(raw, &given) != nil {
+			continue // a wrong type: checkImport names the field
+		}
+		if e := takenHere(strings.TrimSpace(given), s.cfg.Region, "taking_region"); e != nil {
+			re := crm.RowError{Row: i, Code: e.Code, Field: e.Field, Message: e.Message}
+			where := "row " + strconv.Itoa(i)
+			if lines != nil {
+				re.Line = lines[i]
+				where += " (line " + strconv.Itoa(lines[i]) + ")"
+			}
+			return &crm.Error{Code: crm.CodeInvalid, Field: "rows", Rows: []crm.RowError{re},
+				Message: fmt.Sprintf("1 row rejected (%s, taking_region: %s); nothing was imported", where, e.Message)}
+		}
+		m["taking_region"], _ = json.Marshal(s.cfg.Region)
+		rows[i], _ = json.Marshal(m)
+	}
+	return nil
 }
 
 func (s *Server) processRoutes(v1 *gin.RouterGroup) {

@@ -240,6 +240,9 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
 		rows, lines, e := decodeImport(body, mt, s.cfg.MaxBody)
 		if e == nil {
+			e = s.takeImported(kind, rows, lines) // process.go: taking_region
+		}
+		if e == nil {
 			e = checkImport(kind, rows, lines, s.cfg.Region)
 		}
 		if e != nil {

@@ -177,9 +177,8 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		recv := o.Now.Add(-time.Duration(2+rng.IntN(20*24)) * time.Hour)
 		w := crm.WorkOrder{Channel: channels[(i/len(crm.WorkOrderKinds)+i)%len(channels)], Kind: kind, CustomerID: c.ID, Region: o.Region,
 			Urgency: crm.Urgencies[rng.IntN(len(crm.Urgencies))], ReceivedAt: recv, Subject: orderSubject[kind]}
-		if w.Channel == "95598_hotline" || i%7 == 0 {
-			w.TakingRegion = o.Region[:2] // taken at the province's 95598 centre, handled here
-		}
+		// taking_region is left to the server: the region of the node the
+		// order is posted to (the loader posts to the county's).
 		switch kind {
 		case "fault_repair":
 			w.SiteClass = crm.SiteClasses[rng.IntN(len(crm.SiteClasses))]
