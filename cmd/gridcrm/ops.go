@@ -103,7 +103,7 @@ func backupTo(ctx context.Context, cl *apiClient, path string) (pairs uint64, si
 		return 0, 0, fmt.Errorf("backup: %s answered %d: %s", cl.base, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	f, err := createExclusive(tmp)
 	if err != nil {
 		return 0, 0, fmt.Errorf("backup: %w", err)
 	}
@@ -122,6 +122,29 @@ func backupTo(ctx context.Context, cl *apiClient, path string) (pairs uint64, si
 		return 0, 0, fmt.Errorf("backup: the node's stream did not check out, %s was not written: %w", path, err)
 	}
 	return pairs, size, os.Rename(tmp, path)
+}
+
+// createExclusive creates path for writing, private to the user (0600),
+// only if nothing is there: never through a symbolic link someone planted
+// (O_EXCL does not follow one), never into an existing file (whose mode
+// and readers would stay).
+func createExclusive(path string) (*os.File, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSymlink != 0 {
+			return nil, fmt.Errorf("%s is a symbolic link: refusing to write through it (remove it and retry)", path)
+		}
+		return nil, fmt.Errorf("%s exists (another backup writing it, or one that was interrupted): remove it and retry", path)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(0o600); err != nil { // whatever the umask
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return f, nil
 }
 
 func restoreCmd() *cobra.Command {
