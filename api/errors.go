@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"os"
 
 	"github.com/gin-gonic/gin"
 
@@ -24,6 +25,8 @@ const (
 	codeUnsupported     = "unsupported_media_type"
 	codeThrottled       = "too_many_attempts" // logins too soon after failures (Retry-After)
 	codeInsufficient    = "insufficient_data" // the data held cannot answer: too short a history, no grades stored (analytics.go)
+	codeTooManyImports  = "too_many_imports"  // the node runs Config.MaxImports already (Retry-After)
+	codeTimeout         = "request_timeout"   // the body did not arrive within Config.BodyTimeout (or ImportTimeout)
 )
 
 // statusOf is the one table from error code to HTTP status.
@@ -48,6 +51,8 @@ var statusOf = map[string]int{
 	codeUnsupported:     http.StatusUnsupportedMediaType,
 	codeInternal:        http.StatusInternalServerError,
 	codeThrottled:       http.StatusTooManyRequests,
+	codeTooManyImports:  http.StatusTooManyRequests,
+	codeTimeout:         http.StatusRequestTimeout,
 	crm.CodeLocked:      http.StatusTooManyRequests,
 	codeInsufficient:    http.StatusUnprocessableEntity,
 }
@@ -100,6 +105,9 @@ func toAPIError(err error) *crm.Error {
 	var mb *http.MaxBytesError
 	if errors.As(err, &mb) {
 		return &crm.Error{Code: crm.CodeTooLarge, Message: "the request body is larger than the limit of " + byteSize(mb.Limit)}
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return &crm.Error{Code: codeTimeout, Message: "the request body did not arrive within the server's deadline for a body (an import's is longer); send it at once, or split an import"}
 	}
 	return &crm.Error{Code: codeInternal, Message: err.Error()}
 }

@@ -141,7 +141,7 @@ func TestAPI_Import(t *testing.T) {
 					413, crm.CodeTooLarge, "rows", -1, "", ""},
 				{"no rows", enc.encode(nil), enc.ctype, 400, crm.CodeInvalid, "rows", -1, "", ""},
 				{"unsupported content type", asArray(importRows("CSV", 3, nil)), "text/csv",
-					415, "unsupported_media_type", "", -1, "", ""},
+					415, "unsupported_media_type", "Content-Type", -1, "", ""},
 			}
 			for _, tc := range rejected {
 				t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	imports  prometheus.Gauge // imports being read, checked or committed (records.go)
 }
 
 func newHTTPMetrics(region, node string) *httpMetrics {
@@ -26,6 +27,8 @@ func newHTTPMetrics(region, node string) *httpMetrics {
 			Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"route", "method"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridcrm_logins_total",
 			Help: "Login attempts answered by this node, by outcome: success, bad_password, unknown_user, disabled, locked, throttled.", ConstLabels: l}, []string{"outcome"}),
+		imports: prometheus.NewGauge(prometheus.GaugeOpts{Name: "gridcrm_http_imports_in_flight",
+			Help: "Imports this node is reading, checking or committing; at most api.Config.MaxImports (default 2).", ConstLabels: l}),
 	}
 	for _, o := range loginOutcomes {
 		m.logins.WithLabelValues(o) // every outcome is exported from the start, at 0
@@ -37,11 +40,13 @@ func (m *httpMetrics) Describe(ch chan<- *prometheus.Desc) {
 	m.requests.Describe(ch)
 	m.latency.Describe(ch)
 	m.logins.Describe(ch)
+	m.imports.Describe(ch)
 }
 func (m *httpMetrics) Collect(ch chan<- prometheus.Metric) {
 	m.requests.Collect(ch)
 	m.latency.Collect(ch)
 	m.logins.Collect(ch)
+	m.imports.Collect(ch)
 }
 
 // observe records every request's route, code and latency.

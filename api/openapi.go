@@ -150,6 +150,16 @@ func Spec() []byte {
 			}
 			if o.body != nil {
 				m["requestBody"] = map[string]any{"required": true, "content": jsonContent(o.body)}
+				r := m["responses"].(map[string]any)
+				r["400"] = map[string]any{"description": "invalid: error.field names the field; besides the field rules, the input rules (invalid UTF-8, a repeated key, control or bidirectional formatting characters, an array over 10,000 elements, nesting over 32)", "content": jsonContent(ref("Error"))}
+				r["408"] = map[string]any{"description": "request_timeout: the body did not arrive within the deadline; the connection is closed", "content": jsonContent(ref("Error"))}
+				r["413"] = map[string]any{"description": "too_large: the body is over its limit (1 MiB a record, 32 MiB an import) or an import over 10,000 rows", "content": jsonContent(ref("Error"))}
+				r["415"] = map[string]any{"description": "unsupported_media_type: send Content-Type application/json (an import also takes application/x-ndjson); error.field is Content-Type", "content": jsonContent(ref("Error"))}
+				if strings.HasSuffix(o.path, "/import") {
+					m["requestBody"].(map[string]any)["content"].(map[string]any)["application/x-ndjson"] = map[string]any{"schema": str()}
+					r["429"] = map[string]any{"description": "too_many_imports: the node runs its most imports at once; retry after Retry-After seconds", "content": jsonContent(ref("Error")),
+						"headers": map[string]any{"Retry-After": map[string]any{"description": "seconds to wait", "schema": map[string]any{"type": "integer"}}}}
+				}
 			}
 			paths[o.path][strings.ToLower(o.method)] = m
 		}

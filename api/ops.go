@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -62,6 +63,7 @@ func (s *Server) backup(c *gin.Context) {
 		return
 	}
 	name := fmt.Sprintf("gridcrm-%s-%s-%s.snap", s.cfg.Region, s.cfg.NodeID, time.Now().UTC().Format("20060102T150405Z"))
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Time{}) // a backup takes what its size takes
 	c.Header("Content-Type", "application/octet-stream")
 	c.Header("Content-Disposition", `attachment; filename="`+name+`"`)
 	c.Status(200)

@@ -154,6 +154,7 @@ func TestAPI_Processes(t *testing.T) {
 		srv.SetForwarder(fwd)
 		req := httptest.NewRequest("POST", "/api/v1/work_orders", strings.NewReader(obj{"channel": "95598_hotline", "kind": "report", "subject": "meter tampering", "region": otherRegion}.String()))
 		req.Header.Set("Authorization", admin.auth)
+		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		srv.Handler().ServeHTTP(rec, req)
 		if rec.Code != 201 || fwd.region != otherRegion || fwd.cmd == nil || fwd.cmd.Region != otherRegion {
@@ -426,6 +427,7 @@ func TestAPI_ProcessTiers(t *testing.T) {
 	srv.SetForwarder(fwd)
 	req := httptest.NewRequest("POST", "/api/v1/work_orders/"+orderID+"/transition", strings.NewReader(obj{"version": 1, "to": "dispatched", "assignee_id": mgr}.String()))
 	req.Header.Set("Authorization", prov.auth)
+	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()
 	srv.Handler().ServeHTTP(rec, req)
 	if fwd.region != region || fwd.cmd == nil || fwd.cmd.Op != crm.OpAction || fwd.cmd.ID != orderID {

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
+	"net/http"
+	"os"
 	"strconv"
 	"time"
 
@@ -229,20 +232,30 @@ func (s *Server) remove(kind *crm.Kind) gin.HandlerFunc {
 }
 
 // importRows takes a JSON array or an NDJSON stream of up to
-// crm.MaxImportRows new records; all of them are written or none.
+// crm.MaxImportRows new records; all of them are written or none. At most
+// Config.MaxImports run at once on a node (429 too_many_imports with
+// Retry-After beyond), and the body is decoded as it arrives, one row at a
+// time, so a body with too many rows is refused at the first row too many
+// and an import holds about its body's size once (the rows) until it is
+// committed.
 func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		body, err := readBody(c, s.cfg.MaxImport)
-		if err != nil {
-			fail(c, err)
+		select {
+		case s.imports <- struct{}{}:
+			s.metrics.imports.Inc()
+			defer func() { <-s.imports; s.metrics.imports.Dec() }()
+		default:
+			closeAfter(c)
+			c.Header("Retry-After", strconv.Itoa(int(s.cfg.ImportRetryAfter/time.Second)))
+			fail(c, apiErr(codeTooManyImports, "", fmt.Sprintf("this node runs at most %d imports at once; retry after %s", cap(s.imports), s.cfg.ImportRetryAfter)))
 			return
 		}
+		setReadDeadline(c, s.cfg.ImportTimeout)
 		mt, _, _ := mime.ParseMediaType(c.GetHeader("Content-Type"))
-		rows, lines, e := decodeImport(body, mt, s.cfg.MaxBody)
-		if e == nil {
-			e = s.takeImported(kind, rows, lines) // process.go: taking_region
-		}
-		if e == nil {
+		rows, lines, e := readImport(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxImport), mt, s.cfg.MaxBody)
+		if e != nil {
+			closeAfter(c) // refused before the body's end, perhaps
+		} else {
 			e = checkImport(kind, rows, lines, s.cfg.Region)
 		}
 		if e != nil {
@@ -258,26 +271,75 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 	}
 }
 
-// decodeImport splits an import body of media type mt into its rows: a
-// JSON array, or NDJSON (one record a line, blank lines skipped, none
-// longer than maxRow bytes), when lines holds the line (from 1) each row
-// is on.
+// decodeImport is readImport of a body held whole.
 func decodeImport(body []byte, mt string, maxRow int64) (rows []json.RawMessage, lines []int, e *crm.Error) {
+	return readImport(bytes.NewReader(body), mt, maxRow)
+}
+
+// readImport reads an import body of media type mt into its rows as it
+// arrives: a JSON array, or NDJSON (one record a line, blank lines
+// skipped, none longer than maxRow bytes), when lines holds the line (from
+// 1) each row is on. Each row meets the input rules (checkInput, named
+// rows[i]); the row after crm.MaxImportRows is refused before the rest of
+// the body is read. An error reading the body (too large, too slow) is
+// answered as an error of its own.
+func readImport(r io.Reader, mt string, maxRow int64) (rows []json.RawMessage, lines []int, e *crm.Error) {
+	tooMany := func() *crm.Error {
+		return &crm.Error{Code: crm.CodeTooLarge, Field: "rows",
+			Message: fmt.Sprintf("more than %d rows; at most %d per request (crm.MaxImportRows): split the import", crm.MaxImportRows, crm.MaxImportRows)}
+	}
 	switch mt {
-	case "application/json", "":
-		if t := bytes.TrimSpace(body); len(t) > 0 && t[0] != '[' && string(t) != "null" {
+	case "application/json":
+		dec := json.NewDecoder(r)
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return nil, nil, apiErr(crm.CodeInvalid, "", "the body is empty; an import is a JSON array of records")
+		}
+		if err != nil {
+			return nil, nil, importReadError(err, "", "the array of rows")
+		}
+		if tok == nil { // null: no rows
+			break
+		}
+		if d, ok := tok.(json.Delim); !ok || d != '[' {
 			return nil, nil, apiErr(crm.CodeInvalid, "", "an import body must be a JSON array of records, or NDJSON with Content-Type application/x-ndjson")
 		}
-		if e := crm.DecodeStrict(body, &rows); e != nil {
-			return nil, nil, e
+		for dec.More() {
+			if len(rows) == crm.MaxImportRows {
+				return nil, nil, tooMany()
+			}
+			var raw json.RawMessage
+			if err := dec.Decode(&raw); err != nil {
+				return nil, nil, importReadError(err, "rows["+strconv.Itoa(len(rows))+"]", "row "+strconv.Itoa(len(rows)))
+			}
+			if e := checkInput(raw, "rows["+strconv.Itoa(len(rows))+"]"); e != nil {
+				return nil, nil, e
+			}
+			rows = append(rows, raw)
+		}
+		if _, err := dec.Token(); err != nil { // ]
+			return nil, nil, importReadError(err, "", "the array of rows")
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			if err == nil {
+				return nil, nil, apiErr(crm.CodeInvalid, "", "unexpected data after the JSON array of rows")
+			}
+			return nil, nil, importReadError(err, "", "after the array of rows")
 		}
 	case "application/x-ndjson", "application/jsonl", "application/jsonlines":
-		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 0, 64<<10), int(maxRow))
 		line := 0
 		for sc.Scan() {
 			line++
 			if t := bytes.TrimSpace(sc.Bytes()); len(t) > 0 {
+				if len(rows) == crm.MaxImportRows {
+					return nil, nil, tooMany()
+				}
+				if e := checkInput(t, "rows["+strconv.Itoa(len(rows))+"]"); e != nil {
+					e.Message = "line " + strconv.Itoa(line) + ": " + e.Field + " " + e.Message
+					return nil, nil, e
+				}
 				rows = append(rows, bytes.Clone(t))
 				lines = append(lines, line)
 			}
@@ -286,18 +348,33 @@ func decodeImport(body []byte, mt string, maxRow int64) (rows []json.RawMessage,
 			return nil, nil, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Rows: []crm.RowError{{Row: len(rows), Line: line + 1, Code: crm.CodeTooLarge, Message: "longer than " + byteSize(maxRow)}},
 				Message: "NDJSON row " + strconv.Itoa(len(rows)) + " (line " + strconv.Itoa(line+1) + ") is longer than the " + byteSize(maxRow) + " a record may have"}
 		} else if err != nil {
-			return nil, nil, apiErr(crm.CodeInvalid, "", "reading NDJSON line "+strconv.Itoa(line+1)+": "+err.Error())
+			return nil, nil, importReadError(err, "", "NDJSON line "+strconv.Itoa(line+1))
 		}
+	case "":
+		return nil, nil, apiErr(codeUnsupported, "Content-Type", "an import needs Content-Type: application/json (an array) or application/x-ndjson (one record a line)")
 	default:
-		return nil, nil, apiErr(codeUnsupported, "", "send application/json (an array) or application/x-ndjson (one record a line), not "+mt)
+		return nil, nil, apiErr(codeUnsupported, "Content-Type", "send application/json (an array) or application/x-ndjson (one record a line), not "+mt)
 	}
 	if len(rows) == 0 {
 		return nil, nil, apiErr(crm.CodeInvalid, "rows", "no rows to import")
 	}
-	if len(rows) > crm.MaxImportRows {
-		return nil, nil, &crm.Error{Code: crm.CodeTooLarge, Field: "rows", Message: fmt.Sprintf("%d rows; at most %d per request: split the import", len(rows), crm.MaxImportRows)}
-	}
 	return rows, lines, nil
+}
+
+// importReadError names what failed while reading an import: the body
+// (too large, too slow: their own errors) or the JSON at where.
+func importReadError(err error, field, where string) *crm.Error {
+	var mb *http.MaxBytesError
+	var syn *json.SyntaxError
+	switch {
+	case errors.As(err, &mb), errors.Is(err, os.ErrDeadlineExceeded):
+		return toAPIError(err)
+	case errors.As(err, &syn):
+		return apiErr(crm.CodeInvalid, field, fmt.Sprintf("malformed JSON in %s at byte %d of the body: %v", where, syn.Offset, err))
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return apiErr(crm.CodeInvalid, field, "the body ends inside "+where)
+	}
+	return apiErr(crm.CodeInvalid, field, "reading "+where+": "+err.Error())
 }
 
 // checkImport checks each row as a new record of kind in region; the

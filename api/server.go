@@ -134,6 +134,25 @@ type Config struct {
 	MaxTokenLifetime time.Duration
 	// Logins slows down and locks failed logins (users_login.go).
 	Logins LoginPolicy
+	// MaxImports is how many imports this node reads, checks and commits
+	// at once; beyond, an import answers 429 too_many_imports with
+	// Retry-After ImportRetryAfter. An import holds about its body's size
+	// (at most MaxImport) while it runs, so the bound on their memory is
+	// MaxImports × MaxImport plus the raft entry. Default 2.
+	MaxImports       int
+	ImportRetryAfter time.Duration // default 5s
+	// BodyTimeout is how long a request's body may take to arrive, from
+	// the moment its headers are read: a slower body (one byte every few
+	// seconds) answers 408 request_timeout and its connection closes.
+	// Default 30s.
+	BodyTimeout time.Duration
+	// ImportTimeout is BodyTimeout for an import, whose body may be
+	// MaxImport bytes. Default 5m (32 MiB at about 1 Mbit/s).
+	ImportTimeout time.Duration
+	// WriteTimeout is how long an answer may take to be written, from the
+	// moment the request's headers are read. The backup stream has none.
+	// Default 2m.
+	WriteTimeout time.Duration
 	// Warnings are shown by /readyz (e.g. a plaintext internal listener).
 	Warnings []string
 	Logger   *slog.Logger
@@ -149,6 +168,7 @@ type Server struct {
 	fwd      atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
 	throttle *throttle                    // failed logins per address, one login per name at a time (users_login.go)
 	auth     *authCache                   // decoded users and sessions of recent requests (users_cache.go)
+	imports  chan struct{}                // one token per import running (records.go); cap MaxImports
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
@@ -171,13 +191,29 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	if cfg.MaxTokenLifetime <= 0 {
 		cfg.MaxTokenLifetime = max(24*time.Hour, cfg.TokenTTL)
 	}
+	if cfg.MaxImports <= 0 {
+		cfg.MaxImports = 2
+	}
+	if cfg.ImportRetryAfter < time.Second {
+		cfg.ImportRetryAfter = 5 * time.Second
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 30 * time.Second
+	}
+	if cfg.ImportTimeout <= 0 {
+		cfg.ImportTimeout = 5 * time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 2 * time.Minute
+	}
 	cfg.Logins = cfg.Logins.withDefaults()
 	gin.SetMode(gin.ReleaseMode)
-	s := &Server{cfg: cfg, b: b, engine: gin.New(), metrics: newHTTPMetrics(cfg.Region, cfg.NodeID), throttle: newThrottle(), auth: newAuthCache()}
+	s := &Server{cfg: cfg, b: b, engine: gin.New(), metrics: newHTTPMetrics(cfg.Region, cfg.NodeID), throttle: newThrottle(), auth: newAuthCache(),
+		imports: make(chan struct{}, cfg.MaxImports)}
 	reg.MustRegister(s.metrics)
 	s.engine.ContextWithFallback = true
 	s.engine.HandleMethodNotAllowed = true
-	s.engine.Use(s.observe, gin.CustomRecovery(func(c *gin.Context, err any) {
+	s.engine.Use(s.deadlines, s.observe, gin.CustomRecovery(func(c *gin.Context, err any) {
 		cfg.Logger.Error("api: panic", "route", c.FullPath(), "err", err)
 		fail(c, apiErr(codeInternal, "", "internal error"))
 	}))
@@ -193,6 +229,44 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 
 // Handler is the HTTP handler of the whole API.
 func (s *Server) Handler() http.Handler { return s.engine }
+
+// HTTPServer is an http.Server for Handler with the API's timeouts:
+// headers within 10s, each body within BodyTimeout (ImportTimeout for an
+// import; set per request by deadlines), answers within WriteTimeout, idle
+// connections closed after 2m. ReadTimeout is the longest body deadline,
+// a backstop for a request no route sets one for. The caller sets
+// TLSConfig and serves.
+func (s *Server) HTTPServer() *http.Server {
+	const header = 10 * time.Second
+	return &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: header,
+		ReadTimeout:       header + max(s.cfg.BodyTimeout, s.cfg.ImportTimeout),
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug), // TLS handshake failures of scanners
+	}
+}
+
+// deadlines gives every request BodyTimeout to send its body and
+// WriteTimeout to be answered, counted from now (its headers are read). A
+// handler may extend either (setReadDeadline; the backup clears the write
+// deadline). A writer without deadlines (httptest) is served without.
+func (s *Server) deadlines(c *gin.Context) {
+	setReadDeadline(c, s.cfg.BodyTimeout)
+	_ = http.NewResponseController(c.Writer).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	c.Next()
+}
+
+// closeAfter closes the connection after the answer to a request whose
+// body was not read to its end: net/http would otherwise read what is
+// left (up to 256 KiB, or until the body deadline) before answering.
+func closeAfter(c *gin.Context) { c.Header("Connection", "close") }
+
+// setReadDeadline lets the request's body arrive for d from now.
+func setReadDeadline(c *gin.Context, d time.Duration) {
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(d))
+}
 
 // Routes lists the served routes as "METHOD /path" (gin's :param syntax).
 func (s *Server) Routes() []string {
@@ -253,9 +327,35 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
 }
 
-// readBody reads the request body up to limit bytes.
+// readBody reads a JSON request body up to limit bytes and applies the
+// input rules (input.go): a body that is not empty must say it is JSON
+// (415) and meet checkInput (400 naming the field). An empty body is
+// answered as it is, for the handler to refuse or accept.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
-	return io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	checked := c.Request.ContentLength > 0
+	if checked {
+		if e := checkJSONType(c); e != nil {
+			closeAfter(c)
+			return nil, e
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		closeAfter(c)
+		return nil, err
+	}
+	if len(body) == 0 {
+		return body, nil
+	}
+	if !checked {
+		if e := checkJSONType(c); e != nil {
+			return nil, e
+		}
+	}
+	if e := checkInput(body, ""); e != nil {
+		return nil, e
+	}
+	return body, nil
 }
 
 // consistent applies the read consistency the request asks for:
@@ -315,6 +415,8 @@ func (s *Server) join(c *gin.Context) {
 	c.JSON(200, s.b.Cluster())
 }
 
+// leave removes a member of the region's raft group; a node that is not a
+// member answers 404 naming it (raft itself would accept and do nothing).
 func (s *Server) leave(c *gin.Context) {
 	id := c.Param("id")
 	if !slices.ContainsFunc(s.b.Cluster().Members, func(m Member) bool { return m.ID == id }) {
@@ -384,5 +486,3 @@ func (s *Server) summary(c *gin.Context) {
 		"customers_by_status": sum.ByStatus, "kwh_by_month": sum.KWhByMonth, "billed_by_month": sum.BilledByMonth,
 		"arrears": sum.Arrears, "regions": sum.Regions, "freshness": s.b.Freshness(region, subtree)})
 }
-// leave removes a member of the region's raft group; a node that is not a
-// member answers 404 naming it (raft itself would accept and do nothing).
