@@ -38,6 +38,7 @@ type Config struct {
 	InternalListen string             `yaml:"internal_listen"` // raft and internal HTTP; default 127.0.0.1:8500
 	Advertise      string             `yaml:"advertise"`       // internal address others dial; default InternalListen
 	MetricsListen  string             `yaml:"metrics_listen"`  // optional: /metrics without a token, for Prometheus
+	APITLS         *APITLS            `yaml:"api_tls"`         // optional: the public API speaks HTTPS only, TLS 1.2+ (apitls.go); default nil: HTTP
 	Bootstrap      bool               `yaml:"bootstrap"`       // start a new region (with Peers) if there is no state
 	Peers          []replication.Peer `yaml:"peers"`           // initial voters for Bootstrap
 	AdminPassword  string             `yaml:"admin_password"`  // create user "admin" with it in a region without users (bootstrap.go); prefer admin_password_file
@@ -127,6 +128,11 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 12 * time.Hour
+	}
+	if c.APITLS != nil {
+		if err := c.APITLS.validate(); err != nil {
+			return err
+		}
 	}
 	if err := c.validateBootstrap(); err != nil { // bootstrap.go
 		return err
@@ -294,9 +300,23 @@ func Start(cfg Config) (*Node, error) {
 	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
 		return nil, fmt.Errorf("node: api listener: %w", err)
 	}
-	n.apiSrv = &http.Server{Handler: n.api.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.apiSrv = n.api.HTTPServer() // with its timeouts
+	if cfg.APITLS != nil {
+		cert, err := newAPICert(*cfg.APITLS, n.log)
+		if err != nil {
+			return nil, err
+		}
+		n.apiSrv.TLSConfig = cert.tlsConfig()
+	}
 	n.wg.Add(1)
-	go func() { defer n.wg.Done(); _ = n.apiSrv.Serve(n.apiLn) }()
+	go func() {
+		defer n.wg.Done()
+		if n.apiSrv.TLSConfig != nil {
+			_ = n.apiSrv.ServeTLS(n.apiLn, "", "")
+		} else {
+			_ = n.apiSrv.Serve(n.apiLn)
+		}
+	}()
 	if cfg.MetricsListen != "" {
 		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			return nil, fmt.Errorf("node: metrics listener: %w", err)
@@ -411,6 +431,9 @@ func (n *Node) Config() Config { return n.cfg }
 func (n *Node) APIURL() string {
 	if n.apiLn == nil {
 		return ""
+	}
+	if n.cfg.APITLS != nil {
+		return "https://" + n.apiLn.Addr().String()
 	}
 	return "http://" + n.apiLn.Addr().String()
 }

@@ -29,6 +29,7 @@ func nodeCmd() *cobra.Command {
 	var configFile, peers, join, logLevel, adminPasswordFlag string
 	var logJSON bool
 	var tlsFiles node.TLSFiles
+	var apiTLS node.APITLS
 	c := &cobra.Command{
 		Use:   "node",
 		Short: "Run one node of a region",
@@ -48,11 +49,18 @@ line, which every user of the machine can read).
 Node-to-node connections (raft, forwarding, the links between tiers) are
 mutual TLS 1.3 with --tls-cert, --tls-key and --tls-ca (from gridcrm cert).
 A node whose internal listener is not loopback, or that runs a tunnel,
-refuses to start without them unless --insecure-internal is given.`,
+refuses to start without them unless --insecure-internal is given.
+
+The public API is HTTPS with --api-tls-cert and --api-tls-key (TLS 1.2+;
+the files are re-read when they change), else plain HTTP for a proxy in
+front of it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if fl := cmd.Flags(); fl.Changed("tls-cert") || fl.Changed("tls-key") || fl.Changed("tls-ca") {
 				cfg.TLS = &tlsFiles
+			}
+			if fl := cmd.Flags(); fl.Changed("api-tls-cert") || fl.Changed("api-tls-key") {
+				cfg.APITLS = &apiTLS
 			}
 			if configFile != "" {
 				fileCfg, err := loadConfig(configFile)
@@ -111,6 +119,8 @@ refuses to start without them unless --insecure-internal is given.`,
 	f.StringVar(&adminPasswordFlag, "admin-password", "", "refused: use --admin-password-file or GRIDCRM_ADMIN_PASSWORD")
 	_ = f.MarkHidden("admin-password")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of login tokens")
+	f.StringVar(&apiTLS.Cert, "api-tls-cert", "", "certificate (PEM, then intermediates) for HTTPS on the public API; re-read when the file changes")
+	f.StringVar(&apiTLS.Key, "api-tls-key", "", "the public API certificate's key (PEM)")
 	f.StringVar(&tlsFiles.Cert, "tls-cert", "", "node certificate for mutual TLS between nodes (gridcrm cert issue)")
 	f.StringVar(&tlsFiles.Key, "tls-key", "", "the node certificate's key (mode 0600)")
 	f.StringVar(&tlsFiles.CA, "tls-ca", "", "trust directory: root.crt, root.crl, ca/<region>.crt and .crl")
@@ -196,6 +206,17 @@ func mergeFlags(cmd *cobra.Command, dst *node.Config, src node.Config) {
 	}
 	if set("insecure-internal") {
 		dst.InsecureInternal = src.InsecureInternal
+	}
+	if set("api-tls-cert") || set("api-tls-key") {
+		if dst.APITLS == nil {
+			dst.APITLS = &node.APITLS{}
+		}
+		if set("api-tls-cert") {
+			dst.APITLS.Cert = src.APITLS.Cert
+		}
+		if set("api-tls-key") {
+			dst.APITLS.Key = src.APITLS.Key
+		}
 	}
 	if set("tls-cert") || set("tls-key") || set("tls-ca") {
 		if dst.TLS == nil {
