@@ -255,7 +255,7 @@ func (s *Server) importRows(kind *crm.Kind) gin.HandlerFunc {
 		rows, lines, e := readImport(http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxImport), mt, s.cfg.MaxBody)
 		if e != nil {
 			closeAfter(c) // refused before the body's end, perhaps
-		} else {
+		} else if e = s.takeImported(kind, rows, lines); e == nil { // process.go: taking_region
 			e = checkImport(kind, rows, lines, s.cfg.Region)
 		}
 		if e != nil {
