@@ -11,17 +11,17 @@ import (
 // router serves: without a token, with a malformed, tampered or expired one,
 // and as each role.
 func TestAPI_Auth(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	s := seed(admin)
-	routes := servedRoutes(t, c)
+	routes := servedRoutes(t, f.shadow(0))
 
 	// One user per role, named after it; admin is the bootstrap admin.
 	as := addUsers(t, admin, map[string]string{"manager": "manager", "agent": "agent", "analyst": "analyst"})
 	as["admin"] = admin
 
 	// Bad credentials, each with the code it must answer.
-	expired := expiredToken(t, c.Node(0))
+	expired := expiredToken(t, f.shadow(time.Nanosecond))
 	adminClaims := tokenClaims(t, admin.token())
 	badAuth := []struct {
 		name, header, code string

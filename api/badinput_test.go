@@ -25,8 +25,8 @@ type badCase struct {
 // the one error shape with the right status, code and field, and that
 // nothing at all was written.
 func TestAPI_BadInput(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	s := seed(admin)
 	cus := customerBody("NEW-1")
 	big := strings.Repeat("a", 1<<20)

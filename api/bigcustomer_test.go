@@ -61,8 +61,8 @@ func poolBody(cus, mgr, contact string) obj {
 // illegal state change with a clear error naming the field, and changes
 // nothing when it does.
 func TestAPI_BigCustomer_BadInputAndTransitions(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	s := seed(admin)
 	cus, mgr := s.ids["customers"], s.ids["staff"]
 
@@ -219,8 +219,8 @@ func goldOf(t *testing.T, c client) string {
 // a rule change, the Pareto report, the consumption report, the bulletin
 // (its PDF read back with pdftotext) and the grid division.
 func TestAPI_BigCustomer_ClassificationAndReports(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	mgr := admin.create("staff", staffBody("S-9"))
 	// Ten customers: one 35 kV, one tagged, the rest sized by their bills.
 	var ids []string

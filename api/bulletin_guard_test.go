@@ -13,7 +13,7 @@ import (
 // served from the API's origin), naming the generate route; delete stays;
 // the HTML route is sandboxed.
 func TestAPI_BulletinsOnlyGenerated(t *testing.T) {
-	admin := adminOf(t, newCluster(t, 1), 0)
+	admin := newFake(t, region).admin(t)
 	b := admin.must(201, "POST", "/api/v1/bulletins/generate", obj{"period": "2026-01"})
 	id := b["id"].(string)
 	forged := obj{"region": region, "period": "2026-02", "title": "forged", "html": "<script>alert(document.cookie)</script>", "pdf": "JVBERi0xLjQK"}

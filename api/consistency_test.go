@@ -91,8 +91,7 @@ func TestAPI_LinearizableVsStale(t *testing.T) {
 // TestAPI_OptimisticConcurrency checks that of two writes based on the same
 // version exactly one wins and the other answers 409 naming the version.
 func TestAPI_OptimisticConcurrency(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	admin := newFake(t, region).admin(t)
 
 	t.Run("concurrent PATCHes", func(t *testing.T) {
 		cl := admin.on(t)

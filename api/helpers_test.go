@@ -405,12 +405,12 @@ func shadow(n *node.Node, ttl time.Duration) *api.Server {
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, n, ops.NewRegistry())
 }
 
-// expiredToken logs the admin in through a shadow server whose tokens live
-// one nanosecond: the token is signed with the region's real key and its
-// "exp" (whole seconds) is already past.
-func expiredToken(t testing.TB, n *node.Node) string {
+// expiredToken logs the admin in through srv, a shadow server whose
+// tokens live one nanosecond (shadow(n, time.Nanosecond), or a fake's): the
+// token is signed with the region's real key and its "exp" (whole seconds)
+// is already past.
+func expiredToken(t testing.TB, srv *api.Server) string {
 	t.Helper()
-	srv := shadow(n, time.Nanosecond)
 	req := httptest.NewRequest("POST", "/api/v1/auth/login", strings.NewReader(obj{"username": "admin", "password": testcluster.AdminPassword}.String()))
 	req.Header.Set("Content-Type", "application/json")
 	rec := httptest.NewRecorder()

@@ -55,8 +55,8 @@ var encodings = []encoding{
 // row-level errors that name the row and field, and the row and media-type
 // limits.
 func TestAPI_Import(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	const path = "/api/v1/customers/import"
 
 	for _, enc := range encodings {

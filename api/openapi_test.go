@@ -36,9 +36,9 @@ var httpMethods = []string{"get", "put", "post", "delete", "patch", "head", "opt
 // (*api.Server).Routes(), the spec from GET /api/v1/openapi.json. It also
 // checks the spec's security and role notes against the role contract.
 func TestAPI_OpenAPIParity(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
-	served := servedRoutes(t, c)
+	f := newFake(t, region)
+	admin := f.admin(t)
+	served := servedRoutes(t, f.shadow(0))
 
 	st, raw := admin.do("GET", "/api/v1/openapi.json", nil)
 	if st != 200 {

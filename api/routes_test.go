@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"gridcrm/internal/testcluster"
+	"gridcrm/api"
 )
 
 // route is one served method and path, in OpenAPI syntax ({id}).
@@ -18,11 +18,11 @@ func (r route) String() string { return r.method + " " + r.path }
 var ginParam = regexp.MustCompile(`[:*]([A-Za-z0-9_]+)`)
 
 // servedRoutes lists what the router serves, from (*api.Server).Routes() of
-// a server built over node 0 exactly as the node builds its own.
-func servedRoutes(t testing.TB, c *testcluster.Cluster) []route {
+// srv (built as a node builds its own: over a node, or a fake backend).
+func servedRoutes(t testing.TB, srv *api.Server) []route {
 	t.Helper()
 	var out []route
-	for _, r := range shadow(c.Node(0), 0).Routes() {
+	for _, r := range srv.Routes() {
 		method, path, ok := strings.Cut(r, " ")
 		if !ok {
 			t.Fatalf("Routes() answered %q, not \"METHOD /path\"", r)

@@ -11,8 +11,8 @@ import (
 // province) is refused with 400 naming taking_region, in a create and in
 // an import, and nothing is written.
 func TestWorkOrder_TakingRegionIsTheServers(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	cus := admin.create("customers", customerBody("TK-1"))
 	before := admin.snapshot()
 	for _, given := range []string{otherRegion, "32"} {

@@ -13,8 +13,8 @@ import (
 // password, 12345678, aaaaaaaa, the username and a 4-character Chinese
 // password were accepted, and there was no way to change one's own.
 func TestPassword_RuleAndOwnChange(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	victim := admin.create("users", obj{"username": "victim", "role": "analyst", "password": userPassword})
 
 	for _, pw := range []string{"password", "12345678", "aaaaaaaa", "qwertyuiop", "11111111", "88888888", "woaini1314",
@@ -71,8 +71,8 @@ func TestPassword_RuleAndOwnChange(t *testing.T) {
 // demoted or disabled (409 naming the field); before, the only admin could
 // demote themselves and nobody could manage users again.
 func TestUser_LastActiveAdmin(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 	me := admin.must(200, "GET", "/api/v1/auth/me", nil)
 	id, v := me["id"].(string), me["version"]
 

@@ -20,8 +20,8 @@ func wantNoSecret(t testing.TB, what string, body []byte) {
 // wrong password is refused, and that a password change or disabling a
 // user ends its session.
 func TestAPI_Users(t *testing.T) {
-	c := newCluster(t, 1)
-	admin := adminOf(t, c, 0)
+	f := newFake(t, region)
+	admin := f.admin(t)
 
 	st, out := admin.do("POST", "/api/v1/users", obj{"username": "ursula", "display_name": "Ursula", "role": "agent", "password": "Umbra-lantern-1"})
 	if st != 201 {
