@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -30,43 +29,12 @@ func init() {
 // false means the hook has answered the request.
 var createHooks = map[string]func(s *Server, c *gin.Context, body []byte) ([]byte, bool){}
 
-// Forwarder sends a write to the raft group of another region: a work
-// order taken at one tier and handled by another (the province hotline
-// takes a complaint about a county customer) is proposed in the handling
-// region's group. Without one (the default) the API forwards it down as a
-// durable command (forward.go, management modes' path); tests install a
-// fake to see what would be sent.
-type Forwarder interface {
-	// Forward proposes cmd (cmd.Region is the target region) in that
-	// region's raft group and answers its Result, as Backend.Propose does.
-	// It is called on request goroutines, concurrently.
-	Forward(ctx context.Context, region string, cmd *crm.Command) (crm.Result, error)
-}
-
-type forwarderBox struct{ f Forwarder }
-
-// SetForwarder installs the cross-tier forwarding of writes whose handling
-// region is not this node's (nil removes it). Safe to call at any time.
-func (s *Server) SetForwarder(f Forwarder) {
-	if f == nil {
-		s.fwd.Store(nil)
-		return
-	}
-	s.fwd.Store(&forwarderBox{f})
-}
-
-func (s *Server) forwarder() Forwarder {
-	if b := s.fwd.Load(); b != nil {
-		return b.f
-	}
-	return nil
-}
-
 // routeWorkOrder decides the handling region of a new work order
 // (crm.RouteWorkOrder: the customer's owner, else the region given, else
 // here) and writes region and taking_region into the body. An order
-// handled elsewhere is forwarded when a Forwarder is set, else refused
-// with wrong_owner naming the handling region.
+// handled below this region goes down to it as a forwarded command
+// (forwardDown); one handled outside this region's subtree is refused with
+// wrong_owner naming the handling region.
 func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(body, &m); err != nil || m == nil {
@@ -124,30 +92,15 @@ func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 		fail(c, e)
 		return nil, false
 	}
-	cmd := &crm.Command{Op: crm.OpCreate, Collection: kind.Name, ID: crm.NewID(kind.IDPrefix, time.Now()), Body: out,
-		Region: handling, Actor: who(c).User.Username, Time: time.Now().UTC()}
-	f := s.forwarder()
-	if f == nil {
-		// Unified acceptance: the order goes down to the handling region as
-		// a forwarded command (durable here, delivered in order).
-		if !crm.InRegion(handling, s.cfg.Region) {
-			fail(c, &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: handling,
-				Message: fmt.Sprintf("the order is handled by region %s (taken here, at %s), which is not below this region; send it to region %s", handling, s.cfg.Region, handling)})
-			return nil, false
-		}
-		s.forwardDown(c, handling, kind, cmd, 201)
+	cmd := &crm.Command{Op: crm.OpCreate, Collection: kind.Name, ID: crm.NewID(kind.IDPrefix, time.Now()), Body: out}
+	// Unified acceptance: the order goes down to the handling region as a
+	// forwarded command (durable here, delivered in order).
+	if !crm.InRegion(handling, s.cfg.Region) {
+		fail(c, &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: handling,
+			Message: fmt.Sprintf("the order is handled by region %s (taken here, at %s), which is not below this region; send it to region %s", handling, s.cfg.Region, handling)})
 		return nil, false
 	}
-	res, err := f.Forward(c.Request.Context(), handling, cmd)
-	switch {
-	case err != nil:
-		fail(c, err)
-	case res.Err != nil:
-		fail(c, res.Err)
-	default:
-		c.Header("Location", "/api/v1/work_orders/"+cmd.ID)
-		c.Data(201, "application/json", kind.Public(res.Record))
-	}
+	s.forwardDown(c, handling, kind, cmd, 201)
 	return nil, false
 }
 
@@ -273,30 +226,13 @@ func (s *Server) action(kind *crm.Kind) gin.HandlerFunc {
 		}
 		cmd := &crm.Command{Op: crm.OpAction, ID: c.Param("id"), Version: v, Body: rest}
 		// A record owned below (read here as a replica) is acted on by its
-		// owner: forwarded when a Forwarder is set; otherwise Apply answers
+		// owner when the tier rules route it there (actionTarget): the
+		// action goes down as a forwarded command. Otherwise Apply answers
 		// wrong_owner naming the owner.
-		if f := s.forwarder(); f == nil {
-			if owner := s.actionTarget(kind, cmd.ID); owner != "" {
-				cmd.Collection = kind.Name
-				s.forwardDown(c, owner, kind, cmd, 200)
-				return
-			}
-		} else {
-			if raw, _ := s.b.Reader().Get([]byte(keyspace.Record(kind.Name, cmd.ID))); raw != nil {
-				if owner := crm.RecordOwner(raw); owner != "" && owner != s.cfg.Region {
-					cmd.Collection, cmd.Region, cmd.Actor, cmd.Time = kind.Name, owner, who(c).User.Username, time.Now().UTC()
-					res, err := f.Forward(c.Request.Context(), owner, cmd)
-					switch {
-					case err != nil:
-						fail(c, err)
-					case res.Err != nil:
-						fail(c, res.Err)
-					default:
-						c.Data(200, "application/json", kind.Public(res.Record))
-					}
-					return
-				}
-			}
+		if owner := s.actionTarget(kind, cmd.ID); owner != "" {
+			cmd.Collection = kind.Name
+			s.forwardDown(c, owner, kind, cmd, 200)
+			return
 		}
 		s.propose(c, kind, cmd, 200)
 	}

@@ -1,12 +1,9 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -146,25 +143,6 @@ func TestAPI_Processes(t *testing.T) {
 		st, out = admin.do("POST", "/api/v1/work_orders", workOrderBody(cus).with("region", 5))
 		wantError(t, st, out, 400, "invalid", "region")
 		admin.on(t).wantUnchanged(before)
-	})
-
-	t.Run("routing: the forwarding seam", func(t *testing.T) {
-		srv := shadow(c.Node(0), time.Hour)
-		fwd := &fakeForwarder{}
-		srv.SetForwarder(fwd)
-		req := httptest.NewRequest("POST", "/api/v1/work_orders", strings.NewReader(obj{"channel": "95598_hotline", "kind": "report", "subject": "meter tampering", "region": otherRegion}.String()))
-		req.Header.Set("Authorization", admin.auth)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, req)
-		if rec.Code != 201 || fwd.region != otherRegion || fwd.cmd == nil || fwd.cmd.Region != otherRegion {
-			t.Fatalf("forwarded: %d %s; forwarder saw region %q", rec.Code, rec.Body, fwd.region)
-		}
-		var body map[string]any
-		_ = json.Unmarshal(fwd.cmd.Body, &body)
-		if body["region"] != otherRegion || body["taking_region"] != region {
-			t.Errorf("forwarded body %v; want region %s taken at %s", body, otherRegion, region)
-		}
 	})
 
 	// An outage on feeder F7: both customers reached, the 35 kV one important.
@@ -319,20 +297,54 @@ func mustRaw(t testing.TB, c client, want int, method, path string, body any) []
 	return out
 }
 
-// fakeForwarder records what it is asked to forward and answers the
-// record as the handling region would have stored it.
-type fakeForwarder struct {
-	mu     sync.Mutex
-	region string
-	cmd    *crm.Command
-}
-
-func (f *fakeForwarder) Forward(_ context.Context, region string, cmd *crm.Command) (crm.Result, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.region, f.cmd = region, cmd
-	tx := crm.NewMemTxn()
-	return crm.Apply(tx, cmd), nil
+// TestAPI_WorkOrderForwardedDown: an order a city takes for a county
+// below it is not proposed as the city's record: it goes down as a
+// forwarded command (durable in the city's log) naming the county, with
+// the order's region and taking region set by the server, and the API
+// answers 202 naming the command when the county's outcome has not come
+// back within ForwardWait. (The county applying it is TestAPI_ProcessTiers.)
+func TestAPI_WorkOrderForwardedDown(t *testing.T) {
+	city := newFake(t, "3207")
+	admin := city.admin(t)
+	before := len(city.b.commands())
+	st, out := admin.do("POST", "/api/v1/work_orders", obj{"channel": "95598_hotline", "kind": "report", "subject": "meter tampering", "region": region})
+	if st != 202 {
+		t.Fatalf("an order for county %s at city 3207: %d %s; want 202 (forwarded, outcome pending)", region, st, out)
+	}
+	// The writes committed since (the audit trail's own entries aside).
+	writes := func() (out []crm.Command) {
+		for _, c := range city.b.commands()[before:] {
+			if c.Op != crm.OpAudit {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	cmds := writes()
+	if len(cmds) != 1 || cmds[0].Op != crm.OpForward || cmds[0].Region != "3207" {
+		t.Fatalf("committed %+v; want one forward command in the city's log", cmds)
+	}
+	var req crm.ForwardRequest
+	if err := json.Unmarshal(cmds[0].Body, &req); err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.Unmarshal(req.Body, &body)
+	if req.Region != region || req.Op != crm.OpCreate || req.Collection != "work_orders" || req.RecordID == "" ||
+		body["region"] != region || body["taking_region"] != "3207" {
+		t.Errorf("forwarded %+v with body %v; want a create of a work order for %s taken at 3207", req, body, region)
+	}
+	if !strings.Contains(string(out), cmds[0].ID) {
+		t.Errorf("the 202 answer %s does not name the command %s", out, cmds[0].ID)
+	}
+	// Outside the city's subtree: refused naming the handling region, nothing committed.
+	st, out = admin.do("POST", "/api/v1/work_orders", obj{"channel": "web", "kind": "consultation", "subject": "tariff", "region": "320803"})
+	if e := wantError(t, st, out, 403, "wrong_owner", "region"); e.Owner != "320803" {
+		t.Errorf("owner %q; want 320803", e.Owner)
+	}
+	if n := len(writes()); n != 1 {
+		t.Errorf("%d commands committed; want only the first forward", n)
+	}
 }
 
 // TestAPI_ProcessTiers runs the supervision chain over a province, a city
@@ -422,18 +434,6 @@ func TestAPI_ProcessTiers(t *testing.T) {
 	if e := wantError(t, st, out, 403, "wrong_owner", "region"); e.Owner != "320803" {
 		t.Errorf("an order for another city's county names %q; want 320803", e.Owner)
 	}
-	srv := shadow(h.Region("32").Node(0), time.Hour)
-	fwd := &fakeForwarder{}
-	srv.SetForwarder(fwd)
-	req := httptest.NewRequest("POST", "/api/v1/work_orders/"+orderID+"/transition", strings.NewReader(obj{"version": 1, "to": "dispatched", "assignee_id": mgr}.String()))
-	req.Header.Set("Authorization", prov.auth)
-	req.Header.Set("Content-Type", "application/json")
-	rec := httptest.NewRecorder()
-	srv.Handler().ServeHTTP(rec, req)
-	if fwd.region != region || fwd.cmd == nil || fwd.cmd.Op != crm.OpAction || fwd.cmd.ID != orderID {
-		t.Errorf("the transition was not forwarded to %s: forwarder saw %q, answer %d %s", region, fwd.region, rec.Code, rec.Body)
-	}
-
 	// Taken at the province without a customer or region: the province handles it.
 	prov.create("work_orders", obj{"channel": "95598_hotline", "kind": "consultation", "subject": "new tariff"})
 

@@ -164,11 +164,10 @@ type Server struct {
 	b        Backend
 	engine   *gin.Engine
 	metrics  *httpMetrics
-	key      atomic.Pointer[signingKeys]  // the token key ring as last read (tokenkeys.go)
-	fwd      atomic.Pointer[forwarderBox] // cross-tier forwarding of writes (process.go)
-	throttle *throttle                    // failed logins per address, one login per name at a time (users_login.go)
-	auth     *authCache                   // decoded users and sessions of recent requests (users_cache.go)
-	imports  chan struct{}                // one token per import running (records.go); cap MaxImports
+	key      atomic.Pointer[signingKeys] // the token key ring as last read (tokenkeys.go)
+	throttle *throttle                   // failed logins per address, one login per name at a time (users_login.go)
+	auth     *authCache                  // decoded users and sessions of recent requests (users_cache.go)
+	imports  chan struct{}               // one token per import running (records.go); cap MaxImports
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
