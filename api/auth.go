@@ -452,6 +452,7 @@ func (s *Server) startSession(ctx context.Context, u *crm.User, src string) (str
 // info, the rest at warn. It also counts the outcome.
 func (s *Server) logLogin(name, src, outcome string, attrs ...any) {
 	s.metrics.logins.WithLabelValues(outcome).Inc()
+	s.auditLogin(name, src, outcome) // audit.go
 	level := slog.LevelWarn
 	if outcome == loginSuccess {
 		level = slog.LevelInfo

@@ -72,6 +72,7 @@ func fail(c *gin.Context, err error) {
 	if status == http.StatusServiceUnavailable {
 		c.Header("Retry-After", "1")
 	}
+	noteOutcome(c, e.Code) // audit.go
 	c.AbortWithStatusJSON(status, errorBody{Error: e})
 }
 

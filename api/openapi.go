@@ -95,6 +95,7 @@ func operations() []op {
 	ops = trimDerived(append(ops, processOps()...)) // process.go
 	ops = append(ops, bigCustomerOps()...)          // bigcustomer.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
+	ops = append(ops, auditOps()...)                // audit.go
 	return append(ops, consoleOps()...)             // console.go
 }
 

@@ -110,7 +110,9 @@ func (s *Server) get(kind *crm.Kind) gin.HandlerFunc {
 // and answers false.
 func (s *Server) commit(c *gin.Context, cmd *crm.Command) (crm.Result, bool) {
 	cmd.Region, cmd.Actor, cmd.Time = s.cfg.Region, who(c).User.Username, time.Now().UTC()
+	s.auditCommand(c, cmd) // audit.go: Apply writes the request's audit entry with the write
 	res, err := s.b.Propose(c.Request.Context(), cmd)
+	auditCommitted(c, res)
 	if err == nil && res.Err != nil {
 		err = res.Err
 	}

@@ -92,6 +92,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return adminOnly, true
 	case "GET /api/v1/auth/keys", "POST /api/v1/auth/keys/rotate":
 		return adminOnly, true
+	case "GET /api/v1/audit", "GET /api/v1/audit/export", "GET /api/v1/audit/verify": // audit.go
+		return adminOnly, true
 	case "GET /api/v1/ops/regions":
 		return everyone, true
 	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":

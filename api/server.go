@@ -168,6 +168,8 @@ type Server struct {
 	throttle *throttle                   // failed logins per address, one login per name at a time (users_login.go)
 	auth     *authCache                  // decoded users and sessions of recent requests (users_cache.go)
 	imports  chan struct{}               // one token per import running (records.go); cap MaxImports
+	auditQ   auditQueue                  // audit events waiting to be proposed (audit.go)
+	auditM   *auditMetrics               // the audit chains as last verified here (audit.go)
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
@@ -215,7 +217,7 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	s.engine.Use(s.deadlines, s.observe, gin.CustomRecovery(func(c *gin.Context, err any) {
 		cfg.Logger.Error("api: panic", "route", c.FullPath(), "err", err)
 		fail(c, apiErr(codeInternal, "", "internal error"))
-	}))
+	}), s.auditWrites) // audit.go: every write leaves an audit entry
 	s.engine.NoRoute(func(c *gin.Context) {
 		fail(c, apiErr(codeUnknownRoute, "", "no route "+c.Request.Method+" "+c.Request.URL.Path+"; see /api/v1/openapi.json"))
 	})
@@ -324,6 +326,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.bigCustomerRoutes(v1) // bigcustomer.go
 	s.consoleRoutes(e, v1)  // console.go: the web console and its overview figures
 	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
+	s.auditRoutes(v1, reg)  // audit.go: the audit trail, its export and verification
 }
 
 // readBody reads a JSON request body up to limit bytes and applies the

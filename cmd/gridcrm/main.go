@@ -23,7 +23,8 @@ func main() {
 	root.AddCommand(nodeCmd(), demoCmd(), keygenCmd(), certCmd(), versionCmd())
 	root.AddCommand(statusCmd(), backupCmd(), restoreCmd(), monitorConfigCmd()) // ops.go, status.go, monitor.go
 	root.AddCommand(forecastCmd(), creditCmd())
-	root.AddCommand(authCmd()) // auth.go: token signing keys
+	root.AddCommand(authCmd())  // auth.go: token signing keys
+	root.AddCommand(auditCmd()) // audit.go: verify the audit chains
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridcrm:", err)
 		os.Exit(1)
