@@ -460,6 +460,11 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 	if err := tx.Set(tx.recordKey(kind.Name, id), raw); err != nil {
 		return nil, AsError(err)
 	}
+	if d, ok := rec.(*Directive); ok { // clocks.go: a calendar restarts stopped clocks
+		if e := recountFor(tx, d.Owner, d); e != nil {
+			return nil, e
+		}
+	}
 	return raw, nil
 }
 

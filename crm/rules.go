@@ -375,6 +375,13 @@ func directivesOf(r Reader, kind, region string) ([]Directive, error) {
 			out = append(out, d)
 		}
 	}
+	sortDirectives(out)
+	return out, nil
+}
+
+// sortDirectives orders directives broadest scope first, then by
+// effective date and id.
+func sortDirectives(out []Directive) {
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if len(a.Scope) != len(b.Scope) {
@@ -385,7 +392,6 @@ func directivesOf(r Reader, kind, region string) ([]Directive, error) {
 		}
 		return a.ID < b.ID
 	})
-	return out, nil
 }
 
 // CalendarFor answers the working-day calendar in force in region: the
@@ -393,9 +399,21 @@ func directivesOf(r Reader, kind, region string) ([]Directive, error) {
 // region over them (a narrower scope wins over a broader one, a later
 // directive over an earlier one).
 func CalendarFor(r Reader, region string) (*workday.Calendar, error) {
+	return calendarWith(r, region, nil)
+}
+
+// calendarWith is CalendarFor counting extra (a calendar directive being
+// written in this batch, which iterating the state does not see yet) as
+// stored.
+func calendarWith(r Reader, region string, extra *Directive) (*workday.Calendar, error) {
 	ds, err := directivesOf(r, "calendar", region)
 	if err != nil {
 		return nil, err
+	}
+	if extra != nil && extra.Kind == "calendar" && InRegion(region, extra.Scope) {
+		ds = slices.DeleteFunc(ds, func(d Directive) bool { return d.ID == extra.ID })
+		ds = append(ds, *extra)
+		sortDirectives(ds)
 	}
 	cal := workday.Default()
 	for _, d := range ds {

@@ -77,6 +77,10 @@ func (linkDomain) AckManagement(tx link.Txn, region string, setting []byte) erro
 	return asLinkError(crm.AckManagement(tx, region, setting))
 }
 
+func (linkDomain) DirectiveArrived(tx link.Txn, region, key string, v []byte) error {
+	return asLinkError(crm.DirectiveArrived(tx, region, key, v))
+}
+
 func (linkDomain) ExecuteForwarded(tx link.Txn, region string, cmd []byte) error {
 	return asLinkError(crm.ExecuteForwarded(tx, region, cmd))
 }

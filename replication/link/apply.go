@@ -191,6 +191,11 @@ func (a *Applier) applyChange(st *stage, dir Direction, c *Change) error {
 		// outcome rolls up.
 		st.own(a.region)
 		return a.d.ExecuteForwarded(st, a.region, c.Value)
+	case coll == collDirectives:
+		// A directive from above: what it changes here (a calendar year
+		// that restarts stopped clocks) is this region's write.
+		st.own(a.region)
+		return a.d.DirectiveArrived(st, a.region, c.Key, c.Value)
 	}
 	return nil
 }

@@ -79,6 +79,11 @@ type Domain interface {
 	// the indexes the replica derives from it. It does not check authority:
 	// the link has.
 	ApplyReplica(tx Txn, key string, value []byte) error
+	// DirectiveArrived is told of a record pushed down to region once
+	// ApplyReplica stored it: region brings its own records that depend on
+	// it up to date, as its own writes (a calendar directive: the deadlines
+	// a missing year had stopped are counted).
+	DirectiveArrived(tx Txn, region, key string, value []byte) error
 	// AckManagement acknowledges region's own management setting (setting:
 	// its stored value) as region's write.
 	AckManagement(tx Txn, region string, setting []byte) error

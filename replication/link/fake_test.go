@@ -175,6 +175,8 @@ func (fakeDomain) AckManagement(tx Txn, region string, setting []byte) error {
 	return tx.Set([]byte("r/_mack/"+region), raw)
 }
 
+func (fakeDomain) DirectiveArrived(Txn, string, string, []byte) error { return nil }
+
 func (fakeDomain) ExecuteForwarded(tx Txn, region string, cmd []byte) error {
 	c, err := decodeFake(cmd)
 	if err != nil {
