@@ -34,7 +34,9 @@ func TestCalendar_PushedDownRestartsClocks(t *testing.T) {
 	if p.ClockError == "" {
 		t.Skipf("accepted today, the project's limits stay within the years the calendar holds: %s", raw)
 	}
-	year := func(y int) map[string]any { return map[string]any{"holidays": map[string]any{"元旦": []string{fmt.Sprintf("%d-01-01", y)}}, "workdays": []string{}} }
+	year := func(y int) map[string]any {
+		return map[string]any{"holidays": map[string]any{"元旦": []string{fmt.Sprintf("%d-01-01", y)}}, "workdays": []string{}}
+	}
 	next := time.Now().Year()
 	st, raw = city.Client(0).Do("POST", "/api/v1/directives", map[string]any{"kind": "calendar", "title": "2027年节假日", "scope": "3207",
 		"body": map[string]any{"years": map[string]any{strconv.Itoa(next): year(next), strconv.Itoa(next + 1): year(next + 1)}}})
