@@ -18,7 +18,7 @@ import (
 // granted, or a standing write). "" means: propose here as usual (and the
 // state machine refuses what this region may not write, naming the owner).
 func (s *Server) forwardTarget(kind *crm.Kind, cmd *crm.Command) string {
-	if !crm.Managed(kind.Name) {
+	if !crm.Managed(kind.Name) && !crm.Standing(kind.Name, cmd.Op) {
 		return ""
 	}
 	r := s.b.Reader()

@@ -23,6 +23,9 @@ var reserved = map[string]bool{"limit": true, "after": true, "consistency": true
 
 func (s *Server) list(kind *crm.Kind) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if kind.Name == "users" && s.listUsersBelow(c) { // users.go: central administration
+			return
+		}
 		q := crm.Query{Filters: map[string]string{}, After: c.Query("after")}
 		if l := c.Query("limit"); l != "" {
 			n, err := strconv.Atoi(l)
@@ -210,7 +213,11 @@ func (s *Server) update(kind *crm.Kind) gin.HandlerFunc {
 			p["password_hash"] = hash
 			patch, _ = json.Marshal(p)
 		}
-		s.propose(c, kind, &crm.Command{Op: crm.OpUpdate, ID: c.Param("id"), Version: v, Body: patch}, 200)
+		cmd := &crm.Command{Op: crm.OpUpdate, ID: c.Param("id"), Version: v, Body: patch}
+		if kind.Name == "users" && s.patchUserBelow(c, cmd) { // users.go: central administration
+			return
+		}
+		s.propose(c, kind, cmd, 200)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"gridcrm/crm"
+	"gridcrm/tiers"
 )
 
 // accountRoutes are the routes of accounts and sessions beyond the users
@@ -243,6 +244,68 @@ func (s *Server) createUser(c *gin.Context) {
 		Disabled     bool   `json:"disabled,omitempty"`
 	}{u.Username, u.DisplayName, u.Role, u.Region, u.PasswordHash, u.Disabled})
 	s.propose(c, crm.Kinds["users"], &crm.Command{Op: crm.OpCreate, ID: crm.NewID("usr", time.Now()), Body: out}, 201)
+}
+
+// Central administration: an admin of an upper tier manages the users of
+// the regions below through the forwarding path of other writes (a
+// durable command in this region's log, carried down, applied by the
+// user's region as its own write, answered when it comes back, else 202
+// with the pending command). Users never cross a link, so this region
+// does not hold them: a create names the region in its body, a patch or a
+// list names it in ?region=.
+
+// userRegionBelow answers the region of ?region= when it lies below this
+// one and the caller may read there (else "", having answered when the
+// scope was refused: ok false).
+func (s *Server) userRegionBelow(c *gin.Context) (region string, ok bool) {
+	r := c.Query("region")
+	if r == "" || r == s.cfg.Region {
+		return "", true
+	}
+	region, _, ok = s.scopeOf(c)
+	if !ok || !crm.InRegion(region, s.cfg.Region) || region == s.cfg.Region {
+		return "", ok
+	}
+	return region, true
+}
+
+// listUsersBelow answers GET /users?region=<a region below> with that
+// region's users (public fields), read there by a forwarded list; true
+// when it answered.
+func (s *Server) listUsersBelow(c *gin.Context) bool {
+	region, ok := s.userRegionBelow(c)
+	if !ok {
+		return true
+	}
+	if region == "" {
+		return false
+	}
+	for k := range c.Request.URL.Query() {
+		if k != "region" && k != "scope" && k != "consistency" {
+			fail(c, apiErr(crm.CodeInvalid, k, "the users of region "+region+" are listed whole, through the region itself (filters and paging apply to this region's own users)"))
+			return true
+		}
+	}
+	s.forwardDown(c, region, crm.Kinds["users"], &crm.Command{Op: crm.OpList}, 200)
+	return true
+}
+
+// patchUserBelow forwards a patch of a user of ?region= (a region below)
+// to that region; true when it answered.
+func (s *Server) patchUserBelow(c *gin.Context, cmd *crm.Command) bool {
+	region, ok := s.userRegionBelow(c)
+	if !ok {
+		return true
+	}
+	if region == "" {
+		return false
+	}
+	if route, err := crm.RouteOf(s.b.Reader(), s.cfg.Region, region, "users", cmd.Op); err != nil || route != tiers.Forward {
+		fail(c, &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: region, Message: "the users of region " + region + " are written there"})
+		return true
+	}
+	s.forwardDown(c, region, crm.Kinds["users"], cmd, 200)
+	return true
 }
 
 // extractPassword takes "password" out of a users patch, checks it for the

@@ -74,14 +74,22 @@ func forward(tx *overlay, cmd *Command) Result {
 	}
 	switch req.Op {
 	case OpCreate, OpUpdate, OpReplace, OpDelete, OpAction:
+	case OpList:
+		if req.Collection != "users" {
+			return Result{Err: invalid("op", "only users are listed through a forwarded command (the others roll up)")}
+		}
 	default:
-		return Result{Err: invalid("op", "%q cannot be forwarded (create, update, replace, delete or action)", req.Op)}
+		return Result{Err: invalid("op", "%q cannot be forwarded (create, update, replace, delete, action, or list of users)", req.Op)}
 	}
 	kind := Kinds[req.Collection]
 	if kind == nil {
 		return Result{Err: invalid("coll", "no collection %q", req.Collection)}
 	}
-	if !kind.ValidID(req.RecordID) {
+	if req.Op == OpList {
+		if req.RecordID != "" {
+			return Result{Err: invalid("record_id", "a list names no record")}
+		}
+	} else if !kind.ValidID(req.RecordID) {
 		return Result{Err: invalid("id", "%q is not a valid %s id", req.RecordID, singular(kind.Name))}
 	}
 	tm, m, err := managementRules(tx, req.Region)
@@ -107,11 +115,24 @@ func forward(tx *overlay, cmd *Command) Result {
 	return Result{Record: raw}
 }
 
+// OpList is the op of a forwarded command that reads rather than writes:
+// the owner answers its users (public fields) as the command's record.
+// Users never cross a link, so an upper tier's admin sees them this way.
+const OpList Op = "list"
+
 // Standing reports whether a write of op to coll may be forwarded to the
 // region that handles it from any region above, whatever the management
-// mode: a work order's creation and its actions (unified acceptance).
+// mode: a work order's creation and its actions (unified acceptance), and
+// the central administration of users (create, update — disable, reset a
+// password, change a role — and list), which their region still applies.
 func Standing(coll string, op Op) bool {
-	return coll == "work_orders" && (op == OpCreate || op == OpAction)
+	switch coll {
+	case "work_orders":
+		return op == OpCreate || op == OpAction
+	case "users":
+		return op == OpCreate || op == OpUpdate || op == OpList
+	}
+	return false
 }
 
 // ForwardWrite describes, for the tier rules, a write of op to a record of
@@ -155,14 +176,37 @@ func ExecuteForwarded(tx Txn, region string, raw []byte) error {
 	if done, err := tx.Get([]byte(ResultKey(fc.ID))); err != nil || done != nil {
 		return err
 	}
-	res := Apply(tx, &Command{Op: fc.Op, Collection: fc.Collection, ID: fc.RecordID, Version: fc.Version, Body: fc.Body,
-		Region: region, Actor: fc.Actor + "@" + fc.Owner, Time: fc.At})
+	var res Result
+	if fc.Op == OpList {
+		res = listForwarded(tx, region, fc.Collection)
+	} else {
+		res = Apply(tx, &Command{Op: fc.Op, Collection: fc.Collection, ID: fc.RecordID, Version: fc.Version, Body: fc.Body,
+			Region: region, Actor: fc.Actor + "@" + fc.Owner, Time: fc.At})
+	}
 	out := CommandResult{Owner: region, ID: fc.ID, Region: region, Status: CommandApplied, Record: res.Record}
+	if kind := Kinds[fc.Collection]; kind != nil && res.Record != nil && fc.Op != OpList {
+		out.Record = kind.Public(res.Record) // the outcome rolls up: no password hash with it
+	}
 	if res.Err != nil {
 		out.Status, out.Error, out.Record = CommandRefused, res.Err, nil
 	}
 	b, _ := json.Marshal(out)
 	return tx.Set([]byte(ResultKey(fc.ID)), b)
+}
+
+// listForwarded answers region's own records of coll (users), public
+// fields only, as {"users": [...]}: the outcome of a forwarded list.
+func listForwarded(r Reader, region, coll string) Result {
+	kind := Kinds[coll]
+	items := []json.RawMessage{}
+	if err := scanOwned(r, coll, region, false, func(raw []byte) error {
+		items = append(items, kind.Public(raw))
+		return nil
+	}); err != nil {
+		return Result{Err: AsError(err)}
+	}
+	raw, _ := json.Marshal(map[string]any{coll: items, "region": region})
+	return Result{Record: raw}
 }
 
 // CommandView is a forwarded command with its outcome, as listed.

@@ -207,7 +207,7 @@ var internalRecords = map[string]func(id string, raw []byte) (owner, wrong strin
 			return "", fmt.Sprintf("id %q", c.ID)
 		case !ValidRegion(c.Owner) || !ValidRegion(c.Region) || !InRegion(c.Region, c.Owner) || c.Region == c.Owner:
 			return "", fmt.Sprintf("forwarded by %q to %q; want a region below the one forwarding", c.Owner, c.Region)
-		case Kinds[c.Collection] == nil || !slices.Contains([]Op{OpCreate, OpUpdate, OpReplace, OpDelete, OpAction}, c.Op):
+		case Kinds[c.Collection] == nil || !slices.Contains([]Op{OpCreate, OpUpdate, OpReplace, OpDelete, OpAction}, c.Op) && !(c.Op == OpList && c.Collection == "users"):
 			return "", fmt.Sprintf("%s of %q cannot be forwarded", c.Op, c.Collection)
 		}
 		return c.Owner, ""

@@ -138,9 +138,18 @@ func MayWrite(w Write, m Management) Verdict {
 // applied by the owner as its own write): the owner lies below here and
 // writes its records itself, and either the write is standing (any region
 // above may forward it) or here is the owner's parent, managing it
-// partially with the collection granted.
+// partially with the collection granted. A collection management does not
+// move (users) is written by its owner whatever the mode, so a standing
+// write of it goes down under full management too (central
+// administration: an upper tier's admin manages the users below).
 func MayForward(w Write, m Management) bool {
-	if w.Owner == w.Here || !within(w.Owner, w.Here) || Writer(w.Owner, m) != w.Owner {
+	if w.Owner == w.Here || !within(w.Owner, w.Here) {
+		return false
+	}
+	if !w.Managed {
+		return w.Standing
+	}
+	if Writer(w.Owner, m) != w.Owner {
 		return false
 	}
 	if w.Standing {

@@ -150,6 +150,11 @@ func TestMayForwardAndRouteWrite(t *testing.T) {
 		{"child's record under full management", w("3207", "320722", "customers", false), fullAcked, false, Local},
 		{"own record under full management", w("320722", "320722", "customers", false), fullAcked, false, Refuse},
 		{"a user is never forwarded", w("3207", "320722", "users", false), Management{Manager: "3207", Mode: Partial, Epoch: 1, Granted: []string{"users"}}, false, Refuse},
+		{"a standing user write goes down, autonomous", w("32", "320722", "users", true), never, true, Forward},
+		{"a standing user write goes down, under full management", w("3207", "320722", "users", true), fullAcked, true, Forward},
+		{"a standing user write goes down during a handover", w("3207", "320722", "users", true), fullPending, true, Forward},
+		{"a standing user write never goes up", w("320722", "3207", "users", true), never, false, Refuse},
+		{"a standing user write never goes sideways", w("320722", "320723", "users", true), never, false, Refuse},
 	}
 	for _, tc := range cases {
 		if got := MayForward(tc.w, tc.m); got != tc.forward {
