@@ -1,8 +1,11 @@
 package api
 
 import (
+	"encoding/json"
 	"reflect"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +23,8 @@ type op struct {
 	ok                    int
 	public                bool
 	query                 []string
+	out                   any    // the success answer's schema; nil: a JSON object (see successContent)
+	ctype                 string // the success answer's media type; "": application/json
 }
 
 // operations is the API's documentation table. It is written separately
@@ -69,27 +74,37 @@ func operations() []op {
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		one, w, r := singularOf(coll), writeRolesOf[coll], rolesToRead(coll)
-		filters := []string{"limit", "after", "consistency", "region", "scope"}
-		filters = append(filters, kind.Filters...)
+		filters := append([]string{"limit", "after", "consistency", "region", "scope"}, filterFields(kind)...)
+		rec, page := ref(schemaName(coll)), ref(schemaName(coll)+"Page")
+		list := "List " + coll + " (cursor pagination; filters on fields: the indexed ones (" + strings.Join(kind.Filters, ", ") + ") read an index, any other is checked on the records read)"
+		if coll == "users" {
+			list += ". With region= a region below this one, that region's users, read there through a forwarded command (central administration; no filters or paging): {\"region\", \"users\": [...]}, or 202 with the pending command"
+		}
 		ops = append(ops,
-			op{method: "GET", path: "/api/v1/" + coll, summary: "List " + coll + " (cursor pagination; filters on fields)", ok: 200, roles: r, query: filters},
-			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency", "region"}},
+			op{method: "GET", path: "/api/v1/" + coll, summary: list, ok: 200, roles: r, query: filters, out: page},
+			op{method: "GET", path: "/api/v1/" + coll + "/{id}", summary: "Get one " + one, ok: 200, roles: r, query: []string{"consistency", "region"}, out: rec},
 			op{method: "DELETE", path: "/api/v1/" + coll + "/{id}", summary: "Delete a " + one, ok: 204, roles: w, query: []string{"version"}},
 		)
 		if !crudWritable(coll) {
 			continue // bulletin_guard.go: written only by their generating route
 		}
-		ops = append(ops, op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind)})
+		patch := op{method: "PATCH", path: "/api/v1/" + coll + "/{id}", summary: "Update fields of a " + one + " (send the version you read)", ok: 200, roles: w, body: patchSchema(kind), out: rec}
 		if coll == "users" {
-			ops = append(ops, op{method: "POST", path: "/api/v1/users", summary: "Create a user", ok: 201, roles: w,
+			patch.summary += "; with region= a region below this one, the user of that region (central administration: forwarded there)"
+			patch.query = []string{"region"}
+		}
+		ops = append(ops, patch)
+		if coll == "users" {
+			ops = append(ops, op{method: "POST", path: "/api/v1/users", summary: "Create a user (region: this one, or a region below, where the user is created through a forwarded command)", ok: 201, roles: w, out: rec,
 				body: object(map[string]any{"username": str(), "display_name": str(), "role": enum(crm.Roles), "region": str(), "password": str(), "disabled": map[string]any{"type": "boolean"}}, "username", "role", "password")})
 			continue
 		}
 		ops = append(ops,
-			op{method: "POST", path: "/api/v1/" + coll, summary: "Create a " + one, ok: 201, roles: w, body: schemaOf(kind.New(), false)},
-			op{method: "PUT", path: "/api/v1/" + coll + "/{id}", summary: "Replace a " + one + " (send the version you read)", ok: 200, roles: w, body: schemaOf(kind.New(), true)},
+			op{method: "POST", path: "/api/v1/" + coll, summary: "Create a " + one, ok: 201, roles: w, body: schemaOf(kind.New(), false), out: rec},
+			op{method: "PUT", path: "/api/v1/" + coll + "/{id}", summary: "Replace a " + one + " (send the version you read)", ok: 200, roles: w, body: schemaOf(kind.New(), true), out: rec},
 			op{method: "POST", path: "/api/v1/" + coll + "/import", summary: "Import up to 10,000 " + coll + " (JSON array or NDJSON); all or nothing", ok: 201, roles: w,
-				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)}},
+				body: map[string]any{"type": "array", "maxItems": crm.MaxImportRows, "items": schemaOf(kind.New(), false)},
+				out:  object(map[string]any{"imported": map[string]any{"type": "integer"}, "ids": map[string]any{"type": "array", "items": str()}}, "imported", "ids")},
 		)
 	}
 	ops = trimDerived(append(ops, processOps()...)) // process.go
@@ -124,7 +139,7 @@ func Spec() []byte {
 				"summary":     o.summary,
 				"operationId": strings.ToLower(o.method) + strings.NewReplacer("/", "_", "{", "", "}", "", ".", "_").Replace(o.path),
 				"responses": map[string]any{
-					itoa(int64(o.ok)): map[string]any{"description": "success"},
+					itoa(int64(o.ok)): successOf(o),
 					"default":         map[string]any{"description": "error", "content": jsonContent(ref("Error"))},
 				},
 			}
@@ -143,7 +158,12 @@ func Spec() []byte {
 			for _, p := range pathParam.FindAllStringSubmatch(o.path, -1) {
 				params = append(params, map[string]any{"name": p[1], "in": "path", "required": true, "schema": str()})
 			}
+			seen := map[string]bool{}
 			for _, q := range o.query {
+				if seen[q] {
+					continue // a parameter is declared once (OpenAPI 3: unique by name and location)
+				}
+				seen[q] = true
 				params = append(params, map[string]any{"name": q, "in": "query", "required": false, "schema": str()})
 			}
 			if params != nil {
@@ -164,16 +184,24 @@ func Spec() []byte {
 			}
 			paths[o.path][strings.ToLower(o.method)] = m
 		}
+		schemas := map[string]any{"Error": object(map[string]any{"error": object(map[string]any{
+			"code": str(), "message": str(), "field": str(), "owner": str(), "id": str(), "ids": map[string]any{"type": "array", "items": str()},
+			"rows": map[string]any{"type": "array", "items": object(map[string]any{"row": map[string]any{"type": "integer"}, "line": map[string]any{"type": "integer", "description": "the row's line in an NDJSON body (from 1)"}, "code": str(), "field": str(), "message": str()})},
+		}, "code", "message")}, "error")}
+		for _, coll := range crm.Collections() {
+			kind := crm.Kinds[coll]
+			schemas[schemaName(coll)] = recordSchema(kind)
+			schemas[schemaName(coll)+"Page"] = map[string]any{"type": "object", "required": []string{"items"}, "properties": map[string]any{
+				"items": map[string]any{"type": "array", "items": ref(schemaName(coll))},
+				"next":  map[string]any{"type": "string", "description": "the cursor of the next page (after=); absent at the end"}}}
+		}
 		spec := map[string]any{
 			"openapi": "3.0.3",
 			"info":    map[string]any{"title": "gridcrm API", "version": "v1", "description": "The same API on every tier (province, city, county)."},
 			"paths":   paths,
 			"components": map[string]any{
 				"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
-				"schemas": map[string]any{"Error": object(map[string]any{"error": object(map[string]any{
-					"code": str(), "message": str(), "field": str(), "owner": str(), "id": str(), "ids": map[string]any{"type": "array", "items": str()},
-					"rows": map[string]any{"type": "array", "items": object(map[string]any{"row": map[string]any{"type": "integer"}, "line": map[string]any{"type": "integer", "description": "the row's line in an NDJSON body (from 1)"}, "code": str(), "field": str(), "message": str()})},
-				}, "code", "message")}, "error")},
+				"schemas":         schemas,
 			},
 		}
 		specJSON = mustJSON(spec)
@@ -182,6 +210,94 @@ func Spec() []byte {
 }
 
 func (s *Server) openapi(c *gin.Context) { c.Data(200, "application/json", Spec()) }
+
+// successOf describes o's success answer: none for 204 and a redirect,
+// else its media type and schema (o.out; a JSON object when the operation
+// does not say more).
+func successOf(o op) map[string]any {
+	switch o.ok {
+	case 204:
+		return map[string]any{"description": "done; no body"}
+	case 301, 302, 303, 307, 308:
+		return map[string]any{"description": "redirect", "headers": map[string]any{"Location": map[string]any{"description": "where to go", "schema": str()}}}
+	}
+	ctype, schema := o.ctype, o.out
+	switch {
+	case ctype != "":
+	case o.path == "/metrics":
+		ctype, schema = "text/plain", str()
+	case o.path == "/api/v1/ops/backup":
+		ctype, schema = "application/octet-stream", map[string]any{"type": "string", "format": "binary"}
+	case strings.HasPrefix(o.path, "/console/"):
+		ctype, schema = "text/html", str()
+	case strings.HasSuffix(o.path, "/html"):
+		ctype, schema = "text/html", str()
+	case strings.HasSuffix(o.path, "/pdf"):
+		ctype, schema = "application/pdf", map[string]any{"type": "string", "format": "binary"}
+	case strings.HasSuffix(o.path, "/export"):
+		ctype, schema = "application/x-ndjson", str()
+	default:
+		ctype = "application/json"
+	}
+	if schema == nil {
+		schema = map[string]any{"type": "object", "description": "see the summary"}
+	}
+	desc := "success"
+	if o.ok == 201 {
+		desc = "created"
+	}
+	return map[string]any{"description": desc, "content": map[string]any{ctype: map[string]any{"schema": schema}}}
+}
+
+// schemaName is the component name of a collection's records ("WorkOrder").
+func schemaName(coll string) string {
+	var b strings.Builder
+	for _, w := range strings.Split(singularOf(coll), " ") {
+		for _, p := range strings.Split(w, "_") {
+			if p != "" {
+				b.WriteString(strings.ToUpper(p[:1]) + p[1:])
+			}
+		}
+	}
+	return b.String()
+}
+
+// recordSchema describes a stored record as the API answers it: the
+// metadata, every field (derived ones included), never a private one.
+func recordSchema(kind *crm.Kind) map[string]any {
+	sc := schemaOf(kind.New(), false)
+	props := sc["properties"].(map[string]any)
+	for _, p := range kind.Private {
+		delete(props, p)
+	}
+	for _, f := range []string{"id", "owner", "created_by", "updated_by"} {
+		props[f] = str()
+	}
+	props["version"] = map[string]any{"type": "integer", "minimum": 1}
+	for _, f := range []string{"created_at", "updated_at"} {
+		props[f] = map[string]any{"type": "string", "format": "date-time"}
+	}
+	return map[string]any{"type": "object", "properties": props, "required": []string{"id", "owner", "version"}}
+}
+
+// filterFields are the fields a list of kind filters on: its indexed
+// filters, then every other field of a plain value (string, number,
+// boolean) that is not private, in name order. List takes any of them.
+func filterFields(kind *crm.Kind) []string {
+	out := append([]string(nil), kind.Filters...)
+	props := recordSchema(kind)["properties"].(map[string]any)
+	var rest []string
+	for name, sc := range props {
+		switch sc.(map[string]any)["type"] {
+		case "string", "number", "integer", "boolean":
+			if !slices.Contains(out, name) && kind.HasField(name) {
+				rest = append(rest, name)
+			}
+		}
+	}
+	sort.Strings(rest)
+	return append(out, rest...)
+}
 
 func str() map[string]any               { return map[string]any{"type": "string"} }
 func ref(name string) map[string]any    { return map[string]any{"$ref": "#/components/schemas/" + name} }
@@ -198,7 +314,10 @@ func object(props map[string]any, required ...string) map[string]any {
 	return o
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType = reflect.TypeOf(time.Time{})
+	rawType  = reflect.TypeOf(json.RawMessage{})
+)
 
 // schemaOf describes a record type's client-writable fields.
 func schemaOf(rec any, withVersion bool) map[string]any {
@@ -237,6 +356,8 @@ func typeSchema(t reflect.Type) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == rawType:
+		return map[string]any{"type": "object", "description": "a JSON object"}
 	case t.Kind() == reflect.String:
 		return str()
 	case t.Kind() == reflect.Bool:
