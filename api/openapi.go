@@ -23,7 +23,7 @@ type op struct {
 	ok                    int
 	public                bool
 	query                 []string
-	out                   any    // the success answer's schema; nil: a JSON object (see successContent)
+	out                   any    // the success answer's schema; nil: a JSON object (see successOf)
 	ctype                 string // the success answer's media type; "": application/json
 }
 
@@ -109,6 +109,7 @@ func operations() []op {
 	}
 	ops = trimDerived(append(ops, processOps()...)) // process.go
 	ops = append(ops, bigCustomerOps()...)          // bigcustomer.go
+	ops = append(ops, accountOps()...)              // accounts.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
 	ops = append(ops, auditOps()...)                // audit.go
 	return append(ops, consoleOps()...)             // console.go

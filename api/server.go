@@ -301,9 +301,10 @@ func (s *Server) routes(reg *ops.Registry) {
 	v1.GET("/commands/:id", allow(readRoles...), s.getCommand)
 	v1.POST("/conflicts/resolve", allow(adminOnly...), s.resolveConflict)
 	v1.DELETE("/cluster/nodes/:id", allow(adminOnly...), s.leave)
-	s.opsRoutes(v1)      // ops.go: backup, regions, log level
-	s.accountRoutes(v1)  // users.go: logout, own password, sessions, unlock
-	s.tokenKeyRoutes(v1) // tokenkeys.go: list and rotate the token signing keys
+	s.opsRoutes(v1)       // ops.go: backup, regions, log level
+	s.accountRoutes(v1)   // users.go: logout, own password, sessions, unlock
+	s.tokenKeyRoutes(v1)  // tokenkeys.go: list and rotate the token signing keys
+	s.duplicateRoutes(v1) // accounts.go: duplicate 户号 across regions
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)

@@ -325,6 +325,11 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 
 // dropRecord deletes record id (stored as old) with its index and unique keys.
 func dropRecord(tx *overlay, kind *Kind, id string, old Record) *Error {
+	if c, ok := old.(*Customer); ok { // accounts.go
+		if err := noteAccount(tx, c.AccountNo, c.ID, c.Owner, false); err != nil {
+			return AsError(err)
+		}
+	}
 	for _, ix := range old.Indexes() {
 		if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, id)); err != nil {
 			return AsError(err)
@@ -460,9 +465,14 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 	if err := tx.Set(tx.recordKey(kind.Name, id), raw); err != nil {
 		return nil, AsError(err)
 	}
-	if d, ok := rec.(*Directive); ok { // clocks.go: a calendar restarts stopped clocks
-		if e := recountFor(tx, d.Owner, d); e != nil {
+	switch x := rec.(type) {
+	case *Directive: // clocks.go: a calendar restarts stopped clocks
+		if e := recountFor(tx, x.Owner, x); e != nil {
 			return nil, e
+		}
+	case *Customer: // accounts.go: who holds the account number
+		if err := customerWritten(tx, old, x); err != nil {
+			return nil, AsError(err)
 		}
 	}
 	return raw, nil

@@ -6,7 +6,7 @@ import (
 )
 
 // Directive kinds.
-var DirectiveKinds = []string{"tariff", "class_thresholds", "notice", "policy", "task", "calendar", "rule_set"}
+var DirectiveKinds = []string{"tariff", "class_thresholds", "notice", "policy", "task", "calendar", "rule_set", "account_prefix"}
 
 // Directive is a record an upper tier addresses to a region and its subtree
 // (a tariff table, customer-class thresholds, a notice): written where it is

@@ -61,6 +61,11 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 			}
 		}
 	}
+	if coll == "customers" { // accounts.go: who holds the account number
+		if err := accountChange(tx, old, value); err != nil {
+			return err
+		}
+	}
 	if value == nil {
 		return tx.Delete([]byte(key))
 	}

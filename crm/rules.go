@@ -304,6 +304,8 @@ func (rs *RuleSet) WorkOrderSLA(kind, subtype string) SLA {
 // the domain reads: "calendar" (workday data) and "rule_set" (a RuleSet).
 func checkDirectiveBody(d *Directive) *Error {
 	switch d.Kind {
+	case "account_prefix": // accounts.go
+		return checkAccountPrefix(d.Body)
 	case "calendar":
 		if len(d.Body) == 0 {
 			return invalid("body", `is required: {"years": {"2027": {"holidays": {...}, "workdays": [...]}}}`)
