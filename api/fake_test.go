@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,10 +118,27 @@ func (r lockedReader) Get(key []byte) ([]byte, error) {
 	return r.b.tx.Get(key)
 }
 
+// Iterate reads the range under the lock and calls fn after it is
+// released: fn may read again (a nested read lock would deadlock behind a
+// waiting Propose), and sees the range as it was, as a Pebble iterator
+// does.
 func (r lockedReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
+	var kvs [][2][]byte
 	r.b.mu.RLock()
-	defer r.b.mu.RUnlock()
-	return r.b.tx.Iterate(lower, upper, fn)
+	err := r.b.tx.Iterate(lower, upper, func(k, v []byte) bool {
+		kvs = append(kvs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
+		return true
+	})
+	r.b.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	for _, kv := range kvs {
+		if !fn(kv[0], kv[1]) {
+			break
+		}
+	}
+	return nil
 }
 
 // fakeRegion is one region's API served over a fakeBackend, with its
