@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -173,13 +174,23 @@ func (c *Cluster) InternalAddrs() []string {
 // Region is the cluster's region code.
 func (c *Cluster) Region() string { return c.opts.Region }
 
+// freeAddr picks a free loopback port below the kernel's ephemeral range
+// (32768–60999 by default): a port from that range, free when picked, is
+// often taken by an outgoing connection's local end before the node binds
+// it ("address already in use"). Random, so that test binaries running in
+// parallel rarely pick the same one.
 func freeAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for try := 0; try < 1000; try++ {
+		port := 20000 + rand.IntN(12000)
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return ln.Addr().String()
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("testcluster: no free port in 20000-32000")
+	return ""
 }
 
 // Node returns node i (nil while it is killed).
