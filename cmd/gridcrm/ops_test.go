@@ -16,9 +16,9 @@ import (
 	"gridcrm/crm"
 	"gridcrm/internal/testcluster"
 	"gridcrm/node"
-	"gridcrm/store/keyspace"
 	"gridcrm/replication"
 	"gridcrm/store"
+	"gridcrm/store/keyspace"
 )
 
 func customer(acc string) map[string]any {
