@@ -150,8 +150,17 @@ func (s *Security) accept(c net.Conn) (net.Conn, byte, error) {
 // refuse logs and counts a refused connection.
 func (s *Security) refuse(c net.Conn, err error) {
 	s.Refused.Add(1)
-	s.log.Warn("replication: internal connection refused", "remote", c.RemoteAddr().String(), "err", err)
+	s.log.Warn("replication: internal connection refused", "remote", remoteOf(c), "err", err)
 	c.Close()
+}
+
+// remoteOf names a connection's peer address; a tunnel's connection that
+// its peer has already closed may have none (netstack answers nil).
+func remoteOf(c net.Conn) string {
+	if a := c.RemoteAddr(); a != nil {
+		return a.String()
+	}
+	return "unknown"
 }
 
 // PeerOf returns the verified identity of the node that made r; ok is false
