@@ -1,0 +1,234 @@
+// gridcrm web console: a framework-free single page (see console/doc.go).
+// Rules kept throughout: every string from the API reaches the page as a
+// text node (el() below), never as HTML; every request goes to this node's
+// /api/v1 with the user's token; the page adds no authority of its own.
+'use strict';
+(function () {
+  // ---------- small helpers ----------
+  const main = document.getElementById('main');
+
+  // el builds an element; children that are not nodes become text nodes.
+  function el(tag, attrs, ...kids) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v == null || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    for (const kid of kids.flat(Infinity)) {
+      if (kid == null || kid === false) continue;
+      e.append(kid instanceof Node ? kid : document.createTextNode(String(kid)));
+    }
+    return e;
+  }
+
+  // Chinese number conventions: 万 and 亿 for large figures.
+  function num(n, digits) {
+    if (n == null || !isFinite(n)) return '—';
+    const d = digits == null ? 2 : digits;
+    const a = Math.abs(n);
+    if (a >= 1e8) return (n / 1e8).toFixed(d) + '亿';
+    if (a >= 1e4) return (n / 1e4).toFixed(d) + '万';
+    return n.toLocaleString('zh-CN', { maximumFractionDigits: 2 });
+  }
+  const kwh = (n) => num(n) + ' 千瓦时';
+  const yuan = (n) => num(n) + ' 元';
+  const pct = (r) => (r == null || !isFinite(r) ? '—' : (r * 100).toFixed(1) + '%');
+  function age(s) {
+    if (s == null) return '—';
+    if (s < 60) return Math.round(s) + ' 秒前';
+    if (s < 3600) return Math.round(s / 60) + ' 分钟前';
+    if (s < 86400) return (s / 3600).toFixed(1) + ' 小时前';
+    return (s / 86400).toFixed(1) + ' 天前';
+  }
+  function when(t) {
+    if (!t || t.startsWith('0001-')) return '—';
+    const d = new Date(t);
+    return isNaN(d) ? t : d.toLocaleString('zh-CN', { hour12: false });
+  }
+
+  const L = {
+    tier: { province: '省级', city: '地市级', county: '县级' },
+    category: { residential: '居民', commercial: '商业', industrial: '工业', agricultural: '农业', public: '机关/公共' },
+    voltage: { low: '低压（<1千伏）', medium: '中压（1–35千伏）', high: '高压（≥35千伏）' },
+    status: { active: '正常', suspended: '暂停', closed: '销户' },
+    role: { admin: '管理员', manager: '经理', agent: '客户经理', analyst: '分析员' },
+    woState: { received: '受理', dispatched: '派单', accepted: '接单', on_site: '到达现场', done: '处理完成', revisited: '回访', archived: '归档' },
+    outage: { planned: '计划停电', temporary: '临时停电', fault: '故障停电' },
+    mode: { autonomous: '自治', partial: '部分管理', full: '集中管理' },
+    direction: { up: '上行（至上级）', down: '下行（自上级）', 'from-child': '来自下级' },
+    linkState: { up: '正常', down: '中断', resyncing: '重同步中', idle: '非主节点' },
+    class: { big: '大客户', ordinary: '普通' },
+    grade: { core: '核心', key: '重点', general: '一般' },
+  };
+  const label = (table, k) => (L[table] && L[table][k]) || k || '—';
+
+  // ---------- session ----------
+  const store = window.sessionStorage;
+  let session = JSON.parse(store.getItem('gridcrm.session') || 'null');
+
+  class APIError extends Error {
+    constructor(status, body) {
+      const e = (body && body.error) || {};
+      super(e.message || ('HTTP ' + status));
+      this.status = status; this.code = e.code; this.field = e.field;
+    }
+  }
+
+  async function api(path, opts) {
+    const o = Object.assign({ headers: {} }, opts || {});
+    if (session) o.headers.Authorization = 'Bearer ' + session.token;
+    if (o.body && typeof o.body !== 'string') { o.body = JSON.stringify(o.body); o.headers['Content-Type'] = 'application/json'; }
+    const resp = await fetch(path, o);
+    let body = null;
+    const text = await resp.text();
+    try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
+    if (resp.status === 401 && session && !path.endsWith('/auth/login')) {
+      endSession('会话已过期或已退出，请重新登录。');
+      throw new APIError(401, body);
+    }
+    if (!resp.ok) throw new APIError(resp.status, body);
+    return body;
+  }
+
+  function endSession(msg) {
+    session = null;
+    store.removeItem('gridcrm.session');
+    showLogin(msg);
+  }
+
+  function showLogin(msg) {
+    disposeCharts();
+    document.getElementById('top').hidden = true;
+    const err = el('p', { class: 'error', id: 'login-error' }, msg || '');
+    const user = el('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
+    const pass = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+    const form = el('form', { class: 'login', id: 'login' },
+      el('h1', {}, '登录'),
+      el('label', { for: 'username' }, '用户名'), user,
+      el('label', { for: 'password' }, '密码'), pass,
+      el('button', { type: 'submit' }, '登录'), err);
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      err.textContent = '';
+      try {
+        const r = await api('/api/v1/auth/login', { method: 'POST', body: { username: user.value, password: pass.value } });
+        session = { token: r.token, user: r.user, expires: r.expires_at };
+        const cl = await api('/api/v1/cluster');
+        session.node = { region: cl.region, tier: cl.tier, node: cl.node };
+        store.setItem('gridcrm.session', JSON.stringify(session));
+        if (!location.hash) location.hash = '#/'; // hashchange renders
+        else route();
+      } catch (e) {
+        session = null;
+        err.textContent = e.status === 401 ? '用户名或密码错误，或用户已停用。' : ('登录失败：' + e.message);
+      }
+    });
+    main.replaceChildren(form);
+    user.focus();
+  }
+
+  document.getElementById('logout').addEventListener('click', async () => {
+    try { await api('/api/v1/auth/logout', { method: 'POST' }); } catch (_) { /* ends locally anyway */ }
+    endSession('已退出。');
+  });
+
+  // The region a user starts from: the deeper of the node's and the user's.
+  function homeRegion() {
+    const a = session.node.region, b = session.user.region || a;
+    return b.length > a.length ? b : a;
+  }
+
+  // ---------- charts ----------
+  let charts = [];
+  function chart(div, option) {
+    if (!window.echarts) { div.append(el('p', { class: 'error' }, '图表库未加载')); return; }
+    const c = window.echarts.init(div);
+    c.setOption(Object.assign({ animation: false, textStyle: { fontFamily: 'WenQuanYi Micro Hei, sans-serif' } }, option));
+    charts.push(c);
+  }
+  function disposeCharts() { charts.forEach((c) => c.dispose()); charts = []; }
+  window.addEventListener('resize', () => charts.forEach((c) => c.resize()));
+
+  // ---------- months and periods ----------
+  function addMonths(ym, n) {
+    const [y, m] = ym.split('-').map(Number);
+    const t = y * 12 + (m - 1) + n;
+    return Math.floor(t / 12) + '-' + String((t % 12) + 1).padStart(2, '0');
+  }
+  function range(from, to) { const out = []; for (let m = from; m <= to; m = addMonths(m, 1)) out.push(m); return out; }
+  function sum(byMonth, months) { return months.reduce((s, m) => s + (byMonth[m] || 0), 0); }
+  const PERIODS = { month: '月', quarter: '季', year: '年', r12: '近12个月' };
+  // periodMonths answers the months of the period ending at latest, the
+  // months a year before (同比) and the previous period (环比, or null).
+  function periodMonths(kind, latest) {
+    const [y, m] = latest.split('-').map(Number);
+    let cur;
+    switch (kind) {
+      case 'month': cur = [latest]; break;
+      case 'quarter': cur = range(y + '-' + String(Math.floor((m - 1) / 3) * 3 + 1).padStart(2, '0'), latest); break;
+      case 'year': cur = range(y + '-01', latest); break;
+      default: cur = range(addMonths(latest, -11), latest);
+    }
+    const yoy = cur.map((x) => addMonths(x, -12));
+    let mom = null;
+    if (kind === 'month') mom = [addMonths(latest, -1)];
+    if (kind === 'quarter') mom = range(addMonths(cur[0], -3), addMonths(cur[0], -3 + cur.length - 1));
+    const name = { month: latest.replace('-', '年') + '月', quarter: y + '年第' + (Math.floor((m - 1) / 3) + 1) + '季度',
+      year: y + '年（截至' + m + '月）', r12: cur[0] + ' 至 ' + latest }[kind];
+    return { cur, yoy, mom, name };
+  }
+  function change(a, b) {
+    if (!b) return null;
+    return (a - b) / b;
+  }
+  function changeSpan(prefix, r) {
+    if (r == null) return el('span', {}, prefix + ' —');
+    return el('span', { class: r >= 0 ? 'up' : 'down' }, prefix + ' ' + (r >= 0 ? '+' : '') + (r * 100).toFixed(1) + '%');
+  }
+
+  // ---------- router ----------
+  // A render is abandoned when another has started since (a click while a
+  // page loads): show() throws STALE instead of replacing the newer page.
+  let gen = 0;
+  const STALE = new Error('stale render');
+  async function route() {
+    const my = ++gen;
+    const show = (...nodes) => { if (my !== gen) throw STALE; main.replaceChildren(...nodes); };
+    if (!session) { showLogin(); return; }
+    disposeCharts();
+    document.getElementById('top').hidden = false;
+    const u = session.user;
+    document.getElementById('whoami').textContent = u.username + '（' + label('role', u.role) + '，' + u.region + '）· 节点 ' + session.node.region;
+    const [path, query] = (location.hash.slice(1) || '/').split('?');
+    const parts = path.split('/').filter(Boolean);
+    const params = new URLSearchParams(query || '');
+    const page = parts[0] || 'overview';
+    const p = pages[page];
+    document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('active', !!p && a.dataset.nav === p.nav));
+    main.replaceChildren(el('p', { class: 'muted' }, '正在加载…'));
+    try {
+      if (p) await p.render(show, parts, params);
+      else main.replaceChildren(el('p', { class: 'error' }, '没有这个页面。'));
+    } catch (e) {
+      if (e === STALE || e.status === 401 || my !== gen) return;
+      const msg = e.status === 403 ? '无权查看：' : (e.status === 404 ? '未找到：' : '出错了：');
+      main.replaceChildren(el('h1', { id: 'page-title' }, '无法显示'), el('p', { class: 'error', id: 'page-error' }, msg + e.message));
+    }
+  }
+
+  // ---------- what the pages use (pages/*.js) ----------
+  // A page registers itself with GC.page(name, render, nav): render(show,
+  // parts, params) fetches its data and calls show(...nodes) once; nav names
+  // the header link it lights (defaults to name).
+  const pages = {};
+  window.GC = {
+    el, num, kwh, yuan, pct, age, when, L, label, api, APIError, chart, homeRegion,
+    addMonths, range, sum, PERIODS, periodMonths, change, changeSpan,
+    session: () => session,
+    route: () => route(),
+    page(name, render, nav) { pages[name] = { render, nav: nav || name }; },
+    start() { window.addEventListener('hashchange', route); route(); },
+  };
+})();
