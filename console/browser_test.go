@@ -1,20 +1,14 @@
 package console_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/network"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"gridcrm/crm/sample"
@@ -108,132 +102,14 @@ func TestBrowser_OverviewDrillDownCustomers(t *testing.T) {
 	t.Logf("hierarchy up and seeded in %v", time.Since(start).Round(time.Millisecond))
 
 	base := prov.Node(0).APIURL()
-	var mu sync.Mutex // guards node, refusals and problems
-	refusals := false // step 4 asks for what the API refuses: the browser logs each refusal
-	node, _ := url.Parse(base)
-	nodeHost := func() string { mu.Lock(); defer mu.Unlock(); return node.Host } // the node the browser talks to
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000), chromedp.Flag("lang", "zh-CN"))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-
-	var problems []string
-	report := func(format string, a ...any) {
-		mu.Lock()
-		problems = append(problems, fmt.Sprintf(format, a...))
-		mu.Unlock()
-	}
-	// Requests to another host and dialogs, in order (Listen); console
-	// errors, exceptions and browser-log errors such as CSP violations
-	// (Console).
-	if err := chromedp.Listen(ctx, func(ev any) {
-		switch e := ev.(type) {
-		case *network.EventRequestWillBeSent:
-			u, err := url.Parse(e.Request.URL)
-			if err == nil && u.Scheme != "data" && u.Host != nodeHost() {
-				report("request to another host: %s", e.Request.URL)
-			}
-		case *page.EventJavascriptDialogOpening:
-			report("a dialog opened: %q (markup ran as script?)", e.Message)
-			go chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
-		}
-	}); err != nil {
-		t.Fatalf("start chromium (%s): %v", bin, err)
-	}
-	go func() {
-		for m, err := range chromedp.Console(ctx) {
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			expected := refusals && m.Source == "network" && (strings.Contains(m.Text, "status of 403") || strings.Contains(m.Text, "status of 404"))
-			mu.Unlock()
-			if !expected && (m.IsException() || m.Type == chromedp.ConsoleError || m.Type == "warning") {
-				report("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)
-			}
-		}
-	}()
-	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
-		t.Fatal(err)
-	}
-
+	b := newBrowser(t, base)
+	do, text, wantIn, login, waitTitle, hash, shot := b.Do, b.Text, b.WantIn, b.Login, b.WaitTitle, b.Hash, b.Shot
 	shots := screenshotDir(t)
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644)
-		}
-		if err != nil {
-			t.Errorf("screenshot %s: %v", name, err)
-		}
-	}
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
-	}
-	wantIn := func(sel string, want ...string) {
-		t.Helper()
-		got := text(sel)
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s does not show %q; it reads %q", sel, w, got)
-			}
-		}
-	}
-	login := func(user, password string) {
-		t.Helper()
-		do("log in as "+user,
-			chromedp.WaitVisible(chromedp.CSS(`#login`)),
-			chromedp.SendKeys(chromedp.CSS(`#username`), user),
-			chromedp.SendKeys(chromedp.CSS(`#password`), password),
-			chromedp.Click(chromedp.CSS(`#login button[type=submit]`)))
-	}
-	// waitTitle waits until the page's h1 holds want.
-	waitTitle := func(want string) {
-		t.Helper()
-		const js = `(document.querySelector('#page-title')||{}).textContent||''`
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			got, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-			if err != nil {
-				t.Fatalf("read the title: %v", err)
-			}
-			if strings.Contains(got, want) {
-				return
-			}
-			if time.Now().After(deadline) {
-				body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`main`)))
-				t.Fatalf("the page title never showed %q (last %q; page: %.300s)", want, got, body)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
-	hash := func(h string) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Evaluate[any](`document.getElementById('page-title').textContent = ''; location.hash = '`+h+`'; 0`)); err != nil {
-			t.Fatalf("go to %s: %v", h, err)
-		}
-	}
 
 	// 1. / redirects to the console, which asks for a login; the province overview.
 	t0 := time.Now()
 	do("open /", chromedp.Navigate(base+"/"))
-	if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/") {
+	if loc, _ := chromedp.Run(b.ctx, chromedp.Location()); !strings.HasSuffix(loc, "/console/") {
 		t.Errorf("/ led to %s, want /console/", loc)
 	}
 	login("admin", testcluster.AdminPassword)
@@ -262,7 +138,7 @@ func TestBrowser_OverviewDrillDownCustomers(t *testing.T) {
 	waitTitle("客户")
 	do("wait for the list", chromedp.WaitVisible(chromedp.CSS(`#customers tr[data-id]`)))
 	wantIn(`#customers`, xss)
-	if imgs, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#customers img').length`)); imgs != 0 {
+	if imgs := Eval[int](b, `document.querySelectorAll('#customers img').length`); imgs != 0 {
 		t.Errorf("the customer named %s became %d <img> elements", xss, imgs)
 	}
 	shot("3-county-customers")
@@ -282,10 +158,8 @@ func TestBrowser_OverviewDrillDownCustomers(t *testing.T) {
 	// county's console, and no way to a sibling county by URL.
 	do("log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
 	countyURL := h.Region("320723").Node(0).APIURL()
-	mu.Lock()
-	node, _ = url.Parse(countyURL)
-	refusals = true
-	mu.Unlock()
+	b.SetNode(countyURL)
+	b.ExpectRefusals(true)
 	do("open the county's console", chromedp.Navigate(countyURL+"/console/"))
 	login("guanyun", "Desk-320723-spring")
 	waitTitle("灌云县")
@@ -298,10 +172,5 @@ func TestBrowser_OverviewDrillDownCustomers(t *testing.T) {
 		}
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		t.Error(p)
-	}
 	t.Logf("screenshots in %s; whole test %v", shots, time.Since(start).Round(time.Millisecond))
 }
