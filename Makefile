@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
+.PHONY: all build test vet fmt-check race demo bench bench-scale bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
 
 all: build
 
@@ -88,6 +88,19 @@ bench: deps
 	@echo; echo "== node-to-node mutual TLS vs plaintext (same run, interleaved) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /transport bench/out/mtls.txt
 
+
+# The province-scale benchmark (not part of `make test`; see internal/scalebench):
+# a county of SCALE_CUSTOMERS customers with 12 months of bills loaded through
+# the import API, rolled up to its city and the province; load, catch-up, disk,
+# memory and the p50/p99 of every upper-tier read at the province. Data under
+# SCALE_TMP (deleted after). The report goes to bench/out/scale.txt.
+SCALE_CUSTOMERS ?= 100000
+SCALE_TMP ?= /tmp/gridcrm-scale
+bench-scale: deps
+	@mkdir -p bench/out "$(SCALE_TMP)"
+	TMPDIR="$(SCALE_TMP)" GRIDCRM_SCALE_CUSTOMERS=$(SCALE_CUSTOMERS) GRIDCRM_SCALE_OUT=$(CURDIR)/bench/out/scale.txt \
+	  nice -n 10 $(GO) test -run '^$$' -bench 'BenchmarkScale' -benchtime 1x -count 1 -timeout 6h ./internal/scalebench/
+	@rm -rf "$(SCALE_TMP)"
 
 # Long randomized runs (not part of `make test`): the management checker
 # with a long schedule, and the random link cuts, several times over.
