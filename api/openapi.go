@@ -112,6 +112,7 @@ func operations() []op {
 	ops = append(ops, accountOps()...)              // accounts.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
 	ops = append(ops, auditOps()...)                // audit.go
+	ops = append(ops, managementOps()...)           // console_manage.go
 	return append(ops, consoleOps()...)             // console.go
 }
 

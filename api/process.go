@@ -170,9 +170,9 @@ func processOps() []op {
 			ok: 200, roles: writeRolesOf["work_orders"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "to": enum(crm.WorkOrderStates),
 				"at": map[string]any{"type": "string", "format": "date-time"}, "note": str(), "assignee_id": str(), "satisfaction": enum(crm.Satisfactions)}, "version", "to")},
 		{method: "GET", path: "/api/v1/outages/{id}/affected", summary: "Customers an outage reaches (by feeder and transformer area), important ones flagged", ok: 200, roles: readRoles, query: []string{"consistency"}},
-		{method: "GET", path: "/api/v1/supervision", summary: "Supervision list: overdue project stages and work-order SLAs in a region or subtree, escalated county → city → province (level: county, city, province or all; default the region's tier)",
-			ok: 200, roles: readRoles, query: append([]string{"level"}, scope...)},
-		{method: "GET", path: "/api/v1/supervision/warnings", summary: "Project stages about to fall due, for their account managers", ok: 200, roles: readRoles, query: append([]string{"manager_id"}, scope...)},
+		{method: "GET", path: "/api/v1/supervision", summary: "Supervision list: overdue project stages and work-order SLAs in a region or subtree, escalated county → city → province (level: county, city, province or all; default the region's tier); a page (limit, default 50, and offset) with the project's title or order's subject, the customer's name and 户号 and the manager's name; count is the whole list's",
+			ok: 200, roles: readRoles, query: append([]string{"level", "limit", "offset"}, scope...)},
+		{method: "GET", path: "/api/v1/supervision/warnings", summary: "Project stages about to fall due, for their account managers; a page (limit, default 50, and offset) with names as the supervision list's", ok: 200, roles: readRoles, query: append([]string{"manager_id", "limit", "offset"}, scope...)},
 		{method: "GET", path: "/api/v1/kpi/projects", summary: "Connection-project KPIs per region and manager: cycle days (mean, p90), on-time rate, overdue counts", ok: 200, roles: readRoles, query: period},
 		{method: "GET", path: "/api/v1/kpi/work_orders", summary: "Work-order KPIs per region and assignee: by kind and channel, SLA on-time rates, satisfaction, overdue", ok: 200, roles: readRoles, query: period},
 		{method: "GET", path: "/api/v1/kpi/outages", summary: "Outage notice compliance per region", ok: 200, roles: readRoles, query: period},
@@ -314,8 +314,12 @@ func (s *Server) supervision(c *gin.Context) {
 	for _, it := range l.Overdue {
 		byLevel[it.Level]++
 	}
-	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "level": level, "count": len(items),
-		"overdue": items, "overdue_by_level": byLevel, "freshness": s.b.Freshness(region, subtree)})
+	from, to, ok := pageOf(c, len(items)) // process_names.go: names for the page answered
+	if !ok {
+		return
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "level": level, "count": len(items), "offset": from,
+		"overdue": s.nameItems(items[from:to]), "overdue_by_level": byLevel, "freshness": s.b.Freshness(region, subtree)})
 }
 
 func (s *Server) warnings(c *gin.Context) {
@@ -340,7 +344,12 @@ func (s *Server) warnings(c *gin.Context) {
 			byMgr[it.ManagerID]++
 		}
 	}
-	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "count": len(items), "warnings": items, "by_manager": byMgr})
+	from, to, ok := pageOf(c, len(items))
+	if !ok {
+		return
+	}
+	c.JSON(200, gin.H{"region": region, "scope": scopeName(subtree), "at": at.UTC(), "count": len(items), "offset": from,
+		"warnings": s.nameItems(items[from:to]), "by_manager": byMgr})
 }
 
 func scopeName(subtree bool) string {

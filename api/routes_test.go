@@ -98,6 +98,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "GET /api/v1/ops/backup", "GET /api/v1/ops/log-level", "PUT /api/v1/ops/log-level":
 		return adminOnly, true
+	case "GET /api/v1/management": // console_manage.go
+		return adminOnly, true
 	case "GET /api/v1/supervision", "GET /api/v1/supervision/warnings",
 		"GET /api/v1/kpi/projects", "GET /api/v1/kpi/work_orders", "GET /api/v1/kpi/outages":
 		return everyone, true

@@ -326,6 +326,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.processRoutes(v1)     // process.go
 	s.bigCustomerRoutes(v1) // bigcustomer.go
 	s.consoleRoutes(e, v1)  // console.go: the web console and its overview figures
+	s.managementRoutes(v1)  // console_manage.go: the console's management page
 	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
 	s.auditRoutes(v1, reg)  // audit.go: the audit trail, its export and verification
 }
