@@ -48,6 +48,9 @@ type claims struct {
 type principal struct {
 	User    *crm.User
 	Session string // the token's session id
+	expires int64  // the token's expiry (Unix seconds)
+	cookie  bool   // authenticated by the console's session cookie (session_cookie.go)
+	token   string // the token, for a cookie session's CSRF token
 }
 
 const (
@@ -121,18 +124,40 @@ func (s *Server) verify(ctx context.Context, token string) (*claims, *crm.Error)
 const maxClockSkew = 5 * time.Minute
 
 // authenticate is the middleware on every route but /healthz, /readyz and
-// login: it checks the bearer token and loads the user.
+// login: it checks the bearer token, or the console's session cookie
+// (session_cookie.go) when no Authorization header is sent, and loads the
+// user. A cookie-authenticated write must pass checkCSRF; a cookie whose
+// session does not check out is cleared.
 func (s *Server) authenticate(c *gin.Context) {
 	h := c.GetHeader("Authorization")
 	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if h == "" || !ok || strings.TrimSpace(tok) == "" {
+	viaCookie := false
+	if h == "" {
+		tok, viaCookie = cookieToken(c)
+		ok = viaCookie
+	}
+	if !ok || strings.TrimSpace(tok) == "" {
 		fail(c, apiErr(codeUnauthenticated, "", "send Authorization: Bearer <token>; get a token from POST /api/v1/auth/login"))
 		return
 	}
 	tok = strings.TrimSpace(tok)
+	if viaCookie && !safeMethod(c.Request.Method) {
+		if e := checkCSRF(c, tok); e != nil {
+			fail(c, e)
+			return
+		}
+	}
+	// refuse answers e; a cookie whose token or session does not check
+	// out (401) is cleared, so the browser stops sending it.
+	refuse := func(e *crm.Error) {
+		if viaCookie && statusOf[e.Code] == http.StatusUnauthorized {
+			clearSessionCookie(c)
+		}
+		fail(c, e)
+	}
 	cl, e := s.verify(c.Request.Context(), tok)
 	if e != nil {
-		fail(c, e)
+		refuse(e)
 		return
 	}
 	// A read that asks for the linearizable view (the default) waits for the
@@ -155,7 +180,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			// The token again, on the state the barrier reached: a key
 			// rotation acknowledged anywhere in the region holds here too.
 			if cl, e = s.verify(c.Request.Context(), tok); e != nil {
-				fail(c, e)
+				refuse(e)
 				return
 			}
 		}
@@ -165,10 +190,10 @@ func (s *Server) authenticate(c *gin.Context) {
 			continue
 		}
 		if e != nil {
-			fail(c, e)
+			refuse(e)
 			return
 		}
-		c.Set(principalKey, &principal{User: u, Session: cl.Session})
+		c.Set(principalKey, &principal{User: u, Session: cl.Session, expires: cl.Expires, cookie: viaCookie, token: tok})
 		c.Next()
 		return
 	}
@@ -269,6 +294,9 @@ func rolesToRead(coll string) []string {
 type loginRequest struct {
 	Username string `json:"username"`
 	Password string `json:"password"`
+	// Cookie asks for a browser session: the token in an HttpOnly cookie,
+	// a CSRF token in the answer (session_cookie.go).
+	Cookie bool `json:"cookie,omitempty"`
 }
 
 // dummyHash makes a login for an unknown user cost as much as a real one.
@@ -301,6 +329,14 @@ func (s *Server) login(c *gin.Context) {
 	if req.Password == "" {
 		fail(c, apiErr(crm.CodeInvalid, "password", "is required"))
 		return
+	}
+	if req.Cookie {
+		// A cookie login from another site would log the browser in as
+		// the attacker's user (login CSRF).
+		if e := sameOrigin(c); e != nil {
+			fail(c, e)
+			return
+		}
 	}
 	name, src, pol := strings.ToLower(strings.TrimSpace(req.Username)), c.RemoteIP(), s.cfg.Logins
 	if w := s.throttle.addrWait(pol, src, time.Now()); w > 0 {
@@ -354,8 +390,7 @@ func (s *Server) login(c *gin.Context) {
 		return
 	}
 	s.logLogin(name, src, loginSuccess, "session", sess.ID)
-	c.JSON(200, gin.H{"token": tok, "expires_at": sess.ExpiresAt.UTC().Format(time.RFC3339), "session_id": sess.ID,
-		"user": gin.H{"id": u.ID, "username": u.Username, "role": u.Role, "region": u.Region}})
+	answerLogin(c, u, tok, sess, req.Cookie)
 }
 
 // refuseTooSoon answers 429 and true when u is locked, or when its last

@@ -34,8 +34,9 @@ func operations() []op {
 	ops := []op{
 		{method: "GET", path: "/healthz", summary: "Process is up", ok: 200, public: true},
 		{method: "GET", path: "/readyz", summary: "Store open, leader known, region initialised", ok: 200, public: true},
-		{method: "POST", path: "/api/v1/auth/login", summary: "Log in; answers a bearer token naming a new session. Failed logins slow down (429 too_many_attempts, Retry-After) and lock the user (429 account_locked)", ok: 200, public: true,
-			body: object(map[string]any{"username": str(), "password": str()}, "username", "password")},
+		{method: "POST", path: "/api/v1/auth/login", summary: "Log in; answers a bearer token naming a new session. With cookie: true (the web console) the token is set in an HttpOnly, SameSite=Strict session cookie instead and the answer holds csrf_token, which every cookie-authenticated write must send in X-CSRF-Token. Failed logins slow down (429 too_many_attempts, Retry-After) and lock the user (429 account_locked)", ok: 200, public: true,
+			body: object(map[string]any{"username": str(), "password": str(), "cookie": map[string]any{"type": "boolean"}}, "username", "password")},
+		{method: "GET", path: "/api/v1/auth/session", summary: "The caller's session: user, expiry, how it authenticated (bearer or cookie) and, for a cookie session, its CSRF token; {\"authenticated\": false} when the request sends no credential (401 when the one it sends does not hold)", ok: 200, public: true},
 		{method: "POST", path: "/api/v1/auth/logout", summary: "End the caller's session, on every node of the region", ok: 204, roles: readRoles},
 		{method: "POST", path: "/api/v1/auth/password", summary: "Change your own password given the current one; ends every session of yours and answers a new login", ok: 200, roles: readRoles,
 			body: object(map[string]any{"old_password": str(), "password": str()}, "old_password", "password")},
@@ -112,7 +113,6 @@ func operations() []op {
 	ops = append(ops, accountOps()...)              // accounts.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
 	ops = append(ops, auditOps()...)                // audit.go
-	ops = append(ops, managementOps()...)           // console_manage.go
 	return append(ops, consoleOps()...)             // console.go
 }
 

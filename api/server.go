@@ -283,6 +283,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	e.GET("/healthz", gin.WrapF(ops.Healthz))
 	e.GET("/readyz", gin.WrapF(ops.Readyz(s.b.Ready, s.cfg.Warnings...)))
 	e.POST("/api/v1/auth/login", s.login)
+	e.GET("/api/v1/auth/session", sessionProbe, s.authenticate, allow(readRoles...), s.session) // session_cookie.go
 
 	authed := e.Group("", s.authenticate)
 	authed.GET("/metrics", allow(readRoles...), gin.WrapH(reg.Handler()))

@@ -35,6 +35,9 @@ func (s *Server) logout(c *gin.Context) {
 		return
 	}
 	s.cfg.Logger.Info("api: logout", "user", p.User.Username, "source", c.RemoteIP(), "session", p.Session)
+	if p.cookie {
+		clearSessionCookie(c) // session_cookie.go
+	}
 	c.Status(204)
 }
 
@@ -106,8 +109,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	c.JSON(200, gin.H{"token": tok, "expires_at": sess.ExpiresAt.UTC().Format(time.RFC3339), "session_id": sess.ID,
-		"user": gin.H{"id": u.ID, "username": u.Username, "role": u.Role, "region": u.Region}})
+	answerLogin(c, u, tok, sess, who(c).cookie) // a cookie session gets its new cookie
 }
 
 // userOf loads user id from r, or answers 404 and false.
