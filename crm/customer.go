@@ -149,7 +149,7 @@ func (c *Customer) Indexes() []Index {
 	if c.TransformerArea != "" {
 		idx = append(idx, Index{"transformer_area", c.TransformerArea})
 	}
-	return idx
+	return append(idx, c.searchIndexes()...) // search.go: text search grams and 户号 prefixes
 }
 
 // Uniques implements Record: the account number is unique per region.

@@ -21,6 +21,7 @@
 //	  r/_audit/                      r/_audit/<region>/<seq> → AuditEntry      crm (Apply, OpAudit): append    up (never down); never deleted
 //	u/                               u/<coll>/<name>/<scope>\x00<value> → id   crm: unique constraints         never (the owner's business)
 //	x/                               x/<coll>/<field>/<value>\x00<id>          crm: secondary indexes          never (each replica derives them)
+//	  (region-scoped)                x/<coll>/<field>/<value>\x01<region>\x00<id>  crm: customer search grams  never (each replica derives them)
 //	a/                               a/<region>/<metric> → counter             crm: aggregates                 never (each replica derives them)
 //	f/                               f/<8-byte big-endian seq> → Change        replication: the change feed    it is what a link ships
 //	m/                               metadata of this region's replicas        (below)                         never

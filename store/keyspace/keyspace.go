@@ -103,6 +103,20 @@ func IndexValue(coll, field, value string) string {
 // IndexField is the prefix of every entry of one index: x/<coll>/<field>/.
 func IndexField(coll, field string) string { return IndexPrefix + coll + "/" + field + "/" }
 
+// ScopedValue is the index value of value scoped to region in a
+// region-scoped index: <value>\x01<region>, so that one value's entries of
+// a region's subtree share a key prefix (codes nest: 32 ⊃ 3207 ⊃ 320722):
+// x/<coll>/<field>/<value>\x01<region>\x00<id>. value must be free of NUL
+// and \x01.
+func ScopedValue(value, region string) string { return value + "\x01" + region }
+
+// IndexScoped is the prefix of the entries of value in a region-scoped
+// index whose region begins with region (region's subtree; "" for every
+// region): x/<coll>/<field>/<value>\x01<region>.
+func IndexScoped(coll, field, value, region string) string {
+	return IndexField(coll, field) + ScopedValue(value, region)
+}
+
 // Aggregate is the key of a counter: a/<region>/<metric>.
 func Aggregate(region, metric string) string { return AggregatePrefix + region + "/" + metric }
 

@@ -138,6 +138,8 @@ func TestKeys(t *testing.T) {
 		{Unique("customers", "account_no", "32", "A1"), "u/customers/account_no/32\x00A1"},
 		{Index("customers", "owner", "3207", "cus_1"), "x/customers/owner/3207\x00cus_1"},
 		{IndexValue("customers", "owner", "3207"), "x/customers/owner/3207\x00"},
+		{IndexScoped("customers", "_q", "淮安", "3207"), "x/customers/_q/淮安\x013207"},
+		{Index("customers", "_q", ScopedValue("淮安", "320722"), "cus_1"), "x/customers/_q/淮安\x01320722\x00cus_1"},
 		{IndexField("customers", "owner"), "x/customers/owner/"},
 		{Aggregate("3207", "customers.count"), "a/3207/customers.count"},
 		{AggregatesOf("3207"), "a/3207/"},

@@ -1,0 +1,457 @@
+package crm
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+	"golang.org/x/text/width"
+
+	"gridcrm/store/keyspace"
+)
+
+// Customer text search (客户检索), as desk staff type: part of a name, a
+// 户号 prefix, part of an address, phone digits, a feeder or transformer
+// area, a grid cell or a tag.
+//
+// Every customer carries, among its Indexes, the grams of its searchable
+// fields in two region-scoped indexes (keyspace.IndexScoped), so they are
+// written, replaced and dropped with the record by Apply and ApplyReplica
+// at every tier that holds it, and a region's subtree is a key prefix:
+//
+//	x/customers/_q/<gram>\x01<region>\x00<id>     text grams
+//	x/customers/_qa/<prefix>\x01<region>\x00<id>  户号 prefixes of 4, 6, … 16 characters
+//
+// Text is folded first (Fold: NFKC, full width to half, lower case; spaces,
+// punctuation and control characters dropped). A gram at each position of a
+// folded field is the two characters there when either is not ASCII (汉字
+// bigrams), else the three there, or four when all four are digits (so
+// phone and number postings stay short); a name also gives each of its
+// non-ASCII characters alone, so one Chinese character finds names. A query
+// makes the grams of its own text that every field containing it must have
+// (a gram whose kind depends on characters past its end is left out),
+// intersects their postings starting from the rarest (the others are point
+// reads of the same region and id), and verifies each candidate on the
+// record: the folded query is a substring of a folded field, or a prefix of
+// the folded 户号. Work per call is bounded (SearchBudget index entries); a
+// call that runs out answers what it found with a cursor to go on.
+
+const (
+	searchText    = "_q"  // index field of the text grams
+	searchAccount = "_qa" // index field of the 户号 prefixes
+	maxAcctPrefix = 16    // the longest 户号 prefix indexed
+)
+
+// SearchBudget is the most index entries one SearchCustomers call examines.
+const SearchBudget = 60_000
+
+// searchIndexing is false only in benchmarks that measure writes without
+// the search index (SetSearchIndexing): a store written so cannot be
+// searched.
+var searchIndexing = true
+
+// SetSearchIndexing turns the search index off or on, for benchmarks of the
+// write path only, and answers the previous setting.
+func SetSearchIndexing(on bool) bool { old := searchIndexing; searchIndexing = on; return old }
+
+// Fold is text as it is indexed and searched: NFKC, full-width forms to
+// half-width (golang.org/x/text/width), lower case, and without white
+// space, punctuation, format and control characters.
+func Fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		s = width.Fold.String(norm.NFKC.String(s))
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			} else if !('a' <= r && r <= 'z' || '0' <= r && r <= '9') && (r <= ' ' || r == 0x7f || unicode.IsPunct(r)) {
+				continue
+			}
+		case unicode.IsSpace(r) || unicode.IsPunct(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			continue
+		default:
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isDigitRune(r rune) bool { return '0' <= r && r <= '9' }
+
+// textGrams calls emit with the grams of folded text rs. A query (query
+// true) leaves out a gram whose kind depends on characters past its end.
+func textGrams(rs []rune, query bool, emit func(string)) {
+	for i := 0; i+1 < len(rs); i++ {
+		a, b := rs[i], rs[i+1]
+		if a >= utf8.RuneSelf || b >= utf8.RuneSelf {
+			emit(string(rs[i : i+2]))
+			continue
+		}
+		if i+2 >= len(rs) {
+			return
+		}
+		if isDigitRune(a) && isDigitRune(b) && isDigitRune(rs[i+2]) {
+			switch {
+			case i+3 < len(rs) && isDigitRune(rs[i+3]):
+				emit(string(rs[i : i+4]))
+			case i+3 < len(rs) || !query:
+				emit(string(rs[i : i+3]))
+			}
+			continue
+		}
+		emit(string(rs[i : i+3]))
+	}
+}
+
+// searchTexts are the folded fields of c a query may match inside (the 户号
+// is matched by its prefix).
+func (c *Customer) searchTexts() []string {
+	out := make([]string, 0, 6+len(c.Tags))
+	for _, s := range []string{c.Name, c.Address, c.Phone, c.Feeder, c.TransformerArea, c.Grid} {
+		if s != "" {
+			out = append(out, Fold(s))
+		}
+	}
+	for _, t := range c.Tags {
+		out = append(out, Fold(t))
+	}
+	return out
+}
+
+// searchIndexes are c's entries in the search indexes.
+func (c *Customer) searchIndexes() []Index {
+	if !searchIndexing || !ValidRegion(c.Region) {
+		return nil
+	}
+	seen := make(map[string]bool, 64)
+	var out []Index
+	add := func(field, g string) {
+		if seen[field+g] {
+			return
+		}
+		seen[field+g] = true
+		out = append(out, Index{field, keyspace.ScopedValue(g, c.Region)})
+	}
+	name := []rune(Fold(c.Name))
+	for _, r := range name {
+		if r >= utf8.RuneSelf {
+			add(searchText, string(r))
+		}
+	}
+	emit := func(g string) { add(searchText, g) }
+	textGrams(name, false, emit)
+	for i, s := range c.searchTexts() {
+		if i == 0 && c.Name != "" {
+			continue // the name's, above
+		}
+		textGrams([]rune(s), false, emit)
+	}
+	acct := Fold(c.AccountNo)
+	for n := 4; n <= min(len(acct), maxAcctPrefix); n += 2 {
+		add(searchAccount, acct[:n])
+	}
+	return out
+}
+
+// SearchQuery is a customer search.
+type SearchQuery struct {
+	Text     string // what was typed
+	Region   string // the region searched
+	Subtree  bool   // with the regions below it
+	Category string // only customers of this category ("" = any)
+	Status   string // only customers of this status ("" = any)
+	Limit    int    // page size; 0 means 20, at most MaxLimit
+	After    string // the Next of the previous page
+}
+
+// SearchPage is one page of matches, in region then id order.
+type SearchPage struct {
+	Items    []json.RawMessage `json:"items"`
+	Next     string            `json:"next,omitempty"`     // cursor for the next page; empty when no more
+	Partial  bool              `json:"partial,omitempty"`  // the call ran out of budget before the page filled: go on with Next
+	Examined int               `json:"examined,omitempty"` // index entries read
+}
+
+// searchStream is one posting list walked in order, filtered by point reads
+// of other postings of the same position.
+type searchStream struct {
+	base   string   // IndexField + value + "\x01": a position (<region>\x00<id>) follows
+	scope  string   // the region prefix of positions ("<region>" or "<region>\x00")
+	checks []string // bases of postings a position must also be in
+	done   bool
+	last   string // the last position read
+}
+
+// collect reads up to n positions after from and answers those in every
+// posting.
+func (s *searchStream) collect(r Reader, from string, n int, examined *int) ([]string, error) {
+	lower := s.base + s.scope
+	if from != "" && from >= s.scope {
+		lower = s.base + from + "\x00"
+	}
+	var pos []string
+	read := 0
+	err := r.Iterate([]byte(lower), []byte(keyspace.End(s.base+s.scope)), func(k, _ []byte) bool {
+		pos = append(pos, string(k[len(s.base):]))
+		read++
+		return read < n
+	})
+	if err != nil {
+		return nil, err
+	}
+	*examined += read
+	if read < n {
+		s.done = true
+	}
+	if read > 0 {
+		s.last = pos[len(pos)-1]
+	}
+	out := pos[:0]
+next:
+	for _, p := range pos {
+		for _, c := range s.checks {
+			*examined++
+			ok, err := hasKey(r, []byte(c+p))
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue next
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// hasKey reports whether key is stored. An index entry's value is empty,
+// which a Pebble reader answers as []byte{} and MemTxn as nil.
+func hasKey(r Reader, key []byte) (bool, error) {
+	if m, ok := r.(*MemTxn); ok {
+		_, found := m.m[string(key)]
+		return found, nil
+	}
+	v, err := r.Get(key)
+	return v != nil, err
+}
+
+// countPosting counts the entries under prefix, stopping at most.
+func countPosting(r Reader, prefix string, most int, examined *int) (int, error) {
+	n := 0
+	err := r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(_, _ []byte) bool {
+		n++
+		return n < most
+	})
+	*examined += n
+	return n, err
+}
+
+// SearchCustomers answers the customers of q.Region (and with q.Subtree
+// its subtree) matching q.Text, from the search indexes: never a scan of
+// records.
+func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
+	if q.Limit == 0 {
+		q.Limit = 20
+	}
+	if q.Limit < 0 || q.Limit > MaxLimit {
+		return SearchPage{}, invalid("limit", "must be between 1 and %d", MaxLimit)
+	}
+	if !ValidRegion(q.Region) {
+		return SearchPage{}, invalid("region", "%q is not a GB/T 2260 region code", q.Region)
+	}
+	if q.Category != "" && !slices.Contains(Categories, q.Category) {
+		return SearchPage{}, invalid("category", "%q is not one of %s", q.Category, strings.Join(Categories, ", "))
+	}
+	if q.Status != "" && !slices.Contains([]string{StatusActive, StatusSuspended, StatusClosed}, q.Status) {
+		return SearchPage{}, invalid("status", "%q is not one of active, suspended, closed", q.Status)
+	}
+	if utf8.RuneCountInString(q.Text) > 100 {
+		return SearchPage{}, invalid("q", "is longer than 100 characters")
+	}
+	fq := Fold(q.Text)
+	if fq == "" {
+		return SearchPage{}, invalid("q", "is required: part of a name, 户号, address, phone, feeder, transformer area or tag")
+	}
+	from := ""
+	if q.After != "" {
+		id, region, ok := strings.Cut(q.After, "@")
+		if !ok || !Kinds["customers"].ValidID(id) || !ValidRegion(region) || !InRegion(region, q.Region) {
+			return SearchPage{}, invalid("cursor", "%q is not a cursor from a previous page of this search", q.After)
+		}
+		from = region + "\x00" + id
+	}
+	scope := q.Region
+	if !q.Subtree {
+		scope += "\x00"
+	}
+	page := SearchPage{Items: []json.RawMessage{}}
+	var streams []*searchStream
+
+	// The text grams: the rarest drives, the others are checked.
+	rs := []rune(fq)
+	var grams []string
+	textGrams(rs, true, func(g string) {
+		if !slices.Contains(grams, g) {
+			grams = append(grams, g)
+		}
+	})
+	if len(grams) == 0 && len(rs) == 1 && rs[0] >= utf8.RuneSelf {
+		grams = []string{fq} // one Chinese character: names holding it
+	}
+	searchable := len(grams) > 0
+	if len(grams) > 0 {
+		type counted struct {
+			base string
+			n    int
+		}
+		cs := make([]counted, 0, len(grams))
+		best := 20_000
+		empty := false
+		for _, g := range grams {
+			base := keyspace.IndexScoped("customers", searchText, g, "")
+			n, err := countPosting(r, base+scope, best, &page.Examined)
+			if err != nil {
+				return SearchPage{}, AsError(err)
+			}
+			if n == 0 {
+				empty = true
+				break
+			}
+			best = min(best, n)
+			cs = append(cs, counted{base, n})
+		}
+		if !empty {
+			slices.SortStableFunc(cs, func(a, b counted) int { return a.n - b.n })
+			s := &searchStream{base: cs[0].base, scope: scope}
+			for _, c := range cs[1:min(len(cs), 7)] {
+				s.checks = append(s.checks, c.base)
+			}
+			streams = append(streams, s)
+		}
+	}
+	// The 户号 prefix.
+	if len(fq) >= 4 && isAccountText(fq) {
+		n := min(maxAcctPrefix, len(fq)-len(fq)%2)
+		streams = append(streams, &searchStream{base: keyspace.IndexScoped("customers", searchAccount, fq[:n], ""), scope: scope})
+		searchable = true
+	}
+	if !searchable {
+		return SearchPage{}, invalid("q", "%q is too short to search: type at least one Chinese character, three letters, or four digits", q.Text)
+	}
+
+	if len(streams) == 0 {
+		return page, nil // a gram no customer in scope has
+	}
+	window := max(q.Limit+1, 64)
+	var pending []string // candidates past the last window, of streams already done
+	lastPos := ""
+	for {
+		cands := pending
+		end, allDone := "", true
+		for _, s := range streams {
+			if s.done {
+				continue
+			}
+			got, err := s.collect(r, from, window, &page.Examined)
+			if err != nil {
+				return SearchPage{}, AsError(err)
+			}
+			cands = append(cands, got...)
+			if !s.done {
+				allDone = false
+				if end == "" || s.last < end {
+					end = s.last
+				}
+			}
+		}
+		slices.Sort(cands)
+		cands = slices.Compact(cands)
+		pending = nil
+		for i, p := range cands {
+			if !allDone && p > end {
+				pending = cands[i:]
+				break
+			}
+			region, id, _ := strings.Cut(p, "\x00")
+			raw, err := r.Get(recordKey("customers", id))
+			if err != nil {
+				return SearchPage{}, AsError(err)
+			}
+			page.Examined++
+			if raw == nil {
+				continue
+			}
+			var c Customer
+			if unmarshal(raw, &c) != nil || c.Region != region {
+				continue
+			}
+			if (q.Category != "" && c.Category != q.Category) || (q.Status != "" && c.Status != q.Status) || !c.matchesSearch(fq) {
+				continue
+			}
+			if len(page.Items) == q.Limit {
+				page.Next = cursorOf(lastPos)
+				return page, nil
+			}
+			page.Items = append(page.Items, raw)
+			lastPos = p
+		}
+		if allDone {
+			return page, nil
+		}
+		from = end
+		if page.Examined >= SearchBudget {
+			page.Next, page.Partial = cursorOf(end), true
+			return page, nil
+		}
+	}
+}
+
+// cursorOf is the cursor of search position <region>\x00<id>: <id>@<region>.
+func cursorOf(pos string) string {
+	region, id, _ := strings.Cut(pos, "\x00")
+	return id + "@" + region
+}
+
+func isAccountText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesSearch reports whether folded query fq is in one of c's fields.
+func (c *Customer) matchesSearch(fq string) bool {
+	if strings.HasPrefix(Fold(c.AccountNo), fq) {
+		return true
+	}
+	for _, s := range c.searchTexts() {
+		if strings.Contains(s, fq) {
+			return true
+		}
+	}
+	return false
+}
+
+// String is a search query as logs show it.
+func (q SearchQuery) String() string {
+	return fmt.Sprintf("q=%q region=%s subtree=%v", q.Text, q.Region, q.Subtree)
+}
