@@ -18,7 +18,9 @@ import (
 //
 // Metrics: customers; customers.category.<category>;
 // customers.voltage.<low|medium|high>; customers.status.<status>;
-// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; the process counters of
+// kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; arrears.<YYYY-MM> and
+// arrears_bills.<YYYY-MM> (outstanding amount and bills in arrears by the
+// billed month, aged at read: overview.go); the process counters of
 // kpi.go (projects.*, work_orders.*, outages.*); and the credit grades of
 // analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month).
 func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
@@ -51,7 +53,12 @@ func customerMetrics(c *Customer) map[string]float64 {
 }
 
 func billMetrics(b *Bill) map[string]float64 {
-	return map[string]float64{"kwh." + b.Period: b.KWh, "billed." + b.Period: b.Billed, "arrears": b.Arrears}
+	m := map[string]float64{"kwh." + b.Period: b.KWh, "billed." + b.Period: b.Billed, "arrears": b.Arrears}
+	if b.Arrears > 0 { // by the billed month, for the ageing buckets (overview.go)
+		m["arrears."+b.Period] = b.Arrears
+		m["arrears_bills."+b.Period] = 1
+	}
+	return m
 }
 
 // AggregateDeltas answers the counter changes that replacing old with new
@@ -148,14 +155,19 @@ type Summary struct {
 	KWhByMonth     map[string]float64 `json:"kwh_by_month"`
 	BilledByMonth  map[string]float64 `json:"billed_by_month"`
 	Arrears        float64            `json:"arrears"`
-	Regions        []string           `json:"regions"` // regions that contributed
+	// ArrearsByPeriod and ArrearsBillsByPeriod are the outstanding amount
+	// and the bills in arrears by billed month (aged by AgeArrears).
+	ArrearsByPeriod      map[string]float64 `json:"-"`
+	ArrearsBillsByPeriod map[string]int64   `json:"-"`
+	Regions              []string           `json:"regions"` // regions that contributed
 }
 
 // Summarize adds up the counters of region (subtree: and every region
 // under it). It reads counters only, never records.
 func Summarize(r Reader, region string, subtree bool) (Summary, error) {
 	s := Summary{Region: region, Scope: "region", ByCategory: map[string]int64{}, ByVoltageClass: map[string]int64{},
-		ByStatus: map[string]int64{}, KWhByMonth: map[string]float64{}, BilledByMonth: map[string]float64{}}
+		ByStatus: map[string]int64{}, KWhByMonth: map[string]float64{}, BilledByMonth: map[string]float64{},
+		ArrearsByPeriod: map[string]float64{}, ArrearsBillsByPeriod: map[string]int64{}}
 	prefix := []byte(keyspace.AggregatesOf(region))
 	if subtree {
 		s.Scope = "subtree"
@@ -188,6 +200,10 @@ func Summarize(r Reader, region string, subtree bool) (Summary, error) {
 			s.BilledByMonth[metric[7:]] += round2(x)
 		case metric == "arrears":
 			s.Arrears += x
+		case strings.HasPrefix(metric, "arrears."):
+			s.ArrearsByPeriod[metric[len("arrears."):]] += x
+		case strings.HasPrefix(metric, "arrears_bills."):
+			s.ArrearsBillsByPeriod[metric[len("arrears_bills."):]] += int64(math.Round(x))
 		}
 		return true
 	})

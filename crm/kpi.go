@@ -16,8 +16,10 @@ import (
 // Process counters kept in the aggregates (a/<region>/<metric>), changed in
 // the same batch as every write of a project, work order or outage, so ops
 // can export them without scanning. They count what is decided by the
-// records alone; what depends on the clock (a stage overdue now) is not a
-// counter, it is computed by Supervise at read time.
+// records alone; what depends on the clock is read with the clock: which
+// stages are overdue now is listed by Supervise at read time, and how many
+// are overdue now is added up from counters keyed by the day each falls
+// due (projects.stages_due.<day>, ClockFiguresOf in overview.go).
 //
 //	projects.status.<open|energised|cancelled>   projects by status
 //	projects.stages_late                          stages completed after their deadline
@@ -27,7 +29,11 @@ import (
 //	work_orders.open.state.<state>                work orders not archived, by state
 //	work_orders.send_backs                        send-backs (回退) so far
 //	work_orders.dissatisfied                      revisits that found the customer dissatisfied
+//	projects.stages_due.<YYYY-MM-DD>              open projects' current stages on the clock, by the
+//	                                              CST day from which they are overdue (StageDueDay)
+//	projects.stages_no_deadline                   current stages whose clock stopped (clock_error)
 //	outages.type.<planned|temporary|fault>        outages by type
+//	outages.started.type.<type>.<YYYY-MM>         outages not cancelled, by type and CST month of start
 //	outages.notice.<compliant|noncompliant>       planned and temporary outages by notice compliance
 func processCollection(coll string) bool {
 	return coll == "projects" || coll == "work_orders" || coll == "outages"
@@ -54,6 +60,18 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 		if p.Status == ProjectEnergised && late == 0 {
 			m["projects.energised_on_time"] = 1
 		}
+		if p.Status == ProjectOpen { // the current stage, on the clock: overdue from its due day (overview.go)
+			if i := p.Current(); i >= 0 {
+				st := p.Stages[i]
+				switch n := len(st.Pauses); {
+				case n > 0 && st.Pauses[n-1].To == nil: // off the clock
+				case st.Deadline != nil:
+					m["projects.stages_due."+StageDueDay(*st.Deadline)] = 1
+				case p.ClockError != "":
+					m["projects.stages_no_deadline"] = 1
+				}
+			}
+		}
 		return p.Owner, m
 	case "work_orders":
 		w, err := woJSON(raw)
@@ -78,6 +96,9 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 			return "", nil
 		}
 		m["outages.type."+o.Type] = 1
+		if o.Status != "cancelled" && !o.Start.IsZero() { // by the month it starts in (overview.go)
+			m["outages.started.type."+o.Type+"."+o.Start.In(workday.CST).Format("2006-01")] = 1
+		}
 		if o.NoticeCompliant != nil {
 			if *o.NoticeCompliant {
 				m["outages.notice.compliant"] = 1
