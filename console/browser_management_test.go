@@ -1,0 +1,170 @@
+package console_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"gridcrm/internal/testcluster"
+)
+
+// TestBrowser_ManagementConflict drives the 管理 page on a city and its
+// county: the city takes the cut-off county over by force while the county
+// renames a customer the city renamed too; after the heal the city's admin
+// sees the conflict side by side (both versions, who and when, the
+// differing fields marked), reads what a forced takeover means in the
+// confirmation dialog (and cancels), keeps the parent's version from the
+// page, and hands the county back through the dialog. The API then holds
+// the conflict resolved and the parent's name at both tiers. The county's
+// admin sees no 管理 link and is refused the page by URL.
+func TestBrowser_ManagementConflict(t *testing.T) {
+	if chromium() == "" {
+		t.Skip("console: no chromium on PATH (make test-deps installs Debian's chromium and fonts-wqy-microhei); the browser test is skipped")
+	}
+	start := time.Now()
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
+	county, city := h.Region("320722").Client(0), h.Region("3207").Client(0)
+	st, body := county.Do("POST", "/api/v1/customers", map[string]any{"account_no": "M-1", "name": "东海县金属制品厂", "category": "industrial",
+		"voltage_kv": 10, "capacity_kva": 630, "region": "320722", "address": "牛山镇工业路1号"})
+	if st != 201 {
+		t.Fatalf("create a county customer: %d %s", st, body)
+	}
+	var cus struct{ ID string }
+	json.Unmarshal(body, &cus)
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	get := func(cl *testcluster.Client) (name, address string, version uint64) {
+		t.Helper()
+		st, body := cl.Do("GET", "/api/v1/customers/"+cus.ID+"?region=320722", nil)
+		var c struct {
+			Name, Address string
+			Version       uint64
+		}
+		if st != 200 || json.Unmarshal(body, &c) != nil {
+			t.Fatalf("read the customer: %d %s", st, body)
+		}
+		return c.Name, c.Address, c.Version
+	}
+	patch := func(cl *testcluster.Client, fields map[string]any) {
+		t.Helper()
+		_, _, v := get(cl)
+		fields["version"] = v
+		if st, body := cl.Do("PATCH", "/api/v1/customers/"+cus.ID, fields); st != 200 {
+			t.Fatalf("patch the customer: %d %s", st, body)
+		}
+	}
+
+	// The forced takeover and the county's write under the old epoch.
+	h.Faults.Cut("320722")
+	if st, body := city.Do("PUT", "/api/v1/regions/320722/management", map[string]any{"mode": "full", "force": true}); st != 200 {
+		t.Fatalf("forced takeover: %d %s", st, body)
+	}
+	patch(city, map[string]any{"name": "市里改的名称"})
+	patch(county, map[string]any{"name": "县里改的名称", "address": "牛山镇工业路2号"})
+	h.Faults.Heal("320722")
+	testcluster.WaitFor(t, 30*time.Second, "the county's write kept as a conflict at the city", func() bool {
+		st, body := city.Do("GET", "/api/v1/regions/320722", nil)
+		var r struct {
+			OpenConflicts int `json:"open_conflicts"`
+		}
+		return st == 200 && json.Unmarshal(body, &r) == nil && r.OpenConflicts == 1
+	})
+	t.Logf("hierarchy up, conflict made in %v", time.Since(start).Round(time.Millisecond))
+
+	base := h.Region("3207").Node(0).APIURL()
+	b := newBrowser(t, base)
+	do, wantIn, waitTitle, hash, shot := b.Do, b.WantIn, b.WaitTitle, b.Hash, b.Shot
+	do("open the city's console", chromedp.Navigate(base+"/console/"))
+	b.Login("admin", testcluster.AdminPassword)
+	waitTitle("连云港市")
+	if hidden := Eval[bool](b, `document.querySelector('[data-nav="management"]').hidden`); hidden {
+		t.Errorf("the city's admin does not see the 管理 link")
+	}
+	do("open the management page", chromedp.Click(chromedp.CSS(`[data-nav="management"]`)))
+	waitTitle("管理")
+	do("wait for the conflict", chromedp.WaitVisible(chromedp.CSS(`#conflicts section.conflict`)))
+	wantIn(`#children tr[data-region="320722"]`, "东海县", "集中管理（强制）", "1")
+	wantIn(`#conflicts`, "r/customers/"+cus.ID, "下级版本", "上级版本", "admin")
+	// Side by side: the name and address differ and are marked; the category is the same.
+	wantIn(`#conflicts tr.diff[data-field="name"] td.child`, "县里改的名称")
+	wantIn(`#conflicts tr.diff[data-field="name"] td.parent`, "市里改的名称")
+	wantIn(`#conflicts tr.diff[data-field="address"] td.child`, "牛山镇工业路2号")
+	wantIn(`#conflicts tr.diff[data-field="address"] td.parent`, "牛山镇工业路1号")
+	if n := Eval[int](b, `document.querySelectorAll('#conflicts tr.diff').length`); n != 2 {
+		t.Errorf("%d fields marked as differing, want 2 (name, address)", n)
+	}
+	if same := Eval[string](b, `(document.querySelector('#conflicts tr[data-field="category"]')||{}).className`); same != "" {
+		t.Errorf("the unchanged category is marked %q", same)
+	}
+	do("settle", chromedp.Sleep(200*time.Millisecond))
+	shot("m1-management-conflict")
+
+	// The confirmation says what a forced takeover means; cancelled, nothing changes.
+	row := `#children tr[data-region="320722"] `
+	do("choose a forced takeover", chromedp.SetValue(chromedp.CSS(row+`select[name="mode"]`), "full"),
+		chromedp.Click(chromedp.CSS(row+`input[name="force"]`)), chromedp.Click(chromedp.CSS(row+`button.set-mode`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)))
+	wantIn(`#confirm-dialog`, "强制接管", "不等待", "冲突", "保留下级", "保留上级")
+	shot("m2-management-confirm")
+	do("cancel", chromedp.Click(chromedp.CSS(`#confirm-cancel`)))
+	b.WaitJS(`document.getElementById('manage-msg').textContent`, func(s string) bool { return strings.Contains(s, "已取消") }, "the cancellation")
+	if n := Eval[int](b, `document.querySelectorAll('dialog').length`); n != 0 {
+		t.Errorf("%d dialogs left after cancelling", n)
+	}
+
+	// Keep the parent's version from the page.
+	do("keep the parent's version", chromedp.Click(chromedp.CSS(`#conflicts section.conflict button.keep-parent`)))
+	b.WaitJS(`document.getElementById('manage-msg').textContent`, func(s string) bool { return strings.Contains(s, "已处理：保留上级版本") }, "the resolution")
+	b.WaitJS(`String(document.querySelectorAll('#conflicts section.conflict').length)`, func(s string) bool { return s == "0" }, "the conflict to leave the list")
+	wantIn(`#conflicts`, "没有未决冲突")
+	st, body = city.Do("GET", "/api/v1/conflicts?region=320722&status=all", nil)
+	var list struct {
+		Conflicts []struct {
+			Key, Status, Resolution string
+			ResolvedBy              string `json:"resolved_by"`
+		}
+	}
+	if st != 200 || json.Unmarshal(body, &list) != nil || len(list.Conflicts) != 1 {
+		t.Fatalf("conflicts after the page resolved one: %d %s", st, body)
+	}
+	if c := list.Conflicts[0]; c.Status != "resolved" || c.Resolution != "parent" || c.ResolvedBy != "admin" {
+		t.Errorf("the conflict after keep-parent: %+v", c)
+	}
+	if name, addr, _ := get(city); name != "市里改的名称" || addr != "牛山镇工业路1号" {
+		t.Errorf("the record at the city holds %q, %q; want the parent's version", name, addr)
+	}
+
+	// Hand the county back, confirmed in the dialog.
+	do("choose autonomous", chromedp.SetValue(chromedp.CSS(row+`select[name="mode"]`), "autonomous"),
+		chromedp.Click(chromedp.CSS(row+`button.set-mode`)), chromedp.WaitVisible(chromedp.CSS(`#confirm-dialog`)))
+	wantIn(`#confirm-dialog`, "交还自治")
+	do("confirm", chromedp.Click(chromedp.CSS(`#confirm-ok`)))
+	b.WaitJS(`document.getElementById('manage-msg').textContent`, func(s string) bool { return strings.Contains(s, "已设为自治") }, "the release")
+	testcluster.WaitFor(t, 20*time.Second, "the county to write its records again", func() bool {
+		st, body := county.Do("GET", "/api/v1/regions/320722", nil)
+		return st == 200 && strings.Contains(string(body), `"writer":"320722"`)
+	})
+	testcluster.WaitFor(t, 20*time.Second, "the parent's version pushed down to the county", func() bool {
+		name, _, _ := get(county)
+		return name == "市里改的名称"
+	})
+	shot("m3-management-resolved")
+
+	// The county's admin: no link, and the page refused by URL.
+	do("log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	countyURL := h.Region("320722").Node(0).APIURL()
+	b.SetNode(countyURL)
+	b.ExpectRefusals(true)
+	do("open the county's console", chromedp.Navigate(countyURL+"/console/"))
+	b.Login("admin", testcluster.AdminPassword)
+	waitTitle("东海县")
+	if hidden := Eval[bool](b, `document.querySelector('[data-nav="management"]').hidden`); !hidden {
+		t.Errorf("a county's admin sees the 管理 link")
+	}
+	hash("#/management")
+	waitTitle("无法显示")
+	wantIn(`#page-error`, "无权查看")
+	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
+}
