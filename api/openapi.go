@@ -111,6 +111,7 @@ func operations() []op {
 	ops = trimDerived(append(ops, processOps()...)) // process.go
 	ops = append(ops, bigCustomerOps()...)          // bigcustomer.go
 	ops = append(ops, accountOps()...)              // accounts.go
+	ops = append(ops, searchOps()...)               // search.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
 	ops = append(ops, auditOps()...)                // audit.go
 	return append(ops, consoleOps()...)             // console.go

@@ -306,6 +306,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.accountRoutes(v1)   // users.go: logout, own password, sessions, unlock
 	s.tokenKeyRoutes(v1)  // tokenkeys.go: list and rotate the token signing keys
 	s.duplicateRoutes(v1) // accounts.go: duplicate 户号 across regions
+	s.searchRoutes(v1)    // search.go: customer text search
 	for _, coll := range crm.Collections() {
 		kind := crm.Kinds[coll]
 		read, write := allow(rolesToRead(coll)...), allow(writeRolesOf[coll]...)
