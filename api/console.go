@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -30,7 +31,7 @@ func consoleOps() []op {
 		{method: "GET", path: "/", summary: "Redirects to the web console (/console/)", ok: 302, public: true},
 		{method: "GET", path: "/console", summary: "Redirects to /console/", ok: 302, public: true},
 		{method: "GET", path: "/console/{file}", summary: "The web console (zh-CN single page, its script, stylesheet and vendored ECharts); it reads /api/v1 with the user's token", ok: 200, public: true},
-		{method: "GET", path: "/api/v1/stats/overview", summary: "The console's overview of a region and its subtree, from materialised aggregates only: customers by category, voltage class and status; kWh and billed by month; arrears and collection rate; open work orders, late project stages, outages; the same figures per child region, with names and data freshness", ok: 200, roles: readRoles, query: []string{"region", "consistency"}},
+		{method: "GET", path: "/api/v1/stats/overview", summary: "The console's overview of a region and its subtree, from materialised aggregates only: customers by category, voltage class and status; kWh and billed by month; arrears (amount, bills, ageing buckets 0-30/31-60/61-90/91+ days since the bill fell due on the 1st of the following month) and collection rate; open work orders; project stages overdue now and completed late; outages this month (CST) and by month; the same figures per child region, with names and data freshness; ?at= (RFC 3339, default now) is the time the clock-dependent figures are judged at", ok: 200, roles: readRoles, query: []string{"region", "consistency", "at"}},
 	}
 }
 
@@ -56,15 +57,24 @@ type Figures struct {
 	BilledByMonth  map[string]float64 `json:"billed_by_month"`
 	BilledTotal    float64            `json:"billed_total"` // every month held
 	Arrears        float64            `json:"arrears"`      // outstanding now
+	ArrearsBills   int64              `json:"arrears_bills"`
+	// ArrearsAgeing buckets the arrears by days since each bill fell due
+	// (crm.AgeBuckets: 0-30, 31-60, 61-90, 91+).
+	ArrearsAgeing []crm.AgeBucket `json:"arrears_ageing"`
 	// CollectionRate is 1 - arrears / billed_total: the share of everything
 	// billed that has been paid (null when nothing was billed).
 	CollectionRate      *float64         `json:"collection_rate"`
 	WorkOrdersOpen      int64            `json:"work_orders_open"`
 	WorkOrdersOpenState map[string]int64 `json:"work_orders_open_by_state"`
 	ProjectsOpen        int64            `json:"projects_open"`
-	ProjectStagesLate   int64            `json:"project_stages_late"` // stages completed after their deadline
-	Outages             int64            `json:"outages"`
+	ProjectStagesLate   int64            `json:"project_stages_late"`    // stages completed after their deadline
+	ProjectStagesDue    int64            `json:"project_stages_overdue"` // current stages past their deadline now
+	ProjectStagesNoDue  int64            `json:"project_stages_no_deadline"`
+	Outages             int64            `json:"outages"` // every outage held, all time
 	OutagesByType       map[string]int64 `json:"outages_by_type"`
+	OutagesMonth        int64            `json:"outages_this_month"` // not cancelled, starting in the CST month of ?at
+	OutagesMonthByType  map[string]int64 `json:"outages_this_month_by_type"`
+	OutagesByMonth      map[string]int64 `json:"outages_by_month"`
 	// FreshnessAgeSeconds is the age of the oldest newest-heartbeat among
 	// the regions held here (how stale the least current part is); null
 	// when no region in scope reports one.
@@ -75,6 +85,10 @@ type Figures struct {
 type Overview struct {
 	RegionRef
 	Path []RegionRef `json:"path"` // from the highest region the caller may read here down to this one
+	// At is the time the clock-dependent figures are judged at; Month is
+	// its CST month (outages this month).
+	At    time.Time `json:"at"`
+	Month string    `json:"month"`
 	Figures
 	// Own is the region's own records' figures when it has records of its
 	// own besides its children's (e.g. a city's directly served customers).
@@ -94,9 +108,13 @@ func (s *Server) overview(c *gin.Context) {
 	if !ok || !s.consistent(c) {
 		return
 	}
+	now, ok := atOf(c)
+	if !ok {
+		return
+	}
 	r := s.b.Reader()
 	fresh := s.b.Freshness(region, true)
-	out := Overview{RegionRef: regionRef(region), Children: []ChildRow{}, Regions: []RegionRef{}}
+	out := Overview{RegionRef: regionRef(region), At: now.UTC(), Month: crm.MonthOf(now), Children: []ChildRow{}, Regions: []RegionRef{}}
 	top := s.cfg.Region
 	if u := who(c).User; len(u.Region) > len(top) {
 		top = u.Region
@@ -107,7 +125,7 @@ func (s *Server) overview(c *gin.Context) {
 		}
 		out.Path = append([]RegionRef{regionRef(string(a))}, out.Path...)
 	}
-	all, err := figuresOf(r, region, true, fresh)
+	all, err := figuresOf(r, region, true, fresh, now)
 	if err != nil {
 		fail(c, err)
 		return
@@ -117,7 +135,7 @@ func (s *Server) overview(c *gin.Context) {
 	for _, reg := range all.regions {
 		out.Regions = append(out.Regions, regionRef(reg))
 		if reg == region {
-			own, err := figuresOf(r, region, false, fresh)
+			own, err := figuresOf(r, region, false, fresh, now)
 			if err != nil {
 				fail(c, err)
 				return
@@ -135,7 +153,7 @@ func (s *Server) overview(c *gin.Context) {
 		}
 	}
 	for child := range children {
-		f, err := figuresOf(r, child, true, fresh)
+		f, err := figuresOf(r, child, true, fresh, now)
 		if err != nil {
 			fail(c, err)
 			return
@@ -152,8 +170,10 @@ type figuresAndRegions struct {
 }
 
 // figuresOf reads the counters of region (subtree: and below it): a few
-// hundred materialised counters per region, never a record.
-func figuresOf(r crm.Reader, region string, subtree bool, fresh map[string]Freshness) (figuresAndRegions, error) {
+// hundred materialised counters per region, never a record; the
+// clock-dependent ones (ageing, stages overdue, outages this month) are
+// judged at now.
+func figuresOf(r crm.Reader, region string, subtree bool, fresh map[string]Freshness, now time.Time) (figuresAndRegions, error) {
 	sum, err := crm.Summarize(r, region, subtree)
 	if err != nil {
 		return figuresAndRegions{}, err
@@ -164,7 +184,14 @@ func figuresOf(r crm.Reader, region string, subtree bool, fresh map[string]Fresh
 	}
 	f := Figures{Customers: sum.Customers, ByCategory: sum.ByCategory, ByVoltageClass: sum.ByVoltageClass, ByStatus: sum.ByStatus,
 		KWhByMonth: sum.KWhByMonth, BilledByMonth: sum.BilledByMonth, Arrears: sum.Arrears,
-		WorkOrdersOpenState: map[string]int64{}, OutagesByType: map[string]int64{}}
+		WorkOrdersOpenState: map[string]int64{}, OutagesByType: map[string]int64{},
+		ArrearsAgeing: crm.AgeArrears(sum.ArrearsByPeriod, sum.ArrearsBillsByPeriod, now)}
+	for _, n := range sum.ArrearsBillsByPeriod {
+		f.ArrearsBills += n
+	}
+	cf := crm.ClockFiguresOf(pc, now)
+	f.ProjectStagesDue, f.ProjectStagesNoDue = cf.StagesOverdue, cf.StagesNoDeadline
+	f.OutagesMonth, f.OutagesMonthByType, f.OutagesByMonth = cf.Outages, cf.OutagesByType, crm.OutagesByMonth(pc)
 	for _, v := range sum.BilledByMonth {
 		f.BilledTotal += v
 	}
