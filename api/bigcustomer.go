@@ -102,7 +102,7 @@ func (s *Server) classification(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	rep, e := crm.ClassifyRegion(s.b.Reader(), crm.ClassQuery{Region: region, Subtree: subtree, Day: day, Class: c.Query("class"), Grade: c.Query("grade")})
+	rep, e := crm.ClassifyRegion(s.b.Reader(), crm.ClassQuery{Region: region, Subtree: subtree, Day: day, Class: c.Query("class"), Grade: c.Query("grade"), Limit: limit})
 	if e != nil {
 		fail(c, e)
 		return

@@ -330,6 +330,9 @@ func dropRecord(tx *overlay, kind *Kind, id string, old Record) *Error {
 			return AsError(err)
 		}
 	}
+	if err := cardChange(tx, old, nil); err != nil { // card.go
+		return AsError(err)
+	}
 	for _, ix := range old.Indexes() {
 		if err := tx.Delete(tx.indexKey(kind.Name, ix.Field, ix.Value, id)); err != nil {
 			return AsError(err)
@@ -452,6 +455,9 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 		if err := tx.Set(tx.indexKey(kind.Name, ix.Field, ix.Value, id), nil); err != nil {
 			return nil, AsError(err)
 		}
+	}
+	if err := cardChange(tx, old, rec); err != nil { // card.go
+		return nil, AsError(err)
 	}
 	for _, u := range rec.Uniques() {
 		if err := tx.Set(tx.uniqueKey(kind.Name, u.Name, u.Scope, u.Value), tx.cat(id)); err != nil {

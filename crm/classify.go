@@ -325,6 +325,7 @@ type ClassQuery struct {
 	Day     Date   // the rules and the window are those of this day
 	Class   string // "", big, ordinary
 	Grade   string // "", core, key, general
+	Limit   int    // keep the first Limit items only (0: all); Matched counts them all
 }
 
 // ClassReport is the answer of ClassifyRegion.
@@ -338,10 +339,45 @@ type ClassReport struct {
 	Matched int                       `json:"matched"`
 }
 
+// regionFigures answers the customers of a region (or subtree), in (owner,
+// id) order, with their figures for the window of day: from the customer
+// cards (card.go) when they cover every customer, else (or when cards is
+// false) from the records, the customers and every bill of them.
+func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) ([]cardCustomer, *Error) {
+	if cards {
+		out, ok, err := cardCustomers(r, region, subtree, day)
+		if err != nil {
+			return nil, AsError(err)
+		}
+		if ok {
+			return out, nil
+		}
+	}
+	custs, figs, e := regionCustomers(r, region, subtree, day)
+	if e != nil {
+		return nil, e
+	}
+	out := make([]cardCustomer, len(custs))
+	for i := range custs {
+		out[i] = cardCustomer{Customer: custs[i], Figures: *figs[custs[i].ID]}
+	}
+	return out, nil
+}
+
 // ClassifyRegion classifies every customer of a region (or subtree) on a
 // day; Items holds those matching the class and grade filters, biggest
 // annual kWh first.
-func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
+func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) { return classifyRegion(r, q, true) }
+
+// byKWh orders classifications biggest annual kWh first, then by id.
+func byKWh(a, b *Classification) bool {
+	if a.Figures.AnnualKWh != b.Figures.AnnualKWh {
+		return a.Figures.AnnualKWh > b.Figures.AnnualKWh
+	}
+	return a.CustomerID < b.CustomerID
+}
+
+func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
 	if q.Class != "" {
 		if e := oneOf("class", q.Class, "big", "ordinary"); e != nil {
 			return nil, e
@@ -356,7 +392,7 @@ func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	custs, figs, e := regionCustomers(r, q.Region, q.Subtree, q.Day)
+	custs, e := regionFigures(r, q.Region, q.Subtree, q.Day, cards)
 	if e != nil {
 		return nil, e
 	}
@@ -364,23 +400,38 @@ func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) {
 	rep := &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
 		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
 	for i := range custs {
-		c := &custs[i]
+		c := &custs[i].Customer
 		rs := book.For(c.Region)
 		rep.Rules[c.Region] = rs
-		cl := Classify(c, *figs[c.ID], rs)
+		cl := Classify(c, custs[i].Figures, rs)
 		rep.Counts[cl.Class][cl.Grade]++
 		if (q.Class == "" || cl.Class == q.Class) && (q.Grade == "" || cl.Grade == q.Grade) {
-			rep.Items = append(rep.Items, cl)
+			rep.Matched++
+			rep.Items = keepTop(rep.Items, cl, q.Limit)
 		}
 	}
-	sort.SliceStable(rep.Items, func(i, j int) bool {
-		if rep.Items[i].Figures.AnnualKWh != rep.Items[j].Figures.AnnualKWh {
-			return rep.Items[i].Figures.AnnualKWh > rep.Items[j].Figures.AnnualKWh
-		}
-		return rep.Items[i].CustomerID < rep.Items[j].CustomerID
-	})
-	rep.Matched = len(rep.Items)
+	if q.Limit <= 0 {
+		sort.SliceStable(rep.Items, func(i, j int) bool { return byKWh(&rep.Items[i], &rep.Items[j]) })
+	}
 	return rep, nil
+}
+
+// keepTop adds cl to items: all of them when limit is 0, else only the
+// limit first by byKWh, kept in that order.
+func keepTop(items []Classification, cl Classification, limit int) []Classification {
+	if limit <= 0 {
+		return append(items, cl)
+	}
+	if len(items) == limit && !byKWh(&cl, &items[limit-1]) {
+		return items
+	}
+	i := sort.Search(len(items), func(i int) bool { return byKWh(&cl, &items[i]) })
+	if len(items) < limit {
+		items = append(items, Classification{})
+	}
+	copy(items[i+1:], items[i:])
+	items[i] = cl
+	return items
 }
 
 // ClassifyCustomer classifies one customer on a day.
@@ -457,42 +508,57 @@ type ParetoReport struct {
 
 // Pareto computes the report; top lists at most topN customer ids.
 func Pareto(r Reader, region string, subtree bool, day Date, topN int) (*ParetoReport, *Error) {
+	return pareto(r, region, subtree, day, topN, true)
+}
+
+func pareto(r Reader, region string, subtree bool, day Date, topN int, cards bool) (*ParetoReport, *Error) {
 	if e := validDate("day", day, false); e != nil {
 		return nil, e
 	}
-	custs, figs, e := regionCustomers(r, region, subtree, day)
+	custs, e := regionFigures(r, region, subtree, day, cards)
 	if e != nil {
 		return nil, e
 	}
 	from, to := Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}, Customers: len(custs)}
-	ids := make([]string, len(custs))
+	vs := make([]idValue, len(custs))
 	for i := range custs {
-		ids[i] = custs[i].ID
+		vs[i] = idValue{custs[i].Customer.ID, custs[i].Figures.AnnualKWh}
 	}
-	rep.KWh = paretoOf(ids, func(id string) float64 { return figs[id].AnnualKWh }, topN)
-	rep.Revenue = paretoOf(ids, func(id string) float64 { return figs[id].AnnualBilled }, topN)
+	rep.KWh = paretoOf(vs, topN)
+	for i := range custs {
+		vs[i] = idValue{custs[i].Customer.ID, custs[i].Figures.AnnualBilled}
+	}
+	rep.Revenue = paretoOf(vs, topN)
 	return rep, nil
 }
 
-func paretoOf(ids []string, v func(string) float64, topN int) ParetoShare {
-	s := slices.Clone(ids)
-	sort.SliceStable(s, func(i, j int) bool {
-		if v(s[i]) != v(s[j]) {
-			return v(s[i]) > v(s[j])
+type idValue struct {
+	id string
+	v  float64
+}
+
+// paretoOf computes one measure's share; it sorts s.
+func paretoOf(s []idValue, topN int) ParetoShare {
+	slices.SortFunc(s, func(a, b idValue) int {
+		switch {
+		case a.v > b.v:
+			return -1
+		case a.v < b.v:
+			return 1
 		}
-		return s[i] < s[j]
+		return strings.Compare(a.id, b.id)
 	})
 	var out ParetoShare
-	for _, id := range s {
-		out.Total += v(id)
+	for _, x := range s {
+		out.Total += x.v
 	}
 	if len(s) == 0 || out.Total == 0 {
 		return out
 	}
 	cum := 0.0
-	for i, id := range s {
-		cum += v(id)
+	for i, x := range s {
+		cum += x.v
 		if cum >= 0.8*out.Total-1e-9 {
 			out.Customers = i + 1
 			break
@@ -500,12 +566,14 @@ func paretoOf(ids []string, v func(string) float64, topN int) ParetoShare {
 	}
 	fifth := int(math.Ceil(float64(len(s)) * 0.2))
 	top := 0.0
-	for _, id := range s[:fifth] {
-		top += v(id)
+	for _, x := range s[:fifth] {
+		top += x.v
 	}
 	out.Total = round2(out.Total)
 	out.CustomerShare = math.Round(float64(out.Customers)/float64(len(s))*1e4) / 1e4
 	out.TopFifthShare = math.Round(top/out.Total*1e4) / 1e4
-	out.TopCustomerIDs = s[:min(topN, out.Customers)]
+	for _, x := range s[:min(topN, out.Customers)] {
+		out.TopCustomerIDs = append(out.TopCustomerIDs, x.id)
+	}
 	return out
 }

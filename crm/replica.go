@@ -51,9 +51,11 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	if err != nil {
 		return err
 	}
+	var oldRec Record // nil unless old decodes
 	if old != nil {
 		rec := kind.New()
 		if unmarshal(old, rec) == nil {
+			oldRec = rec
 			for _, ix := range rec.Indexes() {
 				if err := tx.Delete(indexKey(coll, ix.Field, ix.Value, id)); err != nil {
 					return err
@@ -67,11 +69,17 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 		}
 	}
 	if value == nil {
+		if err := cardChange(tx, oldRec, nil); err != nil { // card.go
+			return err
+		}
 		return tx.Delete([]byte(key))
 	}
 	rec := kind.New()
 	if err := unmarshal(value, rec); err != nil {
 		return invalid("value", "replica of %s is not a %s: %v", key, singular(coll), err)
+	}
+	if err := cardChange(tx, oldRec, rec); err != nil { // card.go
+		return err
 	}
 	for _, ix := range rec.Indexes() {
 		if err := tx.Set(indexKey(coll, ix.Field, ix.Value, id), nil); err != nil {

@@ -1,0 +1,330 @@
+package crm
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"sort"
+	"strings"
+
+	"gridcrm/store/keyspace"
+)
+
+// A card is what the region-wide big-customer reads (classification lists,
+// the Pareto report, a customer's comparison with its class) need of one
+// customer: its classification fields and, per billed month, the sum of
+// its bills' kWh and billed amount. It is kept in the batch of every
+// customer and bill write, local (Apply) or replicated (ApplyReplica), at
+// keyspace.Card(owner, customer id), so those reads go through one small
+// value per customer instead of the customer's JSON and a JSON bill per
+// month. Cards are derived state: every replica computes the same bytes
+// from the same records. A bill counts on the card of its own owner (the
+// customer's, in practice).
+type card struct {
+	HasCustomer bool
+	AccountNo   string
+	Name        string
+	Region      string
+	Category    string
+	VoltageKV   float64
+	Tags        []string
+	Months      []cardMonth // by period, ascending
+}
+
+type cardMonth struct {
+	Period string
+	KWh    float64
+	Billed float64
+	Bills  uint64 // bills summed in this month
+}
+
+const cardVersion = 1
+
+var errBadCard = errors.New("crm: malformed customer card")
+
+func (c *card) empty() bool { return !c.HasCustomer && len(c.Months) == 0 }
+
+func (c *card) encode() []byte {
+	b := make([]byte, 0, 64+len(c.Name)+len(c.Months)*32)
+	b = append(b, cardVersion)
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	f64 := func(v float64) { b = binary.BigEndian.AppendUint64(b, math.Float64bits(v)) }
+	if c.HasCustomer {
+		b = append(b, 1)
+		str(c.AccountNo)
+		str(c.Name)
+		str(c.Region)
+		str(c.Category)
+		f64(c.VoltageKV)
+		b = binary.AppendUvarint(b, uint64(len(c.Tags)))
+		for _, t := range c.Tags {
+			str(t)
+		}
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Months)))
+	for _, m := range c.Months {
+		str(m.Period)
+		f64(m.KWh)
+		f64(m.Billed)
+		b = binary.AppendUvarint(b, m.Bills)
+	}
+	return b
+}
+
+// cardDecoder reads a card; any malformed input is an error, never a panic.
+type cardDecoder struct {
+	b   []byte
+	err error
+}
+
+func (d *cardDecoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errBadCard
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *cardDecoder) str() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errBadCard
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *cardDecoder) f64() float64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.err = errBadCard
+		return 0
+	}
+	v := math.Float64frombits(binary.BigEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *cardDecoder) byte1() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.err = errBadCard
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+// decodeCard reads raw into c (reset first).
+func decodeCard(raw []byte, c *card) error {
+	*c = card{Tags: c.Tags[:0], Months: c.Months[:0]}
+	d := cardDecoder{b: raw}
+	if d.byte1() != cardVersion {
+		return errBadCard
+	}
+	switch d.byte1() {
+	case 0:
+	case 1:
+		c.HasCustomer = true
+		c.AccountNo, c.Name, c.Region, c.Category = d.str(), d.str(), d.str(), d.str()
+		c.VoltageKV = d.f64()
+		n := d.uvarint()
+		if n > uint64(len(d.b)) {
+			return errBadCard
+		}
+		for i := uint64(0); i < n && d.err == nil; i++ {
+			c.Tags = append(c.Tags, d.str())
+		}
+	default:
+		return errBadCard
+	}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		return errBadCard
+	}
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		c.Months = append(c.Months, cardMonth{Period: d.str(), KWh: d.f64(), Billed: d.f64(), Bills: d.uvarint()})
+	}
+	if d.err == nil && len(d.b) != 0 {
+		return errBadCard
+	}
+	return d.err
+}
+
+// month answers the index of period in c.Months, adding it when absent.
+func (c *card) month(period string) int {
+	i := sort.Search(len(c.Months), func(i int) bool { return c.Months[i].Period >= period })
+	if i == len(c.Months) || c.Months[i].Period != period {
+		c.Months = append(c.Months, cardMonth{})
+		copy(c.Months[i+1:], c.Months[i:])
+		c.Months[i] = cardMonth{Period: period}
+	}
+	return i
+}
+
+// addBill adds (sign 1) or takes out (sign -1) one bill.
+func (c *card) addBill(b *Bill, sign float64) {
+	i := c.month(b.Period)
+	m := &c.Months[i]
+	if sign < 0 {
+		if m.Bills <= 1 { // the month's last bill: no residue of float sums
+			c.Months = append(c.Months[:i], c.Months[i+1:]...)
+			return
+		}
+		m.Bills--
+	} else {
+		m.Bills++
+	}
+	m.KWh += sign * b.KWh
+	m.Billed += sign * b.Billed
+}
+
+func (c *card) setCustomer(cu *Customer) {
+	c.HasCustomer = true
+	c.AccountNo, c.Name, c.Region, c.Category, c.VoltageKV = cu.AccountNo, cu.Name, cu.Region, cu.Category, cu.VoltageKV
+	c.Tags = append(c.Tags[:0], cu.Tags...)
+}
+
+// cardUpdate reads the card of (owner, id), lets fn change it and writes it
+// back (or deletes it when nothing is left on it).
+func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
+	key := []byte(keyspace.Card(owner, id))
+	raw, err := tx.Get(key)
+	if err != nil {
+		return err
+	}
+	var c card
+	if raw != nil && decodeCard(raw, &c) != nil {
+		c = card{} // a card that does not decode is rebuilt from what comes
+	}
+	fn(&c)
+	if c.empty() {
+		if raw == nil {
+			return nil
+		}
+		return tx.Delete(key)
+	}
+	return tx.Set(key, c.encode())
+}
+
+// cardChange keeps the cards for a record changing from old to new (either
+// nil: created or deleted). Records other than customers and bills change
+// no card.
+func cardChange(tx Txn, old, new Record) error {
+	switch n := new.(type) {
+	case *Customer:
+		o, _ := old.(*Customer)
+		return customerCardChange(tx, o, n)
+	case *Bill:
+		o, _ := old.(*Bill)
+		return billCardChange(tx, o, n)
+	case nil:
+		switch o := old.(type) {
+		case *Customer:
+			return customerCardChange(tx, o, nil)
+		case *Bill:
+			return billCardChange(tx, o, nil)
+		}
+	}
+	return nil
+}
+
+func customerCardChange(tx Txn, old, new *Customer) error {
+	if old != nil && (new == nil || new.Owner != old.Owner || new.ID != old.ID) {
+		if err := cardUpdate(tx, old.Owner, old.ID, func(c *card) {
+			c.HasCustomer, c.AccountNo, c.Name, c.Region, c.Category, c.VoltageKV, c.Tags = false, "", "", "", "", 0, nil
+		}); err != nil {
+			return err
+		}
+	}
+	if new == nil {
+		return nil
+	}
+	return cardUpdate(tx, new.Owner, new.ID, func(c *card) { c.setCustomer(new) })
+}
+
+func billCardChange(tx Txn, old, new *Bill) error {
+	if old != nil && new != nil && old.Owner == new.Owner && old.CustomerID == new.CustomerID {
+		return cardUpdate(tx, new.Owner, new.CustomerID, func(c *card) { c.addBill(old, -1); c.addBill(new, 1) })
+	}
+	if old != nil {
+		if err := cardUpdate(tx, old.Owner, old.CustomerID, func(c *card) { c.addBill(old, -1) }); err != nil {
+			return err
+		}
+	}
+	if new != nil {
+		return cardUpdate(tx, new.Owner, new.CustomerID, func(c *card) { c.addBill(new, 1) })
+	}
+	return nil
+}
+
+// cardCustomer is one customer as its card has it, with its figures for a
+// window.
+type cardCustomer struct {
+	Customer Customer
+	Figures  Figures
+}
+
+// cardCustomers reads the cards of region (or its subtree) and answers the
+// customers they hold with their figures for the window of day, in (owner,
+// id) order, as regionCustomers does from the records. ok is false when
+// the cards do not cover every customer the aggregates count (a store
+// written before cards were kept): the caller then reads the records.
+func cardCustomers(r Reader, region string, subtree bool, day Date) (out []cardCustomer, ok bool, err error) {
+	sum, err := Summarize(r, region, subtree)
+	if err != nil {
+		return nil, false, err
+	}
+	from, to := Window(day)
+	prefix := []byte(keyspace.CardsOf(region, subtree))
+	out = make([]cardCustomer, 0, sum.Customers)
+	var c card
+	var derr error
+	err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+		if decodeCard(v, &c) != nil {
+			derr = errBadCard
+			return false
+		}
+		if !c.HasCustomer {
+			return true
+		}
+		_, id, _ := strings.Cut(string(k[len(keyspace.CardPrefix):]), "\x00")
+		cc := cardCustomer{Customer: Customer{AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}}
+		cc.Customer.ID = id
+		if len(c.Tags) > 0 {
+			cc.Customer.Tags = append([]string(nil), c.Tags...)
+		}
+		f := &cc.Figures
+		for _, m := range c.Months {
+			if m.Period >= from && m.Period <= to {
+				f.AnnualKWh += m.KWh
+				f.AnnualBilled += m.Billed
+				f.Months += int(m.Bills)
+			}
+		}
+		f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
+		if f.Months > 0 {
+			f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
+		}
+		out = append(out, cc)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return out, int64(len(out)) == int64(sum.Customers), nil
+}
