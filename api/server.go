@@ -153,6 +153,9 @@ type Config struct {
 	// moment the request's headers are read. The backup stream has none.
 	// Default 2m.
 	WriteTimeout time.Duration
+	// MaxExportRows is the most rows an Excel export holds (export.go);
+	// more answer 413. Default 100,000.
+	MaxExportRows int
 	// Warnings are shown by /readyz (e.g. a plaintext internal listener).
 	Warnings []string
 	Logger   *slog.Logger
@@ -206,6 +209,9 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 2 * time.Minute
+	}
+	if cfg.MaxExportRows <= 0 {
+		cfg.MaxExportRows = defaultMaxExportRows
 	}
 	cfg.Logins = cfg.Logins.withDefaults()
 	gin.SetMode(gin.ReleaseMode)
@@ -331,6 +337,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.managementRoutes(v1)  // console_manage.go: the console's management page
 	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
 	s.auditRoutes(v1, reg)  // audit.go: the audit trail, its export and verification
+	s.exportRoutes(v1)      // export.go: any list as an Excel workbook
 }
 
 // readBody reads a JSON request body up to limit bytes and applies the

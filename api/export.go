@@ -1,0 +1,544 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/xuri/excelize/v2"
+	"gridcrm/crm"
+)
+
+// Excel export: GET /api/v1/export.xlsx?path=<a list route>&<its query>
+// answers, as one .xlsx workbook, every row the list route answers for that
+// query, with Chinese headers: the console's 导出Excel button beside each
+// table asks for it with the table's own route and filters.
+//
+// The export runs the list route itself, through the API's own router,
+// with the caller's credential (Authorization header or session cookie),
+// page after page (limit 1000, the next cursor): authentication, roles,
+// region scope and the filters' checks are the route's own, so an export
+// holds exactly the rows the caller could list and no other; a refusal of
+// the route is the export's answer. It stops at Config.MaxExportRows (413, the
+// filters match more). Pages after the first read the local replica
+// (consistency=stale) unless the caller asks otherwise: the first passed
+// the read barrier. A collection's list asked without region or scope by
+// a user whose region lies below the node's is scoped to the user's
+// region and its subtree.
+//
+// Which routes: those exportSpecs names (Chinese headers, value formats),
+// and any collection's list route (/api/v1/<collection>), whose columns
+// without a spec are its records' fields under their JSON names.
+
+// defaultMaxExportRows is the most rows one export holds (Config.MaxExportRows).
+const defaultMaxExportRows = 100_000
+
+// exportCol is one column: a field of a row (or a computed value) under
+// a Chinese header, and how its value is written.
+type exportCol struct {
+	Field  string
+	Header string
+	// Format: "" text; "int", "num" (two decimals), "yuan", "kwh" (numbers
+	// with a format; the header names the unit); "pct" (a ratio shown as
+	// %); "time" (date and time, China Standard Time), "date"; "bool"
+	// (是/否); "label:<table>" (exportLabels' Chinese names of codes).
+	Format string
+	// Value computes the value from the row and the whole answer (nil: the
+	// row's Field).
+	Value func(row, whole map[string]any) any
+}
+
+// exportSpec is how one route's rows become a sheet.
+type exportSpec struct {
+	Title string // the sheet's and the file's name
+	// Items is the answer's key holding the rows; "items" pages by the
+	// answer's next cursor, any other key is one answer's array.
+	Items string
+	Cols  []exportCol
+}
+
+// exportLabels are the Chinese names of coded values, as the console's
+// L table shows them.
+var exportLabels = map[string]map[string]string{
+	"category":     {"residential": "居民", "commercial": "商业", "industrial": "工业", "agricultural": "农业", "public": "机关/公共"},
+	"status":       {"active": "正常", "suspended": "暂停", "closed": "销户"},
+	"role":         {"admin": "管理员", "manager": "经理", "agent": "客户经理", "analyst": "分析员"},
+	"woState":      {"received": "受理", "dispatched": "派单", "accepted": "接单", "on_site": "到达现场", "done": "处理完成", "revisited": "回访", "archived": "归档"},
+	"outage":       {"planned": "计划停电", "temporary": "临时停电", "fault": "故障停电"},
+	"outageStatus": {"scheduled": "计划中", "in_progress": "进行中", "done": "已结束", "cancelled": "已取消"},
+	"project":      {"open": "在办", "energised": "已送电", "cancelled": "已取消"},
+	"projectKind":  {"new_connection": "新装", "capacity_increase": "增容"},
+	"urgency":      {"ordinary": "一般", "important": "重要", "urgent": "紧急"},
+}
+
+var metaCols = []exportCol{{Field: "id", Header: "编号"}, {Field: "owner", Header: "所属区域"},
+	{Field: "created_at", Header: "创建时间", Format: "time"}, {Field: "updated_at", Header: "更新时间", Format: "time"}}
+
+func withMeta(cols ...exportCol) []exportCol { return append(cols, metaCols...) }
+
+// exportSpecs are the routes with Chinese headers, by path.
+var exportSpecs = map[string]*exportSpec{
+	"/api/v1/customers": {Title: "客户", Items: "items", Cols: withMeta(
+		exportCol{Field: "account_no", Header: "户号"}, exportCol{Field: "name", Header: "名称"},
+		exportCol{Field: "category", Header: "类别", Format: "label:category"}, exportCol{Field: "voltage_kv", Header: "电压（千伏）", Format: "num"},
+		exportCol{Field: "capacity_kva", Header: "合同容量（千伏安）", Format: "num"}, exportCol{Field: "industry", Header: "行业"},
+		exportCol{Field: "region", Header: "区域"}, exportCol{Field: "grid", Header: "网格"}, exportCol{Field: "feeder", Header: "线路"},
+		exportCol{Field: "transformer_area", Header: "台区"}, exportCol{Field: "phone", Header: "电话"}, exportCol{Field: "address", Header: "地址"},
+		exportCol{Field: "tags", Header: "标签"}, exportCol{Field: "status", Header: "状态", Format: "label:status"})},
+	"/api/v1/bills": {Title: "电费账单", Items: "items", Cols: withMeta(
+		exportCol{Field: "customer_id", Header: "客户编号"}, exportCol{Field: "period", Header: "账期"},
+		exportCol{Field: "kwh", Header: "电量（千瓦时）", Format: "kwh"}, exportCol{Field: "kwh_peak", Header: "峰电量（千瓦时）", Format: "kwh"},
+		exportCol{Field: "kwh_flat", Header: "平电量（千瓦时）", Format: "kwh"}, exportCol{Field: "kwh_valley", Header: "谷电量（千瓦时）", Format: "kwh"},
+		exportCol{Field: "billed", Header: "应收电费（元）", Format: "yuan"}, exportCol{Field: "paid", Header: "实收电费（元）", Format: "yuan"},
+		exportCol{Field: "arrears", Header: "欠费（元）", Format: "yuan"}, exportCol{Field: "pay_date", Header: "缴费日期", Format: "date"})},
+	"/api/v1/contacts": {Title: "联系人", Items: "items", Cols: withMeta(
+		exportCol{Field: "customer_id", Header: "客户编号"}, exportCol{Field: "name", Header: "姓名"}, exportCol{Field: "title", Header: "职务"},
+		exportCol{Field: "phone", Header: "电话"}, exportCol{Field: "email", Header: "邮箱"}, exportCol{Field: "primary", Header: "主要联系人", Format: "bool"})},
+	"/api/v1/interactions": {Title: "客户接触", Items: "items", Cols: withMeta(
+		exportCol{Field: "customer_id", Header: "客户编号"}, exportCol{Field: "staff_id", Header: "员工编号"}, exportCol{Field: "kind", Header: "方式"},
+		exportCol{Field: "at", Header: "时间", Format: "time"}, exportCol{Field: "summary", Header: "摘要"}, exportCol{Field: "outcome", Header: "结果"})},
+	"/api/v1/staff": {Title: "员工", Items: "items", Cols: withMeta(
+		exportCol{Field: "staff_no", Header: "工号"}, exportCol{Field: "name", Header: "姓名"}, exportCol{Field: "role", Header: "岗位"},
+		exportCol{Field: "region", Header: "区域"}, exportCol{Field: "team", Header: "班组"}, exportCol{Field: "phone", Header: "电话"}, exportCol{Field: "email", Header: "邮箱"})},
+	"/api/v1/work_orders": {Title: "工单", Items: "items", Cols: withMeta(
+		exportCol{Field: "received_at", Header: "受理时间", Format: "time"}, exportCol{Field: "channel", Header: "渠道"}, exportCol{Field: "kind", Header: "类型"},
+		exportCol{Field: "urgency", Header: "紧急程度", Format: "label:urgency"}, exportCol{Field: "subject", Header: "主题"},
+		exportCol{Field: "customer_id", Header: "客户编号"}, exportCol{Field: "region", Header: "处理区域"},
+		exportCol{Field: "state", Header: "状态", Format: "label:woState"}, exportCol{Field: "done_at", Header: "处理完成时间", Format: "time"})},
+	"/api/v1/projects": {Title: "报装项目", Items: "items", Cols: withMeta(
+		exportCol{Field: "title", Header: "项目"}, exportCol{Field: "kind", Header: "类型", Format: "label:projectKind"},
+		exportCol{Field: "customer_id", Header: "客户编号"}, exportCol{Field: "region", Header: "区域"},
+		exportCol{Field: "voltage_kv", Header: "电压（千伏）", Format: "num"}, exportCol{Field: "capacity_kva", Header: "容量（千伏安）", Format: "num"},
+		exportCol{Field: "accepted_at", Header: "受理时间", Format: "time"}, exportCol{Field: "status", Header: "状态", Format: "label:project"},
+		exportCol{Field: "energised_at", Header: "送电时间", Format: "time"})},
+	"/api/v1/outages": {Title: "停电", Items: "items", Cols: withMeta(
+		exportCol{Field: "type", Header: "类型", Format: "label:outage"}, exportCol{Field: "region", Header: "区域"},
+		exportCol{Field: "feeder", Header: "线路"}, exportCol{Field: "transformer_area", Header: "台区"},
+		exportCol{Field: "start", Header: "开始时间", Format: "time"}, exportCol{Field: "end", Header: "结束时间", Format: "time"},
+		exportCol{Field: "reason", Header: "原因"}, exportCol{Field: "status", Header: "状态", Format: "label:outageStatus"},
+		exportCol{Field: "notice_compliant", Header: "通知合规", Format: "bool"})},
+	"/api/v1/users": {Title: "用户", Items: "items", Cols: withMeta(
+		exportCol{Field: "username", Header: "用户名"}, exportCol{Field: "display_name", Header: "姓名"},
+		exportCol{Field: "role", Header: "角色", Format: "label:role"}, exportCol{Field: "region", Header: "区域"}, exportCol{Field: "disabled", Header: "已停用", Format: "bool"})},
+	// The overview's table of the regions below (console: 下级区域).
+	"/api/v1/stats/overview": {Title: "下级区域", Items: "children", Cols: []exportCol{
+		{Field: "name", Header: "下级区域"}, {Field: "region", Header: "代码"}, {Field: "customers", Header: "客户数", Format: "int"},
+		{Field: "kwh_12m", Header: "近12个月售电量（千瓦时）", Format: "kwh", Value: kwhLast12},
+		{Field: "billed_total", Header: "应收电费（累计，元）", Format: "yuan"}, {Field: "collection_rate", Header: "回收率", Format: "pct"},
+		{Field: "arrears", Header: "欠费金额（元）", Format: "yuan"}, {Field: "work_orders_open", Header: "在办工单", Format: "int"},
+		{Field: "project_stages_late", Header: "逾期完成环节", Format: "int"}, {Field: "outages", Header: "停电", Format: "int"},
+		{Field: "freshness_age_seconds", Header: "数据新鲜度（秒）", Format: "int"}}},
+}
+
+// kwhLast12 is a child row's kWh over the 12 months up to the overview's
+// latest month, as the console's table shows it.
+func kwhLast12(row, whole map[string]any) any {
+	all, _ := whole["kwh_by_month"].(map[string]any)
+	latest := ""
+	for m := range all {
+		latest = max(latest, m)
+	}
+	by, _ := row["kwh_by_month"].(map[string]any)
+	if latest == "" || by == nil {
+		return nil
+	}
+	y, _ := strconv.Atoi(latest[:min(4, len(latest))])
+	mo, _ := strconv.Atoi(latest[min(5, len(latest)):])
+	sum := 0.0
+	for range 12 {
+		if f, ok := number(by[fmt.Sprintf("%04d-%02d", y, mo)]); ok {
+			sum += f
+		}
+		if mo--; mo == 0 {
+			y, mo = y-1, 12
+		}
+	}
+	return sum
+}
+
+func (s *Server) exportRoutes(v1 *gin.RouterGroup) {
+	v1.GET("/export.xlsx", allow(readRoles...), s.export)
+}
+
+func exportOps() []op {
+	return []op{{method: "GET", path: "/api/v1/export.xlsx", summary: fmt.Sprintf("Every row a list route answers for a query, as an Excel workbook with Chinese headers: path names the route "+
+		"(a collection's list, or /api/v1/stats/overview for its child regions), the other parameters are that route's own. The route runs with the caller's credential, "+
+		"roles and region scope, page after page; at most %d rows by default (413 past it)", defaultMaxExportRows),
+		ok: 200, roles: readRoles, query: []string{"path"}, ctype: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		out: map[string]any{"type": "string", "format": "binary"}}}
+}
+
+// exportSpecOf answers the spec of path, or nil when it is not exportable.
+func exportSpecOf(path string) *exportSpec {
+	if sp, ok := exportSpecs[path]; ok {
+		return sp
+	}
+	if coll, ok := strings.CutPrefix(path, "/api/v1/"); ok {
+		if _, ok := crm.Kinds[coll]; ok {
+			return &exportSpec{Title: coll, Items: "items"}
+		}
+	}
+	return nil
+}
+
+func exportablePaths() []string {
+	out := make([]string, 0, len(exportSpecs))
+	for p := range exportSpecs {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return append(out, "/api/v1/<collection>")
+}
+
+// export is GET /api/v1/export.xlsx.
+func (s *Server) export(c *gin.Context) {
+	q := c.Request.URL.Query()
+	path := q.Get("path")
+	switch {
+	case len(q["path"]) != 1 || path == "":
+		fail(c, apiErr(crm.CodeInvalid, "path", "is required once: the list route to export, e.g. /api/v1/customers"))
+		return
+	case exportSpecOf(path) == nil:
+		fail(c, apiErr(crm.CodeInvalid, "path", fmt.Sprintf("%q cannot be exported; exportable: %s", path, strings.Join(exportablePaths(), ", "))))
+		return
+	}
+	spec := exportSpecOf(path)
+	for _, k := range []string{"limit", "after"} {
+		if q.Has(k) {
+			fail(c, apiErr(crm.CodeInvalid, k, "an export holds every row the filters match: leave out limit and after"))
+			return
+		}
+	}
+	q.Del("path")
+	paged := spec.Items == "items"
+	if paged {
+		q.Set("limit", strconv.Itoa(crm.MaxLimit))
+		if u := who(c).User; !q.Has("region") && !q.Has("scope") && len(u.Region) > len(s.cfg.Region) {
+			q.Set("region", u.Region)
+			q.Set("scope", "subtree")
+		}
+	}
+	var rows []map[string]any
+	var whole map[string]any
+	for page := 0; ; page++ {
+		st, body := s.innerGET(c, path, q)
+		if st != http.StatusOK {
+			c.Data(st, "application/json", body) // the route's own refusal
+			c.Abort()
+			return
+		}
+		var ans map[string]any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&ans); err != nil {
+			fail(c, apiErr(codeInternal, "path", path+" did not answer JSON: "+err.Error()))
+			return
+		}
+		if whole == nil {
+			whole = ans
+		}
+		items, ok := ans[spec.Items].([]any)
+		if !ok && ans[spec.Items] != nil {
+			fail(c, apiErr(codeInternal, "path", path+" answered no list of rows under "+spec.Items))
+			return
+		}
+		for _, it := range items {
+			if m, ok := it.(map[string]any); ok {
+				rows = append(rows, m)
+			}
+		}
+		if len(rows) > s.cfg.MaxExportRows {
+			fail(c, apiErr(crm.CodeTooLarge, "path", fmt.Sprintf("the filters match more than %d rows, the most one export holds: narrow them (region, scope, filters)", s.cfg.MaxExportRows)))
+			return
+		}
+		next, _ := ans["next"].(string)
+		if !paged || next == "" {
+			break
+		}
+		q.Set("after", next)
+		if !q.Has("consistency") {
+			q.Set("consistency", "stale") // the first page passed the read barrier
+		}
+	}
+	cols := spec.Cols
+	if cols == nil {
+		cols = fieldCols(rows)
+	}
+	f, err := workbook(spec.Title, cols, rows, whole)
+	if err == nil {
+		err = describe(f, spec.Title, path, c, len(rows))
+	}
+	var buf bytes.Buffer
+	if err == nil {
+		_, err = f.WriteTo(&buf)
+	}
+	if err != nil {
+		fail(c, apiErr(codeInternal, "", "build the workbook: "+err.Error()))
+		return
+	}
+	name := spec.Title
+	if r := c.Query("region"); r != "" {
+		name += "-" + r
+	}
+	name += "-" + time.Now().In(exportZone).Format("20060102-1504") + ".xlsx"
+	c.Header("Content-Disposition", `attachment; filename="export.xlsx"; filename*=UTF-8''`+url.PathEscape(name))
+	c.Header("Cache-Control", "no-store")
+	c.Header("X-Export-Rows", strconv.Itoa(len(rows)))
+	c.Data(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
+}
+
+// exportZone is China Standard Time (UTC+8, no daylight saving), in which
+// the export writes times.
+var exportZone = time.FixedZone("CST", 8*3600)
+
+// innerGET runs GET path?q through the API's router with the caller's
+// credential and transport, and answers the status and body.
+func (s *Server) innerGET(c *gin.Context, path string, q url.Values) (int, []byte) {
+	u := url.URL{Path: path, RawQuery: q.Encode()}
+	req, err := http.NewRequestWithContext(c.Request.Context(), http.MethodGet, u.String(), nil)
+	if err != nil {
+		return http.StatusBadRequest, mustJSON(errorBody{Error: apiErr(crm.CodeInvalid, "path", err.Error())})
+	}
+	req.RemoteAddr, req.Host, req.TLS = c.Request.RemoteAddr, c.Request.Host, c.Request.TLS
+	for _, h := range []string{"Authorization", "Cookie", "X-Forwarded-For"} {
+		if v := c.Request.Header.Values(h); len(v) > 0 {
+			req.Header[h] = slices.Clone(v)
+		}
+	}
+	w := &bufferWriter{header: http.Header{}}
+	s.engine.ServeHTTP(w, req)
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.status, w.body.Bytes()
+}
+
+// bufferWriter is an http.ResponseWriter that keeps the answer.
+type bufferWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *bufferWriter) Header() http.Header { return w.header }
+func (w *bufferWriter) WriteHeader(st int) {
+	if w.status == 0 {
+		w.status = st
+	}
+}
+func (w *bufferWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+// fieldCols are the columns of rows without a spec: every field, in the
+// order the first row holding it names them, under its JSON name.
+func fieldCols(rows []map[string]any) []exportCol {
+	seen := map[string]bool{}
+	var names []string
+	for _, r := range rows {
+		for k := range r {
+			if !seen[k] {
+				seen[k] = true
+				names = append(names, k)
+			}
+		}
+	}
+	sort.Strings(names)
+	cols := make([]exportCol, 0, len(names))
+	for _, n := range names {
+		cols = append(cols, exportCol{Field: n, Header: n})
+	}
+	return cols
+}
+
+// number reads a JSON number.
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
+	case float64:
+		return x, true
+	case int:
+		return float64(x), true
+	}
+	return 0, false
+}
+
+// text is a value as a cell's text.
+func text(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		if x {
+			return "是"
+		}
+		return "否"
+	case []any:
+		parts := make([]string, 0, len(x))
+		for _, e := range x {
+			parts = append(parts, text(e))
+		}
+		return strings.Join(parts, "、")
+	default:
+		b, _ := json.Marshal(x)
+		return string(b)
+	}
+}
+
+// workbook writes rows under cols into a new workbook's first sheet
+// (named title) under a bold, frozen header row.
+func workbook(title string, cols []exportCol, rows []map[string]any, whole map[string]any) (*excelize.File, error) {
+	f := excelize.NewFile()
+	sheet := sheetName(title)
+	if err := f.SetSheetName("Sheet1", sheet); err != nil {
+		return nil, err
+	}
+	styles := map[string]int{}
+	for format, numFmt := range map[string]string{"int": "#,##0", "num": "#,##0.00", "yuan": "#,##0.00", "kwh": "#,##0",
+		"pct": "0.0%", "time": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"} {
+		id, err := f.NewStyle(&excelize.Style{CustomNumFmt: &numFmt})
+		if err != nil {
+			return nil, err
+		}
+		styles[format] = id
+	}
+	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
+	if err != nil {
+		return nil, err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return nil, err
+	}
+	for i, col := range cols {
+		w := 14.0
+		if n := len([]rune(col.Header)); float64(n)*2+2 > w {
+			w = float64(n)*2 + 2
+		}
+		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+		return nil, err
+	}
+	hdr := make([]any, len(cols))
+	for i, col := range cols {
+		hdr[i] = excelize.Cell{StyleID: head, Value: col.Header}
+	}
+	if err := sw.SetRow("A1", hdr); err != nil {
+		return nil, err
+	}
+	for r, row := range rows {
+		vals := make([]any, len(cols))
+		for i, col := range cols {
+			vals[i] = cell(col, row, whole, styles)
+		}
+		if err := sw.SetRow("A"+strconv.Itoa(r+2), vals); err != nil {
+			return nil, err
+		}
+	}
+	return f, sw.Flush()
+}
+
+// cell is one value as its column writes it.
+func cell(col exportCol, row, whole map[string]any, styles map[string]int) any {
+	var v any
+	if col.Value != nil {
+		v = col.Value(row, whole)
+	} else {
+		v = row[col.Field]
+	}
+	if v == nil || v == "" {
+		return nil
+	}
+	format := col.Format
+	if table, ok := strings.CutPrefix(format, "label:"); ok {
+		s := text(v)
+		if l, ok := exportLabels[table][s]; ok {
+			return l
+		}
+		return s
+	}
+	switch format {
+	case "int", "num", "yuan", "kwh", "pct":
+		if n, ok := number(v); ok {
+			return excelize.Cell{StyleID: styles[format], Value: n}
+		}
+	case "time", "date":
+		if s, ok := v.(string); ok {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				t, err = time.Parse(time.DateOnly, s)
+			}
+			if err != nil || t.IsZero() || t.Year() < 1900 {
+				return s
+			}
+			// Excel has no time zones: the wall clock in China.
+			wall := t.In(exportZone)
+			wall = time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), wall.Minute(), wall.Second(), 0, time.UTC)
+			return excelize.Cell{StyleID: styles[format], Value: wall}
+		}
+	}
+	return text(v)
+}
+
+// sheetName is title as a sheet name (at most 31 characters, none of []:*?/\).
+func sheetName(title string) string {
+	title = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`[]:*?/\`, r) {
+			return '_'
+		}
+		return r
+	}, title)
+	if r := []rune(title); len(r) > 31 {
+		title = string(r[:31])
+	}
+	if title == "" {
+		title = "export"
+	}
+	return title
+}
+
+// describe adds a sheet saying what the export holds: the route and its
+// query, the row count, who exported it, when and where.
+func describe(f *excelize.File, title, path string, c *gin.Context, n int) error {
+	const sheet = "导出说明"
+	if _, err := f.NewSheet(sheet); err != nil {
+		return err
+	}
+	q := c.Request.URL.Query()
+	q.Del("path")
+	p := who(c)
+	lines := [][]any{
+		{"内容", title},
+		{"接口", path},
+		{"筛选条件", q.Encode()},
+		{"行数", n},
+		{"导出人", p.User.Username + "（" + p.User.Region + "）"},
+		{"导出时间", time.Now().In(exportZone).Format("2006-01-02 15:04:05") + "（北京时间）"},
+	}
+	for i, l := range lines {
+		if err := f.SetSheetRow(sheet, "A"+strconv.Itoa(i+1), &l); err != nil {
+			return err
+		}
+	}
+	return f.SetColWidth(sheet, "A", "B", 24)
+}
