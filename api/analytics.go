@@ -13,7 +13,6 @@ import (
 
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
-	"gridcrm/analytics/warning"
 	"gridcrm/crm"
 )
 
@@ -31,8 +30,8 @@ import (
 //     and stored as credit_grades records that replicate up and count in
 //     the aggregates (credit.<YYYY-MM>.<grade>): the distribution at any
 //     tier reads counters;
-//   - the churn list reads the stored grades of a month; the abnormal
-//     list reads the bills of the big customers in scope (see README).
+//   - the warning lists read the consumption_warnings records the monthly
+//     warning run wrote where the customers are owned (warnings.go).
 //
 // Registered by routes() through analyticsRoutes; documented in
 // analyticsOps.
@@ -41,6 +40,8 @@ func init() {
 	writeRolesOf["credit_grades"] = []string{crm.RoleAdmin, crm.RoleManager}
 	writeRolesOf["warning_acks"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
 	generatedOnly["credit_grades"] = "POST /api/v1/credit/grades/run"
+	writeRolesOf["consumption_warnings"] = []string{crm.RoleAdmin, crm.RoleManager}
+	generatedOnly["consumption_warnings"] = "POST /api/v1/warnings/run"
 }
 
 func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
@@ -49,7 +50,8 @@ func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/customers/:id/forecast", read, s.customerForecast)
 	v1.GET("/customers/:id/credit", read, s.customerCredit)
 	v1.GET("/credit/distribution", read, s.creditDistribution)
-	v1.POST("/credit/grades/run", allow(writeRolesOf["credit_grades"]...), s.gradeRun)
+	v1.POST("/credit/grades/run", allow(writeRolesOf["credit_grades"]...), s.gradeRunRoute)
+	v1.POST("/warnings/run", allow(writeRolesOf["consumption_warnings"]...), s.warningRunRoute)
 	v1.GET("/warnings/abnormal", read, s.abnormalWarnings)
 	v1.GET("/warnings/churn", read, s.churnWarnings)
 }
@@ -67,10 +69,12 @@ func analyticsOps() []op {
 			query: scoped("period")},
 		{method: "POST", path: "/api/v1/credit/grades/run", summary: "Grade this region's own customers as of period (bills up to it) and store the grades as credit_grades records (replicated and counted like any record); customers already graded for period are skipped", ok: 200, roles: writeRolesOf["credit_grades"],
 			body: object(map[string]any{"period": str()}, "period")},
-		{method: "GET", path: "/api/v1/warnings/abnormal", summary: "Abnormal consumption of big customers in a month: zero, or month-on-month / year-on-year change beyond threshold, with the answer (warning_acks) if any. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
-			query: scoped("period", "threshold", "min_kva", "status")},
-		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings: business customers whose stored grade of period has churn risk at or above threshold, with reasons and the answer (warning_acks) if any. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
-			query: scoped("period", "threshold", "status")},
+		{method: "POST", path: "/api/v1/warnings/run", summary: "Judge this region's own customers for period and store the warnings as consumption_warnings records (replicated like any record): abnormal consumption (zero, drop, rise) against each customer's own forecast and volatility, and the churn risk of every business customer from its credit grade of the month; warnings period already holds are skipped", ok: 200, roles: writeRolesOf["consumption_warnings"],
+			body: object(map[string]any{"period": str()}, "period")},
+		{method: "GET", path: "/api/v1/warnings/abnormal", summary: "Abnormal-consumption warnings of a month stored by the warning run (reasons zero, drop or rise against the customer's own forecast, with the expected kWh, the normal band and the change), of a region, a subtree or one account manager (manager_id: the customer's gold manager), with the answer (warning_acks) if any. class=big (default) keeps commercial and industrial customers of min_kva and more and any at 35 kV and above; threshold keeps changes of at least that share. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
+			query: scoped("period", "threshold", "min_kva", "class", "manager_id", "status")},
+		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings of a month stored by the warning run: business customers whose churn risk is at or above threshold, riskiest first, with the credit grade's reasons and the answer (warning_acks) if any; of a region, a subtree or one account manager (manager_id). Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
+			query: scoped("period", "threshold", "manager_id", "status")},
 	}
 }
 
@@ -519,39 +523,48 @@ func forEach(r crm.Reader, coll string, q crm.Query, fn func(raw json.RawMessage
 	}
 }
 
-type gradeRunRequest struct {
-	Period string `json:"period"`
+// gradeRunRoute is POST /api/v1/credit/grades/run {"period"}.
+func (s *Server) gradeRunRoute(c *gin.Context) {
+	asOf, ok := readRunPeriod(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	run, err := s.gradeRun(asOf, s.httpPropose(c))
+	if errors.Is(err, errAnswered) {
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(200, run)
+}
+
+// GradeRun is what a grade run did.
+type GradeRun struct {
+	Region  string         `json:"region"`
+	Period  string         `json:"period"`
+	Rules   string         `json:"rules"`
+	Graded  int            `json:"graded"`
+	Skipped int            `json:"skipped_already_graded"`
+	NoBills int            `json:"without_bills"`
+	ByGrade map[string]int `json:"by_grade"`
 }
 
 // gradeRun grades the customers this region owns as of a month and stores
-// the grades, up to crm.MaxImportRows records a command.
-func (s *Server) gradeRun(c *gin.Context) {
-	body, err := readBody(c, 64<<10)
-	if err != nil {
-		fail(c, err)
-		return
-	}
-	var req gradeRunRequest
-	if e := crm.DecodeStrict(body, &req); e != nil {
-		fail(c, e)
-		return
-	}
-	asOf, ok := monthOf(req.Period)
-	if !ok {
-		fail(c, apiErr(crm.CodeInvalid, "period", fmt.Sprintf("%q is not a month of the form YYYY-MM", req.Period)))
-		return
-	}
-	if !s.consistent(c) {
-		return
-	}
+// the grades through propose, up to crm.MaxImportRows records a command;
+// a customer already graded that month is skipped.
+func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, error) {
+	period := asOf.String()
+	out := GradeRun{Region: s.cfg.Region, Period: period, ByGrade: map[string]int{}}
 	rs, err := credit.Shipped()
 	if err != nil {
-		fail(c, err)
-		return
+		return out, err
 	}
+	out.Rules = rs.Version
 	r := s.b.Reader()
 	done := map[string]bool{}
-	if e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": req.Period}, Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
+	if e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": period}, Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
 		var g crm.CreditGrade
 		if err := json.Unmarshal(raw, &g); err != nil {
 			return crm.AsError(err)
@@ -559,19 +572,16 @@ func (s *Server) gradeRun(c *gin.Context) {
 		done[g.CustomerID] = true
 		return nil
 	}); e != nil {
-		fail(c, e)
-		return
+		return out, e
 	}
 	var rows []json.RawMessage
-	skipped, noBills := 0, 0
-	dist := map[string]int{}
 	if e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
 		var cu crm.Customer
 		if err := json.Unmarshal(raw, &cu); err != nil {
 			return crm.AsError(err)
 		}
 		if done[cu.ID] {
-			skipped++
+			out.Skipped++
 			return nil
 		}
 		bills, e := crm.CustomerBills(r, cu.ID)
@@ -580,18 +590,16 @@ func (s *Server) gradeRun(c *gin.Context) {
 		}
 		a, ok := gradeOf(rs, &cu, bills, asOf)
 		if !ok {
-			noBills++
+			out.NoBills++
 			return nil
 		}
-		dist[a.Grade]++
-		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: req.Period, Score: a.Score, Grade: a.Grade,
+		out.ByGrade[a.Grade]++
+		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: period, Score: a.Score, Grade: a.Grade,
 			ChurnRisk: a.ChurnRisk, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
 		return nil
 	}); e != nil {
-		fail(c, e)
-		return
+		return out, e
 	}
-	written := 0
 	for len(rows) > 0 {
 		n := min(len(rows), crm.MaxImportRows)
 		now := time.Now()
@@ -599,14 +607,13 @@ func (s *Server) gradeRun(c *gin.Context) {
 		for i := range ids {
 			ids[i] = crm.NewID("crg", now)
 		}
-		if _, ok := s.commit(c, &crm.Command{Op: crm.OpImport, Collection: "credit_grades", Rows: rows[:n], IDs: ids}); !ok {
-			return
+		if err := propose(&crm.Command{Op: crm.OpImport, Collection: "credit_grades", Rows: rows[:n], IDs: ids}); err != nil {
+			return out, err
 		}
-		written += n
+		out.Graded += n
 		rows = rows[n:]
 	}
-	c.JSON(200, gin.H{"region": s.cfg.Region, "period": req.Period, "rules": rs.Version, "graded": written,
-		"skipped_already_graded": skipped, "without_bills": noBills, "by_grade": dist})
+	return out, nil
 }
 
 // creditDistribution answers the grade counts of every graded month (or
@@ -668,206 +675,4 @@ func (s *Server) creditDistribution(c *gin.Context) {
 	}
 	c.JSON(200, gin.H{"region": region, "scope": scope, "source": "aggregates", "months": out, "regions": regions,
 		"freshness": s.b.Freshness(region, subtree)})
-}
-
-// Warning is one entry of a warning list.
-type Warning struct {
-	CustomerID  string   `json:"customer_id"`
-	Name        string   `json:"name"`
-	Region      string   `json:"region"`
-	Category    string   `json:"category"`
-	CapacityKVA float64  `json:"capacity_kva"`
-	Period      string   `json:"period"`
-	Reasons     []string `json:"reasons"`
-	KWh         *float64 `json:"kwh,omitempty"`
-	Previous    *float64 `json:"previous_kwh,omitempty"`
-	YearAgo     *float64 `json:"year_ago_kwh,omitempty"`
-	MoM         *float64 `json:"mom,omitempty"`
-	YoY         *float64 `json:"yoy,omitempty"`
-	ChurnRisk   *float64 `json:"churn_risk,omitempty"`
-	Grade       string   `json:"grade,omitempty"`
-	Status      string   `json:"status"` // open, acknowledged, dismissed
-	AckID       string   `json:"ack_id,omitempty"`
-	Note        string   `json:"note,omitempty"`
-}
-
-// ackOf fills the answer an account manager gave to w, if any.
-func ackOf(r crm.Reader, w *Warning, kind string) *crm.Error {
-	w.Status = "open"
-	return forEach(r, "warning_acks", crm.Query{Filters: map[string]string{"customer_id": w.CustomerID, "period": w.Period, "kind": kind}}, func(raw json.RawMessage) *crm.Error {
-		var a crm.WarningAck
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return crm.AsError(err)
-		}
-		w.Status, w.AckID, w.Note = a.Status, a.ID, a.Note
-		return nil
-	})
-}
-
-func keepStatus(want, got string) bool { return want == "all" || want == got }
-
-// bigCustomer is the warning lists' big customer: a commercial or
-// industrial customer with at least minKVA contracted, or any customer
-// supplied at 35 kV and above.
-func bigCustomer(cu *crm.Customer, minKVA float64) bool {
-	if crm.VoltageClass(cu.VoltageKV) == "high" {
-		return true
-	}
-	return (cu.Category == crm.CategoryIndustrial || cu.Category == crm.CategoryCommercial) && cu.CapacityKVA >= minKVA
-}
-
-func round4p(v *float64) *float64 {
-	if v == nil {
-		return nil
-	}
-	x := math.Round(*v*1e4) / 1e4
-	return &x
-}
-
-// abnormalWarnings lists the big customers in scope whose consumption of
-// period changed beyond threshold (default: the last month billed in
-// scope, read from the aggregates).
-func (s *Server) abnormalWarnings(c *gin.Context) {
-	region, subtree, ok := s.scopeOf(c)
-	if !ok {
-		return
-	}
-	_, period, ok := queryMonth(c, "period")
-	if !ok {
-		return
-	}
-	threshold, ok := queryFloat(c, "threshold", warning.DefaultThreshold, 0, 10)
-	if !ok {
-		return
-	}
-	minKVA, ok := queryFloat(c, "min_kva", 315, -1, 1e7)
-	if !ok {
-		return
-	}
-	status, ok := queryStatus(c)
-	if !ok || !s.consistent(c) {
-		return
-	}
-	r := s.b.Reader()
-	if period == "" {
-		sum, err := crm.Summarize(r, region, subtree)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		for p := range sum.KWhByMonth {
-			period = max(period, p)
-		}
-		if period == "" {
-			c.JSON(200, gin.H{"region": region, "period": nil, "threshold": threshold, "warnings": []Warning{}})
-			return
-		}
-	}
-	at, _ := monthOf(period)
-	out := []Warning{}
-	e := forEach(r, "customers", crm.Query{Owner: region, Subtree: subtree}, func(raw json.RawMessage) *crm.Error {
-		var cu crm.Customer
-		if err := json.Unmarshal(raw, &cu); err != nil {
-			return crm.AsError(err)
-		}
-		if !bigCustomer(&cu, minKVA) {
-			return nil
-		}
-		bills, e := crm.CustomerBills(r, cu.ID)
-		if e != nil {
-			return e
-		}
-		kwh := map[int]float64{}
-		for _, b := range bills {
-			if m, ok := monthOf(b.Period); ok {
-				kwh[int(m)] = b.KWh
-			}
-		}
-		chk, err := warning.Abnormal(func(m int) (float64, bool) { v, ok := kwh[m]; return v, ok }, int(at), threshold)
-		if err != nil || len(chk.Reasons) == 0 {
-			return nil // no reading that month, or nothing abnormal
-		}
-		w := Warning{CustomerID: cu.ID, Name: cu.Name, Region: cu.Region, Category: cu.Category, CapacityKVA: cu.CapacityKVA, Period: period,
-			Reasons: chk.Reasons, KWh: &chk.KWh, Previous: chk.Previous, YearAgo: chk.YearAgo, MoM: round4p(chk.MoM), YoY: round4p(chk.YoY)}
-		if e := ackOf(r, &w, crm.WarningAbnormal); e != nil {
-			return e
-		}
-		if keepStatus(status, w.Status) {
-			out = append(out, w)
-		}
-		return nil
-	})
-	if e != nil {
-		fail(c, e)
-		return
-	}
-	c.JSON(200, gin.H{"region": region, "period": period, "threshold": threshold, "min_kva": minKVA, "warnings": out})
-}
-
-// churnWarnings lists the stored grades of period in scope whose churn
-// risk is at or above threshold, riskiest first.
-func (s *Server) churnWarnings(c *gin.Context) {
-	region, subtree, ok := s.scopeOf(c)
-	if !ok {
-		return
-	}
-	_, period, ok := queryMonth(c, "period")
-	if !ok {
-		return
-	}
-	threshold, ok := queryFloat(c, "threshold", 0.2, 0, 1)
-	if !ok {
-		return
-	}
-	status, ok := queryStatus(c)
-	if !ok || !s.consistent(c) {
-		return
-	}
-	r := s.b.Reader()
-	if period == "" {
-		counts, _, err := crm.CreditDistribution(r, region, subtree)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		for m := range counts {
-			period = max(period, m)
-		}
-		if period == "" {
-			fail(c, &crm.Error{Code: codeInsufficient, Field: "period", Message: "no grades are stored in scope: run POST /api/v1/credit/grades/run where the customers are owned"})
-			return
-		}
-	}
-	out := []Warning{}
-	e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": period}}, func(raw json.RawMessage) *crm.Error {
-		owner := crm.RecordOwner(raw)
-		if owner != region && (!subtree || !crm.InRegion(owner, region)) {
-			return nil
-		}
-		var g crm.CreditGrade
-		if err := json.Unmarshal(raw, &g); err != nil {
-			return crm.AsError(err)
-		}
-		if g.ChurnRisk == nil || *g.ChurnRisk < threshold {
-			return nil
-		}
-		w := Warning{CustomerID: g.CustomerID, Region: owner, Period: period, Reasons: append([]string{"churn_risk"}, g.Reasons...),
-			ChurnRisk: g.ChurnRisk, Grade: g.Grade}
-		if cu, e := loadCustomer(r, g.CustomerID); e == nil {
-			w.Name, w.Region, w.Category, w.CapacityKVA = cu.Name, cu.Region, cu.Category, cu.CapacityKVA
-		}
-		if e := ackOf(r, &w, crm.WarningChurn); e != nil {
-			return e
-		}
-		if keepStatus(status, w.Status) {
-			out = append(out, w)
-		}
-		return nil
-	})
-	if e != nil {
-		fail(c, e)
-		return
-	}
-	sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
-	c.JSON(200, gin.H{"region": region, "period": period, "threshold": threshold, "source": "credit_grades", "warnings": out})
 }

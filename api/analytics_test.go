@@ -58,6 +58,16 @@ func seedAnalytics(c client, ids map[string]string) {
 	}
 	ids["credit_grades"] = items[0].(map[string]any)["id"].(string)
 	ids["warning_acks"] = c.create("warning_acks", obj{"customer_id": ids["customers"], "kind": "churn", "period": "2026-01", "status": "dismissed"})
+	// A zero reading after 2026-01's: the warning run writes its warning.
+	c.create("bills", billBody(ids["customers"], "2026-03").with("kwh", 0, "billed", 0))
+	if run := c.must(200, "POST", "/api/v1/warnings/run", obj{"period": "2026-03"}); run["abnormal"] != 1.0 {
+		c.t.Fatalf("the warning run: %v", run)
+	}
+	page = c.must(200, "GET", "/api/v1/consumption_warnings?customer_id="+ids["customers"], nil)
+	if items, _ = page["items"].([]any); len(items) != 1 {
+		c.t.Fatalf("the warning run stored %v", page)
+	}
+	ids["consumption_warnings"] = items[0].(map[string]any)["id"].(string)
 }
 
 type fcAnswer struct {
@@ -195,27 +205,63 @@ func TestAPI_Analytics(t *testing.T) {
 		if st, ok := stored["stored"].(map[string]any); !ok || st["grade"] != "C" {
 			t.Errorf("stored grade: %v", stored)
 		}
+		// The warning run: the big customer's halved month and its churn
+		// risk; its gold manager is copied into both.
+		gold := admin.on(t).create("staff", obj{"staff_no": "G-AN", "name": "金牌经理", "role": "gold_manager", "region": region})
+		other := admin.on(t).create("staff", obj{"staff_no": "G-AN2", "name": "另一位", "role": "gold_manager", "region": region})
+		admin.on(t).create("gold_assignments", obj{"customer_id": big, "staff_id": gold, "from": "2025-01-01"})
+		wr := admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-12"})
+		if wr["abnormal"] != 1.0 || wr["churn"] != 1.0 || wr["customers"] != 2.0 {
+			t.Fatalf("warning run: %v", wr)
+		}
+		if again := admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-12"}); again["abnormal"] != 0.0 || again["churn"] != 0.0 || again["skipped_already_done"] != 2.0 {
+			t.Errorf("second warning run: %v", again)
+		}
 		ch := admin.on(t).must(200, "GET", "/api/v1/warnings/churn?threshold=0.000001", nil)
 		ws := ch["warnings"].([]any)
-		if ch["period"] != "2025-12" || len(ws) != 1 || ws[0].(map[string]any)["customer_id"] != big {
+		if ch["period"] != "2025-12" || len(ws) != 1 || ws[0].(map[string]any)["customer_id"] != big || ws[0].(map[string]any)["manager_id"] != gold {
 			t.Errorf("churn list (business customers only): %v", ch)
 		}
-		// A client cannot write a grade.
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/churn?threshold=0.000001&manager_id="+other, nil)["warnings"].([]any); len(ws) != 0 {
+			t.Errorf("another manager's churn list: %v", ws)
+		}
+		// A client cannot write a grade or a warning.
 		st, out := admin.on(t).do("POST", "/api/v1/credit_grades", obj{"customer_id": big, "period": "2025-11", "score": 900, "grade": "A", "rules": "x"})
 		if st != 405 {
 			t.Errorf("POST /credit_grades: %d %s", st, out)
+		}
+		st, out = admin.on(t).do("POST", "/api/v1/consumption_warnings", obj{"customer_id": big, "period": "2025-11", "kind": "abnormal", "reasons": []string{"zero"}, "kwh": 0, "detector": "x"})
+		if st != 405 {
+			t.Errorf("POST /consumption_warnings: %d %s", st, out)
 		}
 	})
 
 	t.Run("abnormal list, acknowledged", func(t *testing.T) {
 		a := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?region="+region+"&scope=subtree", nil)
 		ws := a["warnings"].([]any)
-		if a["period"] != "2025-12" || len(ws) != 1 {
+		if a["period"] != "2025-12" || a["source"] != "consumption_warnings" || len(ws) != 1 {
 			t.Fatalf("abnormal: %v", a)
 		}
 		w := ws[0].(map[string]any)
-		if w["customer_id"] != big || w["status"] != "open" || fmt.Sprint(w["reasons"]) != "[drop_mom drop_yoy]" || w["mom"].(float64) > -0.4 {
+		if w["customer_id"] != big || w["status"] != "open" || fmt.Sprint(w["reasons"]) != "[drop]" || w["change"].(float64) > -0.45 ||
+			w["expected_kwh"].(float64) < seasonal(months-1, 50000)*0.97 || w["method"] != "seasonal" {
 			t.Errorf("warning %v", w)
+		}
+		gold := w["manager_id"].(string)
+		var other string
+		for _, s := range admin.on(t).must(200, "GET", "/api/v1/staff?role=gold_manager", nil)["items"].([]any) {
+			if id := s.(map[string]any)["id"].(string); id != gold {
+				other = id
+			}
+		}
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?manager_id="+gold, nil)["warnings"].([]any); len(ws) != 1 {
+			t.Errorf("the gold manager's list: %v", ws)
+		}
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?manager_id="+other, nil)["warnings"].([]any); other == "" || len(ws) != 0 {
+			t.Errorf("another manager's list (%s): %v", other, ws)
+		}
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?threshold=0.6", nil)["warnings"].([]any); len(ws) != 0 {
+			t.Errorf("threshold 0.6 keeps a 50%% drop: %v", ws)
 		}
 		admin.on(t).create("warning_acks", obj{"customer_id": big, "kind": "abnormal", "period": "2025-12", "status": "acknowledged", "note": "检修停产半月"})
 		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal", nil)["warnings"].([]any); len(ws) != 0 {
@@ -225,7 +271,8 @@ func TestAPI_Analytics(t *testing.T) {
 		if len(all) != 1 || all[0].(map[string]any)["status"] != "acknowledged" || all[0].(map[string]any)["note"] != "检修停产半月" {
 			t.Errorf("all: %v", all)
 		}
-		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?period=2025-11", nil)["warnings"].([]any); len(ws) != 0 {
+		admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-11"})
+		if ws := admin.on(t).must(200, "GET", "/api/v1/warnings/abnormal?period=2025-11&class=all", nil)["warnings"].([]any); len(ws) != 0 {
 			t.Errorf("2025-11 is steady: %v", ws)
 		}
 	})
@@ -254,12 +301,20 @@ func TestAPI_Analytics(t *testing.T) {
 			{"/api/v1/warnings/abnormal?period=2025", "period"},
 			{"/api/v1/warnings/churn?threshold=2", "threshold"},
 			{"/api/v1/warnings/churn?status=maybe", "status"},
+			{"/api/v1/warnings/abnormal?class=small", "class"},
+			{"/api/v1/warnings/abnormal?manager_id=bob", "manager_id"},
+			{"/api/v1/warnings/churn?manager_id=stf_1", "manager_id"},
+			{"/api/v1/warnings/churn?period=2025-00", "period"},
 		} {
 			st, out := admin.on(t).do("GET", tc.path, nil)
 			wantError(t, st, out, 400, "invalid", tc.field)
 		}
 		st, out := admin.on(t).do("POST", "/api/v1/credit/grades/run", obj{"period": "December"})
 		wantError(t, st, out, 400, "invalid", "period")
+		st, out = admin.on(t).do("POST", "/api/v1/warnings/run", obj{"period": "2025-13"})
+		wantError(t, st, out, 400, "invalid", "period")
+		st, out = admin.on(t).do("POST", "/api/v1/warnings/run", obj{"month": "2025-12"})
+		wantError(t, st, out, 400, "invalid", "month")
 		st, out = admin.on(t).do("GET", "/api/v1/forecast/demand?as_of=2022-12", nil)
 		wantError(t, st, out, 422, "insufficient_data", "as_of")
 	})

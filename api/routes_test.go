@@ -66,6 +66,8 @@ var (
 		// analytics: grades are written by the grade run only
 		"credit_grades": {"admin", "manager"},
 		"warning_acks":  {"admin", "manager", "agent"},
+		// warnings are written by the warning run only
+		"consumption_warnings": {"admin", "manager"},
 	}
 )
 
@@ -112,6 +114,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return everyone, true
 	case "POST /api/v1/credit/grades/run":
 		return recordWriters["credit_grades"], true
+	case "POST /api/v1/warnings/run":
+		return recordWriters["consumption_warnings"], true
 	}
 	rest, ok := strings.CutPrefix(r.path, "/api/v1/")
 	if !ok {

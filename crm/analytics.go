@@ -21,9 +21,12 @@ import (
 //	warning_acks   an account manager's answer to a warning (abnormal
 //	               consumption or churn) of one customer and month:
 //	               acknowledged or dismissed, with a note
+//	consumption_warnings abnormal consumption and churn warnings of a customer
+//	               and month, written by the monthly warning run where the
+//	               customer is owned (warnings.go)
 
 // AnalyticsCollections are the collections of the analytics programme.
-var AnalyticsCollections = []string{"credit_grades", "warning_acks"}
+var AnalyticsCollections = []string{"credit_grades", "warning_acks", "consumption_warnings"}
 
 // Credit grades as the rule sets of analytics/credit name them.
 var CreditGrades = []string{"A", "B", "C"}

@@ -1,0 +1,460 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"gridcrm/analytics/credit"
+	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/warning"
+	"gridcrm/crm"
+)
+
+// The warning lists (用电异常 and 流失预警) and the monthly run that writes
+// them. The run works where the customers are owned: for each customer it
+// judges the month's reading against the customer's own forecast
+// (analytics/warning.Detect) and, for business customers, takes the
+// month's churn risk from the credit grade (stored by the grade run, or
+// computed); it writes consumption_warnings records, which replicate up.
+// The lists at any tier read those records through the
+// kind_period_owner index (a region, a subtree) or the
+// manager_kind_period index (an account manager's), never the customers
+// or their bills.
+
+// detectorVersion names the detector and its configuration in the
+// records it writes.
+const detectorVersion = "warning.Detect/z2.4-min0.15-w36"
+
+// proposeFunc commits one command of a run; an error stops the run.
+type proposeFunc func(cmd *crm.Command) error
+
+// errAnswered: the proposer already wrote the HTTP answer.
+var errAnswered = errors.New("api: answered")
+
+// WarningRun is what a warning run did.
+type WarningRun struct {
+	Region         string         `json:"region"`
+	Period         string         `json:"period"`
+	Detector       string         `json:"detector"`
+	Customers      int            `json:"customers"`            // owned customers read
+	Abnormal       int            `json:"abnormal"`             // abnormal-consumption warnings written
+	Churn          int            `json:"churn"`                // churn warnings written
+	Skipped        int            `json:"skipped_already_done"` // warnings the period already had
+	WithoutReading int            `json:"without_reading"`      // customers without a bill of the month
+	ByReason       map[string]int `json:"by_reason"`
+}
+
+// warningRun judges the customers this region owns for period and writes
+// their warnings through propose, up to crm.MaxImportRows a command.
+// Warnings the period already holds (a customer, kind and month) are
+// skipped, so a second run writes nothing new.
+func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (WarningRun, error) {
+	out := WarningRun{Region: s.cfg.Region, Period: period.String(), Detector: detectorVersion, ByReason: map[string]int{}}
+	rs, err := credit.Shipped()
+	if err != nil {
+		return out, err
+	}
+	r := s.b.Reader()
+	done := map[string]bool{} // kind/customer
+	for _, kind := range []string{crm.WarningAbnormal, crm.WarningChurn} {
+		if err := crm.WarningsOf(r, kind, out.Period, s.cfg.Region, false, func(w *crm.ConsumptionWarning) bool {
+			done[kind+"/"+w.CustomerID] = true
+			return true
+		}); err != nil {
+			return out, err
+		}
+	}
+	cfg := warning.DefaultConfig()
+	var rows []json.RawMessage
+	e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
+		var cu crm.Customer
+		if err := json.Unmarshal(raw, &cu); err != nil {
+			return crm.AsError(err)
+		}
+		out.Customers++
+		doneAbn, doneChurn := done[crm.WarningAbnormal+"/"+cu.ID], done[crm.WarningChurn+"/"+cu.ID]
+		out.Skipped += btoi(doneAbn) + btoi(doneChurn)
+		if doneAbn && (doneChurn || cu.Category == crm.CategoryResidential) {
+			return nil
+		}
+		bills, e := crm.CustomerBills(r, cu.ID)
+		if e != nil {
+			return e
+		}
+		// The window Detect reads: Window months before period, and period.
+		kwh := make([]float64, cfg.Window+1)
+		for i := range kwh {
+			kwh[i] = math.NaN()
+		}
+		first := period - forecast.Month(cfg.Window)
+		for _, b := range bills {
+			if m, ok := monthOf(b.Period); ok && m >= first && m <= period {
+				kwh[m-first] = b.KWh
+			}
+		}
+		mgr, err := crm.GoldManagerOf(r, cu.ID)
+		if err != nil {
+			return crm.AsError(err)
+		}
+		base := crm.ConsumptionWarning{CustomerID: cu.ID, Period: out.Period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
+			CapacityKVA: cu.CapacityKVA, VoltageKV: cu.VoltageKV}
+		if math.IsNaN(kwh[cfg.Window]) {
+			out.WithoutReading++
+		} else if !doneAbn {
+			f, err := warning.Detect(kwh, int(period.Calendar()), cfg)
+			if err == nil && len(f.Reasons) > 0 {
+				w := base
+				w.Kind, w.Reasons, w.Method, w.Detector = crm.WarningAbnormal, f.Reasons, f.Method, detectorVersion
+				w.KWh = &f.KWh
+				if f.Expected > 0 {
+					w.Expected, w.Lo, w.Hi, w.Change = ptr(r2(f.Expected)), ptr(r2(f.Lo)), ptr(r2(f.Hi)), ptr(round4(f.Change))
+					if !math.IsInf(f.Score, 0) {
+						w.Score = ptr(round4(f.Score))
+					}
+				}
+				rows = append(rows, mustJSON(w))
+				out.Abnormal++
+				out.ByReason[f.Reasons[0]]++
+			}
+		}
+		if !doneChurn && cu.Category != crm.CategoryResidential {
+			w := base
+			w.Kind, w.Detector = crm.WarningChurn, rs.Version
+			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
+				w.ChurnRisk, w.Grade, w.Reasons = g.ChurnRisk, g.Grade, g.Reasons
+			} else if a, ok := gradeOf(rs, &cu, bills, period); ok {
+				w.ChurnRisk, w.Grade, w.Reasons = a.ChurnRisk, a.Grade, a.Reasons
+			}
+			if w.ChurnRisk != nil {
+				w.Reasons = append([]string{"churn_risk"}, w.Reasons...)
+				if len(w.Reasons) > 20 {
+					w.Reasons = w.Reasons[:20]
+				}
+				rows = append(rows, mustJSON(w))
+				out.Churn++
+			}
+		}
+		return nil
+	})
+	if e != nil {
+		return out, e
+	}
+	for len(rows) > 0 {
+		n := min(len(rows), crm.MaxImportRows)
+		now := time.Now()
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = crm.NewID("cwn", now)
+		}
+		if err := propose(&crm.Command{Op: crm.OpImport, Collection: "consumption_warnings", Rows: rows[:n], IDs: ids}); err != nil {
+			return out, err
+		}
+		rows = rows[n:]
+	}
+	return out, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// httpPropose commits a run's commands as the request's writes (audited,
+// stamped with the caller); a failure is answered on c.
+func (s *Server) httpPropose(c *gin.Context) proposeFunc {
+	return func(cmd *crm.Command) error {
+		if _, ok := s.commit(c, cmd); !ok {
+			return errAnswered
+		}
+		return nil
+	}
+}
+
+// systemPropose commits a run's commands as actor (the scheduler), with no
+// request behind them.
+func (s *Server) systemPropose(ctx context.Context, actor string) proposeFunc {
+	return func(cmd *crm.Command) error {
+		cmd.Region, cmd.Actor, cmd.Time = s.cfg.Region, actor, time.Now().UTC()
+		res, err := s.b.Propose(ctx, cmd)
+		if err == nil && res.Err != nil {
+			err = res.Err
+		}
+		return err
+	}
+}
+
+type runRequest struct {
+	Period string `json:"period"`
+}
+
+// readRunPeriod reads a run's {"period"}; a bad one is answered 400.
+func readRunPeriod(c *gin.Context) (forecast.Month, bool) {
+	body, err := readBody(c, 64<<10)
+	if err != nil {
+		fail(c, err)
+		return 0, false
+	}
+	var req runRequest
+	if e := crm.DecodeStrict(body, &req); e != nil {
+		fail(c, e)
+		return 0, false
+	}
+	m, ok := monthOf(req.Period)
+	if !ok {
+		fail(c, apiErr(crm.CodeInvalid, "period", fmt.Sprintf("%q is not a month of the form YYYY-MM", req.Period)))
+		return 0, false
+	}
+	return m, true
+}
+
+// warningRunRoute is POST /api/v1/warnings/run {"period"}.
+func (s *Server) warningRunRoute(c *gin.Context) {
+	period, ok := readRunPeriod(c)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	run, err := s.warningRun(period, s.httpPropose(c))
+	if errors.Is(err, errAnswered) {
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(200, run)
+}
+
+// Warning is one entry of a warning list.
+type Warning struct {
+	ID          string   `json:"id"` // the consumption_warnings record
+	CustomerID  string   `json:"customer_id"`
+	Name        string   `json:"name"`
+	Region      string   `json:"region"`
+	Category    string   `json:"category"`
+	CapacityKVA float64  `json:"capacity_kva"`
+	Period      string   `json:"period"`
+	Reasons     []string `json:"reasons"`
+	ManagerID   string   `json:"manager_id,omitempty"`
+	KWh         *float64 `json:"kwh,omitempty"`
+	Expected    *float64 `json:"expected_kwh,omitempty"`
+	Lo          *float64 `json:"lo_kwh,omitempty"`
+	Hi          *float64 `json:"hi_kwh,omitempty"`
+	Change      *float64 `json:"change,omitempty"`
+	Score       *float64 `json:"score,omitempty"`
+	Method      string   `json:"method,omitempty"`
+	ChurnRisk   *float64 `json:"churn_risk,omitempty"`
+	Grade       string   `json:"grade,omitempty"`
+	Status      string   `json:"status"` // open, acknowledged, dismissed
+	AckID       string   `json:"ack_id,omitempty"`
+	Note        string   `json:"note,omitempty"`
+}
+
+func warningOf(w *crm.ConsumptionWarning) Warning {
+	return Warning{ID: w.ID, CustomerID: w.CustomerID, Name: w.Name, Region: w.Owner, Category: w.Category, CapacityKVA: w.CapacityKVA,
+		Period: w.Period, Reasons: w.Reasons, ManagerID: w.ManagerID, KWh: w.KWh, Expected: w.Expected, Lo: w.Lo, Hi: w.Hi,
+		Change: w.Change, Score: w.Score, Method: w.Method, ChurnRisk: w.ChurnRisk, Grade: w.Grade}
+}
+
+// ackOf fills the answer an account manager gave to w, if any.
+func ackOf(r crm.Reader, w *Warning, kind string) *crm.Error {
+	w.Status = "open"
+	return forEach(r, "warning_acks", crm.Query{Filters: map[string]string{"customer_id": w.CustomerID, "period": w.Period, "kind": kind}}, func(raw json.RawMessage) *crm.Error {
+		var a crm.WarningAck
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return crm.AsError(err)
+		}
+		w.Status, w.AckID, w.Note = a.Status, a.ID, a.Note
+		return nil
+	})
+}
+
+func keepStatus(want, got string) bool { return want == "all" || want == got }
+
+// bigWarning is the abnormal list's big customer, from what the warning
+// copied: a commercial or industrial customer with at least minKVA
+// contracted, or any customer supplied at 35 kV and above.
+func bigWarning(w *crm.ConsumptionWarning, minKVA float64) bool {
+	if crm.VoltageClass(w.VoltageKV) == "high" {
+		return true
+	}
+	return (w.Category == crm.CategoryIndustrial || w.Category == crm.CategoryCommercial) && w.CapacityKVA >= minKVA
+}
+
+// listQuery is what both warning lists read from the query string.
+type listQuery struct {
+	region  string
+	subtree bool
+	period  string
+	manager string
+	status  string
+}
+
+// readListQuery reads ?region=&scope=&period=&manager_id=&status=; a bad
+// one is answered.
+func (s *Server) readListQuery(c *gin.Context) (listQuery, bool) {
+	var q listQuery
+	var ok bool
+	if q.region, q.subtree, ok = s.scopeOf(c); !ok {
+		return q, false
+	}
+	if _, q.period, ok = queryMonth(c, "period"); !ok {
+		return q, false
+	}
+	q.manager = c.Query("manager_id")
+	if q.manager != "" && !crm.Kinds["staff"].ValidID(q.manager) {
+		fail(c, apiErr(crm.CodeInvalid, "manager_id", fmt.Sprintf("%q is not a staff id", q.manager)))
+		return q, false
+	}
+	q.status, ok = queryStatus(c)
+	return q, ok
+}
+
+// eachWarning calls fn with the stored warnings of kind that q selects:
+// an account manager's (manager_id index, kept to the scope) or a
+// region's or subtree's (kind_period_owner index).
+func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *crm.ConsumptionWarning) *crm.Error) *crm.Error {
+	var ferr *crm.Error
+	visit := func(w *crm.ConsumptionWarning) bool {
+		if w.Owner != q.region && (!q.subtree || !crm.InRegion(w.Owner, q.region)) {
+			return true
+		}
+		ferr = fn(w)
+		return ferr == nil
+	}
+	var err error
+	if q.manager != "" {
+		err = crm.ManagerWarnings(r, q.manager, kind, q.period, visit)
+	} else {
+		err = crm.WarningsOf(r, kind, q.period, q.region, q.subtree, visit)
+	}
+	if err != nil {
+		return crm.AsError(err)
+	}
+	return ferr
+}
+
+// abnormalWarnings lists the stored abnormal-consumption warnings of a
+// month (default: the last month billed in scope, from the aggregates).
+func (s *Server) abnormalWarnings(c *gin.Context) {
+	q, ok := s.readListQuery(c)
+	if !ok {
+		return
+	}
+	threshold, ok := queryFloat(c, "threshold", 0, 0, 10)
+	if !ok {
+		return
+	}
+	minKVA, ok := queryFloat(c, "min_kva", 315, -1, 1e7)
+	if !ok {
+		return
+	}
+	class := c.DefaultQuery("class", "big")
+	if class != "big" && class != "all" {
+		fail(c, apiErr(crm.CodeInvalid, "class", "must be big (the default: commercial and industrial customers of min_kva and more, and any at 35 kV and above) or all"))
+		return
+	}
+	if !s.consistent(c) {
+		return
+	}
+	r := s.b.Reader()
+	if q.period == "" {
+		sum, err := crm.Summarize(r, q.region, q.subtree)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for p := range sum.KWhByMonth {
+			q.period = max(q.period, p)
+		}
+		if q.period == "" {
+			c.JSON(200, gin.H{"region": q.region, "period": nil, "source": "consumption_warnings", "warnings": []Warning{}})
+			return
+		}
+	}
+	out := []Warning{}
+	e := eachWarning(r, crm.WarningAbnormal, q, func(cw *crm.ConsumptionWarning) *crm.Error {
+		if class == "big" && !bigWarning(cw, minKVA) {
+			return nil
+		}
+		if threshold > 0 && (cw.Change == nil || math.Abs(*cw.Change) < threshold) && cw.Reasons[0] != warning.Zero {
+			return nil
+		}
+		w := warningOf(cw)
+		if e := ackOf(r, &w, crm.WarningAbnormal); e != nil {
+			return e
+		}
+		if keepStatus(q.status, w.Status) {
+			out = append(out, w)
+		}
+		return nil
+	})
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	c.JSON(200, gin.H{"region": q.region, "period": q.period, "source": "consumption_warnings", "class": class, "min_kva": minKVA,
+		"manager_id": q.manager, "warnings": out})
+}
+
+// churnWarnings lists the stored churn warnings of a month whose risk is
+// at or above threshold, riskiest first (default month: the last graded
+// in scope).
+func (s *Server) churnWarnings(c *gin.Context) {
+	q, ok := s.readListQuery(c)
+	if !ok {
+		return
+	}
+	threshold, ok := queryFloat(c, "threshold", 0.2, 0, 1)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	r := s.b.Reader()
+	if q.period == "" {
+		counts, _, err := crm.CreditDistribution(r, q.region, q.subtree)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		for m := range counts {
+			q.period = max(q.period, m)
+		}
+		if q.period == "" {
+			fail(c, &crm.Error{Code: codeInsufficient, Field: "period", Message: "no grades are stored in scope: run POST /api/v1/credit/grades/run and POST /api/v1/warnings/run where the customers are owned"})
+			return
+		}
+	}
+	out := []Warning{}
+	e := eachWarning(r, crm.WarningChurn, q, func(cw *crm.ConsumptionWarning) *crm.Error {
+		if cw.ChurnRisk == nil || *cw.ChurnRisk < threshold {
+			return nil
+		}
+		w := warningOf(cw)
+		if e := ackOf(r, &w, crm.WarningChurn); e != nil {
+			return e
+		}
+		if keepStatus(q.status, w.Status) {
+			out = append(out, w)
+		}
+		return nil
+	})
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
+	c.JSON(200, gin.H{"region": q.region, "period": q.period, "threshold": threshold, "source": "consumption_warnings",
+		"manager_id": q.manager, "warnings": out})
+}
