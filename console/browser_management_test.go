@@ -98,6 +98,7 @@ func TestBrowser_ManagementConflict(t *testing.T) {
 	if same := Eval[string](b, `(document.querySelector('#conflicts tr[data-field="category"]')||{}).className`); same != "" {
 		t.Errorf("the unchanged category is marked %q", same)
 	}
+	noStray(t, b)
 	do("settle", chromedp.Sleep(200*time.Millisecond))
 	shot("m1-management-conflict")
 
