@@ -3,9 +3,10 @@ package crm
 import (
 	"encoding/binary"
 	"errors"
+	"hash/fnv"
 	"math"
 	"sort"
-	"strings"
+	"sync"
 
 	"gridcrm/store/keyspace"
 )
@@ -209,13 +210,42 @@ func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
 		c = card{} // a card that does not decode is rebuilt from what comes
 	}
 	fn(&c)
+	var out []byte
 	if c.empty() {
 		if raw == nil {
 			return nil
 		}
-		return tx.Delete(key)
+		err = tx.Delete(key)
+	} else {
+		out = c.encode()
+		err = tx.Set(key, out)
 	}
-	return tx.Set(key, c.encode())
+	if err != nil {
+		return err
+	}
+	return bumpCardVersion(tx, owner, key, out)
+}
+
+// bumpCardVersion chains the write of card key (value nil: deleted) into
+// owner's card version: FNV-1a 64 of the previous version, the key and the
+// value. Two replicas whose versions are equal hold the same cards of
+// owner, so what was computed from them can be reused (cardMemo).
+func bumpCardVersion(tx Txn, owner string, key, value []byte) error {
+	vk := []byte(keyspace.CardVersion(owner))
+	cur, err := tx.Get(vk)
+	if err != nil {
+		return err
+	}
+	h := fnv.New64a()
+	h.Write(cur)
+	h.Write(key)
+	if value == nil {
+		h.Write([]byte{0})
+	} else {
+		h.Write([]byte{1})
+		h.Write(value)
+	}
+	return tx.Set(vk, h.Sum(nil))
 }
 
 // cardChange keeps the cards for a record changing from old to new (either
@@ -269,29 +299,63 @@ func billCardChange(tx Txn, old, new *Bill) error {
 	return nil
 }
 
-// cardCustomer is one customer as its card has it, with its figures for a
-// window.
+// cardCustomer is one customer as its card has it (the fields
+// classification reads), with its figures for a window.
 type cardCustomer struct {
-	Customer Customer
-	Figures  Figures
+	ID, AccountNo, Name, Region, Category string
+	VoltageKV                             float64
+	Tags                                  []string
+	Figures                               Figures
 }
 
-// cardCustomers reads the cards of region (or its subtree) and answers the
-// customers they hold with their figures for the window of day, in (owner,
-// id) order, as regionCustomers does from the records. ok is false when
-// the cards do not cover every customer the aggregates count (a store
-// written before cards were kept): the caller then reads the records.
-func cardCustomers(r Reader, region string, subtree bool, day Date) (out []cardCustomer, ok bool, err error) {
-	sum, err := Summarize(r, region, subtree)
-	if err != nil {
-		return nil, false, err
+// customer answers the customer as Classify reads it.
+func (c *cardCustomer) customer() Customer {
+	cu := Customer{AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV, Tags: c.Tags}
+	cu.ID = c.ID
+	return cu
+}
+
+func cardCustomerOf(c *Customer, f Figures) cardCustomer {
+	return cardCustomer{ID: c.ID, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV, Tags: c.Tags, Figures: f}
+}
+
+// cardMemo keeps, per owner region and window, the customers its cards
+// hold with their figures, for as long as the region's card version (a
+// hash over every change of its cards) stays the same: a region whose
+// customers and bills did not change is not read again; one that changed
+// is read again whole (its cards only). The lists are shared and never
+// changed once stored.
+var cardMemo = struct {
+	sync.Mutex
+	m map[memoKey]memoEntry
+}{m: map[memoKey]memoEntry{}}
+
+type memoKey struct{ owner, from, to string }
+
+type memoEntry struct {
+	version string
+	list    []cardCustomer
+}
+
+// maxMemo bounds the memo's entries (regions × windows asked about).
+const maxMemo = 1024
+
+// ownerCards answers owner's customers (its own cards, not those below it)
+// with their figures for the window from..to, from the memo when owner's
+// card version has not changed.
+func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, error) {
+	k := memoKey{owner, from, to}
+	cardMemo.Lock()
+	e, ok := cardMemo.m[k]
+	cardMemo.Unlock()
+	if ok && e.version == version {
+		return e.list, nil
 	}
-	from, to := Window(day)
-	prefix := []byte(keyspace.CardsOf(region, subtree))
-	out = make([]cardCustomer, 0, sum.Customers)
+	prefix := []byte(keyspace.CardsOf(owner, false))
+	var list []cardCustomer
 	var c card
 	var derr error
-	err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
 		if decodeCard(v, &c) != nil {
 			derr = errBadCard
 			return false
@@ -299,11 +363,9 @@ func cardCustomers(r Reader, region string, subtree bool, day Date) (out []cardC
 		if !c.HasCustomer {
 			return true
 		}
-		_, id, _ := strings.Cut(string(k[len(keyspace.CardPrefix):]), "\x00")
-		cc := cardCustomer{Customer: Customer{AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}}
-		cc.Customer.ID = id
+		cc := cardCustomer{ID: string(k[len(prefix):]), AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}
 		if len(c.Tags) > 0 {
-			cc.Customer.Tags = append([]string(nil), c.Tags...)
+			cc.Tags = append([]string(nil), c.Tags...)
 		}
 		f := &cc.Figures
 		for _, m := range c.Months {
@@ -317,14 +379,63 @@ func cardCustomers(r Reader, region string, subtree bool, day Date) (out []cardC
 		if f.Months > 0 {
 			f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
 		}
-		out = append(out, cc)
+		list = append(list, cc)
 		return true
 	})
 	if err == nil {
 		err = derr
 	}
 	if err != nil {
+		return nil, err
+	}
+	cardMemo.Lock()
+	if len(cardMemo.m) >= maxMemo {
+		clear(cardMemo.m)
+	}
+	cardMemo.m[k] = memoEntry{version: version, list: list}
+	cardMemo.Unlock()
+	return list, nil
+}
+
+// cardCustomers answers the customers the cards of region (or its
+// subtree) hold with their figures for the window of day: one list per
+// owner region, in (owner, id) order, as regionCustomers reads them from
+// the records. The lists are shared: read them, never change them. ok is
+// false when the cards do not cover every customer the aggregates count (a
+// store written before cards were kept): the caller then reads the records.
+func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]cardCustomer, ok bool, err error) {
+	sum, err := Summarize(r, region, subtree)
+	if err != nil {
 		return nil, false, err
 	}
-	return out, int64(len(out)) == int64(sum.Customers), nil
+	from, to := Window(day)
+	type ov struct{ owner, version string }
+	var owners []ov
+	if subtree {
+		prefix := []byte(keyspace.CardVersionsOf(region))
+		err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+			owners = append(owners, ov{string(k[len(keyspace.CardVersionPrefix):]), string(v)})
+			return true
+		})
+	} else {
+		var v []byte
+		if v, err = r.Get([]byte(keyspace.CardVersion(region))); v != nil {
+			owners = append(owners, ov{region, string(v)})
+		}
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	n := 0
+	for _, o := range owners {
+		list, err := ownerCards(r, o.owner, o.version, from, to)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(list) > 0 {
+			out = append(out, list)
+			n += len(list)
+		}
+	}
+	return out, int64(n) == sum.Customers, nil
 }

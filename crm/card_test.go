@@ -234,6 +234,48 @@ func TestCards_SameAnswersAsRecords(t *testing.T) {
 	}
 }
 
+// TestCards_MemoFollowsChanges: a read served from the memo of a region's
+// cards sees the next change of a bill and of a customer.
+func TestCards_MemoFollowsChanges(t *testing.T) {
+	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
+	ids := w.importRows("customers", []any{
+		map[string]any{"account_no": "3207220000001", "name": "甲", "category": "industrial", "voltage_kv": 10, "capacity_kva": 800, "region": cardCounty},
+		map[string]any{"account_no": "3207220000002", "name": "乙", "category": "industrial", "voltage_kv": 10, "capacity_kva": 800, "region": cardCounty},
+	})
+	bills := w.importRows("bills", []any{map[string]any{"customer_id": ids[1], "period": "2025-10", "kwh": 2_000_000, "billed": 10}})
+	big := func(r crm.Reader, region string) []string {
+		t.Helper()
+		if !crm.CardsCover(r, region, true) {
+			t.Fatalf("the cards of %s do not cover its customers (the reads would not use them)", region)
+		}
+		rep, e := crm.ClassifyRegion(r, crm.ClassQuery{Region: region, Subtree: true, Day: "2026-01-15", Class: "big"})
+		if e != nil {
+			t.Fatal(e)
+		}
+		var out []string
+		for _, it := range rep.Items {
+			out = append(out, it.CustomerID)
+		}
+		return out
+	}
+	for i := 0; i < 2; i++ { // the second read comes from the memo
+		if got := big(w.province, "32"); !reflect.DeepEqual(got, []string{ids[1]}) {
+			t.Fatalf("big customers %v; want %v", got, ids[1:])
+		}
+	}
+	w.apply(w.cmd(crm.OpUpdate, "bills", bills[0], w.version("bills", bills[0]), map[string]any{"kwh": 20, "kwh_peak": 20, "billed": 10}))
+	if got := big(w.province, "32"); len(got) != 0 {
+		t.Fatalf("after the bill fell to 20 kWh: big customers %v; want none", got)
+	}
+	w.apply(w.cmd(crm.OpUpdate, "customers", ids[0], w.version("customers", ids[0]), map[string]any{"voltage_kv": 35}))
+	if got := big(w.county, cardCounty); !reflect.DeepEqual(got, []string{ids[0]}) {
+		t.Fatalf("after the customer moved to 35 kV: big customers %v; want %v", got, ids[:1])
+	}
+	if got := big(w.province, "32"); !reflect.DeepEqual(got, []string{ids[0]}) {
+		t.Fatalf("at the province, after the customer moved to 35 kV: big customers %v; want %v", got, ids[:1])
+	}
+}
+
 // TestCards_OldStoreReadsRecords: a store whose customers have no cards
 // (written before cards were kept) is answered from the records.
 func TestCards_OldStoreReadsRecords(t *testing.T) {

@@ -343,7 +343,7 @@ type ClassReport struct {
 // id) order, with their figures for the window of day: from the customer
 // cards (card.go) when they cover every customer, else (or when cards is
 // false) from the records, the customers and every bill of them.
-func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) ([]cardCustomer, *Error) {
+func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) ([][]cardCustomer, *Error) {
 	if cards {
 		out, ok, err := cardCustomers(r, region, subtree, day)
 		if err != nil {
@@ -359,9 +359,9 @@ func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) 
 	}
 	out := make([]cardCustomer, len(custs))
 	for i := range custs {
-		out[i] = cardCustomer{Customer: custs[i], Figures: *figs[custs[i].ID]}
+		out[i] = cardCustomerOf(&custs[i], *figs[custs[i].ID])
 	}
-	return out, nil
+	return [][]cardCustomer{out}, nil
 }
 
 // ClassifyRegion classifies every customer of a region (or subtree) on a
@@ -399,15 +399,17 @@ func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
 	from, to := Window(q.Day)
 	rep := &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
 		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
-	for i := range custs {
-		c := &custs[i].Customer
-		rs := book.For(c.Region)
-		rep.Rules[c.Region] = rs
-		cl := Classify(c, custs[i].Figures, rs)
-		rep.Counts[cl.Class][cl.Grade]++
-		if (q.Class == "" || cl.Class == q.Class) && (q.Grade == "" || cl.Grade == q.Grade) {
-			rep.Matched++
-			rep.Items = keepTop(rep.Items, cl, q.Limit)
+	for _, list := range custs {
+		for i := range list {
+			c := list[i].customer()
+			rs := book.For(c.Region)
+			rep.Rules[c.Region] = rs
+			cl := Classify(&c, list[i].Figures, rs)
+			rep.Counts[cl.Class][cl.Grade]++
+			if (q.Class == "" || cl.Class == q.Class) && (q.Grade == "" || cl.Grade == q.Grade) {
+				rep.Matched++
+				rep.Items = keepTop(rep.Items, cl, q.Limit)
+			}
 		}
 	}
 	if q.Limit <= 0 {
@@ -520,14 +522,22 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 		return nil, e
 	}
 	from, to := Window(day)
-	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}, Customers: len(custs)}
-	vs := make([]idValue, len(custs))
-	for i := range custs {
-		vs[i] = idValue{custs[i].Customer.ID, custs[i].Figures.AnnualKWh}
+	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
+	for _, list := range custs {
+		rep.Customers += len(list)
+	}
+	vs := make([]idValue, 0, rep.Customers)
+	for _, list := range custs {
+		for i := range list {
+			vs = append(vs, idValue{list[i].ID, list[i].Figures.AnnualKWh})
+		}
 	}
 	rep.KWh = paretoOf(vs, topN)
-	for i := range custs {
-		vs[i] = idValue{custs[i].Customer.ID, custs[i].Figures.AnnualBilled}
+	vs = vs[:0]
+	for _, list := range custs {
+		for i := range list {
+			vs = append(vs, idValue{list[i].ID, list[i].Figures.AnnualBilled})
+		}
 	}
 	rep.Revenue = paretoOf(vs, topN)
 	return rep, nil

@@ -22,3 +22,15 @@ func CardsOf(region string, subtree bool) string {
 	}
 	return CardPrefix + region + "\x00"
 }
+
+// CardVersionPrefix begins every region's card version: a hash chained
+// over every change of the region's cards, equal on two replicas that hold
+// the same cards (x/_cardv/<owner>).
+const CardVersionPrefix = IndexPrefix + "_cardv/"
+
+// CardVersion is the key of owner's card version.
+func CardVersion(owner string) string { return CardVersionPrefix + owner }
+
+// CardVersionsOf is the prefix of the card versions of region and of every
+// region below it (codes nest by prefix).
+func CardVersionsOf(region string) string { return CardVersionPrefix + region }
