@@ -134,7 +134,7 @@ var exportSpecs = map[string]*exportSpec{
 		{Field: "kwh_12m", Header: "近12个月售电量（千瓦时）", Format: "kwh", Value: kwhLast12},
 		{Field: "billed_total", Header: "应收电费（累计，元）", Format: "yuan"}, {Field: "collection_rate", Header: "回收率", Format: "pct"},
 		{Field: "arrears", Header: "欠费金额（元）", Format: "yuan"}, {Field: "work_orders_open", Header: "在办工单", Format: "int"},
-		{Field: "project_stages_late", Header: "逾期完成环节", Format: "int"}, {Field: "outages", Header: "停电", Format: "int"},
+		{Field: "project_stages_overdue", Header: "逾期环节", Format: "int"}, {Field: "outages_this_month", Header: "本月停电", Format: "int"},
 		{Field: "freshness_age_seconds", Header: "数据新鲜度（秒）", Format: "int"}}},
 }
 

@@ -78,7 +78,8 @@ func newBrowser(t *testing.T, base string) *browser {
 			}
 			b.mu.Lock()
 			expected := b.refusals && m.Source == "network" && (strings.Contains(m.Text, "status of 403") || strings.Contains(m.Text, "status of 404") ||
-				strings.Contains(m.Text, "status of 409") || strings.Contains(m.Text, "status of 400") || strings.Contains(m.Text, "status of 422"))
+				strings.Contains(m.Text, "status of 409") || strings.Contains(m.Text, "status of 400") || strings.Contains(m.Text, "status of 422") ||
+				strings.Contains(m.Text, "status of 401")) // a session ended elsewhere
 			b.mu.Unlock()
 			if !expected && (m.IsException() || m.Type == chromedp.ConsoleError || m.Type == "warning") {
 				b.report("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)

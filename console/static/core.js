@@ -1,7 +1,13 @@
 // gridcrm web console: a framework-free single page (see console/doc.go).
 // Rules kept throughout: every string from the API reaches the page as a
 // text node (el() below), never as HTML; every request goes to this node's
-// /api/v1 with the user's token; the page adds no authority of its own.
+// /api/v1 with the user's session; the page adds no authority of its own.
+//
+// Session: the login asks for a browser session (cookie: true). The token
+// lives in an HttpOnly, SameSite=Strict cookie no script can read; the page
+// keeps only the session's CSRF token (in memory; after a reload it asks
+// GET /api/v1/auth/session for it) and sends it in X-CSRF-Token with every
+// write. sessionStorage holds display information only (user, node).
 'use strict';
 (function () {
   // ---------- small helpers ----------
@@ -65,8 +71,13 @@
   const label = (table, k) => (L[table] && L[table][k]) || k || '—';
 
   // ---------- session ----------
+  // session is { user, node, csrf } while logged in; sessionStorage keeps
+  // { user, node } only, to tell a reload from a first visit.
   const store = window.sessionStorage;
-  let session = JSON.parse(store.getItem('gridcrm.session') || 'null');
+  const STORE_KEY = 'gridcrm.console';
+  store.removeItem('gridcrm.session'); // the bearer token earlier versions kept there
+  let session = null;
+  function saveSession() { store.setItem(STORE_KEY, JSON.stringify({ user: session.user, node: session.node })); }
 
   class APIError extends Error {
     constructor(status, body) {
@@ -77,8 +88,9 @@
   }
 
   async function api(path, opts) {
-    const o = Object.assign({ headers: {} }, opts || {});
-    if (session) o.headers.Authorization = 'Bearer ' + session.token;
+    const o = Object.assign({ headers: {}, credentials: 'same-origin' }, opts || {});
+    const method = (o.method || 'GET').toUpperCase();
+    if (session && session.csrf && method !== 'GET' && method !== 'HEAD') o.headers['X-CSRF-Token'] = session.csrf;
     if (o.body && typeof o.body !== 'string') { o.body = JSON.stringify(o.body); o.headers['Content-Type'] = 'application/json'; }
     const resp = await fetch(path, o);
     let body = null;
@@ -94,8 +106,33 @@
 
   function endSession(msg) {
     session = null;
-    store.removeItem('gridcrm.session');
+    store.removeItem(STORE_KEY);
     showLogin(msg);
+  }
+
+  // resume picks up the browser's session after a reload (or in a new
+  // tab): the cookie, if any, answers who is logged in and the CSRF token.
+  // Without one the login page shows, saying why when the tab had a session.
+  async function resume() {
+    const had = store.getItem(STORE_KEY) != null;
+    let saved = null;
+    try { saved = JSON.parse(store.getItem(STORE_KEY) || 'null'); } catch (_) { saved = null; }
+    const expired = had ? '会话已过期或已结束，请重新登录。' : '';
+    try {
+      const s = await api('/api/v1/auth/session');
+      if (!s || !s.authenticated) { endSession(expired); return false; }
+      session = { user: s.user, csrf: s.csrf_token || '', node: saved && saved.node };
+      if (!session.node) {
+        const cl = await api('/api/v1/cluster');
+        session.node = { region: cl.region, tier: cl.tier, node: cl.node };
+      }
+      saveSession();
+      return true;
+    } catch (e) {
+      if (e.status === 401) { if (!session) endSession(expired); return false; } // api() showed the login page
+      endSession('无法连接节点：' + e.message);
+      return false;
+    }
   }
 
   function showLogin(msg) {
@@ -113,11 +150,11 @@
       ev.preventDefault();
       err.textContent = '';
       try {
-        const r = await api('/api/v1/auth/login', { method: 'POST', body: { username: user.value, password: pass.value } });
-        session = { token: r.token, user: r.user, expires: r.expires_at };
+        const r = await api('/api/v1/auth/login', { method: 'POST', body: { username: user.value, password: pass.value, cookie: true } });
+        session = { user: r.user, csrf: r.csrf_token };
         const cl = await api('/api/v1/cluster');
         session.node = { region: cl.region, tier: cl.tier, node: cl.node };
-        store.setItem('gridcrm.session', JSON.stringify(session));
+        saveSession();
         if (!location.hash) location.hash = '#/'; // hashchange renders
         else route();
       } catch (e) {
@@ -138,6 +175,47 @@
   function homeRegion() {
     const a = session.node.region, b = session.user.region || a;
     return b.length > a.length ? b : a;
+  }
+
+  // ---------- Excel export ----------
+  // exportButton answers a 导出Excel button for a table the page lists from
+  // path (an /api/v1 list route, or /api/v1/stats/overview for its child
+  // regions) with params (the same filters; limit and after are dropped:
+  // the export holds every matching row, up to the server's cap). The
+  // server runs the route with the user's session (GET /api/v1/export.xlsx,
+  // api/export.go); the file is saved under the name it gives. A refusal
+  // (e.g. 413, too many rows) shows beside the button.
+  function exportButton(path, params, name) {
+    const q = new URLSearchParams(params || {});
+    q.delete('limit'); q.delete('after');
+    q.set('path', path);
+    const msg = el('span', { class: 'error export-error' });
+    const btn = el('button', { type: 'button', class: 'export', 'data-export': path }, '导出Excel');
+    btn.addEventListener('click', async () => {
+      msg.textContent = '';
+      btn.disabled = true; btn.textContent = '正在导出…';
+      try {
+        const resp = await fetch('/api/v1/export.xlsx?' + q.toString(), { credentials: 'same-origin' });
+        if (resp.status === 401 && session) { endSession('会话已过期或已退出，请重新登录。'); return; }
+        if (!resp.ok) {
+          let m = 'HTTP ' + resp.status;
+          try { m = (await resp.json()).error.message || m; } catch (_) { /* not JSON */ }
+          msg.textContent = (resp.status === 413 ? '超过导出行数上限：' : '导出失败：') + m;
+          return;
+        }
+        const cd = /filename\*=UTF-8''([^;]+)/.exec(resp.headers.get('Content-Disposition') || '');
+        const file = cd ? decodeURIComponent(cd[1]) : (name || 'export') + '.xlsx';
+        const href = URL.createObjectURL(await resp.blob());
+        const a = el('a', { href, download: file, hidden: true });
+        document.body.append(a); a.click(); a.remove();
+        setTimeout(() => URL.revokeObjectURL(href), 60000);
+      } catch (e) {
+        msg.textContent = '导出失败：' + e.message;
+      } finally {
+        btn.disabled = false; btn.textContent = '导出Excel';
+      }
+    });
+    return el('span', { class: 'export-wrap' }, btn, ' ', msg);
   }
 
   // ---------- charts ----------
@@ -224,11 +302,11 @@
   // the header link it lights (defaults to name).
   const pages = {};
   window.GC = {
-    el, num, kwh, yuan, pct, age, when, L, label, api, APIError, chart, homeRegion,
+    el, num, kwh, yuan, pct, age, when, L, label, api, APIError, chart, homeRegion, exportButton,
     addMonths, range, sum, PERIODS, periodMonths, change, changeSpan,
     session: () => session,
     route: () => route(),
     page(name, render, nav) { pages[name] = { render, nav: nav || name }; },
-    start() { window.addEventListener('hashchange', route); route(); },
+    async start() { window.addEventListener('hashchange', route); if (await resume()) route(); },
   };
 })();

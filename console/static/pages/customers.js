@@ -29,6 +29,7 @@
       el('h1', { id: 'page-title' }, '客户'),
       el('p', { class: 'muted' }, '按索引查询：户号、线路、台区、网格为精确匹配；按名称、地址、电话的模糊搜索尚未提供（见 issue 14）。'),
       form,
+      el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/customers', q, '客户')), // every matching customer, not only this page
       el('div', { class: 'panel' }, el('table', { id: 'customers' },
         el('thead', {}, el('tr', {}, ['户号', '名称', '类别', '电压（千伏）', '容量（千伏安）', '区域', '状态', '地址'].map((h) => el('th', {}, h)))),
         el('tbody', {}, page.items.length === 0 ? el('tr', {}, el('td', { colspan: 8, class: 'muted' }, '没有符合条件的客户。'))

@@ -65,6 +65,7 @@
           el('td', { class: 'num' }, num(c.project_stages_late, 0)), el('td', { class: 'num' }, num(c.outages, 0)),
           el('td', { class: c.freshness_age_seconds > 300 ? 'stale' : '' }, age(c.freshness_age_seconds))))));
       page.push(el('h2', {}, '下级区域'), el('div', { class: 'toolbar' }, el('span', {}, '图表指标：'), measure), regionChart, el('div', { class: 'panel' }, table));
+      if (rows.length) page.push(el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/stats/overview', { region: o.region }, '下级区域'))); // the table's rows as .xlsx
       const draw = () => {
         const m = measure.value;
         const c = window.echarts && window.echarts.getInstanceByDom(regionChart);
