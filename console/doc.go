@@ -4,14 +4,18 @@
 // by scripts/console-assets.sh) and everything embedded with go:embed.
 //
 // It holds no data and no authority of its own. The page logs in with
-// POST /api/v1/auth/login, keeps the bearer token in the tab's
-// sessionStorage, and reads the same /api/v1 routes a curl user would, so
-// the user's role and region scope are the API's (a county user's console
-// cannot read a sibling county because the API refuses it). No cookie is
-// set, so cross-site requests carry no credential (CSRF-safe by
-// construction); the Content Security Policy allows scripts from the node
+// POST /api/v1/auth/login {"cookie": true}: the session's token lives in
+// an HttpOnly, SameSite=Strict cookie no script can read, and the page
+// keeps only the session's CSRF token (in memory), which it sends in
+// X-CSRF-Token with every write (api/session_cookie.go checks it, and the
+// request's Origin and Sec-Fetch-Site). It reads the same /api/v1 routes a
+// curl user would, so the user's role and region scope are the API's (a
+// county user's console cannot read a sibling county because the API
+// refuses it). The Content Security Policy allows scripts from the node
 // only (no inline scripts), and the page builds the DOM with textContent,
 // never innerHTML on data, so a user-supplied string renders as text.
+// Tables export to Excel through GC.exportButton (GET /api/v1/export.xlsx,
+// api/export.go).
 //
 // What a page shows comes from materialised aggregates and indexes (for
 // the overview, GET /api/v1/stats/overview in api/console.go); the console
