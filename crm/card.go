@@ -223,18 +223,36 @@ func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
 	if err != nil {
 		return err
 	}
-	return bumpCardVersion(tx, owner, key, out)
+	created, deleted := raw == nil && out != nil, raw != nil && out == nil
+	return bumpCardVersion(tx, owner, key, out, created, deleted)
 }
 
 // bumpCardVersion chains the write of card key (value nil: deleted) into
-// owner's card version: FNV-1a 64 of the previous version, the key and the
-// value. Two replicas whose versions are equal hold the same cards of
-// owner, so what was computed from them can be reused (cardMemo).
-func bumpCardVersion(tx Txn, owner string, key, value []byte) error {
+// owner's card version, x/_cardv/<owner>: FNV-1a 64 of the previous
+// version, the key and the value (8 bytes), then the number of owner's
+// cards (uvarint); it goes when the last card goes. Two replicas whose
+// versions are equal hold the same cards of owner, so what was computed
+// from them can be reused (cardMemo).
+func bumpCardVersion(tx Txn, owner string, key, value []byte, created, deleted bool) error {
 	vk := []byte(keyspace.CardVersion(owner))
 	cur, err := tx.Get(vk)
 	if err != nil {
 		return err
+	}
+	var n uint64
+	if len(cur) > 8 {
+		if v, k := binary.Uvarint(cur[8:]); k > 0 {
+			n = v
+		}
+	}
+	switch {
+	case created:
+		n++
+	case deleted && n > 0:
+		n--
+	}
+	if n == 0 {
+		return tx.Delete(vk)
 	}
 	h := fnv.New64a()
 	h.Write(cur)
@@ -245,7 +263,7 @@ func bumpCardVersion(tx Txn, owner string, key, value []byte) error {
 		h.Write([]byte{1})
 		h.Write(value)
 	}
-	return tx.Set(vk, h.Sum(nil))
+	return tx.Set(vk, binary.AppendUvarint(h.Sum(nil), n))
 }
 
 // cardChange keeps the cards for a record changing from old to new (either
