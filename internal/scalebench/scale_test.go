@@ -161,7 +161,7 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 					sampleCusts = data.Customers
 				}
 				mu.Unlock()
-				if k%20 == 19 {
+				if k%10 == 9 {
 					el := time.Since(start)
 					fmt.Printf("  loaded %d rows in %.0fs (%.0f rows/s)\n", rows.Load(), el.Seconds(), float64(rows.Load())/el.Seconds())
 				}
@@ -192,12 +192,20 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	rep.printf("processes: %s in %s", summary, time.Since(pstart).Round(time.Millisecond))
 
 	// Credit grades of the last billed month (the churn warnings read them).
+	// The run reads every customer's bills in one request: a long one.
 	gstart := time.Now()
-	var graded map[string]any
-	if err := cc.Do(ctx, "POST", "/api/v1/credit/grades/run", map[string]string{"period": end.Format("2006-01")}, &graded); err != nil {
-		b.Fatal(err)
+	ctok := testcluster.Login(b, cc.Base(), "admin", testcluster.AdminPassword).Token
+	req, _ := http.NewRequest("POST", cc.Base()+"/api/v1/credit/grades/run", strings.NewReader(`{"period":"`+end.Format("2006-01")+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+ctok)
+	if resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req); err != nil {
+		rep.printf("credit grade run at the county: %v after %s (the churn warnings will have no grades)", err, time.Since(gstart).Round(time.Millisecond))
+	} else {
+		var graded map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&graded)
+		resp.Body.Close()
+		rep.printf("credit grade run at the county for %s: %d %s in %s", end.Format("2006-01"), resp.StatusCode, compact(graded), time.Since(gstart).Round(time.Millisecond))
 	}
-	rep.printf("credit grade run at the county for %s: %s in %s", end.Format("2006-01"), compact(graded), time.Since(gstart).Round(time.Millisecond))
 
 	// Catch-up: the city holds everything the county had written when it
 	// has acknowledged the county's feed head of that moment; the same one
