@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gridcrm/store/keyspace"
 )
@@ -53,10 +54,11 @@ const MaxAuditEvents = 1000
 const auditColl = "_audit"
 
 // Index fields of audit entries (x/_audit/<field>/…), derived by every
-// replica: by time; by user and by record, then time.
+// replica: by time; by record, then time. (Entries stored before the
+// user index was dropped left keys under x/_audit/user/; nothing reads
+// them. A query by user reads the time index: fewer keys a write.)
 const (
 	auditByTime   = "at"
-	auditByUser   = "user"
 	auditByRecord = "rec"
 )
 
@@ -148,17 +150,97 @@ func splitAuditID(id string) (region string, seq uint64, ok bool) {
 // sealAudit sets e.Hash and answers the stored form of e.
 func sealAudit(e *AuditEntry) ([]byte, error) {
 	e.Hash = ""
-	canon, err := json.Marshal(e)
-	if err != nil {
-		return nil, err
+	out, ok := appendAuditJSON(make([]byte, 0, 640), e)
+	if !ok { // a time encoding/json refuses (year outside 0–9999), or one it writes otherwise
+		canon, err := json.Marshal(e)
+		if err != nil {
+			return nil, err
+		}
+		out = canon
 	}
-	sum := sha256.Sum256(canon)
+	sum := sha256.Sum256(out)
 	e.Hash = hex.EncodeToString(sum[:])
-	out := make([]byte, 0, len(canon)+len(e.Hash)+10)
-	out = append(out, canon[:len(canon)-1]...)
+	out = out[:len(out)-1]
 	out = append(out, `,"hash":"`...)
 	out = append(out, e.Hash...)
 	return append(out, `"}`...), nil
+}
+
+// appendAuditJSON appends e's canonical JSON to b exactly as json.Marshal
+// writes an AuditEntry (fields in declared order, omitempty as tagged,
+// strings escaped as encoding/json escapes them), without hash when e.Hash
+// is "". It answers false for what it does not write itself: a time whose
+// year is outside 0–9999 (json.Marshal refuses it) or whose zone is not
+// whole minutes under 24 hours. TestAudit_EncoderIsEncodingJSON holds it to
+// json.Marshal.
+func appendAuditJSON(b []byte, e *AuditEntry) ([]byte, bool) {
+	if y := e.At.Year(); y < 0 || y > 9999 {
+		return b, false
+	}
+	if _, off := e.At.Zone(); off%60 != 0 || off <= -24*3600 || off >= 24*3600 {
+		return b, false
+	}
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"owner":`...)
+	b = appendJSONString(b, e.Owner)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, e.Seq, 10)
+	b = append(b, `,"prev":`...)
+	b = appendJSONString(b, e.Prev)
+	b = append(b, `,"at":"`...)
+	b = e.At.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","user":`...)
+	b = appendJSONString(b, e.User)
+	b = appendJSONField(b, `,"role":`, e.Role)
+	b = appendJSONField(b, `,"user_region":`, e.UserRegion)
+	b = appendJSONField(b, `,"node":`, e.Node)
+	b = appendJSONField(b, `,"source":`, e.Source)
+	b = appendJSONField(b, `,"route":`, e.Route)
+	b = appendJSONField(b, `,"op":`, e.Op)
+	b = appendJSONField(b, `,"collection":`, e.Collection)
+	b = appendJSONField(b, `,"record":`, e.Record)
+	b = appendJSONField(b, `,"record_owner":`, e.RecordOwner)
+	if e.VersionBefore != 0 {
+		b = append(b, `,"version_before":`...)
+		b = strconv.AppendUint(b, e.VersionBefore, 10)
+	}
+	if e.VersionAfter != 0 {
+		b = append(b, `,"version_after":`...)
+		b = strconv.AppendUint(b, e.VersionAfter, 10)
+	}
+	if e.Rows != 0 {
+		b = append(b, `,"rows":`...)
+		b = strconv.AppendInt(b, int64(e.Rows), 10)
+	}
+	b = appendJSONField(b, `,"digest":`, e.Digest)
+	b = appendJSONField(b, `,"digest_of":`, e.DigestOf)
+	b = append(b, `,"outcome":`...)
+	b = appendJSONString(b, e.Outcome)
+	b = appendJSONField(b, `,"hash":`, e.Hash)
+	return append(b, '}'), true
+}
+
+// appendJSONField appends name and s unless s is "" (omitempty).
+func appendJSONField(b []byte, name, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendJSONString(append(b, name...), s)
+}
+
+// appendJSONString appends s quoted as encoding/json quotes it: printable
+// ASCII other than " \ < > & as it is, anything else through json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // openAudit decodes a stored entry and checks it against its own hash:
@@ -209,7 +291,7 @@ func ms15(t time.Time) string {
 // auditIndexes are the index keys of e.
 func auditIndexes(e *AuditEntry) [][]byte {
 	at := ms15(e.At)
-	keys := [][]byte{indexKey(auditColl, auditByTime, at, e.ID), indexKey(auditColl, auditByUser, e.User, at+"/"+e.ID)}
+	keys := [][]byte{indexKey(auditColl, auditByTime, at, e.ID)}
 	if e.Collection != "" && e.Record != "" {
 		keys = append(keys, indexKey(auditColl, auditByRecord, e.Collection+"/"+e.Record, at+"/"+e.ID))
 	}
@@ -243,8 +325,13 @@ func appendAudit(tx Txn, region string, e *AuditEntry) (uint64, error) {
 	return e.Seq, tx.Set([]byte(keyspace.AuditHead(region)), auditHeadValue(e.Seq, e.Hash))
 }
 
-// clip cuts s to n bytes (on a rune boundary) and cleans it of NUL.
+// clip cuts s to n bytes (on a rune boundary) and cleans it of NUL and of
+// invalid UTF-8 (each bad byte sequence a U+FFFD, as encoding/json writes it,
+// so that the entry decodes to what was sealed).
 func clip(s string, n int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
 	if len(s) > n {
 		i := n
 		for i > 0 && s[i]&0xc0 == 0x80 {
@@ -559,8 +646,8 @@ type AuditPage struct {
 const auditScan = 20_000
 
 // QueryAudit answers a page of the entries q selects. It is served from
-// the indexes: by record (Collection and Record given), by user (User
-// given), else by time; the other filters are applied to the entries the
+// the indexes: by record (Collection and Record given), else by time; the
+// other filters are applied to the entries the
 // index yields, at most auditScan of them per page.
 func QueryAudit(r Reader, q AuditQuery) (AuditPage, *Error) {
 	if q.Limit <= 0 {
@@ -575,8 +662,6 @@ func QueryAudit(r Reader, q AuditQuery) (AuditPage, *Error) {
 	switch {
 	case q.Collection != "" && q.Record != "":
 		prefix = []byte(keyspace.IndexValue(auditColl, auditByRecord, cleanNUL(q.Collection+"/"+q.Record)))
-	case q.User != "":
-		prefix = []byte(keyspace.IndexValue(auditColl, auditByUser, cleanNUL(q.User)))
 	default:
 		prefix = []byte(keyspace.IndexField(auditColl, auditByTime))
 	}

@@ -17,8 +17,13 @@ type Change struct {
 	OSeq   uint64          `json:"os"`          // the change's sequence at its origin
 	Key    string          `json:"k"`           // state key, r/<collection>/<id>
 	Owner  string          `json:"w,omitempty"` // the record's owner region (of the old value, for a delete)
-	Value  json.RawMessage `json:"v,omitempty"` // the record; nil for a delete
-	Time   int64           `json:"t"`           // commit time at the origin, Unix ms
+	Value  json.RawMessage `json:"v,omitempty"` // the record; nil for a delete (unless Ref)
+	// Ref: the value is not copied into the feed entry; it is the one stored
+	// at Key, which is never rewritten (an append-only key: an audit entry).
+	// ReadFeed fills Value from the state and clears Ref, so no Change that
+	// leaves this package has it set; a Change arriving with it is a delete.
+	Ref  bool  `json:"r,omitempty"`
+	Time int64 `json:"t"` // commit time at the origin, Unix ms
 	// Appended is when this region appended the entry (Unix ms, stamped by
 	// the proposer, so every replica agrees); feed retention by age uses it.
 	Appended int64 `json:"a,omitempty"`
@@ -127,6 +132,9 @@ func ReadFeed(r StateReader, after uint64, max, maxBytes int, keep func(*Change)
 		scanned = c.Seq
 		if keep == nil || keep(&c) {
 			size += len(c.Value) + len(c.Key) + 32
+			if c.Ref {
+				size += refSize
+			}
 			out = append(out, c)
 		}
 		return true
@@ -134,8 +142,18 @@ func ReadFeed(r StateReader, after uint64, max, maxBytes int, keep func(*Change)
 	if err == nil {
 		err = derr
 	}
+	for i := range out { // after the iteration: a Get inside it is not every reader's to take
+		if c := &out[i]; c.Ref && err == nil {
+			c.Value, err = r.Get([]byte(c.Key))
+			c.Ref = false
+		}
+	}
 	return out, scanned, err
 }
+
+// refSize is what ReadFeed counts for a value it reads from the state (an
+// audit entry is about 500 bytes).
+const refSize = 600
 
 // PruneFeed deletes feed entries up to and including upto.
 func PruneFeed(t *Txn, upto uint64) error {
@@ -172,6 +190,9 @@ func appendChange(b []byte, c *Change) []byte {
 	if len(c.Value) > 0 {
 		b = append(b, `,"v":`...)
 		b = append(b, c.Value...)
+	}
+	if c.Ref {
+		b = append(b, `,"r":true`...)
 	}
 	b = append(b, `,"t":`...)
 	b = strconv.AppendInt(b, c.Time, 10)

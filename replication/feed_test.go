@@ -12,6 +12,7 @@ func TestAppendChange(t *testing.T) {
 		{Seq: 2, Origin: "32", Key: "r/_canary/32", Time: 5},
 		{Seq: 4, Origin: "3207", OSeq: 4, Key: "r/customers/cus_02", Owner: "320722", Value: json.RawMessage(`{"id":"cus_02"}`), Time: 9},
 		{Seq: 3, Origin: "3207", Key: "r/x/\"<odd>&\n", Value: json.RawMessage(`null`)},
+		{Seq: 5, Origin: "320722", OSeq: 5, Key: "r/_audit/320722/0000000000000001", Owner: "320722", Ref: true, Time: 9, Appended: 9},
 	} {
 		want, _ := json.Marshal(c)
 		if got := appendChange(nil, &c); string(got) != string(want) {

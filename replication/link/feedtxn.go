@@ -10,6 +10,10 @@ import (
 
 var recordPrefix = []byte(keyspace.RecordPrefix)
 
+// auditPrefix: audit entries are never rewritten nor deleted, so the feed
+// refers to them instead of holding a copy (Change.Ref).
+var auditPrefix = []byte(keyspace.AuditPrefix)
+
 // usersPrefix: users are region-local (password hashes do not travel);
 // their changes are neither fed nor sent.
 const usersPrefix = keyspace.UsersPrefix
@@ -91,7 +95,11 @@ func (t *FeedTxn) record(key, value []byte) error {
 		if owner == nil {
 			owner = old
 		}
-		if _, err := replication.AppendChange(t.Txn, Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Owner: t.d.RecordOwner(owner), Value: value, Time: t.time, Appended: t.now}); err != nil {
+		c := Change{Origin: t.origin, OSeq: t.oseq, Key: string(key), Owner: t.d.RecordOwner(owner), Value: value, Time: t.time, Appended: t.now}
+		if value != nil && bytes.HasPrefix(key, auditPrefix) {
+			c.Value, c.Ref = nil, true // append-only: ReadFeed reads it at its key (no second copy in the feed)
+		}
+		if _, err := replication.AppendChange(t.Txn, c); err != nil {
 			return err
 		}
 	}
