@@ -42,6 +42,8 @@ func init() {
 	generatedOnly["credit_grades"] = "POST /api/v1/credit/grades/run"
 	writeRolesOf["consumption_warnings"] = []string{crm.RoleAdmin, crm.RoleManager}
 	generatedOnly["consumption_warnings"] = "POST /api/v1/warnings/run"
+	writeRolesOf["analytics_runs"] = []string{crm.RoleAdmin}
+	generatedOnly["analytics_runs"] = "the leader's monthly analytics schedule (scheduler.go)"
 }
 
 func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
@@ -529,7 +531,11 @@ func (s *Server) gradeRunRoute(c *gin.Context) {
 	if !ok || !s.consistent(c) {
 		return
 	}
-	run, err := s.gradeRun(asOf, s.httpPropose(c))
+	propose := s.httpPropose(c)
+	run, err := s.gradeRun(asOf, propose)
+	if err == nil { // a month run by hand is done for the schedule too
+		err = s.recordRun(propose, crm.RunGrades, run.Period, run.Graded, run.Skipped)
+	}
 	if errors.Is(err, errAnswered) {
 		return
 	}

@@ -68,6 +68,12 @@ func seedAnalytics(c client, ids map[string]string) {
 		c.t.Fatalf("the warning run stored %v", page)
 	}
 	ids["consumption_warnings"] = items[0].(map[string]any)["id"].(string)
+	// A run by hand is recorded for the schedule.
+	page = c.must(200, "GET", "/api/v1/analytics_runs?kind=warnings&period=2026-03", nil)
+	if items, _ = page["items"].([]any); len(items) != 1 {
+		c.t.Fatalf("the warning run's record: %v", page)
+	}
+	ids["analytics_runs"] = items[0].(map[string]any)["id"].(string)
 }
 
 type fcAnswer struct {

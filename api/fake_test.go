@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,9 @@ type fakeBackend struct {
 	mu     sync.RWMutex
 	tx     *crm.MemTxn
 	log    []crm.Command // every command applied, in order
+	// follower makes Cluster answer that another node leads (the
+	// schedule runs on the leader only).
+	follower atomic.Bool
 }
 
 func newFakeBackend(region string) *fakeBackend {
@@ -94,6 +98,10 @@ func (b *fakeBackend) ReadBarrier(ctx context.Context) error { return ctx.Err() 
 func (b *fakeBackend) Reader() crm.Reader                    { return lockedReader{b} }
 func (b *fakeBackend) Ready() error                          { return nil }
 func (b *fakeBackend) Cluster() api.ClusterInfo {
+	if b.follower.Load() {
+		return api.ClusterInfo{Region: b.region, Tier: string(tiers.RegionCode(b.region).Tier()), Node: "fake-1", State: "Follower",
+			LeaderID: "fake-2", LeaderAddr: "fake:2", Members: []api.Member{{ID: "fake-1", Addr: "fake:1"}, {ID: "fake-2", Addr: "fake:2", Leader: true}}}
+	}
 	return api.ClusterInfo{Region: b.region, Tier: string(tiers.RegionCode(b.region).Tier()), Node: "fake-1", State: "Leader",
 		LeaderID: "fake-1", LeaderAddr: "fake:1", Members: []api.Member{{ID: "fake-1", Addr: "fake:1", Leader: true}}}
 }

@@ -68,6 +68,7 @@ var (
 		"warning_acks":  {"admin", "manager", "agent"},
 		// warnings are written by the warning run only
 		"consumption_warnings": {"admin", "manager"},
+		"analytics_runs":       {"admin"},
 	}
 )
 

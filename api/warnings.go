@@ -226,7 +226,11 @@ func (s *Server) warningRunRoute(c *gin.Context) {
 	if !ok || !s.consistent(c) {
 		return
 	}
-	run, err := s.warningRun(period, s.httpPropose(c))
+	propose := s.httpPropose(c)
+	run, err := s.warningRun(period, propose)
+	if err == nil { // a month run by hand is done for the schedule too
+		err = s.recordRun(propose, crm.RunWarnings, run.Period, run.Abnormal+run.Churn, run.Skipped)
+	}
 	if errors.Is(err, errAnswered) {
 		return
 	}

@@ -24,9 +24,11 @@ import (
 //	consumption_warnings abnormal consumption and churn warnings of a customer
 //	               and month, written by the monthly warning run where the
 //	               customer is owned (warnings.go)
+//	analytics_runs a monthly run done (grades or warnings of a month), written
+//	               by the scheduler so that it runs a month once (runs.go)
 
 // AnalyticsCollections are the collections of the analytics programme.
-var AnalyticsCollections = []string{"credit_grades", "warning_acks", "consumption_warnings"}
+var AnalyticsCollections = []string{"credit_grades", "warning_acks", "consumption_warnings", "analytics_runs"}
 
 // Credit grades as the rule sets of analytics/credit name them.
 var CreditGrades = []string{"A", "B", "C"}

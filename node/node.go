@@ -89,6 +89,11 @@ type Config struct {
 	// here). Default: through the tunnel when there is one, else plain TCP.
 	LinkDialer replication.Dialer `yaml:"-"`
 
+	// Analytics is the leader's monthly analytics schedule (the credit
+	// grades and warnings of the previous month, api/scheduler.go); on by
+	// default, analytics.disabled: true turns it off.
+	Analytics api.ScheduleConfig `yaml:"analytics"`
+
 	Raft   replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
 	Logger *slog.Logger       `yaml:"-"`
 }
@@ -117,6 +122,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Tier != want {
 		return fmt.Errorf("node: tier %q does not fit region %s (a %d-digit code is a %s)", c.Tier, c.Region, len(c.Region), want)
+	}
+	if err := c.Analytics.Validate(); err != nil {
+		return fmt.Errorf("node: analytics: %w", err)
 	}
 	if c.DataDir == "" {
 		return errors.New("node: data_dir is required")
@@ -308,6 +316,8 @@ func Start(cfg Config) (*Node, error) {
 		}
 		n.apiSrv.TLSConfig = cert.tlsConfig()
 	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.api.RunSchedule(n.ctx, cfg.Analytics) }() // on the leader only, once a month
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -115,6 +115,7 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 		cfg.CanaryInterval = time.Hour
 	}
 	cfg.DownlinkPoll = 50 * time.Millisecond
+	cfg.Analytics.Disabled = true // the monthly runs write records; tests start them by hand (api.Server.ScheduleOnce)
 	cfg.Raft.HeartbeatTimeout = 500 * time.Millisecond
 	cfg.Raft.ElectionTimeout = 500 * time.Millisecond
 	cfg.Raft.LeaderLeaseTimeout = 250 * time.Millisecond
