@@ -29,7 +29,7 @@ func (s *Server) managementRoutes(v1 *gin.RouterGroup) {
 
 func managementOps() []op {
 	return []op{
-		{method: "GET", path: "/api/v1/management", summary: "The console's management page: each region directly below this one (or below the admin's region, when deeper) with its management mode, epoch, writer and counts; the commands forwarded down still pending and the open conflicts kept here (both versions, who and when), first 200 of each. Admins of a city or the province only: a county has no region below (403)",
+		{method: "GET", path: "/api/v1/management", summary: "The console's management page: each region directly below this one (or below the admin's region, when deeper) with its management mode, epoch, writer and counts; the commands forwarded down still pending and the open conflicts kept here (both versions, who and when), first 200 of each. Admins only (403 to other roles); at a county manages is false, with the reason",
 			ok: 200, roles: adminOnly, query: []string{"consistency"}},
 	}
 }
@@ -46,9 +46,12 @@ func (s *Server) management(c *gin.Context) {
 	if u := who(c).User; len(u.Region) > len(region) && crm.InRegion(u.Region, region) {
 		region = u.Region
 	}
+	ref := regionRef(region)
 	if tiers.RegionCode(region).Tier() == tiers.County {
-		fail(c, &crm.Error{Code: codeForbidden, Field: "region", Owner: region,
-			Message: fmt.Sprintf("region %s is a county: it has no region below to manage (management is at a city or the province)", region)})
+		// Nothing below to manage: the page says so (无权查看) as it does for a refusal.
+		c.JSON(200, gin.H{"region": region, "name": ref.Name, "tier": ref.Tier, "manages": false,
+			"reason":   fmt.Sprintf("region %s is a county: it has no region below to manage (management is at a city or the province)", region),
+			"children": []ManagedChild{}, "pending_commands": []crm.CommandView{}, "pending_count": 0, "conflicts": []crm.Conflict{}, "conflict_count": 0})
 		return
 	}
 	if !s.consistent(c) {
@@ -105,7 +108,6 @@ func (s *Server) management(c *gin.Context) {
 	if conflicts == nil {
 		conflicts = []crm.Conflict{}
 	}
-	ref := regionRef(region)
-	c.JSON(200, gin.H{"region": region, "name": ref.Name, "tier": ref.Tier, "children": children,
+	c.JSON(200, gin.H{"region": region, "name": ref.Name, "tier": ref.Tier, "manages": true, "children": children,
 		"pending_commands": pending, "pending_count": np, "conflicts": conflicts, "conflict_count": nc})
 }

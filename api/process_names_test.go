@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -77,11 +78,22 @@ func TestAPI_SupervisionNames(t *testing.T) {
 	}
 }
 
-// TestAPI_ManagementPage: GET /api/v1/management is an admin's, and a
-// county's node refuses it (no region below to manage).
+// TestAPI_ManagementPage: GET /api/v1/management is an admin's (other
+// roles are refused), and a county's answer says it manages nothing.
 func TestAPI_ManagementPage(t *testing.T) {
 	c := newCluster(t, 1)
 	admin := adminOf(t, c, 0)
-	st, out := admin.do("GET", "/api/v1/management", nil)
-	wantError(t, st, out, 403, "forbidden", "region")
+	var m struct {
+		Manages  bool   `json:"manages"`
+		Reason   string `json:"reason"`
+		Children []any  `json:"children"`
+	}
+	decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/management", nil), &m)
+	if m.Manages || !strings.Contains(m.Reason, "county") || m.Children == nil || len(m.Children) != 0 {
+		t.Errorf("a county's management answer: %+v; want manages false, the reason, no children", m)
+	}
+	for name, cl := range addUsers(t, admin, map[string]string{"mona": "manager", "andy": "analyst"}) {
+		st, out := cl.do("GET", "/api/v1/management", nil)
+		t.Run(name, func(t *testing.T) { wantError(t, st, out, 403, "forbidden", "") })
+	}
 }

@@ -77,6 +77,7 @@
   let flash = null; // the last action's outcome, shown once more after the re-render
   async function management(show) {
     const m = await api('/api/v1/management');
+    if (!m.manages) throw new GC.APIError(403, { error: { message: m.reason || '本区域没有下级区域可管理' } });
     const msg = el('p', { id: 'manage-msg', class: 'muted', role: 'status' });
     // say writes the outcome of an action; it stays through the re-render that follows.
     const say = (text, bad, keep) => { msg.textContent = text; msg.className = bad ? 'error' : 'ok'; flash = keep ? { text, bad } : null; };
