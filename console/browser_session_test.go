@@ -27,7 +27,8 @@ import (
 // filtered customer list download as .xlsx files that read back with
 // Chinese headers and exactly the rows the API lists; a session ended by
 // an admin returns the page to the login with a message; logout returns
-// to the login, and the old cookie no longer works.
+// to the login, and the old cookie no longer works. The 中文/English switch
+// changes core.js's labels and the navigation, and holds over a reload.
 func TestBrowser_SessionAndExport(t *testing.T) {
 	if chromium() == "" {
 		t.Skip("console: no chromium on PATH (make test-deps installs Debian's chromium and fonts-wqy-microhei); the browser test is skipped")
@@ -106,6 +107,21 @@ func TestBrowser_SessionAndExport(t *testing.T) {
 		}
 	}
 	b.Shot("6-customers-export")
+
+	// English: core.js's labels, the navigation and the buttons switch;
+	// the choice survives a reload; 中文 switches back.
+	b.Do("switch to English", chromedp.Click(chromedp.CSS(`#lang`)))
+	b.WaitJS(`document.querySelector('[data-nav="customers"]').textContent`, func(s string) bool { return s == "Customers" }, "the English navigation")
+	b.WaitJS(`(document.querySelector('#customers tbody tr td:nth-child(3)')||{}).textContent||''`, func(s string) bool { return s == "Residential" }, "English category labels")
+	b.WantIn(`#whoami`, "Administrator")
+	b.WantIn(`button[data-export="/api/v1/customers"]`, "Export to Excel")
+	b.Do("reload in English", chromedp.Reload())
+	b.WaitJS(`document.querySelector('[data-nav="customers"]').textContent`, func(s string) bool { return s == "Customers" }, "English after a reload")
+	b.Do("settle", chromedp.WaitVisible(chromedp.CSS(`#customers tr[data-id]`)))
+	b.Shot("7-customers-english")
+	b.Do("back to Chinese", chromedp.Click(chromedp.CSS(`#lang`)))
+	b.WaitJS(`document.querySelector('[data-nav="customers"]').textContent`, func(s string) bool { return s == "客户" }, "the Chinese navigation again")
+	b.WaitJS(`(document.querySelector('#customers tbody tr td:nth-child(3)')||{}).textContent||''`, func(s string) bool { return s == "居民" }, "Chinese category labels again")
 
 	// An admin ends the session: the next page returns to the login, saying why.
 	b.ExpectRefusals(true)

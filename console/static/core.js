@@ -29,29 +29,45 @@
     return e;
   }
 
-  // Chinese number conventions: 万 and 亿 for large figures.
+  // ---------- language ----------
+  // The console speaks Chinese (zh-CN) by default; 中文/English in the
+  // header switches core.js's own words, the label tables (L, PERIODS),
+  // number and date formats and the navigation to English, kept in
+  // localStorage (gridcrm.lang). Page scripts may keep their Chinese text;
+  // a page that wants both uses GC.tr(zh, en).
+  let lang = (window.localStorage && localStorage.getItem('gridcrm.lang')) === 'en' ? 'en' : 'zh';
+  const tr = (zh, en) => (lang === 'en' ? en : zh);
+
+  // Chinese number conventions: 万 and 亿 for large figures (English: k,
+  // M, B).
   function num(n, digits) {
     if (n == null || !isFinite(n)) return '—';
     const d = digits == null ? 2 : digits;
     const a = Math.abs(n);
+    if (lang === 'en') {
+      if (a >= 1e9) return (n / 1e9).toFixed(d) + 'B';
+      if (a >= 1e6) return (n / 1e6).toFixed(d) + 'M';
+      if (a >= 1e4) return (n / 1e3).toFixed(d) + 'k';
+      return n.toLocaleString('en', { maximumFractionDigits: 2 });
+    }
     if (a >= 1e8) return (n / 1e8).toFixed(d) + '亿';
     if (a >= 1e4) return (n / 1e4).toFixed(d) + '万';
     return n.toLocaleString('zh-CN', { maximumFractionDigits: 2 });
   }
-  const kwh = (n) => num(n) + ' 千瓦时';
-  const yuan = (n) => num(n) + ' 元';
+  const kwh = (n) => num(n) + tr(' 千瓦时', ' kWh');
+  const yuan = (n) => num(n) + tr(' 元', ' yuan');
   const pct = (r) => (r == null || !isFinite(r) ? '—' : (r * 100).toFixed(1) + '%');
   function age(s) {
     if (s == null) return '—';
-    if (s < 60) return Math.round(s) + ' 秒前';
-    if (s < 3600) return Math.round(s / 60) + ' 分钟前';
-    if (s < 86400) return (s / 3600).toFixed(1) + ' 小时前';
-    return (s / 86400).toFixed(1) + ' 天前';
+    if (s < 60) return Math.round(s) + tr(' 秒前', ' s ago');
+    if (s < 3600) return Math.round(s / 60) + tr(' 分钟前', ' min ago');
+    if (s < 86400) return (s / 3600).toFixed(1) + tr(' 小时前', ' h ago');
+    return (s / 86400).toFixed(1) + tr(' 天前', ' days ago');
   }
   function when(t) {
     if (!t || t.startsWith('0001-')) return '—';
     const d = new Date(t);
-    return isNaN(d) ? t : d.toLocaleString('zh-CN', { hour12: false });
+    return isNaN(d) ? t : d.toLocaleString(tr('zh-CN', 'en-GB'), { hour12: false });
   }
 
   const L = {
@@ -69,6 +85,23 @@
     grade: { core: '核心', key: '重点', general: '一般' },
   };
   const label = (table, k) => (L[table] && L[table][k]) || k || '—';
+  // The same tables in English; setLang swaps the words in place, so a
+  // page that took GC.L (or PERIODS) at load sees the new ones.
+  const L_EN = {
+    tier: { province: 'Province', city: 'City', county: 'County' },
+    category: { residential: 'Residential', commercial: 'Commercial', industrial: 'Industrial', agricultural: 'Agricultural', public: 'Public' },
+    voltage: { low: 'Low (<1 kV)', medium: 'Medium (1–35 kV)', high: 'High (≥35 kV)' },
+    status: { active: 'Active', suspended: 'Suspended', closed: 'Closed' },
+    role: { admin: 'Administrator', manager: 'Manager', agent: 'Account manager', analyst: 'Analyst' },
+    woState: { received: 'Received', dispatched: 'Dispatched', accepted: 'Accepted', on_site: 'On site', done: 'Done', revisited: 'Revisited', archived: 'Archived' },
+    outage: { planned: 'Planned outage', temporary: 'Temporary outage', fault: 'Fault outage' },
+    mode: { autonomous: 'Autonomous', partial: 'Partial', full: 'Full' },
+    direction: { up: 'Up (to parent)', down: 'Down (from parent)', 'from-child': 'From child' },
+    linkState: { up: 'Up', down: 'Down', resyncing: 'Resyncing', idle: 'Not leader' },
+    class: { big: 'Big customer', ordinary: 'Ordinary' },
+    grade: { core: 'Core', key: 'Key', general: 'General' },
+  };
+  const L_ZH = JSON.parse(JSON.stringify(L));
 
   // ---------- session ----------
   // session is { user, node, csrf } while logged in; sessionStorage keeps
@@ -97,7 +130,7 @@
     const text = await resp.text();
     try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
     if (resp.status === 401 && session && !path.endsWith('/auth/login')) {
-      endSession('会话已过期或已退出，请重新登录。');
+      endSession(tr('会话已过期或已退出，请重新登录。', 'The session expired or was ended: log in again.'));
       throw new APIError(401, body);
     }
     if (!resp.ok) throw new APIError(resp.status, body);
@@ -117,7 +150,7 @@
     const had = store.getItem(STORE_KEY) != null;
     let saved = null;
     try { saved = JSON.parse(store.getItem(STORE_KEY) || 'null'); } catch (_) { saved = null; }
-    const expired = had ? '会话已过期或已结束，请重新登录。' : '';
+    const expired = had ? tr('会话已过期或已结束，请重新登录。', 'The session expired or was ended: log in again.') : '';
     try {
       const s = await api('/api/v1/auth/session');
       if (!s || !s.authenticated) { endSession(expired); return false; }
@@ -130,7 +163,7 @@
       return true;
     } catch (e) {
       if (e.status === 401) { if (!session) endSession(expired); return false; } // api() showed the login page
-      endSession('无法连接节点：' + e.message);
+      endSession(tr('无法连接节点：', 'Cannot reach the node: ') + e.message);
       return false;
     }
   }
@@ -142,10 +175,12 @@
     const user = el('input', { id: 'username', name: 'username', autocomplete: 'username', required: true });
     const pass = el('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
     const form = el('form', { class: 'login', id: 'login' },
-      el('h1', {}, '登录'),
-      el('label', { for: 'username' }, '用户名'), user,
-      el('label', { for: 'password' }, '密码'), pass,
-      el('button', { type: 'submit' }, '登录'), err);
+      el('h1', {}, tr('登录', 'Log in')),
+      el('label', { for: 'username' }, tr('用户名', 'Username')), user,
+      el('label', { for: 'password' }, tr('密码', 'Password')), pass,
+      el('button', { type: 'submit' }, tr('登录', 'Log in')), err,
+      el('p', { class: 'muted' }, el('a', { href: '#', id: 'login-lang', onclick: (ev) => { ev.preventDefault(); setLang(lang === 'en' ? 'zh' : 'en'); } },
+        lang === 'en' ? '中文' : 'English')));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       err.textContent = '';
@@ -159,7 +194,7 @@
         else route();
       } catch (e) {
         session = null;
-        err.textContent = e.status === 401 ? '用户名或密码错误，或用户已停用。' : ('登录失败：' + e.message);
+        err.textContent = e.status === 401 ? tr('用户名或密码错误，或用户已停用。', 'Wrong username or password, or the user is disabled.') : (tr('登录失败：', 'Login failed: ') + e.message);
       }
     });
     main.replaceChildren(form);
@@ -168,7 +203,7 @@
 
   document.getElementById('logout').addEventListener('click', async () => {
     try { await api('/api/v1/auth/logout', { method: 'POST' }); } catch (_) { /* ends locally anyway */ }
-    endSession('已退出。');
+    endSession(tr('已退出。', 'Logged out.'));
   });
 
   // The region a user starts from: the deeper of the node's and the user's.
@@ -190,17 +225,18 @@
     q.delete('limit'); q.delete('after');
     q.set('path', path);
     const msg = el('span', { class: 'error export-error' });
-    const btn = el('button', { type: 'button', class: 'export', 'data-export': path }, '导出Excel');
+    const idle = tr('导出Excel', 'Export to Excel');
+    const btn = el('button', { type: 'button', class: 'export', 'data-export': path }, idle);
     btn.addEventListener('click', async () => {
       msg.textContent = '';
-      btn.disabled = true; btn.textContent = '正在导出…';
+      btn.disabled = true; btn.textContent = tr('正在导出…', 'Exporting…');
       try {
         const resp = await fetch('/api/v1/export.xlsx?' + q.toString(), { credentials: 'same-origin' });
-        if (resp.status === 401 && session) { endSession('会话已过期或已退出，请重新登录。'); return; }
+        if (resp.status === 401 && session) { endSession(tr('会话已过期或已退出，请重新登录。', 'The session expired or was ended: log in again.')); return; }
         if (!resp.ok) {
           let m = 'HTTP ' + resp.status;
           try { m = (await resp.json()).error.message || m; } catch (_) { /* not JSON */ }
-          msg.textContent = (resp.status === 413 ? '超过导出行数上限：' : '导出失败：') + m;
+          msg.textContent = (resp.status === 413 ? tr('超过导出行数上限：', 'Too many rows to export: ') : tr('导出失败：', 'Export failed: ')) + m;
           return;
         }
         const cd = /filename\*=UTF-8''([^;]+)/.exec(resp.headers.get('Content-Disposition') || '');
@@ -210,9 +246,9 @@
         document.body.append(a); a.click(); a.remove();
         setTimeout(() => URL.revokeObjectURL(href), 60000);
       } catch (e) {
-        msg.textContent = '导出失败：' + e.message;
+        msg.textContent = tr('导出失败：', 'Export failed: ') + e.message;
       } finally {
-        btn.disabled = false; btn.textContent = '导出Excel';
+        btn.disabled = false; btn.textContent = idle;
       }
     });
     return el('span', { class: 'export-wrap' }, btn, ' ', msg);
@@ -221,7 +257,7 @@
   // ---------- charts ----------
   let charts = [];
   function chart(div, option) {
-    if (!window.echarts) { div.append(el('p', { class: 'error' }, '图表库未加载')); return; }
+    if (!window.echarts) { div.append(el('p', { class: 'error' }, tr('图表库未加载', 'The chart library did not load'))); return; }
     const c = window.echarts.init(div);
     c.setOption(Object.assign({ animation: false, textStyle: { fontFamily: 'WenQuanYi Micro Hei, sans-serif' } }, option));
     charts.push(c);
@@ -238,6 +274,8 @@
   function range(from, to) { const out = []; for (let m = from; m <= to; m = addMonths(m, 1)) out.push(m); return out; }
   function sum(byMonth, months) { return months.reduce((s, m) => s + (byMonth[m] || 0), 0); }
   const PERIODS = { month: '月', quarter: '季', year: '年', r12: '近12个月' };
+  const PERIODS_ZH = Object.assign({}, PERIODS);
+  const PERIODS_EN = { month: 'Month', quarter: 'Quarter', year: 'Year', r12: 'Last 12 months' };
   // periodMonths answers the months of the period ending at latest, the
   // months a year before (同比) and the previous period (环比, or null).
   function periodMonths(kind, latest) {
@@ -253,8 +291,10 @@
     let mom = null;
     if (kind === 'month') mom = [addMonths(latest, -1)];
     if (kind === 'quarter') mom = range(addMonths(cur[0], -3), addMonths(cur[0], -3 + cur.length - 1));
-    const name = { month: latest.replace('-', '年') + '月', quarter: y + '年第' + (Math.floor((m - 1) / 3) + 1) + '季度',
-      year: y + '年（截至' + m + '月）', r12: cur[0] + ' 至 ' + latest }[kind];
+    const q = Math.floor((m - 1) / 3) + 1;
+    const name = lang === 'en'
+      ? { month: latest, quarter: y + ' Q' + q, year: y + ' (to month ' + m + ')', r12: cur[0] + ' to ' + latest }[kind]
+      : { month: latest.replace('-', '年') + '月', quarter: y + '年第' + q + '季度', year: y + '年（截至' + m + '月）', r12: cur[0] + ' 至 ' + latest }[kind];
     return { cur, yoy, mom, name };
   }
   function change(a, b) {
@@ -278,22 +318,61 @@
     disposeCharts();
     document.getElementById('top').hidden = false;
     const u = session.user;
-    document.getElementById('whoami').textContent = u.username + '（' + label('role', u.role) + '，' + u.region + '）· 节点 ' + session.node.region;
+    document.getElementById('whoami').textContent = lang === 'en'
+      ? u.username + ' (' + label('role', u.role) + ', ' + u.region + ') · node ' + session.node.region
+      : u.username + '（' + label('role', u.role) + '，' + u.region + '）· 节点 ' + session.node.region;
     const [path, query] = (location.hash.slice(1) || '/').split('?');
     const parts = path.split('/').filter(Boolean);
     const params = new URLSearchParams(query || '');
     const page = parts[0] || 'overview';
     const p = pages[page];
     document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('active', !!p && a.dataset.nav === p.nav));
-    main.replaceChildren(el('p', { class: 'muted' }, '正在加载…'));
+    main.replaceChildren(el('p', { class: 'muted' }, tr('正在加载…', 'Loading…')));
     try {
       if (p) await p.render(show, parts, params);
-      else main.replaceChildren(el('p', { class: 'error' }, '没有这个页面。'));
+      else main.replaceChildren(el('p', { class: 'error' }, tr('没有这个页面。', 'No such page.')));
     } catch (e) {
       if (e === STALE || e.status === 401 || my !== gen) return;
-      const msg = e.status === 403 ? '无权查看：' : (e.status === 404 ? '未找到：' : '出错了：');
-      main.replaceChildren(el('h1', { id: 'page-title' }, '无法显示'), el('p', { class: 'error', id: 'page-error' }, msg + e.message));
+      const msg = e.status === 403 ? tr('无权查看：', 'Not allowed: ') : (e.status === 404 ? tr('未找到：', 'Not found: ') : tr('出错了：', 'Error: '));
+      main.replaceChildren(el('h1', { id: 'page-title' }, tr('无法显示', 'Cannot show this page')), el('p', { class: 'error', id: 'page-error' }, msg + e.message));
     }
+  }
+
+  // ---------- the language switch ----------
+  const NAV_EN = { overview: 'Overview', hierarchy: 'Hierarchy', customers: 'Customers', bigcustomers: 'Big customers',
+    processes: 'Processes', management: 'Management', analytics: 'Analytics', audit: 'Audit' };
+  const navZH = {};
+  const langButton = el('button', { type: 'button', id: 'lang', title: '中文 / English' });
+  // applyLang puts the words of lang into the tables and the header.
+  function applyLang() {
+    const src = lang === 'en' ? L_EN : L_ZH;
+    for (const t of Object.keys(L)) {
+      for (const k of Object.keys(L[t])) delete L[t][k];
+      Object.assign(L[t], src[t] || L_ZH[t]);
+    }
+    Object.assign(PERIODS, lang === 'en' ? PERIODS_EN : PERIODS_ZH);
+    document.documentElement.lang = tr('zh-CN', 'en');
+    document.querySelectorAll('[data-nav]').forEach((a) => {
+      const k = a.dataset.nav;
+      if (!(k in navZH)) navZH[k] = a.textContent;
+      a.textContent = lang === 'en' ? (NAV_EN[k] || navZH[k]) : navZH[k];
+    });
+    const out = document.getElementById('logout');
+    if (out) out.textContent = tr('退出', 'Log out');
+    const brand = document.querySelector('#top .brand');
+    if (brand) { brand.dataset.zh = brand.dataset.zh || brand.textContent; brand.textContent = tr(brand.dataset.zh, 'gridcrm CRM'); }
+    langButton.textContent = lang === 'en' ? '中文' : 'English';
+  }
+  function setLang(l) {
+    lang = l === 'en' ? 'en' : 'zh';
+    try { localStorage.setItem('gridcrm.lang', lang); } catch (_) { /* private mode: this tab only */ }
+    applyLang();
+    if (session) route(); else showLogin();
+  }
+  langButton.addEventListener('click', () => setLang(lang === 'en' ? 'zh' : 'en'));
+  {
+    const out = document.getElementById('logout');
+    if (out && out.parentNode) out.parentNode.insertBefore(langButton, out);
   }
 
   // ---------- what the pages use (pages/*.js) ----------
@@ -303,10 +382,12 @@
   const pages = {};
   window.GC = {
     el, num, kwh, yuan, pct, age, when, L, label, api, APIError, chart, homeRegion, exportButton,
-    addMonths, range, sum, PERIODS, periodMonths, change, changeSpan,
+    addMonths, range, sum, PERIODS, periodMonths, change, changeSpan, tr,
+    lang: () => lang,
+    setLang,
     session: () => session,
     route: () => route(),
     page(name, render, nav) { pages[name] = { render, nav: nav || name }; },
-    async start() { window.addEventListener('hashchange', route); if (await resume()) route(); },
+    async start() { applyLang(); window.addEventListener('hashchange', route); if (await resume()) route(); },
   };
 })();
