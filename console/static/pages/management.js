@@ -180,7 +180,7 @@
       return out;
     };
     const who = (by, at) => (by || '未知') + ' · ' + when(at);
-    return el('section', { class: 'panel conflict', 'data-id': c.id },
+    return el('section', { class: 'panel conflict', 'data-id': c.id, 'data-key': c.key },
       el('h3', {}, '记录 ' + c.key + ' · 区域 ' + c.region + ' · 强制接管纪元 ' + c.epoch),
       el('table', { class: 'sidebyside' },
         el('thead', {}, el('tr', {}, el('th', {}, '字段'),
