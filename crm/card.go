@@ -37,9 +37,12 @@ type cardMonth struct {
 	KWh    float64
 	Billed float64
 	Bills  uint64 // bills summed in this month
+	// The peak kWh and the kWh of the month's bills split by time of use
+	// (peak + flat + valley > 0): a class's peak share.
+	TOUPeak, TOUKWh float64
 }
 
-const cardVersion = 1
+const cardVersion = 2
 
 var errBadCard = errors.New("crm: malformed customer card")
 
@@ -73,6 +76,8 @@ func (c *card) encode() []byte {
 		f64(m.KWh)
 		f64(m.Billed)
 		b = binary.AppendUvarint(b, m.Bills)
+		f64(m.TOUPeak)
+		f64(m.TOUKWh)
 	}
 	return b
 }
@@ -155,7 +160,7 @@ func decodeCard(raw []byte, c *card) error {
 		return errBadCard
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		c.Months = append(c.Months, cardMonth{Period: d.str(), KWh: d.f64(), Billed: d.f64(), Bills: d.uvarint()})
+		c.Months = append(c.Months, cardMonth{Period: d.str(), KWh: d.f64(), Billed: d.f64(), Bills: d.uvarint(), TOUPeak: d.f64(), TOUKWh: d.f64()})
 	}
 	if d.err == nil && len(d.b) != 0 {
 		return errBadCard
@@ -189,6 +194,10 @@ func (c *card) addBill(b *Bill, sign float64) {
 	}
 	m.KWh += sign * b.KWh
 	m.Billed += sign * b.Billed
+	if b.KWhPeak+b.KWhFlat+b.KWhValley > 0 {
+		m.TOUPeak += sign * b.KWhPeak
+		m.TOUKWh += sign * b.KWh
+	}
 }
 
 func (c *card) setCustomer(cu *Customer) {
@@ -324,6 +333,7 @@ type cardCustomer struct {
 	VoltageKV                             float64
 	Tags                                  []string
 	Figures                               Figures
+	touPeak, touKWh                       float64 // the window's time-of-use bills: peak kWh and kWh
 }
 
 // customer answers the customer as Classify reads it.
@@ -391,6 +401,8 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 				f.AnnualKWh += m.KWh
 				f.AnnualBilled += m.Billed
 				f.Months += int(m.Bills)
+				cc.touPeak += m.TOUPeak
+				cc.touKWh += m.TOUKWh
 			}
 		}
 		f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
@@ -422,28 +434,11 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 // false when the cards do not cover every customer the aggregates count (a
 // store written before cards were kept): the caller then reads the records.
 func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]cardCustomer, ok bool, err error) {
-	sum, err := Summarize(r, region, subtree)
+	owners, customers, err := cardOwners(r, region, subtree) // cardclass.go
 	if err != nil {
 		return nil, false, err
 	}
 	from, to := Window(day)
-	type ov struct{ owner, version string }
-	var owners []ov
-	if subtree {
-		prefix := []byte(keyspace.CardVersionsOf(region))
-		err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-			owners = append(owners, ov{string(k[len(keyspace.CardVersionPrefix):]), string(v)})
-			return true
-		})
-	} else {
-		var v []byte
-		if v, err = r.Get([]byte(keyspace.CardVersion(region))); v != nil {
-			owners = append(owners, ov{region, string(v)})
-		}
-	}
-	if err != nil {
-		return nil, false, err
-	}
 	n := 0
 	for _, o := range owners {
 		list, err := ownerCards(r, o.owner, o.version, from, to)
@@ -455,5 +450,5 @@ func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]car
 			n += len(list)
 		}
 	}
-	return out, int64(n) == sum.Customers, nil
+	return out, int64(n) == customers, nil
 }

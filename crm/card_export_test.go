@@ -25,3 +25,9 @@ func DecodeCard(raw []byte) error {
 	var c card
 	return decodeCard(raw, &c)
 }
+
+// ConsumptionFromRecords is Consumption with the class comparison from a
+// classification of the records.
+func ConsumptionFromRecords(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
+	return consumption(r, id, day, false)
+}

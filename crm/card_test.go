@@ -131,9 +131,9 @@ func (w *cardWorld) version(coll, id string) uint64 {
 	return m.Version
 }
 
-// TestCards_SameAnswersAsRecords: classification lists and the Pareto
-// report read from the customer cards equal those computed from the
-// customers and their bills, at the county (Apply) and at the province
+// TestCards_SameAnswersAsRecords: classification lists, the Pareto report
+// and a customer's comparison with its class read from the customer cards
+// equal those computed from the customers and their bills, at the county (Apply) and at the province
 // (ApplyReplica, bills arriving before their customers), after creates,
 // updates and deletes of bills and customers, for several days, filters
 // and limits.
@@ -222,6 +222,21 @@ func TestCards_SameAnswersAsRecords(t *testing.T) {
 					t.Errorf("%s %s %+v (limit %d): from the cards\n%.600s\nfrom the records\n%.600s", st.name, day, q, lim, g, wn)
 				}
 			}
+			if !st.subtree || st.name == "province" { // a customer's comparison with its class, in its own region
+				for i := 0; i < len(ids); i += 57 {
+					if i == 9 {
+						continue // deleted
+					}
+					got, e1 := crm.Consumption(st.r, ids[i], day)
+					want, e2 := crm.ConsumptionFromRecords(st.r, ids[i], day)
+					if e1 != nil || e2 != nil {
+						t.Fatalf("consumption of %s: %v / %v", ids[i], e1, e2)
+					}
+					if !reflect.DeepEqual(got, want) || want.Compared.Peers == 0 {
+						t.Errorf("%s %s: consumption of %s from the cards %+v; from the records %+v", st.name, day, ids[i], got.Compared, want.Compared)
+					}
+				}
+			}
 			got, e1 := crm.Pareto(st.r, st.region, st.subtree, day, 10)
 			want, e2 := crm.ParetoFromRecords(st.r, st.region, st.subtree, day, 10)
 			if e1 != nil || e2 != nil {
@@ -255,6 +270,12 @@ func TestCards_MemoFollowsChanges(t *testing.T) {
 		var out []string
 		for _, it := range rep.Items {
 			out = append(out, it.CustomerID)
+		}
+		// The Pareto report, kept while the cards are unchanged, too.
+		got, e1 := crm.Pareto(r, region, true, "2026-01-15", 5)
+		want, e2 := crm.ParetoFromRecords(r, region, true, "2026-01-15", 5)
+		if e1 != nil || e2 != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("pareto of %s from the cards %+v (%v); from the records %+v (%v)", region, got, e1, want, e2)
 		}
 		return out
 	}

@@ -392,13 +392,26 @@ func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	custs, e := regionFigures(r, q.Region, q.Subtree, q.Day, cards)
+	from, to := Window(q.Day)
+	newReport := func() *ClassReport {
+		return &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
+			"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
+	}
+	if cards { // cardclass.go: the memo of classified cards
+		rep := newReport()
+		ok, e := classifyFromCards(r, q, book, rep)
+		if e != nil {
+			return nil, e
+		}
+		if ok {
+			return rep, nil
+		}
+	}
+	custs, e := regionFigures(r, q.Region, q.Subtree, q.Day, false)
 	if e != nil {
 		return nil, e
 	}
-	from, to := Window(q.Day)
-	rep := &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
-		"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
+	rep := newReport()
 	for _, list := range custs {
 		for i := range list {
 			c := list[i].customer()
@@ -517,12 +530,39 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 	if e := validDate("day", day, false); e != nil {
 		return nil, e
 	}
-	custs, e := regionFigures(r, region, subtree, day, cards)
-	if e != nil {
-		return nil, e
+	memo := ""
+	if cards { // cardclass.go: a report of unchanged cards is not computed again
+		var err error
+		if memo, err = paretoKey(r, region, subtree, day, topN); err != nil {
+			return nil, AsError(err)
+		}
+		if rep := paretoMemoGet(memo); memo != "" && rep != nil {
+			return clonePareto(rep), nil
+		}
+	}
+	var custs [][]cardCustomer
+	if memo != "" {
+		lists, ok, err := cardCustomers(r, region, subtree, day)
+		if err != nil {
+			return nil, AsError(err)
+		}
+		if ok {
+			custs = lists
+		} else {
+			memo = "" // read from the records: not kept
+		}
+	}
+	if custs == nil {
+		var e *Error
+		if custs, e = regionFigures(r, region, subtree, day, false); e != nil {
+			return nil, e
+		}
 	}
 	from, to := Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
+	if memo != "" {
+		defer func() { paretoMemoPut(memo, clonePareto(rep)) }()
+	}
 	for _, list := range custs {
 		rep.Customers += len(list)
 	}
@@ -541,6 +581,14 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 	}
 	rep.Revenue = paretoOf(vs, topN)
 	return rep, nil
+}
+
+// clonePareto copies a report, its id lists too.
+func clonePareto(r *ParetoReport) *ParetoReport {
+	c := *r
+	c.KWh.TopCustomerIDs = slices.Clone(r.KWh.TopCustomerIDs)
+	c.Revenue.TopCustomerIDs = slices.Clone(r.Revenue.TopCustomerIDs)
+	return &c
 }
 
 type idValue struct {

@@ -59,6 +59,12 @@ type ConsumptionReport struct {
 // Consumption builds the report of customer id over the 12 months before
 // day's month.
 func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
+	return consumption(r, id, day, true)
+}
+
+// consumption reads the class comparison from the cards when cards is set
+// and they cover the customer's region, else from the records.
+func consumption(r Reader, id string, day Date, cards bool) (*ConsumptionReport, *Error) {
 	cl, bills, e := classifyCustomer(r, id, day)
 	if e != nil {
 		return nil, e
@@ -109,13 +115,26 @@ func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
 	}
 	rep.AnnualKWh, rep.Billed, rep.Paid, rep.Arrears = round2(rep.AnnualKWh), round2(rep.Billed), round2(rep.Paid), round2(rep.Arrears)
 
-	// The customer's class in its own region.
+	// The customer's class in its own region: from the memo of its cards
+	// (cardclass.go), else from a classification of its records.
 	owner := RecordOwner(mustGet(r, id))
-	all, e := ClassifyRegion(r, ClassQuery{Region: owner, Day: day, Class: cl.Class, Grade: cl.Grade})
+	if cards {
+		cmp := ClassComparison{Class: cl.Class, Grade: cl.Grade}
+		ok, err := peersFromCards(r, owner, day, cl, rep.AnnualKWh, &cmp)
+		if err != nil {
+			return nil, AsError(err)
+		}
+		if ok {
+			rep.Compared = cmp
+			return rep, nil
+		}
+	}
+	cmp := ClassComparison{Class: cl.Class, Grade: cl.Grade}
+	all, e := classifyRegion(r, ClassQuery{Region: owner, Day: day, Class: cl.Class, Grade: cl.Grade}, false)
 	if e != nil {
 		return nil, e
 	}
-	cmp := ClassComparison{Class: cl.Class, Grade: cl.Grade, Peers: len(all.Items)}
+	cmp.Peers = len(all.Items)
 	kwhs := make([]float64, 0, len(all.Items))
 	var billed, peakSum, touSum float64
 	below := 0
@@ -139,6 +158,15 @@ func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
 			cmp.PeerPeakSampled++
 		}
 	}
+	finishComparison(&cmp, kwhs, billed, below, rep.AnnualKWh, peakSum, touSum)
+	rep.Compared = cmp
+	return rep, nil
+}
+
+// finishComparison sets the peer figures from the peers' annual kWh
+// (biggest first), their billed total, how many used less than the
+// customer, and the peak and time-of-use kWh of those sampled.
+func finishComparison(cmp *ClassComparison, kwhs []float64, billed float64, below int, annualKWh, peakSum, touSum float64) {
 	if len(kwhs) > 0 {
 		total := 0.0
 		for _, k := range kwhs {
@@ -152,14 +180,12 @@ func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
 			cmp.PeerMeanPrice = round4(billed / total)
 		}
 		if cmp.PeerMeanKWh > 0 {
-			cmp.CustomerVsMean = round4(rep.AnnualKWh / cmp.PeerMeanKWh)
+			cmp.CustomerVsMean = round4(annualKWh / cmp.PeerMeanKWh)
 		}
 	}
 	if touSum > 0 {
 		cmp.PeerPeakShare = round4(peakSum / touSum)
 	}
-	rep.Compared = cmp
-	return rep, nil
 }
 
 func mustGet(r Reader, id string) []byte {
