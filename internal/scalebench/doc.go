@@ -18,4 +18,5 @@
 //	GRIDCRM_SCALE_BUDGET     time allowed per read before it stops short (default 60s; at least 5 requests)
 //	GRIDCRM_SCALE_ONLY       run only the reads whose name contains this
 //	GRIDCRM_SCALE_OUT        also write the report to this file
+//	GRIDCRM_SCALE_GRADES     1: run the credit grades of the county (the churn warnings read them)
 package scalebench

@@ -191,20 +191,11 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	summary := loadProcesses(b, ctx, cc, sampleCusts, staffIDs, projects, orders)
 	rep.printf("processes: %s in %s", summary, time.Since(pstart).Round(time.Millisecond))
 
-	// Credit grades of the last billed month (the churn warnings read them).
-	// The run reads every customer's bills in one request: a long one.
-	gstart := time.Now()
-	ctok := testcluster.Login(b, cc.Base(), "admin", testcluster.AdminPassword).Token
-	req, _ := http.NewRequest("POST", cc.Base()+"/api/v1/credit/grades/run", strings.NewReader(`{"period":"`+end.Format("2006-01")+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+ctok)
-	if resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req); err != nil {
-		rep.printf("credit grade run at the county: %v after %s (the churn warnings will have no grades)", err, time.Since(gstart).Round(time.Millisecond))
-	} else {
-		var graded map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&graded)
-		resp.Body.Close()
-		rep.printf("credit grade run at the county for %s: %d %s in %s", end.Format("2006-01"), resp.StatusCode, compact(graded), time.Since(gstart).Round(time.Millisecond))
+	// Credit grades of the last billed month (the churn warnings read them),
+	// with GRIDCRM_SCALE_GRADES=1. The run reads every customer's bills in
+	// one request: a long one.
+	if os.Getenv("GRIDCRM_SCALE_GRADES") == "1" {
+		gradeRun(b, rep, cc.Base(), end)
 	}
 
 	// Catch-up: the city holds everything the county had written when it
@@ -238,6 +229,24 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	// Reads at the province.
 	tok := testcluster.Login(b, provCl.Base(), "admin", testcluster.AdminPassword).Token
 	readsAt(b, rep, provCl, tok, sampleCusts, requests, budget)
+}
+
+// gradeRun grades the county's customers as of end's month.
+func gradeRun(b *testing.B, rep *report, base string, end time.Time) {
+	gstart := time.Now()
+	ctok := testcluster.Login(b, base, "admin", testcluster.AdminPassword).Token
+	req, _ := http.NewRequest("POST", base+"/api/v1/credit/grades/run", strings.NewReader(`{"period":"`+end.Format("2006-01")+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+ctok)
+	if resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req); err != nil {
+		rep.printf("credit grade run at the county: %v after %s (the churn warnings will have no grades)", err, time.Since(gstart).Round(time.Millisecond))
+	} else {
+		var graded map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&graded)
+		resp.Body.Close()
+		rep.printf("credit grade run at the county for %s: %d %s in %s", end.Format("2006-01"), resp.StatusCode, compact(graded), time.Since(gstart).Round(time.Millisecond))
+	}
+
 }
 
 // compact prints a small JSON answer on one line (long arrays cut).
@@ -487,7 +496,7 @@ func readsAt(b *testing.B, rep *report, cl *demo.Client, token string, custs []c
 	}
 	only := os.Getenv("GRIDCRM_SCALE_ONLY")
 	rep.printf("reads at the province %s (loopback, one at a time, default consistency; up to %d requests each, at most %s):", province, requests, budget)
-	rep.printf("%-26s %6s %10s %10s %10s %9s %7s  %s", "read", "n", "p50", "p99", "max", "bytes", "target", "")
+	rep.printf("%-26s %6s %10s %10s %10s %10s %9s %7s  %s", "read", "n", "first", "p50", "p99", "max", "bytes", "target", "")
 	hc := &http.Client{Timeout: 10 * time.Minute}
 	for _, rd := range reads {
 		if only != "" && !strings.Contains(rd.name, only) {
@@ -510,13 +519,14 @@ func readsAt(b *testing.B, rep *report, cl *demo.Client, token string, custs []c
 		if status != 0 || len(lat) == 0 {
 			continue
 		}
+		first := lat[0] // the first request after the load: nothing kept in memory yet
 		slices.Sort(lat)
 		q := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
 		verdict := "ok"
 		if q(0.99) > rd.target {
 			verdict = "OVER"
 		}
-		rep.printf("%-26s %6d %10s %10s %10s %9d %7s  %s", rd.name, len(lat), round(q(0.5)), round(q(0.99)), round(lat[len(lat)-1]), size, rd.target, verdict)
+		rep.printf("%-26s %6d %10s %10s %10s %10s %9d %7s  %s", rd.name, len(lat), round(first), round(q(0.5)), round(q(0.99)), round(lat[len(lat)-1]), size, rd.target, verdict)
 	}
 }
 
