@@ -299,19 +299,28 @@ func predictSeasonal(beta []float64, s, t int, cal func(int) int) float64 {
 func leaveOneOut(xs []int, res []float64, use []bool, t int, cal func(int) int) []float64 {
 	const p = 13
 	ref := cal(t)
-	row := func(s int) []float64 {
-		r := make([]float64, p)
+	row := func(s int, r *[p]float64) {
+		*r = [p]float64{}
 		r[0], r[1] = 1, float64(s-t)/12
 		if c := dummy(cal(s), ref); c >= 0 {
 			r[2+c] = 1
 		}
-		return r
 	}
 	xtx := mat.NewSymDense(p, nil)
+	var r [p]float64
 	for i, s := range xs {
 		if use[i] {
-			v := mat.NewVecDense(p, row(s))
-			xtx.SymRankOne(xtx, 1, v)
+			row(s, &r)
+			for a := range p {
+				if r[a] == 0 {
+					continue
+				}
+				for b := a; b < p; b++ {
+					if r[b] != 0 {
+						xtx.SetSym(a, b, xtx.At(a, b)+r[a]*r[b])
+					}
+				}
+			}
 		}
 	}
 	var inv mat.Dense
@@ -319,14 +328,22 @@ func leaveOneOut(xs []int, res []float64, use []bool, t int, cal func(int) int) 
 	if err := inv.Inverse(xtx); err != nil {
 		return out
 	}
+	raw := inv.RawMatrix()
 	for i, s := range xs {
 		if !use[i] {
 			continue
 		}
-		v := mat.NewVecDense(p, row(s))
-		var w mat.VecDense
-		w.MulVec(&inv, v)
-		if h := mat.Dot(v, &w); h < 0.99 {
+		row(s, &r)
+		h := 0.0
+		for a := range p {
+			if r[a] == 0 {
+				continue
+			}
+			for b := range p {
+				h += r[a] * raw.Data[a*raw.Stride+b] * r[b]
+			}
+		}
+		if h < 0.99 {
 			out[i] = res[i] / (1 - h)
 		}
 	}

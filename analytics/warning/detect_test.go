@@ -228,3 +228,20 @@ func TestDetect_Cases(t *testing.T) {
 		t.Error("zero config valid")
 	}
 }
+
+// BenchmarkDetect: one customer-month judged on 36 months of history (the
+// warning run does this once per customer a month).
+func BenchmarkDetect(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	kwh := make([]float64, 37)
+	for i := range kwh {
+		kwh[i] = 1000 * (1 + 0.3*math.Sin(float64(i)/2)) * math.Exp(0.05*r.NormFloat64())
+	}
+	cfg := DefaultConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Detect(kwh, 6, cfg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
