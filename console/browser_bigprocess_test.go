@@ -64,6 +64,9 @@ func TestBrowser_BigCustomersAndProcesses(t *testing.T) {
 	startAt := time.Now().AddDate(0, 0, 3)
 	create("outages", map[string]any{"type": "planned", "feeder": "110kV 城东线", "reason": "城东线检修", "start": startAt.Format(time.RFC3339),
 		"end": startAt.Add(8 * time.Hour).Format(time.RFC3339), "notices": []map[string]any{{"channel": "sms", "at": time.Now().Format(time.RFC3339), "audience": "all"}}})
+	if st, out := cl.Do("POST", "/api/v1/users", map[string]any{"username": "xiaoli", "password": "Desk-320722-autumn", "role": "agent", "region": "320722"}); st != 201 {
+		t.Fatalf("create an agent: %d %s", st, out)
+	}
 	t.Logf("county seeded in %v", time.Since(start).Round(time.Millisecond))
 
 	base := h.Region("320722").Node(0).APIURL()
@@ -116,8 +119,33 @@ func TestBrowser_BigCustomersAndProcesses(t *testing.T) {
 	if msg := b.Text(`#bulletins tbody tr span.error`); msg != "" {
 		t.Errorf("fetching the bulletin's files: %s", msg)
 	}
+	for _, path := range []string{"/api/v1/pool_entries", "/api/v1/gold_assignments", "/api/v1/bulletins"} {
+		if n := Eval[int](b, `document.querySelectorAll('[data-export="`+path+`"]').length`); n != 1 {
+			t.Errorf("%d 导出Excel buttons for %s, want 1", n, path)
+		}
+	}
 	noStray(t, b)
 	shot("p2-bigcustomers")
+
+	// An agent reads both pages, without the bulletin form or the 管理 link.
+	do("log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	b.Login("xiaoli", "Desk-320722-autumn")
+	waitTitle("东海县") // the page the admin left: 大客户
+	b.Hash("#/processes")
+	waitTitle("流程监督")
+	wantIn(`#supervision`, "东海特钢110kV新装")
+	noStray(t, b)
+	b.Hash("#/bigcustomers")
+	waitTitle("大客户")
+	do("wait for the list", chromedp.WaitVisible(chromedp.CSS(`#classification tbody tr`)))
+	if n := Eval[int](b, `document.querySelectorAll('#bulletin-generate').length`); n != 0 {
+		t.Errorf("an agent is offered the bulletin generation form")
+	}
+	wantIn(`#bulletins`, period)
+	noStray(t, b)
+	if hidden := Eval[bool](b, `document.querySelector('[data-nav="management"]').hidden`); !hidden {
+		t.Errorf("an agent sees the 管理 link")
+	}
 	t.Logf("whole test %v", time.Since(start).Round(time.Millisecond))
 }
 

@@ -153,16 +153,20 @@
           el('button', { type: 'button', class: 'download-pdf', onclick: () => act('pdf') }, '下载 PDF'), out));
     }), '尚无工作简报。');
 
-    show(
+    // 导出Excel (core.js): every row the list's filters match, with the same filters.
+    const xls = (path, extra, name) => (GC.exportButton ? el('div', { class: 'toolbar' }, GC.exportButton(path, Object.assign({ region, scope: 'subtree' }, extra), name)) : null);
+    // show() takes nodes only (replaceChildren): drop the parts a role or the data leaves out.
+    const showAll = (...xs) => show(...xs.flat().filter((x) => x != null && x !== false));
+    showAll(
       el('h1', { id: 'page-title' }, '大客户 · ' + rn(region)),
       el('p', { class: 'muted' }, '分级按 ' + cls.day + ' 在用的分级规则计算（近12个月电量、月均电费、电压等级、标签）。'),
       cards,
       el('div', { class: 'grid2' }, paretoDiv, el('div', {}, el('h2', {}, '网格划分（±5% 均衡带）'), gridPart)),
       el('h2', {}, '大客户名单（' + cls.matched + ' 户' + (cls.matched > cls.items.length ? '，显示前 ' + cls.items.length + ' 户' : '') + '）'),
       table('classification', ['户号', '名称', '区域', '等级', '近12个月电量', '月均电费', '电压（千伏）', '依据'], clsRows, '没有大客户。'),
-      el('h2', {}, '客户池'), poolPart,
-      el('h2', {}, '金牌客户经理'), goldPart,
-      el('h2', {}, '工作简报'), role === 'admin' || role === 'manager' ? gen : null, bulPart,
+      el('h2', {}, '客户池'), xls('/api/v1/pool_entries', {}, '客户池'), poolPart,
+      el('h2', {}, '金牌客户经理'), xls('/api/v1/gold_assignments', { status: 'active' }, '金牌客户经理'), goldPart,
+      el('h2', {}, '工作简报'), role === 'admin' || role === 'manager' ? gen : null, xls('/api/v1/bulletins', {}, '工作简报'), bulPart,
     );
 
     // Pareto: the big customers by kWh, bars, with the cumulative share of the region's total.

@@ -138,7 +138,9 @@
       }), '没有停电事件。');
     }
 
-    show(
+    // show() takes nodes only (replaceChildren): drop the parts a role or the data leaves out.
+    const showAll = (...xs) => show(...xs.flat().filter((x) => x != null && x !== false));
+    showAll(
       el('h1', { id: 'page-title' }, '流程监督 · ' + rn(region)),
       el('p', { class: 'muted' }, '按工作日计时（法定节假日与调休）；' + when(sup.at) + ' 的判断。'),
       el('h2', {}, '督办清单'),
@@ -153,7 +155,8 @@
       el('h2', {}, '指标'), kcards,
       el('div', { class: 'grid2' }, monthChart, regionChart),
       el('h2', {}, '工单看板（在办）'), boardEl,
-      el('h2', {}, '停电事件与通知合规'), outPart,
+      el('h2', {}, '停电事件与通知合规'),
+      GC.exportButton ? el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/outages', { region, scope: 'subtree' }, '停电事件')) : null, outPart,
     );
 
     const f1 = (v) => (v == null ? null : Math.round(v * 10) / 10);
