@@ -36,7 +36,9 @@ import (
 //
 // Which routes: those exportSpecs names (Chinese headers, value formats),
 // and any collection's list route (/api/v1/<collection>), whose columns
-// without a spec are its records' fields under their JSON names.
+// without a spec are the fields of the first page's records under their
+// JSON names. Rows go into the workbook page by page (excelize's stream
+// writer), so an export holds one page of records in memory at a time.
 
 // defaultMaxExportRows is the most rows one export holds (Config.MaxExportRows).
 const defaultMaxExportRows = 100_000
@@ -226,9 +228,20 @@ func (s *Server) export(c *gin.Context) {
 			q.Set("scope", "subtree")
 		}
 	}
-	var rows []map[string]any
-	var whole map[string]any
-	for page := 0; ; page++ {
+	// Each page's rows go into the sheet as they come: one page is held at
+	// a time (the stream writer keeps the sheet, spilling to a temporary
+	// file when it grows).
+	var (
+		out   *sheetWriter
+		whole map[string]any
+		err   error
+	)
+	defer func() {
+		if out != nil {
+			_ = out.f.Close() // removes the stream's temporary file
+		}
+	}()
+	for {
 		st, body := s.innerGET(c, path, q)
 		if st != http.StatusOK {
 			c.Data(st, "application/json", body) // the route's own refusal
@@ -242,22 +255,37 @@ func (s *Server) export(c *gin.Context) {
 			fail(c, apiErr(codeInternal, "path", path+" did not answer JSON: "+err.Error()))
 			return
 		}
-		if whole == nil {
-			whole = ans
-		}
 		items, ok := ans[spec.Items].([]any)
 		if !ok && ans[spec.Items] != nil {
 			fail(c, apiErr(codeInternal, "path", path+" answered no list of rows under "+spec.Items))
 			return
 		}
+		rows := make([]map[string]any, 0, len(items))
 		for _, it := range items {
 			if m, ok := it.(map[string]any); ok {
 				rows = append(rows, m)
 			}
 		}
-		if len(rows) > s.cfg.MaxExportRows {
+		if out == nil {
+			whole = ans
+			cols := spec.Cols
+			if cols == nil {
+				cols = fieldCols(rows) // the first page's fields
+			}
+			if out, err = newSheetWriter(spec.Title, cols); err != nil {
+				fail(c, apiErr(codeInternal, "", "build the workbook: "+err.Error()))
+				return
+			}
+		}
+		if out.n+len(rows) > s.cfg.MaxExportRows {
 			fail(c, apiErr(crm.CodeTooLarge, "path", fmt.Sprintf("the filters match more than %d rows, the most one export holds: narrow them (region, scope, filters)", s.cfg.MaxExportRows)))
 			return
+		}
+		for _, r := range rows {
+			if err = out.add(r, whole); err != nil {
+				fail(c, apiErr(codeInternal, "", "build the workbook: "+err.Error()))
+				return
+			}
 		}
 		next, _ := ans["next"].(string)
 		if !paged || next == "" {
@@ -268,13 +296,10 @@ func (s *Server) export(c *gin.Context) {
 			q.Set("consistency", "stale") // the first page passed the read barrier
 		}
 	}
-	cols := spec.Cols
-	if cols == nil {
-		cols = fieldCols(rows)
-	}
-	f, err := workbook(spec.Title, cols, rows, whole)
+	f := out.f
+	err = out.sw.Flush()
 	if err == nil {
-		err = describe(f, spec.Title, path, c, len(rows))
+		err = describe(f, spec.Title, path, c, out.n)
 	}
 	var buf bytes.Buffer
 	if err == nil {
@@ -291,7 +316,7 @@ func (s *Server) export(c *gin.Context) {
 	name += "-" + time.Now().In(exportZone).Format("20060102-1504") + ".xlsx"
 	c.Header("Content-Disposition", `attachment; filename="export.xlsx"; filename*=UTF-8''`+url.PathEscape(name))
 	c.Header("Cache-Control", "no-store")
-	c.Header("X-Export-Rows", strconv.Itoa(len(rows)))
+	c.Header("X-Export-Rows", strconv.Itoa(out.n))
 	c.Data(200, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", buf.Bytes())
 }
 
@@ -341,8 +366,8 @@ func (w *bufferWriter) Write(b []byte) (int, error) {
 	return w.body.Write(b)
 }
 
-// fieldCols are the columns of rows without a spec: every field, in the
-// order the first row holding it names them, under its JSON name.
+// fieldCols are the columns of rows without a spec: every field the rows
+// hold, by name, under its JSON name.
 func fieldCols(rows []map[string]any) []exportCol {
 	seen := map[string]bool{}
 	var names []string
@@ -402,60 +427,62 @@ func text(v any) string {
 	}
 }
 
-// workbook writes rows under cols into a new workbook's first sheet
-// (named title) under a bold, frozen header row.
-func workbook(title string, cols []exportCol, rows []map[string]any, whole map[string]any) (*excelize.File, error) {
+// sheetWriter writes rows under cols into a new workbook's first sheet
+// (named title), under a bold, frozen header row.
+type sheetWriter struct {
+	f      *excelize.File
+	sw     *excelize.StreamWriter
+	cols   []exportCol
+	styles map[string]int
+	n      int // rows written
+}
+
+func newSheetWriter(title string, cols []exportCol) (*sheetWriter, error) {
 	f := excelize.NewFile()
+	w := &sheetWriter{f: f, cols: cols, styles: map[string]int{}}
 	sheet := sheetName(title)
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
 		return nil, err
 	}
-	styles := map[string]int{}
 	for format, numFmt := range map[string]string{"int": "#,##0", "num": "#,##0.00", "yuan": "#,##0.00", "kwh": "#,##0",
 		"pct": "0.0%", "time": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"} {
 		id, err := f.NewStyle(&excelize.Style{CustomNumFmt: &numFmt})
 		if err != nil {
 			return nil, err
 		}
-		styles[format] = id
+		w.styles[format] = id
 	}
 	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
 	if err != nil {
 		return nil, err
 	}
-	sw, err := f.NewStreamWriter(sheet)
-	if err != nil {
+	if w.sw, err = f.NewStreamWriter(sheet); err != nil {
 		return nil, err
 	}
 	for i, col := range cols {
-		w := 14.0
-		if n := len([]rune(col.Header)); float64(n)*2+2 > w {
-			w = float64(n)*2 + 2
-		}
-		if err := sw.SetColWidth(i+1, i+1, w); err != nil {
+		width := max(14, float64(len([]rune(col.Header)))*2+2)
+		if err := w.sw.SetColWidth(i+1, i+1, width); err != nil {
 			return nil, err
 		}
 	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
+	if err := w.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft"}); err != nil {
 		return nil, err
 	}
 	hdr := make([]any, len(cols))
 	for i, col := range cols {
 		hdr[i] = excelize.Cell{StyleID: head, Value: col.Header}
 	}
-	if err := sw.SetRow("A1", hdr); err != nil {
-		return nil, err
+	return w, w.sw.SetRow("A1", hdr)
+}
+
+// add writes one row.
+func (w *sheetWriter) add(row, whole map[string]any) error {
+	vals := make([]any, len(w.cols))
+	for i, col := range w.cols {
+		vals[i] = cell(col, row, whole, w.styles)
 	}
-	for r, row := range rows {
-		vals := make([]any, len(cols))
-		for i, col := range cols {
-			vals[i] = cell(col, row, whole, styles)
-		}
-		if err := sw.SetRow("A"+strconv.Itoa(r+2), vals); err != nil {
-			return nil, err
-		}
-	}
-	return f, sw.Flush()
+	w.n++
+	return w.sw.SetRow("A"+strconv.Itoa(w.n+1), vals)
 }
 
 // cell is one value as its column writes it.
