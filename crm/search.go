@@ -45,8 +45,11 @@ const (
 	maxAcctPrefix = 16    // the longest 户号 prefix indexed
 )
 
-// SearchBudget is the most index entries one SearchCustomers call examines.
+// SearchBudget is the most index entries one SearchCustomers call examines
+// (searchBudget, but for tests).
 const SearchBudget = 20_000
+
+var searchBudget = SearchBudget
 
 // searchIndexing is false only in benchmarks that measure writes without
 // the search index (SetSearchIndexing): a store written so cannot be
@@ -362,8 +365,8 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	if len(streams) == 0 {
 		return page, nil // a gram no customer in scope has
 	}
-	window := max(q.Limit+1, 64)
-	var pending []string // candidates past the last window, of streams already done
+	window := min(max(q.Limit+1, 64), 256) // positions read per stream and round
+	var pending []string                   // candidates past the last window, of streams already done
 	lastPos := ""
 	for {
 		cands := pending
@@ -419,7 +422,7 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 			return page, nil
 		}
 		from = end
-		if page.Examined >= SearchBudget {
+		if page.Examined >= searchBudget {
 			page.Next, page.Partial = cursorOf(end), true
 			return page, nil
 		}

@@ -273,6 +273,39 @@ func TestSearch_AgainstScan(t *testing.T) {
 	if checked < 200 {
 		t.Fatalf("only %d queries checked", checked)
 	}
+
+	// With a budget of a few hundred entries, calls answer partial pages;
+	// followed to the end they find the same customers.
+	defer crm.SetSearchBudget(crm.SetSearchBudget(300))
+	partial := 0
+	for _, text := range []string{"网格", "江苏", "有限公司", "庄村", "0518"} {
+		var got []string
+		q := crm.SearchQuery{Text: text, Region: "32", Subtree: true, Limit: 1000}
+		for range 1000 {
+			page, e := crm.SearchCustomers(tx, q)
+			if e != nil {
+				t.Fatal(e)
+			}
+			if page.Partial {
+				partial++
+			}
+			for _, raw := range page.Items {
+				var m crm.Meta
+				_ = json.Unmarshal(raw, &m)
+				got = append(got, m.ID)
+			}
+			if q.After = page.Next; q.After == "" {
+				break
+			}
+		}
+		slices.Sort(got)
+		if want := scan(crm.Fold(text), "32"); !slices.Equal(got, want) {
+			t.Errorf("search %q on a budget: %d found, the scan finds %d", text, len(got), len(want))
+		}
+	}
+	if partial == 0 {
+		t.Error("no call ran out of budget: the partial path was not tested")
+	}
 }
 
 func TestFold(t *testing.T) {
