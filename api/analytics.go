@@ -44,6 +44,8 @@ func init() {
 	generatedOnly["consumption_warnings"] = "POST /api/v1/warnings/run"
 	writeRolesOf["analytics_runs"] = []string{crm.RoleAdmin}
 	generatedOnly["analytics_runs"] = "the leader's monthly analytics schedule (scheduler.go)"
+	writeRolesOf["customer_trends"] = []string{crm.RoleAdmin, crm.RoleManager}
+	generatedOnly["customer_trends"] = "POST /api/v1/warnings/run"
 }
 
 func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
@@ -56,13 +58,14 @@ func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
 	v1.POST("/warnings/run", allow(writeRolesOf["consumption_warnings"]...), s.warningRunRoute)
 	v1.GET("/warnings/abnormal", read, s.abnormalWarnings)
 	v1.GET("/warnings/churn", read, s.churnWarnings)
+	s.marketRoutes(v1) // market.go: fee, tariff and market analyses
 }
 
 func analyticsOps() []op {
 	scoped := func(q ...string) []string { return append([]string{"region", "scope", "consistency"}, q...) }
-	return []op{
-		{method: "GET", path: "/api/v1/forecast/demand", summary: "Monthly energy forecast (kWh) of a region or subtree, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals, from the materialised monthly kWh aggregates (never the bills)", ok: 200, roles: readRoles,
-			query: scoped("horizon", "as_of")},
+	return append(marketOps(), []op{
+		{method: "GET", path: "/api/v1/forecast/demand", summary: "Monthly energy forecast (kWh) of a region or subtree, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals, from the materialised monthly kWh aggregates (never the bills); category or voltage_class forecasts that slice alone, from the market counters", ok: 200, roles: readRoles,
+			query: scoped("horizon", "as_of", "category", "voltage_class")},
 		{method: "GET", path: "/api/v1/customers/{id}/forecast", summary: "Monthly energy forecast (kWh) of one customer from its own bills, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals", ok: 200, roles: readRoles,
 			query: []string{"horizon", "as_of", "consistency"}},
 		{method: "GET", path: "/api/v1/customers/{id}/credit", summary: "One customer's credit grade as of a month from its bills: score (300-900), grade (A/B/C), reasons (vetoes first), churn risk (business customers), recommended payment method and security; and the stored grade of that month if the grade run wrote one", ok: 200, roles: readRoles,
@@ -77,7 +80,7 @@ func analyticsOps() []op {
 			query: scoped("period", "threshold", "min_kva", "class", "manager_id", "status")},
 		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings of a month stored by the warning run: business customers whose churn risk is at or above threshold, riskiest first, with the credit grade's reasons and the answer (warning_acks) if any; of a region, a subtree or one account manager (manager_id). Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
 			query: scoped("period", "threshold", "manager_id", "status")},
-	}
+	}...)
 }
 
 // queryInt reads an optional whole-number parameter within lo..hi.
@@ -283,6 +286,22 @@ func (s *Server) regionForecast(c *gin.Context) {
 	if len(kwh) == 0 {
 		fail(c, apiErr(crm.CodeInvalid, "region", fmt.Sprintf("no consumption is held for region %s (scope %s): not a region with customers here", region, sum.Scope)))
 		return
+	}
+	mc, err := crm.Market(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	slice, field, ok := sliceKWh(c, mc)
+	if !ok {
+		return
+	}
+	if field != "" {
+		if len(slice) == 0 {
+			fail(c, &crm.Error{Code: codeInsufficient, Field: field, Message: fmt.Sprintf("no consumption of %s %s is counted in region %s (scope %s)", field, c.Query(field), region, sum.Scope)})
+			return
+		}
+		kwh = slice
 	}
 	series, err := monthlySeries("region "+region, kwh, asOf)
 	if err != nil {

@@ -58,8 +58,15 @@ func seedAnalytics(c client, ids map[string]string) {
 	}
 	ids["credit_grades"] = items[0].(map[string]any)["id"].(string)
 	ids["warning_acks"] = c.create("warning_acks", obj{"customer_id": ids["customers"], "kind": "churn", "period": "2026-01", "status": "dismissed"})
-	// A zero reading after 2026-01's: the warning run writes its warning.
+	// A zero reading after 2026-01's: the warning run writes its warning;
+	// a shop with two years of bills: its trend.
 	c.create("bills", billBody(ids["customers"], "2026-03").with("kwh", 0, "billed", 0))
+	shop := c.create("customers", customerBody("SEED-SHOP").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 50))
+	rows := []obj{}
+	for i := range 24 {
+		rows = append(rows, obj{"customer_id": shop, "period": period(15 + i), "kwh": 3000 + 10*i, "billed": 2000 + 7*i, "paid": 0})
+	}
+	c.must(201, "POST", "/api/v1/bills/import", rows)
 	if run := c.must(200, "POST", "/api/v1/warnings/run", obj{"period": "2026-03"}); run["abnormal"] != 1.0 {
 		c.t.Fatalf("the warning run: %v", run)
 	}
@@ -74,6 +81,11 @@ func seedAnalytics(c client, ids map[string]string) {
 		c.t.Fatalf("the warning run's record: %v", page)
 	}
 	ids["analytics_runs"] = items[0].(map[string]any)["id"].(string)
+	page = c.must(200, "GET", "/api/v1/customer_trends?customer_id="+shop, nil)
+	if items, _ = page["items"].([]any); len(items) != 1 {
+		c.t.Fatalf("the warning run's trend of the shop: %v", page)
+	}
+	ids["customer_trends"] = items[0].(map[string]any)["id"].(string)
 }
 
 type fcAnswer struct {
@@ -217,10 +229,10 @@ func TestAPI_Analytics(t *testing.T) {
 		other := admin.on(t).create("staff", obj{"staff_no": "G-AN2", "name": "另一位", "role": "gold_manager", "region": region})
 		admin.on(t).create("gold_assignments", obj{"customer_id": big, "staff_id": gold, "from": "2025-01-01"})
 		wr := admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-12"})
-		if wr["abnormal"] != 1.0 || wr["churn"] != 1.0 || wr["customers"] != 2.0 {
+		if wr["abnormal"] != 1.0 || wr["churn"] != 1.0 || wr["trends"] != 1.0 || wr["customers"] != 2.0 {
 			t.Fatalf("warning run: %v", wr)
 		}
-		if again := admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-12"}); again["abnormal"] != 0.0 || again["churn"] != 0.0 || again["skipped_already_done"] != 2.0 {
+		if again := admin.on(t).must(200, "POST", "/api/v1/warnings/run", obj{"period": "2025-12"}); again["abnormal"] != 0.0 || again["churn"] != 0.0 || again["skipped_already_done"] != 3.0 {
 			t.Errorf("second warning run: %v", again)
 		}
 		ch := admin.on(t).must(200, "GET", "/api/v1/warnings/churn?threshold=0.000001", nil)
@@ -283,8 +295,57 @@ func TestAPI_Analytics(t *testing.T) {
 		}
 	})
 
+	t.Run("tariff, market and a category's forecast from the counters", func(t *testing.T) {
+		tf := admin.on(t).must(200, "GET", "/api/v1/analysis/tariff?region="+region+"&scope=subtree&from=2025-12&to=2025-12", nil)
+		ps := tf["prices"].([]any)
+		if tf["source"] != "aggregates" || len(ps) != 2 {
+			t.Fatalf("tariff: %v", tf)
+		}
+		ind := ps[0].(map[string]any) // industrial sorts first
+		if ind["value"] != "industrial" || math.Abs(ind["yuan_per_kwh"].(float64)-60) > 0.01 || ind["kwh_yoy"].(float64) > -0.45 || math.Abs(ind["bill_vs_kwh"].(float64)) > 0.001 {
+			t.Errorf("industrial 2025-12: %v", ind)
+		}
+		if v := admin.on(t).must(200, "GET", "/api/v1/analysis/tariff?dim=voltage_class&from=2025-12&to=2025-12", nil)["prices"].([]any); len(v) != 2 || v[0].(map[string]any)["value"] != "low" {
+			t.Errorf("by voltage class: %v", v)
+		}
+		mk := admin.on(t).must(200, "GET", "/api/v1/analysis/market?period=2025-12", nil)
+		bc := mk["by_category"].([]any)
+		if mk["period"] != "2025-12" || len(bc) != 2 {
+			t.Fatalf("market: %v", mk)
+		}
+		top := bc[0].(map[string]any)
+		if top["value"] != "industrial" || top["customers_billed"] != 1.0 || top["kwh_yoy"].(float64) > -0.45 || top["kwh_share"].(float64) < 0.99 {
+			t.Errorf("industrial in the market: %v", top)
+		}
+		if def := admin.on(t).must(200, "GET", "/api/v1/analysis/market", nil); def["period"] != "2025-12" {
+			t.Errorf("default period: %v", def["period"])
+		}
+		a := decode[fcAnswer](t, admin.on(t).must(200, "GET", "/api/v1/forecast/demand?category=residential&as_of=2025-11&horizon=1", nil))
+		if got, truth := a.Months[0].KWh, seasonal(35, 200); len(a.Months) != 1 || math.Abs(got/truth-1) > 0.03 {
+			t.Errorf("residential 2025-12: %.0f kWh, truth %.0f", got, truth)
+		}
+		st, out := admin.on(t).do("GET", "/api/v1/forecast/demand?category=public", nil)
+		wantError(t, st, out, 422, "insufficient_data", "category")
+
+		// The stored trends of 2025-12 (the warning run above): the big
+		// customer's last year fell by its halved December.
+		for _, rank := range []string{"growing", "shrinking"} {
+			cs := admin.on(t).must(200, "GET", "/api/v1/analysis/customers?rank="+rank+"&period=2025-12&region="+region+"&scope=subtree", nil)["customers"].([]any)
+			if len(cs) != 1 || cs[0].(map[string]any)["customer_id"] != big || cs[0].(map[string]any)["growth"].(float64) > 0 {
+				t.Errorf("%s: %v", rank, cs)
+			}
+		}
+		if cs := admin.on(t).must(200, "GET", "/api/v1/analysis/customers?rank=bill_vs_kwh&period=2025-12", nil)["customers"].([]any); len(cs) != 0 {
+			t.Errorf("a bill that moved with its kWh is listed: %v", cs)
+		}
+		if cs := admin.on(t).must(200, "GET", "/api/v1/analysis/customers?rank=growing", nil); cs["period"] != "2025-12" {
+			t.Errorf("default period: %v", cs)
+		}
+	})
+
 	t.Run("scope: a county user sees no sibling", func(t *testing.T) {
-		for _, path := range []string{"/api/v1/forecast/demand", "/api/v1/credit/distribution", "/api/v1/warnings/abnormal", "/api/v1/warnings/churn"} {
+		for _, path := range []string{"/api/v1/forecast/demand", "/api/v1/credit/distribution", "/api/v1/warnings/abnormal", "/api/v1/warnings/churn",
+			"/api/v1/analysis/tariff", "/api/v1/analysis/market", "/api/v1/analysis/customers"} {
 			st, out := admin.on(t).do("GET", path+"?region="+otherRegion, nil)
 			wantError(t, st, out, 403, "forbidden", "region")
 		}
@@ -308,6 +369,20 @@ func TestAPI_Analytics(t *testing.T) {
 			{"/api/v1/warnings/churn?threshold=2", "threshold"},
 			{"/api/v1/warnings/churn?status=maybe", "status"},
 			{"/api/v1/warnings/abnormal?class=small", "class"},
+			{"/api/v1/analysis/tariff?dim=industry", "dim"},
+			{"/api/v1/analysis/tariff?from=2025-13", "from"},
+			{"/api/v1/analysis/tariff?from=2025-06&to=2025-01", "to"},
+			{"/api/v1/analysis/tariff?scope=all", "scope"},
+			{"/api/v1/analysis/market?period=2025", "period"},
+			{"/api/v1/analysis/customers", "rank"},
+			{"/api/v1/analysis/customers?rank=biggest", "rank"},
+			{"/api/v1/analysis/customers?rank=growing&limit=0", "limit"},
+			{"/api/v1/analysis/customers?rank=growing&limit=101", "limit"},
+			{"/api/v1/analysis/customers?rank=growing&period=x", "period"},
+			{"/api/v1/analysis/market?region=3x", "region"},
+			{"/api/v1/forecast/demand?category=shops", "category"},
+			{"/api/v1/forecast/demand?voltage_class=ultra", "voltage_class"},
+			{"/api/v1/forecast/demand?category=industrial&voltage_class=low", "voltage_class"},
 			{"/api/v1/warnings/abnormal?manager_id=bob", "manager_id"},
 			{"/api/v1/warnings/churn?manager_id=stf_1", "manager_id"},
 			{"/api/v1/warnings/churn?period=2025-00", "period"},

@@ -13,6 +13,7 @@ import (
 
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/market"
 	"gridcrm/analytics/warning"
 	"gridcrm/crm"
 )
@@ -46,7 +47,8 @@ type WarningRun struct {
 	Customers      int            `json:"customers"`            // owned customers read
 	Abnormal       int            `json:"abnormal"`             // abnormal-consumption warnings written
 	Churn          int            `json:"churn"`                // churn warnings written
-	Skipped        int            `json:"skipped_already_done"` // warnings the period already had
+	Trends         int            `json:"trends"`               // customer trends written (business customers with 24 months of bills)
+	Skipped        int            `json:"skipped_already_done"` // warnings and trends the period already had
 	WithoutReading int            `json:"without_reading"`      // customers without a bill of the month
 	ByReason       map[string]int `json:"by_reason"`
 }
@@ -72,7 +74,7 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 		}
 	}
 	cfg := warning.DefaultConfig()
-	var rows []json.RawMessage
+	var rows, trends []json.RawMessage
 	e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
 		var cu crm.Customer
 		if err := json.Unmarshal(raw, &cu); err != nil {
@@ -80,8 +82,17 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 		}
 		out.Customers++
 		doneAbn, doneChurn := done[crm.WarningAbnormal+"/"+cu.ID], done[crm.WarningChurn+"/"+cu.ID]
-		out.Skipped += btoi(doneAbn) + btoi(doneChurn)
-		if doneAbn && (doneChurn || cu.Category == crm.CategoryResidential) {
+		business := cu.Category != crm.CategoryResidential
+		doneTrend := !business
+		if business {
+			d, err := crm.TrendDone(r, cu.ID, out.Period)
+			if err != nil {
+				return crm.AsError(err)
+			}
+			doneTrend = d
+		}
+		out.Skipped += btoi(doneAbn) + btoi(doneChurn) + btoi(doneTrend && business)
+		if doneAbn && (doneChurn || !business) && doneTrend {
 			return nil
 		}
 		bills, e := crm.CustomerBills(r, cu.ID)
@@ -124,7 +135,13 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 				out.ByReason[f.Reasons[0]]++
 			}
 		}
-		if !doneChurn && cu.Category != crm.CategoryResidential {
+		if !doneTrend {
+			if t, ok := trendOf(&cu, bills, period, mgr); ok {
+				trends = append(trends, mustJSON(t))
+				out.Trends++
+			}
+		}
+		if !doneChurn && business {
 			w := base
 			w.Kind, w.Detector = crm.WarningChurn, rs.Version
 			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
@@ -146,19 +163,56 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 	if e != nil {
 		return out, e
 	}
+	if err := importAll(propose, "consumption_warnings", "cwn", rows); err != nil {
+		return out, err
+	}
+	return out, importAll(propose, "customer_trends", "ctr", trends)
+}
+
+// importAll writes rows to coll through propose, crm.MaxImportRows a
+// command.
+func importAll(propose proposeFunc, coll, prefix string, rows []json.RawMessage) error {
 	for len(rows) > 0 {
 		n := min(len(rows), crm.MaxImportRows)
 		now := time.Now()
 		ids := make([]string, n)
 		for i := range ids {
-			ids[i] = crm.NewID("cwn", now)
+			ids[i] = crm.NewID(prefix, now)
 		}
-		if err := propose(&crm.Command{Op: crm.OpImport, Collection: "consumption_warnings", Rows: rows[:n], IDs: ids}); err != nil {
-			return out, err
+		if err := propose(&crm.Command{Op: crm.OpImport, Collection: coll, Rows: rows[:n], IDs: ids}); err != nil {
+			return err
 		}
 		rows = rows[n:]
 	}
-	return out, nil
+	return nil
+}
+
+// trendOf is a business customer's trend as of period from its last 24
+// months of bills (analytics/market.CustomerTrend); ok is false without
+// 24 months of bills. A large industrial customer of 315 kVA and more
+// pays a capacity charge (two-part tariff).
+func trendOf(cu *crm.Customer, bills []crm.Bill, period forecast.Month, manager string) (crm.CustomerTrend, bool) {
+	first := period - 23
+	months := make([]market.Month, 24)
+	for _, b := range bills {
+		if m, ok := monthOf(b.Period); ok && m >= first && m <= period {
+			months[m-first] = market.Month{KWh: b.KWh, Peak: b.KWhPeak, Flat: b.KWhFlat, Valley: b.KWhValley, Yuan: b.Billed, Known: true}
+		}
+	}
+	t, ok := market.CustomerTrend(months, cu.Category == crm.CategoryIndustrial && cu.CapacityKVA >= 315)
+	if !ok || t.Growth > 1e6 || t.BillGrowth > 1e6 {
+		return crm.CustomerTrend{}, false
+	}
+	out := crm.CustomerTrend{CustomerID: cu.ID, Period: period.String(), Name: cu.Name, Category: cu.Category, ManagerID: manager,
+		KWh12: r2(t.KWh), KWh12Prev: r2(t.KWhPrev), Yuan12: r2(t.Yuan), Yuan12Prev: r2(t.YuanPrev), Growth: round4(t.Growth),
+		BillGrowth: round4(t.BillGrowth), BillVsKWh: round4(t.BillVsKWh), BillReason: t.BillReason}
+	if !math.IsNaN(t.PeakShare) {
+		out.PeakShare = ptr(round4(t.PeakShare))
+	}
+	if !math.IsNaN(t.PeakSharePrev) {
+		out.PeakSharePrev = ptr(round4(t.PeakSharePrev))
+	}
+	return out, true
 }
 
 func btoi(b bool) int {

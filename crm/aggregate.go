@@ -22,7 +22,9 @@ import (
 // arrears_bills.<YYYY-MM> (outstanding amount and bills in arrears by the
 // billed month, aged at read: overview.go); the process counters of
 // kpi.go (projects.*, work_orders.*, outages.*); and the credit grades of
-// analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month).
+// analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month);
+// the market counters of market.go (kwh, billed and bills per category
+// and voltage class, and the time-of-use kWh, by month).
 func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
 
 // Delta is a change to one counter.
@@ -58,6 +60,7 @@ func billMetrics(b *Bill) map[string]float64 {
 		m["arrears."+b.Period] = b.Arrears
 		m["arrears_bills."+b.Period] = 1
 	}
+	marketMetrics(b, m) // market.go: per category and voltage class, time-of-use
 	return m
 }
 

@@ -26,9 +26,12 @@ import (
 //	               customer is owned (warnings.go)
 //	analytics_runs a monthly run done (grades or warnings of a month), written
 //	               by the scheduler so that it runs a month once (runs.go)
+//	customer_trends a business customer's last 12 months against the 12
+//	               before, written by the warning run, ranked for the market
+//	               lists (market.go)
 
 // AnalyticsCollections are the collections of the analytics programme.
-var AnalyticsCollections = []string{"credit_grades", "warning_acks", "consumption_warnings", "analytics_runs"}
+var AnalyticsCollections = []string{"credit_grades", "warning_acks", "consumption_warnings", "analytics_runs", "customer_trends"}
 
 // Credit grades as the rule sets of analytics/credit name them.
 var CreditGrades = []string{"A", "B", "C"}
