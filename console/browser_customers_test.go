@@ -66,6 +66,19 @@ func TestBrowser_Customers(t *testing.T) {
 			t.Fatalf("create user %s: %d %s", u.name, st, body)
 		}
 	}
+	// The city searches its subtree from the index its replicas keep.
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	city := h.Region("3207").Client(0)
+	for _, c := range []struct {
+		query string
+		want  int
+	}{{"q=" + url.QueryEscape("恒通机"), 1}, {"q=" + url.QueryEscape("恒通机") + "&region=320723", 0}, {"q=32072299", 1}} {
+		st, body := city.Do("GET", "/api/v1/customers/search?"+c.query, nil)
+		var page struct{ Items []struct{ ID string } }
+		if st != 200 || json.Unmarshal(body, &page) != nil || len(page.Items) != c.want || (c.want == 1 && page.Items[0].ID != target.ID) {
+			t.Errorf("the city's search %s: %d %s; want %d item(s)", c.query, st, body, c.want)
+		}
+	}
 	t.Logf("hierarchy up and seeded in %v", time.Since(start).Round(time.Millisecond))
 
 	base := county.Node(0).APIURL()
