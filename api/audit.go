@@ -39,9 +39,10 @@ import (
 //     and sets gridcrm_audit_chain_ok, which a scrape also refreshes when
 //     the last check is older than auditVerifyEvery.
 
-// auditRoles may read and verify the audit trail: admins (there is no
-// separate auditor role yet).
-var auditRoles = adminOnly
+// auditRoles may read, export and verify the audit trail (of their own
+// region's subtree: auditQuery, verifyAudit): admins and auditors, who may
+// do nothing that writes.
+var auditRoles = []string{crm.RoleAdmin, crm.RoleAuditor}
 
 // auditReqKey holds the request's *auditReq in the gin context.
 const auditReqKey = "gridcrm.audit"
@@ -314,7 +315,7 @@ func (s *Server) auditQuery(c *gin.Context) (crm.AuditQuery, bool) {
 	}
 	if u := who(c).User; !crm.InRegion(q.Region, u.Region) || !crm.InRegion(q.Region, s.cfg.Region) {
 		fail(c, &crm.Error{Code: codeForbidden, Field: "region", Owner: q.Region,
-			Message: fmt.Sprintf("the audit trail of region %s is read at its own tier or above, by an admin of it or of a region above (user %s is of region %s; this node serves %s)", q.Region, u.Username, u.Region, s.cfg.Region)})
+			Message: fmt.Sprintf("the audit trail of region %s is read at its own tier or above, by an admin or auditor of it or of a region above (user %s is of region %s; this node serves %s)", q.Region, u.Username, u.Region, s.cfg.Region)})
 		return q, false
 	}
 	for _, f := range []struct {

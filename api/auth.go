@@ -268,9 +268,12 @@ func allow(roles ...string) gin.HandlerFunc {
 	}
 }
 
-// Who may do what. Reads of domain records: every role. Writes: see below.
+// Who may do what. Reads of domain records: every role but the auditor.
+// Writes: see below. The auditor reads the audit trail (auditRoles) and
+// uses its own session (selfRoles), nothing else.
 var (
 	readRoles    = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent, crm.RoleAnalyst}
+	selfRoles    = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent, crm.RoleAnalyst, crm.RoleAuditor}
 	adminOnly    = []string{crm.RoleAdmin}
 	writeRolesOf = map[string][]string{
 		"customers":    {crm.RoleAdmin, crm.RoleManager, crm.RoleAgent},

@@ -17,7 +17,7 @@ func TestAPI_Auth(t *testing.T) {
 	routes := servedRoutes(t, f.shadow(0))
 
 	// One user per role, named after it; admin is the bootstrap admin.
-	as := addUsers(t, admin, map[string]string{"manager": "manager", "agent": "agent", "analyst": "analyst"})
+	as := addUsers(t, admin, map[string]string{"manager": "manager", "agent": "agent", "analyst": "analyst", "auditor": "auditor"})
 	as["admin"] = admin
 
 	// Bad credentials, each with the code it must answer.

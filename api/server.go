@@ -289,13 +289,13 @@ func (s *Server) routes(reg *ops.Registry) {
 	e.GET("/healthz", gin.WrapF(ops.Healthz))
 	e.GET("/readyz", gin.WrapF(ops.Readyz(s.b.Ready, s.cfg.Warnings...)))
 	e.POST("/api/v1/auth/login", s.login)
-	e.GET("/api/v1/auth/session", sessionProbe, s.authenticate, allow(readRoles...), s.session) // session_cookie.go
+	e.GET("/api/v1/auth/session", sessionProbe, s.authenticate, allow(selfRoles...), s.session) // session_cookie.go
 
 	authed := e.Group("", s.authenticate)
 	authed.GET("/metrics", allow(readRoles...), gin.WrapH(reg.Handler()))
 	v1 := authed.Group("/api/v1")
-	v1.GET("/openapi.json", allow(readRoles...), s.openapi)
-	v1.GET("/auth/me", allow(readRoles...), s.me)
+	v1.GET("/openapi.json", allow(selfRoles...), s.openapi)
+	v1.GET("/auth/me", allow(selfRoles...), s.me)
 	v1.GET("/cluster", allow(readRoles...), s.cluster)
 	v1.GET("/sync/status", allow(readRoles...), s.syncStatus)
 	v1.GET("/stats/summary", allow(readRoles...), s.summary)

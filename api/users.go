@@ -15,8 +15,8 @@ import (
 // collection's own: logout and a user's own password for every role;
 // listing and ending a user's sessions and lifting a lock for admins.
 func (s *Server) accountRoutes(v1 *gin.RouterGroup) {
-	v1.POST("/auth/logout", allow(readRoles...), s.logout)
-	v1.POST("/auth/password", allow(readRoles...), s.changePassword)
+	v1.POST("/auth/logout", allow(selfRoles...), s.logout)
+	v1.POST("/auth/password", allow(selfRoles...), s.changePassword)
 	v1.GET("/users/:id/sessions", allow(adminOnly...), s.listSessions)
 	v1.DELETE("/users/:id/sessions", allow(adminOnly...), s.endSessions)
 	v1.DELETE("/users/:id/sessions/:sid", allow(adminOnly...), s.endSession)

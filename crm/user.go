@@ -12,10 +12,11 @@ const (
 	RoleManager = "manager" // writes every domain record of the region
 	RoleAgent   = "agent"   // service desk: customers, contacts, interactions, bills
 	RoleAnalyst = "analyst" // reads only
+	RoleAuditor = "auditor" // reads, exports and verifies the audit trail of its region's subtree; nothing else
 )
 
 // Roles lists the roles in a stable order.
-var Roles = []string{RoleAdmin, RoleManager, RoleAgent, RoleAnalyst}
+var Roles = []string{RoleAdmin, RoleManager, RoleAgent, RoleAnalyst, RoleAuditor}
 
 // SystemActor is the Actor of the node's own writes (the token key, the
 // bootstrap admin, logins). No user may be called so.
