@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/xuri/excelize/v2"
 	"gridcrm/crm"
+	"gridcrm/tiers"
 )
 
 // Excel export: GET /api/v1/export.xlsx?path=<a list route>&<its query>
@@ -79,6 +80,9 @@ var exportLabels = map[string]map[string]string{
 	"project":      {"open": "在办", "energised": "已送电", "cancelled": "已取消"},
 	"projectKind":  {"new_connection": "新装", "capacity_increase": "增容"},
 	"urgency":      {"ordinary": "一般", "important": "重要", "urgent": "紧急"},
+	"mode":         {"autonomous": "自治", "partial": "部分管理", "full": "集中管理"},
+	"direction":    {"up": "上行（至上级）", "down": "下行（自上级）", "from-child": "来自下级"},
+	"linkState":    {"up": "正常", "down": "中断", "resyncing": "重同步中", "idle": "非主节点"},
 }
 
 var metaCols = []exportCol{{Field: "id", Header: "编号"}, {Field: "owner", Header: "所属区域"},
@@ -130,6 +134,19 @@ var exportSpecs = map[string]*exportSpec{
 	"/api/v1/users": {Title: "用户", Items: "items", Cols: withMeta(
 		exportCol{Field: "username", Header: "用户名"}, exportCol{Field: "display_name", Header: "姓名"},
 		exportCol{Field: "role", Header: "角色", Format: "label:role"}, exportCol{Field: "region", Header: "区域"}, exportCol{Field: "disabled", Header: "已停用", Format: "bool"})},
+	// The hierarchy page's tables (console: 层级).
+	"/api/v1/ops/regions": {Title: "各区域", Items: "regions", Cols: []exportCol{
+		{Field: "region", Header: "区域"}, {Field: "name", Header: "名称", Value: regionName}, {Field: "leader", Header: "主节点"},
+		{Field: "term", Header: "任期", Format: "int"}, {Field: "mode", Header: "管理模式", Format: "label:mode"}, {Field: "epoch", Header: "纪元", Format: "int"},
+		{Field: "writer", Header: "写入方"}, {Field: "pending_commands", Header: "待回执指令", Format: "int"},
+		{Field: "open_conflicts", Header: "未决冲突", Format: "int"}, {Field: "heartbeat_age_seconds", Header: "心跳（秒前）", Format: "num"}}},
+	"/api/v1/sync/status": {Title: "层间链路", Items: "links", Cols: []exportCol{
+		{Field: "peer", Header: "对端"}, {Field: "name", Header: "名称", Value: func(row, _ map[string]any) any { return regionName(map[string]any{"region": row["peer"]}, nil) }},
+		{Field: "direction", Header: "方向", Format: "label:direction"}, {Field: "state", Header: "状态", Format: "label:linkState"},
+		{Field: "mode", Header: "管理模式", Format: "label:mode"}, {Field: "epoch", Header: "纪元", Format: "int"},
+		{Field: "lag_entries", Header: "滞后条目", Format: "int"}, {Field: "lag_seconds", Header: "滞后秒数", Format: "num"},
+		{Field: "last_contact", Header: "最近联系", Format: "time"}, {Field: "resyncs", Header: "重同步", Format: "int"},
+		{Field: "queued_commands", Header: "排队指令", Format: "int"}, {Field: "rejected", Header: "拒绝", Format: "int"}, {Field: "last_error", Header: "最近错误"}}},
 	// The overview's table of the regions below (console: 下级区域).
 	"/api/v1/stats/overview": {Title: "下级区域", Items: "children", Cols: []exportCol{
 		{Field: "name", Header: "下级区域"}, {Field: "region", Header: "代码"}, {Field: "customers", Header: "客户数", Format: "int"},
@@ -138,6 +155,13 @@ var exportSpecs = map[string]*exportSpec{
 		{Field: "arrears", Header: "欠费金额（元）", Format: "yuan"}, {Field: "work_orders_open", Header: "在办工单", Format: "int"},
 		{Field: "project_stages_overdue", Header: "逾期环节", Format: "int"}, {Field: "outages_this_month", Header: "本月停电", Format: "int"},
 		{Field: "freshness_age_seconds", Header: "数据新鲜度（秒）", Format: "int"}}},
+}
+
+// regionName is the name of a row's region (tiers' table; "" for a code it
+// does not hold).
+func regionName(row, _ map[string]any) any {
+	code, _ := row["region"].(string)
+	return tiers.Name(tiers.RegionCode(code))
 }
 
 // kwhLast12 is a child row's kWh over the 12 months up to the overview's
@@ -172,7 +196,7 @@ func (s *Server) exportRoutes(v1 *gin.RouterGroup) {
 
 func exportOps() []op {
 	return []op{{method: "GET", path: "/api/v1/export.xlsx", summary: fmt.Sprintf("Every row a list route answers for a query, as an Excel workbook with Chinese headers: path names the route "+
-		"(a collection's list, or /api/v1/stats/overview for its child regions), the other parameters are that route's own. The route runs with the caller's credential, "+
+		"(a collection's list; /api/v1/stats/overview for its child regions; /api/v1/ops/regions, /api/v1/sync/status), the other parameters are that route's own. The route runs with the caller's credential, "+
 		"roles and region scope, page after page; at most %d rows by default (413 past it)", defaultMaxExportRows),
 		ok: 200, roles: readRoles, query: []string{"path"}, ctype: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 		out: map[string]any{"type": "string", "format": "binary"}}}

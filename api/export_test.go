@@ -152,6 +152,12 @@ func TestExport_Customers(t *testing.T) {
 	st, out = admin.asToken("").do("GET", "/api/v1/export.xlsx?path=/api/v1/customers", nil)
 	wantError(t, st, out, 401, "unauthenticated", "")
 
+	// A table that is one answer's array (the links of GET /sync/status;
+	// none on the fake): the header row alone.
+	if st, rows, body := xlsx(t, admin, "path=/api/v1/sync/status"); st != 200 || len(rows) != 1 || rows[0][0] != "对端" || rows[0][2] != "方向" {
+		t.Errorf("links export: %d %q %s", st, rows, body)
+	}
+
 	// Past the cap: 413, naming it.
 	cfg := api.Config{Region: region, Tier: "county", NodeID: "cap", MaxExportRows: 1000}
 	ts := httptest.NewServer(api.New(cfg, f.b, ops.NewRegistry()).Handler())

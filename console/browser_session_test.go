@@ -123,6 +123,22 @@ func TestBrowser_SessionAndExport(t *testing.T) {
 	b.WaitJS(`document.querySelector('[data-nav="customers"]').textContent`, func(s string) bool { return s == "客户" }, "the Chinese navigation again")
 	b.WaitJS(`(document.querySelector('#customers tbody tr td:nth-child(3)')||{}).textContent||''`, func(s string) bool { return s == "居民" }, "Chinese category labels again")
 
+	// The hierarchy page's regions, with names.
+	b.Hash("#/hierarchy")
+	b.WaitTitle("层级")
+	b.Do("wait for the regions", chromedp.WaitVisible(chromedp.CSS(`#regions tr[data-region="320722"]`)))
+	b.Do("export the regions", chromedp.Click(chromedp.CSS(`button[data-export="/api/v1/ops/regions"]`)))
+	rows = readXLSX(t, done)
+	var county []string
+	for _, r := range rows[1:] {
+		if r[0] == "320722" {
+			county = r
+		}
+	}
+	if len(rows) < 3 || !slices.Equal(rows[0][:3], []string{"区域", "名称", "主节点"}) || len(county) < 5 || county[1] != "东海县" || county[4] != "自治" {
+		t.Errorf("the regions' export: %q", rows)
+	}
+
 	// An admin ends the session: the next page returns to the login, saying why.
 	b.ExpectRefusals(true)
 	var me struct {
@@ -150,13 +166,13 @@ func TestBrowser_SessionAndExport(t *testing.T) {
 	if ended == 0 {
 		t.Fatalf("the browser's session is not listed: %s", body)
 	}
-	b.Hash("#/hierarchy")
+	b.Hash("#/customers")
 	b.Do("the login page", chromedp.WaitVisible(chromedp.CSS(`#login`)))
 	b.WantIn(`#login-error`, "会话已过期")
 
 	// Logout: back to the login; the old cookie is dead.
 	b.Login("admin", testcluster.AdminPassword)
-	b.WaitTitle("层级")
+	b.WaitTitle("客户")
 	old := sessionCookie(t, b, base)
 	b.Do("log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
 	if ck := sessionCookie(t, b, base); ck != nil {

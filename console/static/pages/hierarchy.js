@@ -20,12 +20,12 @@
         el('dt', {}, '层级'), el('dd', {}, label('tier', cl.tier)),
         el('dt', {}, '已应用索引'), el('dd', {}, String(cl.applied_index)))),
       table('members', ['成员', '地址', '主节点'], (cl.members || []).map((m) => el('tr', {}, td(m.id), td(m.addr), td(m.leader ? '是' : '')))),
-      el('h2', {}, '各区域（本节点所持副本）'),
+      el('h2', {}, '各区域（本节点所持副本）'), el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/ops/regions', {}, '各区域')),
       table('regions', ['区域', '主节点', '任期', '管理模式', '纪元', '写入方', '待回执指令', '未决冲突', '心跳'],
         (regs.regions || []).map((r) => el('tr', { 'data-region': r.region }, td(nm(r.region)), td(r.leader || '—', !r.leader), td(String(r.term)),
           td(label('mode', r.mode)), td(String(r.epoch)), td(r.writer ? nm(r.writer) : '交接中', !r.writer), td(String(r.pending_commands), r.pending_commands > 0),
           td(String(r.open_conflicts), r.open_conflicts > 0), td(age(r.heartbeat_age_seconds), r.heartbeat_age_seconds > 60)))),
-      el('h2', {}, '层间链路'),
+      el('h2', {}, '层间链路'), el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/sync/status', {}, '层间链路')),
       table('links', ['对端', '方向', '状态', '模式/纪元', '滞后条目', '滞后秒数', '最近联系', '重同步', '排队指令', '拒绝', '最近错误'],
         (sync.links || []).map((l) => {
           const bad = l.running && (l.state !== 'up' || l.lag_seconds > 60);
