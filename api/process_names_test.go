@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -70,6 +71,20 @@ func TestAPI_SupervisionNames(t *testing.T) {
 	if warn.Count == 0 || warn.Warnings[0].ManagerName != "王经理" || warn.Warnings[0].CustomerName != "东海纺织厂" {
 		t.Errorf("warnings: %+v; want the projects due soon with names", warn)
 	}
+	// 导出Excel: the page the console shows, with the names and Chinese headers.
+	st, rows, out := xlsx(t, admin, "path=/api/v1/supervision&"+at)
+	if st != 200 || len(rows) != all.Count+1 {
+		t.Fatalf("supervision export: %d, %d rows %s; want the header and %d items", st, len(rows), out, all.Count)
+	}
+	sheet := fmt.Sprint(rows)
+	for _, want := range []string{"名称", "客户", "户号", "督办层级", "纺织厂新装", "电表走字异常", "东海纺织厂", "N-1", "王经理", "省级"} {
+		if !strings.Contains(sheet, want) {
+			t.Errorf("the supervision export lacks %q: %v", want, rows)
+		}
+	}
+	if st, rows, out := xlsx(t, admin, "path=/api/v1/supervision&"+at+"&offset=1"); st != 200 || len(rows) != all.Count {
+		t.Errorf("the export of the page at offset 1: %d, %d rows %s; want %d", st, len(rows), out, all.Count)
+	}
 	for _, q := range []struct{ query, field string }{{"limit=0", "limit"}, {"limit=5000", "limit"}, {"offset=-1", "offset"}, {"limit=x", "limit"}} {
 		st, out := admin.do("GET", "/api/v1/supervision?"+q.query, nil)
 		wantError(t, st, out, 400, "invalid", q.field)
@@ -95,5 +110,24 @@ func TestAPI_ManagementPage(t *testing.T) {
 	for name, cl := range addUsers(t, admin, map[string]string{"mona": "manager", "andy": "analyst"}) {
 		st, out := cl.do("GET", "/api/v1/management", nil)
 		t.Run(name, func(t *testing.T) { wantError(t, st, out, 403, "forbidden", "") })
+	}
+}
+
+// TestAPI_ClassificationExport: the big-customer list exports with its
+// class, grade, figures and reasons under Chinese headers.
+func TestAPI_ClassificationExport(t *testing.T) {
+	c := newCluster(t, 1)
+	admin := adminOf(t, c, 0)
+	admin.create("customers", customerBody("K-1").with("name", "东海特钢", "category", "industrial", "voltage_kv", 110, "capacity_kva", 40000))
+	admin.create("customers", customerBody("K-2"))
+	st, rows, out := xlsx(t, admin, "path=/api/v1/classification&class=big")
+	if st != 200 || len(rows) != 2 {
+		t.Fatalf("classification export: %d %v %s; want the header and the one big customer", st, rows, out)
+	}
+	sheet := fmt.Sprint(rows)
+	for _, want := range []string{"户号", "等级", "依据", "K-1", "东海特钢", "大客户", "核心", "110"} {
+		if !strings.Contains(sheet, want) {
+			t.Errorf("the classification export lacks %q: %v", want, rows)
+		}
 	}
 }

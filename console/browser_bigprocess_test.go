@@ -85,6 +85,11 @@ func TestBrowser_BigCustomersAndProcesses(t *testing.T) {
 		t.Errorf("%d supervision rows show an id where the name belongs", ids)
 	}
 	wantIn(`#sup-count`, "共")
+	for _, path := range []string{"/api/v1/supervision", "/api/v1/outages"} {
+		if n := Eval[int](b, `document.querySelectorAll('[data-export="`+path+`"]').length`); n != 1 {
+			t.Errorf("%d 导出Excel buttons for %s, want 1", n, path)
+		}
+	}
 	wantIn(`#kpi-cards`, "报装达标率", "平均周期", "工单答复及时率", "停电通知合规率")
 	wantIn(`#board [data-state="dispatched"]`, "咨询峰谷电价", "（1）")
 	wantIn(`#board [data-state="received"]`, "电费账单有误")
@@ -119,7 +124,7 @@ func TestBrowser_BigCustomersAndProcesses(t *testing.T) {
 	if msg := b.Text(`#bulletins tbody tr span.error`); msg != "" {
 		t.Errorf("fetching the bulletin's files: %s", msg)
 	}
-	for _, path := range []string{"/api/v1/pool_entries", "/api/v1/gold_assignments", "/api/v1/bulletins"} {
+	for _, path := range []string{"/api/v1/classification", "/api/v1/pool_entries", "/api/v1/gold_assignments", "/api/v1/bulletins"} {
 		if n := Eval[int](b, `document.querySelectorAll('[data-export="`+path+`"]').length`); n != 1 {
 			t.Errorf("%d 导出Excel buttons for %s, want 1", n, path)
 		}

@@ -50,7 +50,7 @@
     const scope = 'region=' + encodeURIComponent(region) + '&scope=subtree';
     const [ov, cls, par, plans, pool, gold, buls] = await Promise.all([
       settle(api('/api/v1/stats/overview?consistency=stale&region=' + encodeURIComponent(region))),
-      api('/api/v1/classification?' + scope + '&class=big&limit=200'),
+      api('/api/v1/classification?' + scope + '&class=big&limit=50'),
       settle(api('/api/v1/reports/pareto?' + scope + '&top=30')),
       settle(api('/api/v1/grid_plans?' + scope + '&limit=50')),
       settle(api('/api/v1/pool_entries?' + scope + '&limit=50')),
@@ -163,6 +163,7 @@
       cards,
       el('div', { class: 'grid2' }, paretoDiv, el('div', {}, el('h2', {}, '网格划分（±5% 均衡带）'), gridPart)),
       el('h2', {}, '大客户名单（' + cls.matched + ' 户' + (cls.matched > cls.items.length ? '，显示前 ' + cls.items.length + ' 户' : '') + '）'),
+      xls('/api/v1/classification', { class: 'big' }, '大客户分级'),
       table('classification', ['户号', '名称', '区域', '等级', '近12个月电量', '月均电费', '电压（千伏）', '依据'], clsRows, '没有大客户。'),
       el('h2', {}, '客户池'), xls('/api/v1/pool_entries', {}, '客户池'), poolPart,
       el('h2', {}, '金牌客户经理'), xls('/api/v1/gold_assignments', { status: 'active' }, '金牌客户经理'), goldPart,
