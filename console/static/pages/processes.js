@@ -41,6 +41,13 @@
     const offset = Math.max(0, parseInt(params.get('offset') || '0', 10) || 0);
     const scope = 'region=' + encodeURIComponent(region) + '&scope=subtree';
     const ms = months(6);
+    // The board reads each state through the work orders' state index: for
+    // the node's own region (and a user of it) that is everything held here,
+    // with no region filter; for a region below, the owner index with the
+    // state as a filter.
+    const sess = GC.session() || {}, nodeRegion = sess.node && sess.node.region;
+    const own = region === nodeRegion && sess.user && sess.user.region === nodeRegion;
+    const boardQ = (st) => '/api/v1/work_orders?' + (own ? '' : scope + '&') + 'state=' + st + '&limit=8';
     const [ov, sup, warn, kpiAll, wok, outk, outs, ...rest] = await Promise.all([
       settle(api('/api/v1/stats/overview?consistency=stale&region=' + encodeURIComponent(region))),
       api('/api/v1/supervision?' + scope + (level ? '&level=' + level : '') + '&limit=' + PAGE + '&offset=' + offset),
@@ -50,7 +57,7 @@
       settle(api('/api/v1/kpi/outages?' + scope)),
       settle(api('/api/v1/outages?' + scope + '&limit=20')),
       ...ms.map((m) => settle(api('/api/v1/kpi/projects?' + scope + '&from=' + m.from + '&to=' + m.to))),
-      ...OPEN.map((s) => settle(api('/api/v1/work_orders?' + scope + '&state=' + s + '&limit=8'))),
+      ...OPEN.map((st) => settle(api(boardQ(st)))),
     ]);
     const byMonth = rest.slice(0, ms.length), board = rest.slice(ms.length);
     const names = {};
