@@ -1,9 +1,94 @@
 // gridcrm console page: 总览 overview (see console/doc.go; helpers in core.js).
+// Figures: GET /api/v1/stats/overview (api/console.go, counters only).
+// Map: the province's cities (vendor/geo/jiangsu.json) or a city's counties
+// (vendor/geo/jiangsu/<city>.json), served by the node; see
+// vendor/geo/SOURCES.md. Features are matched to regions by GB/T 2260 code.
 'use strict';
 (function () {
-  const { el, num, kwh, yuan, pct, age, when, L, label, api, chart, homeRegion,
+  const { el, num, kwh, yuan, pct, age, label, api, chart, homeRegion,
     addMonths, range, sum, PERIODS, periodMonths, change, changeSpan, route } = window.GC;
   let periodKind = 'month';
+  let measureKind = 'kwh';
+  const STALE_SECONDS = 300; // a region whose newest rolled-up change is older shows red
+
+  const BUCKETS = { '0-30': '0–30天', '31-60': '31–60天', '61-90': '61–90天', '91+': '91天以上' };
+  const MEASURES = {
+    kwh: { name: '近12个月售电量', fmt: kwh },
+    customers: { name: '客户数', fmt: (v) => num(v) + ' 户' },
+    arrears: { name: '欠费金额', fmt: yuan },
+    collection: { name: '电费回收率', fmt: (v) => pct(v) },
+    work_orders: { name: '在办工单', fmt: (v) => num(v, 0) + ' 件' },
+  };
+
+  // esc: ECharts tooltips are HTML; every string put in one is escaped.
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+  // mapFor answers the ECharts map name of the region's map (registered
+  // once per page load), or null when there is none (a county, or a
+  // region outside the vendored province).
+  const maps = {};
+  async function mapFor(region) {
+    if (!window.echarts || !region.startsWith('32') || region.length > 4) return null;
+    const name = 'gc-' + region;
+    if (maps[name]) return maps[name];
+    const file = region === '32' ? 'vendor/geo/jiangsu.json' : 'vendor/geo/jiangsu/' + region + '.json';
+    const resp = await fetch(file, { credentials: 'same-origin' });
+    if (!resp.ok) return null;
+    const geo = await resp.json();
+    const names = {};
+    for (const f of geo.features) {
+      // the cities' file keeps its upstream form: id 320700 → region 3207
+      const p = f.properties;
+      p.code = p.code || String(f.id || '').slice(0, 4);
+      names[p.code] = p.name;
+    }
+    window.echarts.registerMap(name, geo);
+    maps[name] = { name, names, codes: Object.keys(names).sort() };
+    return maps[name];
+  }
+
+  // drill opens the overview of the region clicked in a chart, after
+  // ECharts has finished with the click (the route disposes the chart).
+  const drill = (p) => { if (p.data && p.data.region) setTimeout(() => { location.hash = '#/overview/' + p.data.region; }, 0); };
+
+  function drawMap(div, m, rows, val, fmt, measure) {
+    const byCode = Object.fromEntries(rows.map((c) => [c.region, c]));
+    const vals = rows.map((c) => val(c)).filter((v) => v != null && isFinite(v));
+    const min = measure === 'collection' && vals.length ? Math.min(...vals) : 0;
+    const max = Math.max(min + 1e-9, ...vals);
+    const data = m.codes.map((code) => {
+      const c = byCode[code];
+      const v = c ? val(c) : null;
+      return { name: code, region: c ? code : '', label: (c && c.name) || m.names[code] || code, value: v == null ? '-' : v };
+    });
+    const opt = {
+      tooltip: {
+        trigger: 'item',
+        formatter: (p) => {
+          const d = p.data || { label: m.names[p.name] || p.name };
+          const v = d.value === '-' || d.value == null ? '未接入本系统' : fmt(d.value);
+          return esc(d.label) + '（' + esc(p.name) + '）<br>' + esc(MEASURES[measure].name) + '：' + esc(v);
+        },
+      },
+      visualMap: {
+        type: 'continuous', min, max, left: 10, bottom: 10, calculable: false, text: ['高', '低'],
+        inRange: { color: measure === 'collection' ? ['#fdae6b', '#c6dbef', '#08519c'] : ['#deebf7', '#6baed6', '#08519c'] },
+        formatter: (v) => fmt(v),
+      },
+      series: [{
+        type: 'map', map: m.name, nameProperty: 'code', roam: false, selectedMode: false, layoutCenter: ['50%', '50%'], layoutSize: '96%',
+        label: { show: true, fontSize: 11, formatter: (p) => (p.data && p.data.label) || m.names[p.name] || p.name },
+        emphasis: { label: { show: true }, itemStyle: { areaColor: '#ffd04b' } },
+        itemStyle: { borderColor: '#fff', borderWidth: 1, areaColor: '#e6e9ed' },
+        data,
+      }],
+    };
+    const inst = window.echarts.getInstanceByDom(div);
+    if (inst) { inst.setOption(opt, true); return; }
+    chart(div, opt);
+    const c = window.echarts.getInstanceByDom(div);
+    if (c) c.on('click', drill);
+  }
 
   async function overview(show, region) {
     const o = await api('/api/v1/stats/overview?region=' + encodeURIComponent(region));
@@ -13,9 +98,12 @@
     const crumbs = el('div', { class: 'crumbs', id: 'crumbs' }, o.path.map((p, i) => i === o.path.length - 1
       ? el('span', {}, p.name || p.region)
       : [el('a', { href: '#/overview/' + p.region }, p.name || p.region), el('span', {}, '›')]));
+    const fresh = o.freshness_age_seconds;
     const bar = el('div', { class: 'toolbar' }, el('span', {}, '统计期：'),
       Object.entries(PERIODS).map(([k, v]) => el('button', { type: 'button', class: k === periodKind ? 'on' : '', 'data-period': k,
-        onclick: () => { periodKind = k; route(); } }, v)));
+        onclick: () => { periodKind = k; route(); } }, v)),
+      el('span', { class: 'muted' }, '　数据新鲜度：'),
+      el('span', { id: 'freshness', class: fresh > STALE_SECONDS ? 'stale' : '' }, age(fresh)));
     const cards = el('div', { class: 'cards', id: 'cards' });
     const card = (key, lbl, value, ...sub) => cards.append(el('div', { class: 'card', 'data-card': key },
       el('div', { class: 'label' }, lbl), el('div', { class: 'value' }, value), el('div', { class: 'sub' }, sub)));
@@ -33,60 +121,77 @@
       card('billed', '应收电费', '—', '尚无电费数据');
     }
     card('collection', '电费回收率', pct(o.collection_rate), '累计应收 ' + yuan(o.billed_total));
-    card('arrears', '欠费金额', yuan(o.arrears), '当前未结清');
+    card('arrears', '欠费金额', yuan(o.arrears), '欠费 ' + num(o.arrears_bills, 0) + ' 笔（账龄自电费月次月1日起算）',
+      el('table', { class: 'ageing', id: 'ageing' }, el('tbody', {}, (o.arrears_ageing || []).map((b) =>
+        el('tr', { 'data-bucket': b.bucket }, el('td', {}, BUCKETS[b.bucket] || b.bucket),
+          el('td', { class: 'num' }, yuan(b.amount)), el('td', { class: 'num' }, num(b.bills, 0) + ' 笔'))))));
     card('work_orders', '在办工单', num(o.work_orders_open, 0) + ' 件',
       Object.entries(o.work_orders_open_by_state).map(([s, n]) => label('woState', s) + ' ' + n).join('，') || '无');
-    card('late_stages', '逾期完成环节', num(o.project_stages_late, 0) + ' 个', '在办报装 ' + num(o.projects_open, 0) + ' 项');
-    card('outages', '停电事件', num(o.outages, 0) + ' 次',
-      Object.entries(o.outages_by_type).map(([t, n]) => label('outage', t) + ' ' + n).join('，') || '无');
+    card('overdue_stages', '逾期环节', num(o.project_stages_overdue, 0) + ' 个',
+      '当前已超时限；在办报装 ' + num(o.projects_open, 0) + ' 项，逾期完成环节累计 ' + num(o.project_stages_late, 0) + ' 个',
+      o.project_stages_no_deadline ? '，' + o.project_stages_no_deadline + ' 个缺工作日历无法计时' : '');
+    card('outages', '本月停电事件', num(o.outages_this_month, 0) + ' 次',
+      (o.month || '').replace('-', '年') + '月：' + (Object.entries(o.outages_this_month_by_type || {}).map(([t, n]) => label('outage', t) + ' ' + n).join('，') || '无'),
+      '；累计 ' + num(o.outages, 0) + ' 次');
 
     const monthly = el('div', { class: 'chart', id: 'chart-monthly' });
     const cat = el('div', { class: 'chart', id: 'chart-category' });
     const volt = el('div', { class: 'chart', id: 'chart-voltage' });
     const page = [el('h1', { id: 'page-title' }, title), crumbs, bar, cards, el('div', { class: 'charts' }, monthly, cat, volt)];
 
-    // Children: one row per region below, with a bar chart of the chosen measure.
+    // Children: the map (cities or counties), a bar chart of the chosen
+    // measure and a table, one row per region below; a click drills down.
     const rows = o.children;
-    if (rows.length) {
-      const measure = el('select', { id: 'measure' },
-        el('option', { value: 'kwh' }, '近12个月售电量'), el('option', { value: 'customers' }, '客户数'),
-        el('option', { value: 'arrears' }, '欠费金额'), el('option', { value: 'work_orders' }, '在办工单'));
-      const r12 = latest ? range(addMonths(latest, -11), latest) : [];
-      const val = (c, m) => ({ kwh: sum(c.kwh_by_month, r12), customers: c.customers, arrears: c.arrears, work_orders: c.work_orders_open })[m];
+    const r12 = latest ? range(addMonths(latest, -11), latest) : [];
+    const val = (c, m) => ({ kwh: sum(c.kwh_by_month, r12), customers: c.customers, arrears: c.arrears,
+      collection: c.collection_rate, work_orders: c.work_orders_open })[m];
+    let geo = null;
+    let draw = null; // draws the map and the bar chart, once the page is shown
+    try { geo = await mapFor(o.region); } catch (_) { geo = null; }
+    if (rows.length || geo) {
+      const measure = el('select', { id: 'measure' }, Object.entries(MEASURES).map(([k, v]) =>
+        el('option', { value: k, selected: k === measureKind }, v.name)));
+      const mapDiv = geo ? el('div', { class: 'chart map', id: 'chart-map', 'data-map': geo.name }) : null;
       const regionChart = el('div', { class: 'chart', id: 'chart-children' });
       const table = el('table', { id: 'children' },
-        el('thead', {}, el('tr', {}, ['下级区域', '代码', '客户数', '近12个月售电量', '应收电费（累计）', '回收率', '欠费金额', '在办工单', '逾期完成环节', '停电', '数据新鲜度']
+        el('thead', {}, el('tr', {}, ['下级区域', '代码', '客户数', '近12个月售电量', '应收电费（累计）', '回收率', '欠费金额', '在办工单', '逾期环节', '本月停电', '数据新鲜度']
           .map((h, i) => el('th', { class: i >= 2 && i < 10 ? 'num' : '' }, h)))),
         el('tbody', {}, rows.map((c) => el('tr', { class: 'link', 'data-region': c.region, onclick: () => { location.hash = '#/overview/' + c.region; } },
-          el('td', {}, el('a', { href: '#/overview/' + c.region }, c.name || c.region)), el('td', {}, c.region),
+          el('td', {}, el('a', { href: '#/overview/' + c.region }, c.name || (geo && geo.names[c.region]) || c.region)), el('td', {}, c.region),
           el('td', { class: 'num' }, num(c.customers)), el('td', { class: 'num' }, kwh(sum(c.kwh_by_month, r12))),
           el('td', { class: 'num' }, yuan(c.billed_total)), el('td', { class: 'num' }, pct(c.collection_rate)),
           el('td', { class: 'num' }, yuan(c.arrears)), el('td', { class: 'num' }, num(c.work_orders_open, 0)),
-          el('td', { class: 'num' }, num(c.project_stages_late, 0)), el('td', { class: 'num' }, num(c.outages, 0)),
-          el('td', { class: c.freshness_age_seconds > 300 ? 'stale' : '' }, age(c.freshness_age_seconds))))));
-      page.push(el('h2', {}, '下级区域'), el('div', { class: 'toolbar' }, el('span', {}, '图表指标：'), measure), regionChart, el('div', { class: 'panel' }, table));
+          el('td', { class: 'num' }, num(c.project_stages_overdue, 0)), el('td', { class: 'num' }, num(c.outages_this_month, 0)),
+          el('td', { class: c.freshness_age_seconds > STALE_SECONDS ? 'stale' : '' }, age(c.freshness_age_seconds))))));
+      page.push(el('h2', {}, geo ? (o.tier === 'province' ? '各地市' : '各区县') : '下级区域'),
+        el('div', { class: 'toolbar' }, el('span', {}, '着色指标：'), measure), mapDiv, rows.length ? regionChart : null,
+        rows.length ? el('div', { class: 'panel' }, table) : el('p', { class: 'muted' }, '本区域下暂无接入的下级区域。'));
       if (rows.length) page.push(el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/stats/overview', { region: o.region }, '下级区域'))); // the table's rows as .xlsx
-      const draw = () => {
-        const m = measure.value;
+      draw = () => {
+        const m = measureKind = measure.value;
+        const fmt = MEASURES[m].fmt;
+        if (mapDiv) drawMap(mapDiv, geo, rows, (c) => val(c, m), fmt, m);
+        if (!rows.length) return;
         const c = window.echarts && window.echarts.getInstanceByDom(regionChart);
         const opt = {
           tooltip: { trigger: 'axis' }, grid: { left: 80, right: 20, top: 30, bottom: 40 },
           xAxis: { type: 'category', data: rows.map((c) => c.name || c.region) },
-          yAxis: { type: 'value', axisLabel: { formatter: (v) => num(v, 0) } },
-          visualMap: { show: false, min: 0, max: Math.max(1, ...rows.map((c) => val(c, m))), inRange: { color: ['#9ecae1', '#08519c'] } },
-          series: [{ type: 'bar', barMaxWidth: 60, data: rows.map((c) => ({ value: val(c, m), region: c.region })) }],
+          yAxis: { type: 'value', axisLabel: { formatter: (v) => (m === 'collection' ? pct(v) : num(v, 0)) } },
+          series: [{ type: 'bar', barMaxWidth: 60, name: MEASURES[m].name, itemStyle: { color: '#3182bd' },
+            data: rows.map((c) => ({ value: val(c, m), region: c.region })) }],
         };
         if (c) c.setOption(opt, true); else chart(regionChart, opt);
         const inst = window.echarts && window.echarts.getInstanceByDom(regionChart);
-        if (inst && !c) inst.on('click', (p) => { if (p.data && p.data.region) location.hash = '#/overview/' + p.data.region; });
+        if (inst && !c) inst.on('click', drill);
       };
       measure.addEventListener('change', draw);
-      setTimeout(draw, 0);
-    } else {
+    }
+    if (!rows.length) {
       page.push(el('p', {}, el('a', { href: '#/customers?region=' + o.region, id: 'to-customers' }, '查看本区域客户 →')));
     }
     if (o.own) page.push(el('p', { class: 'muted' }, '本级直属：客户 ' + num(o.own.customers) + ' 户，欠费 ' + yuan(o.own.arrears) + '。'));
-    show(...page);
+    show(...page); // throws when a newer page has started: nothing is drawn on this one
+    if (draw) draw();
 
     const shown = months.slice(-24);
     chart(monthly, {
