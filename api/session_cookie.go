@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -27,8 +28,8 @@ import (
 //     login's answer (and GET /api/v1/auth/session's) gives the page
 //     (a synchronizer token derived from the session's token, so every node
 //     of the region checks it without state of its own);
-//   - an Origin header, when sent, is this server's own origin, and a
-//     Sec-Fetch-Site header, when sent, says same-origin.
+//   - an Origin header, when sent, names this server's host (and port),
+//     and a Sec-Fetch-Site header, when sent, says same-origin.
 //
 // Each refusal is a 403 naming the header. Requests with an Authorization
 // header (the CLI, scripts) are not affected: a site cannot make a browser
@@ -97,12 +98,12 @@ func sameOrigin(c *gin.Context) *crm.Error {
 		return apiErr(codeForbidden, "Sec-Fetch-Site", "is "+site+": the console's session cookie works only for requests from its own pages (same-origin)")
 	}
 	if o := c.GetHeader("Origin"); o != "" {
-		scheme := "http"
-		if c.Request.TLS != nil {
-			scheme = "https"
-		}
-		if want := scheme + "://" + c.Request.Host; !strings.EqualFold(o, want) {
-			return apiErr(codeForbidden, "Origin", "is "+o+", not this server's origin "+want+": the session cookie works only for requests from the console's own pages")
+		// The host (and port) must be this server's; the scheme is not
+		// compared, so that a proxy terminating TLS in front of the node
+		// (which then sees plain HTTP) passes.
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.EqualFold(u.Host, c.Request.Host) {
+			return apiErr(codeForbidden, "Origin", "is "+o+", not this server's origin (host "+c.Request.Host+"): the session cookie works only for requests from the console's own pages")
 		}
 	}
 	return nil

@@ -148,6 +148,8 @@ func TestSessionCookie(t *testing.T) {
 	refused("a write without the CSRF header", without("X-CSRF-Token"), "X-CSRF-Token")
 	refused("a write with another CSRF token", with("X-CSRF-Token", strings.Repeat("A", len(b.csrf))), "X-CSRF-Token")
 	refused("a write from another site's page (Origin)", with("Origin", "http://evil.example"), "Origin")
+	refused("a write from another port of the host (Origin)", with("Origin", strings.TrimSuffix(f.url, f.url[strings.LastIndex(f.url, ":"):])+":1"), "Origin")
+	refused("a write from an opaque origin", with("Origin", "null"), "Origin")
 	refused("a write from another site (Sec-Fetch-Site)", with("Sec-Fetch-Site", "cross-site"), "Sec-Fetch-Site")
 	refused("a write from a sibling site", with("Sec-Fetch-Site", "same-site"), "Sec-Fetch-Site")
 	for _, m := range []string{"PATCH", "DELETE"} {
