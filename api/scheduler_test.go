@@ -2,10 +2,17 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"gridcrm/api"
+	"gridcrm/crm"
 )
 
 // TestSchedule_MonthlyRuns: the leader runs the grades and then the
@@ -81,4 +88,68 @@ func TestSchedule_MonthlyRuns(t *testing.T) {
 	if err := (api.ScheduleConfig{Day: 29}).Validate(); err == nil {
 		t.Error("day 29 accepted")
 	}
+}
+
+// BenchmarkSchedule_MonthlyRun: one month's scheduled run (the credit
+// grades, then the warnings and trends) over a county of
+// GRIDCRM_BENCH_CUSTOMERS customers (default 2,000; the county is
+// 100,000) with 25 months of bills each (the month judged and 24 before),
+// one in five a business customer,
+// on the fake backend (crm.Apply on a MemTxn: no raft, no Pebble). Run:
+//
+//	GRIDCRM_BENCH_CUSTOMERS=20000 go test -run XXX -bench Schedule_MonthlyRun -benchtime 1x -benchmem ./api/
+func BenchmarkSchedule_MonthlyRun(b *testing.B) {
+	n := 2000
+	if v, err := strconv.Atoi(os.Getenv("GRIDCRM_BENCH_CUSTOMERS")); err == nil && v > 0 {
+		n = v
+	}
+	ctx := context.Background()
+	cfg := api.DefaultScheduleConfig()
+	for b.Loop() {
+		b.StopTimer()
+		f := newFake(b, region)
+		propose := func(coll, prefix string, rows []json.RawMessage) []string {
+			ids := make([]string, len(rows))
+			now := time.Now()
+			for i := range ids {
+				ids[i] = crm.NewID(prefix, now)
+			}
+			res, err := f.b.Propose(ctx, &crm.Command{Op: crm.OpImport, Collection: coll, Rows: rows, IDs: ids, Region: region, Actor: crm.SystemActor, Time: now.UTC()})
+			if err != nil || res.Err != nil {
+				b.Fatalf("import %s: %v %v", coll, err, res.Err)
+			}
+			return ids
+		}
+		r := rand.New(rand.NewPCG(7, 7))
+		for done := 0; done < n; {
+			k := min(n-done, crm.MaxImportRows/25)
+			var cus []json.RawMessage
+			for i := range k {
+				body := customerBody(fmt.Sprintf("BN-%07d", done+i))
+				if (done+i)%5 == 0 {
+					body = body.with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100)
+				}
+				cus = append(cus, json.RawMessage(body.String()))
+			}
+			ids := propose("customers", "cus", cus)
+			var bills []json.RawMessage
+			for _, id := range ids {
+				scale := 100 + 10000*r.Float64()
+				for m := range 25 { // 2023-12 .. 2025-12: the month judged and 24 before it
+					kwh := math.Round(seasonal(11+m, scale) * math.Exp(0.05*r.NormFloat64()))
+					bills = append(bills, json.RawMessage(obj{"customer_id": id, "period": period(11 + m), "kwh": kwh, "billed": math.Round(kwh * 0.6), "paid": 0}.String()))
+				}
+			}
+			propose("bills", "bil", bills)
+			done += k
+		}
+		b.StartTimer()
+		out, err := f.srv.ScheduleOnce(ctx, cfg, time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC))
+		if err != nil || out.Grades == nil || out.Warnings == nil || out.Grades.Graded != n {
+			b.Fatalf("run: %+v %v", out, err)
+		}
+		b.ReportMetric(float64(out.Warnings.Abnormal)/float64(n), "abnormal/customer")
+		b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/customer")
+	}
+	b.ReportMetric(float64(n), "customers")
 }
