@@ -153,6 +153,9 @@ type Config struct {
 	// moment the request's headers are read. The backup stream has none.
 	// Default 2m.
 	WriteTimeout time.Duration
+	// ReadHeaderTimeout (default 10s) and IdleTimeout (default 2m) are
+	// HTTPServer's.
+	ReadHeaderTimeout, IdleTimeout time.Duration
 	// MaxExportRows is the most rows an Excel export holds (export.go);
 	// more answer 413. Default 100,000.
 	MaxExportRows int
@@ -210,6 +213,12 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 2 * time.Minute
 	}
+	if cfg.ReadHeaderTimeout <= 0 {
+		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Minute
+	}
 	if cfg.MaxExportRows <= 0 {
 		cfg.MaxExportRows = defaultMaxExportRows
 	}
@@ -238,19 +247,19 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 func (s *Server) Handler() http.Handler { return s.engine }
 
 // HTTPServer is an http.Server for Handler with the API's timeouts:
-// headers within 10s, each body within BodyTimeout (ImportTimeout for an
-// import; set per request by deadlines), answers within WriteTimeout, idle
-// connections closed after 2m. ReadTimeout is the longest body deadline,
-// a backstop for a request no route sets one for. The caller sets
-// TLSConfig and serves.
+// headers within ReadHeaderTimeout, each body within BodyTimeout
+// (ImportTimeout for an import; set per request by deadlines), answers
+// within WriteTimeout, idle connections closed after IdleTimeout.
+// ReadTimeout is the longest body deadline, a backstop for a request no
+// route sets one for. The caller sets TLSConfig and serves.
 func (s *Server) HTTPServer() *http.Server {
-	const header = 10 * time.Second
+	header := s.cfg.ReadHeaderTimeout
 	return &http.Server{
 		Handler:           s.engine,
 		ReadHeaderTimeout: header,
 		ReadTimeout:       header + max(s.cfg.BodyTimeout, s.cfg.ImportTimeout),
 		WriteTimeout:      s.cfg.WriteTimeout,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug), // TLS handshake failures of scanners
 	}
 }

@@ -89,6 +89,10 @@ type Config struct {
 	// here). Default: through the tunnel when there is one, else plain TCP.
 	LinkDialer replication.Dialer `yaml:"-"`
 
+	// APILimits: concurrent imports and the public listener's timeouts
+	// (apilimits.go), as top-level keys.
+	APILimits `yaml:",inline"`
+
 	// Analytics is the leader's monthly analytics schedule (the credit
 	// grades and warnings of the previous month, api/scheduler.go); on by
 	// default, analytics.disabled: true turns it off.
@@ -136,6 +140,9 @@ func (c *Config) Validate() error {
 	}
 	if c.TokenTTL <= 0 {
 		c.TokenTTL = 12 * time.Hour
+	}
+	if err := c.APILimits.validate(); err != nil { // apilimits.go
+		return err
 	}
 	if c.APITLS != nil {
 		if err := c.APITLS.validate(); err != nil {
@@ -304,7 +311,9 @@ func Start(cfg Config) (*Node, error) {
 	if n.sec == nil && cfg.InsecureInternal {
 		warnings = append(warnings, insecureWarning)
 	}
-	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Warnings: warnings, Logger: n.log}, n, n.ops)
+	n.api = api.New(api.Config{Region: cfg.Region, Tier: cfg.Tier, NodeID: cfg.NodeID, TokenTTL: cfg.TokenTTL, ForwardWait: cfg.ForwardWait, Warnings: warnings, Logger: n.log,
+		MaxImports: cfg.MaxImports, ImportRetryAfter: cfg.ImportRetryAfter, BodyTimeout: cfg.APIReadTimeout, ImportTimeout: cfg.APIImportReadTimeout,
+		WriteTimeout: cfg.APIWriteTimeout, ReadHeaderTimeout: cfg.APIReadHeaderTimeout, IdleTimeout: cfg.APIIdleTimeout}, n, n.ops)
 	if n.apiLn, err = net.Listen("tcp", cfg.APIListen); err != nil {
 		return nil, fmt.Errorf("node: api listener: %w", err)
 	}

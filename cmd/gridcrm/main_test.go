@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"gridcrm/node"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -92,5 +95,38 @@ func TestKeygen(t *testing.T) {
 	c.SetArgs([]string{"--out", path})
 	if err := c.Execute(); err == nil {
 		t.Fatal("keygen overwrote an existing key file")
+	}
+}
+
+// TestLoadConfig_APILimits: the import limit and the public listener's
+// timeouts come from the YAML file at the top level, and flags win.
+func TestLoadConfig_APILimits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "n.yaml")
+	os.WriteFile(path, []byte("node_id: dh1\nregion: \"320722\"\ndata_dir: /tmp/x\nmax_imports: 4\nimport_retry_after: 9s\napi_read_timeout: 45s\napi_import_read_timeout: 10m\napi_write_timeout: 3m\napi_idle_timeout: 90s\napi_read_header_timeout: 5s\n"), 0o600)
+	cfg, err := loadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.APILimits
+	if l.MaxImports != 4 || l.ImportRetryAfter != 9*time.Second || l.APIReadTimeout != 45*time.Second || l.APIImportReadTimeout != 10*time.Minute ||
+		l.APIWriteTimeout != 3*time.Minute || l.APIIdleTimeout != 90*time.Second || l.APIReadHeaderTimeout != 5*time.Second {
+		t.Fatalf("parsed %+v", l)
+	}
+	c := nodeCmd()
+	if err := c.ParseFlags([]string{"--max-imports", "6", "--api-write-timeout", "1m"}); err != nil {
+		t.Fatal(err)
+	}
+	var flags node.Config
+	flags.APILimits = node.APILimits{MaxImports: 6, APIWriteTimeout: time.Minute}
+	mergeFlags(c, &cfg, flags)
+	if cfg.MaxImports != 6 || cfg.APIWriteTimeout != time.Minute || cfg.APIReadTimeout != 45*time.Second {
+		t.Errorf("after flags: %+v", cfg.APILimits)
+	}
+	os.WriteFile(path, []byte("node_id: dh1\nregion: \"320722\"\ndata_dir: /tmp/x\nmax_imports: 100\n"), 0o600)
+	if cfg, err = loadConfig(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_imports 100") {
+		t.Errorf("max_imports 100: %v", err)
 	}
 }

@@ -119,6 +119,7 @@ front of it.`,
 	f.StringVar(&adminPasswordFlag, "admin-password", "", "refused: use --admin-password-file or GRIDCRM_ADMIN_PASSWORD")
 	_ = f.MarkHidden("admin-password")
 	f.DurationVar(&cfg.TokenTTL, "token-ttl", cfg.TokenTTL, "lifetime of login tokens")
+	apiLimitFlags(c, &cfg.APILimits) // apilimits.go
 	f.StringVar(&apiTLS.Cert, "api-tls-cert", "", "certificate (PEM, then intermediates) for HTTPS on the public API; re-read when the file changes")
 	f.StringVar(&apiTLS.Key, "api-tls-key", "", "the public API certificate's key (PEM)")
 	f.StringVar(&tlsFiles.Cert, "tls-cert", "", "node certificate for mutual TLS between nodes (gridcrm cert issue)")
@@ -207,6 +208,7 @@ func mergeFlags(cmd *cobra.Command, dst *node.Config, src node.Config) {
 	if set("insecure-internal") {
 		dst.InsecureInternal = src.InsecureInternal
 	}
+	mergeAPILimits(set, &dst.APILimits, src.APILimits) // apilimits.go
 	if set("api-tls-cert") || set("api-tls-key") {
 		if dst.APITLS == nil {
 			dst.APITLS = &node.APITLS{}
