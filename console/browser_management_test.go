@@ -93,7 +93,13 @@ func TestBrowser_ManagementConflict(t *testing.T) {
 	do("open the management page", chromedp.Click(chromedp.CSS(`[data-nav="management"]`)))
 	waitTitle("管理")
 	do("wait for the conflict", chromedp.WaitVisible(chromedp.CSS(`#conflicts section.conflict`)))
-	wantIn(`#children tr[data-region="320722"]`, "东海县", "集中管理（强制）", "2")
+	wantIn(`#children tr[data-region="320722"]`, "东海县", "集中管理（强制）")
+	if open := Eval[string](b, `document.querySelector('#children tr[data-region="320722"]').cells[7].textContent`); open != "2" {
+		t.Errorf("the county's open conflicts read %q, want 2", open)
+	}
+	if n := Eval[int](b, `document.querySelectorAll('#conflicts section.conflict').length`); n != 2 {
+		t.Errorf("%d conflicts side by side, want 2", n)
+	}
 	first, second := `#conflicts section[data-key="r/customers/`+ids[0]+`"] `, `#conflicts section[data-key="r/customers/`+ids[1]+`"] `
 	wantIn(first+`h3`, "r/customers/"+ids[0])
 	wantIn(first, "下级版本", "上级版本", "admin")

@@ -141,7 +141,9 @@
   }
 
   // ---------- one conflict, side by side ----------
-  const show1 = (v) => (v === undefined ? '（无此字段）' : v === null ? '（空）' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  const CODED = { category: 'category', status: 'status', state: 'woState', type: 'outage' }; // fields whose codes core.js names
+  const show1 = (v, f) => (v === undefined ? '（无此字段）' : v === null ? '（空）' : typeof v === 'object' ? JSON.stringify(v)
+    : CODED[f] && GC.L[CODED[f]] && GC.L[CODED[f]][v] ? GC.L[CODED[f]][v] + '（' + v + '）' : String(v));
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
   function conflictPanel(c, say) {
@@ -159,8 +161,8 @@
         picks[f] = () => (rc.checked ? 'child' : 'parent');
         pick = el('td', { class: 'pick' }, el('label', {}, rc, ' 下级'), ' ', el('label', {}, rp, ' 上级'));
       }
-      return el('tr', { class: diff ? 'diff' : '', 'data-field': f }, el('th', {}, FIELDS[f] ? FIELDS[f] + '（' + f + '）' : f), el('td', { class: 'child' }, show1(a)),
-        el('td', { class: 'parent' }, show1(b)), pick);
+      return el('tr', { class: diff ? 'diff' : '', 'data-field': f }, el('th', {}, FIELDS[f] ? FIELDS[f] + '（' + f + '）' : f), el('td', { class: 'child' }, show1(a, f)),
+        el('td', { class: 'parent' }, show1(b, f)), pick);
     });
     const resolve = async (keep, body) => {
       try {
