@@ -44,6 +44,13 @@ import (
 // defaultMaxExportRows is the most rows one export holds (Config.MaxExportRows).
 const defaultMaxExportRows = 100_000
 
+// exportSlots bounds the exports a process builds at once (each reads up
+// to 100 pages and builds a workbook of up to 100,000 rows); one more
+// waits up to exportWait for a slot, then answers 429 with Retry-After.
+var exportSlots = make(chan struct{}, 2)
+
+var exportWait = 30 * time.Second // a variable for the test
+
 // exportCol is one column: a field of a row (or a computed value) under
 // a Chinese header, and how its value is written.
 type exportCol struct {
@@ -242,6 +249,17 @@ func (s *Server) export(c *gin.Context) {
 			fail(c, apiErr(crm.CodeInvalid, k, "an export holds every row the filters match: leave out limit and after"))
 			return
 		}
+	}
+	select {
+	case exportSlots <- struct{}{}:
+		defer func() { <-exportSlots }()
+	case <-c.Request.Context().Done():
+		fail(c, apiErr(codeUnavailable, "", "the request ended while waiting for an export slot"))
+		return
+	case <-time.After(exportWait):
+		c.Header("Retry-After", "10")
+		fail(c, apiErr(codeThrottled, "", fmt.Sprintf("%d exports are being built on this node: retry in 10 s", cap(exportSlots))))
+		return
 	}
 	q.Del("path")
 	paged := spec.Items == "items"
