@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"gridcrm/internal/testcluster"
 )
 
 // TestAPI_SupervisionNames: the supervision list and the warnings carry,
@@ -129,5 +132,48 @@ func TestAPI_ClassificationExport(t *testing.T) {
 		if !strings.Contains(sheet, want) {
 			t.Errorf("the classification export lacks %q: %v", want, rows)
 		}
+	}
+}
+
+// TestAPI_ManagementPageTiers: on a province, a city and a county, the
+// management page lists each tier's regions directly below with their
+// names, mode and epoch (the province its city, the city its county), and
+// the city's answer carries the commands it forwarded down still pending
+// and the conflicts kept there.
+func TestAPI_ManagementPageTiers(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: region}}})
+	county, city, prov := adminOf(t, h.Region(region), 0), adminOf(t, h.Region("3207"), 0), adminOf(t, h.Region("32"), 0)
+	county.create("customers", customerBody("T-1"))
+	h.WaitReplicated(region, "32", 30*time.Second)
+	if st, out := city.do("PUT", "/api/v1/regions/"+region+"/management", obj{"mode": "partial", "collections": []string{"interactions"}}); st != 200 {
+		t.Fatalf("partial management: %d %s", st, out)
+	}
+	type page struct {
+		Region   string `json:"region"`
+		Name     string `json:"name"`
+		Manages  bool   `json:"manages"`
+		Children []struct {
+			Region      string   `json:"region"`
+			Name        string   `json:"name"`
+			Mode        string   `json:"mode"`
+			Epoch       uint64   `json:"epoch"`
+			Collections []string `json:"collections"`
+		} `json:"children"`
+		Pending   []any `json:"pending_commands"`
+		Conflicts []any `json:"conflicts"`
+	}
+	var p page
+	decodeJSON(t, mustRaw(t, prov, 200, "GET", "/api/v1/management", nil), &p)
+	if !p.Manages || p.Name != "江苏省" || len(p.Children) != 1 || p.Children[0].Region != "3207" || p.Children[0].Name != "连云港市" || p.Children[0].Mode != "autonomous" {
+		t.Errorf("the province's management page: %+v; want its one city, autonomous", p)
+	}
+	decodeJSON(t, mustRaw(t, city, 200, "GET", "/api/v1/management", nil), &p)
+	if !p.Manages || len(p.Children) != 1 || p.Children[0].Region != region || p.Children[0].Mode != "partial" ||
+		p.Children[0].Epoch != 1 || len(p.Children[0].Collections) != 1 || p.Pending == nil || p.Conflicts == nil {
+		t.Errorf("the city's management page: %+v; want its county under partial management", p)
+	}
+	decodeJSON(t, mustRaw(t, county, 200, "GET", "/api/v1/management", nil), &p)
+	if p.Manages || len(p.Children) != 0 {
+		t.Errorf("the county's management page: %+v; want nothing to manage", p)
 	}
 }
