@@ -588,26 +588,15 @@ func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, e
 	}
 	out.Rules = rs.Version
 	r := s.b.Reader()
-	done := map[string]bool{}
-	if e := forEach(r, "credit_grades", crm.Query{Filters: map[string]string{"period": period}, Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
-		var g crm.CreditGrade
-		if err := json.Unmarshal(raw, &g); err != nil {
-			return crm.AsError(err)
-		}
-		done[g.CustomerID] = true
-		return nil
-	}); e != nil {
-		return out, e
-	}
 	var rows []json.RawMessage
 	if e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
 		var cu crm.Customer
 		if err := json.Unmarshal(raw, &cu); err != nil {
 			return crm.AsError(err)
 		}
-		if done[cu.ID] {
-			out.Skipped++
-			return nil
+		if done, err := crm.GradeDone(r, cu.ID, period); err != nil || done { // one key read, not the region's grades
+			out.Skipped += btoi(done)
+			return crm.AsError(err)
 		}
 		bills, e := crm.CustomerBills(r, cu.ID)
 		if e != nil {

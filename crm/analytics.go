@@ -166,6 +166,13 @@ func (a *WarningAck) Uniques() []Unique {
 // Refs implements Record.
 func (a *WarningAck) Refs() []Ref { return []Ref{{"customer_id", "customers", a.CustomerID}} }
 
+// GradeDone reports whether customer id's grade of period is stored: one
+// key read (the grade's unique entry).
+func GradeDone(r Reader, id, period string) (bool, error) {
+	v, err := r.Get(uniqueKey("credit_grades", "period", id, period))
+	return v != nil, err
+}
+
 // creditMetrics counts a grade in its region's aggregates.
 func creditMetrics(g *CreditGrade) map[string]float64 {
 	return map[string]float64{"credit." + g.Period + "." + g.Grade: 1}
