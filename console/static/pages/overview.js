@@ -27,8 +27,9 @@
   // once per page load), or null when there is none (a county, or a
   // region outside the vendored province).
   const maps = {};
+  const CITIES = ['3201', '3202', '3203', '3204', '3205', '3206', '3207', '3208', '3209', '3210', '3211', '3212', '3213'];
   async function mapFor(region) {
-    if (!window.echarts || !region.startsWith('32') || region.length > 4) return null;
+    if (!window.echarts || (region !== '32' && !CITIES.includes(region))) return null; // vendored: Jiangsu only
     const name = 'gc-' + region;
     if (maps[name]) return maps[name];
     const file = region === '32' ? 'vendor/geo/jiangsu.json' : 'vendor/geo/jiangsu/' + region + '.json';
