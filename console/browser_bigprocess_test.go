@@ -91,6 +91,7 @@ func TestBrowser_BigCustomersAndProcesses(t *testing.T) {
 		}
 	}
 	wantIn(`#kpi-cards`, "报装达标率", "平均周期", "工单答复及时率", "停电通知合规率")
+	wantIn(`#kpi-managers tr[data-manager="`+mgr+`"]`, "王建国")
 	wantIn(`#board [data-state="dispatched"]`, "咨询峰谷电价", "（1）")
 	wantIn(`#board [data-state="received"]`, "电费账单有误")
 	wantIn(`#outages`, "城东线检修", "计划停电", "不合规")

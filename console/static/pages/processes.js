@@ -96,6 +96,16 @@
 
     // ---- KPI ----
     const kt = kpiAll.ok && kpiAll.ok.kpi.total;
+    // per account manager (近6个月), named: from the lists above, else one staff read each (at most 20)
+    const byMgr = kpiAll.ok ? Object.entries(kpiAll.ok.kpi.by_manager || {}).sort((a, b) => b[1].accepted + b[1].open - a[1].accepted - a[1].open).slice(0, 20) : [];
+    const mgrName = {};
+    sup.overdue.concat(warn.ok ? warn.ok.warnings : []).forEach((it) => { if (it.manager_id && it.manager_name) mgrName[it.manager_id] = it.manager_name; });
+    await Promise.all(byMgr.filter(([id]) => !mgrName[id]).map(([id]) => api('/api/v1/staff/' + encodeURIComponent(id)).then((x) => { mgrName[id] = x.name; }, () => {})));
+    const days = (v) => (v == null ? '—' : v.toFixed(1) + ' 天');
+    const mgrTable = table('kpi-managers', ['客户经理', '受理', '接电', '达标', '达标率', '平均周期', 'P90 周期', '在途', '当前逾期'], byMgr.map(([id, k]) => el('tr', { 'data-manager': id },
+      el('td', {}, mgrName[id] || id), el('td', { class: 'num' }, String(k.accepted)), el('td', { class: 'num' }, String(k.energised)), el('td', { class: 'num' }, String(k.on_time)),
+      el('td', { class: 'num' }, pct(k.on_time_rate)), el('td', { class: 'num' }, days(k.cycle_days_mean)), el('td', { class: 'num' }, days(k.cycle_days_p90)),
+      el('td', { class: 'num' }, String(k.open)), el('td', { class: k.overdue_now ? 'num stale' : 'num' }, String(k.overdue_now)))), '近6个月没有报装项目。');
     const kcards = el('div', { class: 'cards', id: 'kpi-cards' },
       [['报装达标率（近6个月）', kt ? pct(kt.on_time_rate) : '—', kt ? '接电 ' + kt.energised + ' 个，达标 ' + kt.on_time + ' 个' : ''],
         ['平均周期', kt && kt.cycle_days_mean != null ? kt.cycle_days_mean.toFixed(1) + ' 天' : '—', kt && kt.cycle_days_p90 != null ? 'P90 ' + kt.cycle_days_p90.toFixed(1) + ' 天' : ''],
@@ -164,6 +174,7 @@
       el('div', { id: 'warn-part' }, warnPart),
       el('h2', {}, '指标'), kcards,
       el('div', { class: 'grid2' }, monthChart, regionChart),
+      el('h2', {}, '客户经理报装指标（近6个月受理或在途）'), mgrTable,
       el('h2', {}, '工单看板（在办）'), boardEl,
       el('h2', {}, '停电事件与通知合规'),
       GC.exportButton ? el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/outages', { region, scope: 'subtree' }, '停电事件')) : null, outPart,
