@@ -324,7 +324,7 @@ func readImport(r io.Reader, mt string, maxRow int64) (rows []json.RawMessage, l
 			if e := checkInput(raw, "rows["+strconv.Itoa(len(rows))+"]"); e != nil {
 				return nil, nil, e
 			}
-			rows = append(rows, raw)
+			rows = append(rows, compactRow(raw))
 		}
 		if _, err := dec.Token(); err != nil { // ]
 			return nil, nil, importReadError(err, "", "the array of rows")
@@ -349,7 +349,7 @@ func readImport(r io.Reader, mt string, maxRow int64) (rows []json.RawMessage, l
 					e.Message = "line " + strconv.Itoa(line) + ": " + e.Field + " " + e.Message
 					return nil, nil, e
 				}
-				rows = append(rows, bytes.Clone(t))
+				rows = append(rows, compactRow(t))
 				lines = append(lines, line)
 			}
 		}
@@ -368,6 +368,22 @@ func readImport(r io.Reader, mt string, maxRow int64) (rows []json.RawMessage, l
 		return nil, nil, apiErr(crm.CodeInvalid, "rows", "no rows to import")
 	}
 	return rows, lines, nil
+}
+
+// compactRow is a row without the JSON whitespace between its tokens, in
+// memory of its own: an import holds (and its raft entry carries) what its
+// rows say, not what padding a client sent (10,000 rows padded to 31 MiB
+// held 31 MiB in each copy; compact, about 4 MiB).
+func compactRow(raw []byte) json.RawMessage {
+	var b bytes.Buffer
+	b.Grow(len(raw))
+	if json.Compact(&b, raw) != nil { // checkInput has parsed it: not reached
+		return bytes.Clone(raw)
+	}
+	if b.Len() < len(raw)/2 {
+		return bytes.Clone(b.Bytes()) // not the buffer grown to the padded size
+	}
+	return b.Bytes()
 }
 
 // importReadError names what failed while reading an import: the body
