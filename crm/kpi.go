@@ -27,6 +27,7 @@ import (
 //	work_orders.kind.<kind>                       work orders received, by kind
 //	work_orders.open.kind.<kind>                  work orders not archived, by kind
 //	work_orders.open.state.<state>                work orders not archived, by state
+//	work_orders.open.state_kind.<state>.<kind>    work orders not archived, by state and kind jointly
 //	work_orders.send_backs                        send-backs (回退) so far
 //	work_orders.dissatisfied                      revisits that found the customer dissatisfied
 //	projects.stages_due.<YYYY-MM-DD>              open projects' current stages on the clock, by the
@@ -82,6 +83,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 		if w.Open() {
 			m["work_orders.open.kind."+w.Kind] = 1
 			m["work_orders.open.state."+w.State] = 1
+			m["work_orders.open.state_kind."+w.State+"."+w.Kind] = 1
 		}
 		if w.SendBacks > 0 {
 			m["work_orders.send_backs"] = float64(w.SendBacks)

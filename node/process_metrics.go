@@ -1,7 +1,8 @@
 package node
 
 import (
-	"encoding/json"
+	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,22 +12,22 @@ import (
 )
 
 // processRefresh is how long the process gauges are reused before the
-// local replica is scanned again: scanning every project and work order
-// of a province on every scrape would cost more than the scrape is worth.
+// counters are read again.
 const processRefresh = 30 * time.Second
 
-// processCollector exports what the process records say now and the
-// aggregates cannot hold because it depends on the clock or on two
-// dimensions at once, read from the node's local replica (an upper tier
-// holds its subtree's records, so it exports the subtree's regions):
+// processCollector exports the process figures that depend on the clock or
+// on two dimensions at once, from the materialised process counters of the
+// node's local replica (crm/kpi.go; an upper tier holds its subtree's
+// counters, so it exports the subtree's regions), never from the records:
 //
 //   - gridcrm_domain_stages_overdue{region}: open connection projects whose
 //     current stage is past its working-day deadline now and not paused —
 //     the project stages of the supervision list (crm.Supervise) that have a
-//     deadline (see stageOverdue); a region with open projects and none
-//     overdue exports 0;
+//     deadline — added up from projects.stages_due.<day> by
+//     crm.ClockFiguresOf; a region with open projects and none overdue
+//     exports 0;
 //   - gridcrm_domain_work_orders_open{region,kind,state}: work orders not
-//     archived, by kind and state jointly.
+//     archived, by kind and state jointly (work_orders.open.state_kind.*).
 //
 // As in ops.DomainCollector, region is the owner region and node_region
 // the node's own region. The values are computed on the first scrape and
@@ -90,50 +91,35 @@ func (c *processCollector) values() processValues {
 	return c.vals
 }
 
-// computeProcess scans the projects and work orders of every region the
-// reader holds, once each.
+// computeProcess reads the process counters of every region the reader
+// holds: one pass over the counters, whose number grows with the regions
+// and the days with open deadlines, not with the records.
 func computeProcess(r crm.Reader, now time.Time) (processValues, error) {
 	v := processValues{overdue: map[string]int{}, open: map[woKey]int{}}
-	err := crm.EachRecord(r, "projects", "", true, func(raw []byte) error {
-		var p crm.Project
-		if json.Unmarshal(raw, &p) != nil || p.Status != crm.ProjectOpen {
-			return nil
+	due := map[string]map[string]float64{} // region → its projects.stages_due.* counters
+	err := crm.ForEachAggregate(r, func(region, metric string, x float64) {
+		n := int(math.Round(x))
+		switch {
+		case metric == "projects.status."+crm.ProjectOpen:
+			if n > 0 {
+				v.overdue[region] += 0 // a region with open projects exports 0 rather than nothing
+			}
+		case strings.HasPrefix(metric, "projects.stages_due."):
+			if due[region] == nil {
+				due[region] = map[string]float64{}
+			}
+			due[region][metric] = x
+		case strings.HasPrefix(metric, "work_orders.open.state_kind."):
+			state, kind, ok := strings.Cut(metric[len("work_orders.open.state_kind."):], ".")
+			if ok && n > 0 {
+				v.open[woKey{region, kind, state}] += n
+			}
 		}
-		v.overdue[p.Owner] += 0 // a region with open projects exports 0 rather than nothing
-		if stageOverdue(&p, now) {
-			v.overdue[p.Owner]++
-		}
-		return nil
 	})
-	if err != nil {
-		return v, err
+	for region, pc := range due {
+		v.overdue[region] += int(crm.ClockFiguresOf(pc, now).StagesOverdue)
 	}
-	err = crm.EachRecord(r, "work_orders", "", true, func(raw []byte) error {
-		var w crm.WorkOrder
-		if json.Unmarshal(raw, &w) == nil && w.Open() {
-			v.open[woKey{w.Owner, w.Kind, w.State}]++
-		}
-		return nil
-	})
 	return v, err
-}
-
-// stageOverdue is the test crm.Supervise applies to put an open project's
-// current stage on the supervision list (and crm.ProjectKPIsOf to count
-// overdue_now): not paused, with a working-day deadline (computed when the
-// stage was entered, so no calendar is needed here) that has passed. A
-// stage whose deadline cannot be counted (clock error) is flagged there but
-// not counted here.
-func stageOverdue(p *crm.Project, now time.Time) bool {
-	i := p.Current()
-	if i < 0 {
-		return false
-	}
-	st := p.Stages[i]
-	if n := len(st.Pauses); n > 0 && st.Pauses[n-1].To == nil {
-		return false
-	}
-	return st.Deadline != nil && !now.Before(*st.Deadline)
 }
 
 // processMetrics is the node's process collector, on its local replica.

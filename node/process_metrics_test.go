@@ -1,12 +1,16 @@
 package node
 
 import (
+	"encoding/binary"
+	"maps"
+	"math"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridcrm/crm"
+	"gridcrm/store/keyspace"
 )
 
 // countingReader counts the scans of the process collector.
@@ -48,26 +52,39 @@ func TestProcessCollector_Caches(t *testing.T) {
 	}
 }
 
-func TestStageOverdue(t *testing.T) {
-	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	past, future := now.Add(-time.Hour), now.Add(time.Hour)
-	done := now.Add(-48 * time.Hour)
-	for name, tc := range map[string]struct {
-		stages []crm.Stage
-		want   bool
-	}{
-		"current stage past its deadline":   {[]crm.Stage{{DoneAt: &done}, {Deadline: &past}}, true},
-		"deadline exactly now":              {[]crm.Stage{{Deadline: &now}}, true},
-		"current stage before its deadline": {[]crm.Stage{{DoneAt: &done, Deadline: &past}, {Deadline: &future}}, false},
-		"paused":                            {[]crm.Stage{{Deadline: &past, Pauses: []crm.Pause{{From: past}}}}, false},
-		"pause ended":                       {[]crm.Stage{{Deadline: &past, Pauses: []crm.Pause{{From: past, To: &past}}}}, true},
-		"no deadline (clock error)":         {[]crm.Stage{{}}, false},
-		"every stage done":                  {[]crm.Stage{{DoneAt: &done, Deadline: &past}}, false},
-	} {
-		p := &crm.Project{}
-		p.Stages = tc.stages
-		if got := stageOverdue(p, now); got != tc.want {
-			t.Errorf("%s: overdue %v, want %v", name, got, tc.want)
+// The gauges come from the counters: overdue stages are those due on or
+// before today (China time) per owner region, a region with open projects
+// and none overdue exports 0, and open work orders are split by state and
+// kind jointly.
+func TestComputeProcess_FromCounters(t *testing.T) {
+	tx := crm.NewMemTxn()
+	set := func(region, metric string, v float64) {
+		b := make([]byte, 8)
+		binary.BigEndian.PutUint64(b, math.Float64bits(v))
+		if err := tx.Set([]byte(keyspace.Aggregate(region, metric)), b); err != nil {
+			t.Fatal(err)
 		}
+	}
+	now := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC) // 09:00 on 2 March in China
+	set("320722", "projects.status.open", 3)
+	set("320722", "projects.stages_due.2026-02-27", 1)
+	set("320722", "projects.stages_due.2026-03-02", 1) // due from today's midnight: overdue
+	set("320722", "projects.stages_due.2026-03-03", 1) // tomorrow: not yet
+	set("320723", "projects.status.open", 1)
+	set("320723", "projects.stages_due.2026-04-01", 1)
+	set("320723", "projects.status.energised", 4)
+	set("320722", "work_orders.open.state_kind.dispatched.complaint", 2)
+	set("320722", "work_orders.open.state_kind.received.repair", 1)
+	set("320723", "work_orders.open.state_kind.received.complaint", 0) // drained: no series
+	v, err := computeProcess(tx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"320722": 2, "320723": 0}; !maps.Equal(v.overdue, want) {
+		t.Errorf("overdue %v, want %v", v.overdue, want)
+	}
+	want := map[woKey]int{{"320722", "complaint", "dispatched"}: 2, {"320722", "repair", "received"}: 1}
+	if !maps.Equal(v.open, want) {
+		t.Errorf("open work orders %v, want %v", v.open, want)
 	}
 }
