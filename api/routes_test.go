@@ -71,6 +71,7 @@ var (
 		// warnings are written by the warning run only
 		"consumption_warnings": {"admin", "manager"},
 		"analytics_runs":       {"admin"},
+		"customer_trends":      {"admin", "manager"},
 	}
 )
 
@@ -113,7 +114,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 	case "GET /api/v1/classification", "GET /api/v1/reports/pareto":
 		return readers, true
 	// analytics: everyone reads; the grade run is the grades' writers'.
-	case "GET /api/v1/forecast/demand", "GET /api/v1/credit/distribution", "GET /api/v1/warnings/abnormal", "GET /api/v1/warnings/churn":
+	case "GET /api/v1/forecast/demand", "GET /api/v1/credit/distribution", "GET /api/v1/warnings/abnormal", "GET /api/v1/warnings/churn",
+		"GET /api/v1/analysis/tariff", "GET /api/v1/analysis/market", "GET /api/v1/analysis/customers":
 		return readers, true
 	case "POST /api/v1/credit/grades/run":
 		return recordWriters["credit_grades"], true
