@@ -47,7 +47,7 @@ const (
 
 // SearchBudget is the most index entries one SearchCustomers call examines
 // (searchBudget, but for tests).
-const SearchBudget = 20_000
+const SearchBudget = 10_000
 
 var searchBudget = SearchBudget
 
@@ -196,6 +196,8 @@ type searchStream struct {
 	base   string   // IndexField + value + "\x01": a position (<region>\x00<id>) follows
 	scope  string   // the region prefix of positions ("<region>" or "<region>\x00")
 	checks []string // bases of postings a position must also be in
+	list   []string // with listed: the positions, held (instead of reading base)
+	listed bool
 	done   bool
 	last   string // the last position read
 }
@@ -203,6 +205,20 @@ type searchStream struct {
 // collect reads up to n positions after from and answers those in every
 // posting.
 func (s *searchStream) collect(r Reader, from string, n int, examined *int) ([]string, error) {
+	if s.listed {
+		i, _ := slices.BinarySearch(s.list, from)
+		if i < len(s.list) && s.list[i] == from {
+			i++
+		}
+		pos := s.list[i:min(len(s.list), i+n)]
+		if i+n >= len(s.list) {
+			s.done = true
+		}
+		if len(pos) > 0 {
+			s.last = pos[len(pos)-1]
+		}
+		return s.check(r, slices.Clone(pos), examined)
+	}
 	lower := s.base + s.scope
 	if from != "" && from >= s.scope {
 		lower = s.base + from + "\x00"
@@ -224,6 +240,11 @@ func (s *searchStream) collect(r Reader, from string, n int, examined *int) ([]s
 	if read > 0 {
 		s.last = pos[len(pos)-1]
 	}
+	return s.check(r, pos, examined)
+}
+
+// check keeps the positions of pos that every check posting holds.
+func (s *searchStream) check(r Reader, pos []string, examined *int) ([]string, error) {
 	out := pos[:0]
 next:
 	for _, p := range pos {
@@ -253,15 +274,39 @@ func hasKey(r Reader, key []byte) (bool, error) {
 	return v != nil, err
 }
 
-// countPosting counts the entries under prefix, stopping at most.
-func countPosting(r Reader, prefix string, most int, examined *int) (int, error) {
-	n := 0
-	err := r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(_, _ []byte) bool {
-		n++
-		return n < most
+// shortPosting is the length under which a gram's posting is held whole
+// and intersected in memory.
+const shortPosting = 1_000
+
+// readPosting answers the positions (<region>\x00<id>) of the entries
+// under base+scope, at most most of them.
+func readPosting(r Reader, base, scope string, most int, examined *int) ([]string, error) {
+	var pos []string
+	prefix := base + scope
+	err := r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, _ []byte) bool {
+		pos = append(pos, string(k[len(base):]))
+		return len(pos) < most
 	})
-	*examined += n
-	return n, err
+	*examined += len(pos)
+	return pos, err
+}
+
+// intersectSorted answers the strings of both sorted lists.
+func intersectSorted(a, b []string) []string {
+	out := a[:0:0]
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
 }
 
 // SearchCustomers answers the customers of q.Region (and with q.Subtree
@@ -318,35 +363,44 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	}
 	searchable := len(grams) > 0
 	if len(grams) > 0 {
+		// Each gram's posting is read up to shortPosting entries: a
+		// shorter one is then held whole, and the short ones are
+		// intersected here; the long ones are checked by point reads.
 		type counted struct {
 			base string
-			n    int
+			pos  []string // the whole posting when shorter than shortPosting
 		}
 		cs := make([]counted, 0, len(grams))
-		best := 1_000 // past this, a gram is common: which drives matters little
 		empty := false
 		for _, g := range grams {
 			base := keyspace.IndexScoped("customers", searchText, g, "")
-			n, err := countPosting(r, base+scope, best, &page.Examined)
+			pos, err := readPosting(r, base, scope, shortPosting, &page.Examined)
 			if err != nil {
 				return SearchPage{}, AsError(err)
 			}
-			if n == 0 {
+			if len(pos) == 0 {
 				empty = true
 				break
 			}
-			best = min(best, n)
-			cs = append(cs, counted{base, n})
+			cs = append(cs, counted{base, pos})
 		}
 		if !empty {
 			slices.SortStableFunc(cs, func(a, b counted) int { // the rarest first; among common ones, the longest
-				if a.n != b.n {
-					return a.n - b.n
+				if len(a.pos) != len(b.pos) {
+					return len(a.pos) - len(b.pos)
 				}
 				return len(b.base) - len(a.base)
 			})
 			s := &searchStream{base: cs[0].base, scope: scope}
-			for _, c := range cs[1:min(len(cs), 7)] {
+			rest := cs[1:]
+			if len(cs[0].pos) < shortPosting {
+				s.list, s.listed = cs[0].pos, true
+				for len(rest) > 0 && len(rest[0].pos) < shortPosting {
+					s.list = intersectSorted(s.list, rest[0].pos)
+					rest = rest[1:]
+				}
+			}
+			for _, c := range rest[:min(len(rest), 6)] {
 				s.checks = append(s.checks, c.base)
 			}
 			streams = append(streams, s)

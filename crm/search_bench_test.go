@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,7 +25,9 @@ import (
 // province's scope (region 32, subtree) as the console does (limit 20),
 // with queries of each kind picked from the stored customers:
 //
-//	go test ./crm/ -run '^$' -bench 'BenchmarkSearch' -benchtime 200x -timeout 60m
+//	go test ./crm/ -run '^$' -bench 'BenchmarkSearch$' -benchtime 200x -timeout 90m
+//
+// (GRIDCRM_SEARCH_STORE=<dir> keeps the loaded store there for the next run.)
 //
 // Each sub-benchmark reports p50 and p99 in milliseconds (the target is
 // 50 ms) and the index entries a query examined.
@@ -49,9 +52,19 @@ func searchBenchState(b *testing.B) *searchBench {
 		if v := os.Getenv("GRIDCRM_SEARCH_CUSTOMERS"); v != "" {
 			n, _ = strconv.Atoi(v)
 		}
-		dir, err := os.MkdirTemp("", "gridcrm-search-bench-")
-		if err != nil {
-			b.Fatal(err)
+		// GRIDCRM_SEARCH_STORE keeps the loaded store in a directory of
+		// one's choosing and uses it again on the next run (the load is
+		// the long part: about half an hour for 1,000,000 on 2 busy CPUs).
+		dir, keep := os.Getenv("GRIDCRM_SEARCH_STORE"), true
+		loaded := false
+		if dir == "" {
+			d, err := os.MkdirTemp("", "gridcrm-search-bench-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			dir, keep = d, false
+		} else if m, err := os.ReadFile(filepath.Join(dir, "loaded")); err == nil && string(m) == strconv.Itoa(n) {
+			loaded = true
 		}
 		cfg := store.DefaultConfig()
 		cfg.Dir = dir
@@ -65,7 +78,7 @@ func searchBenchState(b *testing.B) *searchBench {
 		for i, region := range searchCounties {
 			d := sample.Generate(sample.Options{Region: region, Customers: n / len(searchCounties), Seed: int64(i + 1)})
 			sample.AssignFeeders(d.Customers, region)
-			for lo := 0; lo < len(d.Customers); lo += 1000 {
+			for lo := 0; lo < len(d.Customers) && !loaded; lo += 1000 {
 				cmd := &crm.Command{Op: crm.OpImport, Collection: "customers", Region: region, Actor: "bench", Time: benchT0}
 				for j := lo; j < min(lo+1000, len(d.Customers)); j++ {
 					seq++
@@ -89,11 +102,25 @@ func searchBenchState(b *testing.B) *searchBench {
 		}
 		sb.load = time.Since(start)
 		sb.size = st.DiskUsage()
-		b.Logf("loaded %d customers in %s (%.0f/s), store %.1f GB", len(sb.cs), sb.load.Round(time.Second), float64(len(sb.cs))/sb.load.Seconds(), float64(sb.size)/1e9)
+		if loaded {
+			b.Logf("using the %d customers loaded in %s, store %.1f GB", len(sb.cs), dir, float64(sb.size)/1e9)
+		} else {
+			b.Logf("loaded %d customers in %s (%.0f/s), store %.1f GB", len(sb.cs), sb.load.Round(time.Second), float64(len(sb.cs))/sb.load.Seconds(), float64(sb.size)/1e9)
+			if keep {
+				if err := os.WriteFile(filepath.Join(dir, "loaded"), []byte(strconv.Itoa(n)), 0o600); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
 		searchBenchData = sb
-		// The store stays open for the process; its directory is removed
-		// when the process ends (below).
-		searchBenchCleanup = func() { st.Close(); os.RemoveAll(dir) }
+		// The store stays open for the process; a temporary directory is
+		// removed when the process ends (below).
+		searchBenchCleanup = func() {
+			st.Close()
+			if !keep {
+				os.RemoveAll(dir)
+			}
+		}
 	})
 	if searchBenchData == nil {
 		b.Fatal("the search benchmark's store failed to load")
