@@ -102,6 +102,9 @@ func (s *Server) management(c *gin.Context) {
 	}
 	np, nc := len(pending), len(conflicts)
 	pending, conflicts = pending[:min(np, managementPageLimit)], conflicts[:min(nc, managementPageLimit)]
+	for i := range pending {
+		pending[i] = pending[i].Public()
+	}
 	if pending == nil {
 		pending = []crm.CommandView{}
 	}

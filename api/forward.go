@@ -100,7 +100,7 @@ func (s *Server) forwardDown(c *gin.Context, child string, kind *crm.Kind, cmd *
 			return
 		}
 		if time.Now().After(deadline) {
-			c.JSON(202, v)
+			c.JSON(202, v.Public())
 			return
 		}
 		select {
@@ -126,6 +126,9 @@ func (s *Server) listCommands(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	for i := range cs {
+		cs[i] = cs[i].Public()
+	}
 	if cs == nil {
 		cs = []crm.CommandView{}
 	}
@@ -145,5 +148,5 @@ func (s *Server) getCommand(c *gin.Context) {
 		fail(c, apiErr(crm.CodeNotFound, "id", "no forwarded command "+c.Param("id")))
 		return
 	}
-	c.JSON(200, v)
+	c.JSON(200, v.Public())
 }

@@ -230,6 +230,22 @@ func CommandOf(r Reader, id string) (*CommandView, error) {
 	return v, withOutcome(r, v)
 }
 
+// Public answers the view as a user may see it: without the private fields
+// of its collection in the body and the record (a user's password_hash, a
+// bulletin's rendered files), as every read of the records answers them.
+// The link delivers the command itself, unredacted.
+func (v CommandView) Public() CommandView {
+	if k, ok := Kinds[v.Collection]; ok {
+		if len(v.Body) > 0 {
+			v.Body = k.Public(v.Body)
+		}
+		if len(v.Record) > 0 {
+			v.Record = k.Public(v.Record)
+		}
+	}
+	return v
+}
+
 // withOutcome sets v's status (pending until a result exists), error and record.
 func withOutcome(r Reader, v *CommandView) error {
 	v.Status = CommandPending

@@ -38,6 +38,13 @@ func TestCentralAdministration_UsersBelow(t *testing.T) {
 		t.Fatalf("created: %s; want a county user owned by the county, created by admin@3207, no hash", raw)
 	}
 	testcluster.Login(t, countyURL, "zhang.wei", "Grid-county-2026!")
+	// The forwarded command that carried it shows no hash either (the link
+	// delivers it whole; readers of the command get its public fields).
+	for _, path := range []string{"/api/v1/commands?region=320722", "/api/v1/management"} {
+		if st, raw := cc.Do("GET", path, nil); st != 200 || strings.Contains(string(raw), "password_hash") || (path == "/api/v1/commands?region=320722" && !strings.Contains(string(raw), "zhang.wei")) {
+			t.Errorf("GET %s at the city: %d %s; want the command without password_hash", path, st, raw)
+		}
+	}
 
 	list := func() []map[string]any {
 		t.Helper()
