@@ -114,6 +114,7 @@ func operations() []op {
 	ops = append(ops, searchOps()...)               // search.go
 	ops = append(ops, analyticsOps()...)            // analytics.go
 	ops = append(ops, auditOps()...)                // audit.go
+	ops = append(ops, managementOps()...)           // console_manage.go
 	ops = append(ops, exportOps()...)               // export.go
 	return append(ops, consoleOps()...)             // console.go
 }
