@@ -122,7 +122,7 @@
     };
 
     const pendingRow = (c) => el('tr', { 'data-id': c.id },
-      el('td', {}, c.id), el('td', {}, c.region), el('td', {}, c.op), el('td', {}, c.coll || '—'), el('td', {}, c.record_id || '—'),
+      el('td', {}, c.id), el('td', {}, c.region), el('td', {}, ({ create: '新建', update: '修改', replace: '替换', delete: '删除', action: '流程操作' })[c.op] || c.op), el('td', {}, c.coll || '—'), el('td', {}, c.record_id || '—'),
       el('td', {}, c.actor || '—'), el('td', {}, when(c.at)));
 
     show(
