@@ -8,8 +8,8 @@ import (
 
 // The console's 流程 and 大客户 tables that are not collection lists export
 // through GET /api/v1/export.xlsx (export.go) with these specs: the
-// supervision list and the warnings (one page, the one the page shows:
-// offset and the default page of 50) and the big-customer classification.
+// supervision list and the warnings (every item the filters select, read
+// page by page by limit and offset) and the big-customer classification.
 
 func init() {
 	step := func(row, _ map[string]any) any {
@@ -40,8 +40,8 @@ func init() {
 		{Field: "manager_name", Header: "客户经理"}, {Field: "responsible", Header: "责任人"}, {Field: "note", Header: "说明"},
 		{Field: "id", Header: "编号"}, {Field: "customer_id", Header: "客户编号"},
 	}
-	exportSpecs["/api/v1/supervision"] = &exportSpec{Title: "督办清单", Items: "overdue", Cols: item}
-	exportSpecs["/api/v1/supervision/warnings"] = &exportSpec{Title: "到期预警", Items: "warnings", Cols: item}
+	exportSpecs["/api/v1/supervision"] = &exportSpec{Title: "督办清单", Items: "overdue", Offset: true, Cols: item}
+	exportSpecs["/api/v1/supervision/warnings"] = &exportSpec{Title: "到期预警", Items: "warnings", Offset: true, Cols: item}
 	figure := func(name string) func(row, _ map[string]any) any {
 		return func(row, _ map[string]any) any {
 			f, _ := row["figures"].(map[string]any)

@@ -41,3 +41,11 @@ func TestExport_Slots(t *testing.T) {
 		t.Fatal("the refused export kept a slot")
 	}
 }
+
+// SetExportOffsetPage makes exports ask n items a page of the routes that
+// page by offset, until the returned func restores it (for api_test).
+func SetExportOffsetPage(n int) (restore func()) {
+	old := exportOffsetPage
+	exportOffsetPage = n
+	return func() { exportOffsetPage = old }
+}

@@ -79,7 +79,7 @@ var (
 func public(r route) bool {
 	switch r.String() {
 	case "GET /healthz", "GET /readyz", "POST /api/v1/auth/login",
-		"GET /api/v1/auth/session", // session_cookie.go: {"authenticated": false} without a credential
+		"GET /api/v1/auth/session",                     // session_cookie.go: {"authenticated": false} without a credential
 		"GET /", "GET /console", "GET /console/{file}": // the console's files hold no data
 		return true
 	}

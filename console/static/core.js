@@ -215,14 +215,14 @@
   // ---------- Excel export ----------
   // exportButton answers a 导出Excel button for a table the page lists from
   // path (an /api/v1 list route, or /api/v1/stats/overview for its child
-  // regions) with params (the same filters; limit and after are dropped:
-  // the export holds every matching row, up to the server's cap). The
+  // regions) with params (the same filters; limit, after and offset are
+  // dropped: the export holds every matching row, up to the server's cap). The
   // server runs the route with the user's session (GET /api/v1/export.xlsx,
   // api/export.go); the file is saved under the name it gives. A refusal
   // (e.g. 413, too many rows) shows beside the button.
   function exportButton(path, params, name) {
     const q = new URLSearchParams(params || {});
-    q.delete('limit'); q.delete('after');
+    q.delete('limit'); q.delete('after'); q.delete('offset');
     q.set('path', path);
     const msg = el('span', { class: 'error export-error' });
     const idle = tr('导出Excel', 'Export to Excel');
