@@ -162,7 +162,7 @@
       el('p', { class: 'muted' }, '按工作日计时（法定节假日与调休）；' + when(sup.at) + ' 的判断。'),
       el('h2', {}, '督办清单'),
       el('div', { class: 'toolbar' }, levelSel,
-        GC.exportButton ? GC.exportButton('/api/v1/supervision', Object.assign({ region, scope: 'subtree' }, level ? { level } : {}, offset ? { offset } : {}), '督办清单') : null,
+        GC.exportButton ? GC.exportButton('/api/v1/supervision', Object.assign({ region, scope: 'subtree' }, level ? { level } : {}), '督办清单') : null,
         el('span', { id: 'sup-count' }, '共 ' + sup.count + ' 项（县级 ' + (byLevel.county || 0) + '，地市级 ' + (byLevel.city || 0) + '，省级 ' + (byLevel.province || 0) + '）')),
       table('supervision', ['类型', '名称', '客户', '区域', '环节/时限', '期限', '逾期工作日', '督办层级', '责任人', '说明'], supRows, '没有逾期事项。'),
       el('div', { class: 'toolbar' },
