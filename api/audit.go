@@ -60,7 +60,7 @@ func auditedRoute(method, route string) bool {
 	case !strings.HasPrefix(route, "/api/v1/"), route == "/api/v1/auth/login":
 		return false
 	case method == http.MethodGet:
-		return route == "/api/v1/ops/backup" || route == "/api/v1/audit/export"
+		return route == "/api/v1/ops/backup" || route == "/api/v1/audit/export" || route == "/api/v1/export.xlsx" // bulk reads
 	}
 	return method != http.MethodHead && method != http.MethodOptions
 }

@@ -202,6 +202,19 @@ func TestAudit_EveryWrite(t *testing.T) {
 		t.Fatalf("csv export: %d %v %q", st, err, rows)
 	}
 
+	// An Excel export, a bulk read, leaves an entry as the backup does.
+	if st, out := admin.Do("GET", "/api/v1/export.xlsx?path=/api/v1/customers", nil); st != 200 {
+		t.Fatalf("export.xlsx: %d %s", st, out)
+	}
+	testcluster.WaitFor(t, 20*time.Second, "the export's audit entry", func() bool {
+		for _, e := range auditOf(t, admin, "user=admin&limit=1000").Items {
+			if e.Route == "GET /api/v1/export.xlsx" && e.Outcome == "ok" {
+				return true
+			}
+		}
+		return false
+	})
+
 	// The chain verifies; then it is tampered with in the store.
 	if v := verifyOf(t, admin); !v.OK || len(v.Chains) != 1 || v.Chains[0].Entries < 10 {
 		t.Fatalf("verify: %+v", v)
