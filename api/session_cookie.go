@@ -157,7 +157,10 @@ func (s *Server) session(c *gin.Context) {
 	p := who(c)
 	u := p.User
 	out := gin.H{"authenticated": true, "session_id": p.Session, "via": "bearer", "expires_at": time.Unix(p.expires, 0).UTC().Format(time.RFC3339),
-		"user": gin.H{"id": u.ID, "username": u.Username, "role": u.Role, "region": u.Region, "display_name": u.DisplayName}}
+		"user": gin.H{"id": u.ID, "username": u.Username, "role": u.Role, "region": u.Region, "display_name": u.DisplayName},
+		// the node answering, for the console's header and home region (an
+		// auditor may not read /api/v1/cluster)
+		"node": gin.H{"region": s.cfg.Region, "tier": regionRef(s.cfg.Region).Tier, "node": s.cfg.NodeID}}
 	if p.cookie {
 		out["via"] = "cookie"
 		out["csrf_token"] = csrfOf(p.token)

@@ -154,11 +154,7 @@
     try {
       const s = await api('/api/v1/auth/session');
       if (!s || !s.authenticated) { endSession(expired); return false; }
-      session = { user: s.user, csrf: s.csrf_token || '', node: saved && saved.node };
-      if (!session.node) {
-        const cl = await api('/api/v1/cluster');
-        session.node = { region: cl.region, tier: cl.tier, node: cl.node };
-      }
+      session = { user: s.user, csrf: s.csrf_token || '', node: s.node };
       saveSession();
       return true;
     } catch (e) {
@@ -187,8 +183,7 @@
       try {
         const r = await api('/api/v1/auth/login', { method: 'POST', body: { username: user.value, password: pass.value, cookie: true } });
         session = { user: r.user, csrf: r.csrf_token };
-        const cl = await api('/api/v1/cluster');
-        session.node = { region: cl.region, tier: cl.tier, node: cl.node };
+        session.node = (await api('/api/v1/auth/session')).node;
         saveSession();
         if (!location.hash) location.hash = '#/'; // hashchange renders
         else route();
@@ -324,7 +319,15 @@
     const [path, query] = (location.hash.slice(1) || '/').split('?');
     const parts = path.split('/').filter(Boolean);
     const params = new URLSearchParams(query || '');
-    const page = parts[0] || 'overview';
+    // An auditor reads the audit trail and nothing else: that is its home
+    // page and its only link; admins see the 审计 link beside the others.
+    const auditor = u.role === 'auditor';
+    document.querySelectorAll('[data-nav]').forEach((a) => {
+      if (a.dataset.nav === 'audit') a.hidden = !(auditor || u.role === 'admin');
+      else if (a.dataset.nav !== 'management') a.hidden = auditor; // management.js shows its link to the admins it serves
+      else if (auditor) a.hidden = true;
+    });
+    const page = parts[0] || (auditor ? 'audit' : 'overview');
     const p = pages[page];
     document.querySelectorAll('[data-nav]').forEach((a) => a.classList.toggle('active', !!p && a.dataset.nav === p.nav));
     main.replaceChildren(el('p', { class: 'muted' }, tr('正在加载…', 'Loading…')));
