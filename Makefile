@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-scale bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
+.PHONY: all build test vet fmt-check race demo bench bench-scale bench-peers bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
 
 all: build
 
@@ -101,6 +101,22 @@ bench-scale: deps
 	TMPDIR="$(SCALE_TMP)" GRIDCRM_SCALE_CUSTOMERS=$(SCALE_CUSTOMERS) GRIDCRM_SCALE_OUT=$(CURDIR)/bench/out/scale.txt \
 	  nice -n 10 $(GO) test -run '^$$' -bench 'BenchmarkScale' -benchtime 1x -count 1 -timeout 6h ./internal/scalebench/
 	@rm -rf "$(SCALE_TMP)"
+
+# gridcrm and its peers side by side (not part of `make test`; see bench/peers,
+# a Go module of its own so etcd's dependencies stay out of gridcrm's go.mod):
+# etcd's server and client at the version bench/peers/go.mod pins, built from
+# the Go module proxy, and a gridcrm region, each 3 nodes of separate processes
+# on loopback with fsync on (their defaults), run the same writes (1 client, 32
+# clients, bulk 100 rows × 8 clients, bulk through a follower) in PEERS_ROUNDS
+# interleaved rounds; medians, ratios and server CPU per row go to
+# bench/out/peers.txt and peers.json. PEERS_ARGS: more flags of bin/peerbench
+# (-scale 0.1 to check the tool quickly, -only c32,bulk, -keep; -h lists them).
+PEERS_ROUNDS ?= 3
+PEERS_ARGS ?=
+bench-peers: build
+	cd bench/peers && $(GO) build -o ../../bin/peerbench . && $(GO) build -o ../../bin/peerbench-etcd ./cmd/etcd
+	@mkdir -p bench/out
+	bin/peerbench -gridcrm bin/gridcrm -gridcrm-version "$(VERSION)" -etcd bin/peerbench-etcd -rounds $(PEERS_ROUNDS) -out bench/out $(PEERS_ARGS)
 
 # Long randomized runs (not part of `make test`): the management checker
 # with a long schedule, and the random link cuts, several times over.
