@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -85,6 +86,7 @@ func main() {
 		out       = flag.String("out", "bench/out", "where peers.txt and peers.json go")
 		runTimout = flag.Duration("run-timeout", 5*time.Minute, "longest one run may take")
 		note      = flag.String("note", "", "a line for the report (e.g. how busy the machine was)")
+		settle    = flag.Duration("settle", time.Second, "pause before each run, so one run's background work (compaction, snapshots) mostly ends before the next starts")
 	)
 	flag.Parse()
 	log.SetFlags(log.Ltime)
@@ -118,14 +120,14 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := run(ctx, ps, workloads, *rounds, *dir, *keep, *out, *runTimout, *note)
+	err := run(ctx, ps, workloads, *rounds, *dir, *keep, *out, *runTimout, *settle, *note)
 	if err != nil {
 		log.Printf("peerbench: %v", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, ps []Peer, workloads []Workload, rounds int, dir string, keep bool, out string, runTimeout time.Duration, note string) error {
+func run(ctx context.Context, ps []Peer, workloads []Workload, rounds int, dir string, keep bool, out string, runTimeout, settle time.Duration, note string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
@@ -134,6 +136,7 @@ func run(ctx context.Context, ps []Peer, workloads []Workload, rounds int, dir s
 	}
 	started := time.Now()
 	load0 := loadAvg()
+	log.Printf("load average (1 min) %.1f on %d CPUs", load0, runtime.NumCPU())
 	defer func() {
 		for _, p := range ps {
 			p.Stop()
@@ -170,6 +173,7 @@ func run(ctx context.Context, ps []Peer, workloads []Workload, rounds int, dir s
 			for _, p := range ps {
 				// Account numbers (户号) are unique per run: round and workload.
 				tag := fmt.Sprintf("R%dW%d", r, wi)
+				time.Sleep(settle)
 				res, err := runOne(ctx, p, w, r, tag, runTimeout)
 				if err != nil {
 					return fmt.Errorf("round %d %s %s: %w", r, p.Name(), w.Name, err)
