@@ -78,9 +78,6 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 	if q.After != "" && (!kind.ValidID(afterID) || (afterOwner != "" && !ValidRegion(afterOwner))) {
 		return Page{}, invalid("after", "%q is not a cursor from a previous page", q.After)
 	}
-	if q.Owner != "" {
-		return listByOwner(r, kind, q, afterID, afterOwner)
-	}
 	indexed := ""
 	for _, f := range kind.Filters {
 		if v, ok := q.Filters[f]; ok && v != "" { // empty values are not indexed
@@ -88,7 +85,19 @@ func List(r Reader, coll string, q Query) (Page, *Error) {
 			break
 		}
 	}
-	pg := &pager{page: Page{Items: []json.RawMessage{}}, limit: q.Limit, filters: q.Filters, skip: indexed}
+	ownerPrefix := ""
+	if q.Owner != "" {
+		// A subtree holding every record of the collection here (the
+		// node's own region, typically) with a filter on an indexed field
+		// walks that field's index, checking owners, instead of every
+		// record of the subtree: its pages are in id order, its cursor an
+		// id, as without an owner.
+		if !q.Subtree || indexed == "" || afterOwner != "" || !holdsOnly(r, coll, q.Owner) {
+			return listByOwner(r, kind, q, afterID, afterOwner)
+		}
+		ownerPrefix = q.Owner
+	}
+	pg := &pager{page: Page{Items: []json.RawMessage{}}, limit: q.Limit, filters: q.Filters, skip: indexed, owner: ownerPrefix}
 	take := pg.take
 	if indexed != "" {
 		prefix := indexPrefix(coll, indexed, q.Filters[indexed])
@@ -191,6 +200,23 @@ func (k *Kind) Public(raw json.RawMessage) json.RawMessage {
 	return out
 }
 
+// holdsOnly reports whether every record of coll held here is owned in
+// region's subtree: the owner index has no entry before or after the
+// subtree's (codes nest by prefix, so the entries between share it).
+func holdsOnly(r Reader, coll, region string) bool {
+	all := []byte(keyspace.IndexField(coll, OwnerIndex))
+	scope := []byte(keyspace.IndexField(coll, OwnerIndex) + region)
+	outside := false
+	stop := func(_, _ []byte) bool { outside = true; return false }
+	if err := r.Iterate(all, scope, stop); err != nil || outside {
+		return false
+	}
+	if err := r.Iterate(prefixEnd(scope), prefixEnd(all), stop); err != nil {
+		return false
+	}
+	return !outside
+}
+
 // listByOwner scans the owner index: one region's records, or with Subtree
 // every region whose code starts with the owner's (codes nest by prefix),
 // in (owner, id) order. Its cursor is "id@owner".
@@ -247,6 +273,7 @@ type pager struct {
 	limit   int
 	filters map[string]string
 	skip    string // filter already applied by the index scanned
+	owner   string // "" or the region whose subtree owns the records taken
 	more    bool   // a match beyond the page exists
 	err     error
 }
@@ -264,6 +291,9 @@ func (p *pager) fetch(r Reader, coll, id string) (raw []byte, ok bool) {
 
 // take answers false to stop the scan.
 func (p *pager) take(raw []byte) bool {
+	if p.owner != "" && !InRegion(RecordOwner(raw), p.owner) {
+		return true
+	}
 	ok, err := matches(raw, p.filters, p.skip)
 	if err != nil {
 		p.err = err
