@@ -45,9 +45,11 @@ const (
 	maxAcctPrefix = 16    // the longest 户号 prefix indexed
 )
 
-// SearchBudget is the most index entries one SearchCustomers call examines
-// (searchBudget, but for tests).
-const SearchBudget = 10_000
+// SearchBudget is the most index entries and records one SearchCustomers
+// call examines walking postings, after it read each of the query's (at
+// most maxGrams) postings up to shortPosting entries (searchBudget, but
+// for tests).
+const SearchBudget = 5_000
 
 var searchBudget = SearchBudget
 
@@ -182,7 +184,8 @@ type SearchQuery struct {
 	After    string // the Next of the previous page
 }
 
-// SearchPage is one page of matches, in region then id order.
+// SearchPage is one page of matches: those by 户号 prefix first, then the
+// others, each in region then id order.
 type SearchPage struct {
 	Items    []json.RawMessage `json:"items"`
 	Next     string            `json:"next,omitempty"`     // cursor for the next page; empty when no more
@@ -274,6 +277,9 @@ func hasKey(r Reader, key []byte) (bool, error) {
 	return v != nil, err
 }
 
+// maxGrams is the most grams of a query whose postings are read.
+const maxGrams = 8
+
 // shortPosting is the length under which a gram's posting is held whole
 // and intersected in memory.
 const shortPosting = 1_000
@@ -335,20 +341,21 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	if fq == "" {
 		return SearchPage{}, invalid("q", "is required: part of a name, 户号, address, phone, feeder, transformer area or tag")
 	}
-	from := ""
+	from, fromPhase := "", ""
 	if q.After != "" {
-		id, region, ok := strings.Cut(q.After, "@")
-		if !ok || !Kinds["customers"].ValidID(id) || !ValidRegion(region) || !InRegion(region, q.Region) {
+		phase, rest, _ := strings.Cut(q.After, ":")
+		id, region, ok := strings.Cut(rest, "@")
+		if (phase != "a" && phase != "t") || !ok || !Kinds["customers"].ValidID(id) || !ValidRegion(region) || !InRegion(region, q.Region) {
 			return SearchPage{}, invalid("cursor", "%q is not a cursor from a previous page of this search", q.After)
 		}
-		from = region + "\x00" + id
+		from, fromPhase = region+"\x00"+id, phase
 	}
 	scope := q.Region
 	if !q.Subtree {
 		scope += "\x00"
 	}
 	page := SearchPage{Items: []json.RawMessage{}}
-	var streams []*searchStream
+	var text, acct *searchStream
 
 	// The text grams: the rarest drives, the others are checked.
 	rs := []rune(fq)
@@ -360,6 +367,13 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	})
 	if len(grams) == 0 && len(rs) == 1 && rs[0] >= utf8.RuneSelf {
 		grams = []string{fq} // one Chinese character: names holding it
+	}
+	if len(grams) > maxGrams { // a long query: grams spread over it filter enough; the record decides
+		spread := make([]string, maxGrams)
+		for i := range spread {
+			spread[i] = grams[i*len(grams)/maxGrams]
+		}
+		grams = spread
 	}
 	searchable := len(grams) > 0
 	if len(grams) > 0 {
@@ -403,84 +417,80 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 			for _, c := range rest[:min(len(rest), 6)] {
 				s.checks = append(s.checks, c.base)
 			}
-			streams = append(streams, s)
+			text = s
 		}
 	}
 	// The 户号 prefix.
 	if len(fq) >= 4 && isAccountText(fq) {
 		n := min(maxAcctPrefix, len(fq)-len(fq)%2)
-		streams = append(streams, &searchStream{base: keyspace.IndexScoped("customers", searchAccount, fq[:n], ""), scope: scope})
+		acct = &searchStream{base: keyspace.IndexScoped("customers", searchAccount, fq[:n], ""), scope: scope}
 		searchable = true
 	}
 	if !searchable {
 		return SearchPage{}, invalid("q", "%q is too short to search: type at least one Chinese character, three letters, or four digits", q.Text)
 	}
 
-	if len(streams) == 0 {
-		return page, nil // a gram no customer in scope has
+	// The 户号 prefix's matches come first (phase a), then the text's
+	// (phase t) less those; each in position (region, id) order.
+	type phase struct {
+		tag string
+		s   *searchStream
 	}
-	window := min(max(q.Limit+1, 64), 256) // positions read per stream and round
-	var pending []string                   // candidates past the last window, of streams already done
-	lastPos := ""
-	for {
-		cands := pending
-		end, allDone := "", true
-		for _, s := range streams {
-			if s.done {
-				continue
-			}
-			got, err := s.collect(r, from, window, &page.Examined)
-			if err != nil {
-				return SearchPage{}, AsError(err)
-			}
-			cands = append(cands, got...)
-			if !s.done {
-				allDone = false
-				if end == "" || s.last < end {
-					end = s.last
-				}
-			}
+	var phases []phase
+	if acct != nil && fromPhase != "t" {
+		phases = append(phases, phase{"a", acct})
+	}
+	if text != nil {
+		phases = append(phases, phase{"t", text})
+	}
+	window := min(max(q.Limit+1, 64), 256) // positions read per round
+	counted := page.Examined               // the postings read whole above are not the budget's
+	lastPos, lastTag := "", ""
+	for pi, ph := range phases {
+		if pi > 0 || ph.tag != fromPhase {
+			from = ""
 		}
-		slices.Sort(cands)
-		cands = slices.Compact(cands)
-		pending = nil
-		for i, p := range cands {
-			if !allDone && p > end {
-				pending = cands[i:]
-				break
-			}
-			region, id, _ := strings.Cut(p, "\x00")
-			raw, err := r.Get(recordKey("customers", id))
+		s := ph.s
+		for !s.done {
+			cands, err := s.collect(r, from, window, &page.Examined)
 			if err != nil {
 				return SearchPage{}, AsError(err)
 			}
-			page.Examined++
-			if raw == nil {
-				continue
+			for _, p := range cands {
+				region, id, _ := strings.Cut(p, "\x00")
+				raw, err := r.Get(recordKey("customers", id))
+				if err != nil {
+					return SearchPage{}, AsError(err)
+				}
+				page.Examined++
+				if raw == nil {
+					continue
+				}
+				var c Customer
+				if unmarshal(raw, &c) != nil || c.Region != region {
+					continue
+				}
+				if (q.Category != "" && c.Category != q.Category) || (q.Status != "" && c.Status != q.Status) || !c.matchesSearch(fq) {
+					continue
+				}
+				if ph.tag == "t" && acct != nil && strings.HasPrefix(Fold(c.AccountNo), fq) {
+					continue // answered in phase a
+				}
+				if len(page.Items) == q.Limit {
+					page.Next = lastTag + ":" + cursorOf(lastPos)
+					return page, nil
+				}
+				page.Items = append(page.Items, raw)
+				lastPos, lastTag = p, ph.tag
 			}
-			var c Customer
-			if unmarshal(raw, &c) != nil || c.Region != region {
-				continue
-			}
-			if (q.Category != "" && c.Category != q.Category) || (q.Status != "" && c.Status != q.Status) || !c.matchesSearch(fq) {
-				continue
-			}
-			if len(page.Items) == q.Limit {
-				page.Next = cursorOf(lastPos)
+			from = s.last
+			if !s.done && page.Examined-counted >= searchBudget {
+				page.Next, page.Partial = ph.tag+":"+cursorOf(s.last), true
 				return page, nil
 			}
-			page.Items = append(page.Items, raw)
-			lastPos = p
-		}
-		if allDone {
-			return page, nil
-		}
-		from = end
-		if page.Examined >= searchBudget {
-			page.Next, page.Partial = cursorOf(end), true
-			return page, nil
 		}
 	}
+	return page, nil
 }
 
 // cursorOf is the cursor of search position <region>\x00<id>: <id>@<region>.
