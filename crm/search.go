@@ -100,11 +100,11 @@ func isDigitRune(r rune) bool { return '0' <= r && r <= '9' }
 
 // textGrams calls emit with the grams of folded text rs. A query (query
 // true) leaves out a gram whose kind depends on characters past its end.
-func textGrams(rs []rune, query bool, emit func(string)) {
+func textGrams(rs []rune, query bool, emit func([]rune)) {
 	for i := 0; i+1 < len(rs); i++ {
 		a, b := rs[i], rs[i+1]
 		if a >= utf8.RuneSelf || b >= utf8.RuneSelf {
-			emit(string(rs[i : i+2]))
+			emit(rs[i : i+2])
 			continue
 		}
 		if i+2 >= len(rs) {
@@ -113,13 +113,13 @@ func textGrams(rs []rune, query bool, emit func(string)) {
 		if isDigitRune(a) && isDigitRune(b) && isDigitRune(rs[i+2]) {
 			switch {
 			case i+3 < len(rs) && isDigitRune(rs[i+3]):
-				emit(string(rs[i : i+4]))
+				emit(rs[i : i+4])
 			case i+3 < len(rs) || !query:
-				emit(string(rs[i : i+3]))
+				emit(rs[i : i+3])
 			}
 			continue
 		}
-		emit(string(rs[i : i+3]))
+		emit(rs[i : i+3])
 	}
 }
 
@@ -143,32 +143,41 @@ func (c *Customer) searchIndexes() []Index {
 	if !searchIndexing || !ValidRegion(c.Region) {
 		return nil
 	}
+	// Each entry's value is built in buf and allocated once, when new.
+	suffix := keyspace.ScopedValue("", c.Region)
 	seen := make(map[string]bool, 64)
-	var out []Index
-	add := func(field, g string) {
-		if seen[field+g] {
-			return
+	out := make([]Index, 0, 64)
+	buf := make([]byte, 0, 32)
+	emit := func(g []rune) {
+		buf = buf[:0]
+		for _, r := range g {
+			buf = utf8.AppendRune(buf, r)
 		}
-		seen[field+g] = true
-		out = append(out, Index{field, keyspace.ScopedValue(g, c.Region)})
+		buf = append(buf, suffix...)
+		if !seen[string(buf)] {
+			v := string(buf)
+			seen[v] = true
+			out = append(out, Index{searchText, v})
+		}
 	}
 	name := []rune(Fold(c.Name))
-	for _, r := range name {
+	for i, r := range name {
 		if r >= utf8.RuneSelf {
-			add(searchText, string(r))
+			emit(name[i : i+1])
 		}
 	}
-	emit := func(g string) { add(searchText, g) }
 	textGrams(name, false, emit)
-	for i, s := range c.searchTexts() {
-		if i == 0 && c.Name != "" {
-			continue // the name's, above
+	for _, s := range []string{c.Address, c.Phone, c.Feeder, c.TransformerArea, c.Grid} {
+		if s != "" {
+			textGrams([]rune(Fold(s)), false, emit)
 		}
-		textGrams([]rune(s), false, emit)
+	}
+	for _, t := range c.Tags {
+		textGrams([]rune(Fold(t)), false, emit)
 	}
 	acct := Fold(c.AccountNo)
 	for n := 4; n <= min(len(acct), maxAcctPrefix); n += 2 {
-		add(searchAccount, acct[:n])
+		out = append(out, Index{searchAccount, acct[:n] + suffix})
 	}
 	return out
 }
@@ -360,8 +369,8 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	// The text grams: the rarest drives, the others are checked.
 	rs := []rune(fq)
 	var grams []string
-	textGrams(rs, true, func(g string) {
-		if !slices.Contains(grams, g) {
+	textGrams(rs, true, func(r []rune) {
+		if g := string(r); !slices.Contains(grams, g) {
 			grams = append(grams, g)
 		}
 	})
