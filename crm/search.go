@@ -49,7 +49,7 @@ const (
 // call examines walking postings, after it read each of the query's (at
 // most maxGrams) postings up to shortPosting entries (searchBudget, but
 // for tests).
-const SearchBudget = 5_000
+const SearchBudget = 3_000
 
 var searchBudget = SearchBudget
 
