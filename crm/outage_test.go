@@ -159,7 +159,8 @@ func TestProcessAggregates(t *testing.T) {
 		}
 		got[d.Metric] = d.Value
 	}
-	want := map[string]float64{"work_orders.kind.consultation": 1, "work_orders.open.kind.consultation": 1, "work_orders.open.state.received": 1}
+	want := map[string]float64{"work_orders.kind.consultation": 1, "work_orders.open.kind.consultation": 1, "work_orders.open.state.received": 1,
+		"work_orders.open.state_kind.received.consultation": 1}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s = %v; want %v (all: %v)", k, got[k], v, got)
@@ -175,8 +176,9 @@ func TestProcessAggregates(t *testing.T) {
 	for _, d := range crm.AggregateDeltas("r/work_orders/"+o.ID, raw, raw2) {
 		got[d.Metric] = d.Value
 	}
-	if len(got) != 2 || got["work_orders.open.state.received"] != -1 || got["work_orders.open.state.dispatched"] != 1 {
-		t.Errorf("dispatch deltas %v; want received -1, dispatched +1", got)
+	if len(got) != 4 || got["work_orders.open.state.received"] != -1 || got["work_orders.open.state.dispatched"] != 1 ||
+		got["work_orders.open.state_kind.received.consultation"] != -1 || got["work_orders.open.state_kind.dispatched.consultation"] != 1 {
+		t.Errorf("dispatch deltas %v; want received -1, dispatched +1, by state and by state and kind", got)
 	}
 	if err := crm.ApplyDeltas(w.tx, crm.AggregateDeltas("r/work_orders/"+o.ID, nil, raw2)); err != nil {
 		t.Fatal(err)
