@@ -133,6 +133,55 @@ func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64,
 	return out, err
 }
 
+// OpenIndex indexes the open projects and work orders by owner
+// (x/<coll>/_open/<owner>\x00<id>, kept by Apply and ApplyReplica with the
+// other indexes), so Supervise reads what is open, a number bounded by the
+// work in hand, not every project and work order a subtree ever had.
+const OpenIndex = "_open"
+
+// eachOpenRecord calls fn with every open record of coll (projects or
+// work_orders) owned by region (subtree: or below), through OpenIndex. A
+// store written before the index existed holds fewer entries than its
+// counters count open (projects.status.open, work_orders.open.kind.*):
+// then it reads every record as before (EachRecord), and fn skips what is
+// closed.
+func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[string]float64, fn func(raw []byte) error) error {
+	prefix := []byte(keyspace.IndexField(coll, OpenIndex) + region)
+	if !subtree {
+		prefix = append(prefix, 0)
+	}
+	var ids []string
+	if err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+		if _, id, ok := strings.Cut(string(k), "\x00"); ok {
+			ids = append(ids, id)
+		}
+		return true
+	}); err != nil {
+		return err
+	}
+	open := 0.0
+	for m, v := range counters {
+		if coll == "projects" && m == "projects.status."+ProjectOpen || coll == "work_orders" && strings.HasPrefix(m, "work_orders.open.kind.") {
+			open += v
+		}
+	}
+	if float64(len(ids)) < math.Round(open) {
+		return EachRecord(r, coll, region, subtree, fn)
+	}
+	for _, id := range ids {
+		raw, err := r.Get(recordKey(coll, id))
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
 func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
@@ -263,7 +312,11 @@ type Lists struct {
 func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, error) {
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
-	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error {
+	counters, err := ProcessCounters(r, region, subtree)
+	if err != nil {
+		return out, err
+	}
+	err = eachOpenRecord(r, "projects", region, subtree, counters, func(raw []byte) error {
 		var p Project
 		if json.Unmarshal(raw, &p) != nil || p.Status != ProjectOpen {
 			return nil
@@ -304,7 +357,7 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 	if err != nil {
 		return out, err
 	}
-	err = EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
+	err = eachOpenRecord(r, "work_orders", region, subtree, counters, func(raw []byte) error {
 		w, err := woJSON(raw)
 		if err != nil || !w.Open() {
 			return nil

@@ -143,6 +143,9 @@ func (p *Project) Indexes() []Index {
 	if p.ManagerID != "" {
 		idx = append(idx, Index{"manager_id", p.ManagerID})
 	}
+	if p.Status == ProjectOpen {
+		idx = append(idx, Index{OpenIndex, p.Owner}) // kpi.go: what Supervise reads
+	}
 	return idx
 }
 

@@ -185,6 +185,9 @@ func (w *WorkOrder) Indexes() []Index {
 	if w.AssigneeID != "" {
 		idx = append(idx, Index{"assignee_id", w.AssigneeID})
 	}
+	if w.Open() {
+		idx = append(idx, Index{OpenIndex, w.Owner}) // kpi.go: what Supervise reads
+	}
 	return idx
 }
 

@@ -1,6 +1,7 @@
 package crm_test
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -466,5 +467,84 @@ func TestProjectKPIs(t *testing.T) {
 	k, _ = crm.ProjectKPIsOf(w.tx, "320722", false, crm.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
 	if k.Total.Energised != 0 || k.Total.OnTimeRate != nil {
 		t.Errorf("a period with nothing energised: %+v", k.Total)
+	}
+}
+
+// getCounter counts the record reads (r/<coll>/…) of a Reader.
+type getCounter struct {
+	crm.Reader
+	gets map[string]int
+}
+
+func (g getCounter) Get(k []byte) ([]byte, error) {
+	if s := string(k); strings.HasPrefix(s, "r/") {
+		coll, _, _ := strings.Cut(s[2:], "/")
+		g.gets[coll]++
+	}
+	return g.Reader.Get(k)
+}
+
+// Supervise reads the open projects and work orders through their index,
+// not every one a region ever had: cancelled projects are not read, and the
+// lists equal those of a store without the index (read in full).
+func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
+	w := newWorld(t, "320722")
+	cus := w.customer("residential", 0.22)
+	var open *crm.Project
+	for i := range 5 {
+		id := w.create(cst(2026, 3, 2, 9, 0), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
+			"capacity_kva": 8, "accepted_at": cst(2026, 3, 2, 9, 0)})
+		p := w.getProject(id)
+		if i == 0 {
+			open = p
+			continue
+		}
+		w.mustStage(cst(2026, 3, 3, 9, 0), p, obj{"action": "cancel", "reason": "客户撤回"})
+	}
+	w.order(cst(2026, 3, 2, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
+	now := cst(2026, 3, 16, 10, 0)
+	g := getCounter{w.tx, map[string]int{}}
+	l, err := crm.Supervise(g, "32", true, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.gets["projects"] != 1 || g.gets["work_orders"] != 1 {
+		t.Errorf("Supervise read %v records; want the one open project and the one open work order", g.gets)
+	}
+	var stages, orders int
+	for _, it := range l.Overdue {
+		switch {
+		case it.Type == "project_stage" && it.ID == open.ID:
+			stages++
+		case it.Type == "work_order":
+			orders++
+		default:
+			t.Errorf("overdue: %+v", it)
+		}
+	}
+	if stages != 1 || orders != 2 {
+		t.Fatalf("overdue %+v; want the open project's stage and the complaint's contact and answer", l.Overdue)
+	}
+	// A store of before the index: its entries dropped, the counters the
+	// replicas keep beside the records (crm.AggregateDeltas) present.
+	old := crm.NewMemTxn()
+	w.tx.Iterate(nil, []byte{0xff}, func(k, v []byte) bool {
+		if !strings.Contains(string(k), "/"+crm.OpenIndex+"/") {
+			old.Set(append([]byte(nil), k...), append([]byte(nil), v...))
+		}
+		if s := string(k); strings.HasPrefix(s, "r/projects/") || strings.HasPrefix(s, "r/work_orders/") {
+			if err := crm.ApplyDeltas(old, crm.AggregateDeltas(s, nil, v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return true
+	})
+	g = getCounter{old, map[string]int{}}
+	l2, err := crm.Supervise(g, "32", true, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.gets["projects"] != 5 || !reflect.DeepEqual(l, l2) {
+		t.Errorf("without the index: %v reads, lists %+v; want every project read and the same lists %+v", g.gets, l2, l)
 	}
 }
