@@ -182,6 +182,89 @@ func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[st
 	return nil
 }
 
+// PeriodIndex indexes projects, work orders and outages by the CST months
+// in which a period's KPIs count them (x/<coll>/_month/<YYYY-MM>/<owner>\x00<id>:
+// a project's acceptance, energisation and late stages, an order's
+// receipt, an outage's start), so the KPIs of a period read the records of
+// its months, not every record a subtree ever had.
+const PeriodIndex = "_month"
+
+// appendMonthIndexes adds owner's PeriodIndex entries of the months of ts.
+func appendMonthIndexes(idx []Index, owner string, ts ...time.Time) []Index {
+	seen := make(map[string]bool, len(ts))
+	for _, t := range ts {
+		if t.IsZero() {
+			continue
+		}
+		if m := MonthOf(t); !seen[m] {
+			seen[m] = true
+			idx = append(idx, Index{PeriodIndex, m + "/" + owner})
+		}
+	}
+	return idx
+}
+
+// kpiByIndex: the KPIs read through PeriodIndex (tests compare with a read
+// of every record).
+var kpiByIndex = true
+
+// periodHorizon is how far past now an open-ended period's months are read
+// (an outage may be planned ahead).
+const periodHorizon = 24
+
+// eachPeriodRecord calls fn with every record of coll owned by region
+// (subtree: or below) that PeriodIndex files under a month of per (once
+// each), and, with open, every open one (OpenIndex). A period with no
+// start reads every record (EachRecord).
+func eachPeriodRecord(r Reader, coll, region string, subtree bool, per Period, now time.Time, open bool, fn func(raw []byte) error) error {
+	if per.From == "" || !kpiByIndex {
+		return EachRecord(r, coll, region, subtree, fn)
+	}
+	from, _ := time.ParseInLocation(time.DateOnly, string(per.From), workday.CST)
+	to := now.In(workday.CST).AddDate(0, periodHorizon, 0)
+	if per.To != "" {
+		t, _ := time.ParseInLocation(time.DateOnly, string(per.To), workday.CST)
+		to = t.Add(-time.Nanosecond)
+	}
+	seen := map[string]bool{}
+	var ids []string
+	collect := func(prefix []byte) error {
+		if !subtree {
+			prefix = append(prefix, 0)
+		}
+		return r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+			if _, id, ok := strings.Cut(string(k), "\x00"); ok && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+			return true
+		})
+	}
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, workday.CST); !m.After(to); m = m.AddDate(0, 1, 0) {
+		if err := collect([]byte(keyspace.IndexField(coll, PeriodIndex) + m.Format("2006-01") + "/" + region)); err != nil {
+			return err
+		}
+	}
+	if open {
+		if err := collect([]byte(keyspace.IndexField(coll, OpenIndex) + region)); err != nil {
+			return err
+		}
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		raw, err := r.Get(recordKey(coll, id))
+		if err != nil {
+			return err
+		}
+		if raw != nil {
+			if err := fn(raw); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
 func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
@@ -446,7 +529,7 @@ type ProjectKPIs struct {
 func ProjectKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
 	s := newSupervisor(r)
 	out := ProjectKPIs{Total: &ProjectKPI{}, ByRegion: map[string]*ProjectKPI{}, ByManager: map[string]*ProjectKPI{}}
-	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error {
+	err := eachPeriodRecord(r, "projects", region, subtree, per, now, true, func(raw []byte) error {
 		var p Project
 		if json.Unmarshal(raw, &p) != nil {
 			return nil
@@ -594,7 +677,7 @@ type WorkOrderKPIs struct {
 // period in region (subtree: and below) at time now.
 func WorkOrderKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
 	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
-	err := EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
+	err := eachPeriodRecord(r, "work_orders", region, subtree, per, now, false, func(raw []byte) error {
 		w, err := woJSON(raw)
 		if err != nil || !per.holds(w.ReceivedAt) {
 			return nil
@@ -689,7 +772,7 @@ type OutageKPIs struct {
 func OutageKPIsOf(r Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
 	newK := func() *OutageKPI { return &OutageKPI{ByType: map[string]int{}, NonCompliant: []string{}} }
 	out := OutageKPIs{Total: newK(), ByRegion: map[string]*OutageKPI{}}
-	err := EachRecord(r, "outages", region, subtree, func(raw []byte) error {
+	err := eachPeriodRecord(r, "outages", region, subtree, per, time.Now(), false, func(raw []byte) error {
 		var o Outage
 		if json.Unmarshal(raw, &o) != nil || !per.holds(o.Start) || o.Status == "cancelled" {
 			return nil

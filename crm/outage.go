@@ -155,7 +155,7 @@ func (o *Outage) Indexes() []Index {
 	if o.TransformerArea != "" {
 		idx = append(idx, Index{"transformer_area", o.TransformerArea})
 	}
-	return idx
+	return appendMonthIndexes(idx, o.Owner, o.Start) // kpi.go: a period's KPIs
 }
 
 // Uniques implements Record.

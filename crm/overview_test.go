@@ -287,4 +287,43 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 			}
 		})
 	}
+
+	// The KPIs of a period read the records of its months (PeriodIndex)
+	// and the open projects: the same answers as a read of every record.
+	for i, at := range []time.Time{cst(2026, 1, 20, 9, 0), cst(2026, 3, 3, 9, 0), cst(2026, 6, 30, 23, 0)} {
+		create(at, "work_orders", "wko", obj{"channel": "web", "kind": []string{"complaint", "consultation", "fault_repair"}[i], "subject": "s", "site_class": "urban"})
+	}
+	now := cst(2026, 7, 1, 9, 0)
+	for _, per := range []crm.Period{{From: "2026-01-01"}, {From: "2026-02-01", To: "2026-03-01"}, {From: "2026-03-01", To: "2026-06-01"},
+		{From: "2026-06-15", To: "2026-07-01"}, {From: "2025-01-01", To: "2025-12-31"}, {From: "2026-04-11", To: "2026-04-12"}, {}, {To: "2026-04-01"}} {
+		kpis := func() (any, any, any) {
+			p, err := crm.ProjectKPIsOf(tx, "32", true, per, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w, err := crm.WorkOrderKPIsOf(tx, "32", true, per, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o, err := crm.OutageKPIsOf(tx, county, false, per)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p, w, o
+		}
+		p, w, o := kpis()
+		crm.SetKPIByIndex(false)
+		sp, sw, so := kpis()
+		crm.SetKPIByIndex(true)
+		for _, c := range []struct {
+			what      string
+			got, want any
+		}{{"projects", p, sp}, {"work orders", w, sw}, {"outages", o, so}} {
+			g, _ := json.Marshal(c.got)
+			w, _ := json.Marshal(c.want)
+			if string(g) != string(w) {
+				t.Errorf("%s KPIs of %+v by the index:\n%s\nby every record:\n%s", c.what, per, g, w)
+			}
+		}
+	}
 }

@@ -146,7 +146,18 @@ func (p *Project) Indexes() []Index {
 	if p.Status == ProjectOpen {
 		idx = append(idx, Index{OpenIndex, p.Owner}) // kpi.go: what Supervise reads
 	}
-	return idx
+	// kpi.go: the months a project counts in a period's KPIs (accepted,
+	// energised, a stage done late).
+	months := []time.Time{p.AcceptedAt}
+	if p.EnergisedAt != nil {
+		months = append(months, *p.EnergisedAt)
+	}
+	for _, st := range p.Stages {
+		if st.Late && st.DoneAt != nil {
+			months = append(months, *st.DoneAt)
+		}
+	}
+	return appendMonthIndexes(idx, p.Owner, months...)
 }
 
 // Uniques implements Record.

@@ -188,7 +188,7 @@ func (w *WorkOrder) Indexes() []Index {
 	if w.Open() {
 		idx = append(idx, Index{OpenIndex, w.Owner}) // kpi.go: what Supervise reads
 	}
-	return idx
+	return appendMonthIndexes(idx, w.Owner, w.ReceivedAt) // kpi.go: a period's KPIs
 }
 
 // Uniques implements Record.

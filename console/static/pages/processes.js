@@ -53,8 +53,8 @@
       api('/api/v1/supervision?' + scope + (level ? '&level=' + level : '') + '&limit=' + PAGE + '&offset=' + offset),
       settle(api('/api/v1/supervision/warnings?' + scope + '&limit=' + PAGE)),
       settle(api('/api/v1/kpi/projects?' + scope + '&from=' + ms[0].from)),
-      settle(api('/api/v1/kpi/work_orders?' + scope)),
-      settle(api('/api/v1/kpi/outages?' + scope)),
+      settle(api('/api/v1/kpi/work_orders?' + scope + '&from=' + ms[0].from)), // a period: read through the months' index
+      settle(api('/api/v1/kpi/outages?' + scope + '&from=' + ms[0].from)),
       settle(api('/api/v1/outages?' + scope + '&limit=20')),
       ...ms.map((m) => settle(api('/api/v1/kpi/projects?' + scope + '&from=' + m.from + '&to=' + m.to))),
       ...OPEN.map((st) => settle(api(boardQ(st)))),
@@ -110,8 +110,8 @@
       [['报装达标率（近6个月）', kt ? pct(kt.on_time_rate) : '—', kt ? '接电 ' + kt.energised + ' 个，达标 ' + kt.on_time + ' 个' : ''],
         ['平均周期', kt && kt.cycle_days_mean != null ? kt.cycle_days_mean.toFixed(1) + ' 天' : '—', kt && kt.cycle_days_p90 != null ? 'P90 ' + kt.cycle_days_p90.toFixed(1) + ' 天' : ''],
         ['在途项目', kt ? String(kt.open) : '—', kt ? '当前逾期 ' + kt.overdue_now : ''],
-        ['工单答复及时率', wok.ok ? pct(wok.ok.kpi.total.answer_on_time_rate) : '—', wok.ok ? '满意率 ' + pct(wok.ok.kpi.total.satisfaction_rate) : ''],
-        ['停电通知合规率', outk.ok ? pct(outk.ok.kpi.total.compliance_rate) : '—', outk.ok ? '应通知 ' + outk.ok.kpi.total.notice_required + ' 次' : ''],
+        ['工单答复及时率（近6个月）', wok.ok ? pct(wok.ok.kpi.total.answer_on_time_rate) : '—', wok.ok ? '满意率 ' + pct(wok.ok.kpi.total.satisfaction_rate) : ''],
+        ['停电通知合规率（近6个月）', outk.ok ? pct(outk.ok.kpi.total.compliance_rate) : '—', outk.ok ? '应通知 ' + outk.ok.kpi.total.notice_required + ' 次' : ''],
       ].map(([l, v, sub]) => el('div', { class: 'card' }, el('div', { class: 'label' }, l), el('div', { class: 'value' }, v), el('div', { class: 'sub' }, sub))));
     const monthChart = el('div', { class: 'chart', id: 'chart-kpi-month' });
     const regionChart = el('div', { class: 'chart', id: 'chart-kpi-region' });
