@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/api"
 	"gridcrm/internal/load"
 	"gridcrm/internal/testcluster"
 )
@@ -49,7 +50,10 @@ func BenchmarkAPI(b *testing.B) {
 	single := func(tag string, i int) []byte { return load.Customer("320722", tag, i) }
 	bulk := func(tag string, i int) []byte { return load.Customers("320722", tag, i, 100) }
 	follower := targets[(c.Leader()+1)%3]
-	only := os.Getenv("GRIDCRM_BENCH_ONLY") // e.g. bulk, to profile one part
+	only := os.Getenv("GRIDCRM_BENCH_ONLY")        // e.g. bulk, to profile one part
+	if os.Getenv("GRIDCRM_BENCH_AUDIT") == "off" { // the audit trail's cost: the same run without it
+		defer api.SetAuditHooks(api.SetAuditHooks(false))
+	}
 	run0 := run
 	run = func(b *testing.B, name string, s load.Spec, mk body) {
 		if only == "" || strings.HasPrefix(name, only) {

@@ -49,3 +49,8 @@ func SetExportOffsetPage(n int) (restore func()) {
 	exportOffsetPage = n
 	return func() { exportOffsetPage = old }
 }
+
+// SetAuditHooks turns the API's audit hooks on or off (BenchmarkAPI with
+// GRIDCRM_BENCH_AUDIT=off measures the trail's cost) and answers the
+// previous setting.
+func SetAuditHooks(on bool) bool { old := auditHooks; auditHooks = on; return old }
