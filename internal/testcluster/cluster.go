@@ -175,14 +175,29 @@ func (c *Cluster) InternalAddrs() []string {
 // Region is the cluster's region code.
 func (c *Cluster) Region() string { return c.opts.Region }
 
+var (
+	handedMu sync.Mutex
+	handed   = map[int]bool{} // ports freeAddr answered (or found taken) in this process
+)
+
 // freeAddr picks a free loopback port below the kernel's ephemeral range
 // (32768–60999 by default): a port from that range, free when picked, is
 // often taken by an outgoing connection's local end before the node binds
 // it ("address already in use"). Random, so that test binaries running in
 // parallel rarely pick the same one.
+// A port is handed out once per process: two draws of the same free port
+// (a cluster's internal and API addresses, say) would make one node's
+// addresses collide ("peer address listed twice").
 func freeAddr(t testing.TB) string {
 	for try := 0; try < 1000; try++ {
 		port := 20000 + rand.IntN(12000)
+		handedMu.Lock()
+		taken := handed[port]
+		handed[port] = true
+		handedMu.Unlock()
+		if taken {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err != nil {
 			continue
