@@ -146,17 +146,8 @@ const OpenIndex = "_open"
 // then it reads every record as before (EachRecord), and fn skips what is
 // closed.
 func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[string]float64, fn func(raw []byte) error) error {
-	prefix := []byte(keyspace.IndexField(coll, OpenIndex) + region)
-	if !subtree {
-		prefix = append(prefix, 0)
-	}
 	var ids []string
-	if err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		if _, id, ok := strings.Cut(string(k), "\x00"); ok {
-			ids = append(ids, id)
-		}
-		return true
-	}); err != nil {
+	if err := indexedIDs(r, keyspace.IndexField(coll, OpenIndex)+region, subtree, nil, &ids); err != nil {
 		return err
 	}
 	open := 0.0
@@ -168,6 +159,30 @@ func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[st
 	if float64(len(ids)) < math.Round(open) {
 		return EachRecord(r, coll, region, subtree, fn)
 	}
+	return eachID(r, coll, ids, fn)
+}
+
+// indexedIDs appends to ids the record ids of the index entries under
+// prefix (subtree: every owner the prefix's region begins; else that region
+// alone), skipping and adding to seen when it is not nil.
+func indexedIDs(r Reader, prefix string, subtree bool, seen map[string]bool, ids *[]string) error {
+	p := []byte(prefix)
+	if !subtree {
+		p = append(p, 0)
+	}
+	return r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+		if _, id, ok := strings.Cut(string(k), "\x00"); ok && (seen == nil || !seen[id]) {
+			if seen != nil {
+				seen[id] = true
+			}
+			*ids = append(*ids, id)
+		}
+		return true
+	})
+}
+
+// eachID calls fn with the record of coll of each id that exists.
+func eachID(r Reader, coll string, ids []string, fn func(raw []byte) error) error {
 	for _, id := range ids {
 		raw, err := r.Get(recordKey(coll, id))
 		if err != nil {
@@ -228,71 +243,28 @@ func eachPeriodRecord(r Reader, coll, region string, subtree bool, per Period, n
 	}
 	seen := map[string]bool{}
 	var ids []string
-	collect := func(prefix []byte) error {
-		if !subtree {
-			prefix = append(prefix, 0)
-		}
-		return r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-			if _, id, ok := strings.Cut(string(k), "\x00"); ok && !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-			return true
-		})
-	}
 	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, workday.CST); !m.After(to); m = m.AddDate(0, 1, 0) {
-		if err := collect([]byte(keyspace.IndexField(coll, PeriodIndex) + m.Format("2006-01") + "/" + region)); err != nil {
+		if err := indexedIDs(r, keyspace.IndexField(coll, PeriodIndex)+m.Format("2006-01")+"/"+region, subtree, seen, &ids); err != nil {
 			return err
 		}
 	}
 	if open {
-		if err := collect([]byte(keyspace.IndexField(coll, OpenIndex) + region)); err != nil {
+		if err := indexedIDs(r, keyspace.IndexField(coll, OpenIndex)+region, subtree, seen, &ids); err != nil {
 			return err
 		}
 	}
 	sort.Strings(ids)
-	for _, id := range ids {
-		raw, err := r.Get(recordKey(coll, id))
-		if err != nil {
-			return err
-		}
-		if raw != nil {
-			if err := fn(raw); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return eachID(r, coll, ids, fn)
 }
 
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
 func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
-	prefix := []byte(keyspace.IndexField(coll, OwnerIndex) + region)
-	if !subtree {
-		prefix = append(prefix, 0)
-	}
 	var ids []string
-	if err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		if _, id, ok := strings.Cut(string(k), "\x00"); ok {
-			ids = append(ids, id)
-		}
-		return true
-	}); err != nil {
+	if err := indexedIDs(r, keyspace.IndexField(coll, OwnerIndex)+region, subtree, nil, &ids); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		raw, err := r.Get(recordKey(coll, id))
-		if err != nil {
-			return err
-		}
-		if raw != nil {
-			if err := fn(raw); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return eachID(r, coll, ids, fn)
 }
 
 // tierRank orders the tiers for escalation: county, city, province;
