@@ -3,6 +3,7 @@ package crm
 import (
 	"encoding/binary"
 	"math"
+	"sort"
 	"strings"
 
 	"gridcrm/store/keyspace"
@@ -20,4 +21,32 @@ func ForEachAggregate(r Reader, fn func(region, metric string, v float64)) error
 		}
 		return true
 	})
+}
+
+// eachCounter calls fn with every counter of region (subtree: and of every
+// region under it) whose metric begins with prefix: the counter's region,
+// the metric after prefix, its value. fn answers whether the counter
+// counted, and eachCounter answers the regions of those that did, sorted.
+func eachCounter(r Reader, region string, subtree bool, prefix string, fn func(reg, rest string, v float64) bool) ([]string, error) {
+	p := []byte(keyspace.AggregatesOf(region))
+	if subtree {
+		p = []byte(keyspace.AggregatePrefix + region)
+	}
+	seen := map[string]bool{}
+	err := r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
+		reg, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
+		if !ok || len(v) != 8 || (!subtree && reg != region) {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(metric, prefix); ok && fn(reg, rest, math.Float64frombits(binary.BigEndian.Uint64(v))) {
+			seen[reg] = true
+		}
+		return true
+	})
+	regions := make([]string, 0, len(seen))
+	for reg := range seen {
+		regions = append(regions, reg)
+	}
+	sort.Strings(regions)
+	return regions, err
 }

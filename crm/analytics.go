@@ -1,12 +1,8 @@
 package crm
 
 import (
-	"encoding/binary"
 	"math"
-	"sort"
 	"strings"
-
-	"gridcrm/store/keyspace"
 )
 
 // The records of the analytics programme (analytics/credit, the warning
@@ -190,35 +186,16 @@ type GradeCounts map[string]map[string]int64
 // region (subtree: and every region under it). It reads counters only.
 func CreditDistribution(r Reader, region string, subtree bool) (GradeCounts, []string, error) {
 	out := GradeCounts{}
-	prefix := []byte(keyspace.AggregatesOf(region))
-	if subtree {
-		prefix = []byte(keyspace.AggregatePrefix + region)
-	}
-	seen := map[string]bool{}
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-		reg, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
-		if !ok || len(v) != 8 || (!subtree && reg != region) {
-			return true
-		}
-		rest, ok := strings.CutPrefix(metric, "credit.")
-		if !ok {
-			return true
-		}
+	regions, err := eachCounter(r, region, subtree, "credit.", func(_, rest string, x float64) bool {
 		month, grade, ok := strings.Cut(rest, ".")
 		if !ok {
-			return true
+			return false
 		}
 		if out[month] == nil {
 			out[month] = map[string]int64{}
 		}
-		out[month][grade] += int64(math.Round(math.Float64frombits(binary.BigEndian.Uint64(v))))
-		seen[reg] = true
+		out[month][grade] += int64(math.Round(x))
 		return true
 	})
-	regions := make([]string, 0, len(seen))
-	for reg := range seen {
-		regions = append(regions, reg)
-	}
-	sort.Strings(regions)
 	return out, regions, err
 }

@@ -1,10 +1,8 @@
 package crm
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 
 	"gridcrm/store/keyspace"
@@ -66,21 +64,7 @@ type MarketCounters struct {
 // region under it). It reads counters only, never records.
 func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{}}
-	prefix := []byte(keyspace.AggregatesOf(region))
-	if subtree {
-		prefix = []byte(keyspace.AggregatePrefix + region)
-	}
-	seen := map[string]bool{}
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-		reg, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
-		if !ok || len(v) != 8 || (!subtree && reg != region) {
-			return true
-		}
-		rest, ok := strings.CutPrefix(metric, "mkt.")
-		if !ok {
-			return true
-		}
-		x := math.Float64frombits(binary.BigEndian.Uint64(v))
+	regions, err := eachCounter(r, region, subtree, "mkt.", func(_, rest string, x float64) bool {
 		p := strings.Split(rest, ".")
 		switch {
 		case len(p) == 3 && p[0] == "tou":
@@ -110,18 +94,11 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 				c.Bills += int64(math.Round(x))
 			}
 		default:
-			return true
+			return false
 		}
-		seen[reg] = true
 		return true
 	})
-	for reg := range seen {
-		out.Regions = append(out.Regions, reg)
-	}
-	sort.Strings(out.Regions)
-	if out.Regions == nil {
-		out.Regions = []string{}
-	}
+	out.Regions = regions
 	return out, err
 }
 
