@@ -120,7 +120,7 @@ func (r *report) Table() string {
 	var b strings.Builder
 	cols := r.columns()
 	fmt.Fprintf(&b, "Peers side by side: 3-node clusters on loopback, %d interleaved rounds, medians; ~300-byte rows (gridcrm's customer JSON; etcd: the same bytes as values)\n", r.Rounds)
-	fmt.Fprintf(&b, "%s .. %s, %d CPUs, load average (1 min) %.1f at start, %.1f at end; machine CPU busy during the runs (median, everything on the machine): ",
+	fmt.Fprintf(&b, "%s .. %s, %d CPUs, load average (1 min) %.1f at start, %.1f at end; machine CPU busy during the runs (median; every process, these servers and this load included): ",
 		r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04 MST"), r.CPUs, r.LoadStart, r.LoadEnd)
 	var busy []string
 	for _, c := range cols {
