@@ -83,8 +83,8 @@ func reasonFor(c PoolCandidate) string {
 	switch {
 	case c.VoltageKV >= 35:
 		return fmt.Sprintf("%v kV 高压供电用户", c.VoltageKV)
-	case len(c.Tags) > 0:
-		return "重点客户（" + c.Tags[0] + "）"
+	case keyTag(c.Tags) != "":
+		return "重点客户（" + keyTag(c.Tags) + "）"
 	}
 	return fmt.Sprintf("年用电量 %.0f 万千瓦时", c.AnnualKWh/1e4)
 }

@@ -9,17 +9,14 @@ import (
 )
 
 // season is the share of a month in a year's consumption, January first,
-// normalised at start-up to average 1.
+// normalised at start-up to average 1: the categories the shared load data
+// says nothing about (monthFactor, hidden.go, uses the derived shapes for
+// the others).
 type season [12]float64
 
 var (
-	// Air conditioning in July and August, heating in December and January.
-	seasonResidential = norm(season{1.20, 1.10, 0.90, 0.78, 0.80, 0.95, 1.35, 1.45, 1.05, 0.80, 0.85, 1.10})
 	// Families working away come home for the Spring Festival.
-	seasonVacant     = norm(season{2.20, 2.40, 0.70, 0.60, 0.60, 0.60, 0.80, 0.80, 0.60, 0.90, 0.60, 1.20})
-	seasonCommercial = norm(season{1.10, 1.05, 0.90, 0.85, 0.90, 1.05, 1.25, 1.30, 1.05, 0.90, 0.85, 1.00})
-	// Flat, with the Spring Festival shutdown in February.
-	seasonIndustrial = norm(season{0.98, 0.78, 1.00, 1.02, 1.02, 1.03, 1.06, 1.06, 1.03, 1.00, 1.02, 1.00})
+	seasonVacant = norm(season{2.20, 2.40, 0.70, 0.60, 0.60, 0.60, 0.80, 0.80, 0.60, 0.90, 0.60, 1.20})
 	// Irrigation from May (wheat) through August (rice).
 	seasonAgricultural = norm(season{0.45, 0.40, 0.55, 0.75, 1.55, 2.05, 2.00, 1.70, 0.95, 0.60, 0.50, 0.50})
 	// Schools close in February and in the summer, offices cool in summer.
@@ -35,23 +32,6 @@ func norm(s season) season {
 		s[i] *= 12 / t
 	}
 	return s
-}
-
-func (pr *profile) season() *season {
-	switch pr.c.Category {
-	case crm.CategoryResidential:
-		if pr.vacant {
-			return &seasonVacant
-		}
-		return &seasonResidential
-	case crm.CategoryCommercial:
-		return &seasonCommercial
-	case crm.CategoryIndustrial:
-		return &seasonIndustrial
-	case crm.CategoryAgricultural:
-		return &seasonAgricultural
-	}
-	return &seasonPublic
 }
 
 // Tariffs in yuan/kWh, close to Jiangsu's published ones (energy charge
@@ -79,24 +59,28 @@ func industrialFlat(kv float64) float64 {
 
 // recency is the extra chance that a bill k months before End is still
 // (partly) unpaid: the latest bills have not all been collected yet.
-var recency = [...]float64{0.15, 0.06, 0.03}
+var recency = [...]float64{0.05, 0.02, 0.01}
 
-// bills generates the customer's bills for months months ending at end.
-func (pr *profile) bills(rng *rand.Rand, end time.Time, months int) []crm.Bill {
+// bills generates the customer's bills for months months ending at end,
+// with anomalies injected at rate per month (recorded in pr.t).
+func (pr *profile) bills(rng *rand.Rand, end time.Time, months int, rate float64) []crm.Bill {
 	if months <= 0 {
 		return nil
 	}
 	out := make([]crm.Bill, 0, months)
-	s := pr.season()
 	first := time.Date(end.Year(), end.Month()-time.Month(months-1), 1, 0, 0, 0, 0, time.UTC)
 	// Residential tiers count the calendar year: estimate the months of the
 	// first year that come before the window.
 	cum := 0.0
 	for m := range int(first.Month()) - 1 {
-		cum += pr.annual / 12 * s[m]
+		cum += pr.annual / 12 * pr.monthFactor(time.Date(first.Year(), time.Month(m+1), 1, 0, 0, 0, 0, time.UTC))
 	}
-	sigma := map[string]float64{crm.CategoryResidential: 0.12, crm.CategoryCommercial: 0.10,
-		crm.CategoryIndustrial: 0.08, crm.CategoryAgricultural: 0.15, crm.CategoryPublic: 0.08}[pr.c.Category]
+	sigma := map[string]float64{crm.CategoryResidential: 0.08, crm.CategoryCommercial: 0.07,
+		crm.CategoryIndustrial: 0.06, crm.CategoryAgricultural: 0.12, crm.CategoryPublic: 0.06}[pr.c.Category]
+	if pr.c.Category != crm.CategoryResidential {
+		rate *= 3
+	}
+	var py payer
 	for i := range months {
 		t := first.AddDate(0, i, 0)
 		k := months - 1 - i // months before End
@@ -104,17 +88,23 @@ func (pr *profile) bills(rng *rand.Rand, end time.Time, months int) []crm.Bill {
 		if m == 0 {
 			cum = 0
 		}
-		x := pr.annual / 12 * s[m] * math.Pow(1+pr.growth, -float64(k)/12) * math.Exp(sigma*rng.NormFloat64())
-		if pr.decline > 0 && k < 6 {
-			x *= 1 - pr.decline*float64(6-k)/6
+		x := pr.annual / 12 * pr.monthFactor(t) * math.Pow(1+pr.growth, -float64(k)/12) * math.Exp(sigma*rng.NormFloat64())
+		churning := 0.0
+		if pr.t.Churn > 0 && k < pr.t.ChurnMonths {
+			churning = float64(pr.t.ChurnMonths-k) / float64(pr.t.ChurnMonths)
+			x *= 1 - pr.t.Churn*churning
 		}
-		if pr.c.Category == crm.CategoryIndustrial && rng.IntN(100) < 3 {
-			x *= 0.4 // overhaul or order gap
+		if kind, f := anomaly(rng, rate); kind != "" {
+			x *= f
+			pr.t.Anomalies = append(pr.t.Anomalies, Anomaly{Bill: i, Kind: kind, Factor: f})
 		}
 		b := crm.Bill{Period: t.Format("2006-01")}
 		b.KWh = math.Max(0, math.Round(x))
 		// Split into whole kWh so that peak + flat + valley == kWh exactly.
-		ps := math.Min(math.Max(pr.peak+0.02*rng.NormFloat64(), 0.05), 0.9)
+		// The peak share moves with the month as the shared load's does,
+		// the same every year (so the price per kWh does not drift year on
+		// year: the credit grade reads its change).
+		ps := math.Min(math.Max(pr.peak*pr.peakTilt(m), 0.05), 0.9)
 		b.KWhPeak = math.Round(b.KWh * ps)
 		if pr.flat > 0 {
 			b.KWhFlat = math.Min(math.Round(b.KWh*pr.flat), b.KWh-b.KWhPeak)
@@ -122,8 +112,8 @@ func (pr *profile) bills(rng *rand.Rand, end time.Time, months int) []crm.Bill {
 		b.KWhValley = b.KWh - b.KWhPeak - b.KWhFlat
 		b.Billed = round2(pr.charge(&b, cum))
 		cum += b.KWh
-		pr.pay(rng, &b, t, k)
 		out = append(out, b)
+		pr.pay(rng, &py, out, i, t, k, churning)
 	}
 	return out
 }
@@ -149,31 +139,6 @@ func (pr *profile) charge(b *crm.Bill, cum float64) float64 {
 // overlap is the length of [a, b) ∩ [lo, hi).
 func overlap(a, b, lo, hi float64) float64 {
 	return math.Max(0, math.Min(b, hi)-math.Max(a, lo))
-}
-
-// pay settles b, the bill of the month starting t, k months before End:
-// usually in full around the customer's usual day of the next month.
-func (pr *profile) pay(rng *rand.Rand, b *crm.Bill, t time.Time, k int) {
-	if b.Billed == 0 {
-		return
-	}
-	p := pr.credit
-	if k < len(recency) {
-		p += recency[k]
-	}
-	day := min(max(pr.payDay+rng.IntN(5)-2, 1), 28)
-	date := crm.Date(t.AddDate(0, 1, day-1).Format("2006-01-02"))
-	if rng.Float64() < p {
-		if rng.IntN(2) == 0 {
-			b.Arrears = b.Billed // nothing paid yet
-			return
-		}
-		b.Paid = round2(b.Billed * (0.2 + 0.7*rng.Float64()))
-	} else {
-		b.Paid = b.Billed
-	}
-	b.PayDate = date
-	b.Arrears = round2(math.Max(0, b.Billed-b.Paid))
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }

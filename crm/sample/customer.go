@@ -126,16 +126,15 @@ func sizeFor(kva float64, sizes []float64) float64 {
 
 // profile is a customer and the hidden traits that drive its bills.
 type profile struct {
-	c       crm.Customer
-	ind     *industry
-	annual  float64 // annual kWh at the End month's level
-	vacant  bool    // a household whose family works away (在外务工): home at Spring Festival
-	growth  float64 // yearly growth of consumption
-	decline float64 // share of consumption lost over the last six months (流失预警), usually 0
-	credit  float64 // chance that an older bill is left (partly) unpaid
-	payDay  int     // usual day of payment in the month after the period
-	peak    float64 // share of kWh in the peak period
-	flat    float64 // share in the flat period; the valley takes the rest
+	c      crm.Customer
+	ind    *industry
+	annual float64 // annual kWh at the End month's level
+	vacant bool    // a household whose family works away (在外务工): home at Spring Festival
+	growth float64 // yearly growth of consumption
+	t      Traits  // credit, churn and the anomalies injected (hidden.go)
+	payDay int     // usual day of payment in the month after the period
+	peak   float64 // share of kWh in the peak period
+	flat   float64 // share in the flat period; the valley takes the rest
 
 	loc           *location // where the customer sits
 	town, village string
@@ -291,19 +290,9 @@ func newProfile(rng *rand.Rand, p *place, n int) profile {
 		c.Tags = append(c.Tags, "VIP")
 	}
 
-	// Hidden traits: credit (most pay, a few are chronic payers-late),
-	// churn, time-of-use shares.
-	switch r := rng.IntN(100); {
-	case r < 90:
-		pr.credit = 0.01
-	case r < 97:
-		pr.credit = 0.08
-	default:
-		pr.credit = 0.45
-	}
-	if cat != crm.CategoryResidential && rng.IntN(100) < 3 {
-		pr.decline = 0.3 + 0.4*rng.Float64()
-	}
+	// Hidden traits: credit, direct debit and churn (hidden.go); then the
+	// time-of-use shares.
+	pr.hidden(rng)
 	j := 0.05 * rng.NormFloat64()
 	switch cat {
 	case crm.CategoryResidential: // two periods: 8:00-21:00 peak, 21:00-8:00 valley

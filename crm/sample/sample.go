@@ -17,6 +17,10 @@ type Options struct {
 	Months     int       // months of bills per customer, ending at End (0 = no bills)
 	End        time.Time // last billed month (its month is used); zero means 2025-12, never the clock
 	Seed       int64
+	// AnomalyRate is the share of a household's months whose reading is
+	// replaced by a zero, a 30-50% drop or a 40-80% rise (business
+	// customers: three times as many); 0 means DefaultAnomalyRate, < 0 none.
+	AnomalyRate float64
 }
 
 // Data is a generated region. Meta is left zero everywhere: ids are assigned
@@ -26,6 +30,9 @@ type Data struct {
 	Bills     [][]crm.Bill // Bills[i] are the bills of Customers[i], oldest first; CustomerID empty
 	Staff     []crm.Staff
 	Contacts  [][]crm.Contact // Contacts[i] of Customers[i] (none for residential); CustomerID empty
+	// Traits[i] are the hidden traits behind Customers[i] and its bills
+	// (credit, churn, injected anomalies): never imported, for evaluations.
+	Traits []Traits
 }
 
 // Stream selectors, so that customers, bills and staff draw from independent
@@ -66,13 +73,19 @@ func Generate(o Options) Data {
 	}
 	balanceGrids(profiles, p.grids)
 
-	d := Data{Customers: make([]crm.Customer, n), Bills: make([][]crm.Bill, n), Contacts: make([][]crm.Contact, n)}
+	rate := o.AnomalyRate
+	if rate == 0 {
+		rate = DefaultAnomalyRate
+	}
+	rate = max(rate, 0)
+	d := Data{Customers: make([]crm.Customer, n), Bills: make([][]crm.Bill, n), Contacts: make([][]crm.Contact, n), Traits: make([]Traits, n)}
 	src := rand.NewPCG(0, 0)
 	brng := rand.New(src)
 	for i := range profiles {
 		d.Customers[i] = profiles[i].c
 		src.Seed(seed^streamBills, uint64(i))
-		d.Bills[i] = profiles[i].bills(brng, end, o.Months)
+		d.Bills[i] = profiles[i].bills(brng, end, o.Months, rate)
+		d.Traits[i] = profiles[i].t
 	}
 	prng := rand.New(rand.NewPCG(seed, streamPeople))
 	for i := range profiles {
@@ -154,7 +167,7 @@ func contacts(rng *rand.Rand, cat string) []crm.Contact {
 func staff(rng *rand.Rand, region string, grids int, ps []profile) []crm.Staff {
 	key := 0
 	for i := range ps {
-		if len(ps[i].c.Tags) > 0 && ps[i].c.Category != crm.CategoryResidential {
+		if keyTag(ps[i].c.Tags) != "" && ps[i].c.Category != crm.CategoryResidential {
 			key++
 		}
 	}
@@ -179,4 +192,15 @@ func staff(rng *rand.Rand, region string, grids int, ps []profile) []crm.Staff {
 		add("service_agent", []string{"营业厅", "95598服务组"}[i%2])
 	}
 	return out
+}
+
+// keyTag is the first tag that makes a key customer (VIP, 政府重点工程,
+// 保供民生), "" if none: the direct-debit tag is not one.
+func keyTag(tags []string) string {
+	for _, t := range tags {
+		if t != DirectDebitTag {
+			return t
+		}
+	}
+	return ""
 }

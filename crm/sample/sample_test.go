@@ -101,7 +101,7 @@ func TestGenerate_CategoryVoltageCapacity(t *testing.T) {
 		n[c.Category]++
 		for _, tag := range c.Tags {
 			n["tag "+tag]++
-			if c.Category == crm.CategoryResidential {
+			if c.Category == crm.CategoryResidential && tag != DirectDebitTag {
 				t.Errorf("household %s tagged %q", c.Name, tag)
 			}
 		}
@@ -217,9 +217,9 @@ func cv(xs []float64) float64 {
 
 func TestGenerate_Payments(t *testing.T) {
 	d := gen(t, "320723", 5000, 12, 4)
-	var bills, arrears int
+	var bills, arrears, late int
 	var byAge [12]int
-	for _, bs := range d.Bills {
+	for i, bs := range d.Bills {
 		for j, b := range bs {
 			bills++
 			if b.Arrears > 0 {
@@ -229,20 +229,35 @@ func TestGenerate_Payments(t *testing.T) {
 			if b.Paid == b.Billed && b.Billed > 0 {
 				p, _ := time.Parse("2006-01", b.Period)
 				pd, err := time.Parse("2006-01-02", string(b.PayDate))
-				if err != nil || pd.Year() != p.AddDate(0, 1, 0).Year() || pd.Month() != p.AddDate(0, 1, 0).Month() {
-					t.Fatalf("bill %+v paid on %q, not in the following month", b, b.PayDate)
+				if err != nil || pd.Before(p.AddDate(0, 1, 0)) {
+					t.Fatalf("bill %+v paid on %q, before the following month", b, b.PayDate)
+				}
+				if pd.After(dueDay(p)) {
+					late++
+					if d.Traits[i].Credit == CreditGood && pd.After(dueDay(p).AddDate(0, 0, 90)) && !inRun(d.Traits[i], bs, j) {
+						t.Errorf("a good payer's bill %s paid on %s", b.Period, b.PayDate)
+					}
 				}
 			}
 		}
 	}
 	share := float64(arrears) / float64(bills)
-	t.Logf("%.1f%% of bills in arrears; by month: %v", 100*share, byAge)
-	if share < 0.03 || share > 0.08 {
-		t.Errorf("%.3f of bills in arrears, want about 0.05", share)
+	t.Logf("%.1f%% of bills in arrears, %.1f%% paid late; in arrears by month: %v", 100*share, 100*float64(late)/float64(bills), byAge)
+	if share < 0.005 || share > 0.05 {
+		t.Errorf("%.3f of bills in arrears, want 0.005-0.05", share)
 	}
 	if byAge[11] <= 2*byAge[0] {
 		t.Errorf("latest month has %d bills in arrears, oldest %d: want more recent arrears", byAge[11], byAge[0])
 	}
+	if l := float64(late) / float64(bills); l < 0.02 || l > 0.10 {
+		t.Errorf("%.3f of bills paid late, want 0.02-0.10", l)
+	}
+}
+
+// inRun reports whether bill j was paid off after a run in arrears (its
+// payment came with a later bill's).
+func inRun(_ Traits, bs []crm.Bill, j int) bool {
+	return j+1 < len(bs) && bs[j+1].PayDate != "" && bs[j].PayDate >= bs[j+1].PayDate
 }
 
 func TestGenerate_UniqueNumbersAndGrids(t *testing.T) {
