@@ -8,7 +8,7 @@ DEMO_DIR ?= $(CURDIR)/.demo
 # a time fits the 2-core machines this runs on.
 TEST_P ?= 2
 
-.PHONY: all build test vet fmt-check race demo bench bench-scale bench-peers bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
+.PHONY: all build test vet fmt-check race demo bench bench-scale bench-scale-province bench-peers bench-store bench-api deps clean test-deps monitor soak chaos fuzz console-assets
 
 all: build
 
@@ -100,6 +100,23 @@ bench-scale: deps
 	@mkdir -p bench/out "$(SCALE_TMP)"
 	TMPDIR="$(SCALE_TMP)" GRIDCRM_SCALE_CUSTOMERS=$(SCALE_CUSTOMERS) GRIDCRM_SCALE_OUT=$(CURDIR)/bench/out/scale.txt \
 	  nice -n 10 $(GO) test -run '^$$' -bench 'BenchmarkScale' -benchtime 1x -count 1 -timeout 6h ./internal/scalebench/
+	@rm -rf "$(SCALE_TMP)"
+
+# The same reads at a province filled directly (BenchmarkProvince, not part
+# of `make test`): SCALE_CUSTOMERS customers over 14 counties of 5 cities,
+# made by crm.Apply as each county makes them and posted to the province
+# node's own uplink endpoint as the cities send them; then the reads, and
+# the first reads after one more rolled-up change. SCALE_KEEP=/path keeps the
+# province's data there and reuses it on the next run (reads only, seconds).
+# The report goes to bench/out/scale-province.txt. SCALE_NICE=0 runs it at
+# the priority of everything else (a 1,000,000-customer fill on a busy
+# machine otherwise starves).
+SCALE_KEEP ?=
+SCALE_NICE ?= 10
+bench-scale-province: deps
+	@mkdir -p bench/out "$(SCALE_TMP)"
+	TMPDIR="$(SCALE_TMP)" GRIDCRM_SCALE_CUSTOMERS=$(SCALE_CUSTOMERS) GRIDCRM_SCALE_KEEP=$(SCALE_KEEP) GRIDCRM_SCALE_OUT=$(CURDIR)/bench/out/scale-province.txt \
+	  nice -n $(SCALE_NICE) $(GO) test -run '^$$' -bench 'BenchmarkProvince' -benchtime 1x -count 1 -timeout 6h ./internal/scalebench/
 	@rm -rf "$(SCALE_TMP)"
 
 # gridcrm and its peers side by side (not part of `make test`; see bench/peers,

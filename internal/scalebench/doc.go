@@ -19,4 +19,25 @@
 //	GRIDCRM_SCALE_ONLY       run only the reads whose name contains this
 //	GRIDCRM_SCALE_OUT        also write the report to this file
 //	GRIDCRM_SCALE_GRADES     1: run the credit grades of the county (the churn warnings read them)
+//
+// BenchmarkProvince (`make bench-scale-province`) is the second loading
+// mode, for a province of 1,000,000 customers, which the import API would
+// take hours to roll up: it starts the province's node alone and fills it
+// through the node's own uplink endpoint (POST /internal/v1/uplink, then
+// raft, then the link applier: crm.ApplyReplica, the aggregates, the cards,
+// indexes and memos a rolled-up change maintains), posing as the province's
+// cities. The records are made by crm.Apply as each county makes them (the
+// commands the API proposes: imports of customers, bills, contacts and
+// staff; projects, work orders and outages with their actions), on a
+// scratch batch never committed, and sent up in the counties' feed order:
+// GRIDCRM_SCALE_CUSTOMERS customers over 14 real counties of 5 cities
+// (fillCounties). Then the same reads as BenchmarkScale, and the reads one
+// rolled-up change invalidates, each first read right after one more
+// customer update and bill. What it does not measure: the counties' and
+// cities' work, the links' transport and catch-up (that is BenchmarkScale).
+// Settings as above, and:
+//
+//	GRIDCRM_SCALE_KEEP       keep the province's data in this directory; a later run reuses it
+//	                         (reads only, seconds) or grows it to GRIDCRM_SCALE_CUSTOMERS
+//	GRIDCRM_SCALE_FILL_MAX   stop starting chunks after this long (default 6h); the reads run on what was filled
 package scalebench
