@@ -399,4 +399,96 @@ func TestAPI_Analytics(t *testing.T) {
 		st, out = admin.on(t).do("GET", "/api/v1/forecast/demand?as_of=2022-12", nil)
 		wantError(t, st, out, 422, "insufficient_data", "as_of")
 	})
+
+	t.Run("tariff effect, top customers and capacity added", func(t *testing.T) {
+		// A shop whose price rises 10% from 2025-10 for the same energy:
+		// 0.70 → 0.77 a kWh, 210 yuan more over the 3,000 kWh of the 3 months.
+		shop := admin.on(t).create("customers", customerBody("AN-3").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100))
+		rows := []obj{}
+		for i := 30; i < months; i++ {
+			billed := 700
+			if i >= 33 {
+				billed = 770
+			}
+			rows = append(rows, obj{"customer_id": shop, "period": period(i), "kwh": 1000, "billed": billed, "paid": 0})
+		}
+		admin.on(t).must(201, "POST", "/api/v1/bills/import", rows)
+		dir := admin.on(t).create("directives", obj{"kind": "tariff", "title": "工商业分时电价调整", "effective_from": "2025-10-01", "body": obj{"peak_factor": 1.7}})
+		for _, q := range []string{"at=2025-10", "directive=" + dir} {
+			ef := admin.on(t).must(200, "GET", "/api/v1/analysis/tariff/effect?months=3&region="+region+"&scope=subtree&"+q, nil)
+			if ef["at"] != "2025-10" || ef["months"] != 3.0 {
+				t.Fatalf("%s: %v", q, ef)
+			}
+			byVal := ef["by_value"].([]any)
+			com := byVal[0].(map[string]any)
+			if len(byVal) != 3 || com["value"] != "commercial" || com["price_change"] != 0.1 || com["extra_yuan"] != 210.0 {
+				t.Errorf("%s: by category %v", q, byVal)
+			}
+			for _, v := range byVal[1:] {
+				if c := v.(map[string]any)["price_change"]; c != 0.0 {
+					t.Errorf("%s: unchanged price moved: %v", q, v)
+				}
+			}
+			cs := ef["customers"].([]any)
+			if len(cs) != 3 || cs[0].(map[string]any)["customer_id"] != shop || cs[0].(map[string]any)["price_change"] != 0.1 || cs[0].(map[string]any)["extra_yuan"] != 210.0 {
+				t.Errorf("%s: who pays more %v", q, cs)
+			}
+			if br := ef["by_region"].([]any); len(br) != 1 || br[0].(map[string]any)["value"] != region {
+				t.Errorf("%s: by region %v", q, br)
+			}
+		}
+		// Fewer months billed after at: as many on each side.
+		if ef := admin.on(t).must(200, "GET", "/api/v1/analysis/tariff/effect?at=2025-12&months=6", nil); ef["months"] != 1.0 {
+			t.Errorf("at the last month: %v months", ef["months"])
+		}
+		top := admin.on(t).must(200, "GET", "/api/v1/analysis/market/top?period=2025-12&limit=2", nil)
+		tl := top["top"].([]any)
+		var total float64
+		for i := 24; i < months; i++ {
+			total += seasonal(i, 200)
+			if i >= 30 {
+				total += 1000 // the shop
+			}
+			if i == months-1 {
+				total += math.Round(seasonal(i, 50000) / 2)
+			} else {
+				total += seasonal(i, 50000)
+			}
+		}
+		if top["customers"] != 3.0 || top["top_10_share"] != 1.0 || top["top_1_percent_customers"] != 1.0 || len(tl) != 2 ||
+			tl[0].(map[string]any)["customer_id"] != big || math.Abs(top["total_kwh"].(float64)-total) > 0.05 {
+			t.Errorf("top customers: %v (total %v)", top, total)
+		}
+		if d := top["top_1_percent_share"].(float64) - tl[0].(map[string]any)["share"].(float64); d != 0 || tl[0].(map[string]any)["name"] != "硅材料厂" {
+			t.Errorf("top 1%%: %v", top)
+		}
+		if ca := admin.on(t).must(200, "GET", "/api/v1/analysis/capacity?region="+region+"&scope=subtree", nil); ca["kva"] != 0.0 || len(ca["months"].([]any)) != 0 {
+			t.Errorf("capacity with no project energised: %v", ca)
+		}
+		for _, path := range []string{"/api/v1/analysis/tariff/effect?at=2025-10&", "/api/v1/analysis/market/top?", "/api/v1/analysis/capacity?"} {
+			st, out := admin.on(t).do("GET", path+"region="+otherRegion, nil)
+			wantError(t, st, out, 403, "forbidden", "region")
+		}
+		for _, tc := range []struct{ path, field string }{
+			{"/api/v1/analysis/tariff/effect", "at"},
+			{"/api/v1/analysis/tariff/effect?at=2025-13", "at"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&months=0", "months"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&months=13", "months"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&dim=industry", "dim"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&limit=101", "limit"},
+			{"/api/v1/analysis/tariff/effect?directive=dir_nothing", "directive"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&directive=" + dir, "directive"},
+			{"/api/v1/analysis/tariff/effect?at=2025-10&scope=all", "scope"},
+			{"/api/v1/analysis/market/top?period=2025", "period"},
+			{"/api/v1/analysis/market/top?limit=0", "limit"},
+			{"/api/v1/analysis/capacity?from=2025-13", "from"},
+			{"/api/v1/analysis/capacity?from=2025-06&to=2025-01", "to"},
+			{"/api/v1/analysis/capacity?region=3x", "region"},
+		} {
+			st, out := admin.on(t).do("GET", tc.path, nil)
+			wantError(t, st, out, 400, "invalid", tc.field)
+		}
+		st, out := admin.on(t).do("GET", "/api/v1/analysis/tariff/effect?at=2026-05", nil)
+		wantError(t, st, out, 422, "insufficient_data", "at")
+	})
 }

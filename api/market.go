@@ -1,9 +1,11 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +27,12 @@ func marketOps() []op {
 			query: scoped("period")},
 		{method: "GET", path: "/api/v1/analysis/customers", summary: "Business customers ranked by their last 12 months against the 12 before, as the monthly warning run stored them (customer_trends): rank=growing (the fastest-growing), shrinking (the fastest-shrinking), bill_vs_kwh (bills that moved much more than their consumption, with the reason: tariff, peak_share or capacity_charge) or peak_share (the highest peak share: peak-shifting candidates); limit 1-100 (default 20); period defaults to the last month run in scope", ok: 200, roles: readRoles,
 			query: scoped("rank", "period", "limit")},
+		{method: "GET", path: "/api/v1/analysis/tariff/effect", summary: "The effect of a tariff change: the average price per kWh in the months before at (or the effective month of a tariff directive: directive=<id>) against at and the months after (months 1-12, default 3, fewer after if fewer are billed), by customer category or voltage class (dim) and by owner region, from the market counters; and the customers whose price per kWh rose most, i.e. whose bill rose most for the same energy (limit 1-100, default 20), from the customer cards", ok: 200, roles: readRoles,
+			query: scoped("at", "directive", "months", "dim", "limit")},
+		{method: "GET", path: "/api/v1/analysis/market/top", summary: "Share of the top customers: the share of the 12 months' kWh to period (default: the last billed in scope) the 10 biggest customers, the top 1% and the top 10% make, the customers that make 80%, and the biggest (limit 1-100, default 10), from the customer cards (per-customer kWh by month, kept on apply)", ok: 200, roles: readRoles,
+			query: scoped("period", "limit")},
+		{method: "GET", path: "/api/v1/analysis/capacity", summary: "Capacity added by connection projects: kVA and projects energised per CST month (from..to, default the last 12 months counted), by project kind and class and by owner region, from the counters kept on every project write", ok: 200, roles: readRoles,
+			query: scoped("from", "to")},
 	}
 }
 
@@ -33,6 +41,287 @@ func (s *Server) marketRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/analysis/tariff", read, s.tariffAnalysis)
 	v1.GET("/analysis/market", read, s.marketAnalysis)
 	v1.GET("/analysis/customers", read, s.customerRanking)
+	v1.GET("/analysis/tariff/effect", read, s.tariffEffect)
+	v1.GET("/analysis/market/top", read, s.marketTop)
+	v1.GET("/analysis/capacity", read, s.capacityAdded)
+}
+
+// lastBilled answers the last month the market counters count a bill in.
+func lastBilled(m crm.MarketCounters) string {
+	last := ""
+	for _, months := range m.ByRegion {
+		for p, c := range months {
+			if c.Bills > 0 {
+				last = max(last, p)
+			}
+		}
+	}
+	return last
+}
+
+// tariffEffect compares the price per kWh before and after a tariff
+// change, by slice and owner region from the market counters, and lists
+// the customers whose price rose most from their cards.
+func (s *Server) tariffEffect(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, at, ok := queryMonth(c, "at")
+	if !ok {
+		return
+	}
+	r := s.b.Reader()
+	directive := c.Query("directive")
+	if directive != "" {
+		if at != "" {
+			fail(c, apiErr(crm.CodeInvalid, "directive", "give at or directive, not both"))
+			return
+		}
+		raw, e := crm.Get(r, "directives", directive)
+		if e != nil {
+			fail(c, apiErr(crm.CodeInvalid, "directive", fmt.Sprintf("%q: no directive with that id here", directive)))
+			return
+		}
+		var d crm.Directive
+		if json.Unmarshal(raw, &d) != nil || d.Kind != "tariff" || len(d.EffectiveFrom) < 7 {
+			fail(c, apiErr(crm.CodeInvalid, "directive", fmt.Sprintf("%q is not a tariff directive with an effective_from date", directive)))
+			return
+		}
+		at = string(d.EffectiveFrom)[:7]
+	}
+	if at == "" {
+		fail(c, apiErr(crm.CodeInvalid, "at", "is required: the first month under the new tariff (YYYY-MM), or directive=<id of a tariff directive>"))
+		return
+	}
+	months, ok := queryInt(c, "months", 3, 1, 12)
+	if !ok {
+		return
+	}
+	dim, ok := dimOf(c)
+	if !ok {
+		return
+	}
+	limit, ok := queryInt(c, "limit", 20, 1, 100)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	m, err := crm.Market(r, region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	last := lastBilled(m)
+	w, err := market.EffectWindow(at, months)
+	if err != nil {
+		fail(c, apiErr(crm.CodeInvalid, "months", err.Error()))
+		return
+	}
+	if last < at {
+		fail(c, &crm.Error{Code: codeInsufficient, Field: "at", Message: fmt.Sprintf("no bills of %s or later are counted in region %s (the last: %q)", at, region, last)})
+		return
+	}
+	if w.AfterTo > last { // as many months on each side as are billed after
+		n := 0
+		for mo := at; mo <= last; n++ {
+			mo = shiftMonth(mo, 1)
+		}
+		w, _ = market.EffectWindow(at, n)
+	}
+	regional := market.Slices{}
+	for reg, ms := range m.ByRegion {
+		regional[reg] = map[string]market.Cell{}
+		for month, cell := range ms {
+			regional[reg][month] = market.Cell{KWh: cell.KWh, Yuan: cell.Yuan, Bills: cell.Bills}
+		}
+	}
+	all := market.Slices{"all": {}}
+	for _, ms := range regional {
+		for month, cell := range ms {
+			a := all["all"][month]
+			a.KWh, a.Yuan, a.Bills = a.KWh+cell.KWh, a.Yuan+cell.Yuan, a.Bills+cell.Bills
+			all["all"][month] = a
+		}
+	}
+	out := gin.H{"region": region, "scope": marketScope(subtree), "at": w.At, "months": w.Months, "before": w.Before, "after": w.After,
+		"dim": c.DefaultQuery("dim", "category"), "directive": directive, "source": "aggregates",
+		"total": market.Effects(all, w), "by_value": market.Effects(slicesOf(m, dim), w), "by_region": market.Effects(regional, w),
+		"regions": m.Regions, "freshness": s.b.Freshness(region, subtree)}
+	lists, covered, err := crm.CustomerWindows(r, region, subtree, w.Before, w.After)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	customers := []market.CustomerEffect{}
+	if covered {
+		before := make(map[string]crm.AnnualKWh, len(lists[0]))
+		for _, a := range lists[0] {
+			before[a.ID] = a
+		}
+		for _, a := range lists[1] {
+			b, ok := before[a.ID]
+			if !ok {
+				continue
+			}
+			if e, ok := market.CustomerEffectOf(a.ID, market.CustomerSide{KWh: b.KWh, Yuan: b.Billed, Months: b.Months},
+				market.CustomerSide{KWh: a.KWh, Yuan: a.Billed, Months: a.Months}, w.Months); ok {
+				e.Name, e.Category, e.Region = a.Name, a.Category, a.Region
+				customers = append(customers, e)
+			}
+		}
+		customers = market.TopEffects(customers, limit)
+	}
+	out["customers"] = customers
+	out["customers_source"] = map[bool]string{true: "customer_cards", false: "none: the cards do not cover the scope's customers"}[covered]
+	c.JSON(200, out)
+}
+
+// shiftMonth answers the month n months after m (YYYY-MM, valid).
+func shiftMonth(m string, n int) string {
+	mo, _ := monthOf(m)
+	return (mo + forecast.Month(n)).String()
+}
+
+// marketTop answers the share of the top customers over the 12 months to
+// period, from the customer cards.
+func (s *Server) marketTop(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, period, ok := queryMonth(c, "period")
+	if !ok {
+		return
+	}
+	limit, ok := queryInt(c, "limit", 10, 1, 100)
+	if !ok || !s.consistent(c) {
+		return
+	}
+	r := s.b.Reader()
+	if period == "" {
+		m, err := crm.Market(r, region, subtree)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		if period = lastBilled(m); period == "" {
+			fail(c, &crm.Error{Code: codeInsufficient, Field: "period", Message: fmt.Sprintf("no bills are counted in region %s", region)})
+			return
+		}
+	}
+	day := crm.Date(shiftMonth(period, 1) + "-01") // the window of day is the 12 months to period
+	list, covered, err := crm.CustomersByYear(r, region, subtree, day)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if !covered {
+		fail(c, &crm.Error{Code: codeInsufficient, Field: "region", Message: fmt.Sprintf("the customer cards of region %s do not cover its customers (a store of before the cards)", region)})
+		return
+	}
+	a := make([]market.Annual, len(list))
+	names := make(map[string]crm.AnnualKWh, limit)
+	for i, x := range list {
+		a[i] = market.Annual{ID: x.ID, KWh: x.KWh}
+	}
+	top := market.TopShares(a, limit)
+	for _, x := range list {
+		if len(names) == len(top.Top) {
+			break
+		}
+		for _, t := range top.Top {
+			if t.ID == x.ID {
+				names[x.ID] = x
+			}
+		}
+	}
+	type entry struct {
+		market.TopEntry
+		Name     string `json:"name"`
+		Category string `json:"category"`
+		Region   string `json:"region"`
+	}
+	entries := make([]entry, len(top.Top))
+	for i, t := range top.Top {
+		n := names[t.ID]
+		entries[i] = entry{t, n.Name, n.Category, n.Region}
+	}
+	from, to := crm.Window(day)
+	c.JSON(200, gin.H{"region": region, "scope": marketScope(subtree), "period": period, "window": [2]string{from, to}, "source": "customer_cards",
+		"customers": top.Customers, "total_kwh": top.TotalKWh, "top_10_kwh": top.Top10KWh, "top_10_share": top.Top10Share,
+		"top_1_percent_customers": top.Top1PctCount, "top_1_percent_share": top.Top1PctShare,
+		"top_10_percent_customers": top.Top10PctCount, "top_10_percent_share": top.Top10PctShare,
+		"customers_for_80_percent": top.CustomersFor80, "top": entries})
+}
+
+// CapacityMonth is one month of capacity energised.
+type CapacityMonth struct {
+	Month    string                       `json:"month"`
+	KVA      float64                      `json:"kva"`
+	Projects int64                        `json:"projects"`
+	ByKind   map[string]*crm.CapacityCell `json:"by_kind_class"` // "<kind>.<class>"
+	ByRegion map[string]float64           `json:"by_region_kva"`
+}
+
+// capacityAdded answers the capacity connection projects energised per
+// month, from the counters.
+func (s *Server) capacityAdded(c *gin.Context) {
+	region, subtree, ok := s.scopeOf(c)
+	if !ok {
+		return
+	}
+	_, from, ok := queryMonth(c, "from")
+	if !ok {
+		return
+	}
+	_, to, ok := queryMonth(c, "to")
+	if !ok {
+		return
+	}
+	if from != "" && to != "" && to < from {
+		fail(c, apiErr(crm.CodeInvalid, "to", fmt.Sprintf("%s is before from (%s)", to, from)))
+		return
+	}
+	if !s.consistent(c) {
+		return
+	}
+	m, err := crm.Market(s.b.Reader(), region, subtree)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if to == "" {
+		for month := range m.Capacity {
+			to = max(to, month)
+		}
+	}
+	if from == "" && to != "" {
+		from = shiftMonth(to, -11)
+	}
+	out := []CapacityMonth{}
+	var kva float64
+	var projects int64
+	for month, cells := range m.Capacity {
+		if month < from || month > to {
+			continue
+		}
+		cm := CapacityMonth{Month: month, ByKind: cells, ByRegion: map[string]float64{}}
+		for _, cell := range cells {
+			cm.KVA += cell.KVA
+			cm.Projects += cell.Projects
+		}
+		for reg, ms := range m.CapacityByRegion {
+			if v := ms[month]; v != 0 {
+				cm.ByRegion[reg] = v
+			}
+		}
+		kva += cm.KVA
+		projects += cm.Projects
+		out = append(out, cm)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Month < out[j].Month })
+	c.JSON(200, gin.H{"region": region, "scope": marketScope(subtree), "from": from, "to": to, "source": "aggregates",
+		"kva": kva, "projects": projects, "months": out, "freshness": s.b.Freshness(region, subtree)})
 }
 
 // customerRanking lists the first customers of a rank of the stored

@@ -118,7 +118,8 @@ func allowedRoles(r route) (roles []string, ok bool) {
 		return readers, true
 	// analytics: everyone reads; the grade run is the grades' writers'.
 	case "GET /api/v1/forecast/demand", "GET /api/v1/credit/distribution", "GET /api/v1/warnings/abnormal", "GET /api/v1/warnings/churn",
-		"GET /api/v1/analysis/tariff", "GET /api/v1/analysis/market", "GET /api/v1/analysis/customers":
+		"GET /api/v1/analysis/tariff", "GET /api/v1/analysis/market", "GET /api/v1/analysis/customers",
+		"GET /api/v1/analysis/tariff/effect", "GET /api/v1/analysis/market/top", "GET /api/v1/analysis/capacity":
 		return readers, true
 	case "POST /api/v1/credit/grades/run":
 		return recordWriters["credit_grades"], true

@@ -73,6 +73,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 				}
 			}
 		}
+		projectMarketMetrics(&p, m) // market.go: the capacity energised, by month
 		return p.Owner, m
 	case "work_orders":
 		w, err := woJSON(raw)

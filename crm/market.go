@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 
+	"gridcrm/crm/workday"
 	"gridcrm/store/keyspace"
 )
 
@@ -21,7 +23,17 @@ import (
 //
 // with dim cat (the customer category) or volt (low, medium, high). A
 // bill written before bills carried a category counts under neither (its
-// kWh stays in kwh.<YYYY-MM>).
+// kWh stays in kwh.<YYYY-MM>). Connection projects count, from the
+// project alone (projectMarketMetrics, called from kpi.go's process
+// counters), the capacity they added in the CST month they were
+// energised:
+//
+//	mkt.cap.kva.<kind>.<class>.<YYYY-MM>       kVA energised
+//	mkt.cap.projects.<kind>.<class>.<YYYY-MM>  projects energised
+//
+// with kind new_connection or capacity_increase and the project's class
+// (residential, lv, hv_single, hv_dual). A project energised before the
+// counters were kept is not counted.
 
 // MarketDims are the dimensions the market counters split by.
 var MarketDims = []string{"cat", "volt"}
@@ -44,6 +56,27 @@ func marketMetrics(b *Bill, m map[string]float64) {
 	}
 }
 
+// projectMarketMetrics adds an energised project's capacity counters to m.
+func projectMarketMetrics(p *Project, m map[string]float64) {
+	if p.Status != ProjectEnergised || p.EnergisedAt == nil || p.CapacityKVA <= 0 {
+		return
+	}
+	class := p.Class
+	if class == "" {
+		class = "unknown"
+	}
+	k := "." + p.Kind + "." + class + "." + p.EnergisedAt.In(workday.CST).Format("2006-01")
+	m["mkt.cap.kva"+k] = p.CapacityKVA
+	m["mkt.cap.projects"+k] = 1
+}
+
+// CapacityCell is the capacity energised in a month by one kind and class
+// of project.
+type CapacityCell struct {
+	KVA      float64 `json:"kva"`
+	Projects int64   `json:"projects"`
+}
+
 // MarketCell is one month of one slice (a category, a voltage class).
 type MarketCell struct {
 	KWh   float64 `json:"kwh"`
@@ -56,17 +89,44 @@ type MarketCounters struct {
 	// Slices: dim (cat, volt) → value (a category, a class) → month → cell.
 	Slices map[string]map[string]map[string]*MarketCell
 	// TOU: month → peak, flat, valley, metered → kWh.
-	TOU     map[string]map[string]float64
-	Regions []string // regions that contributed
+	TOU map[string]map[string]float64
+	// ByRegion: owner region → month → its bills over every category.
+	ByRegion map[string]map[string]*MarketCell
+	// Capacity: month → "<kind>.<class>" → capacity energised.
+	Capacity map[string]map[string]*CapacityCell
+	// CapacityByRegion: owner region → month → kVA energised.
+	CapacityByRegion map[string]map[string]float64
+	Regions          []string // regions that contributed
 }
 
 // Market adds up the market counters of region (subtree: and every
 // region under it). It reads counters only, never records.
 func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
-	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{}}
-	regions, err := eachCounter(r, region, subtree, "mkt.", func(_, rest string, x float64) bool {
+	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{},
+		ByRegion: map[string]map[string]*MarketCell{}, Capacity: map[string]map[string]*CapacityCell{}, CapacityByRegion: map[string]map[string]float64{}}
+	regions, err := eachCounter(r, region, subtree, "mkt.", func(reg, rest string, x float64) bool {
 		p := strings.Split(rest, ".")
 		switch {
+		case len(p) == 5 && p[0] == "cap":
+			month, kc := p[4], p[2]+"."+p[3]
+			if out.Capacity[month] == nil {
+				out.Capacity[month] = map[string]*CapacityCell{}
+			}
+			c := out.Capacity[month][kc]
+			if c == nil {
+				c = &CapacityCell{}
+				out.Capacity[month][kc] = c
+			}
+			switch p[1] {
+			case "kva":
+				c.KVA += x
+				if out.CapacityByRegion[reg] == nil {
+					out.CapacityByRegion[reg] = map[string]float64{}
+				}
+				out.CapacityByRegion[reg][month] += x
+			case "projects":
+				c.Projects += int64(math.Round(x))
+			}
 		case len(p) == 3 && p[0] == "tou":
 			if out.TOU[p[2]] == nil {
 				out.TOU[p[2]] = map[string]float64{}
@@ -92,6 +152,24 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 				c.Yuan += x
 			case "bills":
 				c.Bills += int64(math.Round(x))
+			}
+			if dim == "cat" { // every bill with a category, once
+				if out.ByRegion[reg] == nil {
+					out.ByRegion[reg] = map[string]*MarketCell{}
+				}
+				rc := out.ByRegion[reg][month]
+				if rc == nil {
+					rc = &MarketCell{}
+					out.ByRegion[reg][month] = rc
+				}
+				switch p[0] {
+				case "kwh":
+					rc.KWh += x
+				case "yuan":
+					rc.Yuan += x
+				case "bills":
+					rc.Bills += int64(math.Round(x))
+				}
 			}
 		default:
 			return false
@@ -270,4 +348,90 @@ func TrendsRanked(r Reader, rank, period, region string, subtree bool, fn func(c
 		err = ferr
 	}
 	return err
+}
+
+// AnnualKWh is one customer's energy over a window, from its card.
+type AnnualKWh struct {
+	ID, Name, Region, Category string
+	KWh, Billed                float64
+	Months                     int // months billed in the window
+}
+
+// customerWindows reads the customers of region (subtree: and below) with
+// their kWh and amount over each window (from, to), from their cards (the
+// card memo of card.go: a region whose cards did not change is not read
+// again). ok is false when the cards do not cover every customer the
+// aggregates count (a store of before the cards).
+func customerWindows(r Reader, region string, subtree bool, windows ...[2]string) (out [][]AnnualKWh, ok bool, err error) {
+	owners, customers, err := cardOwners(r, region, subtree)
+	if err != nil {
+		return nil, false, err
+	}
+	out = make([][]AnnualKWh, len(windows))
+	for wi, w := range windows {
+		n := 0
+		for _, o := range owners {
+			list, err := ownerCards(r, o.owner, o.version, w[0], w[1])
+			if err != nil {
+				return nil, false, err
+			}
+			for i := range list {
+				c := &list[i]
+				out[wi] = append(out[wi], AnnualKWh{ID: c.ID, Name: c.Name, Region: c.Region, Category: c.Category,
+					KWh: c.Figures.AnnualKWh, Billed: c.Figures.AnnualBilled, Months: c.Figures.Months})
+			}
+			n += len(list)
+		}
+		if int64(n) != customers {
+			return nil, false, nil
+		}
+	}
+	return out, true, nil
+}
+
+// CustomerWindows answers every customer of region (subtree: and below)
+// with its kWh and amount over each window (first and last month,
+// inclusive), in the same order for every window, from the customer
+// cards; ok is false when the cards do not cover the scope's customers.
+func CustomerWindows(r Reader, region string, subtree bool, windows ...[2]string) ([][]AnnualKWh, bool, error) {
+	return customerWindows(r, region, subtree, windows...)
+}
+
+// topMemo keeps the annual kWh lists read for the top-customer shares,
+// keyed by the query and the card versions of its scope (paretoKey).
+var topMemo = struct {
+	sync.Mutex
+	key  string
+	list []AnnualKWh
+}{}
+
+// CustomersByYear answers every customer of region (subtree: and below)
+// with its kWh over the 12 months before day's month (Window), from the
+// cards; ok false when the cards do not cover the scope. The list is
+// shared with a one-entry memo: read it, never change it.
+func CustomersByYear(r Reader, region string, subtree bool, day Date) ([]AnnualKWh, bool, error) {
+	key, err := paretoKey(r, region, subtree, day, -1)
+	if err != nil {
+		return nil, false, err
+	}
+	if key != "" {
+		topMemo.Lock()
+		if topMemo.key == key {
+			l := topMemo.list
+			topMemo.Unlock()
+			return l, true, nil
+		}
+		topMemo.Unlock()
+	}
+	from, to := Window(day)
+	lists, ok, err := customerWindows(r, region, subtree, [2]string{from, to})
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	if key != "" {
+		topMemo.Lock()
+		topMemo.key, topMemo.list = key, lists[0]
+		topMemo.Unlock()
+	}
+	return lists[0], true, nil
 }

@@ -82,3 +82,105 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 		t.Errorf("a sibling sees %v", m.Slices)
 	}
 }
+
+// TestMarket_CapacityEnergised: an energised project counts its capacity
+// in the CST month it was energised, by kind and class; an open project
+// counts nothing, and cancelling nothing moves no capacity.
+func TestMarket_CapacityEnergised(t *testing.T) {
+	w := newWorld(t, "320722")
+	cus := w.customer("industrial", 10)
+	p := w.project(cst(2025, 3, 3, 9, 0), cus, 10, "single")
+	open := w.project(cst(2025, 3, 3, 9, 0), w.customer("commercial", 10), 10, "single")
+	capOf := func() crm.MarketCounters {
+		t.Helper()
+		recount(t, w.tx)
+		m, err := crm.Market(w.tx, "32", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if m := capOf(); len(m.Capacity) != 0 {
+		t.Fatalf("capacity before any energisation: %v", m.Capacity)
+	}
+	p = w.mustStage(cst(2025, 3, 11, 9, 0), p, obj{"action": "complete", "stage": "supply_plan"})
+	p = w.mustStage(cst(2025, 3, 20, 9, 0), p, obj{"action": "complete", "stage": "completion_acceptance"})
+	// 1 April 01:00 in Beijing is still 31 March in UTC: April's.
+	p = w.mustStage(cst(2025, 4, 1, 1, 0), p, obj{"action": "complete", "stage": "energisation"})
+	if p.Status != crm.ProjectEnergised {
+		t.Fatalf("status %s", p.Status)
+	}
+	m := capOf()
+	if len(m.Capacity) != 1 {
+		t.Fatalf("capacity: %v", m.Capacity)
+	}
+	c := m.Capacity["2025-04"]["new_connection."+p.Class]
+	if c == nil || c.KVA != 400 || c.Projects != 1 || m.CapacityByRegion["320722"]["2025-04"] != 400 {
+		t.Errorf("2025-04, class %s: %+v, by region %v", p.Class, c, m.CapacityByRegion)
+	}
+	w.mustStage(cst(2025, 4, 2, 9, 0), open, obj{"action": "cancel", "reason": "customer withdrew"})
+	if m2 := capOf(); len(m2.Capacity) != 1 || m2.Capacity["2025-04"]["new_connection."+p.Class].KVA != 400 {
+		t.Errorf("after a cancellation: %v", m2.Capacity)
+	}
+	if m3, _ := crm.Market(w.tx, "320723", true); len(m3.Capacity) != 0 {
+		t.Errorf("a sibling county sees %v", m3.Capacity)
+	}
+}
+
+// TestMarket_CustomerWindows: the per-customer kWh and amount of two
+// windows and the year's kWh come from the cards kept on apply, and
+// follow a bill's update.
+func TestMarket_CustomerWindows(t *testing.T) {
+	w := newWorld(t, "320722")
+	a, b := w.customer("industrial", 10), w.customer("commercial", 0.4)
+	for i, p := range []string{"2025-10", "2025-11", "2025-12", "2026-01"} {
+		w.create(t0, "bills", "bil", obj{"customer_id": a, "period": p, "kwh": 1000, "billed": 600 + 100*i})
+	}
+	bb := w.create(t0, "bills", "bil", obj{"customer_id": b, "period": "2026-01", "kwh": 10, "billed": 8})
+	recount(t, w.tx)
+	lists, ok, err := crm.CustomerWindows(w.tx, "32", true, [2]string{"2025-10", "2025-12"}, [2]string{"2026-01", "2026-01"})
+	if err != nil || !ok || len(lists) != 2 || len(lists[0]) != 2 || len(lists[1]) != 2 {
+		t.Fatalf("windows %v %v %v", lists, ok, err)
+	}
+	for _, x := range lists[0] {
+		if x.ID == a && (x.KWh != 3000 || x.Billed != 2100 || x.Months != 3) || x.ID == b && x.Months != 0 {
+			t.Errorf("before: %+v", x)
+		}
+	}
+	year, ok, err := crm.CustomersByYear(w.tx, "320722", false, "2026-02-15")
+	if err != nil || !ok || len(year) != 2 {
+		t.Fatalf("year %v %v %v", year, ok, err)
+	}
+	if r := w.at(t0, crm.OpUpdate, "bills", bb, 1, obj{"kwh": 5000}); r.Err != nil {
+		t.Fatal(r.Err)
+	}
+	recount(t, w.tx)
+	year, _, _ = crm.CustomersByYear(w.tx, "320722", false, "2026-02-15")
+	for _, x := range year {
+		if x.ID == b && x.KWh != 5000 || x.ID == a && x.KWh != 4000 {
+			t.Errorf("after the update: %+v", x)
+		}
+	}
+}
+
+// recount sets the aggregates of tx to what its records count (the node
+// keeps them in the batch of each write; Apply alone does not).
+func recount(t *testing.T, tx *crm.MemTxn) {
+	t.Helper()
+	var old [][]byte
+	type rec struct {
+		key string
+		raw []byte
+	}
+	var recs []rec
+	tx.Iterate([]byte("a/"), []byte("a0"), func(k, _ []byte) bool { old = append(old, append([]byte(nil), k...)); return true })
+	tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool { recs = append(recs, rec{string(k), append([]byte(nil), v...)}); return true })
+	for _, k := range old {
+		tx.Delete(k)
+	}
+	for _, r := range recs {
+		if err := crm.ApplyDeltas(tx, crm.AggregateDeltas(r.key, nil, r.raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
