@@ -253,6 +253,21 @@ func TestClient_OutcomeUnknown(t *testing.T) {
 			t.Errorf("sent %d times; want 2 (the record had not moved)", n)
 		}
 	})
+	t.Run("analytics run sent again", func(t *testing.T) {
+		f := &fake{handle: func(w http.ResponseWriter, r *http.Request, n int) {
+			if n == 1 {
+				fail(w, 504, "outcome_unknown", "")
+				return
+			}
+			answer(w, 200, `{"graded":3,"by_grade":{"A":3}}`)
+		}}
+		srv := httptest.NewServer(f)
+		defer srv.Close()
+		got, err := runGrades(fastClient(srv), deadline(t, 10*time.Second))
+		if err != nil || got != 3 || f.count("POST /api/v1/credit/grades/run") != 2 {
+			t.Errorf("graded %d, err %v after %d runs; want 3 from the second run", got, err, f.count("POST /api/v1/credit/grades/run"))
+		}
+	})
 	t.Run("cannot tell", func(t *testing.T) {
 		f := &fake{handle: func(w http.ResponseWriter, r *http.Request, n int) {
 			fail(w, 504, "outcome_unknown", "") // an import whose 504 names no ids
@@ -303,4 +318,10 @@ func TestClient_ConnectionRefused(t *testing.T) {
 	if !errors.Is(err, ErrDeadline) || !strings.Contains(err.Error(), "POST /api/v1/customers") || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("a node that never listens: %v; want the deadline, the request and the refusal", err)
 	}
+}
+
+func runGrades(cl *Client, ctx context.Context) (int, error) {
+	var g struct{ Graded int }
+	err := cl.Do(ctx, "POST", "/api/v1/credit/grades/run", map[string]string{"period": "2026-11"}, &g)
+	return g.Graded, err
 }

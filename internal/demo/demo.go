@@ -258,6 +258,32 @@ func Load(apis map[string]string, user, password string, customers, months int, 
 	if err := loadBigCustomerDirectives(ctx, clients); err != nil { // bigcustomer.go
 		return nil, err
 	}
+	// The month's credit grades and warnings, the four counties at once
+	// (sample.go).
+	analyticsStart := time.Now()
+	var wg sync.WaitGroup
+	runs := make([]string, len(regions))
+	errs := make([]error, len(regions))
+	for i, r := range regions {
+		if len(r.code) != 6 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = runAnalytics(ctx, clients[r.code])
+		}()
+	}
+	wg.Wait()
+	for i, r := range regions {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("demo: analytics at %s: %w", r.code, errs[i])
+		}
+		if runs[i] != "" {
+			fmt.Fprintf(log, "%s analytics: %s\n", r.code, runs[i])
+		}
+	}
+	fmt.Fprintf(log, "analytics run in %.1fs\n", time.Since(analyticsStart).Seconds())
 	fmt.Fprintf(log, "loaded in %.1fs\n", time.Since(start).Seconds())
 	return clients, nil
 }
