@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +15,7 @@ import (
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
 	"gridcrm/crm"
+	"gridcrm/crm/workday"
 )
 
 // Analytics: demand forecasts, credit grades and the warning lists
@@ -419,22 +421,25 @@ func creditCustomer(cu *crm.Customer, bills []crm.Bill, asOf forecast.Month) cre
 
 // CreditAnswer is one customer's grade as the routes answer it.
 type CreditAnswer struct {
-	CustomerID string           `json:"customer_id"`
-	AsOf       string           `json:"as_of"`
-	Rules      string           `json:"rules"`
-	Score      int              `json:"score"`
-	Grade      string           `json:"grade"`
-	PD         float64          `json:"default_probability"`
-	ChurnRisk  *float64         `json:"churn_risk,omitempty"`
-	Reasons    []string         `json:"reasons"`
-	Payment    string           `json:"payment"`
-	Security   string           `json:"security"`
-	Bills      int              `json:"bills_read"`
-	Stored     *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
+	CustomerID string   `json:"customer_id"`
+	AsOf       string   `json:"as_of"`
+	Rules      string   `json:"rules"`
+	Score      int      `json:"score"`
+	Grade      string   `json:"grade"`
+	PD         float64  `json:"default_probability"`
+	ChurnRisk  *float64 `json:"churn_risk,omitempty"`
+	// ChurnReasons: the records beyond the bills that raised the churn
+	// risk (credit.AdjustChurn).
+	ChurnReasons []string         `json:"churn_reasons,omitempty"`
+	Reasons      []string         `json:"reasons"`
+	Payment      string           `json:"payment"`
+	Security     string           `json:"security"`
+	Bills        int              `json:"bills_read"`
+	Stored       *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
 }
 
 // gradeOf grades a customer as of asOf; ok is false without bills.
-func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf forecast.Month) (CreditAnswer, bool) {
+func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf forecast.Month, ev credit.ChurnEvents) (CreditAnswer, bool) {
 	in := creditCustomer(cu, bills, asOf)
 	r, ok := rs.Grade(in, credit.Month(asOf))
 	if !ok {
@@ -446,11 +451,53 @@ func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf foreca
 	if a.Reasons == nil {
 		a.Reasons = []string{}
 	}
-	if !math.IsNaN(r.ChurnRisk) {
-		v := math.Round(r.ChurnRisk*1e4) / 1e4
-		a.ChurnRisk = &v
+	if risk, why := credit.AdjustChurn(r.ChurnRisk, ev); !math.IsNaN(risk) {
+		v := math.Round(risk*1e4) / 1e4
+		a.ChurnRisk, a.ChurnReasons = &v, why
 	}
 	return a, true
+}
+
+// churnEventsOf reads what customer cu's records say about its leaving
+// beyond its bills, as of the end of month asOf (credit.ChurnEvents):
+// the complaint work orders received in the credit.ComplaintMonths months
+// to it (the customer's work orders, through their customer_id index);
+// a suspension (status suspended, or the tag 暂停 or suspension); a
+// capacity reduction (the tag 减容 or capacity_reduction); the contract's
+// end (the tag contract_end:YYYY-MM or 合同到期:YYYY-MM). Residential
+// customers have no churn risk: nothing is read.
+func churnEventsOf(r crm.Reader, cu *crm.Customer, asOf forecast.Month) (credit.ChurnEvents, *crm.Error) {
+	ev := credit.NoEvents
+	if cu.Category == crm.CategoryResidential {
+		return ev, nil
+	}
+	ev.Suspended = cu.Status == crm.StatusSuspended
+	for _, t := range cu.Tags {
+		switch {
+		case t == "暂停" || t == "suspension":
+			ev.Suspended = true
+		case t == "减容" || t == "capacity_reduction":
+			ev.CapacityReduced = true
+		case strings.HasPrefix(t, "contract_end:") || strings.HasPrefix(t, "合同到期:"):
+			_, v, _ := strings.Cut(t, ":")
+			if end, ok := monthOf(strings.TrimSpace(v)); ok && end >= asOf {
+				ev.ContractMonthsLeft = int(end - asOf)
+			}
+		}
+	}
+	start := func(m forecast.Month) time.Time { return time.Date(m.Year(), m.Calendar(), 1, 0, 0, 0, 0, workday.CST) }
+	from, to := start(asOf-forecast.Month(credit.ComplaintMonths)+1), start(asOf+1)
+	e := forEach(r, "work_orders", crm.Query{Filters: map[string]string{"customer_id": cu.ID}}, func(raw json.RawMessage) *crm.Error {
+		var w struct {
+			Kind       string    `json:"kind"`
+			ReceivedAt time.Time `json:"received_at"`
+		}
+		if json.Unmarshal(raw, &w) == nil && w.Kind == "complaint" && !w.ReceivedAt.Before(from) && w.ReceivedAt.Before(to) {
+			ev.Complaints++
+		}
+		return nil
+	})
+	return ev, e
 }
 
 // lastPeriod is the latest period of bills, 0 without any.
@@ -500,7 +547,12 @@ func (s *Server) customerCredit(c *gin.Context) {
 	if asOf == 0 {
 		asOf = lastPeriod(bills)
 	}
-	a, ok := gradeOf(rs, cu, bills, asOf)
+	ev, e := churnEventsOf(r, cu, asOf)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	a, ok := gradeOf(rs, cu, bills, asOf, ev)
 	if !ok {
 		fail(c, &crm.Error{Code: codeInsufficient, Field: "as_of", Message: fmt.Sprintf("customer %s has no bill up to %s: nothing to grade", id, asOf)})
 		return
@@ -602,14 +654,18 @@ func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, e
 		if e != nil {
 			return e
 		}
-		a, ok := gradeOf(rs, &cu, bills, asOf)
+		ev, e := churnEventsOf(r, &cu, asOf)
+		if e != nil {
+			return e
+		}
+		a, ok := gradeOf(rs, &cu, bills, asOf, ev)
 		if !ok {
 			out.NoBills++
 			return nil
 		}
 		out.ByGrade[a.Grade]++
 		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: period, Score: a.Score, Grade: a.Grade,
-			ChurnRisk: a.ChurnRisk, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
+			ChurnRisk: a.ChurnRisk, ChurnReasons: a.ChurnReasons, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
 		return nil
 	}); e != nil {
 		return out, e

@@ -491,4 +491,29 @@ func TestAPI_Analytics(t *testing.T) {
 		st, out := admin.on(t).do("GET", "/api/v1/analysis/tariff/effect?at=2026-05", nil)
 		wantError(t, st, out, 422, "insufficient_data", "at")
 	})
+
+	t.Run("churn inputs beyond the bills", func(t *testing.T) {
+		// Twin shops with the same bills; one has reduced its capacity,
+		// its contract ends in March, and it complained in November.
+		plain := admin.on(t).create("customers", customerBody("AN-4").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100))
+		leaving := admin.on(t).create("customers", customerBody("AN-5").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100,
+			"tags", []string{"减容", "contract_end:2026-03"}))
+		for _, id := range []string{plain, leaving} {
+			billsFor(admin.on(t), id, months, func(i int) float64 { return seasonal(i, 3000) }, onTime)
+		}
+		admin.on(t).create("work_orders", workOrderBody(leaving).with("received_at", "2025-11-10T02:00:00Z"))
+		admin.on(t).create("work_orders", workOrderBody(leaving).with("received_at", "2025-01-10T02:00:00Z"))                         // before the 6 months
+		admin.on(t).create("work_orders", workOrderBody(leaving).with("kind", "consultation", "received_at", "2025-12-01T02:00:00Z")) // not a complaint
+		p := admin.on(t).must(200, "GET", "/api/v1/customers/"+plain+"/credit?as_of=2025-12", nil)
+		l := admin.on(t).must(200, "GET", "/api/v1/customers/"+leaving+"/credit?as_of=2025-12", nil)
+		why := fmt.Sprint(l["churn_reasons"])
+		if p["churn_reasons"] != nil || why != "[churn:capacity_reduced churn:contract_ends_in_3m churn:complaints_6m=1]" {
+			t.Errorf("churn reasons: plain %v, leaving %s", p["churn_reasons"], why)
+		}
+		rp, rl := p["churn_risk"].(float64), l["churn_risk"].(float64)
+		odds := func(p float64) float64 { return p / (1 - p) }
+		if m := odds(rl) / odds(rp); math.Abs(m-2.5*2*1.5) > 0.05*m || p["score"] != l["score"] {
+			t.Errorf("churn risk %v against the twin's %v (odds ×%.2f, want ×7.5); scores %v %v", rl, rp, m, p["score"], l["score"])
+		}
+	})
 }

@@ -144,13 +144,20 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 		if !doneChurn && business {
 			w := base
 			w.Kind, w.Detector = crm.WarningChurn, rs.Version
+			var why []string
 			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
-				w.ChurnRisk, w.Grade, w.Reasons = g.ChurnRisk, g.Grade, g.Reasons
-			} else if a, ok := gradeOf(rs, &cu, bills, period); ok {
-				w.ChurnRisk, w.Grade, w.Reasons = a.ChurnRisk, a.Grade, a.Reasons
+				w.ChurnRisk, w.Grade, w.Reasons, why = g.ChurnRisk, g.Grade, g.Reasons, g.ChurnReasons
+			} else {
+				ev, e := churnEventsOf(r, &cu, period)
+				if e != nil {
+					return e
+				}
+				if a, ok := gradeOf(rs, &cu, bills, period, ev); ok {
+					w.ChurnRisk, w.Grade, w.Reasons, why = a.ChurnRisk, a.Grade, a.Reasons, a.ChurnReasons
+				}
 			}
-			if w.ChurnRisk != nil {
-				w.Reasons = append([]string{"churn_risk"}, w.Reasons...)
+			if w.ChurnRisk != nil { // the events that raised the risk first, then the grade's reasons
+				w.Reasons = append(append([]string{"churn_risk"}, why...), w.Reasons...)
 				if len(w.Reasons) > 20 {
 					w.Reasons = w.Reasons[:20]
 				}

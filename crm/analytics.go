@@ -41,9 +41,13 @@ type CreditGrade struct {
 	Grade      string   `json:"grade"`  // A, B or C
 	ChurnRisk  *float64 `json:"churn_risk,omitempty"`
 	Reasons    []string `json:"reasons,omitempty"`
-	Payment    string   `json:"payment,omitempty"`  // recommended payment method
-	Security   string   `json:"security,omitempty"` // recommended deposit or guarantee
-	Rules      string   `json:"rules"`              // the rule set's version
+	// ChurnReasons are the records beyond the bills that raised the churn
+	// risk (complaints, a capacity reduction or suspension, a contract
+	// ending: analytics/credit.AdjustChurn).
+	ChurnReasons []string `json:"churn_reasons,omitempty"`
+	Payment      string   `json:"payment,omitempty"`  // recommended payment method
+	Security     string   `json:"security,omitempty"` // recommended deposit or guarantee
+	Rules        string   `json:"rules"`              // the rule set's version
 }
 
 // Warning kinds.
