@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -233,7 +234,7 @@ func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
 		return err
 	}
 	created, deleted := raw == nil && out != nil, raw != nil && out == nil
-	return bumpCardVersion(tx, owner, key, out, created, deleted)
+	return bumpCardVersion(tx, owner, id, key, out, created, deleted)
 }
 
 // bumpCardVersion chains the write of card key (value nil: deleted) into
@@ -241,8 +242,10 @@ func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
 // version, the key and the value (8 bytes), then the number of owner's
 // cards (uvarint); it goes when the last card goes. Two replicas whose
 // versions are equal hold the same cards of owner, so what was computed
-// from them can be reused (cardMemo).
-func bumpCardVersion(tx Txn, owner string, key, value []byte, created, deleted bool) error {
+// from them can be reused (classMemo), and each new version is noted in
+// cardJournal with the card it changed, so that a memo of an earlier
+// version is brought up to date from the cards changed since.
+func bumpCardVersion(tx Txn, owner, id string, key, value []byte, created, deleted bool) error {
 	vk := []byte(keyspace.CardVersion(owner))
 	cur, err := tx.Get(vk)
 	if err != nil {
@@ -272,7 +275,74 @@ func bumpCardVersion(tx Txn, owner string, key, value []byte, created, deleted b
 		h.Write([]byte{1})
 		h.Write(value)
 	}
-	return tx.Set(vk, binary.AppendUvarint(h.Sum(nil), n))
+	next := binary.AppendUvarint(h.Sum(nil), n)
+	if err := tx.Set(vk, next); err != nil {
+		return err
+	}
+	cardJournal.note(owner, string(cur), string(next), id)
+	return nil
+}
+
+// cardJournal notes, per owner region, each card version with the one it
+// followed and the card (customer id) whose write made it, for the last
+// maxJournal versions written in this process (every tier of it: a change
+// applied at the county and then at the city and the province chains the
+// same versions, noted once). A memo of version v is brought to version w
+// by reading again the cards changed on the chain from w back to v
+// (cardChanges). What is noted is only a hint: a write whose batch is then
+// dropped notes a version no store reaches, never walked; a chain not found
+// (evicted, another process, a snapshot installed) means a full read.
+var cardJournal = journal{steps: map[journalKey]journalStep{}}
+
+const maxJournal = 1 << 18
+
+type journal struct {
+	sync.Mutex
+	steps map[journalKey]journalStep
+	ring  []journalKey // the noted versions, oldest at next once full
+	next  int
+}
+
+type journalKey struct{ owner, version string }
+
+type journalStep struct{ prev, id string }
+
+func (j *journal) note(owner, prev, version, id string) {
+	k := journalKey{owner, version}
+	j.Lock()
+	defer j.Unlock()
+	if _, ok := j.steps[k]; ok {
+		return
+	}
+	if len(j.ring) < maxJournal {
+		j.ring = append(j.ring, k)
+	} else {
+		delete(j.steps, j.ring[j.next])
+		j.ring[j.next] = k
+		j.next = (j.next + 1) % maxJournal
+	}
+	j.steps[k] = journalStep{prev, id}
+}
+
+// cardChanges answers the ids of the cards of owner written on the way
+// from version from to version to (sorted, each once), walking back from
+// to; ok is false when the chain does not lead back to from within max
+// steps.
+func cardChanges(owner, from, to string, max int) (ids []string, ok bool) {
+	cardJournal.Lock()
+	v := to
+	for n := 0; v != from; n++ {
+		st, found := cardJournal.steps[journalKey{owner, v}]
+		if !found || n == max {
+			cardJournal.Unlock()
+			return nil, false
+		}
+		ids = append(ids, st.id)
+		v = st.prev
+	}
+	cardJournal.Unlock()
+	slices.Sort(ids)
+	return slices.Compact(ids), true
 }
 
 // cardChange keeps the cards for a record changing from old to new (either
@@ -348,39 +418,72 @@ func cardCustomerOf(c *Customer, f Figures) cardCustomer {
 }
 
 // cardMemo keeps, per owner region and window, the customers its cards
-// hold with their figures, for as long as the region's card version (a
-// hash over every change of its cards) stays the same: a region whose
-// customers and bills did not change is not read again; one that changed
-// is read again whole (its cards only). The lists are shared and never
-// changed once stored.
+// hold with their figures (for the reads that do not classify them: the
+// market analyses), for the region's card version (a hash over every
+// change of its cards): a region whose customers and bills did not change
+// is not read again; one that changed is brought up to date from the cards
+// changed since (cardJournal) when the journal knows them, else read again
+// whole (its cards only). The lists are shared and never changed once
+// stored.
 var cardMemo = struct {
 	sync.Mutex
-	m map[memoKey]memoEntry
-}{m: map[memoKey]memoEntry{}}
-
-type memoKey struct{ owner, from, to string }
+	m map[memoKey][]memoEntry // newest first, up to memoLineages (cardclass.go)
+}{m: map[memoKey][]memoEntry{}}
 
 type memoEntry struct {
 	version string
 	list    []cardCustomer
 }
 
-// maxMemo bounds the memo's entries (regions × windows asked about).
-const maxMemo = 1024
-
 // ownerCards answers owner's customers (its own cards, not those below it)
-// with their figures for the window from..to, from the memo when owner's
-// card version has not changed.
+// with their figures for the window from..to, in id order.
 func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, error) {
 	k := memoKey{owner, from, to}
 	cardMemo.Lock()
-	e, ok := cardMemo.m[k]
+	olds := slices.Clone(cardMemo.m[k])
 	cardMemo.Unlock()
-	if ok && e.version == version {
-		return e.list, nil
+	for _, e := range olds {
+		if e.version == version {
+			return e.list, nil
+		}
 	}
-	prefix := []byte(keyspace.CardsOf(owner, false))
 	var list []cardCustomer
+	base := ""
+	for _, e := range olds {
+		if ids, found := cardChanges(owner, e.version, version, len(e.list)/8+256); found {
+			var err error
+			if list, err = patchCards(r, owner, from, to, e.list, ids); err != nil {
+				return nil, err
+			}
+			base = e.version
+			break
+		}
+	}
+	if list == nil {
+		var err error
+		if list, err = readOwnerCards(r, owner, from, to); err != nil {
+			return nil, err
+		}
+	}
+	cardMemo.Lock()
+	if len(cardMemo.m) >= maxMemo {
+		clear(cardMemo.m)
+	}
+	entries := []memoEntry{{version: version, list: list}}
+	for _, e := range cardMemo.m[k] {
+		if e.version != base && e.version != version && len(entries) < memoLineages {
+			entries = append(entries, e)
+		}
+	}
+	cardMemo.m[k] = entries
+	cardMemo.Unlock()
+	return list, nil
+}
+
+// readOwnerCards reads every card of owner.
+func readOwnerCards(r Reader, owner, from, to string) ([]cardCustomer, error) {
+	var list []cardCustomer
+	prefix := []byte(keyspace.CardsOf(owner, false))
 	var c card
 	var derr error
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
@@ -388,67 +491,74 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 			derr = errBadCard
 			return false
 		}
-		if !c.HasCustomer {
-			return true
+		var it classItem
+		if cardItem(&c, string(k[len(prefix):]), from, to, &it) {
+			list = append(list, it.cardCustomer)
 		}
-		cc := cardCustomer{ID: string(k[len(prefix):]), AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}
-		if len(c.Tags) > 0 {
-			cc.Tags = append([]string(nil), c.Tags...)
-		}
-		f := &cc.Figures
-		for _, m := range c.Months {
-			if m.Period >= from && m.Period <= to {
-				f.AnnualKWh += m.KWh
-				f.AnnualBilled += m.Billed
-				f.Months += int(m.Bills)
-				cc.touPeak += m.TOUPeak
-				cc.touKWh += m.TOUKWh
-			}
-		}
-		f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
-		if f.Months > 0 {
-			f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
-		}
-		list = append(list, cc)
 		return true
 	})
 	if err == nil {
 		err = derr
 	}
-	if err != nil {
-		return nil, err
+	return list, err
+}
+
+// patchCards answers list (by id) with the cards of ids (sorted, each
+// once) read again from r.
+func patchCards(r Reader, owner, from, to string, list []cardCustomer, ids []string) ([]cardCustomer, error) {
+	out := make([]cardCustomer, 0, len(list)+len(ids))
+	at := 0
+	var c card
+	for _, id := range ids {
+		j := sort.Search(len(list), func(i int) bool { return list[i].ID >= id })
+		out = append(out, list[at:j]...)
+		at = j
+		if j < len(list) && list[j].ID == id {
+			at++
+		}
+		raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+		if err != nil {
+			return nil, err
+		}
+		if raw == nil {
+			continue
+		}
+		if decodeCard(raw, &c) != nil {
+			return nil, errBadCard
+		}
+		var it classItem
+		if cardItem(&c, id, from, to, &it) {
+			out = append(out, it.cardCustomer)
+		}
 	}
-	cardMemo.Lock()
-	if len(cardMemo.m) >= maxMemo {
-		clear(cardMemo.m)
-	}
-	cardMemo.m[k] = memoEntry{version: version, list: list}
-	cardMemo.Unlock()
-	return list, nil
+	return append(out, list[at:]...), nil
 }
 
 // cardCustomers answers the customers the cards of region (or its
 // subtree) hold with their figures for the window of day: one list per
 // owner region, in (owner, id) order, as regionCustomers reads them from
-// the records. The lists are shared: read them, never change them. ok is
-// false when the cards do not cover every customer the aggregates count (a
-// store written before cards were kept): the caller then reads the records.
+// the records. ok is false when the cards do not cover every customer the
+// aggregates count (a store written before cards were kept): the caller
+// then reads the records. The lists are copies of the class memo's
+// (cardclass.go).
 func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]cardCustomer, ok bool, err error) {
-	owners, customers, err := cardOwners(r, region, subtree) // cardclass.go
-	if err != nil {
-		return nil, false, err
+	book, e := LoadRuleBook(r, day)
+	if e != nil {
+		return nil, false, e
 	}
-	from, to := Window(day)
-	n := 0
-	for _, o := range owners {
-		list, err := ownerCards(r, o.owner, o.version, from, to)
-		if err != nil {
-			return nil, false, err
-		}
-		if len(list) > 0 {
-			out = append(out, list)
-			n += len(list)
-		}
+	ocs, ok, err := cardClasses(r, region, subtree, day, book)
+	if err != nil || !ok {
+		return nil, ok, err
 	}
-	return out, int64(n) == customers, nil
+	for _, oc := range ocs {
+		if len(oc.byID) == 0 {
+			continue
+		}
+		list := make([]cardCustomer, len(oc.byID))
+		for i, it := range oc.byID {
+			list[i] = it.cardCustomer
+		}
+		out = append(out, list)
+	}
+	return out, true, nil
 }

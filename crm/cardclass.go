@@ -1,29 +1,55 @@
 package crm
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"gridcrm/store/keyspace"
 )
 
-// ownerClasses is one owner region's customers (ownerCards) classified for
-// a window under the rules in force for them: each customer's class and
-// grade, the customers biggest annual kWh first, and the counts. It is
-// kept in memory (classMemo) while the region's card version and the rules
-// stay the same, so a classification list, a customer's comparison with
-// its class or a Pareto report at an upper tier reads a few entries per
-// region instead of classifying every customer again.
+// ownerClasses is one owner region's customers, from its cards, with their
+// figures for a window, classified under the rules in force for them: per
+// class and grade the customers biggest annual kWh first, and the counts.
+// It is kept in memory (classMemo) for the region's card version and the
+// rules, so a classification list, a customer's comparison with its class
+// or a Pareto report at an upper tier reads a few entries per region
+// instead of classifying every customer again. When the region's cards
+// change, the memo of the version before is brought up to date from the
+// cards changed since (cardJournal, apply): the cost grows with the cards
+// changed, a copy of the memo's slices aside, not with the cards read.
+// A memo is never changed once stored: an update makes a new one sharing
+// the items and the cells that did not change.
 type ownerClasses struct {
-	list   []cardCustomer // shared with cardMemo: never changed
-	cell   []uint8        // per list index: class*3 + grade (classCell)
-	order  []int32        // list indexes by byKWh: annual kWh descending, then id
-	counts [2][3]int      // class × grade
-	rules  map[string]ClassRuleSet
+	version, from, to string
+	rulesKey          string                  // the rules of regions, as JSON
+	rules             map[string]ClassRuleSet // per customer region
+	regions           map[string]int          // customers per customer region
+	byID              []*classItem            // by id
+	cells             [6]cellList             // per classCell
+	all               [2]cellList             // every customer: by kWh (byItem), by billed amount (byBilled)
+}
+
+// classItem is one customer of a memo and its class and grade
+// (classCell); never changed once stored.
+type classItem struct {
+	cardCustomer
+	cell uint8
+}
+
+// cellList holds the customers of one class and grade, biggest annual kWh
+// first, then by id (byItem), with their annual kWh and billed amounts side
+// by side (the comparison with a class sums them).
+type cellList struct {
+	items       []*classItem
+	kwh, billed []float64
 }
 
 var classNames, gradeNames = [2]string{"big", "ordinary"}, [3]string{"core", "key", "general"}
@@ -38,68 +64,373 @@ func cellMatches(cell uint8, class, grade string) bool {
 	return (class == "" || classNames[cell/3] == class) && (grade == "" || gradeNames[cell%3] == grade)
 }
 
+// byItem orders customers biggest annual kWh first, then by id (byKWh).
+func byItem(a, b *classItem) bool {
+	if a.Figures.AnnualKWh != b.Figures.AnnualKWh {
+		return a.Figures.AnnualKWh > b.Figures.AnnualKWh
+	}
+	return a.ID < b.ID
+}
+
+// byBilled orders customers biggest billed amount first, then by id (the
+// Pareto report's revenue).
+func byBilled(a, b *classItem) bool {
+	if a.Figures.AnnualBilled != b.Figures.AnnualBilled {
+		return a.Figures.AnnualBilled > b.Figures.AnnualBilled
+	}
+	return a.ID < b.ID
+}
+
+// orders are the orders of the memo's lists: byItem for the cells and
+// all[0], byBilled for all[1].
+var orders = [2]func(a, b *classItem) bool{byItem, byBilled}
+
+// classMemo keeps per owner region and window the last ownerClasses
+// computed, up to memoLineages of them, the newest first.
 var classMemo = struct {
 	sync.Mutex
-	m map[classKey]*ownerClasses
-}{m: map[classKey]*ownerClasses{}}
+	m map[memoKey][]*ownerClasses
+}{m: map[memoKey][]*ownerClasses{}}
 
-type classKey struct{ owner, version, from, to, rules string }
+type memoKey struct{ owner, from, to string }
+
+// maxMemo bounds the memo's entries (regions × windows asked about).
+const maxMemo = 1024
 
 // classesOf answers owner's customers classified for the window from..to
-// under book's rules, from the memo when owner's cards and the rules in
-// force for its customers are those it was computed from.
+// under book's rules: a memo of owner's card version and of the rules in
+// force for its customers; else a memo of an earlier version brought up to
+// date from the cards changed since, when the journal knows them and the
+// rules stayed; else read from every card of owner.
 func classesOf(r Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
-	list, err := ownerCards(r, owner, version, from, to)
+	k := memoKey{owner, from, to}
+	classMemo.Lock()
+	olds := slices.Clone(classMemo.m[k])
+	classMemo.Unlock()
+	for _, old := range olds {
+		if old.version == version {
+			if _, key := rulesOf(old.regions, book); key == old.rulesKey {
+				return old, nil
+			}
+		}
+	}
+	var oc, base *ownerClasses
+	keep := true
+	for _, old := range olds {
+		if old.version == version || memoNoPatch.Load() {
+			continue
+		}
+		max := len(old.byID)/8 + 256 // past that, reading every card costs about as much
+		ids, ok := cardChanges(owner, old.version, version, max)
+		keep = ok
+		if !ok { // a reader of an older snapshot: the same cards, walked the other way
+			ids, ok = cardChanges(owner, version, old.version, max)
+		}
+		if !ok {
+			continue
+		}
+		var err error
+		if oc, err = old.apply(r, owner, version, ids, book); err != nil {
+			return nil, err
+		}
+		base = old
+		break
+	}
+	if oc != nil {
+		memoStats.patched.Add(1)
+	} else {
+		memoStats.full.Add(1)
+		keep = true
+		var err error
+		if oc, err = readClasses(r, owner, version, from, to, book); err != nil {
+			return nil, err
+		}
+	}
+	if keep {
+		classMemo.Lock()
+		if len(classMemo.m) >= maxMemo {
+			clear(classMemo.m)
+		}
+		list := []*ownerClasses{oc}
+		for _, e := range classMemo.m[k] {
+			if e != base && e.version != version && len(list) < memoLineages {
+				list = append(list, e)
+			}
+		}
+		classMemo.m[k] = list
+		classMemo.Unlock()
+	}
+	return oc, nil
+}
+
+// memoLineages bounds the memos kept per owner region and window. Stores
+// of the same cards may reach them by different histories of writes (a
+// county writes a batch's cards in one order, its city and province copies
+// in another), so their versions differ: one process holding several
+// tiers (tests, benchmarks) keeps a memo per history.
+const memoLineages = 4
+
+// memoStats counts the memos read from every card and those brought up to
+// date from the cards changed (tests, benchmarks).
+var memoStats struct{ full, patched atomic.Int64 }
+
+// memoNoPatch set reads every card again after a change (benchmarks: the
+// cost before the journal).
+var memoNoPatch atomic.Bool
+
+// rulesOf answers the rules in force for each of regions, and them as JSON
+// (map keys sorted: the same rules give the same bytes).
+func rulesOf(regions map[string]int, book *RuleBook) (map[string]ClassRuleSet, string) {
+	rules := make(map[string]ClassRuleSet, len(regions))
+	for region := range regions {
+		rules[region] = book.For(region)
+	}
+	fp, _ := json.Marshal(rules)
+	return rules, string(fp)
+}
+
+// cardItem reads a card into the customer of id with its figures for the
+// window from..to; ok is false for a card without a customer (bills only).
+func cardItem(c *card, id, from, to string, it *classItem) (ok bool) {
+	if !c.HasCustomer {
+		return false
+	}
+	*it = classItem{cardCustomer: cardCustomer{ID: id, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}}
+	if len(c.Tags) > 0 {
+		it.Tags = append([]string(nil), c.Tags...)
+	}
+	f := &it.Figures
+	for _, m := range c.Months {
+		if m.Period >= from && m.Period <= to {
+			f.AnnualKWh += m.KWh
+			f.AnnualBilled += m.Billed
+			f.Months += int(m.Bills)
+			it.touPeak += m.TOUPeak
+			it.touKWh += m.TOUKWh
+		}
+	}
+	f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
+	if f.Months > 0 {
+		f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
+	}
+	return true
+}
+
+// classify sets it's cell under rules.
+func (it *classItem) classify(rules map[string]ClassRuleSet) {
+	c := it.customer()
+	cl := Classify(&c, it.Figures, rules[c.Region])
+	it.cell = classCell(cl.Class, cl.Grade)
+}
+
+// readClasses builds owner's memo from every card of owner.
+func readClasses(r Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
+	n := 0
+	if len(version) > 8 { // the version ends with the number of owner's cards
+		if v, k := binary.Uvarint([]byte(version[8:])); k > 0 && v < 1<<26 {
+			n = int(v)
+		}
+	}
+	items := make([]classItem, 0, n)
+	prefix := []byte(keyspace.CardsOf(owner, false))
+	var c card
+	var derr error
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+		if decodeCard(v, &c) != nil {
+			derr = errBadCard
+			return false
+		}
+		var it classItem
+		if cardItem(&c, string(k[len(prefix):]), from, to, &it) {
+			items = append(items, it)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
 	if err != nil {
 		return nil, err
 	}
-	regions := map[string]ClassRuleSet{}
-	for i := range list {
-		if _, ok := regions[list[i].Region]; !ok {
-			regions[list[i].Region] = book.For(list[i].Region)
-		}
+	oc := &ownerClasses{version: version, from: from, to: to, regions: map[string]int{}, byID: make([]*classItem, len(items))}
+	for i := range items {
+		oc.regions[items[i].Region]++
+		oc.byID[i] = &items[i]
 	}
-	fp, _ := json.Marshal(regions) // map keys sorted: the same rules give the same bytes
-	k := classKey{owner, version, from, to, string(fp)}
-	classMemo.Lock()
-	oc := classMemo.m[k]
-	classMemo.Unlock()
-	if oc != nil {
-		return oc, nil
+	oc.rules, oc.rulesKey = rulesOf(oc.regions, book)
+	var cells [6][]*classItem
+	for _, it := range oc.byID {
+		it.classify(oc.rules)
+		cells[it.cell] = append(cells[it.cell], it)
 	}
-	oc = &ownerClasses{list: list, cell: make([]uint8, len(list)), order: make([]int32, len(list)), rules: regions}
-	for i := range list {
-		c := list[i].customer()
-		cl := Classify(&c, list[i].Figures, regions[c.Region])
-		cell := classCell(cl.Class, cl.Grade)
-		oc.cell[i] = cell
-		oc.counts[cell/3][cell%3]++
-		oc.order[i] = int32(i)
+	for c := range cells {
+		sort.Slice(cells[c], func(a, b int) bool { return byItem(cells[c][a], cells[c][b]) })
+		oc.cells[c] = newCellList(cells[c])
 	}
-	sort.Slice(oc.order, func(a, b int) bool {
-		x, y := &list[oc.order[a]], &list[oc.order[b]]
-		if x.Figures.AnnualKWh != y.Figures.AnnualKWh {
-			return x.Figures.AnnualKWh > y.Figures.AnnualKWh
-		}
-		return x.ID < y.ID
-	})
-	classMemo.Lock()
-	for old := range classMemo.m { // one entry per region and window: the newest
-		if old.owner == owner && old.from == from && old.to == to {
-			delete(classMemo.m, old)
-		}
+	for o, less := range orders {
+		all := slices.Clone(oc.byID)
+		sort.Slice(all, func(a, b int) bool { return less(all[a], all[b]) })
+		oc.all[o] = newCellList(all)
 	}
-	if len(classMemo.m) >= maxMemo {
-		clear(classMemo.m)
-	}
-	classMemo.m[k] = oc
-	classMemo.Unlock()
 	return oc, nil
+}
+
+func newCellList(items []*classItem) cellList {
+	l := cellList{items: items, kwh: make([]float64, len(items)), billed: make([]float64, len(items))}
+	for i, it := range items {
+		l.kwh[i], l.billed[i] = it.Figures.AnnualKWh, it.Figures.AnnualBilled
+	}
+	return l
+}
+
+// find answers the index of it in byID (by id), or where it would go.
+func (oc *ownerClasses) find(id string) (int, bool) {
+	i := sort.Search(len(oc.byID), func(i int) bool { return oc.byID[i].ID >= id })
+	return i, i < len(oc.byID) && oc.byID[i].ID == id
+}
+
+// apply answers a new memo of version: oc with the cards of ids (sorted,
+// each once) read again from r. It answers nil when the rules in force for
+// the customers' regions are no longer those oc was classified under (a
+// directive, a new region): the caller reads every card.
+func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, book *RuleBook) (*ownerClasses, error) {
+	olds := make([]*classItem, len(ids)) // nil: no customer before
+	news := make([]*classItem, len(ids)) // nil: none now
+	regions := maps.Clone(oc.regions)
+	var c card
+	for i, id := range ids {
+		if j, ok := oc.find(id); ok {
+			olds[i] = oc.byID[j]
+			if regions[olds[i].Region]--; regions[olds[i].Region] == 0 {
+				delete(regions, olds[i].Region)
+			}
+		}
+		raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+		if err != nil {
+			return nil, err
+		}
+		if raw == nil {
+			continue
+		}
+		if decodeCard(raw, &c) != nil {
+			return nil, errBadCard
+		}
+		it := new(classItem)
+		if cardItem(&c, id, oc.from, oc.to, it) {
+			news[i] = it
+			regions[it.Region]++
+		}
+	}
+	rules, key := rulesOf(regions, book)
+	if key != oc.rulesKey {
+		return nil, nil
+	}
+	for _, it := range news {
+		if it != nil {
+			it.classify(rules)
+		}
+	}
+	out := &ownerClasses{version: version, from: oc.from, to: oc.to, rulesKey: key, rules: rules, regions: regions, cells: oc.cells, all: oc.all}
+	// byID: the old ones with those of ids taken out or replaced, the new ones in.
+	out.byID = make([]*classItem, 0, len(oc.byID)+len(ids))
+	at := 0
+	for i, id := range ids {
+		j, found := oc.find(id)
+		out.byID = append(out.byID, oc.byID[at:j]...)
+		at = j
+		if found {
+			at++
+		}
+		if news[i] != nil {
+			out.byID = append(out.byID, news[i])
+		}
+	}
+	out.byID = append(out.byID, oc.byID[at:]...)
+	// cells: those holding a customer taken out or added are made again.
+	var rem, add [6][]*classItem
+	for i := range ids {
+		if olds[i] != nil {
+			rem[olds[i].cell] = append(rem[olds[i].cell], olds[i])
+		}
+		if news[i] != nil {
+			add[news[i].cell] = append(add[news[i].cell], news[i])
+		}
+	}
+	var remAll, addAll []*classItem
+	for c := range out.cells {
+		if len(rem[c]) > 0 || len(add[c]) > 0 {
+			out.cells[c] = oc.cells[c].edit(rem[c], add[c], byItem)
+		}
+		remAll, addAll = append(remAll, rem[c]...), append(addAll, add[c]...)
+	}
+	if len(remAll) > 0 || len(addAll) > 0 {
+		for o, less := range orders {
+			out.all[o] = oc.all[o].edit(remAll, addAll, less)
+		}
+	}
+	return out, nil
+}
+
+// edit answers l (ordered by less) without the items of rem (which it
+// holds) and with those of add, in order, copying the runs between them.
+func (l *cellList) edit(rem, add []*classItem, less func(a, b *classItem) bool) cellList {
+	pos := func(it *classItem) int { // the first index not ordered before it
+		return sort.Search(len(l.items), func(i int) bool { return !less(l.items[i], it) })
+	}
+	type op struct {
+		at  int        // index in l
+		add *classItem // nil: take out l.items[at]
+	}
+	ops := make([]op, 0, len(rem)+len(add))
+	for _, it := range rem {
+		i := pos(it)
+		for i < len(l.items) && l.items[i] != it {
+			i++
+		}
+		if i == len(l.items) {
+			panic("crm: class memo: an item not in its cell")
+		}
+		ops = append(ops, op{at: i})
+	}
+	for _, it := range add {
+		ops = append(ops, op{at: pos(it), add: it})
+	}
+	sort.Slice(ops, func(a, b int) bool {
+		x, y := ops[a], ops[b]
+		if x.at != y.at {
+			return x.at < y.at
+		}
+		if (x.add == nil) != (y.add == nil) {
+			return x.add != nil // insert before the item at the same index is taken out
+		}
+		return x.add != nil && less(x.add, y.add)
+	})
+	n := len(l.items) - len(rem) + len(add)
+	out := cellList{items: make([]*classItem, 0, n), kwh: make([]float64, 0, n), billed: make([]float64, 0, n)}
+	at := 0
+	for _, o := range ops {
+		out.items = append(out.items, l.items[at:o.at]...)
+		out.kwh = append(out.kwh, l.kwh[at:o.at]...)
+		out.billed = append(out.billed, l.billed[at:o.at]...)
+		at = o.at
+		if o.add != nil {
+			out.items = append(out.items, o.add)
+			out.kwh = append(out.kwh, o.add.Figures.AnnualKWh)
+			out.billed = append(out.billed, o.add.Figures.AnnualBilled)
+		} else {
+			at++
+		}
+	}
+	out.items = append(out.items, l.items[at:]...)
+	out.kwh = append(out.kwh, l.kwh[at:]...)
+	out.billed = append(out.billed, l.billed[at:]...)
+	return out
 }
 
 // cardClasses answers the classified customers of region (or its subtree),
 // one ownerClasses per owner region in owner order; ok is false when the
-// cards do not cover the customers (see cardCustomers).
+// cards do not cover the customers the aggregates count (a store written
+// before cards were kept): the caller then reads the records.
 func cardClasses(r Reader, region string, subtree bool, day Date, book *RuleBook) ([]*ownerClasses, bool, error) {
 	owners, customers, err := cardOwners(r, region, subtree)
 	if err != nil {
@@ -114,14 +445,15 @@ func cardClasses(r Reader, region string, subtree bool, day Date, book *RuleBook
 			return nil, false, err
 		}
 		out = append(out, oc)
-		n += int64(len(oc.list))
+		n += int64(len(oc.byID))
 	}
 	return out, n == customers, nil
 }
 
 // classifyFromCards is classifyRegion from the memo of classified cards:
 // the counts add up, and only the items answered are classified again
-// (for their reasons). ok is false when the cards do not cover the region.
+// (for their reasons), taken from the matching cells biggest first. ok is
+// false when the cards do not cover the region.
 func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport) (bool, *Error) {
 	ocs, ok, err := cardClasses(r, q.Region, q.Subtree, q.Day, book)
 	if err != nil {
@@ -131,28 +463,35 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 		return false, nil
 	}
 	for _, oc := range ocs {
+		var heads [6][]*classItem
 		for c := range 2 {
 			for g := range 3 {
-				rep.Counts[classNames[c]][gradeNames[g]] += oc.counts[c][g]
-				if cellMatches(uint8(c*3+g), q.Class, q.Grade) {
-					rep.Matched += oc.counts[c][g]
+				cell := c*3 + g
+				n := len(oc.cells[cell].items)
+				rep.Counts[classNames[c]][gradeNames[g]] += n
+				if cellMatches(uint8(cell), q.Class, q.Grade) {
+					rep.Matched += n
+					heads[cell] = oc.cells[cell].items
 				}
 			}
 		}
 		for region, rs := range oc.rules {
 			rep.Rules[region] = rs
 		}
-		taken := 0
-		for _, i := range oc.order {
-			if q.Limit > 0 && taken == q.Limit {
+		for taken := 0; q.Limit == 0 || taken < q.Limit; taken++ {
+			best := -1
+			for c := range heads {
+				if len(heads[c]) > 0 && (best < 0 || byItem(heads[c][0], heads[best][0])) {
+					best = c
+				}
+			}
+			if best < 0 {
 				break
 			}
-			if !cellMatches(oc.cell[i], q.Class, q.Grade) {
-				continue
-			}
-			c := oc.list[i].customer()
-			rep.Items = append(rep.Items, Classify(&c, oc.list[i].Figures, oc.rules[c.Region]))
-			taken++
+			it := heads[best][0]
+			heads[best] = heads[best][1:]
+			c := it.customer()
+			rep.Items = append(rep.Items, Classify(&c, it.Figures, oc.rules[c.Region]))
 		}
 	}
 	sort.SliceStable(rep.Items, func(i, j int) bool { return byKWh(&rep.Items[i], &rep.Items[j]) })
@@ -165,7 +504,9 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 // peersFromCards fills the comparison of a customer with the customers of
 // its class and grade in region (its owner), as Consumption computes it
 // from a classification list: the peers biggest first, the peak share from
-// the biggest 200. ok is false when the cards do not cover the region.
+// the biggest 200. It reads the memo's cell: its kWh and billed amounts
+// side by side, the peak figures of its first 200. ok is false when the
+// cards do not cover the region.
 func peersFromCards(r Reader, region string, day Date, cl *Classification, annualKWh float64, cmp *ClassComparison) (bool, error) {
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
@@ -176,29 +517,24 @@ func peersFromCards(r Reader, region string, day Date, cl *Classification, annua
 		return false, err
 	}
 	cell := classCell(cl.Class, cl.Grade)
-	kwhs := []float64{}
+	var kwhs []float64 // descending
 	var billed, peakSum, touSum float64
-	below := 0
 	for _, oc := range ocs { // one owner: region itself
-		for _, i := range oc.order {
-			if oc.cell[i] != cell {
-				continue
-			}
-			it := &oc.list[i]
-			kwhs = append(kwhs, it.Figures.AnnualKWh)
-			billed += it.Figures.AnnualBilled
-			if it.Figures.AnnualKWh < annualKWh {
-				below++
-			}
-			if cmp.PeerPeakSampled < 200 {
-				peakSum += it.touPeak
-				touSum += it.touKWh
-				cmp.PeerPeakSampled++
-			}
+		l := &oc.cells[cell]
+		kwhs = l.kwh
+		for _, b := range l.billed {
+			billed += b
+		}
+		for _, it := range l.items[:min(200, len(l.items))] {
+			peakSum += it.touPeak
+			touSum += it.touKWh
+			cmp.PeerPeakSampled++
 		}
 	}
+	// below: the peers after the last one with annualKWh or more (descending)
+	below := len(kwhs) - sort.Search(len(kwhs), func(i int) bool { return kwhs[i] < annualKWh })
 	cmp.Peers = len(kwhs)
-	finishComparison(cmp, kwhs, billed, below, annualKWh, peakSum, touSum)
+	finishSortedComparison(cmp, kwhs, billed, below, annualKWh, peakSum, touSum)
 	return true, nil
 }
 
@@ -264,4 +600,101 @@ func paretoMemoPut(key string, rep *ParetoReport) {
 		clear(paretoMemo.m)
 	}
 	paretoMemo.m[key] = rep
+}
+
+// paretoFromCards computes the Pareto report of region (or its subtree)
+// from the class memo's lists of every customer by kWh and by billed
+// amount: merged across owner regions, the same order and sums as
+// paretoOf's sort, without sorting. ok is false when the cards do not
+// cover the scope.
+func paretoFromCards(r Reader, region string, subtree bool, day Date, topN int) (*ParetoReport, bool, error) {
+	book, e := LoadRuleBook(r, day)
+	if e != nil {
+		return nil, false, e
+	}
+	ocs, ok, err := cardClasses(r, region, subtree, day, book)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	from, to := Window(day)
+	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
+	for _, oc := range ocs {
+		rep.Customers += len(oc.byID)
+	}
+	topN = max(topN, 0)
+	rep.KWh = paretoMerged(ocs, 0, topN)
+	rep.Revenue = paretoMerged(ocs, 1, topN)
+	return rep, true, nil
+}
+
+// paretoMerged is paretoOf over the lists all[o] of ocs, merged.
+func paretoMerged(ocs []*ownerClasses, o, topN int) ParetoShare {
+	vals := func(l *cellList) []float64 {
+		if o == 0 {
+			return l.kwh
+		}
+		return l.billed
+	}
+	var v []float64  // every value, in order
+	var ids []string // the first topN ids
+	var lists []*cellList
+	for _, oc := range ocs {
+		if len(oc.all[o].items) > 0 {
+			lists = append(lists, &oc.all[o])
+		}
+	}
+	switch len(lists) {
+	case 0:
+	case 1:
+		v = vals(lists[0])
+		for _, it := range lists[0].items[:min(topN, len(v))] {
+			ids = append(ids, it.ID)
+		}
+	default:
+		less := orders[o]
+		at := make([]int, len(lists))
+		n := 0
+		for _, l := range lists {
+			n += len(l.items)
+		}
+		v = make([]float64, 0, n)
+		for len(v) < n {
+			best := -1
+			for i, l := range lists { // a few owners: a scan beats a heap
+				if at[i] < len(l.items) && (best < 0 || less(l.items[at[i]], lists[best].items[at[best]])) {
+					best = i
+				}
+			}
+			v = append(v, vals(lists[best])[at[best]])
+			if len(ids) < topN {
+				ids = append(ids, lists[best].items[at[best]].ID)
+			}
+			at[best]++
+		}
+	}
+	var out ParetoShare
+	for _, x := range v {
+		out.Total += x
+	}
+	if len(v) == 0 || out.Total == 0 {
+		return out
+	}
+	cum := 0.0
+	for i, x := range v {
+		cum += x
+		if cum >= 0.8*out.Total-1e-9 {
+			out.Customers = i + 1
+			break
+		}
+	}
+	fifth := int(math.Ceil(float64(len(v)) * 0.2))
+	top := 0.0
+	for _, x := range v[:fifth] {
+		top += x
+	}
+	out.Total = round2(out.Total)
+	out.CustomerShare = math.Round(float64(out.Customers)/float64(len(v))*1e4) / 1e4
+	out.TopFifthShare = math.Round(top/out.Total*1e4) / 1e4
+	out.TopCustomerIDs = slices.Clone(ids[:min(topN, out.Customers)])
+	return out
 }

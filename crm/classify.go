@@ -540,29 +540,22 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 			return clonePareto(rep), nil
 		}
 	}
-	var custs [][]cardCustomer
-	if memo != "" {
-		lists, ok, err := cardCustomers(r, region, subtree, day)
+	if memo != "" { // cardclass.go: from the class memo's ordered lists
+		rep, ok, err := paretoFromCards(r, region, subtree, day, topN)
 		if err != nil {
 			return nil, AsError(err)
 		}
 		if ok {
-			custs = lists
-		} else {
-			memo = "" // read from the records: not kept
+			paretoMemoPut(memo, clonePareto(rep))
+			return rep, nil
 		}
 	}
-	if custs == nil {
-		var e *Error
-		if custs, e = regionFigures(r, region, subtree, day, false); e != nil {
-			return nil, e
-		}
+	custs, e := regionFigures(r, region, subtree, day, false)
+	if e != nil {
+		return nil, e
 	}
 	from, to := Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
-	if memo != "" {
-		defer func() { paretoMemoPut(memo, clonePareto(rep)) }()
-	}
 	for _, list := range custs {
 		rep.Customers += len(list)
 	}
