@@ -24,6 +24,11 @@ const (
 	AnomalyRise = "rise" // 40-80% above it
 )
 
+// ReducedCapacityTag marks a customer who has reduced its contracted
+// capacity (减容); the churn risk reads it (api: "减容" or
+// "capacity_reduction").
+const ReducedCapacityTag = "减容"
+
 // DirectDebitTag marks a customer who pays by direct debit (代扣); the
 // credit grade reads it (api: the tag "direct_debit" or "代扣").
 const DirectDebitTag = "代扣"
@@ -39,7 +44,10 @@ type Traits struct {
 	// not leaving.
 	Churn       float64
 	ChurnMonths int
-	Anomalies   []Anomaly // injected into the readings, oldest first
+	// ReducedCapacity: a leaving customer that has cut its contracted
+	// capacity (减容): one standard size less, and the tag ReducedCapacityTag.
+	ReducedCapacity bool
+	Anomalies       []Anomaly // injected into the readings, oldest first
 }
 
 // Anomaly is one injected reading.
@@ -84,6 +92,30 @@ func (pr *profile) hidden(rng *rand.Rand) {
 	if business && rng.IntN(100) < churn {
 		pr.t.Churn = 0.3 + 0.4*rng.Float64()
 		pr.t.ChurnMonths = 6 + rng.IntN(7)
+		if pr.t.Churn >= 0.5 && rng.IntN(10) < 6 {
+			pr.reduceCapacity()
+		}
+	}
+}
+
+// reduceCapacity cuts the contracted capacity by one standard size,
+// within the customer's supply class (大工业 keeps 315 kVA, 10 kV supply
+// 250 kVA, low voltage 10 kVA); the supply voltage stays.
+func (pr *profile) reduceCapacity() {
+	sizes, floor := lowSizes, 10.0
+	switch {
+	case pr.c.Category == crm.CategoryIndustrial:
+		sizes, floor = highSizes, 315
+	case pr.c.VoltageKV >= 10:
+		sizes, floor = highSizes, 250
+	}
+	for i := len(sizes) - 1; i > 0; i-- {
+		if sizes[i] == pr.c.CapacityKVA && sizes[i-1] >= floor {
+			pr.c.CapacityKVA = sizes[i-1]
+			pr.t.ReducedCapacity = true
+			pr.c.Tags = append(pr.c.Tags, ReducedCapacityTag)
+			return
+		}
 	}
 }
 

@@ -240,6 +240,19 @@ func TestTraits_CreditAndChurnSignals(t *testing.T) {
 	if share := float64(grades[CreditGood]["A"]) / float64(good); share < 0.5 {
 		t.Errorf("%.2f of the good payers graded A, want ≥ 0.5", share)
 	}
+	reduced := 0
+	for i, c := range d.Customers {
+		tr := d.Traits[i]
+		if tr.ReducedCapacity != slices.Contains(c.Tags, ReducedCapacityTag) || (tr.ReducedCapacity && tr.Churn < 0.5) {
+			t.Errorf("%s: traits %+v, tags %v", c.Name, tr, c.Tags)
+		}
+		if tr.ReducedCapacity {
+			reduced++
+		}
+	}
+	if reduced == 0 {
+		t.Error("no leaving customer reduced its capacity")
+	}
 	auc := credit.AUC(risk, leaving)
 	t.Logf("churn risk AUC %.3f over %d business customers", auc, len(risk))
 	if auc < 0.7 {
@@ -251,7 +264,7 @@ func TestTraits_CreditAndChurnSignals(t *testing.T) {
 // documented rates (README, Analytics): every zero, ≥ 90% of the drops of
 // 45-50%, ≥ 65% of all 30-50% drops, false alarms ≤ 3% of clean months.
 func TestTraits_AnomaliesDetected(t *testing.T) {
-	d := Generate(Options{Region: "320723", Customers: 2000, Months: 48, End: end2026, Seed: 13})
+	d := Generate(Options{Region: "320723", Customers: 1000, Months: 48, End: end2026, Seed: 13, AnomalyRate: 0.02})
 	cfg := warning.DefaultConfig()
 	type tally struct{ n, caught int }
 	var zero, drop, deep, rise, clean tally

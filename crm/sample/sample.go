@@ -195,10 +195,11 @@ func staff(rng *rand.Rand, region string, grids int, ps []profile) []crm.Staff {
 }
 
 // keyTag is the first tag that makes a key customer (VIP, 政府重点工程,
-// 保供民生), "" if none: the direct-debit tag is not one.
+// 保供民生), "" if none: direct debit and 减容 are not such tags.
 func keyTag(tags []string) string {
 	for _, t := range tags {
-		if t != DirectDebitTag {
+		switch t {
+		case "VIP", "政府重点工程", "保供民生":
 			return t
 		}
 	}
