@@ -330,6 +330,9 @@ func newCounty(scratch *store.Store, code string) *countyTx {
 // apply runs cmd as the county's state machine would and answers the result.
 func (c *countyTx) apply(cmd *crm.Command) (crm.Result, error) {
 	c.now = c.now.Add(time.Millisecond)
+	if now := time.Now().UTC(); now.After(c.now) {
+		c.now = now // the proposer's clock, as the API stamps it
+	}
 	cmd.Region, cmd.Actor, cmd.Time = c.code, "admin", c.now
 	res := crm.Apply(c.tx, cmd)
 	if res.Err != nil {
