@@ -77,6 +77,10 @@ type exportSpec struct {
 	// every page.
 	Offset bool
 	Cols   []exportCol
+	// Tables are the route's other lists, by the export's table=<key>
+	// parameter (e.g. the market analysis's by_voltage_class beside its
+	// by_category).
+	Tables map[string]*exportSpec
 }
 
 // exportLabels are the Chinese names of coded values, as the console's
@@ -94,6 +98,17 @@ var exportLabels = map[string]map[string]string{
 	"mode":         {"autonomous": "自治", "partial": "部分管理", "full": "集中管理"},
 	"direction":    {"up": "上行（至上级）", "down": "下行（自上级）", "from-child": "来自下级"},
 	"linkState":    {"up": "正常", "down": "中断", "resyncing": "重同步中", "idle": "非主节点"},
+	"voltage":      {"low": "低压（<1千伏）", "medium": "中压（1–35千伏）", "high": "高压（≥35千伏）"},
+	"ackStatus":    {"open": "待处理", "acknowledged": "已确认", "dismissed": "已忽略"},
+	// The analytics' reasons (analytics/warning, analytics/credit, analytics/market), as the console's GC.reason shows them.
+	"reason": {"zero": "零电量", "drop": "电量骤降", "rise": "电量骤增", "churn_risk": "流失风险", "tariff": "电价调整",
+		"peak_share": "峰段占比变化", "capacity_charge": "基本电费", "veto:theft_24m": "否决：24个月内窃电", "veto:arrears_3m": "否决：连续3个月欠费",
+		"late_3m": "近3个月迟缴", "late_6m": "近6个月迟缴", "late_12m": "近12个月迟缴", "late_24m": "近24个月迟缴",
+		"unpaid_3m": "近3个月欠费", "unpaid_6m": "近6个月欠费", "unpaid_12m": "近12个月欠费", "unpaid_24m": "近24个月欠费",
+		"over_30_days_late": "逾期超30天", "max_days_late": "最长逾期天数", "days_late_total": "累计逾期天数", "late_last_bill": "上期电费迟缴",
+		"arrears_streak": "连续欠费", "violation_24m": "违约用电", "theft_24m": "窃电", "no_direct_debit": "未办代扣", "short_tenure": "用电年限短",
+		"category": "用电类别", "consumption_change": "用电量变化", "consumption_volatile": "用电量波动大", "consumption_level": "用电规模",
+		"bill_per_kwh_change": "度电电费变化"},
 }
 
 var metaCols = []exportCol{{Field: "id", Header: "编号"}, {Field: "owner", Header: "所属区域"},
@@ -168,6 +183,106 @@ var exportSpecs = map[string]*exportSpec{
 		{Field: "freshness_age_seconds", Header: "数据新鲜度（秒）", Format: "int"}}},
 }
 
+// The analytics page's tables (console: 分析; api/analytics.go,
+// api/warnings.go, api/market.go).
+func init() {
+	band := []exportCol{{Field: "lo80", Header: "80%下限（千瓦时）", Format: "kwh"}, {Field: "hi80", Header: "80%上限（千瓦时）", Format: "kwh"},
+		{Field: "lo95", Header: "95%下限（千瓦时）", Format: "kwh"}, {Field: "hi95", Header: "95%上限（千瓦时）", Format: "kwh"}}
+	totals := func(title, items string) *exportSpec {
+		return &exportSpec{Title: title, Items: items, Cols: append([]exportCol{{Field: "period", Header: "期间"},
+			{Field: "kwh", Header: "电量（千瓦时）", Format: "kwh"}, {Field: "known_months", Header: "实际月数", Format: "int"},
+			{Field: "forecast_months", Header: "预测月数", Format: "int"}, {Field: "truncated", Header: "不完整", Format: "bool"}}, band...)}
+	}
+	exportSpecs["/api/v1/forecast/demand"] = &exportSpec{Title: "电量需求预测", Items: "months",
+		Cols:   append([]exportCol{{Field: "month", Header: "月份"}, {Field: "kwh", Header: "预测电量（千瓦时）", Format: "kwh"}}, band...),
+		Tables: map[string]*exportSpec{"quarters": totals("需求预测（季度）", "quarters"), "years": totals("需求预测（年度）", "years")}}
+	grades := []exportCol{{Field: "period", Header: "评价月份"}, {Field: "customers", Header: "客户数", Format: "int"}}
+	for _, g := range crm.CreditGrades {
+		grades = append(grades, exportCol{Field: g, Header: g + "级客户数", Format: "int", Value: nested("by_grade", g)},
+			exportCol{Field: g, Header: g + "级占比", Format: "pct", Value: nested("share", g)},
+			exportCol{Field: g, Header: g + "级占比变化", Format: "pct", Value: nested("share_change", g)})
+	}
+	exportSpecs["/api/v1/credit/distribution"] = &exportSpec{Title: "信用等级分布", Items: "months", Cols: grades}
+	warn := func(cols ...exportCol) []exportCol {
+		return append(append([]exportCol{{Field: "name", Header: "客户"}, {Field: "customer_id", Header: "客户编号"}, {Field: "region", Header: "区域"},
+			{Field: "category", Header: "类别", Format: "label:category"}, {Field: "period", Header: "月份"}}, cols...),
+			exportCol{Field: "manager_id", Header: "客户经理编号"}, exportCol{Field: "status", Header: "处理状态", Format: "label:ackStatus"},
+			exportCol{Field: "note", Header: "处理说明"})
+	}
+	exportSpecs["/api/v1/warnings/abnormal"] = &exportSpec{Title: "用电异常预警", Items: "warnings", Cols: warn(
+		exportCol{Field: "reasons", Header: "原因", Value: reasonNames}, exportCol{Field: "kwh", Header: "实际电量（千瓦时）", Format: "kwh"},
+		exportCol{Field: "expected_kwh", Header: "预计电量（千瓦时）", Format: "kwh"}, exportCol{Field: "lo_kwh", Header: "正常区间下限（千瓦时）", Format: "kwh"},
+		exportCol{Field: "hi_kwh", Header: "正常区间上限（千瓦时）", Format: "kwh"}, exportCol{Field: "change", Header: "变化", Format: "pct"})}
+	exportSpecs["/api/v1/warnings/churn"] = &exportSpec{Title: "流失预警", Items: "warnings", Cols: warn(
+		exportCol{Field: "churn_risk", Header: "流失风险", Format: "pct"}, exportCol{Field: "grade", Header: "信用等级"},
+		exportCol{Field: "reasons", Header: "原因", Value: reasonNames})}
+	exportSpecs["/api/v1/analysis/tariff"] = &exportSpec{Title: "平均电价", Items: "prices", Cols: []exportCol{
+		{Field: "month", Header: "月份"}, {Field: "value", Header: "类别或电压等级", Value: sliceName},
+		{Field: "kwh", Header: "电量（千瓦时）", Format: "kwh"}, {Field: "yuan", Header: "电费（元）", Format: "yuan"},
+		{Field: "yuan_per_kwh", Header: "平均电价（元/千瓦时）", Format: "price"}, {Field: "mom", Header: "环比", Format: "pct"},
+		{Field: "yoy", Header: "同比", Format: "pct"}, {Field: "kwh_yoy", Header: "电量同比", Format: "pct"},
+		{Field: "yuan_yoy", Header: "电费同比", Format: "pct"}, {Field: "bill_vs_kwh", Header: "电费同比减电量同比", Format: "pct"}}}
+	growth := func(title, items, head, labels string) *exportSpec {
+		return &exportSpec{Title: title, Items: items, Cols: []exportCol{{Field: "value", Header: head, Format: "label:" + labels},
+			{Field: "kwh", Header: "售电量（千瓦时）", Format: "kwh"}, {Field: "kwh_year_ago", Header: "去年同月（千瓦时）", Format: "kwh"},
+			{Field: "kwh_yoy", Header: "同比", Format: "pct"}, {Field: "customers_billed", Header: "计费客户", Format: "int"},
+			{Field: "customers_yoy", Header: "客户同比", Format: "pct"}, {Field: "kwh_share", Header: "电量占比", Format: "pct"},
+			{Field: "kwh_share_year_ago", Header: "去年占比", Format: "pct"}}}
+	}
+	exportSpecs["/api/v1/analysis/market"] = func() *exportSpec {
+		sp := growth("市场分析（用电类别）", "by_category", "用电类别", "category")
+		sp.Tables = map[string]*exportSpec{"by_voltage_class": growth("市场分析（电压等级）", "by_voltage_class", "电压等级", "voltage"),
+			"time_of_use": {Title: "峰平谷占比", Items: "time_of_use", Cols: []exportCol{{Field: "month", Header: "月份"},
+				{Field: "peak", Header: "峰", Format: "pct"}, {Field: "flat", Header: "平", Format: "pct"}, {Field: "valley", Header: "谷", Format: "pct"},
+				{Field: "metered_kwh", Header: "分时计量电量（千瓦时）", Format: "kwh"}, {Field: "coverage", Header: "覆盖率", Format: "pct"}}}}
+		return sp
+	}()
+	exportSpecs["/api/v1/analysis/customers"] = &exportSpec{Title: "客户排行", Items: "customers", Cols: []exportCol{
+		{Field: "name", Header: "客户"}, {Field: "customer_id", Header: "客户编号"}, {Field: "category", Header: "类别", Format: "label:category"},
+		{Field: "period", Header: "月份"}, {Field: "kwh_12m", Header: "近12个月电量（千瓦时）", Format: "kwh"},
+		{Field: "kwh_12m_prev", Header: "前12个月电量（千瓦时）", Format: "kwh"}, {Field: "growth", Header: "电量增长", Format: "pct"},
+		{Field: "yuan_12m", Header: "近12个月电费（元）", Format: "yuan"}, {Field: "bill_growth", Header: "电费增长", Format: "pct"},
+		{Field: "bill_vs_kwh", Header: "电费减电量增长", Format: "pct"}, {Field: "bill_reason", Header: "原因", Format: "label:reason"},
+		{Field: "peak_share", Header: "峰段占比", Format: "pct"}, {Field: "manager_id", Header: "客户经理编号"}}}
+}
+
+// nested answers a column's value read from row[key][field].
+func nested(key, field string) func(row, _ map[string]any) any {
+	return func(row, _ map[string]any) any {
+		m, _ := row[key].(map[string]any)
+		return m[field]
+	}
+}
+
+// reasonNames is a warning's reasons in Chinese (exportLabels["reason"];
+// a code without a name as it is), joined by 、.
+func reasonNames(row, _ map[string]any) any {
+	rs, _ := row["reasons"].([]any)
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		s := text(r)
+		if l, ok := exportLabels["reason"][s]; ok {
+			s = l
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "、")
+}
+
+// sliceName is a tariff row's category or voltage class in Chinese, by
+// the answer's dim.
+func sliceName(row, whole map[string]any) any {
+	table := "category"
+	if whole["dim"] == "voltage_class" {
+		table = "voltage"
+	}
+	v, _ := row["value"].(string)
+	if l, ok := exportLabels[table][v]; ok {
+		return l
+	}
+	return v
+}
+
 // regionName is the name of a row's region (tiers' table; "" for a code it
 // does not hold).
 func regionName(row, _ map[string]any) any {
@@ -207,9 +322,9 @@ func (s *Server) exportRoutes(v1 *gin.RouterGroup) {
 
 func exportOps() []op {
 	return []op{{method: "GET", path: "/api/v1/export.xlsx", summary: fmt.Sprintf("Every row a list route answers for a query, as an Excel workbook with Chinese headers: path names the route "+
-		"(a collection's list; /api/v1/stats/overview for its child regions; /api/v1/ops/regions, /api/v1/sync/status), the other parameters are that route's own. The route runs with the caller's credential, "+
+		"(a collection's list; /api/v1/stats/overview for its child regions; /api/v1/ops/regions, /api/v1/sync/status; the analytics lists: forecast/demand, credit/distribution, warnings/abnormal and churn, analysis/tariff, market and customers), table picks another list of the same answer (forecast/demand: quarters, years; analysis/market: by_voltage_class, time_of_use), the other parameters are that route's own. The route runs with the caller's credential, "+
 		"roles and region scope, page after page; at most %d rows by default (413 past it)", defaultMaxExportRows),
-		ok: 200, roles: readRoles, query: []string{"path"}, ctype: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		ok: 200, roles: readRoles, query: []string{"path", "table"}, ctype: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 		out: map[string]any{"type": "string", "format": "binary"}}}
 }
 
@@ -252,6 +367,20 @@ func (s *Server) export(c *gin.Context) {
 		return
 	}
 	spec := exportSpecOf(path)
+	if q.Has("table") {
+		t := q.Get("table")
+		if spec.Tables[t] == nil {
+			keys := make([]string, 0, len(spec.Tables))
+			for k := range spec.Tables {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			fail(c, apiErr(crm.CodeInvalid, "table", fmt.Sprintf("%q: %s has no such table; its tables: %v (leave table out for the first)", t, path, keys)))
+			return
+		}
+		spec = spec.Tables[t]
+		q.Del("table")
+	}
 	for _, k := range []string{"limit", "after", "offset"} {
 		if q.Has(k) {
 			fail(c, apiErr(crm.CodeInvalid, k, "an export holds every row the filters match: leave out limit and after"))
@@ -512,7 +641,7 @@ func newSheetWriter(title string, cols []exportCol) (*sheetWriter, error) {
 		return nil, err
 	}
 	for format, numFmt := range map[string]string{"int": "#,##0", "num": "#,##0.00", "yuan": "#,##0.00", "kwh": "#,##0",
-		"pct": "0.0%", "time": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"} {
+		"pct": "0.0%", "price": "0.0000", "time": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"} {
 		id, err := f.NewStyle(&excelize.Style{CustomNumFmt: &numFmt})
 		if err != nil {
 			return nil, err
@@ -572,7 +701,7 @@ func cell(col exportCol, row, whole map[string]any, styles map[string]int) any {
 		return s
 	}
 	switch format {
-	case "int", "num", "yuan", "kwh", "pct":
+	case "int", "num", "yuan", "kwh", "pct", "price":
 		if n, ok := number(v); ok {
 			return excelize.Cell{StyleID: styles[format], Value: n}
 		}

@@ -20,7 +20,7 @@ import (
 	"gridcrm/internal/testcluster"
 )
 
-// TestBrowser_SessionAndExport drives the console's browser session and
+// sessionAndExport drives the console's browser session and
 // Excel export on a city with one county: the login sets an HttpOnly,
 // SameSite=Strict cookie that document.cookie and sessionStorage do not
 // show; a reload keeps the session; the overview's child regions and the
@@ -29,13 +29,12 @@ import (
 // an admin returns the page to the login with a message; logout returns
 // to the login, and the old cookie no longer works. The 中文/English switch
 // changes core.js's labels and the navigation, and holds over a reload.
-func TestBrowser_SessionAndExport(t *testing.T) {
-	if chromium() == "" {
-		t.Skip("console: no chromium on PATH (make test-deps installs Debian's chromium and fonts-wqy-microhei); the browser test is skipped")
-	}
-	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
-	seed(t, h.Region("320722").Client(0), "320722", 25)
-	h.WaitReplicated("320722", "3207", 20*time.Second)
+//
+// It runs as a part of TestBrowser_AnalyticsSessionExport
+// (browser_analytics_test.go), on its hierarchy: a city, 3207, with one
+// county, 320722, of 25 customers replicated to the city (one hierarchy
+// for both saves make test a cluster's start).
+func sessionAndExport(t *testing.T, h *testcluster.Hierarchy) {
 	city := h.Region("3207")
 	base := city.Node(0).APIURL()
 	admin := city.Client(0)

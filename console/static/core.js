@@ -85,6 +85,25 @@
     grade: { core: '核心', key: '重点', general: '一般' },
   };
   const label = (table, k) => (L[table] && L[table][k]) || k || '—';
+  // Reason codes of the analytics (the warning run, the credit grade, the
+  // customer trends) in both languages: reason(code) answers the words.
+  const REASONS = {
+    zero: ['零电量', 'zero reading'], drop: ['电量骤降', 'sudden drop'], rise: ['电量骤增', 'sudden rise'],
+    drop_mom: ['环比骤降', 'drop on the month'], rise_mom: ['环比骤增', 'rise on the month'],
+    drop_yoy: ['同比骤降', 'drop on the year'], rise_yoy: ['同比骤增', 'rise on the year'],
+    churn_risk: ['流失风险', 'churn risk'],
+    'veto:theft_24m': ['否决：24个月内窃电', 'veto: theft in 24 months'], 'veto:arrears_3m': ['否决：连续3个月欠费', 'veto: 3 months in arrears'],
+    late_3m: ['近3个月迟缴', 'late in 3 months'], late_6m: ['近6个月迟缴', 'late in 6 months'], late_12m: ['近12个月迟缴', 'late in 12 months'],
+    late_24m: ['近24个月迟缴', 'late in 24 months'], unpaid_3m: ['近3个月欠费', 'unpaid in 3 months'], unpaid_6m: ['近6个月欠费', 'unpaid in 6 months'],
+    unpaid_12m: ['近12个月欠费', 'unpaid in 12 months'], unpaid_24m: ['近24个月欠费', 'unpaid in 24 months'],
+    over_30_days_late: ['逾期超30天', 'over 30 days late'], max_days_late: ['最长逾期天数', 'longest delay'], days_late_total: ['累计逾期天数', 'days late in total'],
+    late_last_bill: ['上期电费迟缴', 'last bill late'], arrears_streak: ['连续欠费', 'arrears streak'], violation_24m: ['违约用电', 'violations'],
+    theft_24m: ['窃电', 'theft'], no_direct_debit: ['未办代扣', 'no direct debit'], short_tenure: ['用电年限短', 'short tenure'],
+    category: ['用电类别', 'category'], consumption_change: ['用电量变化', 'consumption change'], consumption_volatile: ['用电量波动大', 'volatile consumption'],
+    consumption_level: ['用电规模', 'consumption level'], bill_per_kwh_change: ['度电电费变化', 'bill per kWh change'],
+    tariff: ['电价调整', 'tariff'], peak_share: ['峰段占比变化', 'peak share'], capacity_charge: ['基本电费', 'capacity charge'],
+  };
+  const reason = (code) => (REASONS[code] ? tr(REASONS[code][0], REASONS[code][1]) : code);
   // The same tables in English; setLang swaps the words in place, so a
   // page that took GC.L (or PERIODS) at load sees the new ones.
   const L_EN = {
@@ -384,7 +403,7 @@
   // the header link it lights (defaults to name).
   const pages = {};
   window.GC = {
-    el, num, kwh, yuan, pct, age, when, L, label, api, APIError, chart, homeRegion, exportButton,
+    el, num, kwh, yuan, pct, age, when, L, label, reason, api, APIError, chart, homeRegion, exportButton,
     addMonths, range, sum, PERIODS, periodMonths, change, changeSpan, tr,
     lang: () => lang,
     setLang,

@@ -145,7 +145,6 @@
     // The gold manager's name: one point read of the staff record.
     const activeGold = gold.ok ? gold.ok.items.filter((g) => g.status !== 'ended') : [];
     const staff = activeGold.length ? await settle(api('/api/v1/staff/' + enc(activeGold[0].staff_id))) : null;
-
     const section = (title, sid, r, heads, row) => [el('h2', {}, title), r.err ? el('p', { class: 'error' }, '无法读取：' + r.err.message)
       : (r.ok.items.length === 0 ? el('p', { class: 'muted', id: sid + '-none' }, '无') : el('div', { class: 'panel' }, el('table', { id: sid },
         el('thead', {}, el('tr', {}, heads.map((h) => el('th', {}, h)))), el('tbody', {}, r.ok.items.map((x) => el('tr', {}, row(x).map((v) => el('td', {}, v)))))))) ];
@@ -157,6 +156,32 @@
     const memoLines = (m) => [].concat((m.communication || []).map((n) => [n.date, '沟通', n.summary]), (m.meetings || []).map((n) => [n.date, '会办', n.issues]),
       (m.demand || []).map((n) => [n.date, '需求', [n.capacity_kva ? num(n.capacity_kva) + ' 千伏安' : '', n.reliability || ''].filter(Boolean).join('，')]),
       (m.general_affairs || []).map((n) => [n.date, '事务', n.subject])).sort((a, b) => (a[0] < b[0] ? 1 : -1)).slice(0, 20);
+    // The credit grade (GET …/credit: from the bills, with the grade run's
+    // record of the month) and the forecast (GET …/forecast), asked for
+    // only when the bills allow them: a grade needs a bill, a forecast 12
+    // months from the first to the last month with consumption.
+    const bl = bills.ok ? bills.ok.items : [];
+    const used = bl.filter((b) => b.kwh > 0).map((b) => b.period).sort();
+    const span = used.length ? GC.range(used[0], used[used.length - 1]).length : 0;
+    const [credit, fcast] = await Promise.all([bl.length ? settle(api('/api/v1/customers/' + enc(id) + '/credit')) : null,
+      span >= 12 ? settle(api('/api/v1/customers/' + enc(id) + '/forecast?horizon=12')) : null]);
+    const fcDiv = el('div', { class: 'chart', id: 'chart-customer-forecast' });
+    const creditPanel = el('div', { class: 'panel', id: 'credit' }, !credit ? el('p', { class: 'muted' }, GC.tr('尚无账单，无法评价', 'No bills yet: nothing to grade'))
+      : credit.err ? el('p', { class: 'error' }, '无法读取：' + credit.err.message)
+        : kv([[GC.tr('信用等级', 'Grade'), el('strong', { id: 'credit-grade' }, credit.ok.grade), GC.tr('评分', 'Score'), String(credit.ok.score)],
+          [GC.tr('违约概率', 'Default probability'), pct(credit.ok.default_probability)], [GC.tr('评价月份', 'As of'), credit.ok.as_of + (credit.ok.stored ? GC.tr('（已入库）', ' (stored)') : '')],
+          [GC.tr('流失风险', 'Churn risk'), credit.ok.churn_risk == null ? '—' : pct(credit.ok.churn_risk)],
+          [GC.tr('评价依据', 'Reasons'), credit.ok.reasons.length ? credit.ok.reasons.map(GC.reason).join('；') : GC.tr('无扣分项', 'nothing lowered the score')],
+          [GC.tr('建议结算方式', 'Payment'), credit.ok.payment], [GC.tr('建议担保', 'Security'), credit.ok.security], [GC.tr('规则版本', 'Rules'), credit.ok.rules]]
+          .map((p) => (p.length === 4 ? [[p[0], p[1]], [p[2], p[3]]] : [p])).flat(), { id: 'credit-kv' }));
+    if (fcast && fcast.ok === null) fcast.err = new Error(GC.tr('预测未返回结果', 'the forecast answered nothing')); // a 200 without a body
+    const fcPanel = !fcast ? el('p', { class: 'muted', id: 'forecast-none' }, GC.tr('电量历史不足12个月，暂不预测', 'Under 12 months of consumption: no forecast'))
+      : fcast.err ? el('p', { class: 'error' }, '无法读取：' + fcast.err.message)
+        : el('div', { class: 'panel', id: 'customer-forecast' }, el('p', { class: 'muted' }, GC.tr('方法 ', 'Method ') + fcast.ok.method + GC.tr('，预测起点 ', ', origin ') + fcast.ok.origin),
+          el('table', { id: 'forecast-totals' }, el('thead', {}, el('tr', {}, [GC.tr('期间', 'Period'), GC.tr('电量', 'Energy'), GC.tr('实际/预测月数', 'Actual/forecast months'), GC.tr('80%区间', '80% band')].map((h) => el('th', {}, h)))),
+            el('tbody', {}, fcast.ok.quarters.concat(fcast.ok.years).map((t) => el('tr', { 'data-period': t.period }, el('td', {}, t.period), el('td', { class: 'num' }, kwh(t.kwh)),
+              el('td', {}, t.known_months + ' / ' + t.forecast_months), el('td', {}, num(t.lo80) + '–' + num(t.hi80)))))));
+
     const canEdit = mayWrite(c.region);
 
     show(...[
@@ -177,6 +202,8 @@
         ['分级', cl ? label('class', cl.class) + ' · ' + label('grade', cl.grade) : '—'],
         ['分级依据', cl && cl.reasons && cl.reasons.length ? cl.reasons.join('；') : '未达大客户标准']], { id: 'class' })),
       el('div', { class: 'charts' }, chartDiv, tou),
+      el('h2', {}, GC.tr('信用评价与结算建议', 'Credit grade and payment recommendation')), creditPanel,
+      el('h2', {}, GC.tr('电量预测', 'Consumption forecast')), fcast && fcast.ok ? el('div', { class: 'charts' }, fcDiv, fcPanel) : fcPanel,
       el('h2', {}, '金牌客户经理'),
       el('div', { class: 'panel', id: 'gold' }, gold.err ? el('p', { class: 'error' }, '无法读取：' + gold.err.message)
         : activeGold.length === 0 ? el('p', { class: 'muted' }, '未指定')
@@ -206,6 +233,19 @@
         yAxis: [{ type: 'value', name: '千瓦时', axisLabel: { formatter: (v) => num(v, 0) } }, { type: 'value', name: '元', axisLabel: { formatter: (v) => num(v, 0) } }],
         series: [{ name: '电量', type: 'bar', data: bs.map((b) => b.kwh) }, { name: '电费', type: 'line', yAxisIndex: 1, data: bs.map((b) => b.billed) },
           { name: '欠费', type: 'line', yAxisIndex: 1, data: bs.map((b) => Math.max(0, (b.billed || 0) - (b.paid || 0))) }],
+      });
+    }
+    if (fcast && fcast.ok) {
+      const bs = bl.slice().sort((a, b) => (a.period < b.period ? -1 : 1)).slice(-24);
+      const axis = bs.map((b) => b.period).concat(fcast.ok.months.map((m) => m.month).filter((m) => !bs.some((b) => b.period === m)));
+      const f = Object.fromEntries(fcast.ok.months.map((m) => [m.month, m]));
+      chart(fcDiv, {
+        title: { text: GC.tr('电量：实际与未来12个月预测', 'kWh: actual and the next 12 months'), textStyle: { fontSize: 14 } }, tooltip: { trigger: 'axis' }, legend: { top: 0, right: 0 },
+        grid: { left: 70, right: 20, top: 40, bottom: 30 }, xAxis: { type: 'category', data: axis }, yAxis: { type: 'value', axisLabel: { formatter: (v) => num(v, 0) } },
+        series: [{ name: GC.tr('实际', 'Actual'), type: 'line', data: axis.map((m) => { const b = bs.find((x) => x.period === m); return b ? b.kwh : null; }) },
+          { name: GC.tr('预测', 'Forecast'), type: 'line', lineStyle: { type: 'dashed' }, data: axis.map((m) => (f[m] ? f[m].kwh : null)) },
+          { name: GC.tr('95%上限', '95% high'), type: 'line', symbol: 'none', lineStyle: { type: 'dotted', color: '#9ecae1' }, data: axis.map((m) => (f[m] ? f[m].hi95 : null)) },
+          { name: GC.tr('95%下限', '95% low'), type: 'line', symbol: 'none', lineStyle: { type: 'dotted', color: '#9ecae1' }, data: axis.map((m) => (f[m] ? f[m].lo95 : null)) }],
       });
     }
     if (cons.ok) {

@@ -6,7 +6,7 @@
 'use strict';
 (function () {
   const { el, num, kwh, yuan, pct, age, label, api, chart, homeRegion,
-    addMonths, range, sum, PERIODS, periodMonths, change, changeSpan, route } = window.GC;
+    addMonths, range, sum, PERIODS, periodMonths, change, changeSpan, route, tr } = window.GC;
   let periodKind = 'month';
   let measureKind = 'kwh';
   const STALE_SECONDS = 300; // a region whose newest rolled-up change is older shows red
@@ -191,18 +191,50 @@
       page.push(el('p', {}, el('a', { href: '#/customers?region=' + o.region, id: 'to-customers' }, '查看本区域客户 →')));
     }
     if (o.own) page.push(el('p', { class: 'muted' }, '本级直属：客户 ' + num(o.own.customers) + ' 户，欠费 ' + yuan(o.own.arrears) + '。'));
+    // Actual against forecast (GET /api/v1/forecast/demand, from the same
+    // counters): the next 12 months, and the last 12 as forecast a year
+    // before them, when the history allows (12 months with consumption up
+    // to the origin for the first, 24 for the second: asked for only then,
+    // so no page asks for what the API must refuse). An answer without a
+    // body (a forecast the API could not encode) draws no forecast line.
+    const sold = months.filter((m) => o.kwh_by_month[m] > 0);
+    const fq = '/api/v1/forecast/demand?region=' + encodeURIComponent(o.region) + '&scope=subtree&horizon=12';
+    const back = latest ? addMonths(latest, -12) : null;
+    const settle = (p) => p.then((v) => v, () => null);
+    const [ahead, before] = await Promise.all([
+      sold.length >= 12 && sold[sold.length - 1] === latest ? settle(api(fq)) : null,
+      back && o.kwh_by_month[back] > 0 && sold.filter((m) => m <= back).length >= 24 ? settle(api(fq + '&as_of=' + back)) : null]);
+    const fit = el('p', { class: 'muted', id: 'forecast-fit' });
+    page.splice(page.findIndex((n) => n && n.classList && n.classList.contains('charts')) + 1, 0, fit);
     show(...page); // throws when a newer page has started: nothing is drawn on this one
     if (draw) draw();
 
     const shown = months.slice(-24);
+    const fc = {};
+    for (const f of [before, ahead]) if (f && f.months) f.months.forEach((m) => { fc[m.month] = m.kwh; });
+    const axis = shown.concat(ahead ? ahead.months.map((m) => m.month).filter((m) => !shown.includes(m)) : []);
+    if (before) {
+      const errs = before.months.filter((m) => o.kwh_by_month[m.month] > 0).map((m) => Math.abs(m.kwh - o.kwh_by_month[m.month]) / o.kwh_by_month[m.month]);
+      if (errs.length) {
+        fit.textContent = tr('近12个月实际与一年前所作预测相比：平均绝对百分比误差 ', 'The last 12 months against the forecast made a year before them: mean absolute percentage error ') +
+          pct(errs.reduce((a, b) => a + b, 0) / errs.length) + tr('（预测起点 ', ' (origin ') + before.origin + tr('，方法 ', ', method ') + before.method + tr('）', ')');
+      }
+    } else if (ahead) {
+      fit.textContent = tr('虚线为未来12个月预测（方法 ', 'The dashed line is the forecast of the next 12 months (method ') + ahead.method +
+        tr('）；历史满24个月后同时显示近12个月的实际与预测对比。', '); with 24 months of history the last 12 also show against their forecast.');
+    }
+    const fcName = tr('预测售电量（千瓦时）', 'Forecast sales (kWh)');
+    const kName = tr('售电量（千瓦时）', 'Sales (kWh)'), yName = tr('电费（元）', 'Billed (yuan)');
     chart(monthly, {
-      title: { text: '月度售电量与电费', textStyle: { fontSize: 14 } },
-      tooltip: { trigger: 'axis' }, legend: { top: 4, right: 10, data: ['售电量（千瓦时）', '电费（元）'] },
-      grid: { left: 70, right: 70, top: 50, bottom: 30 },
-      xAxis: { type: 'category', data: shown },
+      title: { text: tr('月度售电量：实际与预测', 'Monthly sales: actual and forecast'), textStyle: { fontSize: 14 } },
+      tooltip: { trigger: 'axis' }, legend: { top: 24, right: 10, data: [kName, yName].concat(ahead || before ? [fcName] : []) },
+      grid: { left: 70, right: 70, top: 60, bottom: 30 },
+      xAxis: { type: 'category', data: axis },
       yAxis: [{ type: 'value', axisLabel: { formatter: (v) => num(v, 0) } }, { type: 'value', axisLabel: { formatter: (v) => num(v, 0) } }],
-      series: [{ name: '售电量（千瓦时）', type: 'bar', data: shown.map((m) => Math.round(o.kwh_by_month[m] || 0)) },
-        { name: '电费（元）', type: 'line', yAxisIndex: 1, data: shown.map((m) => Math.round(o.billed_by_month[m] || 0)) }],
+      series: [{ name: kName, type: 'bar', data: axis.map((m) => (shown.includes(m) ? Math.round(o.kwh_by_month[m] || 0) : null)) },
+        { name: yName, type: 'line', yAxisIndex: 1, data: axis.map((m) => (shown.includes(m) ? Math.round(o.billed_by_month[m] || 0) : null)) }]
+        .concat(ahead || before ? [{ name: fcName, type: 'line', lineStyle: { type: 'dashed' }, itemStyle: { color: '#e6550d' },
+          data: axis.map((m) => (fc[m] == null ? null : Math.round(fc[m]))) }] : []),
     });
     chart(cat, {
       title: { text: '按用电类别', textStyle: { fontSize: 14 } }, tooltip: { trigger: 'item' },
