@@ -307,15 +307,90 @@ type Item struct {
 	Note        string     `json:"note,omitempty"`
 }
 
-// supervisor caches rule sets and calendars over one read.
+// supervisor caches rule sets, calendars and working-day counts over one
+// read.
 type supervisor struct {
-	r    Reader
-	rs   map[string]*RuleSet
-	cals map[string]*workday.Calendar
+	r      Reader
+	rs     map[string]*RuleSet
+	cals   map[string]*workday.Calendar
+	counts map[*workday.Calendar]*dayCounts
 }
 
 func newSupervisor(r Reader) *supervisor {
-	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}}
+	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}, counts: map[*workday.Calendar]*dayCounts{}}
+}
+
+// dayCounts counts the working days of one calendar between now's day and
+// the days around it, once per read: back[k] is the working days among the
+// k days that end with now's day, fwd[k] among the k days after it. An
+// item's working days overdue or left are then one lookup instead of a
+// walk over the days between its deadline and now (a year overdue: 365
+// calendar lookups per item).
+type dayCounts struct {
+	cal       *workday.Calendar
+	now       time.Time // midnight CST of now's day
+	back, fwd []int
+}
+
+// maxCountedDays bounds the days counted ahead or back (beyond: the
+// calendar walks them).
+const maxCountedDays = 20000
+
+func (s *supervisor) dayCounts(cal *workday.Calendar, now time.Time) *dayCounts {
+	d := s.counts[cal]
+	if d == nil {
+		d = &dayCounts{cal: cal, now: cstDay(now), back: []int{0}, fwd: []int{0}}
+		s.counts[cal] = d
+	}
+	return d
+}
+
+// between answers cal.WorkingDaysBetween(a, b) when one of a and b is in
+// now's day: the working days after a's day up to b's day included.
+func (d *dayCounts) between(a, b time.Time) (int, error) {
+	da, db := cstDay(a), cstDay(b)
+	if !da.Before(db) {
+		return 0, nil
+	}
+	k := int(db.Sub(da).Hours()/24 + 0.5) // CST keeps no summer time: days of 24 hours
+	counts, step := &d.fwd, 1
+	switch {
+	case da.Equal(d.now):
+	case db.Equal(d.now):
+		counts, step = &d.back, -1
+	default:
+		return d.cal.WorkingDaysBetween(a, b)
+	}
+	if k > maxCountedDays {
+		return d.cal.WorkingDaysBetween(a, b)
+	}
+	for len(*counts) <= k {
+		n := len(*counts) // the day counted: now's day + n (fwd) or - (n-1) (back)
+		day := d.now.AddDate(0, 0, n)
+		if step < 0 {
+			day = d.now.AddDate(0, 0, -(n - 1))
+		}
+		ok, err := d.cal.IsWorkingDay(day)
+		if err != nil { // the calendar's own walk, for its own error
+			return d.cal.WorkingDaysBetween(a, b)
+		}
+		c := (*counts)[n-1]
+		if ok {
+			c++
+		}
+		*counts = append(*counts, c)
+	}
+	return (*counts)[k], nil
+}
+
+// overdueBy is overdueBy with the read's counts of cal (cstDay,
+// overview.go: midnight CST, as the calendar counts days).
+func (s *supervisor) overdueBy(cal *workday.Calendar, deadline, now time.Time) (int, string) {
+	n, err := s.dayCounts(cal, now).between(deadline.Add(-time.Nanosecond), now)
+	if err != nil {
+		return 0, err.Error()
+	}
+	return n, ""
 }
 
 func (s *supervisor) ruleSet(id string) *RuleSet {
@@ -398,14 +473,14 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 		}
 		it.Deadline = *st.Deadline
 		if now.Before(*st.Deadline) {
-			left, err := cal.WorkingDaysBetween(now, st.Deadline.Add(-time.Nanosecond))
+			left, err := s.dayCounts(cal, now).between(now, st.Deadline.Add(-time.Nanosecond))
 			if err == nil && left <= rs.WarnWorkingDays {
 				it.WorkingDays = left
 				out.Warnings = append(out.Warnings, it)
 			}
 			return nil
 		}
-		it.WorkingDays, it.Note = overdueBy(cal, *st.Deadline, now)
+		it.WorkingDays, it.Note = s.overdueBy(cal, *st.Deadline, now)
 		it.Level = Escalate(rs.Escalation, p.Owner, it.WorkingDays)
 		out.Overdue = append(out.Overdue, it)
 		return nil
@@ -434,7 +509,7 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 			}
 			it := Item{Type: "work_order", ID: w.ID, Region: w.Owner, CustomerID: w.CustomerID, Step: c.step, Kind: w.Kind,
 				Deadline: *c.due, Responsible: w.AssigneeID, RuleSet: w.RuleSet}
-			it.WorkingDays, it.Note = overdueBy(cal, *c.due, now)
+			it.WorkingDays, it.Note = s.overdueBy(cal, *c.due, now)
 			it.Level = Escalate(rs.Escalation, w.Owner, it.WorkingDays)
 			out.Overdue = append(out.Overdue, it)
 		}
