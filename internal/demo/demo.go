@@ -197,7 +197,13 @@ func Start(o Options) (*File, func() error, error) {
 		return nil, nil, err
 	}
 	trickle.Add(1)
-	go func() { defer trickle.Done(); runTrickle(clients, stopTrickle) }()
+	go func() {
+		defer trickle.Done()
+		// The month's credit grades and warnings first (in the background,
+		// so the demo is up as soon as the data is in), then the trickle.
+		runAnalyticsAll(clients, o.LoadTimeout, log, stopTrickle)
+		runTrickle(clients, stopTrickle)
+	}()
 	raw, _ := json.MarshalIndent(d, "", "  ")
 	tmp := filepath.Join(dir, "demo.json.tmp")
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
@@ -258,32 +264,6 @@ func Load(apis map[string]string, user, password string, customers, months int, 
 	if err := loadBigCustomerDirectives(ctx, clients); err != nil { // bigcustomer.go
 		return nil, err
 	}
-	// The month's credit grades and warnings, the four counties at once
-	// (sample.go).
-	analyticsStart := time.Now()
-	var wg sync.WaitGroup
-	runs := make([]string, len(regions))
-	errs := make([]error, len(regions))
-	for i, r := range regions {
-		if len(r.code) != 6 {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			runs[i], errs[i] = runAnalytics(ctx, clients[r.code])
-		}()
-	}
-	wg.Wait()
-	for i, r := range regions {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("demo: analytics at %s: %w", r.code, errs[i])
-		}
-		if runs[i] != "" {
-			fmt.Fprintf(log, "%s analytics: %s\n", r.code, runs[i])
-		}
-	}
-	fmt.Fprintf(log, "analytics run in %.1fs\n", time.Since(analyticsStart).Seconds())
 	fmt.Fprintf(log, "loaded in %.1fs\n", time.Since(start).Seconds())
 	return clients, nil
 }
@@ -310,6 +290,51 @@ func loadDirectives(ctx context.Context, cl map[string]*Client) error {
 		return fmt.Errorf("demo: management of 320804: %w", err)
 	}
 	return nil
+}
+
+// runAnalyticsAll runs the last month's credit grades and warnings at the
+// four counties at once (runAnalytics, sample.go) and logs what each found
+// and how long it took; it gives up at timeout (0: DefaultLoadTimeout) or
+// when stop closes.
+func runAnalyticsAll(cl map[string]*Client, timeout time.Duration, log io.Writer, stop <-chan struct{}) {
+	if timeout <= 0 {
+		timeout = DefaultLoadTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	runs := make([]string, len(regions))
+	errs := make([]error, len(regions))
+	for i, r := range regions {
+		if len(r.code) != 6 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runs[i], errs[i] = runAnalytics(ctx, cl[r.code])
+		}()
+	}
+	wg.Wait()
+	var b strings.Builder
+	for i, r := range regions {
+		switch {
+		case errs[i] != nil:
+			fmt.Fprintf(&b, "%s analytics: %v\n", r.code, errs[i])
+		case runs[i] != "":
+			fmt.Fprintf(&b, "%s analytics: %s\n", r.code, runs[i])
+		}
+	}
+	fmt.Fprintf(&b, "analytics run in %.1fs\n", time.Since(start).Seconds())
+	io.WriteString(log, b.String())
 }
 
 // runTrickle keeps a light flow of new writes going at the counties: a new
