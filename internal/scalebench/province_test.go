@@ -603,7 +603,10 @@ func makeChunk(u *uplinker, pos *feedPos, m *manifest, mu *sync.Mutex, scratch *
 // action handlers propose them at the county; it answers a summary and
 // the rows written (records and steps).
 func (c *countyTx) processes(custs []crm.Customer, staffIDs []string, projects, orders int) (string, int, error) {
-	plan := sample.GenerateProcesses(sample.ProcessOptions{Region: c.code, Customers: custs, StaffIDs: staffIDs, Now: time.Now(),
+	// Now two hours back: the generator's redispatch after a dissatisfied
+	// revisit (sample.GenerateProcesses) can fall up to an hour past Now,
+	// which the county refuses as a time in the future.
+	plan := sample.GenerateProcesses(sample.ProcessOptions{Region: c.code, Customers: custs, StaffIDs: staffIDs, Now: time.Now().Add(-2 * time.Hour),
 		Projects: projects, Orders: orders, Seed: 20261206})
 	create := func(coll string, body any) (string, uint64, error) {
 		raw, _ := json.Marshal(body)
