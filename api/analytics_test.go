@@ -122,7 +122,7 @@ func TestAPI_Analytics(t *testing.T) {
 
 	// Two customers: a big industrial one, steady and on time until its
 	// last month halves; a residential one three months unpaid.
-	big := admin.create("customers", customerBody("AN-1").with("category", "industrial", "voltage_kv", 10, "capacity_kva", 1000, "name", "硅材料厂"))
+	big := admin.create("customers", customerBody("AN-1").with("category", "industrial", "voltage_kv", 10, "capacity_kva", 1000, "name", "硅材料厂", "industry", "C30 非金属矿物制品业"))
 	billsFor(admin, big, months, func(i int) float64 {
 		if i == months-1 {
 			return math.Round(seasonal(i, 50000) / 2)
@@ -316,6 +316,12 @@ func TestAPI_Analytics(t *testing.T) {
 		top := bc[0].(map[string]any)
 		if top["value"] != "industrial" || top["customers_billed"] != 1.0 || top["kwh_yoy"].(float64) > -0.45 || top["kwh_share"].(float64) < 0.99 {
 			t.Errorf("industrial in the market: %v", top)
+		}
+		// By industry: the big customer's trend of 2025-12 (its halved
+		// December against the year before).
+		if bi := mk["by_industry"].([]any); len(bi) != 1 || bi[0].(map[string]any)["industry"] != "C30 非金属矿物制品业" ||
+			bi[0].(map[string]any)["customers"] != 1.0 || bi[0].(map[string]any)["growth"].(float64) >= 0 {
+			t.Errorf("by industry: %v", bi)
 		}
 		if def := admin.on(t).must(200, "GET", "/api/v1/analysis/market", nil); def["period"] != "2025-12" {
 			t.Errorf("default period: %v", def["period"])

@@ -23,7 +23,7 @@ func marketOps() []op {
 	return []op{
 		{method: "GET", path: "/api/v1/analysis/tariff", summary: "Average price per kWh (yuan) by customer category or voltage class (dim=category, the default, or voltage_class) and month, with its month-on-month and year-on-year change and the year-on-year change of the kWh and the amount billed (bill_vs_kwh: the amount moving beyond the consumption), from the materialised market counters", ok: 200, roles: readRoles,
 			query: scoped("dim", "from", "to")},
-		{method: "GET", path: "/api/v1/analysis/market", summary: "Market analysis of a month (default: the last billed in scope): consumption and customers billed by customer category and by voltage class, year on year, with each one's share; customers by category now; the peak, flat and valley shares of the time-of-use kWh over the 12 months to it; from the materialised counters", ok: 200, roles: readRoles,
+		{method: "GET", path: "/api/v1/analysis/market", summary: "Market analysis of a month (default: the last billed in scope): consumption and customers billed by customer category and by voltage class, year on year, with each one's share; customers by category now; the peak, flat and valley shares of the time-of-use kWh over the 12 months to it; by_industry: the business customers' kWh of the 12 months to it against the 12 before by industry (where known, else unknown), from the trends the warning run stored that month; from the materialised counters", ok: 200, roles: readRoles,
 			query: scoped("period")},
 		{method: "GET", path: "/api/v1/analysis/customers", summary: "Business customers ranked by their last 12 months against the 12 before, as the monthly warning run stored them (customer_trends): rank=growing (the fastest-growing), shrinking (the fastest-shrinking), bill_vs_kwh (bills that moved much more than their consumption, with the reason: tariff, peak_share or capacity_charge) or peak_share (the highest peak share: peak-shifting candidates); limit 1-100 (default 20); period defaults to the last month run in scope", ok: 200, roles: readRoles,
 			query: scoped("rank", "period", "limit")},
@@ -468,8 +468,12 @@ func (s *Server) marketAnalysis(c *gin.Context) {
 	}
 	byVolt, _ := market.GrowthOf(slicesOf(m, "volt"), period)
 	tou := market.TOUShares(m.TOU, sum.KWhByMonth, (at - 11).String(), period)
+	inds := map[string]market.IndustryCell{}
+	for name, cell := range m.Industry[period] {
+		inds[name] = market.IndustryCell{Customers: cell.Customers, KWh12: cell.KWh12, KWh12Prev: cell.KWh12Prev}
+	}
 	c.JSON(200, gin.H{"region": region, "scope": sum.Scope, "period": period, "source": "aggregates",
-		"by_category": byCat, "by_voltage_class": byVolt, "customers_by_category": sum.ByCategory,
+		"by_category": byCat, "by_voltage_class": byVolt, "customers_by_category": sum.ByCategory, "by_industry": market.ByIndustry(inds),
 		"time_of_use": tou, "regions": m.Regions, "freshness": s.b.Freshness(region, subtree)})
 }
 

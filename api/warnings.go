@@ -210,7 +210,7 @@ func trendOf(cu *crm.Customer, bills []crm.Bill, period forecast.Month, manager 
 	if !ok || t.Growth > 1e6 || t.BillGrowth > 1e6 {
 		return crm.CustomerTrend{}, false
 	}
-	out := crm.CustomerTrend{CustomerID: cu.ID, Period: period.String(), Name: cu.Name, Category: cu.Category, ManagerID: manager,
+	out := crm.CustomerTrend{CustomerID: cu.ID, Period: period.String(), Name: cu.Name, Category: cu.Category, Industry: cu.Industry, ManagerID: manager,
 		KWh12: r2(t.KWh), KWh12Prev: r2(t.KWhPrev), Yuan12: r2(t.Yuan), Yuan12Prev: r2(t.YuanPrev), Growth: round4(t.Growth),
 		BillGrowth: round4(t.BillGrowth), BillVsKWh: round4(t.BillVsKWh), BillReason: t.BillReason}
 	if !math.IsNaN(t.PeakShare) {

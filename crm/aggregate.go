@@ -69,7 +69,7 @@ func billMetrics(b *Bill) map[string]float64 {
 // bring none.
 func AggregateDeltas(key string, old, new []byte) []Delta {
 	coll, _, ok := SplitRecordKey(key)
-	if !ok || (coll != "customers" && coll != "bills" && coll != "credit_grades" && !processCollection(coll)) {
+	if !ok || (coll != "customers" && coll != "bills" && coll != "credit_grades" && coll != "customer_trends" && !processCollection(coll)) {
 		return nil
 	}
 	metrics := func(raw []byte) (string, map[string]float64) {
@@ -85,6 +85,8 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 				return "", nil
 			}
 			return c.Owner, customerMetrics(&c)
+		case "customer_trends":
+			return trendMetrics(raw) // market.go: by industry
 		case "credit_grades":
 			var g CreditGrade
 			if unmarshal(raw, &g) != nil {

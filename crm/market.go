@@ -33,7 +33,16 @@ import (
 //
 // with kind new_connection or capacity_increase and the project's class
 // (residential, lv, hv_single, hv_dual). A project energised before the
-// counters were kept is not counted.
+// counters were kept is not counted. The business customers' trends of a
+// month (CustomerTrend, written by the warning run) count by industry
+// (trendMetrics, called from aggregate.go), so that growth by industry is
+// a counter read:
+//
+//	mkt.ind.customers.<YYYY-MM>.<industry>   customers with a trend that month
+//	mkt.ind.kwh12.<YYYY-MM>.<industry>       their kWh of the 12 months to it
+//	mkt.ind.kwh12prev.<YYYY-MM>.<industry>   and of the 12 before
+//
+// with industry the customer's (dots and slashes made "_"), or "unknown".
 
 // MarketDims are the dimensions the market counters split by.
 var MarketDims = []string{"cat", "volt"}
@@ -70,6 +79,34 @@ func projectMarketMetrics(p *Project, m map[string]float64) {
 	m["mkt.cap.projects"+k] = 1
 }
 
+// industryKey is an industry as a counter name's last part.
+func industryKey(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "unknown"
+	}
+	return strings.NewReplacer(".", "_", "/", "_", "\x00", "_").Replace(s)
+}
+
+// trendMetrics counts a stored trend in its region's aggregates.
+func trendMetrics(raw []byte) (string, map[string]float64) {
+	var c CustomerTrend
+	if unmarshal(raw, &c) != nil {
+		return "", nil
+	}
+	k := "." + c.Period + "." + industryKey(c.Industry)
+	return c.Owner, map[string]float64{"mkt.ind.customers" + k: 1, "mkt.ind.kwh12" + k: c.KWh12, "mkt.ind.kwh12prev" + k: c.KWh12Prev}
+}
+
+// IndustryCell is the business customers of one industry with a trend in
+// a month: how many, and their kWh over the 12 months to it and the 12
+// before.
+type IndustryCell struct {
+	Customers int64   `json:"customers"`
+	KWh12     float64 `json:"kwh_12m"`
+	KWh12Prev float64 `json:"kwh_12m_prev"`
+}
+
 // CapacityCell is the capacity energised in a month by one kind and class
 // of project.
 type CapacityCell struct {
@@ -96,15 +133,41 @@ type MarketCounters struct {
 	Capacity map[string]map[string]*CapacityCell
 	// CapacityByRegion: owner region → month → kVA energised.
 	CapacityByRegion map[string]map[string]float64
-	Regions          []string // regions that contributed
+	// Industry: month → industry → the trends counted.
+	Industry map[string]map[string]*IndustryCell
+	Regions  []string // regions that contributed
 }
 
 // Market adds up the market counters of region (subtree: and every
 // region under it). It reads counters only, never records.
 func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{},
-		ByRegion: map[string]map[string]*MarketCell{}, Capacity: map[string]map[string]*CapacityCell{}, CapacityByRegion: map[string]map[string]float64{}}
+		ByRegion: map[string]map[string]*MarketCell{}, Capacity: map[string]map[string]*CapacityCell{}, CapacityByRegion: map[string]map[string]float64{},
+		Industry: map[string]map[string]*IndustryCell{}}
 	regions, err := eachCounter(r, region, subtree, "mkt.", func(reg, rest string, x float64) bool {
+		if r, ok := strings.CutPrefix(rest, "ind."); ok { // ind.<what>.<month>.<industry>
+			p := strings.SplitN(r, ".", 3)
+			if len(p) != 3 {
+				return false
+			}
+			if out.Industry[p[1]] == nil {
+				out.Industry[p[1]] = map[string]*IndustryCell{}
+			}
+			c := out.Industry[p[1]][p[2]]
+			if c == nil {
+				c = &IndustryCell{}
+				out.Industry[p[1]][p[2]] = c
+			}
+			switch p[0] {
+			case "customers":
+				c.Customers += int64(math.Round(x))
+			case "kwh12":
+				c.KWh12 += x
+			case "kwh12prev":
+				c.KWh12Prev += x
+			}
+			return true
+		}
 		p := strings.Split(rest, ".")
 		switch {
 		case len(p) == 5 && p[0] == "cap":
@@ -193,6 +256,7 @@ type CustomerTrend struct {
 	Period        string   `json:"period"` // the last of the 24 months read, YYYY-MM
 	Name          string   `json:"name,omitempty"`
 	Category      string   `json:"category,omitempty"`
+	Industry      string   `json:"industry,omitempty"` // the customer's, where known
 	ManagerID     string   `json:"manager_id,omitempty"`
 	KWh12         float64  `json:"kwh_12m"`
 	KWh12Prev     float64  `json:"kwh_12m_prev"`
@@ -231,6 +295,7 @@ func (c *CustomerTrend) Normalize() {
 	trim(&c.Period)
 	trim(&c.Name)
 	trim(&c.ManagerID)
+	trim(&c.Industry)
 	c.Category = strings.ToLower(strings.TrimSpace(c.Category))
 	c.BillReason = strings.ToLower(strings.TrimSpace(c.BillReason))
 }
@@ -256,7 +321,7 @@ func (c *CustomerTrend) Validate() *Error {
 			return e
 		}
 	}
-	if e := firstErr(maxLen("name", c.Name, 100), nonNegative("kwh_12m", c.KWh12, 1e12), nonNegative("kwh_12m_prev", c.KWh12Prev, 1e12),
+	if e := firstErr(maxLen("name", c.Name, 100), maxLen("industry", c.Industry, 64), nonNegative("kwh_12m", c.KWh12, 1e12), nonNegative("kwh_12m_prev", c.KWh12Prev, 1e12),
 		nonNegative("yuan_12m", c.Yuan12, 1e12), nonNegative("yuan_12m_prev", c.Yuan12Prev, 1e12)); e != nil {
 		return e
 	}

@@ -184,3 +184,30 @@ func recount(t *testing.T, tx *crm.MemTxn) {
 		}
 	}
 }
+
+// TestMarket_TrendsByIndustry: a stored trend counts its 12 months' kWh
+// and the 12 before under its industry (a dot in the name kept apart from
+// the counter's own), one without an industry under unknown.
+func TestMarket_TrendsByIndustry(t *testing.T) {
+	w := newWorld(t, "320722")
+	a, b, c := w.customer("industrial", 10), w.customer("industrial", 10), w.customer("commercial", 0.4)
+	trend := func(id, industry string, kwh, prev float64) {
+		w.create(t0, "customer_trends", "ctr", obj{"customer_id": id, "period": "2025-12", "industry": industry, "kwh_12m": kwh, "kwh_12m_prev": prev,
+			"yuan_12m": kwh, "yuan_12m_prev": prev, "growth": kwh/prev - 1, "bill_growth": kwh/prev - 1, "bill_vs_kwh": 0})
+	}
+	trend(a, "化学原料.制品", 3000, 2000)
+	trend(b, "化学原料.制品", 1000, 1000)
+	trend(c, "", 10, 20)
+	recount(t, w.tx)
+	m, err := crm.Market(w.tx, "32", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, un := m.Industry["2025-12"]["化学原料_制品"], m.Industry["2025-12"]["unknown"]
+	if len(m.Industry["2025-12"]) != 2 || ch == nil || ch.Customers != 2 || ch.KWh12 != 4000 || ch.KWh12Prev != 3000 || un == nil || un.Customers != 1 || un.KWh12Prev != 20 {
+		t.Errorf("by industry: %+v %+v (%v)", ch, un, m.Industry)
+	}
+	if len(m.Slices) != 0 {
+		t.Errorf("the industry counters leak into the slices: %v", m.Slices)
+	}
+}

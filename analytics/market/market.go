@@ -193,3 +193,49 @@ func TOUShares(tou map[string]map[string]float64, total map[string]float64, from
 	sort.Slice(out, func(i, j int) bool { return out[i].Month < out[j].Month })
 	return out
 }
+
+// IndustryCell is one industry's business customers with a trend in a
+// month: how many, and their kWh over the 12 months to it and the 12
+// before.
+type IndustryCell struct {
+	Customers        int64
+	KWh12, KWh12Prev float64
+}
+
+// IndustryGrowth is one industry's consumption over the 12 months to a
+// month against the 12 before.
+type IndustryGrowth struct {
+	Industry  string   `json:"industry"`
+	Customers int64    `json:"customers"`
+	KWh12     float64  `json:"kwh_12m"`
+	KWh12Prev float64  `json:"kwh_12m_prev"`
+	Growth    *float64 `json:"growth,omitempty"` // kwh_12m / kwh_12m_prev - 1
+	Share     float64  `json:"kwh_share"`        // of the kWh of every industry
+}
+
+// ByIndustry answers each industry's growth and share, largest first
+// (then by name).
+func ByIndustry(cells map[string]IndustryCell) []IndustryGrowth {
+	out := []IndustryGrowth{}
+	total := 0.0
+	for _, c := range cells {
+		total += c.KWh12
+	}
+	for name, c := range cells {
+		if c.Customers == 0 {
+			continue
+		}
+		g := IndustryGrowth{Industry: name, Customers: c.Customers, KWh12: round(c.KWh12, 2), KWh12Prev: round(c.KWh12Prev, 2), Growth: change(c.KWh12, c.KWh12Prev)}
+		if total > 0 {
+			g.Share = round(c.KWh12/total, 4)
+		}
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].KWh12 != out[j].KWh12 {
+			return out[i].KWh12 > out[j].KWh12
+		}
+		return out[i].Industry < out[j].Industry
+	})
+	return out
+}

@@ -99,3 +99,15 @@ func TestCustomerTrend(t *testing.T) {
 		t.Error("12 months gave a trend")
 	}
 }
+
+func TestByIndustry(t *testing.T) {
+	got := ByIndustry(map[string]IndustryCell{
+		"化工":      {Customers: 2, KWh12: 3000, KWh12Prev: 2000},
+		"纺织":      {Customers: 1, KWh12: 1000, KWh12Prev: 1250},
+		"unknown": {Customers: 0},
+		"新":       {Customers: 1, KWh12: 0, KWh12Prev: 0},
+	})
+	if len(got) != 3 || got[0].Industry != "化工" || f(got[0].Growth) != 0.5 || got[0].Share != 0.75 || got[1].Industry != "纺织" || f(got[1].Growth) != -0.2 || got[2].Growth != nil {
+		t.Errorf("by industry %+v", got)
+	}
+}
