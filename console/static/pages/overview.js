@@ -11,13 +11,13 @@
   let measureKind = 'kwh';
   const STALE_SECONDS = 300; // a region whose newest rolled-up change is older shows red
 
-  const BUCKETS = { '0-30': '0–30天', '31-60': '31–60天', '61-90': '61–90天', '91+': '91天以上' };
+  const BUCKETS = { '0-30': ['0–30天', '0–30 days'], '31-60': ['31–60天', '31–60 days'], '61-90': ['61–90天', '61–90 days'], '91+': ['91天以上', '91 days and more'] };
   const MEASURES = {
-    kwh: { name: '近12个月售电量', fmt: kwh },
-    customers: { name: '客户数', fmt: (v) => num(v) + ' 户' },
-    arrears: { name: '欠费金额', fmt: yuan },
-    collection: { name: '电费回收率', fmt: (v) => pct(v) },
-    work_orders: { name: '在办工单', fmt: (v) => num(v, 0) + ' 件' },
+    kwh: { get name() { return tr('近12个月售电量', 'Sales, last 12 months'); }, fmt: kwh },
+    customers: { get name() { return tr('客户数', 'Customers'); }, fmt: (v) => num(v) + tr(' 户', '') },
+    arrears: { get name() { return tr('欠费金额', 'Arrears'); }, fmt: yuan },
+    collection: { get name() { return tr('电费回收率', 'Collection rate'); }, fmt: (v) => pct(v) },
+    work_orders: { get name() { return tr('在办工单', 'Open work orders'); }, fmt: (v) => num(v, 0) + tr(' 件', '') },
   };
 
   // esc: ECharts tooltips are HTML; every string put in one is escaped.
@@ -67,12 +67,12 @@
         trigger: 'item',
         formatter: (p) => {
           const d = p.data || { label: m.names[p.name] || p.name };
-          const v = d.value === '-' || d.value == null ? '未接入本系统' : fmt(d.value);
+          const v = d.value === '-' || d.value == null ? tr('未接入本系统', 'not on this system') : fmt(d.value);
           return esc(d.label) + '（' + esc(p.name) + '）<br>' + esc(MEASURES[measure].name) + '：' + esc(v);
         },
       },
       visualMap: {
-        type: 'continuous', min, max, left: 10, bottom: 10, calculable: false, text: ['高', '低'],
+        type: 'continuous', min, max, left: 10, bottom: 10, calculable: false, text: [tr('高', 'high'), tr('低', 'low')],
         inRange: { color: measure === 'collection' ? ['#fdae6b', '#c6dbef', '#08519c'] : ['#deebf7', '#6baed6', '#08519c'] },
         formatter: (v) => fmt(v),
       },
@@ -95,45 +95,45 @@
     const o = await api('/api/v1/stats/overview?region=' + encodeURIComponent(region));
     const months = Object.keys(o.kwh_by_month).sort();
     const latest = months[months.length - 1];
-    const title = (o.name || o.region) + ' · ' + label('tier', o.tier) + '总览';
+    const title = (o.name || o.region) + ' · ' + label('tier', o.tier) + tr('总览', ' overview');
     const crumbs = el('div', { class: 'crumbs', id: 'crumbs' }, o.path.map((p, i) => i === o.path.length - 1
       ? el('span', {}, p.name || p.region)
       : [el('a', { href: '#/overview/' + p.region }, p.name || p.region), el('span', {}, '›')]));
     const fresh = o.freshness_age_seconds;
-    const bar = el('div', { class: 'toolbar' }, el('span', {}, '统计期：'),
+    const bar = el('div', { class: 'toolbar' }, el('span', {}, tr('统计期：', 'Period: ')),
       Object.entries(PERIODS).map(([k, v]) => el('button', { type: 'button', class: k === periodKind ? 'on' : '', 'data-period': k,
         onclick: () => { periodKind = k; route(); } }, v)),
-      el('span', { class: 'muted' }, '　数据新鲜度：'),
+      el('span', { class: 'muted' }, tr('　数据新鲜度：', '  Freshness: ')),
       el('span', { id: 'freshness', class: fresh > STALE_SECONDS ? 'stale' : '' }, age(fresh)));
     const cards = el('div', { class: 'cards', id: 'cards' });
     const card = (key, lbl, value, ...sub) => cards.append(el('div', { class: 'card', 'data-card': key },
       el('div', { class: 'label' }, lbl), el('div', { class: 'value' }, value), el('div', { class: 'sub' }, sub)));
     let per = null;
     if (latest) per = periodMonths(periodKind, latest);
-    card('customers', '客户数', num(o.customers, 2) + ' 户', '正常 ' + num(o.customers_by_status.active || 0) + ' 户');
+    card('customers', tr('客户数', 'Customers'), num(o.customers, 2) + tr(' 户', ''), tr('正常 ', 'Active ') + num(o.customers_by_status.active || 0) + tr(' 户', ''));
     if (per) {
       const k = sum(o.kwh_by_month, per.cur);
-      card('sales', '售电量', kwh(k), per.name, ' ', changeSpan('同比', change(k, sum(o.kwh_by_month, per.yoy))),
-        per.mom ? [' ', changeSpan('环比', change(k, sum(o.kwh_by_month, per.mom)))] : null);
+      card('sales', tr('售电量', 'Sales'), kwh(k), per.name, ' ', changeSpan(tr('同比', 'YoY'), change(k, sum(o.kwh_by_month, per.yoy))),
+        per.mom ? [' ', changeSpan(tr('环比', 'MoM'), change(k, sum(o.kwh_by_month, per.mom)))] : null);
       const b = sum(o.billed_by_month, per.cur);
-      card('billed', '应收电费', yuan(b), per.name, ' ', changeSpan('同比', change(b, sum(o.billed_by_month, per.yoy))));
+      card('billed', tr('应收电费', 'Billed'), yuan(b), per.name, ' ', changeSpan(tr('同比', 'YoY'), change(b, sum(o.billed_by_month, per.yoy))));
     } else {
-      card('sales', '售电量', '—', '尚无电量数据');
-      card('billed', '应收电费', '—', '尚无电费数据');
+      card('sales', tr('售电量', 'Sales'), '—', tr('尚无电量数据', 'no consumption yet'));
+      card('billed', tr('应收电费', 'Billed'), '—', tr('尚无电费数据', 'no bills yet'));
     }
-    card('collection', '电费回收率', pct(o.collection_rate), '累计应收 ' + yuan(o.billed_total));
-    card('arrears', '欠费金额', yuan(o.arrears), '欠费 ' + num(o.arrears_bills, 0) + ' 笔（账龄自电费月次月1日起算）',
+    card('collection', tr('电费回收率', 'Collection rate'), pct(o.collection_rate), tr('累计应收 ', 'Billed in total ') + yuan(o.billed_total));
+    card('arrears', tr('欠费金额', 'Arrears'), yuan(o.arrears), tr('欠费 ', 'Unpaid ') + num(o.arrears_bills, 0) + tr(' 笔（账龄自电费月次月1日起算）', ' bills (age from the 1st of the month after the bill\'s)'),
       el('table', { class: 'ageing', id: 'ageing' }, el('tbody', {}, (o.arrears_ageing || []).map((b) =>
-        el('tr', { 'data-bucket': b.bucket }, el('td', {}, BUCKETS[b.bucket] || b.bucket),
-          el('td', { class: 'num' }, yuan(b.amount)), el('td', { class: 'num' }, num(b.bills, 0) + ' 笔'))))));
-    card('work_orders', '在办工单', num(o.work_orders_open, 0) + ' 件',
-      Object.entries(o.work_orders_open_by_state).map(([s, n]) => label('woState', s) + ' ' + n).join('，') || '无');
-    card('overdue_stages', '逾期环节', num(o.project_stages_overdue, 0) + ' 个',
-      '当前已超时限；在办报装 ' + num(o.projects_open, 0) + ' 项，逾期完成环节累计 ' + num(o.project_stages_late, 0) + ' 个',
-      o.project_stages_no_deadline ? '，' + o.project_stages_no_deadline + ' 个缺工作日历无法计时' : '');
-    card('outages', '本月停电事件', num(o.outages_this_month, 0) + ' 次',
-      (o.month || '').replace('-', '年') + '月：' + (Object.entries(o.outages_this_month_by_type || {}).map(([t, n]) => label('outage', t) + ' ' + n).join('，') || '无'),
-      '；累计 ' + num(o.outages, 0) + ' 次');
+        el('tr', { 'data-bucket': b.bucket }, el('td', {}, BUCKETS[b.bucket] ? tr(...BUCKETS[b.bucket]) : b.bucket),
+          el('td', { class: 'num' }, yuan(b.amount)), el('td', { class: 'num' }, num(b.bills, 0) + tr(' 笔', ' bills')))))));
+    card('work_orders', tr('在办工单', 'Open work orders'), num(o.work_orders_open, 0) + tr(' 件', ''),
+      Object.entries(o.work_orders_open_by_state).map(([s, n]) => label('woState', s) + ' ' + n).join(tr('，', ', ')) || tr('无', 'none'));
+    card('overdue_stages', tr('逾期环节', 'Overdue stages'), num(o.project_stages_overdue, 0) + tr(' 个', ''),
+      tr('当前已超时限；在办报装 ', 'past their limit now; open projects ') + num(o.projects_open, 0) + tr(' 项，逾期完成环节累计 ', ', stages done late in all ') + num(o.project_stages_late, 0) + tr(' 个', ''),
+      o.project_stages_no_deadline ? tr('，', ', ') + o.project_stages_no_deadline + tr(' 个缺工作日历无法计时', ' without a working-day calendar to time them') : '');
+    card('outages', tr('本月停电事件', 'Outages this month'), num(o.outages_this_month, 0) + tr(' 次', ''),
+      tr((o.month || '').replace('-', '年') + '月：', (o.month || '') + ': ') + (Object.entries(o.outages_this_month_by_type || {}).map(([t, n]) => label('outage', t) + ' ' + n).join(tr('，', ', ')) || tr('无', 'none')),
+      tr('；累计 ', '; in all ') + num(o.outages, 0) + tr(' 次', ''));
 
     const monthly = el('div', { class: 'chart', id: 'chart-monthly' });
     const cat = el('div', { class: 'chart', id: 'chart-category' });
@@ -155,7 +155,7 @@
       const mapDiv = geo ? el('div', { class: 'chart map', id: 'chart-map', 'data-map': geo.name }) : null;
       const regionChart = el('div', { class: 'chart', id: 'chart-children' });
       const table = el('table', { id: 'children' },
-        el('thead', {}, el('tr', {}, ['下级区域', '代码', '客户数', '近12个月售电量', '应收电费（累计）', '回收率', '欠费金额', '在办工单', '逾期环节', '本月停电', '数据新鲜度']
+        el('thead', {}, el('tr', {}, [tr('下级区域', 'Region'), tr('代码', 'Code'), tr('客户数', 'Customers'), tr('近12个月售电量', 'Sales, 12 months'), tr('应收电费（累计）', 'Billed (in all)'), tr('回收率', 'Collection'), tr('欠费金额', 'Arrears'), tr('在办工单', 'Open orders'), tr('逾期环节', 'Overdue stages'), tr('本月停电', 'Outages'), tr('数据新鲜度', 'Freshness')]
           .map((h, i) => el('th', { class: i >= 2 && i < 10 ? 'num' : '' }, h)))),
         el('tbody', {}, rows.map((c) => el('tr', { class: 'link', 'data-region': c.region, onclick: () => { location.hash = '#/overview/' + c.region; } },
           el('td', {}, el('a', { href: '#/overview/' + c.region }, c.name || (geo && geo.names[c.region]) || c.region)), el('td', {}, c.region),
@@ -164,9 +164,9 @@
           el('td', { class: 'num' }, yuan(c.arrears)), el('td', { class: 'num' }, num(c.work_orders_open, 0)),
           el('td', { class: 'num' }, num(c.project_stages_overdue, 0)), el('td', { class: 'num' }, num(c.outages_this_month, 0)),
           el('td', { class: c.freshness_age_seconds > STALE_SECONDS ? 'stale' : '' }, age(c.freshness_age_seconds))))));
-      page.push(el('h2', {}, geo ? (o.tier === 'province' ? '各地市' : '各区县') : '下级区域'),
-        el('div', { class: 'toolbar' }, el('span', {}, '着色指标：'), measure), mapDiv, rows.length ? regionChart : null,
-        rows.length ? el('div', { class: 'panel' }, table) : el('p', { class: 'muted' }, '本区域下暂无接入的下级区域。'));
+      page.push(el('h2', {}, geo ? (o.tier === 'province' ? tr('各地市', 'Cities') : tr('各区县', 'Counties')) : tr('下级区域', 'Regions below')),
+        el('div', { class: 'toolbar' }, el('span', {}, tr('着色指标：', 'Colour by: ')), measure), mapDiv, rows.length ? regionChart : null,
+        rows.length ? el('div', { class: 'panel' }, table) : el('p', { class: 'muted' }, tr('本区域下暂无接入的下级区域。', 'No region below this one is on the system yet.')));
       if (rows.length) page.push(el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/stats/overview', { region: o.region }, '下级区域'))); // the table's rows as .xlsx
       draw = () => {
         const m = measureKind = measure.value;
@@ -188,9 +188,9 @@
       measure.addEventListener('change', draw);
     }
     if (!rows.length) {
-      page.push(el('p', {}, el('a', { href: '#/customers?region=' + o.region, id: 'to-customers' }, '查看本区域客户 →')));
+      page.push(el('p', {}, el('a', { href: '#/customers?region=' + o.region, id: 'to-customers' }, tr('查看本区域客户 →', 'This region\'s customers →'))));
     }
-    if (o.own) page.push(el('p', { class: 'muted' }, '本级直属：客户 ' + num(o.own.customers) + ' 户，欠费 ' + yuan(o.own.arrears) + '。'));
+    if (o.own) page.push(el('p', { class: 'muted' }, tr('本级直属：客户 ', 'Held at this tier: customers ') + num(o.own.customers) + tr(' 户，欠费 ', ', arrears ') + yuan(o.own.arrears) + tr('。', '.')));
     // Actual against forecast (GET /api/v1/forecast/demand, from the same
     // counters): the next 12 months, and the last 12 as forecast a year
     // before them, when the history allows (12 months with consumption up
@@ -237,11 +237,11 @@
           data: axis.map((m) => (fc[m] == null ? null : Math.round(fc[m]))) }] : []),
     });
     chart(cat, {
-      title: { text: '按用电类别', textStyle: { fontSize: 14 } }, tooltip: { trigger: 'item' },
+      title: { text: tr('按用电类别', 'By category'), textStyle: { fontSize: 14 } }, tooltip: { trigger: 'item' },
       series: [{ type: 'pie', radius: ['35%', '65%'], top: 20, data: Object.entries(o.customers_by_category).map(([k, v]) => ({ name: label('category', k), value: v })) }],
     });
     chart(volt, {
-      title: { text: '按电压等级', textStyle: { fontSize: 14 } }, tooltip: { trigger: 'item' },
+      title: { text: tr('按电压等级', 'By voltage class'), textStyle: { fontSize: 14 } }, tooltip: { trigger: 'item' },
       series: [{ type: 'pie', radius: ['35%', '65%'], top: 20, data: ['low', 'medium', 'high'].filter((k) => o.customers_by_voltage_class[k])
         .map((k) => ({ name: label('voltage', k), value: o.customers_by_voltage_class[k] })) }],
     });
