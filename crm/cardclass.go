@@ -544,7 +544,7 @@ type ownerVersion struct{ owner, version string }
 // in code order, with their card versions, and answers the customers the
 // aggregates count there.
 func cardOwners(r Reader, region string, subtree bool) ([]ownerVersion, int64, error) {
-	sum, err := Summarize(r, region, subtree)
+	customers, err := countCustomers(r, region, subtree)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -561,7 +561,43 @@ func cardOwners(r Reader, region string, subtree bool) ([]ownerVersion, int64, e
 			out = append(out, ownerVersion{region, string(v)})
 		}
 	}
-	return out, sum.Customers, err
+	return out, customers, err
+}
+
+// countCustomers answers Summarize(r, region, subtree).Customers reading
+// one counter per region (a/<region>/customers), skipping the other
+// counters of each region (months, categories, market, processes: about a
+// thousand per county) that Summarize reads.
+func countCustomers(r Reader, region string, subtree bool) (int64, error) {
+	count := func(reg string) (int64, error) {
+		v, err := r.Get(aggKey(reg, "customers"))
+		if err != nil || len(v) != 8 {
+			return 0, err
+		}
+		return int64(math.Round(math.Float64frombits(binary.BigEndian.Uint64(v)))), nil
+	}
+	if !subtree {
+		return count(region)
+	}
+	var n int64
+	start := []byte(keyspace.AggregatePrefix + region)
+	end := prefixEnd(start)
+	for {
+		reg := ""
+		err := r.Iterate(start, end, func(k, _ []byte) bool {
+			reg, _, _ = strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
+			return false
+		})
+		if err != nil || reg == "" {
+			return n, err
+		}
+		c, err := count(reg)
+		if err != nil {
+			return 0, err
+		}
+		n += c
+		start = prefixEnd([]byte(keyspace.AggregatesOf(reg)))
+	}
 }
 
 // paretoMemo keeps Pareto reports computed from cards, keyed by the query

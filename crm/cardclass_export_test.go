@@ -24,9 +24,12 @@ func CheckClassMemo(r Reader, region string, subtree bool, day Date) error {
 	if e != nil {
 		return e
 	}
-	owners, _, err := cardOwners(r, region, subtree)
+	owners, customers, err := cardOwners(r, region, subtree)
 	if err != nil {
 		return err
+	}
+	if sum, err := Summarize(r, region, subtree); err != nil || sum.Customers != customers {
+		return fmt.Errorf("%d customers counted; the summary has %d (%v)", customers, sum.Customers, err)
 	}
 	ocs, ok, err := cardClasses(r, region, subtree, day, book)
 	if err != nil {
