@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +31,7 @@ import (
 // once before the loop.
 
 type memoBench struct {
+	dir     string
 	st      *store.Store
 	r       crm.Reader
 	n       int
@@ -40,87 +40,77 @@ type memoBench struct {
 	load    time.Duration
 }
 
-var (
-	memoBenchOnce sync.Once
-	memoBenchData *memoBench
-)
-
 const memoCounty = "320722"
 
-func memoBenchState(b *testing.B) *memoBench {
-	memoBenchOnce.Do(func() {
-		n := 1_000_000
-		if v := os.Getenv("GRIDCRM_MEMO_CUSTOMERS"); v != "" {
-			n, _ = strconv.Atoi(v)
-		}
-		dir, err := os.MkdirTemp("", "gridcrm-memo-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg := store.DefaultConfig()
-		cfg.Dir = dir
-		st, err := store.Open(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mb := &memoBench{st: st, r: replication.StateReaderOf(st), n: n}
-		start := time.Now()
-		agg := map[[2]string]float64{}
-		const chunk = 10_000
-		for at := 0; at < n; at += chunk {
-			d := sample.Generate(sample.Options{Region: memoCounty, Customers: min(chunk, n-at), Months: 12, Seed: int64(at/chunk + 1)})
-			tx, commit := replication.NewBatchTxn(st)
-			for i := range d.Customers {
-				c := &d.Customers[i]
-				c.Meta = crm.Meta{ID: crm.NewID("cus", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(at+i)*time.Millisecond)), Owner: memoCounty, Version: 1}
-				c.AccountNo = fmt.Sprintf("%s%07d", memoCounty, at+i)
-				raw, _ := json.Marshal(c)
-				for _, dl := range crm.AggregateDeltas("r/customers/"+c.ID, nil, raw) {
-					agg[[2]string{dl.Region, dl.Metric}] += dl.Value
-				}
-				if at == 0 && i == 0 { // the subject: records too
-					mb.subject = c.ID
-					if err := crm.ApplyReplica(tx, "r/customers/"+c.ID, raw); err != nil {
-						b.Fatal(err)
-					}
-					for j := range d.Bills[i] {
-						bl := &d.Bills[i][j]
-						bl.Meta = crm.Meta{ID: crm.NewID("bil", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(j)*time.Millisecond)), Owner: memoCounty, Version: 1}
-						bl.CustomerID = c.ID
-						braw, _ := json.Marshal(bl)
-						if err := crm.ApplyReplica(tx, "r/bills/"+bl.ID, braw); err != nil {
-							b.Fatal(err)
-						}
-					}
-					mb.bill = d.Bills[i][len(d.Bills[i])-1]
-					continue
-				}
-				if err := crm.WriteCard(tx, c, d.Bills[i]); err != nil {
+// loadMemoBench fills the benchmark's store.
+func loadMemoBench(b *testing.B) *memoBench {
+	n := 1_000_000
+	if v := os.Getenv("GRIDCRM_MEMO_CUSTOMERS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	dir, err := os.MkdirTemp("", "gridcrm-memo-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := store.DefaultConfig()
+	cfg.Dir = dir
+	st, err := store.Open(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	mb := &memoBench{dir: dir, st: st, r: replication.StateReaderOf(st), n: n}
+	start := time.Now()
+	agg := map[[2]string]float64{}
+	const chunk = 10_000
+	for at := 0; at < n; at += chunk {
+		d := sample.Generate(sample.Options{Region: memoCounty, Customers: min(chunk, n-at), Months: 12, Seed: int64(at/chunk + 1)})
+		tx, commit := replication.NewBatchTxn(st)
+		for i := range d.Customers {
+			c := &d.Customers[i]
+			c.Meta = crm.Meta{ID: crm.NewID("cus", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(at+i)*time.Millisecond)), Owner: memoCounty, Version: 1}
+			c.AccountNo = fmt.Sprintf("%s%07d", memoCounty, at+i)
+			raw, _ := json.Marshal(c)
+			for _, dl := range crm.AggregateDeltas("r/customers/"+c.ID, nil, raw) {
+				agg[[2]string{dl.Region, dl.Metric}] += dl.Value
+			}
+			if at == 0 && i == 0 { // the subject: records too
+				mb.subject = c.ID
+				if err := crm.ApplyReplica(tx, "r/customers/"+c.ID, raw); err != nil {
 					b.Fatal(err)
 				}
+				for j := range d.Bills[i] {
+					bl := &d.Bills[i][j]
+					bl.Meta = crm.Meta{ID: crm.NewID("bil", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(j)*time.Millisecond)), Owner: memoCounty, Version: 1}
+					bl.CustomerID = c.ID
+					braw, _ := json.Marshal(bl)
+					if err := crm.ApplyReplica(tx, "r/bills/"+bl.ID, braw); err != nil {
+						b.Fatal(err)
+					}
+				}
+				mb.bill = d.Bills[i][len(d.Bills[i])-1]
+				continue
 			}
-			if err := commit(); err != nil {
+			if err := crm.WriteCard(tx, c, d.Bills[i]); err != nil {
 				b.Fatal(err)
 			}
-		}
-		var ds []crm.Delta
-		for k, v := range agg {
-			ds = append(ds, crm.Delta{Region: k[0], Metric: k[1], Value: v})
-		}
-		tx, commit := replication.NewBatchTxn(st)
-		if err := crm.ApplyDeltas(tx, ds); err != nil {
-			b.Fatal(err)
 		}
 		if err := commit(); err != nil {
 			b.Fatal(err)
 		}
-		mb.load = time.Since(start)
-		memoBenchData = mb
-	})
-	if memoBenchData == nil {
-		b.Fatal("the memo benchmark's store was not loaded")
 	}
-	return memoBenchData
+	var ds []crm.Delta
+	for k, v := range agg {
+		ds = append(ds, crm.Delta{Region: k[0], Metric: k[1], Value: v})
+	}
+	tx, commit := replication.NewBatchTxn(st)
+	if err := crm.ApplyDeltas(tx, ds); err != nil {
+		b.Fatal(err)
+	}
+	if err := commit(); err != nil {
+		b.Fatal(err)
+	}
+	mb.load = time.Since(start)
+	return mb
 }
 
 // change writes the subject's last bill again with another kWh.
@@ -143,7 +133,11 @@ func (mb *memoBench) change(b *testing.B, i int) {
 }
 
 func BenchmarkClassMemo(b *testing.B) {
-	mb := memoBenchState(b)
+	mb := loadMemoBench(b)
+	defer func() { // the store goes with the benchmark
+		mb.st.Close()
+		os.RemoveAll(mb.dir)
+	}()
 	const day = crm.Date("2026-01-15")
 	b.Logf("%d customers, loaded in %s", mb.n, mb.load.Round(time.Second))
 	reads := []struct {
