@@ -56,11 +56,12 @@ type Opts struct {
 
 // Cluster is one region of in-process nodes.
 type Cluster struct {
-	t     testing.TB
-	opts  Opts
-	mu    sync.Mutex // guards nodes
-	nodes []*node.Node
-	cfgs  []node.Config
+	t      testing.TB
+	opts   Opts
+	mu     sync.Mutex // guards nodes, admins
+	nodes  []*node.Node
+	cfgs   []node.Config
+	admins map[*node.Node]*Client // Admin's logins, per running node
 }
 
 // New starts a region and waits until it is ready on every node.
@@ -259,16 +260,31 @@ func Slack(d time.Duration) time.Duration {
 const RequestTimeout = 5 * time.Minute
 
 // WaitFor polls cond every 10 ms until it holds or Slack(timeout) passes.
+// A cond that takes longer than that to answer (an API call, a state dump)
+// is polled with a pause as long as its last answer took (pollPause).
 func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	timeout = Slack(timeout)
 	deadline := time.Now().Add(timeout)
-	for !cond() {
+	for {
+		start := time.Now()
+		if cond() {
+			return
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("testcluster: timed out after %v waiting for %s", timeout, what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		pollPause(start, 10*time.Millisecond)
 	}
+}
+
+// pollPause sleeps after a poll that started at start: at least least and as
+// long as the poll took, so that a poll that dumps a replica or calls the
+// API takes at most half a core from the nodes the test waits for (on a
+// 2-core machine with the race detector, polling a large state every 20 ms
+// slowed what it waited for).
+func pollPause(start time.Time, least time.Duration) {
+	time.Sleep(max(least, time.Since(start)))
 }
 
 // WaitReady waits until every live node answers /readyz with 200.
@@ -315,6 +331,7 @@ func (c *Cluster) Kill(i int) {
 	c.mu.Lock()
 	n := c.nodes[i]
 	c.nodes[i] = nil
+	delete(c.admins, n)
 	c.mu.Unlock()
 	if n != nil {
 		_ = n.Close()
@@ -346,7 +363,7 @@ func (c *Cluster) AddNode() int {
 	c.mu.Lock()
 	c.nodes[i] = n
 	c.mu.Unlock()
-	cl := c.Client(c.Leader())
+	cl := c.Admin(c.Leader())
 	if st, body := cl.Do("POST", "/api/v1/cluster/nodes", map[string]string{"id": id, "addr": n.InternalAddr()}); st != 200 {
 		c.t.Fatalf("testcluster: join %s: %d %s", id, st, body)
 	}
@@ -376,6 +393,37 @@ func (c *Cluster) Client(i int) *Client {
 		c.t.Fatalf("testcluster: node %d is not running", i)
 	}
 	return Login(c.t, n.APIURL(), "admin", AdminPassword)
+}
+
+// Admin is a logged-in bootstrap admin client of node i, logged in once
+// per node for the cluster's life (Client logs in on every call). A test
+// that polls through the API, or checks something many times, uses this:
+// every login costs a bcrypt hash (most of a second under -race) and an
+// audit write that rolls up to the parents. A restarted node gets a new
+// login. Do not log the client out: later calls answer the same client.
+func (c *Cluster) Admin(i int) *Client {
+	c.t.Helper()
+	n := c.Node(i)
+	if n == nil {
+		c.t.Fatalf("testcluster: node %d is not running", i)
+	}
+	c.mu.Lock()
+	cl := c.admins[n]
+	c.mu.Unlock()
+	if cl != nil {
+		return cl
+	}
+	cl = Login(c.t, n.APIURL(), "admin", AdminPassword)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.admins == nil {
+		c.admins = map[*node.Node]*Client{}
+	}
+	if prev := c.admins[n]; prev != nil {
+		return prev
+	}
+	c.admins[n] = cl
+	return cl
 }
 
 // Login logs in at base and returns a client carrying the token.
@@ -474,6 +522,7 @@ func (c *Cluster) WaitConverged(timeout time.Duration) map[string]string {
 	timeout = Slack(timeout)
 	deadline := time.Now().Add(timeout)
 	for {
+		start := time.Now()
 		l := c.Leader()
 		want = c.State(l)
 		diff = ""
@@ -489,7 +538,7 @@ func (c *Cluster) WaitConverged(timeout time.Duration) map[string]string {
 		if time.Now().After(deadline) {
 			c.t.Fatalf("testcluster: replicas did not converge in %v: %s", timeout, diff)
 		}
-		time.Sleep(20 * time.Millisecond)
+		pollPause(start, 20*time.Millisecond)
 	}
 }
 

@@ -277,6 +277,7 @@ func (h *Hierarchy) WaitReplicated(region, ancestor string, timeout time.Duratio
 	src, dst := h.Region(region), h.Region(ancestor)
 	deadline := time.Now().Add(timeout)
 	for {
+		start := time.Now()
 		want := Records(h.t, src.Node(src.Leader()), region)
 		diff := ""
 		for _, n := range dst.Live() {
@@ -291,6 +292,6 @@ func (h *Hierarchy) WaitReplicated(region, ancestor string, timeout time.Duratio
 		if time.Now().After(deadline) {
 			h.t.Fatalf("testcluster: %s's records at %s after %v: %s", region, ancestor, timeout, diff)
 		}
-		time.Sleep(20 * time.Millisecond)
+		pollPause(start, 20*time.Millisecond)
 	}
 }
