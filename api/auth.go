@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +24,21 @@ import (
 
 // bcryptCost is the work factor for password hashes (about 50 ms here).
 const bcryptCost = 10
+
+// testPasswordCost, when not 0, is the work factor of the hashes this
+// process makes instead of bcryptCost. TEST HOOK: set only through
+// SetPasswordCostForTests.
+var testPasswordCost atomic.Int32
+
+// SetPasswordCostForTests makes the password hashes this process makes
+// from now on use cost (bcrypt.MinCost, 4, is 64 times cheaper than
+// bcryptCost); 0 restores bcryptCost. TEST HOOK for the test binaries of
+// packages that start many regions and test no password: every region's
+// bootstrap admin and every login costs a hash, most of a second under
+// -race. The server never calls it.
+func SetPasswordCostForTests(cost int) {
+	testPasswordCost.Store(int32(cost))
+}
 
 // claims is what a token carries. The role is re-read from the user record
 // on every request, and the session the token names must still be in the
@@ -513,7 +529,11 @@ func hashPassword(username, pw string) (string, *crm.Error) {
 	if e := crm.CheckPassword(username, pw); e != nil {
 		return "", e
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	cost := bcryptCost
+	if c := testPasswordCost.Load(); c != 0 {
+		cost = int(c)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), cost)
 	if err != nil {
 		return "", apiErr(codeInternal, "password", err.Error())
 	}
