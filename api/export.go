@@ -100,6 +100,7 @@ var exportLabels = map[string]map[string]string{
 	"linkState":    {"up": "正常", "down": "中断", "resyncing": "重同步中", "idle": "非主节点"},
 	"voltage":      {"low": "低压（<1千伏）", "medium": "中压（1–35千伏）", "high": "高压（≥35千伏）"},
 	"ackStatus":    {"open": "待处理", "acknowledged": "已确认", "dismissed": "已忽略"},
+	"industry":     {"unknown": "未填行业"},
 	// The analytics' reasons (analytics/warning, analytics/credit, analytics/market), as the console's GC.reason shows them.
 	"reason": {"zero": "零电量", "drop": "电量骤降", "rise": "电量骤增", "churn_risk": "流失风险", "tariff": "电价调整",
 		"peak_share": "峰段占比变化", "capacity_charge": "基本电费", "veto:theft_24m": "否决：24个月内窃电", "veto:arrears_3m": "否决：连续3个月欠费",
@@ -232,6 +233,10 @@ func init() {
 	exportSpecs["/api/v1/analysis/market"] = func() *exportSpec {
 		sp := growth("市场分析（用电类别）", "by_category", "用电类别", "category")
 		sp.Tables = map[string]*exportSpec{"by_voltage_class": growth("市场分析（电压等级）", "by_voltage_class", "电压等级", "voltage"),
+			"by_industry": {Title: "市场分析（行业）", Items: "by_industry", Cols: []exportCol{{Field: "industry", Header: "行业", Format: "label:industry"},
+				{Field: "customers", Header: "客户数", Format: "int"}, {Field: "kwh_12m", Header: "近12个月电量（千瓦时）", Format: "kwh"},
+				{Field: "kwh_12m_prev", Header: "前12个月电量（千瓦时）", Format: "kwh"}, {Field: "growth", Header: "增长", Format: "pct"},
+				{Field: "kwh_share", Header: "电量占比", Format: "pct"}}},
 			"time_of_use": {Title: "峰平谷占比", Items: "time_of_use", Cols: []exportCol{{Field: "month", Header: "月份"},
 				{Field: "peak", Header: "峰", Format: "pct"}, {Field: "flat", Header: "平", Format: "pct"}, {Field: "valley", Header: "谷", Format: "pct"},
 				{Field: "metered_kwh", Header: "分时计量电量（千瓦时）", Format: "kwh"}, {Field: "coverage", Header: "覆盖率", Format: "pct"}}}}
@@ -322,7 +327,7 @@ func (s *Server) exportRoutes(v1 *gin.RouterGroup) {
 
 func exportOps() []op {
 	return []op{{method: "GET", path: "/api/v1/export.xlsx", summary: fmt.Sprintf("Every row a list route answers for a query, as an Excel workbook with Chinese headers: path names the route "+
-		"(a collection's list; /api/v1/stats/overview for its child regions; /api/v1/ops/regions, /api/v1/sync/status; the analytics lists: forecast/demand, credit/distribution, warnings/abnormal and churn, analysis/tariff, market and customers), table picks another list of the same answer (forecast/demand: quarters, years; analysis/market: by_voltage_class, time_of_use), the other parameters are that route's own. The route runs with the caller's credential, "+
+		"(a collection's list; /api/v1/stats/overview for its child regions; /api/v1/ops/regions, /api/v1/sync/status; the analytics lists: forecast/demand, credit/distribution, warnings/abnormal and churn, analysis/tariff, market and customers), table picks another list of the same answer (forecast/demand: quarters, years; analysis/market: by_voltage_class, by_industry, time_of_use), the other parameters are that route's own. The route runs with the caller's credential, "+
 		"roles and region scope, page after page; at most %d rows by default (413 past it)", defaultMaxExportRows),
 		ok: 200, roles: readRoles, query: []string{"path", "table"}, ctype: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 		out: map[string]any{"type": "string", "format": "binary"}}}

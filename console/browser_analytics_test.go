@@ -176,7 +176,7 @@ func analytics(t *testing.T, h *testcluster.Hierarchy, end time.Time, big, mgr s
 	// The grade distribution the county's run counted, rolled up.
 	wantIn(`#credit tr[data-period="`+latest+`"]`, "25")
 	wantIn(`#abnormal tr[data-customer="`+big+`"]`, "东海特钢有限公司", "零电量", "王建国", "320722")
-	for _, sel := range []string{`#tariff tr[data-value]`, `#market-category tr[data-value]`, `#market-voltage tr[data-value="high"]`, `#ranking tr[data-customer]`} {
+	for _, sel := range []string{`#tariff tr[data-value]`, `#market-category tr[data-value]`, `#market-voltage tr[data-value="high"]`, `#market-industry tr[data-industry]`, `#ranking tr[data-customer]`} {
 		if count(sel) == 0 {
 			t.Errorf("no %s", sel)
 		}

@@ -271,6 +271,11 @@
       }
       page.push(el('p', { class: 'muted' }, tr('统计月份：', 'Month: ') + m.period),
         el('div', { class: 'grid2' }, growth('market-category', m.by_category, 'category', ''), growth('market-voltage', m.by_voltage_class, 'voltage_class', 'by_voltage_class')),
+        m.by_industry ? el('div', { class: 'panel' }, table('market-industry', [tr('行业', 'Industry'), tr('客户数', 'Customers'), tr('近12个月电量', 'kWh, 12 months'),
+          tr('前12个月电量', 'kWh, 12 before'), tr('增长', 'Growth'), tr('电量占比', 'Share')],
+        m.by_industry.map((g) => cells([g.industry === 'unknown' ? tr('未填行业', 'Not known') : g.industry, num(g.customers, 0), kwh(g.kwh_12m), kwh(g.kwh_12m_prev),
+          signed(g.growth), pct(g.kwh_share)], [1, 2, 3, 4, 5], { 'data-industry': g.industry })), [1, 2, 3, 4, 5]),
+        el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/analysis/market', { region, scope: 'subtree', period: m.period, table: 'by_industry' }, 'industry'))) : null,
         tou.length ? div : null,
         el('div', { class: 'panel' }, table('market-tou', [tr('月份', 'Month'), tr('峰', 'Peak'), tr('平', 'Flat'), tr('谷', 'Valley'), tr('分时计量电量', 'Time-of-use kWh'), tr('覆盖率', 'Coverage')],
           tou.slice().reverse().map((t) => cells([t.month, pct(t.peak), pct(t.flat), pct(t.valley), kwh(t.metered_kwh), t.coverage ? pct(t.coverage) : '—'], [1, 2, 3, 4, 5])), [1, 2, 3, 4, 5]),
