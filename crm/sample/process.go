@@ -226,7 +226,11 @@ func GenerateProcesses(o ProcessOptions) Processes {
 				break
 			}
 			if to == crm.WORevisited && steps[len(steps)-1].Satisfaction == "dissatisfied" {
-				// Sent back, handled again, revisited: the loop closes.
+				// Sent back, handled again, revisited: the loop closes
+				// (as far as it got before limit).
+				if t.Add(time.Hour).After(limit) {
+					break
+				}
 				steps = append(steps, OrderStep{To: crm.WODispatched, At: t.Add(time.Hour), Note: "客户不满意，重新派单"})
 				t = t.Add(time.Hour)
 				for _, again := range []string{crm.WOAccepted, crm.WODone} {

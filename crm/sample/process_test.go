@@ -110,3 +110,35 @@ func TestGenerateProcesses(t *testing.T) {
 		t.Error("no project waits on its customer")
 	}
 }
+
+// Every time of a plan is at least a minute before Now (the server refuses
+// a time in the future), whatever the seed and the customers.
+func TestGenerateProcesses_NothingInTheFuture(t *testing.T) {
+	now := time.Date(2026, 12, 6, 18, 49, 0, 0, time.UTC)
+	limit := now.Add(-time.Minute)
+	for seed := range int64(500) {
+		d := Generate(Options{Region: "320803", Customers: 30, Seed: seed})
+		AssignFeeders(d.Customers, "320803")
+		for i := range d.Customers {
+			d.Customers[i].ID = crm.NewID("cus", now)
+		}
+		plan := GenerateProcesses(ProcessOptions{Region: "320803", Customers: d.Customers, StaffIDs: []string{"stf_1", "stf_2"}, Now: now, Seed: seed})
+		for _, o := range plan.Orders {
+			if o.Order.ReceivedAt.After(limit) {
+				t.Fatalf("seed %d: order received at %v, after %v", seed, o.Order.ReceivedAt, limit)
+			}
+			for _, st := range o.Steps {
+				if st.At.After(limit) {
+					t.Fatalf("seed %d: order step %+v after %v", seed, st, limit)
+				}
+			}
+		}
+		for _, p := range plan.Projects {
+			for _, st := range p.Steps {
+				if st.At.After(limit) {
+					t.Fatalf("seed %d: project step %+v after %v", seed, st, limit)
+				}
+			}
+		}
+	}
+}
