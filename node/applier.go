@@ -29,6 +29,15 @@ const (
 type applier struct {
 	region string // this region
 	link   *link.Applier
+
+	// actors are the usernames found active in the state (activeActor),
+	// so that an entry does not read and decode its actor again: a
+	// command's actor is almost always one seen a moment before. Dropped
+	// whenever a command writes a user's record or unique key, on every
+	// link entry, and when the entries' indexes do not follow (after a
+	// snapshot was restored, the state may be another one).
+	actors map[string]bool
+	index  uint64 // the index of the last entry applied
 }
 
 // newApplier returns the applier of region (parent: its parent, "" for
@@ -44,7 +53,11 @@ func (a *applier) feedTxn(tx *replication.Txn, ms int64) *link.FeedTxn {
 
 // ApplyEntry implements replication.Applier. The answer is JSON: a
 // crm.Result for commands, a link.Answer for the others.
-func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte {
+func (a *applier) ApplyEntry(tx *replication.Txn, index uint64, data []byte) []byte {
+	if index != a.index && index != a.index+1 { // the parts of a group commit share an index
+		clear(a.actors)
+	}
+	a.index = index
 	if len(data) == 0 {
 		return mustJSON(crm.Result{Err: &crm.Error{Code: "internal", Message: "empty raft entry"}})
 	}
@@ -61,14 +74,24 @@ func (a *applier) ApplyEntry(tx *replication.Txn, _ uint64, data []byte) []byte 
 			// Forwarded commands arrive by the downlink, not as entries.
 			return mustJSON(crm.Result{Err: &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: a.region, Message: fmt.Sprintf("a command of region %q cannot be applied in region %s", cmd.Region, a.region)}})
 		}
-		if e := activeActor(tx, &cmd); e != nil {
-			return mustJSON(crm.Result{Err: e})
+		if !a.actors[cmd.Actor] {
+			if e := activeActor(tx, &cmd); e != nil {
+				return mustJSON(crm.Result{Err: e})
+			}
+			if a.actors == nil {
+				a.actors = map[string]bool{}
+			}
+			a.actors[cmd.Actor] = true
 		}
 		ct := a.feedTxn(tx, cmd.Time.UnixMilli())
 		res := crm.Apply(ct, &cmd)
+		if ct.UsersWritten() {
+			clear(a.actors)
+		}
 		mustStore("aggregates", ct.Flush())
 		return mustJSON(res)
 	case entryUplink, entryDownlink, entryPrune:
+		clear(a.actors) // users do not cross links; kept simple all the same
 		return a.link.Apply(tx, data[0], body)
 	case entryCanary:
 		var c crm.Canary

@@ -31,6 +31,21 @@ type FeedTxn struct {
 	now    int64  // when this region appends it, Unix ms (from the entry, not a clock)
 
 	deltas map[[2]string]float64 // aggregate changes, summed; written by Flush
+	users  bool                  // a user's record or unique key was written (UsersWritten)
+}
+
+// usersUnique starts the users' unique keys (their usernames).
+var usersUnique = []byte(keyspace.UniquePrefix + "users/")
+
+// UsersWritten reports whether a write through t touched a user's record
+// or unique key, so that what a caller keeps of the users (the applier's
+// active actors) is dropped.
+func (t *FeedTxn) UsersWritten() bool { return t.users }
+
+func (t *FeedTxn) noteUsers(key []byte) {
+	if !t.users && (bytes.HasPrefix(key, []byte(usersPrefix)) || bytes.HasPrefix(key, usersUnique)) {
+		t.users = true
+	}
 }
 
 // NewFeedTxn wraps tx for writes made in origin (this region for a command
@@ -60,6 +75,7 @@ func (t *FeedTxn) Flush() error {
 
 // Set writes key; a record write is fed.
 func (t *FeedTxn) Set(key, value []byte) error {
+	t.noteUsers(key)
 	if !bytes.HasPrefix(key, recordPrefix) {
 		return t.Txn.Set(key, value)
 	}
@@ -68,6 +84,7 @@ func (t *FeedTxn) Set(key, value []byte) error {
 
 // Delete removes key; a record delete is fed.
 func (t *FeedTxn) Delete(key []byte) error {
+	t.noteUsers(key)
 	if !bytes.HasPrefix(key, recordPrefix) {
 		return t.Txn.Delete(key)
 	}
