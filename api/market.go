@@ -225,14 +225,16 @@ func (s *Server) marketTop(c *gin.Context) {
 		a[i] = market.Annual{ID: x.ID, KWh: x.KWh}
 	}
 	top := market.TopShares(a, limit)
+	want := make(map[string]bool, len(top.Top))
+	for _, t := range top.Top {
+		want[t.ID] = true
+	}
 	for _, x := range list {
-		if len(names) == len(top.Top) {
+		if len(names) == len(want) {
 			break
 		}
-		for _, t := range top.Top {
-			if t.ID == x.ID {
-				names[x.ID] = x
-			}
+		if want[x.ID] {
+			names[x.ID] = x
 		}
 	}
 	type entry struct {
