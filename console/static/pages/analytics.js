@@ -16,7 +16,9 @@
 
   // esc: ECharts tooltips are HTML; every string put in one is escaped.
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
-  const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e }));
+  // settle keeps a section's answer or its refusal; a 200 without a body
+  // (an answer the API could not encode) counts as a refusal.
+  const settle = (p) => p.then((v) => (v == null ? { err: new Error(tr('未返回结果', 'the route answered nothing')) } : { ok: v }), (e) => ({ err: e }));
   const signed = (r) => (r == null || !isFinite(r) ? '—' : (r >= 0 ? '+' : '') + (r * 100).toFixed(1) + '%');
   const price = (v) => (v == null ? '—' : v.toFixed(4) + tr(' 元/千瓦时', ' yuan/kWh'));
 
@@ -65,7 +67,6 @@
       settle(api('/api/v1/analysis/customers?' + scoped + '&rank=' + enc(rank) + '&limit=20')),
       settle(api('/api/v1/staff?' + scoped + '&limit=200')),
     ]);
-    if (fc.ok === null) fc.err = new Error(tr('预测未返回结果', 'the forecast answered nothing')); // a 200 without a body
     // setParam re-renders the page with one filter changed.
     const setParam = (k, v) => {
       const p = new URLSearchParams(params);

@@ -165,6 +165,7 @@
     const span = used.length ? GC.range(used[0], used[used.length - 1]).length : 0;
     const [credit, fcast] = await Promise.all([bl.length ? settle(api('/api/v1/customers/' + enc(id) + '/credit')) : null,
       span >= 12 ? settle(api('/api/v1/customers/' + enc(id) + '/forecast?horizon=12')) : null]);
+    for (const r of [credit, fcast]) if (r && !r.err && r.ok == null) r.err = new Error(GC.tr('未返回结果', 'the route answered nothing')); // a 200 without a body
     const fcDiv = el('div', { class: 'chart', id: 'chart-customer-forecast' });
     const creditPanel = el('div', { class: 'panel', id: 'credit' }, !credit ? el('p', { class: 'muted' }, GC.tr('尚无账单，无法评价', 'No bills yet: nothing to grade'))
       : credit.err ? el('p', { class: 'error' }, '无法读取：' + credit.err.message)
@@ -174,7 +175,6 @@
           [GC.tr('评价依据', 'Reasons'), credit.ok.reasons.length ? credit.ok.reasons.map(GC.reason).join('；') : GC.tr('无扣分项', 'nothing lowered the score')],
           [GC.tr('建议结算方式', 'Payment'), credit.ok.payment], [GC.tr('建议担保', 'Security'), credit.ok.security], [GC.tr('规则版本', 'Rules'), credit.ok.rules]]
           .map((p) => (p.length === 4 ? [[p[0], p[1]], [p[2], p[3]]] : [p])).flat(), { id: 'credit-kv' }));
-    if (fcast && fcast.ok === null) fcast.err = new Error(GC.tr('预测未返回结果', 'the forecast answered nothing')); // a 200 without a body
     const fcPanel = !fcast ? el('p', { class: 'muted', id: 'forecast-none' }, GC.tr('电量历史不足12个月，暂不预测', 'Under 12 months of consumption: no forecast'))
       : fcast.err ? el('p', { class: 'error' }, '无法读取：' + fcast.err.message)
         : el('div', { class: 'panel', id: 'customer-forecast' }, el('p', { class: 'muted' }, GC.tr('方法 ', 'Method ') + fcast.ok.method + GC.tr('，预测起点 ', ', origin ') + fcast.ok.origin),
