@@ -551,13 +551,14 @@ func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]car
 		return nil, ok, err
 	}
 	for _, oc := range ocs {
-		if len(oc.byID) == 0 {
+		if oc.byID.n == 0 {
 			continue
 		}
-		list := make([]cardCustomer, len(oc.byID))
-		for i, it := range oc.byID {
-			list[i] = it.cardCustomer
-		}
+		list := make([]cardCustomer, 0, oc.byID.n)
+		oc.byID.each(func(it *classItem, _, _ float64) bool {
+			list = append(list, it.cardCustomer)
+			return true
+		})
 		out = append(out, list)
 	}
 	return out, true, nil

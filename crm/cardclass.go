@@ -32,7 +32,7 @@ type ownerClasses struct {
 	rulesKey          string                  // the rules of regions, as JSON
 	rules             map[string]ClassRuleSet // per customer region
 	regions           map[string]int          // customers per customer region
-	byID              []*classItem            // by id
+	byID              cellList                // by id (byID)
 	cells             [6]cellList             // per classCell
 	all               [2]cellList             // every customer: by kWh (byItem), by billed amount (byBilled)
 }
@@ -44,13 +44,27 @@ type classItem struct {
 	cell uint8
 }
 
-// cellList holds the customers of one class and grade, biggest annual kWh
-// first, then by id (byItem), with their annual kWh and billed amounts side
-// by side (the comparison with a class sums them).
+// cellList holds customers in an order (the customers of one class and
+// grade biggest annual kWh first, then by id: byItem), in runs of at most
+// 2×runMax: an update copies the runs it changes and the list of runs, not
+// every customer.
 type cellList struct {
+	runs []*run // never empty
+	n    int
+}
+
+// run is a piece of a cellList, with the customers' annual kWh and billed
+// amounts side by side (the comparison with a class sums them).
+type run struct {
 	items       []*classItem
 	kwh, billed []float64
 }
+
+// runMax: a variable for the tests, which cut lists into runs of a few.
+var runMax = 2048
+
+// byID orders customers by id.
+func byID(a, b *classItem) bool { return a.ID < b.ID }
 
 var classNames, gradeNames = [2]string{"big", "ordinary"}, [3]string{"core", "key", "general"}
 
@@ -120,7 +134,7 @@ func classesOf(r Reader, owner, version, from, to string, book *RuleBook) (*owne
 		if old.version == version || memoNoPatch.Load() {
 			continue
 		}
-		max := len(old.byID)/8 + 256 // past that, reading every card costs about as much
+		max := old.byID.n/8 + 256 // past that, reading every card costs about as much
 		ids, ok := cardChanges(owner, old.version, version, max)
 		keep = ok
 		if !ok { // a reader of an older snapshot: the same cards, walked the other way
@@ -252,14 +266,16 @@ func readClasses(r Reader, owner, version, from, to string, book *RuleBook) (*ow
 	if err != nil {
 		return nil, err
 	}
-	oc := &ownerClasses{version: version, from: from, to: to, regions: map[string]int{}, byID: make([]*classItem, len(items))}
+	oc := &ownerClasses{version: version, from: from, to: to, regions: map[string]int{}}
+	ids := make([]*classItem, len(items))
 	for i := range items {
 		oc.regions[items[i].Region]++
-		oc.byID[i] = &items[i]
+		ids[i] = &items[i]
 	}
+	oc.byID = newCellList(ids)
 	oc.rules, oc.rulesKey = rulesOf(oc.regions, book)
 	var cells [6][]*classItem
-	for _, it := range oc.byID {
+	for _, it := range ids {
 		it.classify(oc.rules)
 		cells[it.cell] = append(cells[it.cell], it)
 	}
@@ -268,25 +284,128 @@ func readClasses(r Reader, owner, version, from, to string, book *RuleBook) (*ow
 		oc.cells[c] = newCellList(cells[c])
 	}
 	for o, less := range orders {
-		all := slices.Clone(oc.byID)
+		all := slices.Clone(ids)
 		sort.Slice(all, func(a, b int) bool { return less(all[a], all[b]) })
 		oc.all[o] = newCellList(all)
 	}
 	return oc, nil
 }
 
+// newCellList cuts items (in order) into runs.
 func newCellList(items []*classItem) cellList {
-	l := cellList{items: items, kwh: make([]float64, len(items)), billed: make([]float64, len(items))}
-	for i, it := range items {
-		l.kwh[i], l.billed[i] = it.Figures.AnnualKWh, it.Figures.AnnualBilled
+	l := cellList{n: len(items)}
+	for len(items) > 0 {
+		k := min(runMax, len(items))
+		r := newRun(items[:k:k])
+		l.runs = append(l.runs, &r)
+		items = items[k:]
 	}
 	return l
 }
 
-// find answers the index of it in byID (by id), or where it would go.
-func (oc *ownerClasses) find(id string) (int, bool) {
-	i := sort.Search(len(oc.byID), func(i int) bool { return oc.byID[i].ID >= id })
-	return i, i < len(oc.byID) && oc.byID[i].ID == id
+func newRun(items []*classItem) run {
+	r := run{items: items, kwh: make([]float64, len(items)), billed: make([]float64, len(items))}
+	for i, it := range items {
+		r.kwh[i], r.billed[i] = it.Figures.AnnualKWh, it.Figures.AnnualBilled
+	}
+	return r
+}
+
+// runOf answers the index of the run where it is or would go in l (ordered
+// by less): the first whose last item is not ordered before it, or the last.
+func (l *cellList) runOf(it *classItem, less func(a, b *classItem) bool) int {
+	i := sort.Search(len(l.runs), func(i int) bool { r := l.runs[i]; return !less(r.items[len(r.items)-1], it) })
+	return min(i, len(l.runs)-1)
+}
+
+// each calls fn with the items of l in order, and their kWh and billed
+// amounts, until it answers false.
+func (l *cellList) each(fn func(it *classItem, kwh, billed float64) bool) {
+	for _, r := range l.runs {
+		for i, it := range r.items {
+			if !fn(it, r.kwh[i], r.billed[i]) {
+				return
+			}
+		}
+	}
+}
+
+// cursor walks a cellList in order.
+type cursor struct {
+	runs []*run // the runs left, the first at i
+	i    int
+}
+
+func (l *cellList) cursor() cursor { return cursor{runs: l.runs} }
+
+// item answers the item at the cursor, nil past the end.
+func (c *cursor) item() *classItem {
+	if len(c.runs) == 0 {
+		return nil
+	}
+	return c.runs[0].items[c.i]
+}
+
+// value answers the kWh (o 0) or billed amount (o 1) at the cursor.
+func (c *cursor) value(o int) float64 {
+	if o == 0 {
+		return c.runs[0].kwh[c.i]
+	}
+	return c.runs[0].billed[c.i]
+}
+
+func (c *cursor) next() {
+	if c.i++; c.i == len(c.runs[0].items) {
+		c.runs, c.i = c.runs[1:], 0
+	}
+}
+
+// flat answers l's items in order (tests).
+func (l *cellList) flat() run {
+	var out run
+	for _, r := range l.runs {
+		out.items = append(out.items, r.items...)
+		out.kwh = append(out.kwh, r.kwh...)
+		out.billed = append(out.billed, r.billed...)
+	}
+	return out
+}
+
+// kwhAt answers the kWh of the i-th item.
+func (l *cellList) kwhAt(i int) float64 {
+	for _, r := range l.runs {
+		if i < len(r.items) {
+			return r.kwh[i]
+		}
+		i -= len(r.items)
+	}
+	panic("crm: class memo: index out of range")
+}
+
+// below answers how many items of l, ordered by kWh descending, have
+// less than kwh.
+func (l *cellList) below(kwh float64) int {
+	n := l.n
+	for _, r := range l.runs {
+		if r.kwh[len(r.kwh)-1] < kwh { // the first run holding one below
+			return n - sort.Search(len(r.kwh), func(i int) bool { return r.kwh[i] < kwh })
+		}
+		n -= len(r.items)
+	}
+	return 0
+}
+
+// find answers the customer of id in byID, or nil.
+func (oc *ownerClasses) find(id string) *classItem {
+	if oc.byID.n == 0 {
+		return nil
+	}
+	r := oc.byID.runs[oc.byID.runOf(&classItem{cardCustomer: cardCustomer{ID: id}}, byID)]
+	i := sort.Search(len(r.items), func(i int) bool { return r.items[i].ID >= id })
+	if i < len(r.items) && r.items[i].ID == id {
+		return r.items[i]
+	}
+	return nil
 }
 
 // apply answers a new memo of version: oc with the cards of ids (sorted,
@@ -299,8 +418,7 @@ func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, boo
 	regions := maps.Clone(oc.regions)
 	var c card
 	for i, id := range ids {
-		if j, ok := oc.find(id); ok {
-			olds[i] = oc.byID[j]
+		if olds[i] = oc.find(id); olds[i] != nil {
 			if regions[olds[i].Region]--; regions[olds[i].Region] == 0 {
 				delete(regions, olds[i].Region)
 			}
@@ -330,22 +448,7 @@ func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, boo
 			it.classify(rules)
 		}
 	}
-	out := &ownerClasses{version: version, from: oc.from, to: oc.to, rulesKey: key, rules: rules, regions: regions, cells: oc.cells, all: oc.all}
-	// byID: the old ones with those of ids taken out or replaced, the new ones in.
-	out.byID = make([]*classItem, 0, len(oc.byID)+len(ids))
-	at := 0
-	for i, id := range ids {
-		j, found := oc.find(id)
-		out.byID = append(out.byID, oc.byID[at:j]...)
-		at = j
-		if found {
-			at++
-		}
-		if news[i] != nil {
-			out.byID = append(out.byID, news[i])
-		}
-	}
-	out.byID = append(out.byID, oc.byID[at:]...)
+	out := &ownerClasses{version: version, from: oc.from, to: oc.to, rulesKey: key, rules: rules, regions: regions, byID: oc.byID, cells: oc.cells, all: oc.all}
 	// cells: those holding a customer taken out or added are made again.
 	var rem, add [6][]*classItem
 	for i := range ids {
@@ -364,6 +467,7 @@ func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, boo
 		remAll, addAll = append(remAll, rem[c]...), append(addAll, add[c]...)
 	}
 	if len(remAll) > 0 || len(addAll) > 0 {
+		out.byID = oc.byID.edit(remAll, addAll, byID)
 		for o, less := range orders {
 			out.all[o] = oc.all[o].edit(remAll, addAll, less)
 		}
@@ -372,8 +476,54 @@ func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, boo
 }
 
 // edit answers l (ordered by less) without the items of rem (which it
-// holds) and with those of add, in order, copying the runs between them.
+// holds) and with those of add, sharing the runs that do not change.
 func (l *cellList) edit(rem, add []*classItem, less func(a, b *classItem) bool) cellList {
+	if len(l.runs) == 0 {
+		add = slices.Clone(add)
+		sort.Slice(add, func(a, b int) bool { return less(add[a], add[b]) })
+		return newCellList(add)
+	}
+	type change struct{ rem, add []*classItem }
+	changes := map[int]*change{}
+	at := func(it *classItem) *change {
+		i := l.runOf(it, less)
+		if changes[i] == nil {
+			changes[i] = &change{}
+		}
+		return changes[i]
+	}
+	for _, it := range rem {
+		c := at(it)
+		c.rem = append(c.rem, it)
+	}
+	for _, it := range add {
+		c := at(it)
+		c.add = append(c.add, it)
+	}
+	out := cellList{runs: make([]*run, 0, len(l.runs)+1), n: l.n - len(rem) + len(add)}
+	for i, r := range l.runs {
+		c := changes[i]
+		if c == nil {
+			out.runs = append(out.runs, r)
+			continue
+		}
+		nr := r.edit(c.rem, c.add, less)
+		for len(nr.items) > 2*runMax { // cut in two
+			h := len(nr.items) / 2
+			first := run{items: nr.items[:h:h], kwh: nr.kwh[:h:h], billed: nr.billed[:h:h]}
+			out.runs = append(out.runs, &first)
+			nr = run{items: nr.items[h:], kwh: nr.kwh[h:], billed: nr.billed[h:]}
+		}
+		if len(nr.items) > 0 {
+			out.runs = append(out.runs, &nr)
+		}
+	}
+	return out
+}
+
+// edit answers r (ordered by less) without the items of rem (which it
+// holds) and with those of add, in order, copying the items between them.
+func (l *run) edit(rem, add []*classItem, less func(a, b *classItem) bool) run {
 	pos := func(it *classItem) int { // the first index not ordered before it
 		return sort.Search(len(l.items), func(i int) bool { return !less(l.items[i], it) })
 	}
@@ -406,7 +556,7 @@ func (l *cellList) edit(rem, add []*classItem, less func(a, b *classItem) bool) 
 		return x.add != nil && less(x.add, y.add)
 	})
 	n := len(l.items) - len(rem) + len(add)
-	out := cellList{items: make([]*classItem, 0, n), kwh: make([]float64, 0, n), billed: make([]float64, 0, n)}
+	out := run{items: make([]*classItem, 0, n), kwh: make([]float64, 0, n), billed: make([]float64, 0, n)}
 	at := 0
 	for _, o := range ops {
 		out.items = append(out.items, l.items[at:o.at]...)
@@ -445,7 +595,7 @@ func cardClasses(r Reader, region string, subtree bool, day Date, book *RuleBook
 			return nil, false, err
 		}
 		out = append(out, oc)
-		n += int64(len(oc.byID))
+		n += int64(oc.byID.n)
 	}
 	return out, n == customers, nil
 }
@@ -463,15 +613,15 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 		return false, nil
 	}
 	for _, oc := range ocs {
-		var heads [6][]*classItem
+		var heads [6]cursor
 		for c := range 2 {
 			for g := range 3 {
 				cell := c*3 + g
-				n := len(oc.cells[cell].items)
+				n := oc.cells[cell].n
 				rep.Counts[classNames[c]][gradeNames[g]] += n
 				if cellMatches(uint8(cell), q.Class, q.Grade) {
 					rep.Matched += n
-					heads[cell] = oc.cells[cell].items
+					heads[cell] = oc.cells[cell].cursor()
 				}
 			}
 		}
@@ -481,15 +631,15 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 		for taken := 0; q.Limit == 0 || taken < q.Limit; taken++ {
 			best := -1
 			for c := range heads {
-				if len(heads[c]) > 0 && (best < 0 || byItem(heads[c][0], heads[best][0])) {
+				if it := heads[c].item(); it != nil && (best < 0 || byItem(it, heads[best].item())) {
 					best = c
 				}
 			}
 			if best < 0 {
 				break
 			}
-			it := heads[best][0]
-			heads[best] = heads[best][1:]
+			it := heads[best].item()
+			heads[best].next()
 			c := it.customer()
 			rep.Items = append(rep.Items, Classify(&c, it.Figures, oc.rules[c.Region]))
 		}
@@ -516,25 +666,29 @@ func peersFromCards(r Reader, region string, day Date, cl *Classification, annua
 	if err != nil || !ok {
 		return false, err
 	}
-	cell := classCell(cl.Class, cl.Grade)
-	var kwhs []float64 // descending
-	var billed, peakSum, touSum float64
-	for _, oc := range ocs { // one owner: region itself
-		l := &oc.cells[cell]
-		kwhs = l.kwh
-		for _, b := range l.billed {
-			billed += b
-		}
-		for _, it := range l.items[:min(200, len(l.items))] {
+	if len(ocs) != 1 { // one owner: region itself
+		return false, nil
+	}
+	l := &ocs[0].cells[classCell(cl.Class, cl.Grade)]
+	var total, billed, peakSum, touSum float64
+	l.each(func(it *classItem, kwh, b float64) bool { // biggest first, as the records' list
+		total += kwh
+		billed += b
+		if cmp.PeerPeakSampled < 200 {
 			peakSum += it.touPeak
 			touSum += it.touKWh
 			cmp.PeerPeakSampled++
 		}
+		return true
+	})
+	cmp.Peers = l.n
+	median := 0.0
+	if n := l.n; n%2 == 1 {
+		median = l.kwhAt(n / 2)
+	} else if n > 0 {
+		median = (l.kwhAt(n/2) + l.kwhAt(n/2-1)) / 2 // ascending n/2-1 and n/2
 	}
-	// below: the peers after the last one with annualKWh or more (descending)
-	below := len(kwhs) - sort.Search(len(kwhs), func(i int) bool { return kwhs[i] < annualKWh })
-	cmp.Peers = len(kwhs)
-	finishSortedComparison(cmp, kwhs, billed, below, annualKWh, peakSum, touSum)
+	finishSortedComparison(cmp, l.n, total, median, billed, l.below(annualKWh), annualKWh, peakSum, touSum)
 	return true, nil
 }
 
@@ -655,7 +809,7 @@ func paretoFromCards(r Reader, region string, subtree bool, day Date, topN int) 
 	from, to := Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
 	for _, oc := range ocs {
-		rep.Customers += len(oc.byID)
+		rep.Customers += oc.byID.n
 	}
 	topN = max(topN, 0)
 	rep.KWh = paretoMerged(ocs, 0, topN)
@@ -665,47 +819,41 @@ func paretoFromCards(r Reader, region string, subtree bool, day Date, topN int) 
 
 // paretoMerged is paretoOf over the lists all[o] of ocs, merged.
 func paretoMerged(ocs []*ownerClasses, o, topN int) ParetoShare {
-	vals := func(l *cellList) []float64 {
-		if o == 0 {
-			return l.kwh
-		}
-		return l.billed
-	}
-	var v []float64  // every value, in order
-	var ids []string // the first topN ids
-	var lists []*cellList
+	var curs []cursor
+	n := 0
 	for _, oc := range ocs {
-		if len(oc.all[o].items) > 0 {
-			lists = append(lists, &oc.all[o])
+		if oc.all[o].n > 0 {
+			curs = append(curs, oc.all[o].cursor())
+			n += oc.all[o].n
 		}
 	}
-	switch len(lists) {
-	case 0:
-	case 1:
-		v = vals(lists[0])
-		for _, it := range lists[0].items[:min(topN, len(v))] {
-			ids = append(ids, it.ID)
+	v := make([]float64, 0, n) // every value, in order
+	var ids []string           // the first topN ids
+	if len(curs) == 1 {
+		for _, r := range curs[0].runs {
+			if o == 0 {
+				v = append(v, r.kwh...)
+			} else {
+				v = append(v, r.billed...)
+			}
 		}
-	default:
+		for c := curs[0]; len(ids) < topN && c.item() != nil; c.next() {
+			ids = append(ids, c.item().ID)
+		}
+	} else {
 		less := orders[o]
-		at := make([]int, len(lists))
-		n := 0
-		for _, l := range lists {
-			n += len(l.items)
-		}
-		v = make([]float64, 0, n)
 		for len(v) < n {
 			best := -1
-			for i, l := range lists { // a few owners: a scan beats a heap
-				if at[i] < len(l.items) && (best < 0 || less(l.items[at[i]], lists[best].items[at[best]])) {
+			for i := range curs { // a few owners: a scan beats a heap
+				if it := curs[i].item(); it != nil && (best < 0 || less(it, curs[best].item())) {
 					best = i
 				}
 			}
-			v = append(v, vals(lists[best])[at[best]])
+			v = append(v, curs[best].value(o))
 			if len(ids) < topN {
-				ids = append(ids, lists[best].items[at[best]].ID)
+				ids = append(ids, curs[best].item().ID)
 			}
-			at[best]++
+			curs[best].next()
 		}
 	}
 	var out ParetoShare

@@ -53,11 +53,17 @@ func CheckClassMemo(r Reader, region string, subtree bool, day Date) error {
 			return fmt.Errorf("owner %s: memo version/window/rules/regions %q %s..%s %v differ from the cards' %q %s..%s %v",
 				o.owner, got.version, got.from, got.to, got.regions, want.version, want.from, want.to, want.regions)
 		}
-		if err := sameItems("byID", got.byID, want.byID); err != nil {
+		if got.byID.n != len(got.byID.flat().items) {
+			return fmt.Errorf("owner %s: byID counts %d customers, holds %d", o.owner, got.byID.n, len(got.byID.flat().items))
+		}
+		if err := sameItems("byID", got.byID.flat().items, want.byID.flat().items); err != nil {
 			return fmt.Errorf("owner %s: %w", o.owner, err)
 		}
 		for c := range want.cells {
-			g, w := &got.cells[c], &want.cells[c]
+			g, w := got.cells[c].flat(), want.cells[c].flat()
+			if got.cells[c].n != len(g.items) {
+				return fmt.Errorf("owner %s cell %d: counts %d customers, holds %d", o.owner, c, got.cells[c].n, len(g.items))
+			}
 			if err := sameItems(fmt.Sprintf("cell %d", c), g.items, w.items); err != nil {
 				return fmt.Errorf("owner %s: %w", o.owner, err)
 			}
@@ -66,7 +72,7 @@ func CheckClassMemo(r Reader, region string, subtree bool, day Date) error {
 			}
 		}
 		for n := range want.all {
-			g, w := &got.all[n], &want.all[n]
+			g, w := got.all[n].flat(), want.all[n].flat()
 			if err := sameItems(fmt.Sprintf("order %d", n), g.items, w.items); err != nil {
 				return fmt.Errorf("owner %s: %w", o.owner, err)
 			}
@@ -119,5 +125,14 @@ func WriteCard(tx Txn, c *Customer, bills []Bill) error {
 func SetClassMemoPatching(on bool) bool {
 	was := !memoNoPatch.Load()
 	memoNoPatch.Store(!on)
+	return was
+}
+
+// SetMemoRunMax sets the length of the class memo's runs (new memos cut
+// their lists into runs of n, an update cuts a run past 2n) and answers
+// the previous one.
+func SetMemoRunMax(n int) int {
+	was := runMax
+	runMax = n
 	return was
 }

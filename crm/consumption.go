@@ -188,21 +188,12 @@ func finishComparison(cmp *ClassComparison, kwhs []float64, billed float64, belo
 	}
 }
 
-// finishSortedComparison is finishComparison of kwhs sorted descending,
-// which it does not change: the same sums in the same order, the median
-// read from the other end.
-func finishSortedComparison(cmp *ClassComparison, kwhs []float64, billed float64, below int, annualKWh, peakSum, touSum float64) {
-	if n := len(kwhs); n > 0 {
-		total := 0.0
-		for _, k := range kwhs {
-			total += k
-		}
-		med := kwhs[n/2] // the middle one for n odd
-		if n%2 == 0 {
-			med = (kwhs[n/2] + kwhs[n/2-1]) / 2 // ascending n/2-1 and n/2
-		}
+// finishSortedComparison is finishComparison from n peers' kWh total and
+// median (summed biggest first, as finishComparison sums them).
+func finishSortedComparison(cmp *ClassComparison, n int, total, median, billed float64, below int, annualKWh, peakSum, touSum float64) {
+	if n > 0 {
 		cmp.PeerMeanKWh = round2(total / float64(n))
-		cmp.PeerMedianKWh = round2(med)
+		cmp.PeerMedianKWh = round2(median)
 		cmp.Percentile = round4(float64(below) / float64(n))
 		if total > 0 {
 			cmp.PeerMeanPrice = round4(billed / total)
