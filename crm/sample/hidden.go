@@ -140,8 +140,12 @@ type payer struct {
 func dueDay(t time.Time) time.Time { return time.Date(t.Year(), t.Month()+2, 0, 0, 0, 0, 0, time.UTC) }
 
 // pay settles out[i], the bill of the month starting t, k months before
-// End; churning is how far into its decline the customer is (0..1).
+// End; churning is how far into its decline the customer is (0..1). The
+// data is as of the end of the month after End (when End's bills are
+// due): a payment that would come later has not been made, the bill is
+// left in arrears.
 func (pr *profile) pay(rng *rand.Rand, py *payer, out []crm.Bill, i int, t time.Time, k int, churning float64) {
+	cutoff := dueDay(t.AddDate(0, k, 0))
 	b := &out[i]
 	be := behaviour[pr.t.Credit]
 	late, enter := be.late+0.3*churning, be.enter+0.1*churning
@@ -163,8 +167,7 @@ func (pr *profile) pay(rng *rand.Rand, py *payer, out []crm.Bill, i int, t time.
 		}
 	}
 	if !inArrears && len(py.open) > 0 { // the run ends: paid off with this month's payment, or written off
-		if rng.Float64() >= be.badDebt {
-			at := onTime.AddDate(0, 0, rng.IntN(10))
+		if at := onTime.AddDate(0, 0, rng.IntN(10)); rng.Float64() >= be.badDebt && !at.After(cutoff) {
 			for _, j := range py.open {
 				out[j].Paid, out[j].PayDate, out[j].Arrears = out[j].Billed, crm.Date(at.Format("2006-01-02")), 0
 			}
@@ -187,6 +190,10 @@ func (pr *profile) pay(rng *rand.Rand, py *payer, out []crm.Bill, i int, t time.
 	at := onTime
 	if rng.Float64() < late {
 		at = dueDay(t).AddDate(0, 0, 1+int(rng.ExpFloat64()*be.days))
+	}
+	if at.After(cutoff) {
+		b.Arrears = b.Billed // to be paid late, after the data's date
+		return
 	}
 	b.Paid, b.PayDate = b.Billed, crm.Date(at.Format("2006-01-02"))
 }

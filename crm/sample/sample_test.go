@@ -229,8 +229,8 @@ func TestGenerate_Payments(t *testing.T) {
 			if b.Paid == b.Billed && b.Billed > 0 {
 				p, _ := time.Parse("2006-01", b.Period)
 				pd, err := time.Parse("2006-01-02", string(b.PayDate))
-				if err != nil || pd.Before(p.AddDate(0, 1, 0)) {
-					t.Fatalf("bill %+v paid on %q, before the following month", b, b.PayDate)
+				if err != nil || pd.Before(p.AddDate(0, 1, 0)) || pd.After(dueDay(end)) {
+					t.Fatalf("bill %+v paid on %q, before the following month or after %s's bills fell due", b, b.PayDate, end.Format("2006-01"))
 				}
 				if pd.After(dueDay(p)) {
 					late++
