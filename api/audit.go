@@ -60,7 +60,7 @@ func auditedRoute(method, route string) bool {
 	case !strings.HasPrefix(route, "/api/v1/"), route == "/api/v1/auth/login":
 		return false
 	case method == http.MethodGet:
-		return route == "/api/v1/ops/backup" || route == "/api/v1/audit/export" || route == "/api/v1/export.xlsx" // bulk reads
+		return route == "/api/v1/ops/backup" || route == "/api/v1/audit/export" || route == "/api/v1/export.xlsx" || route == "/api/v1/export/:collection" // bulk reads
 	}
 	return method != http.MethodHead && method != http.MethodOptions
 }
@@ -94,6 +94,9 @@ func (s *Server) auditWrites(c *gin.Context) {
 		}
 	}
 	ev.Collection, ev.Record = routeCollection(c.FullPath()), c.Param("id")
+	if coll := c.Param("collection"); ev.Collection == "" && crm.Kinds[coll] != nil {
+		ev.Collection = coll // warehouse.go: the collection exported
+	}
 	s.enqueueAudit(ev)
 }
 

@@ -116,6 +116,7 @@ func operations() []op {
 	ops = append(ops, auditOps()...)                // audit.go
 	ops = append(ops, managementOps()...)           // console_manage.go
 	ops = append(ops, exportOps()...)               // export.go
+	ops = append(ops, warehouseOps()...)            // warehouse.go
 	return append(ops, consoleOps()...)             // console.go
 }
 

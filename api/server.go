@@ -347,6 +347,7 @@ func (s *Server) routes(reg *ops.Registry) {
 	s.analyticsRoutes(v1)   // analytics.go: forecasts, credit grades, warnings
 	s.auditRoutes(v1, reg)  // audit.go: the audit trail, its export and verification
 	s.exportRoutes(v1)      // export.go: any list as an Excel workbook
+	s.warehouseRoutes(v1)   // warehouse.go: a collection as Parquet or CSV for a data warehouse
 }
 
 // readBody reads a JSON request body up to limit bytes and applies the
