@@ -25,6 +25,8 @@ func main() {
 	root.AddCommand(forecastCmd(), creditCmd())
 	root.AddCommand(authCmd())  // auth.go: token signing keys
 	root.AddCommand(auditCmd()) // audit.go: verify the audit chains
+	// export.go: a collection as Parquet or CSV for a data warehouse
+	root.AddCommand(exportCmd())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "gridcrm:", err)
 		os.Exit(1)

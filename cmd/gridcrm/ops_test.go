@@ -89,6 +89,7 @@ func TestBackupRestore_RoundTrip(t *testing.T) {
 	if !strings.Contains(out, "pairs") {
 		t.Errorf("backup printed %q", out)
 	}
+	exportFromNode(t, c) // export_test.go: gridcrm export, on this node
 
 	dir := filepath.Join(t.TempDir(), "restored")
 	out, err = run(t, "restore", "--in", file, "--data-dir", dir, "--region", "320722")
