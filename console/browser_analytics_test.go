@@ -122,7 +122,8 @@ func TestBrowser_AnalyticsSessionExport(t *testing.T) {
 // warning is acknowledged from the page, the answer is stored there and
 // rolls up; the abnormal list and the market's voltage-class table export
 // to .xlsx; the page and the overview switch to English; the customer page shows the
-// credit grade with its reasons and payment, and the forecast.
+// credit grade with its reasons and payment, and the forecast; an analyst
+// reads the page without answer buttons.
 func analytics(t *testing.T, h *testcluster.Hierarchy, end time.Time, big, mgr string) {
 	latest := end.Format("2006-01")
 	city := h.Region("3207")
@@ -301,4 +302,18 @@ func analytics(t *testing.T, h *testcluster.Hierarchy, end time.Time, big, mgr s
 	}
 	do("settle", chromedp.Sleep(300*time.Millisecond))
 	b.Shot("customer-credit")
+
+	// An analyst reads the page but gets no buttons to answer a warning.
+	if st, body := county.Client(0).Do("POST", "/api/v1/users", map[string]any{"username": "fenxi", "password": "Analyst-320722-spring", "role": "analyst", "region": "320722"}); st != 201 {
+		t.Fatalf("create an analyst: %d %s", st, body)
+	}
+	do("log out", chromedp.Click(chromedp.CSS(`#logout`)), chromedp.WaitVisible(chromedp.CSS(`#login`)))
+	b.Login("fenxi", "Analyst-320722-spring")
+	waitTitle("东海特钢有限公司") // the page the admin left, read by the analyst
+	hash("#/analytics")
+	waitTitle("东海县 · 分析")
+	do("wait for the churn list", chromedp.WaitVisible(chromedp.CSS(`#churn tr[data-customer]`)))
+	if n := count(`#churn button, #abnormal button`); n != 0 {
+		t.Errorf("an analyst sees %d answer buttons", n)
+	}
 }
