@@ -45,6 +45,9 @@ func Forecast(s Series, m Method, cfg Config) (Outlook, error) {
 	if n < m.MinHistory() {
 		return Outlook{}, fmt.Errorf("%w: %s has %d months; %s needs %d", ErrShortHistory, s.Name, n, m.Name(), m.MinHistory())
 	}
+	if k := positiveMonths(s.Energy); k < 12 {
+		return Outlook{}, fmt.Errorf("%w: %s has %d months above zero; forecasting needs 12", ErrShortHistory, s.Name, k)
+	}
 	out := Outlook{Name: s.Name, Origin: s.End() - 1}
 	pe, err := newPredictor(m, s, energyKind, cfg)
 	if err != nil {
@@ -110,4 +113,16 @@ func periodLabel(first Month, months int) string {
 		return fmt.Sprintf("%d", first.Year())
 	}
 	return fmt.Sprintf("%d-Q%d", first.Year(), int(first.Calendar()-1)/3+1)
+}
+
+// positiveMonths counts the months of v above zero (zeros and gaps are
+// filled for fitting, so a forecast needs a year of real ones).
+func positiveMonths(v []float64) int {
+	n := 0
+	for _, x := range v {
+		if x > 0 {
+			n++
+		}
+	}
+	return n
 }

@@ -101,7 +101,7 @@ const (
 )
 
 // target turns a series into the values a method sees: energy per day
-// (MWh/day) or peak (MW); NaN months filled for fitting.
+// (MWh/day) or peak (MW); NaN and non-positive months filled for fitting.
 func target(s Series, k kind) []float64 {
 	y := make([]float64, s.Len())
 	for i := range y {
@@ -109,6 +109,11 @@ func target(s Series, k kind) []float64 {
 			y[i] = s.Energy[i] / float64((s.Start + Month(i)).Days())
 		} else {
 			y[i] = s.Peak[i]
+		}
+	}
+	for i, v := range y {
+		if !(v > 0) { // a month of zero (or a meter's negative) is filled like a gap: the methods fit in log space
+			y[i] = math.NaN()
 		}
 	}
 	return fill(y)
@@ -184,26 +189,85 @@ func (p *predictor) predict(origin int) Prediction {
 		res = p.residuals(SeasonalNaive{}, origin)
 	}
 	for l, level := range Levels {
+		q := spreads(res, H, level, p.y[:origin+1])
 		pr.Lo[l], pr.Hi[l] = make([]float64, H), make([]float64, H)
 		for h := 1; h <= H; h++ {
-			var pool []float64
-			for k := max(1, h-2); k <= min(H, h+2); k++ {
-				pool = append(pool, res[k]...)
-			}
-			lo, hi := math.NaN(), math.NaN()
-			if len(pool) >= 4 {
-				abs := make([]float64, len(pool))
-				for i, r := range pool {
-					abs[i] = math.Abs(r)
-				}
-				q := quantile(abs, level)
-				lo, hi = -q, q
-			}
-			pr.Lo[l][h-1] = pr.Point[h-1] * math.Exp(lo)
-			pr.Hi[l][h-1] = pr.Point[h-1] * math.Exp(hi)
+			pr.Lo[l][h-1] = pr.Point[h-1] * math.Exp(-q[h])
+			pr.Hi[l][h-1] = pr.Point[h-1] * math.Exp(q[h])
 		}
 	}
 	return pr
+}
+
+// minPool is how many out-of-sample errors a horizon's interval needs of
+// its own; fewer make its tail quantiles noise (the 95% one is then the
+// largest error seen).
+const minPool = 8
+
+// spreads answers, for horizons 1..H (index 0 unused), the half-width in
+// log space of the interval at level: the level-quantile of the absolute
+// out-of-sample errors at horizons h-2..h+2 where there are minPool of
+// them; at a horizon with fewer (a series of 13 to 23 months has errors
+// only at short horizons), the last horizon's that had them widened as
+// √(h/h₀), as a random walk's; with none at any horizon, the month-on-month
+// log changes of the history as the one-step spread, widened the same way
+// (a normal quantile of it). The half-width never narrows as the horizon
+// grows, so a band is finite and nested at every horizon.
+func spreads(res [][]float64, H int, level float64, y []float64) []float64 {
+	q := make([]float64, H+1)
+	known := 0 // the last horizon with a pool of its own
+	for h := 1; h <= H; h++ {
+		var pool []float64
+		for k := max(1, h-2); k <= min(H, h+2); k++ {
+			for _, r := range res[k] {
+				if !math.IsNaN(r) && !math.IsInf(r, 0) { // a month of zero
+					pool = append(pool, r)
+				}
+			}
+		}
+		switch {
+		case len(pool) >= minPool:
+			abs := make([]float64, len(pool))
+			for i, r := range pool {
+				abs[i] = math.Abs(r)
+			}
+			q[h], known = quantile(abs, level), h
+		case known > 0:
+			q[h] = q[known] * math.Sqrt(float64(h)/float64(known))
+		default:
+			q[h] = historySpread(y, level) * math.Sqrt(float64(h))
+		}
+		if q[h] < q[h-1] || math.IsNaN(q[h]) || math.IsInf(q[h], 0) {
+			q[h] = q[h-1]
+		}
+	}
+	return q
+}
+
+// historySpread is the level-quantile of a normal with the standard
+// deviation of the history's month-on-month log changes (0 with fewer than
+// three positive months).
+func historySpread(y []float64, level float64) float64 {
+	var d []float64
+	for i := 1; i < len(y); i++ {
+		if y[i] > 0 && y[i-1] > 0 {
+			d = append(d, math.Log(y[i]/y[i-1]))
+		}
+	}
+	if len(d) < 2 {
+		return 0
+	}
+	mean := 0.0
+	for _, v := range d {
+		mean += v
+	}
+	mean /= float64(len(d))
+	ss := 0.0
+	for _, v := range d {
+		ss += (v - mean) * (v - mean)
+	}
+	sd := math.Sqrt(ss / float64(len(d)-1))
+	return sd * math.Sqrt2 * math.Erfinv(level)
 }
 
 // residuals are log(actual/forecast) by horizon (index 1..H) of m over the
