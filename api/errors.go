@@ -139,3 +139,15 @@ func itoa(n int64) string {
 	}
 	return string(b[i:])
 }
+
+// unencodable answers 500 naming the cause when a handler's answer could
+// not be encoded (gin's Render records the error and writes nothing, so
+// the client would get the handler's 200 with an empty body; a NaN in a
+// computed figure did that once).
+func unencodable(c *gin.Context) {
+	c.Next()
+	if c.Writer.Written() || len(c.Errors) == 0 {
+		return
+	}
+	fail(c, apiErr(codeInternal, "", "the answer could not be encoded: "+c.Errors.Last().Error()))
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,5 +57,26 @@ func TestWriteErrors_SayWhetherApplied(t *testing.T) {
 	var body errorBody
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 504 || body.Error.ID != "bil_1" || strings.Join(body.Error.IDs, ",") != "bil_1,bil_2" {
 		t.Errorf("an import of unknown outcome answered %d %s (%v); want 504 naming bil_1 and every id", w.Code, w.Body, err)
+	}
+}
+
+// TestUnencodable_Answers500: an answer that cannot be encoded (a NaN)
+// gets 500 with an error body, not the handler's 200 with an empty body.
+func TestUnencodable_Answers500(t *testing.T) {
+	gin.SetMode(gin.TestMode)
+	e := gin.New()
+	e.Use(unencodable)
+	e.GET("/nan", func(c *gin.Context) { c.JSON(200, map[string]float64{"kwh": math.NaN()}) })
+	e.GET("/ok", func(c *gin.Context) { c.JSON(200, map[string]float64{"kwh": 1}) })
+	w := httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", "/nan", nil))
+	var body errorBody
+	if err := json.Unmarshal(w.Body.Bytes(), &body); w.Code != 500 || err != nil || body.Error.Code != codeInternal || !strings.Contains(body.Error.Message, "could not be encoded") {
+		t.Fatalf("NaN answer: %d %q", w.Code, w.Body.String())
+	}
+	w = httptest.NewRecorder()
+	e.ServeHTTP(w, httptest.NewRequest("GET", "/ok", nil))
+	if w.Code != 200 || w.Body.String() != `{"kwh":1}` {
+		t.Fatalf("plain answer: %d %q", w.Code, w.Body.String())
 	}
 }

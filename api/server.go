@@ -232,7 +232,7 @@ func New(cfg Config, b Backend, reg *ops.Registry) *Server {
 	s.engine.Use(s.deadlines, s.observe, gin.CustomRecovery(func(c *gin.Context, err any) {
 		cfg.Logger.Error("api: panic", "route", c.FullPath(), "err", err)
 		fail(c, apiErr(codeInternal, "", "internal error"))
-	}), s.auditWrites) // audit.go: every write leaves an audit entry
+	}), unencodable, s.auditWrites) // audit.go: every write leaves an audit entry
 	s.engine.NoRoute(func(c *gin.Context) {
 		fail(c, apiErr(codeUnknownRoute, "", "no route "+c.Request.Method+" "+c.Request.URL.Path+"; see /api/v1/openapi.json"))
 	})
