@@ -24,7 +24,7 @@ type regionState struct {
 
 func regionAt(t *testing.T, h *testcluster.Hierarchy, at, code string) regionState {
 	t.Helper()
-	st, body := h.Region(at).Client(0).Do("GET", "/api/v1/regions/"+code, nil)
+	st, body := h.Region(at).Admin(0).Do("GET", "/api/v1/regions/"+code, nil)
 	if st != 200 {
 		t.Fatalf("GET region %s at %s: %d %s", code, at, st, body)
 	}
@@ -35,7 +35,7 @@ func regionAt(t *testing.T, h *testcluster.Hierarchy, at, code string) regionSta
 
 func setMode(t *testing.T, h *testcluster.Hierarchy, at, code string, body map[string]any) regionState {
 	t.Helper()
-	st, resp := h.Region(at).Client(0).Do("PUT", "/api/v1/regions/"+code+"/management", body)
+	st, resp := h.Region(at).Admin(0).Do("PUT", "/api/v1/regions/"+code+"/management", body)
 	if st != 200 {
 		t.Fatalf("PUT management of %s at %s: %d %s", code, at, st, resp)
 	}
@@ -100,7 +100,7 @@ func TestManagement_FullTakeoverAndRelease(t *testing.T) {
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go county.run(t, h.Region("320722").Client(0), "320722", "CNTY", stop, &wg)
+	go county.run(t, h.Region("320722").Admin(0), "320722", "CNTY", stop, &wg)
 	time.Sleep(300 * time.Millisecond)
 
 	if r := setMode(t, h, "3207", "320722", map[string]any{"mode": "full"}); r.Epoch != 1 {
@@ -111,11 +111,11 @@ func TestManagement_FullTakeoverAndRelease(t *testing.T) {
 	})
 	// The city now writes the county's records; the county refuses.
 	for i := range 10 {
-		if st, body := h.Region("3207").Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("CITY-%d", i))); st != 201 {
+		if st, body := h.Region("3207").Admin(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("CITY-%d", i))); st != 201 {
 			t.Fatalf("the city writes for the county it manages: %d %s", st, body)
 		}
 	}
-	st, body := h.Region("320722").Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", "LATE"))
+	st, body := h.Region("320722").Admin(0).Do("POST", "/api/v1/customers", countyCustomer("320722", "LATE"))
 	if st != 421 && st != 409 && st != 403 || !strings.Contains(string(body), "write at 3207") {
 		t.Fatalf("a county write under full management: %d %s", st, body)
 	}
@@ -175,7 +175,7 @@ func customerIDs(t *testing.T, h *testcluster.Hierarchy, at, county string) map[
 
 func customerAt(t *testing.T, h *testcluster.Hierarchy, at, id string) (name string, version uint64) {
 	t.Helper()
-	st, body := h.Region(at).Client(0).Do("GET", "/api/v1/customers/"+id+"?region=320722", nil)
+	st, body := h.Region(at).Admin(0).Do("GET", "/api/v1/customers/"+id+"?region=320722", nil)
 	if st != 200 {
 		t.Fatalf("GET customer %s at %s: %d %s", id, at, st, body)
 	}
@@ -190,7 +190,7 @@ func customerAt(t *testing.T, h *testcluster.Hierarchy, at, id string) (name str
 func patchName(t *testing.T, h *testcluster.Hierarchy, at, id, name string) {
 	t.Helper()
 	_, v := customerAt(t, h, at, id)
-	if st, body := h.Region(at).Client(0).Do("PATCH", "/api/v1/customers/"+id, map[string]any{"version": v, "name": name}); st != 200 {
+	if st, body := h.Region(at).Admin(0).Do("PATCH", "/api/v1/customers/"+id, map[string]any{"version": v, "name": name}); st != 200 {
 		t.Fatalf("PATCH %s at %s: %d %s", id, at, st, body)
 	}
 }
@@ -202,7 +202,7 @@ func patchName(t *testing.T, h *testcluster.Hierarchy, at, id, name string) {
 // them (keep parent's, keep child's, merged) makes the replicas equal.
 func TestManagement_ForcedTakeoverKeepsConflicts(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
-	county, city := h.Region("320722").Client(0), h.Region("3207").Client(0)
+	county, city := h.Region("320722").Admin(0), h.Region("3207").Admin(0)
 	for _, acc := range []string{"F-1", "F-2"} {
 		if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", acc)); st != 201 {
 			t.Fatalf("create: %d %s", st, body)
@@ -330,7 +330,7 @@ func TestManagement_ForcedTakeoverKeepsConflicts(t *testing.T) {
 func TestManagement_PartialForwarding(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}},
 		Node: func(c *node.Config) { c.ForwardWait = 1500 * time.Millisecond }})
-	county, city := h.Region("320722").Client(0), h.Region("3207").Client(0)
+	county, city := h.Region("320722").Admin(0), h.Region("3207").Admin(0)
 	for _, acc := range []string{"P-1", "P-2"} {
 		if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", acc)); st != 201 {
 			t.Fatalf("create: %d %s", st, body)

@@ -15,7 +15,7 @@ import (
 // and snapshots, and pass the Prometheus linter.
 func TestGroupMetrics(t *testing.T) {
 	c := testcluster.New(t, testcluster.Opts{Nodes: 1})
-	cl := c.Client(0)
+	cl := c.Admin(0)
 	for i := 0; i < 5; i++ {
 		if st, body := cl.Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("M-%d", i))); st != 201 {
 			t.Fatalf("%d %s", st, body)

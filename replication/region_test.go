@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -63,7 +65,7 @@ func TestRegion_KillLeaderUnderLoad(t *testing.T) {
 	c := testcluster.New(t, testcluster.Opts{Nodes: 3})
 	clients := make([]*testcluster.Client, c.Size())
 	for i := range clients {
-		clients[i] = c.Client(i)
+		clients[i] = c.Admin(i)
 	}
 	ack := &acked{ids: map[string]string{}}
 	var attempts, failures atomic.Int64
@@ -139,7 +141,7 @@ func TestRegion_KillLeaderUnderLoad(t *testing.T) {
 // same state and applies nothing twice (it skips what its store has).
 func TestRegion_RestartFromDataDir(t *testing.T) {
 	c := testcluster.New(t, testcluster.Opts{Nodes: 3})
-	cl := c.Client(c.Leader())
+	cl := c.Admin(c.Leader())
 	var id string
 	for i := 0; i < 50; i++ {
 		st, body := cl.Do("POST", "/api/v1/customers", customer(fmt.Sprintf("R-%03d", i)))
@@ -186,26 +188,31 @@ func TestRegion_RestartFromDataDir(t *testing.T) {
 			t.Fatalf("node %d re-applied %d entries after a full restart", i, e)
 		}
 	}
-	st, body := c.Client(0).Do("GET", "/api/v1/customers/"+id, nil)
+	st, body := c.Admin(0).Do("GET", "/api/v1/customers/"+id, nil)
 	if st != 200 || !strings.Contains(string(body), `"version":6`) {
 		t.Fatalf("after restart: %d %s", st, body)
 	}
 }
 
 // TestRegion_JoinCatchesUpBySnapshot: a node added to a region that holds
-// 100,000 records receives a snapshot (the log behind it is compacted) and
-// ends with the same state.
+// 6,000 customers (a state of about 14 MiB, several of the 4 MiB batches a
+// restore commits in) receives a snapshot (the log behind it is compacted)
+// and ends with the same state. GRIDCRM_JOIN_RECORDS sets the number of
+// customers (make soak: 100,000; under -race that is many minutes of
+// imports alone, and an import of 10,000 rows in one request outlasted the
+// API's two-minute write timeout on a busy machine).
 func TestRegion_JoinCatchesUpBySnapshot(t *testing.T) {
-	records := 100_000
-	if testing.Short() {
-		records = 10_000
+	records := 6_000
+	if n, err := strconv.Atoi(os.Getenv("GRIDCRM_JOIN_RECORDS")); err == nil && n > 0 {
+		records = n
 	}
 	c := testcluster.New(t, testcluster.Opts{Nodes: 1, Tune: func(rc *replication.Config) {
 		rc.TrailingLogs = 4 // keep almost no log behind a snapshot
 		rc.SnapshotThreshold = 1 << 30
 	}})
-	cl := c.Client(0)
-	const batch = 10_000
+	cl := c.Admin(0)
+	const batch = 2_500
+	began := time.Now()
 	for start := 0; start < records; start += batch {
 		rows := make([]map[string]any, 0, batch)
 		for i := start; i < start+batch && i < records; i++ {
@@ -219,10 +226,28 @@ func TestRegion_JoinCatchesUpBySnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _ := c.Node(0).Store().LogStore().FirstIndex()
+	loaded := time.Now()
+	applied := c.Node(0).Group().Applied()
 	j := c.AddNode()
+	// The applied index first (a cheap poll), then the state (two dumps of
+	// the whole state on every poll).
+	c.WaitFor(120*time.Second, "the new node to apply what the region held", func() bool {
+		n := c.Node(j)
+		return n != nil && n.Group().Applied() >= applied
+	})
+	caught := time.Now()
 	state := c.WaitConverged(120 * time.Second)
+	t.Logf("loaded in %v, joined and applied in %v, converged %v later", loaded.Sub(began).Round(time.Second), caught.Sub(loaded).Round(time.Second), time.Since(caught).Round(time.Second))
 	if got := len(customersByAccount(t, state)); got != records {
 		t.Fatalf("%d customers; want %d", got, records)
+	}
+	size := 0
+	for k, v := range state {
+		size += len(k) + len(v)
+	}
+	t.Logf("%d customers: a state of %.1f MiB", records, float64(size)/(1<<20))
+	if size < 2*4<<20 {
+		t.Fatalf("a state of %d bytes: too small to span several of the restore's 4 MiB batches (replication.RestoreState)", size)
 	}
 	stats := c.Node(j).Group().Raft().Stats()
 	if stats["last_snapshot_index"] == "0" {
@@ -232,7 +257,7 @@ func TestRegion_JoinCatchesUpBySnapshot(t *testing.T) {
 		t.Fatalf("the new node replayed %d entries; it should have restored a snapshot", e)
 	}
 	// It serves reads and takes part in writes.
-	if st, body := c.Client(j).Do("POST", "/api/v1/customers", customer("J-after")); st != 201 {
+	if st, body := c.Admin(j).Do("POST", "/api/v1/customers", customer("J-after")); st != 201 {
 		t.Fatalf("write through the new node: %d %s", st, body)
 	}
 }
@@ -242,15 +267,15 @@ func TestRegion_MembershipThroughAPI(t *testing.T) {
 	c := testcluster.New(t, testcluster.Opts{Nodes: 1})
 	c.AddNode()
 	c.AddNode()
-	st, body := c.Client(0).Do("GET", "/api/v1/cluster", nil)
+	st, body := c.Admin(0).Do("GET", "/api/v1/cluster", nil)
 	if st != 200 || strings.Count(string(body), `"id"`) != 3 {
 		t.Fatalf("cluster after two joins: %d %s", st, body)
 	}
 	c.WaitConverged(30 * time.Second)
-	if st, body := c.Client(0).Do("DELETE", "/api/v1/cluster/nodes/n3", nil); st != 200 || strings.Count(string(body), `"id"`) != 2 {
+	if st, body := c.Admin(0).Do("DELETE", "/api/v1/cluster/nodes/n3", nil); st != 200 || strings.Count(string(body), `"id"`) != 2 {
 		t.Fatalf("remove n3: %d %s", st, body)
 	}
-	if st, body := c.Client(0).Do("POST", "/api/v1/cluster/nodes", map[string]any{"id": "n9"}); st != 400 || !strings.Contains(string(body), `"field":"addr"`) {
+	if st, body := c.Admin(0).Do("POST", "/api/v1/cluster/nodes", map[string]any{"id": "n9"}); st != 400 || !strings.Contains(string(body), `"field":"addr"`) {
 		t.Fatalf("join without addr: %d %s", st, body)
 	}
 }

@@ -33,7 +33,7 @@ func (w *writer) run(t *testing.T, c *testcluster.Cluster, stop <-chan struct{},
 	clients := []*testcluster.Client{}
 	for i := 0; i < c.Size(); i++ {
 		if c.Node(i) != nil {
-			clients = append(clients, c.Client(i))
+			clients = append(clients, c.Admin(i))
 		}
 	}
 	rng := rand.New(rand.NewPCG(uint64(len(w.region)), uint64(time.Now().UnixNano())))
@@ -171,7 +171,7 @@ func TestTiers_RandomCutsAndHeals(t *testing.T) {
 func TestTiers_CutOffCountyKeepsWorking(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}},
 		Node: func(c *node.Config) { c.FeedRetention = 50 }})
-	county := h.Region("320722").Client(0)
+	county := h.Region("320722").Admin(0)
 	var ids []string
 	create := func(acc string) {
 		t.Helper()
@@ -217,7 +217,7 @@ func TestTiers_CutOffCountyKeepsWorking(t *testing.T) {
 	h.Faults.Heal("320722")
 	h.WaitReplicated("320722", "3207", 20*time.Second)
 	h.WaitReplicated("320722", "32", 20*time.Second)
-	st, body := h.Region("3207").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	st, body := h.Region("3207").Admin(0).Do("GET", "/api/v1/sync/status", nil)
 	var status struct {
 		Links []struct {
 			Peer, Direction string
@@ -233,7 +233,7 @@ func TestTiers_CutOffCountyKeepsWorking(t *testing.T) {
 		t.Fatalf("the city should have resynced 320722 from a snapshot: %d %s", st, body)
 	}
 	for _, id := range ids[:5] {
-		if st, _ := h.Region("32").Client(0).Do("GET", "/api/v1/customers/"+id, nil); st != 404 {
+		if st, _ := h.Region("32").Admin(0).Do("GET", "/api/v1/customers/"+id, nil); st != 404 {
 			t.Fatalf("customer %s deleted during the cut is still at the province (%d)", id, st)
 		}
 	}
@@ -276,7 +276,7 @@ func TestTiers_RetentionByAge(t *testing.T) {
 		Node: func(c *node.Config) { c.FeedRetentionAge = 300 * time.Millisecond }})
 	county := h.Region("320722")
 	h.Faults.Cut("320722")
-	cl := county.Client(0)
+	cl := county.Admin(0)
 	for i := 0; i < 5; i++ {
 		if st, body := cl.Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("AGE-%d", i))); st != 201 {
 			t.Fatalf("create: %d %s", st, body)

@@ -27,7 +27,7 @@ func TestTiers_RollUpAndPushDown(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{
 		{Code: "32"}, {Code: "3207"}, {Code: "3208"}, {Code: "320722"}, {Code: "320803"},
 	}})
-	county := h.Region("320722").Client(0)
+	county := h.Region("320722").Admin(0)
 	st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", "UP-1"))
 	if st != 201 {
 		t.Fatalf("create at county: %d %s", st, body)
@@ -36,15 +36,15 @@ func TestTiers_RollUpAndPushDown(t *testing.T) {
 	json.Unmarshal(body, &rec)
 	h.WaitReplicated("320722", "3207", 10*time.Second)
 	h.WaitReplicated("320722", "32", 10*time.Second)
-	if st, body := h.Region("32").Client(0).Do("GET", "/api/v1/customers/"+rec.ID+"?region=320722", nil); st != 200 {
+	if st, body := h.Region("32").Admin(0).Do("GET", "/api/v1/customers/"+rec.ID+"?region=320722", nil); st != 200 {
 		t.Fatalf("read at the province: %d %s", st, body)
 	}
 	// A directive from the province reaches every county; one from a city only its own.
-	prov := h.Region("32").Client(0)
+	prov := h.Region("32").Admin(0)
 	if st, body := prov.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "全省迎峰度夏"}); st != 201 {
 		t.Fatalf("province directive: %d %s", st, body)
 	}
-	city := h.Region("3207").Client(0)
+	city := h.Region("3207").Admin(0)
 	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "tariff", "title": "连云港分时电价", "body": map[string]any{"peak": 1.6}}); st != 201 {
 		t.Fatalf("city directive: %d %s", st, body)
 	}
@@ -67,13 +67,13 @@ func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
 		for j := 0; j < 10*(i+1); j++ {
 			rows = append(rows, countyCustomer(county, fmt.Sprintf("S%d-%03d", i, j)))
 		}
-		if st, body := h.Region(county).Client(0).Do("POST", "/api/v1/customers/import", rows); st != 201 {
+		if st, body := h.Region(county).Admin(0).Do("POST", "/api/v1/customers/import", rows); st != 201 {
 			t.Fatalf("import at %s: %d %s", county, st, body)
 		}
 	}
 	h.WaitReplicated("320722", "32", 10*time.Second)
 	h.WaitReplicated("320723", "32", 10*time.Second)
-	prov := h.Region("32").Client(0)
+	prov := h.Region("32").Admin(0)
 	st, body := prov.Do("GET", "/api/v1/stats/summary?region=32&scope=subtree", nil)
 	var sum struct {
 		Customers int
@@ -92,7 +92,7 @@ func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
 	if st, body := prov.Do("GET", "/api/v1/stats/summary?region=320722", nil); st != 200 || !json.Valid(body) || !contains(body, `"customers":10`) {
 		t.Fatalf("county summary at the province: %d %s", st, body)
 	}
-	st, body = h.Region("320722").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	st, body = h.Region("320722").Admin(0).Do("GET", "/api/v1/sync/status", nil)
 	var status struct {
 		Links []struct {
 			Peer, Direction, State string
@@ -103,11 +103,11 @@ func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
 	if err := json.Unmarshal(body, &status); st != 200 || err != nil || len(status.Links) != 2 || status.Links[0].Peer != "3207" || status.Links[0].State != "up" {
 		t.Fatalf("county sync status: %d %s", st, body)
 	}
-	st, body = h.Region("3207").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	st, body = h.Region("3207").Admin(0).Do("GET", "/api/v1/sync/status", nil)
 	if st != 200 || !contains(body, `"direction":"from-child"`) || !contains(body, `"peer":"320723"`) {
 		t.Fatalf("city sync status: %d %s", st, body)
 	}
-	st, body = h.Region("3207").Client(0).Do("GET", "/metrics", nil)
+	st, body = h.Region("3207").Admin(0).Do("GET", "/metrics", nil)
 	if st != 200 || !contains(body, `gridcrm_link_lag_seconds{direction="from-child",node="n1",peer="320722",region="3207"}`) {
 		t.Fatalf("link metrics at the city: %d %.2000s", st, body)
 	}
@@ -119,7 +119,7 @@ func TestTiers_AccessByRegion(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "3208"}, {Code: "320722"}, {Code: "320723"}}})
 	ids := map[string][]string{}
 	for _, county := range []string{"320722", "320723"} {
-		cl := h.Region(county).Client(0)
+		cl := h.Region(county).Admin(0)
 		for i := 0; i < 7; i++ {
 			st, body := cl.Do("POST", "/api/v1/customers", countyCustomer(county, fmt.Sprintf("A%s-%d", county, i)))
 			if st != 201 {
@@ -132,7 +132,7 @@ func TestTiers_AccessByRegion(t *testing.T) {
 		h.WaitReplicated(county, "32", 10*time.Second)
 	}
 	user := func(region, name, role string) *testcluster.Client {
-		admin := h.Region(region).Client(0)
+		admin := h.Region(region).Admin(0)
 		const pw = "Lantern-quartz-42" // crm.CheckPassword: must not contain the username
 		if st, body := admin.Do("POST", "/api/v1/users", map[string]any{"username": name, "role": role, "password": pw}); st != 201 {
 			t.Fatalf("create user %s: %d %s", name, st, body)
@@ -213,17 +213,17 @@ func TestTiers_ThroughTunnels(t *testing.T) {
 	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Tunnels: true, WrongKey: "320723",
 		Regions: []testcluster.RegionSpec{{Code: "32"}, {Code: "3207"}, {Code: "320722"}, {Code: "320723"}}})
 	for _, county := range []string{"320722", "320723"} {
-		if st, body := h.Region(county).Client(0).Do("POST", "/api/v1/customers", countyCustomer(county, "TUN-"+county)); st != 201 {
+		if st, body := h.Region(county).Admin(0).Do("POST", "/api/v1/customers", countyCustomer(county, "TUN-"+county)); st != 201 {
 			t.Fatalf("create at %s: %d %s", county, st, body)
 		}
 	}
 	h.WaitReplicated("320722", "32", 20*time.Second)
-	if st, body := h.Region("32").Client(0).Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "经隧道下发"}); st != 201 {
+	if st, body := h.Region("32").Admin(0).Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "经隧道下发"}); st != 201 {
 		t.Fatalf("directive: %d %s", st, body)
 	}
 	testcluster.WaitFor(t, 20*time.Second, "the directive through the tunnels", func() bool { return dirs(t, h, "320722") == 1 })
 	// The county's tunnel carried it: handshake done, bytes both ways.
-	st, body := h.Region("320722").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	st, body := h.Region("320722").Admin(0).Do("GET", "/api/v1/sync/status", nil)
 	var status struct {
 		TunnelPeers []struct {
 			HandshakeAge *float64 `json:"last_handshake_age_seconds"`
@@ -255,7 +255,7 @@ func TestTiers_ThroughTunnels(t *testing.T) {
 	if got := testcluster.Records(t, h.Region("3207").Node(0), "320723"); len(got) != 0 {
 		t.Fatalf("the city holds %d records of the county with a wrong key", len(got))
 	}
-	st, body = h.Region("320723").Client(0).Do("GET", "/api/v1/sync/status", nil)
+	st, body = h.Region("320723").Admin(0).Do("GET", "/api/v1/sync/status", nil)
 	status.TunnelPeers = nil
 	json.Unmarshal(body, &status)
 	if st != 200 || contains(body, `"state":"up"`) || len(status.TunnelPeers) != 1 || status.TunnelPeers[0].HandshakeAge != nil || status.TunnelPeers[0].RxBytes != 0 {
@@ -275,7 +275,7 @@ func TestTiers_TunnelDownStopsAndResumes(t *testing.T) {
 		Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
 	county, city := h.Region("320722"), h.Region("3207")
 	for i := range 5 {
-		if st, body := county.Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("UP-%d", i))); st != 201 {
+		if st, body := county.Admin(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("UP-%d", i))); st != 201 {
 			t.Fatalf("create: %d %s", st, body)
 		}
 	}
@@ -301,12 +301,12 @@ func TestTiers_TunnelDownStopsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	linkDown := func() bool {
-		_, body := county.Client(0).Do("GET", "/api/v1/sync/status", nil)
+		_, body := county.Admin(0).Do("GET", "/api/v1/sync/status", nil)
 		return contains(body, `"direction":"up"`) && !contains(body, `"state":"up"`)
 	}
 	// The county goes on working while its tunnel is down.
 	for i := range 20 {
-		if st, body := county.Client(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("DOWN-%d", i))); st != 201 {
+		if st, body := county.Admin(0).Do("POST", "/api/v1/customers", countyCustomer("320722", fmt.Sprintf("DOWN-%d", i))); st != 201 {
 			t.Fatalf("create with the tunnel down: %d %s", st, body)
 		}
 	}
