@@ -136,11 +136,15 @@ bench-peers: build
 	bin/peerbench -gridcrm bin/gridcrm -gridcrm-version "$(VERSION)" -etcd bin/peerbench-etcd -rounds $(PEERS_ROUNDS) -out bench/out $(PEERS_ARGS)
 
 # Long randomized runs (not part of `make test`): the management checker
-# with a long schedule, and the random link cuts, several times over.
+# with a long schedule, and the random link cuts, several times over; and a
+# node joining by snapshot a region of SOAK_JOIN_RECORDS customers (make
+# test: 6,000).
 SOAK_STEPS ?= 200
+SOAK_JOIN_RECORDS ?= 100000
 soak: deps
 	set -o pipefail; GRIDCRM_CHECK_STEPS=$(SOAK_STEPS) $(GO) test -race -run 'TestManagement_RandomSchedules' -count 3 -timeout 60m -v ./replication/ | grep -E '^(=== RUN|--- |\s+management_check_test)|seed|ok|FAIL'
 	$(GO) test -race -run 'TestTiers_RandomCutsAndHeals' -count 5 -timeout 30m ./replication/
+	set -o pipefail; GRIDCRM_JOIN_RECORDS=$(SOAK_JOIN_RECORDS) $(GO) test -race -run 'TestRegion_JoinCatchesUpBySnapshot' -count 1 -timeout 60m -v ./replication/ | grep -E '^(--- |\s+region_test)|ok|FAIL'
 
 # Black-box fault harness (not part of `make test`, see internal/chaos): real
 # node processes (province, city, a 3-node and a 1-node county) under a seeded
