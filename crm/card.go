@@ -327,11 +327,17 @@ func (j *journal) note(owner, prev, version, id string) {
 // cardChanges answers the ids of the cards of owner written on the way
 // from version from to version to (sorted, each once), walking back from
 // to; ok is false when the chain does not lead back to from within max
-// steps.
+// steps. It lets go of the journal every 1,024 steps, so that a long walk
+// (up to an eighth of a region) never holds up the writes that note
+// versions (Apply, ApplyReplica).
 func cardChanges(owner, from, to string, max int) (ids []string, ok bool) {
 	cardJournal.Lock()
 	v := to
 	for n := 0; v != from; n++ {
+		if n%1024 == 1023 {
+			cardJournal.Unlock()
+			cardJournal.Lock()
+		}
 		st, found := cardJournal.steps[journalKey{owner, v}]
 		if !found || n == max {
 			cardJournal.Unlock()

@@ -137,8 +137,8 @@ func classesOf(r Reader, owner, version, from, to string, book *RuleBook) (*owne
 		max := old.byID.n/8 + 256 // past that, reading every card costs about as much
 		ids, ok := cardChanges(owner, old.version, version, max)
 		keep = ok
-		if !ok { // a reader of an older snapshot: the same cards, walked the other way
-			ids, ok = cardChanges(owner, version, old.version, max)
+		if !ok { // a reader of an older snapshot: the same cards, walked the other way (a few)
+			ids, ok = cardChanges(owner, version, old.version, min(max, 1024))
 		}
 		if !ok {
 			continue
