@@ -218,6 +218,16 @@ func TestAPI_Processes(t *testing.T) {
 		if wk.Counters["work_orders.kind.complaint"] != 1 || wk.Counters["work_orders.send_backs"] != 1 {
 			t.Errorf("counters %v", wk.Counters)
 		}
+		// Without from, the twelve months ending with at's month: an order of
+		// March 2026 is outside the year to June 2028.
+		var far struct {
+			From string            `json:"from"`
+			KPI  crm.WorkOrderKPIs `json:"kpi"`
+		}
+		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/kpi/work_orders?at=2028-06-15T10:00:00%2B08:00", nil), &far)
+		if far.From != "2027-07-01" || far.KPI.Total.Received != 0 {
+			t.Errorf("a year to June 2028: from %q, %d received; want 2027-07-01 and none", far.From, far.KPI.Total.Received)
+		}
 		var ok struct {
 			KPI crm.OutageKPIs `json:"kpi"`
 		}
