@@ -882,3 +882,21 @@ func paretoMerged(ocs []*ownerClasses, o, topN int) ParetoShare {
 	out.TopCustomerIDs = slices.Clone(ids[:min(topN, out.Customers)])
 	return out
 }
+
+// WarmClassMemos builds the memos of classified cards of region's subtree
+// as of day, so that the first classification, Pareto report or customer
+// page after a process start does not pay for it (about 11 s for a county
+// of a million customers); later changes update them from the card
+// journal. It answers how many customers the memos hold.
+func WarmClassMemos(r Reader, region string, day Date) (int, error) {
+	book, e := LoadRuleBook(r, day)
+	if e != nil {
+		return 0, e
+	}
+	ocs, _, err := cardClasses(r, region, true, day, book)
+	n := 0
+	for _, oc := range ocs {
+		n += oc.byID.n
+	}
+	return n, err
+}

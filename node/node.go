@@ -19,6 +19,7 @@ import (
 
 	"gridcrm/api"
 	"gridcrm/crm"
+	"gridcrm/crm/workday"
 	"gridcrm/ops"
 	"gridcrm/replication"
 	"gridcrm/replication/link"
@@ -328,6 +329,8 @@ func Start(cfg Config) (*Node, error) {
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.api.RunSchedule(n.ctx, cfg.Analytics) }() // on the leader only, once a month
 	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.warmClassMemos(cfg.Region) }()
+	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		if n.apiSrv.TLSConfig != nil {
@@ -537,3 +540,26 @@ func (n *Node) TunnelPeers() []api.TunnelPeer {
 
 // Tunnel exposes the node's WireGuard device (nil without one).
 func (n *Node) Tunnel() tunnel.Tunnel { return n.tun }
+
+// warmClassMemos builds the class memos of the node's subtree from its
+// customer cards shortly after start, in the background
+// (crm.WarmClassMemos), so that the first classification list, Pareto
+// report or customer page does not wait for them (about 11 s for a county
+// of a million customers on a 2-core machine).
+func (n *Node) warmClassMemos(region string) {
+	select {
+	case <-n.ctx.Done():
+		return
+	case <-time.After(2 * time.Second): // let raft replay and the listeners settle first
+	}
+	start := time.Now()
+	day := crm.Date(time.Now().In(workday.CST).Format(time.DateOnly))
+	k, err := crm.WarmClassMemos(n.Reader(), region, day)
+	if err != nil {
+		n.log.Warn("node: class memos not warmed", "err", err)
+		return
+	}
+	if d := time.Since(start); d > time.Second {
+		n.log.Info("node: class memos warmed", "customers", k, "took", d.Round(time.Millisecond))
+	}
+}
