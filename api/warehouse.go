@@ -173,6 +173,9 @@ func (s *Server) warehouseExport(c *gin.Context) {
 		panic(err)
 	}
 	rc := http.NewResponseController(c.Writer)
+	// The request has no body: the read deadline (BodyTimeout) would end
+	// an export that streams longer, as a client gone.
+	_ = rc.SetReadDeadline(time.Time{})
 	start := time.Now()
 	broken := func(why string, err error) {
 		noteOutcome(c, codeInternal) // audit.go: the export is audited as failed

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,7 +68,9 @@ func BenchmarkWarehouseExport(b *testing.B) {
 		}
 	}
 	b.Logf("%d bills written to Pebble in %.1f s", n, time.Since(start).Seconds())
-	ts := httptest.NewServer(api.New(f.cfg, billsInPebble{f.b, replication.StateReaderOf(st)}, ops.NewRegistry()).Handler())
+	cfg := f.cfg
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})) // an export that ends short says why
+	ts := httptest.NewServer(api.New(cfg, billsInPebble{f.b, replication.StateReaderOf(st)}, ops.NewRegistry()).Handler())
 	defer ts.Close()
 
 	for _, format := range []string{"parquet", "csv"} {

@@ -310,11 +310,13 @@ func TestWarehouse_Export(t *testing.T) {
 
 // boundedMemory: exporting many records holds a few pages of them, not
 // the export: the heap the process holds while a client reads a
-// 12,000-row CSV export of interactions (about 8 MB) grows by far less
-// than the export. (Part of TestWarehouse_Export: a fake region and its
+// 20,000-row CSV export of interactions (about 14 MB) grows by less than
+// the export (4 to 7 MB measured, with the fake's own state churning;
+// about twice the export, 17 MB for 8.6 MB, when the handler is made to
+// hold it). (Part of TestWarehouse_Export: a fake region and its
 // admin's login cost seconds under the race detector.)
 func boundedMemory(t *testing.T, f *fakeRegion, admin client) {
-	const n = 12_000
+	const n = 20_000
 	t0 := time.Now().UTC()
 	summary := strings.Repeat("客户反映电压偏低，已派员检查。", 12)
 	f.b.mu.Lock()
@@ -332,7 +334,11 @@ func boundedMemory(t *testing.T, f *fakeRegion, admin client) {
 	admin.must(200, "GET", "/api/v1/interactions?limit=1&region="+region, nil)
 	// The export runs over the fake's state read in place, as a node's
 	// Pebble iterator reads it (the fake's reader copies each range).
-	ts := httptest.NewServer(api.New(f.cfg, inPlace{f.b}, ops.NewRegistry()).Handler())
+	// Its body timeout is shorter than the export takes: the export, with
+	// no body to read, still ends complete.
+	cfg := f.cfg
+	cfg.BodyTimeout = 100 * time.Millisecond
+	ts := httptest.NewServer(api.New(cfg, inPlace{f.b}, ops.NewRegistry()).Handler())
 	defer ts.Close()
 
 	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/export/interactions?format=csv&region="+region, nil)
@@ -352,6 +358,7 @@ func boundedMemory(t *testing.T, f *fakeRegion, admin client) {
 		k, err := resp.Body.Read(buf)
 		total += int64(k)
 		if total >= next { // every 256 KiB
+			runtime.GC() // twice: what the handler allocated during the first is garbage by the second
 			runtime.GC()
 			runtime.ReadMemStats(&m)
 			peak = max(peak, int64(m.HeapAlloc)-int64(base.HeapAlloc))
@@ -368,10 +375,10 @@ func boundedMemory(t *testing.T, f *fakeRegion, admin client) {
 		t.Fatalf("export: %d, trailer %q", resp.StatusCode, resp.Trailer.Get("X-Export-Rows"))
 	}
 	t.Logf("%d rows, %d bytes of CSV; the heap grew at most %d bytes", n, total, peak)
-	if total < 6<<20 {
+	if total < 12<<20 {
 		t.Fatalf("the export is %d bytes: too small to tell", total)
 	}
-	if peak > total/2 {
+	if peak > total {
 		t.Errorf("the heap grew by %d bytes during an export of %d bytes: the handler holds more than a page", peak, total)
 	}
 }
