@@ -21,7 +21,7 @@ func demoCmd() *cobra.Command {
 320723, 320803 and 320804 (one node each), linked child to parent on
 loopback through netstack WireGuard tunnels (one device per node, peers
 derived from DIR/topology.yaml; --no-tunnels links them over plain TCP).
-Load generated sample data at the counties (customers, 24 months
+Load generated sample data at the counties (customers, 27 months
 of bills, staff, contacts, visits) through the HTTP API, write directives at
 the province and a city, keep a light trickle of new customers going, write
 DIR/demo.json with every node's API URL and the admin's credentials, and run
@@ -64,7 +64,7 @@ an error, after --load-timeout.`,
 	}
 	c.Flags().StringVar(&o.Dir, "dir", "", "directory for the nodes' data and demo.json (required)")
 	c.Flags().IntVar(&o.Customers, "customers", 4000, "customers to generate across the four counties")
-	c.Flags().IntVar(&o.Months, "months", 24, "months of bills per customer")
+	c.Flags().IntVar(&o.Months, "months", 27, "months of bills per customer (25 or more give the warning run its seasonal model: 24 months before the judged one)")
 	c.Flags().BoolVar(&plain, "no-tunnels", false, "link the tiers over plain TCP instead of WireGuard tunnels")
 	c.Flags().DurationVar(&o.LoadTimeout, "load-timeout", demo.DefaultLoadTimeout, "give up (with an error) when loading the sample data takes longer, retries included")
 	return c
