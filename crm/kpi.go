@@ -448,11 +448,11 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 		return out, err
 	}
 	err = eachOpenRecord(r, "projects", region, subtree, counters, func(raw []byte) error {
-		var p Project
-		if json.Unmarshal(raw, &p) != nil || p.Status != ProjectOpen {
+		p, err := projectLites.decode(raw)
+		if err != nil || p.Status != ProjectOpen {
 			return nil
 		}
-		i := p.Current()
+		i := p.current()
 		if i < 0 {
 			return nil
 		}
@@ -489,7 +489,7 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 		return out, err
 	}
 	err = eachOpenRecord(r, "work_orders", region, subtree, counters, func(raw []byte) error {
-		w, err := woJSON(raw)
+		w, err := woLiteJSON(raw)
 		if err != nil || !w.Open() {
 			return nil
 		}
@@ -519,6 +519,69 @@ func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, err
 	sortItems(out.Warnings)
 	return out, err
 }
+
+// superProject is the part of a Project that Supervise reads: decoding
+// it skips the fields it does not need (kpi_lite_test.go checks that it
+// decodes as Project does).
+type superProject struct {
+	ID         string `json:"id"`
+	Owner      string `json:"owner"`
+	CustomerID string `json:"customer_id"`
+	ManagerID  string `json:"manager_id"`
+	Class      string `json:"class"`
+	RuleSet    string `json:"rule_set"`
+	Status     string `json:"status"`
+	ClockError string `json:"clock_error"`
+	Stages     []struct {
+		Name        string     `json:"name"`
+		Responsible string     `json:"responsible"`
+		Deadline    *time.Time `json:"deadline"`
+		DoneAt      *time.Time `json:"done_at"`
+		Pauses      []struct {
+			To *time.Time `json:"to"`
+		} `json:"pauses"`
+	} `json:"stages"`
+}
+
+// current is Project.Current.
+func (p *superProject) current() int {
+	for i, s := range p.Stages {
+		if s.DoneAt == nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// woLite is the part of a WorkOrder that Supervise and WorkOrderKPIsOf
+// read (not its history, subject or description).
+type woLite struct {
+	ID           string     `json:"id"`
+	Owner        string     `json:"owner"`
+	Channel      string     `json:"channel"`
+	Kind         string     `json:"kind"`
+	CustomerID   string     `json:"customer_id"`
+	ReceivedAt   time.Time  `json:"received_at"`
+	AssigneeID   string     `json:"assignee_id"`
+	State        string     `json:"state"`
+	RuleSet      string     `json:"rule_set"`
+	ContactDue   *time.Time `json:"contact_due"`
+	ArrivalDue   *time.Time `json:"arrival_due"`
+	RestoreDue   *time.Time `json:"restore_due"`
+	AnswerDue    *time.Time `json:"answer_due"`
+	AcceptedAt   *time.Time `json:"accepted_at"`
+	ArrivedAt    *time.Time `json:"arrived_at"`
+	DoneAt       *time.Time `json:"done_at"`
+	Satisfaction string     `json:"satisfaction"`
+	SendBacks    int        `json:"send_backs"`
+}
+
+// Open is WorkOrder.Open.
+func (w *woLite) Open() bool { return w.State != WOArchived }
+
+// woLiteJSON decodes raw into a woLite, through woLites (kpi_decode.go):
+// callers must not change it.
+func woLiteJSON(raw []byte) (*woLite, error) { return woLites.decode(raw) }
 
 func sortItems(items []Item) {
 	sort.SliceStable(items, func(i, j int) bool {
@@ -726,7 +789,7 @@ type WorkOrderKPIs struct {
 func WorkOrderKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
 	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
 	err := eachPeriodRecord(r, "work_orders", region, subtree, per, now, false, func(raw []byte) error {
-		w, err := woJSON(raw)
+		w, err := woLiteJSON(raw)
 		if err != nil || !per.holds(w.ReceivedAt) {
 			return nil
 		}
