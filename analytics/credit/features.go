@@ -18,6 +18,7 @@ type window struct {
 	bills []Bill // sorted, all ≤ asOf
 	asOf  Month
 	cat   Category
+	marks []Mark // recorded violations and thefts (marks.go)
 }
 
 // each calls fn for the bills of the last k months (asOf-k, asOf].
@@ -111,8 +112,12 @@ var features = []feature{
 		return 0
 	}},
 	{"unpaid_streak", true, "arrears_streak", func(w window) float64 { return float64(unpaidStreak(w)) }},
-	{"violation_24m", true, "violation_24m", func(w window) float64 { return w.count(24, violation) }},
-	{"theft_24m", true, "theft_24m", func(w window) float64 { return min(1, w.count(24, theft)) }},
+	{"violation_24m", true, "violation_24m", func(w window) float64 {
+		return w.count(24, violation) + float64(marksIn(w.marks, w.asOf, 24, false))
+	}},
+	{"theft_24m", true, "theft_24m", func(w window) float64 {
+		return min(1, w.count(24, theft)+float64(marksIn(w.marks, w.asOf, 24, true)))
+	}},
 	{"direct_debit", false, "no_direct_debit", func(w window) float64 { return b2f(w.last().DirectDebit) }},
 	{"log_tenure", false, "short_tenure", func(w window) float64 { return math.Log1p(float64(w.last().Tenure)) }},
 	{"commercial", false, "category", func(w window) float64 { return b2f(w.cat == GeneralCommercial) }},
@@ -179,7 +184,7 @@ func kwhVolatility(w window) float64 {
 // vector computes the features of c as of asOf; ok is false when c has no
 // bill up to asOf.
 func vector(c Customer, asOf Month) (x []float64, w window, ok bool) {
-	w = window{bills: upTo(c.Bills, asOf), asOf: asOf, cat: c.Category}
+	w = window{bills: upTo(c.Bills, asOf), asOf: asOf, cat: c.Category, marks: c.Marks}
 	if len(w.bills) == 0 {
 		return nil, w, false
 	}

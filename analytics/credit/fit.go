@@ -75,7 +75,7 @@ func Fit(cs []Customer, cfg FitConfig) (*RuleSet, error) {
 		return nil, fmt.Errorf("credit: %d customers with an outcome after %v; too few to fit", len(ss), cfg.AsOf)
 	}
 	rs := &RuleSet{Version: cfg.Version, Features: featureNames(), ChurnFeatures: churnFeatureNames(), ChurnSeason: season,
-		Vetoes: DefaultVetoes(), Fit: map[string]float64{}}
+		Vetoes: DefaultVetoes(), RecordedViolations: DefaultRecordedViolations(), Fit: map[string]float64{}}
 	rs.About = "Customer credit grade (客户信用评价): logistic default model with bad-behaviour weights held ≥ 0, cut-offs by grade shares, veto rules; churn model for business customers on its own inputs (lateness and consumption over 36 months)."
 	rs.FittedOn = fmt.Sprintf("%s, as of %v stacked with %v months before, %d customer-months", cfg.Source, cfg.AsOf, cfg.Stack, len(ss))
 	nonNeg := make([]bool, len(features))

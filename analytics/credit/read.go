@@ -66,6 +66,9 @@ type Customer struct {
 	ID       string
 	Category Category
 	Bills    []Bill
+	// Marks are the violations and thefts recorded for the customer
+	// (marks.go); the credit file has none (its bills carry flags).
+	Marks []Mark
 }
 
 var header = []string{"customer_id", "category", "direct_debit", "tenure_months", "month", "kwh", "billed_yuan", "days_late", "unpaid_at_next_bill", "violation", "theft", "closed"}

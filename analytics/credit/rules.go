@@ -51,6 +51,8 @@ type RuleSet struct {
 		B int `json:"B"`
 	} `json:"cutoffs"`
 	Vetoes []Veto `json:"vetoes"`
+	// RecordedViolations is what a recorded 违约用电 costs (marks.go).
+	RecordedViolations RecordedViolations `json:"recorded_violations"`
 	// Fit is what the fit measured (cross-validation, train AUC), for
 	// the record; grading does not read it.
 	Fit map[string]float64 `json:"fit,omitempty"`
@@ -113,6 +115,9 @@ func (rs *RuleSet) Validate() error {
 	if rs.Cutoffs.A <= rs.Cutoffs.B {
 		return fmt.Errorf("%w: %s: cut-off A %d must be above B %d", ErrRuleSet, rs.Version, rs.Cutoffs.A, rs.Cutoffs.B)
 	}
+	if err := rs.RecordedViolations.validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrRuleSet, rs.Version, err)
+	}
 	for i, v := range rs.Vetoes {
 		if (v.Kind != "theft" && v.Kind != "arrears") || v.Months < 1 || v.Code == "" {
 			return fmt.Errorf("%w: %s: vetoes[%d] %+v: kind theft|arrears, months ≥ 1, a code", ErrRuleSet, rs.Version, i, v)
@@ -170,6 +175,9 @@ func (rs *RuleSet) Grade(c Customer, asOf Month) (r Result, ok bool) {
 	}
 	r = Result{ID: c.ID, Category: c.Category, Closed: closedBy(w), ChurnRisk: math.NaN()}
 	eta := rs.Default.eta(x)
+	rv := rs.RecordedViolations
+	nv := min(marksIn(c.Marks, asOf, rv.Months, false), rv.Max)
+	eta += float64(nv) * rv.LogOdds
 	r.PD = sigmoid(eta)
 	r.Score = scoreOf(eta)
 	switch {
@@ -187,7 +195,14 @@ func (rs *RuleSet) Grade(c Customer, asOf Month) (r Result, ok bool) {
 			r.Reasons = append(r.Reasons, "veto:"+v.Code)
 		}
 	}
-	r.Reasons = append(r.Reasons, rs.reasons(x)...)
+	if nv > 0 && rv.LogOdds > 0 {
+		r.Reasons = append(r.Reasons, rv.Code)
+	}
+	for _, code := range rs.reasons(x) {
+		if !slices.Contains(r.Reasons, code) {
+			r.Reasons = append(r.Reasons, code)
+		}
+	}
 	if c.Category.Business() {
 		r.ChurnRisk = sigmoid(rs.Churn.eta(churnVector(w, rs.ChurnSeason)))
 	}
@@ -197,7 +212,7 @@ func (rs *RuleSet) Grade(c Customer, asOf Month) (r Result, ok bool) {
 func (v Veto) applies(w window) bool {
 	switch v.Kind {
 	case "theft":
-		return w.count(v.Months, theft) > 0
+		return w.count(v.Months, theft) > 0 || marksIn(w.marks, w.asOf, v.Months, true) > 0
 	case "arrears":
 		return unpaidStreak(w) >= v.Months
 	}
