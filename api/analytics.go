@@ -41,6 +41,8 @@ import (
 func init() {
 	writeRolesOf["credit_grades"] = []string{crm.RoleAdmin, crm.RoleManager}
 	writeRolesOf["warning_acks"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
+	// 违约用电 and 窃电 found at a customer (crm/violation.go), read by the grade.
+	writeRolesOf["violations"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
 	generatedOnly["credit_grades"] = "POST /api/v1/credit/grades/run"
 	writeRolesOf["consumption_warnings"] = []string{crm.RoleAdmin, crm.RoleManager}
 	generatedOnly["consumption_warnings"] = "POST /api/v1/warnings/run"
@@ -381,8 +383,9 @@ func creditCategory(cat string) credit.Category {
 // late from the pay date against the due day (dueDay), or, unpaid, up to
 // the end of the as-of month; a bill with arrears is unpaid at the next
 // bill; tenure counts months since the first bill; direct debit is the
-// tag "direct_debit"; violations and theft are not recorded yet (false);
-// a closed customer's last bill closes the account.
+// tag "direct_debit"; violations and thefts are the customer's violations
+// records (violationMarks), not flags on the bills; a closed customer's
+// last bill closes the account.
 func creditCustomer(cu *crm.Customer, bills []crm.Bill, asOf forecast.Month) credit.Customer {
 	out := credit.Customer{ID: cu.ID, Category: creditCategory(cu.Category)}
 	var first forecast.Month = -1
@@ -438,9 +441,11 @@ type CreditAnswer struct {
 	Stored       *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
 }
 
-// gradeOf grades a customer as of asOf; ok is false without bills.
-func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf forecast.Month, ev credit.ChurnEvents) (CreditAnswer, bool) {
+// gradeOf grades a customer as of asOf with its recorded violations and
+// thefts (violationMarks); ok is false without bills.
+func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []credit.Mark, asOf forecast.Month, ev credit.ChurnEvents) (CreditAnswer, bool) {
 	in := creditCustomer(cu, bills, asOf)
+	in.Marks = marks
 	r, ok := rs.Grade(in, credit.Month(asOf))
 	if !ok {
 		return CreditAnswer{}, false
@@ -456,6 +461,25 @@ func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, asOf foreca
 		a.ChurnRisk, a.ChurnReasons = &v, why
 	}
 	return a, true
+}
+
+// violationMarks reads customer id's violations and thefts (its
+// violations records, through their customer_id index: a bounded read of
+// the customer's own) as the grade's marks, each in the month it was found.
+func violationMarks(r crm.Reader, id string) ([]credit.Mark, *crm.Error) {
+	vs, e := crm.CustomerViolations(r, id)
+	if e != nil {
+		return nil, e
+	}
+	marks := make([]credit.Mark, 0, len(vs))
+	for _, v := range vs {
+		m, err := credit.ParseMonth(string(v.FoundOn)[:min(7, len(v.FoundOn))])
+		if err != nil {
+			continue // validated on write: never
+		}
+		marks = append(marks, credit.Mark{Month: m, Theft: v.Kind == crm.ViolationTheft, Kind: v.Subtype})
+	}
+	return marks, nil
 }
 
 // churnEventsOf reads what customer cu's records say about its leaving
@@ -552,7 +576,12 @@ func (s *Server) customerCredit(c *gin.Context) {
 		fail(c, e)
 		return
 	}
-	a, ok := gradeOf(rs, cu, bills, asOf, ev)
+	marks, e := violationMarks(r, id)
+	if e != nil {
+		fail(c, e)
+		return
+	}
+	a, ok := gradeOf(rs, cu, bills, marks, asOf, ev)
 	if !ok {
 		fail(c, &crm.Error{Code: codeInsufficient, Field: "as_of", Message: fmt.Sprintf("customer %s has no bill up to %s: nothing to grade", id, asOf)})
 		return
@@ -658,7 +687,11 @@ func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, e
 		if e != nil {
 			return e
 		}
-		a, ok := gradeOf(rs, &cu, bills, asOf, ev)
+		marks, e := violationMarks(r, cu.ID)
+		if e != nil {
+			return e
+		}
+		a, ok := gradeOf(rs, &cu, bills, marks, asOf, ev)
 		if !ok {
 			out.NoBills++
 			return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,6 +59,7 @@ func seedAnalytics(c client, ids map[string]string) {
 	}
 	ids["credit_grades"] = items[0].(map[string]any)["id"].(string)
 	ids["warning_acks"] = c.create("warning_acks", obj{"customer_id": ids["customers"], "kind": "churn", "period": "2026-01", "status": "dismissed"})
+	ids["violations"] = c.create("violations", violationBody(ids["customers"]))
 	// A zero reading after 2026-01's: the warning run writes its warning;
 	// a shop with two years of bills: its trend.
 	c.create("bills", billBody(ids["customers"], "2026-03").with("kwh", 0, "billed", 0))
@@ -522,4 +524,40 @@ func TestAPI_Analytics(t *testing.T) {
 			t.Errorf("churn risk %v against the twin's %v (odds ×%.2f, want ×7.5); scores %v %v", rl, rp, m, p["score"], l["score"])
 		}
 	})
+
+	t.Run("violations and theft read by the grade", func(t *testing.T) {
+		// A shop paying on time: graded above C; a recorded violation costs
+		// its points and is named; a recorded theft within 24 months makes
+		// it C with the veto, in the answer and in the grade run's record.
+		shop := admin.on(t).create("customers", customerBody("AN-6").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100))
+		billsFor(admin.on(t), shop, months, func(i int) float64 { return seasonal(i, 3000) }, onTime)
+		grade := func() map[string]any {
+			return admin.on(t).must(200, "GET", "/api/v1/customers/"+shop+"/credit?as_of=2025-12", nil)
+		}
+		before := grade()
+		st, out := admin.on(t).do("POST", "/api/v1/violations", violationBody(shop).with("kind", "fraud"))
+		wantError(t, st, out, 400, "invalid", "kind")
+		st, out = admin.on(t).do("POST", "/api/v1/violations", violationBody("cus_01JZZZZZZZZZZZZZZZZZZZZZZZ"))
+		wantError(t, st, out, 422, "reference", "customer_id")
+		admin.on(t).create("violations", violationBody(shop))
+		viol := grade()
+		if viol["score"].(float64) >= before["score"].(float64) || !slices.Contains(viol["reasons"].([]any), any("violation_24m")) {
+			t.Errorf("a violation: score %v → %v, reasons %v", before["score"], viol["score"], viol["reasons"])
+		}
+		admin.on(t).create("violations", violationBody(shop).with("kind", "theft", "subtype", "bypass", "found_on", "2025-06-15"))
+		theft := grade()
+		if before["grade"] == "C" || theft["grade"] != "C" || fmt.Sprint(theft["reasons"].([]any)[0]) != "veto:theft_24m" {
+			t.Errorf("a theft in June: grade %v → %v, reasons %v", before["grade"], theft["grade"], theft["reasons"])
+		}
+		admin.on(t).must(200, "POST", "/api/v1/credit/grades/run", obj{"period": "2025-10"})
+		page := admin.on(t).must(200, "GET", "/api/v1/credit_grades?customer_id="+shop+"&period=2025-10", nil)
+		if items, _ := page["items"].([]any); len(items) != 1 || items[0].(map[string]any)["grade"] != "C" ||
+			fmt.Sprint(items[0].(map[string]any)["reasons"].([]any)[0]) != "veto:theft_24m" {
+			t.Errorf("the grade run's record: %v", page)
+		}
+	})
+}
+
+func violationBody(cus string) obj {
+	return obj{"customer_id": cus, "kind": "violation", "subtype": "capacity_increase", "found_on": "2025-11-20", "penalty": 2400}
 }

@@ -68,6 +68,8 @@ var (
 		// analytics: grades are written by the grade run only
 		"credit_grades": {"admin", "manager"},
 		"warning_acks":  {"admin", "manager", "agent"},
+		// 违约用电 and 窃电 records, read by the credit grade
+		"violations": {"admin", "manager", "agent"},
 		// warnings are written by the warning run only
 		"consumption_warnings": {"admin", "manager"},
 		"analytics_runs":       {"admin"},

@@ -152,7 +152,11 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 				if e != nil {
 					return e
 				}
-				if a, ok := gradeOf(rs, &cu, bills, period, ev); ok {
+				marks, e := violationMarks(r, cu.ID)
+				if e != nil {
+					return e
+				}
+				if a, ok := gradeOf(rs, &cu, bills, marks, period, ev); ok {
 					w.ChurnRisk, w.Grade, w.Reasons, why = a.ChurnRisk, a.Grade, a.Reasons, a.ChurnReasons
 				}
 			}
