@@ -160,6 +160,7 @@ func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[st
 	if float64(len(ids)) < math.Round(open) {
 		return EachRecord(r, coll, region, subtree, fn)
 	}
+	sort.Strings(ids) // one pass over the records (Supervise orders what it lists itself)
 	return eachID(r, coll, ids, fn)
 }
 
@@ -182,8 +183,27 @@ func indexedIDs(r Reader, prefix string, subtree bool, seen map[string]bool, ids
 	})
 }
 
-// eachID calls fn with the record of coll of each id that exists.
+// sortedGetter is a Reader that reads many keys in ascending order in one
+// pass (replication.StateReader).
+type sortedGetter interface {
+	GetSorted(keys [][]byte, fn func(i int, v []byte) error) error
+}
+
+// eachID calls fn with the record of coll of each id that exists, in the
+// order of ids (ascending ids: in one pass when r can).
 func eachID(r Reader, coll string, ids []string, fn func(raw []byte) error) error {
+	if sg, ok := r.(sortedGetter); ok && len(ids) > 1 && sort.StringsAreSorted(ids) {
+		keys := make([][]byte, len(ids))
+		for i, id := range ids {
+			keys[i] = recordKey(coll, id)
+		}
+		return sg.GetSorted(keys, func(_ int, raw []byte) error {
+			if raw == nil {
+				return nil
+			}
+			return fn(raw)
+		})
+	}
 	for _, id := range ids {
 		raw, err := r.Get(recordKey(coll, id))
 		if err != nil {

@@ -42,6 +42,39 @@ func (s StateReader) Get(key []byte) ([]byte, error) {
 	return out, closer.Close()
 }
 
+// GetSorted calls fn with the index and a copy of the value of each of
+// keys, which must be in ascending order (nil when a key is missing), through
+// one iterator that seeks forward from key to key instead of one point Get
+// each. It stops at fn's first error.
+func (s StateReader) GetSorted(keys [][]byte, fn func(i int, v []byte) error) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	it, err := s.r.NewIter(&pebble.IterOptions{LowerBound: stateKey(keys[0]), UpperBound: stateKey(append(bytes.Clone(keys[len(keys)-1]), 0))})
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		sk := stateKey(k)
+		var out []byte
+		if it.SeekGE(sk) && bytes.Equal(it.Key(), sk) {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				it.Close()
+				return err
+			}
+			if out = bytes.Clone(v); out == nil {
+				out = []byte{}
+			}
+		}
+		if err := fn(i, out); err != nil {
+			it.Close()
+			return err
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
 // Iterate visits [lower, upper) in key order; a nil upper means the end of
 // the state keyspace. Slices passed to fn are valid only during the call.
 func (s StateReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
