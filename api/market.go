@@ -272,16 +272,8 @@ func (s *Server) capacityAdded(c *gin.Context) {
 	if !ok {
 		return
 	}
-	_, from, ok := queryMonth(c, "from")
+	from, to, ok := monthRange(c)
 	if !ok {
-		return
-	}
-	_, to, ok := queryMonth(c, "to")
-	if !ok {
-		return
-	}
-	if from != "" && to != "" && to < from {
-		fail(c, apiErr(crm.CodeInvalid, "to", fmt.Sprintf("%s is before from (%s)", to, from)))
 		return
 	}
 	if !s.consistent(c) {
@@ -402,16 +394,8 @@ func (s *Server) tariffAnalysis(c *gin.Context) {
 	if !ok {
 		return
 	}
-	_, from, ok := queryMonth(c, "from")
+	from, to, ok := monthRange(c)
 	if !ok {
-		return
-	}
-	_, to, ok := queryMonth(c, "to")
-	if !ok {
-		return
-	}
-	if from != "" && to != "" && to < from {
-		fail(c, apiErr(crm.CodeInvalid, "to", fmt.Sprintf("%s is before from (%s)", to, from)))
 		return
 	}
 	if !s.consistent(c) {
@@ -512,4 +496,20 @@ func sliceKWh(c *gin.Context, m crm.MarketCounters) (map[forecast.Month]float64,
 		}
 	}
 	return kwh, field, true
+}
+
+// monthRange reads the optional ?from= and ?to= months (YYYY-MM), to not
+// before from.
+func monthRange(c *gin.Context) (from, to string, ok bool) {
+	if _, from, ok = queryMonth(c, "from"); !ok {
+		return
+	}
+	if _, to, ok = queryMonth(c, "to"); !ok {
+		return
+	}
+	if from != "" && to != "" && to < from {
+		fail(c, apiErr(crm.CodeInvalid, "to", fmt.Sprintf("%s is before from (%s)", to, from)))
+		return "", "", false
+	}
+	return from, to, true
 }
