@@ -56,10 +56,7 @@ var ViolationSubtypes = map[string][]string{
 
 func init() {
 	register(&Kind{Name: "violations", IDPrefix: "vio", New: func() Record { return &Violation{} },
-		Filters: []string{"customer_id", "kind", "status"}})
-	// A customer with violations on record cannot be deleted.
-	cus := Kinds["customers"]
-	cus.Children = append(cus.Children, Child{"violations", "customer_id"})
+		Filters: []string{"customer_id", "kind", "status"}}) // a customer with violations cannot be deleted: customers' Children
 }
 
 // Normalize implements Record.
