@@ -157,21 +157,10 @@ func exportTo(ctx context.Context, cl *apiClient, o *exportOptions) (rows, size 
 		return 0, 0, fmt.Errorf("export: %s answered %d: %s", cl.base, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	tmp := o.out + ".tmp"
-	f, err := createExclusive(tmp)
-	if err != nil {
-		return 0, 0, fmt.Errorf("export: %w", err)
+	if size, err = writeSynced(tmp, resp.Body); err != nil {
+		return 0, size, fmt.Errorf("export: %w", err)
 	}
 	defer os.Remove(tmp) // no-op after the rename
-	size, err = io.Copy(f, resp.Body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, size, fmt.Errorf("export: writing %s after %d bytes: %w", tmp, size, err)
-	}
 	trailer := resp.Trailer.Get("X-Export-Rows")
 	if trailer == "" {
 		return 0, size, fmt.Errorf("export: the node's stream ended without its row count (cut short after %d bytes; see the node's log): %s was not written", size, o.out)

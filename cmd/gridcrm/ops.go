@@ -103,21 +103,10 @@ func backupTo(ctx context.Context, cl *apiClient, path string) (pairs uint64, si
 		return 0, 0, fmt.Errorf("backup: %s answered %d: %s", cl.base, resp.StatusCode, strings.TrimSpace(string(body)))
 	}
 	tmp := path + ".tmp"
-	f, err := createExclusive(tmp)
-	if err != nil {
+	if size, err = writeSynced(tmp, resp.Body); err != nil {
 		return 0, 0, fmt.Errorf("backup: %w", err)
 	}
 	defer os.Remove(tmp) // no-op after the rename
-	size, err = io.Copy(f, resp.Body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return 0, 0, fmt.Errorf("backup: writing %s: %w", tmp, err)
-	}
 	if pairs, err = ops.VerifyBackup(tmp); err != nil {
 		return 0, 0, fmt.Errorf("backup: the node's stream did not check out, %s was not written: %w", path, err)
 	}
@@ -128,6 +117,28 @@ func backupTo(ctx context.Context, cl *apiClient, path string) (pairs uint64, si
 // only if nothing is there: never through a symbolic link someone planted
 // (O_EXCL does not follow one), never into an existing file (whose mode
 // and readers would stay).
+// writeSynced copies r into a new file at path (createExclusive) and
+// fsyncs it, answering the bytes written; it removes the file it made if
+// that fails, and the caller removes it when it does not keep it.
+func writeSynced(path string, r io.Reader) (size int64, err error) {
+	f, err := createExclusive(path)
+	if err != nil {
+		return 0, err
+	}
+	size, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return size, fmt.Errorf("writing %s after %d bytes: %w", path, size, err)
+	}
+	return size, nil
+}
+
 func createExclusive(path string) (*os.File, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSymlink != 0 {
