@@ -68,7 +68,10 @@ func TestNode_APILimitsApplied(t *testing.T) {
 		return http.DefaultClient.Do(req)
 	}
 
-	// One import holds the only slot while its body trickles in.
+	// One import holds the only slot while its body trickles in: the
+	// gauge of imports in flight says it has the slot before the second
+	// is sent (else the second could take the slot first and the first be
+	// the one refused).
 	pr, pw := io.Pipe()
 	first := make(chan *http.Response, 1)
 	go func() {
@@ -76,16 +79,30 @@ func TestNode_APILimitsApplied(t *testing.T) {
 		first <- resp
 	}()
 	_, _ = pw.Write([]byte("["))
-	var resp *http.Response
-	testcluster.WaitFor(t, 10*time.Second, "a second import refused", func() bool {
-		r, err := post("/api/v1/customers/import", strings.NewReader("[]"))
+	testcluster.WaitFor(t, 10*time.Second, "the first import holding the slot", func() bool {
+		req, _ := http.NewRequest("GET", n.APIURL()+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+admin.Token)
+		r, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false
 		}
-		r.Body.Close()
-		resp = r
-		return r.StatusCode == http.StatusTooManyRequests
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "gridcrm_http_imports_in_flight") {
+				return strings.HasSuffix(line, " 1")
+			}
+		}
+		return false
 	})
+	resp, err := post("/api/v1/customers/import", strings.NewReader("[]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a second import while the first holds the only slot: %d; want 429", resp.StatusCode)
+	}
 	if ra := resp.Header.Get("Retry-After"); ra != "7" {
 		t.Errorf("Retry-After %q; want 7 (import_retry_after)", ra)
 	}
