@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 
+	"gridcrm/internal/jsoncodec"
 	"gridcrm/store/keyspace"
 )
 
@@ -169,10 +170,10 @@ func (o *overlay) cat(parts ...string) []byte {
 
 // marshal is json.Marshal(rec), in the arena when it fits.
 func (o *overlay) marshal(rec Record) ([]byte, error) {
-	if c, p := codecFor(rec); c != nil {
+	if jsoncodec.Handles(rec) {
 		o.room(1 << 10) // most records fit
 		l := len(o.arena)
-		if b, ok := c.appendJSON(o.arena[l:l], p); ok {
+		if b, ok := jsoncodec.Append(o.arena[l:l], rec); ok {
 			if len(b) > cap(o.arena)-l {
 				return b, nil // append moved it out of the arena
 			}
