@@ -432,7 +432,7 @@ type CreditAnswer struct {
 	PD         float64  `json:"default_probability"`
 	ChurnRisk  *float64 `json:"churn_risk,omitempty"`
 	// ChurnReasons: the records beyond the bills that raised the churn
-	// risk (credit.AdjustChurn).
+	// risk (the rule set's churn_events, credit.ChurnEventRules).
 	ChurnReasons []string         `json:"churn_reasons,omitempty"`
 	Reasons      []string         `json:"reasons"`
 	Payment      string           `json:"payment"`
@@ -456,7 +456,7 @@ func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []cre
 	if a.Reasons == nil {
 		a.Reasons = []string{}
 	}
-	if risk, why := credit.AdjustChurn(r.ChurnRisk, ev); !math.IsNaN(risk) {
+	if risk, why := rs.ChurnEvents.Adjust(r.ChurnRisk, ev); !math.IsNaN(risk) {
 		v := math.Round(risk*1e4) / 1e4
 		a.ChurnRisk, a.ChurnReasons = &v, why
 	}
@@ -510,7 +510,7 @@ func churnEventsOf(r crm.Reader, cu *crm.Customer, asOf forecast.Month) (credit.
 		}
 	}
 	start := func(m forecast.Month) time.Time { return time.Date(m.Year(), m.Calendar(), 1, 0, 0, 0, 0, workday.CST) }
-	from, to := start(asOf-forecast.Month(credit.ComplaintMonths)+1), start(asOf+1)
+	from, to := start(asOf-forecast.Month(credit.DefaultChurnEventRules().ComplaintMonths)+1), start(asOf+1)
 	e := forEach(r, "work_orders", crm.Query{Filters: map[string]string{"customer_id": cu.ID}}, func(raw json.RawMessage) *crm.Error {
 		var w struct {
 			Kind       string    `json:"kind"`

@@ -18,7 +18,8 @@ import "math"
 //     out with a calendar-month profile fitted with the rule set (Season),
 //     so the risk does not move with the month graded.
 //   - short_tenure: years below 7 of tenure (young businesses close more).
-//   - direct_debit, theft_36m.
+//   - direct_debit, theft_36m (a bill flagged theft, or a recorded theft —
+//     a violations record of kind theft, a Mark — found in the 36 months).
 //
 // Shorter windows (3/6 months, year on year, recent drop against the
 // previous 9 months, months since the last late payment, rising days
@@ -64,7 +65,9 @@ var churnFeatures = []churnFeature{
 		return float64(max(0, churnYoungTen-w.last().Tenure)) / 12
 	}},
 	{"direct_debit", func(w window, _ []float64) float64 { return b2f(w.last().DirectDebit) }},
-	{"theft_36m", func(w window, _ []float64) float64 { return min(1, w.count(churnHistory, theft)) }},
+	{"theft_36m", func(w window, _ []float64) float64 {
+		return min(1, w.count(churnHistory, theft)+float64(marksIn(w.marks, w.asOf, churnHistory, true)))
+	}},
 }
 
 func churnFeatureNames() []string {

@@ -3,7 +3,7 @@
 // business customers, and recommends a payment method and security per
 // grade (prepayment or deposit for poor credit).
 //
-// The grade comes from a versioned rule set (RuleSet, "rules v2026-12"):
+// The grade comes from a versioned rule set (RuleSet, "rules v2026-12.2"):
 // a logistic model of default in the next 12 months (two or more bills
 // unpaid at the next bill, or a bill more than 60 days late), turned into
 // a 300..900 score (higher is better; 40 points halve the odds of
@@ -16,14 +16,16 @@
 // Features (features.go) are counts of late and unpaid bills over 3, 6,
 // 12 and 24 months, the longest and the summed days late, the current
 // arrears streak, violations (违约用电), theft, direct debit, tenure,
-// category, consumption trend and volatility, and the change of the bill
-// per kWh. Monotonicity: every bad-behaviour feature has its default
+// category, consumption trend and volatility. No input reads the billed
+// yuan: a tariff change is not the customer's behaviour (v2026-12 read the
+// change of the bill per kWh; v2026-12.2 dropped it, features.go), so a
+// grade does not move with prices. Monotonicity: every bad-behaviour feature has its default
 // weight held ≥ 0 at fit time (projected coordinate descent) and checked
 // when a rule set is loaded, and no other feature reads payment columns,
 // so one more late payment, more days late or one more unpaid bill never
 // raises a score (a seeded property test checks it).
 //
-// The shipped rule set is embedded from rules_v2026-12.json: grading needs
+// The shipped rule set is embedded from rules_v2026-12.2.json: grading needs
 // no training file. It is fitted on the shared training file by
 //
 //	go generate ./analytics/credit
@@ -68,4 +70,4 @@
 // input has none); no store or HTTP; not a scorecard with binned points.
 package credit
 
-//go:generate go run ../../cmd/gridcrm credit fit --csv ../../../shared/data/credit/credit_train.csv.gz --as-of 2024-12 --out rules_v2026-12.json
+//go:generate go run ../../cmd/gridcrm credit fit --csv ../../../shared/data/credit/credit_train.csv.gz --as-of 2024-12 --out rules_v2026-12.2.json

@@ -67,20 +67,6 @@ func logRatio(a, b float64) float64 {
 	return math.Log((a + 1) / (b + 1))
 }
 
-func (w window) price(lo, hi int) float64 {
-	y, k := 0.0, 0.0
-	for _, b := range w.bills {
-		if b.Month > w.asOf-Month(hi) && b.Month <= w.asOf-Month(lo) {
-			y += b.Yuan
-			k += b.KWh
-		}
-	}
-	if k <= 0 {
-		return math.NaN()
-	}
-	return y / k
-}
-
 func (w window) last() Bill { return w.bills[len(w.bills)-1] }
 
 // features are the model inputs, in the order of the weights in a rule
@@ -128,8 +114,16 @@ var features = []feature{
 	{"kwh_yoy_12m", false, "consumption_change", func(w window) float64 { return logRatio(w.meanKWh(0, 12), w.meanKWh(12, 24)) }},
 	{"kwh_volatility", false, "consumption_volatile", func(w window) float64 { return kwhVolatility(w) }},
 	{"log_kwh", false, "consumption_level", func(w window) float64 { return math.Log1p(w.meanKWh(0, 12)) }},
-	{"price_yoy", false, "bill_per_kwh_change", func(w window) float64 { return logRatio(w.price(0, 3), w.price(12, 15)) }},
 }
+
+// No input reads the billed yuan. The bill per kWh (price_yoy, the log
+// change of yuan per kWh against a year earlier, in rules v2026-12) was
+// dropped in v2026-12.2: its change is the tariff's, not the customer's
+// behaviour, and on the flat tariffs of the training file its spread was
+// rounding noise (scale 1.8e-5), so a 5% tariff change moved every score
+// by hundreds of points (score PSI 5.8 between June and December across
+// it). TestGrade_TariffInvariant holds the scores and the churn risk to
+// the bills' kWh and payments only.
 
 func b2f(b bool) float64 {
 	if b {

@@ -19,14 +19,14 @@ type FitConfig struct {
 	// GradeShares are the shares of fitted customers (not vetoed) given
 	// A and B (the rest C), turned into score cut-offs; default 0.60, 0.28.
 	GradeShares [2]float64
-	Version     string // default "v2026-12"
+	Version     string // default "v2026-12.2"
 	Source      string // what the data was, for FittedOn
 }
 
 // DefaultFitConfig fits as of asOf with the defaults.
 func DefaultFitConfig(asOf Month) FitConfig {
 	return FitConfig{AsOf: asOf, Stack: []int{6, 12}, Lambdas: []float64{1, 10, 100, 300, 1000, 3000, 10000}, Folds: 5,
-		GradeShares: [2]float64{0.60, 0.28}, Version: "v2026-12"}
+		GradeShares: [2]float64{0.60, 0.28}, Version: "v2026-12.2"}
 }
 
 // sample is one customer's features and outcome at an as-of month.
@@ -75,7 +75,7 @@ func Fit(cs []Customer, cfg FitConfig) (*RuleSet, error) {
 		return nil, fmt.Errorf("credit: %d customers with an outcome after %v; too few to fit", len(ss), cfg.AsOf)
 	}
 	rs := &RuleSet{Version: cfg.Version, Features: featureNames(), ChurnFeatures: churnFeatureNames(), ChurnSeason: season,
-		Vetoes: DefaultVetoes(), RecordedViolations: DefaultRecordedViolations(), Fit: map[string]float64{}}
+		Vetoes: DefaultVetoes(), RecordedViolations: DefaultRecordedViolations(), ChurnEvents: DefaultChurnEventRules(), Fit: map[string]float64{}}
 	rs.About = "Customer credit grade (客户信用评价): logistic default model with bad-behaviour weights held ≥ 0, cut-offs by grade shares, veto rules; churn model for business customers on its own inputs (lateness and consumption over 36 months)."
 	rs.FittedOn = fmt.Sprintf("%s, as of %v stacked with %v months before, %d customer-months", cfg.Source, cfg.AsOf, cfg.Stack, len(ss))
 	nonNeg := make([]bool, len(features))

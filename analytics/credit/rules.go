@@ -34,7 +34,7 @@ type Veto struct {
 // like the other versioned rule sets of gridcrm: a new fit is a new
 // version, never an edit of an old one.
 type RuleSet struct {
-	Version  string   `json:"version"` // e.g. "v2026-12"
+	Version  string   `json:"version"` // e.g. "v2026-12.2"
 	About    string   `json:"about"`
 	FittedOn string   `json:"fitted_on"` // file, as-of month, customers
 	Features []string `json:"features"`  // names, in the order of the weights
@@ -53,15 +53,18 @@ type RuleSet struct {
 	Vetoes []Veto `json:"vetoes"`
 	// RecordedViolations is what a recorded 违约用电 costs (marks.go).
 	RecordedViolations RecordedViolations `json:"recorded_violations"`
+	// ChurnEvents are the odds multipliers of the churn risk for the
+	// records beyond the bills (events.go): set by hand, not fitted.
+	ChurnEvents ChurnEventRules `json:"churn_events"`
 	// Fit is what the fit measured (cross-validation, train AUC), for
 	// the record; grading does not read it.
 	Fit map[string]float64 `json:"fit,omitempty"`
 }
 
-//go:embed rules_v2026-12.json
+//go:embed rules_v2026-12.2.json
 var shippedRules []byte
 
-// Shipped is the rule set built into the binary ("rules v2026-12"),
+// Shipped is the rule set built into the binary ("rules v2026-12.2"),
 // fitted on the shared training file; see doc.go for how to regenerate it.
 func Shipped() (*RuleSet, error) { return ParseRuleSet(shippedRules) }
 
@@ -116,6 +119,9 @@ func (rs *RuleSet) Validate() error {
 		return fmt.Errorf("%w: %s: cut-off A %d must be above B %d", ErrRuleSet, rs.Version, rs.Cutoffs.A, rs.Cutoffs.B)
 	}
 	if err := rs.RecordedViolations.validate(); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrRuleSet, rs.Version, err)
+	}
+	if err := rs.ChurnEvents.validate(); err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrRuleSet, rs.Version, err)
 	}
 	for i, v := range rs.Vetoes {

@@ -50,7 +50,7 @@ func creditGradeCmd() *cobra.Command {
 	var includeClosed bool
 	c := &cobra.Command{
 		Use:   "grade",
-		Short: "Grade every customer as of a month with the shipped rule set (rules v2026-12)",
+		Short: "Grade every customer as of a month with the shipped rule set (rules v2026-12.2)",
 		Long: `Read a credit history CSV (plain or gzipped; columns customer_id, category,
 direct_debit, tenure_months, month, kwh, billed_yuan, days_late,
 unpaid_at_next_bill, violation, theft, closed), use only the months up to
@@ -101,7 +101,7 @@ binary: no training file is needed.`,
 }
 
 func creditEvaluateCmd() *cobra.Command {
-	var path, asOf, psiFrom string
+	var path, asOf, psiFrom, tariff string
 	var holdout float64
 	var seed int64
 	c := &cobra.Command{
@@ -122,6 +122,14 @@ func creditEvaluateCmd() *cobra.Command {
 				return err
 			}
 			fitPart, judge := credit.Split(cs, holdout, seed)
+			if tariff != "" {
+				tc, err := credit.ParseTariffChange(tariff)
+				if err != nil {
+					return err
+				}
+				judge = tc.Apply(judge)
+				fmt.Fprintf(cmd.OutOrStdout(), "tariff change: the judged customers' bills from %v priced ×%g (the fit's as in the file)\n", tc.From, tc.Factor)
+			}
 			cfg := credit.DefaultFitConfig(m)
 			cfg.Source = path
 			rs, err := credit.Fit(fitPart, cfg)
@@ -137,6 +145,7 @@ func creditEvaluateCmd() *cobra.Command {
 	c.Flags().StringVar(&psiFrom, "psi-from", "2024-06", "PSI compares the judged customers' scores at this month with --as-of")
 	c.Flags().Float64Var(&holdout, "holdout", 0.5, "share of customers kept out of the fit and judged")
 	c.Flags().Int64Var(&seed, "seed", 1, "seed of the customer split")
+	c.Flags().StringVar(&tariff, "tariff-change", "", "YYYY-MM:FACTOR: price the judged customers' bills from that month ×FACTOR (a tariff change; their behaviour unchanged) to check that scores do not move with prices")
 	c.MarkFlagRequired("csv")
 	return c
 }
@@ -145,7 +154,7 @@ func creditFitCmd() *cobra.Command {
 	var path, asOf, out string
 	c := &cobra.Command{
 		Use:   "fit",
-		Short: "Fit the rule set on a training file and write it as JSON (how rules_v2026-12.json is made)",
+		Short: "Fit the rule set on a training file and write it as JSON (how rules_v2026-12.2.json is made)",
 		Long: `Fit the default and churn models on every customer of --csv as of --as-of
 (outcome: the 12 months after), pick the L2 strength by 5-fold
 cross-validation, set the grade cut-offs, and write the versioned rule set.
