@@ -168,28 +168,17 @@ type Summary struct {
 }
 
 // Summarize adds up the counters of region (subtree: and every region
-// under it). It reads counters only, never records.
+// under it). It reads counters only, never records: at a node that keeps
+// the subtree totals (aggregate_subtree.go), region's own and their sums
+// over the regions below.
 func Summarize(r Reader, region string, subtree bool) (Summary, error) {
 	s := Summary{Region: region, Scope: "region", ByCategory: map[string]int64{}, ByVoltageClass: map[string]int64{},
 		ByStatus: map[string]int64{}, KWhByMonth: map[string]float64{}, BilledByMonth: map[string]float64{},
 		ArrearsByPeriod: map[string]float64{}, ArrearsBillsByPeriod: map[string]int64{}}
-	prefix := []byte(keyspace.AggregatesOf(region))
 	if subtree {
 		s.Scope = "subtree"
-		prefix = []byte(keyspace.AggregatePrefix + region)
 	}
-	seen := map[string]bool{}
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-		rest := string(k[2:])
-		reg, metric, ok := strings.Cut(rest, "/")
-		if !ok || len(v) != 8 {
-			return true
-		}
-		if !subtree && reg != region {
-			return true
-		}
-		seen[reg] = true
-		x := math.Float64frombits(binary.BigEndian.Uint64(v))
+	regions, err := sumCounters(r, region, subtree, "", func(_, metric string, x float64) bool {
 		switch {
 		case metric == "customers":
 			s.Customers += int64(math.Round(x))
@@ -213,10 +202,7 @@ func Summarize(r Reader, region string, subtree bool) (Summary, error) {
 		return true
 	})
 	s.Arrears = round2(s.Arrears)
-	for reg := range seen {
-		s.Regions = append(s.Regions, reg)
-	}
-	sort.Strings(s.Regions)
+	s.Regions = regions
 	if s.Regions == nil {
 		s.Regions = []string{}
 	}

@@ -190,7 +190,7 @@ type GradeCounts map[string]map[string]int64
 // region (subtree: and every region under it). It reads counters only.
 func CreditDistribution(r Reader, region string, subtree bool) (GradeCounts, []string, error) {
 	out := GradeCounts{}
-	regions, err := eachCounter(r, region, subtree, "credit.", func(_, rest string, x float64) bool {
+	regions, err := sumCounters(r, region, subtree, "credit.", func(_, rest string, x float64) bool {
 		month, grade, ok := strings.Cut(rest, ".")
 		if !ok {
 			return false

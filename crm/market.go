@@ -144,7 +144,9 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{},
 		ByRegion: map[string]map[string]*MarketCell{}, Capacity: map[string]map[string]*CapacityCell{}, CapacityByRegion: map[string]map[string]float64{},
 		Industry: map[string]map[string]*IndustryCell{}}
-	regions, err := eachCounter(r, region, subtree, "mkt.", func(reg, rest string, x float64) bool {
+	// reg "" is the regions below region summed (subtree totals): their
+	// own figures (ByRegion, CapacityByRegion) come from eachRollup.
+	regions, err := sumCounters(r, region, subtree, "mkt.", func(reg, rest string, x float64) bool {
 		if r, ok := strings.CutPrefix(rest, "ind."); ok { // ind.<what>.<month>.<industry>
 			p := strings.SplitN(r, ".", 3)
 			if len(p) != 3 {
@@ -183,6 +185,9 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 			switch p[1] {
 			case "kva":
 				c.KVA += x
+				if reg == "" {
+					break
+				}
 				if out.CapacityByRegion[reg] == nil {
 					out.CapacityByRegion[reg] = map[string]float64{}
 				}
@@ -216,7 +221,7 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 			case "bills":
 				c.Bills += int64(math.Round(x))
 			}
-			if dim == "cat" { // every bill with a category, once
+			if dim == "cat" && reg != "" { // every bill with a category, once
 				if out.ByRegion[reg] == nil {
 					out.ByRegion[reg] = map[string]*MarketCell{}
 				}
@@ -240,6 +245,40 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 		return true
 	})
 	out.Regions = regions
+	if err != nil {
+		return out, err
+	}
+	if ok, err := totalsFor(r, region); err != nil || !ok || !subtree {
+		return out, err
+	}
+	for _, name := range []string{"kwh", "yuan", "bills"} {
+		if err := eachRollup(r, name, region, func(reg, month string, x float64) {
+			if out.ByRegion[reg] == nil {
+				out.ByRegion[reg] = map[string]*MarketCell{}
+			}
+			rc := out.ByRegion[reg][month]
+			if rc == nil {
+				rc = &MarketCell{}
+				out.ByRegion[reg][month] = rc
+			}
+			switch name {
+			case "kwh":
+				rc.KWh += x
+			case "yuan":
+				rc.Yuan += x
+			case "bills":
+				rc.Bills += int64(math.Round(x))
+			}
+		}); err != nil {
+			return out, err
+		}
+	}
+	err = eachRollup(r, "capkva", region, func(reg, month string, x float64) {
+		if out.CapacityByRegion[reg] == nil {
+			out.CapacityByRegion[reg] = map[string]float64{}
+		}
+		out.CapacityByRegion[reg][month] += x
+	})
 	return out, err
 }
 

@@ -43,12 +43,12 @@ type applier struct {
 // newApplier returns the applier of region (parent: its parent, "" for
 // none), counting link traffic and refusals on m (nil: not counted).
 func newApplier(region, parent string, m *link.Metrics) *applier {
-	return &applier{region: region, link: link.NewApplier(region, parent, linkDomain{}, m)}
+	return &applier{region: region, link: link.NewApplier(region, parent, linkDomain{region}, m)}
 }
 
 // feedTxn wraps tx for writes made here at ms (Unix ms).
 func (a *applier) feedTxn(tx *replication.Txn, ms int64) *link.FeedTxn {
-	return link.NewFeedTxn(tx, linkDomain{}, a.region, ms, ms)
+	return link.NewFeedTxn(tx, linkDomain{a.region}, a.region, ms, ms)
 }
 
 // ApplyEntry implements replication.Applier. The answer is JSON: a

@@ -11,7 +11,9 @@ import (
 // linkDomain is crm as the link protocol sees it (link.Domain): the replica
 // semantics of the records that cross links. Every method is a thin call
 // into crm; refusals come back as *link.Error carrying crm's message.
-type linkDomain struct{}
+// region is the node's: the aggregates' subtree totals are kept for it
+// (crm.ApplyDeltasAt).
+type linkDomain struct{ region string }
 
 var _ link.Domain = linkDomain{}
 
@@ -107,10 +109,10 @@ func (linkDomain) Deltas(key string, old, new []byte) []link.Delta {
 	return out
 }
 
-func (linkDomain) ApplyDeltas(tx link.Txn, ds []link.Delta) error {
+func (l linkDomain) ApplyDeltas(tx link.Txn, ds []link.Delta) error {
 	cds := make([]crm.Delta, len(ds))
 	for i, d := range ds {
 		cds[i] = crm.Delta{Region: d.Region, Metric: d.Metric, Value: d.Value}
 	}
-	return crm.ApplyDeltas(tx, cds)
+	return crm.ApplyDeltasAt(tx, l.region, cds)
 }

@@ -31,7 +31,7 @@ type links struct {
 func newLinks(n *Node) (*links, error) {
 	svc, err := link.New(link.Config{
 		Region: n.cfg.Region, Parent: parentRegion(n.cfg), ParentNodes: parentNodes(n.cfg),
-		Group: n.group, Store: n.st, Domain: linkDomain{}, Metrics: n.linkm, Logger: n.log,
+		Group: n.group, Store: n.st, Domain: linkDomain{n.cfg.Region}, Metrics: n.linkm, Logger: n.log,
 		Client:       n.linkClient(),
 		Authenticate: n.authenticateLink, // security.go: the caller's certificate and overlay address are the child's
 		Batch:        n.cfg.LinkBatch, DownlinkPoll: n.cfg.DownlinkPoll,

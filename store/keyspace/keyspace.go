@@ -8,6 +8,7 @@ const (
 	UniquePrefix    = "u/" // unique constraints
 	IndexPrefix     = "x/" // secondary indexes
 	AggregatePrefix = "a/" // aggregate counters per region
+	TotalsPrefix    = "t/" // the aggregates summed over subtrees, kept on apply at upper tiers
 	FeedPrefix      = "f/" // the change feed
 	MetaPrefix      = "m/" // metadata of this region's replicas
 )
