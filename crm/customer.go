@@ -39,6 +39,9 @@ type Customer struct {
 	Phone       string   `json:"phone,omitempty"`
 	Tags        []string `json:"tags,omitempty"`
 	Status      string   `json:"status"` // active (default), suspended, closed
+	// ContractEnd is the day the supply contract (供用电合同) ends, if
+	// known; a business customer's churn risk reads it.
+	ContractEnd Date `json:"contract_end,omitempty"`
 	// Where the customer is supplied from (outages find the customers they
 	// affect by these); optional.
 	Feeder          string `json:"feeder,omitempty"`           // 线路: the 10 kV feeder
@@ -48,7 +51,7 @@ type Customer struct {
 func init() {
 	register(&Kind{Name: "customers", IDPrefix: "cus", New: func() Record { return &Customer{} },
 		Filters: []string{"region", "category", "status", "grid", "account_no", "feeder", "transformer_area"}, Regional: true,
-		Children: []Child{{"bills", "customer_id"}, {"contacts", "customer_id"}, {"interactions", "customer_id"}, {"violations", "customer_id"}}})
+		Children: []Child{{"bills", "customer_id"}, {"contacts", "customer_id"}, {"interactions", "customer_id"}, {"violations", "customer_id"}, {"capacity_changes", "customer_id"}}})
 }
 
 // Normalize implements Record.
@@ -62,6 +65,7 @@ func (c *Customer) Normalize() {
 	trim(&c.Phone)
 	trim(&c.Feeder)
 	trim(&c.TransformerArea)
+	c.ContractEnd = Date(strings.TrimSpace(string(c.ContractEnd)))
 	c.Category = strings.ToLower(strings.TrimSpace(c.Category))
 	c.Status = strings.ToLower(strings.TrimSpace(c.Status))
 	if c.Status == "" {
@@ -125,6 +129,9 @@ func (c *Customer) Validate() *Error {
 	}
 	if c.Phone != "" && !phoneRe.MatchString(c.Phone) {
 		return invalid("phone", "%q is not a phone number", c.Phone)
+	}
+	if e := validDate("contract_end", c.ContractEnd, true); e != nil {
+		return e
 	}
 	if len(c.Tags) > 20 {
 		return invalid("tags", "has %d tags; at most 20 allowed", len(c.Tags))

@@ -93,7 +93,7 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order.
 func Collections() []string {
-	out := append([]string{"customers", "bills", "staff", "contacts", "interactions", "violations", "directives", "users",
+	out := append([]string{"customers", "bills", "staff", "contacts", "interactions", "violations", "capacity_changes", "directives", "users",
 		"projects", "work_orders", "outages"}, // process.go
 		BigCustomerCollections...) // bigcustomer.go
 	return append(out, AnalyticsCollections...) // analytics.go
