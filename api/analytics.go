@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +44,8 @@ func init() {
 	writeRolesOf["warning_acks"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
 	// 违约用电 and 窃电 found at a customer (crm/violation.go), read by the grade.
 	writeRolesOf["violations"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
+	// 减容 and 暂停 of a customer's capacity (crm/capacity_change.go), read by the churn risk.
+	writeRolesOf["capacity_changes"] = []string{crm.RoleAdmin, crm.RoleManager, crm.RoleAgent}
 	generatedOnly["credit_grades"] = "POST /api/v1/credit/grades/run"
 	writeRolesOf["consumption_warnings"] = []string{crm.RoleAdmin, crm.RoleManager}
 	generatedOnly["consumption_warnings"] = "POST /api/v1/warnings/run"
@@ -433,17 +436,20 @@ type CreditAnswer struct {
 	ChurnRisk  *float64 `json:"churn_risk,omitempty"`
 	// ChurnReasons: the records beyond the bills that raised the churn
 	// risk (the rule set's churn_events, credit.ChurnEventRules).
-	ChurnReasons []string         `json:"churn_reasons,omitempty"`
-	Reasons      []string         `json:"reasons"`
-	Payment      string           `json:"payment"`
-	Security     string           `json:"security"`
-	Bills        int              `json:"bills_read"`
-	Stored       *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
+	ChurnReasons []string `json:"churn_reasons,omitempty"`
+	// ChurnInputs: what the churn risk read beyond the bills (business
+	// customers), whether it raised the risk or not.
+	ChurnInputs *ChurnInputs     `json:"churn_inputs,omitempty"`
+	Reasons     []string         `json:"reasons"`
+	Payment     string           `json:"payment"`
+	Security    string           `json:"security"`
+	Bills       int              `json:"bills_read"`
+	Stored      *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
 }
 
 // gradeOf grades a customer as of asOf with its recorded violations and
 // thefts (violationMarks); ok is false without bills.
-func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []credit.Mark, asOf forecast.Month, ev credit.ChurnEvents) (CreditAnswer, bool) {
+func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []credit.Mark, asOf forecast.Month, ev churnRead) (CreditAnswer, bool) {
 	in := creditCustomer(cu, bills, asOf)
 	in.Marks = marks
 	r, ok := rs.Grade(in, credit.Month(asOf))
@@ -456,9 +462,14 @@ func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []cre
 	if a.Reasons == nil {
 		a.Reasons = []string{}
 	}
-	if risk, why := rs.ChurnEvents.Adjust(r.ChurnRisk, ev); !math.IsNaN(risk) {
+	if risk, why := rs.ChurnEvents.Adjust(r.ChurnRisk, ev.Events); !math.IsNaN(risk) {
 		v := math.Round(risk*1e4) / 1e4
 		a.ChurnRisk, a.ChurnReasons = &v, why
+		in := ev.Inputs
+		if in.Sources == nil {
+			in.Sources = []string{}
+		}
+		a.ChurnInputs = &in
 	}
 	return a, true
 }
@@ -482,36 +493,112 @@ func violationMarks(r crm.Reader, id string) ([]credit.Mark, *crm.Error) {
 	return marks, nil
 }
 
+// ChurnInputs are what a business customer's churn risk read beyond its
+// bills, as the routes answer them (credit_grade's churn_inputs): the
+// complaints counted, whether a capacity reduction or a suspension counts,
+// the contract's end and the months left, and where each came from
+// (Sources: "capacity_changes", "contract_end", "status", or "tag:<tag>"
+// for the tags read as a fallback on old data).
+type ChurnInputs struct {
+	Complaints         int      `json:"complaints"`
+	ComplaintMonths    int      `json:"complaint_months"`
+	CapacityReduced    bool     `json:"capacity_reduced"`
+	Suspended          bool     `json:"suspended"`
+	ContractEnd        string   `json:"contract_end,omitempty"`
+	ContractMonthsLeft *int     `json:"contract_months_left,omitempty"`
+	Sources            []string `json:"sources"`
+}
+
+// churnRead is what churnEventsOf read: the model's events and how the
+// routes show them.
+type churnRead struct {
+	Events credit.ChurnEvents
+	Inputs ChurnInputs
+}
+
 // churnEventsOf reads what customer cu's records say about its leaving
-// beyond its bills, as of the end of month asOf (credit.ChurnEvents):
-// the complaint work orders received in the credit.ComplaintMonths months
-// to it (the customer's work orders, through their customer_id index);
-// a suspension (status suspended, or the tag 暂停 or suspension); a
-// capacity reduction (the tag 减容 or capacity_reduction); the contract's
-// end (the tag contract_end:YYYY-MM or 合同到期:YYYY-MM). Residential
-// customers have no churn risk: nothing is read.
-func churnEventsOf(r crm.Reader, cu *crm.Customer, asOf forecast.Month) (credit.ChurnEvents, *crm.Error) {
-	ev := credit.NoEvents
+// beyond its bills, as of the end of month asOf, with the windows of the
+// rule set's churn_events (ce):
+//   - complaints: the complaint work orders received in the
+//     ce.ComplaintMonths months to it (the customer's work orders, through
+//     their customer_id index);
+//   - a capacity reduction (减容) or a suspension (暂停): the customer's
+//     capacity_changes records (their customer_id index) begun in the
+//     ce.EventMonths months to the as-of month, or in force in it; a
+//     suspension also when the customer's status is suspended;
+//   - the contract's end: the customer's contract_end, counted when it is
+//     in the as-of month or later.
+//
+// Fallback for data written before these fields: the tags 暂停 or
+// suspension, 减容 or capacity_reduction, and contract_end:YYYY-MM or
+// 合同到期:YYYY-MM (read only when contract_end is empty) are read as
+// before, and named "tag:<tag>" in the sources. Residential customers
+// have no churn risk: nothing is read.
+func churnEventsOf(r crm.Reader, ce credit.ChurnEventRules, cu *crm.Customer, asOf forecast.Month) (churnRead, *crm.Error) {
+	ev, in := credit.NoEvents, ChurnInputs{ComplaintMonths: ce.ComplaintMonths}
 	if cu.Category == crm.CategoryResidential {
-		return ev, nil
+		return churnRead{ev, in}, nil
 	}
-	ev.Suspended = cu.Status == crm.StatusSuspended
+	source := func(s string) {
+		if !slices.Contains(in.Sources, s) {
+			in.Sources = append(in.Sources, s)
+		}
+	}
+	contract := func(end forecast.Month, day string, src string) {
+		if end >= asOf {
+			left := int(end - asOf)
+			ev.ContractMonthsLeft, in.ContractMonthsLeft, in.ContractEnd = left, &left, day
+			source(src)
+		}
+	}
+	if cu.Status == crm.StatusSuspended {
+		ev.Suspended = true
+		source("status")
+	}
+	if cu.ContractEnd != "" {
+		if end, ok := monthOf(string(cu.ContractEnd)[:min(7, len(cu.ContractEnd))]); ok {
+			contract(end, string(cu.ContractEnd), "contract_end")
+		}
+	}
 	for _, t := range cu.Tags {
 		switch {
 		case t == "暂停" || t == "suspension":
 			ev.Suspended = true
+			source("tag:" + t)
 		case t == "减容" || t == "capacity_reduction":
 			ev.CapacityReduced = true
-		case strings.HasPrefix(t, "contract_end:") || strings.HasPrefix(t, "合同到期:"):
+			source("tag:" + t)
+		case cu.ContractEnd == "" && (strings.HasPrefix(t, "contract_end:") || strings.HasPrefix(t, "合同到期:")):
 			_, v, _ := strings.Cut(t, ":")
-			if end, ok := monthOf(strings.TrimSpace(v)); ok && end >= asOf {
-				ev.ContractMonthsLeft = int(end - asOf)
+			if end, ok := monthOf(strings.TrimSpace(v)); ok {
+				contract(end, end.String(), "tag:"+t)
 			}
 		}
 	}
+	day := func(m forecast.Month, d int) crm.Date {
+		return crm.Date(time.Date(m.Year(), m.Calendar(), d, 0, 0, 0, 0, time.UTC).Format("2006-01-02"))
+	}
+	monthFrom, monthTo := day(asOf, 1), day(asOf+1, 0)
+	since := day(asOf-forecast.Month(ce.EventMonths)+1, 1)
+	changes, e := crm.CustomerCapacityChanges(r, cu.ID)
+	if e != nil {
+		return churnRead{ev, in}, e
+	}
+	for _, c := range changes {
+		if !c.StartedIn(since, monthTo) && !c.InForce(monthFrom, monthTo) {
+			continue
+		}
+		switch c.Kind {
+		case crm.CapacityReduction:
+			ev.CapacityReduced = true
+		case crm.CapacitySuspension:
+			ev.Suspended = true
+		}
+		source("capacity_changes")
+	}
 	start := func(m forecast.Month) time.Time { return time.Date(m.Year(), m.Calendar(), 1, 0, 0, 0, 0, workday.CST) }
-	from, to := start(asOf-forecast.Month(credit.DefaultChurnEventRules().ComplaintMonths)+1), start(asOf+1)
-	e := forEach(r, "work_orders", crm.Query{Filters: map[string]string{"customer_id": cu.ID}}, func(raw json.RawMessage) *crm.Error {
+	from, to := start(asOf-forecast.Month(ce.ComplaintMonths)+1), start(asOf+1)
+	e = forEach(r, "work_orders", crm.Query{Filters: map[string]string{"customer_id": cu.ID}}, func(raw json.RawMessage) *crm.Error {
 		var w struct {
 			Kind       string    `json:"kind"`
 			ReceivedAt time.Time `json:"received_at"`
@@ -521,7 +608,11 @@ func churnEventsOf(r crm.Reader, cu *crm.Customer, asOf forecast.Month) (credit.
 		}
 		return nil
 	})
-	return ev, e
+	in.Complaints, in.CapacityReduced, in.Suspended = ev.Complaints, ev.CapacityReduced, ev.Suspended
+	if ev.Complaints > 0 {
+		source("work_orders")
+	}
+	return churnRead{ev, in}, e
 }
 
 // lastPeriod is the latest period of bills, 0 without any.
@@ -571,7 +662,7 @@ func (s *Server) customerCredit(c *gin.Context) {
 	if asOf == 0 {
 		asOf = lastPeriod(bills)
 	}
-	ev, e := churnEventsOf(r, cu, asOf)
+	ev, e := churnEventsOf(r, rs.ChurnEvents, cu, asOf)
 	if e != nil {
 		fail(c, e)
 		return
@@ -683,7 +774,7 @@ func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, e
 		if e != nil {
 			return e
 		}
-		ev, e := churnEventsOf(r, &cu, asOf)
+		ev, e := churnEventsOf(r, rs.ChurnEvents, &cu, asOf)
 		if e != nil {
 			return e
 		}

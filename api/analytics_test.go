@@ -60,6 +60,7 @@ func seedAnalytics(c client, ids map[string]string) {
 	ids["credit_grades"] = items[0].(map[string]any)["id"].(string)
 	ids["warning_acks"] = c.create("warning_acks", obj{"customer_id": ids["customers"], "kind": "churn", "period": "2026-01", "status": "dismissed"})
 	ids["violations"] = c.create("violations", violationBody(ids["customers"]))
+	ids["capacity_changes"] = c.create("capacity_changes", capacityChangeBody(ids["customers"]).with("from_kva", 800, "to_kva", 500))
 	// A zero reading after 2026-01's: the warning run writes its warning;
 	// a shop with two years of bills: its trend.
 	c.create("bills", billBody(ids["customers"], "2026-03").with("kwh", 0, "billed", 0))
@@ -501,27 +502,66 @@ func TestAPI_Analytics(t *testing.T) {
 	})
 
 	t.Run("churn inputs beyond the bills", func(t *testing.T) {
-		// Twin shops with the same bills; one has reduced its capacity,
-		// its contract ends in March, and it complained in November.
-		plain := admin.on(t).create("customers", customerBody("AN-4").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100))
-		leaving := admin.on(t).create("customers", customerBody("AN-5").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100,
+		// Twin shops with the same bills; one has reduced its capacity (a
+		// capacity_changes record), its contract ends in March
+		// (contract_end), and it complained in November. A third twin
+		// says the same with the tags of old data (the fallback).
+		plain := admin.on(t).create("customers", customerBody("AN-4").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100, "contract_end", "2027-06-30"))
+		leaving := admin.on(t).create("customers", customerBody("AN-5").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100, "contract_end", "2026-03-31"))
+		tagged := admin.on(t).create("customers", customerBody("AN-7").with("category", "commercial", "voltage_kv", 0.4, "capacity_kva", 100,
 			"tags", []string{"减容", "contract_end:2026-03"}))
-		for _, id := range []string{plain, leaving} {
+		for _, id := range []string{plain, leaving, tagged} {
 			billsFor(admin.on(t), id, months, func(i int) float64 { return seasonal(i, 3000) }, onTime)
 		}
-		admin.on(t).create("work_orders", workOrderBody(leaving).with("received_at", "2025-11-10T02:00:00Z"))
-		admin.on(t).create("work_orders", workOrderBody(leaving).with("received_at", "2025-01-10T02:00:00Z"))                         // before the 6 months
-		admin.on(t).create("work_orders", workOrderBody(leaving).with("kind", "consultation", "received_at", "2025-12-01T02:00:00Z")) // not a complaint
-		p := admin.on(t).must(200, "GET", "/api/v1/customers/"+plain+"/credit?as_of=2025-12", nil)
-		l := admin.on(t).must(200, "GET", "/api/v1/customers/"+leaving+"/credit?as_of=2025-12", nil)
-		why := fmt.Sprint(l["churn_reasons"])
-		if p["churn_reasons"] != nil || why != "[churn:capacity_reduced churn:contract_ends_in_3m churn:complaints_6m=1]" {
-			t.Errorf("churn reasons: plain %v, leaving %s", p["churn_reasons"], why)
+		// Bad fields are named.
+		st, out := admin.on(t).do("POST", "/api/v1/customers", customerBody("AN-8").with("contract_end", "2026-02-30"))
+		wantError(t, st, out, 400, "invalid", "contract_end")
+		for _, tc := range []struct {
+			body  obj
+			field string
+		}{
+			{capacityChangeBody(leaving).with("kind", "increase"), "kind"},
+			{capacityChangeBody(leaving).with("to_kva", 160), "to_kva"},
+			{capacityChangeBody(leaving).with("start_on", "2025-13-01"), "start_on"},
+			{capacityChangeBody(leaving).with("kind", "suspension", "to_kva", 0), "end_on"},
+		} {
+			st, out := admin.on(t).do("POST", "/api/v1/capacity_changes", tc.body)
+			wantError(t, st, out, 400, "invalid", tc.field)
 		}
-		rp, rl := p["churn_risk"].(float64), l["churn_risk"].(float64)
+		st, out = admin.on(t).do("POST", "/api/v1/capacity_changes", capacityChangeBody("cus_01JZZZZZZZZZZZZZZZZZZZZZZZ"))
+		wantError(t, st, out, 422, "reference", "customer_id")
+		admin.on(t).create("capacity_changes", capacityChangeBody(leaving))
+		// A suspension that ended in 2024 no longer counts.
+		admin.on(t).create("capacity_changes", capacityChangeBody(leaving).with("kind", "suspension", "to_kva", 0, "start_on", "2024-03-01", "end_on", "2024-06-01"))
+		for _, id := range []string{leaving, tagged} {
+			admin.on(t).create("work_orders", workOrderBody(id).with("received_at", "2025-11-10T02:00:00Z"))
+			admin.on(t).create("work_orders", workOrderBody(id).with("received_at", "2025-01-10T02:00:00Z"))                         // before the 6 months
+			admin.on(t).create("work_orders", workOrderBody(id).with("kind", "consultation", "received_at", "2025-12-01T02:00:00Z")) // not a complaint
+		}
+		p := admin.on(t).must(200, "GET", "/api/v1/customers/"+plain+"/credit?as_of=2025-12", nil)
+		rp := p["churn_risk"].(float64)
 		odds := func(p float64) float64 { return p / (1 - p) }
-		if m := odds(rl) / odds(rp); math.Abs(m-2.5*2*1.5) > 0.05*m || p["score"] != l["score"] {
-			t.Errorf("churn risk %v against the twin's %v (odds ×%.2f, want ×7.5); scores %v %v", rl, rp, m, p["score"], l["score"])
+		for _, tc := range []struct{ id, sources string }{
+			{leaving, "[contract_end capacity_changes work_orders]"},
+			{tagged, "[tag:减容 tag:contract_end:2026-03 work_orders]"},
+		} {
+			l := admin.on(t).must(200, "GET", "/api/v1/customers/"+tc.id+"/credit?as_of=2025-12", nil)
+			why := fmt.Sprint(l["churn_reasons"])
+			if p["churn_reasons"] != nil || why != "[churn:capacity_reduced churn:contract_ends_in_3m churn:complaints_6m=1]" {
+				t.Errorf("churn reasons: plain %v, %s %s", p["churn_reasons"], tc.id, why)
+			}
+			in, _ := l["churn_inputs"].(map[string]any)
+			if in == nil || in["complaints"] != 1.0 || in["capacity_reduced"] != true || in["suspended"] != false || in["contract_months_left"] != 3.0 ||
+				fmt.Sprint(in["sources"]) != tc.sources {
+				t.Errorf("churn inputs of %s: %v; want 1 complaint, reduced, not suspended, 3 months left, sources %s", tc.id, l["churn_inputs"], tc.sources)
+			}
+			rl := l["churn_risk"].(float64)
+			if m := odds(rl) / odds(rp); math.Abs(m-2.5*2*1.5) > 0.05*m || p["score"] != l["score"] {
+				t.Errorf("churn risk %v against the twin's %v (odds ×%.2f, want ×7.5); scores %v %v", rl, rp, m, p["score"], l["score"])
+			}
+		}
+		if in, _ := p["churn_inputs"].(map[string]any); in == nil || in["contract_end"] != "2027-06-30" || in["contract_months_left"] != 18.0 {
+			t.Errorf("the plain twin's churn inputs: %v", p["churn_inputs"])
 		}
 	})
 
@@ -556,6 +596,10 @@ func TestAPI_Analytics(t *testing.T) {
 			t.Errorf("the grade run's record: %v", page)
 		}
 	})
+}
+
+func capacityChangeBody(cus string) obj {
+	return obj{"customer_id": cus, "kind": "reduction", "from_kva": 100, "to_kva": 63, "start_on": "2025-09-01"}
 }
 
 func violationBody(cus string) obj {

@@ -70,6 +70,8 @@ var (
 		"warning_acks":  {"admin", "manager", "agent"},
 		// 违约用电 and 窃电 records, read by the credit grade
 		"violations": {"admin", "manager", "agent"},
+		// 减容 and 暂停 records, read by the churn risk
+		"capacity_changes": {"admin", "manager", "agent"},
 		// warnings are written by the warning run only
 		"consumption_warnings": {"admin", "manager"},
 		"analytics_runs":       {"admin"},

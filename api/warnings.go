@@ -148,7 +148,7 @@ func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (Warning
 			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
 				w.ChurnRisk, w.Grade, w.Reasons, why = g.ChurnRisk, g.Grade, g.Reasons, g.ChurnReasons
 			} else {
-				ev, e := churnEventsOf(r, &cu, period)
+				ev, e := churnEventsOf(r, rs.ChurnEvents, &cu, period)
 				if e != nil {
 					return e
 				}
