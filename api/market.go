@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -147,29 +148,10 @@ func (s *Server) tariffEffect(c *gin.Context) {
 		"dim": c.DefaultQuery("dim", "category"), "directive": directive, "source": "aggregates",
 		"total": market.Effects(all, w), "by_value": market.Effects(slicesOf(m, dim), w), "by_region": market.Effects(regional, w),
 		"regions": m.Regions, "freshness": s.b.Freshness(region, subtree)}
-	lists, covered, err := crm.CustomerWindows(r, region, subtree, w.Before, w.After)
+	customers, covered, err := risingCustomers(r, region, subtree, w, limit)
 	if err != nil {
 		fail(c, err)
 		return
-	}
-	customers := []market.CustomerEffect{}
-	if covered {
-		before := make(map[string]crm.AnnualKWh, len(lists[0]))
-		for _, a := range lists[0] {
-			before[a.ID] = a
-		}
-		for _, a := range lists[1] {
-			b, ok := before[a.ID]
-			if !ok {
-				continue
-			}
-			if e, ok := market.CustomerEffectOf(a.ID, market.CustomerSide{KWh: b.KWh, Yuan: b.Billed, Months: b.Months},
-				market.CustomerSide{KWh: a.KWh, Yuan: a.Billed, Months: a.Months}, w.Months); ok {
-				e.Name, e.Category, e.Region = a.Name, a.Category, a.Region
-				customers = append(customers, e)
-			}
-		}
-		customers = market.TopEffects(customers, limit)
 	}
 	out["customers"] = customers
 	out["customers_source"] = map[bool]string{true: "customer_cards", false: "none: the cards do not cover the scope's customers"}[covered]
@@ -210,7 +192,7 @@ func (s *Server) marketTop(c *gin.Context) {
 		}
 	}
 	day := crm.Date(shiftMonth(period, 1) + "-01") // the window of day is the 12 months to period
-	list, covered, err := crm.CustomersByYear(r, region, subtree, day)
+	rk, covered, err := crm.CustomersRanked(r, region, subtree, day)
 	if err != nil {
 		fail(c, err)
 		return
@@ -219,35 +201,7 @@ func (s *Server) marketTop(c *gin.Context) {
 		fail(c, &crm.Error{Code: codeInsufficient, Field: "region", Message: fmt.Sprintf("the customer cards of region %s do not cover its customers (a store of before the cards)", region)})
 		return
 	}
-	a := make([]market.Annual, len(list))
-	names := make(map[string]crm.AnnualKWh, limit)
-	for i, x := range list {
-		a[i] = market.Annual{ID: x.ID, KWh: x.KWh}
-	}
-	top := market.TopShares(a, limit)
-	want := make(map[string]bool, len(top.Top))
-	for _, t := range top.Top {
-		want[t.ID] = true
-	}
-	for _, x := range list {
-		if len(names) == len(want) {
-			break
-		}
-		if want[x.ID] {
-			names[x.ID] = x
-		}
-	}
-	type entry struct {
-		market.TopEntry
-		Name     string `json:"name"`
-		Category string `json:"category"`
-		Region   string `json:"region"`
-	}
-	entries := make([]entry, len(top.Top))
-	for i, t := range top.Top {
-		n := names[t.ID]
-		entries[i] = entry{t, n.Name, n.Category, n.Region}
-	}
+	top, entries := topOf(rk, limit)
 	from, to := crm.Window(day)
 	c.JSON(200, gin.H{"region": region, "scope": marketScope(subtree), "period": period, "window": [2]string{from, to}, "source": "customer_cards",
 		"customers": top.Customers, "total_kwh": top.TotalKWh, "top_10_kwh": top.Top10KWh, "top_10_share": top.Top10Share,
@@ -256,7 +210,129 @@ func (s *Server) marketTop(c *gin.Context) {
 		"customers_for_80_percent": top.CustomersFor80, "top": entries})
 }
 
+// topEntry is one of the top customers with its name.
+type topEntry struct {
+	market.TopEntry
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Region   string `json:"region"`
+}
+
+// topMemo keeps the last top shares computed, by the ranking's key and
+// the limit: a ranking that did not change is not summed again.
+var topMemo = struct {
+	sync.Mutex
+	m map[string]topAnswer
+}{m: map[string]topAnswer{}}
+
+type topAnswer struct {
+	top     market.TopShare
+	entries []topEntry
+}
+
+// topOf answers the top shares of a ranking (already in TopShares' order,
+// so its sort finds it sorted) and its first limit customers named.
+func topOf(rk *crm.Ranking, limit int) (market.TopShare, []topEntry) {
+	key := fmt.Sprintf("%s|%d", rk.Key, limit)
+	topMemo.Lock()
+	a, ok := topMemo.m[key]
+	topMemo.Unlock()
+	if ok {
+		return a.top, a.entries
+	}
+	annual := make([]market.Annual, rk.Len())
+	for i := range annual {
+		annual[i].ID, annual[i].KWh = rk.At(i)
+	}
+	top := market.TopShares(annual, limit)
+	entries := make([]topEntry, len(top.Top))
+	for i, t := range top.Top {
+		n := rk.Customer(i)
+		if n.ID != t.ID { // not in the ranking's order: look it up
+			for j := range rk.Len() {
+				if id, _ := rk.At(j); id == t.ID {
+					n = rk.Customer(j)
+					break
+				}
+			}
+		}
+		entries[i] = topEntry{t, n.Name, n.Category, n.Region}
+	}
+	topMemo.Lock()
+	if len(topMemo.m) >= 64 {
+		clear(topMemo.m)
+	}
+	topMemo.m[key] = topAnswer{top, entries}
+	topMemo.Unlock()
+	return top, entries
+}
+
+// effectMemo keeps, per owner region, card version and window, the owner's
+// customers whose price rose most (its first maxEffects in TopEffects'
+// order): the list of a scope merges its owners', and a change recomputes
+// the changed owner's only.
+var effectMemo = struct {
+	sync.Mutex
+	m map[string][]market.CustomerEffect
+}{m: map[string][]market.CustomerEffect{}}
+
+const maxEffects = 100 // the largest limit
+
+// risingCustomers answers the limit customers of region (subtree: and
+// below) whose price per kWh rose most over the effect window w, from
+// their cards; covered is false when the cards do not cover the scope's
+// customers (no list then).
+func risingCustomers(r crm.Reader, region string, subtree bool, w market.Window, limit int) ([]market.CustomerEffect, bool, error) {
+	owners, covered, err := crm.CustomerWindowsByOwner(r, region, subtree, w.Before, w.After)
+	if err != nil || !covered {
+		return []market.CustomerEffect{}, covered, err
+	}
+	all := []market.CustomerEffect{}
+	for _, o := range owners {
+		key := fmt.Sprintf("%s|%s|%v|%v|%d", o.Owner, o.Version, w.Before, w.After, w.Months)
+		effectMemo.Lock()
+		list, ok := effectMemo.m[key]
+		effectMemo.Unlock()
+		if !ok {
+			list = ownerEffects(o, w.Months)
+			effectMemo.Lock()
+			if len(effectMemo.m) >= 4096 {
+				clear(effectMemo.m)
+			}
+			effectMemo.m[key] = list
+			effectMemo.Unlock()
+		}
+		all = append(all, list[:min(limit, len(list))]...)
+	}
+	return market.TopEffects(all, limit), true, nil
+}
+
+// ownerEffects answers an owner's customers billed every month of both
+// windows with their price change, the first maxEffects in TopEffects'
+// order.
+func ownerEffects(o crm.OwnerWindows, months int) []market.CustomerEffect {
+	before, after := o.Customers(0), o.Customers(1) // both by id
+	out := []market.CustomerEffect{}
+	for i, j := 0, 0; i < len(before) && j < len(after); {
+		switch b, a := before[i], after[j]; {
+		case b.ID < a.ID:
+			i++
+		case a.ID < b.ID:
+			j++
+		default:
+			if e, ok := market.CustomerEffectOf(a.ID, market.CustomerSide{KWh: b.KWh, Yuan: b.Billed, Months: b.Months},
+				market.CustomerSide{KWh: a.KWh, Yuan: a.Billed, Months: a.Months}, months); ok {
+				e.Name, e.Category, e.Region = a.Name, a.Category, a.Region
+				out = append(out, e)
+			}
+			i, j = i+1, j+1
+		}
+	}
+	return slices.Clip(market.TopEffects(out, maxEffects))
+}
+
 // CapacityMonth is one month of capacity energised.
+
 type CapacityMonth struct {
 	Month    string                       `json:"month"`
 	KVA      float64                      `json:"kva"`
