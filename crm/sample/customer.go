@@ -139,6 +139,10 @@ type profile struct {
 	loc           *location // where the customer sits
 	town, village string
 	tpls          []string // name templates of a non-residential customer
+
+	// reducedFrom is the contracted capacity before a reduction (减容), if
+	// the customer made one (hidden.go).
+	reducedFrom float64
 }
 
 // Customer returns one random customer for region (for load generators),

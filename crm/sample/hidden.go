@@ -24,11 +24,6 @@ const (
 	AnomalyRise = "rise" // 40-80% above it
 )
 
-// ReducedCapacityTag marks a customer who has reduced its contracted
-// capacity (减容); the churn risk reads it (api: "减容" or
-// "capacity_reduction").
-const ReducedCapacityTag = "减容"
-
 // DirectDebitTag marks a customer who pays by direct debit (代扣); the
 // credit grade reads it (api: the tag "direct_debit" or "代扣").
 const DirectDebitTag = "代扣"
@@ -45,7 +40,8 @@ type Traits struct {
 	Churn       float64
 	ChurnMonths int
 	// ReducedCapacity: a leaving customer that has cut its contracted
-	// capacity (减容): one standard size less, and the tag ReducedCapacityTag.
+	// capacity (减容): one standard size less, and a capacity_changes
+	// record (Data.CapacityChanges) from the middle of its decline.
 	ReducedCapacity bool
 	Anomalies       []Anomaly // injected into the readings, oldest first
 }
@@ -111,12 +107,34 @@ func (pr *profile) reduceCapacity() {
 	}
 	for i := len(sizes) - 1; i > 0; i-- {
 		if sizes[i] == pr.c.CapacityKVA && sizes[i-1] >= floor {
-			pr.c.CapacityKVA = sizes[i-1]
+			pr.reducedFrom, pr.c.CapacityKVA = pr.c.CapacityKVA, sizes[i-1]
 			pr.t.ReducedCapacity = true
-			pr.c.Tags = append(pr.c.Tags, ReducedCapacityTag)
 			return
 		}
 	}
+}
+
+// capacityChanges are the customer's capacity_changes records: its
+// reduction (减容), if any, begun in the middle of its decline (the month
+// half its ChurnMonths before end), CustomerID left empty.
+func (pr *profile) capacityChanges(end time.Time) []crm.CapacityChange {
+	if !pr.t.ReducedCapacity {
+		return nil
+	}
+	start := time.Date(end.Year(), end.Month()-time.Month(pr.t.ChurnMonths/2), 1, 0, 0, 0, 0, time.UTC)
+	return []crm.CapacityChange{{Kind: crm.CapacityReduction, FromKVA: pr.reducedFrom, ToKVA: pr.c.CapacityKVA,
+		StartOn: crm.Date(start.Format("2006-01-02")), Note: "减容：停运一台变压器"}}
+}
+
+// contractEnd is the end of a business customer's supply contract
+// (供用电合同): five years from a start drawn uniformly over the five
+// years to end, so the ends fall uniformly over the five years after it.
+// It is drawn from rng alone, independently of the churn trait: the
+// generator knows nothing of how contract ends relate to leaving, and
+// does not pretend to (the churn rule set's multiplier is not fitted).
+func contractEnd(rng *rand.Rand, end time.Time) crm.Date {
+	start := time.Date(end.Year(), end.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -rng.IntN(5*365))
+	return crm.Date(start.AddDate(5, 0, -1).Format("2006-01-02"))
 }
 
 // credit behaviour by health: the chance a bill is paid late, the mean

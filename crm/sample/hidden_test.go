@@ -243,11 +243,25 @@ func TestTraits_CreditAndChurnSignals(t *testing.T) {
 	reduced := 0
 	for i, c := range d.Customers {
 		tr := d.Traits[i]
-		if tr.ReducedCapacity != slices.Contains(c.Tags, ReducedCapacityTag) || (tr.ReducedCapacity && tr.Churn < 0.5) {
-			t.Errorf("%s: traits %+v, tags %v", c.Name, tr, c.Tags)
+		cc := d.CapacityChanges[i]
+		if tr.ReducedCapacity != (len(cc) == 1) || (tr.ReducedCapacity && tr.Churn < 0.5) || slices.Contains(c.Tags, "减容") {
+			t.Errorf("%s: traits %+v, capacity changes %+v, tags %v", c.Name, tr, cc, c.Tags)
 		}
 		if tr.ReducedCapacity {
 			reduced++
+			// The record is valid, one size down to the customer's
+			// capacity, begun within the decline.
+			r := cc[0]
+			r.CustomerID = crm.NewID("cus", time.Unix(0, 0))
+			r.Normalize()
+			if e := r.Validate(); e != nil || r.ToKVA != c.CapacityKVA || r.FromKVA <= r.ToKVA ||
+				r.StartOn > "2026-12-01" || r.StartOn < crm.Date(end2026.AddDate(0, -tr.ChurnMonths, 0).Format("2006-01-02")) {
+				t.Errorf("%s: capacity change %+v (%v) against capacity %v, decline of %d months", c.Name, r, e, c.CapacityKVA, tr.ChurnMonths)
+			}
+		}
+		if business := c.Category != crm.CategoryResidential; business != (c.ContractEnd != "") ||
+			business && (c.ContractEnd <= "2026-12-01" || c.ContractEnd > "2031-12-01") {
+			t.Errorf("%s (%s): contract_end %q; want one in the five years after the last month for a business only", c.Name, c.Category, c.ContractEnd)
 		}
 	}
 	if reduced == 0 {

@@ -33,6 +33,9 @@ type Data struct {
 	// Traits[i] are the hidden traits behind Customers[i] and its bills
 	// (credit, churn, injected anomalies): never imported, for evaluations.
 	Traits []Traits
+	// CapacityChanges[i] are the capacity_changes records of Customers[i]
+	// (a leaving customer's 减容, hidden.go); CustomerID empty.
+	CapacityChanges [][]crm.CapacityChange
 }
 
 // Stream selectors, so that customers, bills and staff draw from independent
@@ -41,6 +44,7 @@ const (
 	streamCustomers = 0x6375_7374_6f6d_6572
 	streamBills     = 0x6269_6c6c_7300_0000
 	streamPeople    = 0x7065_6f70_6c65_0000
+	streamContracts = 0x636f_6e74_7261_6374
 )
 
 // Generate builds a region deterministically from o: the same Options give
@@ -78,14 +82,20 @@ func Generate(o Options) Data {
 		rate = DefaultAnomalyRate
 	}
 	rate = max(rate, 0)
-	d := Data{Customers: make([]crm.Customer, n), Bills: make([][]crm.Bill, n), Contacts: make([][]crm.Contact, n), Traits: make([]Traits, n)}
-	src := rand.NewPCG(0, 0)
-	brng := rand.New(src)
+	d := Data{Customers: make([]crm.Customer, n), Bills: make([][]crm.Bill, n), Contacts: make([][]crm.Contact, n), Traits: make([]Traits, n),
+		CapacityChanges: make([][]crm.CapacityChange, n)}
+	src, csrc := rand.NewPCG(0, 0), rand.NewPCG(0, 0)
+	brng, crng := rand.New(src), rand.New(csrc)
 	for i := range profiles {
 		d.Customers[i] = profiles[i].c
+		if d.Customers[i].Category != crm.CategoryResidential { // a stream of its own: the other draws stay as they were
+			csrc.Seed(seed^streamContracts, uint64(i))
+			d.Customers[i].ContractEnd = contractEnd(crng, end)
+		}
 		src.Seed(seed^streamBills, uint64(i))
 		d.Bills[i] = profiles[i].bills(brng, end, o.Months, rate)
 		d.Traits[i] = profiles[i].t
+		d.CapacityChanges[i] = profiles[i].capacityChanges(end)
 	}
 	prng := rand.New(rand.NewPCG(seed, streamPeople))
 	for i := range profiles {

@@ -18,7 +18,7 @@ func loadSample(ctx context.Context, cl *Client, region, name string, customers,
 	if err != nil {
 		return "", err
 	}
-	var bills, contacts []any
+	var bills, contacts, changes []any
 	for i, id := range ids {
 		for _, b := range data.Bills[i] {
 			b.CustomerID = id
@@ -28,11 +28,18 @@ func loadSample(ctx context.Context, cl *Client, region, name string, customers,
 			c.CustomerID = id
 			contacts = append(contacts, c)
 		}
+		for _, c := range data.CapacityChanges[i] { // a leaving customer's 减容: the churn risk reads it
+			c.CustomerID = id
+			changes = append(changes, c)
+		}
 	}
 	if _, err := cl.ImportAll(ctx, "bills", bills); err != nil {
 		return "", err
 	}
 	if _, err := cl.ImportAll(ctx, "contacts", contacts); err != nil {
+		return "", err
+	}
+	if _, err := cl.ImportAll(ctx, "capacity_changes", changes); err != nil {
 		return "", err
 	}
 	staffIDs, err := cl.ImportAll(ctx, "staff", toAny(data.Staff))
@@ -56,7 +63,7 @@ func loadSample(ctx context.Context, cl *Client, region, name string, customers,
 	if err != nil {
 		return "", fmt.Errorf("processes: %w", err)
 	}
-	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(staffIDs), len(visits), procs), nil
+	return fmt.Sprintf("%d customers, %d bills, %d contacts, %d capacity changes, %d staff, %d interactions, %s", len(ids), len(bills), len(contacts), len(changes), len(staffIDs), len(visits), procs), nil
 }
 
 // lastMonth is the first day of the month before the current one: the
