@@ -212,7 +212,7 @@ func (s *Server) generateBulletin(c *gin.Context) {
 		fail(c, e)
 		return
 	}
-	html, err := d.HTML()
+	html, err := report.BulletinHTML(d)
 	if err != nil {
 		fail(c, err)
 		return

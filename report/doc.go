@@ -1,5 +1,6 @@
 // Package report renders documents the domain builds (crm.BulletinData)
-// into files people read: the monthly work bulletin as PDF, with
+// into files people read: the monthly work bulletin as one HTML page
+// (html.go, html/template) and as PDF, with
 // github.com/go-pdf/fpdf (pure Go) and a CJK TrueType font found on the
 // machine (Debian: fonts-droid-fallback, fonts-arphic-gbsn00lp, or the
 // first face of fonts-wqy-zenhei's TTC). Without any CJK font it still
