@@ -14,7 +14,7 @@ import (
 func init() {
 	step := func(row, _ map[string]any) any {
 		s, _ := row["step"].(string)
-		if n, ok := crm.StageNames[s]; ok {
+		if n := crm.StageName(s); n != "" {
 			return n
 		}
 		if n, ok := slaNames[s]; ok {

@@ -84,7 +84,7 @@ func overdueIn(p *KeyProject, from, cut Date) []OverdueStage {
 			end = done
 		}
 		late := int(dateOf(end).Sub(dateOf(s.Due)).Hours() / 24)
-		out = append(out, OverdueStage{Stage: s.Name, StageName: StageNames[s.Name], Due: s.Due, DoneOn: done, DaysLate: late})
+		out = append(out, OverdueStage{Stage: s.Name, StageName: StageName(s.Name), Due: s.Due, DoneOn: done, DaysLate: late})
 	}
 	return out
 }
@@ -118,7 +118,7 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 		}
 		energised := ""
 		for _, s := range p.Stages {
-			if s.Name == "energisation" {
+			if s.Name == StageEnergise {
 				energised = string(s.DoneOn)
 			}
 		}
@@ -129,7 +129,7 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 			Overdue: overdueIn(&p, from, cut), Difficulties: p.Difficulties, ServiceInfo: p.ServiceInfo}
 		for _, s := range p.Stages {
 			if s.DoneOn == "" {
-				line.NextStage = StageNames[s.Name]
+				line.NextStage = StageName(s.Name)
 				break
 			}
 		}

@@ -61,3 +61,36 @@ func TestBulletin_CutOff(t *testing.T) {
 		t.Errorf("April on 1 April CST: %v", e)
 	}
 }
+
+// TestKeyProject_StageNames: a key project names its stages from the one
+// list (crm.Stages); "accepted", the name key projects used for acceptance
+// before, is still the same stage, kept as written.
+func TestKeyProject_StageNames(t *testing.T) {
+	base := crm.KeyProject{Region: county, Name: "p", Kind: "other", CustomerID: crm.NewID("cus", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	for _, c := range []struct {
+		stages []string
+		field  string // "" when valid
+	}{
+		{[]string{"acceptance", "site_survey", "energisation"}, ""},
+		{[]string{"accepted", "site_survey"}, ""},
+		{[]string{"accepted", "acceptance"}, "stages[1].name"},
+		{[]string{"site_survey", "accepted"}, "stages[1].name"},
+		{[]string{"accept"}, "stages[0].name"},
+	} {
+		p := base
+		for _, s := range c.stages {
+			p.Stages = append(p.Stages, crm.ProjectStage{Name: s, Due: "2026-01-05"})
+		}
+		p.Normalize()
+		e := p.Validate()
+		if (e == nil) != (c.field == "") || e != nil && e.Field != c.field {
+			t.Errorf("%v: %v; want field %q", c.stages, e, c.field)
+		}
+		if e == nil && p.Stages[0].Name != c.stages[0] {
+			t.Errorf("%v: stored as %q", c.stages, p.Stages[0].Name)
+		}
+	}
+	if crm.StageName("accepted") != "受理" || crm.StageName(crm.StageAcceptance) != "受理" || crm.StageName("x") != "" {
+		t.Errorf("stage names: %q %q %q", crm.StageName("accepted"), crm.StageName(crm.StageAcceptance), crm.StageName("x"))
+	}
+}

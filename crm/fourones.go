@@ -6,21 +6,12 @@ import (
 	"strings"
 )
 
-// ConnectionStages are the stages of a connection project (业扩报装), in order.
-var ConnectionStages = []string{"accepted", "site_survey", "supply_plan", "design_review", "intermediate_inspection", "completion_acceptance", "energisation"}
-
-// StageNames are the stages' Chinese names, for reports.
-var StageNames = map[string]string{
-	"accepted": "受理", "site_survey": "现场查勘", "supply_plan": "供电方案答复", "design_review": "图纸审查",
-	"intermediate_inspection": "中间检查", "completion_acceptance": "竣工验收", "energisation": "装表接电",
-}
-
 // KeyProjectKinds say why a project is key (重点项目).
 var KeyProjectKinds = []string{"government_key", "high_voltage", "livelihood", "industrial_park", "other"}
 
 // ProjectStage is one stage of a key project with its deadline.
 type ProjectStage struct {
-	Name   string `json:"name"` // one of ConnectionStages
+	Name   string `json:"name"` // one of Stages (rules.go), or "accepted" (CanonicalStage)
 	Due    Date   `json:"due"`
 	DoneOn Date   `json:"done_on,omitempty"`
 	Note   string `json:"note,omitempty"`
@@ -85,23 +76,24 @@ func (p *KeyProject) Validate() *Error {
 	last := -1
 	for i, s := range p.Stages {
 		f := fmt.Sprintf("stages[%d]", i)
-		at := slices.Index(ConnectionStages, s.Name)
+		name := CanonicalStage(s.Name)
+		at := slices.Index(Stages, name)
 		if at < 0 {
-			return invalid(f+".name", "%q is not one of %s", s.Name, strings.Join(ConnectionStages, ", "))
+			return invalid(f+".name", "%q is not one of %s", s.Name, strings.Join(Stages, ", "))
 		}
-		if seen[s.Name] {
+		if seen[name] {
 			return invalid(f+".name", "stage %q appears twice", s.Name)
 		}
 		if at < last {
-			return invalid(f+".name", "stage %q is out of order (stages run %s)", s.Name, strings.Join(ConnectionStages, " → "))
+			return invalid(f+".name", "stage %q is out of order (stages run %s)", s.Name, strings.Join(Stages, " → "))
 		}
-		seen[s.Name], last = true, at
+		seen[name], last = true, at
 		if e := firstErr(validDate(f+".due", s.Due, false), validDate(f+".done_on", s.DoneOn, true), maxLen(f+".note", s.Note, 500)); e != nil {
 			return e
 		}
 	}
 	if p.Status == "energised" {
-		if i := slices.IndexFunc(p.Stages, func(s ProjectStage) bool { return s.Name == "energisation" }); i < 0 || p.Stages[i].DoneOn == "" {
+		if i := slices.IndexFunc(p.Stages, func(s ProjectStage) bool { return s.Name == StageEnergise }); i < 0 || p.Stages[i].DoneOn == "" {
 			return invalid("status", "energised needs the energisation stage with its done_on date")
 		}
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 var bulletinHTML = template.Must(template.New("bulletin").Funcs(template.FuncMap{
-	"stage": func(s string) string { return crm.StageNames[s] },
+	"stage": func(s string) string { return crm.StageName(s) },
 	"svc":   func(s string) string { return crm.VIPServiceNames[s] },
 }).Parse(`<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{.Title}}</title>

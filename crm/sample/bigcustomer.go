@@ -112,7 +112,7 @@ func KeyProjects(seed int64, region string, cands []PoolCandidate, day time.Time
 		// time, a few late; the one in progress may be past its due date.
 		at := first.AddDate(0, 0, rng.IntN(10))
 		done := 2 + rng.IntN(4)
-		for k, name := range crm.ConnectionStages {
+		for k, name := range crm.Stages {
 			due := at.AddDate(0, 0, 8+rng.IntN(8))
 			s := crm.ProjectStage{Name: name, Due: crm.Date(due.Format("2006-01-02"))}
 			if k < done {
@@ -128,7 +128,7 @@ func KeyProjects(seed int64, region string, cands []PoolCandidate, day time.Time
 			p.Stages = append(p.Stages, s)
 			at = due
 		}
-		p.Progress = 100 * done / len(crm.ConnectionStages)
+		p.Progress = 100 * done / len(crm.Stages)
 		out = append(out, p)
 	}
 	return out
