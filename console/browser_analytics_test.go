@@ -297,6 +297,7 @@ func analytics(t *testing.T, h *testcluster.Hierarchy, end time.Time, big, mgr s
 		t.Errorf("the customer page shows grade %q, the API %q", g, cr.Grade)
 	}
 	wantIn(`#credit`, "评价依据", "建议结算方式", cr.Payment)
+	wantIn(`#churn-inputs`, "个月投诉") // what the churn risk read beyond the bills (a business customer)
 	if count(`#forecast-totals tr[data-period]`) == 0 {
 		t.Error("no forecast totals on the customer page")
 	}

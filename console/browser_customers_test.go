@@ -178,11 +178,20 @@ func TestBrowser_Customers(t *testing.T) {
 	if n := created(); n != 0 {
 		t.Fatalf("a refused create left %d customers", n)
 	}
-	do("fix the phone and save", setValue(`#f-phone`, "13912345678"), chromedp.Click(chromedp.CSS(`#save`)),
+	do("fix the phone, a contract end that is no day", setValue(`#f-phone`, "13912345678"), setValue(`#f-contract_end`, "2026-02-30"),
+		chromedp.Click(chromedp.CSS(`#save`)))
+	b.WaitJS(`(document.querySelector('#err-contract_end')||{}).textContent||''`, func(s string) bool { return s != "" }, "the contract end's error next to it")
+	if n := created(); n != 0 {
+		t.Fatalf("a refused create (contract_end) left %d customers", n)
+	}
+	do("fix the contract end and save", setValue(`#f-contract_end`, "2030-06-30"), chromedp.Click(chromedp.CSS(`#save`)),
 		chromedp.WaitVisible(chromedp.CSS(`#profile`)))
 	waitTitle("东海县新建测试户")
 	if n := created(); n != 1 {
 		t.Errorf("the fixed create left %d customers, want 1", n)
+	}
+	if p := Eval[string](b, `document.querySelector('#profile').textContent`); !strings.Contains(p, "合同到期2030-06-30") {
+		t.Errorf("the profile does not show the contract end: %q", p)
 	}
 
 	// 5. An analyst: no create or edit buttons; the API refuses anyway.

@@ -139,9 +139,9 @@
     const c = await api('/api/v1/customers/' + enc(id));
     const settle = (p) => p.then((v) => ({ ok: v }), (e) => ({ err: e }));
     const by = (coll, extra) => settle(api('/api/v1/' + coll + '?customer_id=' + enc(id) + '&limit=' + (extra || 50)));
-    const [bills, cons, contacts, visits, wos, projects, keyProjects, gold, plans, memos] = await Promise.all([
+    const [bills, cons, contacts, visits, wos, projects, keyProjects, gold, plans, memos, capChanges] = await Promise.all([
       by('bills', 1000), settle(api('/api/v1/customers/' + enc(id) + '/consumption')), by('contacts'), by('interactions'),
-      by('work_orders'), by('projects'), by('key_projects'), by('gold_assignments'), by('service_plans'), by('service_memos')]);
+      by('work_orders'), by('projects'), by('key_projects'), by('gold_assignments'), by('service_plans'), by('service_memos'), by('capacity_changes')]);
     // The gold manager's name: one point read of the staff record.
     const activeGold = gold.ok ? gold.ok.items.filter((g) => g.status !== 'ended') : [];
     const staff = activeGold.length ? await settle(api('/api/v1/staff/' + enc(activeGold[0].staff_id))) : null;
@@ -166,12 +166,23 @@
     const [credit, fcast] = await Promise.all([bl.length ? settle(api('/api/v1/customers/' + enc(id) + '/credit')) : null,
       span >= 12 ? settle(api('/api/v1/customers/' + enc(id) + '/forecast?horizon=12')) : null]);
     for (const r of [credit, fcast]) if (r && !r.err && r.ok == null) r.err = new Error(GC.tr('未返回结果', 'the route answered nothing')); // a 200 without a body
+    // What the churn risk read beyond the bills (GET …/credit's
+    // churn_inputs): complaints, 减容 and 暂停 (capacity_changes records),
+    // the contract's end, and where each came from (tag: old data's tags).
+    function churnInputs(ci) {
+      const parts = [GC.tr('近' + ci.complaint_months + '个月投诉 ' + ci.complaints + ' 次', ci.complaints + ' complaints in ' + ci.complaint_months + ' months')];
+      if (ci.capacity_reduced) parts.push(GC.tr('减容', 'capacity reduced'));
+      if (ci.suspended) parts.push(GC.tr('暂停', 'suspended'));
+      if (ci.contract_end) parts.push(GC.tr('合同到期 ' + ci.contract_end + '（剩 ' + ci.contract_months_left + ' 个月）', 'contract ends ' + ci.contract_end + ' (' + ci.contract_months_left + ' months left)'));
+      return parts.join('；') + (ci.sources.length ? GC.tr('　来源：', '   from: ') + ci.sources.join('、') : '');
+    }
     const fcDiv = el('div', { class: 'chart', id: 'chart-customer-forecast' });
     const creditPanel = el('div', { class: 'panel', id: 'credit' }, !credit ? el('p', { class: 'muted' }, GC.tr('尚无账单，无法评价', 'No bills yet: nothing to grade'))
       : credit.err ? el('p', { class: 'error' }, '无法读取：' + credit.err.message)
         : kv([[GC.tr('信用等级', 'Grade'), el('strong', { id: 'credit-grade' }, credit.ok.grade), GC.tr('评分', 'Score'), String(credit.ok.score)],
           [GC.tr('违约概率', 'Default probability'), pct(credit.ok.default_probability)], [GC.tr('评价月份', 'As of'), credit.ok.as_of + (credit.ok.stored ? GC.tr('（已入库）', ' (stored)') : '')],
           [GC.tr('流失风险', 'Churn risk'), credit.ok.churn_risk == null ? '—' : pct(credit.ok.churn_risk)],
+          ...(credit.ok.churn_inputs ? [[GC.tr('流失依据', 'Churn inputs'), el('span', { id: 'churn-inputs' }, churnInputs(credit.ok.churn_inputs))]] : []),
           [GC.tr('评价依据', 'Reasons'), credit.ok.reasons.length ? credit.ok.reasons.map(GC.reason).join('；') : GC.tr('无扣分项', 'nothing lowered the score')],
           [GC.tr('建议结算方式', 'Payment'), credit.ok.payment], [GC.tr('建议担保', 'Security'), credit.ok.security], [GC.tr('规则版本', 'Rules'), credit.ok.rules]]
           .map((p) => (p.length === 4 ? [[p[0], p[1]], [p[2], p[3]]] : [p])).flat(), { id: 'credit-kv' }));
@@ -192,7 +203,7 @@
         el('span', { class: 'muted' }, '版本 ' + c.version + ' · ' + (c.updated_by || '') + ' 于 ' + when(c.updated_at) + ' 更新')),
       el('div', { class: 'panel', id: 'profile' }, kv([['户号', c.account_no], ['类别', label('category', c.category)], ['供电电压', c.voltage_kv + ' 千伏'],
         ['合同容量', num(c.capacity_kva) + ' 千伏安'], ['行业', c.industry], ['地址', c.address], ['电话', c.phone], ['区域', c.region],
-        ['网格', c.grid], ['线路', c.feeder], ['台区', c.transformer_area], ['状态', label('status', c.status)], ['标签', (c.tags || []).join('、')]])),
+        ['网格', c.grid], ['线路', c.feeder], ['台区', c.transformer_area], ['状态', label('status', c.status)], ['合同到期', c.contract_end], ['标签', (c.tags || []).join('、')]])),
       el('h2', {}, '电量、电费与分级'),
       el('div', { class: 'panel', id: 'figures' }, cons.err ? el('p', { class: 'error' }, '无法读取：' + cons.err.message) : kv([
         ['近12个月电量', kwh(cons.ok.annual_kwh)], ['应收电费', yuan(cons.ok.billed)], ['实收电费', yuan(cons.ok.paid)],
@@ -220,6 +231,8 @@
           el('tbody', {}, memos.ok.items.flatMap(memoLines).map((l) => el('tr', {}, l.map((v) => el('td', {}, v)))))))),
       section('报装项目', 'projects', projects, ['项目', '类型', '容量（千伏安）', '状态', '受理'], (x) => [x.title || x.id, x.kind === 'capacity_increase' ? '增容' : '新装',
         num(x.capacity_kva), x.status || '', when(x.accepted_at)]),
+      section('减容与暂停', 'capacity-changes', capChanges, ['类型', '容量（千伏安）', '起', '止', '说明'], (x) => [x.kind === 'suspension' ? '暂停' : '减容',
+        num(x.from_kva) + ' → ' + num(x.to_kva), x.start_on, x.end_on || '—', x.note || '']),
       section('重点项目', 'key-projects', keyProjects, ['项目', '进度', '状态'], (x) => [x.name, x.progress + '%', x.status]),
       section('工单', 'work-orders', wos, ['受理时间', '类型', '主题', '状态'], (x) => [when(x.received_at), x.kind, x.subject, label('woState', x.state)]),
       section('联系人', 'contacts', contacts, ['姓名', '职务', '电话', '邮箱'], (x) => [x.name + (x.primary ? '（主）' : ''), x.title || '', x.phone || '', x.email || '']),
@@ -261,7 +274,7 @@
   const FIELDS = [['account_no', '户号', 'text', true], ['name', '名称', 'text', true], ['category', '用电类别', 'category', true],
     ['voltage_kv', '供电电压（千伏）', 'voltage', true], ['capacity_kva', '合同容量（千伏安）', 'number', false], ['industry', '行业', 'text'],
     ['address', '地址', 'text'], ['phone', '电话', 'text'], ['region', '区域代码', 'text', true], ['grid', '网格', 'text'],
-    ['feeder', '线路', 'text'], ['transformer_area', '台区', 'text'], ['tags', '标签（逗号分隔）', 'tags'], ['status', '状态', 'status']];
+    ['feeder', '线路', 'text'], ['transformer_area', '台区', 'text'], ['contract_end', '合同到期日（YYYY-MM-DD）', 'text'], ['tags', '标签（逗号分隔）', 'tags'], ['status', '状态', 'status']];
 
   function customerForm(c, onSubmit) {
     const inputs = {}; const errs = {};
