@@ -43,7 +43,7 @@ type CreditGrade struct {
 	Reasons    []string `json:"reasons,omitempty"`
 	// ChurnReasons are the records beyond the bills that raised the churn
 	// risk (complaints, a capacity reduction or suspension, a contract
-	// ending: analytics/credit.AdjustChurn).
+	// ending: the rule set's churn_events, analytics/credit.ChurnEventRules).
 	ChurnReasons []string `json:"churn_reasons,omitempty"`
 	Payment      string   `json:"payment,omitempty"`  // recommended payment method
 	Security     string   `json:"security,omitempty"` // recommended deposit or guarantee

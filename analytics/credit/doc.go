@@ -66,8 +66,13 @@
 // them anyway), and they are left out of fitting and evaluation, as are
 // customers with no bill up to the as-of month.
 //
-// What it is not: no complaints, social evaluation or contract data (the
-// input has none); no store or HTTP; not a scorecard with binned points.
+// Beyond the bills, the churn risk is multiplied in odds by what a
+// customer's records say (events.go: complaints, a capacity reduction or
+// suspension, a contract ending), with the rule set's hand-set, unfitted
+// churn_events table; the API reads those records.
+//
+// What it is not: no social evaluation; no store or HTTP; not a scorecard
+// with binned points.
 package credit
 
 //go:generate go run ../../cmd/gridcrm credit fit --csv ../../../shared/data/credit/credit_train.csv.gz --as-of 2024-12 --out rules_v2026-12.2.json
