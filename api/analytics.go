@@ -750,64 +750,10 @@ type GradeRun struct {
 
 // gradeRun grades the customers this region owns as of a month and stores
 // the grades through propose, up to crm.MaxImportRows records a command;
-// a customer already graded that month is skipped.
+// a customer already graded that month is skipped (runMonth).
 func (s *Server) gradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun, error) {
-	period := asOf.String()
-	out := GradeRun{Region: s.cfg.Region, Period: period, ByGrade: map[string]int{}}
-	rs, err := credit.Shipped()
-	if err != nil {
-		return out, err
-	}
-	out.Rules = rs.Version
-	r := s.b.Reader()
-	var rows []json.RawMessage
-	if e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
-		var cu crm.Customer
-		if err := json.Unmarshal(raw, &cu); err != nil {
-			return crm.AsError(err)
-		}
-		if done, err := crm.GradeDone(r, cu.ID, period); err != nil || done { // one key read, not the region's grades
-			out.Skipped += btoi(done)
-			return crm.AsError(err)
-		}
-		bills, e := crm.CustomerBills(r, cu.ID)
-		if e != nil {
-			return e
-		}
-		ev, e := churnEventsOf(r, rs.ChurnEvents, &cu, asOf)
-		if e != nil {
-			return e
-		}
-		marks, e := violationMarks(r, cu.ID)
-		if e != nil {
-			return e
-		}
-		a, ok := gradeOf(rs, &cu, bills, marks, asOf, ev)
-		if !ok {
-			out.NoBills++
-			return nil
-		}
-		out.ByGrade[a.Grade]++
-		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: period, Score: a.Score, Grade: a.Grade,
-			ChurnRisk: a.ChurnRisk, ChurnReasons: a.ChurnReasons, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
-		return nil
-	}); e != nil {
-		return out, e
-	}
-	for len(rows) > 0 {
-		n := min(len(rows), crm.MaxImportRows)
-		now := time.Now()
-		ids := make([]string, n)
-		for i := range ids {
-			ids[i] = crm.NewID("crg", now)
-		}
-		if err := propose(&crm.Command{Op: crm.OpImport, Collection: "credit_grades", Rows: rows[:n], IDs: ids}); err != nil {
-			return out, err
-		}
-		out.Graded += n
-		rows = rows[n:]
-	}
-	return out, nil
+	g, _, err := s.runMonth(asOf, true, false, propose)
+	return g, err
 }
 
 // creditDistribution answers the grade counts of every graded month (or

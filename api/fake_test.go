@@ -129,15 +129,17 @@ func (r lockedReader) Get(key []byte) ([]byte, error) {
 // Iterate reads the range under the lock and calls fn after it is
 // released: fn may read again (a nested read lock would deadlock behind a
 // waiting Propose), and sees the range as it was, as a Pebble iterator
-// does.
+// does. The lock is the writer's: MemTxn.Iterate sorts its keys again
+// after a write, so two reads side by side (the analytics run's workers)
+// must not both do it.
 func (r lockedReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) error {
 	var kvs [][2][]byte
-	r.b.mu.RLock()
+	r.b.mu.Lock()
 	err := r.b.tx.Iterate(lower, upper, func(k, v []byte) bool {
 		kvs = append(kvs, [2][]byte{bytes.Clone(k), bytes.Clone(v)})
 		return true
 	})
-	r.b.mu.RUnlock()
+	r.b.mu.Unlock()
 	if err != nil {
 		return err
 	}

@@ -122,26 +122,27 @@ func (s *Server) ScheduleOnce(ctx context.Context, cfg ScheduleConfig, now time.
 	record := func(kind string, written, skipped int) error {
 		return s.recordRun(propose, kind, out.Period, written, skipped)
 	}
-	done, err := crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunGrades, out.Period)
+	gradesDone, err := crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunGrades, out.Period)
 	if err != nil {
 		return out, err
 	}
-	if !done {
-		g, err := s.gradeRun(period, propose)
-		if err != nil {
-			return out, fmt.Errorf("grades of %s: %w", out.Period, err)
-		}
+	warningsDone, err := crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunWarnings, out.Period)
+	if err != nil || (gradesDone && warningsDone) {
+		return out, err
+	}
+	// One pass does both runs (runMonth): each customer's bills read once.
+	g, w, err := s.runMonth(period, !gradesDone, !warningsDone, propose)
+	if err != nil {
+		return out, fmt.Errorf("analytics of %s: %w", out.Period, err)
+	}
+	if !gradesDone {
 		out.Grades = &g
 		if err := record(crm.RunGrades, g.Graded, g.Skipped); err != nil {
 			return out, err
 		}
 	}
-	if done, err = crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunWarnings, out.Period); err != nil || done {
-		return out, err
-	}
-	w, err := s.warningRun(period, propose)
-	if err != nil {
-		return out, fmt.Errorf("warnings of %s: %w", out.Period, err)
+	if warningsDone {
+		return out, nil
 	}
 	out.Warnings = &w
 	return out, record(crm.RunWarnings, w.Abnormal+w.Churn, w.Skipped)

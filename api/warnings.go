@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
 	"gridcrm/analytics/market"
 	"gridcrm/analytics/warning"
@@ -58,126 +57,8 @@ type WarningRun struct {
 // Warnings the period already holds (a customer, kind and month) are
 // skipped, so a second run writes nothing new.
 func (s *Server) warningRun(period forecast.Month, propose proposeFunc) (WarningRun, error) {
-	out := WarningRun{Region: s.cfg.Region, Period: period.String(), Detector: detectorVersion, ByReason: map[string]int{}}
-	rs, err := credit.Shipped()
-	if err != nil {
-		return out, err
-	}
-	r := s.b.Reader()
-	done := map[string]bool{} // kind/customer
-	for _, kind := range []string{crm.WarningAbnormal, crm.WarningChurn} {
-		if err := crm.WarningsOf(r, kind, out.Period, s.cfg.Region, false, func(w *crm.ConsumptionWarning) bool {
-			done[kind+"/"+w.CustomerID] = true
-			return true
-		}); err != nil {
-			return out, err
-		}
-	}
-	cfg := warning.DefaultConfig()
-	var rows, trends []json.RawMessage
-	e := forEach(r, "customers", crm.Query{Owner: s.cfg.Region}, func(raw json.RawMessage) *crm.Error {
-		var cu crm.Customer
-		if err := json.Unmarshal(raw, &cu); err != nil {
-			return crm.AsError(err)
-		}
-		out.Customers++
-		doneAbn, doneChurn := done[crm.WarningAbnormal+"/"+cu.ID], done[crm.WarningChurn+"/"+cu.ID]
-		business := cu.Category != crm.CategoryResidential
-		doneTrend := !business
-		if business {
-			d, err := crm.TrendDone(r, cu.ID, out.Period)
-			if err != nil {
-				return crm.AsError(err)
-			}
-			doneTrend = d
-		}
-		out.Skipped += btoi(doneAbn) + btoi(doneChurn) + btoi(doneTrend && business)
-		if doneAbn && (doneChurn || !business) && doneTrend {
-			return nil
-		}
-		bills, e := crm.CustomerBills(r, cu.ID)
-		if e != nil {
-			return e
-		}
-		// The window Detect reads: Window months before period, and period.
-		kwh := make([]float64, cfg.Window+1)
-		for i := range kwh {
-			kwh[i] = math.NaN()
-		}
-		first := period - forecast.Month(cfg.Window)
-		for _, b := range bills {
-			if m, ok := monthOf(b.Period); ok && m >= first && m <= period {
-				kwh[m-first] = b.KWh
-			}
-		}
-		mgr, err := crm.GoldManagerOf(r, cu.ID)
-		if err != nil {
-			return crm.AsError(err)
-		}
-		base := crm.ConsumptionWarning{CustomerID: cu.ID, Period: out.Period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
-			CapacityKVA: cu.CapacityKVA, VoltageKV: cu.VoltageKV}
-		if math.IsNaN(kwh[cfg.Window]) {
-			out.WithoutReading++
-		} else if !doneAbn {
-			f, err := warning.Detect(kwh, int(period.Calendar()), cfg)
-			if err == nil && len(f.Reasons) > 0 {
-				w := base
-				w.Kind, w.Reasons, w.Method, w.Detector = crm.WarningAbnormal, f.Reasons, f.Method, detectorVersion
-				w.KWh = &f.KWh
-				if f.Expected > 0 {
-					w.Expected, w.Lo, w.Hi, w.Change = ptr(r2(f.Expected)), ptr(r2(f.Lo)), ptr(r2(f.Hi)), ptr(round4(f.Change))
-					if !math.IsInf(f.Score, 0) {
-						w.Score = ptr(round4(f.Score))
-					}
-				}
-				rows = append(rows, mustJSON(w))
-				out.Abnormal++
-				out.ByReason[f.Reasons[0]]++
-			}
-		}
-		if !doneTrend {
-			if t, ok := trendOf(&cu, bills, period, mgr); ok {
-				trends = append(trends, mustJSON(t))
-				out.Trends++
-			}
-		}
-		if !doneChurn && business {
-			w := base
-			w.Kind, w.Detector = crm.WarningChurn, rs.Version
-			var why []string
-			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
-				w.ChurnRisk, w.Grade, w.Reasons, why = g.ChurnRisk, g.Grade, g.Reasons, g.ChurnReasons
-			} else {
-				ev, e := churnEventsOf(r, rs.ChurnEvents, &cu, period)
-				if e != nil {
-					return e
-				}
-				marks, e := violationMarks(r, cu.ID)
-				if e != nil {
-					return e
-				}
-				if a, ok := gradeOf(rs, &cu, bills, marks, period, ev); ok {
-					w.ChurnRisk, w.Grade, w.Reasons, why = a.ChurnRisk, a.Grade, a.Reasons, a.ChurnReasons
-				}
-			}
-			if w.ChurnRisk != nil { // the events that raised the risk first, then the grade's reasons
-				w.Reasons = append(append([]string{"churn_risk"}, why...), w.Reasons...)
-				if len(w.Reasons) > 20 {
-					w.Reasons = w.Reasons[:20]
-				}
-				rows = append(rows, mustJSON(w))
-				out.Churn++
-			}
-		}
-		return nil
-	})
-	if e != nil {
-		return out, e
-	}
-	if err := importAll(propose, "consumption_warnings", "cwn", rows); err != nil {
-		return out, err
-	}
-	return out, importAll(propose, "customer_trends", "ctr", trends)
+	_, w, err := s.runMonth(period, false, true, propose)
+	return w, err
 }
 
 // importAll writes rows to coll through propose, crm.MaxImportRows a
