@@ -294,7 +294,7 @@ func (s *Server) regionForecast(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "region", fmt.Sprintf("no consumption is held for region %s (scope %s): not a region with customers here", region, sum.Scope)))
 		return
 	}
-	mc, err := crm.Market(s.b.Reader(), region, subtree)
+	mc, err := crm.MarketTotals(s.b.Reader(), region, subtree)
 	if err != nil {
 		fail(c, err)
 		return

@@ -47,10 +47,11 @@ func (s *Server) marketRoutes(v1 *gin.RouterGroup) {
 	v1.GET("/analysis/capacity", read, s.capacityAdded)
 }
 
-// lastBilled answers the last month the market counters count a bill in.
+// lastBilled answers the last month the market counters count a bill in
+// (a bill with a category: in the category slices as in ByRegion).
 func lastBilled(m crm.MarketCounters) string {
 	last := ""
-	for _, months := range m.ByRegion {
+	for _, months := range m.Slices["cat"] {
 		for p, c := range months {
 			if c.Bills > 0 {
 				last = max(last, p)
@@ -181,7 +182,7 @@ func (s *Server) marketTop(c *gin.Context) {
 	}
 	r := s.b.Reader()
 	if period == "" {
-		m, err := crm.Market(r, region, subtree)
+		m, err := crm.MarketTotals(r, region, subtree)
 		if err != nil {
 			fail(c, err)
 			return
@@ -355,7 +356,7 @@ func (s *Server) capacityAdded(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	m, err := crm.Market(s.b.Reader(), region, subtree)
+	m, err := crm.MarketCapacity(s.b.Reader(), region, subtree)
 	if err != nil {
 		fail(c, err)
 		return
@@ -477,7 +478,7 @@ func (s *Server) tariffAnalysis(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	m, err := crm.Market(s.b.Reader(), region, subtree)
+	m, err := crm.MarketTotals(s.b.Reader(), region, subtree)
 	if err != nil {
 		fail(c, err)
 		return
@@ -503,7 +504,7 @@ func (s *Server) marketAnalysis(c *gin.Context) {
 		return
 	}
 	r := s.b.Reader()
-	m, err := crm.Market(r, region, subtree)
+	m, err := crm.MarketTotals(r, region, subtree)
 	if err != nil {
 		fail(c, err)
 		return

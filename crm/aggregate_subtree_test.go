@@ -125,6 +125,16 @@ func sameReads(t *testing.T, stage string, got, want crm.Reader, regions []strin
 			m, err := crm.Market(r, region, subtree)
 			return m, err
 		},
+		"MarketTotals": func(r crm.Reader, region string, subtree bool) (any, error) {
+			m, err := crm.MarketTotals(r, region, subtree)
+			m.ByRegion, m.CapacityByRegion = nil, nil // region's own only where totals are kept
+			return m, err
+		},
+		"MarketCapacity": func(r crm.Reader, region string, subtree bool) (any, error) {
+			m, err := crm.MarketCapacity(r, region, subtree)
+			m.ByRegion = nil
+			return m, err
+		},
 		"CreditDistribution": func(r crm.Reader, region string, subtree bool) (any, error) {
 			c, regs, err := crm.CreditDistribution(r, region, subtree)
 			return []any{c, regs}, err

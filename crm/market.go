@@ -141,6 +141,25 @@ type MarketCounters struct {
 // Market adds up the market counters of region (subtree: and every
 // region under it). It reads counters only, never records.
 func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
+	return market(r, region, subtree, true, true)
+}
+
+// MarketTotals is Market without what it lists per owner region below
+// region (ByRegion, CapacityByRegion: region's own only) where the subtree
+// totals are kept: the slices, time of use, capacity and industries of
+// the subtree, for the reads that list no region (a province's regions'
+// months are several thousand numbers).
+func MarketTotals(r Reader, region string, subtree bool) (MarketCounters, error) {
+	return market(r, region, subtree, false, false)
+}
+
+// MarketCapacity is MarketTotals with the capacity energised per owner
+// region (CapacityByRegion).
+func MarketCapacity(r Reader, region string, subtree bool) (MarketCounters, error) {
+	return market(r, region, subtree, false, true)
+}
+
+func market(r Reader, region string, subtree, byRegion, capacityByRegion bool) (MarketCounters, error) {
 	out := MarketCounters{Slices: map[string]map[string]map[string]*MarketCell{}, TOU: map[string]map[string]float64{},
 		ByRegion: map[string]map[string]*MarketCell{}, Capacity: map[string]map[string]*CapacityCell{}, CapacityByRegion: map[string]map[string]float64{},
 		Industry: map[string]map[string]*IndustryCell{}}
@@ -248,10 +267,17 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 	if err != nil {
 		return out, err
 	}
-	if ok, err := totalsFor(r, region); err != nil || !ok || !subtree {
+	if !subtree || !byRegion && !capacityByRegion {
+		return out, nil
+	}
+	if ok, err := totalsFor(r, region); err != nil || !ok {
 		return out, err
 	}
-	for _, name := range []string{"kwh", "yuan", "bills"} {
+	var names []string
+	if byRegion {
+		names = []string{"kwh", "yuan", "bills"}
+	}
+	for _, name := range names {
 		if err := eachRollup(r, name, region, func(reg, month string, x float64) {
 			if out.ByRegion[reg] == nil {
 				out.ByRegion[reg] = map[string]*MarketCell{}
@@ -272,6 +298,9 @@ func Market(r Reader, region string, subtree bool) (MarketCounters, error) {
 		}); err != nil {
 			return out, err
 		}
+	}
+	if !capacityByRegion {
+		return out, nil
 	}
 	err = eachRollup(r, "capkva", region, func(reg, month string, x float64) {
 		if out.CapacityByRegion[reg] == nil {
