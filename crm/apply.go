@@ -329,6 +329,9 @@ func dropRecord(tx *overlay, kind *Kind, id string, old Record) *Error {
 		if err := noteAccount(tx, c.AccountNo, c.ID, c.Owner, false); err != nil {
 			return AsError(err)
 		}
+		if err := searchChange(tx, c, nil); err != nil { // search.go
+			return AsError(err)
+		}
 	}
 	if err := cardChange(tx, old, nil); err != nil { // card.go
 		return AsError(err)
@@ -478,6 +481,10 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 		}
 	case *Customer: // accounts.go: who holds the account number
 		if err := customerWritten(tx, old, x); err != nil {
+			return nil, AsError(err)
+		}
+		oc, _ := old.(*Customer)
+		if err := searchChange(tx, oc, x); err != nil { // search.go: the entries that changed
 			return nil, AsError(err)
 		}
 	}

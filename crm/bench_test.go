@@ -177,8 +177,9 @@ func keysWritten(tb testing.TB, k *crm.Kind, rows []json.RawMessage) int {
 		n += 1 + len(rec.Uniques()) + len(rec.Indexes())
 		switch x := rec.(type) {
 		case *crm.Customer:
-			n += 2 // who holds the 户号 (x/customers/_acct), and its duplicate entry cleared (accounts.go)
-			n++    // its card
+			n += 2                      // who holds the 户号 (x/customers/_acct), and its duplicate entry cleared (accounts.go)
+			n++                         // its card
+			n += len(crm.SearchKeys(x)) // its search entries (search.go)
 		case *crm.Bill:
 			if !cards[x.CustomerID] {
 				cards[x.CustomerID] = true

@@ -156,7 +156,7 @@ func (c *Customer) Indexes() []Index {
 	if c.TransformerArea != "" {
 		idx = append(idx, Index{"transformer_area", c.TransformerArea})
 	}
-	return append(idx, c.searchIndexes()...) // search.go: text search grams and 户号 prefixes
+	return idx // the search index's entries are written apart (search.go: searchChange)
 }
 
 // Uniques implements Record: the account number is unique per region.

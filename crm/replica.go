@@ -68,8 +68,12 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 			return err
 		}
 	}
+	oldCus, _ := oldRec.(*Customer)
 	if value == nil {
 		if err := cardChange(tx, oldRec, nil); err != nil { // card.go
+			return err
+		}
+		if err := searchChange(tx, oldCus, nil); err != nil { // search.go
 			return err
 		}
 		return tx.Delete([]byte(key))
@@ -80,6 +84,11 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	}
 	if err := cardChange(tx, oldRec, rec); err != nil { // card.go
 		return err
+	}
+	if c, ok := rec.(*Customer); ok {
+		if err := searchChange(tx, oldCus, c); err != nil { // search.go: the entries that changed
+			return err
+		}
 	}
 	for _, ix := range rec.Indexes() {
 		if err := tx.Set(indexKey(coll, ix.Field, ix.Value, id), nil); err != nil {

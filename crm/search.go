@@ -1,8 +1,12 @@
 package crm
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"iter"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -17,33 +21,44 @@ import (
 // 户号 prefix, part of an address, phone digits, a feeder or transformer
 // area, a grid cell or a tag.
 //
-// Every customer carries, among its Indexes, the grams of its searchable
-// fields in two region-scoped indexes (keyspace.IndexScoped), so they are
-// written, replaced and dropped with the record by Apply and ApplyReplica
-// at every tier that holds it, and a region's subtree is a key prefix:
+// Every customer carries the grams of its searchable fields as entries of
+// two index parts of their own (keyspace.SearchPrefix and
+// SearchAccountPrefix), written, replaced and dropped with the record by
+// Apply and ApplyReplica at every tier that holds it (searchChange: an
+// update writes only the entries that changed):
 //
-//	x/customers/_q/<gram>\x01<region>\x00<id>     text grams
-//	x/customers/_qa/<prefix>\x01<region>\x00<id>  户号 prefixes of 4, 6, … 16 characters
+//	x/_q/<gram>\x01<region><id>     text grams
+//	x/_qa/<prefix>\x01<region><id>  户号 prefixes of 4, 6, … 16 characters
+//
+// <region><id> is the customer's position: its region in 3 bytes (each
+// digit d as the nibble d+1, a missing one as 0) and its id in 16 bytes
+// (the 128 bits of its 26 Crockford characters), so a region's subtree is
+// a key prefix and positions sort as region then id do as text.
 //
 // Text is folded first (Fold: NFKC, full width to half, lower case; spaces,
 // punctuation and control characters dropped). A gram at each position of a
 // folded field is the two characters there when either is not ASCII (汉字
 // bigrams), else the three there, or four when all four are digits (so
-// phone and number postings stay short); a name also gives each of its
-// non-ASCII characters alone, so one Chinese character finds names. A query
-// makes the grams of its own text that every field containing it must have
-// (a gram whose kind depends on characters past its end is left out),
-// intersects their postings starting from the rarest (the others are point
-// reads of the same region and id), and verifies each candidate on the
-// record: the folded query is a substring of a folded field, or a prefix of
-// the folded 户号. Work per call is bounded (SearchBudget index entries); a
-// call that runs out answers what it found with a cursor to go on.
+// phone and number postings stay short); a name's last character, when not
+// ASCII, is also a gram alone. One Chinese character finds the names that
+// hold it: they are the customers of the grams that begin with it (every
+// other character of a name begins its bigram), merged in position order
+// and verified on the name. A longer query makes the grams of its own text
+// that every field containing it must have (a gram whose kind depends on
+// characters past its end is left out), intersects their postings starting
+// from the rarest (the others are point reads of the same position), and
+// verifies each candidate on the record: the folded query is a substring of
+// a folded field, or a prefix of the folded 户号. Work per call is bounded
+// (SearchBudget index entries); a call that runs out answers what it found
+// with a cursor to go on.
 
-const (
-	searchText    = "_q"  // index field of the text grams
-	searchAccount = "_qa" // index field of the 户号 prefixes
-	maxAcctPrefix = 16    // the longest 户号 prefix indexed
-)
+const maxAcctPrefix = 16 // the longest 户号 prefix indexed
+
+// SearchLayout is the version of the search index's layout this code
+// writes (keyspace.SearchLayoutKey): 1 (no key) was the first, under
+// x/customers/_q/ and _qa/ with the region and id as text and every
+// Chinese character of a name alone; 2 is the one above.
+const SearchLayout = 2
 
 // SearchBudget is the most index entries and records one SearchCustomers
 // call examines walking postings, after it read each of the query's (at
@@ -138,33 +153,126 @@ func (c *Customer) searchTexts() []string {
 	return out
 }
 
-// searchIndexes are c's entries in the search indexes.
-func (c *Customer) searchIndexes() []Index {
-	if !searchIndexing || !ValidRegion(c.Region) {
+// Positions. A region code (2, 4 or 6 digits) takes 3 bytes, a digit d
+// the nibble d+1 and a missing one 0, so "32" < "3207" < "320722" as text;
+// the bytes of a region's subtree are its own digits' (regionBytes).
+
+const posRegion = 3 // the bytes of a position's region
+
+// appendRegion appends region's 3 bytes, or with subtree only those of its
+// digits (the prefix of the positions of its subtree).
+func appendRegion(b []byte, region string, subtree bool) []byte {
+	for i := 0; i < 2*posRegion; i += 2 {
+		if subtree && i >= len(region) {
+			break
+		}
+		var hi, lo byte
+		if i < len(region) {
+			hi = region[i] - '0' + 1
+		}
+		if i+1 < len(region) {
+			lo = region[i+1] - '0' + 1
+		}
+		b = append(b, hi<<4|lo)
+	}
+	return b
+}
+
+// searchIDPrefix begins every customer id.
+const searchIDPrefix = "cus_"
+
+// odd16 begins the position's id of a customer whose id is not 128 bits
+// of Crockford base32 (NewID never makes one): its text follows, so it
+// sorts after every other id as its text does.
+const odd16 = "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+
+var crockfordValue = func() (v [256]int8) {
+	for i := range v {
+		v[i] = -1
+	}
+	for i := range len(crockfordAlphabet) {
+		v[crockfordAlphabet[i]] = int8(i)
+	}
+	return v
+}()
+
+// appendPos appends the position of customer id in region.
+func appendPos(b []byte, region, id string) []byte {
+	b = appendRegion(b, region, false)
+	if len(id) == len(searchIDPrefix)+26 && strings.HasPrefix(id, searchIDPrefix) && id[len(searchIDPrefix)] <= '7' {
+		var hi, lo uint64
+		ok := true
+		for i := len(searchIDPrefix); i < len(id); i++ {
+			v := crockfordValue[id[i]]
+			if v < 0 {
+				ok = false
+				break
+			}
+			hi = hi<<5 | lo>>59
+			lo = lo<<5 | uint64(v)
+		}
+		if ok {
+			b = binary.BigEndian.AppendUint64(b, hi)
+			return binary.BigEndian.AppendUint64(b, lo)
+		}
+	}
+	return append(append(b, odd16...), id...)
+}
+
+// decodePos answers the region and id of position p.
+func decodePos(p string) (region, id string, ok bool) {
+	if len(p) < posRegion+16 {
+		return "", "", false
+	}
+	var r []byte
+	for i := range posRegion {
+		hi, lo := p[i]>>4, p[i]&15
+		if hi == 0 || hi > 10 || lo > 10 {
+			break
+		}
+		r = append(r, '0'+hi-1)
+		if lo == 0 {
+			break
+		}
+		r = append(r, '0'+lo-1)
+	}
+	rest := p[posRegion:]
+	if len(rest) == 16 {
+		var b [16]byte
+		copy(b[:], rest)
+		return string(r), searchIDPrefix + crockford(b), true
+	}
+	if !strings.HasPrefix(rest, odd16) {
+		return "", "", false
+	}
+	return string(r), rest[16:], true
+}
+
+// searchKeys are c's entries in the search index, each once.
+func (c *Customer) searchKeys() []string {
+	if !ValidRegion(c.Region) {
 		return nil
 	}
-	// Each entry's value is built in buf and allocated once, when new.
-	suffix := keyspace.ScopedValue("", c.Region)
+	pos := string(appendPos(make([]byte, 0, 24), c.Region, c.ID))
 	seen := make(map[string]bool, 64)
-	out := make([]Index, 0, 64)
-	buf := make([]byte, 0, 32)
+	out := make([]string, 0, 64)
+	buf := make([]byte, 0, 64)
 	emit := func(g []rune) {
-		buf = buf[:0]
+		buf = append(buf[:0], keyspace.SearchPrefix...)
 		for _, r := range g {
 			buf = utf8.AppendRune(buf, r)
 		}
-		buf = append(buf, suffix...)
+		buf = append(buf, 1)
+		buf = append(buf, pos...)
 		if !seen[string(buf)] {
-			v := string(buf)
-			seen[v] = true
-			out = append(out, Index{searchText, v})
+			k := string(buf)
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	name := []rune(Fold(c.Name))
-	for i, r := range name {
-		if r >= utf8.RuneSelf {
-			emit(name[i : i+1])
-		}
+	if n := len(name); n > 0 && name[n-1] >= utf8.RuneSelf {
+		emit(name[n-1:]) // the others begin their bigram
 	}
 	textGrams(name, false, emit)
 	for _, s := range []string{c.Address, c.Phone, c.Feeder, c.TransformerArea, c.Grid} {
@@ -177,9 +285,51 @@ func (c *Customer) searchIndexes() []Index {
 	}
 	acct := Fold(c.AccountNo)
 	for n := 4; n <= min(len(acct), maxAcctPrefix); n += 2 {
-		out = append(out, Index{searchAccount, acct[:n] + suffix})
+		out = append(out, keyspace.SearchAccount(acct[:n])+pos)
 	}
 	return out
+}
+
+// searchChange writes the search entries of a customer written as new
+// (nil: deleted) over old (nil: created): those of new that old lacks, and
+// deletes those of old that new lacks, so that an update writes only what
+// changed.
+func searchChange(tx Txn, old, new *Customer) error {
+	if !searchIndexing {
+		return nil
+	}
+	var was map[string]bool
+	if old != nil {
+		ks := old.searchKeys()
+		was = make(map[string]bool, len(ks))
+		for _, k := range ks {
+			was[k] = true
+		}
+	}
+	if new != nil {
+		o, _ := tx.(*overlay)
+		for _, k := range new.searchKeys() {
+			if was[k] {
+				delete(was, k)
+				continue
+			}
+			var key []byte
+			if o != nil {
+				key = o.cat(k)
+			} else {
+				key = []byte(k)
+			}
+			if err := tx.Set(key, nil); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range was {
+		if err := tx.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SearchQuery is a customer search.
@@ -203,13 +353,15 @@ type SearchPage struct {
 }
 
 // searchStream is one posting list walked in order, filtered by point reads
-// of other postings of the same position.
+// of other postings of the same position, or (union) the postings of
+// several grams merged.
 type searchStream struct {
-	base   string   // IndexField + value + "\x01": a position (<region>\x00<id>) follows
-	scope  string   // the region prefix of positions ("<region>" or "<region>\x00")
+	base   string   // keyspace.SearchGram or SearchAccount: a position (appendPos) follows
+	scope  string   // the prefix of the positions searched (appendRegion)
 	checks []string // bases of postings a position must also be in
 	list   []string // with listed: the positions, held (instead of reading base)
 	listed bool
+	union  *postingMerge // with union: the postings merged (instead of reading base)
 	done   bool
 	last   string // the last position read
 }
@@ -217,6 +369,17 @@ type searchStream struct {
 // collect reads up to n positions after from and answers those in every
 // posting.
 func (s *searchStream) collect(r Reader, from string, n int, examined *int) ([]string, error) {
+	if s.union != nil {
+		pos, err := s.union.next(r, from, n, examined)
+		if err != nil {
+			return nil, err
+		}
+		s.done = s.union.empty()
+		if len(pos) > 0 {
+			s.last = pos[len(pos)-1]
+		}
+		return pos, nil
+	}
 	if s.listed {
 		i, _ := slices.BinarySearch(s.list, from)
 		if i < len(s.list) && s.list[i] == from {
@@ -286,6 +449,155 @@ func hasKey(r Reader, key []byte) (bool, error) {
 	return v != nil, err
 }
 
+// postingMerge walks the postings under bases within scope at once, each
+// with an iterator held open, and answers their positions merged in order,
+// each once: the customers of every gram that begins with one character.
+type postingMerge struct {
+	bases  []string
+	scope  string
+	heads  []mergeHead // a min-heap by pos
+	opened bool
+	err    error
+}
+
+type mergeHead struct {
+	pos  string
+	next func() (string, bool)
+	stop func()
+}
+
+// next answers up to n positions after from (the first call; later ones go
+// on from where the previous stopped).
+func (m *postingMerge) next(r Reader, from string, n int, examined *int) ([]string, error) {
+	if !m.opened {
+		m.opened = true
+		for _, base := range m.bases {
+			lower := base + m.scope
+			if from != "" && from >= m.scope {
+				lower = base + from + "\x00"
+			}
+			upper := []byte(keyspace.End(base + m.scope))
+			seq := func(yield func(string) bool) {
+				err := r.Iterate([]byte(lower), upper, func(k, _ []byte) bool { return yield(string(k[len(base):])) })
+				if err != nil && m.err == nil {
+					m.err = err
+				}
+			}
+			next, stop := iter.Pull(seq)
+			p, ok := next()
+			if m.err != nil {
+				stop()
+				return nil, m.err
+			}
+			if !ok {
+				stop()
+				continue
+			}
+			*examined++
+			m.heads = append(m.heads, mergeHead{p, next, stop})
+			m.up(len(m.heads) - 1)
+		}
+	}
+	var out []string
+	for len(out) < n && len(m.heads) > 0 {
+		h := &m.heads[0]
+		if len(out) == 0 || out[len(out)-1] != h.pos {
+			out = append(out, h.pos)
+		}
+		p, ok := h.next()
+		if m.err != nil {
+			return nil, m.err
+		}
+		if ok {
+			*examined++
+			h.pos = p
+		} else {
+			h.stop()
+			last := len(m.heads) - 1
+			m.heads[0] = m.heads[last]
+			m.heads = m.heads[:last]
+		}
+		m.down(0)
+	}
+	// A position the heap still holds equal to the last one answered (the
+	// same customer under another gram) is skipped on the next call.
+	for len(out) > 0 && len(m.heads) > 0 && m.heads[0].pos == out[len(out)-1] {
+		h := &m.heads[0]
+		p, ok := h.next()
+		if ok {
+			*examined++
+			h.pos = p
+		} else {
+			h.stop()
+			last := len(m.heads) - 1
+			m.heads[0] = m.heads[last]
+			m.heads = m.heads[:last]
+		}
+		m.down(0)
+	}
+	return out, m.err
+}
+
+func (m *postingMerge) empty() bool { return m.opened && len(m.heads) == 0 }
+
+// close stops the iterators still open.
+func (m *postingMerge) close() {
+	for _, h := range m.heads {
+		h.stop()
+	}
+	m.heads = nil
+}
+
+func (m *postingMerge) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if m.heads[p].pos <= m.heads[i].pos {
+			return
+		}
+		m.heads[p], m.heads[i] = m.heads[i], m.heads[p]
+		i = p
+	}
+}
+
+func (m *postingMerge) down(i int) {
+	for {
+		l, small := 2*i+1, i
+		if l < len(m.heads) && m.heads[l].pos < m.heads[small].pos {
+			small = l
+		}
+		if l+1 < len(m.heads) && m.heads[l+1].pos < m.heads[small].pos {
+			small = l + 1
+		}
+		if small == i {
+			return
+		}
+		m.heads[i], m.heads[small] = m.heads[small], m.heads[i]
+		i = small
+	}
+}
+
+// gramsBeginning answers the bases (keyspace.SearchGram) of the grams that
+// begin with text x, reading one key of each.
+func gramsBeginning(r Reader, x string) ([]string, error) {
+	var bases []string
+	lower := keyspace.SearchPrefix + x
+	upper := []byte(keyspace.End(lower))
+	for {
+		base := ""
+		err := r.Iterate([]byte(lower), upper, func(k, _ []byte) bool {
+			if i := bytes.IndexByte(k[len(keyspace.SearchPrefix):], 1); i >= 0 {
+				base = string(k[:len(keyspace.SearchPrefix)+i+1])
+			}
+			return false
+		})
+		if err != nil || base == "" {
+			return bases, err
+		}
+		bases = append(bases, base)
+		lower = keyspace.End(base) // past every position of base's gram
+	}
+}
+
 // maxGrams is the most grams of a query whose postings are read.
 const maxGrams = 8
 
@@ -293,7 +605,7 @@ const maxGrams = 8
 // and intersected in memory.
 const shortPosting = 1_000
 
-// readPosting answers the positions (<region>\x00<id>) of the entries
+// readPosting answers the positions (appendPos) of the entries
 // under base+scope, at most most of them.
 func readPosting(r Reader, base, scope string, most int, examined *int) ([]string, error) {
 	var pos []string
@@ -357,14 +669,12 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 		if (phase != "a" && phase != "t") || !ok || !Kinds["customers"].ValidID(id) || !ValidRegion(region) || !InRegion(region, q.Region) {
 			return SearchPage{}, invalid("cursor", "%q is not a cursor from a previous page of this search", q.After)
 		}
-		from, fromPhase = region+"\x00"+id, phase
+		from, fromPhase = string(appendPos(nil, region, id)), phase
 	}
-	scope := q.Region
-	if !q.Subtree {
-		scope += "\x00"
-	}
+	scope := string(appendRegion(nil, q.Region, q.Subtree))
 	page := SearchPage{Items: []json.RawMessage{}}
 	var text, acct *searchStream
+	nameOnly := false // one Chinese character: the names that hold it
 
 	// The text grams: the rarest drives, the others are checked.
 	rs := []rune(fq)
@@ -375,7 +685,18 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 		}
 	})
 	if len(grams) == 0 && len(rs) == 1 && rs[0] >= utf8.RuneSelf {
-		grams = []string{fq} // one Chinese character: names holding it
+		// One Chinese character: the names holding it are in the
+		// postings of the grams that begin with it (the name's last
+		// character alone, the others' bigrams), merged; the record
+		// decides (the character may be in another field).
+		bases, err := gramsBeginning(r, fq)
+		page.Examined += len(bases)
+		if err != nil {
+			return SearchPage{}, AsError(err)
+		}
+		m := &postingMerge{bases: bases, scope: scope}
+		defer m.close()
+		text, nameOnly = &searchStream{scope: scope, union: m}, true
 	}
 	if len(grams) > maxGrams { // a long query: grams spread over it filter enough; the record decides
 		spread := make([]string, maxGrams)
@@ -396,7 +717,7 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 		cs := make([]counted, 0, len(grams))
 		empty := false
 		for _, g := range grams {
-			base := keyspace.IndexScoped("customers", searchText, g, "")
+			base := keyspace.SearchGram(g)
 			pos, err := readPosting(r, base, scope, shortPosting, &page.Examined)
 			if err != nil {
 				return SearchPage{}, AsError(err)
@@ -432,10 +753,10 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	// The 户号 prefix.
 	if len(fq) >= 4 && isAccountText(fq) {
 		n := min(maxAcctPrefix, len(fq)-len(fq)%2)
-		acct = &searchStream{base: keyspace.IndexScoped("customers", searchAccount, fq[:n], ""), scope: scope}
+		acct = &searchStream{base: keyspace.SearchAccount(fq[:n]), scope: scope}
 		searchable = true
 	}
-	if !searchable {
+	if !searchable && !nameOnly {
 		return SearchPage{}, invalid("q", "%q is too short to search: type at least one Chinese character, three letters, or four digits", q.Text)
 	}
 
@@ -466,7 +787,10 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 				return SearchPage{}, AsError(err)
 			}
 			for _, p := range cands {
-				region, id, _ := strings.Cut(p, "\x00")
+				region, id, ok := decodePos(p)
+				if !ok {
+					continue
+				}
 				raw, err := r.Get(recordKey("customers", id))
 				if err != nil {
 					return SearchPage{}, AsError(err)
@@ -479,7 +803,8 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 				if unmarshal(raw, &c) != nil || c.Region != region {
 					continue
 				}
-				if (q.Category != "" && c.Category != q.Category) || (q.Status != "" && c.Status != q.Status) || !c.matchesSearch(fq) {
+				if (q.Category != "" && c.Category != q.Category) || (q.Status != "" && c.Status != q.Status) ||
+					(nameOnly && !strings.Contains(Fold(c.Name), fq)) || (!nameOnly && !c.matchesSearch(fq)) {
 					continue
 				}
 				if ph.tag == "t" && acct != nil && strings.HasPrefix(Fold(c.AccountNo), fq) {
@@ -502,9 +827,9 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 	return page, nil
 }
 
-// cursorOf is the cursor of search position <region>\x00<id>: <id>@<region>.
+// cursorOf is the cursor of search position pos: <id>@<region>.
 func cursorOf(pos string) string {
-	region, id, _ := strings.Cut(pos, "\x00")
+	region, id, _ := decodePos(pos)
 	return id + "@" + region
 }
 
@@ -529,4 +854,104 @@ func (c *Customer) matchesSearch(fq string) bool {
 		}
 	}
 	return false
+}
+
+// MigrateSearch indexes every customer again when the state's search index
+// is not of SearchLayout (keyspace.SearchLayoutKey: a store, snapshot or
+// backup written by an earlier version): it drops the entries of every
+// layout, writes each customer record's (those rolled up from below too)
+// in batches of searchMigrateBatch customers, and records the layout last,
+// so a run cut short runs again from the start. It answers the customers
+// indexed (0 when the layout was current). It must run before the state is
+// written or searched: at start, before raft applies, and after a
+// snapshot replaced the state. batch opens a Txn and its commit;
+// dropRange, when not nil, deletes the keys of [lo, hi) at once (else they
+// are deleted one by one).
+func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo, hi []byte) error) (int, error) {
+	v, err := r.Get([]byte(keyspace.SearchLayoutKey))
+	if err != nil {
+		return 0, err
+	}
+	if string(v) == strconv.Itoa(SearchLayout) {
+		return 0, nil
+	}
+	for _, p := range []string{keyspace.IndexField("customers", "_q"), keyspace.IndexField("customers", "_qa"), keyspace.SearchPrefix, keyspace.SearchAccountPrefix} {
+		lo, hi := []byte(p), []byte(keyspace.End(p))
+		if dropRange != nil {
+			err = dropRange(lo, hi)
+		} else {
+			err = deleteEach(r, batch, lo, hi)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	lower, upper := recordPrefix("customers"), prefixEnd(recordPrefix("customers"))
+	for {
+		type rec struct {
+			id  string
+			raw []byte
+		}
+		var recs []rec
+		err := r.Iterate(lower, upper, func(k, v []byte) bool {
+			recs = append(recs, rec{string(k[len(lower):]), bytes.Clone(v)})
+			return len(recs) < searchMigrateBatch
+		})
+		if err != nil {
+			return n, err
+		}
+		if len(recs) == 0 {
+			break
+		}
+		prefix := recordPrefix("customers")
+		lower = append(append(prefix[:len(prefix):len(prefix)], recs[len(recs)-1].id...), 0)
+		tx, commit := batch()
+		for _, x := range recs {
+			var c Customer
+			if unmarshal(x.raw, &c) != nil {
+				continue // not indexed when written either
+			}
+			c.ID = x.id
+			if err := searchChange(tx, nil, &c); err != nil {
+				return n, err
+			}
+			n++
+		}
+		if err := commit(); err != nil {
+			return n, err
+		}
+	}
+	tx, commit := batch()
+	if err := tx.Set([]byte(keyspace.SearchLayoutKey), []byte(strconv.Itoa(SearchLayout))); err != nil {
+		return n, err
+	}
+	return n, commit()
+}
+
+// searchMigrateBatch is the customers MigrateSearch indexes a batch.
+const searchMigrateBatch = 1_000
+
+// deleteEach deletes the keys in [lo, hi) one by one, in batches.
+func deleteEach(r Reader, batch func() (Txn, func() error), lo, hi []byte) error {
+	for {
+		var keys [][]byte
+		err := r.Iterate(lo, hi, func(k, _ []byte) bool {
+			keys = append(keys, bytes.Clone(k))
+			return len(keys) < 10*searchMigrateBatch
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		tx, commit := batch()
+		for _, k := range keys {
+			if err := tx.Delete(k); err != nil {
+				return err
+			}
+		}
+		if err := commit(); err != nil {
+			return err
+		}
+		lo = append(keys[len(keys)-1], 0)
+	}
 }

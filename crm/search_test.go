@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -187,12 +188,11 @@ func TestSearch_UpdateAndDeleteLeaveNoStaleHits(t *testing.T) {
 		if got := searchIDs(t, r, "华兴", "32", 10); len(got) != 0 {
 			t.Errorf("store %d: a deleted customer is found: %v", i, got)
 		}
-		for _, f := range []string{"_q", "_qa"} {
+		for _, p := range []string{keyspace.SearchPrefix, keyspace.SearchAccountPrefix, keyspace.IndexField("customers", "_q"), keyspace.IndexField("customers", "_qa")} {
 			n := 0
-			p := keyspace.IndexField("customers", f)
 			_ = r.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, _ []byte) bool { n++; return true })
 			if n != 0 {
-				t.Errorf("store %d: %d %s entries left after the delete", i, n, f)
+				t.Errorf("store %d: %d %q entries left after the delete", i, n, p)
 			}
 		}
 	}
@@ -274,6 +274,39 @@ func TestSearch_AgainstScan(t *testing.T) {
 		t.Fatalf("only %d queries checked", checked)
 	}
 
+	// One Chinese character finds the names that hold it (wherever it is
+	// in the name), from the postings of the grams that begin with it.
+	nameScan := func(fq, region string) []string {
+		var out []string
+		for _, c := range all {
+			if strings.HasPrefix(c.Region, region) && strings.Contains(crm.Fold(c.Name), fq) {
+				out = append(out, c.ID)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	for i := range 100 {
+		c := all[rng.IntN(len(all))]
+		name := []rune(crm.Fold(c.Name))
+		ch := string(name[len(name)-1]) // the last character: its own gram
+		if i%2 == 0 {
+			ch = string(name[rng.IntN(len(name))]) // any: the grams it begins
+		}
+		if ch[0] < 0x80 {
+			continue
+		}
+		region := []string{"32", "320722", "320723"}[rng.IntN(3)]
+		got := searchIDs(t, tx, ch, region, 7)
+		if !slices.IsSorted(got) {
+			t.Errorf("search %q in %s: not in position order: %v", ch, region, got)
+		}
+		slices.Sort(got)
+		if want := nameScan(ch, region); !slices.Equal(got, want) {
+			t.Errorf("search %q in %s: %d found, the names holding it %d", ch, region, len(got), len(want))
+		}
+	}
+
 	// With a budget of a few hundred entries, calls answer partial pages;
 	// followed to the end they find the same customers.
 	defer crm.SetSearchBudget(crm.SetSearchBudget(300))
@@ -321,4 +354,279 @@ func TestFold(t *testing.T) {
 			t.Errorf("Fold(%q) = %q; want %q", in, got, want)
 		}
 	}
+}
+
+// TestSearch_Positions: a position holds the region and id it was made of,
+// a region's subtree is a prefix of its positions, and positions sort as
+// region then id do as text.
+func TestSearch_Positions(t *testing.T) {
+	var ids idGen
+	regions := []string{"32", "3207", "320722", "320723", "3208", "320812", "33", "11", "990101"}
+	type rp struct{ region, id, pos string }
+	var all []rp
+	for _, region := range regions {
+		for range 3 {
+			id := ids.next("cus")
+			all = append(all, rp{region, id, crm.SearchPos(region, id)})
+		}
+	}
+	all = append(all, rp{"3207", "cus_ZZZZZZZZZZZZZZZZZZZZZZZZZZ", crm.SearchPos("3207", "cus_ZZZZZZZZZZZZZZZZZZZZZZZZZZ")}, // beyond 128 bits
+		rp{"3207", "cus_7ZZZZZZZZZZZZZZZZZZZZZZZZZ", crm.SearchPos("3207", "cus_7ZZZZZZZZZZZZZZZZZZZZZZZZZ")}, // the largest of 128
+		rp{"3207", "cus_00000000000000000000000000", crm.SearchPos("3207", "cus_00000000000000000000000000")})
+	for _, a := range all {
+		region, id, ok := crm.DecodeSearchPos(a.pos)
+		if !ok || region != a.region || id != a.id {
+			t.Errorf("position of %s@%s reads %s@%s (%v)", a.id, a.region, id, region, ok)
+		}
+		for _, b := range all {
+			textOrder := strings.Compare(a.region+"\x00"+a.id, b.region+"\x00"+b.id)
+			if got := strings.Compare(a.pos, b.pos); got != textOrder {
+				t.Errorf("%s@%s against %s@%s: positions compare %d, text %d", a.id, a.region, b.id, b.region, got, textOrder)
+			}
+			inSubtree := strings.HasPrefix(b.region, a.region)
+			prefix := crm.SearchPos(a.region, a.id)[:len(a.region)/2]
+			if strings.HasPrefix(b.pos, prefix) != inSubtree {
+				t.Errorf("%s in the subtree of %s: %v; its position says %v", b.region, a.region, inSubtree, !inSubtree)
+			}
+		}
+	}
+}
+
+// countingTxn counts the writes made through it.
+type countingTxn struct {
+	*crm.MemTxn
+	sets, deletes []string
+}
+
+func (c *countingTxn) Set(k, v []byte) error {
+	c.sets = append(c.sets, string(k))
+	return c.MemTxn.Set(k, v)
+}
+
+func (c *countingTxn) Delete(k []byte) error {
+	c.deletes = append(c.deletes, string(k))
+	return c.MemTxn.Delete(k)
+}
+
+func searchWrites(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, keyspace.SearchPrefix) || strings.HasPrefix(k, keyspace.SearchAccountPrefix) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TestSearch_UpdateWritesWhatChanged: an update writes the search entries
+// it adds and deletes those it drops, no others, here and on a replica.
+func TestSearch_UpdateWritesWhatChanged(t *testing.T) {
+	tx := &countingTxn{MemTxn: crm.NewMemTxn()}
+	replica := &countingTxn{MemTxn: crm.NewMemTxn()}
+	var ids idGen
+	id := searchCustomer(t, tx, &ids, "320722", obj{"name": "恒通机械厂", "account_no": "1111222233", "address": "王营镇张庄村", "phone": "13912345678"})
+	record := func() (json.RawMessage, *crm.Customer) {
+		raw, _ := tx.Get([]byte(keyspace.Record("customers", id)))
+		var c crm.Customer
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		return raw, &c
+	}
+	raw, before := record()
+	if err := crm.ApplyReplica(replica, keyspace.Record("customers", id), raw); err != nil {
+		t.Fatal(err)
+	}
+	for i, store := range []*countingTxn{tx, replica} {
+		if got, want := len(searchWrites(store.sets)), len(crm.SearchKeys(before)); got != want {
+			t.Errorf("store %d: the create wrote %d search entries; want %d", i, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		body obj
+		what string
+	}{
+		{obj{"status": "suspended"}, "a status"},
+		{obj{"name": "恒通机械公司"}, "a name"},
+		{obj{"phone": "13700001111", "tags": []string{"VIP"}}, "a phone and a tag"},
+	} {
+		tx.sets, tx.deletes, replica.sets, replica.deletes = nil, nil, nil, nil
+		_, old := record()
+		if res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "customers", id, "320722", old.Version, tc.body)); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		raw, now := record()
+		if err := crm.ApplyReplica(replica, keyspace.Record("customers", id), raw); err != nil {
+			t.Fatal(err)
+		}
+		oldK, newK := crm.SearchKeys(old), crm.SearchKeys(now)
+		var added, dropped []string
+		for _, k := range newK {
+			if !slices.Contains(oldK, k) {
+				added = append(added, k)
+			}
+		}
+		for _, k := range oldK {
+			if !slices.Contains(newK, k) {
+				dropped = append(dropped, k)
+			}
+		}
+		if tc.what == "a status" && len(added)+len(dropped) != 0 {
+			t.Fatalf("a status changes search entries: %q %q", added, dropped)
+		}
+		if tc.what != "a status" && (len(added) == 0 || len(dropped) == 0) {
+			t.Fatalf("%s changes no search entry", tc.what)
+		}
+		slices.Sort(added)
+		slices.Sort(dropped)
+		for i, store := range []*countingTxn{tx, replica} {
+			sets, dels := searchWrites(store.sets), searchWrites(store.deletes)
+			slices.Sort(sets)
+			slices.Sort(dels)
+			if !slices.Equal(sets, added) || !slices.Equal(dels, dropped) {
+				t.Errorf("store %d, %s changed: set %d and deleted %d search entries; want %d and %d", i, tc.what, len(sets), len(dels), len(added), len(dropped))
+			}
+		}
+	}
+}
+
+// searchResults answers, for each query, the ids found in each region
+// searched (every page followed), in the order found.
+func searchResults(t *testing.T, r crm.Reader, queries []string) map[string][]string {
+	out := map[string][]string{}
+	for _, q := range queries {
+		for _, region := range []string{"32", "320722", "320723"} {
+			if _, e := crm.SearchCustomers(r, crm.SearchQuery{Text: q, Region: region, Subtree: true}); e != nil {
+				continue // too short
+			}
+			out[q+"@"+region] = searchIDs(t, r, q, region, 25)
+		}
+	}
+	return out
+}
+
+// TestSearch_MigrateOldLayout: a store whose search index is of the first
+// layout (written here by OldSearchKeys, as that version wrote it; copies
+// of another region's customers among them, as a city holds) is indexed
+// again by MigrateSearch, answers every query as a store written with the
+// current layout does, and keeps no entry of the old one.
+func TestSearch_MigrateOldLayout(t *testing.T) {
+	tx := crm.NewMemTxn()
+	var cs []crm.Customer
+	for i, region := range []string{"320722", "320723"} {
+		d := sample.Generate(sample.Options{Region: region, Customers: 300, Seed: int64(11 + i)})
+		var ids idGen
+		ids.n = 1000 * i
+		for j := range d.Customers {
+			id := ids.next("cus")
+			if region == "320722" {
+				if res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", id, region, 0, clientBody(t, &d.Customers[j]))); res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				continue
+			}
+			// 320723's customers arrive as copies (ApplyReplica), as at the city.
+			c := d.Customers[j]
+			c.ID, c.Owner, c.Region, c.Version = id, region, region, 1
+			raw, err := json.Marshal(&c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := crm.ApplyReplica(tx, keyspace.Record("customers", id), raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_ = tx.Iterate([]byte(keyspace.Collection("customers")), []byte(keyspace.End(keyspace.Collection("customers"))), func(_, v []byte) bool {
+		var c crm.Customer
+		if err := json.Unmarshal(v, &c); err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+		return true
+	})
+	if len(cs) != 600 {
+		t.Fatalf("%d customers stored; want 600", len(cs))
+	}
+	// The queries: substrings of the customers' fields, one character of a
+	// name, 户号 prefixes.
+	rng := rand.New(rand.NewPCG(3, 4))
+	var queries []string
+	for range 60 {
+		c := cs[rng.IntN(len(cs))]
+		name := []rune(c.Name)
+		addr := []rune(c.Address)
+		lo := rng.IntN(max(1, len(addr)-3))
+		queries = append(queries, string(name[rng.IntN(len(name))]), string(name[:min(len(name), 2+rng.IntN(3))]),
+			string(addr[lo:min(len(addr), lo+2+rng.IntN(4))]), c.AccountNo[:4+rng.IntN(len(c.AccountNo)-3)], c.Phone[max(0, len(c.Phone)-4):])
+	}
+	want := searchResults(t, tx, queries)
+	found := 0
+	for _, ids := range want {
+		found += len(ids)
+	}
+	if found < 500 {
+		t.Fatalf("the queries find %d customers: too few to compare", found)
+	}
+	current := map[string]bool{}
+	for _, p := range []string{keyspace.SearchPrefix, keyspace.SearchAccountPrefix} {
+		_ = tx.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, _ []byte) bool { current[string(k)] = true; return true })
+	}
+
+	// Back to the old layout: its entries, no current ones, no version.
+	for k := range current {
+		_ = tx.Delete([]byte(k))
+	}
+	_ = tx.Delete([]byte(keyspace.SearchLayoutKey))
+	for i := range cs {
+		for _, k := range crm.OldSearchKeys(&cs[i]) {
+			_ = tx.Set([]byte(k), nil)
+		}
+	}
+	if got := searchResults(t, tx, queries[:5]); equalResults(got, want) {
+		t.Fatal("the old layout answers as the current one: the test cannot tell them apart")
+	}
+
+	batches := 0
+	batch := func() (crm.Txn, func() error) { batches++; return tx, func() error { return nil } }
+	n, err := crm.MigrateSearch(tx, batch, nil)
+	if err != nil || n != len(cs) {
+		t.Fatalf("MigrateSearch: %d customers, %v; want %d", n, err, len(cs))
+	}
+	if got := searchResults(t, tx, queries); !equalResults(got, want) {
+		for k, ids := range want {
+			if !slices.Equal(got[k], ids) {
+				t.Errorf("after the migration %s finds %v; before %v", k, got[k], ids)
+			}
+		}
+	}
+	after := map[string]bool{}
+	for _, p := range []string{keyspace.SearchPrefix, keyspace.SearchAccountPrefix, keyspace.IndexField("customers", "_q"), keyspace.IndexField("customers", "_qa")} {
+		_ = tx.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, _ []byte) bool { after[string(k)] = true; return true })
+	}
+	if len(after) != len(current) {
+		t.Errorf("after the migration %d search entries; a store written with the current layout has %d", len(after), len(current))
+	}
+	for k := range current {
+		if !after[k] {
+			t.Errorf("entry %q missing after the migration", k)
+			break
+		}
+	}
+	if v, _ := tx.Get([]byte(keyspace.SearchLayoutKey)); string(v) != strconv.Itoa(crm.SearchLayout) {
+		t.Errorf("layout after the migration: %q; want %d", v, crm.SearchLayout)
+	}
+	// Once migrated, nothing more to do.
+	if n, err := crm.MigrateSearch(tx, batch, nil); n != 0 || err != nil {
+		t.Errorf("a second MigrateSearch indexed %d customers (%v); want none", n, err)
+	}
+}
+
+func equalResults(a, b map[string][]string) bool {
+	for k, ids := range a {
+		if !slices.Equal(ids, b[k]) {
+			return false
+		}
+	}
+	return len(a) > 0
 }

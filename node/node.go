@@ -256,6 +256,11 @@ func Start(cfg Config) (*Node, error) {
 	if n.st, err = store.Open(sc); err != nil {
 		return nil, err
 	}
+	if replication.CheckState(n.st) == nil { // a partial state is restored from a snapshot first (and indexed then)
+		if err = migrateSearch(n.st, n.log); err != nil { // search.go: before raft applies anything
+			return nil, err
+		}
+	}
 	// The tunnel comes up first: with intra_region the region's raft runs
 	// through it, and a node whose tunnel cannot come up must not start.
 	var tln net.Listener

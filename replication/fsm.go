@@ -25,6 +25,14 @@ type Applier interface {
 	ApplyEntry(tx *Txn, index uint64, data []byte) []byte
 }
 
+// Restorer is an Applier that derives state in a layout a restored
+// snapshot (of a replica running an older version) may not have: Restored
+// runs after a snapshot replaced the state, before the next entry is
+// applied, and may rewrite what it derives. An error fails the restore.
+type Restorer interface {
+	Restored(st *store.Store) error
+}
+
 // appliedKey holds the last raft index the FSM applied, written in the same
 // batch as the entries' effects.
 var appliedKey = []byte(keyspace.AppliedKey)
@@ -136,6 +144,11 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	if err := RestoreState(f.st, rc); err != nil {
 		return err
+	}
+	if r, ok := f.app.(Restorer); ok {
+		if err := r.Restored(f.st); err != nil {
+			return fmt.Errorf("replication: after restore: %w", err)
+		}
 	}
 	if f.metrics != nil {
 		f.metrics.snapshotsRestored.Add(1)

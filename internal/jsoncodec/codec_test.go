@@ -373,8 +373,11 @@ func checkStored(t *testing.T, raw []byte) {
 		for _, k := range slices.Compact(keys) {
 			want = append(want, fmt.Sprintf("delete %q", k))
 		}
-		if !slices.Equal(rt.log, want) {
-			t.Fatalf("delete of %q wrote\n%q\nwant\n%q", raw, rt.log, want)
+		got := slices.DeleteFunc(slices.Clone(rt.log), func(l string) bool {
+			return strings.HasPrefix(l, `delete "x/_q`) // the search index's entries: crm's TestSearch_* check them
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("delete of %q wrote\n%q\nwant\n%q", raw, got, want)
 		}
 	}
 }

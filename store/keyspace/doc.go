@@ -21,7 +21,7 @@
 //	  r/_audit/                      r/_audit/<region>/<seq> → AuditEntry      crm (Apply, OpAudit): append    up (never down); never deleted
 //	u/                               u/<coll>/<name>/<scope>\x00<value> → id   crm: unique constraints         never (the owner's business)
 //	x/                               x/<coll>/<field>/<value>\x00<id>          crm: secondary indexes          never (each replica derives them)
-//	  (region-scoped)                x/<coll>/<field>/<value>\x01<region>\x00<id>  crm: customer search grams  never (each replica derives them)
+//	  x/_q/, x/_qa/                  x/_q/<gram>\x01<pos>, x/_qa/<户号>\x01<pos>   crm: customer search            never (each replica derives them)
 //	a/                               a/<region>/<metric> → counter             crm: aggregates                 never (each replica derives them)
 //	f/                               f/<8-byte big-endian seq> → Change        replication: the change feed    it is what a link ships
 //	m/                               metadata of this region's replicas        (below)                         never
@@ -31,6 +31,7 @@
 //	  m/audit/                       m/audit/<region> → chain's seq and hash   crm (Apply, ApplyReplica)       never (each replica keeps its own)
 //	  m/applied                      last raft index applied                   replication (FSM)               never
 //	  m/restoring                    a state being replaced by a snapshot      replication (restore)           never; not in snapshots
+//	  m/search                       the search index's layout version         crm (MigrateSearch)             never
 //	  m/feed/head, m/feed/first      the feed's last and first sequence        replication (feed)              never
 //	  m/link/                        m/link/<dir>/<peer> cursor,               the link protocol               never
 //	                                 m/link/<dir>head/<peer> peer's head,

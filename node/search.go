@@ -1,0 +1,49 @@
+package node
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"gridcrm/crm"
+	"gridcrm/replication"
+	"gridcrm/store"
+)
+
+// migrateSearch brings the store's customer search index to the layout
+// this version writes (crm.MigrateSearch): a store, snapshot or backup
+// written by an earlier version has every customer indexed again from its
+// record, in batches, the old layout's entries dropped by range deletions.
+// It runs before raft applies anything (at start) and after a snapshot
+// replaced the state (applier.Restored), so every replica indexes the
+// records it holds the same way before it applies the next entry.
+func migrateSearch(st *store.Store, log *slog.Logger) error {
+	start := time.Now()
+	db := st.DB()
+	drop := func(lo, hi []byte) error {
+		b := db.NewBatch()
+		defer b.Close()
+		s := store.StatePrefix
+		if err := b.DeleteRange(append(s[:len(s):len(s)], lo...), append(s[:len(s):len(s)], hi...), nil); err != nil {
+			return err
+		}
+		return b.Commit(pebble.NoSync)
+	}
+	n, err := crm.MigrateSearch(replication.StateReaderOf(st), func() (crm.Txn, func() error) {
+		tx, commit := replication.NewBatchTxn(st)
+		return tx, commit
+	}, drop)
+	if err != nil {
+		return fmt.Errorf("node: the customer search index: %w", err)
+	}
+	if n > 0 && log != nil {
+		log.Info("node: customer search index rebuilt in its current layout", "layout", crm.SearchLayout, "customers", n, "took", time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// Restored implements replication.Restorer: a snapshot from a replica of
+// an older version holds its search index in the old layout.
+func (a *applier) Restored(st *store.Store) error { return migrateSearch(st, nil) }
