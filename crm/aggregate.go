@@ -123,7 +123,11 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 }
 
 // ApplyDeltas adds the deltas to their counters in tx.
-func ApplyDeltas(tx Txn, ds []Delta) error {
+func ApplyDeltas(tx Txn, ds []Delta) error { return applyDeltas(tx, ds, nil) }
+
+// applyDeltas is ApplyDeltas calling born (when not nil) with each delta
+// whose counter it creates (+1) or deletes (-1).
+func applyDeltas(tx Txn, ds []Delta, born func(d Delta, n float64)) error {
 	for _, d := range ds {
 		k := aggKey(d.Region, d.Metric)
 		cur, err := tx.Get(k)
@@ -138,7 +142,13 @@ func ApplyDeltas(tx Txn, ds []Delta) error {
 			if err := tx.Delete(k); err != nil {
 				return err
 			}
+			if born != nil && len(cur) == 8 {
+				born(d, -1)
+			}
 			continue
+		}
+		if born != nil && len(cur) != 8 {
+			born(d, 1)
 		}
 		var b [8]byte
 		binary.BigEndian.PutUint64(b[:], math.Float64bits(v))

@@ -25,6 +25,10 @@ import (
 //	                         and bills (mkt.<x>.cat.*.<month> summed over
 //	                         the categories: the bills that carry one) and
 //	                         capkva (mkt.cap.kva.*.*.<month>)
+//	t/n/<family>/<R>         how many counters R holds (family all), and of
+//	                         them market (mkt.) and credit (credit.) ones:
+//	                         the regions a read names, without a seek into
+//	                         each region's counters
 //
 // A county keeps none (nothing is below it). The first ApplyDeltasAt of a
 // store without them (or with another region's) builds them from the
@@ -36,7 +40,46 @@ const (
 	totalsMark    = keyspace.TotalsPrefix + "m"
 	totalsSums    = keyspace.TotalsPrefix + "s/"
 	totalsRollups = keyspace.TotalsPrefix + "r/"
+	totalsCounts  = keyspace.TotalsPrefix + "n/"
 )
+
+// counterFamilies answers the families a metric counts in (t/n/).
+func counterFamilies(metric string) []string {
+	switch {
+	case strings.HasPrefix(metric, "mkt."):
+		return []string{"all", "mkt"}
+	case strings.HasPrefix(metric, "credit."):
+		return []string{"all", "credit"}
+	}
+	return []string{"all"}
+}
+
+// familyOf answers the family of the counters whose metric begins with
+// prefix, or "" when none is counted.
+func familyOf(prefix string) string {
+	switch prefix {
+	case "":
+		return "all"
+	case "mkt.":
+		return "mkt"
+	case "credit.":
+		return "credit"
+	}
+	return ""
+}
+
+func countKey(family, region string) string { return totalsCounts + family + "/" + region }
+
+// addCount adds n counters of metric held by region to the counts of a
+// node of here.
+func addCount(sums map[string]float64, here, region, metric string, n float64) {
+	if region == here || !InRegion(region, here) || !validCode(region) {
+		return
+	}
+	for _, f := range counterFamilies(metric) {
+		sums[countKey(f, region)] += n
+	}
+}
 
 func totalKey(region, metric string) []byte { return []byte(totalsSums + region + "/" + metric) }
 
@@ -64,17 +107,20 @@ func rollupOf(metric string) (name, month string, ok bool) {
 // does, and keeps the subtree totals of a node of region here (its own
 // region; "" keeps none).
 func ApplyDeltasAt(tx Txn, here string, ds []Delta) error {
-	if err := ApplyDeltas(tx, ds); err != nil || here == "" || len(here) >= 6 {
-		return err // a county has nothing below it
+	if here == "" || len(here) >= 6 { // a county has nothing below it
+		return ApplyDeltas(tx, ds)
 	}
 	mark, err := tx.Get([]byte(totalsMark))
 	if err != nil {
 		return err
 	}
+	sums := map[string]float64{}
+	if err := applyDeltas(tx, ds, func(d Delta, n float64) { addCount(sums, here, d.Region, d.Metric, n) }); err != nil {
+		return err
+	}
 	if string(mark) != here {
 		return buildTotals(tx, here) // from the counters, ds included
 	}
-	sums := map[string]float64{}
 	for _, d := range ds {
 		addTotals(sums, here, d.Region, d.Metric, d.Value)
 	}
@@ -166,6 +212,7 @@ func buildTotals(tx Txn, here string) error {
 		region, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
 		if ok && len(v) == 8 {
 			addTotals(sums, here, region, metric, math.Float64frombits(binary.BigEndian.Uint64(v)))
+			addCount(sums, here, region, metric, 1)
 		}
 		return true
 	}); err != nil {
@@ -236,19 +283,37 @@ func sumCounters(r Reader, region string, subtree bool, prefix string, fn func(r
 		}
 		return eachCounter(r, region, true, prefix, fn)
 	}
+	own := false
 	for _, src := range []struct{ reg, prefix string }{{region, keyspace.AggregatesOf(region)}, {"", totalsSums + region + "/"}} {
 		p := []byte(src.prefix + prefix)
 		n := len(src.prefix)
 		if err := r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
 			if len(v) == 8 {
 				fn(src.reg, string(k[n+len(prefix):]), math.Float64frombits(binary.BigEndian.Uint64(v)))
+				own = own || src.reg != ""
 			}
 			return true
 		}); err != nil {
 			return nil, err
 		}
 	}
-	return regionsWith(r, region, prefix)
+	family := familyOf(prefix)
+	if family == "" {
+		return regionsWith(r, region, prefix)
+	}
+	regions := []string{}
+	if own {
+		regions = append(regions, region)
+	}
+	p := []byte(countKey(family, region))
+	n := len(countKey(family, ""))
+	err = r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
+		if reg := string(k[n:]); reg != region && len(v) == 8 && math.Float64frombits(binary.BigEndian.Uint64(v)) > 0.5 {
+			regions = append(regions, reg)
+		}
+		return true
+	})
+	return regions, err
 }
 
 // eachRollup calls fn with the per-region rollup name of every region
