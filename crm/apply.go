@@ -391,8 +391,10 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if e := rec.Validate(); e != nil {
 		return e
 	}
-	if e := checkHooks(tx, rec, old, region); e != nil { // bigcustomer.go: state transitions, cross-record rules
-		return e
+	if kind.Check != nil { // life cycles, cross-record rules
+		if e := kind.Check(tx, rec, old, region); e != nil {
+			return e
+		}
 	}
 	if kind.Regional {
 		if r := regionOf(rec); r != region {

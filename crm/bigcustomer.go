@@ -13,7 +13,7 @@ import (
 // and VIP value-added services. They are owned by the region of the
 // customer they concern and roll up like every other record. The files:
 //
-//	bigcustomer.go  hooks Apply calls (state transitions, cross-record rules), shared helpers
+//	bigcustomer.go  the collections, life cycles (lifecycle), shared helpers
 //	classify.go     customer class and grade from class_thresholds directives, Pareto report
 //	fourones.go     key projects, gold manager assignments, service plans and memos, bulletins
 //	onen.go         back-office teams, service requests and their tasks, pool entries
@@ -28,43 +28,6 @@ var BigCustomerCollections = []string{"key_projects", "gold_assignments", "servi
 // CodeTransition is the error code of a state change a record's life cycle
 // does not allow (409).
 const CodeTransition = "illegal_transition"
-
-// changeChecker is implemented by records with a life cycle: old is the
-// stored version (nil on create). It must be deterministic.
-type changeChecker interface{ checkChange(old Record) *Error }
-
-// stateChecker is implemented by records whose rules involve other
-// records (one active gold manager per customer, a contact of the same
-// customer, a team that handles a department). r sees the Command's own
-// earlier writes. A missing reference is left to Refs to report.
-type stateChecker interface {
-	checkState(r Reader, region string) *Error
-}
-
-// checkHooks runs the optional checks of rec; Apply calls it from check.
-func checkHooks(r Reader, rec, old Record, region string) *Error {
-	if c, ok := rec.(changeChecker); ok {
-		if e := c.checkChange(old); e != nil {
-			return e
-		}
-	}
-	if c, ok := rec.(stateChecker); ok {
-		if e := c.checkState(r, region); e != nil {
-			return e
-		}
-	}
-	if c, ok := rec.(stateChangeChecker); ok {
-		return c.checkStateChange(r, old)
-	}
-	return nil
-}
-
-// stateChangeChecker is implemented by records whose rules read other
-// records only when a field changes (a pool entry's assessment against the
-// customer's bills): old is the stored version (nil on create).
-type stateChangeChecker interface {
-	checkStateChange(r Reader, old Record) *Error
-}
 
 // lifecycle lists, per state, the states it may move to; a state with no
 // entry is final.

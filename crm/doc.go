@@ -8,6 +8,12 @@
 // project.go, workorder.go, outage.go and kpi.go; the calendar is package
 // crm/workday.
 //
+// Every collection is a Kind registered with Register: its record type's
+// methods (Record) say what one record must be, and its hooks (OnCreate,
+// Guard, Act, Check, OnUpdate, OnDelete: record.go, hooks.go) are the one
+// way a kind adds rules that read or write other records to Apply. A
+// package outside crm registers its kinds the same way.
+//
 // crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
 // storage only through the small Txn and Reader interfaces declared in
 // txn.go, which the replication package implements on a Pebble batch. That

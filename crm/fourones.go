@@ -38,7 +38,8 @@ var projectLife = lifecycle{"active": {"suspended", "energised"}, "suspended": {
 
 func init() {
 	register(&Kind{Name: "key_projects", IDPrefix: "kpj", New: func() Record { return &KeyProject{} },
-		Filters: []string{"region", "status", "customer_id", "kind"}, Regional: true})
+		Filters: []string{"region", "status", "customer_id", "kind"}, Regional: true,
+		Check: lifeCycle((*KeyProject).checkChange)})
 }
 
 func (p *KeyProject) regionField() *string { return &p.Region }
@@ -197,7 +198,8 @@ var goldLife = lifecycle{"active": {"ended"}}
 
 func init() {
 	register(&Kind{Name: "gold_assignments", IDPrefix: "gam", New: func() Record { return &GoldAssignment{} },
-		Filters: []string{"customer_id", "project_id", "staff_id", "status"}})
+		Filters: []string{"customer_id", "project_id", "staff_id", "status"},
+		Check:   checks(lifeCycle((*GoldAssignment).checkChange), withState((*GoldAssignment).checkState))})
 }
 
 // Normalize implements Record.
@@ -296,7 +298,7 @@ type ServicePlan struct {
 
 func init() {
 	register(&Kind{Name: "service_plans", IDPrefix: "spl", New: func() Record { return &ServicePlan{} },
-		Filters: []string{"customer_id", "project_id"}})
+		Filters: []string{"customer_id", "project_id"}, Check: lifeCycle((*ServicePlan).checkChange)})
 }
 
 func (p *ServicePlan) parts() []struct {
@@ -443,7 +445,7 @@ type ServiceMemo struct {
 
 func init() {
 	register(&Kind{Name: "service_memos", IDPrefix: "smm", New: func() Record { return &ServiceMemo{} },
-		Filters: []string{"customer_id", "project_id"}})
+		Filters: []string{"customer_id", "project_id"}, Check: lifeCycle((*ServiceMemo).checkChange)})
 }
 
 // Normalize implements Record.

@@ -42,7 +42,7 @@ type GridPlan struct {
 
 func init() {
 	register(&Kind{Name: "grid_plans", IDPrefix: "gpl", New: func() Record { return &GridPlan{} },
-		Filters: []string{"region"}, Regional: true})
+		Filters: []string{"region"}, Regional: true, Check: withState((*GridPlan).checkState)})
 }
 
 func (g *GridPlan) regionField() *string { return &g.Region }
@@ -196,7 +196,7 @@ type VIPService struct {
 
 func init() {
 	register(&Kind{Name: "vip_services", IDPrefix: "vip", New: func() Record { return &VIPService{} },
-		Filters: []string{"customer_id", "service", "status"}})
+		Filters: []string{"customer_id", "service", "status"}, Check: lifeCycle((*VIPService).checkChange)})
 }
 
 // Normalize implements Record.

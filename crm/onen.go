@@ -156,7 +156,8 @@ type ServiceRequest struct {
 
 func init() {
 	register(&Kind{Name: "service_requests", IDPrefix: "srq", New: func() Record { return &ServiceRequest{} },
-		Filters: []string{"customer_id", "front_manager_id", "status", "teams"}})
+		Filters: []string{"customer_id", "front_manager_id", "status", "teams"},
+		Check:   checks(lifeCycle((*ServiceRequest).checkChange), withState((*ServiceRequest).checkState))})
 }
 
 // Normalize implements Record: it routes needs without tasks and derives
@@ -363,7 +364,8 @@ var poolLife = lifecycle{"candidate": {"admitted", "rejected"}, "admitted": {"ex
 
 func init() {
 	register(&Kind{Name: "pool_entries", IDPrefix: "pen", New: func() Record { return &PoolEntry{} },
-		Filters: []string{"customer_id", "status", "front_manager_id"}})
+		Filters: []string{"customer_id", "status", "front_manager_id"},
+		Check:   checks(lifeCycle((*PoolEntry).checkChange), withState((*PoolEntry).checkState), withStateChange((*PoolEntry).checkStateChange))})
 }
 
 // Normalize implements Record.

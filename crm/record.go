@@ -62,14 +62,27 @@ type Kind struct {
 	Regional bool            // the record has a "region" field that must equal its owner
 	fields   map[string]bool // JSON field names, for unknown-field errors
 
-	// Process kinds (process.go): OnCreate fills the fields a create
-	// derives from the state (stages, deadlines, rule set) and refuses
-	// client-set ones; Guard refuses an update that changes what only
-	// actions may change; Act applies an OpAction to the stored record.
-	// All three must be deterministic: time is cmd.Time, never the clock.
+	// The hooks: the one way a kind adds rules to Apply beyond its
+	// record's own methods (Record), whether the kind is crm's or a
+	// programme's package registers it (Register). Each is optional and
+	// must be deterministic: time is cmd.Time, never the clock; r and tx
+	// see the Command's own earlier writes.
+	//
+	// OnCreate fills the fields a create derives from the state (a
+	// project's stages, deadlines and rule set) and refuses client-set
+	// ones; Guard refuses an update that changes what only actions may
+	// change; Act applies an OpAction to the stored record (process.go).
 	OnCreate func(r Reader, rec Record, cmd *Command) *Error
 	Guard    func(old, new Record) *Error
 	Act      func(r Reader, rec Record, cmd *Command) *Error
+
+	// Check runs on every create and update, after Validate and before the
+	// ownership, unique and reference checks: the record's life cycle
+	// against the stored version (old, nil on create) and its rules over
+	// other records (one active gold manager per customer, an account
+	// prefix directive). A missing reference is left to Refs to report.
+	// checks (hooks.go) builds one from a record's methods.
+	Check func(r Reader, rec, old Record, region string) *Error
 
 	// OnUpdate runs after an update (OpUpdate, OpReplace) passed its
 	// checks, OnDelete before a delete: on the Command's own Txn, so they
@@ -82,11 +95,23 @@ type Kind struct {
 // Kinds lists every collection, by name.
 var Kinds = map[string]*Kind{}
 
-func register(k *Kind) {
+// Register adds a kind of record to the domain: Apply, List, the
+// replicas and the API then serve its collection, with the rules of its
+// record's methods and of its hooks (Kind). Call it from an init function
+// of the package that defines the records: crm's own files, or a
+// programme's package, which crm never imports (whoever needs those
+// kinds, node, api, cmd and tests, imports the package). A name
+// registered twice panics.
+func Register(k *Kind) {
+	if Kinds[k.Name] != nil {
+		panic("crm: kind " + k.Name + " registered twice")
+	}
 	k.fields = jsonFields(k.New())
 	registerCodec(k.New())
 	Kinds[k.Name] = k
 }
+
+func register(k *Kind) { Register(k) }
 
 // HasField reports whether name is a JSON field of the kind's records.
 func (k *Kind) HasField(name string) bool { return k.fields[name] }

@@ -1,0 +1,67 @@
+package crm_test
+
+import (
+	"testing"
+
+	"gridcrm/crm"
+)
+
+// probe is a record of a kind registered from outside package crm, as a
+// programme's package registers its kinds.
+type probe struct {
+	crm.Meta
+	State string `json:"state"`
+}
+
+func (p *probe) Normalize()            {}
+func (p *probe) Validate() *crm.Error  { return nil }
+func (p *probe) Indexes() []crm.Index  { return nil }
+func (p *probe) Uniques() []crm.Unique { return nil }
+func (p *probe) Refs() []crm.Ref       { return nil }
+
+// TestRegister_HooksFromOutside: a kind registered by another package gets
+// its Check run on create and update (old nil on create) and its OnDelete
+// before a delete; a second registration of the name panics.
+func TestRegister_HooksFromOutside(t *testing.T) {
+	var checked []string
+	k := &crm.Kind{Name: "hook_probes", IDPrefix: "hkp", New: func() crm.Record { return &probe{} },
+		Check: func(_ crm.Reader, rec, old crm.Record, region string) *crm.Error {
+			p := rec.(*probe)
+			from := ""
+			if old != nil {
+				from = old.(*probe).State
+			}
+			checked = append(checked, from+">"+p.State+"@"+region)
+			if from == "closed" {
+				return &crm.Error{Code: crm.CodeTransition, Field: "state", Message: "a closed probe stays closed"}
+			}
+			return nil
+		},
+		OnDelete: func(_ crm.Txn, old crm.Record, _ *crm.Command) *crm.Error {
+			if old.(*probe).State == "closed" {
+				return &crm.Error{Code: crm.CodeConflict, Message: "a closed probe stays"}
+			}
+			return nil
+		}}
+	crm.Register(k)
+	defer delete(crm.Kinds, k.Name)
+
+	tx := crm.NewMemTxn()
+	id := crm.NewID("hkp", t0)
+	mustApply(t, tx, newCmd(t, crm.OpCreate, "hook_probes", id, county, 0, obj{"state": "open"}))
+	mustApply(t, tx, newCmd(t, crm.OpUpdate, "hook_probes", id, county, 1, obj{"state": "closed"}))
+	res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "hook_probes", id, county, 2, obj{"state": "open"}))
+	wantErr(t, res.Err, crm.CodeTransition, "state")
+	res = crm.Apply(tx, newCmd(t, crm.OpDelete, "hook_probes", id, county, 0, nil))
+	wantErr(t, res.Err, crm.CodeConflict, "")
+	if want := []string{">open@" + county, "open>closed@" + county, "closed>open@" + county}; len(checked) != 3 || checked[0] != want[0] || checked[1] != want[1] || checked[2] != want[2] {
+		t.Errorf("Check saw %q; want %q", checked, want)
+	}
+
+	defer func() {
+		if recover() == nil {
+			t.Error("a second hook_probes registered without a panic")
+		}
+	}()
+	crm.Register(&crm.Kind{Name: "hook_probes", IDPrefix: "hkq", New: func() crm.Record { return &probe{} }})
+}
