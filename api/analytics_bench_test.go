@@ -383,10 +383,12 @@ func BenchmarkAnalytics_CountyMonthlyRun(b *testing.B) {
 		runtime.ReadMemStats(&m0)
 		hwm0 := vmHWM()
 		stopPeak := heapPeak()
+		cpu0 := processCPU()
 		b.StartTimer()
 		start := time.Now()
 		out, err := srv.ScheduleOnce(context.Background(), api.DefaultScheduleConfig(), time.Date(2026, 1, 6, 0, 0, 0, 0, time.UTC))
 		took := time.Since(start)
+		cpu := processCPU() - cpu0
 		b.StopTimer()
 		heap := stopPeak()
 		runtime.ReadMemStats(&m1)
@@ -395,6 +397,8 @@ func BenchmarkAnalytics_CountyMonthlyRun(b *testing.B) {
 		}
 		b.ReportMetric(took.Seconds(), "s/run")
 		b.ReportMetric(float64(took.Microseconds())/float64(n), "µs/customer")
+		b.ReportMetric(cpu.Seconds(), "cpu-s/run")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/customer")
 		b.ReportMetric(float64(vmHWM())/1024, "peak-RSS-MB")
 		b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MB")
 		b.Logf("RSS peak before the run %d MB (after the load, reset if the kernel allows), heap in use before %d MB", hwm0/1024, m0.HeapInuse>>20)
