@@ -184,6 +184,10 @@ type AccountPrefix struct {
 
 var accountPrefixRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,15}$`)
 
+func init() {
+	RegisterDirectiveBody("account_prefix", func(d *Directive) *Error { return checkAccountPrefix(d.Body) })
+}
+
 func checkAccountPrefix(body []byte) *Error {
 	if len(body) == 0 {
 		return invalid("body", `is required: {"prefix": "0722"}, the beginning every account_no in the scope must have`)

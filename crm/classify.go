@@ -55,6 +55,13 @@ func DefaultClassRules() ClassRules {
 	return r
 }
 
+func init() {
+	RegisterDirectiveBody("class_thresholds", func(d *Directive) *Error {
+		_, e := ParseClassRules(d.Body)
+		return e
+	})
+}
+
 // ParseClassRules decodes and checks a class_thresholds body. Field names
 // in errors are prefixed with "body.".
 func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -58,16 +59,30 @@ func (d *Directive) Validate() *Error {
 			return invalid("body", "must be a JSON object")
 		}
 	}
-	if d.Kind == "class_thresholds" { // classify.go: the rules must parse
-		if _, e := ParseClassRules(d.Body); e != nil {
-			return e
-		}
-	}
 	if e := validDate("effective_from", d.EffectiveFrom, true); e != nil {
 		return e
 	}
-	return checkDirectiveBody(d) // rules.go: calendar and rule_set bodies
+	if check := directiveBodies[d.Kind]; check != nil {
+		return check(d)
+	}
+	return nil
+}
 
+// directiveBodies holds the check of each directive kind whose body is
+// read by rules of its own (RegisterDirectiveBody).
+var directiveBodies = map[string]func(d *Directive) *Error{}
+
+// RegisterDirectiveBody makes check part of Validate for directives of
+// kind, one of DirectiveKinds: the file or package that reads those
+// bodies registers it from an init function (accounts.go: account_prefix,
+// classify.go: class_thresholds, rules.go: calendar and rule_set). check
+// runs after the common fields passed and must be deterministic. A kind
+// registered twice, or not in DirectiveKinds, panics.
+func RegisterDirectiveBody(kind string, check func(d *Directive) *Error) {
+	if !slices.Contains(DirectiveKinds, kind) || directiveBodies[kind] != nil {
+		panic("crm: directive body of " + kind + " registered twice or not a directive kind")
+	}
+	directiveBodies[kind] = check
 }
 
 // Indexes implements Record.

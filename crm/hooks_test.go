@@ -65,3 +65,18 @@ func TestRegister_HooksFromOutside(t *testing.T) {
 	}()
 	crm.Register(&crm.Kind{Name: "hook_probes", IDPrefix: "hkq", New: func() crm.Record { return &probe{} }})
 }
+
+// TestRegisterDirectiveBody_Refuses: a directive kind's body check is
+// registered once, and only for a kind in DirectiveKinds.
+func TestRegisterDirectiveBody_Refuses(t *testing.T) {
+	for _, kind := range []string{"rule_set", "class_thresholds", "no_such_kind"} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("RegisterDirectiveBody(%q) did not panic", kind)
+				}
+			}()
+			crm.RegisterDirectiveBody(kind, func(*crm.Directive) *crm.Error { return nil })
+		}()
+	}
+}

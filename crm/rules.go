@@ -330,30 +330,37 @@ func (rs *RuleSet) WorkOrderSLA(kind, subtype string) SLA {
 	return s
 }
 
-// checkDirectiveBody validates the body of the directive kinds whose body
-// the domain reads: "calendar" (workday data) and "rule_set" (a RuleSet).
-func checkDirectiveBody(d *Directive) *Error {
-	switch d.Kind {
-	case "account_prefix": // accounts.go
-		return checkAccountPrefix(d.Body)
-	case "calendar":
-		if len(d.Body) == 0 {
-			return invalid("body", `is required: {"years": {"2027": {"holidays": {...}, "workdays": [...]}}}`)
-		}
-		if _, err := workday.Parse(d.Body, "body."); err != nil {
-			return workdayError(err, "body")
-		}
-	case "rule_set":
-		if len(d.Body) == 0 {
-			return invalid("body", "is required: a rule set (name, paths, limits, work_orders, outage_notice)")
-		}
-		rs, e := decodeRuleSet(d.Body, d.EffectiveFrom)
-		if e != nil {
-			return e
-		}
-		if rs.Province != "" && !InRegion(d.Scope, rs.Province) && d.Scope != "" {
-			return invalid("body.province", "%s is not the province of scope %s", rs.Province, d.Scope)
-		}
+// The bodies of the directive kinds the process rules read: "calendar"
+// (workday data) and "rule_set" (a RuleSet).
+func init() {
+	RegisterDirectiveBody("calendar", checkCalendarDirective)
+	RegisterDirectiveBody("rule_set", checkRuleSetDirective)
+}
+
+// checkCalendarDirective: a calendar directive's body is a working-day
+// calendar (package workday).
+func checkCalendarDirective(d *Directive) *Error {
+	if len(d.Body) == 0 {
+		return invalid("body", `is required: {"years": {"2027": {"holidays": {...}, "workdays": [...]}}}`)
+	}
+	if _, err := workday.Parse(d.Body, "body."); err != nil {
+		return workdayError(err, "body")
+	}
+	return nil
+}
+
+// checkRuleSetDirective: a rule_set directive's body is a rule set for its
+// scope's province.
+func checkRuleSetDirective(d *Directive) *Error {
+	if len(d.Body) == 0 {
+		return invalid("body", "is required: a rule set (name, paths, limits, work_orders, outage_notice)")
+	}
+	rs, e := decodeRuleSet(d.Body, d.EffectiveFrom)
+	if e != nil {
+		return e
+	}
+	if rs.Province != "" && !InRegion(d.Scope, rs.Province) && d.Scope != "" {
+		return invalid("body.province", "%s is not the province of scope %s", rs.Province, d.Scope)
 	}
 	return nil
 }
