@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"gridcrm/api"
 	"gridcrm/crm"
@@ -20,47 +23,63 @@ import (
 // customer's bills read once, two workers) writes the same grades,
 // warnings and trends as the reference, the grade run and then the
 // warning run as they were before it (api/analytics_ref_test.go), over
-// the same generated county (crm/sample, 300 customers with 24 months of
-// bills, through Pebble; some with a violation or a theft on record): the
-// records, without their ids, times and versions and with each customer
-// named by its account number, are equal. The run is checked both ways
-// it is started: the schedule's month, and the two runs by hand.
+// the same generated county (crm/sample, 120 customers with 24 months of
+// bills, through Pebble; some with a violation or a theft on record),
+// loaded once and copied (a Pebble checkpoint) for each run: the records,
+// without their ids, times and versions, are equal. The run is checked
+// both ways it is started: the schedule's month, and the two runs by hand.
 func TestAnalyticsRun_SameRecords(t *testing.T) {
-	const county, n = "320723", 300
-	// county loads the county into a new store with its violations.
-	loaded := func(t *testing.T) (*api.Server, client, replication.StateReader, map[string]string, func()) {
-		st, err := store.Open(store.Config{Dir: t.TempDir(), CacheSize: 8 << 20})
+	const county, n = "320723", 120
+	dir := t.TempDir()
+	st, err := store.Open(store.Config{Dir: filepath.Join(dir, "loaded"), CacheSize: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loadCounty(t, st, county, n, 24)
+	accounts := map[string]string{}
+	var ids []string
+	r := replication.StateReaderOf(st)
+	r.Iterate([]byte(keyspace.Collection("customers")), []byte(keyspace.Collection("customers")+"\xff"), func(k, v []byte) bool {
+		var c crm.Customer
+		if err := json.Unmarshal(v, &c); err != nil {
+			t.Fatal(err)
+		}
+		accounts[c.ID] = c.AccountNo
+		ids = append(ids, c.ID)
+		return true
+	})
+	if len(ids) != n {
+		t.Fatalf("%d customers loaded, want %d", len(ids), n)
+	}
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(accounts[a], accounts[b]) })
+	be := &storeBackend{region: county, st: st}
+	for i := 0; i < n; i += 13 {
+		body := violationBody(ids[i])
+		if i%26 == 0 {
+			body = body.with("kind", "theft", "subtype", "bypass", "found_on", "2025-06-15")
+		}
+		now := time.Now().UTC()
+		if res, err := be.Propose(context.Background(), &crm.Command{Op: crm.OpCreate, Collection: "violations", ID: crm.NewID("vio", now),
+			Body: mustMarshal(t, body), Region: county, Actor: crm.SystemActor, Time: now}); err != nil || res.Err != nil {
+			t.Fatalf("violation: %v %v", err, res.Err)
+		}
+	}
+	for _, way := range []string{"reference", "schedule", "by_hand"} {
+		if err := st.DB().Checkpoint(filepath.Join(dir, way), pebble.WithFlushedWAL()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	// loaded opens the copy of the loaded county a run writes to.
+	loaded := func(t *testing.T, way string) (*api.Server, client, replication.StateReader, func()) {
+		st, err := store.Open(store.Config{Dir: filepath.Join(dir, way), CacheSize: 8 << 20})
 		if err != nil {
 			t.Fatal(err)
 		}
-		loadCounty(t, st, county, n, 24)
-		srv, be, admin := benchServer(t, st, county, true)
-		r := replication.StateReaderOf(st)
-		accounts := map[string]string{}
-		var ids []string
-		r.Iterate([]byte(keyspace.Collection("customers")), []byte(keyspace.Collection("customers")+"\xff"), func(k, v []byte) bool {
-			var c crm.Customer
-			if err := json.Unmarshal(v, &c); err != nil {
-				t.Fatal(err)
-			}
-			accounts[c.ID] = c.AccountNo
-			ids = append(ids, c.ID)
-			return true
-		})
-		if len(ids) != n {
-			t.Fatalf("%d customers loaded, want %d", len(ids), n)
-		}
-		slices.SortFunc(ids, func(a, b string) int { return strings.Compare(accounts[a], accounts[b]) })
-		for i := 0; i < n; i += 37 {
-			body := violationBody(ids[i])
-			if i%74 == 0 {
-				body = body.with("kind", "theft", "subtype", "bypass", "found_on", "2025-06-15")
-			}
-			admin.on(t).create("violations", body)
-		}
-		return srv, admin, r, accounts, func() { be.close(); st.Close() }
+		srv, be, admin := benchServer(t, st, county, way == "by_hand")
+		return srv, admin, replication.StateReaderOf(st), func() { be.close(); st.Close() }
 	}
-	srv, _, r, accounts, done := loaded(t)
+	srv, _, r, done := loaded(t, "reference")
 	defer done()
 	if err := srv.ReferenceMonthlyRun(context.Background(), "2025-12"); err != nil {
 		t.Fatal(err)
@@ -73,10 +92,13 @@ func TestAnalyticsRun_SameRecords(t *testing.T) {
 	if counts["credit_grades"] != n || counts["consumption_warnings"] == 0 || counts["customer_trends"] == 0 {
 		t.Fatalf("the reference wrote %v", counts)
 	}
+	if !slices.ContainsFunc(want, func(l string) bool { return strings.Contains(l, "veto:theft_24m") }) {
+		t.Fatal("no grade of the reference reads the thefts on record")
+	}
 	t.Logf("the reference wrote %d records: %v", len(want), counts)
 	for _, way := range []string{"schedule", "by_hand"} {
 		t.Run(way, func(t *testing.T) {
-			srv, admin, r, accounts, done := loaded(t)
+			srv, admin, r, done := loaded(t, way)
 			defer done()
 			switch way {
 			case "schedule":
@@ -145,4 +167,12 @@ func runRecords(t testing.TB, r replication.StateReader, accounts map[string]str
 	}
 	slices.Sort(out)
 	return out
+}
+
+func mustMarshal(t testing.TB, v any) json.RawMessage {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
