@@ -313,7 +313,7 @@ func risingCustomers(r crm.Reader, region string, subtree bool, w market.Window,
 // order.
 func ownerEffects(o crm.OwnerWindows, months int) []market.CustomerEffect {
 	before, after := o.Customers(0), o.Customers(1) // both by id
-	out := []market.CustomerEffect{}
+	keep := market.TopEffectsKeeper{Limit: maxEffects}
 	for i, j := 0, 0; i < len(before) && j < len(after); {
 		switch b, a := before[i], after[j]; {
 		case b.ID < a.ID:
@@ -324,12 +324,12 @@ func ownerEffects(o crm.OwnerWindows, months int) []market.CustomerEffect {
 			if e, ok := market.CustomerEffectOf(a.ID, market.CustomerSide{KWh: b.KWh, Yuan: b.Billed, Months: b.Months},
 				market.CustomerSide{KWh: a.KWh, Yuan: a.Billed, Months: a.Months}, months); ok {
 				e.Name, e.Category, e.Region = a.Name, a.Category, a.Region
-				out = append(out, e)
+				keep.Add(e)
 			}
 			i, j = i+1, j+1
 		}
 	}
-	return slices.Clip(market.TopEffects(out, maxEffects))
+	return slices.Clip(keep.Top())
 }
 
 // CapacityMonth is one month of capacity energised.

@@ -166,14 +166,45 @@ func CustomerEffectOf(id string, before, after CustomerSide, n int) (CustomerEff
 // that rose most for the same energy), then by the extra paid, then id.
 // It sorts cs.
 func TopEffects(cs []CustomerEffect, limit int) []CustomerEffect {
-	sort.Slice(cs, func(i, j int) bool {
-		if cs[i].Change != cs[j].Change {
-			return cs[i].Change > cs[j].Change
-		}
-		if cs[i].ExtraYuan != cs[j].ExtraYuan {
-			return cs[i].ExtraYuan > cs[j].ExtraYuan
-		}
-		return cs[i].ID < cs[j].ID
-	})
+	sort.Slice(cs, func(i, j int) bool { return EffectBefore(&cs[i], &cs[j]) })
 	return cs[:min(limit, len(cs))]
+}
+
+// EffectBefore reports whether a comes before b in TopEffects' order.
+func EffectBefore(a, b *CustomerEffect) bool {
+	if a.Change != b.Change {
+		return a.Change > b.Change
+	}
+	if a.ExtraYuan != b.ExtraYuan {
+		return a.ExtraYuan > b.ExtraYuan
+	}
+	return a.ID < b.ID
+}
+
+// TopEffectsKeeper keeps the first Limit effects it is given in
+// TopEffects' order, without holding or sorting the others.
+type TopEffectsKeeper struct {
+	Limit int
+	top   []CustomerEffect // in order
+}
+
+// Add offers e.
+func (k *TopEffectsKeeper) Add(e CustomerEffect) {
+	if k.Limit <= 0 || len(k.top) == k.Limit && !EffectBefore(&e, &k.top[len(k.top)-1]) {
+		return
+	}
+	i := sort.Search(len(k.top), func(i int) bool { return EffectBefore(&e, &k.top[i]) })
+	if len(k.top) < k.Limit {
+		k.top = append(k.top, CustomerEffect{})
+	}
+	copy(k.top[i+1:], k.top[i:len(k.top)-1])
+	k.top[i] = e
+}
+
+// Top answers the effects kept, in order.
+func (k *TopEffectsKeeper) Top() []CustomerEffect {
+	if k.top == nil {
+		return []CustomerEffect{}
+	}
+	return k.top
 }

@@ -3,6 +3,7 @@ package market
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -106,5 +107,25 @@ func TestTopShares(t *testing.T) {
 	}
 	if z := TopShares(nil, 10); z.Customers != 0 || z.Top10Share != 0 || len(z.Top) != 0 {
 		t.Errorf("empty: %+v", z)
+	}
+}
+
+// TestTopEffectsKeeper_SameAsSorted: the keeper's first limit effects are
+// TopEffects' over the same effects, ties on change and extra included.
+func TestTopEffectsKeeper_SameAsSorted(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for round := range 200 {
+		n, limit := rng.IntN(300), rng.IntN(120)
+		var all []CustomerEffect
+		k := TopEffectsKeeper{Limit: limit}
+		for i := range n {
+			e := CustomerEffect{ID: fmt.Sprintf("c%04d", rng.IntN(10_000)+i*10_000), Change: float64(rng.IntN(20)) / 100, ExtraYuan: float64(rng.IntN(5))}
+			all = append(all, e)
+			k.Add(e)
+		}
+		want := TopEffects(all, limit)
+		if got := k.Top(); !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("round %d (n %d, limit %d): kept %v\nwant %v", round, n, limit, got, want)
+		}
 	}
 }
