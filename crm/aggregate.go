@@ -64,42 +64,50 @@ func billMetrics(b *Bill) map[string]float64 {
 	return m
 }
 
+// customerCounters is the customers' Counters hook.
+func customerCounters(raw []byte) (string, map[string]float64) {
+	var c Customer
+	if unmarshal(raw, &c) != nil {
+		return "", nil
+	}
+	return c.Owner, customerMetrics(&c)
+}
+
+// billCounters is the bills' Counters hook.
+func billCounters(raw []byte) (string, map[string]float64) {
+	var b Bill
+	if unmarshal(raw, &b) != nil {
+		return "", nil
+	}
+	return b.Owner, billMetrics(&b)
+}
+
+// creditCounters is the credit grades' Counters hook (analytics.go).
+func creditCounters(raw []byte) (string, map[string]float64) {
+	var g CreditGrade
+	if unmarshal(raw, &g) != nil {
+		return "", nil
+	}
+	return g.Owner, creditMetrics(&g)
+}
+
 // AggregateDeltas answers the counter changes that replacing old with new
-// (either may be nil) at record key brings. Records of other collections
-// bring none.
+// (either may be nil) at record key brings: those of its kind's Counters
+// hook. Records of a kind without one bring none.
 func AggregateDeltas(key string, old, new []byte) []Delta {
 	coll, _, ok := SplitRecordKey(key)
-	if !ok || (coll != "customers" && coll != "bills" && coll != "credit_grades" && coll != "customer_trends" && !processCollection(coll)) {
+	if !ok {
+		return nil
+	}
+	k := Kinds[coll]
+	if k == nil || k.Counters == nil { // the kind's Counters hook (record.go)
 		return nil
 	}
 	metrics := func(raw []byte) (string, map[string]float64) {
 		if raw == nil {
 			return "", nil
 		}
-		switch coll {
-		case "projects", "work_orders", "outages":
-			return processMetrics(coll, raw) // kpi.go
-		case "customers":
-			var c Customer
-			if unmarshal(raw, &c) != nil {
-				return "", nil
-			}
-			return c.Owner, customerMetrics(&c)
-		case "customer_trends":
-			return trendMetrics(raw) // market.go: by industry
-		case "credit_grades":
-			var g CreditGrade
-			if unmarshal(raw, &g) != nil {
-				return "", nil
-			}
-			return g.Owner, creditMetrics(&g) // analytics.go
-		default:
-			var b Bill
-			if unmarshal(raw, &b) != nil {
-				return "", nil
-			}
-			return b.Owner, billMetrics(&b)
-		}
+		return k.Counters(raw)
 	}
 	oldRegion, oldM := metrics(old)
 	newRegion, newM := metrics(new)

@@ -74,7 +74,7 @@ type WarningAck struct {
 
 func init() {
 	register(&Kind{Name: "credit_grades", IDPrefix: "crg", New: func() Record { return &CreditGrade{} },
-		Filters: []string{"customer_id", "period", "grade"}})
+		Filters: []string{"customer_id", "period", "grade"}, Counters: creditCounters})
 	register(&Kind{Name: "warning_acks", IDPrefix: "wak", New: func() Record { return &WarningAck{} },
 		Filters: []string{"customer_id", "period", "kind"}})
 }

@@ -25,7 +25,7 @@ type Bill struct {
 
 func init() {
 	register(&Kind{Name: "bills", IDPrefix: "bil", New: func() Record { return &Bill{} },
-		Filters: []string{"customer_id", "period"}, OnCreate: billOnCreate, Guard: billGuard})
+		Filters: []string{"customer_id", "period"}, OnCreate: billOnCreate, Guard: billGuard, Counters: billCounters})
 }
 
 // Normalize implements Record.

@@ -36,8 +36,8 @@ import (
 //	outages.type.<planned|temporary|fault>        outages by type
 //	outages.started.type.<type>.<YYYY-MM>         outages not cancelled, by type and CST month of start
 //	outages.notice.<compliant|noncompliant>       planned and temporary outages by notice compliance
-func processCollection(coll string) bool {
-	return coll == "projects" || coll == "work_orders" || coll == "outages"
+func processCounters(coll string) func(raw []byte) (string, map[string]float64) {
+	return func(raw []byte) (string, map[string]float64) { return processMetrics(coll, raw) }
 }
 
 func processMetrics(coll string, raw []byte) (string, map[string]float64) {

@@ -354,7 +354,7 @@ var BillReasons = []string{"peak_share", "capacity_charge", "tariff"}
 
 func init() {
 	register(&Kind{Name: "customer_trends", IDPrefix: "ctr", New: func() Record { return &CustomerTrend{} },
-		Filters: []string{"customer_id", "period"}})
+		Filters: []string{"customer_id", "period"}, Counters: trendMetrics})
 }
 
 // Normalize implements Record.

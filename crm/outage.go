@@ -56,7 +56,7 @@ type Notice struct {
 func init() {
 	register(&Kind{Name: "outages", IDPrefix: "otg", New: func() Record { return &Outage{} },
 		Filters: []string{"region", "type", "feeder", "status", "transformer_area"}, Regional: true,
-		OnCreate: outageOnCreate, Guard: outageGuard, OnUpdate: outageOnUpdate})
+		OnCreate: outageOnCreate, Guard: outageGuard, OnUpdate: outageOnUpdate, Counters: processCounters("outages")})
 }
 
 func (o *Outage) regionField() *string { return &o.Region }

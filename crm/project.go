@@ -70,7 +70,7 @@ type Pause struct {
 func init() {
 	register(&Kind{Name: "projects", IDPrefix: "prj", New: func() Record { return &Project{} },
 		Filters: []string{"region", "customer_id", "status", "manager_id", "class"}, Regional: true,
-		OnCreate: projectOnCreate, Guard: projectGuard, Act: projectAct})
+		OnCreate: projectOnCreate, Guard: projectGuard, Act: projectAct, Counters: processCounters("projects")})
 }
 
 func (p *Project) regionField() *string { return &p.Region }

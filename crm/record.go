@@ -90,6 +90,13 @@ type Kind struct {
 	// stays, a password change ends the user's sessions). Deterministic.
 	OnUpdate func(tx Txn, old, new Record, cmd *Command) *Error
 	OnDelete func(tx Txn, old Record, cmd *Command) *Error
+
+	// Counters answers the aggregate counters (aggregate.go) one stored
+	// record of the kind adds to a region, from the record's JSON: the
+	// region (its owner) and the counters by metric name; "" and nil for
+	// bytes it cannot read. The counters of a kind that has it are kept
+	// on every write and delete (AggregateDeltas). Deterministic.
+	Counters func(raw []byte) (region string, m map[string]float64)
 }
 
 // Kinds lists every collection, by name.

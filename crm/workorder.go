@@ -102,7 +102,7 @@ type Transition struct {
 func init() {
 	register(&Kind{Name: "work_orders", IDPrefix: "wko", New: func() Record { return &WorkOrder{} },
 		Filters: []string{"region", "kind", "state", "channel", "customer_id", "assignee_id", "taking_region"}, Regional: true,
-		OnCreate: workOrderOnCreate, Guard: workOrderGuard, Act: workOrderAct})
+		OnCreate: workOrderOnCreate, Guard: workOrderGuard, Act: workOrderAct, Counters: processCounters("work_orders")})
 }
 
 func (w *WorkOrder) regionField() *string { return &w.Region }
