@@ -3,6 +3,7 @@ package crm
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -125,14 +126,10 @@ const OpList Op = "list"
 // mode: a work order's creation and its actions (unified acceptance), and
 // the central administration of users (create, update — disable, reset a
 // password, change a role — and list), which their region still applies.
+// The kind says which (Kind.Standing).
 func Standing(coll string, op Op) bool {
-	switch coll {
-	case "work_orders":
-		return op == OpCreate || op == OpAction
-	case "users":
-		return op == OpCreate || op == OpUpdate || op == OpList
-	}
-	return false
+	k := Kinds[coll]
+	return k != nil && slices.Contains(k.Standing, op)
 }
 
 // ForwardWrite describes, for the tier rules, a write of op to a record of

@@ -80,3 +80,25 @@ func TestRegisterDirectiveBody_Refuses(t *testing.T) {
 		}()
 	}
 }
+
+// TestStanding_AsBefore: the ops forwarded whatever the management mode are
+// a work order's creation and actions and the users' central
+// administration, and nothing else.
+func TestStanding_AsBefore(t *testing.T) {
+	old := func(coll string, op crm.Op) bool {
+		switch coll {
+		case "work_orders":
+			return op == crm.OpCreate || op == crm.OpAction
+		case "users":
+			return op == crm.OpCreate || op == crm.OpUpdate || op == crm.OpList
+		}
+		return false
+	}
+	for _, coll := range append(crm.Collections(), "no_such") {
+		for _, op := range []crm.Op{crm.OpCreate, crm.OpUpdate, crm.OpReplace, crm.OpDelete, crm.OpAction, crm.OpList, crm.OpImport} {
+			if got, want := crm.Standing(coll, op), old(coll, op); got != want {
+				t.Errorf("Standing(%s, %s) = %v; want %v", coll, op, got, want)
+			}
+		}
+	}
+}

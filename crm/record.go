@@ -60,6 +60,7 @@ type Kind struct {
 	Private  []string        // JSON fields never returned by the API
 	Children []Child         // records that reference this one; it cannot be deleted while they exist
 	Regional bool            // the record has a "region" field that must equal its owner
+	Standing []Op            // ops a region above may forward here whatever the management mode (Standing)
 	fields   map[string]bool // JSON field names, for unknown-field errors
 
 	// The hooks: the one way a kind adds rules to Apply beyond its

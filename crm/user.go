@@ -37,6 +37,7 @@ type User struct {
 func init() {
 	register(&Kind{Name: "users", IDPrefix: "usr", New: func() Record { return &User{} },
 		Filters: []string{"role", "region", "username"}, Private: []string{"password_hash"}, Regional: true,
+		Standing: []Op{OpCreate, OpUpdate, OpList}, // central administration of users
 		OnCreate: bootstrapOnlyWhenEmpty, OnUpdate: userUpdated, OnDelete: userDeleted})
 }
 

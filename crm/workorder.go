@@ -102,6 +102,7 @@ type Transition struct {
 func init() {
 	register(&Kind{Name: "work_orders", IDPrefix: "wko", New: func() Record { return &WorkOrder{} },
 		Filters: []string{"region", "kind", "state", "channel", "customer_id", "assignee_id", "taking_region"}, Regional: true,
+		Standing: []Op{OpCreate, OpAction}, // unified acceptance (统一受理)
 		OnCreate: workOrderOnCreate, Guard: workOrderGuard, Act: workOrderAct, Counters: processCounters("work_orders")})
 }
 
