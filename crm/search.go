@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -449,109 +448,145 @@ func hasKey(r Reader, key []byte) (bool, error) {
 	return v != nil, err
 }
 
-// postingMerge walks the postings under bases within scope at once, each
-// with an iterator held open, and answers their positions merged in order,
-// each once: the customers of every gram that begins with one character.
+// postingMerge walks, within scope, the postings of every gram that begins
+// with text x at once, and answers their positions merged in order, each
+// once: the customers whose names hold character x. Each gram is found and
+// its first positions read by one seek (the next gram's key ends the read);
+// a gram with more positions is read on, a batch twice the last at a time,
+// when the merge reaches the end of what it holds.
 type postingMerge struct {
-	bases  []string
+	x      string
 	scope  string
-	heads  []mergeHead // a min-heap by pos
+	heads  []mergeHead // a min-heap by their first position
+	grams  int         // grams found
 	opened bool
-	err    error
 }
 
 type mergeHead struct {
-	pos  string
-	next func() (string, bool)
-	stop func()
+	base  string   // keyspace.SearchGram of the gram
+	pos   []string // positions read and not yet merged, in order
+	more  bool     // the posting may go on past pos
+	batch int      // positions to read at the next refill
 }
+
+// mergeReadAhead is the positions read with a gram when it is found.
+const mergeReadAhead = 8
 
 // next answers up to n positions after from (the first call; later ones go
 // on from where the previous stopped).
 func (m *postingMerge) next(r Reader, from string, n int, examined *int) ([]string, error) {
 	if !m.opened {
 		m.opened = true
-		for _, base := range m.bases {
-			lower := base + m.scope
-			if from != "" && from >= m.scope {
-				lower = base + from + "\x00"
-			}
-			upper := []byte(keyspace.End(base + m.scope))
-			seq := func(yield func(string) bool) {
-				err := r.Iterate([]byte(lower), upper, func(k, _ []byte) bool { return yield(string(k[len(base):])) })
-				if err != nil && m.err == nil {
-					m.err = err
-				}
-			}
-			next, stop := iter.Pull(seq)
-			p, ok := next()
-			if m.err != nil {
-				stop()
-				return nil, m.err
-			}
-			if !ok {
-				stop()
-				continue
-			}
-			*examined++
-			m.heads = append(m.heads, mergeHead{p, next, stop})
-			m.up(len(m.heads) - 1)
+		if err := m.open(r, from, examined); err != nil {
+			return nil, err
 		}
 	}
 	var out []string
-	for len(out) < n && len(m.heads) > 0 {
+	for len(m.heads) > 0 {
 		h := &m.heads[0]
-		if len(out) == 0 || out[len(out)-1] != h.pos {
-			out = append(out, h.pos)
+		p := h.pos[0]
+		if len(out) == n && p != out[len(out)-1] {
+			break
 		}
-		p, ok := h.next()
-		if m.err != nil {
-			return nil, m.err
+		if len(out) == 0 || out[len(out)-1] != p {
+			out = append(out, p)
 		}
-		if ok {
-			*examined++
-			h.pos = p
-		} else {
-			h.stop()
+		h.pos = h.pos[1:]
+		if len(h.pos) == 0 && h.more {
+			var err error
+			if h.pos, h.more, err = m.read(r, h.base, p+"\x00", h.batch, examined); err != nil {
+				return nil, err
+			}
+			h.batch = min(2*h.batch, 1024)
+		}
+		if len(h.pos) == 0 {
 			last := len(m.heads) - 1
 			m.heads[0] = m.heads[last]
 			m.heads = m.heads[:last]
 		}
 		m.down(0)
 	}
-	// A position the heap still holds equal to the last one answered (the
-	// same customer under another gram) is skipped on the next call.
-	for len(out) > 0 && len(m.heads) > 0 && m.heads[0].pos == out[len(out)-1] {
-		h := &m.heads[0]
-		p, ok := h.next()
-		if ok {
-			*examined++
-			h.pos = p
-		} else {
-			h.stop()
-			last := len(m.heads) - 1
-			m.heads[0] = m.heads[last]
-			m.heads = m.heads[:last]
-		}
-		m.down(0)
+	return out, nil
+}
+
+// open finds the grams that begin with m.x and reads the first positions
+// of each at or after from (or the scope's first).
+func (m *postingMerge) open(r Reader, from string, examined *int) error {
+	lowerPos := m.scope
+	if from != "" && from >= m.scope {
+		lowerPos = from + "\x00"
 	}
-	return out, m.err
+	endPos := keyspace.End(m.scope)
+	lo := []byte(keyspace.SearchPrefix + m.x)
+	hi := []byte(keyspace.End(string(lo)))
+	for {
+		h := mergeHead{batch: 4 * mergeReadAhead}
+		seek := false
+		err := r.Iterate(lo, hi, func(k, _ []byte) bool {
+			if h.base == "" {
+				i := bytes.IndexByte(k[len(keyspace.SearchPrefix):], 1)
+				if i < 0 {
+					return true // not a gram's entry (none is)
+				}
+				h.base = string(k[:len(keyspace.SearchPrefix)+i+1])
+			} else if !bytes.HasPrefix(k, []byte(h.base)) {
+				return false // the next gram's: found by the next seek
+			}
+			p := string(k[len(h.base):])
+			switch {
+			case p < lowerPos:
+				seek = true // its positions in scope begin further on
+				return false
+			case p >= endPos:
+				return false // past the scope
+			}
+			*examined++
+			h.pos = append(h.pos, p)
+			if len(h.pos) == mergeReadAhead {
+				h.more = true
+				return false
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if h.base == "" {
+			return nil
+		}
+		m.grams++
+		*examined++ // the seek that found it
+		if seek {
+			if h.pos, h.more, err = m.read(r, h.base, lowerPos, mergeReadAhead, examined); err != nil {
+				return err
+			}
+		}
+		if len(h.pos) > 0 {
+			m.heads = append(m.heads, h)
+			m.up(len(m.heads) - 1)
+		}
+		lo = []byte(keyspace.End(h.base)) // past every position of the gram
+	}
+}
+
+// read answers up to n positions of the gram at base from position lower
+// on, within the scope, and whether there may be more.
+func (m *postingMerge) read(r Reader, base, lower string, n int, examined *int) ([]string, bool, error) {
+	var pos []string
+	err := r.Iterate([]byte(base+lower), []byte(base+keyspace.End(m.scope)), func(k, _ []byte) bool {
+		pos = append(pos, string(k[len(base):]))
+		return len(pos) < n
+	})
+	*examined += len(pos)
+	return pos, len(pos) == n, err
 }
 
 func (m *postingMerge) empty() bool { return m.opened && len(m.heads) == 0 }
 
-// close stops the iterators still open.
-func (m *postingMerge) close() {
-	for _, h := range m.heads {
-		h.stop()
-	}
-	m.heads = nil
-}
-
 func (m *postingMerge) up(i int) {
 	for i > 0 {
 		p := (i - 1) / 2
-		if m.heads[p].pos <= m.heads[i].pos {
+		if m.heads[p].pos[0] <= m.heads[i].pos[0] {
 			return
 		}
 		m.heads[p], m.heads[i] = m.heads[i], m.heads[p]
@@ -562,10 +597,10 @@ func (m *postingMerge) up(i int) {
 func (m *postingMerge) down(i int) {
 	for {
 		l, small := 2*i+1, i
-		if l < len(m.heads) && m.heads[l].pos < m.heads[small].pos {
+		if l < len(m.heads) && m.heads[l].pos[0] < m.heads[small].pos[0] {
 			small = l
 		}
-		if l+1 < len(m.heads) && m.heads[l+1].pos < m.heads[small].pos {
+		if l+1 < len(m.heads) && m.heads[l+1].pos[0] < m.heads[small].pos[0] {
 			small = l + 1
 		}
 		if small == i {
@@ -573,28 +608,6 @@ func (m *postingMerge) down(i int) {
 		}
 		m.heads[i], m.heads[small] = m.heads[small], m.heads[i]
 		i = small
-	}
-}
-
-// gramsBeginning answers the bases (keyspace.SearchGram) of the grams that
-// begin with text x, reading one key of each.
-func gramsBeginning(r Reader, x string) ([]string, error) {
-	var bases []string
-	lower := keyspace.SearchPrefix + x
-	upper := []byte(keyspace.End(lower))
-	for {
-		base := ""
-		err := r.Iterate([]byte(lower), upper, func(k, _ []byte) bool {
-			if i := bytes.IndexByte(k[len(keyspace.SearchPrefix):], 1); i >= 0 {
-				base = string(k[:len(keyspace.SearchPrefix)+i+1])
-			}
-			return false
-		})
-		if err != nil || base == "" {
-			return bases, err
-		}
-		bases = append(bases, base)
-		lower = keyspace.End(base) // past every position of base's gram
 	}
 }
 
@@ -689,13 +702,7 @@ func SearchCustomers(r Reader, q SearchQuery) (SearchPage, *Error) {
 		// postings of the grams that begin with it (the name's last
 		// character alone, the others' bigrams), merged; the record
 		// decides (the character may be in another field).
-		bases, err := gramsBeginning(r, fq)
-		page.Examined += len(bases)
-		if err != nil {
-			return SearchPage{}, AsError(err)
-		}
-		m := &postingMerge{bases: bases, scope: scope}
-		defer m.close()
+		m := &postingMerge{x: fq, scope: scope}
 		text, nameOnly = &searchStream{scope: scope, union: m}, true
 	}
 	if len(grams) > maxGrams { // a long query: grams spread over it filter enough; the record decides
