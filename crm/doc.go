@@ -10,9 +10,11 @@
 //
 // Every collection is a Kind registered with Register: its record type's
 // methods (Record) say what one record must be, and its hooks (OnCreate,
-// Guard, Act, Check, OnUpdate, OnDelete: record.go, hooks.go) are the one
-// way a kind adds rules that read or write other records to Apply. A
-// package outside crm registers its kinds the same way.
+// Guard, Act, Check, OnUpdate, OnDelete, Counters, Standing: record.go,
+// hooks.go) are the one way a kind adds rules that read or write other
+// records, aggregate counters or forwarding to Apply; a directive kind's
+// body check is registered with RegisterDirectiveBody. A package outside
+// crm registers its kinds the same way.
 //
 // crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
 // storage only through the small Txn and Reader interfaces declared in
