@@ -242,7 +242,7 @@ func TestSubtreeTotals_SameAsRecomputed(t *testing.T) {
 		apply(w.batch(1+w.rng.IntN(8)), "")
 	}
 	sameReads(t, "counters only", replication.StateReaderOf(st), w.recomputed(t), totalsRegions)
-	for range 200 {
+	for range 80 {
 		apply(w.batch(1+w.rng.IntN(20)), "32")
 	}
 	if v, _ := replication.StateReaderOf(st).Get([]byte("t/m")); string(v) != "32" {
@@ -257,7 +257,7 @@ func TestSubtreeTotals_SameAsRecomputed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	for range 200 {
+	for range 80 {
 		apply(w.batch(1+w.rng.IntN(20)), "32")
 	}
 	want := w.recomputed(t)
