@@ -89,6 +89,18 @@ func TestTiers_StatusSummaryAndFreshness(t *testing.T) {
 	if f := sum.Freshness["320723"]; f.AppliedSeq == 0 || f.AgeSeconds == nil || *f.AgeSeconds > 5 {
 		t.Fatalf("freshness of 320723 at the province: %s", body)
 	}
+	// The province and the city keep their subtree totals on apply
+	// (crm.ApplyDeltasAt through the node's link domain): the summary
+	// above read them.
+	for _, region := range []string{"32", "3207"} {
+		r := h.Region(region).Node(0).Group().Reader()
+		if v, _ := r.Get([]byte("t/m")); string(v) != region {
+			t.Fatalf("%s: the subtree totals are not marked kept (%q)", region, v)
+		}
+		if v, _ := r.Get([]byte("t/s/" + region + "/customers")); len(v) != 8 {
+			t.Fatalf("%s: no customers total below it", region)
+		}
+	}
 	if st, body := prov.Do("GET", "/api/v1/stats/summary?region=320722", nil); st != 200 || !json.Valid(body) || !contains(body, `"customers":10`) {
 		t.Fatalf("county summary at the province: %d %s", st, body)
 	}
