@@ -37,10 +37,10 @@ import (
 // region as before. Sums are floats added in another order than a scan
 // adds them: equal to the scan's up to rounding (counts exactly).
 const (
-	totalsMark    = keyspace.TotalsPrefix + "m"
-	totalsSums    = keyspace.TotalsPrefix + "s/"
-	totalsRollups = keyspace.TotalsPrefix + "r/"
-	totalsCounts  = keyspace.TotalsPrefix + "n/"
+	totalsMark    = keyspace.TotalsMarkKey
+	totalsSums    = keyspace.TotalsSumsPrefix
+	totalsRollups = keyspace.TotalsRollupsPrefix
+	totalsCounts  = keyspace.TotalsCountsPrefix
 )
 
 // counterFamilies answers the families a metric counts in (t/n/).

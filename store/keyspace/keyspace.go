@@ -13,6 +13,14 @@ const (
 	MetaPrefix      = "m/" // metadata of this region's replicas
 )
 
+// Subtree totals, nested in TotalsPrefix (crm/aggregate_subtree.go).
+const (
+	TotalsMarkKey       = TotalsPrefix + "m"  // present once the totals are built
+	TotalsSumsPrefix    = TotalsPrefix + "s/" // sums below each region, by region then metric
+	TotalsRollupsPrefix = TotalsPrefix + "r/" // per-region rollups the drill-downs list
+	TotalsCountsPrefix  = TotalsPrefix + "n/" // counters per region and family
+)
+
 // Record prefixes of the internal collections and of users, nested in
 // RecordPrefix. The internal collections' names start with '_', so their
 // records are all under InternalPrefix.

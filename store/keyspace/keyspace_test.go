@@ -21,6 +21,11 @@ var every = []struct {
 	{"UniquePrefix", UniquePrefix, ""},
 	{"IndexPrefix", IndexPrefix, ""},
 	{"AggregatePrefix", AggregatePrefix, ""},
+	{"TotalsPrefix", TotalsPrefix, ""},
+	{"TotalsMarkKey", TotalsMarkKey, TotalsPrefix},
+	{"TotalsSumsPrefix", TotalsSumsPrefix, TotalsPrefix},
+	{"TotalsRollupsPrefix", TotalsRollupsPrefix, TotalsPrefix},
+	{"TotalsCountsPrefix", TotalsCountsPrefix, TotalsPrefix},
 	{"FeedPrefix", FeedPrefix, ""},
 	{"MetaPrefix", MetaPrefix, ""},
 	{"UsersPrefix", UsersPrefix, RecordPrefix},
@@ -186,7 +191,7 @@ var stillSpelledDirs = map[string]string{}
 
 // topLevel are the first bytes of every key; a string literal starting
 // with one of them, or equal to the end bound of one ("r0"), spells a key.
-var topLevel = []string{RecordPrefix, UniquePrefix, IndexPrefix, AggregatePrefix, FeedPrefix, MetaPrefix}
+var topLevel = []string{RecordPrefix, UniquePrefix, IndexPrefix, AggregatePrefix, TotalsPrefix, FeedPrefix, MetaPrefix}
 
 func spellsKey(s string) bool {
 	for _, p := range topLevel {
