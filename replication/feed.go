@@ -165,7 +165,7 @@ func PruneFeed(t *Txn, upto uint64) error {
 	if upto < first {
 		return nil
 	}
-	if err := t.b.DeleteRange(stateKey(feedKey(first)), stateKey(feedKey(upto+1)), nil); err != nil {
+	if err := t.b.deleteRange(stateKey(feedKey(first)), stateKey(feedKey(upto+1))); err != nil {
 		return err
 	}
 	return putUint(t, feedFirstKey, upto+1)

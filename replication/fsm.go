@@ -73,9 +73,8 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
 	applied := f.applied.Load()
-	b := f.st.DB().NewIndexedBatch()
-	defer b.Close()
-	tx := newTxn(b)
+	tx := newTxn(f.st.DB())
+	defer tx.close()
 	last := applied
 	for i, l := range logs {
 		if l.Index <= applied {
@@ -96,7 +95,7 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	}
 	// No sync: the raft log, in the same Pebble WAL, is synced on every
 	// append, and Snapshot syncs before a snapshot can truncate the log.
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := tx.commit(pebble.NoSync); err != nil {
 		panic(fmt.Sprintf("replication: commit applied batch: %v", err))
 	}
 	f.applied.Store(last)

@@ -100,33 +100,41 @@ func (s StateReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) err
 	return errors.Join(it.Error(), it.Close())
 }
 
-// Txn writes the state keyspace through an indexed Pebble batch, so that
-// reads see earlier writes of the same batch. It satisfies crm.Txn. It is
-// used by the FSM goroutine only.
+// Txn writes the state keyspace through a buffer of its writes (txnBuffer)
+// that commits as one Pebble batch, so that reads see earlier writes of the
+// same Txn. It satisfies crm.Txn. It is used by the FSM goroutine only.
 type Txn struct {
 	StateReader
-	b *pebble.Batch
+	b *txnBuffer
 
 	feedHead  uint64 // cached feed head; valid when feedKnown
 	feedKnown bool
 }
 
-func newTxn(b *pebble.Batch) *Txn { return &Txn{StateReader: StateReader{r: b}, b: b} }
+func newTxn(db *pebble.DB) *Txn {
+	b := newTxnBuffer(db)
+	return &Txn{StateReader: StateReader{r: b}, b: b}
+}
 
-// Set writes key; the batch copies the bytes.
-func (t *Txn) Set(key, value []byte) error { return t.b.Set(stateKey(key), value, nil) }
+// Set writes key; the Txn copies the bytes.
+func (t *Txn) Set(key, value []byte) error { return t.b.put(key, value, false) }
 
 // Delete removes key.
-func (t *Txn) Delete(key []byte) error { return t.b.Delete(stateKey(key), nil) }
+func (t *Txn) Delete(key []byte) error { return t.b.put(key, nil, true) }
+
+// commit writes the Txn's writes to the store as one batch, and close
+// releases what it holds; a Txn is not used after close.
+func (t *Txn) commit(o *pebble.WriteOptions) error { return t.b.commit(o) }
+func (t *Txn) close()                              { t.b.close() }
 
 // SnapshotReader reads the state keyspace of a consistent Pebble snapshot.
 func SnapshotReader(s *pebble.Snapshot) StateReader { return StateReader{r: s} }
 
-// NewBatchTxn opens a Txn on a fresh indexed batch of st, for bulk loading
-// outside raft (benchmarks, restore tools). commit writes it without sync.
+// NewBatchTxn opens a Txn on st, as the FSM does, for bulk loading outside
+// raft (benchmarks, restore tools). commit writes it without sync.
 func NewBatchTxn(st *store.Store) (tx *Txn, commit func() error) {
-	b := st.DB().NewIndexedBatch()
-	return newTxn(b), func() error { defer b.Close(); return b.Commit(pebble.NoSync) }
+	tx = newTxn(st.DB())
+	return tx, func() error { defer tx.close(); return tx.commit(pebble.NoSync) }
 }
 
 // StateReaderOf reads st's state keyspace as it is now.
