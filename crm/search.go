@@ -894,7 +894,8 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 		}
 	}
 	n := 0
-	lower, upper := recordPrefix("customers"), prefixEnd(recordPrefix("customers"))
+	prefix := recordPrefix("customers")
+	lower, upper := prefix, prefixEnd(prefix)
 	for {
 		type rec struct {
 			id  string
@@ -902,7 +903,7 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 		}
 		var recs []rec
 		err := r.Iterate(lower, upper, func(k, v []byte) bool {
-			recs = append(recs, rec{string(k[len(lower):]), bytes.Clone(v)})
+			recs = append(recs, rec{string(k[len(prefix):]), bytes.Clone(v)})
 			return len(recs) < searchMigrateBatch
 		})
 		if err != nil {
@@ -911,7 +912,6 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 		if len(recs) == 0 {
 			break
 		}
-		prefix := recordPrefix("customers")
 		lower = append(append(prefix[:len(prefix):len(prefix)], recs[len(recs)-1].id...), 0)
 		tx, commit := batch()
 		for _, x := range recs {
@@ -936,8 +936,9 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 	return n, commit()
 }
 
-// searchMigrateBatch is the customers MigrateSearch indexes a batch.
-const searchMigrateBatch = 1_000
+// searchMigrateBatch is the customers MigrateSearch indexes a batch (a
+// variable for the tests, which run it over several batches).
+var searchMigrateBatch = 1_000
 
 // deleteEach deletes the keys in [lo, hi) one by one, in batches.
 func deleteEach(r Reader, batch func() (Txn, func() error), lo, hi []byte) error {

@@ -11,6 +11,10 @@ import (
 // of the partial answers, and answers the previous budget.
 func SetSearchBudget(n int) int { old := searchBudget; searchBudget = n; return old }
 
+// SetSearchMigrateBatch sets the customers MigrateSearch indexes a batch
+// and answers the previous size.
+func SetSearchMigrateBatch(n int) int { old := searchMigrateBatch; searchMigrateBatch = n; return old }
+
 // SearchKeys are the keys of c's search entries.
 func SearchKeys(c *Customer) []string { return c.searchKeys() }
 

@@ -589,6 +589,7 @@ func TestSearch_MigrateOldLayout(t *testing.T) {
 
 	batches := 0
 	batch := func() (crm.Txn, func() error) { batches++; return tx, func() error { return nil } }
+	defer crm.SetSearchMigrateBatch(crm.SetSearchMigrateBatch(97)) // several batches, the last one short
 	n, err := crm.MigrateSearch(tx, batch, nil)
 	if err != nil || n != len(cs) {
 		t.Fatalf("MigrateSearch: %d customers, %v; want %d", n, err, len(cs))
