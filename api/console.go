@@ -11,6 +11,7 @@ import (
 
 	"gridcrm/console"
 	"gridcrm/crm"
+	"gridcrm/process"
 	"gridcrm/tiers"
 )
 
@@ -178,7 +179,7 @@ func figuresOf(r crm.Reader, region string, subtree bool, fresh map[string]Fresh
 	if err != nil {
 		return figuresAndRegions{}, err
 	}
-	pc, err := crm.ProcessCounters(r, region, subtree)
+	pc, err := process.ProcessCounters(r, region, subtree)
 	if err != nil {
 		return figuresAndRegions{}, err
 	}
@@ -189,9 +190,9 @@ func figuresOf(r crm.Reader, region string, subtree bool, fresh map[string]Fresh
 	for _, n := range sum.ArrearsBillsByPeriod {
 		f.ArrearsBills += n
 	}
-	cf := crm.ClockFiguresOf(pc, now)
+	cf := process.ClockFiguresOf(pc, now)
 	f.ProjectStagesDue, f.ProjectStagesNoDue = cf.StagesOverdue, cf.StagesNoDeadline
-	f.OutagesMonth, f.OutagesMonthByType, f.OutagesByMonth = cf.Outages, cf.OutagesByType, crm.OutagesByMonth(pc)
+	f.OutagesMonth, f.OutagesMonthByType, f.OutagesByMonth = cf.Outages, cf.OutagesByType, process.OutagesByMonth(pc)
 	for _, v := range sum.BilledByMonth {
 		f.BilledTotal += v
 	}

@@ -12,6 +12,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 	"gridcrm/store/keyspace"
 	"gridcrm/tiers"
 )
@@ -31,7 +32,7 @@ func init() {
 var createHooks = map[string]func(s *Server, c *gin.Context, body []byte) ([]byte, bool){}
 
 // routeWorkOrder decides the handling region of a new work order
-// (crm.RouteWorkOrder: the customer's owner, else the region given, else
+// (process.RouteWorkOrder: the customer's owner, else the region given, else
 // here) and writes region and taking_region into the body. An order
 // handled below this region goes down to it as a forwarded command
 // (forwardDown); one handled outside this region's subtree is refused with
@@ -77,7 +78,7 @@ func (s *Server) routeWorkOrder(c *gin.Context, body []byte) ([]byte, bool) {
 		}
 		owner = crm.RecordOwner(raw)
 	}
-	handling, e := crm.RouteWorkOrder(owner, given, taking)
+	handling, e := process.RouteWorkOrder(owner, given, taking)
 	if e != nil {
 		fail(c, e)
 		return nil, false
@@ -165,11 +166,11 @@ func processOps() []op {
 	period := append([]string{"from", "to"}, scope...)
 	return []op{
 		{method: "POST", path: "/api/v1/projects/{id}/stage", summary: "Act on a connection project's stage: complete, pause (waiting on the customer), resume, assign, cancel (send the version you read)",
-			ok: 200, roles: writeRolesOf["projects"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "action": enum(crm.ProjectActions),
+			ok: 200, roles: writeRolesOf["projects"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "action": enum(process.ProjectActions),
 				"stage": enum(crm.Stages), "at": map[string]any{"type": "string", "format": "date-time"}, "reason": str(), "responsible": str()}, "version", "action")},
 		{method: "POST", path: "/api/v1/work_orders/{id}/transition", summary: "Move a work order to another state (received → dispatched → accepted → on_site → done → revisited → archived, or back with a note)",
-			ok: 200, roles: writeRolesOf["work_orders"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "to": enum(crm.WorkOrderStates),
-				"at": map[string]any{"type": "string", "format": "date-time"}, "note": str(), "assignee_id": str(), "satisfaction": enum(crm.Satisfactions)}, "version", "to")},
+			ok: 200, roles: writeRolesOf["work_orders"], body: object(map[string]any{"version": map[string]any{"type": "integer"}, "to": enum(process.WorkOrderStates),
+				"at": map[string]any{"type": "string", "format": "date-time"}, "note": str(), "assignee_id": str(), "satisfaction": enum(process.Satisfactions)}, "version", "to")},
 		{method: "GET", path: "/api/v1/outages/{id}/affected", summary: "Customers an outage reaches (by feeder and transformer area), important ones flagged", ok: 200, roles: readRoles, query: []string{"consistency"}},
 		{method: "GET", path: "/api/v1/supervision", summary: "Supervision list: overdue project stages and work-order SLAs in a region or subtree, escalated county → city → province (level: county, city, province or all; default the region's tier); a page (limit, default 50, and offset) with the project's title or order's subject, the customer's name and 户号 and the manager's name; count is the whole list's",
 			ok: 200, roles: readRoles, query: append([]string{"level", "limit", "offset"}, scope...)},
@@ -254,8 +255,8 @@ func atOf(c *gin.Context) (time.Time, bool) {
 }
 
 // periodOf reads ?from= and ?to= (YYYY-MM-DD, to exclusive).
-func periodOf(c *gin.Context) (crm.Period, bool) {
-	var p crm.Period
+func periodOf(c *gin.Context) (process.Period, bool) {
+	var p process.Period
 	for _, f := range []struct {
 		name string
 		dst  *crm.Date
@@ -280,7 +281,7 @@ func periodOf(c *gin.Context) (crm.Period, bool) {
 // rollingYearFrom is the first day of the twelve calendar months (China
 // Standard Time) that end with at's month, or with the month before to:
 // the period a KPI request without from covers, so that it is read
-// through the months' index (crm.PeriodIndex) and never as every record
+// through the months' index (process.PeriodIndex) and never as every record
 // of the subtree since the beginning.
 func rollingYearFrom(at time.Time, to crm.Date) crm.Date {
 	end := at.In(workday.CST)
@@ -317,14 +318,14 @@ func (s *Server) supervision(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "level", "must be county, city, province or all"))
 		return
 	}
-	l, err := crm.Supervise(s.b.Reader(), region, subtree, at)
+	l, err := process.Supervise(s.b.Reader(), region, subtree, at)
 	if err != nil {
 		fail(c, err)
 		return
 	}
 	items := l.Overdue
 	if level != "all" {
-		items = crm.OnList(items, tiers.Tier(level))
+		items = process.OnList(items, tiers.Tier(level))
 	}
 	byLevel := map[tiers.Tier]int{}
 	for _, it := range l.Overdue {
@@ -348,12 +349,12 @@ func (s *Server) warnings(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "manager_id", fmt.Sprintf("%q is not a staff id", mgr)))
 		return
 	}
-	l, err := crm.Supervise(s.b.Reader(), region, subtree, at)
+	l, err := process.Supervise(s.b.Reader(), region, subtree, at)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	items, byMgr := []crm.Item{}, map[string]int{}
+	items, byMgr := []process.Item{}, map[string]int{}
 	for _, it := range l.Warnings {
 		if mgr == "" || it.ManagerID == mgr {
 			items = append(items, it)
@@ -375,7 +376,7 @@ func scopeName(subtree bool) string {
 	return "region"
 }
 
-func (s *Server) kpi(c *gin.Context, compute func(region string, subtree bool, p crm.Period, at time.Time) (any, error)) {
+func (s *Server) kpi(c *gin.Context, compute func(region string, subtree bool, p process.Period, at time.Time) (any, error)) {
 	region, subtree, at, ok := s.readScope(c)
 	if !ok {
 		return
@@ -392,7 +393,7 @@ func (s *Server) kpi(c *gin.Context, compute func(region string, subtree bool, p
 		fail(c, err)
 		return
 	}
-	counters, err := crm.ProcessCounters(s.b.Reader(), region, subtree)
+	counters, err := process.ProcessCounters(s.b.Reader(), region, subtree)
 	if err != nil {
 		fail(c, err)
 		return
@@ -402,20 +403,20 @@ func (s *Server) kpi(c *gin.Context, compute func(region string, subtree bool, p
 }
 
 func (s *Server) kpiProjects(c *gin.Context) {
-	s.kpi(c, func(region string, subtree bool, p crm.Period, at time.Time) (any, error) {
-		return crm.ProjectKPIsOf(s.b.Reader(), region, subtree, p, at)
+	s.kpi(c, func(region string, subtree bool, p process.Period, at time.Time) (any, error) {
+		return process.ProjectKPIsOf(s.b.Reader(), region, subtree, p, at)
 	})
 }
 
 func (s *Server) kpiWorkOrders(c *gin.Context) {
-	s.kpi(c, func(region string, subtree bool, p crm.Period, at time.Time) (any, error) {
-		return crm.WorkOrderKPIsOf(s.b.Reader(), region, subtree, p, at)
+	s.kpi(c, func(region string, subtree bool, p process.Period, at time.Time) (any, error) {
+		return process.WorkOrderKPIsOf(s.b.Reader(), region, subtree, p, at)
 	})
 }
 
 func (s *Server) kpiOutages(c *gin.Context) {
-	s.kpi(c, func(region string, subtree bool, p crm.Period, _ time.Time) (any, error) {
-		return crm.OutageKPIsOf(s.b.Reader(), region, subtree, p)
+	s.kpi(c, func(region string, subtree bool, p process.Period, _ time.Time) (any, error) {
+		return process.OutageKPIsOf(s.b.Reader(), region, subtree, p)
 	})
 }
 
@@ -440,7 +441,7 @@ func (s *Server) affected(c *gin.Context) {
 		fail(c, e)
 		return
 	}
-	var o crm.Outage
+	var o process.Outage
 	if err := json.Unmarshal(raw, &o); err != nil {
 		fail(c, err)
 		return
@@ -450,7 +451,7 @@ func (s *Server) affected(c *gin.Context) {
 			Message: fmt.Sprintf("user %s of region %s may not read records of region %s", u.Username, u.Region, o.Owner)})
 		return
 	}
-	cs, err := crm.AffectedCustomers(s.b.Reader(), &o)
+	cs, err := process.AffectedCustomers(s.b.Reader(), &o)
 	if err != nil {
 		fail(c, err)
 		return
@@ -458,7 +459,7 @@ func (s *Server) affected(c *gin.Context) {
 	out, important := make([]affectedCustomer, 0, len(cs)), 0
 	for i := range cs {
 		cu := &cs[i]
-		imp := crm.ImportantCustomer(cu)
+		imp := process.ImportantCustomer(cu)
 		if imp {
 			important++
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // NamedItem is a supervision or warning item with the names a reader
@@ -16,7 +17,7 @@ import (
 // looked up per listed item (single-key reads), so only for the page
 // answered (?limit=, ?offset=).
 type NamedItem struct {
-	crm.Item
+	process.Item
 	Title        string `json:"title,omitempty"`
 	CustomerName string `json:"customer_name,omitempty"`
 	AccountNo    string `json:"account_no,omitempty"`
@@ -49,7 +50,7 @@ func pageOf(c *gin.Context, n int) (from, to int, ok bool) {
 
 // nameItems answers items with their names, reading each record named
 // once (a page holds at most crm.MaxLimit items).
-func (s *Server) nameItems(items []crm.Item) []NamedItem {
+func (s *Server) nameItems(items []process.Item) []NamedItem {
 	r := s.b.Reader()
 	type rec struct {
 		Name      string `json:"name"`

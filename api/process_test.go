@@ -9,6 +9,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/internal/testcluster"
+	"gridcrm/process"
 )
 
 // decodeJSON decodes an answer into v or fails.
@@ -172,9 +173,9 @@ func TestAPI_Processes(t *testing.T) {
 		var late projectView
 		decodeJSON(t, mustRaw(t, admin, 201, "POST", "/api/v1/projects", projectBody(cus).with("manager_id", mgr, "accepted_at", "2026-03-02T09:00:00+08:00")), &late)
 		var sup struct {
-			Level   string     `json:"level"`
-			Count   int        `json:"count"`
-			Overdue []crm.Item `json:"overdue"`
+			Level   string         `json:"level"`
+			Count   int            `json:"count"`
+			Overdue []process.Item `json:"overdue"`
 		}
 		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/supervision?at=2026-03-16T10:00:00%2B08:00", nil), &sup)
 		if sup.Level != "county" || sup.Count != 1 || sup.Overdue[0].ID != late.ID || sup.Overdue[0].Level != "province" || sup.Overdue[0].WorkingDays != 5 {
@@ -197,8 +198,8 @@ func TestAPI_Processes(t *testing.T) {
 			t.Errorf("warnings %+v", warn)
 		}
 		var kp struct {
-			KPI      crm.ProjectKPIs    `json:"kpi"`
-			Counters map[string]float64 `json:"counters"`
+			KPI      process.ProjectKPIs `json:"kpi"`
+			Counters map[string]float64  `json:"counters"`
 		}
 		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/kpi/projects?from=2025-01-01&to=2027-01-01&at=2026-03-16T10:00:00%2B08:00", nil), &kp)
 		if kp.KPI.Total.Accepted != 2 || kp.KPI.Total.Energised != 1 || kp.KPI.Total.OnTime != 0 || kp.KPI.Total.OverdueNow != 1 || kp.KPI.ByManager[mgr] == nil {
@@ -208,8 +209,8 @@ func TestAPI_Processes(t *testing.T) {
 			t.Errorf("counters %v; want 1 open and 1 energised project, 1 late stage", kp.Counters)
 		}
 		var wk struct {
-			KPI      crm.WorkOrderKPIs  `json:"kpi"`
-			Counters map[string]float64 `json:"counters"`
+			KPI      process.WorkOrderKPIs `json:"kpi"`
+			Counters map[string]float64    `json:"counters"`
 		}
 		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/kpi/work_orders", nil), &wk)
 		if wk.KPI.Total.Received != 1 || wk.KPI.Total.Archived != 1 || wk.KPI.Total.SendBacks != 1 || *wk.KPI.Total.SatisfactionRate != 1 {
@@ -221,15 +222,15 @@ func TestAPI_Processes(t *testing.T) {
 		// Without from, the twelve months ending with at's month: an order of
 		// March 2026 is outside the year to June 2028.
 		var far struct {
-			From string            `json:"from"`
-			KPI  crm.WorkOrderKPIs `json:"kpi"`
+			From string                `json:"from"`
+			KPI  process.WorkOrderKPIs `json:"kpi"`
 		}
 		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/kpi/work_orders?at=2028-06-15T10:00:00%2B08:00", nil), &far)
 		if far.From != "2027-07-01" || far.KPI.Total.Received != 0 {
 			t.Errorf("a year to June 2028: from %q, %d received; want 2027-07-01 and none", far.From, far.KPI.Total.Received)
 		}
 		var ok struct {
-			KPI crm.OutageKPIs `json:"kpi"`
+			KPI process.OutageKPIs `json:"kpi"`
 		}
 		decodeJSON(t, mustRaw(t, admin, 200, "GET", "/api/v1/kpi/outages?scope=subtree", nil), &ok)
 		if ok.KPI.Total.NoticeRequired != 1 || ok.KPI.Total.NoticeOnTime != 0 || len(ok.KPI.Total.NonCompliant) != 1 {
@@ -402,8 +403,8 @@ func TestAPI_ProcessTiers(t *testing.T) {
 			{"province", prov, "/api/v1/supervision?region=32&scope=subtree", l.province},
 		} {
 			var sup struct {
-				Level string     `json:"level"`
-				Items []crm.Item `json:"overdue"`
+				Level string         `json:"level"`
+				Items []process.Item `json:"overdue"`
 			}
 			decodeJSON(t, mustRaw(t, tier.c, 200, "GET", tier.path+sep(tier.path)+"at="+strings.ReplaceAll(l.at, "+", "%2B"), nil), &sup)
 			if len(sup.Items) != tier.want || sup.Level != tier.name {
@@ -450,8 +451,8 @@ func TestAPI_ProcessTiers(t *testing.T) {
 	// KPIs over the subtree at the province, from the replicas and the
 	// rolled-up counters.
 	var kp struct {
-		KPI      crm.ProjectKPIs    `json:"kpi"`
-		Counters map[string]float64 `json:"counters"`
+		KPI      process.ProjectKPIs `json:"kpi"`
+		Counters map[string]float64  `json:"counters"`
 	}
 	decodeJSON(t, mustRaw(t, prov, 200, "GET", "/api/v1/kpi/projects?region=32&scope=subtree&at=2026-03-16T10:00:00%2B08:00", nil), &kp)
 	if kp.KPI.ByRegion[region] == nil || kp.KPI.ByRegion[region].OverdueNow != 1 || kp.Counters["projects.status.open"] != 1 {
@@ -466,7 +467,7 @@ func sep(path string) string {
 	return "?"
 }
 
-func steps(items []crm.Item) string {
+func steps(items []process.Item) string {
 	var s []string
 	for _, it := range items {
 		s = append(s, fmt.Sprintf("%s/%s %dd %s", it.Type, it.Step, it.WorkingDays, it.Level))

@@ -21,7 +21,7 @@ import (
 // kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; arrears.<YYYY-MM> and
 // arrears_bills.<YYYY-MM> (outstanding amount and bills in arrears by the
 // billed month, aged at read: overview.go); the process counters of
-// kpi.go (projects.*, work_orders.*, outages.*); and the credit grades of
+// package process (projects.*, work_orders.*, outages.*: its kinds' Counters); and the credit grades of
 // analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month);
 // the market counters of market.go (kwh, billed and bills per category
 // and voltage class, and the time-of-use kWh, by month).

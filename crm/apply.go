@@ -118,7 +118,7 @@ func apply(tx *overlay, cmd *Command) Result {
 	case OpImport:
 		return importRows(tx, kind, cmd)
 	case OpAction:
-		return act(tx, kind, cmd) // process.go
+		return act(tx, kind, cmd) // action.go
 	}
 	return Result{Err: &Error{Code: CodeInvalid, Field: "op", Message: fmt.Sprintf("unknown operation %q", cmd.Op)}}
 }
@@ -477,8 +477,8 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 		return nil, AsError(err)
 	}
 	switch x := rec.(type) {
-	case *Directive: // clocks.go: a calendar restarts stopped clocks
-		if e := recountFor(tx, x.Owner, x); e != nil {
+	case *Directive: // the directive hooks (OnDirective): a calendar restarts stopped clocks
+		if e := directiveStored(tx, x.Owner, x); e != nil {
 			return nil, e
 		}
 	case *Customer: // accounts.go: who holds the account number
@@ -508,11 +508,14 @@ func regionOf(rec Record) string {
 		return r.Region
 	case regional:
 		return *r.regionField()
+	case RegionHolder: // a programme's package's records (programme.go)
+		return *r.RegionField()
 	}
 	return ""
 }
 
-// regional is a record whose "region" field is its owner (process.go).
+// regional is a record whose "region" field is its owner (bigcustomer.go;
+// a programme's package's records are a RegionHolder, programme.go).
 type regional interface{ regionField() *string }
 
 func defaultRegion(rec Record, region string) {
@@ -531,6 +534,10 @@ func defaultRegion(rec Record, region string) {
 		}
 	case regional:
 		if p := r.regionField(); strings.TrimSpace(*p) == "" {
+			*p = region
+		}
+	case RegionHolder:
+		if p := r.RegionField(); strings.TrimSpace(*p) == "" {
 			*p = region
 		}
 	}

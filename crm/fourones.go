@@ -11,7 +11,7 @@ var KeyProjectKinds = []string{"government_key", "high_voltage", "livelihood", "
 
 // ProjectStage is one stage of a key project with its deadline.
 type ProjectStage struct {
-	Name   string `json:"name"` // one of Stages (rules.go), or "accepted" (CanonicalStage)
+	Name   string `json:"name"` // one of Stages (stages.go), or "accepted" (CanonicalStage)
 	Due    Date   `json:"due"`
 	DoneOn Date   `json:"done_on,omitempty"`
 	Note   string `json:"note,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // sortedReader reads many keys through GetSorted (as replication.StateReader
@@ -47,25 +48,25 @@ func TestSuperviseSortedReads(t *testing.T) {
 	calls := 0
 	sr := sortedReader{w.tx, &calls}
 	for _, now := range []time.Time{cst(2026, 3, 10, 10, 0), cst(2026, 3, 20, 10, 0), cst(2026, 4, 20, 10, 0)} {
-		want, err := crm.Supervise(w.tx, "32", true, now)
+		want, err := process.Supervise(w.tx, "32", true, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := crm.Supervise(sr, "32", true, now)
+		got, err := process.Supervise(sr, "32", true, now)
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("at %v: sorted reads answer %d/%d items (%v), point reads %d/%d", now, len(got.Overdue), len(got.Warnings), err, len(want.Overdue), len(want.Warnings))
 		}
-		per := crm.Period{From: "2026-01-01"}
-		wk, err := crm.WorkOrderKPIsOf(w.tx, "32", true, per, now)
+		per := process.Period{From: "2026-01-01"}
+		wk, err := process.WorkOrderKPIsOf(w.tx, "32", true, per, now)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gk, err := crm.WorkOrderKPIsOf(sr, "32", true, per, now)
+		gk, err := process.WorkOrderKPIsOf(sr, "32", true, per, now)
 		if err != nil || !reflect.DeepEqual(gk, wk) || wk.Total.Received != 60 {
 			t.Fatalf("at %v: KPIs %+v (%v), want %+v", now, gk.Total, err, wk.Total)
 		}
 	}
-	if l, _ := crm.Supervise(w.tx, "32", true, cst(2026, 4, 20, 10, 0)); len(l.Overdue) == 0 {
+	if l, _ := process.Supervise(w.tx, "32", true, cst(2026, 4, 20, 10, 0)); len(l.Overdue) == 0 {
 		t.Fatal("nothing overdue to compare")
 	}
 	if calls == 0 {

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 
-	"gridcrm/crm/workday"
 	"gridcrm/store/keyspace"
 )
 
@@ -24,9 +23,8 @@ import (
 // with dim cat (the customer category) or volt (low, medium, high). A
 // bill written before bills carried a category counts under neither (its
 // kWh stays in kwh.<YYYY-MM>). Connection projects count, from the
-// project alone (projectMarketMetrics, called from kpi.go's process
-// counters), the capacity they added in the CST month they were
-// energised:
+// project alone (the projects' Counters hook in package process), the
+// capacity they added in the CST month they were energised:
 //
 //	mkt.cap.kva.<kind>.<class>.<YYYY-MM>       kVA energised
 //	mkt.cap.projects.<kind>.<class>.<YYYY-MM>  projects energised
@@ -63,20 +61,6 @@ func marketMetrics(b *Bill, m map[string]float64) {
 		m["mkt.tou.valley."+b.Period] = b.KWhValley
 		m["mkt.tou.metered."+b.Period] = tou
 	}
-}
-
-// projectMarketMetrics adds an energised project's capacity counters to m.
-func projectMarketMetrics(p *Project, m map[string]float64) {
-	if p.Status != ProjectEnergised || p.EnergisedAt == nil || p.CapacityKVA <= 0 {
-		return
-	}
-	class := p.Class
-	if class == "" {
-		class = "unknown"
-	}
-	k := "." + p.Kind + "." + class + "." + p.EnergisedAt.In(workday.CST).Format("2006-01")
-	m["mkt.cap.kva"+k] = p.CapacityKVA
-	m["mkt.cap.projects"+k] = 1
 }
 
 // industryKey is an industry as a counter name's last part.

@@ -83,50 +83,6 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 	}
 }
 
-// TestMarket_CapacityEnergised: an energised project counts its capacity
-// in the CST month it was energised, by kind and class; an open project
-// counts nothing, and cancelling nothing moves no capacity.
-func TestMarket_CapacityEnergised(t *testing.T) {
-	w := newWorld(t, "320722")
-	cus := w.customer("industrial", 10)
-	p := w.project(cst(2025, 3, 3, 9, 0), cus, 10, "single")
-	open := w.project(cst(2025, 3, 3, 9, 0), w.customer("commercial", 10), 10, "single")
-	capOf := func() crm.MarketCounters {
-		t.Helper()
-		recount(t, w.tx)
-		m, err := crm.Market(w.tx, "32", true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	if m := capOf(); len(m.Capacity) != 0 {
-		t.Fatalf("capacity before any energisation: %v", m.Capacity)
-	}
-	p = w.mustStage(cst(2025, 3, 11, 9, 0), p, obj{"action": "complete", "stage": "supply_plan"})
-	p = w.mustStage(cst(2025, 3, 20, 9, 0), p, obj{"action": "complete", "stage": "completion_acceptance"})
-	// 1 April 01:00 in Beijing is still 31 March in UTC: April's.
-	p = w.mustStage(cst(2025, 4, 1, 1, 0), p, obj{"action": "complete", "stage": "energisation"})
-	if p.Status != crm.ProjectEnergised {
-		t.Fatalf("status %s", p.Status)
-	}
-	m := capOf()
-	if len(m.Capacity) != 1 {
-		t.Fatalf("capacity: %v", m.Capacity)
-	}
-	c := m.Capacity["2025-04"]["new_connection."+p.Class]
-	if c == nil || c.KVA != 400 || c.Projects != 1 || m.CapacityByRegion["320722"]["2025-04"] != 400 {
-		t.Errorf("2025-04, class %s: %+v, by region %v", p.Class, c, m.CapacityByRegion)
-	}
-	w.mustStage(cst(2025, 4, 2, 9, 0), open, obj{"action": "cancel", "reason": "customer withdrew"})
-	if m2 := capOf(); len(m2.Capacity) != 1 || m2.Capacity["2025-04"]["new_connection."+p.Class].KVA != 400 {
-		t.Errorf("after a cancellation: %v", m2.Capacity)
-	}
-	if m3, _ := crm.Market(w.tx, "320723", true); len(m3.Capacity) != 0 {
-		t.Errorf("a sibling county sees %v", m3.Capacity)
-	}
-}
-
 // TestMarket_CustomerWindows: the per-customer kWh and amount of two
 // windows and the year's kWh come from the cards kept on apply, and
 // follow a bill's update.

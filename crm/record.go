@@ -3,6 +3,7 @@ package crm
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,7 +73,7 @@ type Kind struct {
 	// OnCreate fills the fields a create derives from the state (a
 	// project's stages, deadlines and rule set) and refuses client-set
 	// ones; Guard refuses an update that changes what only actions may
-	// change; Act applies an OpAction to the stored record (process.go).
+	// change; Act applies an OpAction to the stored record (action.go).
 	OnCreate func(r Reader, rec Record, cmd *Command) *Error
 	Guard    func(old, new Record) *Error
 	Act      func(r Reader, rec Record, cmd *Command) *Error
@@ -111,6 +112,15 @@ var Kinds = map[string]*Kind{}
 // kinds, node, api, cmd and tests, imports the package). A name
 // registered twice panics.
 func Register(k *Kind) {
+	add(k)
+	programmeKinds = append(programmeKinds, k.Name)
+}
+
+// register is Register for crm's own kinds, which Collections lists by
+// name.
+func register(k *Kind) { add(k) }
+
+func add(k *Kind) {
 	if Kinds[k.Name] != nil {
 		panic("crm: kind " + k.Name + " registered twice")
 	}
@@ -119,17 +129,27 @@ func Register(k *Kind) {
 	Kinds[k.Name] = k
 }
 
-func register(k *Kind) { Register(k) }
+// programmeKinds are the kinds a programme's package registered
+// (Register), in the order it registered them.
+var programmeKinds []string
 
 // HasField reports whether name is a JSON field of the kind's records.
 func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
-// Collections returns the collection names in a stable order.
+// Collections returns the collection names in a stable order: crm's core
+// records, the kinds the programmes' packages registered (Register: the
+// process package's projects, work orders and outages) in the order they
+// registered them, then big-customer management's (bigcustomer.go) and the
+// analytics' (analytics.go).
 func Collections() []string {
-	out := append([]string{"customers", "bills", "staff", "contacts", "interactions", "violations", "capacity_changes", "directives", "users",
-		"projects", "work_orders", "outages"}, // process.go
-		BigCustomerCollections...) // bigcustomer.go
-	return append(out, AnalyticsCollections...) // analytics.go
+	out := []string{"customers", "bills", "staff", "contacts", "interactions", "violations", "capacity_changes", "directives", "users"}
+	for _, name := range programmeKinds {
+		if Kinds[name] != nil && !slices.Contains(out, name) { // a test may have taken its kind away
+			out = append(out, name)
+		}
+	}
+	out = append(out, BigCustomerCollections...)
+	return append(out, AnalyticsCollections...)
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // processRefresh is how long the process gauges are reused before the
@@ -22,9 +23,9 @@ const processRefresh = 30 * time.Second
 //
 //   - gridcrm_domain_stages_overdue{region}: open connection projects whose
 //     current stage is past its working-day deadline now and not paused —
-//     the project stages of the supervision list (crm.Supervise) that have a
+//     the project stages of the supervision list (process.Supervise) that have a
 //     deadline — added up from projects.stages_due.<day> by
-//     crm.ClockFiguresOf; a region with open projects and none overdue
+//     process.ClockFiguresOf; a region with open projects and none overdue
 //     exports 0;
 //   - gridcrm_domain_work_orders_open{region,kind,state}: work orders not
 //     archived, by kind and state jointly (work_orders.open.state_kind.*).
@@ -100,7 +101,7 @@ func computeProcess(r crm.Reader, now time.Time) (processValues, error) {
 	err := crm.ForEachAggregate(r, func(region, metric string, x float64) {
 		n := int(math.Round(x))
 		switch {
-		case metric == "projects.status."+crm.ProjectOpen:
+		case metric == "projects.status."+process.ProjectOpen:
 			if n > 0 {
 				v.overdue[region] += 0 // a region with open projects exports 0 rather than nothing
 			}
@@ -117,7 +118,7 @@ func computeProcess(r crm.Reader, now time.Time) (processValues, error) {
 		}
 	})
 	for region, pc := range due {
-		v.overdue[region] += int(crm.ClockFiguresOf(pc, now).StagesOverdue)
+		v.overdue[region] += int(process.ClockFiguresOf(pc, now).StagesOverdue)
 	}
 	return v, err
 }

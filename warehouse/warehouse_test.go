@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 var metaNames = []string{"id", "owner", "version", "created_at", "updated_at", "created_by", "updated_by"}
@@ -105,14 +106,14 @@ func records(t testing.TB) map[string][][]byte {
 			KWh: 120.5 + float64(i), Billed: 63.25, Paid: float64(i) * 10, Arrears: 63.25 - float64(i)*10, PayDate: crm.Date([]string{"", "2026-02-10", "2026-03-31"}[i])})
 		add("customers", &crm.Customer{Meta: meta("cus", i, "320722"), AccountNo: fmt.Sprintf("32-%d", i), Name: `东海县"供电",客户` + "\n第二行",
 			Category: "commercial", VoltageKV: 10, CapacityKVA: 315, Region: "320722", Tags: [][]string{nil, {"t1"}, {"重点", "a,b"}}[i], Status: "active"})
-		wo := &crm.WorkOrder{Meta: meta("wo", i, "320722"), Channel: "95598_hotline", Kind: "complaint", Urgency: "ordinary", Region: "320722",
+		wo := &process.WorkOrder{Meta: meta("wo", i, "320722"), Channel: "95598_hotline", Kind: "complaint", Urgency: "ordinary", Region: "320722",
 			Subject: "抄表争议", ReceivedAt: t0, State: "received", SendBacks: i}
 		if i > 0 {
 			wo.DoneAt, wo.State = &done, "done"
-			wo.History = []crm.Transition{{From: "received", To: "done", At: done, By: "李四", Note: "已处理"}}
+			wo.History = []process.Transition{{From: "received", To: "done", At: done, By: "李四", Note: "已处理"}}
 		}
 		add("work_orders", wo)
-		o := &crm.Outage{Meta: meta("out", i, "3207"), Region: "3207", Type: "fault", Feeder: "10kV 城东线", Start: t0, Status: "done"}
+		o := &process.Outage{Meta: meta("out", i, "3207"), Region: "3207", Type: "fault", Feeder: "10kV 城东线", Start: t0, Status: "done"}
 		if i == 1 {
 			o.End, o.NoticeCompliant = done, &yes
 		}

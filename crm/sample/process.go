@@ -7,6 +7,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 )
 
 // Process demo data (issue 7): feeders on customers, connection projects
@@ -55,7 +56,7 @@ type ProjectStep struct {
 
 // ProjectPlan is a project to create and the actions to apply in order.
 type ProjectPlan struct {
-	Project crm.Project
+	Project process.Project
 	Steps   []ProjectStep
 }
 
@@ -70,7 +71,7 @@ type OrderStep struct {
 
 // OrderPlan is a work order to create and its transitions.
 type OrderPlan struct {
-	Order crm.WorkOrder
+	Order process.WorkOrder
 	Steps []OrderStep
 }
 
@@ -78,7 +79,7 @@ type OrderPlan struct {
 type Processes struct {
 	Projects []ProjectPlan
 	Orders   []OrderPlan
-	Outages  []crm.Outage
+	Outages  []process.Outage
 }
 
 // GenerateProcesses plans projects (some energised on time, some late, some
@@ -132,10 +133,10 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		if i%4 == 3 {
 			kind = "capacity_increase"
 		}
-		p := crm.Project{Kind: kind, CustomerID: c.ID, Region: o.Region, VoltageKV: c.VoltageKV, Supply: supply,
+		p := process.Project{Kind: kind, CustomerID: c.ID, Region: o.Region, VoltageKV: c.VoltageKV, Supply: supply,
 			CapacityKVA: max(c.CapacityKVA, 8), ManagerID: staff(i), AcceptedAt: acc, KeyProject: c.VoltageKV >= 35,
 			Title: fmt.Sprintf("%s %s", c.Name, map[string]string{"new_connection": "新装", "capacity_increase": "增容"}[kind])}
-		path := crm.BuiltinRuleSets[1].Paths[crm.SupplyClass(c.VoltageKV, c.Category, supply)]
+		path := process.BuiltinRuleSets[1].Paths[process.SupplyClass(c.VoltageKV, c.Category, supply)]
 		var steps []ProjectStep
 		t := acc
 		next := func(days int) time.Time {
@@ -170,20 +171,20 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		}
 		out.Projects = append(out.Projects, ProjectPlan{Project: p, Steps: steps})
 	}
-	channels := crm.WorkOrderChannels[:8]
+	channels := process.WorkOrderChannels[:8]
 	for i := 0; i < o.Orders; i++ {
-		kind := crm.WorkOrderKinds[i%len(crm.WorkOrderKinds)]
+		kind := process.WorkOrderKinds[i%len(process.WorkOrderKinds)]
 		c := o.Customers[rng.IntN(len(o.Customers))]
 		recv := o.Now.Add(-time.Duration(2+rng.IntN(20*24)) * time.Hour)
-		w := crm.WorkOrder{Channel: channels[(i/len(crm.WorkOrderKinds)+i)%len(channels)], Kind: kind, CustomerID: c.ID, Region: o.Region,
-			Urgency: crm.Urgencies[rng.IntN(len(crm.Urgencies))], ReceivedAt: recv, Subject: orderSubject[kind]}
+		w := process.WorkOrder{Channel: channels[(i/len(process.WorkOrderKinds)+i)%len(channels)], Kind: kind, CustomerID: c.ID, Region: o.Region,
+			Urgency: process.Urgencies[rng.IntN(len(process.Urgencies))], ReceivedAt: recv, Subject: orderSubject[kind]}
 		// taking_region is left to the server: the region of the node the
 		// order is posted to (the loader posts to the county's).
 		switch kind {
 		case "fault_repair":
-			w.SiteClass = crm.SiteClasses[rng.IntN(len(crm.SiteClasses))]
+			w.SiteClass = process.SiteClasses[rng.IntN(len(process.SiteClasses))]
 		case "service_application":
-			w.Subtype = crm.ServiceSubtypes[rng.IntN(len(crm.ServiceSubtypes))]
+			w.Subtype = process.ServiceSubtypes[rng.IntN(len(process.ServiceSubtypes))]
 		}
 		// How far it got: archived, done, dispatched (possibly stuck past
 		// its SLA), or just received.
@@ -196,9 +197,9 @@ func GenerateProcesses(o ProcessOptions) Processes {
 			}
 			s := OrderStep{To: to, At: t}
 			switch to {
-			case crm.WODispatched:
+			case process.WODispatched:
 				s.AssigneeID = staff(i + 1)
-			case crm.WORevisited:
+			case process.WORevisited:
 				s.Satisfaction = "satisfied"
 				if i%8 == 1 && !hasSendBack(steps) {
 					s.Satisfaction = "dissatisfied"
@@ -210,36 +211,36 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		var plan []string
 		switch i % 4 {
 		case 0, 1:
-			plan = []string{crm.WODispatched, crm.WOAccepted, crm.WODone, crm.WORevisited, crm.WOArchived}
+			plan = []string{process.WODispatched, process.WOAccepted, process.WODone, process.WORevisited, process.WOArchived}
 			if kind == "fault_repair" {
-				plan = []string{crm.WODispatched, crm.WOAccepted, crm.WOOnSite, crm.WODone, crm.WORevisited, crm.WOArchived}
+				plan = []string{process.WODispatched, process.WOAccepted, process.WOOnSite, process.WODone, process.WORevisited, process.WOArchived}
 			}
 		case 2:
-			plan = []string{crm.WODispatched}
+			plan = []string{process.WODispatched}
 		}
 		for _, to := range plan {
 			gap := time.Duration(20+rng.IntN(60)) * time.Minute
-			if to == crm.WODone && kind != "fault_repair" {
+			if to == process.WODone && kind != "fault_repair" {
 				gap = time.Duration(4+rng.IntN(40)) * time.Hour
 			}
 			if !step(to, gap) {
 				break
 			}
-			if to == crm.WORevisited && steps[len(steps)-1].Satisfaction == "dissatisfied" {
+			if to == process.WORevisited && steps[len(steps)-1].Satisfaction == "dissatisfied" {
 				// Sent back, handled again, revisited: the loop closes
 				// (as far as it got before limit).
 				if t.Add(time.Hour).After(limit) {
 					break
 				}
-				steps = append(steps, OrderStep{To: crm.WODispatched, At: t.Add(time.Hour), Note: "客户不满意，重新派单"})
+				steps = append(steps, OrderStep{To: process.WODispatched, At: t.Add(time.Hour), Note: "客户不满意，重新派单"})
 				t = t.Add(time.Hour)
-				for _, again := range []string{crm.WOAccepted, crm.WODone} {
+				for _, again := range []string{process.WOAccepted, process.WODone} {
 					if !step(again, 2*time.Hour) {
 						break
 					}
 				}
-				if len(steps) > 0 && steps[len(steps)-1].To == crm.WODone {
-					_ = step(crm.WORevisited, time.Hour)
+				if len(steps) > 0 && steps[len(steps)-1].To == process.WODone {
+					_ = step(process.WORevisited, time.Hour)
 				}
 				break
 			}
@@ -251,13 +252,13 @@ func GenerateProcesses(o ProcessOptions) Processes {
 		feeder = "10kV 城东线1"
 	}
 	soon, later := workMorning(cal, o.Now.AddDate(0, 0, 5)), workMorning(cal, o.Now.AddDate(0, 0, 12))
-	out.Outages = []crm.Outage{
+	out.Outages = []process.Outage{
 		{Region: o.Region, Type: "planned", Feeder: feeder, Start: soon, End: soon.Add(8 * time.Hour), Reason: "线路检修、更换老旧导线",
-			Notices: []crm.Notice{{Channel: "sms", At: limit, Audience: "all", Recipients: 120}}}, // 5 days ahead: too late
+			Notices: []process.Notice{{Channel: "sms", At: limit, Audience: "all", Recipients: 120}}}, // 5 days ahead: too late
 		{Region: o.Region, Type: "planned", Feeder: feeder, Start: later, End: later.Add(6 * time.Hour), Reason: "配变增容改造",
-			Notices: []crm.Notice{{Channel: "notice_board", At: limit, Audience: "all"}}}, // 12 days ahead: compliant
+			Notices: []process.Notice{{Channel: "notice_board", At: limit, Audience: "all"}}}, // 12 days ahead: compliant
 		{Region: o.Region, Type: "temporary", Feeder: feeder, Start: o.Now.Add(30 * time.Hour), End: o.Now.Add(34 * time.Hour), Reason: "消缺处理",
-			Notices: []crm.Notice{{Channel: "phone", At: limit, Audience: "important", Recipients: 3}}},
+			Notices: []process.Notice{{Channel: "phone", At: limit, Audience: "important", Recipients: 3}}},
 		{Region: o.Region, Type: "fault", Feeder: feeder, Start: o.Now.Add(-26 * time.Hour), End: o.Now.Add(-23 * time.Hour), Reason: "雷击跳闸", Status: "done"},
 	}
 	return out

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // TestGenerateProcesses applies a county's process plan through crm.Apply,
@@ -71,11 +72,11 @@ func TestGenerateProcesses(t *testing.T) {
 		apply(crm.OpCreate, "outages", newID("otg"), 0, o)
 	}
 
-	k, _ := crm.ProjectKPIsOf(tx, region, false, crm.Period{}, now)
+	k, _ := process.ProjectKPIsOf(tx, region, false, process.Period{}, now)
 	if k.Total.Energised == 0 || k.Total.OnTime == 0 || k.Total.OnTime == k.Total.Energised || k.Total.OverdueNow == 0 || k.Total.Open == 0 {
 		t.Errorf("projects: %+v; want energised on time and late, open and overdue", *k.Total)
 	}
-	l, _ := crm.Supervise(tx, region, false, now)
+	l, _ := process.Supervise(tx, region, false, now)
 	if len(l.Warnings) == 0 {
 		t.Error("no stage about to fall due: the account managers' warning list is empty")
 	}
@@ -86,8 +87,8 @@ func TestGenerateProcesses(t *testing.T) {
 	if levels["project_stage/province"]+levels["project_stage/city"] == 0 || levels["work_order/county"]+levels["work_order/city"]+levels["work_order/province"] == 0 {
 		t.Errorf("overdue by type and level %v; want escalated project stages and overdue work orders", levels)
 	}
-	w, _ := crm.WorkOrderKPIsOf(tx, region, false, crm.Period{}, now)
-	if len(w.Total.ByKind) != len(crm.WorkOrderKinds) || w.Total.Archived == 0 || w.Total.Open == 0 || w.Total.SendBacks == 0 || w.Total.Revisited == 0 {
+	w, _ := process.WorkOrderKPIsOf(tx, region, false, process.Period{}, now)
+	if len(w.Total.ByKind) != len(process.WorkOrderKinds) || w.Total.Archived == 0 || w.Total.Open == 0 || w.Total.SendBacks == 0 || w.Total.Revisited == 0 {
 		t.Errorf("work orders %+v", *w.Total)
 	}
 	for _, o := range plan.Orders {
@@ -96,7 +97,7 @@ func TestGenerateProcesses(t *testing.T) {
 			break
 		}
 	}
-	ok, _ := crm.OutageKPIsOf(tx, region, false, crm.Period{})
+	ok, _ := process.OutageKPIsOf(tx, region, false, process.Period{})
 	if len(ok.Total.ByType) != 3 || ok.Total.NoticeRequired != 3 || ok.Total.NoticeOnTime != 2 {
 		t.Errorf("outages %+v", *ok.Total)
 	}

@@ -102,25 +102,6 @@ func decodeAction(body []byte, v any) *Error {
 	return nil
 }
 
-// actionTime is the time an action took place: the one the client gives
-// (not after the command's time, not before after), else the command's.
-func actionTime(at *time.Time, cmd *Command, after time.Time, field string) (time.Time, *Error) {
-	if at == nil || at.IsZero() {
-		if cmd.Time.Before(after) {
-			return time.Time{}, invalid(field, "the command's time %s is before %s", cmd.Time.Format(time.RFC3339), after.Format(time.RFC3339))
-		}
-		return cmd.Time, nil
-	}
-	t := at.UTC()
-	if t.After(cmd.Time) {
-		return time.Time{}, invalid(field, "%s is in the future", t.Format(time.RFC3339))
-	}
-	if t.Before(after) {
-		return time.Time{}, invalid(field, "%s is before %s, when the previous step happened", t.Format(time.RFC3339), after.Format(time.RFC3339))
-	}
-	return t, nil
-}
-
 // sameJSON reports whether a and b marshal alike.
 func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"gridcrm/crm"
 )
 
 // liteSame checks that every field of lite, decoded from raw, equals the
@@ -55,7 +57,7 @@ func liteSame(t *testing.T, lite, full reflect.Value, path string) {
 // WorkOrderKPIsOf decode read what Project and WorkOrder read.
 func TestSuperviseLiteRecords(t *testing.T) {
 	tp := func(s string) *time.Time { v, _ := time.Parse(time.RFC3339, s); return &v }
-	p := Project{Meta: Meta{ID: "prj1", Owner: "320102", Version: 3}, Kind: "new_connection", CustomerID: "cus1", ManagerID: "stf1",
+	p := Project{Meta: crm.Meta{ID: "prj1", Owner: "320102", Version: 3}, Kind: "new_connection", CustomerID: "cus1", ManagerID: "stf1",
 		Title: "t", Class: "hv_single", RuleSet: "rs1", Status: ProjectOpen, ClockError: "no calendar",
 		Stages: []Stage{
 			{Name: "a", Responsible: "r1", Deadline: tp("2026-01-02T03:04:05Z"), DoneAt: tp("2026-01-01T00:00:00Z"), Pauses: []Pause{{To: tp("2025-12-30T00:00:00Z")}}},
@@ -76,7 +78,7 @@ func TestSuperviseLiteRecords(t *testing.T) {
 		t.Fatalf("current %d, want %d", lite.current(), full.Current())
 	}
 
-	w := WorkOrder{Meta: Meta{ID: "wko1", Owner: "320102"}, Channel: "95598", Kind: "fault_repair", CustomerID: "cus1",
+	w := WorkOrder{Meta: crm.Meta{ID: "wko1", Owner: "320102"}, Channel: "95598", Kind: "fault_repair", CustomerID: "cus1",
 		ReceivedAt: *tp("2026-01-01T00:00:00Z"), AssigneeID: "stf2", State: "done", RuleSet: "rs1",
 		ContactDue: tp("2026-01-01T01:00:00Z"), ArrivalDue: tp("2026-01-01T02:00:00Z"), RestoreDue: tp("2026-01-01T03:00:00Z"),
 		AnswerDue: tp("2026-01-01T04:00:00Z"), AcceptedAt: tp("2026-01-01T00:30:00Z"), ArrivedAt: tp("2026-01-01T01:30:00Z"),

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"encoding/binary"
@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"gridcrm/crm"
 
 	"gridcrm/crm/workday"
 	"gridcrm/store/keyspace"
@@ -73,7 +75,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 				}
 			}
 		}
-		projectMarketMetrics(&p, m) // market.go: the capacity energised, by month
+		projectMarketMetrics(&p, m) // the capacity energised, by month, which crm/market.go reads
 		return p.Owner, m
 	case "work_orders":
 		w, err := woJSON(raw)
@@ -115,7 +117,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 
 // ProcessCounters sums the process counters of region (subtree: and every
 // region below it) by metric name.
-func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64, error) {
+func ProcessCounters(r crm.Reader, region string, subtree bool) (map[string]float64, error) {
 	out := map[string]float64{}
 	prefix := []byte(keyspace.AggregatesOf(region))
 	if subtree {
@@ -134,6 +136,21 @@ func ProcessCounters(r Reader, region string, subtree bool) (map[string]float64,
 	return out, err
 }
 
+// projectMarketMetrics adds an energised project's capacity counters to m
+// (mkt.cap.*: crm/market.go reads them with the other market counters).
+func projectMarketMetrics(p *Project, m map[string]float64) {
+	if p.Status != ProjectEnergised || p.EnergisedAt == nil || p.CapacityKVA <= 0 {
+		return
+	}
+	class := p.Class
+	if class == "" {
+		class = "unknown"
+	}
+	k := "." + p.Kind + "." + class + "." + p.EnergisedAt.In(workday.CST).Format("2006-01")
+	m["mkt.cap.kva"+k] = p.CapacityKVA
+	m["mkt.cap.projects"+k] = 1
+}
+
 // OpenIndex indexes the open projects and work orders by owner
 // (x/<coll>/_open/<owner>\x00<id>, kept by Apply and ApplyReplica with the
 // other indexes), so Supervise reads what is open, a number bounded by the
@@ -146,7 +163,7 @@ const OpenIndex = "_open"
 // counters count open (projects.status.open, work_orders.open.kind.*):
 // then it reads every record as before (EachRecord), and fn skips what is
 // closed.
-func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[string]float64, fn func(raw []byte) error) error {
+func eachOpenRecord(r crm.Reader, coll, region string, subtree bool, counters map[string]float64, fn func(raw []byte) error) error {
 	var ids []string
 	if err := indexedIDs(r, keyspace.IndexField(coll, OpenIndex)+region, subtree, nil, &ids); err != nil {
 		return err
@@ -167,7 +184,7 @@ func eachOpenRecord(r Reader, coll, region string, subtree bool, counters map[st
 // indexedIDs appends to ids the record ids of the index entries under
 // prefix (subtree: every owner the prefix's region begins; else that region
 // alone), skipping and adding to seen when it is not nil.
-func indexedIDs(r Reader, prefix string, subtree bool, seen map[string]bool, ids *[]string) error {
+func indexedIDs(r crm.Reader, prefix string, subtree bool, seen map[string]bool, ids *[]string) error {
 	p := []byte(prefix)
 	if !subtree {
 		p = append(p, 0)
@@ -191,7 +208,7 @@ type sortedGetter interface {
 
 // eachID calls fn with the record of coll of each id that exists, in the
 // order of ids (ascending ids: in one pass when r can).
-func eachID(r Reader, coll string, ids []string, fn func(raw []byte) error) error {
+func eachID(r crm.Reader, coll string, ids []string, fn func(raw []byte) error) error {
 	if sg, ok := r.(sortedGetter); ok && len(ids) > 1 && sort.StringsAreSorted(ids) {
 		keys := make([][]byte, len(ids))
 		for i, id := range ids {
@@ -226,15 +243,15 @@ func eachID(r Reader, coll string, ids []string, fn func(raw []byte) error) erro
 const PeriodIndex = "_month"
 
 // appendMonthIndexes adds owner's PeriodIndex entries of the months of ts.
-func appendMonthIndexes(idx []Index, owner string, ts ...time.Time) []Index {
+func appendMonthIndexes(idx []crm.Index, owner string, ts ...time.Time) []crm.Index {
 	seen := make(map[string]bool, len(ts))
 	for _, t := range ts {
 		if t.IsZero() {
 			continue
 		}
-		if m := MonthOf(t); !seen[m] {
+		if m := crm.MonthOf(t); !seen[m] {
 			seen[m] = true
-			idx = append(idx, Index{PeriodIndex, m + "/" + owner})
+			idx = append(idx, crm.Index{Field: PeriodIndex, Value: m + "/" + owner})
 		}
 	}
 	return idx
@@ -252,7 +269,7 @@ const periodHorizon = 24
 // (subtree: or below) that PeriodIndex files under a month of per (once
 // each), and, with open, every open one (OpenIndex). A period with no
 // start reads every record (EachRecord).
-func eachPeriodRecord(r Reader, coll, region string, subtree bool, per Period, now time.Time, open bool, fn func(raw []byte) error) error {
+func eachPeriodRecord(r crm.Reader, coll, region string, subtree bool, per Period, now time.Time, open bool, fn func(raw []byte) error) error {
 	if per.From == "" || !kpiByIndex {
 		return EachRecord(r, coll, region, subtree, fn)
 	}
@@ -280,9 +297,9 @@ func eachPeriodRecord(r Reader, coll, region string, subtree bool, per Period, n
 
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
-func EachRecord(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
+func EachRecord(r crm.Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
 	var ids []string
-	if err := indexedIDs(r, keyspace.IndexField(coll, OwnerIndex)+region, subtree, nil, &ids); err != nil {
+	if err := indexedIDs(r, keyspace.IndexField(coll, crm.OwnerIndex)+region, subtree, nil, &ids); err != nil {
 		return err
 	}
 	return eachID(r, coll, ids, fn)
@@ -330,13 +347,13 @@ type Item struct {
 // supervisor caches rule sets, calendars and working-day counts over one
 // read.
 type supervisor struct {
-	r      Reader
+	r      crm.Reader
 	rs     map[string]*RuleSet
 	cals   map[string]*workday.Calendar
 	counts map[*workday.Calendar]*dayCounts
 }
 
-func newSupervisor(r Reader) *supervisor {
+func newSupervisor(r crm.Reader) *supervisor {
 	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}, counts: map[*workday.Calendar]*dayCounts{}}
 }
 
@@ -460,7 +477,7 @@ type Lists struct {
 // SLAs breached — each with the tier it has escalated to, and the project
 // stages about to fall due (within the rule set's warn_working_days) for
 // their account managers.
-func Supervise(r Reader, region string, subtree bool, now time.Time) (Lists, error) {
+func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists, error) {
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
 	counters, err := ProcessCounters(r, region, subtree)
@@ -625,7 +642,7 @@ func OnList(items []Item, tier tiers.Tier) []Item {
 }
 
 // Period is a half-open range of days [From, To); empty ends are open.
-type Period struct{ From, To Date }
+type Period struct{ From, To crm.Date }
 
 func (p Period) holds(t time.Time) bool {
 	d := dayOf(t)
@@ -657,7 +674,7 @@ type ProjectKPIs struct {
 
 // ProjectKPIsOf computes the connection-project KPIs of region (subtree:
 // and below) for a period at time now.
-func ProjectKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
+func ProjectKPIsOf(r crm.Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
 	s := newSupervisor(r)
 	out := ProjectKPIs{Total: &ProjectKPI{}, ByRegion: map[string]*ProjectKPI{}, ByManager: map[string]*ProjectKPI{}}
 	err := eachPeriodRecord(r, "projects", region, subtree, per, now, true, func(raw []byte) error {
@@ -806,7 +823,7 @@ type WorkOrderKPIs struct {
 
 // WorkOrderKPIsOf computes the work-order KPIs of orders received in the
 // period in region (subtree: and below) at time now.
-func WorkOrderKPIsOf(r Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
+func WorkOrderKPIsOf(r crm.Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
 	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
 	err := eachPeriodRecord(r, "work_orders", region, subtree, per, now, false, func(raw []byte) error {
 		w, err := woLiteJSON(raw)
@@ -900,7 +917,7 @@ type OutageKPIs struct {
 
 // OutageKPIsOf reports the notice compliance of outages starting in the
 // period in region (subtree: and below).
-func OutageKPIsOf(r Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
+func OutageKPIsOf(r crm.Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
 	newK := func() *OutageKPI { return &OutageKPI{ByType: map[string]int{}, NonCompliant: []string{}} }
 	out := OutageKPIs{Total: newK(), ByRegion: map[string]*OutageKPI{}}
 	err := eachPeriodRecord(r, "outages", region, subtree, per, time.Now(), false, func(raw []byte) error {
@@ -936,14 +953,14 @@ func OutageKPIsOf(r Reader, region string, subtree bool, per Period) (OutageKPIs
 // AffectedCustomers lists the customers of region (subtree: and below) an
 // outage reaches: on its feeder and, when it names one, in its transformer
 // area.
-func AffectedCustomers(r Reader, o *Outage) ([]Customer, error) {
-	all, e := byIndex[Customer](r, "customers", "feeder", o.Feeder)
+func AffectedCustomers(r crm.Reader, o *Outage) ([]crm.Customer, error) {
+	all, e := crm.ByIndex[crm.Customer](r, "customers", "feeder", o.Feeder)
 	if e != nil {
 		return nil, e
 	}
-	out := []Customer{}
+	out := []crm.Customer{}
 	for _, c := range all {
-		if InRegion(c.Region, o.Region) && (o.TransformerArea == "" || c.TransformerArea == o.TransformerArea) {
+		if crm.InRegion(c.Region, o.Region) && (o.TransformerArea == "" || c.TransformerArea == o.TransformerArea) {
 			out = append(out, c)
 		}
 	}

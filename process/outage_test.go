@@ -1,10 +1,11 @@
-package crm_test
+package process_test
 
 import (
 	"testing"
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // TestOutage_NoticeCompliance covers the notice rules per outage type.
@@ -32,7 +33,7 @@ func TestOutage_NoticeCompliance(t *testing.T) {
 			w := newWorld(t, "320722")
 			id := w.create(start.Add(-time.Hour), "outages", "otg", obj{"type": tc.typ, "feeder": "10kV 城东线", "start": start, "end": start.Add(6 * time.Hour), "notices": tc.notices})
 			raw, _ := crm.Get(w.tx, "outages", id)
-			o := decode[crm.Outage](t, raw)
+			o := decode[process.Outage](t, raw)
 			if (o.NoticeCompliant == nil) != (tc.want == nil) || tc.want != nil && *o.NoticeCompliant != *tc.want {
 				t.Errorf("notice_compliant %v; want %v", o.NoticeCompliant, tc.want)
 			}
@@ -45,7 +46,7 @@ func TestOutage_NoticeCompliance(t *testing.T) {
 	w := newWorld(t, "320722")
 	id := w.create(t0, "outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)})
 	res := w.at(start.AddDate(0, 0, -9), crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{notice(start.AddDate(0, 0, -10), "all")}})
-	if res.Err != nil || !*decode[crm.Outage](t, res.Record).NoticeCompliant {
+	if res.Err != nil || !*decode[process.Outage](t, res.Record).NoticeCompliant {
 		t.Errorf("after adding a notice: %v %s", res.Err, res.Record)
 	}
 	res = w.at(t0, crm.OpUpdate, "outages", id, 2, obj{"planned_notice_days": 1})
@@ -53,7 +54,7 @@ func TestOutage_NoticeCompliance(t *testing.T) {
 }
 
 // TestOutage_FutureNotice: a notice records one that was sent, so one
-// dated after the command's time (beyond crm.NoticeClockSkew) is refused,
+// dated after the command's time (beyond process.NoticeClockSkew) is refused,
 // on create and when added by an update, naming the notice; the notices
 // already stored stay acceptable as time passes.
 func TestOutage_FutureNotice(t *testing.T) {
@@ -70,7 +71,7 @@ func TestOutage_FutureNotice(t *testing.T) {
 		t.Errorf("a refused outage wrote:\n%s", d)
 	}
 	// Within the clock skew: accepted.
-	skewed := obj{"channel": "app", "at": now.Add(crm.NoticeClockSkew), "audience": "all"}
+	skewed := obj{"channel": "app", "at": now.Add(process.NoticeClockSkew), "audience": "all"}
 	id := w.create(now, "outages", "otg", body.with("notices", []obj{sent, skewed}))
 	res = w.at(now, crm.OpUpdate, "outages", id, 1, obj{"notices": []obj{sent, skewed, future}})
 	wantErr(t, res.Err, crm.CodeInvalid, "notices[2].at")
@@ -122,14 +123,14 @@ func TestOutage_AffectedCustomers(t *testing.T) {
 	mk("A2", "F1", "T2", 0.4, []string{"重要客户"})
 	mk("A3", "F1", "", 35, nil)
 	mk("A4", "F2", "T9", 0.4, nil)
-	o := &crm.Outage{Region: "320722", Feeder: "F1"}
-	all, err := crm.AffectedCustomers(w.tx, o)
+	o := &process.Outage{Region: "320722", Feeder: "F1"}
+	all, err := process.AffectedCustomers(w.tx, o)
 	if err != nil || len(all) != 3 {
 		t.Fatalf("feeder F1 reaches %d customers (%v); want 3", len(all), err)
 	}
 	important := 0
 	for i := range all {
-		if crm.ImportantCustomer(&all[i]) {
+		if process.ImportantCustomer(&all[i]) {
 			important++
 		}
 	}
@@ -137,7 +138,7 @@ func TestOutage_AffectedCustomers(t *testing.T) {
 		t.Errorf("%d important; want 2 (tagged 重要客户, 35 kV)", important)
 	}
 	o.TransformerArea = "T2"
-	if area, _ := crm.AffectedCustomers(w.tx, o); len(area) != 1 || area[0].AccountNo != "A2" {
+	if area, _ := process.AffectedCustomers(w.tx, o); len(area) != 1 || area[0].AccountNo != "A2" {
 		t.Errorf("area T2 reaches %v; want A2", area)
 	}
 	// A transformer area needs a feeder on the customer.
@@ -183,7 +184,7 @@ func TestProcessAggregates(t *testing.T) {
 	if err := crm.ApplyDeltas(w.tx, crm.AggregateDeltas("r/work_orders/"+o.ID, nil, raw2)); err != nil {
 		t.Fatal(err)
 	}
-	c, err := crm.ProcessCounters(w.tx, "32", true)
+	c, err := process.ProcessCounters(w.tx, "32", true)
 	if err != nil || c["work_orders.open.state.dispatched"] != 1 {
 		t.Errorf("ProcessCounters %v %v", c, err)
 	}

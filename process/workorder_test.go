@@ -1,4 +1,4 @@
-package crm_test
+package process_test
 
 import (
 	"reflect"
@@ -9,26 +9,27 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 	"gridcrm/tiers"
 )
 
-func (w *world) order(now time.Time, body obj) *crm.WorkOrder {
+func (w *world) order(now time.Time, body obj) *process.WorkOrder {
 	w.t.Helper()
 	id := w.create(now, "work_orders", "wko", body)
 	raw, e := crm.Get(w.tx, "work_orders", id)
 	if e != nil {
 		w.t.Fatal(e)
 	}
-	return decode[crm.WorkOrder](w.t, raw)
+	return decode[process.WorkOrder](w.t, raw)
 }
 
-func (w *world) move(now time.Time, o *crm.WorkOrder, body obj) (*crm.WorkOrder, *crm.Error) {
+func (w *world) move(now time.Time, o *process.WorkOrder, body obj) (*process.WorkOrder, *crm.Error) {
 	w.t.Helper()
 	res := w.at(now, crm.OpAction, "work_orders", o.ID, o.Version, body)
 	if res.Err != nil {
 		return o, res.Err
 	}
-	return decode[crm.WorkOrder](w.t, res.Record), nil
+	return decode[process.WorkOrder](w.t, res.Record), nil
 }
 
 func fmtCST(t *time.Time) string {
@@ -63,7 +64,7 @@ func TestWorkOrder_SLA(t *testing.T) {
 			w := newWorld(t, "320722")
 			body := tc.body.with("channel", "95598_hotline", "subject", "s", "received_at", recv)
 			o := w.order(recv.Add(time.Minute), body)
-			if o.State != crm.WOReceived || o.RuleSet != "builtin:2023-total" || len(o.History) != 1 {
+			if o.State != process.WOReceived || o.RuleSet != "builtin:2023-total" || len(o.History) != 1 {
 				t.Fatalf("state %s rule set %s history %d", o.State, o.RuleSet, len(o.History))
 			}
 			got := []string{fmtCST(o.ContactDue), fmtCST(o.ArrivalDue), fmtCST(o.AnswerDue), fmtCST(o.RestoreDue)}
@@ -114,8 +115,8 @@ func TestWorkOrder_Transitions(t *testing.T) {
 		}
 		return b
 	}
-	for _, from := range crm.WorkOrderStates {
-		for _, to := range crm.WorkOrderStates {
+	for _, from := range process.WorkOrderStates {
+		for _, to := range process.WorkOrderStates {
 			t.Run(from+"→"+to, func(t *testing.T) {
 				now := cst(2026, 3, 2, 8, 0)
 				o := w.order(now, obj{"channel": "app", "kind": "complaint", "subject": "no answer from the hall"})
@@ -135,7 +136,7 @@ func TestWorkOrder_Transitions(t *testing.T) {
 				}
 				now = now.Add(5 * time.Minute)
 				b := body(to, now, "dissatisfied")
-				if slices.Index(crm.WorkOrderStates, to) < slices.Index(crm.WorkOrderStates, from) {
+				if slices.Index(process.WorkOrderStates, to) < slices.Index(process.WorkOrderStates, from) {
 					b["note"] = "send back"
 				}
 				before := snapshot(t, w.tx)
@@ -163,14 +164,14 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 	w := newWorld(t, "320722")
 	agent := w.staff("A-2")
 	now := cst(2026, 3, 2, 8, 0)
-	fresh := func(kind string) *crm.WorkOrder {
+	fresh := func(kind string) *process.WorkOrder {
 		b := obj{"channel": "95598_ivr", "kind": kind, "subject": "s"}
 		if kind == "fault_repair" {
 			b["site_class"] = "rural"
 		}
 		return w.order(now, b)
 	}
-	step := func(o *crm.WorkOrder, b obj) *crm.WorkOrder {
+	step := func(o *process.WorkOrder, b obj) *process.WorkOrder {
 		t.Helper()
 		o, e := w.move(now, o, b)
 		if e != nil {
@@ -223,7 +224,7 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 		{"to": "dispatched", "note": "customer not satisfied"}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}, {"to": "archived"}} {
 		o = step(o, b)
 	}
-	if o.State != crm.WOArchived || o.SendBacks != 1 || o.Satisfaction != "satisfied" || len(o.History) != 10 || o.ArchivedAt == nil {
+	if o.State != process.WOArchived || o.SendBacks != 1 || o.Satisfaction != "satisfied" || len(o.History) != 10 || o.ArchivedAt == nil {
 		t.Errorf("closed loop: state %s send-backs %d satisfaction %s history %d", o.State, o.SendBacks, o.Satisfaction, len(o.History))
 	}
 	// State cannot be patched.
@@ -298,7 +299,7 @@ func TestRouteWorkOrder(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, e := crm.RouteWorkOrder(tc.owner, tc.given, tc.taking)
+			got, e := process.RouteWorkOrder(tc.owner, tc.given, tc.taking)
 			if tc.errField != "" {
 				if e == nil || e.Field != tc.errField || e.Code != crm.CodeInvalid {
 					t.Fatalf("RouteWorkOrder = %q, %v; want an invalid error on %s", got, e, tc.errField)
@@ -340,7 +341,7 @@ func TestWorkOrder_RoutedInApply(t *testing.T) {
 
 // TestEscalate covers every escalation step.
 func TestEscalate(t *testing.T) {
-	e := crm.Escalation{CityAfter: 2, ProvinceAfter: 5}
+	e := process.Escalation{CityAfter: 2, ProvinceAfter: 5}
 	cases := []struct {
 		owner string
 		days  int
@@ -351,7 +352,7 @@ func TestEscalate(t *testing.T) {
 		{"3207", 0, "city"}, {"3207", 5, "province"}, {"32", 0, "province"},
 	}
 	for _, tc := range cases {
-		if got := crm.Escalate(e, tc.owner, tc.days); string(got) != tc.want {
+		if got := process.Escalate(e, tc.owner, tc.days); string(got) != tc.want {
 			t.Errorf("Escalate(%s, %d) = %s; want %s", tc.owner, tc.days, got, tc.want)
 		}
 	}
@@ -371,7 +372,7 @@ func TestSupervise(t *testing.T) {
 	if got := deadlineOf(p, "energisation"); got != "2026-03-10 00:00" {
 		t.Fatalf("deadline %q", got)
 	}
-	esc := crm.BuiltinRuleSets[1].Escalation // city after 2, province after 5
+	esc := process.BuiltinRuleSets[1].Escalation // city after 2, province after 5
 	steps := []struct {
 		name     string
 		now      time.Time
@@ -393,7 +394,7 @@ func TestSupervise(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			l, err := crm.Supervise(w.tx, "320722", false, st.now)
+			l, err := process.Supervise(w.tx, "320722", false, st.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -412,11 +413,11 @@ func TestSupervise(t *testing.T) {
 			if len(l.Overdue) != 1 || l.Overdue[0].WorkingDays != st.overdue || string(l.Overdue[0].Level) != st.level {
 				t.Fatalf("overdue %+v; want 1 item, %d working days, level %s", l.Overdue, st.overdue, st.level)
 			}
-			if got := crm.Escalate(esc, "320722", st.overdue); string(got) != st.level {
+			if got := process.Escalate(esc, "320722", st.overdue); string(got) != st.level {
 				t.Errorf("Escalate = %s", got)
 			}
 			for tier, n := range map[tiers.Tier]int{tiers.County: st.county, tiers.City: st.city, tiers.Province: st.province} {
-				if got := len(crm.OnList(l.Overdue, tier)); got != n {
+				if got := len(process.OnList(l.Overdue, tier)); got != n {
 					t.Errorf("%s list holds %d; want %d", tier, got, n)
 				}
 			}
@@ -424,21 +425,21 @@ func TestSupervise(t *testing.T) {
 	}
 	// Paused: off the clock, on no list.
 	p = w.mustStage(cst(2026, 3, 16, 11, 0), p, obj{"action": "pause", "stage": "energisation", "reason": "customer's meter box not ready"})
-	if l, _ := crm.Supervise(w.tx, "32", true, cst(2026, 3, 17, 10, 0)); len(l.Overdue) != 0 {
+	if l, _ := process.Supervise(w.tx, "32", true, cst(2026, 3, 17, 10, 0)); len(l.Overdue) != 0 {
 		t.Errorf("a paused stage is overdue: %+v", l.Overdue)
 	}
 	// A complaint not contacted within 24 h is overdue for contact.
 	o := w.order(cst(2026, 3, 16, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
-	l, _ := crm.Supervise(w.tx, "3207", true, cst(2026, 3, 17, 10, 0))
+	l, _ := process.Supervise(w.tx, "3207", true, cst(2026, 3, 17, 10, 0))
 	if len(l.Overdue) != 1 || l.Overdue[0].ID != o.ID || l.Overdue[0].Step != "contact" {
 		t.Errorf("overdue %+v; want the complaint's contact", l.Overdue)
 	}
-	l, _ = crm.Supervise(w.tx, "3207", true, cst(2026, 3, 23, 10, 0))
+	l, _ = process.Supervise(w.tx, "3207", true, cst(2026, 3, 23, 10, 0))
 	if len(l.Overdue) != 2 || l.Overdue[0].Step != "contact" || l.Overdue[1].Step != "answer" {
 		t.Errorf("overdue %+v; want contact and answer", l.Overdue)
 	}
 	// KPIs at the same time.
-	k, err := crm.ProjectKPIsOf(w.tx, "3207", true, crm.Period{}, cst(2026, 3, 17, 10, 0))
+	k, err := process.ProjectKPIsOf(w.tx, "3207", true, process.Period{}, cst(2026, 3, 17, 10, 0))
 	if err != nil || k.Total.Open != 1 || k.Total.OverdueNow != 0 || k.ByManager[mgr] == nil {
 		t.Errorf("project KPIs %+v %v", k.Total, err)
 	}
@@ -456,7 +457,7 @@ func TestProjectKPIs(t *testing.T) {
 		p := w.project(acc, cus, 0.22, "single")
 		w.mustStage(acc.AddDate(0, 0, days), p, obj{"action": "complete", "stage": "energisation"})
 	}
-	k, err := crm.ProjectKPIsOf(w.tx, "320722", false, crm.Period{From: "2026-04-01", To: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	k, err := process.ProjectKPIsOf(w.tx, "320722", false, process.Period{From: "2026-04-01", To: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +465,7 @@ func TestProjectKPIs(t *testing.T) {
 	if g.Accepted != 4 || g.Energised != 4 || g.OnTime != 2 || *g.OnTimeRate != 0.5 || *g.CycleDaysMean != 6 || *g.CycleDaysP90 != 11 || g.LateStages != 2 {
 		t.Errorf("KPIs %+v (mean %v p90 %v rate %v)", g, *g.CycleDaysMean, *g.CycleDaysP90, *g.OnTimeRate)
 	}
-	k, _ = crm.ProjectKPIsOf(w.tx, "320722", false, crm.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	k, _ = process.ProjectKPIsOf(w.tx, "320722", false, process.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
 	if k.Total.Energised != 0 || k.Total.OnTimeRate != nil {
 		t.Errorf("a period with nothing energised: %+v", k.Total)
 	}
@@ -490,7 +491,7 @@ func (g getCounter) Get(k []byte) ([]byte, error) {
 func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 	w := newWorld(t, "320722")
 	cus := w.customer("residential", 0.22)
-	var open *crm.Project
+	var open *process.Project
 	for i := range 5 {
 		id := w.create(cst(2026, 3, 2, 9, 0), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
 			"capacity_kva": 8, "accepted_at": cst(2026, 3, 2, 9, 0)})
@@ -504,7 +505,7 @@ func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 	w.order(cst(2026, 3, 2, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
 	now := cst(2026, 3, 16, 10, 0)
 	g := getCounter{w.tx, map[string]int{}}
-	l, err := crm.Supervise(g, "32", true, now)
+	l, err := process.Supervise(g, "32", true, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +530,7 @@ func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 	// replicas keep beside the records (crm.AggregateDeltas) present.
 	old := crm.NewMemTxn()
 	w.tx.Iterate(nil, []byte{0xff}, func(k, v []byte) bool {
-		if !strings.Contains(string(k), "/"+crm.OpenIndex+"/") {
+		if !strings.Contains(string(k), "/"+process.OpenIndex+"/") {
 			old.Set(append([]byte(nil), k...), append([]byte(nil), v...))
 		}
 		if s := string(k); strings.HasPrefix(s, "r/projects/") || strings.HasPrefix(s, "r/work_orders/") {
@@ -540,7 +541,7 @@ func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 		return true
 	})
 	g = getCounter{old, map[string]int{}}
-	l2, err := crm.Supervise(g, "32", true, now)
+	l2, err := process.Supervise(g, "32", true, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package crm_test
+package process_test
 
 import (
 	"maps"
@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 )
 
 // TestProject_OldRulesEveryLimit runs a project of every supply class under
@@ -49,7 +49,7 @@ func TestProject_OldRulesEveryLimit(t *testing.T) {
 				at = at.AddDate(0, 0, 7)
 				p = w.mustStage(at, p, obj{"action": "complete", "stage": s.Name})
 			}
-			if p.Status != crm.ProjectEnergised {
+			if p.Status != process.ProjectEnergised {
 				t.Fatalf("status %s after every stage; want energised", p.Status)
 			}
 			seen := map[string]int{}
@@ -85,7 +85,7 @@ func TestProject_OldRulesEveryLimit(t *testing.T) {
 			}
 		})
 	}
-	for _, c := range crm.SupplyClasses {
+	for _, c := range process.SupplyClasses {
 		if !slices.ContainsFunc(cases, func(tc oldCase) bool { return tc.class == c }) {
 			t.Errorf("supply class %s has no case", c)
 		}

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/crm"
 
 	"gridcrm/crm/workday"
 )
@@ -26,7 +28,7 @@ var ProjectKinds = []string{"new_connection", "capacity_increase"}
 // rule set and status are derived by the domain; they change only through
 // actions (POST /api/v1/projects/{id}/stage).
 type Project struct {
-	Meta
+	crm.Meta
 	Kind        string    `json:"kind"` // new_connection | capacity_increase
 	CustomerID  string    `json:"customer_id"`
 	Region      string    `json:"region"`
@@ -67,13 +69,14 @@ type Pause struct {
 	Reason string     `json:"reason,omitempty"`
 }
 
-func init() {
-	register(&Kind{Name: "projects", IDPrefix: "prj", New: func() Record { return &Project{} },
+// registerProjects registers the projects kind (doc.go).
+func registerProjects() {
+	crm.Register(&crm.Kind{Name: "projects", IDPrefix: "prj", New: func() crm.Record { return &Project{} },
 		Filters: []string{"region", "customer_id", "status", "manager_id", "class"}, Regional: true,
 		OnCreate: projectOnCreate, Guard: projectGuard, Act: projectAct, Counters: processCounters("projects")})
 }
 
-func (p *Project) regionField() *string { return &p.Region }
+func (p *Project) RegionField() *string { return &p.Region }
 
 // Normalize implements Record.
 func (p *Project) Normalize() {
@@ -91,60 +94,60 @@ func (p *Project) Normalize() {
 }
 
 // Validate implements Record.
-func (p *Project) Validate() *Error {
-	if e := oneOf("kind", p.Kind, ProjectKinds...); e != nil {
+func (p *Project) Validate() *crm.Error {
+	if e := crm.OneOf("kind", p.Kind, ProjectKinds...); e != nil {
 		return e
 	}
-	if e := customerRef(p.CustomerID); e != nil {
+	if e := crm.CustomerRef(p.CustomerID); e != nil {
 		return e
 	}
-	if e := regionField(p.Region); e != nil {
+	if e := crm.RegionField(p.Region); e != nil {
 		return e
 	}
-	if !slices.Contains(SupplyVoltages, p.VoltageKV) {
-		return invalid("voltage_kv", "%v kV is not a standard supply voltage (0.22, 0.38, 0.4, 6, 10, 20, 35, 66, 110, 220, 330, 500)", p.VoltageKV)
+	if !slices.Contains(crm.SupplyVoltages, p.VoltageKV) {
+		return crm.Invalid("voltage_kv", "%v kV is not a standard supply voltage (0.22, 0.38, 0.4, 6, 10, 20, 35, 66, 110, 220, 330, 500)", p.VoltageKV)
 	}
-	if e := oneOf("supply", p.Supply, "single", "dual"); e != nil {
+	if e := crm.OneOf("supply", p.Supply, "single", "dual"); e != nil {
 		return e
 	}
 	if p.Supply == "dual" && p.VoltageKV < 1 {
-		return invalid("supply", "dual supply is a high-voltage arrangement; %v kV is low voltage", p.VoltageKV)
+		return crm.Invalid("supply", "dual supply is a high-voltage arrangement; %v kV is low voltage", p.VoltageKV)
 	}
-	if e := nonNegative("capacity_kva", p.CapacityKVA, 10_000_000); e != nil {
+	if e := crm.NonNegative("capacity_kva", p.CapacityKVA, 10_000_000); e != nil {
 		return e
 	}
 	if p.CapacityKVA == 0 {
-		return invalid("capacity_kva", "is required: the capacity applied for, in kVA")
+		return crm.Invalid("capacity_kva", "is required: the capacity applied for, in kVA")
 	}
-	if p.ManagerID != "" && !Kinds["staff"].ValidID(p.ManagerID) {
-		return invalid("manager_id", "%q is not a staff id", p.ManagerID)
+	if p.ManagerID != "" && !crm.Kinds["staff"].ValidID(p.ManagerID) {
+		return crm.Invalid("manager_id", "%q is not a staff id", p.ManagerID)
 	}
-	if e := maxLen("title", p.Title, 200); e != nil {
+	if e := crm.MaxLen("title", p.Title, 200); e != nil {
 		return e
 	}
 	for i, s := range p.Stages {
 		f := fmt.Sprintf("stages[%d]", i)
-		if !slices.Contains(Stages, s.Name) {
-			return invalid(f+".name", "%q is not a stage", s.Name)
+		if !slices.Contains(crm.Stages, s.Name) {
+			return crm.Invalid(f+".name", "%q is not a stage", s.Name)
 		}
-		if s.Responsible != "" && !Kinds["staff"].ValidID(s.Responsible) {
-			return invalid(f+".responsible", "%q is not a staff id", s.Responsible)
+		if s.Responsible != "" && !crm.Kinds["staff"].ValidID(s.Responsible) {
+			return crm.Invalid(f+".responsible", "%q is not a staff id", s.Responsible)
 		}
 	}
 	if p.Status != "" {
-		return oneOf("status", p.Status, ProjectOpen, ProjectEnergised, ProjectCancelled)
+		return crm.OneOf("status", p.Status, ProjectOpen, ProjectEnergised, ProjectCancelled)
 	}
 	return nil
 }
 
 // Indexes implements Record.
-func (p *Project) Indexes() []Index {
-	idx := []Index{{"region", p.Region}, {"customer_id", p.CustomerID}, {"status", p.Status}, {"class", p.Class}, {OwnerIndex, p.Owner}}
+func (p *Project) Indexes() []crm.Index {
+	idx := []crm.Index{{Field: "region", Value: p.Region}, {Field: "customer_id", Value: p.CustomerID}, {Field: "status", Value: p.Status}, {Field: "class", Value: p.Class}, {Field: crm.OwnerIndex, Value: p.Owner}}
 	if p.ManagerID != "" {
-		idx = append(idx, Index{"manager_id", p.ManagerID})
+		idx = append(idx, crm.Index{Field: "manager_id", Value: p.ManagerID})
 	}
 	if p.Status == ProjectOpen {
-		idx = append(idx, Index{OpenIndex, p.Owner}) // kpi.go: what Supervise reads
+		idx = append(idx, crm.Index{Field: OpenIndex, Value: p.Owner}) // kpi.go: what Supervise reads
 	}
 	// kpi.go: the months a project counts in a period's KPIs (accepted,
 	// energised, a stage done late).
@@ -161,13 +164,13 @@ func (p *Project) Indexes() []Index {
 }
 
 // Uniques implements Record.
-func (p *Project) Uniques() []Unique { return nil }
+func (p *Project) Uniques() []crm.Unique { return nil }
 
 // Refs implements Record.
-func (p *Project) Refs() []Ref {
-	refs := []Ref{{"customer_id", "customers", p.CustomerID}}
+func (p *Project) Refs() []crm.Ref {
+	refs := []crm.Ref{{Field: "customer_id", Collection: "customers", ID: p.CustomerID}}
 	if p.ManagerID != "" {
-		refs = append(refs, Ref{"manager_id", "staff", p.ManagerID})
+		refs = append(refs, crm.Ref{Field: "manager_id", Collection: "staff", ID: p.ManagerID})
 	}
 	return refs
 }
@@ -195,30 +198,30 @@ func (p *Project) derived() projectDerived {
 	return projectDerived{p.Class, p.RuleSet, p.Status, p.Stages, p.EnergisedAt, p.ClockError}
 }
 
-func projectOnCreate(r Reader, rec Record, cmd *Command) *Error {
+func projectOnCreate(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	p := rec.(*Project)
 	for f, set := range map[string]bool{"class": p.Class != "", "rule_set": p.RuleSet != "", "status": p.Status != "",
 		"stages": len(p.Stages) > 0, "energised_at": p.EnergisedAt != nil, "clock_error": p.ClockError != ""} {
 		if set {
-			return invalid(f, "is derived by the server and cannot be written")
+			return crm.Invalid(f, "is derived by the server and cannot be written")
 		}
 	}
 	if p.AcceptedAt.IsZero() {
 		p.AcceptedAt = cmd.Time
 	}
 	if p.AcceptedAt.After(cmd.Time) {
-		return invalid("accepted_at", "%s is in the future", p.AcceptedAt.Format(time.RFC3339))
+		return crm.Invalid("accepted_at", "%s is in the future", p.AcceptedAt.Format(time.RFC3339))
 	}
 	raw, err := r.Get(recordKey("customers", p.CustomerID))
 	if err != nil {
-		return AsError(err)
+		return crm.AsError(err)
 	}
 	if raw == nil {
-		return &Error{Code: CodeReference, Field: "customer_id", Message: fmt.Sprintf("no customer with id %q", p.CustomerID)}
+		return &crm.Error{Code: crm.CodeReference, Field: "customer_id", Message: fmt.Sprintf("no customer with id %q", p.CustomerID)}
 	}
-	var c Customer
+	var c crm.Customer
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return AsError(err)
+		return crm.AsError(err)
 	}
 	p.Class = SupplyClass(p.VoltageKV, c.Category, p.Supply)
 	rs, e := RuleSetFor(r, p.Region, dayOf(p.AcceptedAt))
@@ -237,27 +240,27 @@ func projectOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	}
 	cal, err := CalendarFor(r, p.Region)
 	if err != nil {
-		return AsError(err)
+		return crm.AsError(err)
 	}
 	RecomputeProject(p, rs, cal)
 	return nil
 }
 
-func projectGuard(old, new Record) *Error {
+func projectGuard(old, new crm.Record) *crm.Error {
 	o, n := old.(*Project), new.(*Project)
 	switch {
 	case o.CustomerID != n.CustomerID:
-		return invalid("customer_id", "cannot change after acceptance; cancel the project and accept a new one")
+		return crm.Invalid("customer_id", "cannot change after acceptance; cancel the project and accept a new one")
 	case o.Kind != n.Kind:
-		return invalid("kind", "cannot change after acceptance; cancel and accept a new project")
+		return crm.Invalid("kind", "cannot change after acceptance; cancel and accept a new project")
 	case o.VoltageKV != n.VoltageKV:
-		return invalid("voltage_kv", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
+		return crm.Invalid("voltage_kv", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
 	case o.Supply != n.Supply:
-		return invalid("supply", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
+		return crm.Invalid("supply", "cannot change after acceptance: it decides the path and the limits; cancel and accept a new project")
 	case !o.AcceptedAt.Equal(n.AcceptedAt):
-		return invalid("accepted_at", "cannot change after acceptance")
+		return crm.Invalid("accepted_at", "cannot change after acceptance")
 	case !sameJSON(o.derived(), n.derived()):
-		return invalid("stages", "stages, status, class and rule_set change only through POST /api/v1/projects/{id}/stage")
+		return crm.Invalid("stages", "stages, status, class and rule_set change only through POST /api/v1/projects/{id}/stage")
 	}
 	return nil
 }
@@ -277,7 +280,7 @@ var ProjectActions = []string{"complete", "pause", "resume", "assign", "cancel"}
 // projectAct applies a stage action, then counts every deadline again on
 // the rule set of acceptance and the calendar in force now (a calendar
 // year pushed since is picked up by the next action).
-func projectAct(r Reader, rec Record, cmd *Command) *Error {
+func projectAct(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	p := rec.(*Project)
 	if e := projectStep(r, p, cmd); e != nil {
 		return e
@@ -288,26 +291,26 @@ func projectAct(r Reader, rec Record, cmd *Command) *Error {
 	}
 	cal, err := CalendarFor(r, p.Region)
 	if err != nil {
-		return AsError(err)
+		return crm.AsError(err)
 	}
 	RecomputeProject(p, rs, cal)
 	return nil
 }
 
-func projectStep(r Reader, p *Project, cmd *Command) *Error {
+func projectStep(r crm.Reader, p *Project, cmd *crm.Command) *crm.Error {
 	var a ProjectAction
-	if e := decodeAction(cmd.Body, &a); e != nil {
+	if e := crm.DecodeAction(cmd.Body, &a); e != nil {
 		return e
 	}
 	a.Action = strings.ToLower(strings.TrimSpace(a.Action))
-	if e := oneOf("action", a.Action, ProjectActions...); e != nil {
+	if e := crm.OneOf("action", a.Action, ProjectActions...); e != nil {
 		return e
 	}
-	if e := maxLen("reason", a.Reason, 500); e != nil {
+	if e := crm.MaxLen("reason", a.Reason, 500); e != nil {
 		return e
 	}
 	if p.Status != ProjectOpen {
-		return &Error{Code: CodeConflict, Field: "action", Message: fmt.Sprintf("project %s is %s: no stage can change", p.ID, p.Status)}
+		return &crm.Error{Code: crm.CodeConflict, Field: "action", Message: fmt.Sprintf("project %s is %s: no stage can change", p.ID, p.Status)}
 	}
 	cur := p.Current()
 	if a.Action == "cancel" {
@@ -316,7 +319,7 @@ func projectStep(r Reader, p *Project, cmd *Command) *Error {
 			return e
 		}
 		if strings.TrimSpace(a.Reason) == "" {
-			return invalid("reason", "is required to cancel a project")
+			return crm.Invalid("reason", "is required to cancel a project")
 		}
 		p.Status = ProjectCancelled
 		if cur >= 0 {
@@ -328,35 +331,35 @@ func projectStep(r Reader, p *Project, cmd *Command) *Error {
 	}
 	i := slices.IndexFunc(p.Stages, func(s Stage) bool { return s.Name == a.Stage })
 	if a.Stage == "" {
-		return invalid("stage", "is required: the stage the action is for (the current one is %s)", p.Stages[cur].Name)
+		return crm.Invalid("stage", "is required: the stage the action is for (the current one is %s)", p.Stages[cur].Name)
 	}
 	if i < 0 {
 		names := make([]string, len(p.Stages))
 		for j, s := range p.Stages {
 			names[j] = s.Name
 		}
-		return invalid("stage", "%q is not on this project's path (%s, rule set %s)", a.Stage, strings.Join(names, " → "), p.RuleSet)
+		return crm.Invalid("stage", "%q is not on this project's path (%s, rule set %s)", a.Stage, strings.Join(names, " → "), p.RuleSet)
 	}
 	s := &p.Stages[i]
 	if a.Action == "assign" {
 		if s.DoneAt != nil {
-			return &Error{Code: CodeConflict, Field: "stage", Message: fmt.Sprintf("stage %s is done; it cannot be reassigned", s.Name)}
+			return &crm.Error{Code: crm.CodeConflict, Field: "stage", Message: fmt.Sprintf("stage %s is done; it cannot be reassigned", s.Name)}
 		}
-		if !Kinds["staff"].ValidID(a.Responsible) {
-			return invalid("responsible", "%q is not a staff id", a.Responsible)
+		if !crm.Kinds["staff"].ValidID(a.Responsible) {
+			return crm.Invalid("responsible", "%q is not a staff id", a.Responsible)
 		}
 		raw, err := r.Get(recordKey("staff", a.Responsible))
 		if err != nil {
-			return AsError(err)
+			return crm.AsError(err)
 		}
 		if raw == nil {
-			return &Error{Code: CodeReference, Field: "responsible", Message: fmt.Sprintf("no staff member with id %q", a.Responsible)}
+			return &crm.Error{Code: crm.CodeReference, Field: "responsible", Message: fmt.Sprintf("no staff member with id %q", a.Responsible)}
 		}
 		s.Responsible = a.Responsible
 		return nil
 	}
 	if i != cur {
-		return &Error{Code: CodeConflict, Field: "stage", Message: fmt.Sprintf("stage %s is not the current stage (%s is): stages %s in order", s.Name, p.Stages[cur].Name, map[bool]string{true: "are done", false: "run"}[i < cur])}
+		return &crm.Error{Code: crm.CodeConflict, Field: "stage", Message: fmt.Sprintf("stage %s is not the current stage (%s is): stages %s in order", s.Name, p.Stages[cur].Name, map[bool]string{true: "are done", false: "run"}[i < cur])}
 	}
 	paused := len(s.Pauses) > 0 && s.Pauses[len(s.Pauses)-1].To == nil
 	last := *s.StartedAt
@@ -373,7 +376,7 @@ func projectStep(r Reader, p *Project, cmd *Command) *Error {
 	switch a.Action {
 	case "complete":
 		if paused {
-			return &Error{Code: CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is paused (waiting on the customer): resume it first", s.Name)}
+			return &crm.Error{Code: crm.CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is paused (waiting on the customer): resume it first", s.Name)}
 		}
 		s.DoneAt = tp(t)
 		if i+1 < len(p.Stages) {
@@ -383,15 +386,15 @@ func projectStep(r Reader, p *Project, cmd *Command) *Error {
 		}
 	case "pause":
 		if paused {
-			return &Error{Code: CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is already paused", s.Name)}
+			return &crm.Error{Code: crm.CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is already paused", s.Name)}
 		}
 		if strings.TrimSpace(a.Reason) == "" {
-			return invalid("reason", "is required: what the project waits on the customer for")
+			return crm.Invalid("reason", "is required: what the project waits on the customer for")
 		}
 		s.Pauses = append(s.Pauses, Pause{From: t, Reason: a.Reason})
 	case "resume":
 		if !paused {
-			return &Error{Code: CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is not paused", s.Name)}
+			return &crm.Error{Code: crm.CodeConflict, Field: "action", Message: fmt.Sprintf("stage %s is not paused", s.Name)}
 		}
 		s.Pauses[len(s.Pauses)-1].To = tp(t)
 	}

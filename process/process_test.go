@@ -1,4 +1,4 @@
-package crm_test
+package process_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 )
 
 // cst makes a time in China Standard Time.
@@ -56,33 +57,33 @@ func (w *world) staff(no string) string {
 	return w.create(t0, "staff", "stf", staffBody(no, w.region))
 }
 
-func (w *world) project(acceptedAt time.Time, cus string, kv float64, supply string) *crm.Project {
+func (w *world) project(acceptedAt time.Time, cus string, kv float64, supply string) *process.Project {
 	w.t.Helper()
 	id := w.create(acceptedAt.Add(time.Minute), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus,
 		"voltage_kv": kv, "supply": supply, "capacity_kva": 400, "accepted_at": acceptedAt})
 	return w.getProject(id)
 }
 
-func (w *world) getProject(id string) *crm.Project {
+func (w *world) getProject(id string) *process.Project {
 	w.t.Helper()
 	raw, e := crm.Get(w.tx, "projects", id)
 	if e != nil {
 		w.t.Fatal(e)
 	}
-	return decode[crm.Project](w.t, raw)
+	return decode[process.Project](w.t, raw)
 }
 
 // stage applies a project action at now and answers the error.
-func (w *world) stage(now time.Time, p *crm.Project, body obj) (*crm.Project, *crm.Error) {
+func (w *world) stage(now time.Time, p *process.Project, body obj) (*process.Project, *crm.Error) {
 	w.t.Helper()
 	res := w.at(now, crm.OpAction, "projects", p.ID, p.Version, body)
 	if res.Err != nil {
 		return p, res.Err
 	}
-	return decode[crm.Project](w.t, res.Record), nil
+	return decode[process.Project](w.t, res.Record), nil
 }
 
-func (w *world) mustStage(now time.Time, p *crm.Project, body obj) *crm.Project {
+func (w *world) mustStage(now time.Time, p *process.Project, body obj) *process.Project {
 	w.t.Helper()
 	np, e := w.stage(now, p, body)
 	if e != nil {
@@ -91,7 +92,7 @@ func (w *world) mustStage(now time.Time, p *crm.Project, body obj) *crm.Project 
 	return np
 }
 
-func stageNames(p *crm.Project) string {
+func stageNames(p *process.Project) string {
 	var n []string
 	for _, s := range p.Stages {
 		n = append(n, s.Name)
@@ -99,7 +100,7 @@ func stageNames(p *crm.Project) string {
 	return strings.Join(n, ",")
 }
 
-func deadlineOf(p *crm.Project, stage string) string {
+func deadlineOf(p *process.Project, stage string) string {
 	for _, s := range p.Stages {
 		if s.Name == stage && s.Deadline != nil {
 			return s.Deadline.In(workday.CST).Format("2006-01-02 15:04")
@@ -147,7 +148,7 @@ func TestProject_RuleSetVersions(t *testing.T) {
 			if p.RuleSet != tc.ruleSet || p.Class != tc.class || stageNames(p) != tc.path {
 				t.Fatalf("rule set %s class %s path %s; want %s %s %s", p.RuleSet, p.Class, stageNames(p), tc.ruleSet, tc.class, tc.path)
 			}
-			if p.Status != crm.ProjectOpen || p.Stages[0].DoneAt == nil || p.Stages[1].StartedAt == nil {
+			if p.Status != process.ProjectOpen || p.Stages[0].DoneAt == nil || p.Stages[1].StartedAt == nil {
 				t.Fatalf("acceptance not done / next stage not started: %+v", p.Stages[:2])
 			}
 			if tc.deadline != "" {
@@ -206,9 +207,9 @@ func TestProject_KeepsRuleSetOfAcceptance(t *testing.T) {
 	w := newWorld(t, "320722")
 	cus := w.customer("commercial", 0.4)
 	before := w.project(cst(2026, 1, 5, 9, 0), cus, 0.4, "single")
-	rs := crm.BuiltinRuleSets[1]
+	rs := process.BuiltinRuleSets[1]
 	rs.ID, rs.Name, rs.EffectiveFrom = "", "Jiangsu 2026 (lv 4)", "2026-02-01"
-	rs.Limits = []crm.StageLimit{{Name: "utility_total", Stages: []string{"supply_plan", "energisation"}, Days: map[string]int{"residential": 3, "lv": 4, "hv_single": 15, "hv_dual": 25}}}
+	rs.Limits = []process.StageLimit{{Name: "utility_total", Stages: []string{"supply_plan", "energisation"}, Days: map[string]int{"residential": 3, "lv": 4, "hv_single": 15, "hv_dual": 25}}}
 	w.region = "32"
 	dirID := w.create(t0, "directives", "dir", obj{"kind": "rule_set", "title": "江苏2026", "scope": "32", "body": rs})
 	w.region = "320722"
@@ -284,7 +285,7 @@ func TestProject_Transitions(t *testing.T) {
 			}
 		})
 	}
-	if p.Status != crm.ProjectEnergised || p.EnergisedAt == nil {
+	if p.Status != process.ProjectEnergised || p.EnergisedAt == nil {
 		t.Fatalf("status %s; want energised", p.Status)
 	}
 	// Paused 5 Mar 09:00 → 10 Mar 09:00: 6, 7, 10 March = 3 working days added to 22.
@@ -363,7 +364,7 @@ func TestProject_BadInput(t *testing.T) {
 // directives with the field named.
 func TestDirective_CalendarAndRuleSetBodies(t *testing.T) {
 	w := newWorld(t, "32")
-	rs := crm.BuiltinRuleSets[1]
+	rs := process.BuiltinRuleSets[1]
 	rs.ID = ""
 	good := func() map[string]any {
 		var m map[string]any
@@ -434,14 +435,14 @@ func TestCalendar_DirectiveOverrides(t *testing.T) {
 	if p.ClockError != "" || deadlineOf(p, "supply_plan") != "2027-01-15 00:00" {
 		t.Errorf("after the 2027 calendar: clock_error %q deadline %q; want 2027-01-15 00:00", p.ClockError, deadlineOf(p, "supply_plan"))
 	}
-	cal, err := crm.CalendarFor(w.tx, "320722")
+	cal, err := process.CalendarFor(w.tx, "320722")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ys := cal.Years(); len(ys) != 3 {
 		t.Errorf("years in force %v; want 2025, 2026, 2027", ys)
 	}
-	other, _ := crm.CalendarFor(w.tx, "33")
+	other, _ := process.CalendarFor(w.tx, "33")
 	if ys := other.Years(); len(ys) != 2 {
 		t.Errorf("province 33 got years %v; the directive addresses 32 only", ys)
 	}

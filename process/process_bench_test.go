@@ -1,10 +1,11 @@
-package crm_test
+package process_test
 
 import (
 	"testing"
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // BenchmarkSupervise measures the read-time supervision scan and the
@@ -22,7 +23,7 @@ func BenchmarkSupervise(b *testing.B) {
 	now := cst(2026, 3, 20, 10, 0)
 	b.Run("Supervise", func(b *testing.B) {
 		for b.Loop() {
-			l, err := crm.Supervise(w.tx, "32", true, now)
+			l, err := process.Supervise(w.tx, "32", true, now)
 			if err != nil || len(l.Overdue) != 15000 {
 				b.Fatalf("%d overdue, %v", len(l.Overdue), err)
 			}
@@ -30,7 +31,7 @@ func BenchmarkSupervise(b *testing.B) {
 	})
 	b.Run("ProjectKPIs", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := crm.ProjectKPIsOf(w.tx, "32", true, crm.Period{}, now); err != nil {
+			if _, err := process.ProjectKPIsOf(w.tx, "32", true, process.Period{}, now); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package crm_test
+package process_test
 
 import (
 	"slices"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // TestOutage_StatusTransitions tries every status change from every status:
@@ -15,8 +16,8 @@ func TestOutage_StatusTransitions(t *testing.T) {
 	legal := map[string][]string{"scheduled": {"in_progress", "cancelled"}, "in_progress": {"done", "cancelled"}}
 	reach := map[string][]string{"scheduled": nil, "in_progress": {"in_progress"}, "done": {"in_progress", "done"}, "cancelled": {"cancelled"}}
 	start := cst(2026, 3, 20, 8, 0)
-	for _, from := range crm.OutageStatuses {
-		for _, to := range crm.OutageStatuses {
+	for _, from := range process.OutageStatuses {
+		for _, to := range process.OutageStatuses {
 			if to == from {
 				continue
 			}

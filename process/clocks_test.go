@@ -1,10 +1,11 @@
-package crm_test
+package process_test
 
 import (
 	"strings"
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/process"
 )
 
 // TestCalendar_ArrivalRestartsClocks: a project and a complaint whose
@@ -54,7 +55,7 @@ func TestCalendar_ArrivalRestartsClocks(t *testing.T) {
 				t.Errorf("recount stamped version %d by %q at %v; want %d by %s at %v", np.Version, np.UpdatedBy, np.UpdatedAt, p.Version+1, crm.SystemActor, at.UTC())
 			}
 			raw, _ := crm.Get(w.tx, "work_orders", o.ID)
-			no := decode[crm.WorkOrder](t, raw)
+			no := decode[process.WorkOrder](t, raw)
 			if no.ClockError != "" || no.AnswerDue == nil {
 				t.Errorf("the complaint after the 2027 calendar: clock_error %q answer_due %v; want a deadline", no.ClockError, no.AnswerDue)
 			}

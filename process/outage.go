@@ -1,10 +1,12 @@
-package crm
+package process
 
 import (
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/crm"
 )
 
 // Outage types.
@@ -27,7 +29,7 @@ var NoticeAudiences = []string{"all", "important"}
 // temporary: important customers at least temporary_hours ahead; faults
 // are exempt).
 type Outage struct {
-	Meta
+	crm.Meta
 	Region          string    `json:"region"`
 	Type            string    `json:"type"`
 	Feeder          string    `json:"feeder"`
@@ -53,13 +55,14 @@ type Notice struct {
 	Recipients int       `json:"recipients,omitempty"`
 }
 
-func init() {
-	register(&Kind{Name: "outages", IDPrefix: "otg", New: func() Record { return &Outage{} },
+// registerOutages registers the outages kind (doc.go).
+func registerOutages() {
+	crm.Register(&crm.Kind{Name: "outages", IDPrefix: "otg", New: func() crm.Record { return &Outage{} },
 		Filters: []string{"region", "type", "feeder", "status", "transformer_area"}, Regional: true,
 		OnCreate: outageOnCreate, Guard: outageGuard, OnUpdate: outageOnUpdate, Counters: processCounters("outages")})
 }
 
-func (o *Outage) regionField() *string { return &o.Region }
+func (o *Outage) RegionField() *string { return &o.Region }
 
 // Normalize implements Record; it also derives the notice compliance.
 func (o *Outage) Normalize() {
@@ -114,60 +117,60 @@ func (o *Outage) derive() {
 }
 
 // Validate implements Record.
-func (o *Outage) Validate() *Error {
-	if e := firstErr(regionField(o.Region), oneOf("type", o.Type, OutageTypes...), required("feeder", o.Feeder, 64),
-		maxLen("transformer_area", o.TransformerArea, 64), maxLen("reason", o.Reason, 500), oneOf("status", o.Status, OutageStatuses...)); e != nil {
+func (o *Outage) Validate() *crm.Error {
+	if e := crm.FirstErr(crm.RegionField(o.Region), crm.OneOf("type", o.Type, OutageTypes...), crm.Required("feeder", o.Feeder, 64),
+		crm.MaxLen("transformer_area", o.TransformerArea, 64), crm.MaxLen("reason", o.Reason, 500), crm.OneOf("status", o.Status, OutageStatuses...)); e != nil {
 		return e
 	}
 	if o.Start.IsZero() {
-		return invalid("start", "is required (RFC 3339 time)")
+		return crm.Invalid("start", "is required (RFC 3339 time)")
 	}
 	if o.End.IsZero() {
-		return invalid("end", "is required (RFC 3339 time)")
+		return crm.Invalid("end", "is required (RFC 3339 time)")
 	}
 	if !o.End.After(o.Start) {
-		return invalid("end", "must be after start")
+		return crm.Invalid("end", "must be after start")
 	}
 	if o.End.Sub(o.Start) > 30*24*time.Hour {
-		return invalid("end", "an outage of more than 30 days is not a maintenance window")
+		return crm.Invalid("end", "an outage of more than 30 days is not a maintenance window")
 	}
 	if len(o.Notices) > 100 {
-		return invalid("notices", "at most 100 notices")
+		return crm.Invalid("notices", "at most 100 notices")
 	}
 	for i, n := range o.Notices {
 		f := fmt.Sprintf("notices[%d]", i)
-		if e := firstErr(oneOf(f+".channel", n.Channel, NoticeChannels...), oneOf(f+".audience", n.Audience, NoticeAudiences...)); e != nil {
+		if e := crm.FirstErr(crm.OneOf(f+".channel", n.Channel, NoticeChannels...), crm.OneOf(f+".audience", n.Audience, NoticeAudiences...)); e != nil {
 			return e
 		}
 		if n.At.IsZero() {
-			return invalid(f+".at", "is required (RFC 3339 time)")
+			return crm.Invalid(f+".at", "is required (RFC 3339 time)")
 		}
 		if n.Recipients < 0 {
-			return invalid(f+".recipients", "must not be negative")
+			return crm.Invalid(f+".recipients", "must not be negative")
 		}
 	}
 	return nil
 }
 
 // Indexes implements Record.
-func (o *Outage) Indexes() []Index {
-	idx := []Index{{"region", o.Region}, {"type", o.Type}, {"feeder", o.Feeder}, {"status", o.Status}, {OwnerIndex, o.Owner}}
+func (o *Outage) Indexes() []crm.Index {
+	idx := []crm.Index{{Field: "region", Value: o.Region}, {Field: "type", Value: o.Type}, {Field: "feeder", Value: o.Feeder}, {Field: "status", Value: o.Status}, {Field: crm.OwnerIndex, Value: o.Owner}}
 	if o.TransformerArea != "" {
-		idx = append(idx, Index{"transformer_area", o.TransformerArea})
+		idx = append(idx, crm.Index{Field: "transformer_area", Value: o.TransformerArea})
 	}
 	return appendMonthIndexes(idx, o.Owner, o.Start) // kpi.go: a period's KPIs
 }
 
 // Uniques implements Record.
-func (o *Outage) Uniques() []Unique { return nil }
+func (o *Outage) Uniques() []crm.Unique { return nil }
 
 // Refs implements Record.
-func (o *Outage) Refs() []Ref { return nil }
+func (o *Outage) Refs() []crm.Ref { return nil }
 
-func outageOnCreate(r Reader, rec Record, cmd *Command) *Error {
+func outageOnCreate(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	o := rec.(*Outage)
 	if o.RuleSet != "" || o.PlannedNoticeDays != 0 || o.TemporaryNoticeHours != 0 || o.NoticeDue != nil || o.NoticeCompliant != nil {
-		return invalid("rule_set", "rule_set, notice limits and compliance are derived by the server and cannot be written")
+		return crm.Invalid("rule_set", "rule_set, notice limits and compliance are derived by the server and cannot be written")
 	}
 	if e := sentNotices(o.Notices, nil, cmd.Time); e != nil {
 		return e
@@ -188,37 +191,37 @@ const NoticeClockSkew = 5 * time.Minute
 // sentNotices refuses a notice dated after now (the command's time): a
 // notice records one that went out. Notices already stored (in old) were
 // checked when they were written.
-func sentNotices(notices, old []Notice, now time.Time) *Error {
+func sentNotices(notices, old []Notice, now time.Time) *crm.Error {
 	for i, n := range notices {
 		if !n.At.After(now.Add(NoticeClockSkew)) || slices.ContainsFunc(old, func(o Notice) bool { return o.At.Equal(n.At) && o.Channel == n.Channel && o.Audience == n.Audience }) {
 			continue
 		}
-		return invalid(fmt.Sprintf("notices[%d].at", i), "%s is in the future (now %s): a notice records one that was sent; add it once it has gone out",
+		return crm.Invalid(fmt.Sprintf("notices[%d].at", i), "%s is in the future (now %s): a notice records one that was sent; add it once it has gone out",
 			n.At.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	return nil
 }
 
-func outageOnUpdate(_ Txn, old, new Record, cmd *Command) *Error {
+func outageOnUpdate(_ crm.Txn, old, new crm.Record, cmd *crm.Command) *crm.Error {
 	return sentNotices(new.(*Outage).Notices, old.(*Outage).Notices, cmd.Time)
 }
 
 // outageLife is an outage's life cycle: scheduled → in_progress → done,
 // and cancelled before it ends; done and cancelled are final.
-var outageLife = lifecycle{
+var outageLife = crm.Lifecycle{
 	"scheduled":   {"in_progress", "cancelled"},
 	"in_progress": {"done", "cancelled"},
 }
 
-func outageGuard(old, new Record) *Error {
+func outageGuard(old, new crm.Record) *crm.Error {
 	o, n := old.(*Outage), new.(*Outage)
 	if o.RuleSet != n.RuleSet || o.PlannedNoticeDays != n.PlannedNoticeDays || o.TemporaryNoticeHours != n.TemporaryNoticeHours {
-		return invalid("rule_set", "rule_set and notice limits are derived by the server and cannot be written")
+		return crm.Invalid("rule_set", "rule_set and notice limits are derived by the server and cannot be written")
 	}
 	if o.Type != n.Type {
-		return invalid("type", "cannot change; cancel this outage and enter a new one")
+		return crm.Invalid("type", "cannot change; cancel this outage and enter a new one")
 	}
-	if e := outageLife.change("status", o.Status, n.Status); e != nil {
+	if e := outageLife.Change("status", o.Status, n.Status); e != nil {
 		return e
 	}
 	n.derive()
@@ -228,7 +231,7 @@ func outageGuard(old, new Record) *Error {
 // ImportantCustomer reports whether a customer is important for outage
 // notices: tagged important (重要客户, VIP, 政府重点工程) or supplied at 35 kV
 // and above.
-func ImportantCustomer(c *Customer) bool {
+func ImportantCustomer(c *crm.Customer) bool {
 	if c.VoltageKV >= 35 {
 		return true
 	}

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"bytes"
@@ -6,56 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
+	"gridcrm/crm"
+
 	"gridcrm/crm/workday"
 )
-
-// Connection-project stages (业扩报装 环节), in the order they run.
-const (
-	StageAcceptance   = "acceptance"              // 受理
-	StageSurvey       = "site_survey"             // 现场查勘
-	StageSupplyPlan   = "supply_plan"             // 供电方案答复
-	StageDesignReview = "design_review"           // 图纸审查
-	StageIntermediate = "intermediate_inspection" // 中间检查
-	StageCompletion   = "completion_acceptance"   // 竣工验收
-	StageEnergise     = "energisation"            // 装表接电 / 启动投运
-)
-
-// Stages lists every stage in running order. It is the one list of
-// connection stages: the rule sets' paths and limits, the projects and the
-// key projects of the four ones (fourones.go) all name their stages from it.
-var Stages = []string{StageAcceptance, StageSurvey, StageSupplyPlan, StageDesignReview, StageIntermediate, StageCompletion, StageEnergise}
-
-// StageNames are the stages' Chinese names, for reports.
-var StageNames = map[string]string{
-	StageAcceptance: "受理", StageSurvey: "现场查勘", StageSupplyPlan: "供电方案答复", StageDesignReview: "图纸审查",
-	StageIntermediate: "中间检查", StageCompletion: "竣工验收", StageEnergise: "装表接电",
-}
-
-// stageAliases are older names of stages that records may still hold: the
-// key projects named acceptance "accepted" while they kept a list of their
-// own. A key project may still say "accepted" (it is stored and answered
-// as written); it is the stage StageAcceptance.
-var stageAliases = map[string]string{"accepted": StageAcceptance}
-
-// CanonicalStage answers the stage name names in Stages: name itself, or
-// the stage an older name (stageAliases) stands for; "" for no stage.
-func CanonicalStage(name string) string {
-	if a, ok := stageAliases[name]; ok {
-		return a
-	}
-	if slices.Contains(Stages, name) {
-		return name
-	}
-	return ""
-}
-
-// StageName answers the Chinese name of a stage or of an older name of
-// one, "" for no stage.
-func StageName(name string) string { return StageNames[CanonicalStage(name)] }
 
 // Supply classes a rule set sets limits for.
 const (
@@ -72,7 +29,7 @@ var SupplyClasses = []string{ClassResidential, ClassLV, ClassHVSingle, ClassHVDu
 // the customer's category; from 1 kV hv_single or hv_dual by the supply.
 func SupplyClass(voltageKV float64, category, supply string) string {
 	if voltageKV < 1 {
-		if category == CategoryResidential {
+		if category == crm.CategoryResidential {
 			return ClassResidential
 		}
 		return ClassLV
@@ -90,7 +47,7 @@ type RuleSet struct {
 	ID              string              `json:"id,omitempty"` // "builtin:…" or the directive's id; set by the reader
 	Name            string              `json:"name"`
 	Province        string              `json:"province,omitempty"` // 2-digit code; "" = every province
-	EffectiveFrom   Date                `json:"effective_from"`
+	EffectiveFrom   crm.Date            `json:"effective_from"`
 	Paths           map[string][]string `json:"paths"`  // supply class → stages, acceptance first
 	Limits          []StageLimit        `json:"limits"` // time limits in working days; on time = every limit met
 	WarnWorkingDays int                 `json:"warn_working_days"`
@@ -149,29 +106,29 @@ var commonWorkOrderSLA = map[string]SLA{
 var BuiltinRuleSets = []RuleSet{
 	{ID: "builtin:2011-per-stage", Name: "2011 per-stage limits", EffectiveFrom: "2011-01-01",
 		Paths: map[string][]string{
-			ClassResidential: {StageAcceptance, StageSurvey, StageSupplyPlan, StageCompletion, StageEnergise},
-			ClassLV:          {StageAcceptance, StageSurvey, StageSupplyPlan, StageCompletion, StageEnergise},
-			ClassHVSingle:    slices.Clone(Stages),
-			ClassHVDual:      slices.Clone(Stages),
+			ClassResidential: {crm.StageAcceptance, crm.StageSurvey, crm.StageSupplyPlan, crm.StageCompletion, crm.StageEnergise},
+			ClassLV:          {crm.StageAcceptance, crm.StageSurvey, crm.StageSupplyPlan, crm.StageCompletion, crm.StageEnergise},
+			ClassHVSingle:    slices.Clone(crm.Stages),
+			ClassHVDual:      slices.Clone(crm.Stages),
 		},
 		Limits: []StageLimit{
-			{Name: "supply_plan_reply", Stages: []string{StageSurvey, StageSupplyPlan}, Days: map[string]int{ClassResidential: 3, ClassLV: 7, ClassHVSingle: 15, ClassHVDual: 30}},
-			{Name: "design_review", Stages: []string{StageDesignReview}, Days: map[string]int{ClassHVSingle: 10, ClassHVDual: 20}},
-			{Name: "intermediate_inspection", Stages: []string{StageIntermediate}, Days: map[string]int{ClassHVSingle: 5, ClassHVDual: 5}},
-			{Name: "completion_acceptance", Stages: []string{StageCompletion}, Days: map[string]int{ClassResidential: 5, ClassLV: 5, ClassHVSingle: 5, ClassHVDual: 5}},
-			{Name: "energisation", Stages: []string{StageEnergise}, Days: map[string]int{ClassResidential: 3, ClassLV: 5, ClassHVSingle: 5, ClassHVDual: 5}},
+			{Name: "supply_plan_reply", Stages: []string{crm.StageSurvey, crm.StageSupplyPlan}, Days: map[string]int{ClassResidential: 3, ClassLV: 7, ClassHVSingle: 15, ClassHVDual: 30}},
+			{Name: "design_review", Stages: []string{crm.StageDesignReview}, Days: map[string]int{ClassHVSingle: 10, ClassHVDual: 20}},
+			{Name: "intermediate_inspection", Stages: []string{crm.StageIntermediate}, Days: map[string]int{ClassHVSingle: 5, ClassHVDual: 5}},
+			{Name: "completion_acceptance", Stages: []string{crm.StageCompletion}, Days: map[string]int{ClassResidential: 5, ClassLV: 5, ClassHVSingle: 5, ClassHVDual: 5}},
+			{Name: "energisation", Stages: []string{crm.StageEnergise}, Days: map[string]int{ClassResidential: 3, ClassLV: 5, ClassHVSingle: 5, ClassHVDual: 5}},
 		},
 		WarnWorkingDays: 1, Escalation: Escalation{CityAfter: 3, ProvinceAfter: 10},
 		WorkOrders: commonWorkOrderSLA, Outage: OutageRules{PlannedDays: 7, TemporaryHours: 24}},
 	{ID: "builtin:2023-total", Name: "2023 total limits (ten promises)", EffectiveFrom: "2023-01-01",
 		Paths: map[string][]string{
-			ClassResidential: {StageAcceptance, StageEnergise},                                   // meter fitted directly
-			ClassLV:          {StageAcceptance, StageSupplyPlan, StageEnergise},                  // three stages
-			ClassHVSingle:    {StageAcceptance, StageSupplyPlan, StageCompletion, StageEnergise}, // plan reply, external works, energisation
-			ClassHVDual:      {StageAcceptance, StageSupplyPlan, StageCompletion, StageEnergise},
+			ClassResidential: {crm.StageAcceptance, crm.StageEnergise},                                           // meter fitted directly
+			ClassLV:          {crm.StageAcceptance, crm.StageSupplyPlan, crm.StageEnergise},                      // three stages
+			ClassHVSingle:    {crm.StageAcceptance, crm.StageSupplyPlan, crm.StageCompletion, crm.StageEnergise}, // plan reply, external works, energisation
+			ClassHVDual:      {crm.StageAcceptance, crm.StageSupplyPlan, crm.StageCompletion, crm.StageEnergise},
 		},
 		Limits: []StageLimit{
-			{Name: "utility_total", Stages: []string{StageSurvey, StageSupplyPlan, StageDesignReview, StageIntermediate, StageCompletion, StageEnergise},
+			{Name: "utility_total", Stages: []string{crm.StageSurvey, crm.StageSupplyPlan, crm.StageDesignReview, crm.StageIntermediate, crm.StageCompletion, crm.StageEnergise},
 				Days: map[string]int{ClassResidential: 5, ClassLV: 6, ClassHVSingle: 22, ClassHVDual: 32}},
 		},
 		WarnWorkingDays: 1, Escalation: Escalation{CityAfter: 2, ProvinceAfter: 5},
@@ -182,99 +139,99 @@ var BuiltinRuleSets = []RuleSet{
 var WorkOrderKinds = []string{"fault_repair", "consultation", "complaint", "report", "suggestion", "opinion", "praise", "service_application"}
 
 // Validate checks a rule set; prefix goes before field names ("body.").
-func (rs *RuleSet) Validate(prefix string) *Error {
-	if e := required(prefix+"name", rs.Name, 100); e != nil {
+func (rs *RuleSet) Validate(prefix string) *crm.Error {
+	if e := crm.Required(prefix+"name", rs.Name, 100); e != nil {
 		return e
 	}
-	if rs.Province != "" && (len(rs.Province) != 2 || !ValidRegion(rs.Province)) {
-		return invalid(prefix+"province", "%q is not a 2-digit province code", rs.Province)
+	if rs.Province != "" && (len(rs.Province) != 2 || !crm.ValidRegion(rs.Province)) {
+		return crm.Invalid(prefix+"province", "%q is not a 2-digit province code", rs.Province)
 	}
-	if e := validDate(prefix+"effective_from", rs.EffectiveFrom, false); e != nil {
+	if e := crm.ValidDate(prefix+"effective_from", rs.EffectiveFrom, false); e != nil {
 		return e
 	}
 	for _, c := range SupplyClasses {
 		p, ok := rs.Paths[c]
 		f := prefix + "paths." + c
 		if !ok || len(p) == 0 {
-			return invalid(f, "is required: the stages of a %s project, acceptance first", c)
+			return crm.Invalid(f, "is required: the stages of a %s project, acceptance first", c)
 		}
-		if p[0] != StageAcceptance {
-			return invalid(f, "must start with acceptance, not %q", p[0])
+		if p[0] != crm.StageAcceptance {
+			return crm.Invalid(f, "must start with acceptance, not %q", p[0])
 		}
 		last := -1
 		for i, s := range p {
-			at := slices.Index(Stages, s)
+			at := slices.Index(crm.Stages, s)
 			if at < 0 {
-				return invalid(fmt.Sprintf("%s[%d]", f, i), "%q is not a stage (%s)", s, strings.Join(Stages, ", "))
+				return crm.Invalid(fmt.Sprintf("%s[%d]", f, i), "%q is not a stage (%s)", s, strings.Join(crm.Stages, ", "))
 			}
 			if at <= last {
-				return invalid(fmt.Sprintf("%s[%d]", f, i), "%q repeats or runs out of order (%s)", s, strings.Join(Stages, ", "))
+				return crm.Invalid(fmt.Sprintf("%s[%d]", f, i), "%q repeats or runs out of order (%s)", s, strings.Join(crm.Stages, ", "))
 			}
 			last = at
 		}
 	}
 	for c := range rs.Paths {
 		if !slices.Contains(SupplyClasses, c) {
-			return invalid(prefix+"paths."+c, "%q is not a supply class (%s)", c, strings.Join(SupplyClasses, ", "))
+			return crm.Invalid(prefix+"paths."+c, "%q is not a supply class (%s)", c, strings.Join(SupplyClasses, ", "))
 		}
 	}
 	if len(rs.Limits) == 0 {
-		return invalid(prefix+"limits", "a rule set needs at least one time limit")
+		return crm.Invalid(prefix+"limits", "a rule set needs at least one time limit")
 	}
 	covered := map[string]string{}
 	for i, l := range rs.Limits {
 		f := fmt.Sprintf("%slimits[%d]", prefix, i)
-		if e := required(f+".name", l.Name, 64); e != nil {
+		if e := crm.Required(f+".name", l.Name, 64); e != nil {
 			return e
 		}
 		if len(l.Stages) == 0 {
-			return invalid(f+".stages", "lists no stage")
+			return crm.Invalid(f+".stages", "lists no stage")
 		}
 		for j, s := range l.Stages {
-			if !slices.Contains(Stages, s) || s == StageAcceptance {
-				return invalid(fmt.Sprintf("%s.stages[%d]", f, j), "%q is not a stage after acceptance", s)
+			if !slices.Contains(crm.Stages, s) || s == crm.StageAcceptance {
+				return crm.Invalid(fmt.Sprintf("%s.stages[%d]", f, j), "%q is not a stage after acceptance", s)
 			}
 			if prev, dup := covered[s]; dup {
-				return invalid(fmt.Sprintf("%s.stages[%d]", f, j), "%s is already covered by limit %s", s, prev)
+				return crm.Invalid(fmt.Sprintf("%s.stages[%d]", f, j), "%s is already covered by limit %s", s, prev)
 			}
 			covered[s] = l.Name
 		}
 		for c, d := range l.Days {
 			if !slices.Contains(SupplyClasses, c) {
-				return invalid(f+".days."+c, "%q is not a supply class (%s)", c, strings.Join(SupplyClasses, ", "))
+				return crm.Invalid(f+".days."+c, "%q is not a supply class (%s)", c, strings.Join(SupplyClasses, ", "))
 			}
 			if d < 1 || d > 365 {
-				return invalid(f+".days."+c, "%d working days; must be 1 to 365", d)
+				return crm.Invalid(f+".days."+c, "%d working days; must be 1 to 365", d)
 			}
 		}
 	}
 	if rs.WarnWorkingDays < 0 || rs.WarnWorkingDays > 30 {
-		return invalid(prefix+"warn_working_days", "must be 0 to 30")
+		return crm.Invalid(prefix+"warn_working_days", "must be 0 to 30")
 	}
 	if rs.Escalation.CityAfter < 0 || rs.Escalation.ProvinceAfter < rs.Escalation.CityAfter {
-		return invalid(prefix+"escalation", "needs 0 <= city_after_working_days <= province_after_working_days")
+		return crm.Invalid(prefix+"escalation", "needs 0 <= city_after_working_days <= province_after_working_days")
 	}
 	for _, k := range slices.Sorted(mapKeysOf(rs.WorkOrders)) {
 		if !slices.Contains(WorkOrderKinds, k) {
-			return invalid(prefix+"work_orders."+k, "%q is not a work-order kind (%s)", k, strings.Join(WorkOrderKinds, ", "))
+			return crm.Invalid(prefix+"work_orders."+k, "%q is not a work-order kind (%s)", k, strings.Join(WorkOrderKinds, ", "))
 		}
 		if e := rs.WorkOrders[k].validate(prefix + "work_orders." + k); e != nil {
 			return e
 		}
 	}
 	if rs.Outage.PlannedDays < 0 || rs.Outage.TemporaryHours < 0 {
-		return invalid(prefix+"outage_notice", "limits must not be negative")
+		return crm.Invalid(prefix+"outage_notice", "limits must not be negative")
 	}
 	return nil
 }
 
-func (s SLA) validate(f string) *Error {
+func (s SLA) validate(f string) *crm.Error {
 	for _, v := range []struct {
 		name string
 		n    int
 	}{{"contact_hours", s.ContactHours}, {"answer_working_days", s.AnswerWorkingDays}, {"answer_hours", s.AnswerHours}} {
 		if v.n < 0 || v.n > 1000 {
-			return invalid(f+"."+v.name, "%d is out of range (0 to 1000)", v.n)
+			return crm.Invalid(f+"."+v.name, "%d is out of range (0 to 1000)", v.n)
 		}
 	}
 	for _, m := range []struct {
@@ -283,10 +240,10 @@ func (s SLA) validate(f string) *Error {
 	}{{"arrival_minutes", s.ArrivalMinutes}, {"restore_hours", s.RestoreHours}} {
 		for k, v := range m.m {
 			if !slices.Contains(SiteClasses, k) {
-				return invalid(f+"."+m.name+"."+k, "%q is not a site class (%s)", k, strings.Join(SiteClasses, ", "))
+				return crm.Invalid(f+"."+m.name+"."+k, "%q is not a site class (%s)", k, strings.Join(SiteClasses, ", "))
 			}
 			if v < 1 || v > 10000 {
-				return invalid(f+"."+m.name+"."+k, "%d is out of range", v)
+				return crm.Invalid(f+"."+m.name+"."+k, "%d is out of range", v)
 			}
 		}
 	}
@@ -333,15 +290,15 @@ func (rs *RuleSet) WorkOrderSLA(kind, subtype string) SLA {
 // The bodies of the directive kinds the process rules read: "calendar"
 // (workday data) and "rule_set" (a RuleSet).
 func init() {
-	RegisterDirectiveBody("calendar", checkCalendarDirective)
-	RegisterDirectiveBody("rule_set", checkRuleSetDirective)
+	crm.RegisterDirectiveBody("calendar", checkCalendarDirective)
+	crm.RegisterDirectiveBody("rule_set", checkRuleSetDirective)
 }
 
 // checkCalendarDirective: a calendar directive's body is a working-day
 // calendar (package workday).
-func checkCalendarDirective(d *Directive) *Error {
+func checkCalendarDirective(d *crm.Directive) *crm.Error {
 	if len(d.Body) == 0 {
-		return invalid("body", `is required: {"years": {"2027": {"holidays": {...}, "workdays": [...]}}}`)
+		return crm.Invalid("body", `is required: {"years": {"2027": {"holidays": {...}, "workdays": [...]}}}`)
 	}
 	if _, err := workday.Parse(d.Body, "body."); err != nil {
 		return workdayError(err, "body")
@@ -351,26 +308,26 @@ func checkCalendarDirective(d *Directive) *Error {
 
 // checkRuleSetDirective: a rule_set directive's body is a rule set for its
 // scope's province.
-func checkRuleSetDirective(d *Directive) *Error {
+func checkRuleSetDirective(d *crm.Directive) *crm.Error {
 	if len(d.Body) == 0 {
-		return invalid("body", "is required: a rule set (name, paths, limits, work_orders, outage_notice)")
+		return crm.Invalid("body", "is required: a rule set (name, paths, limits, work_orders, outage_notice)")
 	}
 	rs, e := decodeRuleSet(d.Body, d.EffectiveFrom)
 	if e != nil {
 		return e
 	}
-	if rs.Province != "" && !InRegion(d.Scope, rs.Province) && d.Scope != "" {
-		return invalid("body.province", "%s is not the province of scope %s", rs.Province, d.Scope)
+	if rs.Province != "" && !crm.InRegion(d.Scope, rs.Province) && d.Scope != "" {
+		return crm.Invalid("body.province", "%s is not the province of scope %s", rs.Province, d.Scope)
 	}
 	return nil
 }
 
-func decodeRuleSet(body []byte, eff Date) (*RuleSet, *Error) {
+func decodeRuleSet(body []byte, eff crm.Date) (*RuleSet, *crm.Error) {
 	var rs RuleSet
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&rs); err != nil {
-		e := jsonError(err)
+		e := crm.JSONError(err)
 		e.Field = "body." + strings.TrimPrefix(e.Field, "body.")
 		if e.Field == "body." {
 			e.Field = "body"
@@ -378,7 +335,7 @@ func decodeRuleSet(body []byte, eff Date) (*RuleSet, *Error) {
 		return nil, e
 	}
 	if rs.ID != "" {
-		return nil, invalid("body.id", "is set by the server (the directive's id)")
+		return nil, crm.Invalid("body.id", "is set by the server (the directive's id)")
 	}
 	if rs.EffectiveFrom == "" {
 		rs.EffectiveFrom = eff
@@ -390,69 +347,37 @@ func decodeRuleSet(body []byte, eff Date) (*RuleSet, *Error) {
 }
 
 // workdayError turns a workday error into a field-level *Error.
-func workdayError(err error, field string) *Error {
+func workdayError(err error, field string) *crm.Error {
 	var fe *workday.FieldError
 	if errors.As(err, &fe) {
-		return invalid(fe.Field, "%s", fe.Message)
+		return crm.Invalid(fe.Field, "%s", fe.Message)
 	}
 	if errors.Is(err, workday.ErrYearNotLoaded) {
-		return invalid(field, "%s", strings.TrimPrefix(err.Error(), "workday: "))
+		return crm.Invalid(field, "%s", strings.TrimPrefix(err.Error(), "workday: "))
 	}
-	return invalid(field, "%s", err.Error())
-}
-
-// directivesOf answers the directives of a kind that address region (their
-// scope holds it), broadest scope first, then by effective date and id.
-func directivesOf(r Reader, kind, region string) ([]Directive, error) {
-	all, e := byIndex[Directive](r, "directives", "kind", kind)
-	if e != nil {
-		return nil, e
-	}
-	var out []Directive
-	for _, d := range all {
-		if InRegion(region, d.Scope) {
-			out = append(out, d)
-		}
-	}
-	sortDirectives(out)
-	return out, nil
-}
-
-// sortDirectives orders directives broadest scope first, then by
-// effective date and id.
-func sortDirectives(out []Directive) {
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if len(a.Scope) != len(b.Scope) {
-			return len(a.Scope) < len(b.Scope)
-		}
-		if a.EffectiveFrom != b.EffectiveFrom {
-			return a.EffectiveFrom < b.EffectiveFrom
-		}
-		return a.ID < b.ID
-	})
+	return crm.Invalid(field, "%s", err.Error())
 }
 
 // CalendarFor answers the working-day calendar in force in region: the
 // shipped years with the years of every calendar directive addressed to the
 // region over them (a narrower scope wins over a broader one, a later
 // directive over an earlier one).
-func CalendarFor(r Reader, region string) (*workday.Calendar, error) {
+func CalendarFor(r crm.Reader, region string) (*workday.Calendar, error) {
 	return calendarWith(r, region, nil)
 }
 
 // calendarWith is CalendarFor counting extra (a calendar directive being
 // written in this batch, which iterating the state does not see yet) as
 // stored.
-func calendarWith(r Reader, region string, extra *Directive) (*workday.Calendar, error) {
-	ds, err := directivesOf(r, "calendar", region)
+func calendarWith(r crm.Reader, region string, extra *crm.Directive) (*workday.Calendar, error) {
+	ds, err := crm.DirectivesOf(r, "calendar", region)
 	if err != nil {
 		return nil, err
 	}
-	if extra != nil && extra.Kind == "calendar" && InRegion(region, extra.Scope) {
-		ds = slices.DeleteFunc(ds, func(d Directive) bool { return d.ID == extra.ID })
+	if extra != nil && extra.Kind == "calendar" && crm.InRegion(region, extra.Scope) {
+		ds = slices.DeleteFunc(ds, func(d crm.Directive) bool { return d.ID == extra.ID })
 		ds = append(ds, *extra)
-		sortDirectives(ds)
+		crm.SortDirectives(ds)
 	}
 	cal := workday.Default()
 	for _, d := range ds {
@@ -470,11 +395,11 @@ func calendarWith(r Reader, region string, extra *Directive) (*workday.Calendar,
 // for its province, effective on or before day, the one effective last (a
 // directive wins over a shipped set of the same date, a narrower scope over
 // a broader one).
-func RuleSetFor(r Reader, region string, day Date) (*RuleSet, *Error) {
+func RuleSetFor(r crm.Reader, region string, day crm.Date) (*RuleSet, *crm.Error) {
 	var best *RuleSet
 	bestScope := -1
 	consider := func(rs *RuleSet, scopeLen int) {
-		if rs.Province != "" && !InRegion(region, rs.Province) || rs.EffectiveFrom > day {
+		if rs.Province != "" && !crm.InRegion(region, rs.Province) || rs.EffectiveFrom > day {
 			return
 		}
 		if best == nil || rs.EffectiveFrom > best.EffectiveFrom || rs.EffectiveFrom == best.EffectiveFrom && scopeLen >= bestScope {
@@ -484,9 +409,9 @@ func RuleSetFor(r Reader, region string, day Date) (*RuleSet, *Error) {
 	for i := range BuiltinRuleSets {
 		consider(&BuiltinRuleSets[i], -1)
 	}
-	ds, err := directivesOf(r, "rule_set", region)
+	ds, err := crm.DirectivesOf(r, "rule_set", region)
 	if err != nil {
-		return nil, AsError(err)
+		return nil, crm.AsError(err)
 	}
 	for _, d := range ds {
 		rs, e := decodeRuleSet(d.Body, d.EffectiveFrom)
@@ -497,25 +422,25 @@ func RuleSetFor(r Reader, region string, day Date) (*RuleSet, *Error) {
 		consider(rs, len(d.Scope))
 	}
 	if best == nil {
-		return nil, invalid("rule_set", "no rule set is in force in region %s on %s", region, day)
+		return nil, crm.Invalid("rule_set", "no rule set is in force in region %s on %s", region, day)
 	}
 	return best, nil
 }
 
 // RuleSetByID answers a shipped rule set or one from a rule_set directive.
-func RuleSetByID(r Reader, id string) (*RuleSet, *Error) {
+func RuleSetByID(r crm.Reader, id string) (*RuleSet, *crm.Error) {
 	for i := range BuiltinRuleSets {
 		if BuiltinRuleSets[i].ID == id {
 			return &BuiltinRuleSets[i], nil
 		}
 	}
-	raw, e := Get(r, "directives", id)
+	raw, e := crm.Get(r, "directives", id)
 	if e != nil {
-		return nil, &Error{Code: CodeReference, Field: "rule_set", Message: fmt.Sprintf("rule set %s is not known here", id)}
+		return nil, &crm.Error{Code: crm.CodeReference, Field: "rule_set", Message: fmt.Sprintf("rule set %s is not known here", id)}
 	}
-	var d Directive
+	var d crm.Directive
 	if err := json.Unmarshal(raw, &d); err != nil || d.Kind != "rule_set" {
-		return nil, &Error{Code: CodeReference, Field: "rule_set", Message: fmt.Sprintf("%s is not a rule_set directive", id)}
+		return nil, &crm.Error{Code: crm.CodeReference, Field: "rule_set", Message: fmt.Sprintf("%s is not a rule_set directive", id)}
 	}
 	rs, e := decodeRuleSet(d.Body, d.EffectiveFrom)
 	if e != nil {
@@ -526,4 +451,4 @@ func RuleSetByID(r Reader, id string) (*RuleSet, *Error) {
 }
 
 // dayOf is the CST calendar day of t.
-func dayOf(t time.Time) Date { return Date(t.In(workday.CST).Format(time.DateOnly)) }
+func dayOf(t time.Time) crm.Date { return crm.Date(t.In(workday.CST).Format(time.DateOnly)) }

@@ -1,4 +1,4 @@
-package crm_test
+package process_test
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 	"gridcrm/store/keyspace"
 )
 
@@ -138,7 +139,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	act := func(id string, at time.Time, body obj) {
 		t.Helper()
 		raw, _ := crm.Get(tx, "projects", id)
-		p := decode[crm.Project](t, raw)
+		p := decode[process.Project](t, raw)
 		if body["stage"] == "" {
 			body["stage"] = p.Stages[p.Current()].Name
 		}
@@ -151,7 +152,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	act(projects[4], cst(2026, 5, 20, 9, 0), obj{"action": "cancel", "reason": "客户撤回"})
 	for range 10 { // energise project 5
 		raw, _ := crm.Get(tx, "projects", projects[5])
-		if decode[crm.Project](t, raw).Status != crm.ProjectOpen {
+		if decode[process.Project](t, raw).Status != process.ProjectOpen {
 			break
 		}
 		act(projects[5], cst(2026, 6, 28, 9, 0), obj{"action": "complete", "stage": ""})
@@ -211,7 +212,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc, err := crm.ProcessCounters(tx, county, true)
+	pc, err := process.ProcessCounters(tx, county, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +223,8 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	}
 	for _, id := range projects { // at each current stage's deadline and just before it
 		raw, _ := crm.Get(tx, "projects", id)
-		p := decode[crm.Project](t, raw)
-		if i := p.Current(); i >= 0 && p.Status == crm.ProjectOpen && p.Stages[i].Deadline != nil {
+		p := decode[process.Project](t, raw)
+		if i := p.Current(); i >= 0 && p.Status == process.ProjectOpen && p.Stages[i].Deadline != nil {
 			nows = append(nows, *p.Stages[i].Deadline, p.Stages[i].Deadline.Add(-time.Second))
 		}
 	}
@@ -231,7 +232,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 		t.Run(now.Format(time.DateTime), func(t *testing.T) {
 			// arrears by age, from the bills
 			var want [4]crm.AgeBucket
-			crm.EachRecord(tx, "bills", county, true, func(raw []byte) error {
+			process.EachRecord(tx, "bills", county, true, func(raw []byte) error {
 				b := decode[crm.Bill](t, raw)
 				if b.Arrears <= 0 {
 					return nil
@@ -255,7 +256,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 				}
 			}
 			// stages overdue now, as Supervise lists them from the projects
-			l, err := crm.Supervise(tx, county, true, now)
+			l, err := process.Supervise(tx, county, true, now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -267,15 +268,15 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 					overdue++
 				}
 			}
-			cf := crm.ClockFiguresOf(pc, now)
+			cf := process.ClockFiguresOf(pc, now)
 			if cf.StagesOverdue != overdue || cf.StagesNoDeadline != stopped {
 				t.Errorf("stages overdue %d, without deadline %d; Supervise lists %d and %d", cf.StagesOverdue, cf.StagesNoDeadline, overdue, stopped)
 			}
 			// outages this month
 			byType := map[string]int64{}
 			var n int64
-			crm.EachRecord(tx, "outages", county, true, func(raw []byte) error {
-				o := decode[crm.Outage](t, raw)
+			process.EachRecord(tx, "outages", county, true, func(raw []byte) error {
+				o := decode[process.Outage](t, raw)
 				if o.Status != "cancelled" && o.Start.In(workday.CST).Format("2006-01") == now.In(workday.CST).Format("2006-01") {
 					byType[o.Type]++
 					n++
@@ -294,27 +295,27 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 		create(at, "work_orders", "wko", obj{"channel": "web", "kind": []string{"complaint", "consultation", "fault_repair"}[i], "subject": "s", "site_class": "urban"})
 	}
 	now := cst(2026, 7, 1, 9, 0)
-	for _, per := range []crm.Period{{From: "2026-01-01"}, {From: "2026-02-01", To: "2026-03-01"}, {From: "2026-03-01", To: "2026-06-01"},
+	for _, per := range []process.Period{{From: "2026-01-01"}, {From: "2026-02-01", To: "2026-03-01"}, {From: "2026-03-01", To: "2026-06-01"},
 		{From: "2026-06-15", To: "2026-07-01"}, {From: "2025-01-01", To: "2025-12-31"}, {From: "2026-04-11", To: "2026-04-12"}, {}, {To: "2026-04-01"}} {
 		kpis := func() (any, any, any) {
-			p, err := crm.ProjectKPIsOf(tx, "32", true, per, now)
+			p, err := process.ProjectKPIsOf(tx, "32", true, per, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := crm.WorkOrderKPIsOf(tx, "32", true, per, now)
+			w, err := process.WorkOrderKPIsOf(tx, "32", true, per, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := crm.OutageKPIsOf(tx, county, false, per)
+			o, err := process.OutageKPIsOf(tx, county, false, per)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return p, w, o
 		}
 		p, w, o := kpis()
-		crm.SetKPIByIndex(false)
+		process.SetKPIByIndex(false)
 		sp, sw, so := kpis()
-		crm.SetKPIByIndex(true)
+		process.SetKPIByIndex(true)
 		for _, c := range []struct {
 			what      string
 			got, want any

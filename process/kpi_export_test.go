@@ -1,4 +1,4 @@
-package crm
+package process
 
 // SetKPIByIndex turns the KPIs' period index on or off (off: every record
 // is read, as before the index) and answers the previous setting.

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"gridcrm/crm"
 )
 
 // Work-order channels (服务渠道).
@@ -59,7 +61,7 @@ func NextStates(state string) []string { return slices.Clone(woNext[state]) }
 // from the rule set in force on the day it was received. State changes only
 // through POST /api/v1/work_orders/{id}/transition.
 type WorkOrder struct {
-	Meta
+	crm.Meta
 	Channel      string    `json:"channel"`
 	Kind         string    `json:"kind"`
 	Subtype      string    `json:"subtype,omitempty"` // service_application: meter_anomaly, reading_anomaly, reconnection, other
@@ -99,14 +101,15 @@ type Transition struct {
 	Note string    `json:"note,omitempty"`
 }
 
-func init() {
-	register(&Kind{Name: "work_orders", IDPrefix: "wko", New: func() Record { return &WorkOrder{} },
+// registerWorkOrders registers the work_orders kind (doc.go).
+func registerWorkOrders() {
+	crm.Register(&crm.Kind{Name: "work_orders", IDPrefix: "wko", New: func() crm.Record { return &WorkOrder{} },
 		Filters: []string{"region", "kind", "state", "channel", "customer_id", "assignee_id", "taking_region"}, Regional: true,
-		Standing: []Op{OpCreate, OpAction}, // unified acceptance (统一受理)
+		Standing: []crm.Op{crm.OpCreate, crm.OpAction}, // unified acceptance (统一受理)
 		OnCreate: workOrderOnCreate, Guard: workOrderGuard, Act: workOrderAct, Counters: processCounters("work_orders")})
 }
 
-func (w *WorkOrder) regionField() *string { return &w.Region }
+func (w *WorkOrder) RegionField() *string { return &w.Region }
 
 // Normalize implements Record.
 func (w *WorkOrder) Normalize() {
@@ -128,81 +131,81 @@ func (w *WorkOrder) Normalize() {
 }
 
 // Validate implements Record.
-func (w *WorkOrder) Validate() *Error {
-	if e := firstErr(oneOf("channel", w.Channel, WorkOrderChannels...), oneOf("kind", w.Kind, WorkOrderKinds...), oneOf("urgency", w.Urgency, Urgencies...)); e != nil {
+func (w *WorkOrder) Validate() *crm.Error {
+	if e := crm.FirstErr(crm.OneOf("channel", w.Channel, WorkOrderChannels...), crm.OneOf("kind", w.Kind, WorkOrderKinds...), crm.OneOf("urgency", w.Urgency, Urgencies...)); e != nil {
 		return e
 	}
 	switch {
 	case w.Kind == "service_application":
-		if e := oneOf("subtype", w.Subtype, ServiceSubtypes...); e != nil {
+		if e := crm.OneOf("subtype", w.Subtype, ServiceSubtypes...); e != nil {
 			return e
 		}
 	case w.Subtype != "":
-		return invalid("subtype", "only a service_application has a subtype")
+		return crm.Invalid("subtype", "only a service_application has a subtype")
 	}
 	if w.Kind == "fault_repair" {
-		if e := oneOf("site_class", w.SiteClass, SiteClasses...); e != nil {
+		if e := crm.OneOf("site_class", w.SiteClass, SiteClasses...); e != nil {
 			return e
 		}
 	} else if w.SiteClass != "" {
-		if e := oneOf("site_class", w.SiteClass, SiteClasses...); e != nil {
+		if e := crm.OneOf("site_class", w.SiteClass, SiteClasses...); e != nil {
 			return e
 		}
 	}
 	if w.CustomerID != "" {
-		if e := customerRef(w.CustomerID); e != nil {
+		if e := crm.CustomerRef(w.CustomerID); e != nil {
 			return e
 		}
 	}
-	if e := regionField(w.Region); e != nil {
+	if e := crm.RegionField(w.Region); e != nil {
 		return e
 	}
-	if !ValidRegion(w.TakingRegion) {
-		return invalid("taking_region", "%q is not a GB/T 2260 region code", w.TakingRegion)
+	if !crm.ValidRegion(w.TakingRegion) {
+		return crm.Invalid("taking_region", "%q is not a GB/T 2260 region code", w.TakingRegion)
 	}
-	if e := firstErr(required("subject", w.Subject, 200), maxLen("description", w.Description, 4000)); e != nil {
+	if e := crm.FirstErr(crm.Required("subject", w.Subject, 200), crm.MaxLen("description", w.Description, 4000)); e != nil {
 		return e
 	}
-	if w.AssigneeID != "" && !Kinds["staff"].ValidID(w.AssigneeID) {
-		return invalid("assignee_id", "%q is not a staff id", w.AssigneeID)
+	if w.AssigneeID != "" && !crm.Kinds["staff"].ValidID(w.AssigneeID) {
+		return crm.Invalid("assignee_id", "%q is not a staff id", w.AssigneeID)
 	}
 	if w.State != "" {
-		if e := oneOf("state", w.State, WorkOrderStates...); e != nil {
+		if e := crm.OneOf("state", w.State, WorkOrderStates...); e != nil {
 			return e
 		}
 	}
 	if w.Satisfaction != "" {
-		return oneOf("satisfaction", w.Satisfaction, Satisfactions...)
+		return crm.OneOf("satisfaction", w.Satisfaction, Satisfactions...)
 	}
 	return nil
 }
 
 // Indexes implements Record.
-func (w *WorkOrder) Indexes() []Index {
-	idx := []Index{{"region", w.Region}, {"kind", w.Kind}, {"state", w.State}, {"channel", w.Channel}, {"taking_region", w.TakingRegion}, {OwnerIndex, w.Owner}}
+func (w *WorkOrder) Indexes() []crm.Index {
+	idx := []crm.Index{{Field: "region", Value: w.Region}, {Field: "kind", Value: w.Kind}, {Field: "state", Value: w.State}, {Field: "channel", Value: w.Channel}, {Field: "taking_region", Value: w.TakingRegion}, {Field: crm.OwnerIndex, Value: w.Owner}}
 	if w.CustomerID != "" {
-		idx = append(idx, Index{"customer_id", w.CustomerID})
+		idx = append(idx, crm.Index{Field: "customer_id", Value: w.CustomerID})
 	}
 	if w.AssigneeID != "" {
-		idx = append(idx, Index{"assignee_id", w.AssigneeID})
+		idx = append(idx, crm.Index{Field: "assignee_id", Value: w.AssigneeID})
 	}
 	if w.Open() {
-		idx = append(idx, Index{OpenIndex, w.Owner}) // kpi.go: what Supervise reads
+		idx = append(idx, crm.Index{Field: OpenIndex, Value: w.Owner}) // kpi.go: what Supervise reads
 	}
 	return appendMonthIndexes(idx, w.Owner, w.ReceivedAt) // kpi.go: a period's KPIs
 }
 
 // Uniques implements Record.
-func (w *WorkOrder) Uniques() []Unique { return nil }
+func (w *WorkOrder) Uniques() []crm.Unique { return nil }
 
 // Refs implements Record.
-func (w *WorkOrder) Refs() []Ref {
-	var refs []Ref
+func (w *WorkOrder) Refs() []crm.Ref {
+	var refs []crm.Ref
 	if w.CustomerID != "" {
-		refs = append(refs, Ref{"customer_id", "customers", w.CustomerID})
+		refs = append(refs, crm.Ref{Field: "customer_id", Collection: "customers", ID: w.CustomerID})
 	}
 	if w.AssigneeID != "" {
-		refs = append(refs, Ref{"assignee_id", "staff", w.AssigneeID})
+		refs = append(refs, crm.Ref{Field: "assignee_id", Collection: "staff", ID: w.AssigneeID})
 	}
 	return refs
 }
@@ -216,16 +219,16 @@ func (w *WorkOrder) Open() bool { return w.State != WOArchived }
 // customerOwner is "" when the order names no customer or the taker does
 // not hold the customer. It is pure: the API calls it before proposing and
 // answers wrong_owner (or forwards) when the handling region is elsewhere.
-func RouteWorkOrder(customerOwner, given, taking string) (string, *Error) {
-	if !ValidRegion(taking) {
-		return "", invalid("taking_region", "%q is not a GB/T 2260 region code", taking)
+func RouteWorkOrder(customerOwner, given, taking string) (string, *crm.Error) {
+	if !crm.ValidRegion(taking) {
+		return "", crm.Invalid("taking_region", "%q is not a GB/T 2260 region code", taking)
 	}
-	if given != "" && !ValidRegion(given) {
-		return "", invalid("region", "%q is not a GB/T 2260 region code", given)
+	if given != "" && !crm.ValidRegion(given) {
+		return "", crm.Invalid("region", "%q is not a GB/T 2260 region code", given)
 	}
 	switch {
 	case customerOwner != "" && given != "" && given != customerOwner:
-		return "", invalid("region", "the customer belongs to region %s; its orders are handled there, not in %s (leave region out)", customerOwner, given)
+		return "", crm.Invalid("region", "the customer belongs to region %s; its orders are handled there, not in %s (leave region out)", customerOwner, given)
 	case customerOwner != "":
 		return customerOwner, nil
 	case given != "":
@@ -239,31 +242,31 @@ func (w *WorkOrder) derived() any {
 		w.DoneAt, w.RevisitedAt, w.ArchivedAt, w.Satisfaction, w.SendBacks, w.History, w.ClockError}
 }
 
-func workOrderOnCreate(r Reader, rec Record, cmd *Command) *Error {
+func workOrderOnCreate(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	w := rec.(*WorkOrder)
 	zero := WorkOrder{}
 	if !sameJSON(w.derived(), zero.derived()) {
-		return invalid("state", "state, deadlines, history and satisfaction are derived by the server; change them through POST /api/v1/work_orders/{id}/transition")
+		return crm.Invalid("state", "state, deadlines, history and satisfaction are derived by the server; change them through POST /api/v1/work_orders/{id}/transition")
 	}
 	if w.ReceivedAt.IsZero() {
 		w.ReceivedAt = cmd.Time
 	}
 	if w.ReceivedAt.After(cmd.Time) {
-		return invalid("received_at", "%s is in the future", w.ReceivedAt.Format(time.RFC3339))
+		return crm.Invalid("received_at", "%s is in the future", w.ReceivedAt.Format(time.RFC3339))
 	}
 	if w.CustomerID != "" {
 		raw, err := r.Get(recordKey("customers", w.CustomerID))
 		if err != nil {
-			return AsError(err)
+			return crm.AsError(err)
 		}
 		if raw == nil {
-			return &Error{Code: CodeReference, Field: "customer_id", Message: fmt.Sprintf("no customer with id %q here", w.CustomerID)}
+			return &crm.Error{Code: crm.CodeReference, Field: "customer_id", Message: fmt.Sprintf("no customer with id %q here", w.CustomerID)}
 		}
 		// The region was defaulted to this one when the client gave none,
 		// so the customer's owner decides first.
-		owner := RecordOwner(raw)
+		owner := crm.RecordOwner(raw)
 		if owner != cmd.Region {
-			return &Error{Code: CodeWrongOwner, Field: "region", Owner: owner,
+			return &crm.Error{Code: crm.CodeWrongOwner, Field: "region", Owner: owner,
 				Message: fmt.Sprintf("the order is handled by region %s, which owns customer %s (this is region %s); send it there", owner, w.CustomerID, cmd.Region)}
 		}
 		if _, e := RouteWorkOrder(owner, w.Region, w.TakingRegion); e != nil {
@@ -290,7 +293,7 @@ func workOrderOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	case sla.AnswerWorkingDays > 0:
 		cal, err := CalendarFor(r, w.Region)
 		if err != nil {
-			return AsError(err)
+			return crm.AsError(err)
 		}
 		dl, err := cal.Deadline(w.ReceivedAt, sla.AnswerWorkingDays)
 		if err != nil {
@@ -302,21 +305,21 @@ func workOrderOnCreate(r Reader, rec Record, cmd *Command) *Error {
 	return nil
 }
 
-func workOrderGuard(old, new Record) *Error {
+func workOrderGuard(old, new crm.Record) *crm.Error {
 	o, n := old.(*WorkOrder), new.(*WorkOrder)
 	switch {
 	case o.Kind != n.Kind, o.Subtype != n.Subtype:
-		return invalid("kind", "cannot change: the SLA was set by it; archive this order and take a new one")
+		return crm.Invalid("kind", "cannot change: the SLA was set by it; archive this order and take a new one")
 	case o.CustomerID != n.CustomerID:
-		return invalid("customer_id", "cannot change: it decided the handling region")
+		return crm.Invalid("customer_id", "cannot change: it decided the handling region")
 	case o.TakingRegion != n.TakingRegion:
-		return invalid("taking_region", "cannot change")
+		return crm.Invalid("taking_region", "cannot change")
 	case !o.ReceivedAt.Equal(n.ReceivedAt):
-		return invalid("received_at", "cannot change")
+		return crm.Invalid("received_at", "cannot change")
 	case o.SiteClass != n.SiteClass:
-		return invalid("site_class", "cannot change: it set the arrival limit")
+		return crm.Invalid("site_class", "cannot change: it set the arrival limit")
 	case !sameJSON(o.derived(), n.derived()):
-		return invalid("state", "state, deadlines and history change only through POST /api/v1/work_orders/{id}/transition")
+		return crm.Invalid("state", "state, deadlines and history change only through POST /api/v1/work_orders/{id}/transition")
 	}
 	return nil
 }
@@ -330,18 +333,18 @@ type WorkOrderTransition struct {
 	Satisfaction string     `json:"satisfaction,omitempty"` // revisited: the customer's verdict
 }
 
-func workOrderAct(r Reader, rec Record, cmd *Command) *Error {
+func workOrderAct(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	w := rec.(*WorkOrder)
 	var a WorkOrderTransition
-	if e := decodeAction(cmd.Body, &a); e != nil {
+	if e := crm.DecodeAction(cmd.Body, &a); e != nil {
 		return e
 	}
 	a.To = strings.ToLower(strings.TrimSpace(a.To))
 	a.Satisfaction = strings.ToLower(strings.TrimSpace(a.Satisfaction))
-	if e := oneOf("to", a.To, WorkOrderStates...); e != nil {
+	if e := crm.OneOf("to", a.To, WorkOrderStates...); e != nil {
 		return e
 	}
-	if e := maxLen("note", a.Note, 1000); e != nil {
+	if e := crm.MaxLen("note", a.Note, 1000); e != nil {
 		return e
 	}
 	if !slices.Contains(woNext[w.State], a.To) {
@@ -349,11 +352,11 @@ func workOrderAct(r Reader, rec Record, cmd *Command) *Error {
 		if allowed == "" {
 			allowed = "none: the loop is closed"
 		}
-		return &Error{Code: CodeConflict, Field: "to", Message: fmt.Sprintf("work order %s cannot move from %s to %s; from %s it may move to: %s", w.ID, w.State, a.To, w.State, allowed)}
+		return &crm.Error{Code: crm.CodeConflict, Field: "to", Message: fmt.Sprintf("work order %s cannot move from %s to %s; from %s it may move to: %s", w.ID, w.State, a.To, w.State, allowed)}
 	}
 	back := slices.Index(WorkOrderStates, a.To) < slices.Index(WorkOrderStates, w.State)
 	if back && strings.TrimSpace(a.Note) == "" {
-		return invalid("note", "a send-back (%s → %s) needs a reason", w.State, a.To)
+		return crm.Invalid("note", "a send-back (%s → %s) needs a reason", w.State, a.To)
 	}
 	lastAt := w.ReceivedAt
 	if n := len(w.History); n > 0 {
@@ -364,26 +367,26 @@ func workOrderAct(r Reader, rec Record, cmd *Command) *Error {
 		return e
 	}
 	if a.Satisfaction != "" && a.To != WORevisited {
-		return invalid("satisfaction", "is recorded by the revisit (to: revisited) only")
+		return crm.Invalid("satisfaction", "is recorded by the revisit (to: revisited) only")
 	}
 	if a.AssigneeID != "" && a.To != WODispatched {
-		return invalid("assignee_id", "is set by dispatching (to: dispatched) only")
+		return crm.Invalid("assignee_id", "is set by dispatching (to: dispatched) only")
 	}
 	switch a.To {
 	case WODispatched:
 		if back {
 			if w.Satisfaction != "dissatisfied" && w.State == WORevisited {
-				return &Error{Code: CodeConflict, Field: "to", Message: "only a dissatisfied revisit sends the order back to dispatch"}
+				return &crm.Error{Code: crm.CodeConflict, Field: "to", Message: "only a dissatisfied revisit sends the order back to dispatch"}
 			}
 		}
 		if a.AssigneeID != "" {
-			if !Kinds["staff"].ValidID(a.AssigneeID) {
-				return invalid("assignee_id", "%q is not a staff id", a.AssigneeID)
+			if !crm.Kinds["staff"].ValidID(a.AssigneeID) {
+				return crm.Invalid("assignee_id", "%q is not a staff id", a.AssigneeID)
 			}
 			w.AssigneeID = a.AssigneeID
 		}
 		if w.AssigneeID == "" {
-			return invalid("assignee_id", "is required to dispatch: the staff member who handles the order")
+			return crm.Invalid("assignee_id", "is required to dispatch: the staff member who handles the order")
 		}
 		if back {
 			w.DoneAt, w.RevisitedAt, w.Satisfaction = nil, nil, ""
@@ -404,17 +407,17 @@ func workOrderAct(r Reader, rec Record, cmd *Command) *Error {
 		}
 	case WODone:
 		if w.Kind == "fault_repair" && w.ArrivedAt == nil {
-			return &Error{Code: CodeConflict, Field: "to", Message: "a fault repair is done on site: move it to on_site first"}
+			return &crm.Error{Code: crm.CodeConflict, Field: "to", Message: "a fault repair is done on site: move it to on_site first"}
 		}
 		w.DoneAt = tp(t)
 	case WORevisited:
-		if e := oneOf("satisfaction", a.Satisfaction, Satisfactions...); e != nil {
+		if e := crm.OneOf("satisfaction", a.Satisfaction, Satisfactions...); e != nil {
 			return e
 		}
 		w.RevisitedAt, w.Satisfaction = tp(t), a.Satisfaction
 	case WOArchived:
 		if w.Satisfaction == "dissatisfied" {
-			return &Error{Code: CodeConflict, Field: "to", Message: fmt.Sprintf("work order %s was revisited dissatisfied: it goes back to dispatch (to: dispatched, with a note), it cannot be archived", w.ID)}
+			return &crm.Error{Code: crm.CodeConflict, Field: "to", Message: fmt.Sprintf("work order %s was revisited dissatisfied: it goes back to dispatch (to: dispatched, with a note), it cannot be archived", w.ID)}
 		}
 		w.ArchivedAt = tp(t)
 	}

@@ -1,4 +1,4 @@
-package crm
+package process
 
 import (
 	"math/rand/v2"

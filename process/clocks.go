@@ -1,8 +1,9 @@
-package crm
+package process
 
 import (
-	"encoding/json"
 	"strings"
+
+	"gridcrm/crm"
 )
 
 // A deadline that needs a calendar year nobody has loaded yet is left unset
@@ -12,30 +13,12 @@ import (
 // next stage action or transition: RecountClocks. It is deterministic (the
 // state, the directive and its time), so every replica writes the same.
 
-// DirectiveArrived is called when a record pushed down to region has been
-// stored there (crm.ApplyReplica): a calendar directive addressed to the
-// region makes it count its stopped clocks again (RecountClocks), as the
-// region's own writes. Anything else is left alone.
-func DirectiveArrived(tx Txn, region, key string, value []byte) error {
-	coll, _, ok := SplitRecordKey(key)
-	if !ok || coll != "directives" || value == nil {
-		return nil
-	}
-	var d Directive
-	if err := json.Unmarshal(value, &d); err != nil {
-		return nil // the link validated it; a newer format is not ours to read
-	}
-	o := newOverlay(tx)
-	if e := recountFor(o, region, &d); e != nil {
-		return e
-	}
-	return o.flush()
-}
+func init() { crm.OnDirective(recountFor) }
 
 // recountFor runs RecountClocks in region when d is a calendar directive
 // addressed to it, stamped with d's time.
-func recountFor(tx *overlay, region string, d *Directive) *Error {
-	if d.Kind != "calendar" || !(InRegion(region, d.Scope) || InRegion(d.Scope, region)) {
+func recountFor(tx crm.Txn, region string, d *crm.Directive) *crm.Error {
+	if d.Kind != "calendar" || !(crm.InRegion(region, d.Scope) || crm.InRegion(d.Scope, region)) {
 		return nil
 	}
 	_, e := RecountClocks(tx, region, d)
@@ -48,35 +31,35 @@ func recountFor(tx *overlay, region string, d *Directive) *Error {
 // scope of calendar directive d (the one that arrived), and writes those
 // that changed as an update by the system at d's time. It answers how many
 // it wrote.
-func RecountClocks(tx *overlay, region string, d *Directive) (int, *Error) {
+func RecountClocks(tx crm.Txn, region string, d *crm.Directive) (int, *crm.Error) {
 	scope := region
-	if InRegion(d.Scope, region) {
+	if crm.InRegion(d.Scope, region) {
 		scope = d.Scope // a directive for part of this region's subtree
 	}
 	at := d.UpdatedAt
 	n := 0
 	for _, coll := range []string{"projects", "work_orders"} {
-		kind := Kinds[coll]
+		kind := crm.Kinds[coll]
 		var stale [][]byte
-		if err := scanOwned(tx, coll, scope, true, func(raw []byte) error {
+		if err := crm.ScanOwned(tx, coll, scope, true, func(raw []byte) error {
 			if strings.Contains(string(raw), `"clock_error":`) {
 				stale = append(stale, raw)
 			}
 			return nil
 		}); err != nil {
-			return n, AsError(err)
+			return n, crm.AsError(err)
 		}
 		for _, raw := range stale {
 			old, rec := kind.New(), kind.New()
-			if err := unmarshal(raw, old); err != nil {
-				return n, AsError(err)
+			if err := crm.Unmarshal(raw, old); err != nil {
+				return n, crm.AsError(err)
 			}
-			if err := unmarshal(raw, rec); err != nil {
-				return n, AsError(err)
+			if err := crm.Unmarshal(raw, rec); err != nil {
+				return n, crm.AsError(err)
 			}
 			m := rec.RecordMeta()
-			if w, _, err := WriterOf(tx, m.Owner); err != nil {
-				return n, AsError(err)
+			if w, _, err := crm.WriterOf(tx, m.Owner); err != nil {
+				return n, crm.AsError(err)
 			} else if w != region {
 				continue // a copy: its writer counts it
 			}
@@ -88,8 +71,8 @@ func RecountClocks(tx *overlay, region string, d *Directive) (int, *Error) {
 				continue
 			}
 			m.Version++
-			m.UpdatedAt, m.UpdatedBy = at, SystemActor
-			if _, e := write(tx, kind, rec, old); e != nil {
+			m.UpdatedAt, m.UpdatedBy = at, crm.SystemActor
+			if _, e := crm.Rewrite(tx, kind, rec, old); e != nil {
 				return n, e
 			}
 			n++
@@ -101,7 +84,7 @@ func RecountClocks(tx *overlay, region string, d *Directive) (int, *Error) {
 // recount counts rec's deadlines again on the calendar in force now (with
 // d, which may not be visible to iteration yet) and the rule set it was
 // opened under; changed reports whether anything moved.
-func recount(r Reader, rec Record, d *Directive) (changed bool, e *Error) {
+func recount(r crm.Reader, rec crm.Record, d *crm.Directive) (changed bool, e *crm.Error) {
 	switch x := rec.(type) {
 	case *Project:
 		before := x.derived()
@@ -111,7 +94,7 @@ func recount(r Reader, rec Record, d *Directive) (changed bool, e *Error) {
 		}
 		cal, err := calendarWith(r, x.Region, d)
 		if err != nil {
-			return false, AsError(err)
+			return false, crm.AsError(err)
 		}
 		RecomputeProject(x, rs, cal)
 		return !sameJSON(before, x.derived()), nil
@@ -129,7 +112,7 @@ func recount(r Reader, rec Record, d *Directive) (changed bool, e *Error) {
 		}
 		cal, err := calendarWith(r, x.Region, d)
 		if err != nil {
-			return false, AsError(err)
+			return false, crm.AsError(err)
 		}
 		dl, err := cal.Deadline(x.ReceivedAt, sla.AnswerWorkingDays)
 		if err != nil {

@@ -1,0 +1,92 @@
+package crm
+
+import "encoding/json"
+
+// What a programme's package (process, …) uses of crm beyond Register and
+// the Kind hooks: the field checks every record's Validate is made of, so
+// that its records answer bad input as crm's do, and the few reads and
+// writes its hooks need on the Txn or Reader they are handed. Each is the
+// function crm's own records use.
+
+// Invalid answers a CodeInvalid error naming field.
+func Invalid(field, format string, args ...any) *Error { return invalid(field, format, args...) }
+
+// Required refuses an empty v or one longer than max characters.
+func Required(field, v string, max int) *Error { return required(field, v, max) }
+
+// MaxLen refuses a v longer than max characters, not UTF-8, or with NULs.
+func MaxLen(field, v string, max int) *Error { return maxLen(field, v, max) }
+
+// OneOf refuses a v not among allowed.
+func OneOf(field, v string, allowed ...string) *Error { return oneOf(field, v, allowed...) }
+
+// NonNegative refuses a v that is not a number, negative, or above max.
+func NonNegative(field string, v, max float64) *Error { return nonNegative(field, v, max) }
+
+// FirstErr answers the first non-nil error of errs.
+func FirstErr(errs ...*Error) *Error { return firstErr(errs...) }
+
+// ValidDate refuses a d that is not YYYY-MM-DD (or empty, unless optional).
+func ValidDate(field string, d Date, optional bool) *Error { return validDate(field, d, optional) }
+
+// RegionField refuses a region that is not a GB/T 2260 code.
+func RegionField(region string) *Error { return regionField(region) }
+
+// CustomerRef refuses a customer_id that is not a customer id.
+func CustomerRef(id string) *Error { return customerRef(id) }
+
+// JSONError turns an encoding/json error into a field-level *Error.
+func JSONError(err error) *Error { return jsonError(err) }
+
+// RegionHolder is a record whose "region" field is its owner: Apply
+// fills it with the writing region when it is empty and checks it.
+type RegionHolder interface{ RegionField() *string }
+
+// Unmarshal decodes a stored record's JSON into v (a new record), as
+// Apply does.
+func Unmarshal(raw []byte, v any) error { return unmarshal(raw, v) }
+
+// ByIndex loads the records of coll whose indexed field equals value, in
+// id order.
+func ByIndex[T any](r Reader, coll, field, value string) ([]T, *Error) {
+	return byIndex[T](r, coll, field, value)
+}
+
+// ScanOwned calls fn with every record of coll owned by region (or its
+// subtree), in (owner, id) order.
+func ScanOwned(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
+	return scanOwned(r, coll, region, subtree, fn)
+}
+
+// Rewrite stores rec in place of old, both of kind, on tx (the Txn a hook
+// was handed) with its indexes, uniques, cards and counters, as Apply
+// writes an update; the caller has set its Meta (version, time, actor).
+// For a hook that writes records of its own (a calendar directive
+// restarting stopped clocks).
+func Rewrite(tx Txn, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
+	if o, ok := tx.(*overlay); ok {
+		return write(o, kind, rec, old)
+	}
+	o := newOverlay(tx)
+	out, e := write(o, kind, rec, old)
+	if e != nil {
+		return nil, e
+	}
+	if err := o.flush(); err != nil {
+		return nil, AsError(err)
+	}
+	return out, nil
+}
+
+// DecodeAction decodes an action body (OpAction) strictly into v.
+func DecodeAction(body []byte, v any) *Error { return decodeAction(body, v) }
+
+// Lifecycle lists, per state, the states it may move to; a state with no
+// entry is final.
+type Lifecycle map[string][]string
+
+// Change checks a move from -> to of field (CodeTransition); from "" is a
+// create, which must start in one of initial.
+func (l Lifecycle) Change(field, from, to string, initial ...string) *Error {
+	return lifecycle(l).change(field, from, to, initial...)
+}
