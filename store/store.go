@@ -54,7 +54,7 @@ type Config struct {
 	// Dir is the directory Pebble keeps its files in; it is created if
 	// missing. Required unless FS is set (then it defaults to the FS root).
 	Dir string
-	// CacheSize is the block cache size in bytes. Default 64 MiB.
+	// CacheSize is the block cache size in bytes. Default 512 MiB.
 	CacheSize int64
 	// MemTableSize is the size of one memtable in bytes. Default 32 MiB;
 	// at most 4 GiB - 1.
