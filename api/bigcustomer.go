@@ -9,8 +9,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"gridcrm/bigcustomer"
+	"gridcrm/bigcustomer/grid"
 	"gridcrm/crm"
-	"gridcrm/crm/grid"
 	"gridcrm/report"
 	"gridcrm/tiers"
 )
@@ -102,7 +103,7 @@ func (s *Server) classification(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	rep, e := crm.ClassifyRegion(s.b.Reader(), crm.ClassQuery{Region: region, Subtree: subtree, Day: day, Class: c.Query("class"), Grade: c.Query("grade"), Limit: limit})
+	rep, e := bigcustomer.ClassifyRegion(s.b.Reader(), bigcustomer.ClassQuery{Region: region, Subtree: subtree, Day: day, Class: c.Query("class"), Grade: c.Query("grade"), Limit: limit})
 	if e != nil {
 		fail(c, e)
 		return
@@ -134,7 +135,7 @@ func (s *Server) customerClass(c *gin.Context) {
 	if !ok || !s.consistent(c) || !s.customerOf(c) {
 		return
 	}
-	cl, e := crm.ClassifyCustomer(s.b.Reader(), c.Param("id"), day)
+	cl, e := bigcustomer.ClassifyCustomer(s.b.Reader(), c.Param("id"), day)
 	if e != nil {
 		fail(c, e)
 		return
@@ -147,7 +148,7 @@ func (s *Server) consumption(c *gin.Context) {
 	if !ok || !s.consistent(c) || !s.customerOf(c) {
 		return
 	}
-	rep, e := crm.Consumption(s.b.Reader(), c.Param("id"), day)
+	rep, e := bigcustomer.Consumption(s.b.Reader(), c.Param("id"), day)
 	if e != nil {
 		fail(c, e)
 		return
@@ -176,7 +177,7 @@ func (s *Server) pareto(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	rep, e := crm.Pareto(s.b.Reader(), region, subtree, day, top)
+	rep, e := bigcustomer.Pareto(s.b.Reader(), region, subtree, day, top)
 	if e != nil {
 		fail(c, e)
 		return
@@ -207,7 +208,7 @@ func (s *Server) generateBulletin(c *gin.Context) {
 		return
 	}
 	now := time.Now().UTC()
-	d, e := crm.BuildBulletin(s.b.Reader(), s.cfg.Region, req.RegionName, req.Period, now)
+	d, e := bigcustomer.BuildBulletin(s.b.Reader(), s.cfg.Region, req.RegionName, req.Period, now)
 	if e != nil {
 		fail(c, e)
 		return
@@ -222,7 +223,7 @@ func (s *Server) generateBulletin(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	rec := crm.Bulletin{Region: s.cfg.Region, Period: d.Period, Title: d.Title, Projects: len(d.Projects), OverdueStages: d.Overdue,
+	rec := bigcustomer.Bulletin{Region: s.cfg.Region, Period: d.Period, Title: d.Title, Projects: len(d.Projects), OverdueStages: d.Overdue,
 		Highlights: d.Highlights(), HTML: html, PDF: pdf, PDFFont: font}
 	raw, _ := json.Marshal(rec)
 	kind := crm.Kinds["bulletins"]
@@ -251,7 +252,7 @@ func (s *Server) bulletinFile(part string) gin.HandlerFunc {
 			fail(c, e)
 			return
 		}
-		var b crm.Bulletin
+		var b bigcustomer.Bulletin
 		if err := json.Unmarshal(raw, &b); err != nil {
 			fail(c, err)
 			return
@@ -284,7 +285,7 @@ type divideRequest struct {
 
 // pool reads the region's admitted pool with each customer's annual kWh.
 func (s *Server) pool(day crm.Date) ([]grid.Item, *crm.Error) {
-	rep, e := crm.ClassifyRegion(s.b.Reader(), crm.ClassQuery{Region: s.cfg.Region, Day: day})
+	rep, e := bigcustomer.ClassifyRegion(s.b.Reader(), bigcustomer.ClassQuery{Region: s.cfg.Region, Day: day})
 	if e != nil {
 		return nil, e
 	}
@@ -292,7 +293,7 @@ func (s *Server) pool(day crm.Date) ([]grid.Item, *crm.Error) {
 	for _, it := range rep.Items {
 		kwh[it.CustomerID] = it.Figures.AnnualKWh
 	}
-	ids, e := crm.AdmittedPool(s.b.Reader(), s.cfg.Region)
+	ids, e := bigcustomer.AdmittedPool(s.b.Reader(), s.cfg.Region)
 	if e != nil {
 		return nil, e
 	}
@@ -359,10 +360,10 @@ func (s *Server) divide(c *gin.Context) {
 	}
 	rr, _ := grid.RoundRobin(items, req.K)
 	st, rs := grid.Measure(items, d), grid.Measure(items, rr)
-	plan := crm.GridPlan{Region: s.cfg.Region, K: req.K, AsOf: req.Day, MaxKWhDeviation: st.MaxWeightDev, MaxCountDeviation: st.MaxCountDev,
+	plan := bigcustomer.GridPlan{Region: s.cfg.Region, K: req.K, AsOf: req.Day, MaxKWhDeviation: st.MaxWeightDev, MaxCountDeviation: st.MaxCountDev,
 		RoundRobinKWhDev: rs.MaxWeightDev, RoundRobinCountDev: rs.MaxCountDev}
 	plan.Cells = cellsOf(items, d, req.Managers)
-	existing, e := crm.RegionGridPlan(s.b.Reader(), s.cfg.Region)
+	existing, e := bigcustomer.RegionGridPlan(s.b.Reader(), s.cfg.Region)
 	if e != nil {
 		fail(c, e)
 		return
@@ -370,14 +371,14 @@ func (s *Server) divide(c *gin.Context) {
 	if existing != nil {
 		plan.Revisions = existing.Revisions // a re-division keeps the history
 	}
-	plan.Revisions = append(plan.Revisions, crm.GridRevision{At: req.Day, Kind: "divide", Moves: len(items)})
+	plan.Revisions = append(plan.Revisions, bigcustomer.GridRevision{At: req.Day, Kind: "divide", Moves: len(items)})
 	s.savePlan(c, &plan, req.Save, gin.H{"stats": st, "round_robin": rs})
 }
 
-func cellsOf(items []grid.Item, d grid.Division, managers []string) []crm.GridCell {
-	cells := make([]crm.GridCell, d.K)
+func cellsOf(items []grid.Item, d grid.Division, managers []string) []bigcustomer.GridCell {
+	cells := make([]bigcustomer.GridCell, d.K)
 	for j := range cells {
-		cells[j].Code = crm.CellCode(j)
+		cells[j].Code = bigcustomer.CellCode(j)
 		cells[j].CustomerIDs = []string{}
 		if j < len(managers) {
 			cells[j].FrontManagerID = managers[j]
@@ -395,8 +396,8 @@ func cellsOf(items []grid.Item, d grid.Division, managers []string) []crm.GridCe
 // savePlan answers the plan with extra fields; with save it stores it
 // first, replacing the region's plan when there is one. An unsaved plan is
 // answered without its record fields (id, owner, version, times).
-func (s *Server) savePlan(c *gin.Context, plan *crm.GridPlan, save bool, extra gin.H) {
-	existing, e := crm.RegionGridPlan(s.b.Reader(), s.cfg.Region)
+func (s *Server) savePlan(c *gin.Context, plan *bigcustomer.GridPlan, save bool, extra gin.H) {
+	existing, e := bigcustomer.RegionGridPlan(s.b.Reader(), s.cfg.Region)
 	if e != nil {
 		fail(c, e)
 		return
@@ -447,7 +448,7 @@ func (s *Server) rebalance(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "tolerance", fmt.Sprintf("is %v; a fraction from 0 to 1 (0.05 = ±5%%)", tol)))
 		return
 	}
-	plan, e := crm.RegionGridPlan(s.b.Reader(), s.cfg.Region)
+	plan, e := bigcustomer.RegionGridPlan(s.b.Reader(), s.cfg.Region)
 	if e != nil {
 		fail(c, e)
 		return
@@ -494,7 +495,7 @@ func (s *Server) rebalance(c *gin.Context) {
 	rr, _ := grid.RoundRobin(items, plan.K)
 	rs := grid.Measure(items, rr)
 	next.RoundRobinKWhDev, next.RoundRobinCountDev = rs.MaxWeightDev, rs.MaxCountDev
-	next.Revisions = append(append([]crm.GridRevision(nil), plan.Revisions...), crm.GridRevision{At: req.Day, Kind: "rebalance", Moves: len(moves)})
+	next.Revisions = append(append([]bigcustomer.GridRevision(nil), plan.Revisions...), bigcustomer.GridRevision{At: req.Day, Kind: "rebalance", Moves: len(moves)})
 	type namedMove struct {
 		ID   string `json:"customer_id"`
 		From string `json:"from"`
@@ -504,9 +505,9 @@ func (s *Server) rebalance(c *gin.Context) {
 	for _, m := range moves {
 		from := "(new)"
 		if m.From >= 0 {
-			from = crm.CellCode(m.From)
+			from = bigcustomer.CellCode(m.From)
 		}
-		named = append(named, namedMove{m.ID, from, crm.CellCode(m.To)})
+		named = append(named, namedMove{m.ID, from, bigcustomer.CellCode(m.To)})
 	}
 	s.savePlan(c, &next, req.Save, gin.H{"moves": named, "before": before, "stats": st, "tolerance": tol})
 }

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"math"
+	"sort"
 	"strings"
 )
 
@@ -180,7 +181,14 @@ func creditMetrics(g *CreditGrade) map[string]float64 {
 
 // CustomerBills answers customer id's bills sorted by period (its
 // customer_id index: the customer's bills only).
-func CustomerBills(r Reader, id string) ([]Bill, *Error) { return customerBills(r, id) }
+func CustomerBills(r Reader, id string) ([]Bill, *Error) {
+	out, e := byIndex[Bill](r, "bills", "customer_id", id)
+	if e != nil {
+		return nil, e
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
+	return out, nil
+}
 
 // GradeCounts is the credit-grade distribution of a region or subtree by
 // as-of month, read from the aggregates: month → grade → customers.

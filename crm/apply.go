@@ -506,17 +506,11 @@ func regionOf(rec Record) string {
 		return r.Region
 	case *User:
 		return r.Region
-	case regional:
-		return *r.regionField()
-	case RegionHolder: // a programme's package's records (programme.go)
+	case RegionHolder: // the analytics runs (runs.go), a programme's package's records (programme.go)
 		return *r.RegionField()
 	}
 	return ""
 }
-
-// regional is a record whose "region" field is its owner (bigcustomer.go;
-// a programme's package's records are a RegionHolder, programme.go).
-type regional interface{ regionField() *string }
 
 func defaultRegion(rec Record, region string) {
 	switch r := rec.(type) {
@@ -531,10 +525,6 @@ func defaultRegion(rec Record, region string) {
 	case *User:
 		if strings.TrimSpace(r.Region) == "" {
 			r.Region = region
-		}
-	case regional:
-		if p := r.regionField(); strings.TrimSpace(*p) == "" {
-			*p = region
 		}
 	case RegionHolder:
 		if p := r.RegionField(); strings.TrimSpace(*p) == "" {

@@ -3,19 +3,23 @@ package crm
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"gridcrm/store/keyspace"
 )
 
-// A card is what the region-wide big-customer reads (classification lists,
-// the Pareto report, a customer's comparison with its class) need of one
-// customer: its classification fields and, per billed month, the sum of
-// its bills' kWh and billed amount. It is kept in the batch of every
+// A card is what the region-wide reads of many customers (package
+// bigcustomer's classification lists, Pareto report and comparison of a
+// customer with its class; the market lists, market.go and
+// market_cards.go) need of one customer: its classification fields and,
+// per billed month, the sum of its bills' kWh and billed amount. It is kept in the batch of every
 // customer and bill write, local (Apply) or replicated (ApplyReplica), at
 // keyspace.Card(owner, customer id), so those reads go through one small
 // value per customer instead of the customer's JSON and a JSON bill per
@@ -242,7 +246,7 @@ func cardUpdate(tx Txn, owner, id string, fn func(c *card)) error {
 // version, the key and the value (8 bytes), then the number of owner's
 // cards (uvarint); it goes when the last card goes. Two replicas whose
 // versions are equal hold the same cards of owner, so what was computed
-// from them can be reused (classMemo), and each new version is noted in
+// from them can be reused (cardMemo; package bigcustomer's class memo), and each new version is noted in
 // cardJournal with the card it changed, so that a memo of an earlier
 // version is brought up to date from the cards changed since.
 func bumpCardVersion(tx Txn, owner, id string, key, value []byte, created, deleted bool) error {
@@ -289,7 +293,7 @@ func bumpCardVersion(tx Txn, owner, id string, key, value []byte, created, delet
 // applied at the county and then at the city and the province chains the
 // same versions, noted once). A memo of version v is brought to version w
 // by reading again the cards changed on the chain from w back to v
-// (cardChanges). What is noted is only a hint: a write whose batch is then
+// (CardChanges). What is noted is only a hint: a write whose batch is then
 // dropped notes a version no store reaches, never walked; a chain not found
 // (evicted, another process, a snapshot installed) means a full read.
 var cardJournal = journal{steps: map[journalKey]journalStep{}}
@@ -324,13 +328,13 @@ func (j *journal) note(owner, prev, version, id string) {
 	j.steps[k] = journalStep{prev, id}
 }
 
-// cardChanges answers the ids of the cards of owner written on the way
+// CardChanges answers the ids of the cards of owner written on the way
 // from version from to version to (sorted, each once), walking back from
 // to; ok is false when the chain does not lead back to from within max
 // steps. It lets go of the journal every 1,024 steps, so that a long walk
 // (up to an eighth of a region) never holds up the writes that note
 // versions (Apply, ApplyReplica).
-func cardChanges(owner, from, to string, max int) (ids []string, ok bool) {
+func CardChanges(owner, from, to string, max int) (ids []string, ok bool) {
 	cardJournal.Lock()
 	v := to
 	for n := 0; v != from; n++ {
@@ -402,26 +406,135 @@ func billCardChange(tx Txn, old, new *Bill) error {
 	return nil
 }
 
-// cardCustomer is one customer as its card has it (the fields
+// Figures are a customer's consumption in the 12 months before the day's
+// month (the window, Window): what its card holds for a window, and the
+// basis of its class (package bigcustomer).
+type Figures struct {
+	AnnualKWh    float64 `json:"annual_kwh"`
+	AnnualBilled float64 `json:"annual_billed"`
+	MonthlyBill  float64 `json:"monthly_bill"` // average over the months billed in the window
+	Months       int     `json:"months"`       // months billed in the window
+	VoltageKV    float64 `json:"voltage_kv"`
+}
+
+// Window answers the first and last period (YYYY-MM) of the 12 months
+// before day's month.
+func Window(day Date) (from, to string) {
+	t, _ := time.Parse("2006-01-02", string(day))
+	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	return first.AddDate(0, -12, 0).Format("2006-01"), first.AddDate(0, -1, 0).Format("2006-01")
+}
+
+// CardCustomer is one customer as its card has it (the fields
 // classification reads), with its figures for a window.
-type cardCustomer struct {
+type CardCustomer struct {
 	ID, AccountNo, Name, Region, Category string
 	VoltageKV                             float64
 	Tags                                  []string
 	Figures                               Figures
-	touPeak, touKWh                       float64 // the window's time-of-use bills: peak kWh and kWh
+	TOUPeak, TOUKWh                       float64 // the window's time-of-use bills: peak kWh and kWh
 }
 
-// customer answers the customer as Classify reads it.
-func (c *cardCustomer) customer() Customer {
+// Customer answers the customer as its card has it (the fields
+// classification reads).
+func (c *CardCustomer) Customer() Customer {
 	cu := Customer{AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV, Tags: c.Tags}
 	cu.ID = c.ID
 	return cu
 }
 
-func cardCustomerOf(c *Customer, f Figures) cardCustomer {
-	return cardCustomer{ID: c.ID, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV, Tags: c.Tags, Figures: f}
+// cardCustomerIn reads card c into the customer of id with its figures for
+// the window from..to; ok is false for a card without a customer (bills
+// only).
+func cardCustomerIn(c *card, id, from, to string, out *CardCustomer) (ok bool) {
+	if !c.HasCustomer {
+		return false
+	}
+	*out = CardCustomer{ID: id, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}
+	if len(c.Tags) > 0 {
+		out.Tags = append([]string(nil), c.Tags...)
+	}
+	f := &out.Figures
+	for _, m := range c.Months {
+		if m.Period >= from && m.Period <= to {
+			f.AnnualKWh += m.KWh
+			f.AnnualBilled += m.Billed
+			f.Months += int(m.Bills)
+			out.TOUPeak += m.TOUPeak
+			out.TOUKWh += m.TOUKWh
+		}
+	}
+	f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
+	if f.Months > 0 {
+		f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
+	}
+	return true
 }
+
+// ScanCards calls fn with every customer the cards of owner hold (its own
+// cards, not those below it) with its figures for the window from..to, in
+// id order. c is the same variable on every call: copy what fn keeps (its
+// Tags are fn's to keep).
+func ScanCards(r Reader, owner, from, to string, fn func(c *CardCustomer)) error {
+	prefix := []byte(keyspace.CardsOf(owner, false))
+	var cd card
+	var c CardCustomer
+	var derr error
+	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+		if decodeCard(v, &cd) != nil {
+			derr = errBadCard
+			return false
+		}
+		if cardCustomerIn(&cd, string(k[len(prefix):]), from, to, &c) {
+			fn(&c)
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	return err
+}
+
+// CardOf answers the customer of id as owner's card of it holds it, with
+// its figures for the window from..to; ok is false when there is no such
+// card or it holds no customer (bills only).
+func CardOf(r Reader, owner, id, from, to string) (c CardCustomer, ok bool, err error) {
+	raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+	if err != nil || raw == nil {
+		return c, false, err
+	}
+	var cd card
+	if decodeCard(raw, &cd) != nil {
+		return c, false, errBadCard
+	}
+	return c, cardCustomerIn(&cd, id, from, to, &c), nil
+}
+
+// CardsIn answers the number of cards a card version (CardOwners) counts,
+// 0 when it cannot tell.
+func CardsIn(version string) int {
+	if len(version) > 8 { // the version ends with the number of owner's cards
+		if v, k := binary.Uvarint([]byte(version[8:])); k > 0 && v < 1<<26 {
+			return int(v)
+		}
+	}
+	return 0
+}
+
+// Memos of what is read from cards are kept per owner region and window,
+// up to memoLineages of them, and maxMemo of those in all.
+type memoKey struct{ owner, from, to string }
+
+// maxMemo bounds the memo's entries (regions × windows asked about).
+const maxMemo = 1024
+
+// memoLineages bounds the memos kept per owner region and window. Stores
+// of the same cards may reach them by different histories of writes (a
+// county writes a batch's cards in one order, its city and province copies
+// in another), so their versions differ: one process holding several
+// tiers (tests, benchmarks) keeps a memo per history.
+const memoLineages = 4
 
 // cardMemo keeps, per owner region and window, the customers its cards
 // hold with their figures (for the reads that do not classify them: the
@@ -433,17 +546,21 @@ func cardCustomerOf(c *Customer, f Figures) cardCustomer {
 // stored.
 var cardMemo = struct {
 	sync.Mutex
-	m map[memoKey][]memoEntry // newest first, up to memoLineages (cardclass.go)
+	m map[memoKey][]memoEntry // newest first, up to memoLineages
 }{m: map[memoKey][]memoEntry{}}
 
 type memoEntry struct {
 	version string
-	list    []cardCustomer
+	list    []CardCustomer
 }
 
-// ownerCards answers owner's customers (its own cards, not those below it)
-// with their figures for the window from..to, in id order.
-func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, error) {
+// OwnerCards answers owner's customers (its own cards, not those below
+// it) with their figures for the window from..to, in id order, for owner's
+// card version (CardOwners): from the card memo when it holds that
+// version, else brought up to date from the cards changed since one it
+// holds, else read from every card of owner. The list is shared: read it,
+// never change it.
+func OwnerCards(r Reader, owner, version, from, to string) ([]CardCustomer, error) {
 	k := memoKey{owner, from, to}
 	cardMemo.Lock()
 	olds := slices.Clone(cardMemo.m[k])
@@ -453,10 +570,10 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 			return e.list, nil
 		}
 	}
-	var list []cardCustomer
+	var list []CardCustomer
 	base := ""
 	for _, e := range olds {
-		if ids, found := cardChanges(owner, e.version, version, len(e.list)/8+256); found {
+		if ids, found := CardChanges(owner, e.version, version, len(e.list)/8+256); found {
 			var err error
 			if list, err = patchCards(r, owner, from, to, e.list, ids); err != nil {
 				return nil, err
@@ -466,8 +583,7 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 		}
 	}
 	if list == nil {
-		var err error
-		if list, err = readOwnerCards(r, owner, from, to); err != nil {
+		if err := ScanCards(r, owner, from, to, func(c *CardCustomer) { list = append(list, *c) }); err != nil {
 			return nil, err
 		}
 	}
@@ -486,35 +602,11 @@ func ownerCards(r Reader, owner, version, from, to string) ([]cardCustomer, erro
 	return list, nil
 }
 
-// readOwnerCards reads every card of owner.
-func readOwnerCards(r Reader, owner, from, to string) ([]cardCustomer, error) {
-	var list []cardCustomer
-	prefix := []byte(keyspace.CardsOf(owner, false))
-	var c card
-	var derr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-		if decodeCard(v, &c) != nil {
-			derr = errBadCard
-			return false
-		}
-		var it classItem
-		if cardItem(&c, string(k[len(prefix):]), from, to, &it) {
-			list = append(list, it.cardCustomer)
-		}
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	return list, err
-}
-
 // patchCards answers list (by id) with the cards of ids (sorted, each
 // once) read again from r.
-func patchCards(r Reader, owner, from, to string, list []cardCustomer, ids []string) ([]cardCustomer, error) {
-	out := make([]cardCustomer, 0, len(list)+len(ids))
+func patchCards(r Reader, owner, from, to string, list []CardCustomer, ids []string) ([]CardCustomer, error) {
+	out := make([]CardCustomer, 0, len(list)+len(ids))
 	at := 0
-	var c card
 	for _, id := range ids {
 		j := sort.Search(len(list), func(i int) bool { return list[i].ID >= id })
 		out = append(out, list[at:j]...)
@@ -522,50 +614,110 @@ func patchCards(r Reader, owner, from, to string, list []cardCustomer, ids []str
 		if j < len(list) && list[j].ID == id {
 			at++
 		}
-		raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+		c, ok, err := CardOf(r, owner, id, from, to)
 		if err != nil {
 			return nil, err
 		}
-		if raw == nil {
-			continue
-		}
-		if decodeCard(raw, &c) != nil {
-			return nil, errBadCard
-		}
-		var it classItem
-		if cardItem(&c, id, from, to, &it) {
-			out = append(out, it.cardCustomer)
+		if ok {
+			out = append(out, c)
 		}
 	}
 	return append(out, list[at:]...), nil
 }
 
-// cardCustomers answers the customers the cards of region (or its
-// subtree) hold with their figures for the window of day: one list per
-// owner region, in (owner, id) order, as regionCustomers reads them from
-// the records. ok is false when the cards do not cover every customer the
-// aggregates count (a store written before cards were kept): the caller
-// then reads the records. The lists are copies of the class memo's
-// (cardclass.go).
-func cardCustomers(r Reader, region string, subtree bool, day Date) (out [][]cardCustomer, ok bool, err error) {
-	book, e := LoadRuleBook(r, day)
-	if e != nil {
-		return nil, false, e
+// OwnerVersion is a region holding cards and its card version.
+type OwnerVersion struct{ Owner, Version string }
+
+// CardOwners lists the regions holding cards in region (or its subtree),
+// in code order, with their card versions, and answers the customers the
+// aggregates count there: when the owners' cards hold fewer, the cards do
+// not cover the scope (a store written before cards were kept) and the
+// caller reads the records.
+func CardOwners(r Reader, region string, subtree bool) ([]OwnerVersion, int64, error) {
+	customers, err := countCustomers(r, region, subtree)
+	if err != nil {
+		return nil, 0, err
 	}
-	ocs, ok, err := cardClasses(r, region, subtree, day, book)
-	if err != nil || !ok {
-		return nil, ok, err
-	}
-	for _, oc := range ocs {
-		if oc.byID.n == 0 {
-			continue
-		}
-		list := make([]cardCustomer, 0, oc.byID.n)
-		oc.byID.each(func(it *classItem, _, _ float64) bool {
-			list = append(list, it.cardCustomer)
+	var out []OwnerVersion
+	if subtree {
+		prefix := []byte(keyspace.CardVersionsOf(region))
+		err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+			out = append(out, OwnerVersion{string(k[len(keyspace.CardVersionPrefix):]), string(v)})
 			return true
 		})
-		out = append(out, list)
+	} else {
+		var v []byte
+		if v, err = r.Get([]byte(keyspace.CardVersion(region))); v != nil {
+			out = append(out, OwnerVersion{region, string(v)})
+		}
 	}
-	return out, true, nil
+	return out, customers, err
+}
+
+// CardsVersion answers a key that changes whenever a customer or a bill
+// of region (or its subtree) may have: the customers counted and every
+// owner region's card version; "" when no region there holds cards. For
+// memos of what is computed from the cards.
+func CardsVersion(r Reader, region string, subtree bool) (string, error) {
+	owners, customers, err := CardOwners(r, region, subtree)
+	if err != nil || len(owners) == 0 {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d", customers)
+	for _, o := range owners {
+		b.WriteString("|" + o.Owner + "=" + o.Version)
+	}
+	return b.String(), nil
+}
+
+// countCustomers answers Summarize(r, region, subtree).Customers reading
+// one counter per region (a/<region>/customers), skipping the other
+// counters of each region (months, categories, market, processes: about a
+// thousand per county) that Summarize reads.
+func countCustomers(r Reader, region string, subtree bool) (int64, error) {
+	count := func(reg string) (int64, error) {
+		v, err := r.Get(aggKey(reg, "customers"))
+		if err != nil || len(v) != 8 {
+			return 0, err
+		}
+		return int64(math.Round(math.Float64frombits(binary.BigEndian.Uint64(v)))), nil
+	}
+	if !subtree {
+		return count(region)
+	}
+	var n int64
+	start := []byte(keyspace.AggregatePrefix + region)
+	end := prefixEnd(start)
+	for {
+		reg := ""
+		err := r.Iterate(start, end, func(k, _ []byte) bool {
+			reg, _, _ = strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
+			return false
+		})
+		if err != nil || reg == "" {
+			return n, err
+		}
+		c, err := count(reg)
+		if err != nil {
+			return 0, err
+		}
+		n += c
+		start = prefixEnd([]byte(keyspace.AggregatesOf(reg)))
+	}
+}
+
+// WriteCard writes the card of customer c (its Owner and ID set) with
+// bills as Apply keeps it (its card version and journal too), without the
+// records: for a loader that fills a store's cards alone (the class
+// memo's benchmark in package bigcustomer fills a million in seconds). A
+// store written so holds cards no record backs; never use it on a
+// replica's state.
+func WriteCard(tx Txn, c *Customer, bills []Bill) error {
+	return cardUpdate(tx, c.Owner, c.ID, func(cd *card) {
+		cd.setCustomer(c)
+		for i := range bills {
+			cd.addBill(&bills[i], 1)
+		}
+	})
 }

@@ -52,7 +52,7 @@ func init() {
 	register(&Kind{Name: "customers", IDPrefix: "cus", New: func() Record { return &Customer{} },
 		Filters: []string{"region", "category", "status", "grid", "account_no", "feeder", "transformer_area"}, Regional: true,
 		Children: []Child{{"bills", "customer_id"}, {"contacts", "customer_id"}, {"interactions", "customer_id"}, {"violations", "customer_id"}, {"capacity_changes", "customer_id"}},
-		Check:    withStateChange((*Customer).checkStateChange), Counters: customerCounters})
+		Check:    WithStateChange((*Customer).checkStateChange), Counters: customerCounters})
 }
 
 // Normalize implements Record.

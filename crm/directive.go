@@ -75,7 +75,8 @@ var directiveBodies = map[string]func(d *Directive) *Error{}
 // RegisterDirectiveBody makes check part of Validate for directives of
 // kind, one of DirectiveKinds: the file or package that reads those
 // bodies registers it from an init function (accounts.go: account_prefix,
-// classify.go: class_thresholds, package process: calendar and rule_set). check
+// package bigcustomer: class_thresholds, package process: calendar and
+// rule_set). check
 // runs after the common fields passed and must be deterministic. A kind
 // registered twice, or not in DirectiveKinds, panics.
 func RegisterDirectiveBody(kind string, check func(d *Directive) *Error) {

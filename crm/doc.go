@@ -1,15 +1,29 @@
-// Package crm is the domain of gridcrm: the records of a power-supply
-// company's customer relationship management (customers and their 户号,
-// monthly consumption and bills, staff, contacts, interactions, users),
-// their field-level validation, and the deterministic Apply that turns one
-// replicated Command into writes on a transaction. The process programme —
-// connection projects, work orders and outages on working-day clocks, with
-// versioned rule sets, supervision lists and KPIs — is package process,
-// which registers its kinds here; crm keeps what the engine and the
-// programmes share: the connection stages (stages.go), the action op
-// (action.go), the directive hooks (directive_scope.go) and the field
-// checks a programme's records are made of (programme.go). The calendar is
-// package crm/workday.
+// Package crm is the domain engine of gridcrm: the deterministic Apply
+// that turns one replicated Command into writes on a transaction, the
+// record engine under it (kinds, indexes, uniques, references, aggregate
+// counters, replicas, search), and the records every programme builds on:
+// the core records of a power-supply company's customer relationship
+// management (customers and their 户号, monthly consumption and bills,
+// staff, contacts, interactions, violations, capacity changes, directives,
+// users), the tier records (management and conflicts, audit, sessions),
+// the analytics' records (analytics.go, warnings.go, runs.go) and the
+// market counters and lists (market.go, market_cards.go).
+//
+// The programmes of the business are packages of their own that register
+// their kinds here and that crm never imports: package process (connection
+// projects, work orders and outages on working-day clocks, rule sets,
+// supervision and KPIs) and package bigcustomer (classification, the four
+// ones, 1+N, the pool and its grid cells, VIP services, bulletins,
+// consumption analysis). crm keeps what the engine and the programmes
+// share: the connection stages (stages.go, the one list both name their
+// stages from), the action op (action.go), the directive hooks
+// (directive_scope.go), the field checks and reads a programme's records
+// are made of (programme.go, hooks.go, lifecycle.go, lookup.go), and the
+// customer cards (card.go): kept in the batch of every customer and bill
+// write, in Apply and ApplyReplica alike, which no Kind hook can express
+// (hooks run in Apply only), and read by bigcustomer's classification and
+// crm's market lists through ScanCards, CardOf, CardChanges, CardOwners,
+// OwnerCards and CardsVersion. The calendar is package crm/workday.
 //
 // Every collection is a Kind registered with Register: its record type's
 // methods (Record) say what one record must be, and its hooks (OnCreate,
@@ -17,8 +31,10 @@
 // hooks.go) are the one way a kind adds rules that read or write other
 // records, aggregate counters or forwarding to Apply; a directive kind's
 // body check is registered with RegisterDirectiveBody. A package outside
-// crm registers its kinds the same way; crm never imports it, and
-// Collections lists its kinds in the order it registered them.
+// crm registers its kinds the same way, naming its programme
+// (Kind.Programme); Collections lists the programmes' kinds by programme
+// (process, then bigcustomer), each in the order it registered them,
+// whatever order Go initialises the packages in.
 //
 // crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
 // storage only through the small Txn and Reader interfaces declared in

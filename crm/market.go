@@ -480,7 +480,7 @@ type AnnualKWh struct {
 // again). ok is false when the cards do not cover every customer the
 // aggregates count (a store of before the cards).
 func customerWindows(r Reader, region string, subtree bool, windows ...[2]string) (out [][]AnnualKWh, ok bool, err error) {
-	owners, customers, err := cardOwners(r, region, subtree)
+	owners, customers, err := CardOwners(r, region, subtree)
 	if err != nil {
 		return nil, false, err
 	}
@@ -488,7 +488,7 @@ func customerWindows(r Reader, region string, subtree bool, windows ...[2]string
 	for wi, w := range windows {
 		n := 0
 		for _, o := range owners {
-			list, err := ownerCards(r, o.owner, o.version, w[0], w[1])
+			list, err := OwnerCards(r, o.Owner, o.Version, w[0], w[1])
 			if err != nil {
 				return nil, false, err
 			}
@@ -515,7 +515,7 @@ func CustomerWindows(r Reader, region string, subtree bool, windows ...[2]string
 }
 
 // topMemo keeps the annual kWh lists read for the top-customer shares,
-// keyed by the query and the card versions of its scope (paretoKey).
+// keyed by the query and the card versions of its scope (CardsVersion).
 var topMemo = struct {
 	sync.Mutex
 	key  string
@@ -527,9 +527,12 @@ var topMemo = struct {
 // cards; ok false when the cards do not cover the scope. The list is
 // shared with a one-entry memo: read it, never change it.
 func CustomersByYear(r Reader, region string, subtree bool, day Date) ([]AnnualKWh, bool, error) {
-	key, err := paretoKey(r, region, subtree, day, -1)
+	key, err := CardsVersion(r, region, subtree)
 	if err != nil {
 		return nil, false, err
+	}
+	if key != "" {
+		key = fmt.Sprintf("%s|%t|%s|", region, subtree, day) + key
 	}
 	if key != "" {
 		topMemo.Lock()

@@ -35,7 +35,7 @@ type Ranking struct {
 
 type rankOwner struct {
 	owner, version string
-	list           []cardCustomer // the owner's cards for the window, id order
+	list           []CardCustomer // the owner's cards for the window, id order
 }
 
 // Len answers the customers ranked.
@@ -58,7 +58,7 @@ func (k *Ranking) Customer(i int) AnnualKWh {
 }
 
 // rankKWh is a card's kWh as the ranking counts it.
-func rankKWh(c *cardCustomer) float64 {
+func rankKWh(c *CardCustomer) float64 {
 	if v := c.Figures.AnnualKWh; v > 0 {
 		return v
 	}
@@ -90,7 +90,7 @@ const maxRankings = 8
 // some did (a full sort when more than a quarter changed).
 func CustomersRanked(r Reader, region string, subtree bool, day Date) (*Ranking, bool, error) {
 	from, to := Window(day)
-	owners, customers, err := cardOwners(r, region, subtree)
+	owners, customers, err := CardOwners(r, region, subtree)
 	if err != nil {
 		return nil, false, err
 	}
@@ -98,7 +98,7 @@ func CustomersRanked(r Reader, region string, subtree bool, day Date) (*Ranking,
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%d", scope, customers)
 	for _, o := range owners {
-		b.WriteString("|" + o.owner + "=" + o.version)
+		b.WriteString("|" + o.Owner + "=" + o.Version)
 	}
 	key := b.String()
 	rankMemo.Lock()
@@ -110,11 +110,11 @@ func CustomersRanked(r Reader, region string, subtree bool, day Date) (*Ranking,
 	next := make([]rankOwner, len(owners))
 	n := 0
 	for i, o := range owners {
-		list, err := ownerCards(r, o.owner, o.version, from, to)
+		list, err := OwnerCards(r, o.Owner, o.Version, from, to)
 		if err != nil {
 			return nil, false, err
 		}
-		next[i] = rankOwner{o.owner, o.version, list}
+		next[i] = rankOwner{o.Owner, o.Version, list}
 		n += len(list)
 	}
 	if int64(n) != customers {
@@ -279,7 +279,7 @@ func patchRanking(prev *Ranking, owners []rankOwner, n int) *Ranking {
 // changes whenever a card of the owner does).
 type OwnerWindows struct {
 	Owner, Version string
-	lists          [][]cardCustomer
+	lists          [][]CardCustomer
 }
 
 // Customers answers the owner's customers with their kWh and amount over
@@ -301,18 +301,18 @@ func (o OwnerWindows) Customers(w int) []AnnualKWh {
 // (the memo of card.go: cheap when the owner's cards did not change); ok
 // is false when the cards do not cover the scope's customers.
 func CustomerWindowsByOwner(r Reader, region string, subtree bool, windows ...[2]string) ([]OwnerWindows, bool, error) {
-	owners, customers, err := cardOwners(r, region, subtree)
+	owners, customers, err := CardOwners(r, region, subtree)
 	if err != nil {
 		return nil, false, err
 	}
 	out := make([]OwnerWindows, len(owners))
 	for i, o := range owners {
-		out[i] = OwnerWindows{Owner: o.owner, Version: o.version, lists: make([][]cardCustomer, len(windows))}
+		out[i] = OwnerWindows{Owner: o.Owner, Version: o.Version, lists: make([][]CardCustomer, len(windows))}
 	}
 	for wi, w := range windows {
 		n := 0
 		for i, o := range owners {
-			list, err := ownerCards(r, o.owner, o.version, w[0], w[1])
+			list, err := OwnerCards(r, o.Owner, o.Version, w[0], w[1])
 			if err != nil {
 				return nil, false, err
 			}

@@ -29,6 +29,13 @@ func FirstErr(errs ...*Error) *Error { return firstErr(errs...) }
 // ValidDate refuses a d that is not YYYY-MM-DD (or empty, unless optional).
 func ValidDate(field string, d Date, optional bool) *Error { return validDate(field, d, optional) }
 
+// Immutable refuses a change of a field that is fixed after create
+// (CodeTransition).
+func Immutable(field, old, new string) *Error { return immutable(field, old, new) }
+
+// ValidPeriod reports whether s is a month, YYYY-MM (1900-2099).
+func ValidPeriod(s string) bool { return periodRe(s) }
+
 // RegionField refuses a region that is not a GB/T 2260 code.
 func RegionField(region string) *Error { return regionField(region) }
 
@@ -45,6 +52,12 @@ type RegionHolder interface{ RegionField() *string }
 // Unmarshal decodes a stored record's JSON into v (a new record), as
 // Apply does.
 func Unmarshal(raw []byte, v any) error { return unmarshal(raw, v) }
+
+// LoadRecord reads the record id of coll into v; found is false when it
+// does not exist.
+func LoadRecord(r Reader, coll, id string, v any) (found bool, e *Error) {
+	return loadRecord(r, coll, id, v)
+}
 
 // ByIndex loads the records of coll whose indexed field equals value, in
 // id order.

@@ -54,15 +54,19 @@ type Record interface {
 
 // Kind describes one collection.
 type Kind struct {
-	Name     string          // collection name, as in the URL: "customers"
-	IDPrefix string          // id prefix: "cus"
-	New      func() Record   // a zero record
-	Filters  []string        // JSON fields that List can filter by through an index
-	Private  []string        // JSON fields never returned by the API
-	Children []Child         // records that reference this one; it cannot be deleted while they exist
-	Regional bool            // the record has a "region" field that must equal its owner
-	Standing []Op            // ops a region above may forward here whatever the management mode (Standing)
-	fields   map[string]bool // JSON field names, for unknown-field errors
+	Name     string        // collection name, as in the URL: "customers"
+	IDPrefix string        // id prefix: "cus"
+	New      func() Record // a zero record
+	Filters  []string      // JSON fields that List can filter by through an index
+	Private  []string      // JSON fields never returned by the API
+	Children []Child       // records that reference this one; it cannot be deleted while they exist
+	Regional bool          // the record has a "region" field that must equal its owner
+	Standing []Op          // ops a region above may forward here whatever the management mode (Standing)
+	// Programme names the programme's package that registered the kind
+	// ("process", "bigcustomer"), "" for crm's own: it places the kind in
+	// Collections (programmeOrder).
+	Programme string
+	fields    map[string]bool // JSON field names, for unknown-field errors
 
 	// The hooks: the one way a kind adds rules to Apply beyond its
 	// record's own methods (Record), whether the kind is crm's or a
@@ -133,22 +137,42 @@ func add(k *Kind) {
 // (Register), in the order it registered them.
 var programmeKinds []string
 
+// programmeOrder is the order of the programmes' kinds in Collections,
+// after crm's core records, by the programme that registered them
+// (Kind.Programme): it does not follow the order Go initialises the
+// packages in (by import path when neither imports the other, which puts
+// bigcustomer before process). Within a programme its kinds come in the
+// order it registered them; a kind of a programme not named here comes
+// after these, in registration order.
+var programmeOrder = []string{"process", "bigcustomer"}
+
 // HasField reports whether name is a JSON field of the kind's records.
 func (k *Kind) HasField(name string) bool { return k.fields[name] }
 
 // Collections returns the collection names in a stable order: crm's core
-// records, the kinds the programmes' packages registered (Register: the
-// process package's projects, work orders and outages) in the order they
-// registered them, then big-customer management's (bigcustomer.go) and the
-// analytics' (analytics.go).
+// records; the kinds the programmes' packages registered (Register), by
+// programme (programmeOrder: package process's projects, work orders and
+// outages, then package bigcustomer's key projects … VIP services), each
+// programme's in the order it registered them; then the analytics'
+// (analytics.go). It decides the order of whatever is listed or copied by
+// collection (exports, the OpenAPI document, management grants).
 func Collections() []string {
 	out := []string{"customers", "bills", "staff", "contacts", "interactions", "violations", "capacity_changes", "directives", "users"}
-	for _, name := range programmeKinds {
+	add := func(name string) {
 		if Kinds[name] != nil && !slices.Contains(out, name) { // a test may have taken its kind away
 			out = append(out, name)
 		}
 	}
-	out = append(out, BigCustomerCollections...)
+	for _, p := range programmeOrder {
+		for _, name := range programmeKinds {
+			if k := Kinds[name]; k != nil && k.Programme == p {
+				add(name)
+			}
+		}
+	}
+	for _, name := range programmeKinds {
+		add(name)
+	}
 	return append(out, AnalyticsCollections...)
 }
 

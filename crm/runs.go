@@ -73,4 +73,5 @@ func RunDone(r Reader, region, kind, period string) (bool, error) {
 	return v != nil, err
 }
 
-func (a *AnalyticsRun) regionField() *string { return &a.Region }
+// RegionField makes the record a RegionHolder: its region is its owner.
+func (a *AnalyticsRun) RegionField() *string { return &a.Region }

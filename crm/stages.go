@@ -20,9 +20,9 @@ const (
 
 // Stages lists every stage in running order. It is the one list of
 // connection stages: the rule sets' paths and limits and the projects
-// (package process) and the key projects of the four ones (fourones.go)
-// all name their stages from it; it stays in crm while the big-customer
-// programme is here.
+// (package process) and the key projects of the four ones (package
+// bigcustomer) all name their stages from it; it is crm's because both
+// programmes use it and neither imports the other.
 var Stages = []string{StageAcceptance, StageSurvey, StageSupplyPlan, StageDesignReview, StageIntermediate, StageCompletion, StageEnergise}
 
 // StageNames are the stages' Chinese names, for reports.

@@ -201,8 +201,8 @@ func warningsAt(r Reader, prefix []byte, fn func(w *ConsumptionWarning) bool) er
 }
 
 // GoldManagerOf answers the staff id of customer id's active gold manager
-// (gold_assignments), "" without one. One unique-key read and one record
-// read.
+// (gold_assignments, package bigcustomer's: its staff_id), "" without
+// one. One unique-key read and one record read.
 func GoldManagerOf(r Reader, customerID string) (string, error) {
 	id, err := r.Get(uniqueKey("gold_assignments", "active", customerID, "active"))
 	if err != nil || id == nil {
@@ -212,7 +212,9 @@ func GoldManagerOf(r Reader, customerID string) (string, error) {
 	if err != nil || raw == nil {
 		return "", err
 	}
-	var g GoldAssignment
+	var g struct {
+		StaffID string `json:"staff_id"`
+	}
 	if err := json.Unmarshal(raw, &g); err != nil {
 		return "", err
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"gridcrm/api"
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
 	"gridcrm/ops"
@@ -548,7 +549,7 @@ func (n *Node) Tunnel() tunnel.Tunnel { return n.tun }
 
 // warmClassMemos builds the class memos of the node's subtree from its
 // customer cards shortly after start, in the background
-// (crm.WarmClassMemos), so that the first classification list, Pareto
+// (bigcustomer.WarmClassMemos), so that the first classification list, Pareto
 // report or customer page does not wait for them (about 11 s for a county
 // of a million customers on a 2-core machine).
 func (n *Node) warmClassMemos(region string) {
@@ -559,7 +560,7 @@ func (n *Node) warmClassMemos(region string) {
 	}
 	start := time.Now()
 	day := crm.Date(time.Now().In(workday.CST).Format(time.DateOnly))
-	k, err := crm.WarmClassMemos(n.Reader(), region, day)
+	k, err := bigcustomer.WarmClassMemos(n.Reader(), region, day)
 	if err != nil {
 		n.log.Warn("node: class memos not warmed", "err", err)
 		return

@@ -18,7 +18,7 @@ const processRefresh = 30 * time.Second
 
 // processCollector exports the process figures that depend on the clock or
 // on two dimensions at once, from the materialised process counters of the
-// node's local replica (crm/kpi.go; an upper tier holds its subtree's
+// node's local replica (process/kpi.go; an upper tier holds its subtree's
 // counters, so it exports the subtree's regions), never from the records:
 //
 //   - gridcrm_domain_stages_overdue{region}: open connection projects whose

@@ -57,7 +57,7 @@ type Notice struct {
 
 // registerOutages registers the outages kind (doc.go).
 func registerOutages() {
-	crm.Register(&crm.Kind{Name: "outages", IDPrefix: "otg", New: func() crm.Record { return &Outage{} },
+	crm.Register(&crm.Kind{Programme: "process", Name: "outages", IDPrefix: "otg", New: func() crm.Record { return &Outage{} },
 		Filters: []string{"region", "type", "feeder", "status", "transformer_area"}, Regional: true,
 		OnCreate: outageOnCreate, Guard: outageGuard, OnUpdate: outageOnUpdate, Counters: processCounters("outages")})
 }

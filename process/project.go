@@ -71,7 +71,7 @@ type Pause struct {
 
 // registerProjects registers the projects kind (doc.go).
 func registerProjects() {
-	crm.Register(&crm.Kind{Name: "projects", IDPrefix: "prj", New: func() crm.Record { return &Project{} },
+	crm.Register(&crm.Kind{Programme: "process", Name: "projects", IDPrefix: "prj", New: func() crm.Record { return &Project{} },
 		Filters: []string{"region", "customer_id", "status", "manager_id", "class"}, Regional: true,
 		OnCreate: projectOnCreate, Guard: projectGuard, Act: projectAct, Counters: processCounters("projects")})
 }

@@ -103,7 +103,7 @@ type Transition struct {
 
 // registerWorkOrders registers the work_orders kind (doc.go).
 func registerWorkOrders() {
-	crm.Register(&crm.Kind{Name: "work_orders", IDPrefix: "wko", New: func() crm.Record { return &WorkOrder{} },
+	crm.Register(&crm.Kind{Programme: "process", Name: "work_orders", IDPrefix: "wko", New: func() crm.Record { return &WorkOrder{} },
 		Filters: []string{"region", "kind", "state", "channel", "customer_id", "assignee_id", "taking_region"}, Regional: true,
 		Standing: []crm.Op{crm.OpCreate, crm.OpAction}, // unified acceptance (统一受理)
 		OnCreate: workOrderOnCreate, Guard: workOrderGuard, Act: workOrderAct, Counters: processCounters("work_orders")})

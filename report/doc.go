@@ -1,4 +1,4 @@
-// Package report renders documents the domain builds (crm.BulletinData)
+// Package report renders documents the domain builds (bigcustomer.BulletinData)
 // into files people read: the monthly work bulletin as one HTML page
 // (html.go, html/template) and as PDF, with
 // github.com/go-pdf/fpdf (pure Go) and a CJK TrueType font found on the
@@ -8,5 +8,5 @@
 // text dropped, and says so in the answer; the HTML keeps the Chinese.
 //
 // It reads font files (FindCJKFont), so it is not part of crm, which does no
-// I/O. It does not decide what a bulletin says: crm.BuildBulletin does.
+// I/O. It does not decide what a bulletin says: bigcustomer.BuildBulletin does.
 package report

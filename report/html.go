@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"html/template"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 )
 
 var bulletinHTML = template.Must(template.New("bulletin").Funcs(template.FuncMap{
 	"stage": func(s string) string { return crm.StageName(s) },
-	"svc":   func(s string) string { return crm.VIPServiceNames[s] },
+	"svc":   func(s string) string { return bigcustomer.VIPServiceNames[s] },
 }).Parse(`<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #999;padding:4px 8px}.late{color:#b00}</style></head>
@@ -34,7 +35,7 @@ var bulletinHTML = template.Must(template.New("bulletin").Funcs(template.FuncMap
 `))
 
 // BulletinHTML renders a bulletin as one HTML page, in Chinese.
-func BulletinHTML(d *crm.BulletinData) (string, error) {
+func BulletinHTML(d *bigcustomer.BulletinData) (string, error) {
 	var buf bytes.Buffer
 	if err := bulletinHTML.Execute(&buf, d); err != nil {
 		return "", err

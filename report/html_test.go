@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"gridcrm/crm"
+	"gridcrm/bigcustomer"
 	"gridcrm/report"
 )
 
 func TestBulletinHTML(t *testing.T) {
 	d := sampleBulletin()
 	d.Projects[0].Overdue = append(d.Projects[0].Overdue,
-		crm.OverdueStage{Stage: "design_review", StageName: "图纸审查", Due: "2026-01-28", DoneOn: "2026-01-31", DaysLate: 3})
+		bigcustomer.OverdueStage{Stage: "design_review", StageName: "图纸审查", Due: "2026-01-28", DoneOn: "2026-01-31", DaysLate: 3})
 	html, err := report.BulletinHTML(d)
 	if err != nil {
 		t.Fatal(err)

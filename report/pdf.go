@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
-	"gridcrm/crm"
+	"gridcrm/bigcustomer"
 )
 
 // FontCandidates are the CJK font files FindCJKFont tries, in order.
@@ -92,7 +92,7 @@ func firstFace(ttc []byte) ([]byte, error) {
 // BulletinPDF renders a bulletin. font nil renders ASCII only. It answers
 // the PDF and a note on the font used. created stamps the document (pass
 // the bulletin's time, so the same bulletin renders the same bytes).
-func BulletinPDF(d *crm.BulletinData, font *Font, created time.Time) ([]byte, string, error) {
+func BulletinPDF(d *bigcustomer.BulletinData, font *Font, created time.Time) ([]byte, string, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreationDate(created)
 	pdf.SetModificationDate(created)
@@ -151,7 +151,7 @@ func BulletinPDF(d *crm.BulletinData, font *Font, created time.Time) ([]byte, st
 		}
 	}
 	for _, s := range d.Services {
-		line(fmt.Sprintf("%s %s: %s %s (%s)", s.On, s.Customer, s.Service, pick(font, crm.VIPServiceNames[s.Service], ""), s.Status))
+		line(fmt.Sprintf("%s %s: %s %s (%s)", s.On, s.Customer, s.Service, pick(font, bigcustomer.VIPServiceNames[s.Service], ""), s.Status))
 	}
 	var buf bytes.Buffer
 	if err := pdf.Output(&buf); err != nil {

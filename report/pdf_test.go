@@ -9,16 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"gridcrm/crm"
+	"gridcrm/bigcustomer"
 	"gridcrm/report"
 )
 
-func sampleBulletin() *crm.BulletinData {
-	return &crm.BulletinData{Region: "320722", Period: "2026-01", Title: "东海县 重点项目供电服务工作简报（2026-01）", Overdue: 1,
-		Projects: []crm.ProjectLine{{ID: "kpj_1", Name: "硅材料产业园 110kV 新装", Region: "320722", Kind: "government_key", Status: "active", Progress: 30,
-			NextStage: "现场查勘", Overdue: []crm.OverdueStage{{Stage: "site_survey", StageName: "现场查勘", Due: "2026-01-12", DaysLate: 19}},
+func sampleBulletin() *bigcustomer.BulletinData {
+	return &bigcustomer.BulletinData{Region: "320722", Period: "2026-01", Title: "东海县 重点项目供电服务工作简报（2026-01）", Overdue: 1,
+		Projects: []bigcustomer.ProjectLine{{ID: "kpj_1", Name: "硅材料产业园 110kV 新装", Region: "320722", Kind: "government_key", Status: "active", Progress: 30,
+			NextStage: "现场查勘", Overdue: []bigcustomer.OverdueStage{{Stage: "site_survey", StageName: "现场查勘", Due: "2026-01-12", DaysLate: 19}},
 			Difficulties: []string{"线路通道协调困难"}, ServiceInfo: []string{"开通绿色通道"}}},
-		Services: []crm.ServiceLine{{Customer: "东海县华润水泥有限公司", Service: "safety_inspection", Title: "安全检查", On: "2026-01-20", Status: "done"}}}
+		Services: []bigcustomer.ServiceLine{{Customer: "东海县华润水泥有限公司", Service: "safety_inspection", Title: "安全检查", On: "2026-01-20", Status: "done"}}}
 }
 
 func pdfToText(t *testing.T, pdf []byte) string {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
+	_ "gridcrm/bigcustomer" // its kinds' schemas (pool_entries)
 	"gridcrm/crm"
 	"gridcrm/process"
 )

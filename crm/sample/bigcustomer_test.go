@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 )
@@ -71,21 +72,21 @@ func TestBigCustomer_RecordsValidate(t *testing.T) {
 
 func kindOf(r crm.Record) string {
 	switch r.(type) {
-	case *crm.BackofficeTeam:
+	case *bigcustomer.BackofficeTeam:
 		return "backoffice_teams"
-	case *crm.PoolEntry:
+	case *bigcustomer.PoolEntry:
 		return "pool_entries"
-	case *crm.KeyProject:
+	case *bigcustomer.KeyProject:
 		return "key_projects"
-	case *crm.ServicePlan:
+	case *bigcustomer.ServicePlan:
 		return "service_plans"
-	case *crm.ServiceMemo:
+	case *bigcustomer.ServiceMemo:
 		return "service_memos"
-	case *crm.GoldAssignment:
+	case *bigcustomer.GoldAssignment:
 		return "gold_assignments"
-	case *crm.ServiceRequest:
+	case *bigcustomer.ServiceRequest:
 		return "service_requests"
-	case *crm.VIPService:
+	case *bigcustomer.VIPService:
 		return "vip_services"
 	}
 	return ""
@@ -162,7 +163,7 @@ func BenchmarkClassifyRegion(b *testing.B) {
 	r := snapshotOf(tx)
 	b.ResetTimer()
 	for b.Loop() {
-		rep, e := crm.ClassifyRegion(r, crm.ClassQuery{Region: region, Day: "2026-01-15", Class: "big"})
+		rep, e := bigcustomer.ClassifyRegion(r, bigcustomer.ClassQuery{Region: region, Day: "2026-01-15", Class: "big"})
 		if e != nil || rep.Counts["big"]["general"]+rep.Counts["big"]["key"]+rep.Counts["big"]["core"] == 0 {
 			b.Fatalf("%v %+v", e, rep.Counts)
 		}

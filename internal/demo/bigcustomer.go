@@ -9,8 +9,9 @@ import (
 	"net/url"
 	"time"
 
+	"gridcrm/bigcustomer"
+	"gridcrm/bigcustomer/grid"
 	"gridcrm/crm"
-	"gridcrm/crm/grid"
 	"gridcrm/crm/sample"
 )
 
@@ -56,7 +57,7 @@ func loadBigCustomer(ctx context.Context, cl *Client, region string, log io.Writ
 		}
 	}
 	var classes struct {
-		Items []crm.Classification `json:"items"`
+		Items []bigcustomer.Classification `json:"items"`
 	}
 	if err := cl.Do(ctx, "GET", "/api/v1/classification?limit=1000", nil, &classes); err != nil {
 		return err
@@ -83,8 +84,8 @@ func loadBigCustomer(ctx context.Context, cl *Client, region string, log io.Writ
 		return err
 	}
 	var cids []string
-	var plans []crm.ServicePlan
-	var memos []crm.ServiceMemo
+	var plans []bigcustomer.ServicePlan
+	var memos []bigcustomer.ServiceMemo
 	for i, p := range projects {
 		cids = append(cids, p.CustomerID)
 		plans = append(plans, sample.ServicePlan(p.CustomerID, pids[i], st, day))
@@ -120,7 +121,7 @@ func loadBigCustomer(ctx context.Context, cl *Client, region string, log io.Writ
 		return err
 	}
 	period := time.Date(day.Year(), day.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0).Format("2006-01")
-	var b crm.Bulletin
+	var b bigcustomer.Bulletin
 	if err := cl.Do(ctx, "POST", "/api/v1/bulletins/generate", map[string]any{"period": period}, &b); err != nil {
 		return err
 	}
@@ -133,8 +134,8 @@ func loadBigCustomer(ctx context.Context, cl *Client, region string, log io.Writ
 // loadVIPServices creates the services as planned or confirmed (where a
 // service's life starts) and walks the others through their legal
 // transitions to the state the sample gives them.
-func loadVIPServices(ctx context.Context, cl *Client, svcs []crm.VIPService) error {
-	target := make([]crm.VIPService, len(svcs))
+func loadVIPServices(ctx context.Context, cl *Client, svcs []bigcustomer.VIPService) error {
+	target := make([]bigcustomer.VIPService, len(svcs))
 	copy(target, svcs)
 	for i := range svcs {
 		if s := svcs[i].Status; s != "planned" {

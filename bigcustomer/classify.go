@@ -1,4 +1,4 @@
-package crm
+package bigcustomer
 
 import (
 	"bytes"
@@ -8,9 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 
-	"gridcrm/store/keyspace"
+	"gridcrm/crm"
 )
 
 // Customer classification (客户分类) is computed when it is read, from the
@@ -56,7 +55,7 @@ func DefaultClassRules() ClassRules {
 }
 
 func init() {
-	RegisterDirectiveBody("class_thresholds", func(d *Directive) *Error {
+	crm.RegisterDirectiveBody("class_thresholds", func(d *crm.Directive) *crm.Error {
 		_, e := ParseClassRules(d.Body)
 		return e
 	})
@@ -64,15 +63,15 @@ func init() {
 
 // ParseClassRules decodes and checks a class_thresholds body. Field names
 // in errors are prefixed with "body.".
-func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {
+func ParseClassRules(body json.RawMessage) (ClassRules, *crm.Error) {
 	var r ClassRules
 	if len(bytes.TrimSpace(body)) == 0 {
-		return r, invalid("body", "a class_thresholds directive needs a body: {\"annual_kwh\", \"monthly_bill\", \"voltage_kv\", \"tags\", \"grades\": {\"core\": {...}, \"key\": {...}}}")
+		return r, crm.Invalid("body", "a class_thresholds directive needs a body: {\"annual_kwh\", \"monthly_bill\", \"voltage_kv\", \"tags\", \"grades\": {\"core\": {...}, \"key\": {...}}}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
-		e := jsonError(err)
+		e := crm.JSONError(err)
 		e.Field = strings.TrimSuffix("body."+e.Field, ".")
 		return r, e
 	}
@@ -80,13 +79,13 @@ func ParseClassRules(body json.RawMessage) (ClassRules, *Error) {
 		name string
 		r    *GradeRule
 	}{{"body.", &r.GradeRule}, {"body.grades.core.", &r.Grades.Core}, {"body.grades.key.", &r.Grades.Key}} {
-		if e := firstErr(nonNegative(g.name+"annual_kwh", g.r.AnnualKWh, 1e12), nonNegative(g.name+"monthly_bill", g.r.MonthlyBill, 1e11),
-			nonNegative(g.name+"voltage_kv", g.r.VoltageKV, 1000), textList(g.name+"tags", g.r.Tags, 20, 32)); e != nil {
+		if e := crm.FirstErr(crm.NonNegative(g.name+"annual_kwh", g.r.AnnualKWh, 1e12), crm.NonNegative(g.name+"monthly_bill", g.r.MonthlyBill, 1e11),
+			crm.NonNegative(g.name+"voltage_kv", g.r.VoltageKV, 1000), textList(g.name+"tags", g.r.Tags, 20, 32)); e != nil {
 			return r, e
 		}
 	}
 	if r.AnnualKWh == 0 && r.MonthlyBill == 0 && r.VoltageKV == 0 && len(r.Tags) == 0 {
-		return r, invalid("body", "sets no threshold: give at least one of annual_kwh, monthly_bill, voltage_kv, tags")
+		return r, crm.Invalid("body", "sets no threshold: give at least one of annual_kwh, monthly_bill, voltage_kv, tags")
 	}
 	if r.Grades.Core.empty() && r.Grades.Key.empty() {
 		r.Grades = DefaultClassRules().Grades // a rule set without grades keeps the built-in grades
@@ -99,7 +98,7 @@ func (g *GradeRule) empty() bool {
 }
 
 // meets reports whether the figures reach any threshold of g, and why.
-func (g *GradeRule) meets(f *Figures, tags []string) (bool, []string) {
+func (g *GradeRule) meets(f *crm.Figures, tags []string) (bool, []string) {
 	var why []string
 	if g.AnnualKWh > 0 && f.AnnualKWh >= g.AnnualKWh {
 		why = append(why, fmt.Sprintf("annual kWh %.0f >= %.0f", f.AnnualKWh, g.AnnualKWh))
@@ -120,10 +119,10 @@ func (g *GradeRule) meets(f *Figures, tags []string) (bool, []string) {
 
 // RuleSource says which rules were applied.
 type RuleSource struct {
-	DirectiveID   string `json:"directive_id,omitempty"` // "" for the built-in defaults
-	Scope         string `json:"scope,omitempty"`
-	EffectiveFrom Date   `json:"effective_from,omitempty"`
-	Title         string `json:"title,omitempty"`
+	DirectiveID   string   `json:"directive_id,omitempty"` // "" for the built-in defaults
+	Scope         string   `json:"scope,omitempty"`
+	EffectiveFrom crm.Date `json:"effective_from,omitempty"`
+	Title         string   `json:"title,omitempty"`
 }
 
 // ClassRuleSet is the classification rules in force for one region on one day.
@@ -135,18 +134,18 @@ type ClassRuleSet struct {
 // RuleBook holds every class_thresholds directive a reader holds, and
 // answers the rules in force for a region on a day.
 type RuleBook struct {
-	dirs  []Directive
+	dirs  []crm.Directive
 	cache map[string]ClassRuleSet
-	day   Date
+	day   crm.Date
 }
 
 // LoadRuleBook reads the class_thresholds directives.
-func LoadRuleBook(r Reader, today Date) (*RuleBook, *Error) {
-	if e := validDate("today", today, false); e != nil {
+func LoadRuleBook(r crm.Reader, today crm.Date) (*RuleBook, *crm.Error) {
+	if e := crm.ValidDate("today", today, false); e != nil {
 		return nil, e
 	}
 	b := &RuleBook{cache: map[string]ClassRuleSet{}, day: today}
-	dirs, e := byIndex[Directive](r, "directives", "kind", "class_thresholds")
+	dirs, e := crm.ByIndex[crm.Directive](r, "directives", "kind", "class_thresholds")
 	if e != nil {
 		return nil, e
 	}
@@ -163,11 +162,11 @@ func (b *RuleBook) For(region string) ClassRuleSet {
 	if rs, ok := b.cache[region]; ok {
 		return rs
 	}
-	var best *Directive
+	var best *crm.Directive
 	var bestRules ClassRules
 	for i := range b.dirs {
 		d := &b.dirs[i]
-		if !InRegion(region, d.Scope) || (d.EffectiveFrom != "" && d.EffectiveFrom > b.day) {
+		if !crm.InRegion(region, d.Scope) || (d.EffectiveFrom != "" && d.EffectiveFrom > b.day) {
 			continue
 		}
 		rules, e := ParseClassRules(d.Body)
@@ -187,40 +186,22 @@ func (b *RuleBook) For(region string) ClassRuleSet {
 	return rs
 }
 
-// Figures are a customer's consumption in the 12 months before the day's
-// month (the window): the basis of its class.
-type Figures struct {
-	AnnualKWh    float64 `json:"annual_kwh"`
-	AnnualBilled float64 `json:"annual_billed"`
-	MonthlyBill  float64 `json:"monthly_bill"` // average over the months billed in the window
-	Months       int     `json:"months"`       // months billed in the window
-	VoltageKV    float64 `json:"voltage_kv"`
-}
-
-// Window answers the first and last period (YYYY-MM) of the 12 months
-// before day's month.
-func Window(day Date) (from, to string) {
-	t := dateOf(day)
-	first := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
-	return first.AddDate(0, -12, 0).Format("2006-01"), first.AddDate(0, -1, 0).Format("2006-01")
-}
-
 // Classification is one customer's class and grade.
 type Classification struct {
-	CustomerID string     `json:"customer_id"`
-	AccountNo  string     `json:"account_no"`
-	Name       string     `json:"name"`
-	Region     string     `json:"region"`
-	Category   string     `json:"category"`
-	Class      string     `json:"class"` // big, ordinary
-	Grade      string     `json:"grade"` // core, key, general
-	Reasons    []string   `json:"reasons,omitempty"`
-	Figures    Figures    `json:"figures"`
-	Rules      RuleSource `json:"rules"`
+	CustomerID string      `json:"customer_id"`
+	AccountNo  string      `json:"account_no"`
+	Name       string      `json:"name"`
+	Region     string      `json:"region"`
+	Category   string      `json:"category"`
+	Class      string      `json:"class"` // big, ordinary
+	Grade      string      `json:"grade"` // core, key, general
+	Reasons    []string    `json:"reasons,omitempty"`
+	Figures    crm.Figures `json:"figures"`
+	Rules      RuleSource  `json:"rules"`
 }
 
 // Classify applies rules to a customer and its figures.
-func Classify(c *Customer, f Figures, rs ClassRuleSet) Classification {
+func Classify(c *crm.Customer, f crm.Figures, rs ClassRuleSet) Classification {
 	f.VoltageKV = c.VoltageKV
 	out := Classification{CustomerID: c.ID, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category,
 		Class: "ordinary", Grade: "general", Figures: f, Rules: rs.Source}
@@ -252,24 +233,24 @@ func appendNew(xs, ys []string) []string {
 
 // regionCustomers reads the customers owned by region (or its subtree),
 // and their figures for the window of day.
-func regionCustomers(r Reader, region string, subtree bool, day Date) ([]Customer, map[string]*Figures, *Error) {
-	from, to := Window(day)
-	var custs []Customer
-	figs := map[string]*Figures{}
-	if err := scanOwned(r, "customers", region, subtree, func(raw []byte) error {
-		var c Customer
-		if err := unmarshal(raw, &c); err != nil {
+func regionCustomers(r crm.Reader, region string, subtree bool, day crm.Date) ([]crm.Customer, map[string]*crm.Figures, *crm.Error) {
+	from, to := crm.Window(day)
+	var custs []crm.Customer
+	figs := map[string]*crm.Figures{}
+	if err := crm.ScanOwned(r, "customers", region, subtree, func(raw []byte) error {
+		var c crm.Customer
+		if err := crm.Unmarshal(raw, &c); err != nil {
 			return err
 		}
 		custs = append(custs, c)
-		figs[c.ID] = &Figures{}
+		figs[c.ID] = &crm.Figures{}
 		return nil
 	}); err != nil {
-		return nil, nil, AsError(err)
+		return nil, nil, crm.AsError(err)
 	}
-	if err := scanOwned(r, "bills", region, subtree, func(raw []byte) error {
-		var b Bill
-		if err := unmarshal(raw, &b); err != nil {
+	if err := crm.ScanOwned(r, "bills", region, subtree, func(raw []byte) error {
+		var b crm.Bill
+		if err := crm.Unmarshal(raw, &b); err != nil {
 			return err
 		}
 		f := figs[b.CustomerID]
@@ -281,7 +262,7 @@ func regionCustomers(r Reader, region string, subtree bool, day Date) ([]Custome
 		f.Months++
 		return nil
 	}); err != nil {
-		return nil, nil, AsError(err)
+		return nil, nil, crm.AsError(err)
 	}
 	for _, f := range figs {
 		f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
@@ -292,53 +273,20 @@ func regionCustomers(r Reader, region string, subtree bool, day Date) ([]Custome
 	return custs, figs, nil
 }
 
-// scanOwned calls fn with every record of coll owned by region (or its
-// subtree), in (owner, id) order, through the owner index.
-func scanOwned(r Reader, coll, region string, subtree bool, fn func(raw []byte) error) error {
-	prefix := []byte(keyspace.IndexField(coll, OwnerIndex) + region)
-	if !subtree {
-		prefix = append(prefix, 0)
-	}
-	var ferr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
-		_, id, ok := strings.Cut(string(k[len(keyspace.IndexField(coll, OwnerIndex)):]), "\x00")
-		if !ok {
-			return true
-		}
-		raw, err := r.Get(recordKey(coll, id))
-		if err != nil {
-			ferr = err
-			return false
-		}
-		if raw == nil {
-			return true
-		}
-		if err := fn(raw); err != nil {
-			ferr = err
-			return false
-		}
-		return true
-	})
-	if err != nil {
-		return err
-	}
-	return ferr
-}
-
 // ClassQuery selects classified customers.
 type ClassQuery struct {
 	Region  string
 	Subtree bool
-	Day     Date   // the rules and the window are those of this day
-	Class   string // "", big, ordinary
-	Grade   string // "", core, key, general
-	Limit   int    // keep the first Limit items only (0: all); Matched counts them all
+	Day     crm.Date // the rules and the window are those of this day
+	Class   string   // "", big, ordinary
+	Grade   string   // "", core, key, general
+	Limit   int      // keep the first Limit items only (0: all); Matched counts them all
 }
 
 // ClassReport is the answer of ClassifyRegion.
 type ClassReport struct {
 	Region  string                    `json:"region"`
-	Day     Date                      `json:"day"`
+	Day     crm.Date                  `json:"day"`
 	Window  [2]string                 `json:"window"`
 	Counts  map[string]map[string]int `json:"counts"` // class → grade → customers (all customers, before the filter)
 	Rules   map[string]ClassRuleSet   `json:"rules"`  // per customer region
@@ -350,11 +298,11 @@ type ClassReport struct {
 // id) order, with their figures for the window of day: from the customer
 // cards (card.go) when they cover every customer, else (or when cards is
 // false) from the records, the customers and every bill of them.
-func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) ([][]cardCustomer, *Error) {
+func regionFigures(r crm.Reader, region string, subtree bool, day crm.Date, cards bool) ([][]crm.CardCustomer, *crm.Error) {
 	if cards {
 		out, ok, err := cardCustomers(r, region, subtree, day)
 		if err != nil {
-			return nil, AsError(err)
+			return nil, crm.AsError(err)
 		}
 		if ok {
 			return out, nil
@@ -364,17 +312,19 @@ func regionFigures(r Reader, region string, subtree bool, day Date, cards bool) 
 	if e != nil {
 		return nil, e
 	}
-	out := make([]cardCustomer, len(custs))
+	out := make([]crm.CardCustomer, len(custs))
 	for i := range custs {
 		out[i] = cardCustomerOf(&custs[i], *figs[custs[i].ID])
 	}
-	return [][]cardCustomer{out}, nil
+	return [][]crm.CardCustomer{out}, nil
 }
 
 // ClassifyRegion classifies every customer of a region (or subtree) on a
 // day; Items holds those matching the class and grade filters, biggest
 // annual kWh first.
-func ClassifyRegion(r Reader, q ClassQuery) (*ClassReport, *Error) { return classifyRegion(r, q, true) }
+func ClassifyRegion(r crm.Reader, q ClassQuery) (*ClassReport, *crm.Error) {
+	return classifyRegion(r, q, true)
+}
 
 // byKWh orders classifications biggest annual kWh first, then by id.
 func byKWh(a, b *Classification) bool {
@@ -384,14 +334,14 @@ func byKWh(a, b *Classification) bool {
 	return a.CustomerID < b.CustomerID
 }
 
-func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
+func classifyRegion(r crm.Reader, q ClassQuery, cards bool) (*ClassReport, *crm.Error) {
 	if q.Class != "" {
-		if e := oneOf("class", q.Class, "big", "ordinary"); e != nil {
+		if e := crm.OneOf("class", q.Class, "big", "ordinary"); e != nil {
 			return nil, e
 		}
 	}
 	if q.Grade != "" {
-		if e := oneOf("grade", q.Grade, "core", "key", "general"); e != nil {
+		if e := crm.OneOf("grade", q.Grade, "core", "key", "general"); e != nil {
 			return nil, e
 		}
 	}
@@ -399,7 +349,7 @@ func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
 	if e != nil {
 		return nil, e
 	}
-	from, to := Window(q.Day)
+	from, to := crm.Window(q.Day)
 	newReport := func() *ClassReport {
 		return &ClassReport{Region: q.Region, Day: q.Day, Window: [2]string{from, to}, Counts: map[string]map[string]int{
 			"big": {"core": 0, "key": 0, "general": 0}, "ordinary": {"core": 0, "key": 0, "general": 0}}, Rules: map[string]ClassRuleSet{}, Items: []Classification{}}
@@ -421,7 +371,7 @@ func classifyRegion(r Reader, q ClassQuery, cards bool) (*ClassReport, *Error) {
 	rep := newReport()
 	for _, list := range custs {
 		for i := range list {
-			c := list[i].customer()
+			c := list[i].Customer()
 			rs := book.For(c.Region)
 			rep.Rules[c.Region] = rs
 			cl := Classify(&c, list[i].Figures, rs)
@@ -457,32 +407,32 @@ func keepTop(items []Classification, cl Classification, limit int) []Classificat
 }
 
 // ClassifyCustomer classifies one customer on a day.
-func ClassifyCustomer(r Reader, id string, day Date) (*Classification, *Error) {
+func ClassifyCustomer(r crm.Reader, id string, day crm.Date) (*Classification, *crm.Error) {
 	cl, _, e := classifyCustomer(r, id, day)
 	return cl, e
 }
 
 // classifyCustomer also answers the customer's bills, oldest first, which
 // it reads anyway (the consumption report needs them too).
-func classifyCustomer(r Reader, id string, day Date) (*Classification, []Bill, *Error) {
-	raw, e := Get(r, "customers", id)
+func classifyCustomer(r crm.Reader, id string, day crm.Date) (*Classification, []crm.Bill, *crm.Error) {
+	raw, e := crm.Get(r, "customers", id)
 	if e != nil {
 		return nil, nil, e
 	}
-	var c Customer
-	if err := unmarshal(raw, &c); err != nil {
-		return nil, nil, AsError(err)
+	var c crm.Customer
+	if err := crm.Unmarshal(raw, &c); err != nil {
+		return nil, nil, crm.AsError(err)
 	}
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
 		return nil, nil, e
 	}
-	bills, e := customerBills(r, id)
+	bills, e := crm.CustomerBills(r, id)
 	if e != nil {
 		return nil, nil, e
 	}
-	from, to := Window(day)
-	var f Figures
+	from, to := crm.Window(day)
+	var f crm.Figures
 	for _, b := range bills {
 		if b.Period >= from && b.Period <= to {
 			f.AnnualKWh += b.KWh
@@ -498,16 +448,6 @@ func classifyCustomer(r Reader, id string, day Date) (*Classification, []Bill, *
 	return &cl, bills, nil
 }
 
-// customerBills reads a customer's bills, oldest first.
-func customerBills(r Reader, id string) ([]Bill, *Error) {
-	out, e := byIndex[Bill](r, "bills", "customer_id", id)
-	if e != nil {
-		return nil, e
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
-	return out, nil
-}
-
 // ParetoShare is one measure's 20/80 figure.
 type ParetoShare struct {
 	Total          float64  `json:"total"`
@@ -521,7 +461,7 @@ type ParetoShare struct {
 // makes 80% of kWh and of revenue over the window of day.
 type ParetoReport struct {
 	Region    string      `json:"region"`
-	Day       Date        `json:"day"`
+	Day       crm.Date    `json:"day"`
 	Window    [2]string   `json:"window"`
 	Customers int         `json:"customers"`
 	KWh       ParetoShare `json:"kwh"`
@@ -529,19 +469,19 @@ type ParetoReport struct {
 }
 
 // Pareto computes the report; top lists at most topN customer ids.
-func Pareto(r Reader, region string, subtree bool, day Date, topN int) (*ParetoReport, *Error) {
+func Pareto(r crm.Reader, region string, subtree bool, day crm.Date, topN int) (*ParetoReport, *crm.Error) {
 	return pareto(r, region, subtree, day, topN, true)
 }
 
-func pareto(r Reader, region string, subtree bool, day Date, topN int, cards bool) (*ParetoReport, *Error) {
-	if e := validDate("day", day, false); e != nil {
+func pareto(r crm.Reader, region string, subtree bool, day crm.Date, topN int, cards bool) (*ParetoReport, *crm.Error) {
+	if e := crm.ValidDate("day", day, false); e != nil {
 		return nil, e
 	}
 	memo := ""
 	if cards { // cardclass.go: a report of unchanged cards is not computed again
 		var err error
 		if memo, err = paretoKey(r, region, subtree, day, topN); err != nil {
-			return nil, AsError(err)
+			return nil, crm.AsError(err)
 		}
 		if rep := paretoMemoGet(memo); memo != "" && rep != nil {
 			return clonePareto(rep), nil
@@ -550,7 +490,7 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 	if memo != "" { // cardclass.go: from the class memo's ordered lists
 		rep, ok, err := paretoFromCards(r, region, subtree, day, topN)
 		if err != nil {
-			return nil, AsError(err)
+			return nil, crm.AsError(err)
 		}
 		if ok {
 			paretoMemoPut(memo, clonePareto(rep))
@@ -561,7 +501,7 @@ func pareto(r Reader, region string, subtree bool, day Date, topN int, cards boo
 	if e != nil {
 		return nil, e
 	}
-	from, to := Window(day)
+	from, to := crm.Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
 	for _, list := range custs {
 		rep.Customers += len(list)

@@ -1,4 +1,4 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 )
@@ -23,7 +24,7 @@ import (
 // rules, and another window, are read from every card once. The memo's
 // lists are cut into runs of 3 here, so updates change, cut and drop runs.
 func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
-	defer crm.SetMemoRunMax(crm.SetMemoRunMax(3)) // lists of many runs, cut as they grow
+	defer bigcustomer.SetMemoRunMax(bigcustomer.SetMemoRunMax(3)) // lists of many runs, cut as they grow
 	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
 	d := sample.Generate(sample.Options{Region: cardCounty, Customers: 100, Months: 14, Seed: 11,
 		End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)})
@@ -56,37 +57,37 @@ func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 			region  string
 			subtree bool
 		}{{"county", w.county, cardCounty, false}, {"province", w.province, "32", true}} {
-			if err := crm.CheckClassMemo(st.r, st.region, st.subtree, day); err != nil {
+			if err := bigcustomer.CheckClassMemo(st.r, st.region, st.subtree, day); err != nil {
 				t.Fatalf("%s, %s: %v", step, st.name, err)
 			}
 			if !compare {
 				continue
 			}
-			q := crm.ClassQuery{Region: st.region, Subtree: st.subtree, Day: day}
-			got, e1 := crm.ClassifyRegion(st.r, q)
-			want, e2 := crm.ClassifyRegionFromRecords(st.r, q)
+			q := bigcustomer.ClassQuery{Region: st.region, Subtree: st.subtree, Day: day}
+			got, e1 := bigcustomer.ClassifyRegion(st.r, q)
+			want, e2 := bigcustomer.ClassifyRegionFromRecords(st.r, q)
 			if e1 != nil || e2 != nil {
 				t.Fatalf("%s, %s: %v / %v", step, st.name, e1, e2)
 			}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s, %s: the classification from the memo differs from the records'", step, st.name)
 			}
-			gp, e1 := crm.Pareto(st.r, st.region, st.subtree, day, 7)
-			wp, e2 := crm.ParetoFromRecords(st.r, st.region, st.subtree, day, 7)
+			gp, e1 := bigcustomer.Pareto(st.r, st.region, st.subtree, day, 7)
+			wp, e2 := bigcustomer.ParetoFromRecords(st.r, st.region, st.subtree, day, 7)
 			if e1 != nil || e2 != nil || !reflect.DeepEqual(gp, wp) {
 				t.Fatalf("%s, %s: pareto from the memo %+v (%v); from the records %+v (%v)", step, st.name, gp, e1, wp, e2)
 			}
 			live := slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return billIDs[id] == nil })
 			id := live[len(live)/2]
-			gc, e1 := crm.Consumption(st.r, id, day)
-			wc, e2 := crm.ConsumptionFromRecords(st.r, id, day)
+			gc, e1 := bigcustomer.Consumption(st.r, id, day)
+			wc, e2 := bigcustomer.ConsumptionFromRecords(st.r, id, day)
 			if e1 != nil || e2 != nil || !reflect.DeepEqual(gc, wc) {
 				t.Fatalf("%s, %s: consumption of %s from the memo %+v (%v); from the records %+v (%v)", step, st.name, id, gc.Compared, e1, wc.Compared, e2)
 			}
 		}
 	}
 	check("first read", true)
-	full0, patched0 := crm.ClassMemoStats()
+	full0, patched0 := bigcustomer.ClassMemoStats()
 
 	rng := rand.New(rand.NewPCG(5, 6))
 	created := 0
@@ -152,7 +153,7 @@ func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 		}
 		check(fmt.Sprintf("step %d (%s)", n, step), n%16 == 0)
 	}
-	full, patched := crm.ClassMemoStats()
+	full, patched := bigcustomer.ClassMemoStats()
 	if full != full0 || patched == patched0 {
 		t.Fatalf("after 80 changes: %d memos read from every card, %d brought up to date; want 0 and some", full-full0, patched-patched0)
 	}
@@ -162,13 +163,13 @@ func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 	w.apply(w.cmd(crm.OpCreate, "directives", "", 0, map[string]any{"kind": "class_thresholds", "title": "county rules", "scope": cardCounty,
 		"effective_from": "2025-01-01", "body": map[string]any{"annual_kwh": 200000}}))
 	check("directive", true)
-	if f, _ := crm.ClassMemoStats(); f == full {
+	if f, _ := bigcustomer.ClassMemoStats(); f == full {
 		t.Fatal("a directive changing the rules did not read the cards again")
 	}
-	full, _ = crm.ClassMemoStats()
+	full, _ = bigcustomer.ClassMemoStats()
 	w.apply(w.cmd(crm.OpUpdate, "customers", ids[3], w.version("customers", ids[3]), map[string]any{"voltage_kv": 35}))
 	check("after the directive", true)
-	if f, _ := crm.ClassMemoStats(); f != full {
+	if f, _ := bigcustomer.ClassMemoStats(); f != full {
 		t.Fatalf("a customer change after the directive read %d memos from every card", f-full)
 	}
 }

@@ -1,8 +1,9 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"testing"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 )
 
@@ -30,7 +31,7 @@ func TestPool_ReentryAfterExit(t *testing.T) {
 	again := w.ids.next("pen")
 	mustApply(t, w.tx, newCmd(t, crm.OpCreate, "pool_entries", again, county, 0, entry("candidate")))
 	mustApply(t, w.tx, newCmd(t, crm.OpUpdate, "pool_entries", again, county, 1, obj{"status": "admitted"}))
-	if ids, e := crm.AdmittedPool(w.tx, county); e != nil || len(ids) != 1 || ids[0] != cus {
+	if ids, e := bigcustomer.AdmittedPool(w.tx, county); e != nil || len(ids) != 1 || ids[0] != cus {
 		t.Errorf("admitted pool %v %v; want [%s]", ids, e, cus)
 	}
 	// The new entry holds the place: a third is a duplicate again.

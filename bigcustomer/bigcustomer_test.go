@@ -1,4 +1,4 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"encoding/json"
@@ -7,16 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 )
 
-func rules(t *testing.T, body string) crm.ClassRuleSet {
+func rules(t *testing.T, body string) bigcustomer.ClassRuleSet {
 	t.Helper()
-	r, e := crm.ParseClassRules(json.RawMessage(body))
+	r, e := bigcustomer.ParseClassRules(json.RawMessage(body))
 	if e != nil {
 		t.Fatalf("ParseClassRules(%s): %v", body, e)
 	}
-	return crm.ClassRuleSet{Rules: r}
+	return bigcustomer.ClassRuleSet{Rules: r}
 }
 
 // TestClassify_Rules: one row per rule, at and just below its threshold.
@@ -47,7 +48,7 @@ func TestClassify_Rules(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &crm.Customer{Meta: crm.Meta{ID: "cus_x"}, VoltageKV: tc.kv, Tags: tc.tags}
-			got := crm.Classify(c, crm.Figures{AnnualKWh: tc.kwh, MonthlyBill: tc.bill}, rules(t, std))
+			got := bigcustomer.Classify(c, crm.Figures{AnnualKWh: tc.kwh, MonthlyBill: tc.bill}, rules(t, std))
 			if got.Class != tc.class || got.Grade != tc.grade {
 				t.Errorf("class %s grade %s (%v); want %s %s", got.Class, got.Grade, got.Reasons, tc.class, tc.grade)
 			}
@@ -69,7 +70,7 @@ func TestParseClassRules_BadInput(t *testing.T) {
 		{`{"voltage_kv": 35, "grades": {"core": {"monthly_bill": -1}}}`, "body.grades.core.monthly_bill"},
 		{`{"tags": ["` + strings.Repeat("x", 40) + `"]}`, "body.tags"},
 	} {
-		_, e := crm.ParseClassRules(json.RawMessage(tc.body))
+		_, e := bigcustomer.ParseClassRules(json.RawMessage(tc.body))
 		if e == nil || e.Field != tc.field {
 			t.Errorf("ParseClassRules(%s) = %v; want an error on %s", tc.body, e, tc.field)
 		}
@@ -108,9 +109,9 @@ func (w *classWorld) directive(owner, scope, from, body string) string {
 	return id
 }
 
-func (w *classWorld) class(id, day string) crm.Classification {
+func (w *classWorld) class(id, day string) bigcustomer.Classification {
 	w.t.Helper()
-	c, e := crm.ClassifyCustomer(w.tx, id, crm.Date(day))
+	c, e := bigcustomer.ClassifyCustomer(w.tx, id, crm.Date(day))
 	if e != nil {
 		w.t.Fatalf("ClassifyCustomer: %v", e)
 	}
@@ -179,7 +180,7 @@ func TestClassify_RuleChanges(t *testing.T) {
 		t.Errorf("mid at 35 kV: %s (%v)", c.Class, c.Reasons)
 	}
 	// A region listing filters by class and agrees with the single reads.
-	rep, e := crm.ClassifyRegion(w.tx, crm.ClassQuery{Region: county, Day: "2026-02-15", Class: "big"})
+	rep, e := bigcustomer.ClassifyRegion(w.tx, bigcustomer.ClassQuery{Region: county, Day: "2026-02-15", Class: "big"})
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -198,7 +199,7 @@ func TestPareto(t *testing.T) {
 		}
 		w.customer(fmt.Sprintf("P-%d", i), 10, kwh)
 	}
-	rep, e := crm.Pareto(w.tx, county, false, "2026-01-15", 5)
+	rep, e := bigcustomer.Pareto(w.tx, county, false, "2026-01-15", 5)
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -227,7 +228,7 @@ func TestBulletin_OverdueStages(t *testing.T) {
 			{"name": "completion_acceptance", "due": "2026-03-01"},                // later
 		},
 		"difficulties": []string{"征地拆迁进度滞后"}, "service_info": []string{"每周现场协调会"}}))
-	d, e := crm.BuildBulletin(w.tx, county, "东海县", "2026-01", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC))
+	d, e := bigcustomer.BuildBulletin(w.tx, county, "东海县", "2026-01", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC))
 	if e != nil {
 		t.Fatal(e)
 	}
@@ -251,7 +252,7 @@ func TestBulletin_OverdueStages(t *testing.T) {
 	if p := d.Projects[0]; p.Region != county || len(p.Difficulties) != 1 || len(p.ServiceInfo) != 1 {
 		t.Errorf("project line %+v", p)
 	}
-	if _, e := crm.BuildBulletin(w.tx, county, "", "2026-13", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC)); e == nil || e.Field != "period" {
+	if _, e := bigcustomer.BuildBulletin(w.tx, county, "", "2026-13", time.Date(2026, 2, 15, 9, 0, 0, 0, time.UTC)); e == nil || e.Field != "period" {
 		t.Errorf("bad period: %v", e)
 	}
 }
@@ -310,7 +311,7 @@ func contains(xs []string, x string) bool {
 func TestClassify_GradeImpliesBig(t *testing.T) {
 	rs := rules(t, `{"annual_kwh": 5000000, "grades": {"key": {"tags": ["保供民生"]}}}`)
 	c := &crm.Customer{Meta: crm.Meta{ID: "cus_x"}, VoltageKV: 10, Tags: []string{"保供民生"}}
-	if got := crm.Classify(c, crm.Figures{AnnualKWh: 1000}, rs); got.Class != "big" || got.Grade != "key" {
+	if got := bigcustomer.Classify(c, crm.Figures{AnnualKWh: 1000}, rs); got.Class != "big" || got.Grade != "key" {
 		t.Errorf("tagged livelihood customer: %s/%s (%v)", got.Class, got.Grade, got.Reasons)
 	}
 }

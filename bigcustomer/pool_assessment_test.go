@@ -1,4 +1,4 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"strings"
@@ -10,7 +10,7 @@ import (
 // TestPool_AssessmentBackedByBills: an assessment states an annual
 // consumption the customer's bills back: a customer with no bills in the
 // 12 months before assessed_on can only be assessed with annual_kwh 0, and
-// a billed one with at most crm.AssessmentGrowth times its billed kWh a
+// a billed one with at most bigcustomer.AssessmentGrowth times its billed kWh a
 // year. Each refusal names assessment.annual_kwh and writes nothing; an
 // unchanged assessment is not checked again.
 func TestPool_AssessmentBackedByBills(t *testing.T) {

@@ -1,18 +1,16 @@
-package crm
+package bigcustomer
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 
-	"gridcrm/store/keyspace"
+	"gridcrm/crm"
 )
 
 // ownerClasses is one owner region's customers, from its cards, with their
@@ -40,7 +38,7 @@ type ownerClasses struct {
 // classItem is one customer of a memo and its class and grade
 // (classCell); never changed once stored.
 type classItem struct {
-	cardCustomer
+	crm.CardCustomer
 	cell uint8
 }
 
@@ -116,7 +114,7 @@ const maxMemo = 1024
 // force for its customers; else a memo of an earlier version brought up to
 // date from the cards changed since, when the journal knows them and the
 // rules stayed; else read from every card of owner.
-func classesOf(r Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
+func classesOf(r crm.Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
 	k := memoKey{owner, from, to}
 	classMemo.Lock()
 	olds := slices.Clone(classMemo.m[k])
@@ -135,10 +133,10 @@ func classesOf(r Reader, owner, version, from, to string, book *RuleBook) (*owne
 			continue
 		}
 		max := old.byID.n/8 + 256 // past that, reading every card costs about as much
-		ids, ok := cardChanges(owner, old.version, version, max)
+		ids, ok := crm.CardChanges(owner, old.version, version, max)
 		keep = ok
 		if !ok { // a reader of an older snapshot: the same cards, walked the other way (a few)
-			ids, ok = cardChanges(owner, version, old.version, min(max, 1024))
+			ids, ok = crm.CardChanges(owner, version, old.version, min(max, 1024))
 		}
 		if !ok {
 			continue
@@ -203,67 +201,19 @@ func rulesOf(regions map[string]int, book *RuleBook) (map[string]ClassRuleSet, s
 	return rules, string(fp)
 }
 
-// cardItem reads a card into the customer of id with its figures for the
-// window from..to; ok is false for a card without a customer (bills only).
-func cardItem(c *card, id, from, to string, it *classItem) (ok bool) {
-	if !c.HasCustomer {
-		return false
-	}
-	*it = classItem{cardCustomer: cardCustomer{ID: id, AccountNo: c.AccountNo, Name: c.Name, Region: c.Region, Category: c.Category, VoltageKV: c.VoltageKV}}
-	if len(c.Tags) > 0 {
-		it.Tags = append([]string(nil), c.Tags...)
-	}
-	f := &it.Figures
-	for _, m := range c.Months {
-		if m.Period >= from && m.Period <= to {
-			f.AnnualKWh += m.KWh
-			f.AnnualBilled += m.Billed
-			f.Months += int(m.Bills)
-			it.touPeak += m.TOUPeak
-			it.touKWh += m.TOUKWh
-		}
-	}
-	f.AnnualKWh, f.AnnualBilled = round2(f.AnnualKWh), round2(f.AnnualBilled)
-	if f.Months > 0 {
-		f.MonthlyBill = round2(f.AnnualBilled / float64(f.Months))
-	}
-	return true
-}
-
 // classify sets it's cell under rules.
 func (it *classItem) classify(rules map[string]ClassRuleSet) {
-	c := it.customer()
+	c := it.Customer()
 	cl := Classify(&c, it.Figures, rules[c.Region])
 	it.cell = classCell(cl.Class, cl.Grade)
 }
 
 // readClasses builds owner's memo from every card of owner.
-func readClasses(r Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
-	n := 0
-	if len(version) > 8 { // the version ends with the number of owner's cards
-		if v, k := binary.Uvarint([]byte(version[8:])); k > 0 && v < 1<<26 {
-			n = int(v)
-		}
-	}
-	items := make([]classItem, 0, n)
-	prefix := []byte(keyspace.CardsOf(owner, false))
-	var c card
-	var derr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-		if decodeCard(v, &c) != nil {
-			derr = errBadCard
-			return false
-		}
-		var it classItem
-		if cardItem(&c, string(k[len(prefix):]), from, to, &it) {
-			items = append(items, it)
-		}
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
+func readClasses(r crm.Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
+	items := make([]classItem, 0, crm.CardsIn(version))
+	if err := crm.ScanCards(r, owner, from, to, func(c *crm.CardCustomer) {
+		items = append(items, classItem{CardCustomer: *c})
+	}); err != nil {
 		return nil, err
 	}
 	oc := &ownerClasses{version: version, from: from, to: to, regions: map[string]int{}}
@@ -400,7 +350,7 @@ func (oc *ownerClasses) find(id string) *classItem {
 	if oc.byID.n == 0 {
 		return nil
 	}
-	r := oc.byID.runs[oc.byID.runOf(&classItem{cardCustomer: cardCustomer{ID: id}}, byID)]
+	r := oc.byID.runs[oc.byID.runOf(&classItem{CardCustomer: crm.CardCustomer{ID: id}}, byID)]
 	i := sort.Search(len(r.items), func(i int) bool { return r.items[i].ID >= id })
 	if i < len(r.items) && r.items[i].ID == id {
 		return r.items[i]
@@ -412,31 +362,23 @@ func (oc *ownerClasses) find(id string) *classItem {
 // each once) read again from r. It answers nil when the rules in force for
 // the customers' regions are no longer those oc was classified under (a
 // directive, a new region): the caller reads every card.
-func (oc *ownerClasses) apply(r Reader, owner, version string, ids []string, book *RuleBook) (*ownerClasses, error) {
+func (oc *ownerClasses) apply(r crm.Reader, owner, version string, ids []string, book *RuleBook) (*ownerClasses, error) {
 	olds := make([]*classItem, len(ids)) // nil: no customer before
 	news := make([]*classItem, len(ids)) // nil: none now
 	regions := maps.Clone(oc.regions)
-	var c card
 	for i, id := range ids {
 		if olds[i] = oc.find(id); olds[i] != nil {
 			if regions[olds[i].Region]--; regions[olds[i].Region] == 0 {
 				delete(regions, olds[i].Region)
 			}
 		}
-		raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+		c, ok, err := crm.CardOf(r, owner, id, oc.from, oc.to)
 		if err != nil {
 			return nil, err
 		}
-		if raw == nil {
-			continue
-		}
-		if decodeCard(raw, &c) != nil {
-			return nil, errBadCard
-		}
-		it := new(classItem)
-		if cardItem(&c, id, oc.from, oc.to, it) {
-			news[i] = it
-			regions[it.Region]++
+		if ok {
+			news[i] = &classItem{CardCustomer: c}
+			regions[c.Region]++
 		}
 	}
 	rules, key := rulesOf(regions, book)
@@ -581,16 +523,16 @@ func (l *run) edit(rem, add []*classItem, less func(a, b *classItem) bool) run {
 // one ownerClasses per owner region in owner order; ok is false when the
 // cards do not cover the customers the aggregates count (a store written
 // before cards were kept): the caller then reads the records.
-func cardClasses(r Reader, region string, subtree bool, day Date, book *RuleBook) ([]*ownerClasses, bool, error) {
-	owners, customers, err := cardOwners(r, region, subtree)
+func cardClasses(r crm.Reader, region string, subtree bool, day crm.Date, book *RuleBook) ([]*ownerClasses, bool, error) {
+	owners, customers, err := crm.CardOwners(r, region, subtree)
 	if err != nil {
 		return nil, false, err
 	}
-	from, to := Window(day)
+	from, to := crm.Window(day)
 	var out []*ownerClasses
 	n := int64(0)
 	for _, o := range owners {
-		oc, err := classesOf(r, o.owner, o.version, from, to, book)
+		oc, err := classesOf(r, o.Owner, o.Version, from, to, book)
 		if err != nil {
 			return nil, false, err
 		}
@@ -600,14 +542,43 @@ func cardClasses(r Reader, region string, subtree bool, day Date, book *RuleBook
 	return out, n == customers, nil
 }
 
+// cardCustomers answers the customers the cards of region (or its
+// subtree) hold with their figures for the window of day: one list per
+// owner region, in (owner, id) order, as regionCustomers reads them from
+// the records. ok is false when the cards do not cover every customer the
+// aggregates count (a store written before cards were kept): the caller
+// then reads the records. The lists are copies of the class memo's.
+func cardCustomers(r crm.Reader, region string, subtree bool, day crm.Date) (out [][]crm.CardCustomer, ok bool, err error) {
+	book, e := LoadRuleBook(r, day)
+	if e != nil {
+		return nil, false, e
+	}
+	ocs, ok, err := cardClasses(r, region, subtree, day, book)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	for _, oc := range ocs {
+		if oc.byID.n == 0 {
+			continue
+		}
+		list := make([]crm.CardCustomer, 0, oc.byID.n)
+		oc.byID.each(func(it *classItem, _, _ float64) bool {
+			list = append(list, it.CardCustomer)
+			return true
+		})
+		out = append(out, list)
+	}
+	return out, true, nil
+}
+
 // classifyFromCards is classifyRegion from the memo of classified cards:
 // the counts add up, and only the items answered are classified again
 // (for their reasons), taken from the matching cells biggest first. ok is
 // false when the cards do not cover the region.
-func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport) (bool, *Error) {
+func classifyFromCards(r crm.Reader, q ClassQuery, book *RuleBook, rep *ClassReport) (bool, *crm.Error) {
 	ocs, ok, err := cardClasses(r, q.Region, q.Subtree, q.Day, book)
 	if err != nil {
-		return false, AsError(err)
+		return false, crm.AsError(err)
 	}
 	if !ok {
 		return false, nil
@@ -640,7 +611,7 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 			}
 			it := heads[best].item()
 			heads[best].next()
-			c := it.customer()
+			c := it.Customer()
 			rep.Items = append(rep.Items, Classify(&c, it.Figures, oc.rules[c.Region]))
 		}
 	}
@@ -657,7 +628,7 @@ func classifyFromCards(r Reader, q ClassQuery, book *RuleBook, rep *ClassReport)
 // the biggest 200. It reads the memo's cell: its kWh and billed amounts
 // side by side, the peak figures of its first 200. ok is false when the
 // cards do not cover the region.
-func peersFromCards(r Reader, region string, day Date, cl *Classification, annualKWh float64, cmp *ClassComparison) (bool, error) {
+func peersFromCards(r crm.Reader, region string, day crm.Date, cl *Classification, annualKWh float64, cmp *ClassComparison) (bool, error) {
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
 		return false, e
@@ -675,8 +646,8 @@ func peersFromCards(r Reader, region string, day Date, cl *Classification, annua
 		total += kwh
 		billed += b
 		if cmp.PeerPeakSampled < 200 {
-			peakSum += it.touPeak
-			touSum += it.touKWh
+			peakSum += it.TOUPeak
+			touSum += it.TOUKWh
 			cmp.PeerPeakSampled++
 		}
 		return true
@@ -692,68 +663,6 @@ func peersFromCards(r Reader, region string, day Date, cl *Classification, annua
 	return true, nil
 }
 
-type ownerVersion struct{ owner, version string }
-
-// cardOwners lists the regions holding cards in region (or its subtree),
-// in code order, with their card versions, and answers the customers the
-// aggregates count there.
-func cardOwners(r Reader, region string, subtree bool) ([]ownerVersion, int64, error) {
-	customers, err := countCustomers(r, region, subtree)
-	if err != nil {
-		return nil, 0, err
-	}
-	var out []ownerVersion
-	if subtree {
-		prefix := []byte(keyspace.CardVersionsOf(region))
-		err = r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
-			out = append(out, ownerVersion{string(k[len(keyspace.CardVersionPrefix):]), string(v)})
-			return true
-		})
-	} else {
-		var v []byte
-		if v, err = r.Get([]byte(keyspace.CardVersion(region))); v != nil {
-			out = append(out, ownerVersion{region, string(v)})
-		}
-	}
-	return out, customers, err
-}
-
-// countCustomers answers Summarize(r, region, subtree).Customers reading
-// one counter per region (a/<region>/customers), skipping the other
-// counters of each region (months, categories, market, processes: about a
-// thousand per county) that Summarize reads.
-func countCustomers(r Reader, region string, subtree bool) (int64, error) {
-	count := func(reg string) (int64, error) {
-		v, err := r.Get(aggKey(reg, "customers"))
-		if err != nil || len(v) != 8 {
-			return 0, err
-		}
-		return int64(math.Round(math.Float64frombits(binary.BigEndian.Uint64(v)))), nil
-	}
-	if !subtree {
-		return count(region)
-	}
-	var n int64
-	start := []byte(keyspace.AggregatePrefix + region)
-	end := prefixEnd(start)
-	for {
-		reg := ""
-		err := r.Iterate(start, end, func(k, _ []byte) bool {
-			reg, _, _ = strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
-			return false
-		})
-		if err != nil || reg == "" {
-			return n, err
-		}
-		c, err := count(reg)
-		if err != nil {
-			return 0, err
-		}
-		n += c
-		start = prefixEnd([]byte(keyspace.AggregatesOf(reg)))
-	}
-}
-
 // paretoMemo keeps Pareto reports computed from cards, keyed by the query
 // and the card versions of every region it covered: a report is computed
 // again only when a customer or a bill in its scope changed.
@@ -763,18 +672,13 @@ var paretoMemo = struct {
 }{m: map[string]*ParetoReport{}}
 
 // paretoKey answers the memo key of a Pareto query over the cards, or ""
-// when the cards do not cover the scope.
-func paretoKey(r Reader, region string, subtree bool, day Date, topN int) (string, error) {
-	owners, customers, err := cardOwners(r, region, subtree)
-	if err != nil || len(owners) == 0 {
+// when no region of the scope holds cards.
+func paretoKey(r crm.Reader, region string, subtree bool, day crm.Date, topN int) (string, error) {
+	v, err := crm.CardsVersion(r, region, subtree)
+	if err != nil || v == "" {
 		return "", err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%t|%s|%d|%d", region, subtree, day, topN, customers)
-	for _, o := range owners {
-		b.WriteString("|" + o.owner + "=" + o.version)
-	}
-	return b.String(), nil
+	return fmt.Sprintf("%s|%t|%s|%d|", region, subtree, day, topN) + v, nil
 }
 
 func paretoMemoGet(key string) *ParetoReport {
@@ -797,7 +701,7 @@ func paretoMemoPut(key string, rep *ParetoReport) {
 // amount: merged across owner regions, the same order and sums as
 // paretoOf's sort, without sorting. ok is false when the cards do not
 // cover the scope.
-func paretoFromCards(r Reader, region string, subtree bool, day Date, topN int) (*ParetoReport, bool, error) {
+func paretoFromCards(r crm.Reader, region string, subtree bool, day crm.Date, topN int) (*ParetoReport, bool, error) {
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
 		return nil, false, e
@@ -806,7 +710,7 @@ func paretoFromCards(r Reader, region string, subtree bool, day Date, topN int) 
 	if err != nil || !ok {
 		return nil, false, err
 	}
-	from, to := Window(day)
+	from, to := crm.Window(day)
 	rep := &ParetoReport{Region: region, Day: day, Window: [2]string{from, to}}
 	for _, oc := range ocs {
 		rep.Customers += oc.byID.n
@@ -875,7 +779,7 @@ func paretoMerged(ocs []*ownerClasses, o, topN int) ParetoShare {
 // page after a process start does not pay for it (about 11 s for a county
 // of a million customers); later changes update them from the card
 // journal. It answers how many customers the memos hold.
-func WarmClassMemos(r Reader, region string, day Date) (int, error) {
+func WarmClassMemos(r crm.Reader, region string, day crm.Date) (int, error) {
 	book, e := LoadRuleBook(r, day)
 	if e != nil {
 		return 0, e

@@ -1,9 +1,11 @@
-package crm
+package bigcustomer
 
 import (
 	"math"
 	"sort"
 	"time"
+
+	"gridcrm/crm"
 )
 
 // MonthLine is one month of a customer's consumption analysis.
@@ -40,7 +42,7 @@ type ConsumptionReport struct {
 	CustomerID  string          `json:"customer_id"`
 	Name        string          `json:"name"`
 	Region      string          `json:"region"`
-	Day         Date            `json:"day"`
+	Day         crm.Date        `json:"day"`
 	Window      [2]string       `json:"window"`
 	Months      []MonthLine     `json:"months"`
 	AnnualKWh   float64         `json:"annual_kwh"`
@@ -58,20 +60,20 @@ type ConsumptionReport struct {
 
 // Consumption builds the report of customer id over the 12 months before
 // day's month.
-func Consumption(r Reader, id string, day Date) (*ConsumptionReport, *Error) {
+func Consumption(r crm.Reader, id string, day crm.Date) (*ConsumptionReport, *crm.Error) {
 	return consumption(r, id, day, true)
 }
 
 // consumption reads the class comparison from the cards when cards is set
 // and they cover the customer's region, else from the records.
-func consumption(r Reader, id string, day Date, cards bool) (*ConsumptionReport, *Error) {
+func consumption(r crm.Reader, id string, day crm.Date, cards bool) (*ConsumptionReport, *crm.Error) {
 	cl, bills, e := classifyCustomer(r, id, day)
 	if e != nil {
 		return nil, e
 	}
-	from, to := Window(day)
+	from, to := crm.Window(day)
 	rep := &ConsumptionReport{CustomerID: id, Name: cl.Name, Region: cl.Region, Day: day, Window: [2]string{from, to}, Months: []MonthLine{}, Class: *cl}
-	byPeriod := map[string]Bill{}
+	byPeriod := map[string]crm.Bill{}
 	for _, b := range bills {
 		byPeriod[b.Period] = b
 	}
@@ -117,12 +119,12 @@ func consumption(r Reader, id string, day Date, cards bool) (*ConsumptionReport,
 
 	// The customer's class in its own region: from the memo of its cards
 	// (cardclass.go), else from a classification of its records.
-	owner := RecordOwner(mustGet(r, id))
+	owner := crm.RecordOwner(mustGet(r, id))
 	if cards {
 		cmp := ClassComparison{Class: cl.Class, Grade: cl.Grade}
 		ok, err := peersFromCards(r, owner, day, cl, rep.AnnualKWh, &cmp)
 		if err != nil {
-			return nil, AsError(err)
+			return nil, crm.AsError(err)
 		}
 		if ok {
 			rep.Compared = cmp
@@ -145,7 +147,7 @@ func consumption(r Reader, id string, day Date, cards bool) (*ConsumptionReport,
 			below++
 		}
 		if i < 200 { // peak share from the bills of the biggest 200 peers
-			bs, e := customerBills(r, it.CustomerID)
+			bs, e := crm.CustomerBills(r, it.CustomerID)
 			if e != nil {
 				return nil, e
 			}
@@ -207,7 +209,7 @@ func finishSortedComparison(cmp *ClassComparison, n int, total, median, billed f
 	}
 }
 
-func mustGet(r Reader, id string) []byte {
+func mustGet(r crm.Reader, id string) []byte {
 	raw, _ := r.Get(recordKey("customers", id))
 	return raw
 }

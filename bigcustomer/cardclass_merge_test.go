@@ -1,4 +1,4 @@
-package crm
+package bigcustomer
 
 import (
 	"math/rand/v2"

@@ -1,18 +1,20 @@
-package crm
+package bigcustomer
 
 import (
 	"fmt"
 	"sort"
 	"time"
+
+	"gridcrm/crm"
 )
 
 // OverdueStage is a stage of a key project that is late in the period.
 type OverdueStage struct {
-	Stage     string `json:"stage"`
-	StageName string `json:"stage_name"`
-	Due       Date   `json:"due"`
-	DoneOn    Date   `json:"done_on,omitempty"` // "" while still open
-	DaysLate  int    `json:"days_late"`         // at done_on, or at the period's end when open
+	Stage     string   `json:"stage"`
+	StageName string   `json:"stage_name"`
+	Due       crm.Date `json:"due"`
+	DoneOn    crm.Date `json:"done_on,omitempty"` // "" while still open
+	DaysLate  int      `json:"days_late"`         // at done_on, or at the period's end when open
 }
 
 // ProjectLine is one key project in a bulletin.
@@ -31,11 +33,11 @@ type ProjectLine struct {
 
 // ServiceLine is a VIP service scheduled or done in the period.
 type ServiceLine struct {
-	Customer string `json:"customer"`
-	Service  string `json:"service"`
-	Title    string `json:"title"`
-	On       Date   `json:"on"`
-	Status   string `json:"status"`
+	Customer string   `json:"customer"`
+	Service  string   `json:"service"`
+	Title    string   `json:"title"`
+	On       crm.Date `json:"on"`
+	Status   string   `json:"status"`
 }
 
 // BulletinData is the content of a monthly work bulletin; package report
@@ -56,12 +58,12 @@ var VIPServiceNames = map[string]string{
 }
 
 // periodBounds answers the first and last day of a YYYY-MM period.
-func periodBounds(period string) (Date, Date, *Error) {
-	if !periodRe.MatchString(period) {
-		return "", "", invalid("period", "%q is not a month of the form YYYY-MM", period)
+func periodBounds(period string) (crm.Date, crm.Date, *crm.Error) {
+	if !crm.ValidPeriod(period) {
+		return "", "", crm.Invalid("period", "%q is not a month of the form YYYY-MM", period)
 	}
 	t, _ := time.Parse("2006-01", period)
-	return Date(t.Format("2006-01-02")), Date(t.AddDate(0, 1, -1).Format("2006-01-02")), nil
+	return crm.Date(t.Format("2006-01-02")), crm.Date(t.AddDate(0, 1, -1).Format("2006-01-02")), nil
 }
 
 // overdueIn answers the stages of p late at cut, the day the bulletin of
@@ -69,7 +71,7 @@ func periodBounds(period string) (Date, Date, *Error) {
 // generation day for the current month): due before cut and not done by
 // the due date, and either still open at cut or done inside [from, cut].
 // A stage done after cut was still open at cut, and is shown so.
-func overdueIn(p *KeyProject, from, cut Date) []OverdueStage {
+func overdueIn(p *KeyProject, from, cut crm.Date) []OverdueStage {
 	var out []OverdueStage
 	for _, s := range p.Stages {
 		done := s.DoneOn
@@ -84,7 +86,7 @@ func overdueIn(p *KeyProject, from, cut Date) []OverdueStage {
 			end = done
 		}
 		late := int(dateOf(end).Sub(dateOf(s.Due)).Hours() / 24)
-		out = append(out, OverdueStage{Stage: s.Name, StageName: StageName(s.Name), Due: s.Due, DoneOn: done, DaysLate: late})
+		out = append(out, OverdueStage{Stage: s.Name, StageName: crm.StageName(s.Name), Due: s.Due, DoneOn: done, DaysLate: late})
 	}
 	return out
 }
@@ -96,14 +98,14 @@ func overdueIn(p *KeyProject, from, cut Date) []OverdueStage {
 // now is the generation time (the caller's clock, so that the result is a
 // function of its inputs): the bulletin is judged at the earlier of the
 // period's last day and now's day in CST, and a future period is refused.
-func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (*BulletinData, *Error) {
+func BuildBulletin(r crm.Reader, region, regionName, period string, now time.Time) (*BulletinData, *crm.Error) {
 	from, to, e := periodBounds(period)
 	if e != nil {
 		return nil, e
 	}
 	today := dayOf(now)
 	if from > today {
-		return nil, invalid("period", "%s is a future month (today is %s): a bulletin reports a month that has begun", period, today)
+		return nil, crm.Invalid("period", "%s is a future month (today is %s): a bulletin reports a month that has begun", period, today)
 	}
 	cut := min(to, today)
 	if regionName == "" {
@@ -111,25 +113,25 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 	}
 	d := &BulletinData{Region: region, Period: period, Projects: []ProjectLine{}, Services: []ServiceLine{},
 		Title: fmt.Sprintf("%s 重点项目供电服务工作简报（%s）", regionName, period)}
-	err := scanOwned(r, "key_projects", region, true, func(raw []byte) error {
+	err := crm.ScanOwned(r, "key_projects", region, true, func(raw []byte) error {
 		var p KeyProject
-		if err := unmarshal(raw, &p); err != nil {
+		if err := crm.Unmarshal(raw, &p); err != nil {
 			return err
 		}
 		energised := ""
 		for _, s := range p.Stages {
-			if s.Name == StageEnergise {
+			if s.Name == crm.StageEnergise {
 				energised = string(s.DoneOn)
 			}
 		}
-		if p.Status == "energised" && energised != "" && Date(energised) < from {
+		if p.Status == "energised" && energised != "" && crm.Date(energised) < from {
 			return nil // finished before the month
 		}
 		line := ProjectLine{ID: p.ID, Name: p.Name, Region: p.Region, Kind: p.Kind, Status: p.Status, Progress: p.Progress,
 			Overdue: overdueIn(&p, from, cut), Difficulties: p.Difficulties, ServiceInfo: p.ServiceInfo}
 		for _, s := range p.Stages {
 			if s.DoneOn == "" {
-				line.NextStage = StageName(s.Name)
+				line.NextStage = crm.StageName(s.Name)
 				break
 			}
 		}
@@ -138,7 +140,7 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 		return nil
 	})
 	if err != nil {
-		return nil, AsError(err)
+		return nil, crm.AsError(err)
 	}
 	sort.SliceStable(d.Projects, func(i, j int) bool {
 		if len(d.Projects[i].Overdue) != len(d.Projects[j].Overdue) {
@@ -147,9 +149,9 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 		return d.Projects[i].ID < d.Projects[j].ID
 	})
 	names := map[string]string{}
-	err = scanOwned(r, "vip_services", region, true, func(raw []byte) error {
+	err = crm.ScanOwned(r, "vip_services", region, true, func(raw []byte) error {
 		var v VIPService
-		if err := unmarshal(raw, &v); err != nil {
+		if err := crm.Unmarshal(raw, &v); err != nil {
 			return err
 		}
 		on := v.ScheduledOn
@@ -160,8 +162,8 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 			return nil
 		}
 		if _, ok := names[v.CustomerID]; !ok {
-			var c Customer
-			if _, e := loadRecord(r, "customers", v.CustomerID, &c); e != nil {
+			var c crm.Customer
+			if _, e := crm.LoadRecord(r, "customers", v.CustomerID, &c); e != nil {
 				return e
 			}
 			names[v.CustomerID] = c.Name
@@ -170,7 +172,7 @@ func BuildBulletin(r Reader, region, regionName, period string, now time.Time) (
 		return nil
 	})
 	if err != nil {
-		return nil, AsError(err)
+		return nil, crm.AsError(err)
 	}
 	sort.SliceStable(d.Services, func(i, j int) bool { return d.Services[i].On < d.Services[j].On })
 	return d, nil

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"gridcrm/crm/grid"
+	"gridcrm/bigcustomer/grid"
 )
 
 // paretoPool draws n customers with Pareto-distributed annual kWh (the

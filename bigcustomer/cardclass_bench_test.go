@@ -1,4 +1,4 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 	"gridcrm/crm/sample"
 	"gridcrm/replication"
@@ -19,9 +20,9 @@ import (
 // months of bills each (crm/sample), read at the province over its subtree
 // as the console does, the class memo brought up to date from the changed
 // card ("patched") or read again from every card as before the journal
-// ("rebuilt", crm.SetClassMemoPatching(false)):
+// ("rebuilt", bigcustomer.SetClassMemoPatching(false)):
 //
-//	go test ./crm/ -run '^$' -bench 'BenchmarkClassMemo' -benchtime 5x -timeout 60m
+//	go test ./bigcustomer/ -run '^$' -bench 'BenchmarkClassMemo' -benchtime 5x -timeout 60m
 //
 // The store (Pebble, in a temporary directory) holds the customers' cards
 // (crm.WriteCard, as Apply keeps them; the memo reads nothing else of
@@ -145,21 +146,21 @@ func BenchmarkClassMemo(b *testing.B) {
 		read func() error
 	}{
 		{"classification", func() error {
-			rep, e := crm.ClassifyRegion(mb.r, crm.ClassQuery{Region: "32", Subtree: true, Day: day, Class: "big", Limit: 50})
+			rep, e := bigcustomer.ClassifyRegion(mb.r, bigcustomer.ClassQuery{Region: "32", Subtree: true, Day: day, Class: "big", Limit: 50})
 			if e == nil && rep.Counts["big"]["core"]+rep.Counts["big"]["key"]+rep.Counts["big"]["general"]+rep.Counts["ordinary"]["general"] != mb.n {
 				return fmt.Errorf("classification counts %v, not %d customers", rep.Counts, mb.n)
 			}
 			return errOf(e)
 		}},
 		{"customer", func() error {
-			rep, e := crm.Consumption(mb.r, mb.subject, day)
+			rep, e := bigcustomer.Consumption(mb.r, mb.subject, day)
 			if e == nil && rep.Compared.Peers == 0 {
 				return fmt.Errorf("consumption: no peers")
 			}
 			return errOf(e)
 		}},
 		{"pareto", func() error {
-			rep, e := crm.Pareto(mb.r, "32", true, day, 10)
+			rep, e := bigcustomer.Pareto(mb.r, "32", true, day, 10)
 			if e == nil && rep.Customers != mb.n {
 				return fmt.Errorf("pareto of %d customers, not %d", rep.Customers, mb.n)
 			}
@@ -169,11 +170,11 @@ func BenchmarkClassMemo(b *testing.B) {
 	for _, mode := range []string{"patched", "rebuilt"} {
 		for _, rd := range reads {
 			b.Run(mode+"/"+rd.name, func(b *testing.B) {
-				defer crm.SetClassMemoPatching(crm.SetClassMemoPatching(mode == "patched"))
+				defer bigcustomer.SetClassMemoPatching(bigcustomer.SetClassMemoPatching(mode == "patched"))
 				if err := rd.read(); err != nil { // the memo, built once
 					b.Fatal(err)
 				}
-				full0, _ := crm.ClassMemoStats()
+				full0, _ := bigcustomer.ClassMemoStats()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					b.StopTimer()
@@ -184,7 +185,7 @@ func BenchmarkClassMemo(b *testing.B) {
 					}
 				}
 				b.StopTimer()
-				full, _ := crm.ClassMemoStats()
+				full, _ := bigcustomer.ClassMemoStats()
 				b.ReportMetric(float64(full-full0)/float64(b.N), "full-reads/op")
 			})
 		}

@@ -1,9 +1,10 @@
-package crm_test
+package bigcustomer_test
 
 import (
 	"testing"
 	"time"
 
+	"gridcrm/bigcustomer"
 	"gridcrm/crm"
 )
 
@@ -33,7 +34,7 @@ func TestBulletin_CutOff(t *testing.T) {
 		{"2026-03", map[string]late{"accepted": {13, "2026-03-05"}, "site_survey": {8, ""}, "supply_plan": {5, ""}}},
 		{"2026-02", map[string]late{"accepted": {8, ""}}},
 	} {
-		d, e := crm.BuildBulletin(w.tx, county, "连云区", tc.period, now)
+		d, e := bigcustomer.BuildBulletin(w.tx, county, "连云区", tc.period, now)
 		if e != nil {
 			t.Fatalf("%s: %v", tc.period, e)
 		}
@@ -53,11 +54,11 @@ func TestBulletin_CutOff(t *testing.T) {
 			}
 		}
 	}
-	if _, e := crm.BuildBulletin(w.tx, county, "", "2026-04", now); e == nil || e.Field != "period" || e.Code != crm.CodeInvalid {
+	if _, e := bigcustomer.BuildBulletin(w.tx, county, "", "2026-04", now); e == nil || e.Field != "period" || e.Code != crm.CodeInvalid {
 		t.Errorf("future month: %v; want an invalid period", e)
 	}
 	// 31 March 17:00 UTC is 1 April in CST: April has begun.
-	if _, e := crm.BuildBulletin(w.tx, county, "", "2026-04", time.Date(2026, 3, 31, 17, 0, 0, 0, time.UTC)); e != nil {
+	if _, e := bigcustomer.BuildBulletin(w.tx, county, "", "2026-04", time.Date(2026, 3, 31, 17, 0, 0, 0, time.UTC)); e != nil {
 		t.Errorf("April on 1 April CST: %v", e)
 	}
 }
@@ -66,7 +67,7 @@ func TestBulletin_CutOff(t *testing.T) {
 // list (crm.Stages); "accepted", the name key projects used for acceptance
 // before, is still the same stage, kept as written.
 func TestKeyProject_StageNames(t *testing.T) {
-	base := crm.KeyProject{Region: county, Name: "p", Kind: "other", CustomerID: crm.NewID("cus", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	base := bigcustomer.KeyProject{Region: county, Name: "p", Kind: "other", CustomerID: crm.NewID("cus", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
 	for _, c := range []struct {
 		stages []string
 		field  string // "" when valid
@@ -79,7 +80,7 @@ func TestKeyProject_StageNames(t *testing.T) {
 	} {
 		p := base
 		for _, s := range c.stages {
-			p.Stages = append(p.Stages, crm.ProjectStage{Name: s, Due: "2026-01-05"})
+			p.Stages = append(p.Stages, bigcustomer.ProjectStage{Name: s, Due: "2026-01-05"})
 		}
 		p.Normalize()
 		e := p.Validate()
