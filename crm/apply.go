@@ -65,6 +65,7 @@ func Apply(tx Txn, cmd *Command) Result {
 		return Result{Err: invalid("region", "%q is not a region code: a command names the region that applies it", cmd.Region)}
 	}
 	o := newOverlay(tx)
+	defer o.release()
 	res := apply(o, cmd)
 	if res.Err != nil {
 		auditRefused(tx, cmd, &res) // audit.go: the refusal is audited, nothing else is written
