@@ -249,44 +249,54 @@ func decodePos(p string) (region, id string, ok bool) {
 
 // searchKeys are c's entries in the search index, each once.
 func (c *Customer) searchKeys() []string {
-	if !ValidRegion(c.Region) {
-		return nil
-	}
-	pos := string(appendPos(make([]byte, 0, 24), c.Region, c.ID))
 	seen := make(map[string]bool, 64)
 	out := make([]string, 0, 64)
+	c.eachSearchKey(func(k []byte) {
+		if !seen[string(k)] {
+			s := string(k)
+			seen[s] = true
+			out = append(out, s)
+		}
+	})
+	return out
+}
+
+// eachSearchKey calls emit with each of c's entries in the search index, in
+// searchKeys' order, a gram as often as c's texts hold it; the slice is
+// emit's only during the call.
+func (c *Customer) eachSearchKey(emit func(key []byte)) {
+	if !ValidRegion(c.Region) {
+		return
+	}
+	var posBuf [24]byte
+	pos := appendPos(posBuf[:0], c.Region, c.ID)
 	buf := make([]byte, 0, 64)
-	emit := func(g []rune) {
+	gram := func(g []rune) {
 		buf = append(buf[:0], keyspace.SearchPrefix...)
 		for _, r := range g {
 			buf = utf8.AppendRune(buf, r)
 		}
-		buf = append(buf, 1)
-		buf = append(buf, pos...)
-		if !seen[string(buf)] {
-			k := string(buf)
-			seen[k] = true
-			out = append(out, k)
-		}
+		buf = append(append(buf, 1), pos...)
+		emit(buf)
 	}
 	name := []rune(Fold(c.Name))
 	if n := len(name); n > 0 && name[n-1] >= utf8.RuneSelf {
-		emit(name[n-1:]) // the others begin their bigram
+		gram(name[n-1:]) // the others begin their bigram
 	}
-	textGrams(name, false, emit)
+	textGrams(name, false, gram)
 	for _, s := range []string{c.Address, c.Phone, c.Feeder, c.TransformerArea, c.Grid} {
 		if s != "" {
-			textGrams([]rune(Fold(s)), false, emit)
+			textGrams([]rune(Fold(s)), false, gram)
 		}
 	}
 	for _, t := range c.Tags {
-		textGrams([]rune(Fold(t)), false, emit)
+		textGrams([]rune(Fold(t)), false, gram)
 	}
 	acct := Fold(c.AccountNo)
 	for n := 4; n <= min(len(acct), maxAcctPrefix); n += 2 {
-		out = append(out, keyspace.SearchAccount(acct[:n])+pos)
+		buf = append(append(append(append(buf[:0], keyspace.SearchAccountPrefix...), acct[:n]...), 1), pos...) // keyspace.SearchAccount(acct[:n]) + pos
+		emit(buf)
 	}
-	return out
 }
 
 // searchChange writes the search entries of a customer written as new
@@ -305,8 +315,15 @@ func searchChange(tx Txn, old, new *Customer) error {
 			was[k] = true
 		}
 	}
+	o, _ := tx.(*overlay)
+	if old == nil && new != nil && o != nil {
+		// A create writes every entry: each straight into the overlay's
+		// arena, without searchKeys' strings and set (an entry met twice is
+		// put twice, the overlay holds it once).
+		new.eachSearchKey(func(k []byte) { o.put(o.catBytes(k), []byte{}) })
+		return nil
+	}
 	if new != nil {
-		o, _ := tx.(*overlay)
 		for _, k := range new.searchKeys() {
 			if was[k] {
 				delete(was, k)

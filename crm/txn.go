@@ -199,6 +199,11 @@ func (o *overlay) cat(parts ...string) []byte {
 	return b
 }
 
+// catBytes answers a copy of b in the arena.
+func (o *overlay) catBytes(b []byte) []byte {
+	return append(o.alloc(len(b))[:0], b...)
+}
+
 // marshal is json.Marshal(rec), in the arena when it fits.
 func (o *overlay) marshal(rec Record) ([]byte, error) {
 	if jsoncodec.Handles(rec) {
