@@ -138,18 +138,6 @@ func uniqueKey(coll, name, scope, value string) []byte {
 	return []byte(keyspace.Unique(coll, name, scope, value))
 }
 
-// prefixEnd returns the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}
-
 // sameJSON reports whether a and b encode to the same JSON.
 func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)

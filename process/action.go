@@ -42,15 +42,3 @@ func trim(s *string) { *s = strings.TrimSpace(*s) }
 
 // recordKey is a record's key in the store.
 func recordKey(coll, id string) []byte { return []byte(keyspace.Record(coll, id)) }
-
-// prefixEnd returns the smallest key greater than every key with prefix p.
-func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
-	}
-	return nil
-}

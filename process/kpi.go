@@ -119,11 +119,11 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 // region below it) by metric name.
 func ProcessCounters(r crm.Reader, region string, subtree bool) (map[string]float64, error) {
 	out := map[string]float64{}
-	prefix := []byte(keyspace.AggregatesOf(region))
+	prefix := keyspace.AggregatesOf(region)
 	if subtree {
-		prefix = []byte(keyspace.AggregatePrefix + region)
+		prefix = keyspace.AggregatePrefix + region
 	}
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, v []byte) bool {
+	err := r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, v []byte) bool {
 		reg, metric, ok := strings.Cut(string(k[2:]), "/")
 		if !ok || len(v) != 8 || !subtree && reg != region {
 			return true
@@ -185,11 +185,10 @@ func eachOpenRecord(r crm.Reader, coll, region string, subtree bool, counters ma
 // prefix (subtree: every owner the prefix's region begins; else that region
 // alone), skipping and adding to seen when it is not nil.
 func indexedIDs(r crm.Reader, prefix string, subtree bool, seen map[string]bool, ids *[]string) error {
-	p := []byte(prefix)
 	if !subtree {
-		p = append(p, 0)
+		prefix += "\x00"
 	}
-	return r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+	return r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, _ []byte) bool {
 		if _, id, ok := strings.Cut(string(k), "\x00"); ok && (seen == nil || !seen[id]) {
 			if seen != nil {
 				seen[id] = true
