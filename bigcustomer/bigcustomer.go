@@ -33,12 +33,12 @@ func init() {
 func idField(field, coll, id string, required bool) *crm.Error {
 	if id == "" {
 		if required {
-			return crm.Invalid(field, "is required (a %s id)", singular(coll))
+			return crm.Invalid(field, "is required (a %s id)", crm.Singular(coll))
 		}
 		return nil
 	}
 	if !crm.Kinds[coll].ValidID(id) {
-		return crm.Invalid(field, "%q is not a %s id", id, singular(coll))
+		return crm.Invalid(field, "%q is not a %s id", id, crm.Singular(coll))
 	}
 	return nil
 }
@@ -120,17 +120,6 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // dayOf is the CST calendar day of t.
 func dayOf(t time.Time) crm.Date { return crm.Date(t.In(workday.CST).Format(time.DateOnly)) }
-
-// singular names one record of coll, for messages.
-func singular(coll string) string {
-	switch coll {
-	case "staff":
-		return "staff member"
-	case "customers", "bills", "contacts", "interactions", "users":
-		return strings.TrimSuffix(coll, "s")
-	}
-	return coll
-}
 
 func recordKey(coll, id string) []byte { return []byte(keyspace.Record(coll, id)) }
 

@@ -39,7 +39,7 @@ func act(tx *overlay, kind *Kind, cmd *Command) Result {
 		return Result{Err: invalid("version", "is required: send the version you read (the stored one is %d)", om.Version)}
 	}
 	if cmd.Version != om.Version {
-		return Result{Err: &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d: read it again and retry", singular(kind.Name), cmd.ID, om.Version, cmd.Version)}}
+		return Result{Err: &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d: read it again and retry", Singular(kind.Name), cmd.ID, om.Version, cmd.Version)}}
 	}
 	if e := kind.Act(tx, rec, cmd); e != nil {
 		return Result{Err: e}

@@ -157,7 +157,7 @@ func System(r Reader, name string) ([]byte, error) { return r.Get([]byte(keyspac
 
 func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json.RawMessage, *Error) {
 	if !kind.ValidID(id) {
-		return nil, invalid("id", "%q is not a valid %s id", id, singular(kind.Name))
+		return nil, invalid("id", "%q is not a valid %s id", id, Singular(kind.Name))
 	}
 	rec := kind.New()
 	if err := DecodeStrict(body, rec); err != nil {
@@ -193,7 +193,7 @@ func create(tx *overlay, kind *Kind, id string, body []byte, cmd *Command) (json
 		if replayOf(cur, rec) {
 			return cur, nil
 		}
-		return nil, &Error{Code: CodeDuplicate, Field: "id", Message: fmt.Sprintf("a %s with id %q exists", singular(kind.Name), id)}
+		return nil, &Error{Code: CodeDuplicate, Field: "id", Message: fmt.Sprintf("a %s with id %q exists", Singular(kind.Name), id)}
 	}
 	rec.Normalize()
 	if kind.OnCreate != nil {
@@ -249,7 +249,7 @@ func update(tx *overlay, kind *Kind, cmd *Command) (json.RawMessage, *Error) {
 		return nil, invalid("version", "is required: send the version you read (the stored one is %d)", om.Version)
 	}
 	if cmd.Version != om.Version {
-		return nil, &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d: read it again and retry", singular(kind.Name), cmd.ID, om.Version, cmd.Version)}
+		return nil, &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d: read it again and retry", Singular(kind.Name), cmd.ID, om.Version, cmd.Version)}
 	}
 	body := []byte(cmd.Body)
 	if cmd.Op == OpUpdate {
@@ -304,7 +304,7 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 		return e
 	}
 	if cmd.Version != 0 && cmd.Version != om.Version {
-		return &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d", singular(kind.Name), cmd.ID, om.Version, cmd.Version)}
+		return &Error{Code: CodeConflict, Field: "version", Message: fmt.Sprintf("%s %s is at version %d, not %d", Singular(kind.Name), cmd.ID, om.Version, cmd.Version)}
 	}
 	for _, child := range kind.Children {
 		p := indexPrefix(child.Collection, child.Field, cmd.ID)
@@ -313,7 +313,7 @@ func remove(tx *overlay, kind *Kind, cmd *Command) *Error {
 			return AsError(err)
 		}
 		if found {
-			return &Error{Code: CodeInUse, Field: "id", Message: fmt.Sprintf("%s %s is still referenced by %s (%s); delete those first or mark it inactive", singular(kind.Name), cmd.ID, child.Collection, child.Field)}
+			return &Error{Code: CodeInUse, Field: "id", Message: fmt.Sprintf("%s %s is still referenced by %s (%s); delete those first or mark it inactive", Singular(kind.Name), cmd.ID, child.Collection, child.Field)}
 		}
 	}
 	if kind.OnDelete != nil {
@@ -400,7 +400,7 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 	if kind.Regional {
 		if r := regionOf(rec); r != region {
 			if old != nil {
-				return invalid("region", "moving a %s from region %s to %s is not supported here", singular(kind.Name), region, r)
+				return invalid("region", "moving a %s from region %s to %s is not supported here", Singular(kind.Name), region, r)
 			}
 			return &Error{Code: CodeWrongOwner, Field: "region", Owner: r,
 				Message: fmt.Sprintf("region %s is not written here (this is region %s): send the write to region %s, which owns it", r, region, r)}
@@ -420,7 +420,7 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 			return AsError(err)
 		}
 		if cur != nil && string(cur) != id {
-			return &Error{Code: CodeDuplicate, Field: u.Field, Message: fmt.Sprintf("%s %q is taken by %s %s", u.Field, u.Value, singular(kind.Name), cur)}
+			return &Error{Code: CodeDuplicate, Field: u.Field, Message: fmt.Sprintf("%s %q is taken by %s %s", u.Field, u.Value, Singular(kind.Name), cur)}
 		}
 	}
 	for _, ref := range rec.Refs() {
@@ -429,7 +429,7 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 			return AsError(err)
 		}
 		if raw == nil {
-			return &Error{Code: CodeReference, Field: ref.Field, Message: fmt.Sprintf("no %s with id %q", singular(ref.Collection), ref.ID)}
+			return &Error{Code: CodeReference, Field: ref.Field, Message: fmt.Sprintf("no %s with id %q", Singular(ref.Collection), ref.ID)}
 		}
 		var m Meta
 		if err := unmarshal(raw, &m); err != nil {
@@ -437,7 +437,7 @@ func check(tx *overlay, kind *Kind, rec, old Record, region string) *Error {
 		}
 		if m.Owner != region {
 			return &Error{Code: CodeWrongOwner, Field: ref.Field, Owner: m.Owner,
-				Message: fmt.Sprintf("%s %s is owned by region %s; write there", singular(ref.Collection), ref.ID, m.Owner)}
+				Message: fmt.Sprintf("%s %s is owned by region %s; write there", Singular(ref.Collection), ref.ID, m.Owner)}
 		}
 	}
 	return nil
@@ -496,7 +496,7 @@ func write(tx *overlay, kind *Kind, rec, old Record) (json.RawMessage, *Error) {
 
 func wrongOwner(kind *Kind, id, owner, here string) *Error {
 	return &Error{Code: CodeWrongOwner, Field: "id", Owner: owner,
-		Message: fmt.Sprintf("%s %s is owned by region %s, not %s: write it there", singular(kind.Name), id, owner, here)}
+		Message: fmt.Sprintf("%s %s is owned by region %s, not %s: write it there", Singular(kind.Name), id, owner, here)}
 }
 
 func regionOf(rec Record) string {

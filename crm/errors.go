@@ -67,7 +67,7 @@ func invalid(field, format string, args ...any) *Error {
 }
 
 func notFound(coll, id string) *Error {
-	return &Error{Code: CodeNotFound, Field: "id", Message: fmt.Sprintf("no %s with id %q", singular(coll), id)}
+	return &Error{Code: CodeNotFound, Field: "id", Message: fmt.Sprintf("no %s with id %q", Singular(coll), id)}
 }
 
 // AsError returns err as a *Error, wrapping foreign errors as internal ones.

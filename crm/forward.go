@@ -91,7 +91,7 @@ func forward(tx *overlay, cmd *Command) Result {
 			return Result{Err: invalid("record_id", "a list names no record")}
 		}
 	} else if !kind.ValidID(req.RecordID) {
-		return Result{Err: invalid("id", "%q is not a valid %s id", req.RecordID, singular(kind.Name))}
+		return Result{Err: invalid("id", "%q is not a valid %s id", req.RecordID, Singular(kind.Name))}
 	}
 	tm, m, err := managementRules(tx, req.Region)
 	if err != nil {

@@ -80,7 +80,7 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	}
 	rec := kind.New()
 	if err := unmarshal(value, rec); err != nil {
-		return invalid("value", "replica of %s is not a %s: %v", key, singular(coll), err)
+		return invalid("value", "replica of %s is not a %s: %v", key, Singular(coll), err)
 	}
 	if err := cardChange(tx, oldRec, rec); err != nil { // card.go
 		return err
@@ -151,7 +151,7 @@ func ValidRecord(key string, raw []byte) (owner string, err error) {
 	if kind := Kinds[coll]; kind != nil {
 		rec := kind.New()
 		if err := unmarshal(raw, rec); err != nil {
-			return "", invalid("value", "%s is not a %s: %v", key, singular(coll), err)
+			return "", invalid("value", "%s is not a %s: %v", key, Singular(coll), err)
 		}
 		m := rec.RecordMeta()
 		if m.ID != id {

@@ -198,7 +198,9 @@ func jsonFields(v any) map[string]bool {
 // MetaFields are the fields a client may not set (except version on update).
 var MetaFields = []string{"id", "owner", "created_at", "updated_at", "created_by", "updated_by"}
 
-func singular(coll string) string {
+// Singular names one record of coll, for messages ("customer", "staff
+// member").
+func Singular(coll string) string {
 	switch coll {
 	case "staff":
 		return "staff member"
