@@ -9,6 +9,7 @@ import (
 
 	"gridcrm/bigcustomer"
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 func rules(t *testing.T, body string) bigcustomer.ClassRuleSet {
@@ -82,30 +83,30 @@ func TestParseClassRules_BadInput(t *testing.T) {
 type classWorld struct {
 	t   *testing.T
 	tx  *crm.MemTxn
-	ids idGen
+	ids crmtest.IDGen
 }
 
 func (w *classWorld) customer(acct string, kv float64, kwh float64, tags ...string) string {
-	id := w.ids.next("cus")
-	body := customerBody(acct, county).with("voltage_kv", kv)
+	id := w.ids.Next("cus")
+	body := crmtest.CustomerBody(acct, county).With("voltage_kv", kv)
 	if len(tags) > 0 {
-		body = body.with("tags", tags)
+		body = body.With("tags", tags)
 	}
-	mustApply(w.t, w.tx, newCmd(w.t, crm.OpCreate, "customers", id, county, 0, body))
+	crmtest.MustApply(w.t, w.tx, crmtest.NewCmd(w.t, crm.OpCreate, "customers", id, county, 0, body))
 	for m := 1; m <= 12; m++ {
-		mustApply(w.t, w.tx, newCmd(w.t, crm.OpCreate, "bills", w.ids.next("bil"), county, 0,
-			billBody(id, fmt.Sprintf("2025-%02d", m)).with("kwh", kwh/12, "billed", kwh/12*0.6)))
+		crmtest.MustApply(w.t, w.tx, crmtest.NewCmd(w.t, crm.OpCreate, "bills", w.ids.Next("bil"), county, 0,
+			crmtest.BillBody(id, fmt.Sprintf("2025-%02d", m)).With("kwh", kwh/12, "billed", kwh/12*0.6)))
 	}
 	return id
 }
 
 func (w *classWorld) directive(owner, scope, from, body string) string {
-	id := w.ids.next("dir")
-	d := obj{"kind": "class_thresholds", "title": "rules of " + scope, "scope": scope, "body": json.RawMessage(body)}
+	id := w.ids.Next("dir")
+	d := crmtest.Obj{"kind": "class_thresholds", "title": "rules of " + scope, "scope": scope, "body": json.RawMessage(body)}
 	if from != "" {
-		d = d.with("effective_from", from)
+		d = d.With("effective_from", from)
 	}
-	mustApply(w.t, w.tx, newCmd(w.t, crm.OpCreate, "directives", id, owner, 0, d))
+	crmtest.MustApply(w.t, w.tx, crmtest.NewCmd(w.t, crm.OpCreate, "directives", id, owner, 0, d))
 	return id
 }
 
@@ -175,7 +176,7 @@ func TestClassify_RuleChanges(t *testing.T) {
 	if c.Class != "ordinary" {
 		t.Fatalf("mid before the voltage change: %s", c.Class)
 	}
-	mustApply(t, w.tx, newCmd(t, crm.OpUpdate, "customers", mid, county, 1, obj{"voltage_kv": 35}))
+	crmtest.MustApply(t, w.tx, crmtest.NewCmd(t, crm.OpUpdate, "customers", mid, county, 1, crmtest.Obj{"voltage_kv": 35}))
 	if c := w.class(mid, "2026-02-15"); c.Class != "big" {
 		t.Errorf("mid at 35 kV: %s (%v)", c.Class, c.Reasons)
 	}
@@ -216,10 +217,10 @@ func TestPareto(t *testing.T) {
 func TestBulletin_OverdueStages(t *testing.T) {
 	w := &classWorld{t: t, tx: crm.NewMemTxn()}
 	cus := w.customer("KP-1", 110, 5_000_000)
-	id := w.ids.next("kpj")
-	mustApply(t, w.tx, newCmd(t, crm.OpCreate, "key_projects", id, county, 0, obj{
+	id := w.ids.Next("kpj")
+	crmtest.MustApply(t, w.tx, crmtest.NewCmd(t, crm.OpCreate, "key_projects", id, county, 0, crmtest.Obj{
 		"name": "连云港石化基地 220kV 变电站配套", "kind": "government_key", "customer_id": cus, "progress": 45,
-		"stages": []obj{
+		"stages": []crmtest.Obj{
 			{"name": "accepted", "due": "2026-01-05", "done_on": "2026-01-20"},    // due 5 Jan, done 20 Jan: 15 days late, in January
 			{"name": "site_survey", "due": "2025-12-20", "done_on": "2025-12-28"}, // late, but in December
 			{"name": "supply_plan", "due": "2026-01-25", "done_on": "2026-01-24"}, // on time
@@ -262,9 +263,9 @@ func TestBulletin_OverdueStages(t *testing.T) {
 func TestBigCustomer_Transitions(t *testing.T) {
 	w := &classWorld{t: t, tx: crm.NewMemTxn()}
 	cus := w.customer("T-1", 10, 100_000)
-	vip := w.ids.next("vip")
-	mustApply(t, w.tx, newCmd(t, crm.OpCreate, "vip_services", vip, county, 0,
-		obj{"customer_id": cus, "service": "electrician_training", "title": "电工培训", "scheduled_on": "2026-04-01"}))
+	vip := w.ids.Next("vip")
+	crmtest.MustApply(t, w.tx, crmtest.NewCmd(t, crm.OpCreate, "vip_services", vip, county, 0,
+		crmtest.Obj{"customer_id": cus, "service": "electrician_training", "title": "电工培训", "scheduled_on": "2026-04-01"}))
 	legal := map[string][]string{"planned": {"confirmed", "cancelled"}, "confirmed": {"in_progress", "cancelled"}, "in_progress": {"done"}}
 	all := []string{"planned", "confirmed", "in_progress", "done", "cancelled"}
 	path := []string{"confirmed", "in_progress", "done"}
@@ -274,26 +275,26 @@ func TestBigCustomer_Transitions(t *testing.T) {
 			if to == cur || contains(legal[cur], to) {
 				continue
 			}
-			body := obj{"status": to}
+			body := crmtest.Obj{"status": to}
 			if to == "done" {
-				body = body.with("done_on", "2026-04-02")
+				body = body.With("done_on", "2026-04-02")
 			}
-			res := crm.Apply(w.tx, newCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, body))
-			wantErr(t, res.Err, crm.CodeTransition, "status")
+			res := crm.Apply(w.tx, crmtest.NewCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, body))
+			crmtest.WantErr(t, res.Err, crm.CodeTransition, "status")
 		}
-		body := obj{"status": next}
+		body := crmtest.Obj{"status": next}
 		if next == "done" {
-			body = body.with("done_on", "2026-04-02")
+			body = body.With("done_on", "2026-04-02")
 		}
-		mustApply(t, w.tx, newCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, body))
+		crmtest.MustApply(t, w.tx, crmtest.NewCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, body))
 		cur, ver = next, ver+1
 	}
 	for _, to := range all {
 		if to == "done" {
 			continue
 		}
-		res := crm.Apply(w.tx, newCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, obj{"status": to, "done_on": nil}))
-		wantErr(t, res.Err, crm.CodeTransition, "status")
+		res := crm.Apply(w.tx, crmtest.NewCmd(t, crm.OpUpdate, "vip_services", vip, county, ver, crmtest.Obj{"status": to, "done_on": nil}))
+		crmtest.WantErr(t, res.Err, crm.CodeTransition, "status")
 	}
 }
 

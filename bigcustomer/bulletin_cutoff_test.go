@@ -6,6 +6,7 @@ import (
 
 	"gridcrm/bigcustomer"
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // TestBulletin_CutOff: a bulletin is judged at the earlier of the period's
@@ -14,9 +15,9 @@ import (
 func TestBulletin_CutOff(t *testing.T) {
 	w := &classWorld{t: t, tx: crm.NewMemTxn()}
 	cus := w.customer("KP-CUT", 110, 5_000_000)
-	mustApply(t, w.tx, newCmd(t, crm.OpCreate, "key_projects", w.ids.next("kpj"), county, 0, obj{
+	crmtest.MustApply(t, w.tx, crmtest.NewCmd(t, crm.OpCreate, "key_projects", w.ids.Next("kpj"), county, 0, crmtest.Obj{
 		"name": "徐圩新区 110kV 配套", "kind": "government_key", "customer_id": cus, "progress": 30,
-		"stages": []obj{
+		"stages": []crmtest.Obj{
 			{"name": "accepted", "due": "2026-02-20", "done_on": "2026-03-05"},    // late in February, done late in March
 			{"name": "site_survey", "due": "2026-03-02", "done_on": "2026-03-12"}, // done after the 10 March cut-off
 			{"name": "supply_plan", "due": "2026-03-05"},                          // open, 5 days late on 10 March

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // TestAccounts_DuplicatesAcrossRegions: at the province, the same 户号
@@ -15,9 +16,9 @@ import (
 func TestAccounts_DuplicatesAcrossRegions(t *testing.T) {
 	tx := crm.NewMemTxn()
 	copyOf := func(region, acct string) (string, []byte) {
-		w := newWorld(t, region)
-		id := w.create(t0, "customers", "cus", customerBody(acct, region))
-		raw, _ := crm.Get(w.tx, "customers", id)
+		w := crmtest.NewWorld(t, region)
+		id := w.Create(crmtest.T0, "customers", "cus", crmtest.CustomerBody(acct, region))
+		raw, _ := crm.Get(w.Tx, "customers", id)
 		return "r/customers/" + id, raw
 	}
 	arrive := func(key string, raw []byte) {
@@ -78,24 +79,24 @@ func TestAccounts_DuplicatesAcrossRegions(t *testing.T) {
 // refused naming account_no; customers elsewhere are not bound; a bad
 // prefix is refused naming body.prefix.
 func TestAccounts_PrefixDirective(t *testing.T) {
-	w := newWorld(t, "320722")
-	w.region = "32"
-	res := w.at(t0, crm.OpCreate, "directives", w.ids.next("dir"), 0, obj{"kind": "account_prefix", "title": "bad", "body": obj{"prefix": "07 22"}})
-	wantErr(t, res.Err, crm.CodeInvalid, "body.prefix")
-	w.create(t0, "directives", "dir", obj{"kind": "account_prefix", "title": "江苏户号", "scope": "32", "body": obj{"prefix": "32"}})
-	w.region = "320722"
-	w.create(t0, "directives", "dir", obj{"kind": "account_prefix", "title": "东海户号", "body": obj{"prefix": "320722-"}})
-	res = w.at(t0, crm.OpCreate, "customers", w.ids.next("cus"), 0, customerBody("320799-1", "320722"))
-	wantErr(t, res.Err, crm.CodeInvalid, "account_no")
+	w := crmtest.NewWorld(t, "320722")
+	w.Region = "32"
+	res := w.At(crmtest.T0, crm.OpCreate, "directives", w.IDs.Next("dir"), 0, crmtest.Obj{"kind": "account_prefix", "title": "bad", "body": crmtest.Obj{"prefix": "07 22"}})
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "body.prefix")
+	w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "account_prefix", "title": "江苏户号", "scope": "32", "body": crmtest.Obj{"prefix": "32"}})
+	w.Region = "320722"
+	w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "account_prefix", "title": "东海户号", "body": crmtest.Obj{"prefix": "320722-"}})
+	res = w.At(crmtest.T0, crm.OpCreate, "customers", w.IDs.Next("cus"), 0, crmtest.CustomerBody("320799-1", "320722"))
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "account_no")
 	if res.Err != nil && !strings.Contains(res.Err.Message, `"320722-"`) {
 		t.Errorf("message %q does not name the prefix", res.Err.Message)
 	}
-	id := w.create(t0, "customers", "cus", customerBody("320722-1", "320722"))
-	res = w.at(t0, crm.OpUpdate, "customers", id, 1, obj{"account_no": "X-1"})
-	wantErr(t, res.Err, crm.CodeInvalid, "account_no")
-	if res := w.at(t0, crm.OpUpdate, "customers", id, 1, obj{"name": "改名"}); res.Err != nil {
+	id := w.Create(crmtest.T0, "customers", "cus", crmtest.CustomerBody("320722-1", "320722"))
+	res = w.At(crmtest.T0, crm.OpUpdate, "customers", id, 1, crmtest.Obj{"account_no": "X-1"})
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "account_no")
+	if res := w.At(crmtest.T0, crm.OpUpdate, "customers", id, 1, crmtest.Obj{"name": "改名"}); res.Err != nil {
 		t.Errorf("an update keeping the number: %v", res.Err)
 	}
-	other := newWorld(t, "320723")
-	other.create(t0, "customers", "cus", customerBody("X-1", "320723"))
+	other := crmtest.NewWorld(t, "320723")
+	other.Create(crmtest.T0, "customers", "cus", crmtest.CustomerBody("X-1", "320723"))
 }

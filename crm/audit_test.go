@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/store/keyspace"
 )
 
@@ -57,7 +58,9 @@ func wantChainOK(t *testing.T, r crm.Reader, region string, n uint64) {
 
 // auditFixture writes a create, an update, a refused update and a delete
 // of a customer of 320722, each with its request's context.
-func auditFixture(t *testing.T) (*crm.MemTxn, string) { return auditFixtureOf(t, crm.NewID("cus", t0)) }
+func auditFixture(t *testing.T) (*crm.MemTxn, string) {
+	return auditFixtureOf(t, crm.NewID("cus", crmtest.T0))
+}
 
 func auditFixtureOf(t *testing.T, id string) (*crm.MemTxn, string) {
 	tx := crm.NewMemTxn()
@@ -65,13 +68,13 @@ func auditFixtureOf(t *testing.T, id string) (*crm.MemTxn, string) {
 		cmd  *crm.Command
 		code string
 	}{
-		{audited(newCmd(t, crm.OpCreate, "customers", id, "320722", 0, customerBody("AU-1", "320722")), "POST /api/v1/customers"), ""},
-		{audited(newCmd(t, crm.OpUpdate, "customers", id, "320722", 1, obj{"name": "改名"}), "PATCH /api/v1/customers/:id"), ""},
-		{audited(newCmd(t, crm.OpUpdate, "customers", id, "320722", 1, obj{"name": "旧版本"}), "PATCH /api/v1/customers/:id"), crm.CodeConflict},
-		{audited(newCmd(t, crm.OpDelete, "customers", id, "320722", 0, nil), "DELETE /api/v1/customers/:id"), ""},
+		{audited(crmtest.NewCmd(t, crm.OpCreate, "customers", id, "320722", 0, crmtest.CustomerBody("AU-1", "320722")), "POST /api/v1/customers"), ""},
+		{audited(crmtest.NewCmd(t, crm.OpUpdate, "customers", id, "320722", 1, crmtest.Obj{"name": "改名"}), "PATCH /api/v1/customers/:id"), ""},
+		{audited(crmtest.NewCmd(t, crm.OpUpdate, "customers", id, "320722", 1, crmtest.Obj{"name": "旧版本"}), "PATCH /api/v1/customers/:id"), crm.CodeConflict},
+		{audited(crmtest.NewCmd(t, crm.OpDelete, "customers", id, "320722", 0, nil), "DELETE /api/v1/customers/:id"), ""},
 	}
 	for i, s := range steps {
-		s.cmd.Time = t0.Add(time.Duration(i) * time.Second)
+		s.cmd.Time = crmtest.T0.Add(time.Duration(i) * time.Second)
 		res := crm.Apply(tx, s.cmd)
 		if (res.Err == nil) != (s.code == "") || (res.Err != nil && res.Err.Code != s.code) {
 			t.Fatalf("step %d: %v; want %q", i, res.Err, s.code)
@@ -109,13 +112,13 @@ func TestAudit_EntriesOfWrites(t *testing.T) {
 		if e.Op != w.op || e.Outcome != w.outcome || e.DigestOf != w.digestOf || e.VersionBefore != w.before || e.VersionAfter != w.after {
 			t.Errorf("entry %d: %+v; want %+v", i, e, w)
 		}
-		if e.User != actor || e.Role != "admin" || e.Source != "10.0.0.9" || e.Node != "n1" || e.Collection != "customers" || e.Record != id || !strings.Contains(e.Route, "/api/v1/customers") {
+		if e.User != crmtest.Actor || e.Role != "admin" || e.Source != "10.0.0.9" || e.Node != "n1" || e.Collection != "customers" || e.Record != id || !strings.Contains(e.Route, "/api/v1/customers") {
 			t.Errorf("entry %d: who/what %+v", i, e)
 		}
 		if e.RecordOwner != "" {
 			t.Errorf("entry %d: record_owner %q for the region's own record", i, e.RecordOwner)
 		}
-		if !e.At.Equal(t0.Add(time.Duration(i) * time.Second)) {
+		if !e.At.Equal(crmtest.T0.Add(time.Duration(i) * time.Second)) {
 			t.Errorf("entry %d: at %s", i, e.At)
 		}
 		prev = e.Hash
@@ -127,8 +130,8 @@ func TestAudit_EntriesOfWrites(t *testing.T) {
 // the record as it was stored.
 func TestAudit_DigestIsTheRecord(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("cus", t0)
-	res := crm.Apply(tx, audited(newCmd(t, crm.OpCreate, "customers", id, "320722", 0, customerBody("AU-2", "320722")), "POST /api/v1/customers"))
+	id := crm.NewID("cus", crmtest.T0)
+	res := crm.Apply(tx, audited(crmtest.NewCmd(t, crm.OpCreate, "customers", id, "320722", 0, crmtest.CustomerBody("AU-2", "320722")), "POST /api/v1/customers"))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -143,7 +146,7 @@ func TestAudit_DigestIsTheRecord(t *testing.T) {
 // (heartbeats, token keys, bootstrap) writes no entry.
 func TestAudit_NodeWritesAreNotAudited(t *testing.T) {
 	tx := crm.NewMemTxn()
-	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", crm.NewID("cus", t0), "320722", 0, customerBody("AU-3", "320722")))
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", crm.NewID("cus", crmtest.T0), "320722", 0, crmtest.CustomerBody("AU-3", "320722")))
 	if res.Err != nil || res.Audit != 0 || len(entries(t, tx, "320722")) != 0 {
 		t.Fatalf("res %+v, %d entries", res, len(entries(t, tx, "320722")))
 	}
@@ -153,9 +156,9 @@ func TestAudit_NodeWritesAreNotAudited(t *testing.T) {
 // refused whole.
 func TestAudit_Events(t *testing.T) {
 	tx, _ := auditFixture(t)
-	cmd := newCmd(t, crm.OpAudit, "", "", "320722", 0, crm.AuditBatch{Events: []crm.AuditEvent{
-		{AuditContext: crm.AuditContext{Route: "POST /api/v1/auth/login", Source: "198.51.100.7"}, At: t0.Add(time.Minute), User: "mallory", Outcome: "bad_password"},
-		{AuditContext: crm.AuditContext{Route: "POST /api/v1/customers", Role: "analyst"}, At: t0.Add(2 * time.Minute), User: "ann", Collection: "customers", Outcome: "forbidden"},
+	cmd := crmtest.NewCmd(t, crm.OpAudit, "", "", "320722", 0, crm.AuditBatch{Events: []crm.AuditEvent{
+		{AuditContext: crm.AuditContext{Route: "POST /api/v1/auth/login", Source: "198.51.100.7"}, At: crmtest.T0.Add(time.Minute), User: "mallory", Outcome: "bad_password"},
+		{AuditContext: crm.AuditContext{Route: "POST /api/v1/customers", Role: "analyst"}, At: crmtest.T0.Add(2 * time.Minute), User: "ann", Collection: "customers", Outcome: "forbidden"},
 	}})
 	cmd.Actor = crm.SystemActor
 	res := crm.Apply(tx, cmd)
@@ -167,8 +170,8 @@ func TestAudit_Events(t *testing.T) {
 		t.Fatalf("login entry %+v", e)
 	}
 	wantChainOK(t, tx, "320722", 6)
-	for _, bad := range []any{crm.AuditBatch{}, crm.AuditBatch{Events: []crm.AuditEvent{{User: "x"}}}, obj{"events": []any{}, "extra": 1}} {
-		cmd := newCmd(t, crm.OpAudit, "", "", "320722", 0, bad)
+	for _, bad := range []any{crm.AuditBatch{}, crm.AuditBatch{Events: []crm.AuditEvent{{User: "x"}}}, crmtest.Obj{"events": []any{}, "extra": 1}} {
+		cmd := crmtest.NewCmd(t, crm.OpAudit, "", "", "320722", 0, bad)
 		if res := crm.Apply(tx, cmd); res.Err == nil || res.Err.Code != crm.CodeInvalid {
 			t.Errorf("%v: %+v", bad, res)
 		}
@@ -295,13 +298,13 @@ func TestAudit_Replica(t *testing.T) {
 // owner.
 func TestAudit_FullManagement(t *testing.T) {
 	f := newMgmtFixture(t)
-	if res := f.manage("3207", obj{"region": "320722", "mode": "full", "force": true}); res.Err != nil {
+	if res := f.manage("3207", crmtest.Obj{"region": "320722", "mode": "full", "force": true}); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	var m crm.Meta
 	raw, _ := f.tx.Get([]byte(keyspace.Record("customers", f.id)))
 	json.Unmarshal(raw, &m)
-	res := crm.Apply(f.tx, audited(newCmd(t, crm.OpUpdate, "customers", f.id, "3207", m.Version, obj{"name": "市里改"}), "PATCH /api/v1/customers/:id"))
+	res := crm.Apply(f.tx, audited(crmtest.NewCmd(t, crm.OpUpdate, "customers", f.id, "3207", m.Version, crmtest.Obj{"name": "市里改"}), "PATCH /api/v1/customers/:id"))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -317,8 +320,8 @@ func TestAudit_FullManagement(t *testing.T) {
 // TestAudit_Query: filters, time range and paging by cursor.
 func TestAudit_Query(t *testing.T) {
 	tx, id := auditFixture(t)
-	cmd := newCmd(t, crm.OpAudit, "", "", "320722", 0, crm.AuditBatch{Events: []crm.AuditEvent{
-		{At: t0.Add(time.Hour), User: "mallory", Outcome: "bad_password"},
+	cmd := crmtest.NewCmd(t, crm.OpAudit, "", "", "320722", 0, crm.AuditBatch{Events: []crm.AuditEvent{
+		{At: crmtest.T0.Add(time.Hour), User: "mallory", Outcome: "bad_password"},
 	}})
 	if res := crm.Apply(tx, cmd); res.Err != nil {
 		t.Fatal(res.Err)
@@ -339,14 +342,14 @@ func TestAudit_Query(t *testing.T) {
 		{"all", crm.AuditQuery{}, 5},
 		{"region", crm.AuditQuery{Region: "3207"}, 5},
 		{"another region", crm.AuditQuery{Region: "320723"}, 0},
-		{"user", crm.AuditQuery{User: actor}, 4},
+		{"user", crm.AuditQuery{User: crmtest.Actor}, 4},
 		{"user mallory", crm.AuditQuery{User: "mallory"}, 1},
 		{"record", crm.AuditQuery{Collection: "customers", Record: id}, 4},
 		{"collection", crm.AuditQuery{Collection: "customers"}, 4},
 		{"outcome", crm.AuditQuery{Outcome: crm.CodeConflict}, 1},
-		{"from", crm.AuditQuery{From: t0.Add(2 * time.Second)}, 3},
-		{"to", crm.AuditQuery{To: t0.Add(2 * time.Second)}, 2},
-		{"user and range", crm.AuditQuery{User: actor, From: t0.Add(time.Second), To: t0.Add(3 * time.Second)}, 2},
+		{"from", crm.AuditQuery{From: crmtest.T0.Add(2 * time.Second)}, 3},
+		{"to", crm.AuditQuery{To: crmtest.T0.Add(2 * time.Second)}, 2},
+		{"user and range", crm.AuditQuery{User: crmtest.Actor, From: crmtest.T0.Add(time.Second), To: crmtest.T0.Add(3 * time.Second)}, 2},
 	}
 	for _, tc := range cases {
 		if got := count(tc.q); got != tc.want {

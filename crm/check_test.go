@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 func TestKind_CheckNew(t *testing.T) {
@@ -15,20 +16,20 @@ func TestKind_CheckNew(t *testing.T) {
 		field string
 		fails bool
 	}{
-		{"good", customerBody("A-1", county), "", false},
-		{"region defaults", customerBody("A-1", county).with("region", nil), "", false},
-		{"unknown field", customerBody("A-1", county).with("colour", 1), "colour", true},
-		{"wrong type", customerBody("A-1", county).with("voltage_kv", "ten"), "voltage_kv", true},
-		{"rule", customerBody("A-1", county).with("category", "nuclear"), "category", true},
-		{"id set", customerBody("A-1", county).with("id", "cus_x"), "id", true},
-		{"owner set", customerBody("A-1", county).with("owner", county), "owner", true},
-		{"version set", customerBody("A-1", county).with("version", 1), "version", true},
-		{"created_at set", customerBody("A-1", county).with("created_at", t0), "created_at", true},
-		{"updated_by set", customerBody("A-1", county).with("updated_by", "eve"), "updated_by", true},
+		{"good", crmtest.CustomerBody("A-1", county), "", false},
+		{"region defaults", crmtest.CustomerBody("A-1", county).With("region", nil), "", false},
+		{"unknown field", crmtest.CustomerBody("A-1", county).With("colour", 1), "colour", true},
+		{"wrong type", crmtest.CustomerBody("A-1", county).With("voltage_kv", "ten"), "voltage_kv", true},
+		{"rule", crmtest.CustomerBody("A-1", county).With("category", "nuclear"), "category", true},
+		{"id set", crmtest.CustomerBody("A-1", county).With("id", "cus_x"), "id", true},
+		{"owner set", crmtest.CustomerBody("A-1", county).With("owner", county), "owner", true},
+		{"version set", crmtest.CustomerBody("A-1", county).With("version", 1), "version", true},
+		{"created_at set", crmtest.CustomerBody("A-1", county).With("created_at", crmtest.T0), "created_at", true},
+		{"updated_by set", crmtest.CustomerBody("A-1", county).With("updated_by", "eve"), "updated_by", true},
 		{"not an object", `[]`, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rec, err := k.CheckNew(rawJSON(t, tc.body), county)
+			rec, err := k.CheckNew(crmtest.RawJSON(t, tc.body), county)
 			if !tc.fails {
 				if err != nil {
 					t.Fatalf("CheckNew = %v", err)
@@ -38,30 +39,30 @@ func TestKind_CheckNew(t *testing.T) {
 				}
 				return
 			}
-			wantErr(t, err, crm.CodeInvalid, tc.field)
+			crmtest.WantErr(t, err, crm.CodeInvalid, tc.field)
 		})
 	}
 }
 
 func TestKind_CheckReplace(t *testing.T) {
 	k := crm.Kinds["customers"]
-	v, err := k.CheckReplace(rawJSON(t, customerBody("A-1", county).with("version", 4)), county)
+	v, err := k.CheckReplace(crmtest.RawJSON(t, crmtest.CustomerBody("A-1", county).With("version", 4)), county)
 	if err != nil || v != 4 {
 		t.Fatalf("CheckReplace = %d, %v; want 4", v, err)
 	}
 	for _, tc := range []struct {
 		name  string
-		body  obj
+		body  crmtest.Obj
 		field string
 	}{
-		{"no version", customerBody("A-1", county), "version"},
-		{"owner set", customerBody("A-1", county).with("version", 4, "owner", county), "owner"},
-		{"rule", customerBody("A-1", county).with("version", 4, "voltage_kv", 3), "voltage_kv"},
-		{"unknown field", customerBody("A-1", county).with("version", 4, "x", 3), "x"},
+		{"no version", crmtest.CustomerBody("A-1", county), "version"},
+		{"owner set", crmtest.CustomerBody("A-1", county).With("version", 4, "owner", county), "owner"},
+		{"rule", crmtest.CustomerBody("A-1", county).With("version", 4, "voltage_kv", 3), "voltage_kv"},
+		{"unknown field", crmtest.CustomerBody("A-1", county).With("version", 4, "x", 3), "x"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := k.CheckReplace(rawJSON(t, tc.body), county)
-			wantErr(t, err, crm.CodeInvalid, tc.field)
+			_, err := k.CheckReplace(crmtest.RawJSON(t, tc.body), county)
+			crmtest.WantErr(t, err, crm.CodeInvalid, tc.field)
 		})
 	}
 }
@@ -97,7 +98,7 @@ func TestKind_CheckPatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := crm.Kinds[tc.coll].CheckPatch([]byte(tc.body))
-			wantErr(t, err, crm.CodeInvalid, tc.field)
+			crmtest.WantErr(t, err, crm.CodeInvalid, tc.field)
 		})
 	}
 }

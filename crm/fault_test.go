@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // faultTxn wraps a MemTxn and fails the chosen operation.
@@ -38,28 +39,28 @@ func (f *faultTxn) Iterate(lo, hi []byte, fn func(k, v []byte) bool) error {
 
 func TestApply_StoreFaults(t *testing.T) {
 	f := newFixture(t)
-	newCus := customerBody("N-1", county)
+	newCus := crmtest.CustomerBody("N-1", county)
 	for _, tc := range []struct {
 		name  string
 		fault faultTxn
 		cmd   *crm.Command
 	}{
-		{"get on create", faultTxn{failGet: true}, newCmd(t, crm.OpCreate, "customers", f.g.next("cus"), county, 0, newCus)},
-		{"get on update", faultTxn{failGet: true}, newCmd(t, crm.OpUpdate, "customers", f.cus, county, 1, obj{"name": "x"})},
-		{"get on delete", faultTxn{failGet: true}, newCmd(t, crm.OpDelete, "customers", f.cus, county, 0, nil)},
+		{"get on create", faultTxn{failGet: true}, crmtest.NewCmd(t, crm.OpCreate, "customers", f.g.Next("cus"), county, 0, newCus)},
+		{"get on update", faultTxn{failGet: true}, crmtest.NewCmd(t, crm.OpUpdate, "customers", f.cus, county, 1, crmtest.Obj{"name": "x"})},
+		{"get on delete", faultTxn{failGet: true}, crmtest.NewCmd(t, crm.OpDelete, "customers", f.cus, county, 0, nil)},
 		{"get on init", faultTxn{failGet: true}, &crm.Command{Op: crm.OpInitSys, ID: "x", Body: []byte(`1`)}},
-		{"iterate on delete", faultTxn{failIterate: true}, newCmd(t, crm.OpDelete, "customers", f.cus, county, 0, nil)},
-		{"set on flush", faultTxn{failSet: true}, newCmd(t, crm.OpCreate, "customers", f.g.next("cus"), county, 0, newCus)},
+		{"iterate on delete", faultTxn{failIterate: true}, crmtest.NewCmd(t, crm.OpDelete, "customers", f.cus, county, 0, nil)},
+		{"set on flush", faultTxn{failSet: true}, crmtest.NewCmd(t, crm.OpCreate, "customers", f.g.Next("cus"), county, 0, newCus)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := snapshot(t, f.tx)
+			before := crmtest.Snapshot(t, f.tx)
 			ft := tc.fault
 			ft.MemTxn = f.tx
 			res := crm.Apply(&ft, tc.cmd)
 			if res.Err == nil || res.Err.Code != "internal" {
 				t.Fatalf("Apply = %+v; want an internal error", res)
 			}
-			if d := diffSnapshots(before, snapshot(t, f.tx)); d != "" {
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, f.tx)); d != "" {
 				t.Errorf("failed Apply changed the store:\n%s", d)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/process"
 )
 
@@ -38,17 +39,17 @@ func (s sortedReader) GetSorted(keys [][]byte, fn func(i int, v []byte) error) e
 // TestSuperviseSortedReads: the supervision lists and the KPIs read through
 // GetSorted answer what they answer through point reads.
 func TestSuperviseSortedReads(t *testing.T) {
-	w := &world{t: t, tx: crm.NewMemTxn(), region: "320722"}
-	cus := w.customer("commercial", 0.4)
+	w := crmtest.NewWorld(t, "320722")
+	cus := w.Customer("commercial", 0.4)
 	for i := 0; i < 60; i++ {
-		acc := cst(2026, 3, 2, 9, 0).Add(time.Duration(i) * 7 * time.Hour)
-		w.create(acc.Add(time.Hour*24*30), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.4, "capacity_kva": 50, "accepted_at": acc})
-		w.create(acc, "work_orders", "wko", obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus})
+		acc := crmtest.CST(2026, 3, 2, 9, 0).Add(time.Duration(i) * 7 * time.Hour)
+		w.Create(acc.Add(time.Hour*24*30), "projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.4, "capacity_kva": 50, "accepted_at": acc})
+		w.Create(acc, "work_orders", "wko", crmtest.Obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus})
 	}
 	calls := 0
-	sr := sortedReader{w.tx, &calls}
-	for _, now := range []time.Time{cst(2026, 3, 10, 10, 0), cst(2026, 3, 20, 10, 0), cst(2026, 4, 20, 10, 0)} {
-		want, err := process.Supervise(w.tx, "32", true, now)
+	sr := sortedReader{w.Tx, &calls}
+	for _, now := range []time.Time{crmtest.CST(2026, 3, 10, 10, 0), crmtest.CST(2026, 3, 20, 10, 0), crmtest.CST(2026, 4, 20, 10, 0)} {
+		want, err := process.Supervise(w.Tx, "32", true, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,7 +58,7 @@ func TestSuperviseSortedReads(t *testing.T) {
 			t.Fatalf("at %v: sorted reads answer %d/%d items (%v), point reads %d/%d", now, len(got.Overdue), len(got.Warnings), err, len(want.Overdue), len(want.Warnings))
 		}
 		per := process.Period{From: "2026-01-01"}
-		wk, err := process.WorkOrderKPIsOf(w.tx, "32", true, per, now)
+		wk, err := process.WorkOrderKPIsOf(w.Tx, "32", true, per, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,7 +67,7 @@ func TestSuperviseSortedReads(t *testing.T) {
 			t.Fatalf("at %v: KPIs %+v (%v), want %+v", now, gk.Total, err, wk.Total)
 		}
 	}
-	if l, _ := process.Supervise(w.tx, "32", true, cst(2026, 4, 20, 10, 0)); len(l.Overdue) == 0 {
+	if l, _ := process.Supervise(w.Tx, "32", true, crmtest.CST(2026, 4, 20, 10, 0)); len(l.Overdue) == 0 {
 		t.Fatal("nothing overdue to compare")
 	}
 	if calls == 0 {

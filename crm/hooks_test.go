@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // probe is a record of a kind registered from outside package crm, as a
@@ -47,13 +48,13 @@ func TestRegister_HooksFromOutside(t *testing.T) {
 	defer delete(crm.Kinds, k.Name)
 
 	tx := crm.NewMemTxn()
-	id := crm.NewID("hkp", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "hook_probes", id, county, 0, obj{"state": "open"}))
-	mustApply(t, tx, newCmd(t, crm.OpUpdate, "hook_probes", id, county, 1, obj{"state": "closed"}))
-	res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "hook_probes", id, county, 2, obj{"state": "open"}))
-	wantErr(t, res.Err, crm.CodeTransition, "state")
-	res = crm.Apply(tx, newCmd(t, crm.OpDelete, "hook_probes", id, county, 0, nil))
-	wantErr(t, res.Err, crm.CodeConflict, "")
+	id := crm.NewID("hkp", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "hook_probes", id, county, 0, crmtest.Obj{"state": "open"}))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "hook_probes", id, county, 1, crmtest.Obj{"state": "closed"}))
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "hook_probes", id, county, 2, crmtest.Obj{"state": "open"}))
+	crmtest.WantErr(t, res.Err, crm.CodeTransition, "state")
+	res = crm.Apply(tx, crmtest.NewCmd(t, crm.OpDelete, "hook_probes", id, county, 0, nil))
+	crmtest.WantErr(t, res.Err, crm.CodeConflict, "")
 	if want := []string{">open@" + county, "open>closed@" + county, "closed>open@" + county}; len(checked) != 3 || checked[0] != want[0] || checked[1] != want[1] || checked[2] != want[2] {
 		t.Errorf("Check saw %q; want %q", checked, want)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // TestList_SubtreeWithIndexedFilter: a subtree list filtered on an indexed
@@ -24,7 +25,7 @@ func TestList_SubtreeWithIndexedFilter(t *testing.T) {
 			cat := []string{"industrial", "residential", "commercial", "industrial", "commercial"}[n%5]
 			body, _ := json.Marshal(map[string]any{"account_no": fmt.Sprintf("%s%07d", region, n), "name": fmt.Sprintf("户%d", n), "category": cat,
 				"voltage_kv": 10, "capacity_kva": 100, "region": region, "status": []string{"active", "suspended"}[n%2]})
-			mustApply(t, tx, &crm.Command{Op: crm.OpCreate, Collection: "customers", ID: crm.NewID("cus", at.Add(time.Duration(n)*time.Millisecond)),
+			crmtest.MustApply(t, tx, &crm.Command{Op: crm.OpCreate, Collection: "customers", ID: crm.NewID("cus", at.Add(time.Duration(n)*time.Millisecond)),
 				Region: region, Actor: "test", Time: at, Body: body})
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // TestMarket_BillCarriesItsCustomer: a bill takes its customer's category
@@ -14,13 +15,13 @@ import (
 // which Market sums by region and subtree; replacing the bill moves the
 // counters.
 func TestMarket_BillCarriesItsCustomer(t *testing.T) {
-	w := newWorld(t, "320722")
-	ind := w.customer("industrial", 10)
-	res := w.customer("residential", 0.22)
+	w := crmtest.NewWorld(t, "320722")
+	ind := w.Customer("industrial", 10)
+	res := w.Customer("residential", 0.22)
 	agg := crm.NewMemTxn()
 	count := func(coll, id string, old []byte) []byte {
 		t.Helper()
-		raw, e := crm.Get(w.tx, coll, id)
+		raw, e := crm.Get(w.Tx, coll, id)
 		if e != nil {
 			t.Fatal(e)
 		}
@@ -29,9 +30,9 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 		}
 		return raw
 	}
-	b1 := w.create(t0, "bills", "bil", obj{"customer_id": ind, "period": "2026-01", "kwh": 1000, "kwh_peak": 500, "kwh_flat": 300, "kwh_valley": 200, "billed": 700})
+	b1 := w.Create(crmtest.T0, "bills", "bil", crmtest.Obj{"customer_id": ind, "period": "2026-01", "kwh": 1000, "kwh_peak": 500, "kwh_flat": 300, "kwh_valley": 200, "billed": 700})
 	raw1 := count("bills", b1, nil)
-	b2 := w.create(t0, "bills", "bil", obj{"customer_id": res, "period": "2026-01", "kwh": 100, "billed": 56, "category": "residential"})
+	b2 := w.Create(crmtest.T0, "bills", "bil", crmtest.Obj{"customer_id": res, "period": "2026-01", "kwh": 100, "billed": 56, "category": "residential"})
 	count("bills", b2, nil)
 	var got crm.Bill
 	json.Unmarshal(raw1, &got)
@@ -39,14 +40,14 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 		t.Fatalf("bill derived %q %q; want industrial medium", got.Category, got.VoltageClass)
 	}
 	for _, bad := range []struct {
-		body  obj
+		body  crmtest.Obj
 		field string
 	}{
-		{obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "category": "residential"}, "category"},
-		{obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "voltage_class": "high"}, "voltage_class"},
-		{obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "category": "shops"}, "category"},
+		{crmtest.Obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "category": "residential"}, "category"},
+		{crmtest.Obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "voltage_class": "high"}, "voltage_class"},
+		{crmtest.Obj{"customer_id": ind, "period": "2026-02", "kwh": 1, "billed": 1, "category": "shops"}, "category"},
 	} {
-		if r := w.at(t0, crm.OpCreate, "bills", w.ids.next("bil"), 0, bad.body); r.Err == nil || r.Err.Field != bad.field {
+		if r := w.At(crmtest.T0, crm.OpCreate, "bills", w.IDs.Next("bil"), 0, bad.body); r.Err == nil || r.Err.Field != bad.field {
 			t.Errorf("%v: %v, want an error naming %s", bad.body, r.Err, bad.field)
 		}
 	}
@@ -64,11 +65,11 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 		t.Errorf("time of use: %v", tou)
 	}
 	// An update keeps the derived fields; the counters follow the new kWh.
-	if r := w.at(t0, crm.OpUpdate, "bills", b1, 1, obj{"kwh": 2000, "kwh_peak": 1500, "kwh_flat": 300, "kwh_valley": 200}); r.Err != nil {
+	if r := w.At(crmtest.T0, crm.OpUpdate, "bills", b1, 1, crmtest.Obj{"kwh": 2000, "kwh_peak": 1500, "kwh_flat": 300, "kwh_valley": 200}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
 	count("bills", b1, raw1)
-	if r := w.at(t0, crm.OpUpdate, "bills", b1, 2, obj{"category": "public"}); r.Err == nil || r.Err.Field != "category" {
+	if r := w.At(crmtest.T0, crm.OpUpdate, "bills", b1, 2, crmtest.Obj{"category": "public"}); r.Err == nil || r.Err.Field != "category" {
 		t.Errorf("changing a bill's category: %v", r.Err)
 	}
 	m, _ = crm.Market(agg, "32", true)
@@ -87,14 +88,14 @@ func TestMarket_BillCarriesItsCustomer(t *testing.T) {
 // windows and the year's kWh come from the cards kept on apply, and
 // follow a bill's update.
 func TestMarket_CustomerWindows(t *testing.T) {
-	w := newWorld(t, "320722")
-	a, b := w.customer("industrial", 10), w.customer("commercial", 0.4)
+	w := crmtest.NewWorld(t, "320722")
+	a, b := w.Customer("industrial", 10), w.Customer("commercial", 0.4)
 	for i, p := range []string{"2025-10", "2025-11", "2025-12", "2026-01"} {
-		w.create(t0, "bills", "bil", obj{"customer_id": a, "period": p, "kwh": 1000, "billed": 600 + 100*i})
+		w.Create(crmtest.T0, "bills", "bil", crmtest.Obj{"customer_id": a, "period": p, "kwh": 1000, "billed": 600 + 100*i})
 	}
-	bb := w.create(t0, "bills", "bil", obj{"customer_id": b, "period": "2026-01", "kwh": 10, "billed": 8})
-	recount(t, w.tx)
-	lists, ok, err := crm.CustomerWindows(w.tx, "32", true, [2]string{"2025-10", "2025-12"}, [2]string{"2026-01", "2026-01"})
+	bb := w.Create(crmtest.T0, "bills", "bil", crmtest.Obj{"customer_id": b, "period": "2026-01", "kwh": 10, "billed": 8})
+	recount(t, w.Tx)
+	lists, ok, err := crm.CustomerWindows(w.Tx, "32", true, [2]string{"2025-10", "2025-12"}, [2]string{"2026-01", "2026-01"})
 	if err != nil || !ok || len(lists) != 2 || len(lists[0]) != 2 || len(lists[1]) != 2 {
 		t.Fatalf("windows %v %v %v", lists, ok, err)
 	}
@@ -103,15 +104,15 @@ func TestMarket_CustomerWindows(t *testing.T) {
 			t.Errorf("before: %+v", x)
 		}
 	}
-	year, ok, err := crm.CustomersByYear(w.tx, "320722", false, "2026-02-15")
+	year, ok, err := crm.CustomersByYear(w.Tx, "320722", false, "2026-02-15")
 	if err != nil || !ok || len(year) != 2 {
 		t.Fatalf("year %v %v %v", year, ok, err)
 	}
-	if r := w.at(t0, crm.OpUpdate, "bills", bb, 1, obj{"kwh": 5000}); r.Err != nil {
+	if r := w.At(crmtest.T0, crm.OpUpdate, "bills", bb, 1, crmtest.Obj{"kwh": 5000}); r.Err != nil {
 		t.Fatal(r.Err)
 	}
-	recount(t, w.tx)
-	year, _, _ = crm.CustomersByYear(w.tx, "320722", false, "2026-02-15")
+	recount(t, w.Tx)
+	year, _, _ = crm.CustomersByYear(w.Tx, "320722", false, "2026-02-15")
 	for _, x := range year {
 		if x.ID == b && x.KWh != 5000 || x.ID == a && x.KWh != 4000 {
 			t.Errorf("after the update: %+v", x)
@@ -145,17 +146,17 @@ func recount(t *testing.T, tx *crm.MemTxn) {
 // and the 12 before under its industry (a dot in the name kept apart from
 // the counter's own), one without an industry under unknown.
 func TestMarket_TrendsByIndustry(t *testing.T) {
-	w := newWorld(t, "320722")
-	a, b, c := w.customer("industrial", 10), w.customer("industrial", 10), w.customer("commercial", 0.4)
+	w := crmtest.NewWorld(t, "320722")
+	a, b, c := w.Customer("industrial", 10), w.Customer("industrial", 10), w.Customer("commercial", 0.4)
 	trend := func(id, industry string, kwh, prev float64) {
-		w.create(t0, "customer_trends", "ctr", obj{"customer_id": id, "period": "2025-12", "industry": industry, "kwh_12m": kwh, "kwh_12m_prev": prev,
+		w.Create(crmtest.T0, "customer_trends", "ctr", crmtest.Obj{"customer_id": id, "period": "2025-12", "industry": industry, "kwh_12m": kwh, "kwh_12m_prev": prev,
 			"yuan_12m": kwh, "yuan_12m_prev": prev, "growth": kwh/prev - 1, "bill_growth": kwh/prev - 1, "bill_vs_kwh": 0})
 	}
 	trend(a, "化学原料.制品", 3000, 2000)
 	trend(b, "化学原料.制品", 1000, 1000)
 	trend(c, "", 10, 20)
-	recount(t, w.tx)
-	m, err := crm.Market(w.tx, "32", true)
+	recount(t, w.Tx)
+	m, err := crm.Market(w.Tx, "32", true)
 	if err != nil {
 		t.Fatal(err)
 	}

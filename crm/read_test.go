@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // listFixture holds 237 customers: in county unless i%3 == 0 (other); the
@@ -15,7 +16,7 @@ import (
 func listFixture(t *testing.T) (*crm.MemTxn, []string) {
 	t.Helper()
 	tx := crm.NewMemTxn()
-	var g idGen
+	var g crmtest.IDGen
 	var ids []string
 	for i := range 237 {
 		region := county
@@ -26,11 +27,11 @@ func listFixture(t *testing.T) (*crm.MemTxn, []string) {
 		if i%4 == 0 {
 			v = 35
 		}
-		id := g.next("cus")
+		id := g.Next("cus")
 		ids = append(ids, id)
-		body := customerBody(fmt.Sprintf("L-%03d", i), region).with("category", crm.Categories[i%5], "voltage_kv", v,
+		body := crmtest.CustomerBody(fmt.Sprintf("L-%03d", i), region).With("category", crm.Categories[i%5], "voltage_kv", v,
 			"tags", []string{fmt.Sprintf("t%d", i%2)})
-		mustApply(t, tx, newCmd(t, crm.OpCreate, "customers", id, region, 0, body))
+		crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, region, 0, body))
 	}
 	return tx, ids
 }
@@ -71,7 +72,7 @@ func TestList_Pagination(t *testing.T) {
 					t.Fatalf("page of %d items", len(p.Items))
 				}
 				for _, raw := range p.Items {
-					got = append(got, decode[crm.Meta](t, raw).ID)
+					got = append(got, crmtest.Decode[crm.Meta](t, raw).ID)
 				}
 				if p.Next == "" {
 					break
@@ -141,7 +142,7 @@ func TestList_Filters(t *testing.T) {
 		{"absent optional field equals empty", map[string]string{"region": county, "phone": ""}, want(ids, inCounty)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := listAll(t, tx, "customers", crm.Query{Filters: tc.filters, Limit: 7})
+			got := crmtest.ListAll(t, tx, "customers", crm.Query{Filters: tc.filters, Limit: 7})
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("got %d ids; want %d\ngot  %v\nwant %v", len(got), len(tc.want), got, tc.want)
 			}
@@ -151,7 +152,7 @@ func TestList_Filters(t *testing.T) {
 
 func TestList_Errors(t *testing.T) {
 	tx, ids := listFixture(t)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", crm.NewID("usr", t0), county, 0, userBody("bo", county)))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", crm.NewID("usr", crmtest.T0), county, 0, crmtest.UserBody("bo", county)))
 	for _, tc := range []struct {
 		name  string
 		coll  string
@@ -164,12 +165,12 @@ func TestList_Errors(t *testing.T) {
 		{"unknown filter", "customers", crm.Query{Filters: map[string]string{"colour": "red"}}, crm.CodeInvalid, "colour"},
 		{"private filter", "users", crm.Query{Filters: map[string]string{"password_hash": "$argon2id$v=19$fake"}}, crm.CodeInvalid, "password_hash"},
 		{"cursor junk", "customers", crm.Query{After: "page2"}, crm.CodeInvalid, "after"},
-		{"cursor of another kind", "customers", crm.Query{After: crm.NewID("bil", t0)}, crm.CodeInvalid, "after"},
+		{"cursor of another kind", "customers", crm.Query{After: crm.NewID("bil", crmtest.T0)}, crm.CodeInvalid, "after"},
 		{"unknown collection", "meters", crm.Query{}, crm.CodeNotFound, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := crm.List(tx, tc.coll, tc.q)
-			wantErr(t, err, tc.code, tc.field)
+			crmtest.WantErr(t, err, tc.code, tc.field)
 			if p.Items != nil {
 				t.Errorf("items returned with an error")
 			}
@@ -182,8 +183,8 @@ func TestList_Errors(t *testing.T) {
 
 func TestKind_PublicStripsPrivateFields(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("usr", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody("bo", county)))
+	id := crm.NewID("usr", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", id, county, 0, crmtest.UserBody("bo", county)))
 	raw := mustGet(t, tx, "users", id)
 	if !strings.Contains(string(raw), "password_hash") {
 		t.Fatalf("stored user has no hash: %s", raw)
@@ -217,13 +218,13 @@ func TestKind_PublicStripsPrivateFields(t *testing.T) {
 func TestGet(t *testing.T) {
 	f := newFixture(t)
 	raw := mustGet(t, f.tx, "customers", f.cus)
-	if decode[crm.Customer](t, raw).AccountNo != "A-1" {
+	if crmtest.Decode[crm.Customer](t, raw).AccountNo != "A-1" {
 		t.Errorf("got %s", raw)
 	}
 	for _, tc := range []struct{ coll, id, code string }{
 		{"customers", f.bill, crm.CodeNotFound},
 		{"customers", "../bills/" + f.bill, crm.CodeNotFound},
-		{"customers", crm.NewID("cus", t0), crm.CodeNotFound},
+		{"customers", crm.NewID("cus", crmtest.T0), crm.CodeNotFound},
 		{"meters", f.cus, crm.CodeNotFound},
 	} {
 		if _, err := crm.Get(f.tx, tc.coll, tc.id); err == nil || err.Code != tc.code {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 func TestNewID_SortsByTime(t *testing.T) {
@@ -49,7 +50,7 @@ func TestNewID_SortsByTime(t *testing.T) {
 }
 
 func TestKind_ValidID(t *testing.T) {
-	good := crm.NewID("bil", t0)
+	good := crm.NewID("bil", crmtest.T0)
 	body := good[len("bil_"):]
 	for _, tc := range []struct {
 		id   string
@@ -80,7 +81,7 @@ func TestKind_ValidID(t *testing.T) {
 		if k == nil || k.Name != name {
 			t.Fatalf("Kinds[%q] = %v", name, k)
 		}
-		if id := crm.NewID(k.IDPrefix, t0); !k.ValidID(id) {
+		if id := crm.NewID(k.IDPrefix, crmtest.T0); !k.ValidID(id) {
 			t.Errorf("%s: ValidID(NewID) = false for %s", name, id)
 		}
 	}
@@ -111,8 +112,8 @@ func TestKind_FiltersAreFields(t *testing.T) {
 
 func TestUserByName(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("usr", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody(" Zhang.Wei ", county)))
+	id := crm.NewID("usr", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", id, county, 0, crmtest.UserBody(" Zhang.Wei ", county)))
 	for _, name := range []string{"zhang.wei", "Zhang.Wei", "ZHANG.WEI"} {
 		u, err := crm.UserByName(tx, name)
 		if err != nil || u == nil {
@@ -126,10 +127,10 @@ func TestUserByName(t *testing.T) {
 		t.Errorf("unknown user = %v, %v; want nil, nil", u, err)
 	}
 	// Usernames are unique whatever their case.
-	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "users", crm.NewID("usr", t0.Add(time.Second)), county, 0, userBody("ZHANG.WEI", county)))
-	wantErr(t, res.Err, crm.CodeDuplicate, "username")
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "users", crm.NewID("usr", crmtest.T0.Add(time.Second)), county, 0, crmtest.UserBody("ZHANG.WEI", county)))
+	crmtest.WantErr(t, res.Err, crm.CodeDuplicate, "username")
 	// Renaming frees the old name.
-	mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, 1, obj{"username": "wei"}))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", id, county, 1, crmtest.Obj{"username": "wei"}))
 	if u, _ := crm.UserByName(tx, "zhang.wei"); u != nil {
 		t.Errorf("old name still finds %+v", u)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // apply.go:127-134: a create whose id exists and whose stored created_at and
@@ -17,7 +18,7 @@ import (
 // repeated id makes the later row "succeed" without being written.
 func TestRegression_ImportRepeatedIDSucceeds(t *testing.T) {
 	tx := crm.NewMemTxn()
-	var g idGen
+	var g crmtest.IDGen
 	cmd := importCmd(t, &g, 3, nil)
 	cmd.IDs[2] = cmd.IDs[0]
 	res := crm.Apply(tx, cmd)
@@ -25,7 +26,7 @@ func TestRegression_ImportRepeatedIDSucceeds(t *testing.T) {
 		t.Fatalf("regression: import with ids[2] == ids[0] succeeded, answered ids %v, stored %d of 3 customers (row 2, A-0002, silently dropped)",
 			res.IDs, countKeys(t, tx, "r/customers/"))
 	}
-	wantErr(t, res.Err, crm.CodeInvalid, "rows")
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "rows")
 	if len(res.Err.Rows) != 1 || res.Err.Rows[0].Row != 2 || res.Err.Rows[0].Field != "id" {
 		t.Errorf("rows = %+v; want row 2 field id", res.Err.Rows)
 	}
@@ -35,13 +36,13 @@ func TestRegression_ImportRepeatedIDSucceeds(t *testing.T) {
 // and actor answers success with the other record.
 func TestRegression_CreateReplayIgnoresBody(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("cus", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "customers", id, county, 0, customerBody("A-1", county)))
-	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", id, county, 0, customerBody("B-2", county)))
+	id := crm.NewID("cus", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, county, 0, crmtest.CustomerBody("A-1", county)))
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, county, 0, crmtest.CustomerBody("B-2", county)))
 	if res.Err == nil {
 		t.Fatalf("regression: a create with another body was taken for a replay and answered %s", res.Record)
 	}
-	wantErr(t, res.Err, crm.CodeDuplicate, "id")
+	crmtest.WantErr(t, res.Err, crm.CodeDuplicate, "id")
 }
 
 // people.go:36: Staff.Normalize lower-cases role but does not trim it, unlike
@@ -64,26 +65,26 @@ func TestRegression_StaffRoleNotTrimmed(t *testing.T) {
 // every later update of them fails with "reference" on staff_id.
 func TestRegression_DeleteStaffLeavesDanglingInteractions(t *testing.T) {
 	f := newFixture(t)
-	stf := f.create(t, "staff", county, staffBody("S-1", county))
-	in := f.create(t, "interactions", county, obj{"customer_id": f.cus, "staff_id": stf, "kind": "visit", "at": t0, "summary": "survey"})
-	res := crm.Apply(f.tx, newCmd(t, crm.OpDelete, "staff", stf, county, 0, nil))
+	stf := f.create(t, "staff", county, crmtest.StaffBody("S-1", county))
+	in := f.create(t, "interactions", county, crmtest.Obj{"customer_id": f.cus, "staff_id": stf, "kind": "visit", "at": crmtest.T0, "summary": "survey"})
+	res := crm.Apply(f.tx, crmtest.NewCmd(t, crm.OpDelete, "staff", stf, county, 0, nil))
 	if res.Err == nil {
-		upd := crm.Apply(f.tx, newCmd(t, crm.OpUpdate, "interactions", in, county, 1, obj{"outcome": "done"}))
+		upd := crm.Apply(f.tx, crmtest.NewCmd(t, crm.OpUpdate, "interactions", in, county, 1, crmtest.Obj{"outcome": "done"}))
 		t.Fatalf("regression: staff %s deleted while interaction %s names it; updating the interaction now fails: %v", stf, in, upd.Err)
 	}
-	wantErr(t, res.Err, crm.CodeInUse, "id")
+	crmtest.WantErr(t, res.Err, crm.CodeInUse, "id")
 }
 
 // apply.go:435: the field of a type error in an embedded Meta field is the Go
 // path "Meta.version", not the JSON field "version".
 func TestRegression_TypeErrorInMetaFieldNamesGoPath(t *testing.T) {
 	for _, f := range []string{"version", "id", "owner"} {
-		res := crm.Apply(crm.NewMemTxn(), newCmd(t, crm.OpCreate, "customers", crm.NewID("cus", t0), county, 0,
-			customerBody("A-1", county).with(f, []int{1})))
+		res := crm.Apply(crm.NewMemTxn(), crmtest.NewCmd(t, crm.OpCreate, "customers", crm.NewID("cus", crmtest.T0), county, 0,
+			crmtest.CustomerBody("A-1", county).With(f, []int{1})))
 		if res.Err != nil && res.Err.Field == "Meta."+f {
 			t.Fatalf("regression: wrong type for %q reports field %q", f, res.Err.Field)
 		}
-		wantErr(t, res.Err, crm.CodeInvalid, f)
+		crmtest.WantErr(t, res.Err, crm.CodeInvalid, f)
 	}
 }
 
@@ -92,12 +93,12 @@ func TestRegression_TypeErrorInMetaFieldNamesGoPath(t *testing.T) {
 func TestRegression_TimeFieldErrorNamesNoField(t *testing.T) {
 	f := newFixture(t)
 	for _, at := range []any{"yesterday", 5, "2026-03-02"} {
-		body := obj{"customer_id": f.cus, "kind": "call", "at": at, "summary": "s"}
-		res := crm.Apply(f.tx, newCmd(t, crm.OpCreate, "interactions", f.g.next("int"), county, 0, body))
+		body := crmtest.Obj{"customer_id": f.cus, "kind": "call", "at": at, "summary": "s"}
+		res := crm.Apply(f.tx, crmtest.NewCmd(t, crm.OpCreate, "interactions", f.g.Next("int"), county, 0, body))
 		if res.Err != nil && res.Err.Code == crm.CodeInvalid && res.Err.Field == "" {
 			t.Fatalf("regression: \"at\": %#v gives field %q (%v); want \"at\"", at, res.Err.Field, res.Err)
 		}
-		wantErr(t, res.Err, crm.CodeInvalid, "at")
+		crmtest.WantErr(t, res.Err, crm.CodeInvalid, "at")
 	}
 }
 
@@ -107,9 +108,9 @@ func TestRegression_TimeFieldErrorNamesNoField(t *testing.T) {
 // matches them. Adding a second filter then widens the result.
 func TestRegression_EmptyIndexedFilterFindsNothing(t *testing.T) {
 	f := newFixture(t)
-	noGrid := f.create(t, "customers", county, customerBody("A-2", county).with("grid", nil))
-	alone := listAll(t, f.tx, "customers", crm.Query{Filters: map[string]string{"grid": ""}})
-	withRegion := listAll(t, f.tx, "customers", crm.Query{Filters: map[string]string{"grid": "", "region": county}})
+	noGrid := f.create(t, "customers", county, crmtest.CustomerBody("A-2", county).With("grid", nil))
+	alone := crmtest.ListAll(t, f.tx, "customers", crm.Query{Filters: map[string]string{"grid": ""}})
+	withRegion := crmtest.ListAll(t, f.tx, "customers", crm.Query{Filters: map[string]string{"grid": "", "region": county}})
 	if !slices.Equal(withRegion, []string{noGrid}) {
 		t.Fatalf("grid=\"\" region=%s lists %v; want [%s]", county, withRegion, noGrid)
 	}
@@ -128,7 +129,7 @@ func TestValidate_RejectsNUL(t *testing.T) {
 	// NUL separates index keys; values holding it are refused so that
 	// "a\x00b" can never collide with "a b" in an index.
 	tx := crm.NewMemTxn()
-	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", crm.NewID("cus", t0), county, 0, customerBody("A-1", county).with("grid", "a\x00b")))
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", crm.NewID("cus", crmtest.T0), county, 0, crmtest.CustomerBody("A-1", county).With("grid", "a\x00b")))
 	if res.Err == nil || res.Err.Field != "grid" || tx.Len() != 0 {
 		t.Fatalf("grid with NUL: got %+v, %d keys; want an invalid grid and nothing written", res.Err, tx.Len())
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/sample"
 	"gridcrm/store/keyspace"
 )
@@ -41,14 +42,14 @@ func searchIDs(t testing.TB, r crm.Reader, text, region string, limit int) []str
 	return nil
 }
 
-func searchCustomer(t *testing.T, tx crm.Txn, ids *idGen, region string, fields obj) string {
+func searchCustomer(t *testing.T, tx crm.Txn, ids *crmtest.IDGen, region string, fields crmtest.Obj) string {
 	t.Helper()
-	body := obj{"account_no": fmt.Sprintf("A%d", ids.n+1), "name": "客户", "category": "residential", "voltage_kv": 0.22, "region": region}
+	body := crmtest.Obj{"account_no": fmt.Sprintf("A%d", ids.N+1), "name": "客户", "category": "residential", "voltage_kv": 0.22, "region": region}
 	for k, v := range fields {
 		body[k] = v
 	}
-	id := ids.next("cus")
-	if res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", id, region, 0, body)); res.Err != nil {
+	id := ids.Next("cus")
+	if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, region, 0, body)); res.Err != nil {
 		t.Fatalf("create %v: %v", fields, res.Err)
 	}
 	return id
@@ -56,11 +57,11 @@ func searchCustomer(t *testing.T, tx crm.Txn, ids *idGen, region string, fields 
 
 func TestSearch_Matches(t *testing.T) {
 	tx := crm.NewMemTxn()
-	var ids idGen
-	a := searchCustomer(t, tx, &ids, "320722", obj{"name": "淮安市恒通机械有限公司", "account_no": "3207220001234", "address": "淮阴区长江东路 88 号",
+	var ids crmtest.IDGen
+	a := searchCustomer(t, tx, &ids, "320722", crmtest.Obj{"name": "淮安市恒通机械有限公司", "account_no": "3207220001234", "address": "淮阴区长江东路 88 号",
 		"phone": "0517-86543210", "feeder": "10kV 王营线", "transformer_area": "王营3号台区", "tags": []string{"VIP", "政府重点工程"}, "category": "industrial", "voltage_kv": 10})
-	b := searchCustomer(t, tx, &ids, "320722", obj{"name": "张伟", "account_no": "3207220005678", "phone": "13912345678", "address": "王营镇张庄村"})
-	c := searchCustomer(t, tx, &ids, "320723", obj{"name": "ＡＢＣ Trading 公司", "account_no": "3207230000001", "phone": "13800001111"})
+	b := searchCustomer(t, tx, &ids, "320722", crmtest.Obj{"name": "张伟", "account_no": "3207220005678", "phone": "13912345678", "address": "王营镇张庄村"})
+	c := searchCustomer(t, tx, &ids, "320723", crmtest.Obj{"name": "ＡＢＣ Trading 公司", "account_no": "3207230000001", "phone": "13800001111"})
 	cases := []struct {
 		q    string
 		want []string
@@ -144,8 +145,8 @@ func TestSearch_Matches(t *testing.T) {
 func TestSearch_UpdateAndDeleteLeaveNoStaleHits(t *testing.T) {
 	tx := crm.NewMemTxn()
 	replica := crm.NewMemTxn()
-	var ids idGen
-	id := searchCustomer(t, tx, &ids, "320722", obj{"name": "恒通机械厂", "account_no": "1111222233", "phone": "13912345678", "tags": []string{"VIP"}})
+	var ids crmtest.IDGen
+	id := searchCustomer(t, tx, &ids, "320722", crmtest.Obj{"name": "恒通机械厂", "account_no": "1111222233", "phone": "13912345678", "tags": []string{"VIP"}})
 	copyTo := func() {
 		raw, err := tx.Get([]byte(keyspace.Record("customers", id)))
 		if err != nil {
@@ -161,7 +162,7 @@ func TestSearch_UpdateAndDeleteLeaveNoStaleHits(t *testing.T) {
 			t.Fatalf("before rename: %v", got)
 		}
 	}
-	res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "customers", id, "320722", 1, obj{"name": "华兴纺织公司", "account_no": "9999888877", "phone": "13700001111", "tags": []string{"保供民生"}}))
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "customers", id, "320722", 1, crmtest.Obj{"name": "华兴纺织公司", "account_no": "9999888877", "phone": "13700001111", "tags": []string{"保供民生"}}))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
@@ -178,7 +179,7 @@ func TestSearch_UpdateAndDeleteLeaveNoStaleHits(t *testing.T) {
 			}
 		}
 	}
-	if res := crm.Apply(tx, newCmd(t, crm.OpDelete, "customers", id, "320722", 0, nil)); res.Err != nil {
+	if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpDelete, "customers", id, "320722", 0, nil)); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	if err := crm.ApplyReplica(replica, keyspace.Record("customers", id), nil); err != nil {
@@ -207,13 +208,13 @@ func TestSearch_AgainstScan(t *testing.T) {
 	var all []crm.Customer
 	for _, region := range []string{"320722", "320723"} {
 		d := sample.Generate(sample.Options{Region: region, Customers: 600, Seed: 7})
-		var ids idGen
-		ids.n = len(all)
+		var ids crmtest.IDGen
+		ids.N = len(all)
 		for lo := 0; lo < len(d.Customers); lo += 200 {
-			cmd := &crm.Command{Op: crm.OpImport, Collection: "customers", Region: region, Actor: actor, Time: t0}
+			cmd := &crm.Command{Op: crm.OpImport, Collection: "customers", Region: region, Actor: crmtest.Actor, Time: crmtest.T0}
 			for i := lo; i < lo+200; i++ {
 				cmd.Rows = append(cmd.Rows, clientBody(t, &d.Customers[i]))
-				id := ids.next("cus")
+				id := ids.Next("cus")
 				cmd.IDs = append(cmd.IDs, id)
 				c := d.Customers[i]
 				c.ID = id
@@ -360,13 +361,13 @@ func TestFold(t *testing.T) {
 // a region's subtree is a prefix of its positions, and positions sort as
 // region then id do as text.
 func TestSearch_Positions(t *testing.T) {
-	var ids idGen
+	var ids crmtest.IDGen
 	regions := []string{"32", "3207", "320722", "320723", "3208", "320812", "33", "11", "990101"}
 	type rp struct{ region, id, pos string }
 	var all []rp
 	for _, region := range regions {
 		for range 3 {
-			id := ids.next("cus")
+			id := ids.Next("cus")
 			all = append(all, rp{region, id, crm.SearchPos(region, id)})
 		}
 	}
@@ -423,8 +424,8 @@ func searchWrites(keys []string) []string {
 func TestSearch_UpdateWritesWhatChanged(t *testing.T) {
 	tx := &countingTxn{MemTxn: crm.NewMemTxn()}
 	replica := &countingTxn{MemTxn: crm.NewMemTxn()}
-	var ids idGen
-	id := searchCustomer(t, tx, &ids, "320722", obj{"name": "恒通机械厂", "account_no": "1111222233", "address": "王营镇张庄村", "phone": "13912345678"})
+	var ids crmtest.IDGen
+	id := searchCustomer(t, tx, &ids, "320722", crmtest.Obj{"name": "恒通机械厂", "account_no": "1111222233", "address": "王营镇张庄村", "phone": "13912345678"})
 	record := func() (json.RawMessage, *crm.Customer) {
 		raw, _ := tx.Get([]byte(keyspace.Record("customers", id)))
 		var c crm.Customer
@@ -443,16 +444,16 @@ func TestSearch_UpdateWritesWhatChanged(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		body obj
+		body crmtest.Obj
 		what string
 	}{
-		{obj{"status": "suspended"}, "a status"},
-		{obj{"name": "恒通机械公司"}, "a name"},
-		{obj{"phone": "13700001111", "tags": []string{"VIP"}}, "a phone and a tag"},
+		{crmtest.Obj{"status": "suspended"}, "a status"},
+		{crmtest.Obj{"name": "恒通机械公司"}, "a name"},
+		{crmtest.Obj{"phone": "13700001111", "tags": []string{"VIP"}}, "a phone and a tag"},
 	} {
 		tx.sets, tx.deletes, replica.sets, replica.deletes = nil, nil, nil, nil
 		_, old := record()
-		if res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "customers", id, "320722", old.Version, tc.body)); res.Err != nil {
+		if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "customers", id, "320722", old.Version, tc.body)); res.Err != nil {
 			t.Fatal(res.Err)
 		}
 		raw, now := record()
@@ -515,12 +516,12 @@ func TestSearch_MigrateOldLayout(t *testing.T) {
 	var cs []crm.Customer
 	for i, region := range []string{"320722", "320723"} {
 		d := sample.Generate(sample.Options{Region: region, Customers: 300, Seed: int64(11 + i)})
-		var ids idGen
-		ids.n = 1000 * i
+		var ids crmtest.IDGen
+		ids.N = 1000 * i
 		for j := range d.Customers {
-			id := ids.next("cus")
+			id := ids.Next("cus")
 			if region == "320722" {
-				if res := crm.Apply(tx, newCmd(t, crm.OpCreate, "customers", id, region, 0, clientBody(t, &d.Customers[j]))); res.Err != nil {
+				if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, region, 0, clientBody(t, &d.Customers[j]))); res.Err != nil {
 					t.Fatal(res.Err)
 				}
 				continue

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 func TestUser_PasswordRule(t *testing.T) {
@@ -54,53 +55,53 @@ func TestUser_PasswordRule(t *testing.T) {
 	}
 }
 
-func adminBody(name string) obj { return userBody(name, county).with("role", "admin") }
+func adminBody(name string) crmtest.Obj { return crmtest.UserBody(name, county).With("role", "admin") }
 
 func TestUser_LastActiveAdminStays(t *testing.T) {
 	tx := crm.NewMemTxn()
-	var g idGen
-	a, b, c := g.next("usr"), g.next("usr"), g.next("usr")
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", a, county, 0, adminBody("ann")))
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", c, county, 0, adminBody("cid").with("disabled", true)))
+	var g crmtest.IDGen
+	a, b, c := g.Next("usr"), g.Next("usr"), g.Next("usr")
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", a, county, 0, adminBody("ann")))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", c, county, 0, adminBody("cid").With("disabled", true)))
 
 	// ann is the only active admin (cid is disabled).
-	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "manager"})).Err, crm.CodeConflict, "role")
-	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"disabled": true})).Err, crm.CodeConflict, "disabled")
-	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpDelete, "users", a, county, 0, nil)).Err, crm.CodeConflict, "id")
-	res := crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "analyst"}))
+	crmtest.WantErr(t, crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "users", a, county, 1, crmtest.Obj{"role": "manager"})).Err, crm.CodeConflict, "role")
+	crmtest.WantErr(t, crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "users", a, county, 1, crmtest.Obj{"disabled": true})).Err, crm.CodeConflict, "disabled")
+	crmtest.WantErr(t, crm.Apply(tx, crmtest.NewCmd(t, crm.OpDelete, "users", a, county, 0, nil)).Err, crm.CodeConflict, "id")
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "users", a, county, 1, crmtest.Obj{"role": "analyst"}))
 	if res.Err == nil || !strings.Contains(res.Err.Message, "last active admin of region "+county) {
 		t.Fatalf("demoting the last admin: %v", res.Err)
 	}
 
 	// With a second active admin either may go, but not both: two
 	// admins demoting each other at once leave one.
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", b, county, 0, adminBody("ben")))
-	mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", a, county, 1, obj{"role": "manager"}))
-	wantErr(t, crm.Apply(tx, newCmd(t, crm.OpUpdate, "users", b, county, 1, obj{"role": "manager"})).Err, crm.CodeConflict, "role")
-	mustApply(t, tx, newCmd(t, crm.OpDelete, "users", c, county, 0, nil)) // a disabled admin may go
-	mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", b, county, 1, obj{"display_name": "Ben"}))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", b, county, 0, adminBody("ben")))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", a, county, 1, crmtest.Obj{"role": "manager"}))
+	crmtest.WantErr(t, crm.Apply(tx, crmtest.NewCmd(t, crm.OpUpdate, "users", b, county, 1, crmtest.Obj{"role": "manager"})).Err, crm.CodeConflict, "role")
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpDelete, "users", c, county, 0, nil)) // a disabled admin may go
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", b, county, 1, crmtest.Obj{"display_name": "Ben"}))
 }
 
 func TestUser_BootstrapAdminOnlyInAnEmptyRegion(t *testing.T) {
 	tx := crm.NewMemTxn()
-	var g idGen
+	var g crmtest.IDGen
 	sys := func(name string) *crm.Command {
-		cmd := newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, adminBody(name))
+		cmd := crmtest.NewCmd(t, crm.OpCreate, "users", g.Next("usr"), county, 0, adminBody(name))
 		cmd.Actor = crm.SystemActor
 		return cmd
 	}
-	mustApply(t, tx, sys("admin"))
-	wantErr(t, crm.Apply(tx, sys("admin2")).Err, crm.CodeConflict, "username")
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, userBody("bo", county)))
+	crmtest.MustApply(t, tx, sys("admin"))
+	crmtest.WantErr(t, crm.Apply(tx, sys("admin2")).Err, crm.CodeConflict, "username")
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", g.Next("usr"), county, 0, crmtest.UserBody("bo", county)))
 
-	res := crm.Apply(tx, newCmd(t, crm.OpCreate, "users", g.next("usr"), county, 0, userBody(crm.SystemActor, county)))
-	wantErr(t, res.Err, crm.CodeInvalid, "username")
+	res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "users", g.Next("usr"), county, 0, crmtest.UserBody(crm.SystemActor, county)))
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "username")
 }
 
 // session applies an OpSession command at t.
 func session(t testing.TB, tx crm.Txn, at time.Time, req crm.SessionRequest) crm.Result {
 	t.Helper()
-	cmd := &crm.Command{Op: crm.OpSession, Region: county, Actor: crm.SystemActor, Time: at, Body: rawJSON(t, req)}
+	cmd := &crm.Command{Op: crm.OpSession, Region: county, Actor: crm.SystemActor, Time: at, Body: crmtest.RawJSON(t, req)}
 	return crm.Apply(tx, cmd)
 }
 
@@ -124,9 +125,9 @@ func sessionIDs(t testing.TB, tx crm.Reader, uid string) string {
 
 func TestUser_SessionsEndWithCredentials(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("usr", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody("bo", county)))
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", crm.NewID("usr", t0.Add(time.Millisecond)), county, 0, adminBody("ann")))
+	id := crm.NewID("usr", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", id, county, 0, crmtest.UserBody("bo", county)))
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", crm.NewID("usr", crmtest.T0.Add(time.Millisecond)), county, 0, adminBody("ann")))
 	user := func() *crm.User {
 		raw, e := crm.Get(tx, "users", id)
 		u := &crm.User{}
@@ -143,60 +144,60 @@ func TestUser_SessionsEndWithCredentials(t *testing.T) {
 	}
 	sid := func(n string) string { return "session-" + n + "-0123456789" }
 
-	start(sid("a"), t0)
-	start(sid("b"), t0.Add(time.Minute))
+	start(sid("a"), crmtest.T0)
+	start(sid("b"), crmtest.T0.Add(time.Minute))
 	if got := sessionIDs(t, tx, id); got != sid("a")+","+sid("b") {
 		t.Fatalf("sessions %s", got)
 	}
 	// The cap (3) ends the oldest; expired sessions go at the next start.
-	start(sid("c"), t0.Add(2*time.Minute))
-	start(sid("d"), t0.Add(3*time.Minute))
+	start(sid("c"), crmtest.T0.Add(2*time.Minute))
+	start(sid("d"), crmtest.T0.Add(3*time.Minute))
 	if got := sessionIDs(t, tx, id); got != sid("b")+","+sid("c")+","+sid("d") {
 		t.Fatalf("after the cap: %s", got)
 	}
-	start(sid("e"), t0.Add(12*time.Hour+2*time.Minute+time.Second))
+	start(sid("e"), crmtest.T0.Add(12*time.Hour+2*time.Minute+time.Second))
 	if got := sessionIDs(t, tx, id); got != sid("d")+","+sid("e") {
 		t.Fatalf("after b and c expired: %s", got)
 	}
 
 	// A start checked against an old password is refused.
-	stale := startReq(user(), sid("f"), t0)
+	stale := startReq(user(), sid("f"), crmtest.T0)
 	stale.Credential = "0000000000000000"
-	wantErr(t, session(t, tx, t0, stale).Err, crm.CodeConflict, "password")
+	crmtest.WantErr(t, session(t, tx, crmtest.T0, stale).Err, crm.CodeConflict, "password")
 
 	v := func() uint64 { return user().Version }
-	for _, change := range []obj{{"password_hash": "$2a$10$another"}, {"role": "manager"}, {"username": "bob"}, {"disabled": true}} {
-		mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"display_name": "still here"}))
+	for _, change := range []crmtest.Obj{{"password_hash": "$2a$10$another"}, {"role": "manager"}, {"username": "bob"}, {"disabled": true}} {
+		crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", id, county, v(), crmtest.Obj{"display_name": "still here"}))
 		if got := sessionIDs(t, tx, id); got == "" {
 			t.Fatalf("a display name change ended the sessions")
 		}
-		mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), change))
+		crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", id, county, v(), change))
 		if got := sessionIDs(t, tx, id); got != "" {
 			t.Errorf("after %v the sessions %s are left", change, got)
 		}
 		if change["disabled"] == true {
-			wantErr(t, session(t, tx, t0, startReq(user(), sid("g"), t0)).Err, crm.CodeConflict, "disabled")
-			mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"disabled": false}))
+			crmtest.WantErr(t, session(t, tx, crmtest.T0, startReq(user(), sid("g"), crmtest.T0)).Err, crm.CodeConflict, "disabled")
+			crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", id, county, v(), crmtest.Obj{"disabled": false}))
 		}
 		if change["username"] != nil {
-			mustApply(t, tx, newCmd(t, crm.OpUpdate, "users", id, county, v(), obj{"username": "bo"}))
+			crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpUpdate, "users", id, county, v(), crmtest.Obj{"username": "bo"}))
 		}
-		start(sid("h"), t0)
+		start(sid("h"), crmtest.T0)
 	}
 
 	// Logout ends one; end_all ends the rest; delete takes them all.
-	start(sid("i"), t0)
-	mustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "bo", Time: t0, Body: rawJSON(t, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")})})
-	wantErr(t, session(t, tx, t0, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")}).Err, crm.CodeNotFound, "session_id")
+	start(sid("i"), crmtest.T0)
+	crmtest.MustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "bo", Time: crmtest.T0, Body: crmtest.RawJSON(t, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")})})
+	crmtest.WantErr(t, session(t, tx, crmtest.T0, crm.SessionRequest{Action: crm.SessionEnd, UserID: id, SessionID: sid("i")}).Err, crm.CodeNotFound, "session_id")
 	if got := sessionIDs(t, tx, id); got != sid("h") {
 		t.Fatalf("after logout: %s", got)
 	}
-	res := session(t, tx, t0, crm.SessionRequest{Action: crm.SessionEndAll, UserID: id})
+	res := session(t, tx, crmtest.T0, crm.SessionRequest{Action: crm.SessionEndAll, UserID: id})
 	if res.Err != nil || string(res.Record) != `{"ended":1}` {
 		t.Fatalf("end_all: %s %v", res.Record, res.Err)
 	}
-	start(sid("j"), t0)
-	mustApply(t, tx, newCmd(t, crm.OpDelete, "users", id, county, 0, nil))
+	start(sid("j"), crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpDelete, "users", id, county, 0, nil))
 	if got := sessionIDs(t, tx, id); got != "" {
 		t.Errorf("a deleted user's sessions are left: %s", got)
 	}
@@ -204,8 +205,8 @@ func TestUser_SessionsEndWithCredentials(t *testing.T) {
 
 func TestUser_FailedLoginsLock(t *testing.T) {
 	tx := crm.NewMemTxn()
-	id := crm.NewID("usr", t0)
-	mustApply(t, tx, newCmd(t, crm.OpCreate, "users", id, county, 0, userBody("bo", county)))
+	id := crm.NewID("usr", crmtest.T0)
+	crmtest.MustApply(t, tx, crmtest.NewCmd(t, crm.OpCreate, "users", id, county, 0, crmtest.UserBody("bo", county)))
 	u, _ := crm.UserByName(tx, "bo")
 	fail := func(at time.Time) crm.LoginState {
 		t.Helper()
@@ -216,24 +217,24 @@ func TestUser_FailedLoginsLock(t *testing.T) {
 		}
 		return st
 	}
-	if st := fail(t0); st.FailedLogins != 1 || st.Locked(t0) {
+	if st := fail(crmtest.T0); st.FailedLogins != 1 || st.Locked(crmtest.T0) {
 		t.Fatalf("after one failure: %+v", st)
 	}
 	// Failures older than the lock period are forgotten.
-	if st := fail(t0.Add(20 * time.Minute)); st.FailedLogins != 1 {
+	if st := fail(crmtest.T0.Add(20 * time.Minute)); st.FailedLogins != 1 {
 		t.Fatalf("after a quiet 20 minutes: %+v", st)
 	}
-	at := t0.Add(20 * time.Minute)
+	at := crmtest.T0.Add(20 * time.Minute)
 	fail(at.Add(time.Second))
 	st := fail(at.Add(2 * time.Second))
 	if !st.Locked(at.Add(2*time.Second)) || !st.LockedUntil.Equal(at.Add(2*time.Second+15*time.Minute)) {
 		t.Fatalf("after three failures: %+v", st)
 	}
-	wantErr(t, session(t, tx, at.Add(time.Minute), startReq(u, "session-k-0123456789", at.Add(time.Minute))).Err, crm.CodeLocked, "username")
+	crmtest.WantErr(t, session(t, tx, at.Add(time.Minute), startReq(u, "session-k-0123456789", at.Add(time.Minute))).Err, crm.CodeLocked, "username")
 	if got, _ := crm.LoginStateOf(tx, id); got.FailedLogins != 3 {
 		t.Fatalf("state read back: %+v", got)
 	}
-	mustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "ann", Time: at.Add(time.Minute), Body: rawJSON(t, crm.SessionRequest{Action: crm.SessionUnlock, UserID: id})})
+	crmtest.MustApply(t, tx, &crm.Command{Op: crm.OpSession, Region: county, Actor: "ann", Time: at.Add(time.Minute), Body: crmtest.RawJSON(t, crm.SessionRequest{Action: crm.SessionUnlock, UserID: id})})
 	if res := session(t, tx, at.Add(time.Minute), startReq(u, "session-k-0123456789", at.Add(time.Minute))); res.Err != nil {
 		t.Fatalf("start after unlock: %v", res.Err)
 	}

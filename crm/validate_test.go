@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // validationCase mutates a good record of type R; field is the field the
@@ -37,7 +38,7 @@ func runValidation[R any, P interface {
 				}
 				return
 			}
-			wantErr(t, err, crm.CodeInvalid, tc.field)
+			crmtest.WantErr(t, err, crm.CodeInvalid, tc.field)
 			if err.Message == "" {
 				t.Error("empty message")
 			}
@@ -45,7 +46,7 @@ func runValidation[R any, P interface {
 	}
 }
 
-var validCustomerID = crm.NewID("cus", t0)
+var validCustomerID = crm.NewID("cus", crmtest.T0)
 
 func TestValidate_Customer(t *testing.T) {
 	good := func() *crm.Customer {
@@ -147,7 +148,7 @@ func TestValidate_Bill(t *testing.T) {
 		{"no split", func(b *B) { b.KWhPeak, b.KWhFlat, b.KWhValley = 0, 0, 0 }, ""},
 		{"customer_id empty", func(b *B) { b.CustomerID = "" }, "customer_id"},
 		{"customer_id junk", func(b *B) { b.CustomerID = "12345" }, "customer_id"},
-		{"customer_id of a bill", func(b *B) { b.CustomerID = crm.NewID("bil", t0) }, "customer_id"},
+		{"customer_id of a bill", func(b *B) { b.CustomerID = crm.NewID("bil", crmtest.T0) }, "customer_id"},
 		{"customer_id trimmed", func(b *B) { b.CustomerID = " " + validCustomerID + " " }, ""},
 		{"period empty", func(b *B) { b.Period = "" }, "period"},
 		{"period month 13", func(b *B) { b.Period = "2026-13" }, "period"},
@@ -253,8 +254,8 @@ func TestValidate_Contact(t *testing.T) {
 
 func TestValidate_Interaction(t *testing.T) {
 	good := func() *crm.Interaction {
-		return &crm.Interaction{CustomerID: validCustomerID, StaffID: crm.NewID("stf", t0), Kind: "visit",
-			At: t0, Summary: "Site survey for 2 MVA expansion", Outcome: "plan reply due in 15 days"}
+		return &crm.Interaction{CustomerID: validCustomerID, StaffID: crm.NewID("stf", crmtest.T0), Kind: "visit",
+			At: crmtest.T0, Summary: "Site survey for 2 MVA expansion", Outcome: "plan reply due in 15 days"}
 	}
 	type I = crm.Interaction
 	runValidation(t, good, []validationCase[I]{

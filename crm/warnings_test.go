@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 )
 
 // TestWarnings_IndexesAndScope: warnings written at two counties arrive at
@@ -18,49 +19,49 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 	type made struct{ cus, mgr string }
 	write := func(region string, withManager bool) made {
 		t.Helper()
-		w := newWorld(t, region)
-		cus := w.customer("industrial", 10)
+		w := crmtest.NewWorld(t, region)
+		cus := w.Customer("industrial", 10)
 		var mgr string
 		if withManager {
-			mgr = w.create(t0, "staff", "stf", staffBody("G-"+region, region).with("role", "gold_manager"))
-			w.create(t0, "gold_assignments", "gam", obj{"customer_id": cus, "staff_id": mgr, "from": "2026-01-01"})
-			got, err := crm.GoldManagerOf(w.tx, cus)
+			mgr = w.Create(crmtest.T0, "staff", "stf", crmtest.StaffBody("G-"+region, region).With("role", "gold_manager"))
+			w.Create(crmtest.T0, "gold_assignments", "gam", crmtest.Obj{"customer_id": cus, "staff_id": mgr, "from": "2026-01-01"})
+			got, err := crm.GoldManagerOf(w.Tx, cus)
 			if err != nil || got != mgr {
 				t.Fatalf("GoldManagerOf = %q, %v; want %s", got, err, mgr)
 			}
-		} else if got, err := crm.GoldManagerOf(w.tx, cus); err != nil || got != "" {
+		} else if got, err := crm.GoldManagerOf(w.Tx, cus); err != nil || got != "" {
 			t.Fatalf("GoldManagerOf without one = %q, %v", got, err)
 		}
-		body := obj{"customer_id": cus, "period": "2026-05", "kind": "abnormal", "reasons": []string{"drop"}, "kwh": 500.0,
+		body := crmtest.Obj{"customer_id": cus, "period": "2026-05", "kind": "abnormal", "reasons": []string{"drop"}, "kwh": 500.0,
 			"expected_kwh": 1000.0, "change": -0.5, "detector": "warning/1"}
 		if mgr != "" {
-			body = body.with("manager_id", mgr)
+			body = body.With("manager_id", mgr)
 		}
-		w.create(t0, "consumption_warnings", "cwn", body)
-		w.create(t0, "consumption_warnings", "cwn", obj{"customer_id": cus, "period": "2026-05", "kind": "churn", "reasons": []string{"churn_risk"},
+		w.Create(crmtest.T0, "consumption_warnings", "cwn", body)
+		w.Create(crmtest.T0, "consumption_warnings", "cwn", crmtest.Obj{"customer_id": cus, "period": "2026-05", "kind": "churn", "reasons": []string{"churn_risk"},
 			"churn_risk": 0.4, "detector": "credit/1"})
 		for _, bad := range []struct {
-			body  obj
+			body  crmtest.Obj
 			field string
 		}{
 			{body, "period"}, // the same customer, kind and month again
-			{body.with("period", "2026-13"), "period"},
-			{body.with("kind", "odd"), "kind"},
-			{body.with("reasons", []string{}), "reasons"},
-			{body.with("reasons", []string{"fell"}), "reasons"},
-			{body.with("kwh", nil, "period", "2026-04"), "kwh"},
-			{body.with("churn_risk", 2.0, "period", "2026-04"), "churn_risk"},
-			{body.with("manager_id", "x", "period", "2026-04"), "manager_id"},
-			{body.with("change", -2.0, "period", "2026-04"), "change"},
-			{body.with("detector", "", "period", "2026-04"), "detector"},
+			{body.With("period", "2026-13"), "period"},
+			{body.With("kind", "odd"), "kind"},
+			{body.With("reasons", []string{}), "reasons"},
+			{body.With("reasons", []string{"fell"}), "reasons"},
+			{body.With("kwh", nil, "period", "2026-04"), "kwh"},
+			{body.With("churn_risk", 2.0, "period", "2026-04"), "churn_risk"},
+			{body.With("manager_id", "x", "period", "2026-04"), "manager_id"},
+			{body.With("change", -2.0, "period", "2026-04"), "change"},
+			{body.With("detector", "", "period", "2026-04"), "detector"},
 		} {
-			res := w.at(t0, crm.OpCreate, "consumption_warnings", w.ids.next("cwn"), 0, bad.body)
+			res := w.At(crmtest.T0, crm.OpCreate, "consumption_warnings", w.IDs.Next("cwn"), 0, bad.body)
 			if res.Err == nil || res.Err.Field != bad.field {
 				t.Errorf("%v: %v, want an error naming %s", bad.body, res.Err, bad.field)
 			}
 		}
 		// Everything the county wrote arrives at the city.
-		if err := w.tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+		if err := w.Tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
 			if err := crm.ApplyReplica(city, string(k), append([]byte(nil), v...)); err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/process"
 )
 
@@ -12,13 +13,13 @@ import (
 // counts nothing, and cancelling nothing moves no capacity.
 func TestMarket_CapacityEnergised(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("industrial", 10)
+	cus := w.Customer("industrial", 10)
 	p := w.project(cst(2025, 3, 3, 9, 0), cus, 10, "single")
-	open := w.project(cst(2025, 3, 3, 9, 0), w.customer("commercial", 10), 10, "single")
+	open := w.project(cst(2025, 3, 3, 9, 0), w.Customer("commercial", 10), 10, "single")
 	capOf := func() crm.MarketCounters {
 		t.Helper()
-		recount(t, w.tx)
-		m, err := crm.Market(w.tx, "32", true)
+		recount(t, w.Tx)
+		m, err := crm.Market(w.Tx, "32", true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,10 +28,10 @@ func TestMarket_CapacityEnergised(t *testing.T) {
 	if m := capOf(); len(m.Capacity) != 0 {
 		t.Fatalf("capacity before any energisation: %v", m.Capacity)
 	}
-	p = w.mustStage(cst(2025, 3, 11, 9, 0), p, obj{"action": "complete", "stage": "supply_plan"})
-	p = w.mustStage(cst(2025, 3, 20, 9, 0), p, obj{"action": "complete", "stage": "completion_acceptance"})
+	p = w.mustStage(cst(2025, 3, 11, 9, 0), p, crmtest.Obj{"action": "complete", "stage": "supply_plan"})
+	p = w.mustStage(cst(2025, 3, 20, 9, 0), p, crmtest.Obj{"action": "complete", "stage": "completion_acceptance"})
 	// 1 April 01:00 in Beijing is still 31 March in UTC: April's.
-	p = w.mustStage(cst(2025, 4, 1, 1, 0), p, obj{"action": "complete", "stage": "energisation"})
+	p = w.mustStage(cst(2025, 4, 1, 1, 0), p, crmtest.Obj{"action": "complete", "stage": "energisation"})
 	if p.Status != process.ProjectEnergised {
 		t.Fatalf("status %s", p.Status)
 	}
@@ -42,11 +43,11 @@ func TestMarket_CapacityEnergised(t *testing.T) {
 	if c == nil || c.KVA != 400 || c.Projects != 1 || m.CapacityByRegion["320722"]["2025-04"] != 400 {
 		t.Errorf("2025-04, class %s: %+v, by region %v", p.Class, c, m.CapacityByRegion)
 	}
-	w.mustStage(cst(2025, 4, 2, 9, 0), open, obj{"action": "cancel", "reason": "customer withdrew"})
+	w.mustStage(cst(2025, 4, 2, 9, 0), open, crmtest.Obj{"action": "cancel", "reason": "customer withdrew"})
 	if m2 := capOf(); len(m2.Capacity) != 1 || m2.Capacity["2025-04"]["new_connection."+p.Class].KVA != 400 {
 		t.Errorf("after a cancellation: %v", m2.Capacity)
 	}
-	if m3, _ := crm.Market(w.tx, "320723", true); len(m3.Capacity) != 0 {
+	if m3, _ := crm.Market(w.Tx, "320723", true); len(m3.Capacity) != 0 {
 		t.Errorf("a sibling county sees %v", m3.Capacity)
 	}
 }

@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"gridcrm/crm/crmtest"
 	"maps"
 	"slices"
 	"testing"
@@ -33,13 +34,13 @@ func TestProject_OldRulesEveryLimit(t *testing.T) {
 		t.Run(tc.class, func(t *testing.T) {
 			w := newWorld(t, "320722")
 			// 2022, weekends plus National Day: no holiday before October.
-			w.region = "32"
-			w.create(t0, "directives", "dir", obj{"kind": "calendar", "title": "2022", "scope": "32", "body": obj{"years": obj{"2022": obj{
-				"holidays": obj{"国庆节": []string{"2022-10-01", "2022-10-02", "2022-10-03", "2022-10-04", "2022-10-05", "2022-10-06", "2022-10-07"}},
+			w.Region = "32"
+			w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "calendar", "title": "2022", "scope": "32", "body": crmtest.Obj{"years": crmtest.Obj{"2022": crmtest.Obj{
+				"holidays": crmtest.Obj{"国庆节": []string{"2022-10-01", "2022-10-02", "2022-10-03", "2022-10-04", "2022-10-05", "2022-10-06", "2022-10-07"}},
 				"workdays": []string{"2022-10-08", "2022-10-09"}}}}})
-			w.region = "320722"
+			w.Region = "320722"
 			at := cst(2022, 3, 7, 9, 0) // a Monday
-			p := w.project(at, w.customer(tc.category, tc.kv), tc.kv, tc.supply)
+			p := w.project(at, w.Customer(tc.category, tc.kv), tc.kv, tc.supply)
 			if p.RuleSet != "builtin:2011-per-stage" || p.Class != tc.class || p.ClockError != "" {
 				t.Fatalf("rule set %s class %s clock error %q; want builtin:2011-per-stage %s", p.RuleSet, p.Class, p.ClockError, tc.class)
 			}
@@ -47,7 +48,7 @@ func TestProject_OldRulesEveryLimit(t *testing.T) {
 			// clock starts on a different day.
 			for _, s := range p.Stages[1:] {
 				at = at.AddDate(0, 0, 7)
-				p = w.mustStage(at, p, obj{"action": "complete", "stage": s.Name})
+				p = w.mustStage(at, p, crmtest.Obj{"action": "complete", "stage": s.Name})
 			}
 			if p.Status != process.ProjectEnergised {
 				t.Fatalf("status %s after every stage; want energised", p.Status)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/process"
 )
 
@@ -23,22 +24,22 @@ func TestOutage_StatusTransitions(t *testing.T) {
 			}
 			t.Run(from+"→"+to, func(t *testing.T) {
 				w := newWorld(t, "320722")
-				id := w.create(t0, "outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)})
+				id := w.Create(crmtest.T0, "outages", "otg", crmtest.Obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)})
 				ver := uint64(1)
 				for _, st := range reach[from] {
-					if res := w.at(t0, crm.OpUpdate, "outages", id, ver, obj{"status": st}); res.Err != nil {
+					if res := w.At(crmtest.T0, crm.OpUpdate, "outages", id, ver, crmtest.Obj{"status": st}); res.Err != nil {
 						t.Fatalf("reaching %s via %s: %v", from, st, res.Err)
 					}
 					ver++
 				}
-				res := w.at(t0, crm.OpUpdate, "outages", id, ver, obj{"status": to})
+				res := w.At(crmtest.T0, crm.OpUpdate, "outages", id, ver, crmtest.Obj{"status": to})
 				if slices.Contains(legal[from], to) {
 					if res.Err != nil {
 						t.Fatalf("legal move refused: %v", res.Err)
 					}
 					return
 				}
-				wantErr(t, res.Err, crm.CodeTransition, "status")
+				crmtest.WantErr(t, res.Err, crm.CodeTransition, "status")
 			})
 		}
 	}

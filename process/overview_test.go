@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/workday"
 	"gridcrm/process"
 	"gridcrm/store/keyspace"
@@ -61,10 +62,10 @@ func (t aggTxn) write(k, v []byte) error {
 func TestOverviewCounters_MatchRecords(t *testing.T) {
 	tx := aggTxn{crm.NewMemTxn()}
 	rng := rand.New(rand.NewPCG(14, 1))
-	var ids idGen
+	var ids crmtest.IDGen
 	apply := func(now time.Time, op crm.Op, coll, id string, ver uint64, body any) crm.Result {
 		t.Helper()
-		cmd := newCmd(t, op, coll, id, county, ver, body)
+		cmd := crmtest.NewCmd(t, op, coll, id, county, ver, body)
 		cmd.Time = now.UTC()
 		return crm.Apply(tx, cmd)
 	}
@@ -77,7 +78,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	}
 	create := func(now time.Time, coll, prefix string, body any) string {
 		t.Helper()
-		id := ids.next(prefix)
+		id := ids.Next(prefix)
 		must(apply(now, crm.OpCreate, coll, id, 0, body))
 		return id
 	}
@@ -93,7 +94,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	start := cst(2026, 1, 5, 9, 0)
 	var customers []string
 	for i := range 4 {
-		customers = append(customers, create(start, "customers", "cus", customerBody(fmt.Sprintf("OV-%d", i), county)))
+		customers = append(customers, create(start, "customers", "cus", crmtest.CustomerBody(fmt.Sprintf("OV-%d", i), county)))
 	}
 
 	// Bills: 4 customers × 14 months, paid in full, in part or not at all;
@@ -104,21 +105,21 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 			period := cst(2025, 10, 1, 0, 0).AddDate(0, m, 0).Format("2006-01")
 			billed := float64(100 + rng.IntN(900))
 			paid := []float64{billed, 0, math.Round(billed*rng.Float64()*100) / 100}[rng.IntN(3)]
-			bills = append(bills, create(start, "bills", "bil", obj{"customer_id": c, "period": period, "kwh": 1000, "billed": billed, "paid": paid, "pay_date": "2026-01-05"}))
+			bills = append(bills, create(start, "bills", "bil", crmtest.Obj{"customer_id": c, "period": period, "kwh": 1000, "billed": billed, "paid": paid, "pay_date": "2026-01-05"}))
 		}
 	}
 	for i, id := range bills {
 		switch i % 7 {
 		case 1:
-			must(apply(start, crm.OpUpdate, "bills", id, version("bills", id), obj{"paid": 10000, "pay_date": "2026-02-01"}))
+			must(apply(start, crm.OpUpdate, "bills", id, version("bills", id), crmtest.Obj{"paid": 10000, "pay_date": "2026-02-01"}))
 		case 3:
-			must(apply(start, crm.OpUpdate, "bills", id, version("bills", id), obj{"paid": 1, "pay_date": "2026-01-06"}))
+			must(apply(start, crm.OpUpdate, "bills", id, version("bills", id), crmtest.Obj{"paid": 1, "pay_date": "2026-01-06"}))
 		case 5:
 			must(apply(start, crm.OpDelete, "bills", id, version("bills", id), nil))
 		}
 	}
 	// the bill of 2025-10 of the first customer moves to 2024-12 (old arrears)
-	must(apply(start, crm.OpUpdate, "bills", bills[0], version("bills", bills[0]), obj{"period": "2024-12", "paid": 0}))
+	must(apply(start, crm.OpUpdate, "bills", bills[0], version("bills", bills[0]), crmtest.Obj{"period": "2024-12", "paid": 0}))
 
 	// Projects: accepted on different days; some stages completed, one
 	// paused, one paused and resumed, one cancelled, one energised, one
@@ -133,29 +134,29 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 		if i == 11 {
 			acc = cst(2026, 12, 14, 9, 0) // runs into 2027: no calendar for it
 		}
-		projects = append(projects, create(acc.Add(time.Minute), "projects", "prj", obj{"kind": "new_connection",
+		projects = append(projects, create(acc.Add(time.Minute), "projects", "prj", crmtest.Obj{"kind": "new_connection",
 			"customer_id": customers[i%4], "voltage_kv": kv, "supply": supply, "capacity_kva": 400, "accepted_at": acc}))
 	}
-	act := func(id string, at time.Time, body obj) {
+	act := func(id string, at time.Time, body crmtest.Obj) {
 		t.Helper()
 		raw, _ := crm.Get(tx, "projects", id)
-		p := decode[process.Project](t, raw)
+		p := crmtest.Decode[process.Project](t, raw)
 		if body["stage"] == "" {
 			body["stage"] = p.Stages[p.Current()].Name
 		}
 		must(apply(at, crm.OpAction, "projects", id, p.Version, body))
 	}
-	act(projects[1], cst(2026, 2, 20, 9, 0), obj{"action": "complete", "stage": ""})
-	act(projects[2], cst(2026, 3, 20, 9, 0), obj{"action": "pause", "stage": "", "reason": "等客户资料"})
-	act(projects[3], cst(2026, 4, 10, 9, 0), obj{"action": "pause", "stage": "", "reason": "等客户资料"})
-	act(projects[3], cst(2026, 4, 20, 9, 0), obj{"action": "resume", "stage": ""})
-	act(projects[4], cst(2026, 5, 20, 9, 0), obj{"action": "cancel", "reason": "客户撤回"})
+	act(projects[1], cst(2026, 2, 20, 9, 0), crmtest.Obj{"action": "complete", "stage": ""})
+	act(projects[2], cst(2026, 3, 20, 9, 0), crmtest.Obj{"action": "pause", "stage": "", "reason": "等客户资料"})
+	act(projects[3], cst(2026, 4, 10, 9, 0), crmtest.Obj{"action": "pause", "stage": "", "reason": "等客户资料"})
+	act(projects[3], cst(2026, 4, 20, 9, 0), crmtest.Obj{"action": "resume", "stage": ""})
+	act(projects[4], cst(2026, 5, 20, 9, 0), crmtest.Obj{"action": "cancel", "reason": "客户撤回"})
 	for range 10 { // energise project 5
 		raw, _ := crm.Get(tx, "projects", projects[5])
-		if decode[process.Project](t, raw).Status != process.ProjectOpen {
+		if crmtest.Decode[process.Project](t, raw).Status != process.ProjectOpen {
 			break
 		}
-		act(projects[5], cst(2026, 6, 28, 9, 0), obj{"action": "complete", "stage": ""})
+		act(projects[5], cst(2026, 6, 28, 9, 0), crmtest.Obj{"action": "complete", "stage": ""})
 	}
 
 	// Outages: starts in several months, one cancelled, one moved.
@@ -163,11 +164,11 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	for i := range 9 {
 		st := cst(2026, time.Month(9+i%4), 2+i, 8, 0)
 		typ := []string{"planned", "temporary", "fault"}[i%3]
-		outages = append(outages, create(st.AddDate(0, 0, -10), "outages", "otg", obj{"type": typ, "feeder": "F1", "start": st, "end": st.Add(3 * time.Hour)}))
+		outages = append(outages, create(st.AddDate(0, 0, -10), "outages", "otg", crmtest.Obj{"type": typ, "feeder": "F1", "start": st, "end": st.Add(3 * time.Hour)}))
 	}
-	must(apply(start, crm.OpUpdate, "outages", outages[2], version("outages", outages[2]), obj{"status": "cancelled"}))
+	must(apply(start, crm.OpUpdate, "outages", outages[2], version("outages", outages[2]), crmtest.Obj{"status": "cancelled"}))
 	moved := cst(2026, 11, 30, 23, 30) // 30 Nov 23:30 CST: November in CST, 30 Nov 15:30 UTC
-	must(apply(start, crm.OpUpdate, "outages", outages[3], version("outages", outages[3]), obj{"start": moved, "end": moved.Add(time.Hour)}))
+	must(apply(start, crm.OpUpdate, "outages", outages[3], version("outages", outages[3]), crmtest.Obj{"start": moved, "end": moved.Add(time.Hour)}))
 
 	// (1) Every counter equals the one rebuilt from the records.
 	stored := map[string]float64{}
@@ -223,7 +224,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	}
 	for _, id := range projects { // at each current stage's deadline and just before it
 		raw, _ := crm.Get(tx, "projects", id)
-		p := decode[process.Project](t, raw)
+		p := crmtest.Decode[process.Project](t, raw)
 		if i := p.Current(); i >= 0 && p.Status == process.ProjectOpen && p.Stages[i].Deadline != nil {
 			nows = append(nows, *p.Stages[i].Deadline, p.Stages[i].Deadline.Add(-time.Second))
 		}
@@ -233,7 +234,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 			// arrears by age, from the bills
 			var want [4]crm.AgeBucket
 			process.EachRecord(tx, "bills", county, true, func(raw []byte) error {
-				b := decode[crm.Bill](t, raw)
+				b := crmtest.Decode[crm.Bill](t, raw)
 				if b.Arrears <= 0 {
 					return nil
 				}
@@ -276,7 +277,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 			byType := map[string]int64{}
 			var n int64
 			process.EachRecord(tx, "outages", county, true, func(raw []byte) error {
-				o := decode[process.Outage](t, raw)
+				o := crmtest.Decode[process.Outage](t, raw)
 				if o.Status != "cancelled" && o.Start.In(workday.CST).Format("2006-01") == now.In(workday.CST).Format("2006-01") {
 					byType[o.Type]++
 					n++
@@ -292,7 +293,7 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 	// The KPIs of a period read the records of its months (PeriodIndex)
 	// and the open projects: the same answers as a read of every record.
 	for i, at := range []time.Time{cst(2026, 1, 20, 9, 0), cst(2026, 3, 3, 9, 0), cst(2026, 6, 30, 23, 0)} {
-		create(at, "work_orders", "wko", obj{"channel": "web", "kind": []string{"complaint", "consultation", "fault_repair"}[i], "subject": "s", "site_class": "urban"})
+		create(at, "work_orders", "wko", crmtest.Obj{"channel": "web", "kind": []string{"complaint", "consultation", "fault_repair"}[i], "subject": "s", "site_class": "urban"})
 	}
 	now := cst(2026, 7, 1, 9, 0)
 	for _, per := range []process.Period{{From: "2026-01-01"}, {From: "2026-02-01", To: "2026-03-01"}, {From: "2026-03-01", To: "2026-06-01"},

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/process"
 )
 
@@ -13,17 +14,17 @@ import (
 // complaints (every one read and judged).
 func BenchmarkSupervise(b *testing.B) {
 	t := &testing.T{}
-	w := &world{t: t, tx: crm.NewMemTxn(), region: "320722"}
-	cus := w.customer("commercial", 0.4)
+	w := newWorld(t, "320722")
+	cus := w.Customer("commercial", 0.4)
 	for i := 0; i < 5000; i++ {
 		acc := cst(2026, 3, 2, 9, 0).Add(time.Duration(i) * time.Minute)
-		w.create(acc.Add(time.Hour*24*30), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.4, "capacity_kva": 50, "accepted_at": acc})
-		w.create(acc, "work_orders", "wko", obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus})
+		w.Create(acc.Add(time.Hour*24*30), "projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.4, "capacity_kva": 50, "accepted_at": acc})
+		w.Create(acc, "work_orders", "wko", crmtest.Obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus})
 	}
 	now := cst(2026, 3, 20, 10, 0)
 	b.Run("Supervise", func(b *testing.B) {
 		for b.Loop() {
-			l, err := process.Supervise(w.tx, "32", true, now)
+			l, err := process.Supervise(w.Tx, "32", true, now)
 			if err != nil || len(l.Overdue) != 15000 {
 				b.Fatalf("%d overdue, %v", len(l.Overdue), err)
 			}
@@ -31,7 +32,7 @@ func BenchmarkSupervise(b *testing.B) {
 	})
 	b.Run("ProjectKPIs", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := process.ProjectKPIsOf(w.tx, "32", true, process.Period{}, now); err != nil {
+			if _, err := process.ProjectKPIsOf(w.Tx, "32", true, process.Period{}, now); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -41,12 +42,12 @@ func BenchmarkSupervise(b *testing.B) {
 // BenchmarkProjectAction measures one stage action through Apply (rule set
 // and calendar lookups, deadline recount).
 func BenchmarkProjectAction(b *testing.B) {
-	w := &world{t: &testing.T{}, tx: crm.NewMemTxn(), region: "320722"}
-	cus := w.customer("industrial", 10)
-	mgr := w.staff("M-1")
+	w := newWorld(&testing.T{}, "320722")
+	cus := w.Customer("industrial", 10)
+	mgr := w.Staff("M-1")
 	p := w.project(cst(2026, 3, 2, 9, 0), cus, 10, "single")
 	for b.Loop() {
-		res := w.at(cst(2026, 3, 3, 9, 0), crm.OpAction, "projects", p.ID, p.Version, obj{"action": "assign", "stage": "supply_plan", "responsible": mgr})
+		res := w.At(cst(2026, 3, 3, 9, 0), crm.OpAction, "projects", p.ID, p.Version, crmtest.Obj{"action": "assign", "stage": "supply_plan", "responsible": mgr})
 		if res.Err != nil {
 			b.Fatal(res.Err)
 		}

@@ -7,87 +7,50 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/workday"
 	"gridcrm/process"
 )
 
 // cst makes a time in China Standard Time.
-func cst(y int, m time.Month, d, h, min int) time.Time {
-	return time.Date(y, m, d, h, min, 0, 0, workday.CST)
-}
+var cst = crmtest.CST
 
-// world is a county's state for process tests.
-type world struct {
-	t      *testing.T
-	tx     *crm.MemTxn
-	ids    idGen
-	region string
-}
+// world is a county's state for these tests (crmtest.World).
+type world struct{ *crmtest.World }
 
-func newWorld(t *testing.T, region string) *world {
-	return &world{t: t, tx: crm.NewMemTxn(), region: region}
-}
-
-func (w *world) at(now time.Time, op crm.Op, coll, id string, ver uint64, body any) crm.Result {
-	w.t.Helper()
-	cmd := newCmd(w.t, op, coll, id, w.region, ver, body)
-	cmd.Time = now.UTC()
-	return crm.Apply(w.tx, cmd)
-}
-
-func (w *world) create(now time.Time, coll, prefix string, body any) string {
-	w.t.Helper()
-	id := w.ids.next(prefix)
-	if res := w.at(now, crm.OpCreate, coll, id, 0, body); res.Err != nil {
-		w.t.Fatalf("create %s: %v (field %q)", coll, res.Err, res.Err.Field)
-	}
-	return id
-}
-
-func (w *world) customer(category string, kv float64) string {
-	w.t.Helper()
-	w.ids.n++
-	acct := "ACC-" + strings.Repeat("9", 1) + string(rune('A'+w.ids.n%26)) + time.Duration(w.ids.n).String()
-	acct = strings.NewReplacer("n", "", "s", "").Replace(acct)
-	return w.create(t0, "customers", "cus", obj{"account_no": acct, "name": "C " + acct, "category": category,
-		"voltage_kv": kv, "capacity_kva": 100, "region": w.region})
-}
-
-func (w *world) staff(no string) string {
-	return w.create(t0, "staff", "stf", staffBody(no, w.region))
-}
+func newWorld(t *testing.T, region string) *world { return &world{crmtest.NewWorld(t, region)} }
 
 func (w *world) project(acceptedAt time.Time, cus string, kv float64, supply string) *process.Project {
-	w.t.Helper()
-	id := w.create(acceptedAt.Add(time.Minute), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus,
+	w.T.Helper()
+	id := w.Create(acceptedAt.Add(time.Minute), "projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus,
 		"voltage_kv": kv, "supply": supply, "capacity_kva": 400, "accepted_at": acceptedAt})
 	return w.getProject(id)
 }
 
 func (w *world) getProject(id string) *process.Project {
-	w.t.Helper()
-	raw, e := crm.Get(w.tx, "projects", id)
+	w.T.Helper()
+	raw, e := crm.Get(w.Tx, "projects", id)
 	if e != nil {
-		w.t.Fatal(e)
+		w.T.Fatal(e)
 	}
-	return decode[process.Project](w.t, raw)
+	return crmtest.Decode[process.Project](w.T, raw)
 }
 
 // stage applies a project action at now and answers the error.
-func (w *world) stage(now time.Time, p *process.Project, body obj) (*process.Project, *crm.Error) {
-	w.t.Helper()
-	res := w.at(now, crm.OpAction, "projects", p.ID, p.Version, body)
+func (w *world) stage(now time.Time, p *process.Project, body crmtest.Obj) (*process.Project, *crm.Error) {
+	w.T.Helper()
+	res := w.At(now, crm.OpAction, "projects", p.ID, p.Version, body)
 	if res.Err != nil {
 		return p, res.Err
 	}
-	return decode[process.Project](w.t, res.Record), nil
+	return crmtest.Decode[process.Project](w.T, res.Record), nil
 }
 
-func (w *world) mustStage(now time.Time, p *process.Project, body obj) *process.Project {
-	w.t.Helper()
+func (w *world) mustStage(now time.Time, p *process.Project, body crmtest.Obj) *process.Project {
+	w.T.Helper()
 	np, e := w.stage(now, p, body)
 	if e != nil {
-		w.t.Fatalf("stage %v: %v (field %q)", body, e, e.Field)
+		w.T.Fatalf("stage %v: %v (field %q)", body, e, e.Field)
 	}
 	return np
 }
@@ -144,7 +107,7 @@ func TestProject_RuleSetVersions(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, "320722")
-			p := w.project(tc.accepted, w.customer(tc.category, tc.kv), tc.kv, tc.supply)
+			p := w.project(tc.accepted, w.Customer(tc.category, tc.kv), tc.kv, tc.supply)
 			if p.RuleSet != tc.ruleSet || p.Class != tc.class || stageNames(p) != tc.path {
 				t.Fatalf("rule set %s class %s path %s; want %s %s %s", p.RuleSet, p.Class, stageNames(p), tc.ruleSet, tc.class, tc.path)
 			}
@@ -173,13 +136,13 @@ func TestProject_OldRulesPerStage(t *testing.T) {
 	w := newWorld(t, "320722")
 	// A 2022 calendar pushed down (weekends only plus National Day) so the
 	// old rule set can be counted.
-	cal := obj{"kind": "calendar", "title": "2022", "scope": "32", "body": obj{"years": obj{"2022": obj{
-		"holidays": obj{"国庆节": []string{"2022-10-01", "2022-10-02", "2022-10-03", "2022-10-04", "2022-10-05", "2022-10-06", "2022-10-07"}},
+	cal := crmtest.Obj{"kind": "calendar", "title": "2022", "scope": "32", "body": crmtest.Obj{"years": crmtest.Obj{"2022": crmtest.Obj{
+		"holidays": crmtest.Obj{"国庆节": []string{"2022-10-01", "2022-10-02", "2022-10-03", "2022-10-04", "2022-10-05", "2022-10-06", "2022-10-07"}},
 		"workdays": []string{"2022-10-08", "2022-10-09"}}}}}
-	w.region = "32"
-	w.create(t0, "directives", "dir", cal)
-	w.region = "320722"
-	cus := w.customer("industrial", 10)
+	w.Region = "32"
+	w.Create(crmtest.T0, "directives", "dir", cal)
+	w.Region = "320722"
+	cus := w.Customer("industrial", 10)
 	p := w.project(cst(2022, 9, 29, 10, 0), cus, 10, "single") // Thursday
 	if p.ClockError != "" {
 		t.Fatalf("clock error with the 2022 calendar pushed: %s", p.ClockError)
@@ -189,8 +152,8 @@ func TestProject_OldRulesPerStage(t *testing.T) {
 	if got := deadlineOf(p, "supply_plan"); got != "2022-10-26 00:00" {
 		t.Errorf("supply plan reply deadline %q; want 2022-10-26 00:00", got)
 	}
-	p = w.mustStage(cst(2022, 10, 10, 9, 0), p, obj{"action": "complete", "stage": "site_survey"})
-	p = w.mustStage(cst(2022, 10, 26, 9, 0), p, obj{"action": "complete", "stage": "supply_plan"}) // 9 hours late
+	p = w.mustStage(cst(2022, 10, 10, 9, 0), p, crmtest.Obj{"action": "complete", "stage": "site_survey"})
+	p = w.mustStage(cst(2022, 10, 26, 9, 0), p, crmtest.Obj{"action": "complete", "stage": "supply_plan"}) // 9 hours late
 	if !p.Stages[2].Late || p.Stages[1].Late {
 		t.Errorf("late flags survey %v plan %v; want false, true", p.Stages[1].Late, p.Stages[2].Late)
 	}
@@ -205,14 +168,14 @@ func TestProject_OldRulesPerStage(t *testing.T) {
 // project accepted after takes it.
 func TestProject_KeepsRuleSetOfAcceptance(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("commercial", 0.4)
+	cus := w.Customer("commercial", 0.4)
 	before := w.project(cst(2026, 1, 5, 9, 0), cus, 0.4, "single")
 	rs := process.BuiltinRuleSets[1]
 	rs.ID, rs.Name, rs.EffectiveFrom = "", "Jiangsu 2026 (lv 4)", "2026-02-01"
 	rs.Limits = []process.StageLimit{{Name: "utility_total", Stages: []string{"supply_plan", "energisation"}, Days: map[string]int{"residential": 3, "lv": 4, "hv_single": 15, "hv_dual": 25}}}
-	w.region = "32"
-	dirID := w.create(t0, "directives", "dir", obj{"kind": "rule_set", "title": "江苏2026", "scope": "32", "body": rs})
-	w.region = "320722"
+	w.Region = "32"
+	dirID := w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "rule_set", "title": "江苏2026", "scope": "32", "body": rs})
+	w.Region = "320722"
 	after := w.project(cst(2026, 2, 2, 9, 0), cus, 0.4, "single")
 	if before.RuleSet != "builtin:2023-total" {
 		t.Errorf("project accepted before keeps %s; want builtin:2023-total", before.RuleSet)
@@ -225,7 +188,7 @@ func TestProject_KeepsRuleSetOfAcceptance(t *testing.T) {
 		t.Errorf("deadline under the pushed set %q; want 2026-02-07 00:00", got)
 	}
 	// The old project, written again, still counts 6 WD.
-	b2 := w.mustStage(cst(2026, 1, 6, 9, 0), before, obj{"action": "complete", "stage": "supply_plan"})
+	b2 := w.mustStage(cst(2026, 1, 6, 9, 0), before, crmtest.Obj{"action": "complete", "stage": "supply_plan"})
 	if b2.RuleSet != "builtin:2023-total" || deadlineOf(b2, "energisation") != "2026-01-14 00:00" {
 		t.Errorf("old project after a write: %s %s; want builtin:2023-total 2026-01-14 00:00", b2.RuleSet, deadlineOf(b2, "energisation"))
 	}
@@ -234,42 +197,42 @@ func TestProject_KeepsRuleSetOfAcceptance(t *testing.T) {
 // TestProject_Transitions walks legal and illegal stage actions.
 func TestProject_Transitions(t *testing.T) {
 	w := newWorld(t, "320722")
-	mgr := w.staff("M-1")
-	cus := w.customer("industrial", 10)
+	mgr := w.Staff("M-1")
+	cus := w.Customer("industrial", 10)
 	p := w.project(cst(2025, 3, 3, 9, 0), cus, 10, "single") // 2023 totals: acceptance, supply_plan, completion, energisation
 	steps := []struct {
 		name  string
 		at    time.Time
-		body  obj
+		body  crmtest.Obj
 		code  string // "" = allowed
 		field string
 	}{
-		{"complete a later stage first", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "energisation"}, crm.CodeConflict, "stage"},
-		{"complete acceptance again", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "acceptance"}, crm.CodeConflict, "stage"},
-		{"stage not on the path", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "design_review"}, crm.CodeInvalid, "stage"},
-		{"unknown action", cst(2025, 3, 4, 9, 0), obj{"action": "finish", "stage": "supply_plan"}, crm.CodeInvalid, "action"},
-		{"no stage", cst(2025, 3, 4, 9, 0), obj{"action": "complete"}, crm.CodeInvalid, "stage"},
-		{"unknown field", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "supply_plan", "when": "now"}, crm.CodeInvalid, "when"},
-		{"in the future", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "supply_plan", "at": cst(2025, 3, 5, 9, 0)}, crm.CodeInvalid, "at"},
-		{"before the stage started", cst(2025, 3, 4, 9, 0), obj{"action": "complete", "stage": "supply_plan", "at": cst(2025, 3, 1, 9, 0)}, crm.CodeInvalid, "at"},
-		{"resume a running stage", cst(2025, 3, 4, 9, 0), obj{"action": "resume", "stage": "supply_plan"}, crm.CodeConflict, "action"},
-		{"pause without reason", cst(2025, 3, 4, 9, 0), obj{"action": "pause", "stage": "supply_plan"}, crm.CodeInvalid, "reason"},
-		{"assign a missing staff member", cst(2025, 3, 4, 9, 0), obj{"action": "assign", "stage": "supply_plan", "responsible": crm.NewID("stf", t0)}, crm.CodeReference, "responsible"},
-		{"assign", cst(2025, 3, 4, 9, 0), obj{"action": "assign", "stage": "supply_plan", "responsible": mgr}, "", ""},
-		{"pause waiting on the customer", cst(2025, 3, 5, 9, 0), obj{"action": "pause", "stage": "supply_plan", "reason": "customer to send the load list"}, "", ""},
-		{"pause twice", cst(2025, 3, 5, 10, 0), obj{"action": "pause", "stage": "supply_plan", "reason": "x"}, crm.CodeConflict, "action"},
-		{"complete while paused", cst(2025, 3, 6, 9, 0), obj{"action": "complete", "stage": "supply_plan"}, crm.CodeConflict, "action"},
-		{"resume", cst(2025, 3, 10, 9, 0), obj{"action": "resume", "stage": "supply_plan"}, "", ""},
-		{"complete", cst(2025, 3, 11, 9, 0), obj{"action": "complete", "stage": "supply_plan"}, "", ""},
-		{"complete a done stage", cst(2025, 3, 11, 10, 0), obj{"action": "complete", "stage": "supply_plan"}, crm.CodeConflict, "stage"},
-		{"assign a done stage", cst(2025, 3, 11, 10, 0), obj{"action": "assign", "stage": "supply_plan", "responsible": mgr}, crm.CodeConflict, "stage"},
-		{"complete completion acceptance", cst(2025, 3, 20, 9, 0), obj{"action": "complete", "stage": "completion_acceptance"}, "", ""},
-		{"energise", cst(2025, 3, 21, 9, 0), obj{"action": "complete", "stage": "energisation"}, "", ""},
-		{"anything after energisation", cst(2025, 3, 22, 9, 0), obj{"action": "pause", "stage": "energisation", "reason": "x"}, crm.CodeConflict, "action"},
-		{"cancel after energisation", cst(2025, 3, 22, 9, 0), obj{"action": "cancel", "reason": "x"}, crm.CodeConflict, "action"},
+		{"complete a later stage first", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "energisation"}, crm.CodeConflict, "stage"},
+		{"complete acceptance again", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "acceptance"}, crm.CodeConflict, "stage"},
+		{"stage not on the path", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "design_review"}, crm.CodeInvalid, "stage"},
+		{"unknown action", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "finish", "stage": "supply_plan"}, crm.CodeInvalid, "action"},
+		{"no stage", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete"}, crm.CodeInvalid, "stage"},
+		{"unknown field", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan", "when": "now"}, crm.CodeInvalid, "when"},
+		{"in the future", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan", "at": cst(2025, 3, 5, 9, 0)}, crm.CodeInvalid, "at"},
+		{"before the stage started", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan", "at": cst(2025, 3, 1, 9, 0)}, crm.CodeInvalid, "at"},
+		{"resume a running stage", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "resume", "stage": "supply_plan"}, crm.CodeConflict, "action"},
+		{"pause without reason", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "pause", "stage": "supply_plan"}, crm.CodeInvalid, "reason"},
+		{"assign a missing staff member", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "assign", "stage": "supply_plan", "responsible": crm.NewID("stf", crmtest.T0)}, crm.CodeReference, "responsible"},
+		{"assign", cst(2025, 3, 4, 9, 0), crmtest.Obj{"action": "assign", "stage": "supply_plan", "responsible": mgr}, "", ""},
+		{"pause waiting on the customer", cst(2025, 3, 5, 9, 0), crmtest.Obj{"action": "pause", "stage": "supply_plan", "reason": "customer to send the load list"}, "", ""},
+		{"pause twice", cst(2025, 3, 5, 10, 0), crmtest.Obj{"action": "pause", "stage": "supply_plan", "reason": "x"}, crm.CodeConflict, "action"},
+		{"complete while paused", cst(2025, 3, 6, 9, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan"}, crm.CodeConflict, "action"},
+		{"resume", cst(2025, 3, 10, 9, 0), crmtest.Obj{"action": "resume", "stage": "supply_plan"}, "", ""},
+		{"complete", cst(2025, 3, 11, 9, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan"}, "", ""},
+		{"complete a done stage", cst(2025, 3, 11, 10, 0), crmtest.Obj{"action": "complete", "stage": "supply_plan"}, crm.CodeConflict, "stage"},
+		{"assign a done stage", cst(2025, 3, 11, 10, 0), crmtest.Obj{"action": "assign", "stage": "supply_plan", "responsible": mgr}, crm.CodeConflict, "stage"},
+		{"complete completion acceptance", cst(2025, 3, 20, 9, 0), crmtest.Obj{"action": "complete", "stage": "completion_acceptance"}, "", ""},
+		{"energise", cst(2025, 3, 21, 9, 0), crmtest.Obj{"action": "complete", "stage": "energisation"}, "", ""},
+		{"anything after energisation", cst(2025, 3, 22, 9, 0), crmtest.Obj{"action": "pause", "stage": "energisation", "reason": "x"}, crm.CodeConflict, "action"},
+		{"cancel after energisation", cst(2025, 3, 22, 9, 0), crmtest.Obj{"action": "cancel", "reason": "x"}, crm.CodeConflict, "action"},
 	}
 	for _, st := range steps {
-		before := snapshot(t, w.tx)
+		before := crmtest.Snapshot(t, w.Tx)
 		np, e := w.stage(st.at, p, st.body)
 		if st.code == "" {
 			if e != nil {
@@ -279,8 +242,8 @@ func TestProject_Transitions(t *testing.T) {
 			continue
 		}
 		t.Run(st.name, func(t *testing.T) {
-			wantErr(t, e, st.code, st.field)
-			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+			crmtest.WantErr(t, e, st.code, st.field)
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 				t.Errorf("a refused action wrote:\n%s", d)
 			}
 		})
@@ -297,45 +260,45 @@ func TestProject_Transitions(t *testing.T) {
 		t.Errorf("responsible %q; want %s", p.Stages[1].Responsible, mgr)
 	}
 	// Stale version.
-	res := w.at(cst(2025, 3, 23, 9, 0), crm.OpAction, "projects", p.ID, p.Version-1, obj{"action": "cancel", "reason": "x"})
-	wantErr(t, res.Err, crm.CodeConflict, "version")
+	res := w.At(cst(2025, 3, 23, 9, 0), crm.OpAction, "projects", p.ID, p.Version-1, crmtest.Obj{"action": "cancel", "reason": "x"})
+	crmtest.WantErr(t, res.Err, crm.CodeConflict, "version")
 }
 
 // TestProject_BadInput refuses malformed projects, naming the field.
 func TestProject_BadInput(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("industrial", 10)
-	good := obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 10, "capacity_kva": 400}
+	cus := w.Customer("industrial", 10)
+	good := crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 10, "capacity_kva": 400}
 	cases := []struct {
 		name  string
-		body  obj
+		body  crmtest.Obj
 		code  string
 		field string
 	}{
-		{"no kind", good.with("kind", nil), crm.CodeInvalid, "kind"},
-		{"bad kind", good.with("kind", "upgrade"), crm.CodeInvalid, "kind"},
-		{"no customer", good.with("customer_id", nil), crm.CodeInvalid, "customer_id"},
-		{"missing customer", good.with("customer_id", crm.NewID("cus", t0)), crm.CodeReference, "customer_id"},
-		{"bad voltage", good.with("voltage_kv", 11), crm.CodeInvalid, "voltage_kv"},
-		{"bad supply", good.with("supply", "triple"), crm.CodeInvalid, "supply"},
-		{"dual at low voltage", good.with("voltage_kv", 0.4, "supply", "dual"), crm.CodeInvalid, "supply"},
-		{"no capacity", good.with("capacity_kva", nil), crm.CodeInvalid, "capacity_kva"},
-		{"negative capacity", good.with("capacity_kva", -5), crm.CodeInvalid, "capacity_kva"},
-		{"bad manager id", good.with("manager_id", "bob"), crm.CodeInvalid, "manager_id"},
-		{"missing manager", good.with("manager_id", crm.NewID("stf", t0)), crm.CodeReference, "manager_id"},
-		{"accepted in the future", good.with("accepted_at", t0.Add(time.Hour)), crm.CodeInvalid, "accepted_at"},
-		{"client-set stages", good.with("stages", []obj{{"name": "acceptance"}}), crm.CodeInvalid, "stages"},
-		{"client-set status", good.with("status", "energised"), crm.CodeInvalid, "status"},
-		{"client-set rule set", good.with("rule_set", "builtin:2011-per-stage"), crm.CodeInvalid, "rule_set"},
-		{"another region", good.with("region", "320723"), crm.CodeWrongOwner, "region"},
-		{"unknown field", good.with("colour", "red"), crm.CodeInvalid, "colour"},
+		{"no kind", good.With("kind", nil), crm.CodeInvalid, "kind"},
+		{"bad kind", good.With("kind", "upgrade"), crm.CodeInvalid, "kind"},
+		{"no customer", good.With("customer_id", nil), crm.CodeInvalid, "customer_id"},
+		{"missing customer", good.With("customer_id", crm.NewID("cus", crmtest.T0)), crm.CodeReference, "customer_id"},
+		{"bad voltage", good.With("voltage_kv", 11), crm.CodeInvalid, "voltage_kv"},
+		{"bad supply", good.With("supply", "triple"), crm.CodeInvalid, "supply"},
+		{"dual at low voltage", good.With("voltage_kv", 0.4, "supply", "dual"), crm.CodeInvalid, "supply"},
+		{"no capacity", good.With("capacity_kva", nil), crm.CodeInvalid, "capacity_kva"},
+		{"negative capacity", good.With("capacity_kva", -5), crm.CodeInvalid, "capacity_kva"},
+		{"bad manager id", good.With("manager_id", "bob"), crm.CodeInvalid, "manager_id"},
+		{"missing manager", good.With("manager_id", crm.NewID("stf", crmtest.T0)), crm.CodeReference, "manager_id"},
+		{"accepted in the future", good.With("accepted_at", crmtest.T0.Add(time.Hour)), crm.CodeInvalid, "accepted_at"},
+		{"client-set stages", good.With("stages", []crmtest.Obj{{"name": "acceptance"}}), crm.CodeInvalid, "stages"},
+		{"client-set status", good.With("status", "energised"), crm.CodeInvalid, "status"},
+		{"client-set rule set", good.With("rule_set", "builtin:2011-per-stage"), crm.CodeInvalid, "rule_set"},
+		{"another region", good.With("region", "320723"), crm.CodeWrongOwner, "region"},
+		{"unknown field", good.With("colour", "red"), crm.CodeInvalid, "colour"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := snapshot(t, w.tx)
-			res := w.at(t0, crm.OpCreate, "projects", w.ids.next("prj"), 0, tc.body)
-			wantErr(t, res.Err, tc.code, tc.field)
-			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+			before := crmtest.Snapshot(t, w.Tx)
+			res := w.At(crmtest.T0, crm.OpCreate, "projects", w.IDs.Next("prj"), 0, tc.body)
+			crmtest.WantErr(t, res.Err, tc.code, tc.field)
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 				t.Errorf("a refused create wrote:\n%s", d)
 			}
 		})
@@ -343,19 +306,19 @@ func TestProject_BadInput(t *testing.T) {
 	// Updates may not touch what the stages decide.
 	p := w.project(cst(2026, 3, 2, 9, 0), cus, 10, "single")
 	for _, u := range []struct {
-		patch obj
+		patch crmtest.Obj
 		field string
 	}{
-		{obj{"status": "energised"}, "stages"},
-		{obj{"voltage_kv": 35}, "voltage_kv"},
-		{obj{"supply": "dual"}, "supply"},
-		{obj{"accepted_at": cst(2026, 3, 1, 9, 0)}, "accepted_at"},
-		{obj{"stages": []obj{}}, "stages"},
+		{crmtest.Obj{"status": "energised"}, "stages"},
+		{crmtest.Obj{"voltage_kv": 35}, "voltage_kv"},
+		{crmtest.Obj{"supply": "dual"}, "supply"},
+		{crmtest.Obj{"accepted_at": cst(2026, 3, 1, 9, 0)}, "accepted_at"},
+		{crmtest.Obj{"stages": []crmtest.Obj{}}, "stages"},
 	} {
-		res := w.at(t0, crm.OpUpdate, "projects", p.ID, p.Version, u.patch)
-		wantErr(t, res.Err, crm.CodeInvalid, u.field)
+		res := w.At(crmtest.T0, crm.OpUpdate, "projects", p.ID, p.Version, u.patch)
+		crmtest.WantErr(t, res.Err, crm.CodeInvalid, u.field)
 	}
-	if res := w.at(t0, crm.OpUpdate, "projects", p.ID, p.Version, obj{"title": "新厂房 400 kVA", "key_project": true}); res.Err != nil {
+	if res := w.At(crmtest.T0, crm.OpUpdate, "projects", p.ID, p.Version, crmtest.Obj{"title": "新厂房 400 kVA", "key_project": true}); res.Err != nil {
 		t.Errorf("a plain field update was refused: %v", res.Err)
 	}
 }
@@ -379,11 +342,11 @@ func TestDirective_CalendarAndRuleSetBodies(t *testing.T) {
 		field      string
 	}{
 		{"calendar without body", "calendar", nil, "body"},
-		{"calendar no years", "calendar", obj{"years": obj{}}, "body.years"},
-		{"calendar bad date", "calendar", obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-02-30"}}}}}, "body.years.2027.holidays.元旦[0]"},
-		{"calendar duplicate day", "calendar", obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-01-01", "2027-01-01"}}}}}, "body.years.2027.holidays.元旦[1]"},
-		{"calendar year without holidays", "calendar", obj{"years": obj{"2027": obj{"workdays": []string{"2027-02-06"}}}}, "body.years.2027.holidays"},
-		{"calendar weekday workday", "calendar", obj{"years": obj{"2027": obj{"holidays": obj{"a": []string{"2027-01-01"}}, "workdays": []string{"2027-01-05"}}}}, "body.years.2027.workdays[0]"},
+		{"calendar no years", "calendar", crmtest.Obj{"years": crmtest.Obj{}}, "body.years"},
+		{"calendar bad date", "calendar", crmtest.Obj{"years": crmtest.Obj{"2027": crmtest.Obj{"holidays": crmtest.Obj{"元旦": []string{"2027-02-30"}}}}}, "body.years.2027.holidays.元旦[0]"},
+		{"calendar duplicate day", "calendar", crmtest.Obj{"years": crmtest.Obj{"2027": crmtest.Obj{"holidays": crmtest.Obj{"元旦": []string{"2027-01-01", "2027-01-01"}}}}}, "body.years.2027.holidays.元旦[1]"},
+		{"calendar year without holidays", "calendar", crmtest.Obj{"years": crmtest.Obj{"2027": crmtest.Obj{"workdays": []string{"2027-02-06"}}}}, "body.years.2027.holidays"},
+		{"calendar weekday workday", "calendar", crmtest.Obj{"years": crmtest.Obj{"2027": crmtest.Obj{"holidays": crmtest.Obj{"a": []string{"2027-01-01"}}, "workdays": []string{"2027-01-05"}}}}, "body.years.2027.workdays[0]"},
 		{"rule set without body", "rule_set", nil, "body"},
 		{"rule set no name", "rule_set", with(func(m map[string]any) { delete(m, "name") }), "body.name"},
 		{"rule set no date", "rule_set", with(func(m map[string]any) { delete(m, "effective_from") }), "body.effective_from"},
@@ -402,47 +365,47 @@ func TestDirective_CalendarAndRuleSetBodies(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			body := obj{"kind": tc.kind, "title": tc.name}
+			body := crmtest.Obj{"kind": tc.kind, "title": tc.name}
 			if tc.body != nil {
 				body["body"] = tc.body
 			}
-			before := snapshot(t, w.tx)
-			res := w.at(t0, crm.OpCreate, "directives", w.ids.next("dir"), 0, body)
-			wantErr(t, res.Err, crm.CodeInvalid, tc.field)
-			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+			before := crmtest.Snapshot(t, w.Tx)
+			res := w.At(crmtest.T0, crm.OpCreate, "directives", w.IDs.Next("dir"), 0, body)
+			crmtest.WantErr(t, res.Err, crm.CodeInvalid, tc.field)
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 				t.Errorf("a refused directive wrote:\n%s", d)
 			}
 		})
 	}
-	w.create(t0, "directives", "dir", obj{"kind": "rule_set", "title": "ok", "body": good()})
+	w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "rule_set", "title": "ok", "body": good()})
 }
 
 // TestCalendar_DirectiveOverrides: a deadline running into 2027 is flagged
 // until the province pushes 2027; then it is counted.
 func TestCalendar_DirectiveOverrides(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("industrial", 10)
+	cus := w.Customer("industrial", 10)
 	p := w.project(cst(2026, 12, 14, 9, 0), cus, 10, "single")
 	if p.ClockError == "" || !strings.Contains(p.ClockError, "2027") || deadlineOf(p, "supply_plan") != "" {
 		t.Fatalf("a limit running into 2027 with no 2027 data: clock_error %q deadline %q; want it flagged", p.ClockError, deadlineOf(p, "supply_plan"))
 	}
-	w.region = "32"
-	w.create(t0, "directives", "dir", obj{"kind": "calendar", "title": "2027年部分节假日安排", "scope": "32",
-		"body": obj{"years": obj{"2027": obj{"holidays": obj{"元旦": []string{"2027-01-01"}}, "workdays": []string{}}}}})
-	w.region = "320722"
-	p = w.mustStage(cst(2026, 12, 15, 9, 0), p, obj{"action": "assign", "stage": "supply_plan", "responsible": w.staff("M-9")})
+	w.Region = "32"
+	w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "calendar", "title": "2027年部分节假日安排", "scope": "32",
+		"body": crmtest.Obj{"years": crmtest.Obj{"2027": crmtest.Obj{"holidays": crmtest.Obj{"元旦": []string{"2027-01-01"}}, "workdays": []string{}}}}})
+	w.Region = "320722"
+	p = w.mustStage(cst(2026, 12, 15, 9, 0), p, crmtest.Obj{"action": "assign", "stage": "supply_plan", "responsible": w.Staff("M-9")})
 	// 22 WD from Mon 14 Dec 2026: 15..18 (4), 21..25 (9), 28..31 (13), 4..8 Jan (18), 11..14 (22).
 	if p.ClockError != "" || deadlineOf(p, "supply_plan") != "2027-01-15 00:00" {
 		t.Errorf("after the 2027 calendar: clock_error %q deadline %q; want 2027-01-15 00:00", p.ClockError, deadlineOf(p, "supply_plan"))
 	}
-	cal, err := process.CalendarFor(w.tx, "320722")
+	cal, err := process.CalendarFor(w.Tx, "320722")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ys := cal.Years(); len(ys) != 3 {
 		t.Errorf("years in force %v; want 2025, 2026, 2027", ys)
 	}
-	other, _ := process.CalendarFor(w.tx, "33")
+	other, _ := process.CalendarFor(w.Tx, "33")
 	if ys := other.Years(); len(ys) != 2 {
 		t.Errorf("province 33 got years %v; the directive addresses 32 only", ys)
 	}
@@ -452,19 +415,19 @@ func TestCalendar_DirectiveOverrides(t *testing.T) {
 // answers the record it created, for every process kind.
 func TestProcess_CreateReplayed(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("industrial", 10)
+	cus := w.Customer("industrial", 10)
 	start := cst(2026, 3, 20, 8, 0)
 	for _, tc := range []struct {
 		coll, prefix string
-		body         obj
+		body         crmtest.Obj
 	}{
-		{"projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 10, "capacity_kva": 400}},
-		{"work_orders", "wko", obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus}},
-		{"outages", "otg", obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)}},
+		{"projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 10, "capacity_kva": 400}},
+		{"work_orders", "wko", crmtest.Obj{"channel": "web", "kind": "complaint", "subject": "s", "customer_id": cus}},
+		{"outages", "otg", crmtest.Obj{"type": "planned", "feeder": "F1", "start": start, "end": start.Add(time.Hour)}},
 	} {
-		id := w.ids.next(tc.prefix)
-		first := w.at(t0, crm.OpCreate, tc.coll, id, 0, tc.body)
-		again := w.at(t0, crm.OpCreate, tc.coll, id, 0, tc.body)
+		id := w.IDs.Next(tc.prefix)
+		first := w.At(crmtest.T0, crm.OpCreate, tc.coll, id, 0, tc.body)
+		again := w.At(crmtest.T0, crm.OpCreate, tc.coll, id, 0, tc.body)
 		if first.Err != nil || again.Err != nil || string(first.Record) != string(again.Record) {
 			t.Errorf("%s: replayed create answered %v / %v", tc.coll, first.Err, again.Err)
 		}

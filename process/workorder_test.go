@@ -8,28 +8,29 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/workday"
 	"gridcrm/process"
 	"gridcrm/tiers"
 )
 
-func (w *world) order(now time.Time, body obj) *process.WorkOrder {
-	w.t.Helper()
-	id := w.create(now, "work_orders", "wko", body)
-	raw, e := crm.Get(w.tx, "work_orders", id)
+func (w *world) order(now time.Time, body crmtest.Obj) *process.WorkOrder {
+	w.T.Helper()
+	id := w.Create(now, "work_orders", "wko", body)
+	raw, e := crm.Get(w.Tx, "work_orders", id)
 	if e != nil {
-		w.t.Fatal(e)
+		w.T.Fatal(e)
 	}
-	return decode[process.WorkOrder](w.t, raw)
+	return crmtest.Decode[process.WorkOrder](w.T, raw)
 }
 
-func (w *world) move(now time.Time, o *process.WorkOrder, body obj) (*process.WorkOrder, *crm.Error) {
-	w.t.Helper()
-	res := w.at(now, crm.OpAction, "work_orders", o.ID, o.Version, body)
+func (w *world) move(now time.Time, o *process.WorkOrder, body crmtest.Obj) (*process.WorkOrder, *crm.Error) {
+	w.T.Helper()
+	res := w.At(now, crm.OpAction, "work_orders", o.ID, o.Version, body)
 	if res.Err != nil {
 		return o, res.Err
 	}
-	return decode[process.WorkOrder](w.t, res.Record), nil
+	return crmtest.Decode[process.WorkOrder](w.T, res.Record), nil
 }
 
 func fmtCST(t *time.Time) string {
@@ -46,23 +47,23 @@ func TestWorkOrder_SLA(t *testing.T) {
 	recv := cst(2025, 9, 29, 15, 0)
 	cases := []struct {
 		name                              string
-		body                              obj
+		body                              crmtest.Obj
 		contact, arrival, answer, restore string
 	}{
-		{"complaint: contact 24 h, answer 4 WD over the holiday", obj{"kind": "complaint"}, "2025-09-30 15:00", "", "2025-10-12 00:00", ""},
-		{"report: 9 WD", obj{"kind": "report"}, "", "", "2025-10-18 00:00", ""},
-		{"repair urban 45 min", obj{"kind": "fault_repair", "site_class": "urban"}, "", "2025-09-29 15:45", "", ""},
-		{"repair rural 90 min", obj{"kind": "fault_repair", "site_class": "rural"}, "", "2025-09-29 16:30", "", ""},
-		{"repair remote 2 h", obj{"kind": "fault_repair", "site_class": "remote"}, "", "2025-09-29 17:00", "", ""},
-		{"meter anomaly 4 WD", obj{"kind": "service_application", "subtype": "meter_anomaly"}, "", "", "2025-10-12 00:00", ""},
-		{"reading anomaly 6 WD", obj{"kind": "service_application", "subtype": "reading_anomaly"}, "", "", "2025-10-15 00:00", ""},
-		{"reconnection 24 h", obj{"kind": "service_application", "subtype": "reconnection"}, "", "", "2025-09-30 15:00", ""},
-		{"praise: no limit", obj{"kind": "praise"}, "", "", "", ""},
+		{"complaint: contact 24 h, answer 4 WD over the holiday", crmtest.Obj{"kind": "complaint"}, "2025-09-30 15:00", "", "2025-10-12 00:00", ""},
+		{"report: 9 WD", crmtest.Obj{"kind": "report"}, "", "", "2025-10-18 00:00", ""},
+		{"repair urban 45 min", crmtest.Obj{"kind": "fault_repair", "site_class": "urban"}, "", "2025-09-29 15:45", "", ""},
+		{"repair rural 90 min", crmtest.Obj{"kind": "fault_repair", "site_class": "rural"}, "", "2025-09-29 16:30", "", ""},
+		{"repair remote 2 h", crmtest.Obj{"kind": "fault_repair", "site_class": "remote"}, "", "2025-09-29 17:00", "", ""},
+		{"meter anomaly 4 WD", crmtest.Obj{"kind": "service_application", "subtype": "meter_anomaly"}, "", "", "2025-10-12 00:00", ""},
+		{"reading anomaly 6 WD", crmtest.Obj{"kind": "service_application", "subtype": "reading_anomaly"}, "", "", "2025-10-15 00:00", ""},
+		{"reconnection 24 h", crmtest.Obj{"kind": "service_application", "subtype": "reconnection"}, "", "", "2025-09-30 15:00", ""},
+		{"praise: no limit", crmtest.Obj{"kind": "praise"}, "", "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t, "320722")
-			body := tc.body.with("channel", "95598_hotline", "subject", "s", "received_at", recv)
+			body := tc.body.With("channel", "95598_hotline", "subject", "s", "received_at", recv)
 			o := w.order(recv.Add(time.Minute), body)
 			if o.State != process.WOReceived || o.RuleSet != "builtin:2023-total" || len(o.History) != 1 {
 				t.Fatalf("state %s rule set %s history %d", o.State, o.RuleSet, len(o.History))
@@ -101,9 +102,9 @@ func TestWorkOrder_Transitions(t *testing.T) {
 		"archived":   {"dispatched", "accepted", "on_site", "done", "revisited", "archived"},
 	}
 	w := newWorld(t, "320722")
-	agent := w.staff("A-1")
-	body := func(to string, now time.Time, sat string) obj {
-		b := obj{"to": to, "at": now}
+	agent := w.Staff("A-1")
+	body := func(to string, now time.Time, sat string) crmtest.Obj {
+		b := crmtest.Obj{"to": to, "at": now}
 		if to == "dispatched" {
 			b["assignee_id"] = agent
 		}
@@ -119,7 +120,7 @@ func TestWorkOrder_Transitions(t *testing.T) {
 		for _, to := range process.WorkOrderStates {
 			t.Run(from+"→"+to, func(t *testing.T) {
 				now := cst(2026, 3, 2, 8, 0)
-				o := w.order(now, obj{"channel": "app", "kind": "complaint", "subject": "no answer from the hall"})
+				o := w.order(now, crmtest.Obj{"channel": "app", "kind": "complaint", "subject": "no answer from the hall"})
 				// A dissatisfied revisit may be sent back to dispatch; only a
 				// satisfied one may be archived (TestWorkOrder_TransitionRules
 				// refuses archiving a dissatisfied one).
@@ -139,7 +140,7 @@ func TestWorkOrder_Transitions(t *testing.T) {
 				if slices.Index(process.WorkOrderStates, to) < slices.Index(process.WorkOrderStates, from) {
 					b["note"] = "send back"
 				}
-				before := snapshot(t, w.tx)
+				before := crmtest.Snapshot(t, w.Tx)
 				got, e := w.move(now.Add(time.Second), o, b)
 				if legal[[2]string{from, to}] {
 					if e != nil {
@@ -150,8 +151,8 @@ func TestWorkOrder_Transitions(t *testing.T) {
 					}
 					return
 				}
-				wantErr(t, e, crm.CodeConflict, "to")
-				if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+				crmtest.WantErr(t, e, crm.CodeConflict, "to")
+				if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 					t.Errorf("a refused transition wrote:\n%s", d)
 				}
 			})
@@ -162,16 +163,16 @@ func TestWorkOrder_Transitions(t *testing.T) {
 // TestWorkOrder_TransitionRules checks the rules beyond the state table.
 func TestWorkOrder_TransitionRules(t *testing.T) {
 	w := newWorld(t, "320722")
-	agent := w.staff("A-2")
+	agent := w.Staff("A-2")
 	now := cst(2026, 3, 2, 8, 0)
 	fresh := func(kind string) *process.WorkOrder {
-		b := obj{"channel": "95598_ivr", "kind": kind, "subject": "s"}
+		b := crmtest.Obj{"channel": "95598_ivr", "kind": kind, "subject": "s"}
 		if kind == "fault_repair" {
 			b["site_class"] = "rural"
 		}
 		return w.order(now, b)
 	}
-	step := func(o *process.WorkOrder, b obj) *process.WorkOrder {
+	step := func(o *process.WorkOrder, b crmtest.Obj) *process.WorkOrder {
 		t.Helper()
 		o, e := w.move(now, o, b)
 		if e != nil {
@@ -181,27 +182,27 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 	}
 	cases := []struct {
 		name  string
-		setup []obj
+		setup []crmtest.Obj
 		kind  string
-		body  obj
+		body  crmtest.Obj
 		code  string
 		field string
 	}{
-		{"dispatch without assignee", nil, "complaint", obj{"to": "dispatched"}, crm.CodeInvalid, "assignee_id"},
-		{"dispatch to a bad id", nil, "complaint", obj{"to": "dispatched", "assignee_id": "bob"}, crm.CodeInvalid, "assignee_id"},
-		{"dispatch to a missing staff member", nil, "complaint", obj{"to": "dispatched", "assignee_id": crm.NewID("stf", t0)}, crm.CodeReference, "assignee_id"},
-		{"unknown state", nil, "complaint", obj{"to": "closed"}, crm.CodeInvalid, "to"},
-		{"no state", nil, "complaint", obj{}, crm.CodeInvalid, "to"},
-		{"unknown field", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "x": 1}, crm.CodeInvalid, "x"},
-		{"in the future", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(time.Hour)}, crm.CodeInvalid, "at"},
-		{"before the last step", nil, "complaint", obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(-time.Hour)}, crm.CodeInvalid, "at"},
-		{"send-back without a note", []obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", obj{"to": "received"}, crm.CodeInvalid, "note"},
-		{"repair done before arriving", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}}, "fault_repair", obj{"to": "done"}, crm.CodeConflict, "to"},
-		{"revisit without satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited"}, crm.CodeInvalid, "satisfaction"},
-		{"revisit with a bad satisfaction", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", obj{"to": "revisited", "satisfaction": "meh"}, crm.CodeInvalid, "satisfaction"},
-		{"satisfaction outside a revisit", []obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", obj{"to": "accepted", "satisfaction": "satisfied"}, crm.CodeInvalid, "satisfaction"},
-		{"dissatisfied revisit archived", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"}}, "complaint", obj{"to": "archived"}, crm.CodeConflict, "to"},
-		{"satisfied revisit sent back", []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}}, "complaint", obj{"to": "dispatched", "note": "again"}, crm.CodeConflict, "to"},
+		{"dispatch without assignee", nil, "complaint", crmtest.Obj{"to": "dispatched"}, crm.CodeInvalid, "assignee_id"},
+		{"dispatch to a bad id", nil, "complaint", crmtest.Obj{"to": "dispatched", "assignee_id": "bob"}, crm.CodeInvalid, "assignee_id"},
+		{"dispatch to a missing staff member", nil, "complaint", crmtest.Obj{"to": "dispatched", "assignee_id": crm.NewID("stf", crmtest.T0)}, crm.CodeReference, "assignee_id"},
+		{"unknown state", nil, "complaint", crmtest.Obj{"to": "closed"}, crm.CodeInvalid, "to"},
+		{"no state", nil, "complaint", crmtest.Obj{}, crm.CodeInvalid, "to"},
+		{"unknown field", nil, "complaint", crmtest.Obj{"to": "dispatched", "assignee_id": agent, "x": 1}, crm.CodeInvalid, "x"},
+		{"in the future", nil, "complaint", crmtest.Obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(time.Hour)}, crm.CodeInvalid, "at"},
+		{"before the last step", nil, "complaint", crmtest.Obj{"to": "dispatched", "assignee_id": agent, "at": now.Add(-time.Hour)}, crm.CodeInvalid, "at"},
+		{"send-back without a note", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", crmtest.Obj{"to": "received"}, crm.CodeInvalid, "note"},
+		{"repair done before arriving", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}}, "fault_repair", crmtest.Obj{"to": "done"}, crm.CodeConflict, "to"},
+		{"revisit without satisfaction", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", crmtest.Obj{"to": "revisited"}, crm.CodeInvalid, "satisfaction"},
+		{"revisit with a bad satisfaction", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}}, "complaint", crmtest.Obj{"to": "revisited", "satisfaction": "meh"}, crm.CodeInvalid, "satisfaction"},
+		{"satisfaction outside a revisit", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}}, "complaint", crmtest.Obj{"to": "accepted", "satisfaction": "satisfied"}, crm.CodeInvalid, "satisfaction"},
+		{"dissatisfied revisit archived", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"}}, "complaint", crmtest.Obj{"to": "archived"}, crm.CodeConflict, "to"},
+		{"satisfied revisit sent back", []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}}, "complaint", crmtest.Obj{"to": "dispatched", "note": "again"}, crm.CodeConflict, "to"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -209,10 +210,10 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 			for _, b := range tc.setup {
 				o = step(o, b)
 			}
-			before := snapshot(t, w.tx)
+			before := crmtest.Snapshot(t, w.Tx)
 			_, e := w.move(now, o, tc.body)
-			wantErr(t, e, tc.code, tc.field)
-			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+			crmtest.WantErr(t, e, tc.code, tc.field)
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 				t.Errorf("a refused transition wrote:\n%s", d)
 			}
 		})
@@ -220,7 +221,7 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 	// The loop: a dissatisfied revisit goes back to dispatch, is handled
 	// again, and a satisfied revisit archives it.
 	o := fresh("complaint")
-	for _, b := range []obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"},
+	for _, b := range []crmtest.Obj{{"to": "dispatched", "assignee_id": agent}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "dissatisfied"},
 		{"to": "dispatched", "note": "customer not satisfied"}, {"to": "accepted"}, {"to": "done"}, {"to": "revisited", "satisfaction": "satisfied"}, {"to": "archived"}} {
 		o = step(o, b)
 	}
@@ -228,11 +229,11 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 		t.Errorf("closed loop: state %s send-backs %d satisfaction %s history %d", o.State, o.SendBacks, o.Satisfaction, len(o.History))
 	}
 	// State cannot be patched.
-	res := w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"state": "received"})
-	wantErr(t, res.Err, crm.CodeInvalid, "state")
-	res = w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"kind": "praise"})
-	wantErr(t, res.Err, crm.CodeInvalid, "kind")
-	if res := w.at(now, crm.OpUpdate, "work_orders", o.ID, o.Version, obj{"description": "details"}); res.Err != nil {
+	res := w.At(now, crm.OpUpdate, "work_orders", o.ID, o.Version, crmtest.Obj{"state": "received"})
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "state")
+	res = w.At(now, crm.OpUpdate, "work_orders", o.ID, o.Version, crmtest.Obj{"kind": "praise"})
+	crmtest.WantErr(t, res.Err, crm.CodeInvalid, "kind")
+	if res := w.At(now, crm.OpUpdate, "work_orders", o.ID, o.Version, crmtest.Obj{"description": "details"}); res.Err != nil {
 		t.Errorf("plain update refused: %v", res.Err)
 	}
 }
@@ -240,38 +241,38 @@ func TestWorkOrder_TransitionRules(t *testing.T) {
 // TestWorkOrder_BadInput refuses malformed orders naming the field.
 func TestWorkOrder_BadInput(t *testing.T) {
 	w := newWorld(t, "320722")
-	good := obj{"channel": "95598_hotline", "kind": "complaint", "subject": "billing"}
+	good := crmtest.Obj{"channel": "95598_hotline", "kind": "complaint", "subject": "billing"}
 	cases := []struct {
 		name  string
-		body  obj
+		body  crmtest.Obj
 		code  string
 		field string
 	}{
-		{"no channel", good.with("channel", nil), crm.CodeInvalid, "channel"},
-		{"bad channel", good.with("channel", "pigeon"), crm.CodeInvalid, "channel"},
-		{"bad kind", good.with("kind", "rant"), crm.CodeInvalid, "kind"},
-		{"bad urgency", good.with("urgency", "asap"), crm.CodeInvalid, "urgency"},
-		{"repair without site class", good.with("kind", "fault_repair"), crm.CodeInvalid, "site_class"},
-		{"bad site class", good.with("kind", "fault_repair", "site_class", "moon"), crm.CodeInvalid, "site_class"},
-		{"service application without subtype", good.with("kind", "service_application"), crm.CodeInvalid, "subtype"},
-		{"subtype on a complaint", good.with("subtype", "meter_anomaly"), crm.CodeInvalid, "subtype"},
-		{"no subject", good.with("subject", nil), crm.CodeInvalid, "subject"},
-		{"bad customer id", good.with("customer_id", "c1"), crm.CodeInvalid, "customer_id"},
-		{"missing customer", good.with("customer_id", crm.NewID("cus", t0)), crm.CodeReference, "customer_id"},
-		{"bad taking region", good.with("taking_region", "3x"), crm.CodeInvalid, "taking_region"},
-		{"received in the future", good.with("received_at", t0.Add(time.Hour)), crm.CodeInvalid, "received_at"},
-		{"client-set state", good.with("state", "done"), crm.CodeInvalid, "state"},
-		{"another handling region", good.with("region", "320723"), crm.CodeWrongOwner, "region"},
+		{"no channel", good.With("channel", nil), crm.CodeInvalid, "channel"},
+		{"bad channel", good.With("channel", "pigeon"), crm.CodeInvalid, "channel"},
+		{"bad kind", good.With("kind", "rant"), crm.CodeInvalid, "kind"},
+		{"bad urgency", good.With("urgency", "asap"), crm.CodeInvalid, "urgency"},
+		{"repair without site class", good.With("kind", "fault_repair"), crm.CodeInvalid, "site_class"},
+		{"bad site class", good.With("kind", "fault_repair", "site_class", "moon"), crm.CodeInvalid, "site_class"},
+		{"service application without subtype", good.With("kind", "service_application"), crm.CodeInvalid, "subtype"},
+		{"subtype on a complaint", good.With("subtype", "meter_anomaly"), crm.CodeInvalid, "subtype"},
+		{"no subject", good.With("subject", nil), crm.CodeInvalid, "subject"},
+		{"bad customer id", good.With("customer_id", "c1"), crm.CodeInvalid, "customer_id"},
+		{"missing customer", good.With("customer_id", crm.NewID("cus", crmtest.T0)), crm.CodeReference, "customer_id"},
+		{"bad taking region", good.With("taking_region", "3x"), crm.CodeInvalid, "taking_region"},
+		{"received in the future", good.With("received_at", crmtest.T0.Add(time.Hour)), crm.CodeInvalid, "received_at"},
+		{"client-set state", good.With("state", "done"), crm.CodeInvalid, "state"},
+		{"another handling region", good.With("region", "320723"), crm.CodeWrongOwner, "region"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := snapshot(t, w.tx)
-			res := w.at(t0, crm.OpCreate, "work_orders", w.ids.next("wko"), 0, tc.body)
-			wantErr(t, res.Err, tc.code, tc.field)
+			before := crmtest.Snapshot(t, w.Tx)
+			res := w.At(crmtest.T0, crm.OpCreate, "work_orders", w.IDs.Next("wko"), 0, tc.body)
+			crmtest.WantErr(t, res.Err, tc.code, tc.field)
 			if tc.code == crm.CodeWrongOwner && res.Err.Owner != "320723" {
 				t.Errorf("wrong_owner names %q; want 320723", res.Err.Owner)
 			}
-			if d := diffSnapshots(before, snapshot(t, w.tx)); d != "" {
+			if d := crmtest.DiffSnapshots(before, crmtest.Snapshot(t, w.Tx)); d != "" {
 				t.Errorf("a refused create wrote:\n%s", d)
 			}
 		})
@@ -321,19 +322,19 @@ func TestRouteWorkOrder(t *testing.T) {
 // county; the county writes it with the province as taking region.
 func TestWorkOrder_RoutedInApply(t *testing.T) {
 	county := newWorld(t, "320722")
-	cus := county.customer("residential", 0.22)
-	raw, _ := crm.Get(county.tx, "customers", cus)
+	cus := county.Customer("residential", 0.22)
+	raw, _ := crm.Get(county.Tx, "customers", cus)
 	prov := newWorld(t, "32")
-	if err := crm.ApplyReplica(prov.tx, "r/customers/"+cus, raw); err != nil {
+	if err := crm.ApplyReplica(prov.Tx, "r/customers/"+cus, raw); err != nil {
 		t.Fatal(err)
 	}
-	body := obj{"channel": "95598_hotline", "kind": "complaint", "subject": "bill too high", "customer_id": cus, "taking_region": "32"}
-	res := prov.at(t0, crm.OpCreate, "work_orders", prov.ids.next("wko"), 0, body)
-	wantErr(t, res.Err, crm.CodeWrongOwner, "region")
+	body := crmtest.Obj{"channel": "95598_hotline", "kind": "complaint", "subject": "bill too high", "customer_id": cus, "taking_region": "32"}
+	res := prov.At(crmtest.T0, crm.OpCreate, "work_orders", prov.IDs.Next("wko"), 0, body)
+	crmtest.WantErr(t, res.Err, crm.CodeWrongOwner, "region")
 	if res.Err.Owner != "320722" {
 		t.Errorf("wrong_owner names %q; want 320722", res.Err.Owner)
 	}
-	o := county.order(t0, body.with("region", "320722"))
+	o := county.order(crmtest.T0, body.With("region", "320722"))
 	if o.Region != "320722" || o.TakingRegion != "32" || o.Owner != "320722" {
 		t.Errorf("region %s taking %s owner %s", o.Region, o.TakingRegion, o.Owner)
 	}
@@ -363,9 +364,9 @@ func TestEscalate(t *testing.T) {
 // a pause takes it off the clock.
 func TestSupervise(t *testing.T) {
 	w := newWorld(t, "320722")
-	mgr := w.staff("M-7")
-	cus := w.customer("residential", 0.22)
-	id := w.create(cst(2026, 3, 2, 9, 0), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
+	mgr := w.Staff("M-7")
+	cus := w.Customer("residential", 0.22)
+	id := w.Create(cst(2026, 3, 2, 9, 0), "projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
 		"capacity_kva": 8, "manager_id": mgr, "accepted_at": cst(2026, 3, 2, 9, 0)})
 	p := w.getProject(id)
 	// Residential 5 WD from Mon 2 Mar 2026: ends with Mon 9 Mar.
@@ -394,7 +395,7 @@ func TestSupervise(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			l, err := process.Supervise(w.tx, "320722", false, st.now)
+			l, err := process.Supervise(w.Tx, "320722", false, st.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -424,22 +425,22 @@ func TestSupervise(t *testing.T) {
 		})
 	}
 	// Paused: off the clock, on no list.
-	p = w.mustStage(cst(2026, 3, 16, 11, 0), p, obj{"action": "pause", "stage": "energisation", "reason": "customer's meter box not ready"})
-	if l, _ := process.Supervise(w.tx, "32", true, cst(2026, 3, 17, 10, 0)); len(l.Overdue) != 0 {
+	p = w.mustStage(cst(2026, 3, 16, 11, 0), p, crmtest.Obj{"action": "pause", "stage": "energisation", "reason": "customer's meter box not ready"})
+	if l, _ := process.Supervise(w.Tx, "32", true, cst(2026, 3, 17, 10, 0)); len(l.Overdue) != 0 {
 		t.Errorf("a paused stage is overdue: %+v", l.Overdue)
 	}
 	// A complaint not contacted within 24 h is overdue for contact.
-	o := w.order(cst(2026, 3, 16, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
-	l, _ := process.Supervise(w.tx, "3207", true, cst(2026, 3, 17, 10, 0))
+	o := w.order(cst(2026, 3, 16, 9, 0), crmtest.Obj{"channel": "web", "kind": "complaint", "subject": "s"})
+	l, _ := process.Supervise(w.Tx, "3207", true, cst(2026, 3, 17, 10, 0))
 	if len(l.Overdue) != 1 || l.Overdue[0].ID != o.ID || l.Overdue[0].Step != "contact" {
 		t.Errorf("overdue %+v; want the complaint's contact", l.Overdue)
 	}
-	l, _ = process.Supervise(w.tx, "3207", true, cst(2026, 3, 23, 10, 0))
+	l, _ = process.Supervise(w.Tx, "3207", true, cst(2026, 3, 23, 10, 0))
 	if len(l.Overdue) != 2 || l.Overdue[0].Step != "contact" || l.Overdue[1].Step != "answer" {
 		t.Errorf("overdue %+v; want contact and answer", l.Overdue)
 	}
 	// KPIs at the same time.
-	k, err := process.ProjectKPIsOf(w.tx, "3207", true, process.Period{}, cst(2026, 3, 17, 10, 0))
+	k, err := process.ProjectKPIsOf(w.Tx, "3207", true, process.Period{}, cst(2026, 3, 17, 10, 0))
 	if err != nil || k.Total.Open != 1 || k.Total.OverdueNow != 0 || k.ByManager[mgr] == nil {
 		t.Errorf("project KPIs %+v %v", k.Total, err)
 	}
@@ -448,16 +449,16 @@ func TestSupervise(t *testing.T) {
 // TestProjectKPIs checks cycle days, p90 and the on-time rate.
 func TestProjectKPIs(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("residential", 0.22)
+	cus := w.Customer("residential", 0.22)
 	// Four residential projects (2023: acceptance, energisation; 5 WD from
 	// Mon 13 Apr 2026, ending with Mon 20 Apr): energised after 2, 3, 8
 	// (late) and 11 (late) calendar days.
 	for _, days := range []int{2, 3, 8, 11} {
 		acc := cst(2026, 4, 13, 9, 0)
 		p := w.project(acc, cus, 0.22, "single")
-		w.mustStage(acc.AddDate(0, 0, days), p, obj{"action": "complete", "stage": "energisation"})
+		w.mustStage(acc.AddDate(0, 0, days), p, crmtest.Obj{"action": "complete", "stage": "energisation"})
 	}
-	k, err := process.ProjectKPIsOf(w.tx, "320722", false, process.Period{From: "2026-04-01", To: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	k, err := process.ProjectKPIsOf(w.Tx, "320722", false, process.Period{From: "2026-04-01", To: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +466,7 @@ func TestProjectKPIs(t *testing.T) {
 	if g.Accepted != 4 || g.Energised != 4 || g.OnTime != 2 || *g.OnTimeRate != 0.5 || *g.CycleDaysMean != 6 || *g.CycleDaysP90 != 11 || g.LateStages != 2 {
 		t.Errorf("KPIs %+v (mean %v p90 %v rate %v)", g, *g.CycleDaysMean, *g.CycleDaysP90, *g.OnTimeRate)
 	}
-	k, _ = process.ProjectKPIsOf(w.tx, "320722", false, process.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
+	k, _ = process.ProjectKPIsOf(w.Tx, "320722", false, process.Period{From: "2026-05-01"}, cst(2026, 5, 1, 0, 0))
 	if k.Total.Energised != 0 || k.Total.OnTimeRate != nil {
 		t.Errorf("a period with nothing energised: %+v", k.Total)
 	}
@@ -490,21 +491,21 @@ func (g getCounter) Get(k []byte) ([]byte, error) {
 // lists equal those of a store without the index (read in full).
 func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 	w := newWorld(t, "320722")
-	cus := w.customer("residential", 0.22)
+	cus := w.Customer("residential", 0.22)
 	var open *process.Project
 	for i := range 5 {
-		id := w.create(cst(2026, 3, 2, 9, 0), "projects", "prj", obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
+		id := w.Create(cst(2026, 3, 2, 9, 0), "projects", "prj", crmtest.Obj{"kind": "new_connection", "customer_id": cus, "voltage_kv": 0.22,
 			"capacity_kva": 8, "accepted_at": cst(2026, 3, 2, 9, 0)})
 		p := w.getProject(id)
 		if i == 0 {
 			open = p
 			continue
 		}
-		w.mustStage(cst(2026, 3, 3, 9, 0), p, obj{"action": "cancel", "reason": "客户撤回"})
+		w.mustStage(cst(2026, 3, 3, 9, 0), p, crmtest.Obj{"action": "cancel", "reason": "客户撤回"})
 	}
-	w.order(cst(2026, 3, 2, 9, 0), obj{"channel": "web", "kind": "complaint", "subject": "s"})
+	w.order(cst(2026, 3, 2, 9, 0), crmtest.Obj{"channel": "web", "kind": "complaint", "subject": "s"})
 	now := cst(2026, 3, 16, 10, 0)
-	g := getCounter{w.tx, map[string]int{}}
+	g := getCounter{w.Tx, map[string]int{}}
 	l, err := process.Supervise(g, "32", true, now)
 	if err != nil {
 		t.Fatal(err)
@@ -529,7 +530,7 @@ func TestSupervise_ReadsOpenItemsOnly(t *testing.T) {
 	// A store of before the index: its entries dropped, the counters the
 	// replicas keep beside the records (crm.AggregateDeltas) present.
 	old := crm.NewMemTxn()
-	w.tx.Iterate(nil, []byte{0xff}, func(k, v []byte) bool {
+	w.Tx.Iterate(nil, []byte{0xff}, func(k, v []byte) bool {
 		if !strings.Contains(string(k), "/"+process.OpenIndex+"/") {
 			old.Set(append([]byte(nil), k...), append([]byte(nil), v...))
 		}
