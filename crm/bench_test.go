@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/sample"
 )
 
@@ -20,28 +21,6 @@ import (
 const benchRegion = "320723"
 
 var benchT0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-
-// clientBody is the JSON a client sends for a record: the record's fields
-// without the server-set metadata.
-func clientBody(tb testing.TB, rec any) json.RawMessage {
-	tb.Helper()
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		tb.Fatal(err)
-	}
-	for _, f := range append(crm.MetaFields, "version") {
-		delete(m, f)
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
 
 // benchState is a MemTxn holding a generated region of customers (and, when
 // months > 0, their bills), the ids of those customers, and 100 further
@@ -67,7 +46,7 @@ func newBenchState(tb testing.TB, customers int) *benchState {
 		hi := min(lo+1000, customers)
 		cmd := &crm.Command{Op: crm.OpImport, Collection: "customers", Region: benchRegion, Actor: "demo", Time: benchT0}
 		for i := lo; i < hi; i++ {
-			cmd.Rows = append(cmd.Rows, clientBody(tb, &d.Customers[i]))
+			cmd.Rows = append(cmd.Rows, crmtest.ClientBody(tb, &d.Customers[i]))
 			cmd.IDs = append(cmd.IDs, nextID("cus"))
 		}
 		if res := crm.Apply(s.tx, cmd); res.Err != nil {
@@ -81,7 +60,7 @@ func newBenchState(tb testing.TB, customers int) *benchState {
 		for i := lo; i < hi; i++ {
 			b := d.Bills[i][0]
 			b.CustomerID = s.cusIDs[i]
-			cmd.Rows = append(cmd.Rows, clientBody(tb, &b))
+			cmd.Rows = append(cmd.Rows, crmtest.ClientBody(tb, &b))
 			cmd.IDs = append(cmd.IDs, nextID("bil"))
 		}
 		if res := crm.Apply(s.tx, cmd); res.Err != nil {
@@ -89,12 +68,12 @@ func newBenchState(tb testing.TB, customers int) *benchState {
 		}
 	}
 	for i := customers; i < customers+100; i++ {
-		s.newCus = append(s.newCus, clientBody(tb, &d.Customers[i]))
+		s.newCus = append(s.newCus, crmtest.ClientBody(tb, &d.Customers[i]))
 	}
 	for i := range 100 {
 		b := d.Bills[i][1]
 		b.CustomerID = s.cusIDs[i]
-		s.newBills = append(s.newBills, clientBody(tb, &b))
+		s.newBills = append(s.newBills, crmtest.ClientBody(tb, &b))
 	}
 	return s
 }
@@ -232,7 +211,7 @@ func BenchmarkApplyCreate(b *testing.B) {
 // proposing it.
 func BenchmarkCheckNew(b *testing.B) {
 	d := sample.Generate(sample.Options{Region: benchRegion, Customers: 1, Seed: 1})
-	body := clientBody(b, &d.Customers[0])
+	body := crmtest.ClientBody(b, &d.Customers[0])
 	k := crm.Kinds["customers"]
 	if _, err := k.CheckNew(body, benchRegion); err != nil {
 		b.Fatal(err)

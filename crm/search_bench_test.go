@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/sample"
 	"gridcrm/replication"
 	"gridcrm/store"
@@ -84,7 +85,7 @@ func searchBenchState(b *testing.B) *searchBench {
 					seq++
 					c := &d.Customers[j]
 					c.ID = crm.NewID("cus", benchT0.Add(time.Duration(seq)*time.Millisecond))
-					cmd.Rows = append(cmd.Rows, clientBody(b, c))
+					cmd.Rows = append(cmd.Rows, crmtest.ClientBody(b, c))
 					cmd.IDs = append(cmd.IDs, c.ID)
 				}
 				tx, commit := replication.NewBatchTxn(st)

@@ -213,7 +213,7 @@ func TestSearch_AgainstScan(t *testing.T) {
 		for lo := 0; lo < len(d.Customers); lo += 200 {
 			cmd := &crm.Command{Op: crm.OpImport, Collection: "customers", Region: region, Actor: crmtest.Actor, Time: crmtest.T0}
 			for i := lo; i < lo+200; i++ {
-				cmd.Rows = append(cmd.Rows, clientBody(t, &d.Customers[i]))
+				cmd.Rows = append(cmd.Rows, crmtest.ClientBody(t, &d.Customers[i]))
 				id := ids.Next("cus")
 				cmd.IDs = append(cmd.IDs, id)
 				c := d.Customers[i]
@@ -521,7 +521,7 @@ func TestSearch_MigrateOldLayout(t *testing.T) {
 		for j := range d.Customers {
 			id := ids.Next("cus")
 			if region == "320722" {
-				if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, region, 0, clientBody(t, &d.Customers[j]))); res.Err != nil {
+				if res := crm.Apply(tx, crmtest.NewCmd(t, crm.OpCreate, "customers", id, region, 0, crmtest.ClientBody(t, &d.Customers[j]))); res.Err != nil {
 					t.Fatal(res.Err)
 				}
 				continue

@@ -235,3 +235,25 @@ func (w *World) Customer(category string, kv float64) string {
 func (w *World) Staff(no string) string {
 	return w.Create(T0, "staff", "stf", StaffBody(no, w.Region))
 }
+
+// ClientBody is the JSON a client sends for a record: the record's fields
+// without the server-set metadata.
+func ClientBody(tb testing.TB, rec any) json.RawMessage {
+	tb.Helper()
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		tb.Fatal(err)
+	}
+	for _, f := range append(crm.MetaFields, "version") {
+		delete(m, f)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/crm/sample"
 	"gridcrm/internal/jsoncodec"
 )
@@ -20,28 +21,6 @@ import (
 const benchRegion = "320723"
 
 var benchT0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-
-// clientBody is the JSON a client sends for a record: the record's fields
-// without the server-set metadata.
-func clientBody(tb testing.TB, rec any) json.RawMessage {
-	tb.Helper()
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		tb.Fatal(err)
-	}
-	for _, f := range append(crm.MetaFields, "version") {
-		delete(m, f)
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
 
 // The codec's tests hold it to what it replaces, encoding/json, over the
 // records of package crm: directly (Decode, Marshal against encoding/json)
@@ -73,7 +52,7 @@ func codecBodies(tb testing.TB) map[string][]string {
 	tb.Helper()
 	d := sample.Generate(sample.Options{Region: benchRegion, Customers: 40, Months: 2, Seed: 3})
 	out := map[string][]string{}
-	add := func(coll string, v any) { out[coll] = append(out[coll], string(clientBody(tb, v))) }
+	add := func(coll string, v any) { out[coll] = append(out[coll], string(crmtest.ClientBody(tb, v))) }
 	for i := range d.Customers {
 		add("customers", &d.Customers[i])
 		for j := range d.Bills[i] {
