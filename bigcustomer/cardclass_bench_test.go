@@ -24,6 +24,12 @@ import (
 //
 //	go test ./bigcustomer/ -run '^$' -bench 'BenchmarkClassMemo' -benchtime 5x -timeout 60m
 //
+// GRIDCRM_MEMO_COUNTIES=14 spreads the customers over 14 owner counties of
+// the province (chunks of 10,000 in turn), the province's shape: its reads
+// merge 14 owners' lists.
+//
+//	GRIDCRM_MEMO_COUNTIES=14 go test ./bigcustomer/ -run '^$' -bench 'BenchmarkClassMemo/patched/pareto' -benchtime 5x -timeout 60m
+//
 // The store (Pebble, in a temporary directory) holds the customers' cards
 // (crm.WriteCard, as Apply keeps them; the memo reads nothing else of
 // them) and their aggregates; one customer, whose bill each iteration
@@ -32,22 +38,33 @@ import (
 // once before the loop.
 
 type memoBench struct {
-	dir     string
-	st      *store.Store
-	r       crm.Reader
-	n       int
-	subject string
-	bill    crm.Bill
-	load    time.Duration
+	dir      string
+	st       *store.Store
+	r        crm.Reader
+	n        int
+	counties int
+	subject  string
+	bill     crm.Bill
+	load     time.Duration
 }
 
 const memoCounty = "320722"
+
+// memoCounties are the owner counties of the province's shape, memoCounty
+// first (it holds the subject).
+var memoCounties = []string{memoCounty, "320382", "320703", "320706", "320707", "320723", "320724",
+	"320803", "320804", "320826", "320830", "320921", "320922", "321322"}
 
 // loadMemoBench fills the benchmark's store.
 func loadMemoBench(b *testing.B) *memoBench {
 	n := 1_000_000
 	if v := os.Getenv("GRIDCRM_MEMO_CUSTOMERS"); v != "" {
 		n, _ = strconv.Atoi(v)
+	}
+	counties := 1
+	if v := os.Getenv("GRIDCRM_MEMO_COUNTIES"); v != "" {
+		counties, _ = strconv.Atoi(v)
+		counties = min(max(counties, 1), len(memoCounties))
 	}
 	dir, err := os.MkdirTemp("", "gridcrm-memo-bench-")
 	if err != nil {
@@ -59,17 +76,18 @@ func loadMemoBench(b *testing.B) *memoBench {
 	if err != nil {
 		b.Fatal(err)
 	}
-	mb := &memoBench{dir: dir, st: st, r: replication.StateReaderOf(st), n: n}
+	mb := &memoBench{dir: dir, st: st, r: replication.StateReaderOf(st), n: n, counties: counties}
 	start := time.Now()
 	agg := map[[2]string]float64{}
 	const chunk = 10_000
 	for at := 0; at < n; at += chunk {
-		d := sample.Generate(sample.Options{Region: memoCounty, Customers: min(chunk, n-at), Months: 12, Seed: int64(at/chunk + 1)})
+		owner := memoCounties[at/chunk%counties]
+		d := sample.Generate(sample.Options{Region: owner, Customers: min(chunk, n-at), Months: 12, Seed: int64(at/chunk + 1)})
 		tx, commit := replication.NewBatchTxn(st)
 		for i := range d.Customers {
 			c := &d.Customers[i]
-			c.Meta = crm.Meta{ID: crm.NewID("cus", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(at+i)*time.Millisecond)), Owner: memoCounty, Version: 1}
-			c.AccountNo = fmt.Sprintf("%s%07d", memoCounty, at+i)
+			c.Meta = crm.Meta{ID: crm.NewID("cus", time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(at+i)*time.Millisecond)), Owner: owner, Version: 1}
+			c.AccountNo = fmt.Sprintf("%s%07d", owner, at+i)
 			raw, _ := json.Marshal(c)
 			for _, dl := range crm.AggregateDeltas("r/customers/"+c.ID, nil, raw) {
 				agg[[2]string{dl.Region, dl.Metric}] += dl.Value
@@ -140,7 +158,7 @@ func BenchmarkClassMemo(b *testing.B) {
 		os.RemoveAll(mb.dir)
 	}()
 	const day = crm.Date("2026-01-15")
-	b.Logf("%d customers, loaded in %s", mb.n, mb.load.Round(time.Second))
+	b.Logf("%d customers of %d owner counties, loaded in %s", mb.n, mb.counties, mb.load.Round(time.Second))
 	reads := []struct {
 		name string
 		read func() error
