@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,9 +70,21 @@ func BenchmarkMTLS(b *testing.B) {
 // catchUp writes changes at a county cut off from its city, heals the link
 // and answers how many changes the city took and how long it took them.
 func catchUp(b *testing.B, plain bool, changes int) (uint64, time.Duration) {
+	return catchUpOrResync(b, plain, changes, 0)
+}
+
+// catchUpOrResync is catchUp; with retention > 0 the county keeps only that
+// many feed entries while cut off, so the city, which holds nothing of it
+// yet, takes the county from a snapshot (a resync from scratch).
+func catchUpOrResync(b *testing.B, plain bool, changes, retention int) (uint64, time.Duration) {
 	b.StopTimer()
 	h := testcluster.NewHierarchy(b, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}, Plaintext: plain,
-		Node: func(c *node.Config) { productionTimeouts(&c.Raft) }})
+		Node: func(c *node.Config) {
+			productionTimeouts(&c.Raft)
+			if retention > 0 {
+				c.FeedRetention = retention
+			}
+		}})
 	h.Faults.Cut("320722")
 	h.Region("320722").Client(0) // the admin exists once a login works
 	county := h.Region("320722").Node(0)
@@ -85,8 +100,22 @@ func catchUp(b *testing.B, plain bool, changes int) (uint64, time.Duration) {
 			b.Fatal(err, res.Err)
 		}
 	}
+	if retention > 0 {
+		testcluster.WaitFor(b, time.Minute, "the county to prune its feed", func() bool {
+			first, _, _ := replication.FeedBounds(county.Group().Reader())
+			return first > uint64(retention)
+		})
+	}
 	_, head, _ := replication.FeedBounds(county.Group().Reader())
 	city := h.Region("3207").Node(0)
+	if f := os.Getenv("GRIDCRM_BENCH_CPUPROFILE"); f != "" { // the catch-up only, not the county's writes
+		out, err := os.Create(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pprof.StartCPUProfile(out)
+		defer func() { pprof.StopCPUProfile(); out.Close() }()
+	}
 	b.StartTimer()
 	start := time.Now()
 	h.Faults.Heal("320722")
@@ -94,7 +123,27 @@ func catchUp(b *testing.B, plain bool, changes int) (uint64, time.Duration) {
 		cur, _ := replication.GetUint(city.Group().Reader(), "m/link/up/320722")
 		return cur >= head
 	})
-	return head, time.Since(start)
+	el := time.Since(start)
+	if retention > 0 { // a resync it was, not a catch-up
+		b.StopTimer()
+		_, body := h.Region("3207").Admin(0).Do("GET", "/api/v1/sync/status", nil)
+		var status struct {
+			Links []struct {
+				Peer, Direction string
+				Resyncs         int
+			}
+		}
+		json.Unmarshal(body, &status)
+		if !slices.ContainsFunc(status.Links, func(l struct {
+			Peer, Direction string
+			Resyncs         int
+		}) bool {
+			return l.Peer == "320722" && l.Direction == "from-child" && l.Resyncs == 1
+		}) {
+			b.Fatalf("the city did not resync 320722 once: %s", body)
+		}
+	}
+	return head, el
 }
 
 // productionTimeouts puts back the default raft timeouts (test clusters
