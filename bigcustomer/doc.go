@@ -34,6 +34,7 @@
 //	bigcustomer.go  the kinds' registration order, shared helpers
 //	classify.go     class and grade from class_thresholds directives, Pareto report
 //	cardclass.go    the class memo over the customer cards (per owner region and window)
+//	cardpareto.go   the Pareto report's figures from the memo's runs, by a search on the value
 //	fourones.go     key projects, gold manager assignments, service plans and memos, bulletins
 //	onen.go         back-office teams, service requests and their tasks, pool entries
 //	gridplan.go     grid-cell divisions of a region's pool; VIP value-added services
