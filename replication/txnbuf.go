@@ -40,7 +40,30 @@ type txnBuffer struct {
 	ranges [][2][]byte // deleted [lower, upper) spans of full keys
 	arena  []byte      // keys and values are copied here, never overwritten
 	size   int         // bytes of keys and values, for the batch's size
+
+	// reads remembers what Pebble (the store, or the indexed batch once
+	// materialized) answered for keys this Txn read and has not written
+	// since: one change of a link batch reads its record three times (the
+	// link's screening, the domain's replica apply, the feed's old value)
+	// and every change of it the owner's management record, each a Pebble
+	// Get through the memtables and L0 tables otherwise. A write of the key
+	// forgets it, a deleted span forgets all.
+	reads map[string]cachedRead
 }
+
+// cachedRead is one remembered answer: the value (the Txn's own copy) or
+// none.
+type cachedRead struct {
+	v     []byte
+	found bool
+}
+
+// maxCachedReads bounds reads (a link batch of 2,000 changes reads ~16,000
+// keys); past it, the map starts again.
+const maxCachedReads = 1 << 15
+
+// maxCachedValue: larger values are not remembered (records are ~0.3–2 KB).
+const maxCachedValue = 8 << 10
 
 type bufferedWrite struct {
 	key   string // full key (store.StatePrefix + state key), in the arena
@@ -102,6 +125,9 @@ func (t *txnBuffer) grow(n int) {
 // store.StatePrefix).
 func (t *txnBuffer) put(key, value []byte, del bool) error {
 	if t.b != nil {
+		if len(t.reads) > 0 {
+			delete(t.reads, string(stateKey(key)))
+		}
 		if del {
 			return t.b.Delete(stateKey(key), nil)
 		}
@@ -114,6 +140,9 @@ func (t *txnBuffer) put(key, value []byte, del bool) error {
 	l := len(t.arena)
 	t.arena = append(append(t.arena, store.StatePrefix...), key...)
 	k := t.arena[l:len(t.arena):len(t.arena)]
+	if len(t.reads) > 0 { // the buffered write answers from now on; materialize drops the index
+		delete(t.reads, string(k))
+	}
 	if i, ok := t.index[string(k)]; ok {
 		t.arena = t.arena[:l]
 		w := &t.writes[i]
@@ -185,6 +214,7 @@ func (t *txnBuffer) touches(lower, upper []byte) bool {
 // deleteRange deletes the full keys in [lower, upper): the writes buffered
 // there are dropped and the span is remembered for reads and the commit.
 func (t *txnBuffer) deleteRange(lower, upper []byte) error {
+	clear(t.reads)
 	if t.b != nil {
 		return t.b.DeleteRange(lower, upper, nil)
 	}
@@ -209,7 +239,10 @@ func (nopCloser) Close() error { return nil }
 // is closed.
 func (t *txnBuffer) Get(key []byte) ([]byte, io.Closer, error) {
 	if t.b != nil {
-		return t.b.Get(key)
+		if v, closer, err, ok := t.cached(key); ok {
+			return v, closer, err
+		}
+		return t.remember(key, t.b)
 	}
 	if i, ok := t.index[string(key)]; ok {
 		if w := &t.writes[i]; !w.del {
@@ -222,7 +255,46 @@ func (t *txnBuffer) Get(key []byte) ([]byte, io.Closer, error) {
 			return nil, nil, pebble.ErrNotFound
 		}
 	}
-	return t.db.Get(key)
+	if v, closer, err, ok := t.cached(key); ok {
+		return v, closer, err
+	}
+	return t.remember(key, t.db)
+}
+
+// cached answers a remembered read of key (ok false: none).
+func (t *txnBuffer) cached(key []byte) ([]byte, io.Closer, error, bool) {
+	c, ok := t.reads[string(key)]
+	switch {
+	case !ok:
+		return nil, nil, nil, false
+	case !c.found:
+		return nil, nil, pebble.ErrNotFound, true
+	}
+	return c.v, nopCloser{}, nil, true
+}
+
+// remember reads key from g (the store or the indexed batch) and keeps the
+// answer in reads; a failing read is not kept.
+func (t *txnBuffer) remember(key []byte, g interface {
+	Get([]byte) ([]byte, io.Closer, error)
+}) ([]byte, io.Closer, error) {
+	v, closer, err := g.Get(key)
+	if err != nil && err != pebble.ErrNotFound || len(v) > maxCachedValue {
+		return v, closer, err
+	}
+	if t.reads == nil {
+		t.reads = make(map[string]cachedRead, 256)
+	} else if len(t.reads) >= maxCachedReads {
+		clear(t.reads)
+	}
+	if err == pebble.ErrNotFound {
+		t.reads[string(key)] = cachedRead{}
+		return nil, nil, err
+	}
+	c := cachedRead{v: bytes.Clone(v), found: true}
+	closer.Close()
+	t.reads[string(key)] = c
+	return c.v, nopCloser{}, nil
 }
 
 // NewIter implements pebbleGetIter: Pebble's iterator when no buffered

@@ -16,7 +16,9 @@ import (
 // under the same random sets, deletes, range deletes (the feed's prune),
 // point reads and iterations, over a state that already holds keys; the
 // iterations cover spans with buffered writes (the Txn turns into an
-// indexed batch then) and without (Pebble's own iterator).
+// indexed batch then) and without (Pebble's own iterator). Keys are read
+// again after reads, writes and deleted spans, before and after the Txn
+// turns into an indexed batch (its remembered reads).
 func TestTxn_SameAsIndexedBatch(t *testing.T) {
 	open := func() *store.Store {
 		st, err := store.Open(store.Config{Dir: t.TempDir()})
@@ -83,6 +85,9 @@ func TestTxn_SameAsIndexedBatch(t *testing.T) {
 				if err1 != nil || err2 != nil || !bytes.Equal(g, w) || (g == nil) != (w == nil) {
 					t.Fatalf("round %d op %d: Get(%s) = %q (%v), indexed batch %q (%v)", round, op, k, g, err1, w, err2)
 				}
+				for i := range g { // a value read is the caller's: the Txn's remembered reads keep their own
+					g[i] = 'Y'
+				}
 			default:
 				f := fam(r)
 				switch round % 3 {
@@ -123,4 +128,60 @@ func scan(t *testing.T, r StateReader, prefix string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// TestTxn_RemembersReadsUntilWritten: a key read, then written, reads the
+// write, before the Txn turns into an indexed batch, across the turn and
+// after it; a deleted span forgets what was read in it.
+func TestTxn_RemembersReadsUntilWritten(t *testing.T) {
+	st, err := store.Open(store.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	pre := newTxn(st.DB())
+	for _, k := range []string{"a/held", "a/gone", "b/held", "c/held"} {
+		pre.Set([]byte(k), []byte("old"))
+	}
+	if err := pre.commit(pebble.NoSync); err != nil {
+		t.Fatal(err)
+	}
+	pre.close()
+
+	tx := newTxn(st.DB())
+	defer tx.close()
+	want := func(k, v string) {
+		t.Helper()
+		got, err := tx.Get([]byte(k))
+		if err != nil || string(got) != v || (got == nil) != (v == "") {
+			t.Fatalf("Get(%s) = %q, %v; want %q", k, got, err, v)
+		}
+	}
+	want("a/new", "")
+	want("a/held", "old")
+	want("a/gone", "old")
+	tx.Set([]byte("a/new"), []byte("new"))  // buffered
+	tx.Set([]byte("a/held"), []byte("new")) // buffered
+	tx.Delete([]byte("a/gone"))             // buffered
+	want("a/new", "new")
+	if tx.b.b != nil {
+		t.Fatal("the Txn is an indexed batch already")
+	}
+	if err := tx.Iterate([]byte("a/"), []byte("a0"), func(_, _ []byte) bool { return true }); err != nil { // turns it into one
+		t.Fatal(err)
+	}
+	if tx.b.b == nil {
+		t.Fatal("the Txn is not an indexed batch after an iteration over its writes")
+	}
+	want("a/new", "new")
+	want("a/held", "new")
+	want("a/gone", "")
+	want("b/held", "old") // read from the batch and remembered
+	tx.Set([]byte("b/held"), []byte("newer"))
+	want("b/held", "newer")
+	want("c/held", "old")
+	if err := tx.b.deleteRange(stateKey([]byte("c/")), stateKey([]byte("c0"))); err != nil {
+		t.Fatal(err)
+	}
+	want("c/held", "")
 }
