@@ -125,12 +125,18 @@ func ReadFeed(r StateReader, after uint64, max, maxBytes int, keep func(*Change)
 			return false
 		}
 		var c Change
-		if err := json.Unmarshal(v, &c); err != nil {
-			derr = fmt.Errorf("replication: feed entry %x: %w", k, err)
-			return false
+		fast := decodeChange(v, &c) // aliases v until own
+		if !fast {
+			if err := json.Unmarshal(v, &c); err != nil {
+				derr = fmt.Errorf("replication: feed entry %x: %w", k, err)
+				return false
+			}
 		}
 		scanned = c.Seq
 		if keep == nil || keep(&c) {
+			if fast {
+				c.own()
+			}
 			size += len(c.Value) + len(c.Key) + 32
 			if c.Ref {
 				size += refSize
