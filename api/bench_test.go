@@ -16,9 +16,10 @@ import (
 
 // BenchmarkAPI measures writes through the HTTP API with auth on a 3-node
 // region over loopback (all three nodes and the load in this one process):
-// one sequential client, 32 clients, and bulk import (100 rows a request, 8
+// one sequential client, 32 clients, bulk import (100 rows a request, 8
 // clients; each node serves 8 imports at once, as make bench-peers runs its
-// nodes, where the default of 2 would refuse some with 429). Run with
+// nodes, where the default of 2 would refuse some with 429), and one client
+// importing 10,000 rows a request. Run with
 // -benchtime 1x: each sub-benchmark is a fixed load and reports its own
 // rates as metrics, and the process's CPU time per row (cpu-µs/row: the
 // three nodes, Pebble's background work and the load's clients).
@@ -73,4 +74,8 @@ func BenchmarkAPI(b *testing.B) {
 	run(b, "sequential-via-follower", load.Spec{Targets: []load.Target{follower}, Path: "/api/v1/customers", Clients: 1, Total: 2000, Want: 201}, single)
 	run(b, "clients=32", load.Spec{Targets: targets, Path: "/api/v1/customers", Clients: 32, Total: 30000, Want: 201}, single)
 	run(b, "bulk-100x8", load.Spec{Targets: targets, Path: "/api/v1/customers/import", Clients: 8, Total: 2000, Rows: 100, Want: 201}, bulk)
+	// Issue 17's import of 10,000 rows from one client (the API's largest
+	// import), ten of them, to the leader.
+	run(b, "import-10000x1", load.Spec{Targets: leader, Path: "/api/v1/customers/import", Clients: 1, Total: 10, Rows: 10000, Want: 201},
+		func(tag string, i int) []byte { return load.Customers("320722", tag, i, 10000) })
 }
