@@ -3,13 +3,10 @@
 package node
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
 
-	"gridcrm/crm"
-	"gridcrm/internal/load"
 	"gridcrm/replication"
 	"gridcrm/replication/link"
 	"gridcrm/store"
@@ -38,22 +35,7 @@ func BenchmarkApplyUplink(b *testing.B) {
 	ca := newApplier("320722", "3207", nil)
 	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
 	for i := 0; i < b.N; i += 32 {
-		tx, commit := replication.NewBatchTxn(county)
-		for j := i; j < min(i+32, b.N); j++ {
-			at := t0.Add(time.Duration(j) * time.Millisecond)
-			cmd := crm.Command{Op: crm.OpCreate, Collection: "customers", ID: crm.NewID("cus", at), Region: "320722", Actor: crm.SystemActor, Time: at,
-				Body: load.Customer("320722", "UP", j)}
-			entry, err := encodeCommand(&cmd)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if out := ca.ApplyEntry(tx, uint64(j+1), entry); bytes.Contains(out, []byte(`"error"`)) {
-				b.Fatalf("create %d: %s", j, out)
-			}
-		}
-		if err := commit(); err != nil {
-			b.Fatal(err)
-		}
+		applyCreates(b, county, ca, "UP", t0, i, min(i+32, b.N))
 	}
 	r := replication.StateReaderOf(county)
 	_, head, err := replication.FeedBounds(r)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -129,19 +128,7 @@ func catchUpOrResync(b *testing.B, plain bool, changes, retention int) (uint64, 
 	if retention > 0 { // a resync it was, not a catch-up
 		b.StopTimer()
 		_, body := h.Region("3207").Admin(0).Do("GET", "/api/v1/sync/status", nil)
-		var status struct {
-			Links []struct {
-				Peer, Direction string
-				Resyncs         int
-			}
-		}
-		json.Unmarshal(body, &status)
-		if !slices.ContainsFunc(status.Links, func(l struct {
-			Peer, Direction string
-			Resyncs         int
-		}) bool {
-			return l.Peer == "320722" && l.Direction == "from-child" && l.Resyncs == 1
-		}) {
+		if childResyncs(body, "320722") != 1 {
 			b.Fatalf("the city did not resync 320722 once: %s", body)
 		}
 	}

@@ -218,18 +218,7 @@ func TestTiers_CutOffCountyKeepsWorking(t *testing.T) {
 	h.WaitReplicated("320722", "3207", 20*time.Second)
 	h.WaitReplicated("320722", "32", 20*time.Second)
 	st, body := h.Region("3207").Admin(0).Do("GET", "/api/v1/sync/status", nil)
-	var status struct {
-		Links []struct {
-			Peer, Direction string
-			Resyncs         int
-		}
-	}
-	json.Unmarshal(body, &status)
-	resynced := false
-	for _, l := range status.Links {
-		resynced = resynced || (l.Peer == "320722" && l.Direction == "from-child" && l.Resyncs >= 1)
-	}
-	if st != 200 || !resynced {
+	if st != 200 || childResyncs(body, "320722") < 1 {
 		t.Fatalf("the city should have resynced 320722 from a snapshot: %d %s", st, body)
 	}
 	for _, id := range ids[:5] {
@@ -289,4 +278,22 @@ func TestTiers_RetentionByAge(t *testing.T) {
 	})
 	h.Faults.Heal("320722")
 	h.WaitReplicated("320722", "3207", 20*time.Second)
+}
+
+// childResyncs answers how many snapshot resyncs a node's
+// /api/v1/sync/status body counts from its child child (-1: no such link).
+func childResyncs(body []byte, child string) int {
+	var status struct {
+		Links []struct {
+			Peer, Direction string
+			Resyncs         int
+		}
+	}
+	json.Unmarshal(body, &status)
+	for _, l := range status.Links {
+		if l.Peer == child && l.Direction == "from-child" {
+			return l.Resyncs
+		}
+	}
+	return -1
 }
