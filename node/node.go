@@ -551,32 +551,21 @@ func (n *Node) Tunnel() tunnel.Tunnel { return n.tun }
 // customer cards shortly after start, in the background
 // (bigcustomer.WarmClassMemos), so that the first classification list, Pareto
 // report or customer page does not wait for them (about 11 s for a county
-// of a million customers on a 2-core machine); then it brings them up to
-// date every warmEvery, so that after a bulk load or a catch-up (a county's
-// 100,000 customers: the first customer page 0.49 s, read from every card)
-// the first reader does not pay either, and a new month's window is built
-// before it is asked for. A memo that is current costs a version check.
+// of a million customers on a 2-core machine).
 func (n *Node) warmClassMemos(region string) {
-	wait := 2 * time.Second // let raft replay and the listeners settle first
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = warmEvery
-		start := time.Now()
-		day := crm.Date(time.Now().In(workday.CST).Format(time.DateOnly))
-		k, err := bigcustomer.WarmClassMemos(n.Reader(), region, day)
-		if err != nil {
-			n.log.Warn("node: class memos not warmed", "err", err)
-			continue
-		}
-		if d := time.Since(start); d > time.Second {
-			n.log.Info("node: class memos warmed", "customers", k, "took", d.Round(time.Millisecond))
-		}
+	select {
+	case <-n.ctx.Done():
+		return
+	case <-time.After(2 * time.Second): // let raft replay and the listeners settle first
+	}
+	start := time.Now()
+	day := crm.Date(time.Now().In(workday.CST).Format(time.DateOnly))
+	k, err := bigcustomer.WarmClassMemos(n.Reader(), region, day)
+	if err != nil {
+		n.log.Warn("node: class memos not warmed", "err", err)
+		return
+	}
+	if d := time.Since(start); d > time.Second {
+		n.log.Info("node: class memos warmed", "customers", k, "took", d.Round(time.Millisecond))
 	}
 }
-
-// warmEvery is how often warmClassMemos brings the class memos up to date.
-const warmEvery = 30 * time.Second
