@@ -48,7 +48,8 @@ type txnBuffer struct {
 	// and every change of it the owner's management record, each a Pebble
 	// Get through the memtables and L0 tables otherwise. A write of the key
 	// forgets it, a deleted span forgets all.
-	reads map[string]cachedRead
+	reads     map[string]cachedRead
+	readBytes int // of the values in reads
 }
 
 // cachedRead is one remembered answer: the value (the Txn's own copy) or
@@ -58,9 +59,13 @@ type cachedRead struct {
 	found bool
 }
 
-// maxCachedReads bounds reads (a link batch of 2,000 changes reads ~16,000
-// keys); past it, the map starts again.
-const maxCachedReads = 1 << 15
+// maxCachedReads and maxCachedBytes bound reads (a link batch of 2,000
+// changes reads ~16,000 keys, ~5 MB of values); past either, the map
+// starts again.
+const (
+	maxCachedReads = 1 << 15
+	maxCachedBytes = 16 << 20
+)
 
 // maxCachedValue: larger values are not remembered (records are ~0.3–2 KB).
 const maxCachedValue = 8 << 10
@@ -215,6 +220,7 @@ func (t *txnBuffer) touches(lower, upper []byte) bool {
 // there are dropped and the span is remembered for reads and the commit.
 func (t *txnBuffer) deleteRange(lower, upper []byte) error {
 	clear(t.reads)
+	t.readBytes = 0
 	if t.b != nil {
 		return t.b.DeleteRange(lower, upper, nil)
 	}
@@ -275,17 +281,16 @@ func (t *txnBuffer) cached(key []byte) ([]byte, io.Closer, error, bool) {
 
 // remember reads key from g (the store or the indexed batch) and keeps the
 // answer in reads; a failing read is not kept.
-func (t *txnBuffer) remember(key []byte, g interface {
-	Get([]byte) ([]byte, io.Closer, error)
-}) ([]byte, io.Closer, error) {
+func (t *txnBuffer) remember(key []byte, g pebbleGetIter) ([]byte, io.Closer, error) {
 	v, closer, err := g.Get(key)
 	if err != nil && err != pebble.ErrNotFound || len(v) > maxCachedValue {
 		return v, closer, err
 	}
 	if t.reads == nil {
 		t.reads = make(map[string]cachedRead, 256)
-	} else if len(t.reads) >= maxCachedReads {
+	} else if len(t.reads) >= maxCachedReads || t.readBytes >= maxCachedBytes {
 		clear(t.reads)
+		t.readBytes = 0
 	}
 	if err == pebble.ErrNotFound {
 		t.reads[string(key)] = cachedRead{}
@@ -294,6 +299,7 @@ func (t *txnBuffer) remember(key []byte, g interface {
 	c := cachedRead{v: bytes.Clone(v), found: true}
 	closer.Close()
 	t.reads[string(key)] = c
+	t.readBytes += len(c.v)
 	return c.v, nopCloser{}, nil
 }
 
