@@ -138,17 +138,20 @@ const maxMemo = 1024
 // rules stayed; else read from every card of owner.
 func classesOf(r crm.Reader, owner, version, from, to string, book *RuleBook) (*ownerClasses, error) {
 	k := memoKey{owner, from, to}
-	classMemo.Lock()
-	olds := slices.Clone(classMemo.m[k])
-	classMemo.Unlock()
-	for _, old := range olds {
-		if old.version == version {
-			if _, key := rulesOf(old.regions, book); key == old.rulesKey {
-				return old, nil
-			}
-		}
+	if oc, _ := memoOf(k, version, book); oc != nil {
+		return oc, nil
 	}
-	var oc, base *ownerClasses
+	// One build at a time per owner and window: a reader that comes while
+	// another (or the node's warm-up, WarmClassMemos) builds waits for it
+	// and takes its memo, instead of reading every card a second time.
+	mu := buildLock(k)
+	mu.Lock()
+	defer mu.Unlock()
+	oc, olds := memoOf(k, version, book)
+	if oc != nil {
+		return oc, nil
+	}
+	var base *ownerClasses
 	keep := true
 	for _, old := range olds {
 		if old.version == version || memoNoPatch.Load() {
@@ -195,6 +198,43 @@ func classesOf(r crm.Reader, owner, version, from, to string, book *RuleBook) (*
 		classMemo.Unlock()
 	}
 	return oc, nil
+}
+
+// memoOf answers the memo of owner's cards at version for the window of k
+// under book's rules, when one is kept, else nil and the memos kept.
+func memoOf(k memoKey, version string, book *RuleBook) (*ownerClasses, []*ownerClasses) {
+	classMemo.Lock()
+	olds := slices.Clone(classMemo.m[k])
+	classMemo.Unlock()
+	for _, old := range olds {
+		if old.version == version {
+			if _, key := rulesOf(old.regions, book); key == old.rulesKey {
+				return old, nil
+			}
+		}
+	}
+	return nil, olds
+}
+
+// classBuilds holds a lock per owner region and window, taken while a memo
+// of it is built (classesOf).
+var classBuilds = struct {
+	sync.Mutex
+	m map[memoKey]*sync.Mutex
+}{m: map[memoKey]*sync.Mutex{}}
+
+func buildLock(k memoKey) *sync.Mutex {
+	classBuilds.Lock()
+	defer classBuilds.Unlock()
+	mu := classBuilds.m[k]
+	if mu == nil {
+		if len(classBuilds.m) >= maxMemo { // a lock let go of while held only lets a second build run beside it
+			clear(classBuilds.m)
+		}
+		mu = new(sync.Mutex)
+		classBuilds.m[k] = mu
+	}
+	return mu
 }
 
 // memoLineages bounds the memos kept per owner region and window. Stores

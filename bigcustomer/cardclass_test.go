@@ -173,3 +173,65 @@ func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 		t.Fatalf("a customer change after the directive read %d memos from every card", f-full)
 	}
 }
+
+// TestClassMemo_OneBuildAtATime: readers that ask at once for a window no
+// memo holds yet (the first reads after a start or a bulk load, beside the
+// node's warm-up) read the cards once between them: one waits for the
+// other's memo instead of reading every card again.
+func TestClassMemo_OneBuildAtATime(t *testing.T) {
+	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
+	d := sample.Generate(sample.Options{Region: cardCounty, Customers: 600, Months: 13, Seed: 21,
+		End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)})
+	var rows []any
+	for i := range d.Customers {
+		d.Customers[i].AccountNo = fmt.Sprintf("%s%07d", cardCounty, i+1)
+		rows = append(rows, &d.Customers[i])
+	}
+	ids := w.importRows("customers", rows)
+	rows = rows[:0]
+	for i := range d.Bills {
+		for j := range d.Bills[i] {
+			d.Bills[i][j].CustomerID = ids[i]
+			rows = append(rows, &d.Bills[i][j])
+		}
+	}
+	for len(rows) > 0 {
+		k := min(len(rows), 10000)
+		w.importRows("bills", rows[:k])
+		rows = rows[k:]
+	}
+	w.county.Iterate(nil, nil, func(k, v []byte) bool { return false }) // sorts its keys now: the readers below only read it
+	for round, day := range []crm.Date{"2026-01-20", "2026-02-20"} { // a window not read before each time
+		full0, _ := bigcustomer.ClassMemoStats()
+		const readers = 8
+		start := make(chan struct{})
+		errs := make(chan error, readers)
+		var reports [readers]*bigcustomer.ClassReport
+		for i := range readers {
+			go func() {
+				<-start
+				rep, e := bigcustomer.ClassifyRegion(w.county, bigcustomer.ClassQuery{Region: cardCounty, Day: day})
+				reports[i] = rep
+				if e != nil {
+					errs <- e
+					return
+				}
+				errs <- nil
+			}()
+		}
+		close(start)
+		for range readers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if full, _ := bigcustomer.ClassMemoStats(); full-full0 != 1 {
+			t.Fatalf("round %d: %d readers at once read every card %d times, want once", round, readers, full-full0)
+		}
+		for i := 1; i < readers; i++ {
+			if !reflect.DeepEqual(reports[i], reports[0]) {
+				t.Fatalf("round %d: reader %d answered otherwise than reader 0", round, i)
+			}
+		}
+	}
+}
