@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gridcrm/store/keyspace"
@@ -326,7 +327,17 @@ func (j *journal) note(owner, prev, version, id string) {
 		j.next = (j.next + 1) % maxJournal
 	}
 	j.steps[k] = journalStep{prev, id}
+	cardWrites.Add(1)
 }
+
+// cardWrites counts the card versions noted in cardJournal.
+var cardWrites atomic.Uint64
+
+// CardWrites answers how many card writes this process has noted so far
+// (every tier of it), a number that only grows: a node's warm-up of its
+// memos (package bigcustomer) waits for it to move by enough, and then to
+// stand still, before it reads the cards again.
+func CardWrites() uint64 { return cardWrites.Load() }
 
 // CardChanges answers the ids of the cards of owner written on the way
 // from version from to version to (sorted, each once), walking back from
