@@ -555,7 +555,7 @@ func (n *Node) Tunnel() tunnel.Tunnel { return n.tun }
 // date after many cards changed (a bulk load, a catch-up: a county's
 // 100,000 customers made the first customer page after them take 0.49 s,
 // read from every card), when the writes stand still or have gone on for a
-// minute (warmPolicy), never on a timer alone: a node whose cards do not
+// few minutes (warmPolicy), never on a timer alone: a node whose cards do not
 // change reads nothing, and the nodes of a region or of `make demo` do not
 // all rebuild their memos while data is rolling up.
 func (n *Node) warmClassMemos(region string) {
@@ -593,10 +593,12 @@ func (n *Node) warmClassMemos(region string) {
 // warmPolicy decides when a node reads its cards again to bring its class
 // memos up to date: after at least warmMinWrites card writes (fewer are
 // patched into the memo by the first reader in milliseconds), once the
-// writes have stood still for warmQuiet or kept coming for warmMaxWait
-// after that many, and never more than a tenth of the time (the last warm-up took d: not before
-// 9·d after it ended), so that at a county of a million customers, where a
-// warm-up reads for seconds, a bulk load is not slowed by it.
+// writes have stood still for warmQuiet, or have kept coming for
+// warmMaxWait after that many (a node never quiet for long: its memos do
+// not drift past what a reader patches in), and never more than a tenth of
+// the time (the last warm-up took d: not before 9·d after it ended), so
+// that at a county of a million customers, where a warm-up reads for
+// seconds, a bulk load is not slowed by it.
 type warmPolicy struct {
 	base     uint64    // card writes when the last warm-up started
 	seen     uint64    // card writes at the last look
@@ -608,7 +610,7 @@ type warmPolicy struct {
 const (
 	warmMinWrites = 1000
 	warmQuiet     = 3 * time.Second
-	warmMaxWait   = time.Minute
+	warmMaxWait   = 5 * time.Minute
 )
 
 func (p *warmPolicy) warmed(writes uint64, end time.Time, took time.Duration) {

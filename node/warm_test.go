@@ -40,7 +40,7 @@ func TestWarmPolicy(t *testing.T) {
 	p.warmed(5000, at(500), 10*time.Millisecond)
 	w := uint64(5000)
 	var dueAt time.Time
-	for s := 501.0; s < 700; s += 1 {
+	for s := 501.0; s < 1000; s += 1 {
 		w += 500
 		if p.due(w, at(s)) {
 			dueAt = at(s)
