@@ -122,6 +122,12 @@ func (t *Txn) Set(key, value []byte) error { return t.b.put(key, value, false) }
 // Delete removes key.
 func (t *Txn) Delete(key []byte) error { return t.b.put(key, nil, true) }
 
+// DeleteRange removes the keys in [lower, upper) in one range deletion
+// (the resync marks of a county: up to millions of keys).
+func (t *Txn) DeleteRange(lower, upper []byte) error {
+	return t.b.deleteRange(stateKey(lower), stateKey(upper))
+}
+
 // commit writes the Txn's writes to the store as one batch, and close
 // releases what it holds; a Txn is not used after close.
 func (t *Txn) commit(o *pebble.WriteOptions) error { return t.b.commit(o) }

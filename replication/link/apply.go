@@ -1,11 +1,11 @@
 package link
 
 import (
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"gridcrm/replication"
 	"gridcrm/store/keyspace"
@@ -203,23 +203,39 @@ func (a *Applier) applyChange(st *stage, dir Direction, c *Change) error {
 // applyResync applies one part of a snapshot resync. Part 0 clears the
 // marks of an earlier, unfinished resync; every part marks the keys it
 // carries (items the rules refuse are rejected, as in a batch); the last
-// part deletes the replica's records of the sender's side that the
-// snapshot did not carry, and moves the cursor to the snapshot's sequence.
+// part starts the sweep that deletes the replica's records of the sender's
+// side that the snapshot did not carry, and the sweep moves the cursor to
+// the snapshot's sequence when it ends. An uplink sweep looks at most
+// maxSweep records an entry: where it stops, the answer says Sweeping and
+// the sender sends Sweep parts until it is done, so that the resync of a
+// county at a city of tens of millions of records never holds the FSM for
+// one long entry.
 func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur uint64) Answer {
 	r := b.Resync
 	progress := keyspace.Resync(dir.String(), b.Link)
 	state, err := tx.Get([]byte(progress))
 	mustStore("resync progress", err)
+	if from, ok := strings.CutPrefix(string(state), r.ID+sweepState); ok {
+		if r.Sweep || r.Last { // a Sweep part, or the last part again (its answer was lost)
+			return a.sweepResync(tx, dir, b, cur, from, 0)
+		}
+	}
+	if string(state) == r.ID+":done" {
+		return Answer{Acked: cur} // a duplicate part, or a sweep already over
+	}
+	if r.Sweep {
+		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: fmt.Sprintf("resync %s has no sweep in progress; start the resync again", r.ID)}}
+	}
 	want := fmt.Sprintf("%s:%d", r.ID, r.Part)
 	if r.Part > 0 && string(state) != want {
-		if string(state) == fmt.Sprintf("%s:%d", r.ID, r.Part+1) || string(state) == r.ID+":done" {
+		if string(state) == fmt.Sprintf("%s:%d", r.ID, r.Part+1) {
 			return Answer{Acked: cur} // a duplicate part
 		}
 		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: fmt.Sprintf("resync part %d of %s is out of order; start the resync again", r.Part, r.ID)}}
 	}
 	marks := keyspace.ResyncMarks(dir.String(), b.Link)
 	if r.Part == 0 {
-		mustStore("resync marks", deletePrefix(tx, marks))
+		mustStore("resync marks", tx.DeleteRange([]byte(marks), []byte(keyspace.End(marks))))
 	}
 	chk, err := newChangeCheck(a.d, tx, a.region, dir, b.Link)
 	mustStore("read the management setting", err)
@@ -236,14 +252,62 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 		}
 		mustStore("resync mark", tx.Set([]byte(marks+c.Key), nil))
 	}
+	mustStore("aggregates", ct.Flush())
 	if !r.Last {
-		mustStore("aggregates", ct.Flush())
 		mustStore("resync progress", tx.Set([]byte(progress), []byte(fmt.Sprintf("%s:%d", r.ID, r.Part+1))))
 		return Answer{Acked: cur, Rejected: rejected}
 	}
-	// Drop the records of the sender's side that the snapshot did not carry.
+	return a.sweepResync(tx, dir, b, cur, "", rejected)
+}
+
+// sweepState marks, in a link's resync progress, a sweep in progress:
+// "<id>:sweep:<the next key to look at>".
+const sweepState = ":sweep:"
+
+// maxSweep bounds the records an uplink resync's sweep looks at in one
+// entry: about a second of the FSM's time. Every replica must stop where
+// the others stop, so it is the code's, not a setting; tests make it small
+// (SetMaxSweep) in the one process their nodes share.
+var maxSweep atomic.Int64
+
+func init() { maxSweep.Store(100_000) }
+
+// SetMaxSweep sets the bound of a resync sweep's entry for this process and
+// answers the one before (tests).
+func SetMaxSweep(n int) (old int) { return int(maxSweep.Swap(int64(n))) }
+
+// sweepResync goes on with a resync's sweep from key from (the start of the
+// records when empty): it deletes the records of the sender's side that
+// no part carried (not marked), then, when it reached the end, drops the
+// marks and moves the cursor to the snapshot's sequence. Down, the sender's
+// side is the directives from above and this region's management setting:
+// the directives are read, not every record, and in one entry (a downlink
+// resync comes in a single part).
+func (a *Applier) sweepResync(tx *replication.Txn, dir Direction, b *Batch, cur uint64, from string, rejected int) Answer {
+	r := b.Resync
+	progress := keyspace.Resync(dir.String(), b.Link)
+	marks := keyspace.ResyncMarks(dir.String(), b.Link)
+	lower, limit := keyspace.RecordPrefix, int(maxSweep.Load())
+	if dir == Down {
+		lower, limit = keyspace.Collection(collDirectives), -1
+	}
+	upper := keyspace.End(lower)
+	if from != "" {
+		lower = from
+	}
 	var stale []string
-	err = tx.Iterate([]byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix)), func(k, v []byte) bool {
+	next, n := "", 0
+	marked := func(k string) bool {
+		m, err := tx.Get([]byte(marks + k))
+		mustStore("resync mark", err)
+		return m != nil
+	}
+	err := tx.Iterate([]byte(lower), []byte(upper), func(k, v []byte) bool {
+		if n == limit {
+			next = string(k)
+			return false
+		}
+		n++
 		coll, _, _ := splitKey(string(k))
 		if coll == collUsers {
 			return true
@@ -256,16 +320,22 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 			w, _ := a.d.WriterOf(tx, owner)
 			mine = inRegion(owner, b.Link) && !strings.HasPrefix(string(k), keyspace.ConflictPrefix) && w != a.region
 		case Down:
-			mine = (coll == collDirectives && !inRegion(owner, a.region)) || string(k) == mgmtKey(a.region)
+			mine = coll == collDirectives && !inRegion(owner, a.region)
 		}
-		if mine {
-			if m, _ := tx.Get([]byte(marks + string(k))); m == nil {
-				stale = append(stale, string(k))
-			}
+		if mine && !marked(string(k)) {
+			stale = append(stale, string(k))
 		}
 		return true
 	})
 	mustStore("resync scan", err)
+	if dir == Down {
+		if raw, err := tx.Get([]byte(mgmtKey(a.region))); err != nil {
+			mustStore("resync scan", err)
+		} else if raw != nil && !marked(mgmtKey(a.region)) {
+			stale = append(stale, mgmtKey(a.region))
+		}
+	}
+	ct := &FeedTxn{Txn: tx, d: a.d, now: b.At}
 	for _, k := range stale {
 		raw, err := tx.Get([]byte(k))
 		mustStore("resync scan", err)
@@ -273,30 +343,18 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 		mustStore("resync delete "+k, a.d.ApplyReplica(ct, k, nil))
 	}
 	mustStore("aggregates", ct.Flush())
-	mustStore("resync marks", deletePrefix(tx, marks))
+	if next != "" {
+		mustStore("resync progress", tx.Set([]byte(progress), []byte(r.ID+sweepState+next)))
+		return Answer{Acked: cur, Rejected: rejected, Sweeping: true}
+	}
+	mustStore("resync marks", tx.DeleteRange([]byte(marks), []byte(keyspace.End(marks))))
 	mustStore("resync progress", tx.Set([]byte(progress), []byte(r.ID+":done")))
-	n, err := replication.GetUint(tx, resyncsKey(dir, b.Link))
+	n0, err := replication.GetUint(tx, resyncsKey(dir, b.Link))
 	mustStore("resync count", err)
-	mustStore("resync count", replication.PutUint(tx, resyncsKey(dir, b.Link), n+1))
+	mustStore("resync count", replication.PutUint(tx, resyncsKey(dir, b.Link), n0+1))
 	mustStore("link cursor", replication.PutUint(tx, cursorKey(dir, b.Link), r.Seq))
 	return Answer{Acked: r.Seq, Rejected: rejected}
 }
 
 // resyncsKey counts the resyncs a link applied (keyspace.ResyncCount).
 func resyncsKey(dir Direction, peer string) string { return keyspace.ResyncCount(dir.String(), peer) }
-
-func deletePrefix(tx *replication.Txn, prefix string) error {
-	var keys [][]byte
-	if err := tx.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, _ []byte) bool {
-		keys = append(keys, bytes.Clone(k))
-		return true
-	}); err != nil {
-		return err
-	}
-	for _, k := range keys {
-		if err := tx.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -169,19 +169,23 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	part := 0
 	var items []Change
 	size := 0
+	sweeping := false
 	send := func(last bool) error {
 		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		var ans Answer
-		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items}}
+		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items, Sweep: sweeping}}
 		if err := s.call(cctx, "/internal/v1/uplink", b, &ans); err != nil {
 			return err
 		}
 		if ans.Err != nil {
 			return ans.Err
 		}
-		part++
+		if !sweeping {
+			part++
+		}
 		items, size = nil, 0
+		sweeping = last && ans.Sweeping
 		return nil
 	}
 	var sendErr error
@@ -199,6 +203,9 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 		err = sendErr
 	}
 	if err == nil {
+		err = send(true)
+	}
+	for err == nil && sweeping { // the parent sweeps what the snapshot did not carry, an entry at a time
 		err = send(true)
 	}
 	if err != nil {

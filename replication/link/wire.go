@@ -101,6 +101,8 @@ type ResyncPart struct {
 	Last  bool     `json:"last"`  // the final part: drop what was not sent, set the cursor
 	Seq   uint64   `json:"seq"`   // the sender's feed sequence the snapshot reflects
 	Items []Change `json:"items"` // records (Key, Value, Origin)
+	// Sweep asks the receiver to go on with the last part's sweep (Answer.Sweeping); no items.
+	Sweep bool `json:"sweep,omitempty"`
 }
 
 // Answer is the receiver's answer to a link batch (and to a prune).
@@ -108,6 +110,9 @@ type Answer struct {
 	Acked    uint64 `json:"acked"`              // the receiver's cursor for the link after the batch
 	Rejected int    `json:"rejected,omitempty"` // changes rejected on apply: not written, the cursor moved past them
 	Err      *Error `json:"error,omitempty"`
+	// Sweeping: a resync's last part was applied and its sweep of what the
+	// snapshot did not carry stopped part way; send Sweep parts until it ends.
+	Sweeping bool `json:"sweeping,omitempty"`
 }
 
 // DownlinkRequest asks the parent for what goes down after From.
