@@ -169,7 +169,7 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 type fsmSnapshot struct{ snap *pebble.Snapshot }
 
 func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := WriteState(sink, s.snap); err != nil {
+	if _, err := WriteStateCompressed(sink, s.snap); err != nil {
 		sink.Cancel()
 		return err
 	}
