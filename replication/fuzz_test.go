@@ -192,7 +192,8 @@ func FuzzReadState(f *testing.F) {
 }
 
 // FuzzRestoreState: any bytes restored over a store that holds a state. A
-// stream that is refused leaves the store marked partial (CheckState says
+// stream whose header this version does not read is refused with the state
+// untouched; another that is refused leaves the store marked partial (CheckState says
 // so at the next start: never a silently half-restored state); one that
 // is accepted leaves exactly its pairs.
 func FuzzRestoreState(f *testing.F) {
@@ -222,6 +223,13 @@ func FuzzRestoreState(f *testing.F) {
 		if err != nil {
 			if !errors.Is(err, ErrCorruptState) {
 				t.Fatalf("refused with %v, not ErrCorruptState", err)
+			}
+			if !bytes.HasPrefix(in, []byte(stateMagic)) && !bytes.HasPrefix(in, []byte(stateMagicS2)) {
+				// Not a stream this version reads: refused before anything was deleted.
+				if v, _ := StateReaderOf(st).Get([]byte("r/old/1")); string(v) != "before" || CheckState(st) != nil {
+					t.Fatalf("a stream with a bad header changed the state: r/old/1 = %q, %v", v, CheckState(st))
+				}
+				return
 			}
 			if cerr := CheckState(st); !errors.Is(cerr, ErrPartialState) {
 				t.Fatalf("a refused restore is not reported as partial: %v", cerr)

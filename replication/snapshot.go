@@ -158,8 +158,11 @@ func readState(br *bufio.Reader, fn func(k, v []byte) error) (uint64, error) {
 	if got := binary.BigEndian.Uint32(sum[:]); got != want {
 		return n, fmt.Errorf("%w: checksum %08x, computed %08x", ErrCorruptState, got, want)
 	}
-	if _, err := br.ReadByte(); err != io.EOF {
-		return n, fmt.Errorf("%w: data after the checksum (or a damaged compressed frame: %v)", ErrCorruptState, err)
+	switch _, err := br.ReadByte(); {
+	case err == nil:
+		return n, fmt.Errorf("%w: data after the checksum", ErrCorruptState)
+	case err != io.EOF:
+		return n, fmt.Errorf("%w: after the checksum: %v", ErrCorruptState, err)
 	}
 	return n, nil
 }
@@ -192,6 +195,13 @@ func readN(r io.Reader, b []byte, n int) ([]byte, error) {
 // runs, a marker key says the state is partial; a stream that turns out
 // corrupt leaves the marker, and CheckState reports it at the next start.
 func RestoreState(st *store.Store, r io.Reader) error {
+	// Not a state stream this version reads (a newer format, another file):
+	// refused before anything of the state is deleted.
+	br := bufio.NewReaderSize(r, 1<<20)
+	if head, _ := br.Peek(len(stateMagic)); string(head) != stateMagic && string(head) != stateMagicS2 {
+		return fmt.Errorf("replication: restore: %w: not a gridcrm state stream this version reads (bad header); the state was left as it was", ErrCorruptState)
+	}
+	r = br
 	db := st.DB()
 	b := db.NewBatch()
 	if err := b.DeleteRange(store.StatePrefix, store.StateUpper, nil); err != nil {

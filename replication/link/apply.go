@@ -86,6 +86,14 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 	if b.Resync != nil {
 		return a.applyResync(tx, dir, b, cur)
 	}
+	if state, err := tx.Get([]byte(keyspace.Resync(dir.String(), b.Link))); err != nil {
+		mustStore("resync progress", err)
+	} else if strings.Contains(string(state), sweepState) {
+		// Not on a half-swept copy: a change landing behind the sweep would stay
+		// even if the snapshot no longer holds it. A late batch of a sender that
+		// lost its leadership, say; the sender of the resync goes on with it.
+		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: "a resync of this link is sweeping; send its Sweep parts or start a resync again"}}
+	}
 	if b.From > cur {
 		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: "the batch starts after what this side has applied; resend from the acknowledged sequence"}}
 	}
@@ -264,16 +272,17 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 // "<id>:sweep:<the next key to look at>".
 const sweepState = ":sweep:"
 
-// maxSweep bounds the records an uplink resync's sweep looks at in one
-// entry: about a second of the FSM's time. Every replica must stop where
-// the others stop, so it is the code's, not a setting; tests make it small
-// (SetMaxSweep) in the one process their nodes share.
+// maxSweep is the SweepMax a resync's sender asks for: the records the
+// receiver's sweep looks at in one entry (about a second of its FSM's
+// time). The receiver takes it from the entry, never from its own code, so
+// that replicas of different versions stop at the same key; tests make it
+// small (SetMaxSweep).
 var maxSweep atomic.Int64
 
 func init() { maxSweep.Store(100_000) }
 
-// SetMaxSweep sets the bound of a resync sweep's entry for this process and
-// answers the one before (tests).
+// SetMaxSweep sets the SweepMax this process's resyncs ask for and answers
+// the one before (tests).
 func SetMaxSweep(n int) (old int) { return int(maxSweep.Swap(int64(n))) }
 
 // sweepResync goes on with a resync's sweep from key from (the start of the
@@ -287,7 +296,10 @@ func (a *Applier) sweepResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 	r := b.Resync
 	progress := keyspace.Resync(dir.String(), b.Link)
 	marks := keyspace.ResyncMarks(dir.String(), b.Link)
-	lower, limit := keyspace.RecordPrefix, int(maxSweep.Load())
+	lower, limit := keyspace.RecordPrefix, r.SweepMax
+	if limit <= 0 { // an older sender: the whole sweep in this entry
+		limit = -1
+	}
 	if dir == Down {
 		lower, limit = keyspace.Collection(collDirectives), -1
 	}

@@ -292,12 +292,6 @@ func (sc *scenario) run(s step) []string {
 			p = strconv.FormatUint(pulled, 10)
 		}
 		return []string{fmt.Sprintf("feed (%d, %d] children pulled %s retention floor %d: prune up to %d", first-1, head, p, floor, upto)}
-	case "sweep-limit":
-		// sweep-limit n=…: the records an uplink resync's sweep looks at in
-		// one entry, for the rest of the script.
-		old := SetMaxSweep(int(sc.uintArg(s, "n", uint64(maxSweep.Load()))))
-		sc.t.Cleanup(func() { SetMaxSweep(old) })
-		return []string{"ok"}
 	case "state":
 		// state [prefix=…]: the replica's keys and values.
 		return sc.state(s.args["prefix"])

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"sync"
 	"time"
 
 	"gridcrm/replication"
@@ -160,7 +161,8 @@ func (s *Service) pastHead(ctx context.Context, cursor uint64) bool {
 func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	s.setStatus(&s.up, func(st *Status) { st.State = StateResyncing })
 	r, done := s.snapshot()
-	defer done()
+	var release sync.Once
+	defer release.Do(done)
 	_, head, err := replication.FeedBounds(r)
 	if err != nil {
 		return 0, err
@@ -170,12 +172,23 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	var items []Change
 	size := 0
 	sweeping := false
+	sweepMax := int(maxSweep.Load())
 	send := func(last bool) error {
-		cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-		defer cancel()
 		var ans Answer
-		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items, Sweep: sweeping}}
-		if err := s.call(cctx, "/internal/v1/uplink", b, &ans); err != nil {
+		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items, Sweep: sweeping, SweepMax: sweepMax}}
+		// A part sent again is answered as the first was, or goes on with the
+		// sweep (applyResync), so a lost answer or a parent's new leader costs a
+		// retry, not the resync: at a city the sweep alone is hundreds of parts.
+		var err error
+		for try := 0; ; try++ {
+			cctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+			err = s.call(cctx, "/internal/v1/uplink", b, &ans)
+			cancel()
+			if err == nil || try == 4 || !s.cfg.Group.IsLeader() || !sleep(ctx, time.Duration(1+try)*time.Second) {
+				break
+			}
+		}
+		if err != nil {
 			return err
 		}
 		if ans.Err != nil {
@@ -205,6 +218,7 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	if err == nil {
 		err = send(true)
 	}
+	release.Do(done)             // the sweep needs nothing more of the snapshot: let Pebble compact
 	for err == nil && sweeping { // the parent sweeps what the snapshot did not carry, an entry at a time
 		err = send(true)
 	}

@@ -103,6 +103,11 @@ type ResyncPart struct {
 	Items []Change `json:"items"` // records (Key, Value, Origin)
 	// Sweep asks the receiver to go on with the last part's sweep (Answer.Sweeping); no items.
 	Sweep bool `json:"sweep,omitempty"`
+	// SweepMax is how many records the receiver's sweep looks at in one
+	// entry; 0 (an older sender, which knows no Sweep parts): all of them
+	// in the last part's entry. Carried in the entry, so that every replica
+	// stops where the others do, whatever its version.
+	SweepMax int `json:"sweep_max,omitempty"`
 }
 
 // Answer is the receiver's answer to a link batch (and to a prune).
