@@ -273,8 +273,8 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 const sweepState = ":sweep:"
 
 // maxSweep is the SweepMax a resync's sender asks for: the records the
-// receiver's sweep looks at in one entry (about a second of its FSM's
-// time). The receiver takes it from the entry, never from its own code, so
+// receiver's sweep looks at in one entry (0.3 s of its FSM's time:
+// BenchmarkResyncSweep, node/, 2.8 µs a record). The receiver takes it from the entry, never from its own code, so
 // that replicas of different versions stop at the same key; tests make it
 // small (SetMaxSweep).
 var maxSweep atomic.Int64
