@@ -201,7 +201,7 @@ func TestClassMemo_OneBuildAtATime(t *testing.T) {
 		rows = rows[k:]
 	}
 	w.county.Iterate(nil, nil, func(k, v []byte) bool { return false }) // sorts its keys now: the readers below only read it
-	for round, day := range []crm.Date{"2026-01-20", "2026-02-20"} { // a window not read before each time
+	for round, day := range []crm.Date{"2026-01-20", "2026-02-20"} {    // a window not read before each time
 		full0, _ := bigcustomer.ClassMemoStats()
 		const readers = 8
 		start := make(chan struct{})
