@@ -26,28 +26,8 @@ import (
 func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 	defer bigcustomer.SetMemoRunMax(bigcustomer.SetMemoRunMax(3)) // lists of many runs, cut as they grow
 	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
-	d := sample.Generate(sample.Options{Region: cardCounty, Customers: 100, Months: 14, Seed: 11,
+	ids, billIDs := w.loadSample(sample.Options{Region: cardCounty, Customers: 100, Months: 14, Seed: 11,
 		End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)})
-	var rows []any
-	for i := range d.Customers {
-		d.Customers[i].AccountNo = fmt.Sprintf("%s%07d", cardCounty, i+1)
-		rows = append(rows, &d.Customers[i])
-	}
-	ids := w.importRows("customers", rows)
-	rows = rows[:0]
-	for i := range d.Bills {
-		for j := range d.Bills[i] {
-			d.Bills[i][j].CustomerID = ids[i]
-			rows = append(rows, &d.Bills[i][j])
-		}
-	}
-	bids := w.importRows("bills", rows)
-	billIDs := map[string][]string{}
-	k := 0
-	for i := range d.Bills {
-		billIDs[ids[i]] = bids[k : k+len(d.Bills[i])]
-		k += len(d.Bills[i])
-	}
 	const day = crm.Date("2026-01-15")
 	check := func(step string, compare bool) {
 		t.Helper()
@@ -180,26 +160,8 @@ func TestClassMemo_IncrementalEqualsRebuilt(t *testing.T) {
 // other's memo instead of reading every card again.
 func TestClassMemo_OneBuildAtATime(t *testing.T) {
 	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
-	d := sample.Generate(sample.Options{Region: cardCounty, Customers: 600, Months: 13, Seed: 21,
+	w.loadSample(sample.Options{Region: cardCounty, Customers: 600, Months: 13, Seed: 21,
 		End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)})
-	var rows []any
-	for i := range d.Customers {
-		d.Customers[i].AccountNo = fmt.Sprintf("%s%07d", cardCounty, i+1)
-		rows = append(rows, &d.Customers[i])
-	}
-	ids := w.importRows("customers", rows)
-	rows = rows[:0]
-	for i := range d.Bills {
-		for j := range d.Bills[i] {
-			d.Bills[i][j].CustomerID = ids[i]
-			rows = append(rows, &d.Bills[i][j])
-		}
-	}
-	for len(rows) > 0 {
-		k := min(len(rows), 10000)
-		w.importRows("bills", rows[:k])
-		rows = rows[k:]
-	}
 	w.county.Iterate(nil, nil, func(k, v []byte) bool { return false }) // sorts its keys now: the readers below only read it
 	for round, day := range []crm.Date{"2026-01-20", "2026-02-20"} {    // a window not read before each time
 		full0, _ := bigcustomer.ClassMemoStats()
@@ -234,4 +196,37 @@ func TestClassMemo_OneBuildAtATime(t *testing.T) {
 			}
 		}
 	}
+}
+
+// loadSample imports the customers of a sample county (户号 numbered in
+// order) and their bills, 10,000 rows a request, and answers the
+// customers' ids and each one's bill ids.
+func (w *cardWorld) loadSample(o sample.Options) (ids []string, billIDs map[string][]string) {
+	d := sample.Generate(o)
+	var rows []any
+	for i := range d.Customers {
+		d.Customers[i].AccountNo = fmt.Sprintf("%s%07d", cardCounty, i+1)
+		rows = append(rows, &d.Customers[i])
+	}
+	ids = w.importRows("customers", rows)
+	rows = rows[:0]
+	for i := range d.Bills {
+		for j := range d.Bills[i] {
+			d.Bills[i][j].CustomerID = ids[i]
+			rows = append(rows, &d.Bills[i][j])
+		}
+	}
+	var bids []string
+	for len(rows) > 0 {
+		k := min(len(rows), 10000)
+		bids = append(bids, w.importRows("bills", rows[:k])...)
+		rows = rows[k:]
+	}
+	billIDs = map[string][]string{}
+	k := 0
+	for i := range d.Bills {
+		billIDs[ids[i]] = bids[k : k+len(d.Bills[i])]
+		k += len(d.Bills[i])
+	}
+	return ids, billIDs
 }

@@ -9,7 +9,6 @@ import (
 
 	"gridcrm/replication"
 	"gridcrm/replication/link"
-	"gridcrm/store"
 )
 
 // BenchmarkResyncSweep is the FSM of a city (3207) taking a resync of its
@@ -24,25 +23,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkResyncSweep -benchtime 200000x ./node/
 func BenchmarkResyncSweep(b *testing.B) {
-	open := func() *store.Store {
-		st, err := store.Open(store.Config{Dir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return st
-	}
-	county, city := open(), open()
-	ca := newApplier("320722", "3207", nil)
-	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-	for i := 0; i < b.N; i += 32 {
-		applyCreates(b, county, ca, "RS", t0, i, min(i+32, b.N))
-	}
-	r := replication.StateReaderOf(county)
-	_, head, err := replication.FeedBounds(r)
-	if err != nil {
-		b.Fatal(err)
-	}
+	city, r, head, t0 := countyFeed(b, b.N, "RS")
 	a := newApplier("3207", "32", nil)
 	const sweepMax = 100_000 // what a sender of this version asks for (link.SetMaxSweep's default)
 	index := uint64(0)

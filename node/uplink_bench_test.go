@@ -23,25 +23,7 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkApplyUplink -benchtime 100000x ./node/
 func BenchmarkApplyUplink(b *testing.B) {
-	open := func() *store.Store {
-		st, err := store.Open(store.Config{Dir: b.TempDir()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return st
-	}
-	county, city := open(), open()
-	ca := newApplier("320722", "3207", nil)
-	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
-	for i := 0; i < b.N; i += 32 {
-		applyCreates(b, county, ca, "UP", t0, i, min(i+32, b.N))
-	}
-	r := replication.StateReaderOf(county)
-	_, head, err := replication.FeedBounds(r)
-	if err != nil {
-		b.Fatal(err)
-	}
+	city, r, head, t0 := countyFeed(b, b.N, "UP")
 	var entries [][]byte
 	for from := uint64(0); from < head; {
 		cs, scanned, err := replication.ReadFeed(r, from, 2000, 4<<20, nil)
@@ -72,4 +54,31 @@ func BenchmarkApplyUplink(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(head), "cpu-µs/change")
 	b.ReportMetric(float64(head)/float64(b.N), "changes/customer")
+}
+
+// countyFeed makes a county's (320722, under 3207) feed of n customer
+// creates through its FSM, 32 a batch (tag keeps their 户号 apart), and
+// answers an empty store for its city, the county's reader, its feed head
+// and the time the creates start from.
+func countyFeed(b *testing.B, n int, tag string) (city *store.Store, r replication.StateReader, head uint64, t0 time.Time) {
+	open := func() *store.Store {
+		st, err := store.Open(store.Config{Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return st
+	}
+	county, city := open(), open()
+	ca := newApplier("320722", "3207", nil)
+	t0 = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i += 32 {
+		applyCreates(b, county, ca, tag, t0, i, min(i+32, n))
+	}
+	r = replication.StateReaderOf(county)
+	_, head, err := replication.FeedBounds(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return city, r, head, t0
 }
