@@ -213,11 +213,11 @@ func (a *Applier) applyChange(st *stage, dir Direction, c *Change) error {
 // carries (items the rules refuse are rejected, as in a batch); the last
 // part starts the sweep that deletes the replica's records of the sender's
 // side that the snapshot did not carry, and the sweep moves the cursor to
-// the snapshot's sequence when it ends. An uplink sweep looks at most
-// maxSweep records an entry: where it stops, the answer says Sweeping and
-// the sender sends Sweep parts until it is done, so that the resync of a
-// county at a city of tens of millions of records never holds the FSM for
-// one long entry.
+// the snapshot's sequence when it ends. An uplink sweep looks at no more
+// records an entry than the part's SweepMax: where it stops, the answer
+// says Sweeping and the sender sends Sweep parts until it is done, so that
+// the resync of a county at a city of tens of millions of records never
+// holds the FSM for one long entry.
 func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur uint64) Answer {
 	r := b.Resync
 	progress := keyspace.Resync(dir.String(), b.Link)
@@ -273,10 +273,10 @@ func (a *Applier) applyResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 const sweepState = ":sweep:"
 
 // maxSweep is the SweepMax a resync's sender asks for: the records the
-// receiver's sweep looks at in one entry (0.3 s of its FSM's time:
-// BenchmarkResyncSweep, node/, 2.8 µs a record). The receiver takes it from the entry, never from its own code, so
-// that replicas of different versions stop at the same key; tests make it
-// small (SetMaxSweep).
+// receiver's sweep looks at in one entry (0.3 s of its FSM's time at 2.8 µs
+// a record: BenchmarkResyncSweep, node/). The receiver takes it from the
+// entry, never from its own code, so that replicas of different versions
+// stop at the same key; tests make it small (SetMaxSweep).
 var maxSweep atomic.Int64
 
 func init() { maxSweep.Store(100_000) }
