@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"gridcrm/internal/demo"
 	"gridcrm/internal/testcluster"
 	"gridcrm/node"
+	"gridcrm/replication"
 	"gridcrm/store"
 	"gridcrm/store/keyspace"
 )
@@ -229,6 +231,74 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	// Reads at the province.
 	tok := testcluster.Login(b, provCl.Base(), "admin", testcluster.AdminPassword).Token
 	readsAt(b, rep, provCl, tok, sampleCusts, requests, budget)
+
+	if os.Getenv("GRIDCRM_SCALE_RESYNC") != "0" {
+		resyncFromScratch(b, rep, h, login, n, int(bills.Load()))
+	}
+}
+
+// resyncFromScratch measures a resync of the whole county into a city that
+// holds nothing of it: the city's only node is lost with its disk and
+// comes back empty (testcluster's Wipe), and the county, whose feed no
+// longer reaches back to the start, sends it a snapshot of its records
+// (link.resyncUp: parts in key order, then the sweep). The county's feed
+// first goes down to 1,000 entries beyond the city's acknowledgement (its
+// feed_retention lowered over a restart, as at the default retention after
+// a longer history), or the emptied city would replay the whole feed
+// instead. The city's own link to the province is cut before the wipe: the
+// province, which is not measured here, keeps what it has.
+func resyncFromScratch(b *testing.B, rep *report, h *testcluster.Hierarchy, login func(string) *demo.Client, n, bills int) {
+	h.Faults.Cut(city)
+	cz := h.Region(county)
+	cz.Kill(0)
+	cz.Reconfigure(0, func(c *node.Config) { c.FeedRetention = 1000 })
+	restart := time.Now()
+	cz.Restart(0)
+	cz.WaitReady()
+	fmt.Printf("  county restarted with feed_retention 1000 in %s; pruning its feed\n", time.Since(restart).Round(time.Millisecond))
+	feedOf := func() (uint64, uint64) {
+		first, head, err := replication.FeedBounds(cz.Node(0).Group().Reader())
+		if err != nil {
+			b.Fatal(err)
+		}
+		return first, head
+	}
+	testcluster.WaitFor(b, 2*time.Hour, "the county to prune its feed", func() bool {
+		first, head := feedOf()
+		return first+2000 > head
+	})
+	first, head := feedOf()
+	rep.printf("resync: the county's feed pruned to %d..%d in %s after its restart", first, head, time.Since(restart).Round(time.Second))
+
+	ct := h.Region(city)
+	ct.Wipe(0)
+	cpu0, start := processCPU(), time.Now()
+	ct.Restart(0)
+	cc := login(county)
+	head = upLink(b, cc).HeadSeq
+	waitAcked(b, cc, head, 6*time.Hour)
+	el, cpu := time.Since(start), processCPU()-cpu0
+	if up := upLink(b, cc); up.Resyncs != 1 {
+		b.Fatalf("the county's uplink resynced %d times, want 1: %+v", up.Resyncs, up)
+	}
+	records := 0
+	nd := ct.Node(0)
+	lo, hi := []byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix))
+	if err := nd.Group().Reader().Iterate(lo, hi, func(_, _ []byte) bool { records++; return true }); err != nil {
+		b.Fatal(err)
+	}
+	rep.printf("resync from scratch of the county into its emptied city: %d records at the city (the county's and the city's own few) in %s: %.0f records/s, %.0f µs of CPU a record (the process: county and city)",
+		records, el.Round(time.Second), float64(records)/el.Seconds(), float64(cpu.Microseconds())/float64(records))
+	diskReport(rep, city+"*", nd, n, bills)
+}
+
+// processCPU answers the user and system time of this process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // gradeRun grades the county's customers as of end's month.
@@ -336,6 +406,7 @@ type linkStatus struct {
 	Peer       string `json:"peer"`
 	Direction  string `json:"direction"`
 	AckedSeq   uint64 `json:"acked_seq"`
+	Resyncs    uint64 `json:"resyncs"`
 	HeadSeq    uint64 `json:"head_seq"`
 	LagEntries uint64 `json:"lag_entries"`
 }

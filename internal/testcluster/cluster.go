@@ -350,6 +350,25 @@ func (c *Cluster) Restart(i int) *node.Node {
 	return n
 }
 
+// Reconfigure changes node i's configuration for its next Restart; stop
+// the node first (Kill or Wipe).
+func (c *Cluster) Reconfigure(i int, f func(*node.Config)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f(&c.cfgs[i])
+}
+
+// Wipe stops node i and deletes its data directory, as a node lost with its
+// disk: Restart then starts it empty (a new region again when it is the
+// region's only node, whose configuration bootstraps).
+func (c *Cluster) Wipe(i int) {
+	c.t.Helper()
+	c.Kill(i)
+	if err := os.RemoveAll(c.cfgs[i].DataDir); err != nil {
+		c.t.Fatalf("testcluster: wipe %s: %v", c.cfgs[i].NodeID, err)
+	}
+}
+
 // AddNode starts a new, empty node and adds it to the region through the
 // API of a live node; it returns the new node's index.
 func (c *Cluster) AddNode() int {
