@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/internal/load"
 	"gridcrm/internal/testcluster"
 	"gridcrm/pki"
 	"gridcrm/replication"
@@ -333,5 +334,75 @@ func TestTiers_TunnelDownStopsAndResumes(t *testing.T) {
 	h.WaitReplicated("320722", "3207", 60*time.Second)
 	if got := customers(); got != before+20 {
 		t.Fatalf("after the tunnel came back the city holds %d customers of the county, want %d", got, before+20)
+	}
+}
+
+// TestTiers_RebuiltParentResyncsBothWays: a city's only node is lost with
+// its disk and comes back empty (as after a restore from an older backup,
+// its feed is not the one the county's links knew). Up, the county sends
+// its records again by snapshot (the city's cursor is past nothing the
+// county still holds). Down, the county's cursor is far past the new
+// city's feed head: the city answers a snapshot of what goes down once a
+// read barrier confirms it, so a directive of the rebuilt city reaches the
+// county, and one the rebuilt city no longer holds is dropped there.
+// Before, the county waited for the new feed to pass its old cursor and
+// then skipped everything below it.
+func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
+	city, county := h.Region("3207").Admin(0), h.Region("320722").Admin(0)
+	for i, acc := range []string{"RB-1", "RB-2"} {
+		if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", acc)); st != 201 {
+			t.Fatalf("customer %d at the county: %d %s", i, st, body)
+		}
+	}
+	// The city's feed grows past 300 entries the county's downlink scans.
+	if st, body := city.Do("POST", "/api/v1/customers/import", json.RawMessage(load.Customers("3207", "RB", 0, 300))); st != 201 {
+		t.Fatalf("import at the city: %d %s", st, body)
+	}
+	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "重建前"}); st != 201 {
+		t.Fatalf("directive before: %d %s", st, body)
+	}
+	h.WaitReplicated("320722", "3207", 20*time.Second)
+	cityHead := func() uint64 {
+		_, head, err := replication.FeedBounds(h.Region("3207").Node(0).Group().Reader())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return head
+	}
+	downCursor := func() uint64 {
+		v, err := replication.GetUint(h.Region("320722").Node(0).Group().Reader(), keyspace.LinkCursor("down", "3207"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	testcluster.WaitFor(t, 20*time.Second, "the county's downlink to pull the city's feed and its directive", func() bool {
+		return downCursor() >= 300 && dirs(t, h, "320722") == 1
+	})
+	old := downCursor()
+
+	h.Region("3207").Wipe(0)
+	h.Region("3207").Restart(0)
+	city = h.Region("3207").Admin(0)
+	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "重建后"}); st != 201 {
+		t.Fatalf("directive after: %d %s", st, body)
+	}
+	testcluster.WaitFor(t, 30*time.Second, "the rebuilt city's directive at the county, the old one gone", func() bool {
+		var titles []string
+		h.Region("320722").Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(_, v []byte) bool {
+			var d struct{ Title string }
+			json.Unmarshal(v, &d)
+			titles = append(titles, d.Title)
+			return true
+		})
+		return len(titles) == 1 && titles[0] == "重建后"
+	})
+	if cur, head := downCursor(), cityHead(); cur >= old || cur > head {
+		t.Errorf("the county's downlink cursor is %d (was %d), the rebuilt city's feed head %d", cur, old, head)
+	}
+	h.WaitReplicated("320722", "3207", 30*time.Second) // up: the county's customers at the city again
+	if n := len(testcluster.Records(t, h.Region("3207").Node(0), "320722")); n < 2 {
+		t.Errorf("the rebuilt city holds %d of the county's records", n)
 	}
 }

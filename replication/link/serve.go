@@ -2,6 +2,7 @@ package link
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -85,8 +86,30 @@ func (s *Service) serveDownlink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap, done := s.snapshot()
-	defer done()
-	ans, err := downlinkFor(s.d, snap, s.cfg.Region, req, s.newID)
+	defer func() { done() }()
+	past := false
+	if _, head, err := replication.FeedBounds(snap); err == nil && req.From > head {
+		// The child has pulled further than this feed goes. Either this
+		// replica lags (a follower, a leader that has not applied all its
+		// predecessor committed) or this region was restored from an older
+		// backup or rebuilt, and its feed is not the one the child pulled.
+		// After a read barrier, still past: the child takes a snapshot of
+		// what goes down, or it would wait for this feed to pass its cursor
+		// and then skip everything below it.
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		err := s.cfg.Group.ReadBarrier(ctx)
+		cancel()
+		if err == nil {
+			done()
+			snap, done = s.snapshot()
+			_, head, err = replication.FeedBounds(snap)
+			past = err == nil && req.From > head
+		}
+		if past {
+			s.log.Warn("link: a child's downlink cursor is past this feed's head; resyncing it", "peer", req.For, "direction", "down", "cursor", req.From, "head", head)
+		}
+	}
+	ans, err := downlinkFor(s.d, snap, s.cfg.Region, req, past, s.newID)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -157,8 +180,9 @@ func screenUplink(d Domain, r Reader, region string, b *Batch) (*Reject, *Change
 // downlinkFor answers a child's pull (authorize let it in) from the
 // consistent view r of region's replica: what goes down to the child's
 // branch after From, or a snapshot of it all when the feed was pruned past
-// From (newID names the resync).
-func downlinkFor(d Domain, r replication.StateReader, region string, req DownlinkRequest, newID func() string) (DownlinkAnswer, error) {
+// From, or when past (the caller confirmed that From is past this feed's
+// head: not this feed's cursor) (newID names the resync).
+func downlinkFor(d Domain, r replication.StateReader, region string, req DownlinkRequest, past bool, newID func() string) (DownlinkAnswer, error) {
 	if req.Max <= 0 || req.Max > 10000 {
 		req.Max = 1000
 	}
@@ -166,7 +190,7 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 	if err != nil {
 		return DownlinkAnswer{}, err
 	}
-	if req.From+1 < first {
+	if req.From+1 < first || past && req.From > head {
 		var items []Change
 		p := keyspace.Collection(collDirectives)
 		err := r.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, v []byte) bool {
