@@ -405,4 +405,15 @@ func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
 	if n := len(testcluster.Records(t, h.Region("3207").Node(0), "320722")); n < 2 {
 		t.Errorf("the rebuilt city holds %d of the county's records", n)
 	}
+	// Both by snapshot: one resync down at the county, one up at the city.
+	resyncs := func(region, dir, peer string) uint64 {
+		v, err := replication.GetUint(h.Region(region).Node(0).Group().Reader(), keyspace.ResyncCount(dir, peer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if down, up := resyncs("320722", "down", "3207"), resyncs("3207", "up", "320722"); down != 1 || up != 1 {
+		t.Errorf("resyncs: down at the county %d, up at the rebuilt city %d; want 1 and 1", down, up)
+	}
 }

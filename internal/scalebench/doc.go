@@ -6,7 +6,12 @@
 // lets it roll up to the city and the province, and reports load time and
 // rows/s, catch-up at each tier, disk per customer and per bill at each
 // tier, the process's RSS, and the p50/p99 time (on loopback) of every
-// upper-tier read a dashboard or a supervisor uses, at the province.
+// upper-tier read a dashboard or a supervisor uses, at the province. Then
+// a resync of the county from scratch: the city's only node is lost with
+// its disk and comes back empty, and the county (its feed pruned to 1,000
+// entries beyond the city's acknowledgement) sends it a snapshot of every
+// record it owns; the time, records/s, CPU a record and the city's disk
+// after it.
 //
 // Settings (environment):
 //
@@ -19,6 +24,7 @@
 //	GRIDCRM_SCALE_ONLY       run only the reads whose name contains this
 //	GRIDCRM_SCALE_OUT        also write the report to this file
 //	GRIDCRM_SCALE_GRADES     1: run the credit grades of the county (the churn warnings read them)
+//	GRIDCRM_SCALE_RESYNC     0: skip the resync from scratch at the end
 //
 // BenchmarkProvince (`make bench-scale-province`) is the second loading
 // mode, for a province of 1,000,000 customers, which the import API would

@@ -239,47 +239,44 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 
 // resyncFromScratch measures a resync of the whole county into a city that
 // holds nothing of it: the city's only node is lost with its disk and
-// comes back empty (testcluster's Wipe), and the county, whose feed no
-// longer reaches back to the start, sends it a snapshot of its records
-// (link.resyncUp: parts in key order, then the sweep). The county's feed
-// first goes down to 1,000 entries beyond the city's acknowledgement (its
-// feed_retention lowered over a restart, as at the default retention after
-// a longer history), or the emptied city would replay the whole feed
-// instead. The city's own link to the province is cut before the wipe: the
-// province, which is not measured here, keeps what it has.
+// comes back empty (testcluster's Wipe), and the county, whose feed holds
+// only what the city had not acknowledged (it prunes the rest every
+// second), sends it a snapshot of its records (link.resyncUp: parts in key
+// order, then the sweep), not its feed. The city's own link to the
+// province is cut before the wipe: the province, which is not measured
+// here, keeps what it has.
 func resyncFromScratch(b *testing.B, rep *report, h *testcluster.Hierarchy, login func(string) *demo.Client, n, bills int) {
 	h.Faults.Cut(city)
 	cz := h.Region(county)
-	cz.Kill(0)
-	cz.Reconfigure(0, func(c *node.Config) { c.FeedRetention = 1000 })
-	restart := time.Now()
-	cz.Restart(0)
-	cz.WaitReady()
-	fmt.Printf("  county restarted with feed_retention 1000 in %s; pruning its feed\n", time.Since(restart).Round(time.Millisecond))
-	feedOf := func() (uint64, uint64) {
-		first, head, err := replication.FeedBounds(cz.Node(0).Group().Reader())
-		if err != nil {
-			b.Fatal(err)
-		}
-		return first, head
+	first, head, err := replication.FeedBounds(cz.Node(0).Group().Reader())
+	if err != nil {
+		b.Fatal(err)
 	}
-	testcluster.WaitFor(b, 2*time.Hour, "the county to prune its feed", func() bool {
-		first, head := feedOf()
-		return first+2000 > head
-	})
-	first, head := feedOf()
-	rep.printf("resync: the county's feed pruned to %d..%d in %s after its restart", first, head, time.Since(restart).Round(time.Second))
+	if first <= 1 {
+		b.Fatalf("the county's feed still starts at %d (head %d): the emptied city would replay it, not resync", first, head)
+	}
+	cc := login(county)
+	before := upLink(b, cc).Resyncs
 
 	ct := h.Region(city)
 	ct.Wipe(0)
 	cpu0, start := processCPU(), time.Now()
 	ct.Restart(0)
-	cc := login(county)
+	// Done when the county's uplink counts the resync (at the end of its
+	// sweep) and the city has acknowledged the head of this moment.
 	head = upLink(b, cc).HeadSeq
-	waitAcked(b, cc, head, 6*time.Hour)
+	for deadline := time.Now().Add(6 * time.Hour); ; time.Sleep(50 * time.Millisecond) {
+		up := upLink(b, cc)
+		if up.Resyncs > before && up.AckedSeq >= head {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("no resync into the emptied city after 6 h: %+v", up)
+		}
+	}
 	el, cpu := time.Since(start), processCPU()-cpu0
-	if up := upLink(b, cc); up.Resyncs != 1 {
-		b.Fatalf("the county's uplink resynced %d times, want 1: %+v", up.Resyncs, up)
+	if up := upLink(b, cc); up.Resyncs != before+1 {
+		b.Fatalf("the county's uplink resynced %d times, want 1: %+v", up.Resyncs-before, up)
 	}
 	records := 0
 	nd := ct.Node(0)

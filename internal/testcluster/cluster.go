@@ -350,17 +350,10 @@ func (c *Cluster) Restart(i int) *node.Node {
 	return n
 }
 
-// Reconfigure changes node i's configuration for its next Restart; stop
-// the node first (Kill or Wipe).
-func (c *Cluster) Reconfigure(i int, f func(*node.Config)) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f(&c.cfgs[i])
-}
-
 // Wipe stops node i and deletes its data directory, as a node lost with its
-// disk: Restart then starts it empty (a new region again when it is the
-// region's only node, whose configuration bootstraps).
+// disk: Restart then starts it empty. Meant for a region's only node, which
+// then bootstraps a new region; a wiped node of a larger region would
+// bootstrap one of its own beside the others.
 func (c *Cluster) Wipe(i int) {
 	c.t.Helper()
 	c.Kill(i)

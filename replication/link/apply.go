@@ -133,9 +133,15 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 		mustStore("link head", replication.PutUint(tx, headKey(dir, b.Link), b.Head))
 	}
 	if dir == Up && b.DownAcked > 0 {
+		// A cursor past this feed's head is not of this feed (this region
+		// restored or rebuilt; the child's downlink resyncs): it bounds
+		// nothing here, or the feed would be pruned of what the child has
+		// not pulled.
 		_, head, err := replication.FeedBounds(tx.StateReader)
 		mustStore("feed bounds", err)
-		mustStore("child's downlink cursor", replication.PutUint(tx, keyspace.DownAcked(b.Link), min(b.DownAcked, head)))
+		if b.DownAcked <= head {
+			mustStore("child's downlink cursor", replication.PutUint(tx, keyspace.DownAcked(b.Link), b.DownAcked))
+		}
 	}
 	return Answer{Acked: b.To, Rejected: rejected}
 }

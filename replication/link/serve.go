@@ -95,16 +95,20 @@ func (s *Service) serveDownlink(w http.ResponseWriter, r *http.Request) {
 		// backup or rebuilt, and its feed is not the one the child pulled.
 		// After a read barrier, still past: the child takes a snapshot of
 		// what goes down, or it would wait for this feed to pass its cursor
-		// and then skip everything below it.
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		// and then skip everything below it. The barrier's bound is well
+		// inside the child's 10 s call; a replica that cannot confirm
+		// answers 503, and the child asks another node of the region.
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		err := s.cfg.Group.ReadBarrier(ctx)
 		cancel()
-		if err == nil {
-			done()
-			snap, done = s.snapshot()
-			_, head, err = replication.FeedBounds(snap)
-			past = err == nil && req.From > head
+		if err != nil {
+			http.Error(w, "link: cannot confirm a downlink cursor past this feed's head: "+err.Error(), http.StatusServiceUnavailable)
+			return
 		}
+		done()
+		snap, done = s.snapshot()
+		_, head, err = replication.FeedBounds(snap)
+		past = err == nil && req.From > head
 		if past {
 			s.log.Warn("link: a child's downlink cursor is past this feed's head; resyncing it", "peer", req.For, "direction", "down", "cursor", req.From, "head", head)
 		}
