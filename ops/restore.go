@@ -2,7 +2,9 @@ package ops
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,12 +130,23 @@ func restoreInto(sc store.Config, in string, res Restored) (Restored, error) {
 		st.Close()
 		return res, fmt.Errorf("restore: %w", err)
 	}
-	err = restoreState(st, bufio.NewReader(f))
+	sum := sha256.New() // the file's checksum: the restored feed's new epoch
+	err = restoreState(st, bufio.NewReader(io.TeeReader(f, sum)))
+	if err == nil {
+		_, err = io.Copy(sum, f)
+	}
 	f.Close()
 	if err == nil {
+		// A new raft group on the restored state, whose feed is no longer
+		// the one the region's peers last saw: after the backup it goes on
+		// with entries they never had. A new epoch tells their links to
+		// resync (replication.FeedEpoch); every voter restored from this
+		// file gets the same one.
 		tx, commit := replication.NewBatchTxn(st)
 		if err = tx.Delete([]byte(keyspace.AppliedKey)); err == nil {
-			err = commit()
+			if err = replication.RenewFeedEpoch(tx, sum.Sum(nil)); err == nil {
+				err = commit()
+			}
 		}
 	}
 	if err == nil {

@@ -238,3 +238,64 @@ func FuzzRestoreBackup(f *testing.F) {
 		}
 	})
 }
+
+// TestRestore_RenewsFeedEpoch: a restored region's feed goes on after the
+// backup with entries its peers never saw, so it gets a new epoch (and its
+// peers' links resync); every voter restored from one file gets the same
+// one, another file another.
+func TestRestore_RenewsFeedEpoch(t *testing.T) {
+	epochIn := func(dataDir string) string {
+		sc := store.DefaultConfig()
+		sc.Dir = filepath.Join(dataDir, "pebble")
+		st, err := store.Open(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		e, err := replication.FeedEpoch(replication.StateReaderOf(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	backup := func(extra string) string {
+		sc := store.DefaultConfig()
+		sc.Dir = t.TempDir()
+		st, err := store.Open(sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		tx, commit := replication.NewBatchTxn(st)
+		_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
+		_ = tx.Set([]byte("m/feed/epoch"), []byte("e1"))
+		_ = tx.Set([]byte("r/customers/"+extra), []byte(`{"id":"`+extra+`"}`))
+		if err := commit(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "b.snap")
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := replication.WriteState(f, st.DB()); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	restore := func(in string) string {
+		dir := filepath.Join(t.TempDir(), "node")
+		if _, err := RestoreBackup(in, dir, ""); err != nil {
+			t.Fatal(err)
+		}
+		return epochIn(dir)
+	}
+	a := backup("a")
+	e1, e2, other := restore(a), restore(a), restore(backup("b"))
+	if e1 == "" || e1 == "e1" || e1 != e2 || other == e1 {
+		t.Errorf("restored epochs: %q and %q from one file, %q from another; want a new one, the same from one file", e1, e2, other)
+	}
+}

@@ -1,7 +1,9 @@
 package replication
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -34,6 +36,7 @@ var (
 	feedPrefix   = []byte(keyspace.FeedPrefix)
 	feedHeadKey  = []byte(keyspace.FeedHeadKey)  // last sequence written
 	feedFirstKey = []byte(keyspace.FeedFirstKey) // first sequence still kept (head+1 when empty)
+	feedEpochKey = []byte(keyspace.FeedEpochKey) // which feed this is (FeedEpoch)
 )
 
 // FeedKey is the state key of feed entry seq.
@@ -83,7 +86,8 @@ func AppendChange(t *Txn, c Change) (uint64, error) {
 	if c.OSeq == 0 {
 		c.OSeq = c.Seq
 	}
-	if err := t.Set(feedKey(c.Seq), appendChange(nil, &c)); err != nil {
+	entry := appendChange(nil, &c)
+	if err := t.Set(feedKey(c.Seq), entry); err != nil {
 		return 0, err
 	}
 	if head == 0 {
@@ -91,10 +95,46 @@ func AppendChange(t *Txn, c Change) (uint64, error) {
 			if err := putUint(t, feedFirstKey, 1); err != nil {
 				return 0, err
 			}
+			// A new feed: its epoch comes from its first entry (a record
+			// with its ids and times), the same on every replica.
+			if err := t.Set(feedEpochKey, []byte(epochOf(entry))); err != nil {
+				return 0, err
+			}
 		}
 	}
 	t.feedHead = c.Seq
 	return c.Seq, putUint(t, feedHeadKey, c.Seq)
+}
+
+// A feed's epoch names which feed it is, so that a peer's cursor on it is
+// known to count in this feed and not in another one the region had: a
+// region rebuilt from nothing starts a new feed at 1, and one restored from
+// a backup goes on from the backup's head with entries its peers never
+// saw. It is set with the feed's first entry (epochOf that entry) and
+// renewed by a restore (RenewFeedEpoch); "" for a feed begun before
+// epochs existed, which no peer checks.
+
+// epochOf is an epoch made of b: 16 hex digits of its SHA-256.
+func epochOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// FeedEpoch answers the feed's epoch ("" when it has none).
+func FeedEpoch(r interface{ Get([]byte) ([]byte, error) }) (string, error) {
+	v, err := r.Get(feedEpochKey)
+	return string(v), err
+}
+
+// RenewFeedEpoch gives the feed a new epoch made of its current one and
+// salt (a restore's: the backup's checksum, so every voter restored from
+// one file agrees).
+func RenewFeedEpoch(t *Txn, salt []byte) error {
+	old, err := FeedEpoch(t)
+	if err != nil {
+		return err
+	}
+	return t.Set(feedEpochKey, []byte(epochOf(append([]byte(old+"\x00restored\x00"), salt...))))
 }
 
 // FeedBounds answers the first kept and the last written sequence. An empty

@@ -417,3 +417,60 @@ func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
 		t.Errorf("resyncs: down at the county %d, up at the rebuilt city %d; want 1 and 1", down, up)
 	}
 }
+
+// TestTiers_RebuiltParentWhileChildAway: the county is cut off while its
+// city is rebuilt from nothing, and the new city's feed grows past the
+// county's old downlink cursor before the county is back. Its cursor says
+// nothing of the new feed: the feeds' epochs differ, so the city answers
+// with a snapshot (before epochs, the county pulled on from its old cursor,
+// skipping the new city's directive below it and keeping the old one).
+func TestTiers_RebuiltParentWhileChildAway(t *testing.T) {
+	h := testcluster.NewHierarchy(t, testcluster.HierarchyOpts{Regions: []testcluster.RegionSpec{{Code: "3207"}, {Code: "320722"}}})
+	city, county := h.Region("3207").Admin(0), h.Region("320722").Admin(0)
+	if st, body := county.Do("POST", "/api/v1/customers", countyCustomer("320722", "AW-1")); st != 201 {
+		t.Fatalf("customer at the county: %d %s", st, body)
+	}
+	if st, body := city.Do("POST", "/api/v1/customers/import", json.RawMessage(load.Customers("3207", "AW", 0, 300))); st != 201 {
+		t.Fatalf("import at the city: %d %s", st, body)
+	}
+	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "重建前"}); st != 201 {
+		t.Fatalf("directive before: %d %s", st, body)
+	}
+	downCursor := func() uint64 {
+		v, err := replication.GetUint(h.Region("320722").Node(0).Group().Reader(), keyspace.LinkCursor("down", "3207"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	testcluster.WaitFor(t, 20*time.Second, "the county's downlink to pull the city's feed and its directive", func() bool {
+		return downCursor() >= 300 && dirs(t, h, "320722") == 1
+	})
+	old := downCursor()
+
+	h.Faults.Cut("320722")
+	h.Region("3207").Wipe(0)
+	h.Region("3207").Restart(0)
+	city = h.Region("3207").Admin(0)
+	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "重建后"}); st != 201 {
+		t.Fatalf("directive after: %d %s", st, body)
+	}
+	if st, body := city.Do("POST", "/api/v1/customers/import", json.RawMessage(load.Customers("3207", "AW2", 0, int(old)))); st != 201 {
+		t.Fatalf("import at the rebuilt city: %d %s", st, body)
+	}
+	if _, head, _ := replication.FeedBounds(h.Region("3207").Node(0).Group().Reader()); head <= old {
+		t.Fatalf("the rebuilt city's feed head %d is not past the county's old cursor %d", head, old)
+	}
+	h.Faults.Heal("320722")
+	testcluster.WaitFor(t, 30*time.Second, "the rebuilt city's directive at the county, the old one gone", func() bool {
+		var titles []string
+		h.Region("320722").Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(_, v []byte) bool {
+			var d struct{ Title string }
+			json.Unmarshal(v, &d)
+			titles = append(titles, d.Title)
+			return true
+		})
+		return len(titles) == 1 && titles[0] == "重建后"
+	})
+	h.WaitReplicated("320722", "3207", 30*time.Second)
+}

@@ -86,6 +86,16 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 	if b.Resync != nil {
 		return a.applyResync(tx, dir, b, cur)
 	}
+	ek := keyspace.LinkEpoch(dir.String(), b.Link)
+	epoch, err := tx.Get([]byte(ek))
+	mustStore("read the link's epoch", err)
+	if b.Epoch != "" && len(epoch) > 0 && b.Epoch != string(epoch) {
+		// The sender's feed is not the one the cursor counts in (a region
+		// restored from a backup or rebuilt): its sequences would skip or
+		// repeat. Only a resync, which carries everything, starts over.
+		return Answer{Acked: cur, Epoch: string(epoch), Err: &Error{Code: CodeEpoch, Field: "epoch",
+			Message: fmt.Sprintf("the batch is of feed epoch %q, the cursor counts in %q: resync", b.Epoch, epoch)}}
+	}
 	if state, err := tx.Get([]byte(keyspace.Resync(dir.String(), b.Link))); err != nil {
 		mustStore("resync progress", err)
 	} else if strings.Contains(string(state), sweepState) {
@@ -98,7 +108,7 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: "the batch starts after what this side has applied; resend from the acknowledged sequence"}}
 	}
 	if b.To <= cur {
-		return Answer{Acked: cur} // a duplicate
+		return Answer{Acked: cur, Epoch: string(epoch)} // a duplicate (or the sender asking for the cursor)
 	}
 	if rj := checkRange(dir, b); rj != nil {
 		a.m.reject(b.Link, dir, b.To, "", rj, "apply")
@@ -129,6 +139,9 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 		mustStore("freshness", tx.Set([]byte(keyspace.Fresh(origin)), raw))
 	}
 	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
+	if b.Epoch != "" && len(epoch) == 0 { // the first batch since epochs: the cursor counts in this feed
+		mustStore("link epoch", tx.Set([]byte(ek), []byte(b.Epoch)))
+	}
 	if b.Head > 0 {
 		mustStore("link head", replication.PutUint(tx, headKey(dir, b.Link), b.Head))
 	}
@@ -371,7 +384,13 @@ func (a *Applier) sweepResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 	mustStore("resync count", err)
 	mustStore("resync count", replication.PutUint(tx, resyncsKey(dir, b.Link), n0+1))
 	mustStore("link cursor", replication.PutUint(tx, cursorKey(dir, b.Link), r.Seq))
-	return Answer{Acked: r.Seq, Rejected: rejected}
+	ek := keyspace.LinkEpoch(dir.String(), b.Link)
+	if b.Epoch != "" { // the cursor now counts in the sender's feed as it is
+		mustStore("link epoch", tx.Set([]byte(ek), []byte(b.Epoch)))
+	} else {
+		mustStore("link epoch", tx.Delete([]byte(ek)))
+	}
+	return Answer{Acked: r.Seq, Rejected: rejected, Epoch: b.Epoch}
 }
 
 // resyncsKey counts the resyncs a link applied (keyspace.ResyncCount).

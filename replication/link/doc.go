@@ -12,7 +12,12 @@
 // that starts past the cursor as a gap (the sender resends from the
 // cursor), moving the cursor in the same batch as the changes, and, when a
 // feed no longer reaches back to a cursor, by a snapshot resync sent in
-// parts (ResyncPart). The feed is kept while the parent or a child still
+// parts (ResyncPart). A cursor counts in one feed: each feed has an epoch
+// (replication.FeedEpoch, new when a region is rebuilt or restored), every
+// batch and pull carries the sender's, the receiver keeps it with the
+// cursor, and a batch or pull of another epoch is answered by a resync
+// (CodeEpoch up, a snapshot down), as is a downlink cursor past the
+// parent's head once a read barrier confirms it. The feed is kept while the parent or a child still
 // needs it, within retention bounds (retention.go). Service runs the loops
 // and the parent-side handlers and reports each link's Status; Metrics
 // counts traffic and refusals (gridcrm_link_*).

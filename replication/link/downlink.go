@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gridcrm/replication"
+	"gridcrm/store/keyspace"
 )
 
 // RunDownlink pulls what goes down to this branch from the parent while
@@ -18,22 +19,28 @@ func (s *Service) RunDownlink(ctx context.Context) {
 			s.idle(&s.down)
 			continue
 		}
-		cur, err := replication.GetUint(g.Reader(), cursorKey(Down, s.cfg.Parent))
+		r := g.Reader()
+		cur, err := replication.GetUint(r, cursorKey(Down, s.cfg.Parent))
+		if err != nil {
+			s.fail(&s.down, err)
+			continue
+		}
+		epoch, err := r.Get([]byte(keyspace.LinkEpoch(Down.String(), s.cfg.Parent)))
 		if err != nil {
 			s.fail(&s.down, err)
 			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var ans DownlinkAnswer
-		err = s.call(cctx, "/internal/v1/downlink", DownlinkRequest{For: s.cfg.Region, From: cur, Max: s.cfg.Batch}, &ans)
+		err = s.call(cctx, "/internal/v1/downlink", DownlinkRequest{For: s.cfg.Region, From: cur, Max: s.cfg.Batch, Epoch: string(epoch)}, &ans)
 		cancel()
 		if err != nil {
 			s.fail(&s.down, err)
 			continue
 		}
-		b := Batch{Link: s.cfg.Parent, From: cur, To: ans.Scanned, Head: ans.Head, Changes: ans.Changes}
+		b := Batch{Link: s.cfg.Parent, From: cur, To: ans.Scanned, Head: ans.Head, Changes: ans.Changes, Epoch: ans.Epoch}
 		if ans.Resync != nil {
-			b = Batch{Link: s.cfg.Parent, Resync: ans.Resync}
+			b = Batch{Link: s.cfg.Parent, Resync: ans.Resync, Epoch: ans.Epoch}
 		}
 		if b.Resync != nil || b.To > cur {
 			ok, err := s.screenDownlink(g.Reader(), &b)

@@ -264,11 +264,11 @@ func (sc *scenario) run(s step) []string {
 		raw, _ := json.Marshal(b)
 		return []string{"propose " + string(raw)}
 	case "serve-downlink":
-		// serve-downlink for=… from=… [max=…] [past=confirmed]: the parent's answer
+		// serve-downlink for=… from=… [max=…] [epoch=…] [past=confirmed]: the parent's answer
 		// to a pull (past=confirmed: a read barrier confirmed a cursor past the head).
 		snap := sc.st.DB().NewSnapshot()
 		defer snap.Close()
-		req := DownlinkRequest{For: s.args["for"], From: sc.uintArg(s, "from", 0), Max: int(sc.uintArg(s, "max", 0))}
+		req := DownlinkRequest{For: s.args["for"], From: sc.uintArg(s, "from", 0), Max: int(sc.uintArg(s, "max", 0)), Epoch: s.args["epoch"]}
 		ans, err := downlinkFor(fakeDomain{}, replication.SnapshotReader(snap), sc.region, req, s.args["past"] == "confirmed", sc.newID)
 		if err != nil {
 			return sc.fail(s, "%v", err)

@@ -184,8 +184,9 @@ func screenUplink(d Domain, r Reader, region string, b *Batch) (*Reject, *Change
 // downlinkFor answers a child's pull (authorize let it in) from the
 // consistent view r of region's replica: what goes down to the child's
 // branch after From, or a snapshot of it all when the feed was pruned past
-// From, or when past (the caller confirmed that From is past this feed's
-// head: not this feed's cursor) (newID names the resync).
+// From, when From counts in another epoch of this feed, or when past (the
+// caller confirmed that From is past this feed's head: not this feed's
+// cursor) (newID names the resync).
 func downlinkFor(d Domain, r replication.StateReader, region string, req DownlinkRequest, past bool, newID func() string) (DownlinkAnswer, error) {
 	if req.Max <= 0 || req.Max > 10000 {
 		req.Max = 1000
@@ -194,7 +195,14 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 	if err != nil {
 		return DownlinkAnswer{}, err
 	}
-	if req.From+1 < first || past && req.From > head {
+	epoch, err := replication.FeedEpoch(r)
+	if err != nil {
+		return DownlinkAnswer{}, err
+	}
+	// The child's cursor counts in another feed of this region's (restored
+	// or rebuilt since): its sequences say nothing here.
+	otherFeed := req.Epoch != "" && epoch != "" && req.Epoch != epoch
+	if req.From+1 < first || past && req.From > head || otherFeed {
 		var items []Change
 		p := keyspace.Collection(collDirectives)
 		err := r.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, v []byte) bool {
@@ -207,11 +215,11 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 		if err == nil {
 			items, err = appendManaged(d, r, items, region, req.For)
 		}
-		return DownlinkAnswer{Head: head, Scanned: head, Resync: &ResyncPart{ID: newID(), Last: true, Seq: head, Items: items}}, err
+		return DownlinkAnswer{Head: head, Scanned: head, Resync: &ResyncPart{ID: newID(), Last: true, Seq: head, Items: items}, Epoch: epoch}, err
 	}
 	forChild := func(c *Change) bool { return downFor(d, c, req.For) }
 	changes, scanned, err := replication.ReadFeed(r, req.From, req.Max, 4<<20, forChild)
-	return DownlinkAnswer{Changes: changes, Scanned: scanned, Head: head}, err
+	return DownlinkAnswer{Changes: changes, Scanned: scanned, Head: head, Epoch: epoch}, err
 }
 
 // appendManaged adds to a downlink snapshot for child its management

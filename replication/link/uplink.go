@@ -23,10 +23,25 @@ func (s *Service) RunUplink(ctx context.Context) {
 			s.idle(&s.up)
 			continue
 		}
+		epoch, err := replication.FeedEpoch(s.cfg.Group.Reader())
+		if err != nil {
+			s.fail(&s.up, err)
+			continue
+		}
 		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		var ans Answer
-		err := s.call(cctx, "/internal/v1/uplink", Batch{Link: s.cfg.Region}, &ans)
+		err = s.call(cctx, "/internal/v1/uplink", Batch{Link: s.cfg.Region, Epoch: epoch}, &ans)
 		cancel()
+		if err == nil && ans.Err != nil && ans.Err.Code == CodeEpoch {
+			// The parent's cursor counts in another feed of this region's
+			// (restored or rebuilt since): a snapshot, then on from it.
+			s.log.Warn("link: the parent's cursor is of another feed epoch; resyncing it", "peer", s.cfg.Parent, "direction", "up", "epoch", epoch, "parent_epoch", ans.Epoch)
+			var cursor uint64
+			if cursor, err = s.resyncUp(ctx); err == nil {
+				s.shipFrom(ctx, cursor)
+				continue
+			}
+		}
 		if err == nil && ans.Err != nil {
 			err = ans.Err
 		}
@@ -118,9 +133,14 @@ func (s *Service) shipFrom(ctx context.Context, cursor uint64) {
 			s.fail(&s.up, err)
 			return
 		}
+		epoch, err := replication.FeedEpoch(r)
+		if err != nil {
+			s.fail(&s.up, err)
+			return
+		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		var ans Answer
-		b := Batch{Link: s.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes, DownAcked: down}
+		b := Batch{Link: s.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes, DownAcked: down, Epoch: epoch}
 		err = s.call(cctx, "/internal/v1/uplink", b, &ans)
 		cancel()
 		if err == nil && ans.Err != nil && ans.Err.Code != CodeGap {
@@ -167,6 +187,10 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	epoch, err := replication.FeedEpoch(r)
+	if err != nil {
+		return 0, err
+	}
 	id := s.newID()
 	part := 0
 	var items []Change
@@ -175,7 +199,7 @@ func (s *Service) resyncUp(ctx context.Context) (uint64, error) {
 	sweepMax := int(maxSweep.Load())
 	send := func(last bool) error {
 		var ans Answer
-		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items, Sweep: sweeping, SweepMax: sweepMax}}
+		b := Batch{Link: s.cfg.Region, Resync: &ResyncPart{ID: id, Part: part, Last: last, Seq: head, Items: items, Sweep: sweeping, SweepMax: sweepMax}, Epoch: epoch}
 		// A part sent again is answered as the first was, or goes on with the
 		// sweep (applyResync), so a lost answer or a parent's new leader costs a
 		// retry, not the resync: at a city the sweep alone is hundreds of parts.

@@ -91,6 +91,12 @@ type Batch struct {
 	// receiver's feed: a middle tier keeps the entries its children have
 	// not pulled yet, whatever its own parent has acknowledged.
 	DownAcked uint64 `json:"down_acked,omitempty"`
+	// Epoch is the epoch of the feed the batch comes from (the sender's on
+	// an uplink; on a downlink, the parent's as it answered the pull). The
+	// receiver keeps it with the cursor and refuses a batch of another
+	// epoch (CodeEpoch): that feed's sequences are not the cursor's. ""
+	// (an older sender, or a feed begun before epochs): not checked.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // ResyncPart is one step of a snapshot resync: the sender's records in key
@@ -118,6 +124,9 @@ type Answer struct {
 	// Sweeping: a resync's last part was applied and its sweep of what the
 	// snapshot did not carry stopped part way; send Sweep parts until it ends.
 	Sweeping bool `json:"sweeping,omitempty"`
+	// Epoch is the epoch of the sender's feed that Acked counts in, as the
+	// receiver keeps it ("" when it keeps none).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // DownlinkRequest asks the parent for what goes down after From.
@@ -125,6 +134,10 @@ type DownlinkRequest struct {
 	For  string `json:"for"` // the child region pulling
 	From uint64 `json:"from"`
 	Max  int    `json:"max"`
+	// Epoch is the epoch of the parent's feed From counts in, as the child
+	// keeps it; another one than the parent's feed has is answered with a
+	// snapshot ("": not checked).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // DownlinkAnswer is the parent's answer to a DownlinkRequest.
@@ -132,7 +145,8 @@ type DownlinkAnswer struct {
 	Changes []Change    `json:"changes,omitempty"`
 	Scanned uint64      `json:"scanned"`
 	Head    uint64      `json:"head"`
-	Resync  *ResyncPart `json:"resync,omitempty"` // the feed no longer reaches back to From
+	Resync  *ResyncPart `json:"resync,omitempty"` // the feed no longer reaches back to From, or From is not of this feed
+	Epoch   string      `json:"epoch,omitempty"`  // this feed's epoch
 }
 
 // Prune is the body of an EntryPrune: drop feed entries up to Upto.
@@ -158,6 +172,7 @@ type Error struct {
 // Error codes of the link protocol.
 const (
 	CodeGap       = "gap"       // the batch starts after the receiver's cursor: resend from Answer.Acked
+	CodeEpoch     = "epoch"     // the batch is of another feed than the receiver's cursor counts in: resync
 	CodeInvalid   = "invalid"   // the batch or a change is malformed
 	CodeForbidden = "forbidden" // the sender may not send this (not a child or parent, no authority)
 )

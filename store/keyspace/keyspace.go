@@ -46,6 +46,8 @@ const (
 	RestoringKey      = MetaPrefix + "restoring"  // present while a snapshot replaces the state
 	FeedHeadKey       = MetaPrefix + "feed/head"  // the feed's last sequence
 	FeedFirstKey      = MetaPrefix + "feed/first" // the feed's first sequence kept
+	FeedEpochKey      = MetaPrefix + "feed/epoch" // which feed this is: set with its first entry, renewed by a restore
+	LinkEpochPrefix   = MetaPrefix + "linkepoch/" // the epoch of each peer's feed a link cursor counts, by direction and peer
 	LinkPrefix        = MetaPrefix + "link/"      // link cursors and heads
 	DownAckedPrefix   = LinkPrefix + "downacked/" // children's downlink cursors, by child
 	FreshPrefix       = MetaPrefix + "fresh/"     // freshness, by region
@@ -161,6 +163,10 @@ func LinkCursorsOf(dir string) string { return LinkPrefix + dir + "/" }
 
 // LinkHead is peer's feed head as it last reported it: m/link/<dir>head/<peer>.
 func LinkHead(dir, peer string) string { return LinkPrefix + dir + "head/" + peer }
+
+// LinkEpoch is the epoch of peer's feed that the cursor of direction dir
+// counts in: m/linkepoch/<dir>/<peer>.
+func LinkEpoch(dir, peer string) string { return LinkEpochPrefix + dir + "/" + peer }
 
 // DownAcked is child's downlink cursor on this region's feed, as the child
 // last reported it: m/link/downacked/<child>.
