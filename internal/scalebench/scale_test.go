@@ -215,6 +215,8 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 		cityAt.Round(time.Millisecond), provAt.Round(time.Millisecond), head, head2)
 	rep.printf("end to end: %d rows loaded and at the province %s after the first: %.0f rows/s",
 		rows.Load(), (loadTime + time.Since(pstart)).Round(time.Second), float64(rows.Load())/(loadTime+time.Since(pstart)).Seconds())
+	rep.printf("batches or changes refused on the way up (from-child links): at the city %d, at the province %d",
+		childLink(b, cityCl).Rejected, childLink(b, provCl).Rejected)
 
 	// Disk and memory.
 	runtime.GC()
@@ -404,12 +406,20 @@ type linkStatus struct {
 	Direction  string `json:"direction"`
 	AckedSeq   uint64 `json:"acked_seq"`
 	Resyncs    uint64 `json:"resyncs"`
+	Rejected   uint64 `json:"rejected"`
 	HeadSeq    uint64 `json:"head_seq"`
 	LagEntries uint64 `json:"lag_entries"`
 }
 
+// childLink answers the node's (only) link from a child as its status says.
+func childLink(b *testing.B, cl *demo.Client) linkStatus {
+	return linkOf(b, cl, "from-child")
+}
+
 // upLink answers the node's link to its parent as its status says.
-func upLink(b *testing.B, cl *demo.Client) linkStatus {
+func upLink(b *testing.B, cl *demo.Client) linkStatus { return linkOf(b, cl, "up") }
+
+func linkOf(b *testing.B, cl *demo.Client, direction string) linkStatus {
 	var out struct {
 		Links []linkStatus `json:"links"`
 	}
@@ -417,11 +427,11 @@ func upLink(b *testing.B, cl *demo.Client) linkStatus {
 		b.Fatal(err)
 	}
 	for _, l := range out.Links {
-		if l.Direction == "up" {
+		if l.Direction == direction {
 			return l
 		}
 	}
-	b.Fatalf("no up link at %s", cl.Base())
+	b.Fatalf("no %s link at %s", direction, cl.Base())
 	return linkStatus{}
 }
 

@@ -138,6 +138,16 @@ func (s *Service) shipFrom(ctx context.Context, cursor uint64) {
 			s.fail(&s.up, err)
 			return
 		}
+		if last := changes[len(changes)-1].Seq; last > head {
+			// r is the live replica, not a snapshot: the feed grew between
+			// reading its head and its entries. The batch's head must not be
+			// below what it carries, or the parent refuses it (checkRange) and
+			// the batch goes again: dozens of times in a million-customer load.
+			if _, head, err = replication.FeedBounds(r); err != nil || head < last {
+				s.fail(&s.up, fmt.Errorf("link: the feed's head %d is below its entry %d (%v)", head, last, err))
+				return
+			}
+		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		var ans Answer
 		b := Batch{Link: s.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes, DownAcked: down, Epoch: epoch}
