@@ -7,7 +7,7 @@ import (
 )
 
 // TestPasswordCost pins the work factor the server hashes passwords with
-// (the package's other tests run at bcrypt.MinCost, main_test.go): a hash
+// (the package's other tests run at bcrypt.MinCost, testcluster.Main): a hash
 // made without the test hook, and the hash an unknown user's login is
 // checked against, both cost bcryptCost; with the hook, the hook's cost.
 func TestPasswordCost(t *testing.T) {

@@ -22,8 +22,9 @@ import (
 // TestBackupRestore_RoundTrip). `go test` runs FuzzRestoreBackup's seeds;
 // `make fuzz` runs it for FUZZTIME.
 
-// recordsIn reads the records of a stopped node's data directory.
-func recordsIn(t *testing.T, dataDir string) map[string]string {
+// openStopped opens the store of a stopped node's data directory; the
+// test closes it.
+func openStopped(t *testing.T, dataDir string) *store.Store {
 	t.Helper()
 	sc := store.DefaultConfig()
 	sc.Dir = filepath.Join(dataDir, "pebble")
@@ -31,7 +32,14 @@ func recordsIn(t *testing.T, dataDir string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// recordsIn reads the records of a stopped node's data directory.
+func recordsIn(t *testing.T, dataDir string) map[string]string {
+	t.Helper()
+	st := openStopped(t, dataDir)
 	out := map[string]string{}
 	if err := replication.StateReaderOf(st).Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
 		out[string(k)] = string(v)
@@ -46,6 +54,19 @@ func recordsIn(t *testing.T, dataDir string) map[string]string {
 // 200 customers) and answers its path and bytes.
 func smallBackup(t *testing.T) (path string, raw []byte) {
 	t.Helper()
+	path = writeBackup(t, func(tx *replication.Txn) {
+		for i := 0; i < 200; i++ {
+			_ = tx.Set([]byte(fmt.Sprintf("r/customers/%04d", i)), []byte(strings.Repeat("x", 100)))
+		}
+	})
+	raw, _ = os.ReadFile(path)
+	return path, raw
+}
+
+// writeBackup writes the backup of a county store holding a heartbeat and
+// what fill writes, and answers its path.
+func writeBackup(t *testing.T, fill func(tx *replication.Txn)) string {
+	t.Helper()
 	sc := store.DefaultConfig()
 	sc.Dir = t.TempDir()
 	st, err := store.Open(sc)
@@ -55,13 +76,11 @@ func smallBackup(t *testing.T) (path string, raw []byte) {
 	defer st.Close()
 	tx, commit := replication.NewBatchTxn(st)
 	_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
-	for i := 0; i < 200; i++ {
-		_ = tx.Set([]byte(fmt.Sprintf("r/customers/%04d", i)), []byte(strings.Repeat("x", 100)))
-	}
+	fill(tx)
 	if err := commit(); err != nil {
 		t.Fatal(err)
 	}
-	path = filepath.Join(t.TempDir(), "good.snap")
+	path := filepath.Join(t.TempDir(), "good.snap")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +91,7 @@ func smallBackup(t *testing.T) (path string, raw []byte) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ = os.ReadFile(path)
-	return path, raw
+	return path
 }
 
 // TestRestore_RefusesDamagedBackups: a truncated file, a flipped byte, and
@@ -245,46 +263,17 @@ func FuzzRestoreBackup(f *testing.F) {
 // one, another file another.
 func TestRestore_RenewsFeedEpoch(t *testing.T) {
 	epochIn := func(dataDir string) string {
-		sc := store.DefaultConfig()
-		sc.Dir = filepath.Join(dataDir, "pebble")
-		st, err := store.Open(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		e, err := replication.FeedEpoch(replication.StateReaderOf(st))
+		e, err := replication.FeedEpoch(replication.StateReaderOf(openStopped(t, dataDir)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return e
 	}
 	backup := func(extra string) string {
-		sc := store.DefaultConfig()
-		sc.Dir = t.TempDir()
-		st, err := store.Open(sc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		tx, commit := replication.NewBatchTxn(st)
-		_ = tx.Set([]byte("r/_canary/320722"), []byte(`{"region":"320722","at":1}`))
-		_ = tx.Set([]byte("m/feed/epoch"), []byte("e1"))
-		_ = tx.Set([]byte("r/customers/"+extra), []byte(`{"id":"`+extra+`"}`))
-		if err := commit(); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "b.snap")
-		f, err := os.Create(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := replication.WriteState(f, st.DB()); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return path
+		return writeBackup(t, func(tx *replication.Txn) {
+			_ = tx.Set([]byte("m/feed/epoch"), []byte("e1"))
+			_ = tx.Set([]byte("r/customers/"+extra), []byte(`{"id":"`+extra+`"}`))
+		})
 	}
 	restore := func(in string) string {
 		dir := filepath.Join(t.TempDir(), "node")

@@ -1,26 +1,10 @@
 package replication_test
 
 import (
-	"flag"
-	"os"
 	"testing"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"gridcrm/api"
+	"gridcrm/internal/testcluster"
 )
 
-// TestMain runs this package's tests with bcrypt's cheapest work factor for
-// the passwords their nodes hash (api.SetPasswordCostForTests, a test hook):
-// they test raft, the links and the management modes, not passwords, and
-// every region's bootstrap admin and every login hashed at the server's
-// cost took most of a second under -race (a quarter of the CPU of a
-// hierarchy test). Passwords and their cost are tested in api. Benchmarks
-// (-bench) keep the server's cost.
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.bench"); f == nil || f.Value.String() == "" {
-		api.SetPasswordCostForTests(bcrypt.MinCost)
-	}
-	os.Exit(m.Run())
-}
+// TestMain: passwords hashed at bcrypt's cheapest cost (testcluster.Main).
+func TestMain(m *testing.M) { testcluster.Main(m) }

@@ -370,17 +370,10 @@ func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
 		}
 		return head
 	}
-	downCursor := func() uint64 {
-		v, err := replication.GetUint(h.Region("320722").Node(0).Group().Reader(), keyspace.LinkCursor("down", "3207"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 	testcluster.WaitFor(t, 20*time.Second, "the county's downlink to pull the city's feed and its directive", func() bool {
-		return downCursor() >= 300 && dirs(t, h, "320722") == 1
+		return downCursor(t, h) >= 300 && dirs(t, h, "320722") == 1
 	})
-	old := downCursor()
+	old := downCursor(t, h)
 
 	h.Region("3207").Wipe(0)
 	h.Region("3207").Restart(0)
@@ -389,16 +382,10 @@ func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
 		t.Fatalf("directive after: %d %s", st, body)
 	}
 	testcluster.WaitFor(t, 30*time.Second, "the rebuilt city's directive at the county, the old one gone", func() bool {
-		var titles []string
-		h.Region("320722").Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(_, v []byte) bool {
-			var d struct{ Title string }
-			json.Unmarshal(v, &d)
-			titles = append(titles, d.Title)
-			return true
-		})
+		titles := directiveTitles(h, "320722")
 		return len(titles) == 1 && titles[0] == "重建后"
 	})
-	if cur, head := downCursor(), cityHead(); cur >= old || cur > head {
+	if cur, head := downCursor(t, h), cityHead(); cur >= old || cur > head {
 		t.Errorf("the county's downlink cursor is %d (was %d), the rebuilt city's feed head %d", cur, old, head)
 	}
 	h.WaitReplicated("320722", "3207", 30*time.Second) // up: the county's customers at the city again
@@ -436,17 +423,10 @@ func TestTiers_RebuiltParentWhileChildAway(t *testing.T) {
 	if st, body := city.Do("POST", "/api/v1/directives", map[string]any{"kind": "notice", "title": "重建前"}); st != 201 {
 		t.Fatalf("directive before: %d %s", st, body)
 	}
-	downCursor := func() uint64 {
-		v, err := replication.GetUint(h.Region("320722").Node(0).Group().Reader(), keyspace.LinkCursor("down", "3207"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
 	testcluster.WaitFor(t, 20*time.Second, "the county's downlink to pull the city's feed and its directive", func() bool {
-		return downCursor() >= 300 && dirs(t, h, "320722") == 1
+		return downCursor(t, h) >= 300 && dirs(t, h, "320722") == 1
 	})
-	old := downCursor()
+	old := downCursor(t, h)
 
 	h.Faults.Cut("320722")
 	h.Region("3207").Wipe(0)
@@ -463,14 +443,29 @@ func TestTiers_RebuiltParentWhileChildAway(t *testing.T) {
 	}
 	h.Faults.Heal("320722")
 	testcluster.WaitFor(t, 30*time.Second, "the rebuilt city's directive at the county, the old one gone", func() bool {
-		var titles []string
-		h.Region("320722").Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(_, v []byte) bool {
-			var d struct{ Title string }
-			json.Unmarshal(v, &d)
-			titles = append(titles, d.Title)
-			return true
-		})
+		titles := directiveTitles(h, "320722")
 		return len(titles) == 1 && titles[0] == "重建后"
 	})
 	h.WaitReplicated("320722", "3207", 30*time.Second)
+}
+
+// downCursor is the county 320722's downlink cursor on its city's feed.
+func downCursor(t *testing.T, h *testcluster.Hierarchy) uint64 {
+	v, err := replication.GetUint(h.Region("320722").Node(0).Group().Reader(), keyspace.LinkCursor("down", "3207"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// directiveTitles are the titles of the directives region's first node holds.
+func directiveTitles(h *testcluster.Hierarchy, region string) []string {
+	var titles []string
+	h.Region(region).Node(0).Group().Reader().Iterate([]byte("r/directives/"), []byte("r/directives0"), func(_, v []byte) bool {
+		var d struct{ Title string }
+		json.Unmarshal(v, &d)
+		titles = append(titles, d.Title)
+		return true
+	})
+	return titles
 }
