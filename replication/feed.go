@@ -91,14 +91,23 @@ func AppendChange(t *Txn, c Change) (uint64, error) {
 		return 0, err
 	}
 	if head == 0 {
-		if first, _ := getUint(t, feedFirstKey); first == 0 {
+		first, err := getUint(t, feedFirstKey)
+		if err != nil {
+			return 0, err
+		}
+		if first == 0 {
 			if err := putUint(t, feedFirstKey, 1); err != nil {
 				return 0, err
 			}
 			// A new feed: its epoch comes from its first entry (a record
-			// with its ids and times), the same on every replica.
-			if err := t.Set(feedEpochKey, []byte(epochOf(entry))); err != nil {
+			// with its ids and times), the same on every replica; unless a
+			// restore gave the empty feed one already.
+			if epoch, err := FeedEpoch(t); err != nil {
 				return 0, err
+			} else if epoch == "" {
+				if err := t.Set(feedEpochKey, []byte(epochOf(entry))); err != nil {
+					return 0, err
+				}
 			}
 		}
 	}

@@ -86,23 +86,20 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 	if b.Resync != nil {
 		return a.applyResync(tx, dir, b, cur)
 	}
+	// The epoch is checked where the batch is proposed (epochRefusal), not
+	// here: whether a replica has one kept depends on when it was upgraded,
+	// and a refusal that depends on it would let replicas of one region
+	// diverge. Here it is only kept, from the entry, alike everywhere.
 	ek := keyspace.LinkEpoch(dir.String(), b.Link)
 	epoch, err := tx.Get([]byte(ek))
 	mustStore("read the link's epoch", err)
-	if b.Epoch != "" && len(epoch) > 0 && b.Epoch != string(epoch) {
-		// The sender's feed is not the one the cursor counts in (a region
-		// restored from a backup or rebuilt): its sequences would skip or
-		// repeat. Only a resync, which carries everything, starts over.
-		return Answer{Acked: cur, Epoch: string(epoch), Err: &Error{Code: CodeEpoch, Field: "epoch",
-			Message: fmt.Sprintf("the batch is of feed epoch %q, the cursor counts in %q: resync", b.Epoch, epoch)}}
-	}
 	if state, err := tx.Get([]byte(keyspace.Resync(dir.String(), b.Link))); err != nil {
 		mustStore("resync progress", err)
 	} else if strings.Contains(string(state), sweepState) {
 		// Not on a half-swept copy: a change landing behind the sweep would stay
 		// even if the snapshot no longer holds it. A late batch of a sender that
 		// lost its leadership, say; the sender of the resync goes on with it.
-		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: "a resync of this link is sweeping; send its Sweep parts or start a resync again"}}
+		return Answer{Acked: cur, Sweeping: true, Err: &Error{Code: CodeGap, Message: "a resync of this link is sweeping; send its Sweep parts or start a resync again"}}
 	}
 	if b.From > cur {
 		return Answer{Acked: cur, Err: &Error{Code: CodeGap, Message: "the batch starts after what this side has applied; resend from the acknowledged sequence"}}
@@ -139,7 +136,7 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 		mustStore("freshness", tx.Set([]byte(keyspace.Fresh(origin)), raw))
 	}
 	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
-	if b.Epoch != "" && len(epoch) == 0 { // the first batch since epochs: the cursor counts in this feed
+	if b.Epoch != "" && b.Epoch != string(epoch) { // the cursor counts in this feed
 		mustStore("link epoch", tx.Set([]byte(ek), []byte(b.Epoch)))
 	}
 	if b.Head > 0 {

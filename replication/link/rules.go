@@ -27,6 +27,7 @@ const (
 	ReasonAuth      Reason = "auth"      // the Authenticate hook refused the caller for the region it claims
 	ReasonLink      Reason = "link"      // the sender is not this region's child (uplink) or parent (downlink)
 	ReasonRange     Reason = "range"     // the batch's sequences do not match the changes it carries
+	ReasonEpoch     Reason = "epoch"     // the batch is of another epoch of the sender's feed than its cursor counts in
 	ReasonInvalid   Reason = "invalid"   // the key or the value is not a valid record of its collection
 	ReasonOwner     Reason = "owner"     // the owner the change names is not the record's
 	ReasonAuthority Reason = "authority" // the sender may not write this record

@@ -241,6 +241,14 @@ func (sc *scenario) run(s step) []string {
 			return sc.fail(s, "%v", err)
 		}
 		if rj == nil {
+			ans, refused, err := epochRefusal(replication.StateReaderOf(sc.st), &b)
+			if err != nil {
+				return sc.fail(s, "%v", err)
+			}
+			if refused {
+				raw, _ := json.Marshal(ans)
+				return []string{"answer " + string(raw)}
+			}
 			return []string{"propose"}
 		}
 		key := ""

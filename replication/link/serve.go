@@ -65,6 +65,14 @@ func (s *Service) serveUplink(w http.ResponseWriter, r *http.Request) {
 		refuse(w, http.StatusUnprocessableEntity, rj.Err)
 		return
 	}
+	if ans, refused, err := epochRefusal(s.cfg.Group.Reader(), &b); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	} else if refused {
+		s.m.reject(b.Link, Up, b.To, "", &Reject{Reason: ReasonEpoch, Err: ans.Err}, "proposal")
+		w.Write(mustJSON(ans))
+		return
+	}
 	resp, err := s.cfg.Group.Propose(r.Context(), Entry(EntryUplink, time.Now(), body))
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -147,6 +155,28 @@ func refuse(w http.ResponseWriter, status int, e *Error) {
 	w.Write(mustJSON(struct {
 		Err *Error `json:"error"`
 	}{e}))
+}
+
+// epochRefusal answers, before an uplink batch (or a cursor question) is
+// proposed, whether it is of another epoch of the child's feed than the one
+// its cursor counts in here (the child restored from a backup or rebuilt):
+// its sequences would skip or repeat, and only a resync, which carries
+// everything, starts over. The answer (200, the cursor and the epoch kept,
+// CodeEpoch) tells the child to resync. Checked here only, against the
+// replica that serves: the apply path keeps the epoch from the entry but
+// does not refuse by it, since whether a replica keeps one depends on when
+// it was upgraded.
+func epochRefusal(r Reader, b *Batch) (Answer, bool, error) {
+	if b.Resync != nil || b.Epoch == "" {
+		return Answer{}, false, nil
+	}
+	kept, err := r.Get([]byte(keyspace.LinkEpoch(Up.String(), b.Link)))
+	if err != nil || len(kept) == 0 || string(kept) == b.Epoch {
+		return Answer{}, false, err
+	}
+	cur, err := replication.GetUint(r, cursorKey(Up, b.Link))
+	return Answer{Acked: cur, Epoch: string(kept), Err: &Error{Code: CodeEpoch, Field: "epoch",
+		Message: fmt.Sprintf("the batch is of feed epoch %q, the cursor counts in %q: resync", b.Epoch, kept)}}, true, err
 }
 
 // screenUplink checks an uplink batch before it is proposed, against the

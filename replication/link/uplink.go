@@ -32,10 +32,12 @@ func (s *Service) RunUplink(ctx context.Context) {
 		var ans Answer
 		err = s.call(cctx, "/internal/v1/uplink", Batch{Link: s.cfg.Region, Epoch: epoch}, &ans)
 		cancel()
-		if err == nil && ans.Err != nil && ans.Err.Code == CodeEpoch {
+		if err == nil && ans.Err != nil && (ans.Err.Code == CodeEpoch || ans.Sweeping) {
 			// The parent's cursor counts in another feed of this region's
-			// (restored or rebuilt since): a snapshot, then on from it.
-			s.log.Warn("link: the parent's cursor is of another feed epoch; resyncing it", "peer", s.cfg.Parent, "direction", "up", "epoch", epoch, "parent_epoch", ans.Epoch)
+			// (restored or rebuilt since), or a resync this region's former
+			// leader started is sweeping there and nobody sends its Sweep
+			// parts: a snapshot, then on from it.
+			s.log.Warn("link: resyncing the parent", "peer", s.cfg.Parent, "direction", "up", "reason", ans.Err.Message, "epoch", epoch, "parent_epoch", ans.Epoch)
 			var cursor uint64
 			if cursor, err = s.resyncUp(ctx); err == nil {
 				s.shipFrom(ctx, cursor)
@@ -138,23 +140,28 @@ func (s *Service) shipFrom(ctx context.Context, cursor uint64) {
 			s.fail(&s.up, err)
 			return
 		}
-		if last := changes[len(changes)-1].Seq; last > head {
-			// r is the live replica, not a snapshot: the feed grew between
-			// reading its head and its entries. The batch's head must not be
-			// below what it carries, or the parent refuses it (checkRange) and
-			// the batch goes again: dozens of times in a million-customer load.
-			if _, head, err = replication.FeedBounds(r); err != nil || head < last {
-				s.fail(&s.up, fmt.Errorf("link: the feed's head %d is below its entry %d (%v)", head, last, err))
-				return
-			}
+		// r is the live replica, not a snapshot: the feed may have grown, or
+		// been pruned, between reading its bounds and its entries. Read
+		// again: the batch's head must not be below what it carries, or the
+		// parent refuses it (checkRange) and it goes again (41 times in a
+		// million-customer load); and entries pruned past the cursor in
+		// between (a late prune of a former leader) would be skipped
+		// unseen, so that goes to the resync at the top of the loop.
+		var again uint64
+		if again, head, err = replication.FeedBounds(r); err != nil {
+			s.fail(&s.up, err)
+			return
+		}
+		if cursor+1 < again {
+			continue
 		}
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		var ans Answer
 		b := Batch{Link: s.cfg.Region, From: cursor, To: changes[len(changes)-1].Seq, Head: head, Changes: changes, DownAcked: down, Epoch: epoch}
 		err = s.call(cctx, "/internal/v1/uplink", b, &ans)
 		cancel()
-		if err == nil && ans.Err != nil && ans.Err.Code != CodeGap {
-			err = ans.Err
+		if err == nil && ans.Err != nil && (ans.Err.Code != CodeGap || ans.Sweeping) {
+			err = ans.Err // a sweep in progress there: RunUplink starts a resync
 		}
 		if err != nil {
 			s.fail(&s.up, err)

@@ -123,6 +123,8 @@ type Answer struct {
 	Err      *Error `json:"error,omitempty"`
 	// Sweeping: a resync's last part was applied and its sweep of what the
 	// snapshot did not carry stopped part way; send Sweep parts until it ends.
+	// With a gap error: a batch or cursor question came while a resync
+	// sweeps (its sender lost its leadership, say); start a resync again.
 	Sweeping bool `json:"sweeping,omitempty"`
 	// Epoch is the epoch of the sender's feed that Acked counts in, as the
 	// receiver keeps it ("" when it keeps none).

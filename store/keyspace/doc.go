@@ -33,6 +33,9 @@
 //	  m/restoring                    a state being replaced by a snapshot      replication (restore)           never; not in snapshots
 //	  m/search                       the search index's layout version         crm (MigrateSearch)             never
 //	  m/feed/head, m/feed/first      the feed's last and first sequence        replication (feed)              never
+//	  m/feed/epoch                   which feed this is (FeedEpoch)            replication (feed), ops restore never
+//	  m/linkepoch/                   m/linkepoch/<dir>/<peer> → the epoch of   the link protocol               never
+//	                                 the peer's feed the cursor counts in
 //	  m/link/                        m/link/<dir>/<peer> cursor,               the link protocol               never
 //	                                 m/link/<dir>head/<peer> peer's head,
 //	                                 m/link/downacked/<child> child's cursor
