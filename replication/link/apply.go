@@ -136,7 +136,7 @@ func (a *Applier) applyBatch(tx *replication.Txn, dir Direction, b *Batch) Answe
 		mustStore("freshness", tx.Set([]byte(keyspace.Fresh(origin)), raw))
 	}
 	mustStore("link cursor", replication.PutUint(tx, ck, b.To))
-	if b.Epoch != "" && b.Epoch != string(epoch) { // the cursor counts in this feed
+	if validEpoch(b.Epoch) && b.Epoch != string(epoch) { // the cursor counts in this feed
 		mustStore("link epoch", tx.Set([]byte(ek), []byte(b.Epoch)))
 	}
 	if b.Head > 0 {
@@ -382,7 +382,7 @@ func (a *Applier) sweepResync(tx *replication.Txn, dir Direction, b *Batch, cur 
 	mustStore("resync count", replication.PutUint(tx, resyncsKey(dir, b.Link), n0+1))
 	mustStore("link cursor", replication.PutUint(tx, cursorKey(dir, b.Link), r.Seq))
 	ek := keyspace.LinkEpoch(dir.String(), b.Link)
-	if b.Epoch != "" { // the cursor now counts in the sender's feed as it is
+	if validEpoch(b.Epoch) { // the cursor now counts in the sender's feed as it is
 		mustStore("link epoch", tx.Set([]byte(ek), []byte(b.Epoch)))
 	} else {
 		mustStore("link epoch", tx.Delete([]byte(ek)))

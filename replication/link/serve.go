@@ -167,7 +167,7 @@ func refuse(w http.ResponseWriter, status int, e *Error) {
 // does not refuse by it, since whether a replica keeps one depends on when
 // it was upgraded.
 func epochRefusal(r Reader, b *Batch) (Answer, bool, error) {
-	if b.Resync != nil || b.Epoch == "" {
+	if b.Resync != nil || !validEpoch(b.Epoch) {
 		return Answer{}, false, nil
 	}
 	kept, err := r.Get([]byte(keyspace.LinkEpoch(Up.String(), b.Link)))

@@ -116,6 +116,21 @@ type ResyncPart struct {
 	SweepMax int `json:"sweep_max,omitempty"`
 }
 
+// validEpoch says whether e is an epoch as replication makes them (16
+// lower-case hex digits). Whatever else a peer sends for one is not kept
+// or compared: "" and anything malformed count as no epoch.
+func validEpoch(e string) bool {
+	if len(e) != 16 {
+		return false
+	}
+	for i := 0; i < len(e); i++ {
+		if c := e[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // Answer is the receiver's answer to a link batch (and to a prune).
 type Answer struct {
 	Acked    uint64 `json:"acked"`              // the receiver's cursor for the link after the batch
