@@ -34,6 +34,27 @@ type LogStore struct {
 	// first and last are the smallest and largest stored index, 0 when the
 	// log is empty. Written under mu, read lock-free.
 	first, last atomic.Uint64
+
+	// deferred is set by DeferSync: appends are committed without fsync,
+	// and durability is tracked below.
+	deferred atomic.Bool
+	ds       durability
+}
+
+// durability tracks, in DeferSync mode, which appends an fsync has
+// covered: written counts the appends committed, synced those known
+// durable, durable is the highest log index known durable (every entry at
+// or below it that the log holds has been fsynced), gen counts the
+// truncations of the log's tail (which may lower it). syncing lets one
+// fsync run at a time; the others wait for it and are usually covered by
+// it (group commit). kick wakes the background syncer, stop ends it.
+type durability struct {
+	mu                   sync.Mutex
+	written, synced, gen uint64
+	durable              uint64
+	syncing              sync.Mutex
+	kick                 chan struct{}
+	stop, stopped        chan struct{}
 }
 
 // logKey returns the key of the log entry at index.
@@ -133,8 +154,9 @@ func (s *LogStore) StoreLog(log *raft.Log) error {
 	return s.StoreLogs([]*raft.Log{log})
 }
 
-// StoreLogs durably stores entries in one atomic batch with one fsync,
-// overwriting entries at the same index. Entries need not be contiguous.
+// StoreLogs durably stores entries in one atomic batch with one fsync
+// (after DeferSync: without, see there), overwriting entries at the same
+// index. Entries need not be contiguous.
 // The store copies their bytes; the caller keeps ownership.
 func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 	if len(logs) == 0 {
@@ -156,7 +178,12 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := b.Commit(pebble.Sync); err != nil {
+	deferred := s.deferred.Load()
+	opts := pebble.Sync
+	if deferred {
+		opts = pebble.NoSync
+	}
+	if err := b.Commit(opts); err != nil {
 		return fmt.Errorf("store: store logs %d-%d: %w", lo, hi, err)
 	}
 	if !s.nonEmpty || lo < s.first.Load() {
@@ -166,7 +193,114 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 		s.last.Store(hi)
 	}
 	s.nonEmpty = true
+	if deferred {
+		s.ds.mu.Lock()
+		s.ds.written++
+		if lo <= s.ds.durable { // an entry known durable was overwritten
+			s.ds.gen++
+			s.ds.durable = lo - 1
+		}
+		s.ds.mu.Unlock()
+		select { // start the fsync now, while the entries travel to the followers
+		case s.ds.kick <- struct{}{}:
+		default:
+		}
+	}
 	return nil
+}
+
+// DeferSync switches appends (StoreLogs) to commit without fsync and
+// starts a background fsync after each: an append returns once it is in
+// Pebble's WAL, its fsync runs while raft sends the entries to the
+// followers (raft thesis §10.2.1, as etcd's raft does). Whoever relies on
+// the entries being durable must call Sync first: the replication
+// package's transport before it answers an append, its state machine
+// before it applies an entry, and a leader's commit index is told to the
+// followers only up to DurableIndex. Call before the log is used; not
+// undone. Truncations (DeleteRange) stay synced.
+func (s *LogStore) DeferSync() {
+	if s.deferred.Swap(true) {
+		return
+	}
+	s.ds.mu.Lock()
+	s.ds.durable = s.last.Load() // everything stored so far was synced
+	s.ds.mu.Unlock()
+	s.ds.kick = make(chan struct{}, 1)
+	s.ds.stop, s.ds.stopped = make(chan struct{}), make(chan struct{})
+	go s.syncLoop()
+}
+
+// syncLoop fsyncs after appends until stopSync.
+func (s *LogStore) syncLoop() {
+	defer close(s.ds.stopped)
+	for {
+		select {
+		case <-s.ds.kick:
+			if err := s.Sync(); err != nil {
+				// Whoever needs the entries durable calls Sync and gets the error.
+				continue
+			}
+		case <-s.ds.stop:
+			return
+		}
+	}
+}
+
+// stopSync ends the background syncer (at Close, before the database).
+func (s *LogStore) stopSync() {
+	if s.deferred.Load() {
+		close(s.ds.stop)
+		<-s.ds.stopped
+	}
+}
+
+// Sync returns once every append committed before the call is durable,
+// fsyncing if none already covers them; a no-op unless DeferSync was
+// called. Safe for concurrent use: concurrent calls share fsyncs.
+func (s *LogStore) Sync() error {
+	if !s.deferred.Load() {
+		return nil
+	}
+	s.ds.mu.Lock()
+	target, done := s.ds.written, s.ds.synced >= s.ds.written
+	s.ds.mu.Unlock()
+	if done {
+		return nil
+	}
+	s.ds.syncing.Lock()
+	defer s.ds.syncing.Unlock()
+	s.ds.mu.Lock()
+	if s.ds.synced >= target {
+		s.ds.mu.Unlock()
+		return nil
+	}
+	// Every append counted in written, and every index at or below last,
+	// was committed to the WAL before these were read, so the fsync below
+	// covers them.
+	written, last, gen := s.ds.written, s.last.Load(), s.ds.gen
+	s.ds.mu.Unlock()
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("store: sync log: %w", err)
+	}
+	s.ds.mu.Lock()
+	if s.ds.gen == gen { // no truncation since: last still names what was covered
+		s.ds.synced = max(s.ds.synced, written)
+		s.ds.durable = max(s.ds.durable, last)
+	}
+	s.ds.mu.Unlock()
+	return nil
+}
+
+// DurableIndex is the highest log index known durable: every entry the
+// log holds at or below it has been fsynced. Without DeferSync, every
+// stored entry is (LastIndex).
+func (s *LogStore) DurableIndex() uint64 {
+	if !s.deferred.Load() {
+		return s.last.Load()
+	}
+	s.ds.mu.Lock()
+	defer s.ds.mu.Unlock()
+	return s.ds.durable
 }
 
 // DeleteRange durably deletes the entries with index in [lo, hi], inclusive
@@ -227,6 +361,12 @@ func (s *LogStore) DeleteRange(lo, hi uint64) error {
 			return fmt.Errorf("%w: log bound %d lost", ErrCorrupt, first)
 		}
 		s.last.Store(prev)
+	}
+	if hi == last && s.deferred.Load() { // the tail went: an index known durable may be written again
+		s.ds.mu.Lock()
+		s.ds.gen++
+		s.ds.durable = min(s.ds.durable, lo-1)
+		s.ds.mu.Unlock()
 	}
 	return nil
 }
