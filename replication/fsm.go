@@ -72,6 +72,13 @@ func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 // every entry raft hands over at once (group commit on the state side).
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
+	// An entry is applied only once this node's copy of it is durable
+	// (store.LogStore.DeferSync): the applied state, written without
+	// fsync, never runs ahead of the durable log, and a leader answers a
+	// write only once its own copy is durable too (serialTransport).
+	if err := f.st.LogStore().Sync(); err != nil {
+		panic(fmt.Sprintf("replication: sync the log before applying: %v", err))
+	}
 	applied := f.applied.Load()
 	tx := newTxn(f.st.DB())
 	defer tx.close()
@@ -93,8 +100,9 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if err := tx.Set(appliedKey, v[:]); err != nil {
 		panic(fmt.Sprintf("replication: write applied index: %v", err))
 	}
-	// No sync: the raft log, in the same Pebble WAL, is synced on every
-	// append, and Snapshot syncs before a snapshot can truncate the log.
+	// No sync: the raft log, in the same Pebble WAL, was synced up to
+	// these entries above, and Snapshot syncs before a snapshot can
+	// truncate the log.
 	if err := tx.commit(pebble.NoSync); err != nil {
 		panic(fmt.Sprintf("replication: commit applied batch: %v", err))
 	}

@@ -32,22 +32,123 @@ import (
 // so every RPC, heartbeats included, is handled by raft's main goroutine,
 // serialised with the leader loop. It embeds the NetworkTransport, so raft
 // still finds its optional interfaces (WithClose, WithPeers, WithPreVote).
+//
+// With a durableLog it also keeps the log's deferred fsync (store's
+// DeferSync) safe at the network boundary, the only place another node
+// learns anything from this one's log:
+//   - an answer to a leader's RPC leaves only once every append made so far
+//     is fsynced (Sync), so an acknowledged append is durable, as raft
+//     requires of a follower's reply;
+//   - an append this node sends as leader carries a commit index no higher
+//     than its own log's durable index, so a follower applies an entry only
+//     once it is durable on the leader and on the followers whose acks
+//     committed it: on a majority. raft counts the leader's own copy in its
+//     commit before the leader's fsync ends; its state machine waits for
+//     that fsync (fsm.ApplyBatch), so nothing is applied or acknowledged
+//     anywhere before the entry is durable on a majority.
 type serialTransport struct {
 	*raft.NetworkTransport
+	log      durableLog // nil: appends are synced when stored
+	consumer chan raft.RPC
+	stop     chan struct{}
+	stopOnce *sync.Once
+}
+
+// durableLog is the log store's deferred durability (store.LogStore).
+type durableLog interface {
+	Sync() error
+	DurableIndex() uint64
+}
+
+// newSerialTransport wraps t; log may be nil.
+func newSerialTransport(t *raft.NetworkTransport, log durableLog) serialTransport {
+	s := serialTransport{NetworkTransport: t, log: log, stop: make(chan struct{}), stopOnce: new(sync.Once)}
+	if log != nil {
+		s.consumer = make(chan raft.RPC)
+		go s.pump()
+	}
+	return s
 }
 
 // SetHeartbeatHandler implements raft.Transport by ignoring the handler:
 // heartbeats then reach raft's main goroutine like any other RPC.
 func (serialTransport) SetHeartbeatHandler(func(raft.RPC)) {}
 
+// Consumer implements raft.Transport: with a durableLog, the RPCs whose
+// answers wait for the log's fsync.
+func (t serialTransport) Consumer() <-chan raft.RPC {
+	if t.log == nil {
+		return t.NetworkTransport.Consumer()
+	}
+	return t.consumer
+}
+
+// pump hands the transport's RPCs to raft, each with an answer channel of
+// its own; the answer goes back to the transport once the log is synced.
+func (t serialTransport) pump() {
+	in := t.NetworkTransport.Consumer()
+	for {
+		select {
+		case rpc := <-in:
+			orig := rpc.RespChan
+			mine := make(chan raft.RPCResponse, 1)
+			rpc.RespChan = mine
+			go func() {
+				select {
+				case resp := <-mine:
+					if err := t.log.Sync(); err != nil && resp.Error == nil {
+						resp.Error = err // a leader counts an error as no ack
+					}
+					orig <- resp // buffered by the transport
+				case <-t.stop:
+				}
+			}()
+			select {
+			case t.consumer <- rpc:
+			case <-t.stop:
+				return
+			}
+		case <-t.stop:
+			return
+		}
+	}
+}
+
+// Close implements raft.WithClose: it ends the pump, then the transport.
+func (t serialTransport) Close() error {
+	t.stopOnce.Do(func() { close(t.stop) })
+	return t.NetworkTransport.Close()
+}
+
+// AppendEntries implements raft.Transport with the commit index clamped
+// to the log's durable index.
+func (t serialTransport) AppendEntries(id raft.ServerID, target raft.ServerAddress, args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) error {
+	t.clamp(args)
+	return t.NetworkTransport.AppendEntries(id, target, args, resp)
+}
+
+// clamp lowers an outgoing append's commit index to what this node's log
+// holds durably.
+func (t serialTransport) clamp(args *raft.AppendEntriesRequest) {
+	if t.log == nil {
+		return
+	}
+	if d := t.log.DurableIndex(); args.LeaderCommitIndex > d {
+		args.LeaderCommitIndex = d
+	}
+}
+
 // AppendEntriesPipeline implements raft.Transport with a pipeline whose
-// answers are always taken off the connection (drainedPipeline).
+// answers are always taken off the connection (drainedPipeline) and whose
+// commit indexes are clamped like AppendEntries'.
 func (t serialTransport) AppendEntriesPipeline(id raft.ServerID, target raft.ServerAddress) (raft.AppendPipeline, error) {
 	p, err := t.NetworkTransport.AppendEntriesPipeline(id, target)
 	if err != nil {
 		return nil, err
 	}
-	return newDrainedPipeline(p), nil
+	d := newDrainedPipeline(p)
+	d.clamp = t.clamp
+	return d, nil
 }
 
 // drainedPipeline keeps a pipeline's sender from wedging for ever.
@@ -65,9 +166,10 @@ func (t serialTransport) AppendEntriesPipeline(id raft.ServerID, target raft.Ser
 // blocks; Close drops what nobody took.
 type drainedPipeline struct {
 	raft.AppendPipeline
-	out  chan raft.AppendFuture
-	done chan struct{}
-	once sync.Once
+	clamp func(*raft.AppendEntriesRequest) // nil: none
+	out   chan raft.AppendFuture
+	done  chan struct{}
+	once  sync.Once
 }
 
 func newDrainedPipeline(p raft.AppendPipeline) *drainedPipeline {
@@ -95,6 +197,14 @@ func (d *drainedPipeline) pump() {
 			return
 		}
 	}
+}
+
+// AppendEntries implements raft.AppendPipeline, clamping the commit index.
+func (d *drainedPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) (raft.AppendFuture, error) {
+	if d.clamp != nil {
+		d.clamp(args)
+	}
+	return d.AppendPipeline.AppendEntries(args, resp)
 }
 
 // Consumer implements raft.AppendPipeline.

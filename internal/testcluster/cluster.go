@@ -124,6 +124,9 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	cfg.Raft.LeaderLeaseTimeout = 250 * time.Millisecond
 	cfg.Raft.ApplyTimeout = time.Minute    // a busy machine is slow, not broken
 	cfg.Raft.LeaderWait = 30 * time.Second // tests write across elections without retrying themselves
+	// GRIDCRM_SERIAL_LOG_SYNC=1: the leader fsyncs its log before it
+	// replicates (hashicorp/raft's order), to compare with the default.
+	cfg.Raft.SerialLogSync = os.Getenv("GRIDCRM_SERIAL_LOG_SYNC") == "1"
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg.Raft)
 	}
