@@ -18,7 +18,11 @@
 // use it.
 //
 // LogStore and StableStore implement hashicorp/raft's LogStore and
-// StableStore. Every write raft sees acknowledged has been fsynced. The log
+// StableStore. Every write raft sees acknowledged has been fsynced, except
+// log appends after DeferSync: those return once in the WAL, a background
+// fsync follows at once, and whoever relies on them being durable calls
+// Sync first (replication's transport and state machine do); DurableIndex
+// names the highest index an fsync has covered. The log
 // uses a compact hand-written encoding of raft.Log, and caches its first and
 // last index in memory, so FirstIndex and LastIndex never touch Pebble.
 //
