@@ -173,6 +173,7 @@ type Group struct {
 
 	internal *http.ServeMux // internal endpoints; others may add theirs with Handle
 
+	membersMu   sync.Mutex  // one membership change at a time (changeMembersLocal)
 	leaderReady atomic.Bool // a barrier of the current leadership term has been applied
 	closed      atomic.Bool
 	wg          sync.WaitGroup
@@ -636,7 +637,20 @@ func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
 	}
 }
 
+// changeMembersLocal makes one membership change on the leader, one at a
+// time (membersMu) and each after this node's log is durable: raft takes a
+// new configuration as soon as the previous one is committed by its count,
+// which includes the leader's own copy before its fsync ends (the deferred
+// log fsync, DESIGN.md). Two changes chained on a configuration that only
+// a leader about to lose its power held could give two majorities; the
+// previous change's future is answered only once applied, after the
+// leader's fsync, so serialised changes never build on one not durable.
 func (g *Group) changeMembersLocal(c memberChange) error {
+	g.membersMu.Lock()
+	defer g.membersMu.Unlock()
+	if err := g.st.LogStore().Sync(); err != nil {
+		return fmt.Errorf("replication: %s %s: %w", c.Op, c.ID, err)
+	}
 	var f raft.IndexFuture
 	switch c.Op {
 	case "add":

@@ -53,6 +53,7 @@ type durability struct {
 	written, synced, gen uint64
 	durable              uint64
 	syncing              sync.Mutex
+	closed               bool // guarded by syncing: the store is closing
 	kick                 chan struct{}
 	stop, stopped        chan struct{}
 }
@@ -179,6 +180,7 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	deferred := s.deferred.Load()
+	overwrite := s.nonEmpty && lo <= s.last.Load() // entries at these indexes may exist already
 	opts := pebble.Sync
 	if deferred {
 		opts = pebble.NoSync
@@ -196,9 +198,9 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 	if deferred {
 		s.ds.mu.Lock()
 		s.ds.written++
-		if lo <= s.ds.durable { // an entry known durable was overwritten
+		if overwrite { // a Sync under way may have read a last that names the old entries
 			s.ds.gen++
-			s.ds.durable = lo - 1
+			s.ds.durable = min(s.ds.durable, lo-1)
 		}
 		s.ds.mu.Unlock()
 		select { // start the fsync now, while the entries travel to the followers
@@ -219,7 +221,9 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 // followers only up to DurableIndex. Call before the log is used; not
 // undone. Truncations (DeleteRange) stay synced.
 func (s *LogStore) DeferSync() {
-	if s.deferred.Swap(true) {
+	s.mu.Lock() // no append runs while the mode changes
+	defer s.mu.Unlock()
+	if s.deferred.Load() {
 		return
 	}
 	s.ds.mu.Lock()
@@ -227,6 +231,7 @@ func (s *LogStore) DeferSync() {
 	s.ds.mu.Unlock()
 	s.ds.kick = make(chan struct{}, 1)
 	s.ds.stop, s.ds.stopped = make(chan struct{}), make(chan struct{})
+	s.deferred.Store(true)
 	go s.syncLoop()
 }
 
@@ -246,11 +251,16 @@ func (s *LogStore) syncLoop() {
 	}
 }
 
-// stopSync ends the background syncer (at Close, before the database).
+// stopSync ends the background syncer (at Close, before the database),
+// and makes every later Sync that would need an fsync fail with
+// ErrClosed instead of reaching a closed database.
 func (s *LogStore) stopSync() {
 	if s.deferred.Load() {
 		close(s.ds.stop)
 		<-s.ds.stopped
+		s.ds.syncing.Lock()
+		s.ds.closed = true
+		s.ds.syncing.Unlock()
 	}
 }
 
@@ -269,6 +279,9 @@ func (s *LogStore) Sync() error {
 	}
 	s.ds.syncing.Lock()
 	defer s.ds.syncing.Unlock()
+	if s.ds.closed {
+		return ErrClosed
+	}
 	s.ds.mu.Lock()
 	if s.ds.synced >= target {
 		s.ds.mu.Unlock()

@@ -37,6 +37,9 @@ var (
 	// ErrCorrupt is wrapped when a stored log entry or stable value cannot be
 	// decoded: the database holds bytes this package did not write.
 	ErrCorrupt = errors.New("store: corrupt value")
+	// ErrClosed is returned by a LogStore.Sync that needs an fsync after
+	// the store began to close.
+	ErrClosed = errors.New("store: closed")
 	// ErrUnsafeDir is wrapped by Open and SecureDir when the data directory,
 	// or something in it, is owned by another user (or is not a directory).
 	ErrUnsafeDir = errors.New("store: unsafe data directory")
