@@ -43,13 +43,17 @@ var (
 	descBatched       = prometheus.NewDesc("gridcrm_raft_proposals_total", "Proposals carried by those entries.", nil, nil)
 	descForwarded     = prometheus.NewDesc("gridcrm_raft_forwarded_total", "Writes this node forwarded to its region's leader.", nil, nil)
 	descApplyErrors   = prometheus.NewDesc("gridcrm_raft_apply_errors_total", "Writes whose commit failed or whose outcome is unknown (leadership lost).", nil, nil)
+	descLogFsyncs     = prometheus.NewDesc("gridcrm_raft_log_fsyncs_total", "Fsyncs of the raft log made after appends (the deferred log fsync; 0 when appends fsync themselves, SerialLogSync).", nil, nil)
+	descLogFsyncTime  = prometheus.NewDesc("gridcrm_raft_log_fsync_seconds_total", "Time those fsyncs took; divided by gridcrm_raft_log_fsyncs_total, the disk's mean fsync.", nil, nil)
+	descLogUnsynced   = prometheus.NewDesc("gridcrm_raft_log_unsynced_entries", "Raft log entries appended here and not yet known fsynced (normally 0 or a batch in flight).", nil, nil)
 )
 
 // Describe implements prometheus.Collector: the group's own metrics.
 func (g *Group) Describe(ch chan<- *prometheus.Desc) {
 	g.metrics.apply.Describe(ch)
 	g.metrics.propose.Describe(ch)
-	for _, d := range []*prometheus.Desc{descLeaderChanges, descSnapshots, descSnapIndex, descBatches, descBatched, descForwarded, descApplyErrors} {
+	for _, d := range []*prometheus.Desc{descLeaderChanges, descSnapshots, descSnapIndex, descBatches, descBatched, descForwarded, descApplyErrors,
+		descLogFsyncs, descLogFsyncTime, descLogUnsynced} {
 		ch <- d
 	}
 }
@@ -68,6 +72,10 @@ func (g *Group) Collect(ch chan<- prometheus.Metric) {
 	counter(descBatched, g.BatchedEntries.Load())
 	counter(descForwarded, g.Forwarded.Load())
 	counter(descApplyErrors, g.ApplyErrors.Load())
+	fsyncs, took, unsynced := g.st.LogStore().SyncStats()
+	counter(descLogFsyncs, fsyncs)
+	ch <- prometheus.MustNewConstMetric(descLogFsyncTime, prometheus.CounterValue, took.Seconds())
+	ch <- prometheus.MustNewConstMetric(descLogUnsynced, prometheus.GaugeValue, float64(unsynced))
 	idx, _ := strconv.ParseFloat(g.raft.Stats()["last_snapshot_index"], 64)
 	ch <- prometheus.MustNewConstMetric(descSnapIndex, prometheus.GaugeValue, idx)
 }

@@ -53,6 +53,10 @@ gridcrm_raft_leader_changes_total 1
 			if n := mf.Metric[0].GetHistogram().GetSampleCount(); n < 5 {
 				t.Errorf("%s counted %d writes, want at least 5", mf.GetName(), n)
 			}
+		case "gridcrm_raft_log_fsyncs_total":
+			if n := mf.Metric[0].GetCounter().GetValue(); n < 1 {
+				t.Errorf("%s = %v after 5 writes, want at least 1", mf.GetName(), n)
+			}
 		case "gridcrm_raft_last_snapshot_index":
 			if mf.Metric[0].GetGauge().GetValue() == 0 {
 				t.Error("last snapshot index is 0 after a snapshot")

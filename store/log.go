@@ -53,7 +53,8 @@ type durability struct {
 	written, synced, gen uint64
 	durable              uint64
 	syncing              sync.Mutex
-	closed               bool // guarded by syncing: the store is closing
+	closed               bool          // guarded by syncing: the store is closing
+	fsyncs, fsyncNanos   atomic.Uint64 // Sync's fsyncs and the time they took
 	kick                 chan struct{}
 	stop, stopped        chan struct{}
 }
@@ -292,9 +293,12 @@ func (s *LogStore) Sync() error {
 	// covers them.
 	written, last, gen := s.ds.written, s.last.Load(), s.ds.gen
 	s.ds.mu.Unlock()
+	t0 := time.Now()
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		return fmt.Errorf("store: sync log: %w", err)
 	}
+	s.ds.fsyncNanos.Add(uint64(time.Since(t0)))
+	s.ds.fsyncs.Add(1)
 	s.ds.mu.Lock()
 	if s.ds.gen == gen { // no truncation since: last still names what was covered
 		s.ds.synced = max(s.ds.synced, written)
@@ -302,6 +306,17 @@ func (s *LogStore) Sync() error {
 	}
 	s.ds.mu.Unlock()
 	return nil
+}
+
+// SyncStats answers, after DeferSync, how many fsyncs Sync made and the
+// time they took in all, and how many stored entries are above the
+// durable index (appended, not yet known fsynced). Zero before DeferSync.
+func (s *LogStore) SyncStats() (fsyncs uint64, took time.Duration, unsynced uint64) {
+	if !s.deferred.Load() {
+		return 0, 0, 0
+	}
+	last, durable := s.last.Load(), s.DurableIndex()
+	return s.ds.fsyncs.Load(), time.Duration(s.ds.fsyncNanos.Load()), last - min(last, durable)
 }
 
 // DurableIndex is the highest log index known durable: every entry the
