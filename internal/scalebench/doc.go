@@ -25,6 +25,8 @@
 //	GRIDCRM_SCALE_OUT        also write the report to this file
 //	GRIDCRM_SCALE_GRADES     1: run the credit grades of the county (the churn warnings read them)
 //	GRIDCRM_SCALE_RESYNC     0: skip the resync from scratch at the end
+//	GRIDCRM_SCALE_SETTLE     wait this long (e.g. 10s) after the catch-up before the reads, to tell
+//	                         a read's own cost from the nodes' work right after a catch-up
 //
 // BenchmarkProvince (`make bench-scale-province`) is the second loading
 // mode, for a province of 1,000,000 customers, which the import API would

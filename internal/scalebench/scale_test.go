@@ -230,8 +230,14 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	rep.printf("memory: process RSS %s (peak %s), Go heap in use %.0f MiB, for the three nodes and the load client together",
 		rss, hwm, float64(ms.HeapInuse)/(1<<20))
 
-	// Reads at the province.
+	// Reads at the province, right after the catch-up (GRIDCRM_SCALE_SETTLE=10s
+	// waits that long first, to tell a read's own cost from the nodes'
+	// background work after a catch-up).
 	tok := testcluster.Login(b, provCl.Base(), "admin", testcluster.AdminPassword).Token
+	if d, err := time.ParseDuration(os.Getenv("GRIDCRM_SCALE_SETTLE")); err == nil && d > 0 {
+		rep.printf("waiting %s before the reads (GRIDCRM_SCALE_SETTLE)", d)
+		time.Sleep(d)
+	}
 	readsAt(b, rep, provCl, tok, sampleCusts, requests, budget)
 
 	if os.Getenv("GRIDCRM_SCALE_RESYNC") != "0" {
