@@ -173,8 +173,8 @@ type Group struct {
 
 	internal *http.ServeMux // internal endpoints; others may add theirs with Handle
 
-	membersMu   sync.Mutex  // one membership change at a time (changeMembersLocal)
-	leaderReady atomic.Bool // a barrier of the current leadership term has been applied
+	members     chan struct{} // holds a token while a membership change runs (changeMembersLocal)
+	leaderReady atomic.Bool   // a barrier of the current leadership term has been applied
 	closed      atomic.Bool
 	wg          sync.WaitGroup
 	stop        chan struct{}
@@ -208,7 +208,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		dial = TCPDialer
 	}
 	dial = cfg.Security.Dialer(dial, pki.ServiceRaft) // this region's nodes only (nil: plaintext)
-	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{}), queue: make(chan *proposal, 4096)}
+	g := &Group{cfg: cfg, st: st, mux: mux, dial: dial, log: cfg.Logger, internal: http.NewServeMux(), stop: make(chan struct{}), queue: make(chan *proposal, 4096), members: make(chan struct{}, 1)}
 	f, err := newFSM(st, app)
 	if err != nil {
 		return nil, err
@@ -620,7 +620,7 @@ func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
 	for backoff := 5 * time.Millisecond; ; backoff = min(backoff*2, 200*time.Millisecond) {
 		var err error
 		if g.raft.State() == raft.Leader {
-			err = g.changeMembersLocal(c)
+			err = g.changeMembersLocal(ctx, c)
 		} else if _, addr := g.Leader(); addr == "" {
 			err = ErrNoLeader
 		} else {
@@ -638,16 +638,21 @@ func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
 }
 
 // changeMembersLocal makes one membership change on the leader, one at a
-// time (membersMu) and each after this node's log is durable: raft takes a
+// time (g.members; a caller whose ctx ends while it waits gives up
+// without a change) and each after this node's log is durable: raft takes a
 // new configuration as soon as the previous one is committed by its count,
 // which includes the leader's own copy before its fsync ends (the deferred
 // log fsync, DESIGN.md). Two changes chained on a configuration that only
 // a leader about to lose its power held could give two majorities; the
 // previous change's future is answered only once applied, after the
 // leader's fsync, so serialised changes never build on one not durable.
-func (g *Group) changeMembersLocal(c memberChange) error {
-	g.membersMu.Lock()
-	defer g.membersMu.Unlock()
+func (g *Group) changeMembersLocal(ctx context.Context, c memberChange) error {
+	select {
+	case g.members <- struct{}{}:
+		defer func() { <-g.members }()
+	case <-ctx.Done():
+		return fmt.Errorf("replication: %s %s: %w", c.Op, c.ID, ctx.Err())
+	}
 	if err := g.st.LogStore().Sync(); err != nil {
 		return fmt.Errorf("replication: %s %s: %w", c.Op, c.ID, err)
 	}
@@ -703,7 +708,7 @@ func (g *Group) routes() {
 			http.Error(w, ErrNotLeader.Error(), http.StatusMisdirectedRequest)
 			return
 		}
-		internalAnswer(w, nil, g.changeMembersLocal(c))
+		internalAnswer(w, nil, g.changeMembersLocal(r.Context(), c))
 	})))
 }
 

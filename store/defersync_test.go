@@ -165,3 +165,27 @@ func TestLogStore_SyncAfterClose(t *testing.T) {
 	}
 	t.Logf("%d of 100 Syncs after Close needed an fsync and were refused", closed)
 }
+
+// TestLogStore_DeferSyncGapAtTail: a tail deleted across a gap leaves
+// the durable index above the new last; entries then stored in the gap
+// are not counted durable before an fsync covers them.
+func TestLogStore_DeferSyncGapAtTail(t *testing.T) {
+	for range 20 {
+		fs := vfs.NewCrashableMem()
+		s := openTest(t, Config{FS: fs, Dir: "db"})
+		ls := s.LogStore()
+		storeRange(t, ls, 1, 5)
+		storeRange(t, ls, 8, 10) // a gap at 6, 7; all synced
+		ls.DeferSync()
+		if err := ls.DeleteRange(8, 10); err != nil {
+			t.Fatal(err)
+		}
+		storeRange(t, ls, 6, 7)
+		d := ls.DurableIndex()
+		crashed := fs.CrashClone(vfs.CrashCloneCfg{})
+		_ = s.Close()
+		s2 := openTest(t, Config{FS: crashed, Dir: "db"})
+		wantPresent(t, s2.LogStore(), 1, d, func(uint64) bool { return true })
+		_ = s2.Close()
+	}
+}

@@ -199,7 +199,7 @@ func (s *LogStore) StoreLogs(logs []*raft.Log) error {
 	if deferred {
 		s.ds.mu.Lock()
 		s.ds.written++
-		if overwrite { // a Sync under way may have read a last that names the old entries
+		if overwrite || lo <= s.ds.durable { // old entries here, or a durable index above a gap: not these
 			s.ds.gen++
 			s.ds.durable = min(s.ds.durable, lo-1)
 		}
