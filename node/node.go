@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/hashicorp/raft"
 
 	"gridcrm/api"
@@ -100,8 +101,12 @@ type Config struct {
 	// default, analytics.disabled: true turns it off.
 	Analytics api.ScheduleConfig `yaml:"analytics"`
 
-	Raft   replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
-	Logger *slog.Logger       `yaml:"-"`
+	Raft replication.Config `yaml:"-"` // tunables; identity fields are filled from the above
+	// StoreFS, for tests and benchmarks only, is the filesystem the store
+	// uses (e.g. one whose fsyncs are slowed, internal/slowfs); nil: the
+	// OS's, with the data directory's permissions enforced.
+	StoreFS vfs.FS       `yaml:"-"`
+	Logger  *slog.Logger `yaml:"-"`
 }
 
 // DefaultConfig returns a Config with the defaults filled in.
@@ -254,6 +259,7 @@ func Start(cfg Config) (*Node, error) {
 	}
 	sc := store.DefaultConfig()
 	sc.Dir = filepath.Join(cfg.DataDir, "pebble")
+	sc.FS = cfg.StoreFS
 	if n.st, err = store.Open(sc); err != nil {
 		return nil, err
 	}

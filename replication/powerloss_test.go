@@ -12,6 +12,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
+	"gridcrm/internal/slowfs"
 	"gridcrm/store"
 )
 
@@ -39,53 +40,6 @@ func TestRegion_PowerLossKeepsAcknowledgedWrites(t *testing.T) {
 			powerLossRounds(t, tc.nodes, tc.serial, tc.fsync, 3)
 		})
 	}
-}
-
-// slowSyncFS makes every fsync of the wrapped filesystem take delay, as a
-// disk's does: with the in-memory filesystem's instant fsync, a write
-// acknowledged before its fsync would almost never be caught by a crash.
-type slowSyncFS struct {
-	vfs.FS
-	delay time.Duration
-}
-
-type slowSyncFile struct {
-	vfs.File
-	delay time.Duration
-}
-
-func (f slowSyncFS) wrap(file vfs.File, err error) (vfs.File, error) {
-	if err != nil {
-		return nil, err
-	}
-	return slowSyncFile{file, f.delay}, nil
-}
-
-func (f slowSyncFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	return f.wrap(f.FS.Create(name, c))
-}
-
-func (f slowSyncFS) OpenReadWrite(name string, c vfs.DiskWriteCategory, o ...vfs.OpenOption) (vfs.File, error) {
-	return f.wrap(f.FS.OpenReadWrite(name, c, o...))
-}
-
-func (f slowSyncFS) ReuseForWrite(old, new string, c vfs.DiskWriteCategory) (vfs.File, error) {
-	return f.wrap(f.FS.ReuseForWrite(old, new, c))
-}
-
-func (f slowSyncFile) Sync() error {
-	time.Sleep(f.delay)
-	return f.File.Sync()
-}
-
-func (f slowSyncFile) SyncData() error {
-	time.Sleep(f.delay)
-	return f.File.SyncData()
-}
-
-func (f slowSyncFile) SyncTo(n int64) (bool, error) {
-	time.Sleep(f.delay)
-	return f.File.SyncTo(n)
 }
 
 type plNode struct {
@@ -136,7 +90,7 @@ func (r *plRegion) start(id string, fs vfs.FS) *plNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(store.Config{FS: slowSyncFS{fs, r.fsync}, Dir: "db"})
+	st, err := store.Open(store.Config{FS: slowfs.FS{FS: fs, Delay: r.fsync}, Dir: "db"})
 	if err != nil {
 		t.Fatalf("%s: open after the power loss: %v", id, err)
 	}

@@ -19,6 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"gridcrm/internal/slowfs"
 	"gridcrm/node"
 	"gridcrm/replication"
 	"gridcrm/store/keyspace"
@@ -127,6 +130,11 @@ func (c *Cluster) config(base, id, internal string) node.Config {
 	// GRIDCRM_SERIAL_LOG_SYNC=1: the leader fsyncs its log before it
 	// replicates (hashicorp/raft's order), to compare with the default.
 	cfg.Raft.SerialLogSync = os.Getenv("GRIDCRM_SERIAL_LOG_SYNC") == "1"
+	// GRIDCRM_FSYNC_DELAY=2ms: every fsync of the nodes' stores takes that
+	// long, as on a disk without a power-safe write cache (benchmarks).
+	if d, err := time.ParseDuration(os.Getenv("GRIDCRM_FSYNC_DELAY")); err == nil && d > 0 {
+		cfg.StoreFS = slowfs.FS{FS: vfs.Default, Delay: d}
+	}
 	if c.opts.Tune != nil {
 		c.opts.Tune(&cfg.Raft)
 	}
