@@ -1,7 +1,3 @@
-// Package slowfs wraps a Pebble filesystem so that every fsync takes a
-// set time, as a disk's does: for tests and benchmarks of what waits on
-// fsyncs (an in-memory filesystem's are instant, and this machine's disk
-// syncs in about 0.14 ms, where many disks take 1–2 ms).
 package slowfs
 
 import (
