@@ -146,9 +146,7 @@ func (t serialTransport) AppendEntriesPipeline(id raft.ServerID, target raft.Ser
 	if err != nil {
 		return nil, err
 	}
-	d := newDrainedPipeline(p)
-	d.clamp = t.clamp
-	return d, nil
+	return newDrainedPipeline(p, t.clamp), nil
 }
 
 // drainedPipeline keeps a pipeline's sender from wedging for ever.
@@ -166,14 +164,14 @@ func (t serialTransport) AppendEntriesPipeline(id raft.ServerID, target raft.Ser
 // blocks; Close drops what nobody took.
 type drainedPipeline struct {
 	raft.AppendPipeline
-	clamp func(*raft.AppendEntriesRequest) // nil: none
+	clamp func(*raft.AppendEntriesRequest)
 	out   chan raft.AppendFuture
 	done  chan struct{}
 	once  sync.Once
 }
 
-func newDrainedPipeline(p raft.AppendPipeline) *drainedPipeline {
-	d := &drainedPipeline{AppendPipeline: p, out: make(chan raft.AppendFuture), done: make(chan struct{})}
+func newDrainedPipeline(p raft.AppendPipeline, clamp func(*raft.AppendEntriesRequest)) *drainedPipeline {
+	d := &drainedPipeline{AppendPipeline: p, clamp: clamp, out: make(chan raft.AppendFuture), done: make(chan struct{})}
 	go d.pump()
 	return d
 }
@@ -201,9 +199,7 @@ func (d *drainedPipeline) pump() {
 
 // AppendEntries implements raft.AppendPipeline, clamping the commit index.
 func (d *drainedPipeline) AppendEntries(args *raft.AppendEntriesRequest, resp *raft.AppendEntriesResponse) (raft.AppendFuture, error) {
-	if d.clamp != nil {
-		d.clamp(args)
-	}
+	d.clamp(args)
 	return d.AppendPipeline.AppendEntries(args, resp)
 }
 
