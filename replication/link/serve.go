@@ -231,7 +231,7 @@ func downlinkFor(d Domain, r replication.StateReader, region string, req Downlin
 	}
 	// The child's cursor counts in another feed of this region's (restored
 	// or rebuilt since): its sequences say nothing here.
-	otherFeed := req.Epoch != "" && epoch != "" && req.Epoch != epoch
+	otherFeed := validEpoch(req.Epoch) && epoch != "" && req.Epoch != epoch
 	if req.From+1 < first || past && req.From > head || otherFeed {
 		var items []Change
 		p := keyspace.Collection(collDirectives)
