@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"hash/maphash"
-	"slices"
 	"sort"
 	"sync"
 
 	"gridcrm/internal/jsoncodec"
+	"gridcrm/internal/keysort"
 	"gridcrm/store/keyspace"
 )
 
@@ -149,11 +149,7 @@ func (o *overlay) Delete(key []byte) error {
 
 // flush writes the buffered mutations to the base in key order.
 func (o *overlay) flush() error {
-	order := make([]int32, len(o.writes))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int { return bytes.Compare(o.writes[a].key, o.writes[b].key) })
+	order := keysort.Order(nil, func(i int32) []byte { return o.writes[i].key }, len(o.writes))
 	for _, i := range order {
 		w := &o.writes[i]
 		var err error
