@@ -17,6 +17,7 @@ import (
 	"gridcrm/analytics/forecast"
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/process"
 )
 
 // Analytics: demand forecasts, credit grades and the warning lists
@@ -151,21 +152,26 @@ func monthOf(period string) (forecast.Month, bool) {
 
 // ForecastAnswer is a demand forecast as the routes answer it (kWh).
 type ForecastAnswer struct {
-	Region     string               `json:"region,omitempty"`
-	Scope      string               `json:"scope,omitempty"`
-	CustomerID string               `json:"customer_id,omitempty"`
-	Source     string               `json:"source"` // aggregates or bills
-	Unit       string               `json:"unit"`
-	Method     string               `json:"method"`
-	Origin     string               `json:"origin"` // last month of history used
-	Horizon    int                  `json:"horizon"`
-	History    int                  `json:"history_months"`
-	Residuals  int                  `json:"interval_residuals"` // out-of-sample errors behind the intervals (< 12: the seasonal naive's spread stands in)
-	Months     []ForecastMonth      `json:"months"`
-	Quarters   []ForecastTotal      `json:"quarters"`
-	Years      []ForecastTotal      `json:"years"`
-	Regions    []string             `json:"regions,omitempty"`
-	Freshness  map[string]Freshness `json:"freshness,omitempty"`
+	Region     string `json:"region,omitempty"`
+	Scope      string `json:"scope,omitempty"`
+	CustomerID string `json:"customer_id,omitempty"`
+	Source     string `json:"source"` // aggregates or bills
+	Unit       string `json:"unit"`
+	Method     string `json:"method"`
+	Origin     string `json:"origin"` // last month of history used
+	Horizon    int    `json:"horizon"`
+	History    int    `json:"history_months"`
+	Residuals  int    `json:"interval_residuals"` // out-of-sample errors behind the intervals (< 12: the seasonal naive's spread stands in)
+	// WorkingDays is the calendar regressor used: "calendar" (the region's
+	// working-day calendar covers every month of the history and the
+	// horizon, so a Spring Festival moving between January and February
+	// moves the forecast), or "none: …" naming the years it lacks.
+	WorkingDays string               `json:"working_days"`
+	Months      []ForecastMonth      `json:"months"`
+	Quarters    []ForecastTotal      `json:"quarters"`
+	Years       []ForecastTotal      `json:"years"`
+	Regions     []string             `json:"regions,omitempty"`
+	Freshness   map[string]Freshness `json:"freshness,omitempty"`
 }
 
 // ForecastMonth is one forecast month with its 80% and 95% intervals.
@@ -227,11 +233,33 @@ func monthlySeries(name string, kwh map[forecast.Month]float64, asOf forecast.Mo
 	return s, nil
 }
 
-// forecastOf forecasts s and shapes the answer; a short history answers
-// 422 naming field.
-func forecastOf(s forecast.Series, horizon int, field string) (ForecastAnswer, *crm.Error) {
+// workingDaysOver answers cal's working-day count for the forecast of s
+// over horizon months, and what the answer says of it: nil and "none: …"
+// when cal lacks a year of those months (the regressor is never guessed;
+// the shipped calendar holds 2025 and 2026, calendar directives add years).
+func workingDaysOver(cal *workday.Calendar, s forecast.Series, horizon int) (forecast.WorkingDays, string) {
+	wd := forecast.ChineseWorkingDays(cal)
+	var missing []string
+	for m := s.Start; m < s.Start+forecast.Month(s.Len()+horizon); m++ {
+		if _, err := wd(m); err != nil {
+			if y := strconv.Itoa(m.Year()); !slices.Contains(missing, y) {
+				missing = append(missing, y)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return nil, "none: the working-day calendar lacks " + strings.Join(missing, ", ") + " (a calendar directive loads a year)"
+	}
+	return wd, "calendar"
+}
+
+// forecastOf forecasts s with the working-day calendar cal (when it covers
+// the months) and shapes the answer; a short history answers 422 naming
+// field.
+func forecastOf(s forecast.Series, horizon int, field string, cal *workday.Calendar) (ForecastAnswer, *crm.Error) {
 	m := forecast.Default()
-	out, err := forecast.Forecast(s, m, forecast.Config{Horizon: horizon})
+	wd, basis := workingDaysOver(cal, s, horizon)
+	out, err := forecast.Forecast(s, m, forecast.Config{Horizon: horizon, WorkingDays: wd})
 	if errors.Is(err, forecast.ErrShortHistory) {
 		return ForecastAnswer{}, &crm.Error{Code: codeInsufficient, Field: field,
 			Message: fmt.Sprintf("%v; a forecast needs at least %d months of consumption", err, m.MinHistory())}
@@ -244,7 +272,7 @@ func forecastOf(s forecast.Series, horizon int, field string) (ForecastAnswer, *
 		method = forecast.SeasonalNaive{}.Name() // the default's fallback under two years
 	}
 	a := ForecastAnswer{Unit: "kWh", Method: method, Origin: out.Origin.String(), Horizon: horizon, History: s.Len(),
-		Residuals: out.Energy.Residuals, Months: []ForecastMonth{}}
+		Residuals: out.Energy.Residuals, WorkingDays: basis, Months: []ForecastMonth{}}
 	e := out.Energy
 	for h := range e.Point {
 		a.Months = append(a.Months, ForecastMonth{Month: (e.Start + forecast.Month(h)).String(), KWh: r2(e.Point[h]),
@@ -315,7 +343,12 @@ func (s *Server) regionForecast(c *gin.Context) {
 		fail(c, &crm.Error{Code: codeInsufficient, Field: "as_of", Message: err.Error()})
 		return
 	}
-	a, e := forecastOf(series, horizon, "region")
+	cal, err := process.CalendarFor(s.b.Reader(), region)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	a, e := forecastOf(series, horizon, "region", cal)
 	if e != nil {
 		fail(c, e)
 		return
@@ -331,7 +364,11 @@ func (s *Server) customerForecast(c *gin.Context) {
 		return
 	}
 	asOf, _, ok := queryMonth(c, "as_of")
-	if !ok || !s.consistent(c) || !s.customerOf(c) {
+	if !ok || !s.consistent(c) {
+		return
+	}
+	owner, ok := s.customerOwner(c)
+	if !ok {
 		return
 	}
 	id := c.Param("id")
@@ -351,7 +388,12 @@ func (s *Server) customerForecast(c *gin.Context) {
 		fail(c, &crm.Error{Code: codeInsufficient, Field: "id", Message: err.Error()})
 		return
 	}
-	a, e := forecastOf(series, horizon, "id")
+	cal, err := process.CalendarFor(s.b.Reader(), owner)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	a, e := forecastOf(series, horizon, "id", cal)
 	if e != nil {
 		fail(c, e)
 		return

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gridcrm/analytics/forecast"
+	"gridcrm/crm/workday"
 )
 
 // seasonal is a customer's kWh in month i of the test history: a yearly
@@ -93,6 +94,7 @@ func seedAnalytics(c client, ids map[string]string) {
 
 type fcAnswer struct {
 	Source, Method, Origin string
+	WorkingDays            string `json:"working_days"`
 	Horizon                int
 	Months                 []struct {
 		Month                       string
@@ -594,6 +596,47 @@ func TestAPI_Analytics(t *testing.T) {
 		if items, _ := page["items"].([]any); len(items) != 1 || items[0].(map[string]any)["grade"] != "C" ||
 			fmt.Sprint(items[0].(map[string]any)["reasons"].([]any)[0]) != "veto:theft_24m" {
 			t.Errorf("the grade run's record: %v", page)
+		}
+	})
+
+	t.Run("the region's working-day calendar moves the forecast", func(t *testing.T) {
+		// The shipped calendar holds 2025 and 2026 only: a history from 2023
+		// forecasts without the regressor, and says which years are missing.
+		path := "/api/v1/customers/" + res + "/forecast?horizon=3"
+		before := admin.on(t).must(200, "GET", path, nil)
+		if w := fmt.Sprint(before["working_days"]); w != "none: the working-day calendar lacks 2023, 2024 (a calendar directive loads a year)" {
+			t.Fatalf("working_days before the directive: %q", w)
+		}
+		// The State Council's Spring Festival of 2023 (late January) and 2024
+		// (mid February), loaded by a directive.
+		body := obj{"years": obj{
+			"2023": obj{"holidays": obj{"春节": []string{"2023-01-21", "2023-01-22", "2023-01-23", "2023-01-24", "2023-01-25", "2023-01-26", "2023-01-27"}}, "workdays": []string{"2023-01-28", "2023-01-29"}},
+			"2024": obj{"holidays": obj{"春节": []string{"2024-02-10", "2024-02-11", "2024-02-12", "2024-02-13", "2024-02-14", "2024-02-15", "2024-02-16", "2024-02-17"}}, "workdays": []string{"2024-02-04", "2024-02-18"}},
+		}}
+		admin.on(t).create("directives", obj{"kind": "calendar", "title": "2023、2024年春节安排", "body": body})
+		after := decode[fcAnswer](t, admin.on(t).must(200, "GET", path, nil))
+		if after.WorkingDays != "calendar" {
+			t.Fatalf("working_days with 2023 and 2024 loaded: %q", after.WorkingDays)
+		}
+		raw, _ := json.Marshal(body)
+		loaded, err := workday.Parse(raw, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
+		for i := range months {
+			s.Energy = append(s.Energy, seasonal(i, 200))
+			s.Peak = append(s.Peak, math.NaN())
+			s.Hours = append(s.Hours, 0)
+		}
+		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 3, WorkingDays: forecast.ChineseWorkingDays(workday.Default().With(loaded))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h, m := range after.Months {
+			if math.Abs(m.KWh-want.Energy.Point[h]) > 0.01 {
+				t.Errorf("month %s: %.2f kWh; the package with the region's calendar says %.2f", m.Month, m.KWh, want.Energy.Point[h])
+			}
 		}
 	})
 }

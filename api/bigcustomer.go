@@ -116,18 +116,24 @@ func (s *Server) classification(c *gin.Context) {
 
 // customerOf reads a customer and checks the caller may read it.
 func (s *Server) customerOf(c *gin.Context) bool {
+	_, ok := s.customerOwner(c)
+	return ok
+}
+
+// customerOwner is customerOf answering the customer's owner region.
+func (s *Server) customerOwner(c *gin.Context) (string, bool) {
 	raw, e := crm.Get(s.b.Reader(), "customers", c.Param("id"))
 	if e != nil {
 		fail(c, e)
-		return false
+		return "", false
 	}
 	owner := crm.RecordOwner(raw)
 	if u := who(c).User; !crm.InRegion(owner, u.Region) {
 		fail(c, &crm.Error{Code: codeForbidden, Field: "id", Owner: owner,
 			Message: fmt.Sprintf("user %s of region %s may not read customers of region %s", u.Username, u.Region, owner)})
-		return false
+		return "", false
 	}
-	return true
+	return owner, true
 }
 
 func (s *Server) customerClass(c *gin.Context) {
