@@ -397,3 +397,42 @@ func TestShippedRules_SharedSample(t *testing.T) {
 		t.Errorf("shipped churn model on %d business customers: AUC %.3f, mean risk %.3f, rate %.3f", rep.Business, rep.ChurnAUC, rep.ChurnMeanRisk, rep.ChurnRate)
 	}
 }
+
+// TestFit_SharedHoldoutMeetsTargets fits rules on half of the shared
+// training file and judges them on the other half as issue 15 does
+// (`gridcrm credit evaluate --csv … --as-of 2024-12`, seed 1): the score's
+// AUC for default at least 0.88, default rates rising A < B < C with C at
+// least 10× A, the score's PSI between June and December under 0.10.
+// Skipped when the file is absent. The churn AUC (0.698 here, the issue
+// asks 0.70) is printed, not asserted: it is the one target not met.
+func TestFit_SharedHoldoutMeetsTargets(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "credit", "credit_train.csv.gz")
+	f, err := os.Open(path)
+	if err != nil {
+		t.Skipf("shared credit data not found (%v); it lives at ../shared/data/credit relative to the repo root", err)
+	}
+	defer f.Close()
+	cs, err := ReadCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asOf, _ := ParseMonth("2024-12")
+	fitPart, judge := Split(cs, 0.5, 1)
+	rs, err := Fit(fitPart, DefaultFitConfig(asOf))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := Evaluate(rs, judge, asOf, asOf-6)
+	a, b, c := rep.ByGrade["A"].Rate(), rep.ByGrade["B"].Rate(), rep.ByGrade["C"].Rate()
+	t.Logf("held out: %d customers, default AUC %.4f, rates A %.4f B %.4f C %.4f (C/A %.1f), PSI %.4f; churn AUC %.4f on %d business customers",
+		rep.Customers, rep.HoldoutAUC, a, b, c, c/a, rep.PSI, rep.ChurnAUC, rep.Business)
+	if rep.HoldoutAUC < 0.88 {
+		t.Errorf("default AUC of the score %.4f; target ≥ 0.88", rep.HoldoutAUC)
+	}
+	if !(a < b && b < c) || c < 10*a {
+		t.Errorf("default rates A %.4f, B %.4f, C %.4f; want A < B < C and C ≥ 10×A", a, b, c)
+	}
+	if rep.PSI >= 0.10 {
+		t.Errorf("PSI %.4f; target < 0.10", rep.PSI)
+	}
+}
