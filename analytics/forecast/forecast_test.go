@@ -330,3 +330,67 @@ func TestForecast_SharedZonesAndTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluate_MatchesReference recomputes the shipped method's MAPE and
+// the seasonal-naive baseline on AEP with an implementation of their own:
+// for each of the 24 rolling origins, log energy per day of the last 8
+// years regressed on month dummies and a trend by gonum's QR least
+// squares, the trend damped by half a month at a time, times the days of
+// the month; the baseline is the same month a year earlier. Evaluate's
+// figures must agree (the shipped solver adds a 1e-6 ridge, hence the
+// tolerance).
+func TestEvaluate_MatchesReference(t *testing.T) {
+	s := sharedLoad(t, "AEP")
+	ev, err := Evaluate(s, Default(), DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.Len()
+	for i := n - 36 - 96; i < n; i++ {
+		if !(s.Energy[i] > 0) {
+			t.Fatalf("month %v has no energy: the reference does not fill gaps", s.Start+Month(i))
+		}
+	}
+	days := func(i int) float64 { return float64((s.Start + Month(i)).Days()) }
+	var ape, base float64
+	pairs := 0
+	for o := n - 36; o <= n-13; o++ {
+		lo := o + 1 - 96
+		x := mat.NewDense(96, 13, nil)
+		y := mat.NewVecDense(96, nil)
+		for r := 0; r < 96; r++ {
+			i := lo + r
+			x.Set(r, 0, 1)
+			if c := int(s.Start+Month(i)) % 12; c > 0 {
+				x.Set(r, c, 1)
+			}
+			x.Set(r, 12, float64(i-o)/12)
+			y.SetVec(r, math.Log(s.Energy[i]/days(i)))
+		}
+		var qr mat.QR
+		qr.Factorize(x)
+		var beta mat.VecDense
+		if err := qr.SolveVecTo(&beta, false, y); err != nil {
+			t.Fatal(err)
+		}
+		trend, step := 0.0, 1.0
+		for h := 1; h <= 12; h++ {
+			i := o + h
+			step *= 0.5
+			trend += step
+			v := beta.AtVec(0) + beta.AtVec(12)*trend/12
+			if c := int(s.Start+Month(i)) % 12; c > 0 {
+				v += beta.AtVec(c)
+			}
+			a := s.Energy[i]
+			ape += math.Abs(a-math.Exp(v)*days(i)) / a
+			base += math.Abs(a-s.Energy[i-12]) / a
+			pairs++
+		}
+	}
+	mape, naive := 100*ape/float64(pairs), 100*base/float64(pairs)
+	if pairs != ev.Energy.Pairs || math.Abs(mape-ev.Energy.MAPE) > 1e-4 || math.Abs(naive-ev.Energy.Baseline) > 1e-9 {
+		t.Errorf("reference: %d pairs, MAPE %.6f%%, seasonal-naive %.6f%%; Evaluate: %d pairs, %.6f%%, %.6f%%",
+			pairs, mape, naive, ev.Energy.Pairs, ev.Energy.MAPE, ev.Energy.Baseline)
+	}
+}
