@@ -124,8 +124,9 @@ bench-scale-province: deps
 
 # gridcrm and its peers side by side (not part of `make test`; see bench/peers,
 # a Go module of its own so etcd's dependencies stay out of gridcrm's go.mod):
-# etcd's server and client at the version bench/peers/go.mod pins, built from
-# the Go module proxy, and a gridcrm region, each 3 nodes of separate processes
+# etcd's server and client at the version bench/peers/go.mod pins and rqlite's
+# server at the version bench/peers/rqlited/go.mod pins (cgo: SQLite), built
+# from the Go module proxy, and a gridcrm region, each 3 nodes of separate processes
 # on loopback with fsync on (their defaults), run the same writes (1 client, 32
 # clients, bulk 100 rows × 8 clients, bulk through a follower) in PEERS_ROUNDS
 # interleaved rounds; medians, ratios and server CPU per row go to
@@ -135,8 +136,10 @@ PEERS_ROUNDS ?= 3
 PEERS_ARGS ?=
 bench-peers: build
 	cd bench/peers && $(GO) build -o ../../bin/peerbench . && $(GO) build -o ../../bin/peerbench-etcd ./cmd/etcd
+	@command -v cc >/dev/null || (apt-get update -q && apt-get install -y -q --no-install-recommends gcc libc6-dev)
+	cd bench/peers/rqlited && CGO_ENABLED=1 $(GO) build -o ../../../bin/peerbench-rqlited github.com/rqlite/rqlite/v8/cmd/rqlited
 	@mkdir -p bench/out
-	bin/peerbench -gridcrm bin/gridcrm -gridcrm-version "$(VERSION)" -etcd bin/peerbench-etcd -rounds $(PEERS_ROUNDS) -out bench/out $(PEERS_ARGS)
+	bin/peerbench -gridcrm bin/gridcrm -gridcrm-version "$(VERSION)" -etcd bin/peerbench-etcd -rqlite bin/peerbench-rqlited -rqlite-version v8.43.4 -rounds $(PEERS_ROUNDS) -out bench/out $(PEERS_ARGS)
 
 # Long randomized runs (not part of `make test`): the management checker
 # with a long schedule, and the random link cuts, several times over; and a

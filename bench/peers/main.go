@@ -77,7 +77,9 @@ func main() {
 		gridBin   = flag.String("gridcrm", "bin/gridcrm", "gridcrm binary")
 		gridVer   = flag.String("gridcrm-version", "", "gridcrm version for the report (e.g. git describe)")
 		etcdBin   = flag.String("etcd", "bin/peerbench-etcd", "etcd server binary (bench/peers/cmd/etcd)")
-		peerList  = flag.String("peers", "gridcrm,etcd", "peers to run, the first compared to each other (known: "+peerNames()+")")
+		rqBin     = flag.String("rqlite", "bin/peerbench-rqlited", "rqlite server binary (bench/peers/rqlited)")
+		rqVer     = flag.String("rqlite-version", "", "rqlite version for the report (its binary says only the major)")
+		peerList  = flag.String("peers", "gridcrm,etcd,rqlite", "peers to run, the first compared to each other (known: "+peerNames()+")")
 		only      = flag.String("only", "", "comma-separated workloads to run (seq,c32,bulk,bulk-follow; default all)")
 		rounds    = flag.Int("rounds", 3, "interleaved rounds (the report gives medians)")
 		scale     = flag.Float64("scale", 1, "multiply every workload's request count (0.1 to check the tool quickly)")
@@ -108,7 +110,7 @@ func main() {
 		workloads[i].Requests = max(workloads[i].Clients, int(math.Round(float64(workloads[i].Requests)**scale)))
 	}
 
-	cfgs := map[string]PeerConfig{"gridcrm": {Bin: *gridBin, Version: *gridVer}, "etcd": {Bin: *etcdBin}}
+	cfgs := map[string]PeerConfig{"gridcrm": {Bin: *gridBin, Version: *gridVer}, "etcd": {Bin: *etcdBin}, "rqlite": {Bin: *rqBin, Version: *rqVer}}
 	var ps []Peer
 	for _, name := range strings.Split(*peerList, ",") {
 		p, err := newPeer(strings.TrimSpace(name), cfgs[strings.TrimSpace(name)])

@@ -47,12 +47,13 @@ type PeerConfig struct {
 	Version string // shown in the label when the binary cannot say
 }
 
-// peers are the peers this tool knows, by name. rqlite is not among them:
-// no version of github.com/rqlite/rqlite/v8 builds from the Go module proxy
-// and v9's licence is not open-source (see the README's Performance).
+// peers are the peers this tool knows, by name. rqlite's server is built
+// from the module proxy by the module in rqlited/ (pinned to v8.43.4, MIT,
+// with the two replace lines of rqlite's own go.mod).
 var peers = map[string]func(PeerConfig) Peer{
 	"gridcrm": func(c PeerConfig) Peer { return newGridcrm(c) },
 	"etcd":    func(c PeerConfig) Peer { return newEtcd(c) },
+	"rqlite":  func(c PeerConfig) Peer { return newRqlite(c) },
 }
 
 func peerNames() string {
