@@ -15,6 +15,7 @@ import (
 
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/records"
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
 	"gridcrm/process"
@@ -138,7 +139,7 @@ func queryMonth(c *gin.Context, name string) (forecast.Month, string, bool) {
 func queryStatus(c *gin.Context) (string, bool) {
 	st := c.DefaultQuery("status", "open")
 	switch st {
-	case "open", "all", crm.AckAcknowledged, crm.AckDismissed:
+	case "open", "all", records.AckAcknowledged, records.AckDismissed:
 		return st, true
 	}
 	fail(c, apiErr(crm.CodeInvalid, "status", "must be open, all, acknowledged or dismissed"))
@@ -481,12 +482,12 @@ type CreditAnswer struct {
 	ChurnReasons []string `json:"churn_reasons,omitempty"`
 	// ChurnInputs: what the churn risk read beyond the bills (business
 	// customers), whether it raised the risk or not.
-	ChurnInputs *ChurnInputs     `json:"churn_inputs,omitempty"`
-	Reasons     []string         `json:"reasons"`
-	Payment     string           `json:"payment"`
-	Security    string           `json:"security"`
-	Bills       int              `json:"bills_read"`
-	Stored      *crm.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
+	ChurnInputs *ChurnInputs         `json:"churn_inputs,omitempty"`
+	Reasons     []string             `json:"reasons"`
+	Payment     string               `json:"payment"`
+	Security    string               `json:"security"`
+	Bills       int                  `json:"bills_read"`
+	Stored      *records.CreditGrade `json:"stored,omitempty"` // the grade run's record of that month
 }
 
 // gradeOf grades a customer as of asOf with its recorded violations and
@@ -726,12 +727,12 @@ func (s *Server) customerCredit(c *gin.Context) {
 }
 
 // storedGrade is the grade run's record of customer id and period, or nil.
-func storedGrade(r crm.Reader, id, period string) (*crm.CreditGrade, *crm.Error) {
+func storedGrade(r crm.Reader, id, period string) (*records.CreditGrade, *crm.Error) {
 	pg, e := crm.List(r, "credit_grades", crm.Query{Filters: map[string]string{"customer_id": id, "period": period}, Limit: 1})
 	if e != nil || len(pg.Items) == 0 {
 		return nil, e
 	}
-	var g crm.CreditGrade
+	var g records.CreditGrade
 	if err := json.Unmarshal(pg.Items[0], &g); err != nil {
 		return nil, crm.AsError(err)
 	}
@@ -767,7 +768,7 @@ func (s *Server) gradeRunRoute(c *gin.Context) {
 	propose := s.httpPropose(c)
 	run, err := s.gradeRun(asOf, propose)
 	if err == nil { // a month run by hand is done for the schedule too
-		err = s.recordRun(propose, crm.RunGrades, run.Period, run.Graded, run.Skipped)
+		err = s.recordRun(propose, records.RunGrades, run.Period, run.Graded, run.Skipped)
 	}
 	if errors.Is(err, errAnswered) {
 		return
@@ -809,7 +810,7 @@ func (s *Server) creditDistribution(c *gin.Context) {
 	if !ok || !s.consistent(c) {
 		return
 	}
-	counts, regions, err := crm.CreditDistribution(s.b.Reader(), region, subtree)
+	counts, regions, err := records.CreditDistribution(s.b.Reader(), region, subtree)
 	if err != nil {
 		fail(c, err)
 		return
@@ -831,18 +832,18 @@ func (s *Server) creditDistribution(c *gin.Context) {
 	var prev *line
 	for _, m := range months {
 		l := line{Period: m, ByGrade: map[string]int64{}, Share: map[string]float64{}}
-		for _, g := range crm.CreditGrades {
+		for _, g := range records.CreditGrades {
 			l.ByGrade[g] = counts[m][g]
 			l.Customers += counts[m][g]
 		}
-		for _, g := range crm.CreditGrades {
+		for _, g := range records.CreditGrades {
 			if l.Customers > 0 {
 				l.Share[g] = math.Round(float64(l.ByGrade[g])/float64(l.Customers)*1e4) / 1e4
 			}
 		}
 		if prev != nil {
 			l.Previous, l.Change = prev.Period, map[string]float64{}
-			for _, g := range crm.CreditGrades {
+			for _, g := range records.CreditGrades {
 				l.Change[g] = math.Round((l.Share[g]-prev.Share[g])*1e4) / 1e4
 			}
 		}

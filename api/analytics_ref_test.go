@@ -9,6 +9,7 @@ import (
 
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/records"
 	"gridcrm/analytics/warning"
 	"gridcrm/crm"
 )
@@ -51,7 +52,7 @@ func (s *Server) refGradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun
 		if err := json.Unmarshal(raw, &cu); err != nil {
 			return crm.AsError(err)
 		}
-		if done, err := crm.GradeDone(r, cu.ID, period); err != nil || done { // one key read, not the region's grades
+		if done, err := records.GradeDone(r, cu.ID, period); err != nil || done { // one key read, not the region's grades
 			out.Skipped += btoi(done)
 			return crm.AsError(err)
 		}
@@ -73,7 +74,7 @@ func (s *Server) refGradeRun(asOf forecast.Month, propose proposeFunc) (GradeRun
 			return nil
 		}
 		out.ByGrade[a.Grade]++
-		rows = append(rows, mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: period, Score: a.Score, Grade: a.Grade,
+		rows = append(rows, mustJSON(records.CreditGrade{CustomerID: cu.ID, Period: period, Score: a.Score, Grade: a.Grade,
 			ChurnRisk: a.ChurnRisk, ChurnReasons: a.ChurnReasons, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules}))
 		return nil
 	}); e != nil {
@@ -104,8 +105,8 @@ func (s *Server) refWarningRun(period forecast.Month, propose proposeFunc) (Warn
 	}
 	r := s.b.Reader()
 	done := map[string]bool{} // kind/customer
-	for _, kind := range []string{crm.WarningAbnormal, crm.WarningChurn} {
-		if err := crm.WarningsOf(r, kind, out.Period, s.cfg.Region, false, func(w *crm.ConsumptionWarning) bool {
+	for _, kind := range []string{records.WarningAbnormal, records.WarningChurn} {
+		if err := records.WarningsOf(r, kind, out.Period, s.cfg.Region, false, func(w *records.ConsumptionWarning) bool {
 			done[kind+"/"+w.CustomerID] = true
 			return true
 		}); err != nil {
@@ -120,11 +121,11 @@ func (s *Server) refWarningRun(period forecast.Month, propose proposeFunc) (Warn
 			return crm.AsError(err)
 		}
 		out.Customers++
-		doneAbn, doneChurn := done[crm.WarningAbnormal+"/"+cu.ID], done[crm.WarningChurn+"/"+cu.ID]
+		doneAbn, doneChurn := done[records.WarningAbnormal+"/"+cu.ID], done[records.WarningChurn+"/"+cu.ID]
 		business := cu.Category != crm.CategoryResidential
 		doneTrend := !business
 		if business {
-			d, err := crm.TrendDone(r, cu.ID, out.Period)
+			d, err := records.TrendDone(r, cu.ID, out.Period)
 			if err != nil {
 				return crm.AsError(err)
 			}
@@ -149,11 +150,11 @@ func (s *Server) refWarningRun(period forecast.Month, propose proposeFunc) (Warn
 				kwh[m-first] = b.KWh
 			}
 		}
-		mgr, err := crm.GoldManagerOf(r, cu.ID)
+		mgr, err := records.GoldManagerOf(r, cu.ID)
 		if err != nil {
 			return crm.AsError(err)
 		}
-		base := crm.ConsumptionWarning{CustomerID: cu.ID, Period: out.Period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
+		base := records.ConsumptionWarning{CustomerID: cu.ID, Period: out.Period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
 			CapacityKVA: cu.CapacityKVA, VoltageKV: cu.VoltageKV}
 		if math.IsNaN(kwh[cfg.Window]) {
 			out.WithoutReading++
@@ -161,7 +162,7 @@ func (s *Server) refWarningRun(period forecast.Month, propose proposeFunc) (Warn
 			f, err := warning.Detect(kwh, int(period.Calendar()), cfg)
 			if err == nil && len(f.Reasons) > 0 {
 				w := base
-				w.Kind, w.Reasons, w.Method, w.Detector = crm.WarningAbnormal, f.Reasons, f.Method, detectorVersion
+				w.Kind, w.Reasons, w.Method, w.Detector = records.WarningAbnormal, f.Reasons, f.Method, detectorVersion
 				w.KWh = &f.KWh
 				if f.Expected > 0 {
 					w.Expected, w.Lo, w.Hi, w.Change = ptr(r2(f.Expected)), ptr(r2(f.Lo)), ptr(r2(f.Hi)), ptr(round4(f.Change))
@@ -182,7 +183,7 @@ func (s *Server) refWarningRun(period forecast.Month, propose proposeFunc) (Warn
 		}
 		if !doneChurn && business {
 			w := base
-			w.Kind, w.Detector = crm.WarningChurn, rs.Version
+			w.Kind, w.Detector = records.WarningChurn, rs.Version
 			var why []string
 			if g, e := storedGrade(r, cu.ID, out.Period); e == nil && g != nil {
 				w.ChurnRisk, w.Grade, w.Reasons, why = g.ChurnRisk, g.Grade, g.Reasons, g.ChurnReasons

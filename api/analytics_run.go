@@ -9,6 +9,7 @@ import (
 
 	"gridcrm/analytics/credit"
 	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/records"
 	"gridcrm/analytics/warning"
 	"gridcrm/crm"
 	"gridcrm/store/keyspace"
@@ -80,8 +81,8 @@ func (s *Server) runMonth(asOf forecast.Month, grades, warnings bool, propose pr
 	}
 	p.rs, p.g.Rules = rs, rs.Version
 	if warnings {
-		for _, kind := range []string{crm.WarningAbnormal, crm.WarningChurn} {
-			if err := crm.WarningsOf(p.r, kind, period, s.cfg.Region, false, func(w *crm.ConsumptionWarning) bool {
+		for _, kind := range []string{records.WarningAbnormal, records.WarningChurn} {
+			if err := records.WarningsOf(p.r, kind, period, s.cfg.Region, false, func(w *records.ConsumptionWarning) bool {
 				p.done[kind+"/"+w.CustomerID] = true
 				return true
 			}); err != nil {
@@ -217,7 +218,7 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 	}
 	var graded *CreditAnswer // the grade computed here, if any
 	if p.grades {
-		done, err := crm.GradeDone(r, cu.ID, p.period) // one key read, not the region's grades
+		done, err := records.GradeDone(r, cu.ID, p.period) // one key read, not the region's grades
 		if err != nil {
 			o.err = crm.AsError(err)
 			return o
@@ -238,7 +239,7 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 			} else {
 				graded = &a
 				o.grade = a.Grade
-				o.gradeRow = mustJSON(crm.CreditGrade{CustomerID: cu.ID, Period: p.period, Score: a.Score, Grade: a.Grade,
+				o.gradeRow = mustJSON(records.CreditGrade{CustomerID: cu.ID, Period: p.period, Score: a.Score, Grade: a.Grade,
 					ChurnRisk: a.ChurnRisk, ChurnReasons: a.ChurnReasons, Reasons: a.Reasons, Payment: a.Payment, Security: a.Security, Rules: a.Rules})
 			}
 		}
@@ -246,11 +247,11 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 	if !p.warnings {
 		return o
 	}
-	doneAbn, doneChurn := p.done[crm.WarningAbnormal+"/"+cu.ID], p.done[crm.WarningChurn+"/"+cu.ID]
+	doneAbn, doneChurn := p.done[records.WarningAbnormal+"/"+cu.ID], p.done[records.WarningChurn+"/"+cu.ID]
 	business := cu.Category != crm.CategoryResidential
 	doneTrend := !business
 	if business {
-		d, err := crm.TrendDone(r, cu.ID, p.period)
+		d, err := records.TrendDone(r, cu.ID, p.period)
 		if err != nil {
 			o.err = crm.AsError(err)
 			return o
@@ -276,12 +277,12 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 			kwh[m-first] = b.KWh
 		}
 	}
-	mgr, err := crm.GoldManagerOf(r, cu.ID)
+	mgr, err := records.GoldManagerOf(r, cu.ID)
 	if err != nil {
 		o.err = crm.AsError(err)
 		return o
 	}
-	base := crm.ConsumptionWarning{CustomerID: cu.ID, Period: p.period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
+	base := records.ConsumptionWarning{CustomerID: cu.ID, Period: p.period, ManagerID: mgr, Name: cu.Name, Category: cu.Category,
 		CapacityKVA: cu.CapacityKVA, VoltageKV: cu.VoltageKV}
 	if math.IsNaN(kwh[cfg.Window]) {
 		o.withoutReading = true
@@ -289,7 +290,7 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 		f, err := warning.Detect(kwh, int(period.Calendar()), cfg)
 		if err == nil && len(f.Reasons) > 0 {
 			w := base
-			w.Kind, w.Reasons, w.Method, w.Detector = crm.WarningAbnormal, f.Reasons, f.Method, detectorVersion
+			w.Kind, w.Reasons, w.Method, w.Detector = records.WarningAbnormal, f.Reasons, f.Method, detectorVersion
 			w.KWh = &f.KWh
 			if f.Expected > 0 {
 				w.Expected, w.Lo, w.Hi, w.Change = ptr(r2(f.Expected)), ptr(r2(f.Lo)), ptr(r2(f.Hi)), ptr(round4(f.Change))
@@ -309,7 +310,7 @@ func (p *monthPass) judge(raw json.RawMessage) (o customerOut) {
 	}
 	if !doneChurn && business {
 		w := base
-		w.Kind, w.Detector = crm.WarningChurn, p.rs.Version
+		w.Kind, w.Detector = records.WarningChurn, p.rs.Version
 		var why []string
 		switch {
 		case graded != nil: // graded in this pass: what the grade run stores

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/xuri/excelize/v2"
+	"gridcrm/analytics/records"
 	"gridcrm/crm"
 	"gridcrm/tiers"
 )
@@ -198,7 +199,7 @@ func init() {
 		Cols:   append([]exportCol{{Field: "month", Header: "月份"}, {Field: "kwh", Header: "预测电量（千瓦时）", Format: "kwh"}}, band...),
 		Tables: map[string]*exportSpec{"quarters": totals("需求预测（季度）", "quarters"), "years": totals("需求预测（年度）", "years")}}
 	grades := []exportCol{{Field: "period", Header: "评价月份"}, {Field: "customers", Header: "客户数", Format: "int"}}
-	for _, g := range crm.CreditGrades {
+	for _, g := range records.CreditGrades {
 		grades = append(grades, exportCol{Field: g, Header: g + "级客户数", Format: "int", Value: nested("by_grade", g)},
 			exportCol{Field: g, Header: g + "级占比", Format: "pct", Value: nested("share", g)},
 			exportCol{Field: g, Header: g + "级占比变化", Format: "pct", Value: nested("share_change", g)})

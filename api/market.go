@@ -12,6 +12,7 @@ import (
 
 	"gridcrm/analytics/forecast"
 	"gridcrm/analytics/market"
+	"gridcrm/analytics/records"
 	"gridcrm/crm"
 )
 
@@ -396,15 +397,15 @@ func (s *Server) capacityAdded(c *gin.Context) {
 }
 
 // customerRanking lists the first customers of a rank of the stored
-// trends of a month, read from the rank's index (crm.TrendsRanked).
+// trends of a month, read from the rank's index (records.TrendsRanked).
 func (s *Server) customerRanking(c *gin.Context) {
 	region, subtree, ok := s.scopeOf(c)
 	if !ok {
 		return
 	}
 	rank := c.Query("rank")
-	if !slices.Contains(crm.TrendRanks, rank) {
-		fail(c, apiErr(crm.CodeInvalid, "rank", fmt.Sprintf("%q: must be one of %v", rank, crm.TrendRanks)))
+	if !slices.Contains(records.TrendRanks, rank) {
+		fail(c, apiErr(crm.CodeInvalid, "rank", fmt.Sprintf("%q: must be one of %v", rank, records.TrendRanks)))
 		return
 	}
 	_, period, ok := queryMonth(c, "period")
@@ -426,9 +427,9 @@ func (s *Server) customerRanking(c *gin.Context) {
 			period = max(period, p)
 		}
 	}
-	out := []crm.CustomerTrend{}
+	out := []records.CustomerTrend{}
 	if period != "" {
-		if err := crm.TrendsRanked(r, rank, period, region, subtree, func(t *crm.CustomerTrend) bool {
+		if err := records.TrendsRanked(r, rank, period, region, subtree, func(t *records.CustomerTrend) bool {
 			out = append(out, *t)
 			return len(out) < limit
 		}); err != nil {

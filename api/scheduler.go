@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/analytics/forecast"
+	"gridcrm/analytics/records"
 	"gridcrm/crm"
 )
 
@@ -122,11 +123,11 @@ func (s *Server) ScheduleOnce(ctx context.Context, cfg ScheduleConfig, now time.
 	record := func(kind string, written, skipped int) error {
 		return s.recordRun(propose, kind, out.Period, written, skipped)
 	}
-	gradesDone, err := crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunGrades, out.Period)
+	gradesDone, err := records.RunDone(s.b.Reader(), s.cfg.Region, records.RunGrades, out.Period)
 	if err != nil {
 		return out, err
 	}
-	warningsDone, err := crm.RunDone(s.b.Reader(), s.cfg.Region, crm.RunWarnings, out.Period)
+	warningsDone, err := records.RunDone(s.b.Reader(), s.cfg.Region, records.RunWarnings, out.Period)
 	if err != nil || (gradesDone && warningsDone) {
 		return out, err
 	}
@@ -137,7 +138,7 @@ func (s *Server) ScheduleOnce(ctx context.Context, cfg ScheduleConfig, now time.
 	}
 	if !gradesDone {
 		out.Grades = &g
-		if err := record(crm.RunGrades, g.Graded, g.Skipped); err != nil {
+		if err := record(records.RunGrades, g.Graded, g.Skipped); err != nil {
 			return out, err
 		}
 	}
@@ -145,15 +146,15 @@ func (s *Server) ScheduleOnce(ctx context.Context, cfg ScheduleConfig, now time.
 		return out, nil
 	}
 	out.Warnings = &w
-	return out, record(crm.RunWarnings, w.Abnormal+w.Churn, w.Skipped)
+	return out, record(records.RunWarnings, w.Abnormal+w.Churn, w.Skipped)
 }
 
 // recordRun writes the analytics_runs record of a run done here, unless
 // the month's run of kind is already recorded (a second run by hand).
 func (s *Server) recordRun(propose proposeFunc, kind, period string, written, skipped int) error {
-	if done, err := crm.RunDone(s.b.Reader(), s.cfg.Region, kind, period); err != nil || done {
+	if done, err := records.RunDone(s.b.Reader(), s.cfg.Region, kind, period); err != nil || done {
 		return err
 	}
 	return propose(&crm.Command{Op: crm.OpCreate, Collection: "analytics_runs", ID: crm.NewID("arn", time.Now()),
-		Body: mustJSON(crm.AnalyticsRun{Region: s.cfg.Region, Kind: kind, Period: period, Written: written, Skipped: skipped})})
+		Body: mustJSON(records.AnalyticsRun{Region: s.cfg.Region, Kind: kind, Period: period, Written: written, Skipped: skipped})})
 }

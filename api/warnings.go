@@ -13,6 +13,7 @@ import (
 
 	"gridcrm/analytics/forecast"
 	"gridcrm/analytics/market"
+	"gridcrm/analytics/records"
 	"gridcrm/analytics/warning"
 	"gridcrm/crm"
 )
@@ -83,7 +84,7 @@ func importAll(propose proposeFunc, coll, prefix string, rows []json.RawMessage)
 // months of bills (analytics/market.CustomerTrend); ok is false without
 // 24 months of bills. A large industrial customer of 315 kVA and more
 // pays a capacity charge (two-part tariff).
-func trendOf(cu *crm.Customer, bills []crm.Bill, period forecast.Month, manager string) (crm.CustomerTrend, bool) {
+func trendOf(cu *crm.Customer, bills []crm.Bill, period forecast.Month, manager string) (records.CustomerTrend, bool) {
 	first := period - 23
 	months := make([]market.Month, 24)
 	for _, b := range bills {
@@ -93,9 +94,9 @@ func trendOf(cu *crm.Customer, bills []crm.Bill, period forecast.Month, manager 
 	}
 	t, ok := market.CustomerTrend(months, cu.Category == crm.CategoryIndustrial && cu.CapacityKVA >= 315)
 	if !ok || t.Growth > 1e6 || t.BillGrowth > 1e6 {
-		return crm.CustomerTrend{}, false
+		return records.CustomerTrend{}, false
 	}
-	out := crm.CustomerTrend{CustomerID: cu.ID, Period: period.String(), Name: cu.Name, Category: cu.Category, Industry: cu.Industry, ManagerID: manager,
+	out := records.CustomerTrend{CustomerID: cu.ID, Period: period.String(), Name: cu.Name, Category: cu.Category, Industry: cu.Industry, ManagerID: manager,
 		KWh12: r2(t.KWh), KWh12Prev: r2(t.KWhPrev), Yuan12: r2(t.Yuan), Yuan12Prev: r2(t.YuanPrev), Growth: round4(t.Growth),
 		BillGrowth: round4(t.BillGrowth), BillVsKWh: round4(t.BillVsKWh), BillReason: t.BillReason}
 	if !math.IsNaN(t.PeakShare) {
@@ -175,7 +176,7 @@ func (s *Server) warningRunRoute(c *gin.Context) {
 	propose := s.httpPropose(c)
 	run, err := s.warningRun(period, propose)
 	if err == nil { // a month run by hand is done for the schedule too
-		err = s.recordRun(propose, crm.RunWarnings, run.Period, run.Abnormal+run.Churn, run.Skipped)
+		err = s.recordRun(propose, records.RunWarnings, run.Period, run.Abnormal+run.Churn, run.Skipped)
 	}
 	if errors.Is(err, errAnswered) {
 		return
@@ -212,7 +213,7 @@ type Warning struct {
 	Note        string   `json:"note,omitempty"`
 }
 
-func warningOf(w *crm.ConsumptionWarning) Warning {
+func warningOf(w *records.ConsumptionWarning) Warning {
 	return Warning{ID: w.ID, CustomerID: w.CustomerID, Name: w.Name, Region: w.Owner, Category: w.Category, CapacityKVA: w.CapacityKVA,
 		Period: w.Period, Reasons: w.Reasons, ManagerID: w.ManagerID, KWh: w.KWh, Expected: w.Expected, Lo: w.Lo, Hi: w.Hi,
 		Change: w.Change, Score: w.Score, Method: w.Method, ChurnRisk: w.ChurnRisk, Grade: w.Grade}
@@ -222,7 +223,7 @@ func warningOf(w *crm.ConsumptionWarning) Warning {
 func ackOf(r crm.Reader, w *Warning, kind string) *crm.Error {
 	w.Status = "open"
 	return forEach(r, "warning_acks", crm.Query{Filters: map[string]string{"customer_id": w.CustomerID, "period": w.Period, "kind": kind}}, func(raw json.RawMessage) *crm.Error {
-		var a crm.WarningAck
+		var a records.WarningAck
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return crm.AsError(err)
 		}
@@ -236,7 +237,7 @@ func keepStatus(want, got string) bool { return want == "all" || want == got }
 // bigWarning is the abnormal list's big customer, from what the warning
 // copied: a commercial or industrial customer with at least minKVA
 // contracted, or any customer supplied at 35 kV and above.
-func bigWarning(w *crm.ConsumptionWarning, minKVA float64) bool {
+func bigWarning(w *records.ConsumptionWarning, minKVA float64) bool {
 	if crm.VoltageClass(w.VoltageKV) == "high" {
 		return true
 	}
@@ -275,9 +276,9 @@ func (s *Server) readListQuery(c *gin.Context) (listQuery, bool) {
 // eachWarning calls fn with the stored warnings of kind that q selects:
 // an account manager's (manager_id index, kept to the scope) or a
 // region's or subtree's (kind_period_owner index).
-func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *crm.ConsumptionWarning) *crm.Error) *crm.Error {
+func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *records.ConsumptionWarning) *crm.Error) *crm.Error {
 	var ferr *crm.Error
-	visit := func(w *crm.ConsumptionWarning) bool {
+	visit := func(w *records.ConsumptionWarning) bool {
 		if w.Owner != q.region && (!q.subtree || !crm.InRegion(w.Owner, q.region)) {
 			return true
 		}
@@ -286,9 +287,9 @@ func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *crm.Consumpt
 	}
 	var err error
 	if q.manager != "" {
-		err = crm.ManagerWarnings(r, q.manager, kind, q.period, visit)
+		err = records.ManagerWarnings(r, q.manager, kind, q.period, visit)
 	} else {
-		err = crm.WarningsOf(r, kind, q.period, q.region, q.subtree, visit)
+		err = records.WarningsOf(r, kind, q.period, q.region, q.subtree, visit)
 	}
 	if err != nil {
 		return crm.AsError(err)
@@ -335,7 +336,7 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 		}
 	}
 	out := []Warning{}
-	e := eachWarning(r, crm.WarningAbnormal, q, func(cw *crm.ConsumptionWarning) *crm.Error {
+	e := eachWarning(r, records.WarningAbnormal, q, func(cw *records.ConsumptionWarning) *crm.Error {
 		if class == "big" && !bigWarning(cw, minKVA) {
 			return nil
 		}
@@ -343,7 +344,7 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 			return nil
 		}
 		w := warningOf(cw)
-		if e := ackOf(r, &w, crm.WarningAbnormal); e != nil {
+		if e := ackOf(r, &w, records.WarningAbnormal); e != nil {
 			return e
 		}
 		if keepStatus(q.status, w.Status) {
@@ -373,7 +374,7 @@ func (s *Server) churnWarnings(c *gin.Context) {
 	}
 	r := s.b.Reader()
 	if q.period == "" {
-		counts, _, err := crm.CreditDistribution(r, q.region, q.subtree)
+		counts, _, err := records.CreditDistribution(r, q.region, q.subtree)
 		if err != nil {
 			fail(c, err)
 			return
@@ -387,12 +388,12 @@ func (s *Server) churnWarnings(c *gin.Context) {
 		}
 	}
 	out := []Warning{}
-	e := eachWarning(r, crm.WarningChurn, q, func(cw *crm.ConsumptionWarning) *crm.Error {
+	e := eachWarning(r, records.WarningChurn, q, func(cw *records.ConsumptionWarning) *crm.Error {
 		if cw.ChurnRisk == nil || *cw.ChurnRisk < threshold {
 			return nil
 		}
 		w := warningOf(cw)
-		if e := ackOf(r, &w, crm.WarningChurn); e != nil {
+		if e := ackOf(r, &w, records.WarningChurn); e != nil {
 			return e
 		}
 		if keepStatus(q.status, w.Status) {

@@ -21,10 +21,12 @@ import (
 // kwh.<YYYY-MM>; billed.<YYYY-MM>; arrears; arrears.<YYYY-MM> and
 // arrears_bills.<YYYY-MM> (outstanding amount and bills in arrears by the
 // billed month, aged at read: overview.go); the process counters of
-// package process (projects.*, work_orders.*, outages.*: its kinds' Counters); and the credit grades of
-// analytics.go (credit.<YYYY-MM>.<grade>: customers graded that month);
-// the market counters of market.go (kwh, billed and bills per category
-// and voltage class, and the time-of-use kWh, by month).
+// package process (projects.*, work_orders.*, outages.*: its kinds' Counters); the credit grades of
+// package analytics/records (credit.<YYYY-MM>.<grade>: customers graded
+// that month, its credit_grades' Counters); and the market counters of
+// market.go (kwh, billed and bills per category and voltage class, and
+// the time-of-use kWh, by month; mkt.ind.* from analytics/records'
+// customer_trends).
 func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
 
 // Delta is a change to one counter.
@@ -80,15 +82,6 @@ func billCounters(raw []byte) (string, map[string]float64) {
 		return "", nil
 	}
 	return b.Owner, billMetrics(&b)
-}
-
-// creditCounters is the credit grades' Counters hook (analytics.go).
-func creditCounters(raw []byte) (string, map[string]float64) {
-	var g CreditGrade
-	if unmarshal(raw, &g) != nil {
-		return "", nil
-	}
-	return g.Owner, creditMetrics(&g)
 }
 
 // AggregateDeltas answers the counter changes that replacing old with new

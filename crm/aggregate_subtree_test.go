@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"gridcrm/analytics/records"
 	"gridcrm/crm"
 	"gridcrm/replication"
 	"gridcrm/store"
@@ -137,7 +138,7 @@ func sameReads(t *testing.T, stage string, got, want crm.Reader, regions []strin
 			return m, err
 		},
 		"CreditDistribution": func(r crm.Reader, region string, subtree bool) (any, error) {
-			c, regs, err := crm.CreditDistribution(r, region, subtree)
+			c, regs, err := records.CreditDistribution(r, region, subtree)
 			return []any{c, regs}, err
 		},
 	}
@@ -270,7 +271,7 @@ func TestSubtreeTotals_SameAsRecomputed(t *testing.T) {
 		t.Fatalf("the random data left a part uncovered: %d regions billed, %d with capacity, %d months of trends, %d of TOU",
 			len(m.ByRegion), len(m.CapacityByRegion), len(m.Industry), len(m.TOU))
 	}
-	if c, _, _ := crm.CreditDistribution(want, "32", true); len(c) == 0 {
+	if c, _, _ := records.CreditDistribution(want, "32", true); len(c) == 0 {
 		t.Fatal("no grades counted")
 	}
 	// Everything deleted: the totals come to nothing.

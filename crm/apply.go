@@ -507,7 +507,7 @@ func regionOf(rec Record) string {
 		return r.Region
 	case *User:
 		return r.Region
-	case RegionHolder: // the analytics runs (runs.go), a programme's package's records (programme.go)
+	case RegionHolder: // a programme's package's records (programme.go): projects, analytics runs, …
 		return *r.RegionField()
 	}
 	return ""

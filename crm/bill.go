@@ -1,6 +1,9 @@
 package crm
 
-import "math"
+import (
+	"math"
+	"sort"
+)
 
 // Bill is one customer's consumption and bill for one month (电量电费).
 type Bill struct {
@@ -130,4 +133,15 @@ func billGuard(old, new Record) *Error {
 		n.VoltageClass = o.VoltageClass
 	}
 	return firstErr(immutable("category", o.Category, n.Category), immutable("voltage_class", o.VoltageClass, n.VoltageClass))
+}
+
+// CustomerBills answers customer id's bills sorted by period (its
+// customer_id index: the customer's bills only).
+func CustomerBills(r Reader, id string) ([]Bill, *Error) {
+	out, e := byIndex[Bill](r, "bills", "customer_id", id)
+	if e != nil {
+		return nil, e
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Period < out[j].Period })
+	return out, nil
 }

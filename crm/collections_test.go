@@ -4,13 +4,15 @@ import (
 	"slices"
 	"testing"
 
-	_ "gridcrm/bigcustomer" // registers its kinds, as node does
+	_ "gridcrm/analytics/records" // registers its kinds, as api does
+	_ "gridcrm/bigcustomer"       // registers its kinds, as node does
 	"gridcrm/crm"
 	_ "gridcrm/process" // registers its kinds, as node does
 )
 
 // TestCollections_Order pins the order of the collections: crm's core
-// records, package process's, package bigcustomer's, the analytics'. It
+// records, package process's, package bigcustomer's, package
+// analytics/records'. It
 // decides the order of whatever is listed or copied by collection
 // (exports, the OpenAPI document, management grants), and it must not
 // follow the order Go initialises the programmes' packages in (by import

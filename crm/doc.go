@@ -6,17 +6,19 @@
 // management (customers and their 户号, monthly consumption and bills,
 // staff, contacts, interactions, violations, capacity changes, directives,
 // users), the tier records (management and conflicts, audit, sessions),
-// the analytics' records (analytics.go, warnings.go, runs.go) and the
-// market counters and lists (market.go, market_cards.go).
+// and the market counters and lists kept from bills and read from the
+// customer cards (market.go, market_cards.go).
 //
 // The programmes of the business are packages of their own that register
 // their kinds here and that crm never imports: package process (connection
 // projects, work orders and outages on working-day clocks, rule sets,
-// supervision and KPIs) and package bigcustomer (classification, the four
+// supervision and KPIs), package bigcustomer (classification, the four
 // ones, 1+N, the pool and its grid cells, VIP services, bulletins,
-// consumption analysis). crm keeps what the engine and the programmes
-// share: the connection stages (stages.go, the one list both name their
-// stages from), the action op (action.go), the directive hooks
+// consumption analysis) and package analytics/records (the analytics'
+// records: credit grades, consumption and churn warnings and their
+// answers, analytics runs, customer trends). crm keeps what the engine
+// and the programmes share: the connection stages (stages.go, the one
+// list process and bigcustomer name their stages from), the action op (action.go), the directive hooks
 // (directive_scope.go), the field checks and reads a programme's records
 // are made of (programme.go, hooks.go, lifecycle.go, lookup.go), and the
 // customer cards (card.go): kept in the batch of every customer and bill
@@ -33,8 +35,8 @@
 // body check is registered with RegisterDirectiveBody. A package outside
 // crm registers its kinds the same way, naming its programme
 // (Kind.Programme); Collections lists the programmes' kinds by programme
-// (process, then bigcustomer), each in the order it registered them,
-// whatever order Go initialises the packages in.
+// (process, bigcustomer, then analytics), each in the order it registered
+// them, whatever order Go initialises the packages in.
 //
 // crm is pure Go. It imports neither gin, raft, Pebble nor wgctrl: it sees
 // storage only through the small Txn and Reader interfaces declared in

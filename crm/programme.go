@@ -103,3 +103,14 @@ type Lifecycle map[string][]string
 func (l Lifecycle) Change(field, from, to string, initial ...string) *Error {
 	return lifecycle(l).change(field, from, to, initial...)
 }
+
+// SumCounters calls fn with every aggregate counter of region (subtree:
+// and of the regions under it) whose metric begins with prefix, with the
+// rest of the metric's name, and answers the regions holding such
+// counters; where the subtree totals of region are kept, it reads them
+// (reg "" for the regions below region) instead of every region's
+// counters. For a programme's reads of the counters its kinds' Counters
+// hooks keep (package analytics/records: the credit grades).
+func SumCounters(r Reader, region string, subtree bool, prefix string, fn func(reg, rest string, v float64) bool) ([]string, error) {
+	return sumCounters(r, region, subtree, prefix, fn)
+}

@@ -63,8 +63,8 @@ type Kind struct {
 	Regional bool          // the record has a "region" field that must equal its owner
 	Standing []Op          // ops a region above may forward here whatever the management mode (Standing)
 	// Programme names the programme's package that registered the kind
-	// ("process", "bigcustomer"), "" for crm's own: it places the kind in
-	// Collections (programmeOrder).
+	// ("process", "bigcustomer", "analytics"), "" for crm's own: it
+	// places the kind in Collections (programmeOrder).
 	Programme string
 	fields    map[string]bool // JSON field names, for unknown-field errors
 
@@ -144,7 +144,7 @@ var programmeKinds []string
 // bigcustomer before process). Within a programme its kinds come in the
 // order it registered them; a kind of a programme not named here comes
 // after these, in registration order.
-var programmeOrder = []string{"process", "bigcustomer"}
+var programmeOrder = []string{"process", "bigcustomer", "analytics"}
 
 // HasField reports whether name is a JSON field of the kind's records.
 func (k *Kind) HasField(name string) bool { return k.fields[name] }
@@ -152,9 +152,9 @@ func (k *Kind) HasField(name string) bool { return k.fields[name] }
 // Collections returns the collection names in a stable order: crm's core
 // records; the kinds the programmes' packages registered (Register), by
 // programme (programmeOrder: package process's projects, work orders and
-// outages, then package bigcustomer's key projects … VIP services), each
-// programme's in the order it registered them; then the analytics'
-// (analytics.go). It decides the order of whatever is listed or copied by
+// outages, then package bigcustomer's key projects … VIP services, then
+// package analytics/records' credit grades … customer trends), each
+// programme's in the order it registered them. It decides the order of whatever is listed or copied by
 // collection (exports, the OpenAPI document, management grants).
 func Collections() []string {
 	out := []string{"customers", "bills", "staff", "contacts", "interactions", "violations", "capacity_changes", "directives", "users"}
@@ -173,7 +173,7 @@ func Collections() []string {
 	for _, name := range programmeKinds {
 		add(name)
 	}
-	return append(out, AnalyticsCollections...)
+	return out
 }
 
 // NewID returns a new record id: prefix, '_', then 26 characters of Crockford

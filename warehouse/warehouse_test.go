@@ -15,7 +15,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	_ "gridcrm/bigcustomer" // its kinds' schemas (pool_entries)
+	arecords "gridcrm/analytics/records" // its kinds (credit_grades)
+	_ "gridcrm/bigcustomer"              // its kinds' schemas (pool_entries)
 	"gridcrm/crm"
 	"gridcrm/process"
 )
@@ -119,7 +120,7 @@ func records(t testing.TB) map[string][][]byte {
 			o.End, o.NoticeCompliant = done, &yes
 		}
 		add("outages", o)
-		cg := &crm.CreditGrade{Meta: meta("cg", i, "320722"), CustomerID: crm.NewID("cus", t0), Period: "2026-03", Score: 80 + i, Grade: "A", Rules: "v1"}
+		cg := &arecords.CreditGrade{Meta: meta("cg", i, "320722"), CustomerID: crm.NewID("cus", t0), Period: "2026-03", Score: 80 + i, Grade: "A", Rules: "v1"}
 		if i == 2 {
 			cg.ChurnRisk = &risk
 		}

@@ -1,10 +1,12 @@
-package crm_test
+package records_test
 
 import (
 	"sort"
 	"strings"
 	"testing"
 
+	"gridcrm/analytics/records"
+	_ "gridcrm/bigcustomer" // the gold_assignments GoldManagerOf reads
 	"gridcrm/crm"
 	"gridcrm/crm/crmtest"
 )
@@ -25,11 +27,11 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 		if withManager {
 			mgr = w.Create(crmtest.T0, "staff", "stf", crmtest.StaffBody("G-"+region, region).With("role", "gold_manager"))
 			w.Create(crmtest.T0, "gold_assignments", "gam", crmtest.Obj{"customer_id": cus, "staff_id": mgr, "from": "2026-01-01"})
-			got, err := crm.GoldManagerOf(w.Tx, cus)
+			got, err := records.GoldManagerOf(w.Tx, cus)
 			if err != nil || got != mgr {
 				t.Fatalf("GoldManagerOf = %q, %v; want %s", got, err, mgr)
 			}
-		} else if got, err := crm.GoldManagerOf(w.Tx, cus); err != nil || got != "" {
+		} else if got, err := records.GoldManagerOf(w.Tx, cus); err != nil || got != "" {
 			t.Fatalf("GoldManagerOf without one = %q, %v", got, err)
 		}
 		body := crmtest.Obj{"customer_id": cus, "period": "2026-05", "kind": "abnormal", "reasons": []string{"drop"}, "kwh": 500.0,
@@ -77,7 +79,7 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 	list := func(kind, region string, subtree bool) []string {
 		t.Helper()
 		var out []string
-		if err := crm.WarningsOf(city, kind, "2026-05", region, subtree, func(w *crm.ConsumptionWarning) bool {
+		if err := records.WarningsOf(city, kind, "2026-05", region, subtree, func(w *records.ConsumptionWarning) bool {
 			out = append(out, w.CustomerID+"@"+w.Owner)
 			return true
 		}); err != nil {
@@ -99,7 +101,7 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 		t.Errorf("churn at 320723: %v", got)
 	}
 	var mine []string
-	if err := crm.ManagerWarnings(city, a.mgr, "abnormal", "2026-05", func(w *crm.ConsumptionWarning) bool {
+	if err := records.ManagerWarnings(city, a.mgr, "abnormal", "2026-05", func(w *records.ConsumptionWarning) bool {
 		mine = append(mine, w.CustomerID)
 		return true
 	}); err != nil || len(mine) != 1 || mine[0] != a.cus {

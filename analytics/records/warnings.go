@@ -1,9 +1,10 @@
-package crm
+package records
 
 import (
 	"encoding/json"
 	"strings"
 
+	"gridcrm/crm"
 	"gridcrm/store/keyspace"
 )
 
@@ -23,7 +24,7 @@ import (
 // The customer's name, category, capacity and gold manager are copied as
 // they were at the run: the list needs no customer read.
 type ConsumptionWarning struct {
-	Meta
+	crm.Meta
 	CustomerID  string   `json:"customer_id"`
 	Period      string   `json:"period"` // the month judged, YYYY-MM
 	Kind        string   `json:"kind"`   // abnormal or churn
@@ -48,8 +49,9 @@ type ConsumptionWarning struct {
 // Warning reasons of an abnormal month (analytics/warning's names).
 var AbnormalReasons = []string{"zero", "drop", "rise"}
 
-func init() {
-	register(&Kind{Name: "consumption_warnings", IDPrefix: "cwn", New: func() Record { return &ConsumptionWarning{} },
+// registerWarnings registers the warnings kind (records.go).
+func registerWarnings() {
+	crm.Register(&crm.Kind{Programme: "analytics", Name: "consumption_warnings", IDPrefix: "cwn", New: func() crm.Record { return &ConsumptionWarning{} },
 		Filters: []string{"customer_id", "period", "kind", "manager_id"}})
 }
 
@@ -67,45 +69,45 @@ func (w *ConsumptionWarning) Normalize() {
 }
 
 // Validate implements Record.
-func (w *ConsumptionWarning) Validate() *Error {
-	if !Kinds["customers"].ValidID(w.CustomerID) {
-		return invalid("customer_id", "%q is not a customer id", w.CustomerID)
+func (w *ConsumptionWarning) Validate() *crm.Error {
+	if !crm.Kinds["customers"].ValidID(w.CustomerID) {
+		return crm.Invalid("customer_id", "%q is not a customer id", w.CustomerID)
 	}
-	if !periodRe.MatchString(w.Period) {
-		return invalid("period", "%q is not a month of the form YYYY-MM", w.Period)
+	if !crm.ValidPeriod(w.Period) {
+		return crm.Invalid("period", "%q is not a month of the form YYYY-MM", w.Period)
 	}
-	if e := oneOf("kind", w.Kind, WarningAbnormal, WarningChurn); e != nil {
+	if e := crm.OneOf("kind", w.Kind, WarningAbnormal, WarningChurn); e != nil {
 		return e
 	}
 	if len(w.Reasons) == 0 || len(w.Reasons) > 20 {
-		return invalid("reasons", "want 1 to 20 reasons, got %d", len(w.Reasons))
+		return crm.Invalid("reasons", "want 1 to 20 reasons, got %d", len(w.Reasons))
 	}
 	for _, r := range w.Reasons {
 		if r == "" || len(r) > 100 {
-			return invalid("reasons", "%q: want 1 to 100 bytes", r)
+			return crm.Invalid("reasons", "%q: want 1 to 100 bytes", r)
 		}
 	}
 	if w.Kind == WarningAbnormal {
-		if e := oneOf("reasons", w.Reasons[0], AbnormalReasons...); e != nil {
+		if e := crm.OneOf("reasons", w.Reasons[0], AbnormalReasons...); e != nil {
 			return e
 		}
 		if w.KWh == nil {
-			return invalid("kwh", "is required for an abnormal-consumption warning")
+			return crm.Invalid("kwh", "is required for an abnormal-consumption warning")
 		}
 	}
 	if w.Kind == WarningChurn && w.ChurnRisk == nil {
-		return invalid("churn_risk", "is required for a churn warning")
+		return crm.Invalid("churn_risk", "is required for a churn warning")
 	}
-	if w.ManagerID != "" && !Kinds["staff"].ValidID(w.ManagerID) {
-		return invalid("manager_id", "%q is not a staff id", w.ManagerID)
+	if w.ManagerID != "" && !crm.Kinds["staff"].ValidID(w.ManagerID) {
+		return crm.Invalid("manager_id", "%q is not a staff id", w.ManagerID)
 	}
 	if w.Category != "" {
-		if e := oneOf("category", w.Category, Categories...); e != nil {
+		if e := crm.OneOf("category", w.Category, crm.Categories...); e != nil {
 			return e
 		}
 	}
-	if e := firstErr(maxLen("name", w.Name, 100), maxLen("method", w.Method, 32), required("detector", w.Detector, 64),
-		nonNegative("capacity_kva", w.CapacityKVA, 10_000_000), nonNegative("voltage_kv", w.VoltageKV, 1000)); e != nil {
+	if e := crm.FirstErr(crm.MaxLen("name", w.Name, 100), crm.MaxLen("method", w.Method, 32), crm.Required("detector", w.Detector, 64),
+		crm.NonNegative("capacity_kva", w.CapacityKVA, 10_000_000), crm.NonNegative("voltage_kv", w.VoltageKV, 1000)); e != nil {
 		return e
 	}
 	for _, f := range []struct {
@@ -114,14 +116,14 @@ func (w *ConsumptionWarning) Validate() *Error {
 		lo   float64
 	}{{"kwh", w.KWh, 0}, {"expected_kwh", w.Expected, 0}, {"lo_kwh", w.Lo, 0}, {"hi_kwh", w.Hi, 0}, {"change", w.Change, -1}, {"score", w.Score, -1e12}} {
 		if f.v != nil && !(*f.v >= f.lo && *f.v <= 1e12) {
-			return invalid(f.name, "%v: want a finite number from %v", *f.v, f.lo)
+			return crm.Invalid(f.name, "%v: want a finite number from %v", *f.v, f.lo)
 		}
 	}
 	if w.ChurnRisk != nil && !(*w.ChurnRisk >= 0 && *w.ChurnRisk <= 1) {
-		return invalid("churn_risk", "%v: want 0..1", *w.ChurnRisk)
+		return crm.Invalid("churn_risk", "%v: want 0..1", *w.ChurnRisk)
 	}
 	if w.Grade != "" {
-		if e := oneOf("grade", w.Grade, CreditGrades...); e != nil {
+		if e := crm.OneOf("grade", w.Grade, CreditGrades...); e != nil {
 			return e
 		}
 	}
@@ -136,29 +138,31 @@ const (
 )
 
 // Indexes implements Record.
-func (w *ConsumptionWarning) Indexes() []Index {
-	ix := []Index{{"customer_id", w.CustomerID}, {"period", w.Period}, {"kind", w.Kind}, {OwnerIndex, w.Owner},
-		{warningScopeIndex, w.Kind + "/" + w.Period + "/" + w.Owner}}
+func (w *ConsumptionWarning) Indexes() []crm.Index {
+	ix := []crm.Index{{Field: "customer_id", Value: w.CustomerID}, {Field: "period", Value: w.Period}, {Field: "kind", Value: w.Kind}, {Field: crm.OwnerIndex, Value: w.Owner},
+		{Field: warningScopeIndex, Value: w.Kind + "/" + w.Period + "/" + w.Owner}}
 	if w.ManagerID != "" {
-		ix = append(ix, Index{"manager_id", w.ManagerID}, Index{warningManagerIndex, w.ManagerID + "/" + w.Kind + "/" + w.Period})
+		ix = append(ix, crm.Index{Field: "manager_id", Value: w.ManagerID}, crm.Index{Field: warningManagerIndex, Value: w.ManagerID + "/" + w.Kind + "/" + w.Period})
 	}
 	return ix
 }
 
 // Uniques implements Record: one warning per customer, kind and month.
-func (w *ConsumptionWarning) Uniques() []Unique {
-	return []Unique{{Name: "warning", Scope: w.CustomerID, Value: w.Kind + "/" + w.Period, Field: "period"}}
+func (w *ConsumptionWarning) Uniques() []crm.Unique {
+	return []crm.Unique{{Name: "warning", Scope: w.CustomerID, Value: w.Kind + "/" + w.Period, Field: "period"}}
 }
 
 // Refs implements Record.
-func (w *ConsumptionWarning) Refs() []Ref { return []Ref{{"customer_id", "customers", w.CustomerID}} }
+func (w *ConsumptionWarning) Refs() []crm.Ref {
+	return []crm.Ref{{Field: "customer_id", Collection: "customers", ID: w.CustomerID}}
+}
 
 // WarningsOf calls fn with every stored warning of kind and period owned
 // by region (subtree: or by a region under it), in (owner, id) order,
 // until fn answers false. It reads the kind_period_owner index and the
 // warnings it points at, nothing else: the cost is the number of warnings
 // listed, whatever the number of customers.
-func WarningsOf(r Reader, kind, period, region string, subtree bool, fn func(w *ConsumptionWarning) bool) error {
+func WarningsOf(r crm.Reader, kind, period, region string, subtree bool, fn func(w *ConsumptionWarning) bool) error {
 	prefix := keyspace.IndexField("consumption_warnings", warningScopeIndex) + cleanNUL(kind+"/"+period+"/"+region)
 	if !subtree {
 		prefix += "\x00"
@@ -168,11 +172,11 @@ func WarningsOf(r Reader, kind, period, region string, subtree bool, fn func(w *
 
 // ManagerWarnings calls fn with every stored warning of kind and period
 // whose customer had manager (a staff id) as its gold manager at the run.
-func ManagerWarnings(r Reader, manager, kind, period string, fn func(w *ConsumptionWarning) bool) error {
+func ManagerWarnings(r crm.Reader, manager, kind, period string, fn func(w *ConsumptionWarning) bool) error {
 	return warningsAt(r, indexPrefix("consumption_warnings", warningManagerIndex, manager+"/"+kind+"/"+period), fn)
 }
 
-func warningsAt(r Reader, prefix []byte, fn func(w *ConsumptionWarning) bool) error {
+func warningsAt(r crm.Reader, prefix []byte, fn func(w *ConsumptionWarning) bool) error {
 	var ferr error
 	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
 		i := strings.LastIndexByte(string(k), 0)
@@ -203,7 +207,7 @@ func warningsAt(r Reader, prefix []byte, fn func(w *ConsumptionWarning) bool) er
 // GoldManagerOf answers the staff id of customer id's active gold manager
 // (gold_assignments, package bigcustomer's: its staff_id), "" without
 // one. One unique-key read and one record read.
-func GoldManagerOf(r Reader, customerID string) (string, error) {
+func GoldManagerOf(r crm.Reader, customerID string) (string, error) {
 	id, err := r.Get(uniqueKey("gold_assignments", "active", customerID, "active"))
 	if err != nil || id == nil {
 		return "", err
