@@ -87,8 +87,8 @@ func analyticsOps() []op {
 			body: object(map[string]any{"period": str()}, "period")},
 		{method: "GET", path: "/api/v1/warnings/abnormal", summary: "Abnormal-consumption warnings of a month stored by the warning run (reasons zero, drop or rise against the customer's own forecast, with the expected kWh, the normal band and the change), of a region, a subtree or one account manager (manager_id: the customer's gold manager), with the answer (warning_acks) if any. class=big (default) keeps commercial and industrial customers of min_kva and more and any at 35 kV and above; threshold keeps changes of at least that share. Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
 			query: scoped("period", "threshold", "min_kva", "class", "manager_id", "status")},
-		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings of a month stored by the warning run: business customers whose churn risk is at or above threshold, riskiest first, with the credit grade's reasons and the answer (warning_acks) if any; of a region, a subtree or one account manager (manager_id). Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
-			query: scoped("period", "threshold", "manager_id", "status")},
+		{method: "GET", path: "/api/v1/warnings/churn", summary: "Churn warnings of a month stored by the warning run: business customers whose churn risk is at or above threshold, riskiest first, at most limit of them (default 100, 1–1000; more: true when the scope holds more), read from a risk-ordered index owner by owner, with the credit grade's reasons and the answer (warning_acks) if any; of a region, a subtree or one account manager (manager_id). Acknowledge or dismiss with POST /api/v1/warning_acks", ok: 200, roles: readRoles,
+			query: scoped("period", "threshold", "manager_id", "status", "limit")},
 	}...)
 }
 

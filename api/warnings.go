@@ -369,6 +369,10 @@ func (s *Server) churnWarnings(c *gin.Context) {
 		return
 	}
 	threshold, ok := queryFloat(c, "threshold", 0.2, 0, 1)
+	if !ok {
+		return
+	}
+	limit, ok := queryInt(c, "limit", 100, 1, 1000)
 	if !ok || !s.consistent(c) {
 		return
 	}
@@ -387,25 +391,52 @@ func (s *Server) churnWarnings(c *gin.Context) {
 			return
 		}
 	}
+	// The riskiest limit of the scope, through the churn_rank index: at most
+	// limit warnings read an owner region, whatever the customers.
 	out := []Warning{}
-	e := eachWarning(r, records.WarningChurn, q, func(cw *records.ConsumptionWarning) *crm.Error {
-		if cw.ChurnRisk == nil || *cw.ChurnRisk < threshold {
-			return nil
-		}
+	keep := func(cw *records.ConsumptionWarning) (bool, error) {
 		w := warningOf(cw)
 		if e := ackOf(r, &w, records.WarningChurn); e != nil {
-			return e
+			return false, e
 		}
-		if keepStatus(q.status, w.Status) {
-			out = append(out, w)
+		if !keepStatus(q.status, w.Status) {
+			return false, nil
 		}
-		return nil
-	})
-	if e != nil {
-		fail(c, e)
+		out = append(out, w)
+		return true, nil
+	}
+	top, more, indexed, err := records.ChurnTop(r, q.period, q.region, q.subtree, q.manager, threshold, limit, keep)
+	if err != nil {
+		fail(c, crm.AsError(err))
 		return
 	}
-	sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
+	if indexed {
+		byID := make(map[string]Warning, len(out))
+		for _, w := range out {
+			byID[w.ID] = w
+		}
+		out = out[:0]
+		for _, cw := range top {
+			out = append(out, byID[cw.ID])
+		}
+	} else { // warnings stored before the churn_rank index: every one of the scope is read
+		out = []Warning{}
+		e := eachWarning(r, records.WarningChurn, q, func(cw *records.ConsumptionWarning) *crm.Error {
+			if cw.ChurnRisk == nil || *cw.ChurnRisk < threshold {
+				return nil
+			}
+			_, err := keep(cw)
+			return crm.AsError(err)
+		})
+		if e != nil {
+			fail(c, e)
+			return
+		}
+		sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
+		if len(out) > limit {
+			out, more = out[:limit], true
+		}
+	}
 	c.JSON(200, gin.H{"region": q.region, "period": q.period, "threshold": threshold, "source": "consumption_warnings",
-		"manager_id": q.manager, "warnings": out})
+		"manager_id": q.manager, "limit": limit, "more": more, "warnings": out})
 }

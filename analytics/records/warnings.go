@@ -1,7 +1,11 @@
 package records
 
 import (
+	"cmp"
 	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"gridcrm/crm"
@@ -131,11 +135,22 @@ func (w *ConsumptionWarning) Validate() *crm.Error {
 }
 
 // The composite indexes the lists read: a month's warnings of one kind by
-// owner region (a subtree is a prefix of it), and an account manager's.
+// owner region (a subtree is a prefix of it), and an account manager's;
+// and a month's churn warnings by owner, riskiest first (churnRankIndex:
+// <period>/<owner>/<rank>), and an account manager's the same way, so that
+// the churn list reads the riskiest of each owner and stops (ChurnTop).
 const (
 	warningScopeIndex   = "kind_period_owner"
 	warningManagerIndex = "manager_kind_period"
+	churnRankIndex      = "churn_rank"
+	churnManagerIndex   = "manager_churn_rank"
 )
+
+// churnRank is a churn risk as a key part that sorts riskiest first: seven
+// digits of 1 − risk in millionths (risk clipped to [0, 1]).
+func churnRank(risk float64) string {
+	return fmt.Sprintf("%07d", 1_000_000-int(math.Round(min(1, max(0, risk))*1_000_000)))
+}
 
 // Indexes implements Record.
 func (w *ConsumptionWarning) Indexes() []crm.Index {
@@ -144,7 +159,154 @@ func (w *ConsumptionWarning) Indexes() []crm.Index {
 	if w.ManagerID != "" {
 		ix = append(ix, crm.Index{Field: "manager_id", Value: w.ManagerID}, crm.Index{Field: warningManagerIndex, Value: w.ManagerID + "/" + w.Kind + "/" + w.Period})
 	}
+	if w.Kind == WarningChurn && w.ChurnRisk != nil {
+		rank := churnRank(*w.ChurnRisk)
+		ix = append(ix, crm.Index{Field: churnRankIndex, Value: w.Period + "/" + w.Owner + "/" + rank})
+		if w.ManagerID != "" {
+			ix = append(ix, crm.Index{Field: churnManagerIndex, Value: w.ManagerID + "/" + w.Period + "/" + rank})
+		}
+	}
 	return ix
+}
+
+// ChurnTop answers the month's churn warnings of region (subtree: and the
+// regions under it; manager not "": that account manager's, kept to the
+// scope) whose risk is at least minRisk and that keep accepts, riskiest
+// first (then by owner and id), at most limit of them, and whether more
+// are. It reads the churn_rank index owner by owner, riskiest first, and
+// stops each owner at its limit-th accepted warning or below minRisk: the
+// cost is at most limit warnings an owner in scope, whatever the number
+// of customers. ok is false when the scope holds churn warnings of the
+// month but none in that index (written before it existed): the caller
+// then lists them the old way (WarningsOf).
+func ChurnTop(r crm.Reader, period, region string, subtree bool, manager string, minRisk float64, limit int,
+	keep func(w *ConsumptionWarning) (bool, error)) (top []*ConsumptionWarning, more bool, ok bool, err error) {
+	stop := churnRank(minRisk)
+	inScope := func(owner string) bool { return owner == region || subtree && crm.InRegion(owner, region) }
+	// walk reads the index entries under prefix in order, accepting up to
+	// limit+1 warnings.
+	walk := func(prefix []byte, rankAt func(k string) (owner, rank string)) (seen bool, err error) {
+		n := 0
+		var ferr error
+		err = r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+			i := strings.LastIndexByte(string(k), 0)
+			if i < 0 {
+				return true
+			}
+			seen = true
+			owner, rank := rankAt(string(k[:i]))
+			if rank > stop {
+				return false // below minRisk, and so is the rest of this walk
+			}
+			if owner != "" && !inScope(owner) {
+				return true
+			}
+			raw, err := r.Get(recordKey("consumption_warnings", string(k[i+1:])))
+			if err != nil {
+				ferr = err
+				return false
+			}
+			if raw == nil {
+				return true // the entry outlived its record
+			}
+			var w ConsumptionWarning
+			if err := json.Unmarshal(raw, &w); err != nil {
+				ferr = err
+				return false
+			}
+			if w.ChurnRisk == nil || *w.ChurnRisk < minRisk || !inScope(w.Owner) {
+				return true // the rank's rounding; a manager's warning outside the scope
+			}
+			if yes, err := keep(&w); err != nil {
+				ferr = err
+				return false
+			} else if yes {
+				top = append(top, &w)
+				n++
+			}
+			return n <= limit
+		})
+		if err == nil {
+			err = ferr
+		}
+		return seen, err
+	}
+	var seen bool
+	if manager != "" {
+		prefix := keyspace.IndexField("consumption_warnings", churnManagerIndex) + cleanNUL(manager+"/"+period+"/")
+		// The manager's index names no owner: the scope is asked of the record.
+		seen, err = walk([]byte(prefix), func(k string) (string, string) { return "", k[len(prefix):] })
+	} else {
+		// One walk an owner: the first key at or after lower names the next
+		// owner in scope; its entries are read riskiest first.
+		base := keyspace.IndexField("consumption_warnings", churnRankIndex) + cleanNUL(period+"/")
+		lower := []byte(base + cleanNUL(region))
+		if !subtree {
+			lower = []byte(base + cleanNUL(region) + "/")
+		}
+		upper := prefixEnd(lower)
+		for err == nil {
+			var owner string
+			ierr := r.Iterate(lower, upper, func(k, _ []byte) bool {
+				rest := string(k[len(base):])
+				if j := strings.IndexByte(rest, '/'); j > 0 {
+					owner = rest[:j]
+				}
+				return false
+			})
+			if ierr != nil {
+				return nil, false, false, ierr
+			}
+			if owner == "" {
+				break
+			}
+			prefix := base + owner + "/"
+			var s bool
+			s, err = walk([]byte(prefix), func(k string) (string, string) { return owner, k[len(prefix):] })
+			seen = seen || s
+			lower = prefixEnd([]byte(prefix))
+			if upper != nil && string(lower) >= string(upper) {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, false, false, err
+	}
+	if !seen {
+		// None in the index: none at all, or written before it existed.
+		any := false
+		ferr := WarningsOf(r, WarningChurn, period, region, subtree, func(*ConsumptionWarning) bool { any = true; return false })
+		if ferr != nil {
+			return nil, false, false, ferr
+		}
+		if any && manager == "" {
+			return nil, false, false, nil
+		}
+		if manager != "" {
+			mine := false
+			ferr := ManagerWarnings(r, manager, WarningChurn, period, func(*ConsumptionWarning) bool { mine = true; return false })
+			if ferr != nil {
+				return nil, false, false, ferr
+			}
+			if mine {
+				return nil, false, false, nil
+			}
+		}
+	}
+	slices.SortStableFunc(top, func(a, b *ConsumptionWarning) int {
+		switch {
+		case *a.ChurnRisk != *b.ChurnRisk:
+			return cmp.Compare(*b.ChurnRisk, *a.ChurnRisk)
+		case a.Owner != b.Owner:
+			return strings.Compare(a.Owner, b.Owner)
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(top) > limit {
+		top, more = top[:limit], true
+	}
+	return top, more, true, nil
 }
 
 // Uniques implements Record: one warning per customer, kind and month.

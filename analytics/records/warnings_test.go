@@ -1,6 +1,7 @@
 package records_test
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -106,5 +107,122 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 		return true
 	}); err != nil || len(mine) != 1 || mine[0] != a.cus {
 		t.Errorf("manager %s: %v %v", a.mgr, mine, err)
+	}
+}
+
+// TestChurnTop_SameAsEveryWarningSorted: three counties' churn warnings
+// (risks with ties and one exactly at the threshold, some with an account
+// manager, some answered) at their city; ChurnTop, which reads the
+// risk-ordered index owner by owner and stops, answers what reading every
+// warning of the scope, filtering and sorting answers (riskiest first, then
+// owner and id), cut to the limit, for every scope, threshold and limit,
+// and for an account manager's list. Warnings stored before the index
+// (its entries removed) answer ok false, so the caller reads them the old
+// way.
+func TestChurnTop_SameAsEveryWarningSorted(t *testing.T) {
+	city := crm.NewMemTxn()
+	risks := []float64{0.9, 0.5, 0.5, 0.2, 0.05, 0.31, 0.77, 0.2, 0.64, 0.5}
+	mgr := map[string]string{}
+	for ci, region := range []string{"320722", "320723", "320724"} {
+		w := crmtest.NewWorld(t, region)
+		m := w.Create(crmtest.T0, "staff", "stf", crmtest.StaffBody("G-"+region, region).With("role", "gold_manager"))
+		mgr[region] = m
+		for i := range 7 {
+			cus := w.Customer("industrial", 10)
+			body := crmtest.Obj{"customer_id": cus, "period": "2026-05", "kind": "churn", "reasons": []string{"churn_risk"},
+				"churn_risk": risks[(ci*7+i)%len(risks)], "detector": "credit/1"}
+			if i%2 == 0 {
+				body = body.With("manager_id", m)
+			}
+			w.Create(crmtest.T0, "consumption_warnings", "cwn", body)
+		}
+		if err := w.Tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+			if err := crm.ApplyReplica(city, string(k), append([]byte(nil), v...)); err != nil {
+				t.Fatal(err)
+			}
+			return true
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// keep drops every third customer (as if answered and hidden).
+	keep := func(w *records.ConsumptionWarning) (bool, error) {
+		return w.CustomerID[len(w.CustomerID)-1]%3 != 0, nil
+	}
+	want := func(region string, subtree bool, manager string, min float64, limit int) ([]string, bool) {
+		var all []*records.ConsumptionWarning
+		visit := func(w *records.ConsumptionWarning) bool {
+			in := w.Owner == region || subtree && crm.InRegion(w.Owner, region)
+			if ok, _ := keep(w); in && ok && *w.ChurnRisk >= min {
+				all = append(all, w)
+			}
+			return true
+		}
+		var err error
+		if manager != "" {
+			err = records.ManagerWarnings(city, manager, "churn", "2026-05", visit)
+		} else {
+			err = records.WarningsOf(city, "churn", "2026-05", region, subtree, visit)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		sort.SliceStable(all, func(i, j int) bool {
+			a, b := all[i], all[j]
+			if *a.ChurnRisk != *b.ChurnRisk {
+				return *a.ChurnRisk > *b.ChurnRisk
+			}
+			if a.Owner != b.Owner {
+				return a.Owner < b.Owner
+			}
+			return a.ID < b.ID
+		})
+		var ids []string
+		for _, w := range all {
+			ids = append(ids, w.ID)
+		}
+		if len(ids) > limit {
+			return ids[:limit], true
+		}
+		return ids, false
+	}
+	for _, sc := range []struct {
+		region  string
+		subtree bool
+		manager string
+	}{{"3207", true, ""}, {"320723", false, ""}, {"3207", false, ""}, {"32", true, ""}, {"3207", true, mgr["320722"]}, {"320723", false, mgr["320722"]}} {
+		for _, min := range []float64{0, 0.2, 0.5, 0.95} {
+			for _, limit := range []int{1, 2, 3, 5, 100} {
+				top, more, ok, err := records.ChurnTop(city, "2026-05", sc.region, sc.subtree, sc.manager, min, limit, keep)
+				if err != nil || !ok {
+					t.Fatalf("%+v min %v limit %d: ok %v, %v", sc, min, limit, ok, err)
+				}
+				var got []string
+				for _, w := range top {
+					got = append(got, w.ID)
+				}
+				if wantIDs, wantMore := want(sc.region, sc.subtree, sc.manager, min, limit); !slices.Equal(got, wantIDs) || more != wantMore {
+					t.Errorf("%+v min %v limit %d: %v more %v; want %v more %v", sc, min, limit, got, more, wantIDs, wantMore)
+				}
+			}
+		}
+	}
+	// The index's entries gone, as in a store written before it: ok false.
+	var stale [][]byte
+	city.Iterate([]byte("x/consumption_warnings/churn_rank/"), []byte("x/consumption_warnings/churn_rank0"), func(k, _ []byte) bool {
+		stale = append(stale, append([]byte(nil), k...))
+		return true
+	})
+	if len(stale) != 21 {
+		t.Fatalf("%d churn_rank entries; want 21 (one a warning)", len(stale))
+	}
+	for _, k := range stale {
+		city.Delete(k)
+	}
+	if _, _, ok, err := records.ChurnTop(city, "2026-05", "3207", true, "", 0.2, 10, keep); ok || err != nil {
+		t.Errorf("without the index: ok %v, %v; want false", ok, err)
+	}
+	if top, more, ok, err := records.ChurnTop(city, "2026-04", "3207", true, "", 0.2, 10, keep); !ok || err != nil || len(top) != 0 || more {
+		t.Errorf("a month without warnings: %v %v %v %v; want none, ok", top, more, ok, err)
 	}
 }
