@@ -23,7 +23,8 @@
 //	GRIDCRM_SCALE_BUDGET     time allowed per read before it stops short (default 60s; at least 5 requests)
 //	GRIDCRM_SCALE_ONLY       run only the reads whose name contains this
 //	GRIDCRM_SCALE_OUT        also write the report to this file
-//	GRIDCRM_SCALE_GRADES     1: run the credit grades of the county (the churn warnings read them)
+//	GRIDCRM_SCALE_GRADES     1: run the credit grades and then the warnings of the county (the churn
+//	                         warnings read the grades; the analysis lists rank the warning run's trends)
 //	GRIDCRM_SCALE_RESYNC     0: skip the resync from scratch at the end
 //	GRIDCRM_SCALE_SETTLE     wait this long (e.g. 10s) after the catch-up before the reads, to tell
 //	                         a read's own cost from the nodes' work right after a catch-up

@@ -193,9 +193,9 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	summary := loadProcesses(b, ctx, cc, sampleCusts, staffIDs, projects, orders)
 	rep.printf("processes: %s in %s", summary, time.Since(pstart).Round(time.Millisecond))
 
-	// Credit grades of the last billed month (the churn warnings read them),
-	// with GRIDCRM_SCALE_GRADES=1. The run reads every customer's bills in
-	// one request: a long one.
+	// Credit grades and warnings of the last billed month (the churn
+	// warnings read the grades), with GRIDCRM_SCALE_GRADES=1. Each run reads
+	// every customer's bills in one request: a long one.
 	if os.Getenv("GRIDCRM_SCALE_GRADES") == "1" {
 		gradeRun(b, rep, cc.Base(), end)
 	}
@@ -306,22 +306,30 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// gradeRun grades the county's customers as of end's month.
+// gradeRun grades the county's customers as of end's month, then runs the
+// month's warnings (abnormal consumption, churn, the customers' trends
+// that the analysis lists rank), so that those province reads list
+// something.
 func gradeRun(b *testing.B, rep *report, base string, end time.Time) {
-	gstart := time.Now()
 	ctok := testcluster.Login(b, base, "admin", testcluster.AdminPassword).Token
-	req, _ := http.NewRequest("POST", base+"/api/v1/credit/grades/run", strings.NewReader(`{"period":"`+end.Format("2006-01")+`"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+ctok)
-	if resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req); err != nil {
-		rep.printf("credit grade run at the county: %v after %s (the churn warnings will have no grades)", err, time.Since(gstart).Round(time.Millisecond))
-	} else {
-		var graded map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&graded)
+	for _, run := range []struct{ name, path string }{
+		{"credit grade run", "/api/v1/credit/grades/run"},
+		{"warning run", "/api/v1/warnings/run"},
+	} {
+		start := time.Now()
+		req, _ := http.NewRequest("POST", base+run.path, strings.NewReader(`{"period":"`+end.Format("2006-01")+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+ctok)
+		resp, err := (&http.Client{Timeout: 2 * time.Hour}).Do(req)
+		if err != nil {
+			rep.printf("%s at the county: %v after %s (the warning lists will be empty)", run.name, err, time.Since(start).Round(time.Millisecond))
+			return
+		}
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
 		resp.Body.Close()
-		rep.printf("credit grade run at the county for %s: %d %s in %s", end.Format("2006-01"), resp.StatusCode, compact(graded), time.Since(gstart).Round(time.Millisecond))
+		rep.printf("%s at the county for %s: %d %s in %s", run.name, end.Format("2006-01"), resp.StatusCode, compact(out), time.Since(start).Round(time.Millisecond))
 	}
-
 }
 
 // compact prints a small JSON answer on one line (long arrays cut).
@@ -516,6 +524,11 @@ type read struct {
 	target time.Duration
 }
 
+// alsoTimed are answers other than 200 that a read may give and still be
+// timed: a customer forecast's 422 when the customer's bills are too few
+// (the customer page asks for it only when they are not).
+var alsoTimed = map[string][]int{"customer forecast": {422}}
+
 // readsAt measures every read at the province: up to requests requests
 // each, one at a time, stopping early after budget (at least 5).
 func readsAt(b *testing.B, rep *report, cl *demo.Client, token string, custs []crm.Customer, requests int, budget time.Duration) {
@@ -572,6 +585,20 @@ func readsAt(b *testing.B, rep *report, cl *demo.Client, token string, custs []c
 		{"demand forecast", func(int) string { return "/api/v1/forecast/demand?" + sub }, 50 * ms},
 		{"duplicate accounts", func(int) string { return "/api/v1/customers/duplicates?" + sub }, 50 * ms},
 		{"outages list", func(int) string { return "/api/v1/outages?" + sub }, 50 * ms},
+		// The rest of the customer page (console/static/pages/customers.js)
+		// and of the analytics page (analytics.js).
+		{"customer interactions", func(i int) string { return "/api/v1/interactions?customer_id=" + cust(i) + "&limit=50" }, 50 * ms},
+		{"customer gold managers", func(i int) string { return "/api/v1/gold_assignments?customer_id=" + cust(i) + "&limit=50" }, 50 * ms},
+		{"customer service plans", func(i int) string { return "/api/v1/service_plans?customer_id=" + cust(i) + "&limit=50" }, 50 * ms},
+		{"customer credit", func(i int) string { return "/api/v1/customers/" + cust(i) + "/credit" }, 50 * ms},
+		{"customer forecast", func(i int) string { return "/api/v1/customers/" + cust(i) + "/forecast?horizon=12" }, 50 * ms},
+		{"tariff by category", func(int) string { return "/api/v1/analysis/tariff?" + sub + "&dim=category" }, 50 * ms},
+		{"market", func(int) string { return "/api/v1/analysis/market?" + sub }, 50 * ms},
+		{"market top customers", func(int) string { return "/api/v1/analysis/market/top?" + sub }, 50 * ms},
+		{"capacity added", func(int) string { return "/api/v1/analysis/capacity?" + sub }, 50 * ms},
+		{"customers growing", func(int) string { return "/api/v1/analysis/customers?" + sub + "&rank=growing&limit=20" }, 50 * ms},
+		{"customers peak share", func(int) string { return "/api/v1/analysis/customers?" + sub + "&rank=peak_share&limit=20" }, 50 * ms},
+		{"staff", func(int) string { return "/api/v1/staff?" + sub + "&limit=200" }, 50 * ms},
 	}
 	if len(names) > 0 && searchRoute(cl) {
 		reads = append(reads, read{"customer search", func(int) string {
@@ -592,7 +619,7 @@ func readsAt(b *testing.B, rep *report, cl *demo.Client, token string, custs []c
 		t0 := time.Now()
 		for i := 0; i < requests && (i < 5 || time.Since(t0) < budget); i++ {
 			st, body, d := get(hc, cl.Base(), token, rd.path(i))
-			if st != 200 {
+			if st != 200 && !slices.Contains(alsoTimed[rd.name], st) {
 				status = st
 				rep.printf("%-26s answered %d: %.200s", rd.name, st, body)
 				break
