@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,6 +17,7 @@ import (
 	"gridcrm/analytics/records"
 	"gridcrm/analytics/warning"
 	"gridcrm/crm"
+	"gridcrm/tiers"
 )
 
 // The warning lists (用电异常 and 流失预警) and the monthly run that writes
@@ -277,6 +279,15 @@ func (s *Server) readListQuery(c *gin.Context) (listQuery, bool) {
 // an account manager's (manager_id index, kept to the scope) or a
 // region's or subtree's (kind_period_owner index).
 func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *records.ConsumptionWarning) *crm.Error) *crm.Error {
+	return eachWarningFrom(r, kind, q, "", "", fn)
+}
+
+// errStop ends eachWarningFrom early without an error.
+var errStop = &crm.Error{Code: "stop"}
+
+// eachWarningFrom is eachWarning resumed after the warning afterID of
+// afterOwner; fn answering errStop ends it.
+func eachWarningFrom(r crm.Reader, kind string, q listQuery, afterOwner, afterID string, fn func(w *records.ConsumptionWarning) *crm.Error) *crm.Error {
 	var ferr *crm.Error
 	visit := func(w *records.ConsumptionWarning) bool {
 		if w.Owner != q.region && (!q.subtree || !crm.InRegion(w.Owner, q.region)) {
@@ -285,14 +296,11 @@ func eachWarning(r crm.Reader, kind string, q listQuery, fn func(w *records.Cons
 		ferr = fn(w)
 		return ferr == nil
 	}
-	var err error
-	if q.manager != "" {
-		err = records.ManagerWarnings(r, q.manager, kind, q.period, visit)
-	} else {
-		err = records.WarningsOf(r, kind, q.period, q.region, q.subtree, visit)
-	}
-	if err != nil {
+	if err := records.WarningsFrom(r, kind, q.period, q.region, q.subtree, q.manager, afterOwner, afterID, visit); err != nil {
 		return crm.AsError(err)
+	}
+	if ferr == errStop {
+		return nil
 	}
 	return ferr
 }
@@ -317,6 +325,19 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "class", "must be big (the default: commercial and industrial customers of min_kva and more, and any at 35 kV and above) or all"))
 		return
 	}
+	limit, ok := queryInt(c, "limit", 200, 1, 1000)
+	if !ok {
+		return
+	}
+	var afterOwner, afterID string
+	if after := c.Query("after"); after != "" {
+		var found bool
+		afterOwner, afterID, found = strings.Cut(after, "/")
+		if !found || !tiers.RegionCode(afterOwner).Valid() || !crm.Kinds["consumption_warnings"].ValidID(afterID) {
+			fail(c, apiErr(crm.CodeInvalid, "after", fmt.Sprintf("%q is not a page's next (<region>/<warning id>, as the last page answered)", after)))
+			return
+		}
+	}
 	if !s.consistent(c) {
 		return
 	}
@@ -335,8 +356,15 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 			return
 		}
 	}
+	// A page of at most limit, in (owner, id) order from after: the cost is
+	// the warnings read up to the page's end, never the month's whole list.
 	out := []Warning{}
-	e := eachWarning(r, records.WarningAbnormal, q, func(cw *records.ConsumptionWarning) *crm.Error {
+	var next string
+	e := eachWarningFrom(r, records.WarningAbnormal, q, afterOwner, afterID, func(cw *records.ConsumptionWarning) *crm.Error {
+		if len(out) == limit {
+			next = out[limit-1].Region + "/" + out[limit-1].ID
+			return errStop
+		}
 		if class == "big" && !bigWarning(cw, minKVA) {
 			return nil
 		}
@@ -356,8 +384,12 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 		fail(c, e)
 		return
 	}
-	c.JSON(200, gin.H{"region": q.region, "period": q.period, "source": "consumption_warnings", "class": class, "min_kva": minKVA,
-		"manager_id": q.manager, "warnings": out})
+	page := gin.H{"region": q.region, "period": q.period, "source": "consumption_warnings", "class": class, "min_kva": minKVA,
+		"manager_id": q.manager, "limit": limit, "warnings": out}
+	if next != "" {
+		page["next"] = next
+	}
+	c.JSON(200, page)
 }
 
 // churnWarnings lists the stored churn warnings of a month whose risk is

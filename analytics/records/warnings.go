@@ -325,22 +325,45 @@ func (w *ConsumptionWarning) Refs() []crm.Ref {
 // warnings it points at, nothing else: the cost is the number of warnings
 // listed, whatever the number of customers.
 func WarningsOf(r crm.Reader, kind, period, region string, subtree bool, fn func(w *ConsumptionWarning) bool) error {
-	prefix := keyspace.IndexField("consumption_warnings", warningScopeIndex) + cleanNUL(kind+"/"+period+"/"+region)
-	if !subtree {
-		prefix += "\x00"
-	}
-	return warningsAt(r, []byte(prefix), fn)
+	return WarningsFrom(r, kind, period, region, subtree, "", "", "", fn)
 }
 
 // ManagerWarnings calls fn with every stored warning of kind and period
 // whose customer had manager (a staff id) as its gold manager at the run.
 func ManagerWarnings(r crm.Reader, manager, kind, period string, fn func(w *ConsumptionWarning) bool) error {
-	return warningsAt(r, indexPrefix("consumption_warnings", warningManagerIndex, manager+"/"+kind+"/"+period), fn)
+	return WarningsFrom(r, kind, period, "", false, manager, "", "", fn)
 }
 
-func warningsAt(r crm.Reader, prefix []byte, fn func(w *ConsumptionWarning) bool) error {
+// WarningsFrom is WarningsOf (manager "") or ManagerWarnings (manager a
+// staff id; region and subtree unused) resumed after the warning afterID
+// owned by afterOwner (both "": from the first), in the same order: a
+// list's next page starts where the last one ended, reading nothing
+// before it.
+func WarningsFrom(r crm.Reader, kind, period, region string, subtree bool, manager, afterOwner, afterID string, fn func(w *ConsumptionWarning) bool) error {
+	var prefix, lower string
+	if manager != "" {
+		prefix = string(indexPrefix("consumption_warnings", warningManagerIndex, manager+"/"+kind+"/"+period))
+		lower = prefix
+		if afterID != "" {
+			lower = prefix + afterID + "\x00"
+		}
+	} else {
+		base := keyspace.IndexField("consumption_warnings", warningScopeIndex) + cleanNUL(kind+"/"+period+"/")
+		prefix = base + cleanNUL(region)
+		if !subtree {
+			prefix += "\x00"
+		}
+		lower = prefix
+		if afterID != "" {
+			lower = max(prefix, base+cleanNUL(afterOwner)+"\x00"+afterID+"\x00")
+		}
+	}
+	return warningsAt(r, []byte(prefix), []byte(lower), fn)
+}
+
+func warningsAt(r crm.Reader, prefix, lower []byte, fn func(w *ConsumptionWarning) bool) error {
 	var ferr error
-	err := r.Iterate(prefix, prefixEnd(prefix), func(k, _ []byte) bool {
+	err := r.Iterate(lower, prefixEnd(prefix), func(k, _ []byte) bool {
 		i := strings.LastIndexByte(string(k), 0)
 		if i < 0 {
 			return true

@@ -207,6 +207,41 @@ func TestChurnTop_SameAsEveryWarningSorted(t *testing.T) {
 			}
 		}
 	}
+	// WarningsFrom pages through the same list WarningsOf gives, resumed
+	// after the last warning of each page, for a subtree, one region and
+	// an account manager.
+	for _, sc := range []struct {
+		region  string
+		subtree bool
+		manager string
+	}{{"3207", true, ""}, {"320723", false, ""}, {"", false, mgr["320724"]}} {
+		var whole, paged []string
+		visit := func(out *[]string) func(w *records.ConsumptionWarning) bool {
+			return func(w *records.ConsumptionWarning) bool { *out = append(*out, w.Owner+"/"+w.ID); return true }
+		}
+		if err := records.WarningsFrom(city, "churn", "2026-05", sc.region, sc.subtree, sc.manager, "", "", visit(&whole)); err != nil {
+			t.Fatal(err)
+		}
+		owner, id := "", ""
+		for range 30 {
+			var page []string
+			if err := records.WarningsFrom(city, "churn", "2026-05", sc.region, sc.subtree, sc.manager, owner, id, func(w *records.ConsumptionWarning) bool {
+				page = append(page, w.Owner+"/"+w.ID)
+				return len(page) < 2
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			paged = append(paged, page...)
+			owner, id, _ = strings.Cut(page[len(page)-1], "/")
+		}
+		if len(whole) == 0 || !slices.Equal(paged, whole) {
+			t.Errorf("%+v: pages of 2 %v; the whole list %v", sc, paged, whole)
+		}
+	}
+
 	// The index's entries gone, as in a store written before it: ok false.
 	var stale [][]byte
 	city.Iterate([]byte("x/consumption_warnings/churn_rank/"), []byte("x/consumption_warnings/churn_rank0"), func(k, _ []byte) bool {
