@@ -206,6 +206,7 @@
           tr_.append(actions('abnormal', w));
           return tr_;
         }), [4, 5, 6, 7]),
+        abn.ok.next ? el('p', { class: 'muted', id: 'abnormal-more' }, tr('仅列出前 ' + abn.ok.limit + ' 条；更多请缩小范围或按客户经理查看', 'The first ' + abn.ok.limit + ' only; narrow the scope or pick a manager for the rest')) : null,
         el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/warnings/abnormal', wparams({ class: wclass }), 'abnormal'))));
     }
     if (churn.err) page.push(failed('churn', churn));
@@ -219,6 +220,7 @@
           tr_.append(actions('churn', w));
           return tr_;
         }), [3]),
+        churn.ok.more ? el('p', { class: 'muted', id: 'churn-more' }, tr('仅列出风险最高的 ' + churn.ok.limit + ' 户', 'The ' + churn.ok.limit + ' riskiest only')) : null,
         el('div', { class: 'toolbar' }, GC.exportButton('/api/v1/warnings/churn', wparams(), 'churn'))));
     }
 
