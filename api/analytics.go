@@ -73,8 +73,8 @@ func (s *Server) analyticsRoutes(v1 *gin.RouterGroup) {
 func analyticsOps() []op {
 	scoped := func(q ...string) []string { return append([]string{"region", "scope", "consistency"}, q...) }
 	return append(marketOps(), []op{
-		{method: "GET", path: "/api/v1/forecast/demand", summary: "Monthly energy forecast (kWh) of a region or subtree, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals, from the materialised monthly kWh aggregates (never the bills); category or voltage_class forecasts that slice alone, from the market counters", ok: 200, roles: readRoles,
-			query: scoped("horizon", "as_of", "category", "voltage_class")},
+		{method: "GET", path: "/api/v1/forecast/demand", summary: "Monthly energy forecast (kWh) of a region or subtree, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals, from the materialised monthly kWh aggregates (never the bills); category or voltage_class forecasts that slice alone, from the market counters; feeder (a 10 kV 线路) forecasts the customers that feeder supplies in scope, from their customer cards (one read a customer, never the bills; at most 20,000 customers)", ok: 200, roles: readRoles,
+			query: scoped("horizon", "as_of", "category", "voltage_class", "feeder")},
 		{method: "GET", path: "/api/v1/customers/{id}/forecast", summary: "Monthly energy forecast (kWh) of one customer from its own bills, horizons 1-12, with 80%/95% intervals and quarterly and yearly totals", ok: 200, roles: readRoles,
 			query: []string{"horizon", "as_of", "consistency"}},
 		{method: "GET", path: "/api/v1/customers/{id}/credit", summary: "One customer's credit grade as of a month from its bills: score (300-900), grade (A/B/C), reasons (vetoes first), churn risk (business customers), recommended payment method and security; and the stored grade of that month if the grade run wrote one", ok: 200, roles: readRoles,
@@ -156,6 +156,7 @@ type ForecastAnswer struct {
 	Region     string `json:"region,omitempty"`
 	Scope      string `json:"scope,omitempty"`
 	CustomerID string `json:"customer_id,omitempty"`
+	Feeder     string `json:"feeder,omitempty"`
 	Source     string `json:"source"` // aggregates or bills
 	Unit       string `json:"unit"`
 	Method     string `json:"method"`
@@ -332,6 +333,19 @@ func (s *Server) regionForecast(c *gin.Context) {
 	if !ok {
 		return
 	}
+	source := "aggregates"
+	if feeder := c.Query("feeder"); feeder != "" {
+		if field != "" {
+			fail(c, apiErr(crm.CodeInvalid, "feeder", "give feeder, category or voltage_class, not two"))
+			return
+		}
+		var e *crm.Error
+		if slice, e = feederKWh(s.b.Reader(), feeder, region, subtree); e != nil {
+			fail(c, e)
+			return
+		}
+		field, source = "feeder", "cards"
+	}
 	if field != "" {
 		if len(slice) == 0 {
 			fail(c, &crm.Error{Code: codeInsufficient, Field: field, Message: fmt.Sprintf("no consumption of %s %s is counted in region %s (scope %s)", field, c.Query(field), region, sum.Scope)})
@@ -354,8 +368,44 @@ func (s *Server) regionForecast(c *gin.Context) {
 		fail(c, e)
 		return
 	}
-	a.Region, a.Scope, a.Source, a.Regions, a.Freshness = region, sum.Scope, "aggregates", sum.Regions, s.b.Freshness(region, subtree)
+	a.Region, a.Scope, a.Source, a.Regions, a.Freshness = region, sum.Scope, source, sum.Regions, s.b.Freshness(region, subtree)
+	a.Feeder = c.Query("feeder")
 	c.JSON(200, a)
+}
+
+// maxFeederCustomers bounds the customers a feeder's forecast sums (a 10 kV
+// feeder supplies hundreds to a few thousand).
+const maxFeederCustomers = 20_000
+
+// feederKWh sums the monthly kWh of the customers of feeder in scope
+// (the customers' feeder index, then each one's card: one read a customer,
+// never their bills); a feeder with no customer in scope, or more than
+// maxFeederCustomers, is refused naming feeder.
+func feederKWh(r crm.Reader, feeder, region string, subtree bool) (map[forecast.Month]float64, *crm.Error) {
+	kwh := map[forecast.Month]float64{}
+	n := 0
+	e := forEach(r, "customers", crm.Query{Filters: map[string]string{"feeder": feeder}, Owner: region, Subtree: subtree}, func(raw json.RawMessage) *crm.Error {
+		if n++; n > maxFeederCustomers {
+			return apiErr(crm.CodeInvalid, "feeder", fmt.Sprintf("feeder %q supplies more than %d customers in region %s: forecast a region or a category instead", feeder, maxFeederCustomers, region))
+		}
+		var m crm.Meta
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return crm.AsError(err)
+		}
+		_, err := crm.CardMonths(r, m.Owner, m.ID, func(period string, v float64) {
+			if mo, ok := monthOf(period); ok {
+				kwh[mo] += v
+			}
+		})
+		return crm.AsError(err)
+	})
+	if e != nil {
+		return nil, e
+	}
+	if n == 0 {
+		return nil, &crm.Error{Code: codeInsufficient, Field: "feeder", Message: fmt.Sprintf("no customer of region %s is supplied by feeder %q", region, feeder)}
+	}
+	return kwh, nil
 }
 
 // customerForecast forecasts one customer from its own bills.

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -600,6 +602,43 @@ func TestAPI_Analytics(t *testing.T) {
 		if items, _ := page["items"].([]any); len(items) != 1 || items[0].(map[string]any)["grade"] != "C" ||
 			fmt.Sprint(items[0].(map[string]any)["reasons"].([]any)[0]) != "veto:theft_24m" {
 			t.Errorf("the grade run's record: %v", page)
+		}
+	})
+
+	t.Run("a feeder's forecast from its customers' cards", func(t *testing.T) {
+		// Two customers on feeder 10kV-牛山线 (a 36-month history each), one
+		// on another feeder: the feeder's series is the first two's sum.
+		for i, f := range []string{"10kV-牛山线", "10kV-牛山线", "10kV-和平线"} {
+			id := admin.create("customers", customerBody(fmt.Sprintf("FD-%d", i)).with("category", "commercial", "capacity_kva", 200, "feeder", f))
+			billsFor(admin, id, months, func(m int) float64 { return seasonal(m, float64(1000*(i+1))) }, onTime)
+		}
+		a := decode[fcAnswer](t, admin.on(t).must(200, "GET", "/api/v1/forecast/demand?feeder="+url.QueryEscape("10kV-牛山线")+"&horizon=6&as_of=2025-12", nil))
+		if a.Source != "cards" || a.Origin != "2025-12" || len(a.Months) != 6 {
+			t.Fatalf("feeder answer %+v", a)
+		}
+		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
+		for m := range months {
+			s.Energy = append(s.Energy, seasonal(m, 1000)+seasonal(m, 2000))
+			s.Peak = append(s.Peak, math.NaN())
+			s.Hours = append(s.Hours, 0)
+		}
+		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for h, m := range a.Months {
+			if math.Abs(m.KWh-want.Energy.Point[h]) > 0.01 {
+				t.Errorf("month %s: %.2f kWh; the two customers' summed series forecasts %.2f", m.Month, m.KWh, want.Energy.Point[h])
+			}
+		}
+		for _, bad := range []struct{ path, field string }{
+			{"/api/v1/forecast/demand?feeder=" + url.QueryEscape("10kV-无此线"), "feeder"},
+			{"/api/v1/forecast/demand?feeder=x&category=commercial", "feeder"},
+		} {
+			st, out := admin.on(t).do("GET", bad.path, nil)
+			if st/100 != 4 || !strings.Contains(string(out), `"field":"`+bad.field+`"`) {
+				t.Errorf("%s: %d %s; want a 4xx naming %s", bad.path, st, out, bad.field)
+			}
 		}
 	})
 

@@ -732,3 +732,23 @@ func WriteCard(tx Txn, c *Customer, bills []Bill) error {
 		}
 	})
 }
+
+// CardMonths calls add with each month's kWh that owner's card of
+// customer id holds (the customer's bills summed by period, kept on apply),
+// in period order; ok is false without a card. One point read: a series
+// of a set of customers (a feeder's) costs a read a customer, not their
+// bills.
+func CardMonths(r Reader, owner, id string, add func(period string, kwh float64)) (ok bool, err error) {
+	raw, err := r.Get([]byte(keyspace.Card(owner, id)))
+	if err != nil || raw == nil {
+		return false, err
+	}
+	var cd card
+	if decodeCard(raw, &cd) != nil {
+		return false, errBadCard
+	}
+	for _, m := range cd.Months {
+		add(m.Period, m.KWh)
+	}
+	return true, nil
+}
