@@ -32,7 +32,13 @@
 // Guard, Act, Check, OnUpdate, OnDelete, Counters, Standing: record.go,
 // hooks.go) are the one way a kind adds rules that read or write other
 // records, aggregate counters or forwarding to Apply; a directive kind's
-// body check is registered with RegisterDirectiveBody. A package outside
+// body check is registered with RegisterDirectiveBody. The one exception
+// is a directive's arrival (OnDirective, directive_scope.go): a directive
+// reaches a region either as a write there (Apply, where the directives
+// Kind's hooks run) or pushed down from above (DirectiveArrived, the
+// downlink's apply, which runs no Kind hook), and what it triggers (a
+// calendar restarting stopped clocks) must run in both; a Kind hook would
+// miss the second. A package outside
 // crm registers its kinds the same way, naming its programme
 // (Kind.Programme); Collections lists the programmes' kinds by programme
 // (process, bigcustomer, then analytics), each in the order it registered
