@@ -495,10 +495,14 @@ func BenchmarkAnalytics_ProvinceReads(b *testing.B) {
 		"/api/v1/forecast/demand?horizon=12", "/api/v1/forecast/demand?category=industrial&horizon=12",
 		"/api/v1/credit/distribution?", "/api/v1/analysis/tariff?", "/api/v1/analysis/market?",
 		"/api/v1/analysis/customers?rank=growing", "/api/v1/analysis/tariff/effect?at=2025-07&months=6", "/api/v1/analysis/capacity?",
+		"/api/v1/analysis/market/top?", "/api/v1/warnings/churn?", "/api/v1/warnings/abnormal?class=all",
 	} {
 		name := strings.TrimSuffix(strings.TrimPrefix(path, "/api/v1/"), "?")
 		path += "&scope=subtree"
 		b.Run(name, func(b *testing.B) {
+			// Memory as well as time: allocations a read (the whole process's,
+			// the server's mostly) and the process's peak RSS so far.
+			b.ReportAllocs()
 			var took []time.Duration
 			for b.Loop() {
 				t := time.Now()
@@ -506,6 +510,7 @@ func BenchmarkAnalytics_ProvinceReads(b *testing.B) {
 				took = append(took, time.Since(t))
 			}
 			reportP99(b, took)
+			b.ReportMetric(float64(vmHWM())/1024, "peak-RSS-MB")
 		})
 	}
 }
