@@ -534,6 +534,7 @@ type CreditAnswer struct {
 	// customers), whether it raised the risk or not.
 	ChurnInputs *ChurnInputs         `json:"churn_inputs,omitempty"`
 	Reasons     []string             `json:"reasons"`
+	Strengths   []string             `json:"strengths"` // the factors that raised the score most (+code)
 	Payment     string               `json:"payment"`
 	Security    string               `json:"security"`
 	Bills       int                  `json:"bills_read"`
@@ -552,6 +553,10 @@ func gradeOf(rs *credit.RuleSet, cu *crm.Customer, bills []crm.Bill, marks []cre
 	p := credit.Recommend(r.Grade, in.Category)
 	a := CreditAnswer{CustomerID: cu.ID, AsOf: asOf.String(), Rules: rs.Version, Score: r.Score, Grade: r.Grade,
 		PD: math.Round(r.PD*1e4) / 1e4, Reasons: r.Reasons, Payment: p.Method, Security: p.Security, Bills: len(in.Bills)}
+	a.Strengths = r.Strengths
+	if a.Strengths == nil {
+		a.Strengths = []string{}
+	}
 	if a.Reasons == nil {
 		a.Reasons = []string{}
 	}

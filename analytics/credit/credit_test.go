@@ -442,3 +442,39 @@ func TestFit_SharedHoldoutMeetsTargets(t *testing.T) {
 		t.Errorf("PSI %.4f; target < 0.10", rep.PSI)
 	}
 }
+
+// TestReasons_BothWays: a customer average on every input but one, three
+// deviations on the better side of the input that weighs most, is told
+// that input as a strength (+code) and not as a reason; three deviations
+// on the worse side, the other way round.
+func TestReasons_BothWays(t *testing.T) {
+	rs, err := Shipped()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := rs.Default
+	j := 0
+	for k, w := range m.Weights {
+		if math.Abs(w) > math.Abs(m.Weights[j]) {
+			j = k
+		}
+	}
+	if m.Weights[j] == 0 {
+		t.Fatal("no weighted input")
+	}
+	at := func(dev float64) []float64 {
+		x := slices.Clone(m.Mean)
+		x[j] += dev * math.Copysign(m.Scale[j], m.Weights[j])
+		return x
+	}
+	code := features[j].Code
+	if up, down := rs.reasons(at(-3), 1), rs.reasons(at(-3), -1); slices.Contains(up, code) || !slices.Contains(down, code) {
+		t.Errorf("better on %s: reasons %v, strengths %v; want it a strength only", features[j].Name, up, down)
+	}
+	if up, down := rs.reasons(at(3), 1), rs.reasons(at(3), -1); !slices.Contains(up, code) || slices.Contains(down, code) {
+		t.Errorf("worse on %s: reasons %v, strengths %v; want it a reason only", features[j].Name, up, down)
+	}
+	if got := strengthCode("no_direct_debit"); got != "+direct_debit" {
+		t.Errorf("strengthCode(no_direct_debit) = %s", got)
+	}
+}

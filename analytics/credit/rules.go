@@ -162,6 +162,10 @@ type Result struct {
 	// stacked as-of months: calibrated on average); NaN for residential.
 	ChurnRisk float64
 	Reasons   []string // veto codes first ("veto:theft_24m"), then the factors that lowered the score most
+	// Strengths are the factors that raised the score most against the
+	// average customer (on time, no arrears, steady consumption…), the
+	// other half of what moved it; never shown for a vetoed grade.
+	Strengths []string
 	Closed    bool     // the account closed at or before as-of
 }
 
@@ -204,9 +208,14 @@ func (rs *RuleSet) Grade(c Customer, asOf Month) (r Result, ok bool) {
 	if nv > 0 && rv.LogOdds > 0 {
 		r.Reasons = append(r.Reasons, rv.Code)
 	}
-	for _, code := range rs.reasons(x) {
+	for _, code := range rs.reasons(x, 1) {
 		if !slices.Contains(r.Reasons, code) {
 			r.Reasons = append(r.Reasons, code)
+		}
+	}
+	if len(r.Reasons) == 0 || !strings.HasPrefix(r.Reasons[0], "veto:") {
+		for _, code := range rs.reasons(x, -1) {
+			r.Strengths = append(r.Strengths, strengthCode(code))
 		}
 	}
 	if c.Category.Business() {
@@ -225,17 +234,18 @@ func (v Veto) applies(w window) bool {
 	return false
 }
 
-// reasons are the codes of the (up to three) features that raised the
+// reasons are the codes of the (up to three) features that moved the
 // default log-odds most against the average customer, each by at least
-// 0.15 (about 9 points).
-func (rs *RuleSet) reasons(x []float64) []string {
+// 0.15 (about 9 points): up (sign 1: what lowered the score) or down (sign
+// −1: what raised it).
+func (rs *RuleSet) reasons(x []float64, sign float64) []string {
 	type contrib struct {
 		code string
 		v    float64
 	}
 	byCode := map[string]float64{}
 	for j, f := range features {
-		byCode[f.Code] += rs.Default.Weights[j] * (x[j] - rs.Default.Mean[j]) / rs.Default.Scale[j]
+		byCode[f.Code] += sign * rs.Default.Weights[j] * (x[j] - rs.Default.Mean[j]) / rs.Default.Scale[j]
 	}
 	var cs []contrib
 	for code, v := range byCode {
@@ -254,6 +264,19 @@ func (rs *RuleSet) reasons(x []float64) []string {
 		out = append(out, cs[i].code)
 	}
 	return out
+}
+
+// strengthCode is a reason code as a strength: "+" and the code, read as
+// "better than the average customer on it" (+late_12m: fewer late months),
+// but for the two codes named after the worse side.
+func strengthCode(code string) string {
+	switch code {
+	case "no_direct_debit":
+		return "+direct_debit"
+	case "short_tenure":
+		return "+long_tenure"
+	}
+	return "+" + code
 }
 
 // Payment is the payment method and security recommended for a grade.

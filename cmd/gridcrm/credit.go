@@ -58,7 +58,10 @@ unpaid_at_next_bill, violation, theft, closed), use only the months up to
 customer_id,score,grade,churn_risk,reasons. score is 300..900, higher is
 better; grade is A, B or C; churn_risk (0..1) is for general_commercial and
 large_industrial customers, empty for residential; reasons are ';'-separated
-codes, veto rules first (veto:theft_24m, veto:arrears_3m).
+codes, veto rules first (veto:theft_24m, veto:arrears_3m), then the factors
+that lowered the score most, then those that raised it most, each with a
+'+' (+late_12m: fewer late months than the average customer; +direct_debit,
++long_tenure); a vetoed grade lists no '+' factor.
 Customers with no rows up to --as-of are skipped; so are accounts closed at
 or before it, unless --include-closed. The rule set is built into the
 binary: no training file is needed.`,
@@ -87,7 +90,7 @@ binary: no training file is needed.`,
 				if !math.IsNaN(r.ChurnRisk) {
 					churn = strconv.FormatFloat(r.ChurnRisk, 'f', 4, 64)
 				}
-				w.Write([]string{r.ID, strconv.Itoa(r.Score), r.Grade, churn, strings.Join(r.Reasons, ";")})
+				w.Write([]string{r.ID, strconv.Itoa(r.Score), r.Grade, churn, strings.Join(append(r.Reasons, r.Strengths...), ";")})
 			}
 			w.Flush()
 			return w.Error()
