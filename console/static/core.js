@@ -103,7 +103,13 @@
     consumption_level: ['用电规模', 'consumption level'], bill_per_kwh_change: ['度电电费变化', 'bill per kWh change'],
     tariff: ['电价调整', 'tariff'], peak_share: ['峰段占比变化', 'peak share'], capacity_charge: ['基本电费', 'capacity charge'],
   };
-  const reason = (code) => (REASONS[code] ? tr(REASONS[code][0], REASONS[code][1]) : code);
+  // A strength (+code: better than the average customer on it) in words.
+  const STRENGTHS = { '+direct_debit': ['已办代扣', 'direct debit'], '+long_tenure': ['用电年限长', 'long tenure'] };
+  const reason = (code) => {
+    if (STRENGTHS[code]) return tr(STRENGTHS[code][0], STRENGTHS[code][1]);
+    if (code && code[0] === '+') return tr('优于平均：', 'better than average: ') + reason(code.slice(1));
+    return REASONS[code] ? tr(REASONS[code][0], REASONS[code][1]) : code;
+  };
   // The same tables in English; setLang swaps the words in place, so a
   // page that took GC.L (or PERIODS) at load sees the new ones.
   const L_EN = {

@@ -184,6 +184,7 @@
           [GC.tr('流失风险', 'Churn risk'), credit.ok.churn_risk == null ? '—' : pct(credit.ok.churn_risk)],
           ...(credit.ok.churn_inputs ? [[GC.tr('流失依据', 'Churn inputs'), el('span', { id: 'churn-inputs' }, churnInputs(credit.ok.churn_inputs))]] : []),
           [GC.tr('评价依据', 'Reasons'), credit.ok.reasons.length ? credit.ok.reasons.map(GC.reason).join('；') : GC.tr('无扣分项', 'nothing lowered the score')],
+          [GC.tr('加分项', 'Strengths'), credit.ok.strengths && credit.ok.strengths.length ? credit.ok.strengths.map(GC.reason).join('；') : GC.tr('无', 'none')],
           [GC.tr('建议结算方式', 'Payment'), credit.ok.payment], [GC.tr('建议担保', 'Security'), credit.ok.security], [GC.tr('规则版本', 'Rules'), credit.ok.rules]]
           .map((p) => (p.length === 4 ? [[p[0], p[1]], [p[2], p[3]]] : [p])).flat(), { id: 'credit-kv' }));
     const fcPanel = !fcast ? el('p', { class: 'muted', id: 'forecast-none' }, GC.tr('电量历史不足12个月，暂不预测', 'Under 12 months of consumption: no forecast'))
