@@ -50,6 +50,18 @@ func billsFor(c client, id string, n int, kwh func(int) float64, late func(int) 
 
 func onTime(int) int { return 0 }
 
+// testSeries is n months of energy kwh(i) from 2023-01, no peaks: what the
+// routes' series are, for the package to forecast beside them.
+func testSeries(n int, kwh func(i int) float64) forecast.Series {
+	s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
+	for i := range n {
+		s.Energy = append(s.Energy, kwh(i))
+		s.Peak = append(s.Peak, math.NaN())
+		s.Hours = append(s.Hours, 0)
+	}
+	return s
+}
+
 // seedAnalytics grades the seeded customer's month and answers a warning
 // of it: one record of each analytics collection, for the role contract.
 func seedAnalytics(c client, ids map[string]string) {
@@ -150,12 +162,7 @@ func TestAPI_Analytics(t *testing.T) {
 			t.Fatalf("answer %+v", a)
 		}
 		// The same series through the package: the route adds nothing.
-		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
-		for i := range months - 1 {
-			s.Energy = append(s.Energy, seasonal(i, 50000)+seasonal(i, 200))
-			s.Peak = append(s.Peak, math.NaN())
-			s.Hours = append(s.Hours, 0)
-		}
+		s := testSeries(months-1, func(i int) float64 { return seasonal(i, 50000) + seasonal(i, 200) })
 		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 12})
 		if err != nil {
 			t.Fatal(err)
@@ -616,12 +623,7 @@ func TestAPI_Analytics(t *testing.T) {
 		if a.Source != "cards" || a.Origin != "2025-12" || len(a.Months) != 6 {
 			t.Fatalf("feeder answer %+v", a)
 		}
-		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
-		for m := range months {
-			s.Energy = append(s.Energy, seasonal(m, 1000)+seasonal(m, 2000))
-			s.Peak = append(s.Peak, math.NaN())
-			s.Hours = append(s.Hours, 0)
-		}
+		s := testSeries(months, func(m int) float64 { return seasonal(m, 1000) + seasonal(m, 2000) })
 		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 6})
 		if err != nil {
 			t.Fatal(err)
@@ -666,12 +668,7 @@ func TestAPI_Analytics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := forecast.Series{Name: "x", Start: forecast.MakeMonth(2023, time.January)}
-		for i := range months {
-			s.Energy = append(s.Energy, seasonal(i, 200))
-			s.Peak = append(s.Peak, math.NaN())
-			s.Hours = append(s.Hours, 0)
-		}
+		s := testSeries(months, func(i int) float64 { return seasonal(i, 200) })
 		want, err := forecast.Forecast(s, forecast.Default(), forecast.Config{Horizon: 3, WorkingDays: forecast.ChineseWorkingDays(workday.Default().With(loaded))})
 		if err != nil {
 			t.Fatal(err)

@@ -166,7 +166,7 @@ type Result struct {
 	// average customer (on time, no arrears, steady consumption…), the
 	// other half of what moved it; never shown for a vetoed grade.
 	Strengths []string
-	Closed    bool     // the account closed at or before as-of
+	Closed    bool // the account closed at or before as-of
 }
 
 // scoreOf maps the default log-odds to points: 500 at even odds, 40

@@ -31,14 +31,11 @@ func indexPrefix(coll, field, value string) []byte {
 	return []byte(keyspace.IndexValue(coll, field, cleanNUL(value)))
 }
 
-// prefixEnd returns the smallest key greater than every key with prefix p.
+// prefixEnd returns the smallest key greater than every key with prefix p
+// (keyspace.End), nil when there is none.
 func prefixEnd(p []byte) []byte {
-	end := append([]byte(nil), p...)
-	for i := len(end) - 1; i >= 0; i-- {
-		if end[i] < 0xff {
-			end[i]++
-			return end[:i+1]
-		}
+	if e := keyspace.End(string(p)); e != "" {
+		return []byte(e)
 	}
 	return nil
 }

@@ -201,27 +201,19 @@ func ChurnTop(r crm.Reader, period, region string, subtree bool, manager string,
 			if owner != "" && !inScope(owner) {
 				return true
 			}
-			raw, err := r.Get(recordKey("consumption_warnings", string(k[i+1:])))
+			w, err := warningOfEntry(r, k)
 			if err != nil {
 				ferr = err
 				return false
 			}
-			if raw == nil {
-				return true // the entry outlived its record
+			if w == nil || w.ChurnRisk == nil || *w.ChurnRisk < minRisk || !inScope(w.Owner) {
+				return true // gone; the rank's rounding; a manager's warning outside the scope
 			}
-			var w ConsumptionWarning
-			if err := json.Unmarshal(raw, &w); err != nil {
-				ferr = err
-				return false
-			}
-			if w.ChurnRisk == nil || *w.ChurnRisk < minRisk || !inScope(w.Owner) {
-				return true // the rank's rounding; a manager's warning outside the scope
-			}
-			if yes, err := keep(&w); err != nil {
+			if yes, err := keep(w); err != nil {
 				ferr = err
 				return false
 			} else if yes {
-				top = append(top, &w)
+				top = append(top, w)
 				n++
 			}
 			return n <= limit
@@ -364,29 +356,35 @@ func WarningsFrom(r crm.Reader, kind, period, region string, subtree bool, manag
 func warningsAt(r crm.Reader, prefix, lower []byte, fn func(w *ConsumptionWarning) bool) error {
 	var ferr error
 	err := r.Iterate(lower, prefixEnd(prefix), func(k, _ []byte) bool {
-		i := strings.LastIndexByte(string(k), 0)
-		if i < 0 {
-			return true
-		}
-		raw, err := r.Get(recordKey("consumption_warnings", string(k[i+1:])))
+		w, err := warningOfEntry(r, k)
 		if err != nil {
 			ferr = err
 			return false
 		}
-		if raw == nil {
-			return true // the entry outlived its record
-		}
-		var w ConsumptionWarning
-		if err := json.Unmarshal(raw, &w); err != nil {
-			ferr = err
-			return false
-		}
-		return fn(&w)
+		return w == nil || fn(w)
 	})
 	if err == nil {
 		err = ferr
 	}
 	return err
+}
+
+// warningOfEntry reads the warning an index entry (…\x00<id>) points at;
+// nil when the key names no id or the entry outlived its record.
+func warningOfEntry(r crm.Reader, k []byte) (*ConsumptionWarning, error) {
+	i := strings.LastIndexByte(string(k), 0)
+	if i < 0 {
+		return nil, nil
+	}
+	raw, err := r.Get(recordKey("consumption_warnings", string(k[i+1:])))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var w ConsumptionWarning
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return nil, err
+	}
+	return &w, nil
 }
 
 // GoldManagerOf answers the staff id of customer id's active gold manager

@@ -63,15 +63,7 @@ func TestWarnings_IndexesAndScope(t *testing.T) {
 				t.Errorf("%v: %v, want an error naming %s", bad.body, res.Err, bad.field)
 			}
 		}
-		// Everything the county wrote arrives at the city.
-		if err := w.Tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
-			if err := crm.ApplyReplica(city, string(k), append([]byte(nil), v...)); err != nil {
-				t.Fatal(err)
-			}
-			return true
-		}); err != nil {
-			t.Fatal(err)
-		}
+		rollUp(t, w, city) // everything the county wrote arrives at the city
 		return made{cus, mgr}
 	}
 	a := write("320722", true)
@@ -136,14 +128,7 @@ func TestChurnTop_SameAsEveryWarningSorted(t *testing.T) {
 			}
 			w.Create(crmtest.T0, "consumption_warnings", "cwn", body)
 		}
-		if err := w.Tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
-			if err := crm.ApplyReplica(city, string(k), append([]byte(nil), v...)); err != nil {
-				t.Fatal(err)
-			}
-			return true
-		}); err != nil {
-			t.Fatal(err)
-		}
+		rollUp(t, w, city)
 	}
 	// keep drops every third customer (as if answered and hidden).
 	keep := func(w *records.ConsumptionWarning) (bool, error) {
@@ -259,5 +244,19 @@ func TestChurnTop_SameAsEveryWarningSorted(t *testing.T) {
 	}
 	if top, more, ok, err := records.ChurnTop(city, "2026-04", "3207", true, "", 0.2, 10, keep); !ok || err != nil || len(top) != 0 || more {
 		t.Errorf("a month without warnings: %v %v %v %v; want none, ok", top, more, ok, err)
+	}
+}
+
+// rollUp applies every record the county of w wrote to city, as the
+// uplink does (crm.ApplyReplica: the city's own indexes).
+func rollUp(t *testing.T, w *crmtest.World, city crm.Txn) {
+	t.Helper()
+	if err := w.Tx.Iterate([]byte("r/"), []byte("r0"), func(k, v []byte) bool {
+		if err := crm.ApplyReplica(city, string(k), append([]byte(nil), v...)); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
