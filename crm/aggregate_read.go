@@ -9,6 +9,24 @@ import (
 	"gridcrm/store/keyspace"
 )
 
+// RewrittenIterator is a Reader that also iterates keys most batches
+// rewrite by seeking past their older versions (replication.StateReader:
+// Pebble's NextPrefix), where Iterate steps over every version a memtable
+// holds. The counter reads use it when the Reader offers it.
+type RewrittenIterator interface {
+	IterateRewritten(lower, upper []byte, fn func(k, v []byte) bool) error
+}
+
+// iterateCounters iterates [lower, upper) of counters or totals: through
+// IterateRewritten when r offers it, else Iterate (the same keys, values and
+// order either way).
+func iterateCounters(r Reader, lower, upper []byte, fn func(k, v []byte) bool) error {
+	if ri, ok := r.(RewrittenIterator); ok {
+		return ri.IterateRewritten(lower, upper, fn)
+	}
+	return r.Iterate(lower, upper, fn)
+}
+
 // ForEachAggregate calls fn for every materialised counter held in r
 // (a/<region>/<metric>), in key order: the region's own and, at an upper
 // tier, the replicated counters of every region below it. Operations
@@ -33,7 +51,7 @@ func eachCounter(r Reader, region string, subtree bool, prefix string, fn func(r
 		p = []byte(keyspace.AggregatePrefix + region)
 	}
 	seen := map[string]bool{}
-	err := r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
+	err := iterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
 		reg, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
 		if !ok || len(v) != 8 || (!subtree && reg != region) {
 			return true

@@ -100,6 +100,37 @@ func (s StateReader) Iterate(lower, upper []byte, fn func(k, v []byte) bool) err
 	return errors.Join(it.Error(), it.Close())
 }
 
+// IterateRewritten is Iterate for keys most batches rewrite (the
+// aggregate counters and their subtree totals: every roll-up batch moves
+// them). It steps from one key to the next with Pebble's NextPrefix, a seek
+// past the key's older versions, where Next walks every version the
+// memtable still holds: a province total has one a batch until a flush
+// drops them. BenchmarkAnalytics_ProvinceReads (api/): 4–5× faster reads
+// in the memtable, 20–40% slower over keys written once (compacted), hence
+// not Iterate's way. Implements crm.RewrittenIterator.
+func (s StateReader) IterateRewritten(lower, upper []byte, fn func(k, v []byte) bool) error {
+	ub := store.StateUpper
+	if upper != nil {
+		ub = stateKey(upper)
+	}
+	it, err := s.r.NewIter(&pebble.IterOptions{LowerBound: stateKey(lower), UpperBound: ub})
+	if err != nil {
+		return err
+	}
+	n := len(store.StatePrefix)
+	for ok := it.First(); ok; ok = it.NextPrefix() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			it.Close()
+			return err
+		}
+		if !fn(it.Key()[n:], v) {
+			break
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
 // Txn writes the state keyspace through a buffer of its writes (txnBuffer)
 // that commits as one Pebble batch, so that reads see earlier writes of the
 // same Txn. It satisfies crm.Txn. It is used by the FSM goroutine only.
