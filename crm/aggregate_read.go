@@ -17,10 +17,10 @@ type RewrittenIterator interface {
 	IterateRewritten(lower, upper []byte, fn func(k, v []byte) bool) error
 }
 
-// iterateCounters iterates [lower, upper) of counters or totals: through
-// IterateRewritten when r offers it, else Iterate (the same keys, values and
-// order either way).
-func iterateCounters(r Reader, lower, upper []byte, fn func(k, v []byte) bool) error {
+// IterateCounters iterates [lower, upper) of counters or totals (a/…, t/…):
+// through IterateRewritten when r offers it, else Iterate (the same keys,
+// values and order either way). Every reader of counters uses it.
+func IterateCounters(r Reader, lower, upper []byte, fn func(k, v []byte) bool) error {
 	if ri, ok := r.(RewrittenIterator); ok {
 		return ri.IterateRewritten(lower, upper, fn)
 	}
@@ -32,7 +32,7 @@ func iterateCounters(r Reader, lower, upper []byte, fn func(k, v []byte) bool) e
 // tier, the replicated counters of every region below it. Operations
 // export them as Prometheus gauges (ops.DomainCollector).
 func ForEachAggregate(r Reader, fn func(region, metric string, v float64)) error {
-	return r.Iterate([]byte(keyspace.AggregatePrefix), []byte(keyspace.End(keyspace.AggregatePrefix)), func(k, v []byte) bool {
+	return IterateCounters(r, []byte(keyspace.AggregatePrefix), []byte(keyspace.End(keyspace.AggregatePrefix)), func(k, v []byte) bool {
 		region, metric, ok := strings.Cut(string(k[2:]), "/")
 		if ok && len(v) == 8 {
 			fn(region, metric, math.Float64frombits(binary.BigEndian.Uint64(v)))
@@ -51,7 +51,7 @@ func eachCounter(r Reader, region string, subtree bool, prefix string, fn func(r
 		p = []byte(keyspace.AggregatePrefix + region)
 	}
 	seen := map[string]bool{}
-	err := iterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
+	err := IterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
 		reg, metric, ok := strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
 		if !ok || len(v) != 8 || (!subtree && reg != region) {
 			return true

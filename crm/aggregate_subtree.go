@@ -287,7 +287,7 @@ func sumCounters(r Reader, region string, subtree bool, prefix string, fn func(r
 	for _, src := range []struct{ reg, prefix string }{{region, keyspace.AggregatesOf(region)}, {"", totalsSums + region + "/"}} {
 		p := []byte(src.prefix + prefix)
 		n := len(src.prefix)
-		if err := iterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
+		if err := IterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
 			if len(v) == 8 {
 				fn(src.reg, string(k[n+len(prefix):]), math.Float64frombits(binary.BigEndian.Uint64(v)))
 				own = own || src.reg != ""
@@ -307,7 +307,7 @@ func sumCounters(r Reader, region string, subtree bool, prefix string, fn func(r
 	}
 	p := []byte(countKey(family, region))
 	n := len(countKey(family, ""))
-	err = iterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
+	err = IterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
 		if reg := string(k[n:]); reg != region && len(v) == 8 && math.Float64frombits(binary.BigEndian.Uint64(v)) > 0.5 {
 			regions = append(regions, reg)
 		}
@@ -322,7 +322,7 @@ func sumCounters(r Reader, region string, subtree bool, prefix string, fn func(r
 func eachRollup(r Reader, name, region string, fn func(reg, month string, v float64)) error {
 	p := []byte(totalsRollups + name + "/" + region)
 	n := len(totalsRollups) + len(name) + 1
-	return iterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
+	return IterateCounters(r, p, prefixEnd(p), func(k, v []byte) bool {
 		reg, month, ok := strings.Cut(string(k[n:]), "/")
 		if ok && reg != region && len(v) == 8 {
 			fn(reg, month, math.Float64frombits(binary.BigEndian.Uint64(v)))

@@ -123,7 +123,7 @@ func ProcessCounters(r crm.Reader, region string, subtree bool) (map[string]floa
 	if subtree {
 		prefix = keyspace.AggregatePrefix + region
 	}
-	err := r.Iterate([]byte(prefix), []byte(keyspace.End(prefix)), func(k, v []byte) bool {
+	err := crm.IterateCounters(r, []byte(prefix), []byte(keyspace.End(prefix)), func(k, v []byte) bool {
 		reg, metric, ok := strings.Cut(string(k[2:]), "/")
 		if !ok || len(v) != 8 || !subtree && reg != region {
 			return true
