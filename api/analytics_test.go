@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gridcrm/analytics/forecast"
+	"gridcrm/api"
+	"gridcrm/crm"
 	"gridcrm/crm/workday"
 )
 
@@ -464,6 +466,16 @@ func TestAPI_Analytics(t *testing.T) {
 		// Fewer months billed after at: as many on each side.
 		if ef := admin.on(t).must(200, "GET", "/api/v1/analysis/tariff/effect?at=2025-12&months=6", nil); ef["months"] != 1.0 {
 			t.Errorf("at the last month: %v months", ef["months"])
+		}
+		// The node's warm-up builds the default ranking (the 12 months to the
+		// last month billed): the list's first request then builds none.
+		if err := api.WarmMarketRanking(cl.Node(0).Reader(), region); err != nil {
+			t.Fatal(err)
+		}
+		made := crm.RankingsMade()
+		admin.on(t).must(200, "GET", "/api/v1/analysis/market/top?region="+region+"&scope=subtree", nil)
+		if crm.RankingsMade() != made {
+			t.Errorf("the top-customers list built a ranking after the warm-up built its default one")
 		}
 		top := admin.on(t).must(200, "GET", "/api/v1/analysis/market/top?period=2025-12&limit=2", nil)
 		tl := top["top"].([]any)

@@ -166,6 +166,24 @@ func shiftMonth(m string, n int) string {
 	return (mo + forecast.Month(n)).String()
 }
 
+// WarmMarketRanking builds the ranking the top-customers list of region's
+// subtree reads by default (the 12 months to the last month billed), so
+// that the first request after a start or a catch-up does not read every
+// card of the scope (crm.CustomersRanked keeps it and patches it as cards
+// change). The node calls it with its class memos' warm-up.
+func WarmMarketRanking(r crm.Reader, region string) error {
+	m, err := crm.MarketTotals(r, region, true)
+	if err != nil {
+		return err
+	}
+	period := lastBilled(m)
+	if period == "" {
+		return nil
+	}
+	_, _, err = crm.CustomersRanked(r, region, true, crm.Date(shiftMonth(period, 1)+"-01"))
+	return err
+}
+
 // marketTop answers the share of the top customers over the 12 months to
 // period, from the customer cards.
 func (s *Server) marketTop(c *gin.Context) {

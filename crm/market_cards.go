@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // The card-based market lists at scale. The share of the top customers
@@ -82,6 +83,14 @@ var rankMemo = struct {
 
 const maxRankings = 8
 
+// rankingsMade counts the rankings CustomersRanked built or patched (not
+// those it answered as kept): RankingsMade.
+var rankingsMade atomic.Uint64
+
+// RankingsMade answers how many rankings CustomersRanked has built or
+// patched in this process, for tests and the node's warm-up log.
+func RankingsMade() uint64 { return rankingsMade.Load() }
+
 // CustomersRanked answers the customers of region (subtree: and below) in
 // order of their kWh over the 12 months before day's month (Window), from
 // their cards; ok is false when the cards do not cover the scope's
@@ -128,6 +137,7 @@ func CustomersRanked(r Reader, region string, subtree bool, day Date) (*Ranking,
 		rk = buildRanking(next, n)
 	}
 	rk.Key = key
+	rankingsMade.Add(1)
 	rankMemo.Lock()
 	if _, ok := rankMemo.m[scope]; !ok {
 		rankMemo.order = append(rankMemo.order, scope)
