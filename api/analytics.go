@@ -384,13 +384,20 @@ const maxFeederCustomers = 20_000
 func feederKWh(r crm.Reader, feeder, region string, subtree bool) (map[forecast.Month]float64, *crm.Error) {
 	kwh := map[forecast.Month]float64{}
 	n := 0
-	e := forEach(r, "customers", crm.Query{Filters: map[string]string{"feeder": feeder}, Owner: region, Subtree: subtree}, func(raw json.RawMessage) *crm.Error {
-		if n++; n > maxFeederCustomers {
-			return apiErr(crm.CodeInvalid, "feeder", fmt.Sprintf("feeder %q supplies more than %d customers in region %s: forecast a region or a category instead", feeder, maxFeederCustomers, region))
-		}
+	// The feeder filter alone, so that the list reads the feeder index
+	// (with an owner, a scope the node does not hold alone is listed by
+	// owner and filtered: every customer of the region); the scope is
+	// asked of each customer the index gives.
+	e := forEach(r, "customers", crm.Query{Filters: map[string]string{"feeder": feeder}}, func(raw json.RawMessage) *crm.Error {
 		var m crm.Meta
 		if err := json.Unmarshal(raw, &m); err != nil {
 			return crm.AsError(err)
+		}
+		if m.Owner != region && !(subtree && crm.InRegion(m.Owner, region)) {
+			return nil
+		}
+		if n++; n > maxFeederCustomers {
+			return apiErr(crm.CodeInvalid, "feeder", fmt.Sprintf("feeder %q supplies more than %d customers in region %s: forecast a region or a category instead", feeder, maxFeederCustomers, region))
 		}
 		_, err := crm.CardMonths(r, m.Owner, m.ID, func(period string, v float64) {
 			if mo, ok := monthOf(period); ok {

@@ -331,6 +331,10 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 	}
 	var afterOwner, afterID string
 	if after := c.Query("after"); after != "" {
+		if q.period == "" { // the default month may move between pages
+			fail(c, apiErr(crm.CodeInvalid, "after", "give period with after: a page continues the list of one month (the period the first page answered)"))
+			return
+		}
 		var found bool
 		afterOwner, afterID, found = strings.Cut(after, "/")
 		if !found || !tiers.RegionCode(afterOwner).Valid() || !crm.Kinds["consumption_warnings"].ValidID(afterID) {
@@ -361,10 +365,6 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 	out := []Warning{}
 	var next string
 	e := eachWarningFrom(r, records.WarningAbnormal, q, afterOwner, afterID, func(cw *records.ConsumptionWarning) *crm.Error {
-		if len(out) == limit {
-			next = out[limit-1].Region + "/" + out[limit-1].ID
-			return errStop
-		}
 		if class == "big" && !bigWarning(cw, minKVA) {
 			return nil
 		}
@@ -375,9 +375,14 @@ func (s *Server) abnormalWarnings(c *gin.Context) {
 		if e := ackOf(r, &w, records.WarningAbnormal); e != nil {
 			return e
 		}
-		if keepStatus(q.status, w.Status) {
-			out = append(out, w)
+		if !keepStatus(q.status, w.Status) {
+			return nil
 		}
+		if len(out) == limit { // one more kept: the next page starts after this page's last
+			next = out[limit-1].Region + "/" + out[limit-1].ID
+			return errStop
+		}
+		out = append(out, w)
 		return nil
 	})
 	if e != nil {

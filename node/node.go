@@ -579,8 +579,8 @@ func (n *Node) warmClassMemos(region string) {
 		start := time.Now()
 		day := crm.Date(start.In(workday.CST).Format(time.DateOnly))
 		k, err := bigcustomer.WarmClassMemos(n.Reader(), region, day)
-		if err == nil {
-			err = api.WarmMarketRanking(n.Reader(), region) // the top customers' ranking, from the same cards
+		if rerr := api.WarmMarketRanking(n.Reader(), region); rerr != nil { // the top customers' ranking, from the same cards
+			n.log.Warn("node: top customers' ranking not warmed", "err", rerr)
 		}
 		took := time.Since(start)
 		p.warmed(writes, time.Now(), took)

@@ -176,9 +176,11 @@ func (w *ConsumptionWarning) Indexes() []crm.Index {
 // are. It reads the churn_rank index owner by owner, riskiest first, and
 // stops each owner at its limit-th accepted warning or below minRisk: the
 // cost is at most limit warnings an owner in scope, whatever the number
-// of customers. ok is false when the scope holds churn warnings of the
-// month but none in that index (written before it existed): the caller
-// then lists them the old way (WarningsOf).
+// of customers. ok is false when an owner in scope holds churn warnings of
+// the month but none in that index, or the manager's month has fewer rank
+// entries than churn warnings (written before the index existed, by a
+// node not yet upgraded): the caller then lists them the old way
+// (WarningsOf), so that none is left out.
 func ChurnTop(r crm.Reader, period, region string, subtree bool, manager string, minRisk float64, limit int,
 	keep func(w *ConsumptionWarning) (bool, error)) (top []*ConsumptionWarning, more bool, ok bool, err error) {
 	stop := churnRank(minRisk)
@@ -223,66 +225,62 @@ func ChurnTop(r crm.Reader, period, region string, subtree bool, manager string,
 		}
 		return seen, err
 	}
-	var seen bool
 	if manager != "" {
+		// The manager's index names no owner: the scope is asked of the
+		// record. Warnings written before the rank index (fewer rank entries
+		// than churn entries of the manager's month) are read the old way.
 		prefix := keyspace.IndexField("consumption_warnings", churnManagerIndex) + cleanNUL(manager+"/"+period+"/")
-		// The manager's index names no owner: the scope is asked of the record.
-		seen, err = walk([]byte(prefix), func(k string) (string, string) { return "", k[len(prefix):] })
+		ranked, err := countKeys(r, []byte(prefix))
+		if err != nil {
+			return nil, false, false, err
+		}
+		all, err := countKeys(r, indexPrefix("consumption_warnings", warningManagerIndex, manager+"/"+WarningChurn+"/"+period))
+		if err != nil {
+			return nil, false, false, err
+		}
+		if ranked != all {
+			return nil, false, false, nil
+		}
+		if _, err := walk([]byte(prefix), func(k string) (string, string) { return "", k[len(prefix):] }); err != nil {
+			return nil, false, false, err
+		}
 	} else {
-		// One walk an owner: the first key at or after lower names the next
-		// owner in scope; its entries are read riskiest first.
-		base := keyspace.IndexField("consumption_warnings", churnRankIndex) + cleanNUL(period+"/")
-		lower := []byte(base + cleanNUL(region))
+		// One walk an owner: the owners are those of the month's churn
+		// warnings in scope (kind_period_owner, one seek each); an owner
+		// whose warnings have no rank entry (written before the index) sends
+		// the caller the old way, so that no warning is left out.
+		scope := keyspace.IndexField("consumption_warnings", warningScopeIndex) + cleanNUL(WarningChurn+"/"+period+"/")
+		lower := []byte(scope + cleanNUL(region))
 		if !subtree {
-			lower = []byte(base + cleanNUL(region) + "/")
+			lower = []byte(scope + cleanNUL(region) + "\x00")
 		}
 		upper := prefixEnd(lower)
-		for err == nil {
+		base := keyspace.IndexField("consumption_warnings", churnRankIndex) + cleanNUL(period+"/")
+		for {
 			var owner string
-			ierr := r.Iterate(lower, upper, func(k, _ []byte) bool {
-				rest := string(k[len(base):])
-				if j := strings.IndexByte(rest, '/'); j > 0 {
+			if err := r.Iterate(lower, upper, func(k, _ []byte) bool {
+				rest := string(k[len(scope):])
+				if j := strings.IndexByte(rest, 0); j > 0 {
 					owner = rest[:j]
 				}
 				return false
-			})
-			if ierr != nil {
-				return nil, false, false, ierr
+			}); err != nil {
+				return nil, false, false, err
 			}
 			if owner == "" {
 				break
 			}
 			prefix := base + owner + "/"
-			var s bool
-			s, err = walk([]byte(prefix), func(k string) (string, string) { return owner, k[len(prefix):] })
-			seen = seen || s
-			lower = prefixEnd([]byte(prefix))
+			seen, err := walk([]byte(prefix), func(k string) (string, string) { return owner, k[len(prefix):] })
+			if err != nil {
+				return nil, false, false, err
+			}
+			if !seen {
+				return nil, false, false, nil
+			}
+			lower = prefixEnd([]byte(scope + owner + "\x00"))
 			if upper != nil && string(lower) >= string(upper) {
 				break
-			}
-		}
-	}
-	if err != nil {
-		return nil, false, false, err
-	}
-	if !seen {
-		// None in the index: none at all, or written before it existed.
-		any := false
-		ferr := WarningsOf(r, WarningChurn, period, region, subtree, func(*ConsumptionWarning) bool { any = true; return false })
-		if ferr != nil {
-			return nil, false, false, ferr
-		}
-		if any && manager == "" {
-			return nil, false, false, nil
-		}
-		if manager != "" {
-			mine := false
-			ferr := ManagerWarnings(r, manager, WarningChurn, period, func(*ConsumptionWarning) bool { mine = true; return false })
-			if ferr != nil {
-				return nil, false, false, ferr
-			}
-			if mine {
-				return nil, false, false, nil
 			}
 		}
 	}
@@ -299,6 +297,13 @@ func ChurnTop(r crm.Reader, period, region string, subtree bool, manager string,
 		top, more = top[:limit], true
 	}
 	return top, more, true, nil
+}
+
+// countKeys answers how many keys begin with prefix.
+func countKeys(r crm.Reader, prefix []byte) (int, error) {
+	n := 0
+	err := r.Iterate(prefix, prefixEnd(prefix), func(_, _ []byte) bool { n++; return true })
+	return n, err
 }
 
 // Uniques implements Record: one warning per customer, kind and month.

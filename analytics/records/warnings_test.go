@@ -236,6 +236,34 @@ func TestChurnTop_SameAsEveryWarningSorted(t *testing.T) {
 	if len(stale) != 21 {
 		t.Fatalf("%d churn_rank entries; want 21 (one a warning)", len(stale))
 	}
+	// One county's entries gone (its warnings rolled up from a node not yet
+	// upgraded): the subtree is read the old way, the other county alone
+	// still through the index.
+	for _, k := range stale {
+		if strings.Contains(string(k), "/320723/") {
+			city.Delete(k)
+		}
+	}
+	if _, _, ok, err := records.ChurnTop(city, "2026-05", "3207", true, "", 0.2, 10, keep); ok || err != nil {
+		t.Errorf("one county without the index: ok %v, %v; want false", ok, err)
+	}
+	if _, _, ok, err := records.ChurnTop(city, "2026-05", "320722", false, "", 0.2, 10, keep); !ok || err != nil {
+		t.Errorf("the county with the index: ok %v, %v; want true", ok, err)
+	}
+	var stale320723mgr [][]byte
+	city.Iterate([]byte("x/consumption_warnings/manager_churn_rank/"+mgr["320723"]), []byte("x/consumption_warnings/manager_churn_rank0"), func(k, _ []byte) bool {
+		if strings.HasPrefix(string(k), "x/consumption_warnings/manager_churn_rank/"+mgr["320723"]+"/") {
+			stale320723mgr = append(stale320723mgr, append([]byte(nil), k...))
+		}
+		return true
+	})
+	if len(stale320723mgr) == 0 {
+		t.Fatal("no manager_churn_rank entry of 320723's manager")
+	}
+	city.Delete(stale320723mgr[0])
+	if _, _, ok, err := records.ChurnTop(city, "2026-05", "3207", true, mgr["320723"], 0.2, 10, keep); ok || err != nil {
+		t.Errorf("a manager's month with a rank entry missing: ok %v, %v; want false", ok, err)
+	}
 	for _, k := range stale {
 		city.Delete(k)
 	}
