@@ -374,6 +374,14 @@ func TestTiers_RebuiltParentResyncsBothWays(t *testing.T) {
 		return downCursor(t, h) >= 300 && dirs(t, h, "320722") == 1
 	})
 	old := downCursor(t, h)
+	// The county prunes what its city acknowledged (a second after its
+	// uplink went idle): only then does the rebuilt city's empty cursor point
+	// before the county's feed, which calls for a snapshot up. Under the race
+	// detector the wipe came after the prune by luck; without it, before.
+	testcluster.WaitFor(t, 20*time.Second, "the county to prune the entries its city acknowledged", func() bool {
+		first, _, err := replication.FeedBounds(h.Region("320722").Node(0).Group().Reader())
+		return err == nil && first > 1
+	})
 
 	h.Region("3207").Wipe(0)
 	h.Region("3207").Restart(0)
