@@ -16,8 +16,9 @@ import (
 
 	"golang.zx2c4.com/wireguard/device"
 	"golang.zx2c4.com/wireguard/ipc"
-	"golang.zx2c4.com/wireguard/tun/netstack"
 	"golang.zx2c4.com/wireguard/wgctrl/wgtypes"
+
+	"gridcrm/tunnel/internal/netstack"
 )
 
 // Netstack is the netstack Tunnel: wireguard-go with a gVisor TCP/IP stack
