@@ -430,7 +430,7 @@ func (s *Server) churnWarnings(c *gin.Context) {
 	}
 	// The riskiest limit of the scope, through the churn_rank index: at most
 	// limit warnings read an owner region, whatever the customers.
-	out := []Warning{}
+	kept := map[string]Warning{} // by id: what keep answered, with its answer (warning_acks)
 	keep := func(cw *records.ConsumptionWarning) (bool, error) {
 		w := warningOf(cw)
 		if e := ackOf(r, &w, records.WarningChurn); e != nil {
@@ -439,7 +439,7 @@ func (s *Server) churnWarnings(c *gin.Context) {
 		if !keepStatus(q.status, w.Status) {
 			return false, nil
 		}
-		out = append(out, w)
+		kept[w.ID] = w
 		return true, nil
 	}
 	top, more, indexed, err := records.ChurnTop(r, q.period, q.region, q.subtree, q.manager, threshold, limit, keep)
@@ -447,32 +447,30 @@ func (s *Server) churnWarnings(c *gin.Context) {
 		fail(c, crm.AsError(err))
 		return
 	}
-	if indexed {
-		byID := make(map[string]Warning, len(out))
-		for _, w := range out {
-			byID[w.ID] = w
-		}
-		out = out[:0]
-		for _, cw := range top {
-			out = append(out, byID[cw.ID])
-		}
-	} else { // warnings stored before the churn_rank index: every one of the scope is read
-		out = []Warning{}
+	if !indexed { // warnings stored before the churn_rank index: every one of the scope is read
+		top = nil
 		e := eachWarning(r, records.WarningChurn, q, func(cw *records.ConsumptionWarning) *crm.Error {
 			if cw.ChurnRisk == nil || *cw.ChurnRisk < threshold {
 				return nil
 			}
-			_, err := keep(cw)
+			ok, err := keep(cw)
+			if ok {
+				top = append(top, cw)
+			}
 			return crm.AsError(err)
 		})
 		if e != nil {
 			fail(c, e)
 			return
 		}
-		sort.SliceStable(out, func(i, j int) bool { return *out[i].ChurnRisk > *out[j].ChurnRisk })
-		if len(out) > limit {
-			out, more = out[:limit], true
+		sort.SliceStable(top, func(i, j int) bool { return *top[i].ChurnRisk > *top[j].ChurnRisk })
+		if more = len(top) > limit; more {
+			top = top[:limit]
 		}
+	}
+	out := make([]Warning, 0, len(top))
+	for _, cw := range top {
+		out = append(out, kept[cw.ID])
 	}
 	c.JSON(200, gin.H{"region": q.region, "period": q.period, "threshold": threshold, "source": "consumption_warnings",
 		"manager_id": q.manager, "limit": limit, "more": more, "warnings": out})

@@ -88,7 +88,7 @@ const maxRankings = 8
 var rankingsMade atomic.Uint64
 
 // RankingsMade answers how many rankings CustomersRanked has built or
-// patched in this process, for tests and the node's warm-up log.
+// patched in this process (tests: a warmed ranking is not built again).
 func RankingsMade() uint64 { return rankingsMade.Load() }
 
 // CustomersRanked answers the customers of region (subtree: and below) in

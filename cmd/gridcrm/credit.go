@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,7 +91,7 @@ binary: no training file is needed.`,
 				if !math.IsNaN(r.ChurnRisk) {
 					churn = strconv.FormatFloat(r.ChurnRisk, 'f', 4, 64)
 				}
-				w.Write([]string{r.ID, strconv.Itoa(r.Score), r.Grade, churn, strings.Join(append(r.Reasons, r.Strengths...), ";")})
+				w.Write([]string{r.ID, strconv.Itoa(r.Score), r.Grade, churn, strings.Join(slices.Concat(r.Reasons, r.Strengths), ";")})
 			}
 			w.Flush()
 			return w.Error()
