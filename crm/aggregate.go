@@ -27,7 +27,26 @@ import (
 // market.go (kwh, billed and bills per category and voltage class, and
 // the time-of-use kWh, by month; mkt.ind.* from analytics/records'
 // customer_trends).
-func aggKey(region, metric string) []byte { return []byte(keyspace.Aggregate(region, metric)) }
+//
+// A metric that begins with TallyMark is a tally, not an aggregate: it is
+// kept at k/<region>/<name> (name: the metric without the mark), changed
+// by the same deltas in the same batch, but neither exported as a series
+// (ForEachAggregate reads a/ only) nor summed into the subtree totals. A
+// programme keeps there what it reads by key range and would swamp both:
+// counts per day, month and person (package process: the KPIs' tallies).
+func aggKey(region, metric string) []byte {
+	if name, ok := strings.CutPrefix(metric, TallyMark); ok {
+		return []byte(keyspace.Tally(region, name))
+	}
+	return []byte(keyspace.Aggregate(region, metric))
+}
+
+// TallyMark begins the metrics of a Counters hook that are tallies
+// (aggKey).
+const TallyMark = "~"
+
+// isTally reports whether metric is a tally's.
+func isTally(metric string) bool { return strings.HasPrefix(metric, TallyMark) }
 
 // Delta is a change to one counter.
 type Delta struct {

@@ -73,7 +73,7 @@ func countKey(family, region string) string { return totalsCounts + family + "/"
 // addCount adds n counters of metric held by region to the counts of a
 // node of here.
 func addCount(sums map[string]float64, here, region, metric string, n float64) {
-	if region == here || !InRegion(region, here) || !validCode(region) {
+	if isTally(metric) || region == here || !InRegion(region, here) || !validCode(region) {
 		return
 	}
 	for _, f := range counterFamilies(metric) {
@@ -130,7 +130,7 @@ func ApplyDeltasAt(tx Txn, here string, ds []Delta) error {
 // addTotals adds what counter (region, metric) += v does to the totals of
 // a node of here, into sums (key → change).
 func addTotals(sums map[string]float64, here, region, metric string, v float64) {
-	if region == here || !InRegion(region, here) || !validCode(region) {
+	if isTally(metric) || region == here || !InRegion(region, here) || !validCode(region) {
 		return
 	}
 	for a := region[:len(region)-2]; len(a) >= len(here); a = a[:len(a)-2] {

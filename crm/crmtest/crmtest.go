@@ -11,6 +11,7 @@ import (
 
 	"gridcrm/crm"
 	"gridcrm/crm/workday"
+	"gridcrm/store/keyspace"
 )
 
 // T0 is the proposer's clock for every Command in these tests.
@@ -208,7 +209,50 @@ func (w *World) At(now time.Time, op crm.Op, coll, id string, ver uint64, body a
 	w.T.Helper()
 	cmd := NewCmd(w.T, op, coll, id, w.Region, ver, body)
 	cmd.Time = now.UTC()
-	return crm.Apply(w.Tx, cmd)
+	return crm.Apply(Counting{w.Tx}, cmd)
+}
+
+// Counting is a Txn that keeps the counters and tallies of the records
+// written through it, as the node's feed does (crm.AggregateDeltas, in
+// the same Txn): a county's, with no subtree totals.
+type Counting struct{ crm.Txn }
+
+// Set implements crm.Txn.
+func (c Counting) Set(key, value []byte) error {
+	old, err := c.record(key)
+	if err != nil {
+		return err
+	}
+	if err := c.Txn.Set(key, value); err != nil {
+		return err
+	}
+	return c.count(key, old, value)
+}
+
+// Delete implements crm.Txn.
+func (c Counting) Delete(key []byte) error {
+	old, err := c.record(key)
+	if err != nil {
+		return err
+	}
+	if err := c.Txn.Delete(key); err != nil {
+		return err
+	}
+	return c.count(key, old, nil)
+}
+
+func (c Counting) record(key []byte) ([]byte, error) {
+	if !strings.HasPrefix(string(key), keyspace.RecordPrefix) {
+		return nil, nil
+	}
+	return c.Txn.Get(key)
+}
+
+func (c Counting) count(key, old, new []byte) error {
+	if old == nil && new == nil || !strings.HasPrefix(string(key), keyspace.RecordPrefix) {
+		return nil
+	}
+	return crm.ApplyDeltas(c.Txn, crm.AggregateDeltas(string(key), old, new))
 }
 
 // Create creates a record of coll at now and answers its id.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gridcrm/crm"
+	"gridcrm/crm/crmtest"
 	"gridcrm/process"
 )
 
@@ -26,7 +27,7 @@ func TestGenerateProcesses(t *testing.T) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
 		n++
-		res := crm.Apply(tx, &crm.Command{Op: op, Collection: coll, ID: id, Version: ver, Body: raw, Region: region, Actor: "demo",
+		res := crm.Apply(crmtest.Counting{Txn: tx}, &crm.Command{Op: op, Collection: coll, ID: id, Version: ver, Body: raw, Region: region, Actor: "demo",
 			Time: now.Add(time.Duration(n) * time.Millisecond)})
 		if res.Err != nil {
 			t.Fatalf("%s %s: %v (field %q): %s", op, coll, res.Err, res.Err.Field, raw)

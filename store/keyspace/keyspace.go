@@ -9,6 +9,7 @@ const (
 	IndexPrefix     = "x/" // secondary indexes
 	AggregatePrefix = "a/" // aggregate counters per region
 	TotalsPrefix    = "t/" // the aggregates summed over subtrees, kept on apply at upper tiers
+	TallyPrefix     = "k/" // tallies: counters per region a programme reads by key range (per period, per person)
 	FeedPrefix      = "f/" // the change feed
 	MetaPrefix      = "m/" // metadata of this region's replicas
 )
@@ -39,6 +40,7 @@ const (
 // Metadata prefixes and keys, nested in MetaPrefix.
 const (
 	SysPrefix         = MetaPrefix + "sys/"       // system values
+	ProcessLayoutKey  = MetaPrefix + "process"    // the version of what package process keeps beside its records
 	SessionPrefix     = MetaPrefix + "sess/"      // sessions, by user then session
 	LoginPrefix       = MetaPrefix + "login/"     // failed logins, by user
 	AuditHeadPrefix   = MetaPrefix + "audit/"     // each audit chain's last entry held here, by region
@@ -130,6 +132,12 @@ func IndexScoped(coll, field, value, region string) string {
 
 // Aggregate is the key of a counter: a/<region>/<metric>.
 func Aggregate(region, metric string) string { return AggregatePrefix + region + "/" + metric }
+
+// Tally is the key of region's tally (k/<region>/<name>).
+func Tally(region, name string) string { return TallyPrefix + region + "/" + name }
+
+// TalliesOf is the prefix of region's tallies: k/<region>/.
+func TalliesOf(region string) string { return TallyPrefix + region + "/" }
 
 // AggregatesOf is the prefix of region's counters: a/<region>/.
 func AggregatesOf(region string) string { return AggregatePrefix + region + "/" }
