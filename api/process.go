@@ -175,9 +175,9 @@ func processOps() []op {
 		{method: "GET", path: "/api/v1/supervision", summary: "Supervision list: overdue project stages and work-order SLAs in a region or subtree, escalated county → city → province (level: county, city, province or all; default the region's tier); a page (limit, default 50, and offset) with the project's title or order's subject, the customer's name and 户号 and the manager's name; count is the whole list's",
 			ok: 200, roles: readRoles, query: append([]string{"level", "limit", "offset"}, scope...)},
 		{method: "GET", path: "/api/v1/supervision/warnings", summary: "Project stages about to fall due, for their account managers; a page (limit, default 50, and offset) with names as the supervision list's", ok: 200, roles: readRoles, query: append([]string{"manager_id", "limit", "offset"}, scope...)},
-		{method: "GET", path: "/api/v1/kpi/projects", summary: "Connection-project KPIs per region and manager: cycle days (mean, p90), on-time rate, overdue counts over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; read through the months' index)", ok: 200, roles: readRoles, query: period},
-		{method: "GET", path: "/api/v1/kpi/work_orders", summary: "Work-order KPIs per region and assignee: by kind and channel, SLA on-time rates, satisfaction, overdue over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; read through the months' index)", ok: 200, roles: readRoles, query: period},
-		{method: "GET", path: "/api/v1/kpi/outages", summary: "Outage notice compliance per region over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; read through the months' index)", ok: 200, roles: readRoles, query: period},
+		{method: "GET", path: "/api/v1/kpi/projects", summary: "Connection-project KPIs per region and manager: cycle days (mean, p90), on-time rate, overdue counts over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; added up from the tallies kept per day and month)", ok: 200, roles: readRoles, query: period},
+		{method: "GET", path: "/api/v1/kpi/work_orders", summary: "Work-order KPIs per region and assignee: by kind and channel, SLA on-time rates, satisfaction, overdue over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; added up from the tallies kept per day and month)", ok: 200, roles: readRoles, query: period},
+		{method: "GET", path: "/api/v1/kpi/outages", summary: "Outage notice compliance per region over a period of days [from, to) (default from: the first day of the twelve months ending with at's month, or before to; added up from the tallies kept per day and month)", ok: 200, roles: readRoles, query: period},
 	}
 }
 
@@ -280,9 +280,8 @@ func periodOf(c *gin.Context) (process.Period, bool) {
 
 // rollingYearFrom is the first day of the twelve calendar months (China
 // Standard Time) that end with at's month, or with the month before to:
-// the period a KPI request without from covers, so that it is read
-// through the months' index (process.PeriodIndex) and never as every record
-// of the subtree since the beginning.
+// the period a KPI request without from covers (a dashboard's year, and a
+// bounded number of months' tallies to add up).
 func rollingYearFrom(at time.Time, to crm.Date) crm.Date {
 	end := at.In(workday.CST)
 	if to != "" {

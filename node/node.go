@@ -267,6 +267,9 @@ func Start(cfg Config) (*Node, error) {
 		if err = migrateSearch(n.st, n.log); err != nil { // search.go: before raft applies anything
 			return nil, err
 		}
+		if err = migrateProcess(n.st, n.log); err != nil { // process_layout.go: the same
+			return nil, err
+		}
 	}
 	// The tunnel comes up first: with intra_region the region's raft runs
 	// through it, and a node whose tunnel cannot come up must not start.

@@ -45,5 +45,11 @@ func migrateSearch(st *store.Store, log *slog.Logger) error {
 }
 
 // Restored implements replication.Restorer: a snapshot from a replica of
-// an older version holds its search index in the old layout.
-func (a *applier) Restored(st *store.Store) error { return migrateSearch(st, nil) }
+// an older version holds its search index, and process's indexes and
+// tallies, in the old layout.
+func (a *applier) Restored(st *store.Store) error {
+	if err := migrateSearch(st, nil); err != nil {
+		return err
+	}
+	return migrateProcess(st, nil)
+}

@@ -21,7 +21,10 @@
 //	action.go       what the actions share (actionTime)
 //	clocks.go       RecountClocks when a calendar directive arrives
 //	kpi.go          the process counters, supervision lists (Supervise), KPIs
-//	kpi_decode.go   the small decoded records Supervise and the KPIs reuse
+//	kpi_tally.go    the KPIs' tallies by day, month and person, kept on apply
+//	kpi_due.go      the open items by deadline (DueIndex), what is overdue now
+//	kpi_decode.go   the small decoded records Supervise reuses
+//	migrate.go      Migrate: tallies and indexes of a store of an earlier layout
 //	overview.go     the clock-dependent figures read from the counters
 package process
 

@@ -1,10 +1,10 @@
 package process
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +76,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 			}
 		}
 		projectMarketMetrics(&p, m) // the capacity energised, by month, which crm/market.go reads
+		projectTallies(&p, m)       // kpi_tally.go
 		return p.Owner, m
 	case "work_orders":
 		w, err := woJSON(raw)
@@ -94,6 +95,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 		if w.Satisfaction == "dissatisfied" {
 			m["work_orders.dissatisfied"] = 1
 		}
+		workOrderTallies(w, m)
 		return w.Owner, m
 	default:
 		var o Outage
@@ -111,6 +113,7 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 				m["outages.notice.noncompliant"] = 1
 			}
 		}
+		outageTallies(&o, m)
 		return o.Owner, m
 	}
 }
@@ -119,21 +122,15 @@ func processMetrics(coll string, raw []byte) (string, map[string]float64) {
 // region below it) by metric name.
 func ProcessCounters(r crm.Reader, region string, subtree bool) (map[string]float64, error) {
 	out := map[string]float64{}
-	prefix := keyspace.AggregatesOf(region)
-	if subtree {
-		prefix = keyspace.AggregatePrefix + region
-	}
-	err := crm.IterateCounters(r, []byte(prefix), []byte(keyspace.End(prefix)), func(k, v []byte) bool {
-		reg, metric, ok := strings.Cut(string(k[2:]), "/")
-		if !ok || len(v) != 8 || !subtree && reg != region {
+	for _, prefix := range []string{"projects.", "work_orders.", "outages."} { // from the subtree totals where kept
+		if _, err := crm.SumCounters(r, region, subtree, prefix, func(_, rest string, v float64) bool {
+			out[prefix+rest] += v
 			return true
+		}); err != nil {
+			return nil, err
 		}
-		if strings.HasPrefix(metric, "projects.") || strings.HasPrefix(metric, "work_orders.") || strings.HasPrefix(metric, "outages.") {
-			out[metric] += math.Float64frombits(binary.BigEndian.Uint64(v))
-		}
-		return true
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // projectMarketMetrics adds an energised project's capacity counters to m
@@ -149,36 +146,6 @@ func projectMarketMetrics(p *Project, m map[string]float64) {
 	k := "." + p.Kind + "." + class + "." + p.EnergisedAt.In(workday.CST).Format("2006-01")
 	m["mkt.cap.kva"+k] = p.CapacityKVA
 	m["mkt.cap.projects"+k] = 1
-}
-
-// OpenIndex indexes the open projects and work orders by owner
-// (x/<coll>/_open/<owner>\x00<id>, kept by Apply and ApplyReplica with the
-// other indexes), so Supervise reads what is open, a number bounded by the
-// work in hand, not every project and work order a subtree ever had.
-const OpenIndex = "_open"
-
-// eachOpenRecord calls fn with every open record of coll (projects or
-// work_orders) owned by region (subtree: or below), through OpenIndex. A
-// store written before the index existed holds fewer entries than its
-// counters count open (projects.status.open, work_orders.open.kind.*):
-// then it reads every record as before (EachRecord), and fn skips what is
-// closed.
-func eachOpenRecord(r crm.Reader, coll, region string, subtree bool, counters map[string]float64, fn func(raw []byte) error) error {
-	var ids []string
-	if err := indexedIDs(r, keyspace.IndexField(coll, OpenIndex)+region, subtree, nil, &ids); err != nil {
-		return err
-	}
-	open := 0.0
-	for m, v := range counters {
-		if coll == "projects" && m == "projects.status."+ProjectOpen || coll == "work_orders" && strings.HasPrefix(m, "work_orders.open.kind.") {
-			open += v
-		}
-	}
-	if float64(len(ids)) < math.Round(open) {
-		return EachRecord(r, coll, region, subtree, fn)
-	}
-	sort.Strings(ids) // one pass over the records (Supervise orders what it lists itself)
-	return eachID(r, coll, ids, fn)
 }
 
 // indexedIDs appends to ids the record ids of the index entries under
@@ -234,65 +201,10 @@ func eachID(r crm.Reader, coll string, ids []string, fn func(raw []byte) error) 
 	return nil
 }
 
-// PeriodIndex indexes projects, work orders and outages by the CST months
-// in which a period's KPIs count them (x/<coll>/_month/<YYYY-MM>/<owner>\x00<id>:
-// a project's acceptance, energisation and late stages, an order's
-// receipt, an outage's start), so the KPIs of a period read the records of
-// its months, not every record a subtree ever had.
-const PeriodIndex = "_month"
-
-// appendMonthIndexes adds owner's PeriodIndex entries of the months of ts.
-func appendMonthIndexes(idx []crm.Index, owner string, ts ...time.Time) []crm.Index {
-	seen := make(map[string]bool, len(ts))
-	for _, t := range ts {
-		if t.IsZero() {
-			continue
-		}
-		if m := crm.MonthOf(t); !seen[m] {
-			seen[m] = true
-			idx = append(idx, crm.Index{Field: PeriodIndex, Value: m + "/" + owner})
-		}
-	}
-	return idx
-}
-
-// kpiByIndex: the KPIs read through PeriodIndex (tests compare with a read
-// of every record).
-var kpiByIndex = true
-
-// periodHorizon is how far past now an open-ended period's months are read
-// (an outage may be planned ahead).
-const periodHorizon = 24
-
-// eachPeriodRecord calls fn with every record of coll owned by region
-// (subtree: or below) that PeriodIndex files under a month of per (once
-// each), and, with open, every open one (OpenIndex). A period with no
-// start reads every record (EachRecord).
-func eachPeriodRecord(r crm.Reader, coll, region string, subtree bool, per Period, now time.Time, open bool, fn func(raw []byte) error) error {
-	if per.From == "" || !kpiByIndex {
-		return EachRecord(r, coll, region, subtree, fn)
-	}
-	from, _ := time.ParseInLocation(time.DateOnly, string(per.From), workday.CST)
-	to := now.In(workday.CST).AddDate(0, periodHorizon, 0)
-	if per.To != "" {
-		t, _ := time.ParseInLocation(time.DateOnly, string(per.To), workday.CST)
-		to = t.Add(-time.Nanosecond)
-	}
-	seen := map[string]bool{}
-	var ids []string
-	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, workday.CST); !m.After(to); m = m.AddDate(0, 1, 0) {
-		if err := indexedIDs(r, keyspace.IndexField(coll, PeriodIndex)+m.Format("2006-01")+"/"+region, subtree, seen, &ids); err != nil {
-			return err
-		}
-	}
-	if open {
-		if err := indexedIDs(r, keyspace.IndexField(coll, OpenIndex)+region, subtree, seen, &ids); err != nil {
-			return err
-		}
-	}
-	sort.Strings(ids)
-	return eachID(r, coll, ids, fn)
-}
+// NonCompliantIndex indexes the outages whose notice was not compliant
+// (x/outages/_noncompliant/<owner>/<start day>\x00<id>, not cancelled),
+// so a period's KPIs list them from the entries of its days.
+const NonCompliantIndex = "_noncompliant"
 
 // EachRecord calls fn with every record of coll owned by region (subtree:
 // or below it), in owner then id order.
@@ -475,15 +387,32 @@ type Lists struct {
 // below) — project stages past their deadline (not paused) and work-order
 // SLAs breached — each with the tier it has escalated to, and the project
 // stages about to fall due (within the rule set's warn_working_days) for
-// their account managers.
+// their account managers. It reads the open items by deadline (DueIndex):
+// those due by now, and the projects' due within maxWarnWorkingDays.
 func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists, error) {
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
-	counters, err := ProcessCounters(r, region, subtree)
+	var ids []string
+	upto := map[string]string{} // owner → the last deadline a warning may have
+	err := eachDue(r, "projects", region, subtree, "", func(e dueEntry) error {
+		lim, ok := upto[e.owner]
+		if !ok {
+			lim = "" // every entry, when the calendar cannot count ahead
+			if d, err := s.calendar(e.owner).Deadline(now, maxWarnWorkingDays+1); err == nil {
+				lim = dueKey(d)
+			}
+			upto[e.owner] = lim
+		}
+		if lim == "" || e.due <= lim {
+			ids = append(ids, e.id)
+		}
+		return nil
+	})
 	if err != nil {
 		return out, err
 	}
-	err = eachOpenRecord(r, "projects", region, subtree, counters, func(raw []byte) error {
+	sort.Strings(ids)
+	err = eachID(r, "projects", ids, func(raw []byte) error {
 		p, err := projectLites.decode(raw)
 		if err != nil || p.Status != ProjectOpen {
 			return nil
@@ -524,22 +453,24 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 	if err != nil {
 		return out, err
 	}
-	err = eachOpenRecord(r, "work_orders", region, subtree, counters, func(raw []byte) error {
+	ids, seen := ids[:0], map[string]bool{}
+	if err := eachDue(r, "work_orders", region, subtree, dueKey(now), func(e dueEntry) error {
+		if e.rest[1] == "o" && !seen[e.id] { // open
+			seen[e.id] = true
+			ids = append(ids, e.id)
+		}
+		return nil
+	}); err != nil {
+		return out, err
+	}
+	sort.Strings(ids)
+	err = eachID(r, "work_orders", ids, func(raw []byte) error {
 		w, err := woLiteJSON(raw)
 		if err != nil || !w.Open() {
 			return nil
 		}
 		rs, cal := s.ruleSet(w.RuleSet), s.calendar(w.Owner)
-		for _, c := range []struct {
-			step string
-			due  *time.Time
-			met  bool
-		}{
-			{"contact", w.ContactDue, w.AcceptedAt != nil},
-			{"arrival", w.ArrivalDue, w.ArrivedAt != nil},
-			{"restore", w.RestoreDue, w.DoneAt != nil},
-			{"answer", w.AnswerDue, w.DoneAt != nil},
-		} {
+		for _, c := range woSteps(w.ContactDue, w.ArrivalDue, w.RestoreDue, w.AnswerDue, w.AcceptedAt, w.ArrivedAt, w.DoneAt) {
 			if c.due == nil || c.met || now.Before(*c.due) {
 				continue
 			}
@@ -555,6 +486,10 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 	sortItems(out.Warnings)
 	return out, err
 }
+
+// maxWarnWorkingDays is the most warn_working_days a rule set may have
+// (rules.go): Supervise reads the projects due within it.
+const maxWarnWorkingDays = 30
 
 // superProject is the part of a Project that Supervise reads: decoding
 // it skips the fields it does not need (kpi_lite_test.go checks that it
@@ -661,7 +596,9 @@ type ProjectKPI struct {
 	Open             int      `json:"open"`
 	OverdueNow       int      `json:"overdue_now"` // open projects whose current stage is past its deadline
 	LateStages       int      `json:"late_stages"` // stages done late in the period
-	cycles, wcycles  []float64
+	cycleSum         float64  // days
+	wcycleSum        float64  // working days
+	wcycleN          int
 }
 
 // ProjectKPIs is the answer of ProjectKPIsOf.
@@ -672,61 +609,74 @@ type ProjectKPIs struct {
 }
 
 // ProjectKPIsOf computes the connection-project KPIs of region (subtree:
-// and below) for a period at time now.
+// and below) for a period at time now: the period's from the tallies
+// (kpi_tally.go), what is open from the tallies of the open projects, and
+// what is overdue now from the open items by deadline (DueIndex).
 func ProjectKPIsOf(r crm.Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
-	s := newSupervisor(r)
 	out := ProjectKPIs{Total: &ProjectKPI{}, ByRegion: map[string]*ProjectKPI{}, ByManager: map[string]*ProjectKPI{}}
-	err := eachPeriodRecord(r, "projects", region, subtree, per, now, true, func(raw []byte) error {
-		var p Project
-		if json.Unmarshal(raw, &p) != nil {
+	hist := map[*ProjectKPI]map[int64]int{} // cycle tenths of a day → projects
+	add := func(g *ProjectKPI, field string, v float64) {
+		n := int(math.Round(v))
+		switch {
+		case field == "accepted":
+			g.Accepted += n
+		case field == "energised":
+			g.Energised += n
+		case field == "on_time":
+			g.OnTime += n
+		case field == "late":
+			g.LateStages += n
+		case field == "cycd":
+			g.cycleSum += v
+		case field == "wcyc":
+			g.wcycleSum += v
+		case field == "wcyc_n":
+			g.wcycleN += n
+		case strings.HasPrefix(field, "cyc."):
+			if t, err := strconv.ParseInt(field[4:], 10, 64); err == nil && n > 0 {
+				if hist[g] == nil {
+					hist[g] = map[int64]int{}
+				}
+				hist[g][t] += n
+			}
+		}
+	}
+	err := eachTallyRegion(r, region, subtree, func(reg string) error {
+		if err := readTallies(r, reg, tallyProjects, per, func(field, mgr string, v float64) {
+			if mgr == "" {
+				add(out.Total, field, v)
+				add(group(out.ByRegion, reg), field, v)
+			} else {
+				add(group(out.ByManager, mgr), field, v)
+			}
+		}); err != nil {
+			return err
+		}
+		open, err := readTally(r, reg, tallyProjects+"open", func(mgr string, v float64) {
+			group(out.ByManager, mgr).Open += int(math.Round(v))
+		})
+		if open != 0 {
+			out.Total.Open += int(math.Round(open))
+			group(out.ByRegion, reg).Open += int(math.Round(open))
+		}
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	err = eachDue(r, "projects", region, subtree, dueKey(now), func(e dueEntry) error {
+		if e.due == "" { // its clock stopped: no deadline to be past
 			return nil
 		}
-		groups := []*ProjectKPI{out.Total, group(out.ByRegion, p.Owner)}
-		if p.ManagerID != "" {
-			groups = append(groups, group(out.ByManager, p.ManagerID))
-		}
-		cal := s.calendar(p.Owner)
-		late, lateIn := false, 0
-		for _, st := range p.Stages {
-			if st.Late {
-				late = true
-				if per.holds(*st.DoneAt) {
-					lateIn++
-				}
-			}
-		}
-		overdue := false
-		if i := p.Current(); p.Status == ProjectOpen && i >= 0 {
-			st := p.Stages[i]
-			paused := len(st.Pauses) > 0 && st.Pauses[len(st.Pauses)-1].To == nil
-			overdue = !paused && st.Deadline != nil && !now.Before(*st.Deadline)
-		}
-		for _, g := range groups {
-			if per.holds(p.AcceptedAt) {
-				g.Accepted++
-			}
-			g.LateStages += lateIn
-			if p.Status == ProjectOpen {
-				g.Open++
-				if overdue {
-					g.OverdueNow++
-				}
-			}
-			if p.Status == ProjectEnergised && p.EnergisedAt != nil && per.holds(*p.EnergisedAt) {
-				g.Energised++
-				if !late {
-					g.OnTime++
-				}
-				g.cycles = append(g.cycles, p.EnergisedAt.Sub(p.AcceptedAt).Hours()/24)
-				if n, err := cal.WorkingDaysBetween(p.AcceptedAt, *p.EnergisedAt); err == nil {
-					g.wcycles = append(g.wcycles, float64(n))
-				}
-			}
+		out.Total.OverdueNow++
+		group(out.ByRegion, e.owner).OverdueNow++
+		if mgr := e.rest[0]; mgr != "" {
+			group(out.ByManager, mgr).OverdueNow++
 		}
 		return nil
 	})
 	for _, g := range append(append([]*ProjectKPI{out.Total}, values(out.ByRegion)...), values(out.ByManager)...) {
-		g.finish()
+		g.finish(hist[g])
 	}
 	return out, err
 }
@@ -756,17 +706,40 @@ func ratio(a, b int) *float64 {
 	return &v
 }
 
-func (g *ProjectKPI) finish() {
+// finish computes g's rates, means and p90 (hist: energised projects by
+// cycle in tenths of a day).
+func (g *ProjectKPI) finish(hist map[int64]int) {
 	g.OnTimeRate = ratio(g.OnTime, g.Energised)
-	if len(g.cycles) > 0 {
-		m, p := Mean(g.cycles), Quantile(g.cycles, 0.9)
-		m, p = math.Round(m*10)/10, math.Round(p*10)/10
+	n := 0
+	for _, c := range hist {
+		n += c
+	}
+	if n > 0 {
+		m := math.Round(g.cycleSum/float64(n)*10) / 10
+		p := float64(histQuantile(hist, n, 0.9)) / 10
 		g.CycleDaysMean, g.CycleDaysP90 = &m, &p
 	}
-	if len(g.wcycles) > 0 {
-		m := math.Round(Mean(g.wcycles)*10) / 10
+	if g.wcycleN > 0 {
+		m := math.Round(g.wcycleSum/float64(g.wcycleN)*10) / 10
 		g.CycleWorkDaysAvg = &m
 	}
+}
+
+// histQuantile is the q-quantile by the nearest-rank method of the n
+// values counted in hist (value → count), as Quantile of the values.
+func histQuantile(hist map[int64]int, n int, q float64) int64 {
+	keys := make([]int64, 0, len(hist))
+	for k := range hist {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	rank := max(1, min(int(math.Ceil(q*float64(n))), n))
+	for _, k := range keys {
+		if rank -= hist[k]; rank <= 0 {
+			return k
+		}
+	}
+	return keys[len(keys)-1]
 }
 
 // Mean is the arithmetic mean of xs (0 for none).
@@ -821,53 +794,83 @@ type WorkOrderKPIs struct {
 }
 
 // WorkOrderKPIsOf computes the work-order KPIs of orders received in the
-// period in region (subtree: and below) at time now.
+// period in region (subtree: and below) at time now: what the records
+// settle from the tallies (kpi_tally.go), the limits not met whose
+// deadline has passed from the open items by deadline (DueIndex).
 func WorkOrderKPIsOf(r crm.Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
 	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
-	err := eachPeriodRecord(r, "work_orders", region, subtree, per, now, false, func(raw []byte) error {
-		w, err := woLiteJSON(raw)
-		if err != nil || !per.holds(w.ReceivedAt) {
+	add := func(g *WorkOrderKPI, field string, v float64) {
+		n := int(math.Round(v))
+		switch field {
+		case "received":
+			g.Received += n
+		case "open":
+			g.Open += n
+		case "archived":
+			g.Archived += n
+		case "a_done":
+			g.AnswerDue += n
+		case "a_ok":
+			g.AnswerOnTime += n
+		case "c_done":
+			g.ContactDue += n
+		case "c_ok":
+			g.ContactOnTime += n
+		case "r_done":
+			g.ArrivalDue += n
+		case "r_ok":
+			g.ArrivalOnTime += n
+		case "revisited":
+			g.Revisited += n
+		case "satisfied":
+			g.Satisfied += n
+		case "send_backs":
+			g.SendBacks += n
+		default:
+			if k, ok := strings.CutPrefix(field, "kind."); ok && n != 0 {
+				g.ByKind[k] += n
+			} else if ch, ok := strings.CutPrefix(field, "channel."); ok && n != 0 {
+				g.ByChannel[ch] += n
+			}
+		}
+	}
+	err := eachTallyRegion(r, region, subtree, func(reg string) error {
+		return readTallies(r, reg, tallyWorkOrders, per, func(field, who string, v float64) {
+			if who == "" {
+				add(out.Total, field, v)
+				add(woGroup(out.ByRegion, reg), field, v)
+			} else {
+				add(woGroup(out.ByAssignee, who), field, v)
+			}
+		})
+	})
+	if err != nil {
+		return out, err
+	}
+	overdue := map[string]bool{}
+	err = eachDue(r, "work_orders", region, subtree, dueKey(now), func(e dueEntry) error {
+		step, open, day, who := e.rest[0], e.rest[1] == "o", crm.Date(e.rest[2]), e.rest[3]
+		if step == "restore" || (per.From != "" && day < per.From) || (per.To != "" && day >= per.To) {
 			return nil
 		}
-		groups := []*WorkOrderKPI{out.Total, woGroup(out.ByRegion, w.Owner)}
-		if w.AssigneeID != "" {
-			groups = append(groups, woGroup(out.ByAssignee, w.AssigneeID))
+		groups := []*WorkOrderKPI{out.Total, woGroup(out.ByRegion, e.owner)}
+		if who != "" {
+			groups = append(groups, woGroup(out.ByAssignee, who))
 		}
-		met := func(due, at *time.Time) (counted, ok bool) {
-			if due == nil {
-				return false, false
-			}
-			if at != nil {
-				return true, !at.After(*due)
-			}
-			return !now.Before(*due), false
-		}
-		ac, aok := met(w.AnswerDue, w.DoneAt)
-		cc, cok := met(w.ContactDue, w.AcceptedAt)
-		rc, rok := met(w.ArrivalDue, w.ArrivedAt)
-		overdue := w.Open() && ((ac && !aok && w.DoneAt == nil) || (cc && !cok && w.AcceptedAt == nil) || (rc && !rok && w.ArrivedAt == nil))
+		late := open && !overdue[e.id]
+		overdue[e.id] = true
 		for _, g := range groups {
-			g.Received++
-			g.ByKind[w.Kind]++
-			g.ByChannel[w.Channel]++
-			if w.Open() {
-				g.Open++
-			} else {
-				g.Archived++
+			switch step {
+			case "answer":
+				g.AnswerDue++
+			case "contact":
+				g.ContactDue++
+			case "arrival":
+				g.ArrivalDue++
 			}
-			if overdue {
+			if late {
 				g.OverdueNow++
 			}
-			g.AnswerDue, g.AnswerOnTime = g.AnswerDue+b2i(ac), g.AnswerOnTime+b2i(aok)
-			g.ContactDue, g.ContactOnTime = g.ContactDue+b2i(cc), g.ContactOnTime+b2i(cok)
-			g.ArrivalDue, g.ArrivalOnTime = g.ArrivalDue+b2i(rc), g.ArrivalOnTime+b2i(rok)
-			if w.Satisfaction != "" {
-				g.Revisited++
-				if w.Satisfaction != "dissatisfied" {
-					g.Satisfied++
-				}
-			}
-			g.SendBacks += w.SendBacks
 		}
 		return nil
 	})
@@ -915,34 +918,56 @@ type OutageKPIs struct {
 }
 
 // OutageKPIsOf reports the notice compliance of outages starting in the
-// period in region (subtree: and below).
+// period in region (subtree: and below): the counts from the tallies
+// (kpi_tally.go), the outages not compliant from their index
+// (NonCompliantIndex).
 func OutageKPIsOf(r crm.Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
 	newK := func() *OutageKPI { return &OutageKPI{ByType: map[string]int{}, NonCompliant: []string{}} }
 	out := OutageKPIs{Total: newK(), ByRegion: map[string]*OutageKPI{}}
-	err := eachPeriodRecord(r, "outages", region, subtree, per, time.Now(), false, func(raw []byte) error {
-		var o Outage
-		if json.Unmarshal(raw, &o) != nil || !per.holds(o.Start) || o.Status == "cancelled" {
-			return nil
-		}
-		g := out.ByRegion[o.Owner]
-		if g == nil {
-			g = newK()
-			out.ByRegion[o.Owner] = g
-		}
-		for _, g := range []*OutageKPI{out.Total, g} {
-			g.Outages++
-			g.ByType[o.Type]++
-			if o.NoticeCompliant != nil {
-				g.NoticeRequired++
-				if *o.NoticeCompliant {
-					g.NoticeOnTime++
-				} else {
-					g.NonCompliant = append(g.NonCompliant, o.ID)
+	err := eachTallyRegion(r, region, subtree, func(reg string) error {
+		return readTallies(r, reg, tallyOutages, per, func(field, _ string, v float64) {
+			n := int(math.Round(v))
+			if n == 0 {
+				return
+			}
+			g := out.ByRegion[reg]
+			if g == nil {
+				g = newK()
+				out.ByRegion[reg] = g
+			}
+			for _, g := range []*OutageKPI{out.Total, g} {
+				switch field {
+				case "outages":
+					g.Outages += n
+				case "notice_required":
+					g.NoticeRequired += n
+				case "notice_on_time":
+					g.NoticeOnTime += n
+				default:
+					if t, ok := strings.CutPrefix(field, "type."); ok {
+						g.ByType[t] += n
+					}
 				}
 			}
-		}
+		})
+	})
+	if err != nil {
+		return out, err
+	}
+	var late [][2]string // owner, id
+	err = eachOwnerEntry(r, keyspace.IndexField("outages", NonCompliantIndex), region, subtree, string(per.From), string(per.To), func(owner, _, id string) error {
+		late = append(late, [2]string{owner, id})
 		return nil
 	})
+	sort.Slice(late, func(i, j int) bool { // by owner, then id
+		return late[i][0] < late[j][0] || late[i][0] == late[j][0] && late[i][1] < late[j][1]
+	})
+	for _, x := range late {
+		if g := out.ByRegion[x[0]]; g != nil {
+			g.NonCompliant = append(g.NonCompliant, x[1])
+		}
+		out.Total.NonCompliant = append(out.Total.NonCompliant, x[1])
+	}
 	for _, g := range append([]*OutageKPI{out.Total}, values(out.ByRegion)...) {
 		g.ComplianceRate = ratio(g.NoticeOnTime, g.NoticeRequired)
 	}

@@ -158,7 +158,10 @@ func (o *Outage) Indexes() []crm.Index {
 	if o.TransformerArea != "" {
 		idx = append(idx, crm.Index{Field: "transformer_area", Value: o.TransformerArea})
 	}
-	return appendMonthIndexes(idx, o.Owner, o.Start) // kpi.go: a period's KPIs
+	if o.Status != "cancelled" && o.NoticeCompliant != nil && !*o.NoticeCompliant && !o.Start.IsZero() {
+		idx = append(idx, crm.Index{Field: NonCompliantIndex, Value: o.Owner + "/" + string(dayOf(o.Start))}) // kpi.go
+	}
+	return idx
 }
 
 // Uniques implements Record.

@@ -1,6 +1,7 @@
 package process_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -176,14 +177,13 @@ func TestProcessAggregates(t *testing.T) {
 	raw2, _ := crm.Get(w.Tx, "work_orders", o2.ID)
 	got = map[string]float64{}
 	for _, d := range crm.AggregateDeltas("r/work_orders/"+o.ID, raw, raw2) {
-		got[d.Metric] = d.Value
+		if !strings.HasPrefix(d.Metric, crm.TallyMark) { // the KPIs' tallies: TestKPIs_TalliesMatchRecords
+			got[d.Metric] = d.Value
+		}
 	}
 	if len(got) != 4 || got["work_orders.open.state.received"] != -1 || got["work_orders.open.state.dispatched"] != 1 ||
 		got["work_orders.open.state_kind.received.consultation"] != -1 || got["work_orders.open.state_kind.dispatched.consultation"] != 1 {
 		t.Errorf("dispatch deltas %v; want received -1, dispatched +1, by state and by state and kind", got)
-	}
-	if err := crm.ApplyDeltas(w.Tx, crm.AggregateDeltas("r/work_orders/"+o.ID, nil, raw2)); err != nil {
-		t.Fatal(err)
 	}
 	c, err := process.ProcessCounters(w.Tx, "32", true)
 	if err != nil || c["work_orders.open.state.dispatched"] != 1 {

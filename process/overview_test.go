@@ -172,14 +172,20 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 
 	// (1) Every counter equals the one rebuilt from the records.
 	stored := map[string]float64{}
-	tx.Iterate([]byte(keyspace.AggregatePrefix), []byte(keyspace.End(keyspace.AggregatePrefix)), func(k, v []byte) bool {
-		stored[string(k)] = math.Float64frombits(binary.BigEndian.Uint64(v))
-		return true
-	})
+	for _, p := range []string{keyspace.AggregatePrefix, keyspace.TallyPrefix} { // counters and tallies
+		tx.Iterate([]byte(p), []byte(keyspace.End(p)), func(k, v []byte) bool {
+			stored[string(k)] = math.Float64frombits(binary.BigEndian.Uint64(v))
+			return true
+		})
+	}
 	rebuilt := map[string]float64{}
 	tx.Iterate([]byte(keyspace.RecordPrefix), []byte(keyspace.End(keyspace.RecordPrefix)), func(k, v []byte) bool {
 		for _, d := range crm.AggregateDeltas(string(k), nil, v) {
-			rebuilt[keyspace.Aggregate(d.Region, d.Metric)] += d.Value
+			key := keyspace.Aggregate(d.Region, d.Metric)
+			if name, ok := strings.CutPrefix(d.Metric, crm.TallyMark); ok {
+				key = keyspace.Tally(d.Region, name)
+			}
+			rebuilt[key] += d.Value
 		}
 		return true
 	})
@@ -290,41 +296,40 @@ func TestOverviewCounters_MatchRecords(t *testing.T) {
 		})
 	}
 
-	// The KPIs of a period read the records of its months (PeriodIndex)
-	// and the open projects: the same answers as a read of every record.
+	// The KPIs of a period add up the tallies and read the open items by
+	// deadline: the same answers as a read of every record.
 	for i, at := range []time.Time{cst(2026, 1, 20, 9, 0), cst(2026, 3, 3, 9, 0), cst(2026, 6, 30, 23, 0)} {
 		create(at, "work_orders", "wko", crmtest.Obj{"channel": "web", "kind": []string{"complaint", "consultation", "fault_repair"}[i], "subject": "s", "site_class": "urban"})
 	}
 	now := cst(2026, 7, 1, 9, 0)
 	for _, per := range []process.Period{{From: "2026-01-01"}, {From: "2026-02-01", To: "2026-03-01"}, {From: "2026-03-01", To: "2026-06-01"},
 		{From: "2026-06-15", To: "2026-07-01"}, {From: "2025-01-01", To: "2025-12-31"}, {From: "2026-04-11", To: "2026-04-12"}, {}, {To: "2026-04-01"}} {
-		kpis := func() (any, any, any) {
-			p, err := process.ProjectKPIsOf(tx, "32", true, per, now)
+		kpis := func(pk func(crm.Reader, string, bool, process.Period, time.Time) (process.ProjectKPIs, error),
+			wk func(crm.Reader, string, bool, process.Period, time.Time) (process.WorkOrderKPIs, error),
+			ok func(crm.Reader, string, bool, process.Period) (process.OutageKPIs, error)) (any, any, any) {
+			p, err := pk(tx, "32", true, per, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			w, err := process.WorkOrderKPIsOf(tx, "32", true, per, now)
+			w, err := wk(tx, "32", true, per, now)
 			if err != nil {
 				t.Fatal(err)
 			}
-			o, err := process.OutageKPIsOf(tx, county, false, per)
+			o, err := ok(tx, county, false, per)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return p, w, o
 		}
-		p, w, o := kpis()
-		process.SetKPIByIndex(false)
-		sp, sw, so := kpis()
-		process.SetKPIByIndex(true)
+		p, w, o := kpis(process.ProjectKPIsOf, process.WorkOrderKPIsOf, process.OutageKPIsOf)
+		sp, sw, so := kpis(process.ProjectKPIsFromRecords, process.WorkOrderKPIsFromRecords, process.OutageKPIsFromRecords)
 		for _, c := range []struct {
 			what      string
 			got, want any
 		}{{"projects", p, sp}, {"work orders", w, sw}, {"outages", o, so}} {
-			g, _ := json.Marshal(c.got)
-			w, _ := json.Marshal(c.want)
-			if string(g) != string(w) {
-				t.Errorf("%s KPIs of %+v by the index:\n%s\nby every record:\n%s", c.what, per, g, w)
+			g, w := process.KPIJSON(c.got), process.KPIJSON(c.want)
+			if g != w {
+				t.Errorf("%s KPIs of %+v from the tallies:\n%s\nfrom every record:\n%s", c.what, per, g, w)
 			}
 		}
 	}

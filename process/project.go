@@ -46,6 +46,9 @@ type Project struct {
 	Stages      []Stage    `json:"stages,omitempty"`   // derived: the path of the rule set for the class
 	EnergisedAt *time.Time `json:"energised_at,omitempty"`
 	ClockError  string     `json:"clock_error,omitempty"` // why a deadline could not be counted (a calendar year not loaded)
+	// derived: the working days from acceptance to energisation, counted
+	// with the calendar its deadlines were (absent when it could not be)
+	CycleWorkingDays *int `json:"cycle_working_days,omitempty"`
 }
 
 // Stage is one stage of a project. A stage's deadline is the end of the
@@ -134,6 +137,9 @@ func (p *Project) Validate() *crm.Error {
 			return crm.Invalid(f+".responsible", "%q is not a staff id", s.Responsible)
 		}
 	}
+	if p.CycleWorkingDays != nil && (*p.CycleWorkingDays < 0 || *p.CycleWorkingDays > 100_000) {
+		return crm.Invalid("cycle_working_days", "%d is not a number of working days (0 to 100000)", *p.CycleWorkingDays)
+	}
 	if p.Status != "" {
 		return crm.OneOf("status", p.Status, ProjectOpen, ProjectEnergised, ProjectCancelled)
 	}
@@ -146,21 +152,7 @@ func (p *Project) Indexes() []crm.Index {
 	if p.ManagerID != "" {
 		idx = append(idx, crm.Index{Field: "manager_id", Value: p.ManagerID})
 	}
-	if p.Status == ProjectOpen {
-		idx = append(idx, crm.Index{Field: OpenIndex, Value: p.Owner}) // kpi.go: what Supervise reads
-	}
-	// kpi.go: the months a project counts in a period's KPIs (accepted,
-	// energised, a stage done late).
-	months := []time.Time{p.AcceptedAt}
-	if p.EnergisedAt != nil {
-		months = append(months, *p.EnergisedAt)
-	}
-	for _, st := range p.Stages {
-		if st.Late && st.DoneAt != nil {
-			months = append(months, *st.DoneAt)
-		}
-	}
-	return appendMonthIndexes(idx, p.Owner, months...)
+	return append(idx, projectDue(p)...) // kpi_due.go: what Supervise and the KPIs read as overdue
 }
 
 // Uniques implements Record.
@@ -192,16 +184,18 @@ type projectDerived struct {
 	Stages                 []Stage
 	EnergisedAt            *time.Time
 	ClockError             string
+	CycleWorkingDays       *int
 }
 
 func (p *Project) derived() projectDerived {
-	return projectDerived{p.Class, p.RuleSet, p.Status, p.Stages, p.EnergisedAt, p.ClockError}
+	return projectDerived{p.Class, p.RuleSet, p.Status, p.Stages, p.EnergisedAt, p.ClockError, p.CycleWorkingDays}
 }
 
 func projectOnCreate(r crm.Reader, rec crm.Record, cmd *crm.Command) *crm.Error {
 	p := rec.(*Project)
 	for f, set := range map[string]bool{"class": p.Class != "", "rule_set": p.RuleSet != "", "status": p.Status != "",
-		"stages": len(p.Stages) > 0, "energised_at": p.EnergisedAt != nil, "clock_error": p.ClockError != ""} {
+		"stages": len(p.Stages) > 0, "energised_at": p.EnergisedAt != nil, "clock_error": p.ClockError != "",
+		"cycle_working_days": p.CycleWorkingDays != nil} {
 		if set {
 			return crm.Invalid(f, "is derived by the server and cannot be written")
 		}
@@ -407,7 +401,12 @@ func projectStep(r crm.Reader, p *Project, cmd *crm.Command) *crm.Error {
 // needs a year the calendar does not hold is left unset and ClockError
 // says why.
 func RecomputeProject(p *Project, rs *RuleSet, cal *workday.Calendar) {
-	p.ClockError = ""
+	p.ClockError, p.CycleWorkingDays = "", nil
+	if p.EnergisedAt != nil {
+		if n, err := cal.WorkingDaysBetween(p.AcceptedAt, *p.EnergisedAt); err == nil {
+			p.CycleWorkingDays = &n
+		}
+	}
 	for i := range p.Stages {
 		p.Stages[i].Limit, p.Stages[i].Deadline, p.Stages[i].Late = "", nil, false
 	}

@@ -189,10 +189,7 @@ func (w *WorkOrder) Indexes() []crm.Index {
 	if w.AssigneeID != "" {
 		idx = append(idx, crm.Index{Field: "assignee_id", Value: w.AssigneeID})
 	}
-	if w.Open() {
-		idx = append(idx, crm.Index{Field: OpenIndex, Value: w.Owner}) // kpi.go: what Supervise reads
-	}
-	return appendMonthIndexes(idx, w.Owner, w.ReceivedAt) // kpi.go: a period's KPIs
+	return append(idx, workOrderDues(w)...) // kpi_due.go: what Supervise and the KPIs read as overdue
 }
 
 // Uniques implements Record.

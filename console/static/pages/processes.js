@@ -53,7 +53,7 @@
       api('/api/v1/supervision?' + scope + (level ? '&level=' + level : '') + '&limit=' + PAGE + '&offset=' + offset),
       settle(api('/api/v1/supervision/warnings?' + scope + '&limit=' + PAGE)),
       settle(api('/api/v1/kpi/projects?' + scope + '&from=' + ms[0].from)),
-      settle(api('/api/v1/kpi/work_orders?' + scope + '&from=' + ms[0].from)), // a period: read through the months' index
+      settle(api('/api/v1/kpi/work_orders?' + scope + '&from=' + ms[0].from)), // a period: added up from the KPIs' tallies
       settle(api('/api/v1/kpi/outages?' + scope + '&from=' + ms[0].from)),
       settle(api('/api/v1/outages?' + scope + '&limit=20')),
       ...ms.map((m) => settle(api('/api/v1/kpi/projects?' + scope + '&from=' + m.from + '&to=' + m.to))),
