@@ -596,7 +596,7 @@ type ProjectKPI struct {
 	Open             int      `json:"open"`
 	OverdueNow       int      `json:"overdue_now"` // open projects whose current stage is past its deadline
 	LateStages       int      `json:"late_stages"` // stages done late in the period
-	cycleSum         float64  // days
+	cycleSum         float64  // seconds
 	wcycleSum        float64  // working days
 	wcycleN          int
 }
@@ -626,7 +626,7 @@ func ProjectKPIsOf(r crm.Reader, region string, subtree bool, per Period, now ti
 			g.OnTime += n
 		case field == "late":
 			g.LateStages += n
-		case field == "cycd":
+		case field == "cycs":
 			g.cycleSum += v
 		case field == "wcyc":
 			g.wcycleSum += v
@@ -715,7 +715,7 @@ func (g *ProjectKPI) finish(hist map[int64]int) {
 		n += c
 	}
 	if n > 0 {
-		m := math.Round(g.cycleSum/float64(n)*10) / 10
+		m := math.Round(g.cycleSum/86400/float64(n)*10) / 10
 		p := float64(histQuantile(hist, n, 0.9)) / 10
 		g.CycleDaysMean, g.CycleDaysP90 = &m, &p
 	}

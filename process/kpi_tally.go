@@ -23,7 +23,8 @@ import (
 //	kpi.p.<m|d>.<period>.<field>[@<manager>]    projects
 //	    accepted                        accepted (AcceptedAt)
 //	    energised, on_time              energised (EnergisedAt), with no late stage
-//	    cycd                            sum of the energised' cycles in days
+//	    cycs                            sum of the energised' cycles in whole seconds (integers: the
+//	                                    same sum in any order, on every replica)
 //	    cyc.<tenths>                    energised with a cycle of <tenths>/10 days (rounded): the p90
 //	    wcyc, wcyc_n                    sum and number of the cycles in working days (CycleWorkingDays)
 //	    late                            stages done late (by the stage's DoneAt)
@@ -93,8 +94,9 @@ func projectTallies(p *Project, m map[string]float64) {
 		if !late {
 			tally(m, tallyProjects, at, "on_time", g, 1)
 		}
-		cyc := at.Sub(p.AcceptedAt).Hours() / 24
-		tally(m, tallyProjects, at, "cycd", g, cyc)
+		d := at.Sub(p.AcceptedAt)
+		cyc := d.Hours() / 24
+		tally(m, tallyProjects, at, "cycs", g, float64(d/time.Second))
 		tally(m, tallyProjects, at, "cyc."+strconv.FormatInt(int64(math.Round(cyc*10)), 10), g, 1)
 		if p.CycleWorkingDays != nil {
 			tally(m, tallyProjects, at, "wcyc", g, float64(*p.CycleWorkingDays))

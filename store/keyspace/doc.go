@@ -23,6 +23,8 @@
 //	x/                               x/<coll>/<field>/<value>\x00<id>          crm: secondary indexes          never (each replica derives them)
 //	  x/_q/, x/_qa/                  x/_q/<gram>\x01<pos>, x/_qa/<户号>\x01<pos>   crm: customer search            never (each replica derives them)
 //	a/                               a/<region>/<metric> → counter             crm: aggregates                 never (each replica derives them)
+//	t/                               subtree totals of the aggregates          crm (ApplyDeltasAt), upper tiers never (each replica derives them)
+//	k/                               k/<region>/<name> → tally                 crm: tallies (process: KPIs)    never (each replica derives them)
 //	f/                               f/<8-byte big-endian seq> → Change        replication: the change feed    it is what a link ships
 //	m/                               metadata of this region's replicas        (below)                         never
 //	  m/sys/                         m/sys/<name> → system value, token keys   crm (OpInitSys, token keys)     never
@@ -32,6 +34,7 @@
 //	  m/applied                      last raft index applied                   replication (FSM)               never
 //	  m/restoring                    a state being replaced by a snapshot      replication (restore)           never; not in snapshots
 //	  m/search                       the search index's layout version         crm (MigrateSearch)             never
+//	  m/process                      process's indexes' and tallies' layout    process (Migrate)               never
 //	  m/feed/head, m/feed/first      the feed's last and first sequence        replication (feed)              never
 //	  m/feed/epoch                   which feed this is (FeedEpoch)            replication (feed), ops restore never
 //	  m/linkepoch/                   m/linkepoch/<dir>/<peer> → the epoch of   the link protocol               never
