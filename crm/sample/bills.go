@@ -46,6 +46,16 @@ const (
 	peakMult, valleyMult = 1.6, 0.4
 )
 
+// The business time-of-use tariff changes with the bills of TariffChange:
+// the peak price goes from 1.6 to PeakMultAfter times the flat one (as
+// Jiangsu's did in 2023), so a price per kWh moves with the customer's
+// peak share and the fee analyses have a tariff's effect to show. The demo
+// writes the tariff directive that announces it (internal/demo).
+const (
+	TariffChange  = "2026-06"
+	PeakMultAfter = 1.7
+)
+
 // industrialFlat is the flat-period price of 大工业 by supply voltage.
 func industrialFlat(kv float64) float64 {
 	switch {
@@ -133,7 +143,11 @@ func (pr *profile) charge(b *crm.Bill, cum float64) float64 {
 	if pr.c.Category == crm.CategoryIndustrial {
 		flat = industrialFlat(pr.c.VoltageKV)
 	}
-	return flat * (b.KWhPeak*peakMult + b.KWhFlat + b.KWhValley*valleyMult)
+	peak := peakMult
+	if b.Period >= TariffChange {
+		peak = PeakMultAfter
+	}
+	return flat * (b.KWhPeak*peak + b.KWhFlat + b.KWhValley*valleyMult)
 }
 
 // overlap is the length of [a, b) ∩ [lo, hi).

@@ -91,8 +91,8 @@ func TestLoad_RetriesUnavailable(t *testing.T) {
 	if err := loadDirectives(deadline(t, 10*time.Second), clients); err != nil {
 		t.Fatal(err)
 	}
-	if n := f.count("POST /api/v1/directives"); n != 6 {
-		t.Errorf("POST /api/v1/directives sent %d times; want 6 (the first write refused three times, then the three writes applied once each)", n)
+	if n := f.count("POST /api/v1/directives"); n != 7 {
+		t.Errorf("POST /api/v1/directives sent %d times; want 7 (the first write refused three times, then the four writes applied once each)", n)
 	}
 	if n := f.count("PUT /api/v1/regions/320804/management"); n != 4 {
 		t.Errorf("the management setting was sent %d times; want 4", n)

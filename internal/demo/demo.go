@@ -282,6 +282,8 @@ func loadDirectives(ctx context.Context, cl map[string]*Client) error {
 		{"32", map[string]any{"kind": "notice", "title": "关于做好迎峰度夏期间有序用电工作的通知", "body": map[string]any{"text": "各单位做好重要用户保供电工作"}}},
 		{"32", map[string]any{"kind": "class_thresholds", "title": "大客户分类标准（2026版）", "body": map[string]any{"annual_kwh": 1000000, "monthly_bill": 100000, "voltage_kv": 35}}},
 		{"3207", map[string]any{"kind": "tariff", "title": "连云港市分时电价执行细则", "body": map[string]any{"peak_factor": 1.6, "valley_factor": 0.4}}},
+		{"32", map[string]any{"kind": "tariff", "title": "关于调整工商业分时电价峰段价格的通知", "effective_from": sample.TariffChange + "-01",
+			"body": map[string]any{"peak_factor": sample.PeakMultAfter, "valley_factor": 0.4, "categories": []string{"commercial", "industrial"}}}},
 	} {
 		if err := cl[d.region].Do(ctx, "POST", "/api/v1/directives", d.body, nil); err != nil {
 			return fmt.Errorf("demo: directive at %s: %w", d.region, err)
