@@ -1,6 +1,9 @@
 package crm
 
-import "encoding/json"
+import (
+	"bytes"
+	"encoding/json"
+)
 
 // What a programme's package (process, …) uses of crm beyond Register and
 // the Kind hooks: the field checks every record's Validate is made of, so
@@ -113,4 +116,66 @@ func (l Lifecycle) Change(field, from, to string, initial ...string) *Error {
 // hooks keep (package analytics/records: the credit grades).
 func SumCounters(r Reader, region string, subtree bool, prefix string, fn func(reg, rest string, v float64) bool) ([]string, error) {
 	return sumCounters(r, region, subtree, prefix, fn)
+}
+
+// RecordBatches calls fn with the records of coll in id order, n at a
+// time (their ids and bytes, copied), each batch read by one iteration:
+// for a layout migration that writes a batch's derived keys in one commit
+// (MigrateSearch; package process's Migrate).
+func RecordBatches(r Reader, coll string, n int, fn func(ids []string, raws [][]byte) error) error {
+	prefix := recordPrefix(coll)
+	lower, upper := prefix, prefixEnd(prefix)
+	for {
+		var ids []string
+		var raws [][]byte
+		if err := r.Iterate(lower, upper, func(k, v []byte) bool {
+			ids = append(ids, string(k[len(prefix):]))
+			raws = append(raws, bytes.Clone(v))
+			return len(ids) < n
+		}); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		lower = append(append(prefix[:len(prefix):len(prefix)], ids[len(ids)-1]...), 0)
+		if err := fn(ids, raws); err != nil {
+			return err
+		}
+	}
+}
+
+// DeleteKeys deletes the keys in [lo, hi) that drop answers true for (nil:
+// every key), one by one, in batches of at most 10,000: for a layout
+// migration that drops what an earlier layout kept.
+func DeleteKeys(r Reader, batch func() (Txn, func() error), lo, hi []byte, drop func(k []byte) bool) error {
+	const most = 10_000
+	for {
+		var keys [][]byte
+		var last []byte
+		if err := r.Iterate(lo, hi, func(k, _ []byte) bool {
+			last = bytes.Clone(k)
+			if drop == nil || drop(k) {
+				keys = append(keys, last)
+			}
+			return len(keys) < most
+		}); err != nil {
+			return err
+		}
+		if len(keys) > 0 {
+			tx, commit := batch()
+			for _, k := range keys {
+				if err := tx.Delete(k); err != nil {
+					return err
+				}
+			}
+			if err := commit(); err != nil {
+				return err
+			}
+		}
+		if len(keys) < most {
+			return nil
+		}
+		lo = append(last, 0)
+	}
 }

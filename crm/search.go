@@ -904,47 +904,30 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 		if dropRange != nil {
 			err = dropRange(lo, hi)
 		} else {
-			err = deleteEach(r, batch, lo, hi)
+			err = DeleteKeys(r, batch, lo, hi, nil)
 		}
 		if err != nil {
 			return 0, err
 		}
 	}
 	n := 0
-	prefix := recordPrefix("customers")
-	lower, upper := prefix, prefixEnd(prefix)
-	for {
-		type rec struct {
-			id  string
-			raw []byte
-		}
-		var recs []rec
-		err := r.Iterate(lower, upper, func(k, v []byte) bool {
-			recs = append(recs, rec{string(k[len(prefix):]), bytes.Clone(v)})
-			return len(recs) < searchMigrateBatch
-		})
-		if err != nil {
-			return n, err
-		}
-		if len(recs) == 0 {
-			break
-		}
-		lower = append(append(prefix[:len(prefix):len(prefix)], recs[len(recs)-1].id...), 0)
+	err = RecordBatches(r, "customers", searchMigrateBatch, func(ids []string, raws [][]byte) error {
 		tx, commit := batch()
-		for _, x := range recs {
+		for i, raw := range raws {
 			var c Customer
-			if unmarshal(x.raw, &c) != nil {
+			if unmarshal(raw, &c) != nil {
 				continue // not indexed when written either
 			}
-			c.ID = x.id
+			c.ID = ids[i]
 			if err := searchChange(tx, nil, &c); err != nil {
-				return n, err
+				return err
 			}
 			n++
 		}
-		if err := commit(); err != nil {
-			return n, err
-		}
+		return commit()
+	})
+	if err != nil {
+		return n, err
 	}
 	tx, commit := batch()
 	if err := tx.Set([]byte(keyspace.SearchLayoutKey), []byte(strconv.Itoa(SearchLayout))); err != nil {
@@ -956,27 +939,3 @@ func MigrateSearch(r Reader, batch func() (Txn, func() error), dropRange func(lo
 // searchMigrateBatch is the customers MigrateSearch indexes a batch (a
 // variable for the tests, which run it over several batches).
 var searchMigrateBatch = 1_000
-
-// deleteEach deletes the keys in [lo, hi) one by one, in batches.
-func deleteEach(r Reader, batch func() (Txn, func() error), lo, hi []byte) error {
-	for {
-		var keys [][]byte
-		err := r.Iterate(lo, hi, func(k, _ []byte) bool {
-			keys = append(keys, bytes.Clone(k))
-			return len(keys) < 10*searchMigrateBatch
-		})
-		if err != nil || len(keys) == 0 {
-			return err
-		}
-		tx, commit := batch()
-		for _, k := range keys {
-			if err := tx.Delete(k); err != nil {
-				return err
-			}
-		}
-		if err := commit(); err != nil {
-			return err
-		}
-		lo = append(keys[len(keys)-1], 0)
-	}
-}

@@ -19,8 +19,7 @@ import (
 // It runs before raft applies anything (at start) and after a snapshot
 // replaced the state (applier.Restored), so every replica indexes the
 // records it holds the same way before it applies the next entry.
-func migrateSearch(st *store.Store, log *slog.Logger) error {
-	start := time.Now()
+func migrateSearch(st *store.Store, log logger) error {
 	db := st.DB()
 	drop := func(lo, hi []byte) error {
 		b := db.NewBatch()
@@ -31,15 +30,29 @@ func migrateSearch(st *store.Store, log *slog.Logger) error {
 		}
 		return b.Commit(pebble.NoSync)
 	}
-	n, err := crm.MigrateSearch(replication.StateReaderOf(st), func() (crm.Txn, func() error) {
+	return migrateLayout(st, log, "customer search index", crm.SearchLayout, "customers",
+		func(r crm.Reader, batch func() (crm.Txn, func() error)) (int, error) {
+			return crm.MigrateSearch(r, batch, drop)
+		})
+}
+
+// logger is the node's log, nil for none.
+type logger = *slog.Logger
+
+// migrateLayout runs migrate, one of the state's layout migrations, over
+// st's state in batches, and logs what it rebuilt (what: its name; unit:
+// what it counts).
+func migrateLayout(st *store.Store, log logger, what string, layout int, unit string, migrate func(crm.Reader, func() (crm.Txn, func() error)) (int, error)) error {
+	start := time.Now()
+	n, err := migrate(replication.StateReaderOf(st), func() (crm.Txn, func() error) {
 		tx, commit := replication.NewBatchTxn(st)
 		return tx, commit
-	}, drop)
+	})
 	if err != nil {
-		return fmt.Errorf("node: the customer search index: %w", err)
+		return fmt.Errorf("node: the %s: %w", what, err)
 	}
 	if n > 0 && log != nil {
-		log.Info("node: customer search index rebuilt in its current layout", "layout", crm.SearchLayout, "customers", n, "took", time.Since(start).Round(time.Millisecond))
+		log.Info("node: "+what+" rebuilt in its current layout", "layout", layout, unit, n, "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }

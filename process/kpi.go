@@ -412,44 +412,7 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 		return out, err
 	}
 	sort.Strings(ids)
-	err = eachID(r, "projects", ids, func(raw []byte) error {
-		p, err := projectLites.decode(raw)
-		if err != nil || p.Status != ProjectOpen {
-			return nil
-		}
-		i := p.current()
-		if i < 0 {
-			return nil
-		}
-		st := p.Stages[i]
-		if n := len(st.Pauses); n > 0 && st.Pauses[n-1].To == nil {
-			return nil // off the clock
-		}
-		rs, cal := s.ruleSet(p.RuleSet), s.calendar(p.Owner)
-		it := Item{Type: "project_stage", ID: p.ID, Region: p.Owner, CustomerID: p.CustomerID, Step: st.Name, Kind: p.Class,
-			ManagerID: p.ManagerID, Responsible: st.Responsible, RuleSet: p.RuleSet}
-		if st.Deadline == nil {
-			if p.ClockError != "" {
-				it.Note = p.ClockError
-				it.Level = tiers.RegionCode(p.Owner).Tier()
-				out.Overdue = append(out.Overdue, it) // flagged: its deadline cannot be counted
-			}
-			return nil
-		}
-		it.Deadline = *st.Deadline
-		if now.Before(*st.Deadline) {
-			left, err := s.dayCounts(cal, now).between(now, st.Deadline.Add(-time.Nanosecond))
-			if err == nil && left <= rs.WarnWorkingDays {
-				it.WorkingDays = left
-				out.Warnings = append(out.Warnings, it)
-			}
-			return nil
-		}
-		it.WorkingDays, it.Note = s.overdueBy(cal, *st.Deadline, now)
-		it.Level = Escalate(rs.Escalation, p.Owner, it.WorkingDays)
-		out.Overdue = append(out.Overdue, it)
-		return nil
-	})
+	err = eachID(r, "projects", ids, func(raw []byte) error { return s.project(raw, now, &out) })
 	if err != nil {
 		return out, err
 	}
@@ -464,27 +427,73 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 		return out, err
 	}
 	sort.Strings(ids)
-	err = eachID(r, "work_orders", ids, func(raw []byte) error {
-		w, err := woLiteJSON(raw)
-		if err != nil || !w.Open() {
-			return nil
-		}
-		rs, cal := s.ruleSet(w.RuleSet), s.calendar(w.Owner)
-		for _, c := range woSteps(w.ContactDue, w.ArrivalDue, w.RestoreDue, w.AnswerDue, w.AcceptedAt, w.ArrivedAt, w.DoneAt) {
-			if c.due == nil || c.met || now.Before(*c.due) {
-				continue
-			}
-			it := Item{Type: "work_order", ID: w.ID, Region: w.Owner, CustomerID: w.CustomerID, Step: c.step, Kind: w.Kind,
-				Deadline: *c.due, Responsible: w.AssigneeID, RuleSet: w.RuleSet}
-			it.WorkingDays, it.Note = s.overdueBy(cal, *c.due, now)
-			it.Level = Escalate(rs.Escalation, w.Owner, it.WorkingDays)
-			out.Overdue = append(out.Overdue, it)
-		}
-		return nil
-	})
+	err = eachID(r, "work_orders", ids, func(raw []byte) error { return s.workOrder(raw, now, &out) })
 	sortItems(out.Overdue)
 	sortItems(out.Warnings)
 	return out, err
+}
+
+// project adds to out what the project in raw puts on the lists at now:
+// its current stage if overdue (or its clock stopped), or due within its
+// rule set's warn_working_days.
+func (s *supervisor) project(raw []byte, now time.Time, out *Lists) error {
+	p, err := projectLites.decode(raw)
+	if err != nil || p.Status != ProjectOpen {
+		return nil
+	}
+	i := p.current()
+	if i < 0 {
+		return nil
+	}
+	st := p.Stages[i]
+	if n := len(st.Pauses); n > 0 && st.Pauses[n-1].To == nil {
+		return nil // off the clock
+	}
+	rs, cal := s.ruleSet(p.RuleSet), s.calendar(p.Owner)
+	it := Item{Type: "project_stage", ID: p.ID, Region: p.Owner, CustomerID: p.CustomerID, Step: st.Name, Kind: p.Class,
+		ManagerID: p.ManagerID, Responsible: st.Responsible, RuleSet: p.RuleSet}
+	if st.Deadline == nil {
+		if p.ClockError != "" {
+			it.Note = p.ClockError
+			it.Level = tiers.RegionCode(p.Owner).Tier()
+			out.Overdue = append(out.Overdue, it) // flagged: its deadline cannot be counted
+		}
+		return nil
+	}
+	it.Deadline = *st.Deadline
+	if now.Before(*st.Deadline) {
+		left, err := s.dayCounts(cal, now).between(now, st.Deadline.Add(-time.Nanosecond))
+		if err == nil && left <= rs.WarnWorkingDays {
+			it.WorkingDays = left
+			out.Warnings = append(out.Warnings, it)
+		}
+		return nil
+	}
+	it.WorkingDays, it.Note = s.overdueBy(cal, *st.Deadline, now)
+	it.Level = Escalate(rs.Escalation, p.Owner, it.WorkingDays)
+	out.Overdue = append(out.Overdue, it)
+	return nil
+}
+
+// workOrder adds to out the limits of the open work order in raw that are
+// breached at now.
+func (s *supervisor) workOrder(raw []byte, now time.Time, out *Lists) error {
+	w, err := woLiteJSON(raw)
+	if err != nil || !w.Open() {
+		return nil
+	}
+	rs, cal := s.ruleSet(w.RuleSet), s.calendar(w.Owner)
+	for _, c := range woSteps(w.ContactDue, w.ArrivalDue, w.RestoreDue, w.AnswerDue, w.AcceptedAt, w.ArrivedAt, w.DoneAt) {
+		if c.due == nil || c.met || now.Before(*c.due) {
+			continue
+		}
+		it := Item{Type: "work_order", ID: w.ID, Region: w.Owner, CustomerID: w.CustomerID, Step: c.step, Kind: w.Kind,
+			Deadline: *c.due, Responsible: w.AssigneeID, RuleSet: w.RuleSet}
+		it.WorkingDays, it.Note = s.overdueBy(cal, *c.due, now)
+		it.Level = Escalate(rs.Escalation, w.Owner, it.WorkingDays)
+		out.Overdue = append(out.Overdue, it)
+	}
+	return nil
 }
 
 // maxWarnWorkingDays is the most warn_working_days a rule set may have

@@ -10,92 +10,27 @@ import (
 	"time"
 
 	"gridcrm/crm"
-	"gridcrm/tiers"
 )
 
-// superviseRecords is Supervise as it was before the due index: it reads every record and lists, at time now, what is overdue in region (subtree: and
-// below) — project stages past their deadline (not paused) and work-order
-// SLAs breached — each with the tier it has escalated to, and the project
-// stages about to fall due (within the rule set's warn_working_days) for
-// their account managers.
+// superviseRecords is Supervise as it was before the due index: it reads
+// every project and work order of region (subtree: and below) and judges
+// each as Supervise does.
 func superviseRecords(r crm.Reader, region string, subtree bool, now time.Time) (Lists, error) {
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
-	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error {
-		p, err := projectLites.decode(raw)
-		if err != nil || p.Status != ProjectOpen {
-			return nil
-		}
-		i := p.current()
-		if i < 0 {
-			return nil
-		}
-		st := p.Stages[i]
-		if n := len(st.Pauses); n > 0 && st.Pauses[n-1].To == nil {
-			return nil // off the clock
-		}
-		rs, cal := s.ruleSet(p.RuleSet), s.calendar(p.Owner)
-		it := Item{Type: "project_stage", ID: p.ID, Region: p.Owner, CustomerID: p.CustomerID, Step: st.Name, Kind: p.Class,
-			ManagerID: p.ManagerID, Responsible: st.Responsible, RuleSet: p.RuleSet}
-		if st.Deadline == nil {
-			if p.ClockError != "" {
-				it.Note = p.ClockError
-				it.Level = tiers.RegionCode(p.Owner).Tier()
-				out.Overdue = append(out.Overdue, it) // flagged: its deadline cannot be counted
-			}
-			return nil
-		}
-		it.Deadline = *st.Deadline
-		if now.Before(*st.Deadline) {
-			left, err := s.dayCounts(cal, now).between(now, st.Deadline.Add(-time.Nanosecond))
-			if err == nil && left <= rs.WarnWorkingDays {
-				it.WorkingDays = left
-				out.Warnings = append(out.Warnings, it)
-			}
-			return nil
-		}
-		it.WorkingDays, it.Note = s.overdueBy(cal, *st.Deadline, now)
-		it.Level = Escalate(rs.Escalation, p.Owner, it.WorkingDays)
-		out.Overdue = append(out.Overdue, it)
-		return nil
-	})
+	err := EachRecord(r, "projects", region, subtree, func(raw []byte) error { return s.project(raw, now, &out) })
 	if err != nil {
 		return out, err
 	}
-	err = EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
-		w, err := woLiteJSON(raw)
-		if err != nil || !w.Open() {
-			return nil
-		}
-		rs, cal := s.ruleSet(w.RuleSet), s.calendar(w.Owner)
-		for _, c := range []struct {
-			step string
-			due  *time.Time
-			met  bool
-		}{
-			{"contact", w.ContactDue, w.AcceptedAt != nil},
-			{"arrival", w.ArrivalDue, w.ArrivedAt != nil},
-			{"restore", w.RestoreDue, w.DoneAt != nil},
-			{"answer", w.AnswerDue, w.DoneAt != nil},
-		} {
-			if c.due == nil || c.met || now.Before(*c.due) {
-				continue
-			}
-			it := Item{Type: "work_order", ID: w.ID, Region: w.Owner, CustomerID: w.CustomerID, Step: c.step, Kind: w.Kind,
-				Deadline: *c.due, Responsible: w.AssigneeID, RuleSet: w.RuleSet}
-			it.WorkingDays, it.Note = s.overdueBy(cal, *c.due, now)
-			it.Level = Escalate(rs.Escalation, w.Owner, it.WorkingDays)
-			out.Overdue = append(out.Overdue, it)
-		}
-		return nil
-	})
+	err = EachRecord(r, "work_orders", region, subtree, func(raw []byte) error { return s.workOrder(raw, now, &out) })
 	sortItems(out.Overdue)
 	sortItems(out.Warnings)
 	return out, err
 }
 
-// projectKPIsRecords is ProjectKPIsOf from every record: it computes the connection-project KPIs of region (subtree:
-// and below) for a period at time now.
+// projectKPIsRecords is ProjectKPIsOf from every record: the
+// connection-project KPIs of region (subtree: and below) for a period at
+// time now.
 func projectKPIsRecords(r crm.Reader, region string, subtree bool, per Period, now time.Time) (ProjectKPIs, error) {
 	out := ProjectKPIs{Total: &ProjectKPI{}, ByRegion: map[string]*ProjectKPI{}, ByManager: map[string]*ProjectKPI{}}
 	cycles, wcycles := map[*ProjectKPI][]float64{}, map[*ProjectKPI][]float64{}
@@ -162,8 +97,9 @@ func projectKPIsRecords(r crm.Reader, region string, subtree bool, per Period, n
 	return out, err
 }
 
-// workOrderKPIsRecords is WorkOrderKPIsOf from every record: it computes the work-order KPIs of orders received in the
-// period in region (subtree: and below) at time now.
+// workOrderKPIsRecords is WorkOrderKPIsOf from every record: the
+// work-order KPIs of orders received in the period in region (subtree: and
+// below) at time now.
 func workOrderKPIsRecords(r crm.Reader, region string, subtree bool, per Period, now time.Time) (WorkOrderKPIs, error) {
 	out := WorkOrderKPIs{Total: newWOKPI(), ByRegion: map[string]*WorkOrderKPI{}, ByAssignee: map[string]*WorkOrderKPI{}}
 	err := EachRecord(r, "work_orders", region, subtree, func(raw []byte) error {
@@ -220,8 +156,9 @@ func workOrderKPIsRecords(r crm.Reader, region string, subtree bool, per Period,
 	return out, err
 }
 
-// outageKPIsRecords is OutageKPIsOf from every record: it reports the notice compliance of outages starting in the
-// period in region (subtree: and below).
+// outageKPIsRecords is OutageKPIsOf from every record: the notice
+// compliance of outages starting in the period in region (subtree: and
+// below).
 func outageKPIsRecords(r crm.Reader, region string, subtree bool, per Period) (OutageKPIs, error) {
 	newK := func() *OutageKPI { return &OutageKPI{ByType: map[string]int{}, NonCompliant: []string{}} }
 	out := OutageKPIs{Total: newK(), ByRegion: map[string]*OutageKPI{}}

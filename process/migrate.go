@@ -1,7 +1,6 @@
 package process
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 
@@ -47,7 +46,7 @@ func Migrate(r crm.Reader, batch func() (crm.Txn, func() error)) (int, error) {
 	for _, coll := range []string{"projects", "work_orders", "outages"} {
 		for _, f := range []string{DueIndex, NonCompliantIndex, "_open", "_month"} {
 			p := keyspace.IndexField(coll, f)
-			if err := deleteKeys(r, batch, []byte(p), []byte(keyspace.End(p)), nil); err != nil {
+			if err := crm.DeleteKeys(r, batch, []byte(p), []byte(keyspace.End(p)), nil); err != nil {
 				return 0, err
 			}
 		}
@@ -56,57 +55,40 @@ func Migrate(r crm.Reader, batch func() (crm.Txn, func() error)) (int, error) {
 		_, name, _ := strings.Cut(string(k[len(keyspace.TallyPrefix):]), "/")
 		return strings.HasPrefix(name, "kpi.")
 	}
-	if err := deleteKeys(r, batch, []byte(keyspace.TallyPrefix), []byte(keyspace.End(keyspace.TallyPrefix)), isKPI); err != nil {
+	if err := crm.DeleteKeys(r, batch, []byte(keyspace.TallyPrefix), []byte(keyspace.End(keyspace.TallyPrefix)), isKPI); err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, coll := range []string{"projects", "work_orders", "outages"} {
 		kind := crm.Kinds[coll]
-		prefix := []byte(keyspace.Collection(coll))
-		lower, upper := prefix, []byte(keyspace.End(string(prefix)))
-		for {
-			type rec struct {
-				id  string
-				raw []byte
-			}
-			var recs []rec
-			if err := r.Iterate(lower, upper, func(k, v []byte) bool {
-				recs = append(recs, rec{string(k[len(prefix):]), bytes.Clone(v)})
-				return len(recs) < migrateBatch
-			}); err != nil {
-				return n, err
-			}
-			if len(recs) == 0 {
-				break
-			}
-			lower = append(append(prefix[:len(prefix):len(prefix)], recs[len(recs)-1].id...), 0)
+		if err := crm.RecordBatches(r, coll, migrateBatch, func(ids []string, raws [][]byte) error {
 			tx, commit := batch()
-			for _, x := range recs {
+			for i, raw := range raws {
 				n++
 				rec := kind.New()
-				if crm.Unmarshal(x.raw, rec) != nil {
+				if crm.Unmarshal(raw, rec) != nil {
 					continue // neither indexed nor counted when written
 				}
 				for _, ix := range rec.Indexes() {
 					if ix.Field == DueIndex || ix.Field == NonCompliantIndex {
-						if err := tx.Set([]byte(keyspace.Index(coll, ix.Field, ix.Value, x.id)), nil); err != nil {
-							return n, err
+						if err := tx.Set([]byte(keyspace.Index(coll, ix.Field, ix.Value, ids[i])), nil); err != nil {
+							return err
 						}
 					}
 				}
 				var tallies []crm.Delta
-				for _, d := range crm.AggregateDeltas(keyspace.Record(coll, x.id), nil, x.raw) {
+				for _, d := range crm.AggregateDeltas(keyspace.Record(coll, ids[i]), nil, raw) {
 					if strings.HasPrefix(d.Metric, crm.TallyMark) {
 						tallies = append(tallies, d)
 					}
 				}
 				if err := crm.ApplyDeltas(tx, tallies); err != nil {
-					return n, err
+					return err
 				}
 			}
-			if err := commit(); err != nil {
-				return n, err
-			}
+			return commit()
+		}); err != nil {
+			return n, err
 		}
 	}
 	tx, commit := batch()
@@ -114,37 +96,4 @@ func Migrate(r crm.Reader, batch func() (crm.Txn, func() error)) (int, error) {
 		return n, err
 	}
 	return n, commit()
-}
-
-// deleteKeys deletes the keys in [lo, hi) that drop answers true for (nil:
-// every key), in batches.
-func deleteKeys(r crm.Reader, batch func() (crm.Txn, func() error), lo, hi []byte, drop func(k []byte) bool) error {
-	for {
-		var keys [][]byte
-		last := []byte(nil)
-		if err := r.Iterate(lo, hi, func(k, _ []byte) bool {
-			last = bytes.Clone(k)
-			if drop == nil || drop(k) {
-				keys = append(keys, last)
-			}
-			return len(keys) < 10*migrateBatch
-		}); err != nil {
-			return err
-		}
-		if len(keys) > 0 {
-			tx, commit := batch()
-			for _, k := range keys {
-				if err := tx.Delete(k); err != nil {
-					return err
-				}
-			}
-			if err := commit(); err != nil {
-				return err
-			}
-		}
-		if len(keys) < 10*migrateBatch {
-			return nil
-		}
-		lo = append(last, 0)
-	}
 }
