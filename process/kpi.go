@@ -262,10 +262,11 @@ type supervisor struct {
 	rs     map[string]*RuleSet
 	cals   map[string]*workday.Calendar
 	counts map[*workday.Calendar]*dayCounts
+	warn   int // maxWarn, once read (-1 before)
 }
 
 func newSupervisor(r crm.Reader) *supervisor {
-	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}, counts: map[*workday.Calendar]*dayCounts{}}
+	return &supervisor{r: r, rs: map[string]*RuleSet{}, cals: map[string]*workday.Calendar{}, counts: map[*workday.Calendar]*dayCounts{}, warn: -1}
 }
 
 // dayCounts counts the working days of one calendar between now's day and
@@ -388,7 +389,8 @@ type Lists struct {
 // SLAs breached — each with the tier it has escalated to, and the project
 // stages about to fall due (within the rule set's warn_working_days) for
 // their account managers. It reads the open items by deadline (DueIndex):
-// those due by now, and the projects' due within maxWarnWorkingDays.
+// those due by now, and the projects' due within the most working days any
+// rule set warns ahead (maxWarn).
 func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists, error) {
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
@@ -398,7 +400,7 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 		lim, ok := upto[e.owner]
 		if !ok {
 			lim = "" // every entry, when the calendar cannot count ahead
-			if d, err := s.calendar(e.owner).Deadline(now, maxWarnWorkingDays+1); err == nil {
+			if d, err := s.calendar(e.owner).Deadline(now, s.maxWarn()+1); err == nil {
 				lim = dueKey(d)
 			}
 			upto[e.owner] = lim
@@ -496,8 +498,32 @@ func (s *supervisor) workOrder(raw []byte, now time.Time, out *Lists) error {
 	return nil
 }
 
+// maxWarn answers the most warn_working_days of the shipped rule sets and
+// of the rule_set directives the reader holds (30, the most one may have,
+// when they cannot be read): Supervise reads the projects due within it.
+func (s *supervisor) maxWarn() int {
+	if s.warn >= 0 {
+		return s.warn
+	}
+	s.warn = 0
+	for _, rs := range BuiltinRuleSets {
+		s.warn = max(s.warn, rs.WarnWorkingDays)
+	}
+	ds, e := crm.ByIndex[crm.Directive](s.r, "directives", "kind", "rule_set")
+	if e != nil {
+		s.warn = maxWarnWorkingDays
+		return s.warn
+	}
+	for _, d := range ds {
+		if rs, e := decodeRuleSet(d.Body, d.EffectiveFrom); e == nil {
+			s.warn = max(s.warn, rs.WarnWorkingDays)
+		}
+	}
+	return s.warn
+}
+
 // maxWarnWorkingDays is the most warn_working_days a rule set may have
-// (rules.go): Supervise reads the projects due within it.
+// (rules.go).
 const maxWarnWorkingDays = 30
 
 // superProject is the part of a Project that Supervise reads: decoding

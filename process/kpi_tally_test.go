@@ -233,3 +233,35 @@ func compareKPIs(t *testing.T, kind, what string, got, want any, err, rerr error
 		}
 	}
 }
+
+// A rule set pushed with a wider warning (warn_working_days 12) widens
+// what Supervise reads ahead: its project due in 10 working days is warned
+// of, as the read of every record warns, and one under the shipped set (1)
+// is not.
+func TestSupervise_WarnsAsFarAsTheRuleSets(t *testing.T) {
+	w := newWorld(t, "320722")
+	cus := w.Customer("industrial", 10)
+	old := w.project(cst(2026, 1, 5, 9, 0), cus, 10, "single")
+	rs := process.BuiltinRuleSets[1]
+	rs.ID, rs.Name, rs.EffectiveFrom, rs.WarnWorkingDays = "", "Jiangsu 2026 (warn 12)", "2026-02-01", 12
+	w.Region = "32"
+	w.Create(crmtest.T0, "directives", "dir", crmtest.Obj{"kind": "rule_set", "title": "江苏2026", "scope": "32", "body": rs})
+	w.Region = "320722"
+	p := w.project(cst(2026, 2, 2, 9, 0), cus, 10, "single")
+	var due time.Time
+	for _, st := range p.Stages {
+		if st.Deadline != nil && st.DoneAt == nil {
+			due = *st.Deadline
+			break
+		}
+	}
+	now := due.AddDate(0, 0, -14) // 10 working days ahead, at most 14 calendar days
+	l, err := process.Supervise(w.Tx, "32", true, now)
+	rl, rerr := process.SuperviseFromRecords(w.Tx, "32", true, now)
+	if err != nil || rerr != nil || !reflect.DeepEqual(l, rl) {
+		t.Fatalf("Supervise %+v (%v); from every record %+v (%v)", l.Warnings, err, rl.Warnings, rerr)
+	}
+	if len(l.Warnings) != 1 || l.Warnings[0].ID != p.ID || l.Warnings[0].WorkingDays < 2 {
+		t.Errorf("warnings %+v; want the project under the pushed set only, days ahead (the shipped one's %s is not)", l.Warnings, old.ID)
+	}
+}
