@@ -136,8 +136,11 @@ func AggregateDeltas(key string, old, new []byte) []Delta {
 			out = append(out, Delta{Region: k[0], Metric: k[1], Value: v})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { // deterministic write order
-		return out[i].Region+"/"+out[i].Metric < out[j].Region+"/"+out[j].Metric
+	sort.Slice(out, func(i, j int) bool { // deterministic write order: by region, then metric
+		if out[i].Region != out[j].Region {
+			return out[i].Region < out[j].Region
+		}
+		return out[i].Metric < out[j].Metric
 	})
 	return out
 }

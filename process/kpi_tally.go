@@ -48,16 +48,35 @@ const (
 // tally adds v to the tally name of the month and of the day of t, for
 // the region (person "") or for person.
 func tally(m map[string]float64, base string, t time.Time, field, person string, v float64) {
-	if t.IsZero() || v == 0 {
-		return
+	tallyAt(m, base, t).add(field, person, v)
+}
+
+// tallies adds to the tallies of one day (the CST day of a time): its
+// month's and its day's names' beginnings made once.
+type tallies struct {
+	m          map[string]float64
+	month, day string // ~<base>m.<YYYY-MM>. and ~<base>d.<YYYY-MM-DD>.
+}
+
+// tallyAt answers the tallies of t's day under base (none for a zero t).
+func tallyAt(m map[string]float64, base string, t time.Time) tallies {
+	if t.IsZero() {
+		return tallies{}
 	}
 	d := string(dayOf(t))
-	suffix := "." + field
-	if person != "" {
-		suffix += "@" + person
+	return tallies{m: m, month: crm.TallyMark + base + "m." + d[:7] + ".", day: crm.TallyMark + base + "d." + d + "."}
+}
+
+// add adds v to field of the region (person "") or of person.
+func (t tallies) add(field, person string, v float64) {
+	if t.m == nil || v == 0 {
+		return
 	}
-	m[crm.TallyMark+base+"m."+d[:7]+suffix] += v
-	m[crm.TallyMark+base+"d."+d+suffix] += v
+	if person != "" {
+		field += "@" + person
+	}
+	t.m[t.month+field] += v
+	t.m[t.day+field] += v
 }
 
 // groupsOf answers the persons a record counts for: the region's ("") and
@@ -106,9 +125,9 @@ func projectTallies(p *Project, m map[string]float64) {
 }
 
 func workOrderTallies(w *WorkOrder, m map[string]float64) {
-	at := w.ReceivedAt
+	day := tallyAt(m, tallyWorkOrders, w.ReceivedAt)
 	for _, g := range groupsOf(w.AssigneeID) {
-		t := func(field string, v float64) { tally(m, tallyWorkOrders, at, field, g, v) }
+		t := func(field string, v float64) { day.add(field, g, v) }
 		t("received", 1)
 		t("kind."+w.Kind, 1)
 		t("channel."+w.Channel, 1)
@@ -142,7 +161,8 @@ func outageTallies(o *Outage, m map[string]float64) {
 	if o.Status == "cancelled" {
 		return
 	}
-	t := func(field string) { tally(m, tallyOutages, o.Start, field, "", 1) }
+	day := tallyAt(m, tallyOutages, o.Start)
+	t := func(field string) { day.add(field, "", 1) }
 	t("outages")
 	t("type." + o.Type)
 	if o.NoticeCompliant != nil {
