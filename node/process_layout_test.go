@@ -133,29 +133,7 @@ func TestMigrateProcess_AtStartAndAfterRestore(t *testing.T) {
 		}
 	}
 
-	older()
-	if err := migrateProcess(st, nil); err != nil { // as at start
-		t.Fatal(err)
-	}
-	check("at start")
-
-	older()
-	var snap bytes.Buffer
-	s := st.DB().NewSnapshot()
-	if _, err := replication.WriteState(&snap, s); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if err := migrateProcess(st, nil); err != nil { // this replica is current again…
-		t.Fatal(err)
-	}
-	if err := replication.RestoreState(st, &snap); err != nil { // …and restores the older one's state
-		t.Fatal(err)
-	}
-	if err := a.Restored(st); err != nil {
-		t.Fatal(err)
-	}
-	check("after the restore")
+	migratesAtStartAndAfterRestore(t, st, a, older, migrateProcess, check)
 }
 
 func errorsJoin(errs ...error) error {

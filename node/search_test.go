@@ -115,13 +115,22 @@ func TestMigrateSearch_AtStartAndAfterRestore(t *testing.T) {
 		}
 	}
 
+	migratesAtStartAndAfterRestore(t, st, a, older, migrateSearch, check)
+}
+
+// migratesAtStartAndAfterRestore turns st into a store of an older layout
+// (older), runs migrate as the node does at start and checks; then turns
+// it older again, takes a snapshot of it, brings the replica current,
+// restores the older snapshot, runs the applier's Restored (as the FSM
+// does after a restore) and checks again.
+func migratesAtStartAndAfterRestore(t *testing.T, st *store.Store, a *applier, older func(), migrate func(*store.Store, logger) error, check func(when string)) {
+	t.Helper()
 	older()
-	if err := migrateSearch(st, nil); err != nil { // as at start
+	if err := migrate(st, nil); err != nil { // as at start
 		t.Fatal(err)
 	}
 	check("at start")
 
-	// A snapshot of an older replica, restored.
 	older()
 	var snap bytes.Buffer
 	s := st.DB().NewSnapshot()
@@ -129,7 +138,7 @@ func TestMigrateSearch_AtStartAndAfterRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	if err := migrateSearch(st, nil); err != nil { // this replica is current again…
+	if err := migrate(st, nil); err != nil { // this replica is current again…
 		t.Fatal(err)
 	}
 	if err := replication.RestoreState(st, &snap); err != nil { // …and restores the older one's state
