@@ -239,16 +239,7 @@ func totalsFor(r Reader, region string) (bool, error) {
 // counters.
 func regionsWith(r Reader, region, prefix string) ([]string, error) {
 	out := []string{}
-	start := []byte(keyspace.AggregatePrefix + region)
-	end := prefixEnd(start)
-	for {
-		reg := ""
-		if err := r.Iterate(start, end, func(k, _ []byte) bool {
-			reg, _, _ = strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
-			return false
-		}); err != nil || reg == "" {
-			return out, err
-		}
+	err := EachOwner(r, keyspace.AggregatePrefix, region, func(reg string) error {
 		found := prefix == ""
 		if !found {
 			p := []byte(keyspace.Aggregate(reg, prefix))
@@ -256,14 +247,18 @@ func regionsWith(r Reader, region, prefix string) ([]string, error) {
 				found = len(v) == 8
 				return !found
 			}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 		if found {
 			out = append(out, reg)
 		}
-		start = prefixEnd([]byte(keyspace.AggregatesOf(reg)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // sumCounters calls fn with every counter whose metric begins with prefix

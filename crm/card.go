@@ -698,24 +698,15 @@ func countCustomers(r Reader, region string, subtree bool) (int64, error) {
 		return count(region)
 	}
 	var n int64
-	start := []byte(keyspace.AggregatePrefix + region)
-	end := prefixEnd(start)
-	for {
-		reg := ""
-		err := r.Iterate(start, end, func(k, _ []byte) bool {
-			reg, _, _ = strings.Cut(string(k[len(keyspace.AggregatePrefix):]), "/")
-			return false
-		})
-		if err != nil || reg == "" {
-			return n, err
-		}
+	err := EachOwner(r, keyspace.AggregatePrefix, region, func(reg string) error {
 		c, err := count(reg)
-		if err != nil {
-			return 0, err
-		}
 		n += c
-		start = prefixEnd([]byte(keyspace.AggregatesOf(reg)))
+		return err
+	})
+	if err != nil {
+		return 0, err
 	}
+	return n, nil
 }
 
 // WriteCard writes the card of customer c (its Owner and ID set) with

@@ -3,6 +3,7 @@ package crm
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // What a programme's package (process, …) uses of crm beyond Register and
@@ -177,5 +178,27 @@ func DeleteKeys(r Reader, batch func() (Txn, func() error), lo, hi []byte, drop 
 			return nil
 		}
 		lo = append(last, 0)
+	}
+}
+
+// EachOwner calls fn with every owner region at or below region that
+// holds a key under prefix (keys <prefix><owner>/…: counters, tallies, an
+// index whose values begin with the owner), in code order: one seek an
+// owner, not a read of its keys.
+func EachOwner(r Reader, prefix, region string, fn func(owner string) error) error {
+	start := []byte(prefix + region)
+	end := prefixEnd(start)
+	for {
+		owner := ""
+		if err := r.Iterate(start, end, func(k, _ []byte) bool {
+			owner, _, _ = strings.Cut(string(k[len(prefix):]), "/")
+			return false
+		}); err != nil || owner == "" {
+			return err
+		}
+		if err := fn(owner); err != nil {
+			return err
+		}
+		start = prefixEnd([]byte(prefix + owner + "/")) // past owner's own: '/' sorts before the digits
 	}
 }

@@ -395,19 +395,14 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 	s := newSupervisor(r)
 	out := Lists{Overdue: []Item{}, Warnings: []Item{}}
 	var ids []string
-	upto := map[string]string{} // owner → the last deadline a warning may have
-	err := eachDue(r, "projects", region, subtree, "", func(e dueEntry) error {
-		lim, ok := upto[e.owner]
-		if !ok {
-			lim = "" // every entry, when the calendar cannot count ahead
-			if d, err := s.calendar(e.owner).Deadline(now, s.maxWarn()+1); err == nil {
-				lim = dueKey(d)
-			}
-			upto[e.owner] = lim
+	upto := func(owner string) string { // the last deadline a warning may have ("": every one, when the calendar cannot count ahead)
+		if d, err := s.calendar(owner).Deadline(now, s.maxWarn()+1); err == nil {
+			return dueKey(d)
 		}
-		if lim == "" || e.due <= lim {
-			ids = append(ids, e.id)
-		}
+		return ""
+	}
+	err := eachDue(r, "projects", region, subtree, upto, func(e dueEntry) error {
+		ids = append(ids, e.id)
 		return nil
 	})
 	if err != nil {
@@ -419,7 +414,7 @@ func Supervise(r crm.Reader, region string, subtree bool, now time.Time) (Lists,
 		return out, err
 	}
 	ids, seen := ids[:0], map[string]bool{}
-	if err := eachDue(r, "work_orders", region, subtree, dueKey(now), func(e dueEntry) error {
+	if err := eachDue(r, "work_orders", region, subtree, until(dueKey(now)), func(e dueEntry) error {
 		if e.rest[1] == "o" && !seen[e.id] { // open
 			seen[e.id] = true
 			ids = append(ids, e.id)
@@ -699,7 +694,7 @@ func ProjectKPIsOf(r crm.Reader, region string, subtree bool, per Period, now ti
 	if err != nil {
 		return out, err
 	}
-	err = eachDue(r, "projects", region, subtree, dueKey(now), func(e dueEntry) error {
+	err = eachDue(r, "projects", region, subtree, until(dueKey(now)), func(e dueEntry) error {
 		if e.due == "" { // its clock stopped: no deadline to be past
 			return nil
 		}
@@ -883,7 +878,7 @@ func WorkOrderKPIsOf(r crm.Reader, region string, subtree bool, per Period, now 
 		return out, err
 	}
 	overdue := map[string]bool{}
-	err = eachDue(r, "work_orders", region, subtree, dueKey(now), func(e dueEntry) error {
+	err = eachDue(r, "work_orders", region, subtree, until(dueKey(now)), func(e dueEntry) error {
 		step, open, day, who := e.rest[0], e.rest[1] == "o", crm.Date(e.rest[2]), e.rest[3]
 		if step == "restore" || (per.From != "" && day < per.From) || (per.To != "" && day >= per.To) {
 			return nil
@@ -990,7 +985,8 @@ func OutageKPIsOf(r crm.Reader, region string, subtree bool, per Period) (Outage
 		return out, err
 	}
 	var late [][2]string // owner, id
-	err = eachOwnerEntry(r, keyspace.IndexField("outages", NonCompliantIndex), region, subtree, string(per.From), string(per.To), func(owner, _, id string) error {
+	days := func(string) (string, string) { return string(per.From), string(per.To) }
+	err = eachOwnerEntry(r, keyspace.IndexField("outages", NonCompliantIndex), region, subtree, days, func(owner, _, id string) error {
 		late = append(late, [2]string{owner, id})
 		return nil
 	})

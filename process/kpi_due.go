@@ -88,18 +88,21 @@ type dueEntry struct {
 }
 
 // eachDue calls fn with the DueIndex entries of coll owned by region
-// (subtree: or below) whose deadline is not after upto (dueKey; "" for
-// every entry), owner by owner, each owner's by deadline.
-func eachDue(r crm.Reader, coll, region string, subtree bool, upto string, fn func(e dueEntry) error) error {
+// (subtree: or below) whose deadline is not after upto(owner) (dueKey;
+// "" for every entry of that owner), owner by owner, each owner's by
+// deadline.
+func eachDue(r crm.Reader, coll, region string, subtree bool, upto func(owner string) string, fn func(e dueEntry) error) error {
 	fields := 2 // <due>/<manager>
 	if coll == "work_orders" {
 		fields = 5 // <due>/<step>/<o|c>/<day>/<assignee>
 	}
-	hi := ""
-	if upto != "" {
-		hi = upto + "0" // an entry due at upto is <upto>/…; '/' sorts before '0'
+	bounds := func(owner string) (string, string) {
+		if u := upto(owner); u != "" {
+			return "", u + "0" // an entry due at u is <u>/…; '/' sorts before '0'
+		}
+		return "", ""
 	}
-	return eachOwnerEntry(r, keyspace.IndexField(coll, DueIndex), region, subtree, "", hi, func(owner, value, id string) error {
+	return eachOwnerEntry(r, keyspace.IndexField(coll, DueIndex), region, subtree, bounds, func(owner, value, id string) error {
 		parts := strings.SplitN(value, "/", fields)
 		if len(parts) < fields {
 			return nil
@@ -108,44 +111,34 @@ func eachDue(r crm.Reader, coll, region string, subtree bool, upto string, fn fu
 	})
 }
 
+// until is an upto of eachDue: key for every owner.
+func until(key string) func(string) string { return func(string) string { return key } }
+
 // eachOwnerEntry calls fn with the entries of an index whose values are
 // <owner>/<rest> (prefix: the index's IndexField), of region (subtree: and
-// of every owner below it), whose rest is in [lo, hi) (hi "": no end):
-// owner by owner, one seek an owner, each owner's by rest.
-func eachOwnerEntry(r crm.Reader, prefix, region string, subtree bool, lo, hi string, fn func(owner, rest, id string) error) error {
-	start, end := prefix+region+"/", keyspace.End(prefix+region+"/")
-	if subtree {
-		start, end = prefix+region, keyspace.End(prefix+region)
-	}
-	for {
-		owner := ""
-		if err := r.Iterate([]byte(start), []byte(end), func(k, _ []byte) bool {
-			owner, _, _ = strings.Cut(string(k[len(prefix):]), "/")
-			return false
-		}); err != nil {
-			return err
-		}
-		if owner == "" {
-			return nil
-		}
+// of every owner below it, crm.EachOwner), whose rest is in the owner's
+// [lo, hi) of bounds (hi "": no end), each owner's by rest.
+func eachOwnerEntry(r crm.Reader, prefix, region string, subtree bool, bounds func(owner string) (lo, hi string), fn func(owner, rest, id string) error) error {
+	owner := func(owner string) error {
 		own := prefix + owner + "/"
+		lo, hi := bounds(owner)
 		upper := keyspace.End(own)
 		if hi != "" {
 			upper = own + hi
 		}
 		var ferr error
 		if err := r.Iterate([]byte(own+lo), []byte(upper), func(k, _ []byte) bool {
-			value, id, ok := strings.Cut(string(k[len(own):]), "\x00")
-			if ok {
+			if value, id, ok := strings.Cut(string(k[len(own):]), "\x00"); ok {
 				ferr = fn(owner, value, id)
 			}
 			return ferr == nil
 		}); err != nil {
 			return err
 		}
-		if ferr != nil || !subtree {
-			return ferr
-		}
-		start = prefix + owner + "0" // past owner's own: '/' sorts before the digits
+		return ferr
 	}
+	if !subtree {
+		return owner(region)
+	}
+	return crm.EachOwner(r, prefix, region, owner)
 }

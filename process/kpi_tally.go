@@ -227,24 +227,7 @@ func eachTallyRegion(r crm.Reader, region string, subtree bool, fn func(reg stri
 	if !subtree {
 		return fn(region)
 	}
-	start := []byte(keyspace.TallyPrefix + region)
-	end := []byte(keyspace.End(keyspace.TallyPrefix + region))
-	for {
-		reg := ""
-		if err := crm.IterateCounters(r, start, end, func(k, _ []byte) bool {
-			reg, _, _ = strings.Cut(string(k[len(keyspace.TallyPrefix):]), "/")
-			return false
-		}); err != nil {
-			return err
-		}
-		if reg == "" {
-			return nil
-		}
-		if err := fn(reg); err != nil {
-			return err
-		}
-		start = []byte(keyspace.TallyPrefix + reg + "0") // past reg's own: '/' sorts before the digits
-	}
+	return crm.EachOwner(r, keyspace.TallyPrefix, region, fn)
 }
 
 // readTallies calls fn with each tally of reg in the period under base:
