@@ -116,8 +116,8 @@ type Store struct {
 
 // Open opens (creating if needed) the database described by cfg and loads
 // the raft log's first and last index. On the OS filesystem (cfg.FS nil) it
-// first makes cfg.Dir private (SecureDir), and Pebble's files are created
-// 0600.
+// first makes cfg.Dir private (SecureDir), Pebble's files are created
+// 0600, and they reserve disk 1 MiB at a time at most (maxPrealloc).
 func Open(cfg Config) (*Store, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -126,7 +126,7 @@ func Open(cfg Config) (*Store, error) {
 		if err := SecureDir(cfg.Dir); err != nil {
 			return nil, err
 		}
-		cfg.FS = privateFS{vfs.Default}
+		cfg.FS = boundedFS{privateFS{vfs.Default}}
 	}
 	db, err := pebble.Open(cfg.Dir, pebbleOptions(cfg))
 	if err != nil {
