@@ -5,7 +5,8 @@
 // months of bills (crm/sample), loads it through the public import API,
 // lets it roll up to the city and the province, and reports load time and
 // rows/s, catch-up at each tier, disk per customer and per bill at each
-// tier, the process's RSS, and the p50/p99 time (on loopback) of every
+// tier, the process's RSS and each node's Pebble memory (memtables and
+// block cache; the Go heap is shared), and the p50/p99 time (on loopback) of every
 // upper-tier read a dashboard or a supervisor uses, at the province. Then
 // a resync of the county from scratch: the city's only node is lost with
 // its disk and comes back empty, and the county (its feed pruned to 1,000

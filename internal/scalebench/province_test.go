@@ -146,6 +146,7 @@ func runProvince(b *testing.B, rep *report, n, months, projects, orders, request
 	}
 	rep.printf("machine load after the fill: %s", loadavg())
 
+	pebbleMemory(rep, province, nd) // before diskReport flushes the memtables
 	runtime.GC()
 	diskReport(rep, province, nd, m.Customers, m.Bills)
 	var ms runtime.MemStats

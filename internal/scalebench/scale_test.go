@@ -218,7 +218,11 @@ func run(b *testing.B, rep *report, n, months, projects, orders, requests int, b
 	rep.printf("batches or changes refused on the way up (from-child links): at the city %d, at the province %d",
 		childLink(b, cityCl).Rejected, childLink(b, provCl).Rejected)
 
-	// Disk and memory.
+	// Memory and disk (the store's memory first: the disk report flushes
+	// the memtables).
+	for _, code := range []string{county, city, province} {
+		pebbleMemory(rep, code, h.Region(code).Node(0))
+	}
 	runtime.GC()
 	for _, code := range []string{county, city, province} {
 		nd := h.Region(code).Node(0)
@@ -489,6 +493,20 @@ func diskReport(rep *report, code string, nd *node.Node, customers, bills int) {
 		per(cr+ci+cu, customers), per(cr, customers), per(ci, customers), per(cu, customers),
 		per(br+bi+bu, bills), per(br, bills), per(bi, bills), per(bu, bills),
 		float64(feed)/(1<<20), float64(audit)/(1<<20), float64(raftLog)/(1<<20))
+}
+
+// pebbleMemory reports what a node's store has allocated outside the Go
+// heap, the part of a node's memory that can be told apart when the nodes
+// share a process: its memtables (the one being written and those queued
+// for a flush; each is allocated at its full size, and its pages count in
+// the RSS as they are written) and its block cache. The Go heap (records
+// decoded, memos, raft's in-flight entries) is the process's, not split by
+// node.
+func pebbleMemory(rep *report, code string, nd *node.Node) {
+	m := nd.Store().Metrics()
+	rep.printf("memory %-6s: Pebble %.0f MiB allocated outside the Go heap: memtables %.0f MiB (%d), block cache %.0f MiB",
+		code, float64(m.MemTable.Size+uint64(m.BlockCache.Size))/(1<<20),
+		float64(m.MemTable.Size)/(1<<20), m.MemTable.Count, float64(m.BlockCache.Size)/(1<<20))
 }
 
 func dirSize(dir string) uint64 {
