@@ -43,6 +43,11 @@ func newLinks(n *Node) (*links, error) {
 	return &links{n: n, svc: svc}, nil
 }
 
+// linkDialTimeout bounds a link's connection to one parent node: a TCP
+// connect, or over a tunnel the WireGuard handshake (retried every 5 s when
+// a packet is lost) and the connect, and the TLS handshake with mutual TLS.
+const linkDialTimeout = 8 * time.Second
+
 // linkClient is the HTTP client the links use to reach the parent's nodes:
 // through cfg.LinkDialer (default plain TCP), announcing KindHTTP to the
 // parent's connection mux.
@@ -53,6 +58,12 @@ func (n *Node) linkClient() *http.Client {
 			if dial == nil {
 				dial = replication.TCPDialer
 			}
+			// A parent node that does not answer a dial (powered off
+			// behind a tunnel: its packets are dropped, nothing refuses)
+			// costs linkDialTimeout, not the call's whole time: the call
+			// then tries the parent's other nodes.
+			ctx, cancel := context.WithTimeout(ctx, linkDialTimeout)
+			defer cancel()
 			// With mutual TLS only a node of the parent region may answer.
 			return replication.DialKind(ctx, n.sec.Dialer(dial, pki.ServiceUplink), addr, replication.KindHTTP)
 		},

@@ -133,7 +133,12 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// call posts body to path on one of the parent's nodes, trying each once.
+// call posts body to path on one of the parent's nodes, trying each once,
+// from the one that answered last. When none answers, the next call
+// starts from the node after the one this call started from: a node that
+// takes the whole ctx (powered off behind a tunnel, its pooled connection
+// dead without a reset: nothing answers, nothing refuses) must not be
+// tried first forever while the region's other nodes are up.
 func (s *Service) call(ctx context.Context, path string, body, out any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
@@ -166,6 +171,11 @@ func (s *Service) call(ctx context.Context, path string, body, out any) error {
 		s.mu.Unlock()
 		return json.Unmarshal(data, out)
 	}
+	s.mu.Lock()
+	if s.next == start && len(nodes) > 0 { // unless another call has moved it since
+		s.next = (start + 1) % len(nodes)
+	}
+	s.mu.Unlock()
 	return fmt.Errorf("link: parent %s unreachable: %w", s.cfg.Parent, errors.Join(errs...))
 }
 
