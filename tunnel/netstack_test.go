@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"golang.zx2c4.com/wireguard/wgctrl"
+
+	"gridcrm/tunnel/internal/netstack"
 )
 
 // freeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
@@ -250,4 +253,102 @@ func TestNetstack_SetDownStopsTrafficUntilUp(t *testing.T) {
 	}
 	defer c.Close()
 	roundTrip(t, c, 1<<10)
+}
+
+// TestNetstack_KeepAliveEndsReadsFromAVanishedPeer: a peer that vanishes
+// behind the tunnel (its device down: nothing answers, nothing resets) is
+// noticed by the connections waiting to read from it, accepted and dialled
+// alike, once its keep-alive probes go unanswered (shortened here). Without
+// keep-alive the reads wait forever: a raft follower installing a snapshot
+// from a leader that died mid-stream kept its raft loop in such a read.
+func TestNetstack_KeepAliveEndsReadsFromAVanishedPeer(t *testing.T) {
+	saved := netstack.KeepAlive
+	netstack.KeepAlive.Idle, netstack.KeepAlive.Interval, netstack.KeepAlive.Count = 300*time.Millisecond, 200*time.Millisecond, 3
+	t.Cleanup(func() { netstack.KeepAlive = saved })
+	county, city := netstackPair(t, false)
+	l, err := city.Listen(7002)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dialled, err := county.Dial(ctx, "[fd47:7269:6463::3207:0:1]:7002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dialled.Close()
+	var at net.Conn
+	select {
+	case at = <-accepted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no connection accepted")
+	}
+	defer at.Close()
+	if _, err := dialled.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	one := make([]byte, 1)
+	if _, err := io.ReadFull(at, one); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := county.SetDown(true); err != nil { // the county vanishes
+		t.Fatal(err)
+	}
+	read := func(c net.Conn) chan error {
+		done := make(chan error, 1)
+		go func() { _, err := c.Read(one); done <- err }()
+		return done
+	}
+	select {
+	case err := <-read(at):
+		if err == nil {
+			t.Fatal("read a byte from a peer that is down")
+		}
+		t.Logf("the city's read ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the city's read from the vanished county still waits after 10 s: no keep-alive on accepted connections")
+	}
+
+	// And the other way: the county's dialled connection, the city gone.
+	if err := county.SetDown(false); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			accepted <- c
+		}
+	}()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	d2, err := county.Dial(ctx2, "[fd47:7269:6463::3207:0:1]:7002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	select {
+	case a2 := <-accepted:
+		defer a2.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("no second connection accepted")
+	}
+	if err := city.SetDown(true); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-read(d2):
+		if err == nil {
+			t.Fatal("read a byte from a peer that is down")
+		}
+		t.Logf("the county's read ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the county's read from the vanished city still waits after 10 s: no keep-alive on dialled connections")
+	}
 }
