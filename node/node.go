@@ -358,7 +358,8 @@ func Start(cfg Config) (*Node, error) {
 		if n.metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
 			return nil, fmt.Errorf("node: metrics listener: %w", err)
 		}
-		n.metricsSv = &http.Server{Handler: n.ops.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		n.metricsSv = &http.Server{Handler: n.ops.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); _ = n.metricsSv.Serve(n.metricsLn) }()
 	}

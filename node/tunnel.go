@@ -158,7 +158,13 @@ func (n *Node) serveTunnel(iln net.Listener) error {
 	tmux.Secure(n.sec)
 	links := http.NewServeMux()
 	n.linkRoutes(links)
-	srv := &http.Server{Handler: links, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	apply := n.cfg.Raft.ApplyTimeout
+	if apply <= 0 {
+		apply = replication.DefaultConfig().ApplyTimeout
+	}
+	// The group's internal server's bounds (replication.InternalReadTimeout).
+	srv := &http.Server{Handler: links, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: replication.InternalReadTimeout,
+		WriteTimeout: apply + replication.InternalReadTimeout, IdleTimeout: replication.InternalIdleTimeout}
 	refuse := func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("node %s: the link endpoints of region %s answer only through its tunnel, at [%s]:%d", n.cfg.NodeID, n.cfg.Region, n.tun.Addr(), port), http.StatusForbidden)
 	}

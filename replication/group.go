@@ -305,13 +305,29 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		IdleConnTimeout:     30 * time.Second,
 	}}
 	g.routes()
-	g.srv = &http.Server{Handler: g.internal, ReadHeaderTimeout: 10 * time.Second}
+	g.srv = &http.Server{Handler: g.internal, ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: InternalReadTimeout, WriteTimeout: cfg.ApplyTimeout + InternalReadTimeout, IdleTimeout: InternalIdleTimeout}
 	g.wg.Add(3)
 	go func() { defer g.wg.Done(); g.runBatcher() }()
 	go func() { defer g.wg.Done(); _ = g.srv.Serve(mux.Handle(KindHTTP)) }()
 	go func() { defer g.wg.Done(); g.watchLeadership() }()
 	return g, nil
 }
+
+// Bounds of the internal HTTP servers (the group's, and a tunnel's link
+// server), for a peer that dies or stalls in the middle of a request: a
+// request's body (an uplink batch is up to 64 MB) must arrive within
+// InternalReadTimeout, its answer leave within the write timeout (the
+// handler's wait for a commit, ApplyTimeout, plus as long again as the
+// body may take), and a keep-alive connection idle for
+// InternalIdleTimeout is closed. Without them a handler reading from a
+// forwarder or child that stalls mid-body (alive, but sending nothing)
+// waited forever, TCP keep-alive being answered, and a handler writing to
+// one that does not read held its goroutine and what it read from.
+const (
+	InternalReadTimeout = 2 * time.Minute
+	InternalIdleTimeout = 2 * time.Minute
+)
 
 // repairState makes sure the FSM's durable state is not behind the newest
 // local snapshot (raft starts applying after the snapshot's index).

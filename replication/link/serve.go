@@ -126,7 +126,14 @@ func (s *Service) serveDownlink(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
 	}
-	w.Write(mustJSON(ans))
+	// The answer is encoded before the snapshot is let go, and the
+	// snapshot is let go before the answer is written: writing to a child
+	// that vanished takes until the server's write timeout, and the
+	// snapshot would pin Pebble's files all that time.
+	body := mustJSON(ans)
+	done()
+	done = func() {}
+	w.Write(body)
 }
 
 // authorize decides whether request r may speak for link, the child region
