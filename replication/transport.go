@@ -214,7 +214,7 @@ func (d *drainedPipeline) Close() error {
 
 // streamLayer is raft's network below the transport: the KindRaft listener
 // of the node's mux and a dialer that announces KindRaft. It remembers the
-// connections it dialed so that Close can end them at shutdown: a raft
+// connections it dialed and accepted so that Close can end them at shutdown: a raft
 // replication goroutine blocked on a peer that is paused or gone would
 // otherwise hold raft.Shutdown for the transport's whole I/O timeout.
 type streamLayer struct {
@@ -248,5 +248,23 @@ func (s *streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.
 	return s.conns.Track(c)
 }
 
-// closeConns ends every connection the layer dialed and refuses new dials.
+// Accept is the listener's, with the connection tracked as the dialed
+// ones are: a follower's raft loop reading a snapshot from a leader that
+// stalls would otherwise hold Close until the connection's keep-alive
+// gives up. Once closeConns has run, connections are closed as they come,
+// until the transport closes the listener.
+func (s *streamLayer) Accept() (net.Conn, error) {
+	for {
+		c, err := s.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if tc, err := s.conns.Track(c); err == nil {
+			return tc, nil
+		}
+	}
+}
+
+// closeConns ends every connection the layer dialed or accepted and
+// refuses new ones.
 func (s *streamLayer) closeConns() { s.conns.CloseAll() }
