@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 
@@ -90,6 +91,16 @@ func failWrite(c *gin.Context, id string, err error, ids ...string) {
 		err = e
 	}
 	fail(c, err)
+}
+
+// joinError names the address of a node the region's leader could not
+// reach when asked to add it (400 on addr: the request must change, not be
+// retried as it is); other errors are fail's.
+func joinError(id, addr string, err error) error {
+	if errors.Is(err, replication.ErrPeerUnreachable) {
+		return apiErr(crm.CodeInvalid, "addr", fmt.Sprintf("node %q does not answer at %s; nothing was changed: %v", id, addr, err))
+	}
+	return err
 }
 
 func toAPIError(err error) *crm.Error {

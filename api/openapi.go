@@ -53,7 +53,7 @@ func operations() []op {
 		{method: "GET", path: "/api/v1/cluster", summary: "The region's raft group: members, leader, applied index", ok: 200, roles: readRoles},
 		{method: "GET", path: "/api/v1/sync/status", summary: "Links between tiers: cursors, lag in entries and seconds, resyncs", ok: 200, roles: readRoles},
 		{method: "GET", path: "/api/v1/stats/summary", summary: "Customers, kWh by month and arrears of a region or subtree, from materialised aggregates", ok: 200, roles: readRoles, query: []string{"region", "scope", "consistency"}},
-		{method: "POST", path: "/api/v1/cluster/nodes", summary: "Add a node to the region (it catches up by log or snapshot)", ok: 200, roles: adminOnly,
+		{method: "POST", path: "/api/v1/cluster/nodes", summary: "Add a node to the region (it catches up by log or snapshot); a node that does not answer at addr is refused (400 on addr) and nothing changes", ok: 200, roles: adminOnly,
 			body: object(map[string]any{"id": str(), "addr": str()}, "id", "addr")},
 		{method: "DELETE", path: "/api/v1/cluster/nodes/{id}", summary: "Remove a node from the region", ok: 200, roles: adminOnly},
 		{method: "GET", path: "/api/v1/regions", summary: "This region and the regions below it: management mode, epoch, writer, open conflicts", ok: 200, roles: readRoles, query: []string{"consistency"}},

@@ -432,7 +432,7 @@ func (s *Server) join(c *gin.Context) {
 		return
 	}
 	if err := s.b.AddVoter(c.Request.Context(), req.ID, req.Addr); err != nil {
-		fail(c, err)
+		fail(c, joinError(req.ID, req.Addr, err))
 		return
 	}
 	c.JSON(200, s.b.Cluster())

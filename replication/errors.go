@@ -32,6 +32,9 @@ var (
 	ErrPartialState = errors.New("replication: the state keyspace is partial (an interrupted restore); remove the data directory and join the region again")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("replication: closed")
+	// ErrPeerUnreachable means a node asked to join the region did not
+	// answer at its address: nothing was changed.
+	ErrPeerUnreachable = errors.New("replication: the joining node does not answer at its address")
 )
 
 // NotApplied reports whether err says that a write certainly was not

@@ -573,6 +573,8 @@ func (g *Group) forward(ctx context.Context, addr, path string, data []byte) ([]
 		return nil, fmt.Errorf("%w: leader %s: %s", ErrNoLeader, addr, bytes.TrimSpace(body))
 	case http.StatusGatewayTimeout:
 		return nil, fmt.Errorf("%w: leader %s: %s", ErrUnknownOutcome, addr, bytes.TrimSpace(body))
+	case http.StatusFailedDependency: // a membership change: the joining node does not answer
+		return nil, fmt.Errorf("%w (leader %s: %s)", ErrPeerUnreachable, addr, bytes.TrimSpace(body))
 	}
 	return nil, fmt.Errorf("replication: leader %s answered %d: %s", addr, resp.StatusCode, bytes.TrimSpace(body))
 }
@@ -663,6 +665,11 @@ func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
 // previous change's future is answered only once applied, after the
 // leader's fsync, so serialised changes never build on one not durable.
 func (g *Group) changeMembersLocal(ctx context.Context, c memberChange) error {
+	if c.Op == "add" {
+		if err := g.reachable(c.Addr); err != nil {
+			return fmt.Errorf("%w: node %s at %s: %v (start it first, and check the address it advertises: a voter that never answers can leave the region without a majority, and then no one can remove it)", ErrPeerUnreachable, c.ID, c.Addr, err)
+		}
+	}
 	select {
 	case g.members <- struct{}{}:
 		defer func() { <-g.members }()
@@ -688,6 +695,20 @@ func (g *Group) changeMembersLocal(ctx context.Context, c memberChange) error {
 		return fmt.Errorf("replication: %s %s: %w", c.Op, c.ID, err)
 	}
 	return nil
+}
+
+// reachable dials addr as raft will (the stream layer: the region's
+// dialer, through the tunnel if any, with mutual TLS if set, bounded by
+// twice the election timeout) and hangs up. A voter added at an address
+// nothing answers counts toward every majority from then on: a
+// one-node region adding it has no leader any more, and removing it needs
+// the majority it took away.
+func (g *Group) reachable(addr string) error {
+	c, err := g.layer.Dial(raft.ServerAddress(addr), 2*g.cfg.ElectionTimeout)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 func (g *Group) routes() {
@@ -738,6 +759,8 @@ func internalAnswer(w http.ResponseWriter, body []byte, err error) {
 		http.Error(w, err.Error(), http.StatusGatewayTimeout)
 	case errors.Is(err, ErrNotLeader):
 		http.Error(w, err.Error(), http.StatusMisdirectedRequest)
+	case errors.Is(err, ErrPeerUnreachable):
+		http.Error(w, err.Error(), http.StatusFailedDependency)
 	case NotApplied(err):
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 	default:
