@@ -168,6 +168,7 @@ type Group struct {
 	mux   *Mux
 	dial  Dialer
 	http  *http.Client
+	terms *http.Client // askTerm's: at most termConnsPerHost connections a voter (readindex.go)
 	srv   *http.Server
 	log   *slog.Logger
 
@@ -292,18 +293,20 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		}
 	}
 
+	dialHTTP := func(ctx context.Context, _, addr string) (net.Conn, error) {
+		// A dead node refuses plain TCP at once, but through a tunnel a
+		// dial to it only times out: bound it so that a forward to a
+		// leader that just died fails fast and retries the new one.
+		ctx, cancel := context.WithTimeout(ctx, 2*cfg.ElectionTimeout)
+		defer cancel()
+		return DialKind(ctx, dial, addr, KindHTTP)
+	}
 	g.http = &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			// A dead node refuses plain TCP at once, but through a tunnel a
-			// dial to it only times out: bound it so that a forward to a
-			// leader that just died fails fast and retries the new one.
-			ctx, cancel := context.WithTimeout(ctx, 2*cfg.ElectionTimeout)
-			defer cancel()
-			return DialKind(ctx, dial, addr, KindHTTP)
-		},
+		DialContext:         dialHTTP,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
 	}}
+	g.terms = termClient(dialHTTP)
 	g.routes()
 	g.srv = &http.Server{Handler: g.internal, ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout: InternalReadTimeout, WriteTimeout: cfg.ApplyTimeout + InternalReadTimeout, IdleTimeout: InternalIdleTimeout}
@@ -786,6 +789,7 @@ func (g *Group) Close() error {
 	_ = g.srv.Close()
 	_ = g.trans.Close()
 	g.http.CloseIdleConnections()
+	g.terms.CloseIdleConnections()
 	g.wg.Wait()
 	return err
 }

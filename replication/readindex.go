@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/raft"
 )
@@ -163,13 +165,32 @@ func (g *Group) confirmRound() error {
 	return nil
 }
 
+// termConnsPerHost bounds askTerm's connections to one voter. Rounds run
+// back to back under read load, each asking every voter; to a voter that
+// does not answer a dial (dead behind a tunnel) each round would start a
+// dial of its own, and a dial outlives the round that started it (Go's
+// transport finishes it for the pool), so thousands piled up. Bounded, a
+// round's question waits for one of these connections and gives up with
+// the round.
+const termConnsPerHost = 2
+
+// termClient is askTerm's HTTP client over dial.
+func termClient(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         dial,
+		MaxConnsPerHost:     termConnsPerHost,
+		MaxIdleConnsPerHost: termConnsPerHost,
+		IdleConnTimeout:     30 * time.Second,
+	}}
+}
+
 // askTerm asks the node at addr for its term; a zero answer on failure.
 func (g *Group) askTerm(ctx context.Context, addr string) termAnswer {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+termPath, nil)
 	if err != nil {
 		return termAnswer{}
 	}
-	resp, err := g.http.Do(req)
+	resp, err := g.terms.Do(req)
 	if err != nil {
 		return termAnswer{}
 	}
