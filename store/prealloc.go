@@ -18,9 +18,10 @@ import (
 // MiB of each 141 MiB and the rest is allocated as it is written. The
 // reservation bought nothing measurable here: the file's size grows with
 // every append either way (KEEP_SIZE), and Pebble recycles old WAL files.
-// node's BenchmarkPropose/clients=1, three interleaved rounds of 3,000
-// synced creates on a 3-node region: 843 writes/s without the cap, 937
-// with it.
+// node's BenchmarkPropose/clients=1, interleaved rounds of 3,000 synced
+// creates on a 3-node region: 843 writes/s without the cap, 937 with it
+// (medians of three), and 700 against 745 in three more on a busier
+// machine.
 const maxPrealloc = 1 << 20
 
 // boundedFS is an FS whose files preallocate at most maxPrealloc bytes at
