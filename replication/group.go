@@ -319,16 +319,17 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 
 // Bounds of the internal HTTP servers (the group's, and a tunnel's link
 // server), for a peer that dies or stalls in the middle of a request: a
-// request's body (an uplink batch is up to 64 MB) must arrive within
-// InternalReadTimeout, its answer leave within the write timeout (the
-// handler's wait for a commit, ApplyTimeout, plus as long again as the
-// body may take), and a keep-alive connection idle for
-// InternalIdleTimeout is closed. Without them a handler reading from a
+// request's body must arrive within InternalReadTimeout (as long as the
+// public API allows an import's body, which a follower forwards whole:
+// 32 MiB at about 1 Mbit/s; an uplink batch or resync part is ~4 MB), its
+// answer leave within the write timeout (the handler's wait for a commit,
+// ApplyTimeout, plus as long again as the body may take), and a
+// keep-alive connection idle for InternalIdleTimeout is closed. Without them a handler reading from a
 // forwarder or child that stalls mid-body (alive, but sending nothing)
 // waited forever, TCP keep-alive being answered, and a handler writing to
 // one that does not read held its goroutine and what it read from.
 const (
-	InternalReadTimeout = 2 * time.Minute
+	InternalReadTimeout = 5 * time.Minute
 	InternalIdleTimeout = 2 * time.Minute
 )
 
