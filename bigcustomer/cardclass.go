@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gridcrm/crm"
 )
@@ -33,6 +34,7 @@ type ownerClasses struct {
 	byID              cellList                // by id (byID)
 	cells             [6]cellList             // per classCell
 	all               [2]cellList             // every customer: by kWh (byItem), by billed amount (byBilled)
+	used              atomic.Int64            // when it was last stored or answered, Unix ns (crm.MemoIdle)
 }
 
 // classItem is one customer of a memo and its class and grade
@@ -184,7 +186,12 @@ func classesOf(r crm.Reader, owner, version, from, to string, book *RuleBook) (*
 		}
 	}
 	if keep {
+		now := time.Now().UnixNano()
+		oc.used.Store(now)
 		classMemo.Lock()
+		from0, to0 := crm.CurrentWindow()
+		crm.SweepIdle(classMemo.m, func(e *ownerClasses) int64 { return e.used.Load() }, now,
+			func(k memoKey) bool { return k.from == from0 && k.to == to0 })
 		if len(classMemo.m) >= maxMemo {
 			clear(classMemo.m)
 		}
@@ -209,6 +216,7 @@ func memoOf(k memoKey, version string, book *RuleBook) (*ownerClasses, []*ownerC
 	for _, old := range olds {
 		if old.version == version {
 			if _, key := rulesOf(old.regions, book); key == old.rulesKey {
+				old.used.Store(time.Now().UnixNano())
 				return old, nil
 			}
 		}

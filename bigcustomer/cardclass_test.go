@@ -230,3 +230,36 @@ func (w *cardWorld) loadSample(o sample.Options) (ids []string, billIDs map[stri
 	}
 	return ids, billIDs
 }
+
+// TestClassMemo_UnusedWindowsGo: the memo of a window nobody asks for any
+// more (last month's, after the node's warm-up moved on) goes when a memo
+// is stored more than crm.MemoIdle after its last use; the window in use
+// stays.
+func TestClassMemo_UnusedWindowsGo(t *testing.T) {
+	saved := crm.MemoIdle
+	crm.MemoIdle = 300 * time.Millisecond
+	t.Cleanup(func() { crm.MemoIdle = saved })
+	w := &cardWorld{t: t, county: crm.NewMemTxn(), province: crm.NewMemTxn()}
+	w.loadSample(sample.Options{Region: cardCounty, Customers: 50, Months: 13, Seed: 5,
+		End: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC)})
+	classify := func(day crm.Date) {
+		t.Helper()
+		if _, e := bigcustomer.ClassifyRegion(w.county, bigcustomer.ClassQuery{Region: cardCounty, Day: day}); e != nil {
+			t.Fatal(e)
+		}
+	}
+	old, cur, next := crm.Date("2026-01-20"), crm.Date("2026-02-20"), crm.Date("2026-03-20")
+	classify(old)
+	classify(cur)
+	for range 4 {
+		time.Sleep(100 * time.Millisecond)
+		classify(cur)
+	}
+	classify(next) // a store sweeps
+	if bigcustomer.ClassMemoHolds(cardCounty, old) {
+		t.Fatal("a window unused for longer than MemoIdle is still held")
+	}
+	if !bigcustomer.ClassMemoHolds(cardCounty, cur) || !bigcustomer.ClassMemoHolds(cardCounty, next) {
+		t.Fatal("a window in use went")
+	}
+}

@@ -150,3 +150,12 @@ func SetMemoRunMax(n int) int {
 	runMax = n
 	return was
 }
+
+// ClassMemoHolds reports whether the class memo holds owner's classes for
+// the window of day.
+func ClassMemoHolds(owner string, day crm.Date) bool {
+	from, to := crm.Window(day)
+	classMemo.Lock()
+	defer classMemo.Unlock()
+	return len(classMemo.m[memoKey{owner, from, to}]) > 0
+}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gridcrm/crm/workday"
 	"gridcrm/store/keyspace"
 )
 
@@ -557,12 +558,54 @@ const memoLineages = 4
 // stored.
 var cardMemo = struct {
 	sync.Mutex
-	m map[memoKey][]memoEntry // newest first, up to memoLineages
-}{m: map[memoKey][]memoEntry{}}
+	m map[memoKey][]*memoEntry // newest first, up to memoLineages
+}{m: map[memoKey][]*memoEntry{}}
 
 type memoEntry struct {
 	version string
 	list    []CardCustomer
+	used    atomic.Int64 // when it was last stored or answered, Unix ns
+}
+
+// MemoIdle is how long a memo of a region's cards (this package's, and
+// package bigcustomer's classes) is kept unused, but for the newest memo
+// of each owner for the current window (CurrentWindow), which the
+// dashboards read by default and the node's warm-up keeps up to date: it
+// stays however quiet the node is, or the first read after a quiet night
+// would read every card again. Each memo holds a whole owner region's
+// customers for one window, so the others must go: the warm-up builds a
+// new window every month, a full read (a bulk import outran the journal)
+// keeps the version it replaced as a lineage of its own that a node of
+// one store never asks for again, and any period a reader names builds
+// one. Storing a memo sweeps those unused for longer. Tests shorten it.
+var MemoIdle = 30 * time.Minute
+
+// CurrentWindow is the window of today (CST): the 12 billed months the
+// reads without a period cover.
+func CurrentWindow() (from, to string) {
+	return Window(Date(time.Now().In(workday.CST).Format(time.DateOnly)))
+}
+
+// SweepIdle drops from m (under its owner's lock) the entries unused for
+// longer than MemoIdle before now (lastUsed answers when, Unix ns), but
+// the first (newest) of a key that current answers true for, and the keys
+// left empty.
+func SweepIdle[K comparable, E any](m map[K][]E, lastUsed func(E) int64, now int64, current func(K) bool) {
+	cutoff := now - int64(MemoIdle)
+	for k, es := range m {
+		pinned := current(k)
+		kept := es[:0]
+		for i, e := range es {
+			if (i == 0 && pinned) || lastUsed(e) >= cutoff {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == 0 {
+			delete(m, k)
+		} else {
+			m[k] = kept
+		}
+	}
 }
 
 // OwnerCards answers owner's customers (its own cards, not those below
@@ -578,6 +621,7 @@ func OwnerCards(r Reader, owner, version, from, to string) ([]CardCustomer, erro
 	cardMemo.Unlock()
 	for _, e := range olds {
 		if e.version == version {
+			e.used.Store(time.Now().UnixNano())
 			return e.list, nil
 		}
 	}
@@ -598,11 +642,17 @@ func OwnerCards(r Reader, owner, version, from, to string) ([]CardCustomer, erro
 			return nil, err
 		}
 	}
+	now := time.Now().UnixNano()
+	fresh := &memoEntry{version: version, list: list}
+	fresh.used.Store(now)
 	cardMemo.Lock()
+	from0, to0 := CurrentWindow()
+	SweepIdle(cardMemo.m, func(e *memoEntry) int64 { return e.used.Load() }, now,
+		func(k memoKey) bool { return k.from == from0 && k.to == to0 })
 	if len(cardMemo.m) >= maxMemo {
 		clear(cardMemo.m)
 	}
-	entries := []memoEntry{{version: version, list: list}}
+	entries := []*memoEntry{fresh}
 	for _, e := range cardMemo.m[k] {
 		if e.version != base && e.version != version && len(entries) < memoLineages {
 			entries = append(entries, e)
