@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -234,6 +235,13 @@ func (s *Server) proposeAudit(events []crm.AuditEvent) {
 // (in the background: the scrape answers the last one).
 const auditVerifyEvery = 10 * time.Minute
 
+// auditWholeEvery is how often the background check reads every chain
+// whole (crm.VerifyAuditWhole); between, it reads each chain from where
+// the last check ended (crm.VerifyAuditSince). A province's chains hold
+// every write of its subtree: read whole every 10 minutes, a check would
+// soon take longer than that, on a core of its own.
+const auditWholeEvery = 24 * time.Hour
+
 // auditMetrics exports the chains' state as last verified here.
 type auditMetrics struct {
 	s       *Server
@@ -243,9 +251,11 @@ type auditMetrics struct {
 	dropped *prometheus.Desc
 
 	mu      sync.Mutex
-	reports []crm.AuditReport // guarded by mu: the last check
-	at      time.Time         // guarded by mu: when it ended
-	running atomic.Bool       // a check runs
+	reports []crm.AuditReport        // guarded by mu: the last check
+	at      time.Time                // guarded by mu: when it ended
+	marks   map[string]crm.AuditMark // guarded by mu: where it ended, chain by chain
+	whole   time.Time                // guarded by mu: when the last check that read every chain whole ended
+	running atomic.Bool              // a check runs
 }
 
 func newAuditMetrics(s *Server) *auditMetrics {
@@ -272,7 +282,7 @@ func (m *auditMetrics) Collect(ch chan<- prometheus.Metric) {
 	if time.Since(at) > auditVerifyEvery && m.running.CompareAndSwap(false, true) {
 		go func() {
 			defer m.running.Store(false)
-			_, _ = m.verify()
+			_, _ = m.verify(false)
 		}()
 	}
 	for _, r := range reports {
@@ -291,14 +301,43 @@ func (m *auditMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(m.s.auditQ.dropped.Load()))
 }
 
-// verify checks every chain held here and keeps the result for the metrics.
-func (m *auditMetrics) verify() ([]crm.AuditReport, error) {
-	reports, err := crm.VerifyAudit(m.s.b.Reader(), "")
+// verify checks every chain held here and keeps the result for the
+// metrics: whole when whole is set or the last whole check is older than
+// auditWholeEvery, else each chain from where the last check ended.
+func (m *auditMetrics) verify(whole bool) ([]crm.AuditReport, error) {
+	m.mu.Lock()
+	marks, last := m.marks, m.whole
+	m.mu.Unlock()
+	whole = whole || last.IsZero() || time.Since(last) > auditWholeEvery
+	var reports []crm.AuditReport
+	var next map[string]crm.AuditMark
+	var err error
+	if whole {
+		reports, next, err = crm.VerifyAuditWhole(m.s.b.Reader(), "")
+	} else {
+		reports, next, err = crm.VerifyAuditSince(m.s.b.Reader(), marks)
+	}
 	if err != nil {
 		return nil, err
 	}
+	now := time.Now()
 	m.mu.Lock()
-	m.reports, m.at = reports, time.Now()
+	if !whole { // a broken chain only a whole check sees (entries without a head) stays reported until one says otherwise
+		held := map[string]bool{}
+		for _, r := range reports {
+			held[r.Region] = true
+		}
+		for _, r := range m.reports {
+			if !r.OK && !held[r.Region] {
+				reports = append(reports, r)
+			}
+		}
+		slices.SortFunc(reports, func(a, b crm.AuditReport) int { return strings.Compare(a.Region, b.Region) })
+	}
+	m.reports, m.at, m.marks = reports, now, next
+	if whole {
+		m.whole = now
+	}
 	m.mu.Unlock()
 	return reports, nil
 }
@@ -457,7 +496,7 @@ func (s *Server) verifyAudit(c *gin.Context) {
 	if !s.consistent(c) {
 		return
 	}
-	all, err := s.auditM.verify()
+	all, err := s.auditM.verify(true) // an auditor's check reads every chain whole
 	if err != nil {
 		fail(c, err)
 		return

@@ -519,54 +519,109 @@ type AuditProblem struct {
 	What string `json:"what"`
 }
 
-// VerifyAudit checks the audit chains held in r of region and the regions
-// below it ("" for every chain): every entry matches its hash, follows
-// the one before (seq without gaps, prev its hash) and the last is the
-// head this replica recorded. It reads every entry of those chains.
-func VerifyAudit(r Reader, region string) ([]AuditReport, error) {
-	var out []AuditReport
-	var cur *AuditReport
-	var next uint64
-	var prevHash string
-	problem := func(seq uint64, format string, args ...any) {
-		cur.OK = false
-		if len(cur.Problems) < 100 {
-			cur.Problems = append(cur.Problems, AuditProblem{Seq: seq, What: fmt.Sprintf(format, args...)})
-		}
+// chainCheck follows one chain's entries in seq order (VerifyAudit,
+// VerifyAuditSince).
+type chainCheck struct {
+	rep      AuditReport
+	next     uint64 // the seq the next entry should have
+	prevHash string // the hash of the entry before it
+}
+
+func (c *chainCheck) problem(seq uint64, format string, args ...any) {
+	c.rep.OK = false
+	if len(c.rep.Problems) < 100 {
+		c.rep.Problems = append(c.rep.Problems, AuditProblem{Seq: seq, What: fmt.Sprintf(format, args...)})
 	}
+}
+
+// entry checks the entry stored at key k (audit id id) with value v.
+func (c *chainCheck) entry(k []byte, id, reg string, seq uint64, ok bool, v []byte) {
+	c.rep.Entries++
+	if !ok {
+		c.problem(0, "key %q is not an audit entry's", k)
+		return
+	}
+	e, wrong := openAudit(v)
+	if wrong != "" {
+		c.problem(seq, "%s", wrong)
+	} else if e.ID != id || e.Seq != seq || e.Owner != reg {
+		c.problem(seq, "entry %s (owner %s, seq %d) stored at %s", e.ID, e.Owner, e.Seq, id)
+	}
+	switch {
+	case seq > c.next:
+		c.problem(c.next, "entries %d to %d are missing (removed)", c.next, seq-1)
+	case e.Prev != c.prevHash && wrong == "":
+		c.problem(seq, "prev does not match the hash of entry %d (it or this one was altered)", seq-1)
+	}
+	c.next, c.prevHash = seq+1, e.Hash
+}
+
+// finish checks the chain's end against its head (seq, hash as stored).
+func (c *chainCheck) finish(head [2]string) AuditReport {
+	c.rep.Head, _ = strconv.ParseUint(head[0], 10, 64)
+	last := c.next - 1
+	switch {
+	case c.rep.Head > last:
+		c.problem(last+1, "entries %d to %d are missing (removed at the end of the chain)", last+1, c.rep.Head)
+	case c.rep.Head < last:
+		c.problem(c.rep.Head+1, "entries after %d are not recorded in the head", c.rep.Head)
+	case head[1] != c.prevHash:
+		c.problem(last, "the last entry is not the one recorded in the head")
+	}
+	return c.rep
+}
+
+// auditHeads answers the chain heads held in r of region's subtree ("":
+// all), by region: seq and hash as stored.
+func auditHeads(r Reader, region string) (map[string][2]string, error) {
 	heads := map[string][2]string{}
 	hp := []byte(keyspace.AuditHeadPrefix)
-	if err := r.Iterate(hp, prefixEnd(hp), func(k, v []byte) bool {
+	err := r.Iterate(hp, prefixEnd(hp), func(k, v []byte) bool {
 		reg := string(k[len(hp):])
 		if region == "" || InRegion(reg, region) {
 			s, h, _ := strings.Cut(string(v), " ")
 			heads[reg] = [2]string{s, h}
 		}
 		return true
-	}); err != nil {
-		return nil, err
+	})
+	return heads, err
+}
+
+// VerifyAudit checks the audit chains held in r of region and the regions
+// below it ("" for every chain): every entry matches its hash, follows
+// the one before (seq without gaps, prev its hash) and the last is the
+// head this replica recorded. It reads every entry of those chains
+// (VerifyAuditSince reads those after a mark).
+func VerifyAudit(r Reader, region string) ([]AuditReport, error) {
+	out, _, err := VerifyAuditWhole(r, region)
+	return out, err
+}
+
+// VerifyAuditWhole is VerifyAudit answering also the marks of the chains
+// found whole, for VerifyAuditSince to go on from.
+func VerifyAuditWhole(r Reader, region string) ([]AuditReport, map[string]AuditMark, error) {
+	var out []AuditReport
+	marks := map[string]AuditMark{}
+	var cur *chainCheck
+	heads, err := auditHeads(r, region)
+	if err != nil {
+		return nil, nil, err
 	}
 	finish := func() {
 		if cur == nil {
 			return
 		}
-		h := heads[cur.Region]
-		delete(heads, cur.Region)
-		cur.Head, _ = strconv.ParseUint(h[0], 10, 64)
-		last := next - 1
-		switch {
-		case cur.Head > last:
-			problem(last+1, "entries %d to %d are missing (removed at the end of the chain)", last+1, cur.Head)
-		case cur.Head < last:
-			problem(cur.Head+1, "entries after %d are not recorded in the head", cur.Head)
-		case h[1] != prevHash:
-			problem(last, "the last entry is not the one recorded in the head")
+		h, headed := heads[cur.rep.Region]
+		delete(heads, cur.rep.Region)
+		rep := cur.finish(h)
+		out = append(out, rep)
+		if rep.OK && headed {
+			marks[rep.Region] = AuditMark{Seq: cur.next - 1, Hash: cur.prevHash, Entries: rep.Entries}
 		}
-		out = append(out, *cur)
 		cur = nil
 	}
 	p := []byte(keyspace.AuditPrefix)
-	err := r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
+	err = r.Iterate(p, prefixEnd(p), func(k, v []byte) bool {
 		id := string(k[len(p):])
 		reg, seq, ok := splitAuditID(id)
 		if !ok {
@@ -575,43 +630,83 @@ func VerifyAudit(r Reader, region string) ([]AuditReport, error) {
 		if region != "" && !InRegion(reg, region) {
 			return true
 		}
-		if cur == nil || cur.Region != reg {
+		if cur == nil || cur.rep.Region != reg {
 			finish()
-			cur = &AuditReport{Region: reg, OK: true}
-			next, prevHash = 1, ""
+			cur = &chainCheck{rep: AuditReport{Region: reg, OK: true}, next: 1}
 		}
-		cur.Entries++
-		if !ok {
-			problem(0, "key %q is not an audit entry's", k)
-			return true
-		}
-		e, wrong := openAudit(v)
-		if wrong != "" {
-			problem(seq, "%s", wrong)
-		} else if e.ID != id || e.Seq != seq || e.Owner != reg {
-			problem(seq, "entry %s (owner %s, seq %d) stored at %s", e.ID, e.Owner, e.Seq, id)
-		}
-		switch {
-		case seq > next:
-			problem(next, "entries %d to %d are missing (removed)", next, seq-1)
-		case e.Prev != prevHash && wrong == "":
-			problem(seq, "prev does not match the hash of entry %d (it or this one was altered)", seq-1)
-		}
-		next, prevHash = seq+1, e.Hash
+		cur.entry(k, id, reg, seq, ok, v)
 		return true
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	finish()
 	for reg, h := range heads { // a head whose every entry is gone
 		seq, _ := strconv.ParseUint(h[0], 10, 64)
-		cur = &AuditReport{Region: reg, Head: seq, OK: true}
-		problem(1, "entries 1 to %d are missing (the whole chain was removed)", seq)
-		out = append(out, *cur)
+		c := &chainCheck{rep: AuditReport{Region: reg, Head: seq, OK: true}}
+		c.problem(1, "entries 1 to %d are missing (the whole chain was removed)", seq)
+		out = append(out, c.rep)
 	}
 	sortReports(out)
-	return out, nil
+	return out, marks, nil
+}
+
+// AuditMark is where a check of one chain ended well: its last entry's
+// seq and hash, and the entries counted up to it.
+type AuditMark struct {
+	Seq     uint64
+	Hash    string
+	Entries uint64
+}
+
+// VerifyAuditSince checks every chain held in r that has a head, as
+// VerifyAudit does, but reads only the entries after marks[region] (all
+// of a chain without a mark), after checking that the marked entry is
+// still there with the hash it had. It answers the reports (Entries: the
+// whole chain's) and the marks to pass next time: a chain found broken
+// gets none, so that it is read whole again. What it cannot see is
+// reported by VerifyAudit, which reads everything: an entry before a mark
+// altered since it was checked (resealed along with every entry up to the
+// mark), and entries of a region that has no head.
+func VerifyAuditSince(r Reader, marks map[string]AuditMark) ([]AuditReport, map[string]AuditMark, error) {
+	heads, err := auditHeads(r, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]AuditReport, 0, len(heads))
+	next := make(map[string]AuditMark, len(heads))
+	for reg, h := range heads {
+		m := marks[reg]
+		c := &chainCheck{rep: AuditReport{Region: reg, OK: true, Entries: m.Entries}, next: m.Seq + 1, prevHash: m.Hash}
+		if m.Seq > 0 {
+			raw, err := r.Get([]byte(keyspace.Audit(AuditID(reg, m.Seq))))
+			if err != nil {
+				return nil, nil, err
+			}
+			if e, wrong := openAudit(raw); raw == nil || wrong != "" || e.Hash != m.Hash {
+				// Read the chain whole instead: the report says what is wrong.
+				c = &chainCheck{rep: AuditReport{Region: reg, OK: true}, next: 1}
+				m = AuditMark{}
+			}
+		}
+		lo := []byte(keyspace.Audit(AuditID(reg, m.Seq+1)))
+		p := []byte(keyspace.AuditOf(reg))
+		if err := r.Iterate(lo, prefixEnd(p), func(k, v []byte) bool {
+			id := string(k[len(keyspace.AuditPrefix):])
+			kreg, seq, ok := splitAuditID(id)
+			c.entry(k, id, kreg, seq, ok && kreg == reg, v)
+			return true
+		}); err != nil {
+			return nil, nil, err
+		}
+		rep := c.finish(h)
+		out = append(out, rep)
+		if rep.OK {
+			next[reg] = AuditMark{Seq: c.next - 1, Hash: c.prevHash, Entries: rep.Entries}
+		}
+	}
+	sortReports(out)
+	return out, next, nil
 }
 
 func sortReports(rs []AuditReport) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -390,4 +391,87 @@ func BenchmarkApplyCreateAudited(b *testing.B) {
 		ID: crm.NewID("cus", benchT0.Add(time.Hour)), Body: s.newCus[0],
 		Audit: &crm.AuditContext{Route: "POST /api/v1/customers", Source: "10.1.2.3", Node: "n1", Role: "manager", UserRegion: benchRegion}}
 	benchApply(b, s, cmd, keysWritten(b, crm.Kinds["customers"], s.newCus[:1])+4) // the entry, its time and record index keys, the head
+}
+
+// TestAudit_VerifySinceReadsOnlyNewEntries: checked from the marks of the
+// check before, a chain is read from its last checked entry on (the
+// metrics' check every 10 minutes: a province's chains hold every write
+// of its subtree, and reading them whole each time never ended). The
+// reports are VerifyAudit's; an entry altered after the mark is found; the
+// marked entry altered, or the chain cut after it, sends the chain back to
+// a whole read that says so; an entry before the mark altered since is
+// for the whole check (VerifyAudit) to find.
+func TestAudit_VerifySinceReadsOnlyNewEntries(t *testing.T) {
+	key := func(seq uint64) []byte { return []byte(keyspace.Audit(crm.AuditID("320722", seq))) }
+	tx, _ := auditFixture(t)
+	reps, marks, err := crm.VerifyAuditSince(tx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(reps, mustVerify(t, tx, "")) || marks["320722"].Seq != 4 || marks["320722"].Entries != 4 {
+		t.Fatalf("first check %+v, marks %+v; want VerifyAudit's reports and a mark at 4", reps, marks)
+	}
+	more := func(n int) {
+		for i := range n {
+			id := crm.NewID("cus", crmtest.T0.Add(time.Duration(i+10)*time.Minute))
+			cmd := audited(crmtest.NewCmd(t, crm.OpCreate, "customers", id, "320722", 0, crmtest.CustomerBody(fmt.Sprintf("AU-M%d-%d", n, i), "320722")), "POST /api/v1/customers")
+			if res := crm.Apply(tx, cmd); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+		}
+	}
+	more(3)
+	reps, marks2, err := crm.VerifyAuditSince(tx, marks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(reps, mustVerify(t, tx, "")) || marks2["320722"].Seq != 7 || reps[0].Entries != 7 {
+		t.Fatalf("after 3 more: %+v, marks %+v; want VerifyAudit's reports, 7 entries, a mark at 7", reps, marks2)
+	}
+
+	broken := func(marks map[string]crm.AuditMark, want string) {
+		t.Helper()
+		reps, next, err := crm.VerifyAuditSince(tx, marks)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, p := range reps[0].Problems {
+			found = found || strings.Contains(p.What, want)
+		}
+		if reps[0].OK || !found {
+			t.Fatalf("%+v; want a broken chain saying %q", reps, want)
+		}
+		if _, ok := next["320722"]; ok {
+			t.Fatal("a broken chain kept a mark")
+		}
+	}
+
+	// Before the mark: not read (the whole check finds it).
+	raw2, _ := tx.Get(key(2))
+	tx.Set(key(2), bytes.Replace(raw2, []byte(`"user":"alice"`), []byte(`"user":"bob__"`), 1))
+	if reps, _, _ := crm.VerifyAuditSince(tx, marks2); !reps[0].OK {
+		t.Fatalf("an entry before the mark was read: %+v", reps)
+	}
+	if whole := mustVerify(t, tx, ""); whole[0].OK {
+		t.Fatal("the whole check missed the entry altered before the mark")
+	}
+	tx.Set(key(2), raw2)
+
+	// After the mark: found.
+	more(1)
+	raw8, _ := tx.Get(key(8))
+	tx.Set(key(8), bytes.Replace(raw8, []byte(`"role":"admin"`), []byte(`"role":"guest"`), 1))
+	broken(marks2, "altered")
+	tx.Set(key(8), raw8)
+
+	// The marked entry altered: read whole, and found.
+	raw7, _ := tx.Get(key(7))
+	tx.Set(key(7), bytes.Replace(raw7, []byte(`"role":"admin"`), []byte(`"role":"guest"`), 1))
+	broken(marks2, "altered")
+	tx.Set(key(7), raw7)
+
+	// The chain cut after the mark.
+	tx.Delete(key(8))
+	broken(marks2, "entries 8 to 8 are missing")
 }
