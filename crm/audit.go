@@ -666,8 +666,8 @@ type AuditMark struct {
 // whole chain's) and the marks to pass next time: a chain found broken
 // gets none, so that it is read whole again. What it cannot see is
 // reported by VerifyAudit, which reads everything: an entry before a mark
-// altered since it was checked (resealed along with every entry up to the
-// mark), and entries of a region that has no head.
+// altered since it was checked (one that reaches the marked entry changes
+// its hash, and is found), and entries of a region that has no head.
 func VerifyAuditSince(r Reader, marks map[string]AuditMark) ([]AuditReport, map[string]AuditMark, error) {
 	heads, err := auditHeads(r, "")
 	if err != nil {
