@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -86,6 +87,9 @@ func (s *Server) auditWrites(c *gin.Context) {
 	ev := crm.AuditEvent{AuditContext: s.auditContext(c), At: time.Now().UTC(), Outcome: a.outcome}
 	if p := who(c); p != nil {
 		ev.User = p.User.Username
+	} else if !s.anonAudit.allow(c.RemoteIP(), s.cfg.Logger) {
+		s.auditQ.suppressed.Add(1)
+		return
 	}
 	if ev.Outcome == "" {
 		if st := c.Writer.Status(); st < 400 {
@@ -149,6 +153,9 @@ func noteOutcome(c *gin.Context, code string) {
 func (s *Server) auditLogin(name, src, outcome string) {
 	if outcome == loginSuccess {
 		outcome = crm.AuditOK
+	} else if !s.anonAudit.allow(src, s.cfg.Logger) {
+		s.auditQ.suppressed.Add(1)
+		return
 	}
 	s.enqueueAudit(crm.AuditEvent{AuditContext: crm.AuditContext{Route: "POST /api/v1/auth/login", Source: src, Node: s.cfg.NodeID},
 		At: time.Now().UTC(), User: name, Outcome: outcome})
@@ -156,10 +163,56 @@ func (s *Server) auditLogin(name, src, outcome string) {
 
 // auditQueue holds the events waiting to be proposed.
 type auditQueue struct {
-	mu      sync.Mutex
-	pending []crm.AuditEvent // guarded by mu
-	running bool             // guarded by mu: a flusher goroutine is proposing
-	dropped atomic.Uint64    // events given up on
+	mu         sync.Mutex
+	pending    []crm.AuditEvent // guarded by mu
+	running    bool             // guarded by mu: a flusher goroutine is proposing
+	dropped    atomic.Uint64    // events given up on
+	suppressed atomic.Uint64    // events of anonymous requests over anonLimiter's bound
+}
+
+// anonAuditPerMinute bounds the audit entries of requests no user was
+// authenticated for (refused with 401 or 403 before any login, failed
+// logins) per source address and minute. Each entry is permanent, held at
+// every tier above (nothing deletes them), so without a bound a client
+// with no credentials could grow every tier's trail at its request rate.
+// Past the bound a source's events are counted
+// (gridcrm_audit_events_suppressed_total) and logged once a minute with
+// their number, not recorded one by one: the trail still shows who tried
+// from where and when, and the log how often.
+const anonAuditPerMinute = 60
+
+// anonAuditSources bounds the sources counted in one minute: past it, a
+// new source's events are suppressed too (a flood from many addresses).
+const anonAuditSources = 65536
+
+// anonLimiter counts anonymous audit events per source in the current
+// minute.
+type anonLimiter struct {
+	mu     sync.Mutex
+	minute int64          // guarded by mu: Unix minute counted
+	counts map[string]int // guarded by mu: events per source this minute
+}
+
+// allow answers whether an anonymous event from src may be recorded, and
+// counts it; on a new minute it logs the sources suppressed in the last.
+func (l *anonLimiter) allow(src string, log *slog.Logger) bool {
+	now := time.Now().Unix() / 60
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now != l.minute || l.counts == nil {
+		for s, n := range l.counts {
+			if n > anonAuditPerMinute && log != nil {
+				log.Warn("api: audit: refused anonymous requests not recorded one by one", "source", s, "recorded", anonAuditPerMinute, "not_recorded", n-anonAuditPerMinute, "minute", time.Unix(l.minute*60, 0).UTC())
+			}
+		}
+		l.minute, l.counts = now, map[string]int{}
+	}
+	n, known := l.counts[src]
+	if !known && len(l.counts) >= anonAuditSources {
+		return false
+	}
+	l.counts[src] = n + 1
+	return n < anonAuditPerMinute
 }
 
 // auditQueueMax bounds the events waiting; beyond, new ones are dropped
@@ -249,6 +302,7 @@ type auditMetrics struct {
 	entries *prometheus.Desc
 	checked *prometheus.Desc
 	dropped *prometheus.Desc
+	supp    *prometheus.Desc
 
 	mu      sync.Mutex
 	reports []crm.AuditReport        // guarded by mu: the last check
@@ -265,6 +319,7 @@ func newAuditMetrics(s *Server) *auditMetrics {
 		entries: prometheus.NewDesc("gridcrm_audit_chain_entries", "Entries of the region's audit chain held on this node at the last check.", []string{"region"}, l),
 		checked: prometheus.NewDesc("gridcrm_audit_verified_timestamp_seconds", "When the audit chains were last verified on this node (Unix seconds; 0 before the first check).", nil, l),
 		dropped: prometheus.NewDesc("gridcrm_audit_events_dropped_total", "Audit events of refused requests and logins this node could not commit (raft unavailable after retries, or the queue full).", nil, l),
+		supp:    prometheus.NewDesc("gridcrm_audit_events_suppressed_total", "Audit events of anonymous requests (refused before any login, failed logins) not recorded one by one: past 60 a source and minute, logged with their number instead.", nil, l),
 	}
 }
 
@@ -273,6 +328,7 @@ func (m *auditMetrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.entries
 	ch <- m.checked
 	ch <- m.dropped
+	ch <- m.supp
 }
 
 func (m *auditMetrics) Collect(ch chan<- prometheus.Metric) {
@@ -299,6 +355,7 @@ func (m *auditMetrics) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(m.checked, prometheus.GaugeValue, ts)
 	ch <- prometheus.MustNewConstMetric(m.dropped, prometheus.CounterValue, float64(m.s.auditQ.dropped.Load()))
+	ch <- prometheus.MustNewConstMetric(m.supp, prometheus.CounterValue, float64(m.s.auditQ.suppressed.Load()))
 }
 
 // verify checks every chain held here and keeps the result for the

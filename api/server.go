@@ -166,16 +166,17 @@ type Config struct {
 
 // Server is the gin engine with its routes.
 type Server struct {
-	cfg      Config
-	b        Backend
-	engine   *gin.Engine
-	metrics  *httpMetrics
-	key      atomic.Pointer[signingKeys] // the token key ring as last read (tokenkeys.go)
-	throttle *throttle                   // failed logins per address, one login per name at a time (users_login.go)
-	auth     *authCache                  // decoded users and sessions of recent requests (users_cache.go)
-	imports  chan struct{}               // one token per import running (records.go); cap MaxImports
-	auditQ   auditQueue                  // audit events waiting to be proposed (audit.go)
-	auditM   *auditMetrics               // the audit chains as last verified here (audit.go)
+	cfg       Config
+	b         Backend
+	engine    *gin.Engine
+	metrics   *httpMetrics
+	key       atomic.Pointer[signingKeys] // the token key ring as last read (tokenkeys.go)
+	throttle  *throttle                   // failed logins per address, one login per name at a time (users_login.go)
+	auth      *authCache                  // decoded users and sessions of recent requests (users_cache.go)
+	imports   chan struct{}               // one token per import running (records.go); cap MaxImports
+	auditQ    auditQueue                  // audit events waiting to be proposed (audit.go)
+	anonAudit anonLimiter                 // anonymous requests' audit events per source and minute (audit.go)
+	auditM    *auditMetrics               // the audit chains as last verified here (audit.go)
 }
 
 // New builds the routes. reg receives the API's metrics and serves /metrics.
