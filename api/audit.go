@@ -358,6 +358,35 @@ func (m *auditMetrics) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(m.supp, prometheus.CounterValue, float64(m.s.auditQ.suppressed.Load()))
 }
 
+// carryBroken answers the reports of an incremental check (cur) with what
+// the check before (prev) found that it cannot: a chain found broken stays
+// reported so until a whole check says otherwise (the incremental check
+// does not see every break: entries without a head, a key before the
+// first entry), and a chain whose head went since is reported broken, not
+// dropped.
+func carryBroken(prev, cur []crm.AuditReport) []crm.AuditReport {
+	at := map[string]int{}
+	for i, r := range cur {
+		at[r.Region] = i
+	}
+	out := slices.Clone(cur)
+	for _, r := range prev {
+		i, held := at[r.Region]
+		switch {
+		case !r.OK && held:
+			out[i] = r
+		case !r.OK:
+			out = append(out, r)
+		case !held:
+			gone := r
+			gone.OK, gone.Problems = false, []crm.AuditProblem{{Seq: r.Head, What: "the chain's head is gone since the last check"}}
+			out = append(out, gone)
+		}
+	}
+	slices.SortFunc(out, func(a, b crm.AuditReport) int { return strings.Compare(a.Region, b.Region) })
+	return out
+}
+
 // verify checks every chain held here and keeps the result for the
 // metrics: whole when whole is set or the last whole check is older than
 // auditWholeEvery, else each chain from where the last check ended.
@@ -379,17 +408,8 @@ func (m *auditMetrics) verify(whole bool) ([]crm.AuditReport, error) {
 	}
 	now := time.Now()
 	m.mu.Lock()
-	if !whole { // a broken chain only a whole check sees (entries without a head) stays reported until one says otherwise
-		held := map[string]bool{}
-		for _, r := range reports {
-			held[r.Region] = true
-		}
-		for _, r := range m.reports {
-			if !r.OK && !held[r.Region] {
-				reports = append(reports, r)
-			}
-		}
-		slices.SortFunc(reports, func(a, b crm.AuditReport) int { return strings.Compare(a.Region, b.Region) })
+	if !whole {
+		reports = carryBroken(m.reports, reports)
 	}
 	m.reports, m.at, m.marks = reports, now, next
 	if whole {

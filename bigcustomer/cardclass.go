@@ -189,9 +189,8 @@ func classesOf(r crm.Reader, owner, version, from, to string, book *RuleBook) (*
 		now := time.Now().UnixNano()
 		oc.used.Store(now)
 		classMemo.Lock()
-		from0, to0 := crm.CurrentWindow()
 		crm.SweepIdle(classMemo.m, func(e *ownerClasses) int64 { return e.used.Load() }, now,
-			func(k memoKey) bool { return k.from == from0 && k.to == to0 })
+			crm.MemoPinned(classMemo.m, func(k memoKey) (string, string, string) { return k.owner, k.from, k.to }))
 		if len(classMemo.m) >= maxMemo {
 			clear(classMemo.m)
 		}

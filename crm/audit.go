@@ -666,8 +666,9 @@ type AuditMark struct {
 // whole chain's) and the marks to pass next time: a chain found broken
 // gets none, so that it is read whole again. What it cannot see is
 // reported by VerifyAudit, which reads everything: an entry before a mark
-// altered since it was checked (one that reaches the marked entry changes
-// its hash, and is found), and entries of a region that has no head.
+// altered or removed since it was checked (an alteration that reaches the
+// marked entry changes its hash, and is found), a key before a chain's
+// first entry, and entries of a region that has no head.
 func VerifyAuditSince(r Reader, marks map[string]AuditMark) ([]AuditReport, map[string]AuditMark, error) {
 	heads, err := auditHeads(r, "")
 	if err != nil {

@@ -569,9 +569,11 @@ type memoEntry struct {
 
 // MemoIdle is how long a memo of a region's cards (this package's, and
 // package bigcustomer's classes) is kept unused, but for the newest memo
-// of each owner for the current window (CurrentWindow), which the
-// dashboards read by default and the node's warm-up keeps up to date: it
-// stays however quiet the node is, or the first read after a quiet night
+// of each owner for the current window and for its newest window
+// (MemoPinned), which the dashboards read by default and the node's
+// warm-up keeps up to date: they stay however quiet the node is (and
+// however long the top customers' ranking answers from its own memo
+// without asking for the cards), or the first read after a quiet night
 // would read every card again. Each memo holds a whole owner region's
 // customers for one window, so the others must go: the warm-up builds a
 // new window every month, a full read (a bulk import outran the journal)
@@ -584,6 +586,27 @@ var MemoIdle = 30 * time.Minute
 // reads without a period cover.
 func CurrentWindow() (from, to string) {
 	return Window(Date(time.Now().In(workday.CST).Format(time.DateOnly)))
+}
+
+// MemoPinned answers the keys of m whose newest memo SweepIdle keeps
+// however long unused: for each owner, the current window's
+// (CurrentWindow) and its newest window's (the greatest to: the
+// dashboards' default window is the one to the last billed month, which
+// in a month's first days is not yet the current one). parts answers a
+// key's owner and window.
+func MemoPinned[K comparable, E any](m map[K][]E, parts func(K) (owner, from, to string)) func(K) bool {
+	from0, to0 := CurrentWindow()
+	newest := map[string]string{}
+	for k := range m {
+		o, _, to := parts(k)
+		if to > newest[o] {
+			newest[o] = to
+		}
+	}
+	return func(k K) bool {
+		o, from, to := parts(k)
+		return (from == from0 && to == to0) || to == newest[o]
+	}
 }
 
 // SweepIdle drops from m (under its owner's lock) the entries unused for
@@ -646,9 +669,7 @@ func OwnerCards(r Reader, owner, version, from, to string) ([]CardCustomer, erro
 	fresh := &memoEntry{version: version, list: list}
 	fresh.used.Store(now)
 	cardMemo.Lock()
-	from0, to0 := CurrentWindow()
-	SweepIdle(cardMemo.m, func(e *memoEntry) int64 { return e.used.Load() }, now,
-		func(k memoKey) bool { return k.from == from0 && k.to == to0 })
+	SweepIdle(cardMemo.m, func(e *memoEntry) int64 { return e.used.Load() }, now, MemoPinned(cardMemo.m, func(k memoKey) (string, string, string) { return k.owner, k.from, k.to }))
 	if len(cardMemo.m) >= maxMemo {
 		clear(cardMemo.m)
 	}

@@ -30,6 +30,16 @@ func TestOwnerCards_UnusedMemosGo(t *testing.T) {
 	curFrom, curTo := crm.CurrentWindow()
 	get(curFrom, curTo)       // the current window: not asked for again here, kept all the same
 	get("2025-01", "2025-12") // last month's window: not asked for again
+	// Another owner's two windows, neither asked for again: the newer one
+	// stays (its newest: the window to the last billed month, which the
+	// dashboards read, is the current one only once that month is billed).
+	const other = "320798"
+	if _, err := crm.OwnerCards(r, other, "v1", "2024-06", "2025-05"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := crm.OwnerCards(r, other, "v1", "2024-07", "2025-06"); err != nil {
+		t.Fatal(err)
+	}
 	get("2025-02", "2026-01") // this month's: asked for all along
 	for range 4 {
 		time.Sleep(100 * time.Millisecond)
@@ -44,5 +54,8 @@ func TestOwnerCards_UnusedMemosGo(t *testing.T) {
 	}
 	if !crm.CardMemoHolds(owner, curFrom, curTo) {
 		t.Fatal("the current window's memo went")
+	}
+	if crm.CardMemoHolds(other, "2024-06", "2025-05") || !crm.CardMemoHolds(other, "2024-07", "2025-06") {
+		t.Fatal("want the other owner's older window gone and its newest kept")
 	}
 }

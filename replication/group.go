@@ -669,8 +669,11 @@ func (g *Group) changeMembers(ctx context.Context, c memberChange) error {
 // previous change's future is answered only once applied, after the
 // leader's fsync, so serialised changes never build on one not durable.
 func (g *Group) changeMembersLocal(ctx context.Context, c memberChange) error {
-	if c.Op == "add" {
-		if err := g.reachable(c.Addr); err != nil {
+	if c.Op == "add" && !g.isVoter(c.ID, c.Addr) { // adding a voter again changes nothing
+		if err := g.reachable(ctx, c.Addr); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return ErrClosed
+			}
 			return fmt.Errorf("%w: node %s at %s: %v (start it first, and check the address it advertises: a voter that never answers can leave the region without a majority, and then no one can remove it)", ErrPeerUnreachable, c.ID, c.Addr, err)
 		}
 	}
@@ -707,12 +710,40 @@ func (g *Group) changeMembersLocal(ctx context.Context, c memberChange) error {
 // nothing answers counts toward every majority from then on: a
 // one-node region adding it has no leader any more, and removing it needs
 // the majority it took away.
-func (g *Group) reachable(addr string) error {
-	c, err := g.layer.Dial(raft.ServerAddress(addr), 2*g.cfg.ElectionTimeout)
-	if err != nil {
-		return err
+//
+// A refusal (nothing listens there) answers at once; a dial that times out
+// (through a tunnel, a first handshake packet lost is sent again only
+// after 5 s) is tried again until ctx ends.
+func (g *Group) reachable(ctx context.Context, addr string) error {
+	for {
+		c, err := g.layer.Dial(raft.ServerAddress(addr), 2*g.cfg.ElectionTimeout)
+		if err == nil {
+			return c.Close()
+		}
+		var ne net.Error
+		if !errors.Is(err, context.DeadlineExceeded) && !(errors.As(err, &ne) && ne.Timeout()) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	return c.Close()
+}
+
+// isVoter reports whether node id is a voter of the region at addr.
+func (g *Group) isVoter(id, addr string) bool {
+	f := g.raft.GetConfiguration()
+	if f.Error() != nil {
+		return false
+	}
+	for _, s := range f.Configuration().Servers {
+		if string(s.ID) == id && string(s.Address) == addr && s.Suffrage == raft.Voter {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Group) routes() {
