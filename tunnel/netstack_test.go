@@ -271,84 +271,64 @@ func TestNetstack_KeepAliveEndsReadsFromAVanishedPeer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		if c, err := l.Accept(); err == nil {
-			accepted <- c
+	// connect answers a connection from the county to the city, both ends.
+	connect := func() (dialled, accepted net.Conn) {
+		t.Helper()
+		got := make(chan net.Conn, 1)
+		go func() {
+			if c, err := l.Accept(); err == nil {
+				got <- c
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		dialled, err := county.Dial(ctx, "[fd47:7269:6463::3207:0:1]:7002")
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	dialled, err := county.Dial(ctx, "[fd47:7269:6463::3207:0:1]:7002")
-	if err != nil {
-		t.Fatal(err)
+		t.Cleanup(func() { dialled.Close() })
+		select {
+		case accepted = <-got:
+			t.Cleanup(func() { accepted.Close() })
+		case <-time.After(5 * time.Second):
+			t.Fatal("no connection accepted")
+		}
+		return dialled, accepted
 	}
-	defer dialled.Close()
-	var at net.Conn
-	select {
-	case at = <-accepted:
-	case <-time.After(5 * time.Second):
-		t.Fatal("no connection accepted")
+	// readEnds waits for c's read to fail once the peer on side vanished.
+	readEnds := func(c net.Conn, side string) {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { _, err := c.Read(make([]byte, 1)); done <- err }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatal("read a byte from a peer that is down")
+			}
+			t.Logf("the read from the vanished %s ended: %v", side, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the read from the vanished %s still waits after 10 s: no keep-alive on that connection", side)
+		}
 	}
-	defer at.Close()
+
+	dialled, accepted := connect()
 	if _, err := dialled.Write([]byte("x")); err != nil {
 		t.Fatal(err)
 	}
-	one := make([]byte, 1)
-	if _, err := io.ReadFull(at, one); err != nil {
+	if _, err := io.ReadFull(accepted, make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
+	if err := county.SetDown(true); err != nil { // the county vanishes: the city's accepted connection
+		t.Fatal(err)
+	}
+	readEnds(accepted, "county")
 
-	if err := county.SetDown(true); err != nil { // the county vanishes
+	if err := county.SetDown(false); err != nil { // and the other way: the county's dialled one
 		t.Fatal(err)
 	}
-	read := func(c net.Conn) chan error {
-		done := make(chan error, 1)
-		go func() { _, err := c.Read(one); done <- err }()
-		return done
-	}
-	select {
-	case err := <-read(at):
-		if err == nil {
-			t.Fatal("read a byte from a peer that is down")
-		}
-		t.Logf("the city's read ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the city's read from the vanished county still waits after 10 s: no keep-alive on accepted connections")
-	}
-
-	// And the other way: the county's dialled connection, the city gone.
-	if err := county.SetDown(false); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		if c, err := l.Accept(); err == nil {
-			accepted <- c
-		}
-	}()
-	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel2()
-	d2, err := county.Dial(ctx2, "[fd47:7269:6463::3207:0:1]:7002")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d2.Close()
-	select {
-	case a2 := <-accepted:
-		defer a2.Close()
-	case <-time.After(5 * time.Second):
-		t.Fatal("no second connection accepted")
-	}
+	dialled, _ = connect()
 	if err := city.SetDown(true); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-read(d2):
-		if err == nil {
-			t.Fatal("read a byte from a peer that is down")
-		}
-		t.Logf("the county's read ended: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the county's read from the vanished city still waits after 10 s: no keep-alive on dialled connections")
-	}
+	readEnds(dialled, "city")
 }
