@@ -86,6 +86,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkMTLS' -benchtime 1x -count 3 -timeout 60m ./replication/ | tee bench/out/mtls.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction|BenchmarkKPIs_Year' -benchtime 20x -count 1 -timeout 30m ./process/ | tee bench/out/process.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkScanCards' -benchmem -count 3 ./crm/ | tee bench/out/cards.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 	@echo; echo "== node-to-node mutual TLS vs plaintext (same run, interleaved) =="

@@ -119,6 +119,48 @@ func (d *cardDecoder) str() string {
 	return s
 }
 
+// period is str for a month's period: a "YYYY-MM" of 2000–2099 comes from
+// a table instead of a new string each time (a card holds one per billed
+// month, and a full read of an owner's cards decodes every one).
+func (d *cardDecoder) period() string {
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(d.b)) {
+		d.err = errBadCard
+		return ""
+	}
+	b := d.b[:n]
+	d.b = d.b[n:]
+	if s, ok := internedPeriod(b); ok {
+		return s
+	}
+	return string(b)
+}
+
+// periodTable holds "2000-01" … "2099-12".
+var periodTable = func() (t [1200]string) {
+	for i := range t {
+		t[i] = fmt.Sprintf("%04d-%02d", 2000+i/12, i%12+1)
+	}
+	return t
+}()
+
+// internedPeriod answers b as periodTable holds it, when it does.
+func internedPeriod(b []byte) (string, bool) {
+	if len(b) != 7 || b[0] != '2' || b[1] != '0' || b[4] != '-' {
+		return "", false
+	}
+	for _, i := range [4]int{2, 3, 5, 6} {
+		if b[i] < '0' || b[i] > '9' {
+			return "", false
+		}
+	}
+	y, m := int(b[2]-'0')*10+int(b[3]-'0'), int(b[5]-'0')*10+int(b[6]-'0')
+	if m < 1 || m > 12 {
+		return "", false
+	}
+	return periodTable[y*12+m-1], true
+}
+
 func (d *cardDecoder) f64() float64 {
 	if d.err != nil || len(d.b) < 8 {
 		d.err = errBadCard
@@ -167,7 +209,7 @@ func decodeCard(raw []byte, c *card) error {
 		return errBadCard
 	}
 	for i := uint64(0); i < n && d.err == nil; i++ {
-		c.Months = append(c.Months, cardMonth{Period: d.str(), KWh: d.f64(), Billed: d.f64(), Bills: d.uvarint(), TOUPeak: d.f64(), TOUKWh: d.f64()})
+		c.Months = append(c.Months, cardMonth{Period: d.period(), KWh: d.f64(), Billed: d.f64(), Bills: d.uvarint(), TOUPeak: d.f64(), TOUKWh: d.f64()})
 	}
 	if d.err == nil && len(d.b) != 0 {
 		return errBadCard
