@@ -72,14 +72,17 @@ func (c *managementCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *managementCollector) Collect(ch chan<- prometheus.Metric) {
 	r := c.n.group.Reader()
+	var pending map[string]int // read once, and only when a region is managed
 	_ = r.Iterate([]byte(keyspace.MgmtPrefix), []byte(keyspace.End(keyspace.MgmtPrefix)), func(k, v []byte) bool {
 		var m crm.Management
 		if json.Unmarshal(v, &m) != nil {
 			return true
 		}
 		ch <- prometheus.MustNewConstMetric(c.epoch, prometheus.GaugeValue, float64(m.Epoch), m.Region, m.Mode)
-		p, _ := crm.PendingCommands(r, m.Region)
-		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(p), m.Region)
+		if pending == nil {
+			pending, _ = crm.PendingCommandsByRegion(r)
+		}
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(crm.SumPending(pending, m.Region)), m.Region)
 		o, _ := crm.OpenConflicts(r, m.Region)
 		ch <- prometheus.MustNewConstMetric(c.conflts, prometheus.GaugeValue, float64(o), m.Region)
 		return true
