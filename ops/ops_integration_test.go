@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,15 +123,25 @@ func TestOps_RealScrape(t *testing.T) {
 		t.Skip("starts a two-tier hierarchy with WireGuard tunnels")
 	}
 	_, nodes := hierarchy(t)
-	names := map[string]bool{}
+	// A node's audit chains are first verified in the background when a
+	// scrape finds no check yet: scrape until every node exports their
+	// state (gridcrm_audit_chain_ok, which an alert rule names).
+	var names map[string]bool
 	var scrapes [][]byte
-	for _, n := range nodes {
-		s := scrape(t, n.MetricsURL())
-		scrapes = append(scrapes, s)
-		for k := range exported(t, s) {
-			names[k] = true
+	testcluster.WaitFor(t, 30*time.Second, "every node's audit chains verified", func() bool {
+		names, scrapes = map[string]bool{}, nil
+		all := true
+		for _, n := range nodes {
+			s := scrape(t, n.MetricsURL())
+			scrapes = append(scrapes, s)
+			ex := exported(t, s)
+			for k := range ex {
+				names[k] = true
+			}
+			all = all && ex["gridcrm_audit_chain_ok"]
 		}
-	}
+		return all
+	})
 
 	t.Run("families", func(t *testing.T) {
 		for _, want := range []string{
@@ -258,7 +269,7 @@ func TestOps_RealScrape(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 			"--web.listen-address="+addr, "--log.level=warn")
-		var logs bytes.Buffer
+		var logs lockedBuffer // prometheus writes it while the test may read it
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -319,10 +330,39 @@ func TestOps_RealScrape(t *testing.T) {
 				Groups []struct{ Name string } `json:"groups"`
 			} `json:"data"`
 		}
-		if err := promGet(base+"/api/v1/rules", &rules2); err != nil || len(rules2.Data.Groups) != 3 {
-			t.Errorf("rule groups loaded: %+v (%v)\n%s", rules2.Data.Groups, err, logs.String())
+		if err := promGet(base+"/api/v1/rules", &rules2); err != nil || len(rules2.Data.Groups) != ruleGroups(t) {
+			t.Errorf("rule groups loaded: %+v (%v); alerts.yml has %d\n%s", rules2.Data.Groups, err, ruleGroups(t), logs.String())
 		}
 	})
+}
+
+// lockedBuffer is a bytes.Buffer safe to write from a process's output
+// copier while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// ruleGroups counts the rule groups of alerts.yml.
+func ruleGroups(t *testing.T) int {
+	t.Helper()
+	raw, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(raw), "\n  - name: ")
 }
 
 func grep(b []byte, s string) string {
