@@ -55,22 +55,7 @@ func tryLogin(base, user, password string) loginAnswer {
 }
 
 // syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = testcluster.SyncBuffer
 
 // policyServer serves node n's backend through a second api.Server, as the
 // node builds its own, with the login policy (and anything else) the test

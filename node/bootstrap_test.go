@@ -1,13 +1,11 @@
 package node_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +16,7 @@ import (
 )
 
 // logSink collects a node's log lines.
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logSink) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logSink) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+type logSink = testcluster.SyncBuffer
 
 // loneNode is the config of a one-node region in dir.
 func loneNode(t *testing.T, dir string, log *logSink) node.Config {

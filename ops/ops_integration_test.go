@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -269,7 +268,7 @@ func TestOps_RealScrape(t *testing.T) {
 		addr := freeAddr(t)
 		cmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
 			"--web.listen-address="+addr, "--log.level=warn")
-		var logs lockedBuffer // prometheus writes it while the test may read it
+		var logs testcluster.SyncBuffer // prometheus writes it while the test may read it
 		cmd.Stdout, cmd.Stderr = &logs, &logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -334,25 +333,6 @@ func TestOps_RealScrape(t *testing.T) {
 			t.Errorf("rule groups loaded: %+v (%v); alerts.yml has %d\n%s", rules2.Data.Groups, err, ruleGroups(t), logs.String())
 		}
 	})
-}
-
-// lockedBuffer is a bytes.Buffer safe to write from a process's output
-// copier while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // ruleGroups counts the rule groups of alerts.yml.
