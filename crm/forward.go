@@ -291,7 +291,7 @@ func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
 // PendingCommands counts the commands forwarded to region's subtree still
 // without an outcome.
 func PendingCommands(r Reader, region string) (int, error) {
-	by, err := PendingCommandsByRegion(r)
+	by, err := pendingByRegion(r, func(reg string) bool { return strings.HasPrefix(reg, region) })
 	return SumPending(by, region), err
 }
 
@@ -301,16 +301,27 @@ func PendingCommands(r Reader, region string) (int, error) {
 // (SumPending), where asking PendingCommands for each read every command
 // once per managed region.
 func PendingCommandsByRegion(r Reader) (map[string]int, error) {
+	return pendingByRegion(r, nil)
+}
+
+// pendingByRegion is PendingCommandsByRegion over the commands whose
+// region keep answers true for (nil: all); the others' outcomes are not
+// read.
+func pendingByRegion(r Reader, keep func(region string) bool) (map[string]int, error) {
 	by := map[string]int{}
 	var ferr error
 	p := []byte(keyspace.CommandPrefix)
 	err := r.Iterate(p, prefixEnd(p), func(k, raw []byte) bool {
+		reg := ForwardedRegion(raw)
+		if keep != nil && !keep(reg) {
+			return true
+		}
 		var res []byte
 		if res, ferr = r.Get([]byte(ResultKey(strings.TrimPrefix(string(k), keyspace.CommandPrefix)))); ferr != nil {
 			return false
 		}
 		if res == nil {
-			by[ForwardedRegion(raw)]++
+			by[reg]++
 		}
 		return true
 	})
