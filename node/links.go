@@ -32,7 +32,7 @@ func newLinks(n *Node) (*links, error) {
 	svc, err := link.New(link.Config{
 		Region: n.cfg.Region, Parent: parentRegion(n.cfg), ParentNodes: parentNodes(n.cfg),
 		Group: n.group, Store: n.st, Domain: linkDomain{n.cfg.Region}, Metrics: n.linkm, Logger: n.log,
-		Client:       n.linkClient(),
+		Client:       n.linkClient(replication.WriteStall),
 		Authenticate: n.authenticateLink, // security.go: the caller's certificate and overlay address are the child's
 		Batch:        n.cfg.LinkBatch, DownlinkPoll: n.cfg.DownlinkPoll,
 		FeedRetention: n.cfg.FeedRetention, FeedRetentionAge: n.cfg.FeedRetentionAge,
@@ -50,8 +50,11 @@ const linkDialTimeout = 8 * time.Second
 
 // linkClient is the HTTP client the links use to reach the parent's nodes:
 // through cfg.LinkDialer (default plain TCP), announcing KindHTTP to the
-// parent's connection mux.
-func (n *Node) linkClient() *http.Client {
+// parent's connection mux. A connection that takes none of a request's
+// bytes for stall fails (replication.GuardWrites): a batch then goes to
+// the parent's next node, or a fresh connection, instead of waiting out
+// its whole deadline on one that no longer moves.
+func (n *Node) linkClient(stall time.Duration) *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			dial := n.cfg.LinkDialer
@@ -65,7 +68,11 @@ func (n *Node) linkClient() *http.Client {
 			ctx, cancel := context.WithTimeout(ctx, linkDialTimeout)
 			defer cancel()
 			// With mutual TLS only a node of the parent region may answer.
-			return replication.DialKind(ctx, n.sec.Dialer(dial, pki.ServiceUplink), addr, replication.KindHTTP)
+			c, err := replication.DialKind(ctx, n.sec.Dialer(dial, pki.ServiceUplink), addr, replication.KindHTTP)
+			if err != nil {
+				return nil, err
+			}
+			return replication.GuardWrites(c, stall), nil
 		},
 		MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second,
 	}}

@@ -299,7 +299,15 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		// leader that just died fails fast and retries the new one.
 		ctx, cancel := context.WithTimeout(ctx, 2*cfg.ElectionTimeout)
 		defer cancel()
-		return DialKind(ctx, dial, addr, KindHTTP)
+		c, err := DialKind(ctx, dial, addr, KindHTTP)
+		if err != nil {
+			return nil, err
+		}
+		// A forwarded proposal (a child's link batch, up to 4 MB) on a
+		// connection that stopped moving fails after WriteStall, not
+		// after ApplyTimeout; its caller sends it again (a link batch is
+		// idempotent: the parent's cursor decides what it applies).
+		return GuardWrites(c, WriteStall), nil
 	}
 	g.http = &http.Client{Transport: &http.Transport{
 		DialContext:         dialHTTP,
