@@ -51,6 +51,14 @@ func NewClient(base string) *Client {
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second, MaxRetryAfter: 10 * time.Second}
 }
 
+// At is a copy of c, logged in as c is, that asks the API at base (another
+// node of the same hierarchy).
+func (c *Client) At(base string) *Client {
+	cc := *c
+	cc.base = strings.TrimRight(base, "/")
+	return &cc
+}
+
 // Base is the API's URL.
 func (c *Client) Base() string { return c.base }
 

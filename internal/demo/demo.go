@@ -179,6 +179,7 @@ func Start(o Options) (*File, func() error, error) {
 	d := &File{}
 	d.Admin.Username, d.Admin.Password = "admin", password
 	first := map[string]string{} // region → API of its first node
+	all := map[string][]string{} // region → API of each node
 	for _, n := range nodes {
 		c := n.Config()
 		dn := Node{Name: c.NodeID, Region: c.Region, Tier: c.Tier, API: n.APIURL()}
@@ -190,6 +191,7 @@ func Start(o Options) (*File, func() error, error) {
 		if first[c.Region] == "" {
 			first[c.Region] = n.APIURL()
 		}
+		all[c.Region] = append(all[c.Region], n.APIURL())
 	}
 	clients, err := Load(first, "admin", password, o.Customers, o.Months, o.LoadTimeout, log)
 	if err != nil {
@@ -202,7 +204,7 @@ func Start(o Options) (*File, func() error, error) {
 	// once, not behind some 120,000 records still on their way (it took
 	// 7–40 s before, and tools/smoke's customer missed the province's 10 s).
 	runAnalyticsAll(clients, o.LoadTimeout, log, stopTrickle)
-	waitRolledUp(clients, o.LoadTimeout, log)
+	waitRolledUp(clients, all, o.LoadTimeout, log)
 	trickle.Add(1)
 	go func() {
 		defer trickle.Done()
@@ -343,49 +345,29 @@ func runAnalyticsAll(cl map[string]*Client, timeout time.Duration, log io.Writer
 	io.WriteString(log, b.String())
 }
 
-// runTrickle keeps a light flow of new writes going at the counties: a new
-// customer, a visit or a payment every second or so, round-robin.
 // waitRolledUp waits, within timeout (0: DefaultLoadTimeout), until every
-// region's parent holds its feed up to the head the region last reported,
-// but for a few entries (the heartbeats go on): what the parent's link
-// from it says (GET /api/v1/sync/status, from-child: head_seq minus
-// acked_seq), read at the parent's first node, which holds it replicated.
-// Past the timeout it says so and goes on.
-func waitRolledUp(cl map[string]*Client, timeout time.Duration, log io.Writer) {
+// region's changes have reached its parent but for a few (the heartbeats
+// go on). It asks the region itself (GET /api/v1/sync/status at each of
+// its nodes): the node whose uplink runs says how far the parent has
+// acked against the feed's head as it is now (lag_entries), and the
+// parent's own view must show the link (acked_seq above 0). The parent's
+// view alone (its head_seq is the head the child last sent with a batch)
+// once called a county caught up while its new leader's first batch, with
+// 30,670 changes, had not arrived. Past the timeout it says so and goes on.
+func waitRolledUp(cl map[string]*Client, apis map[string][]string, timeout time.Duration, log io.Writer) {
 	if timeout <= 0 {
 		timeout = DefaultLoadTimeout
 	}
-	const few = 50 // entries still on their way that count as caught up
 	start := time.Now()
 	behind := ""
 	for time.Since(start) < timeout {
 		behind = ""
 		for _, r := range regions {
 			parent := string(tiers.RegionCode(r.code).Parent())
-			if parent == "" || cl[parent] == nil {
+			if parent == "" || cl[parent] == nil || cl[r.code] == nil {
 				continue
 			}
-			var st struct {
-				Links []struct {
-					Peer      string `json:"peer"`
-					Direction string `json:"direction"`
-					Acked     uint64 `json:"acked_seq"`
-					Head      uint64 `json:"head_seq"`
-				} `json:"links"`
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := cl[parent].Do(ctx, "GET", "/api/v1/sync/status", nil, &st)
-			cancel()
-			if err != nil {
-				behind = fmt.Sprintf("%s: %v", parent, err)
-				break
-			}
-			for _, l := range st.Links {
-				if l.Direction == "from-child" && l.Peer == r.code && (l.Acked == 0 || l.Head > l.Acked+few) {
-					behind = fmt.Sprintf("%s has %d of %s's %d", parent, l.Acked, r.code, l.Head)
-				}
-			}
-			if behind != "" {
+			if behind = rolledUp(cl, apis, r.code, parent); behind != "" {
 				break
 			}
 		}
@@ -398,6 +380,59 @@ func waitRolledUp(cl map[string]*Client, timeout time.Duration, log io.Writer) {
 	fmt.Fprintf(log, "not all rolled up after %s (%s); going on\n", timeout, behind)
 }
 
+// syncStatus is the part of GET /api/v1/sync/status rolledUp reads.
+type syncStatus struct {
+	Links []struct {
+		Peer      string `json:"peer"`
+		Direction string `json:"direction"`
+		Running   bool   `json:"running"`
+		Acked     uint64 `json:"acked_seq"`
+		Lag       uint64 `json:"lag_entries"`
+	} `json:"links"`
+}
+
+// rolledUp says what region still has to send parent, or "" when it is
+// caught up but for a few entries.
+func rolledUp(cl map[string]*Client, apis map[string][]string, region, parent string) string {
+	const few = 50 // entries still on their way that count as caught up
+	get := func(c *Client) (syncStatus, error) {
+		var st syncStatus
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return st, c.Do(ctx, "GET", "/api/v1/sync/status", nil, &st)
+	}
+	st, err := get(cl[parent])
+	if err != nil {
+		return fmt.Sprintf("%s: %v", parent, err)
+	}
+	seen := false
+	for _, l := range st.Links {
+		if l.Direction == "from-child" && l.Peer == region {
+			seen = l.Acked > 0
+		}
+	}
+	if !seen {
+		return fmt.Sprintf("%s has nothing of %s yet", parent, region)
+	}
+	for _, api := range apis[region] {
+		st, err := get(cl[region].At(api))
+		if err != nil {
+			continue // a node that does not answer does not lead
+		}
+		for _, l := range st.Links {
+			if l.Direction == "up" && l.Running {
+				if l.Lag > few {
+					return fmt.Sprintf("%s has %d changes for %s on their way", region, l.Lag, parent)
+				}
+				return ""
+			}
+		}
+	}
+	return fmt.Sprintf("no node of %s runs its uplink", region)
+}
+
+// runTrickle keeps a light flow of new writes going at the counties: a new
+// customer, a visit or a payment every second or so, round-robin.
 func runTrickle(cl map[string]*Client, stop <-chan struct{}) {
 	counties := []string{"320722", "320723", "320803", "320804"}
 	for i := 0; ; i++ {
