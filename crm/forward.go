@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -113,6 +114,9 @@ func forward(tx *overlay, cmd *Command) Result {
 	if err := tx.Set([]byte(CommandKey(cmd.ID)), raw); err != nil {
 		return Result{Err: AsError(err)}
 	}
+	if err := tx.Set([]byte(keyspace.PendingCommand(req.Region, cmd.ID)), nil); err != nil {
+		return Result{Err: AsError(err)}
+	}
 	return Result{Record: raw}
 }
 
@@ -188,6 +192,9 @@ func ExecuteForwarded(tx Txn, region string, raw []byte) error {
 		out.Status, out.Error, out.Record = CommandRefused, res.Err, nil
 	}
 	b, _ := json.Marshal(out)
+	if err := tx.Delete([]byte(keyspace.PendingCommand(fc.Region, fc.ID))); err != nil {
+		return err
+	}
 	return tx.Set([]byte(ResultKey(fc.ID)), b)
 }
 
@@ -262,6 +269,9 @@ func withOutcome(r Reader, v *CommandView) error {
 // all) in the order they were made, with status "pending", "done" (applied
 // or refused) or "" for all.
 func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
+	if status == CommandPending {
+		return pendingCommands(r, region)
+	}
 	var out []CommandView
 	var ferr error
 	p := []byte(keyspace.CommandPrefix)
@@ -288,47 +298,139 @@ func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
 	return out, err
 }
 
+// pendingCommands is ForwardedCommands of the pending commands, from the
+// pending-command index, in the order they were made (ids sort by time).
+func pendingCommands(r Reader, region string) ([]CommandView, error) {
+	var ids []string
+	if err := eachPending(r, region, func(_, id string) bool {
+		ids = append(ids, id)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	slices.Sort(ids)
+	out := make([]CommandView, 0, len(ids))
+	for _, id := range ids {
+		v, err := CommandOf(r, id)
+		if err != nil {
+			return nil, err
+		}
+		if v != nil && v.Status == CommandPending {
+			out = append(out, *v)
+		}
+	}
+	return out, nil
+}
+
 // PendingCommands counts the commands forwarded to region's subtree still
-// without an outcome.
+// without an outcome, from the pending-command index: it reads what waits,
+// not every command ever forwarded.
 func PendingCommands(r Reader, region string) (int, error) {
-	by, err := pendingByRegion(r, func(reg string) bool { return strings.HasPrefix(reg, region) })
+	by, err := PendingCommandsByRegion(r, region)
 	return SumPending(by, region), err
 }
 
-// PendingCommandsByRegion counts the commands still without an outcome
-// by the region each was forwarded to, in one pass over the forwarded
-// commands: a node's metrics ask for every region it manages at once
-// (SumPending), where asking PendingCommands for each read every command
-// once per managed region.
-func PendingCommandsByRegion(r Reader) (map[string]int, error) {
-	return pendingByRegion(r, nil)
-}
-
-// pendingByRegion is PendingCommandsByRegion over the commands whose
-// region keep answers true for (nil: all); the others' outcomes are not
-// read.
-func pendingByRegion(r Reader, keep func(region string) bool) (map[string]int, error) {
+// PendingCommandsByRegion counts the commands addressed to region's
+// subtree ("" for all) still without an outcome, by the region each was
+// forwarded to, in one pass over the pending-command index: a node's
+// metrics ask for every region it manages at once (SumPending).
+func PendingCommandsByRegion(r Reader, region string) (map[string]int, error) {
 	by := map[string]int{}
-	var ferr error
-	p := []byte(keyspace.CommandPrefix)
-	err := r.Iterate(p, prefixEnd(p), func(k, raw []byte) bool {
-		reg := ForwardedRegion(raw)
-		if keep != nil && !keep(reg) {
-			return true
-		}
-		var res []byte
-		if res, ferr = r.Get([]byte(ResultKey(strings.TrimPrefix(string(k), keyspace.CommandPrefix)))); ferr != nil {
-			return false
-		}
-		if res == nil {
-			by[reg]++
-		}
+	err := eachPending(r, region, func(reg, _ string) bool {
+		by[reg]++
 		return true
 	})
-	if err == nil {
-		err = ferr
-	}
 	return by, err
+}
+
+// eachPending calls fn with the region and id of each pending command
+// addressed to region's subtree, in region then id order, until fn
+// answers false.
+func eachPending(r Reader, region string, fn func(region, id string) bool) error {
+	p := []byte(keyspace.PendingCommandsUnder(region))
+	return r.Iterate(p, prefixEnd(p), func(k, _ []byte) bool {
+		reg, id, ok := strings.Cut(string(k[len(keyspace.PendingCommandPrefix):]), "\x00")
+		return !ok || fn(reg, id)
+	})
+}
+
+// pendingChange keeps the pending-command index as a copy of a command or
+// of an outcome is stored (ApplyReplica; value nil: deleted): a command
+// waits until its outcome is there, whichever of the two arrives first (a
+// resync sends a region's records in key order, not in the order they
+// were written). old is what the key held.
+func pendingChange(tx Txn, coll, id string, old, value []byte) error {
+	switch coll {
+	case "_cmd":
+		if region := ForwardedRegion(old); region != "" {
+			if err := tx.Delete([]byte(keyspace.PendingCommand(region, id))); err != nil {
+				return err
+			}
+		}
+		region := ForwardedRegion(value)
+		if value == nil || region == "" {
+			return nil
+		}
+		if res, err := tx.Get([]byte(ResultKey(id))); err != nil || res != nil {
+			return err
+		}
+		return tx.Set([]byte(keyspace.PendingCommand(region, id)), nil)
+	case "_cres":
+		cmd, err := tx.Get([]byte(CommandKey(id)))
+		region := ForwardedRegion(cmd)
+		if err != nil || region == "" {
+			return err
+		}
+		if value == nil {
+			return tx.Set([]byte(keyspace.PendingCommand(region, id)), nil) // the outcome went: waiting again
+		}
+		return tx.Delete([]byte(keyspace.PendingCommand(region, id)))
+	}
+	return nil
+}
+
+// CommandsLayout is the version of the pending-command index this code
+// keeps (keyspace.CommandsLayoutKey).
+const CommandsLayout = 1
+
+// MigratePendingCommands builds the pending-command index when the state
+// has none of CommandsLayout (a store, snapshot or backup written before
+// it existed): every command without an outcome gets its entry, in
+// batches, and the layout is recorded last, so a run cut short runs again.
+// It answers the commands read (0 when the index was current). Like
+// MigrateSearch it runs before raft applies anything and after a snapshot
+// replaced the state.
+func MigratePendingCommands(r Reader, batch func() (Txn, func() error)) (int, error) {
+	v, err := r.Get([]byte(keyspace.CommandsLayoutKey))
+	if err != nil {
+		return 0, err
+	}
+	if string(v) == strconv.Itoa(CommandsLayout) {
+		return 0, nil
+	}
+	p := []byte(keyspace.PendingCommandPrefix)
+	if err := DeleteKeys(r, batch, p, prefixEnd(p), nil); err != nil {
+		return 0, err
+	}
+	n := 0
+	err = RecordBatches(r, "_cmd", 1_000, func(ids []string, raws [][]byte) error {
+		tx, commit := batch()
+		for i, raw := range raws {
+			n++
+			if err := pendingChange(tx, "_cmd", ids[i], nil, raw); err != nil {
+				return err
+			}
+		}
+		return commit()
+	})
+	if err != nil {
+		return n, err
+	}
+	tx, commit := batch()
+	if err := tx.Set([]byte(keyspace.CommandsLayoutKey), []byte(strconv.Itoa(CommandsLayout))); err != nil {
+		return n, err
+	}
+	return n, commit()
 }
 
 // SumPending adds up the counts of PendingCommandsByRegion of region's

@@ -42,6 +42,15 @@ func ApplyReplica(tx Txn, key string, value []byte) error {
 	}
 	kind := Kinds[coll]
 	if kind == nil {
+		if coll == "_cmd" || coll == "_cres" { // forward.go: the commands still waiting
+			old, err := tx.Get([]byte(key))
+			if err != nil {
+				return err
+			}
+			if err := pendingChange(tx, coll, id, old, value); err != nil {
+				return err
+			}
+		}
 		if value == nil {
 			return tx.Delete([]byte(key))
 		}

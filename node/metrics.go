@@ -80,7 +80,7 @@ func (c *managementCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.epoch, prometheus.GaugeValue, float64(m.Epoch), m.Region, m.Mode)
 		if pending == nil {
-			pending, _ = crm.PendingCommandsByRegion(r)
+			pending, _ = crm.PendingCommandsByRegion(r, "")
 		}
 		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(crm.SumPending(pending, m.Region)), m.Region)
 		o, _ := crm.OpenConflicts(r, m.Region)

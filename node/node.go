@@ -270,6 +270,9 @@ func Start(cfg Config) (*Node, error) {
 		if err = migrateProcess(n.st, n.log); err != nil { // process_layout.go: the same
 			return nil, err
 		}
+		if err = migrateCommands(n.st, n.log); err != nil { // commands_layout.go: the same
+			return nil, err
+		}
 	}
 	// The tunnel comes up first: with intra_region the region's raft runs
 	// through it, and a node whose tunnel cannot come up must not start.

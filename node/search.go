@@ -59,10 +59,13 @@ func migrateLayout(st *store.Store, log logger, what string, layout int, unit st
 
 // Restored implements replication.Restorer: a snapshot from a replica of
 // an older version holds its search index, and process's indexes and
-// tallies, in the old layout.
+// tallies, in the old layout, and may have no pending-command index.
 func (a *applier) Restored(st *store.Store) error {
 	if err := migrateSearch(st, nil); err != nil {
 		return err
 	}
-	return migrateProcess(st, nil)
+	if err := migrateProcess(st, nil); err != nil {
+		return err
+	}
+	return migrateCommands(st, nil)
 }
