@@ -87,6 +87,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkReplication_Tunnels' -benchtime 1x -count 1 -timeout 30m ./internal/netnstest/ | tee bench/out/tunnels.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction|BenchmarkKPIs_Year' -benchtime 20x -count 1 -timeout 30m ./process/ | tee bench/out/process.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkScanCards' -benchmem -count 3 ./crm/ | tee bench/out/cards.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkDomainCollector' -benchtime 3x -benchmem -count 3 ./ops/ | tee bench/out/scrape.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 	@echo; echo "== node-to-node mutual TLS vs plaintext (same run, interleaved) =="

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -122,6 +123,91 @@ func MapAggregate(metric string, v float64) (s DomainSeries, ok bool) {
 	return s, true
 }
 
+// counter is one aggregate as newestPeriods keeps it.
+type counter struct {
+	region, metric string
+	v              float64
+}
+
+// newestPeriods reads every aggregate and keeps those without a period and,
+// of each series with one (a region's metric but for its trailing
+// period), the newest PeriodsKept periods. Only what it keeps is mapped
+// to a series: a province holds a counter per county, category, voltage
+// class and month for every month since it started, and mapping each of
+// them on every scrape cost what the scrape of a few new months needs a
+// thousand times over.
+func newestPeriods(r crm.Reader) []counter {
+	var out []counter
+	region := ""
+	byBase := map[string][]counter{} // the current region's series → its newest periods, newest first
+	flush := func() {
+		for _, cs := range byBase {
+			out = append(out, cs...)
+		}
+		clear(byBase)
+	}
+	_ = crm.ForEachAggregate(r, func(reg, metric string, v float64) {
+		if reg != region { // keys sort by region: a region's series are all read before the next's
+			flush()
+			region = reg
+		}
+		i := strings.LastIndexByte(metric, '.')
+		if i < 0 || !isPeriod(metric[i+1:]) {
+			out = append(out, counter{reg, metric, v})
+			return
+		}
+		base, period := metric[:i], metric[i+1:]
+		cs := byBase[base]
+		at := len(cs) // where the period goes among the newest, newest first
+		for at > 0 && cs[at-1].metric[i+1:] < period {
+			at--
+		}
+		if at >= PeriodsKept {
+			return
+		}
+		cs = slices.Insert(cs, at, counter{reg, metric, v})
+		byBase[base] = cs[:min(len(cs), PeriodsKept)]
+	})
+	flush()
+	return out
+}
+
+// isPeriod reports whether s looks like a period (periodRE) without a
+// regular expression: it is asked once per counter on every scrape.
+func isPeriod(s string) bool {
+	digits := func(s string) bool {
+		for _, c := range []byte(s) {
+			if c < '0' || c > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) < 4 || !digits(s[:4]) {
+		return false
+	}
+	s = s[4:]
+	if s == "" {
+		return true
+	}
+	if s[0] != '-' {
+		return false
+	}
+	s = s[1:]
+	n := 2 // the part after the year: MM, Qn, Hn or Wnn
+	switch {
+	case len(s) >= 2 && digits(s[:2]):
+	case len(s) >= 2 && s[0] == 'Q' && s[1] >= '1' && s[1] <= '4':
+	case len(s) >= 2 && s[0] == 'H' && (s[1] == '1' || s[1] == '2'):
+	case len(s) >= 3 && s[0] == 'W' && digits(s[1:3]):
+		n = 3
+	default:
+		return false
+	}
+	s = s[n:]
+	return s == "" || len(s) == 3 && s[0] == '-' && digits(s[1:])
+}
+
 func clean(s string) string {
 	return strings.Trim(unsafeRE.ReplaceAllString(strings.ToLower(s), "_"), "_")
 }
@@ -133,45 +219,14 @@ func (c *DomainCollector) Collect(ch chan<- prometheus.Metric) {
 		s      DomainSeries
 	}
 	var rows []row
-	_ = crm.ForEachAggregate(c.reader(), func(region, metric string, v float64) {
-		if s, ok := MapAggregate(metric, v); ok {
-			rows = append(rows, row{region, s})
+	for _, a := range newestPeriods(c.reader()) {
+		if s, ok := MapAggregate(a.metric, a.v); ok {
+			rows = append(rows, row{a.region, s})
 		}
-	})
-	// Keep the newest PeriodsKept periods of every period series.
-	newest := map[string][]string{} // series without period → its periods
-	seriesKey := func(r row) string {
-		keys := make([]string, 0, len(r.s.Labels))
-		for k, v := range r.s.Labels {
-			if k != "period" {
-				keys = append(keys, k+"="+v)
-			}
-		}
-		sort.Strings(keys)
-		return r.region + "|" + r.s.Name + "|" + strings.Join(keys, ",")
-	}
-	for _, r := range rows {
-		if p, ok := r.s.Labels["period"]; ok {
-			k := seriesKey(r)
-			newest[k] = append(newest[k], p)
-		}
-	}
-	for k, ps := range newest {
-		sort.Sort(sort.Reverse(sort.StringSlice(ps)))
-		newest[k] = ps[:min(len(ps), PeriodsKept)]
 	}
 	descs := map[string]*prometheus.Desc{}
 	seen := map[string]bool{} // two keys may map to one series (a.b and a_b): the first wins, or the scrape would fail
 	for _, r := range rows {
-		if p, ok := r.s.Labels["period"]; ok {
-			keep := false
-			for _, q := range newest[seriesKey(r)] {
-				keep = keep || q == p
-			}
-			if !keep {
-				continue
-			}
-		}
 		names := make([]string, 0, len(r.s.Labels)+1)
 		for k := range r.s.Labels {
 			names = append(names, k)
