@@ -88,6 +88,7 @@ bench: deps
 	$(GO) test -run '^$$' -bench 'BenchmarkSupervise|BenchmarkProjectAction|BenchmarkKPIs_Year' -benchtime 20x -count 1 -timeout 30m ./process/ | tee bench/out/process.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkScanCards' -benchmem -count 3 ./crm/ | tee bench/out/cards.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkDomainCollector' -benchtime 3x -benchmem -count 3 ./ops/ | tee bench/out/scrape.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkLossyTransfer' -benchtime 30x -count 1 -timeout 60m ./tunnel/internal/netstack/ | tee bench/out/lossy.txt
 	@echo; echo "== Pebble log store vs raft-boltdb (hashicorp/raft/bench) =="
 	$$($(GO) env GOPATH)/bin/benchstat -col /store bench/out/store.txt
 	@echo; echo "== node-to-node mutual TLS vs plaintext (same run, interleaved) =="

@@ -8,6 +8,12 @@
 // are open). WriteNotify sends under a read lock and gives up when Close
 // has begun; Close takes the write lock before it closes the channels.
 //
-// What it is not: anything more than that copy. Drop it for upstream's
-// package once upstream fixes the race.
+// Two more changes: TCP keep-alive on every connection (keepalive.go), and
+// TCP RACK loss detection off (CreateNetTUN): gVisor's RACK stalled
+// transfers for tens of seconds after a burst of lost packets
+// (BenchmarkLossyTransfer).
+//
+// What it is not: anything more than that copy and those settings. Drop it
+// for upstream's package once upstream fixes the race, and set the
+// options on its stack.
 package netstack

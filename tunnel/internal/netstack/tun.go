@@ -82,6 +82,18 @@ func CreateNetTUN(localAddresses, dnsServers []netip.Addr, mtu int) (tun.Device,
 	if tcpipErr != nil {
 		return nil, nil, fmt.Errorf("could not enable TCP SACK: %v", tcpipErr)
 	}
+	// gridcrm: RACK loss detection off (Tailscale's netstack does the
+	// same, tailscale pull request 14896). With it on, gVisor's TCP sender
+	// recovered from a burst of lost packets by backing off for tens of
+	// seconds, or stopped sending altogether (google/gvisor issue 6113,
+	// tiny RTTs): a county's 4 MB link batch to its city once stalled its
+	// whole 30 s. With RACK off it falls back to SACK recovery with
+	// duplicate ACKs and the retransmission timer. BenchmarkLossyTransfer
+	// measures both on a lossy link.
+	rackOff := tcpip.TCPRecovery(0)
+	if tcpipErr := dev.stack.SetTransportProtocolOption(tcp.ProtocolNumber, &rackOff); tcpipErr != nil {
+		return nil, nil, fmt.Errorf("could not turn off TCP RACK: %v", tcpipErr)
+	}
 	dev.notifyHandle = dev.ep.AddNotify(dev)
 	tcpipErr = dev.stack.CreateNIC(1, dev.ep)
 	if tcpipErr != nil {
