@@ -2,6 +2,9 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -121,18 +124,34 @@ func (s *Server) listCommands(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "status", "must be pending or done (or absent for all)"))
 		return
 	}
-	cs, err := crm.ForwardedCommands(s.b.Reader(), region, status)
+	limit := crm.MaxLimit // a page as large as a list may be: before pages, this list answered every command
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > crm.MaxLimit {
+			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
+			return
+		}
+		limit = n
+	}
+	after := c.Query("after")
+	if after != "" && !strings.HasPrefix(after, "cmd_") {
+		fail(c, apiErr(crm.CodeInvalid, "after", "must be a command id (the next of the previous page)"))
+		return
+	}
+	page, err := crm.ForwardedCommandsPage(s.b.Reader(), region, status, after, limit)
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	for i := range cs {
-		cs[i] = cs[i].Public()
+	cs := make([]crm.CommandView, len(page.Items))
+	for i, v := range page.Items {
+		cs[i] = v.Public()
 	}
-	if cs == nil {
-		cs = []crm.CommandView{}
+	var next any
+	if page.Next != "" {
+		next = page.Next
 	}
-	c.JSON(200, gin.H{"commands": cs})
+	c.JSON(200, gin.H{"commands": cs, "next": next})
 }
 
 func (s *Server) getCommand(c *gin.Context) {

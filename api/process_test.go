@@ -474,3 +474,46 @@ func steps(items []process.Item) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// TestAPI_CommandsInPages: the forwarded commands are listed a page at a
+// time, in the order they were made (limit, next, after), and a limit or
+// cursor that is none is refused naming it.
+func TestAPI_CommandsInPages(t *testing.T) {
+	city := newFake(t, "3207")
+	admin := city.admin(t)
+	for i := range 3 {
+		if st, out := admin.do("POST", "/api/v1/work_orders", obj{"channel": "95598_hotline", "kind": "report", "subject": fmt.Sprintf("meter %d", i), "region": region}); st != 202 {
+			t.Fatalf("order %d: %d %s", i, st, out)
+		}
+	}
+	type page struct {
+		Commands []struct {
+			ID string `json:"id"`
+		} `json:"commands"`
+		Next *string `json:"next"`
+	}
+	get := func(path string, out *page) {
+		t.Helper()
+		if err := json.Unmarshal(mustRaw(t, admin, 200, "GET", path, nil), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all page
+	get("/api/v1/commands", &all)
+	if len(all.Commands) != 3 || all.Next != nil {
+		t.Fatalf("the whole list: %d commands, next %v; want 3 and none", len(all.Commands), all.Next)
+	}
+	var p1, p2 page
+	get("/api/v1/commands?limit=2", &p1)
+	if len(p1.Commands) != 2 || p1.Next == nil || *p1.Next != all.Commands[1].ID {
+		t.Fatalf("page 1: %+v; want the first two and a next", p1)
+	}
+	get("/api/v1/commands?limit=2&after="+*p1.Next, &p2)
+	if len(p2.Commands) != 1 || p2.Commands[0].ID != all.Commands[2].ID || p2.Next != nil {
+		t.Fatalf("page 2: %+v; want the third and no next", p2)
+	}
+	for _, q := range []struct{ query, field string }{{"limit=0", "limit"}, {"limit=1001", "limit"}, {"limit=x", "limit"}, {"after=wko_1", "after"}} {
+		st, out := admin.do("GET", "/api/v1/commands?"+q.query, nil)
+		wantError(t, st, out, 400, "invalid", q.field)
+	}
+}

@@ -298,6 +298,81 @@ func ForwardedCommands(r Reader, region, status string) ([]CommandView, error) {
 	return out, err
 }
 
+// CommandPage is a page of ForwardedCommandsPage.
+type CommandPage struct {
+	Items []CommandView
+	Next  string // the cursor (after=) of the next page; "" at the end
+}
+
+// CommandScan is the most commands a page of ForwardedCommandsPage reads
+// (its limit aside): a page of commands for one county at a province
+// that holds every county's goes on from where it stopped, not through
+// every command forwarded since the province started.
+var CommandScan = 10_000
+
+// ForwardedCommandsPage is ForwardedCommands a page at a time: the commands
+// forwarded to region's subtree with status (pending, "done" or "" for
+// all) made after the command after ("" from the first), at most limit
+// (0: DefaultLimit; at most MaxLimit), in the order they were made. A page
+// reads at most CommandScan commands (the pending ones from the index of
+// those waiting), so it may hold fewer than limit and still have a Next.
+func ForwardedCommandsPage(r Reader, region, status, after string, limit int) (CommandPage, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxLimit)
+	var page CommandPage
+	if status == CommandPending {
+		all, err := pendingCommands(r, region)
+		if err != nil {
+			return page, err
+		}
+		i, _ := slices.BinarySearchFunc(all, after, func(v CommandView, id string) int { return strings.Compare(v.ID, id) })
+		for i < len(all) && all[i].ID <= after {
+			i++
+		}
+		page.Items = all[i:min(len(all), i+limit)]
+		if i+limit < len(all) {
+			page.Next = page.Items[len(page.Items)-1].ID
+		}
+		return page, nil
+	}
+	p := []byte(keyspace.CommandPrefix)
+	lower := p
+	if after != "" {
+		lower = append([]byte(CommandKey(after)), 0)
+	}
+	scanned, last := 0, ""
+	var ferr error
+	err := r.Iterate(lower, prefixEnd(p), func(k, raw []byte) bool {
+		if len(page.Items) == limit || scanned == CommandScan {
+			page.Next = last // more to read: go on after the last one read
+			return false
+		}
+		scanned++
+		last = string(k[len(p):])
+		var v CommandView
+		if ferr = json.Unmarshal(raw, &v.ForwardedCommand); ferr != nil {
+			return false
+		}
+		if !strings.HasPrefix(v.Region, region) {
+			return true
+		}
+		if ferr = withOutcome(r, &v); ferr != nil {
+			return false
+		}
+		if status == "done" && v.Status == CommandPending {
+			return true
+		}
+		page.Items = append(page.Items, v)
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	return page, err
+}
+
 // pendingCommands is ForwardedCommands of the pending commands, from the
 // pending-command index, in the order they were made (ids sort by time).
 func pendingCommands(r Reader, region string) ([]CommandView, error) {

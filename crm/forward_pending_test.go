@@ -162,3 +162,65 @@ func TestPendingCommands_IndexFollowsCommandsAndOutcomes(t *testing.T) {
 		t.Fatalf("second migration: %d commands read, %v; want 0", n, err)
 	}
 }
+
+// TestForwardedCommandsPage_PagesAddUpToTheList: paging through the
+// commands of a scope, for each status, with pages smaller than the list
+// and scans shorter than a page's worth of other regions' commands, gives
+// the list ForwardedCommands answers, in order; a page never reads more
+// than CommandScan commands.
+func TestForwardedCommandsPage_PagesAddUpToTheList(t *testing.T) {
+	defer func(n int) { crm.CommandScan = n }(crm.CommandScan)
+	crm.CommandScan = 4
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	city := crm.NewMemTxn()
+	for i := range 23 {
+		child := "320722"
+		if i%4 != 0 {
+			child = "320723" // most are another county's: 320722's pages skip them
+		}
+		_, raw := forwardAt(t, city, "3207", child, t0.Add(time.Duration(i)*time.Minute))
+		if i%3 == 0 { // its outcome rolled up
+			if err := crm.ExecuteForwarded(city, child, raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// The first four commands hold one of 320722's: its first page stops
+	// there, short, and says where to go on.
+	if page, err := crm.ForwardedCommandsPage(city, "320722", "", "", 3); err != nil || len(page.Items) != 1 || page.Next == "" {
+		t.Fatalf("320722's first page: %d commands, next %q (%v); want 1 and a next after reading 4", len(page.Items), page.Next, err)
+	}
+	for _, region := range []string{"3207", "320722", "320723", "3208"} {
+		for _, status := range []string{"", crm.CommandPending, "done"} {
+			want, err := crm.ForwardedCommands(city, region, status)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			after, pages := "", 0
+			for {
+				page, err := crm.ForwardedCommandsPage(city, region, status, after, 3)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page.Items) > 3 {
+					t.Fatalf("%s %q: a page of %d, limit 3", region, status, len(page.Items))
+				}
+				for _, v := range page.Items {
+					got = append(got, v.ID)
+				}
+				if pages++; page.Next == "" || pages > 50 {
+					break
+				}
+				after = page.Next
+			}
+			var ids []string
+			for _, v := range want {
+				ids = append(ids, v.ID)
+			}
+			if !slices.Equal(got, ids) {
+				t.Errorf("%s %q: pages gave %v; the list %v", region, status, got, ids)
+			}
+		}
+	}
+}
