@@ -323,19 +323,21 @@ func ForwardedCommandsPage(r Reader, region, status, after string, limit int) (C
 	limit = min(limit, MaxLimit)
 	var page CommandPage
 	if status == CommandPending {
-		all, err := pendingCommands(r, region)
+		ids, err := pendingIDs(r, region)
 		if err != nil {
 			return page, err
 		}
-		i, _ := slices.BinarySearchFunc(all, after, func(v CommandView, id string) int { return strings.Compare(v.ID, id) })
-		for i < len(all) && all[i].ID <= after {
+		i, _ := slices.BinarySearch(ids, after)
+		for i < len(ids) && ids[i] <= after {
 			i++
 		}
-		page.Items = all[i:min(len(all), i+limit)]
-		if i+limit < len(all) {
-			page.Next = page.Items[len(page.Items)-1].ID
+		ids = ids[i:]
+		if len(ids) > limit {
+			ids = ids[:limit]
+			page.Next = ids[limit-1]
 		}
-		return page, nil
+		page.Items, err = commandViews(r, ids) // only the page's commands are read
+		return page, err
 	}
 	p := []byte(keyspace.CommandPrefix)
 	lower := p
@@ -376,14 +378,28 @@ func ForwardedCommandsPage(r Reader, region, status, after string, limit int) (C
 // pendingCommands is ForwardedCommands of the pending commands, from the
 // pending-command index, in the order they were made (ids sort by time).
 func pendingCommands(r Reader, region string) ([]CommandView, error) {
-	var ids []string
-	if err := eachPending(r, region, func(_, id string) bool {
-		ids = append(ids, id)
-		return true
-	}); err != nil {
+	ids, err := pendingIDs(r, region)
+	if err != nil {
 		return nil, err
 	}
+	return commandViews(r, ids)
+}
+
+// pendingIDs answers the ids of the pending commands addressed to region's
+// subtree, from the index alone, sorted (in the order they were made).
+func pendingIDs(r Reader, region string) ([]string, error) {
+	var ids []string
+	err := eachPending(r, region, func(_, id string) bool {
+		ids = append(ids, id)
+		return true
+	})
 	slices.Sort(ids)
+	return ids, err
+}
+
+// commandViews reads the commands ids with their outcomes, those still
+// pending only (an index entry whose outcome is there is left out).
+func commandViews(r Reader, ids []string) ([]CommandView, error) {
 	out := make([]CommandView, 0, len(ids))
 	for _, id := range ids {
 		v, err := CommandOf(r, id)

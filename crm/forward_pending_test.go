@@ -190,6 +190,25 @@ func TestForwardedCommandsPage_PagesAddUpToTheList(t *testing.T) {
 	if page, err := crm.ForwardedCommandsPage(city, "320722", "", "", 3); err != nil || len(page.Items) != 1 || page.Next == "" {
 		t.Fatalf("320722's first page: %d commands, next %q (%v); want 1 and a next after reading 4", len(page.Items), page.Next, err)
 	}
+	// A cursor that is no page's next (a command done, asked for the
+	// pending ones): the page starts after it all the same.
+	done, _ := crm.ForwardedCommands(city, "3207", "done")
+	pending, _ := crm.ForwardedCommands(city, "3207", crm.CommandPending)
+	mid := done[len(done)/2].ID
+	page, err := crm.ForwardedCommandsPage(city, "3207", crm.CommandPending, mid, 1000)
+	var want []string
+	for _, v := range pending {
+		if v.ID > mid {
+			want = append(want, v.ID)
+		}
+	}
+	var got []string
+	for _, v := range page.Items {
+		got = append(got, v.ID)
+	}
+	if err != nil || !slices.Equal(got, want) || page.Next != "" {
+		t.Fatalf("pending after a done command: %v next %q (%v); want %v", got, page.Next, err, want)
+	}
 	for _, region := range []string{"3207", "320722", "320723", "3208"} {
 		for _, status := range []string{"", crm.CommandPending, "done"} {
 			want, err := crm.ForwardedCommands(city, region, status)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,21 +28,26 @@ func TestLinkClient_GivesUpOnAConnectionThatStopsTakingTheBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	held := make(chan net.Conn, 4)
+	var mu sync.Mutex
+	var held []net.Conn
+	accepted := make(chan struct{})
 	go func() {
+		defer close(accepted)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
-			held <- c // never read: the body stops moving once the buffers are full
+			mu.Lock()
+			held = append(held, c) // never read: the body stops moving once the buffers are full
+			mu.Unlock()
 		}
 	}()
 	defer func() {
-		close(held)
-		for c := range held {
+		ln.Close()
+		<-accepted
+		for _, c := range held {
 			c.Close()
 		}
 	}()

@@ -135,7 +135,9 @@ type counter struct {
 // to a series: a province holds a counter per county, category, voltage
 // class and month for every month since it started, and mapping each of
 // them on every scrape cost what the scrape of a few new months needs a
-// thousand times over.
+// thousand times over. (Two keys whose series map to one name, a.b and
+// a_b, each keep their newest periods; Collect exports the first of each
+// series and period, in key order.)
 func newestPeriods(r crm.Reader) []counter {
 	var out []counter
 	region := ""
@@ -146,6 +148,14 @@ func newestPeriods(r crm.Reader) []counter {
 		}
 		clear(byBase)
 	}
+	defer func() { // key order, as the counters are stored: of two keys that map to one series the first wins (Collect), the same one every scrape
+		slices.SortFunc(out, func(a, b counter) int {
+			if c := strings.Compare(a.region, b.region); c != 0 {
+				return c
+			}
+			return strings.Compare(a.metric, b.metric)
+		})
+	}()
 	_ = crm.ForEachAggregate(r, func(reg, metric string, v float64) {
 		if reg != region { // keys sort by region: a region's series are all read before the next's
 			flush()

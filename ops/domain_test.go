@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -126,6 +127,37 @@ gridcrm_domain_customers{node="n1",node_region="3207",region="320723"} 900
 					if l.GetName() == "period" && l.GetValue() == "2026-01" {
 						t.Error("the oldest period was exported")
 					}
+				}
+			}
+		}
+	}
+}
+
+// TestDomainCollector_CollidingKeysExportTheFirstEveryScrape: two counters
+// whose keys map to one series and period (a.b and a_b) export the first
+// in key order, on every scrape (the kept periods were flushed from a map,
+// in an order that changed from scrape to scrape).
+func TestDomainCollector_CollidingKeysExportTheFirstEveryScrape(t *testing.T) {
+	m := memReader{}
+	for i := range 20 {
+		region := fmt.Sprintf("3207%02d", i)
+		m["a/"+region+"/x.b.2026-03"] = f64(1)
+		m["a/"+region+"/x_b.2026-03"] = f64(2)
+		m["a/"+region+"/y.c.2026-03"] = f64(3)
+		m["a/"+region+"/y_c.2026-03"] = f64(4)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(ops.NewDomainCollector("32", "n1", func() crm.Reader { return m }))
+	for range 10 {
+		out, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range out {
+			want := map[string]float64{"gridcrm_domain_x_b_by_period": 1, "gridcrm_domain_y_c_by_period": 3}[mf.GetName()]
+			for _, mm := range mf.Metric {
+				if v := mm.GetGauge().GetValue(); v != want {
+					t.Fatalf("%s %v = %v; want %v (the first key's)", mf.GetName(), mm.Label, v, want)
 				}
 			}
 		}

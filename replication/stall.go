@@ -47,5 +47,9 @@ func (c *guardedConn) Write(p []byte) (int, error) {
 		}
 		p = p[m:]
 	}
+	// No deadline left behind: what the TLS layer writes from inside a
+	// read on an idle pooled connection (an alert, a key update's answer)
+	// must not fail on the last request's.
+	_ = c.Conn.SetWriteDeadline(time.Time{})
 	return n, nil
 }

@@ -414,10 +414,12 @@ func rolledUp(cl map[string]*Client, apis map[string][]string, region, parent st
 	if !seen {
 		return fmt.Sprintf("%s has nothing of %s yet", parent, region)
 	}
+	var errs []error
 	for _, api := range apis[region] {
 		st, err := get(cl[region].At(api))
 		if err != nil {
-			continue // a node that does not answer does not lead
+			errs = append(errs, err) // a node that does not answer does not lead
+			continue
 		}
 		for _, l := range st.Links {
 			if l.Direction == "up" && l.Running {
@@ -428,7 +430,7 @@ func rolledUp(cl map[string]*Client, apis map[string][]string, region, parent st
 			}
 		}
 	}
-	return fmt.Sprintf("no node of %s runs its uplink", region)
+	return fmt.Sprintf("no node of %s runs its uplink (%v)", region, errors.Join(errs...))
 }
 
 // runTrickle keeps a light flow of new writes going at the counties: a new

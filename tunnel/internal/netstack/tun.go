@@ -88,8 +88,10 @@ func CreateNetTUN(localAddresses, dnsServers []netip.Addr, mtu int) (tun.Device,
 	// seconds, or stopped sending altogether (google/gvisor issue 6113,
 	// tiny RTTs): a county's 4 MB link batch to its city once stalled its
 	// whole 30 s. With RACK off it falls back to SACK recovery with
-	// duplicate ACKs and the retransmission timer. BenchmarkLossyTransfer
-	// measures both on a lossy link.
+	// duplicate ACKs and the retransmission timer (RACK's tail-loss probe
+	// goes with it: a loss at a transfer's very end waits for the timer,
+	// 200 ms at least). BenchmarkLossyTransfer measures both on a lossy
+	// link.
 	rackOff := tcpip.TCPRecovery(0)
 	if tcpipErr := dev.stack.SetTransportProtocolOption(tcp.ProtocolNumber, &rackOff); tcpipErr != nil {
 		return nil, nil, fmt.Errorf("could not turn off TCP RACK: %v", tcpipErr)
