@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -35,14 +34,9 @@ func (s *Server) duplicateAccounts(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit := 100
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return
-		}
-		limit = n
+	limit, ok := limitOf(c, 100)
+	if !ok {
+		return
 	}
 	if !s.consistent(c) {
 		return

@@ -474,13 +474,9 @@ func (s *Server) auditQuery(c *gin.Context) (crm.AuditQuery, bool) {
 		}
 		*f.to = t
 	}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return q, false
-		}
-		q.Limit = n
+	var ok bool
+	if q.Limit, ok = limitOf(c, q.Limit); !ok {
+		return q, false
 	}
 	return q, s.consistent(c)
 }

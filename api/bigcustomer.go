@@ -91,14 +91,9 @@ func (s *Server) classification(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit := crm.DefaultLimit
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return
-		}
-		limit = n
+	limit, ok := limitOf(c, crm.DefaultLimit)
+	if !ok {
+		return
 	}
 	if !s.consistent(c) {
 		return

@@ -2,8 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,14 +122,9 @@ func (s *Server) listCommands(c *gin.Context) {
 		fail(c, apiErr(crm.CodeInvalid, "status", "must be pending or done (or absent for all)"))
 		return
 	}
-	limit := crm.MaxLimit // a page as large as a list may be: before pages, this list answered every command
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return
-		}
-		limit = n
+	limit, ok := limitOf(c, crm.MaxLimit) // a page as large as a list may be: before pages, this list answered every command
+	if !ok {
+		return
 	}
 	after := c.Query("after")
 	if after != "" && !strings.HasPrefix(after, "cmd_") {

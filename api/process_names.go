@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -27,14 +26,9 @@ type NamedItem struct {
 // pageOf reads ?limit= (1..crm.MaxLimit, default crm.DefaultLimit) and
 // ?offset= (default 0) for a list of n items and answers the bounds.
 func pageOf(c *gin.Context, n int) (from, to int, ok bool) {
-	limit := crm.DefaultLimit
-	if l := c.Query("limit"); l != "" {
-		v, err := strconv.Atoi(l)
-		if err != nil || v < 1 || v > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return 0, 0, false
-		}
-		limit = v
+	limit, ok := limitOf(c, crm.DefaultLimit)
+	if !ok {
+		return 0, 0, false
 	}
 	if o := c.Query("offset"); o != "" {
 		v, err := strconv.Atoi(o)

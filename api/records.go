@@ -434,3 +434,18 @@ func mustJSON(v any) []byte {
 	}
 	return b
 }
+
+// limitOf reads a page size (limit): def when absent, else a whole number
+// from 1 to crm.MaxLimit, or the request fails naming limit.
+func limitOf(c *gin.Context, def int) (int, bool) {
+	l := c.Query("limit")
+	if l == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil || n < 1 || n > crm.MaxLimit {
+		fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
+		return 0, false
+	}
+	return n, true
+}

@@ -50,13 +50,8 @@ func (s *Server) searchCustomers(c *gin.Context) {
 		subtree = true // a search covers the subtree unless told otherwise
 	}
 	q := crm.SearchQuery{Text: c.Query("q"), Region: region, Subtree: subtree, Category: c.Query("category"), Status: c.Query("status"), After: c.Query("cursor")}
-	if l := c.Query("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > crm.MaxLimit {
-			fail(c, apiErr(crm.CodeInvalid, "limit", fmt.Sprintf("must be a whole number from 1 to %d", crm.MaxLimit)))
-			return
-		}
-		q.Limit = n
+	if q.Limit, ok = limitOf(c, 0); !ok { // 0: the search's own default
+		return
 	}
 	if !s.consistent(c) {
 		return
