@@ -293,22 +293,7 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 		}
 	}
 
-	dialHTTP := func(ctx context.Context, _, addr string) (net.Conn, error) {
-		// A dead node refuses plain TCP at once, but through a tunnel a
-		// dial to it only times out: bound it so that a forward to a
-		// leader that just died fails fast and retries the new one.
-		ctx, cancel := context.WithTimeout(ctx, 2*cfg.ElectionTimeout)
-		defer cancel()
-		c, err := DialKind(ctx, dial, addr, KindHTTP)
-		if err != nil {
-			return nil, err
-		}
-		// A forwarded proposal (a child's link batch, up to 4 MB) on a
-		// connection that stopped moving fails after WriteStall, not
-		// after ApplyTimeout; its caller sends it again (a link batch is
-		// idempotent: the parent's cursor decides what it applies).
-		return GuardWrites(c, WriteStall), nil
-	}
+	dialHTTP := internalDialer(dial, 2*cfg.ElectionTimeout, WriteStall)
 	g.http = &http.Client{Transport: &http.Transport{
 		DialContext:         dialHTTP,
 		MaxIdleConnsPerHost: 64,
@@ -323,6 +308,27 @@ func New(cfg Config, st *store.Store, mux *Mux, dial Dialer, app Applier) (*Grou
 	go func() { defer g.wg.Done(); _ = g.srv.Serve(mux.Handle(KindHTTP)) }()
 	go func() { defer g.wg.Done(); g.watchLeadership() }()
 	return g, nil
+}
+
+// internalDialer dials a node of this region for the group's internal HTTP
+// (forwarded proposals, read-index terms). A dead node refuses plain TCP
+// at once, but through a tunnel a dial to it only times out: the dial is
+// bounded (dialBound) so that a forward to a leader that just died fails
+// fast and retries the new one. A forwarded proposal (a child's link
+// batch, up to 4 MB) on a connection that stopped moving fails after stall
+// (GuardWrites), not after ApplyTimeout: an unknown outcome its caller
+// sends again (a link batch is idempotent: the parent's cursor decides
+// what it applies).
+func internalDialer(dial Dialer, dialBound, stall time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, _, addr string) (net.Conn, error) {
+		ctx, cancel := context.WithTimeout(ctx, dialBound)
+		defer cancel()
+		c, err := DialKind(ctx, dial, addr, KindHTTP)
+		if err != nil {
+			return nil, err
+		}
+		return GuardWrites(c, stall), nil
+	}
 }
 
 // Bounds of the internal HTTP servers (the group's, and a tunnel's link
