@@ -70,6 +70,9 @@ func forward(tx *overlay, cmd *Command) Result {
 	if !strings.HasPrefix(cmd.ID, "cmd_") || len(cmd.ID) != 30 {
 		return Result{Err: invalid("id", "%q is not a command id", cmd.ID)}
 	}
+	if !ValidRegion(req.Region) { // it names the pending-command index's entry (keyspace.PendingCommand)
+		return Result{Err: invalid("region", "%q is not a region code", req.Region)}
+	}
 	if !InRegion(req.Region, cmd.Region) || req.Region == cmd.Region {
 		return Result{Err: &Error{Code: CodeWrongOwner, Field: "region", Owner: req.Region,
 			Message: fmt.Sprintf("region %s forwards writes only to the regions below it, not to %s", cmd.Region, req.Region)}}
@@ -417,8 +420,12 @@ func commandViews(r Reader, ids []string) ([]CommandView, error) {
 // without an outcome, from the pending-command index: it reads what waits,
 // not every command ever forwarded.
 func PendingCommands(r Reader, region string) (int, error) {
-	by, err := PendingCommandsByRegion(r, region)
-	return SumPending(by, region), err
+	n := 0
+	err := eachPending(r, region, func(_, _ string) bool {
+		n++
+		return true
+	})
+	return n, err
 }
 
 // PendingCommandsByRegion counts the commands addressed to region's

@@ -243,3 +243,23 @@ func TestForwardedCommandsPage_PagesAddUpToTheList(t *testing.T) {
 		}
 	}
 }
+
+// TestForward_RefusesARegionThatIsNoCode: a forwarded command's region
+// names its pending-command index entry, so one that is no region code (a
+// NUL in it would split the entry's key elsewhere) is refused naming the
+// field, and nothing is written.
+func TestForward_RefusesARegionThatIsNoCode(t *testing.T) {
+	t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	for _, region := range []string{"320722\x00cmd_x", "3207xx", "32072"} {
+		tx := crm.NewMemTxn()
+		body, _ := json.Marshal(map[string]any{"region": region, "op": "create", "coll": "work_orders", "record_id": crm.NewID("wko", t0),
+			"body": map[string]any{"kind": "complaint", "channel": "95598_hotline", "subject": "停电"}})
+		res := crm.Apply(tx, &crm.Command{Op: crm.OpForward, ID: "cmd_" + crm.NewID("wko", t0)[4:], Region: "3207", Actor: crm.SystemActor, Time: t0, Body: body})
+		if res.Err == nil || res.Err.Field != "region" {
+			t.Fatalf("forward to %q: %v; want refused naming region", region, res.Err)
+		}
+		if n, _ := crm.PendingCommands(tx, ""); n != 0 {
+			t.Fatalf("forward to %q refused, yet %d pending", region, n)
+		}
+	}
+}
