@@ -148,14 +148,6 @@ func newestPeriods(r crm.Reader) []counter {
 		}
 		clear(byBase)
 	}
-	defer func() { // key order, as the counters are stored: of two keys that map to one series the first wins (Collect), the same one every scrape
-		slices.SortFunc(out, func(a, b counter) int {
-			if c := strings.Compare(a.region, b.region); c != 0 {
-				return c
-			}
-			return strings.Compare(a.metric, b.metric)
-		})
-	}()
 	_ = crm.ForEachAggregate(r, func(reg, metric string, v float64) {
 		if reg != region { // keys sort by region: a region's series are all read before the next's
 			flush()
@@ -179,6 +171,14 @@ func newestPeriods(r crm.Reader) []counter {
 		byBase[base] = cs[:min(len(cs), PeriodsKept)]
 	})
 	flush()
+	// Key order, as the counters are stored: of two keys that map to one
+	// series the first wins (Collect), the same one every scrape.
+	slices.SortFunc(out, func(a, b counter) int {
+		if c := strings.Compare(a.region, b.region); c != 0 {
+			return c
+		}
+		return strings.Compare(a.metric, b.metric)
+	})
 	return out
 }
 
