@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
-	"gridcrm/replication"
+	"gridcrm/internal/stalledpeer"
 )
 
 // TestLinkClient_GivesUpOnAConnectionThatStopsTakingTheBody: a parent node
@@ -24,44 +22,12 @@ import (
 // while 30,670 changes queued behind it (tools/smoke, "not visible at the
 // province after 10 s").
 func TestLinkClient_GivesUpOnAConnectionThatStopsTakingTheBody(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	accepted := make(chan struct{})
-	go func() {
-		defer close(accepted)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
-			mu.Lock()
-			held = append(held, c) // never read: the body stops moving once the buffers are full
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		ln.Close()
-		<-accepted
-		for _, c := range held {
-			c.Close()
-		}
-	}()
-	n := &Node{cfg: Config{LinkDialer: func(ctx context.Context, addr string) (net.Conn, error) {
-		c, err := replication.TCPDialer(ctx, addr)
-		if err == nil {
-			_ = c.(*net.TCPConn).SetWriteBuffer(4 << 10)
-		}
-		return c, err
-	}}}
+	addr := stalledpeer.Listen(t)
+	n := &Node{cfg: Config{LinkDialer: stalledpeer.Dial}}
 	client := n.linkClient(200 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+ln.Addr().String()+"/internal/v1/uplink", bytes.NewReader(make([]byte, 64<<20)))
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/internal/v1/uplink", bytes.NewReader(make([]byte, 64<<20)))
 	start := time.Now()
 	resp, err := client.Do(req)
 	took := time.Since(start)
